@@ -91,6 +91,17 @@ impl EngineClock {
     pub fn anchor_wall_ns(&self) -> i64 {
         self.anchor_wall_ns
     }
+
+    /// Raw reading at the anchor.
+    pub fn anchor_raw(&self) -> u64 {
+        self.anchor_raw
+    }
+
+    /// The TSC-to-ns calibration: nanoseconds per raw tick (1.0 for a manual clock).
+    pub fn ns_per_tick(&self) -> f64 {
+        const SPAN: u64 = 1 << 40;
+        self.clock.delta_as_nanos(0, SPAN) as f64 / SPAN as f64
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +118,7 @@ mod tests {
         assert_eq!(c.wall_ns(c.now_ns()), 3_500);
         assert_eq!(c.mono_at_wall(3_500), 2_500);
         assert_eq!(c.mono_at_wall(0), 0);
+        assert_eq!(c.ns_per_tick(), 1.0);
     }
 
     #[test]
