@@ -19,3 +19,6 @@ pub use clock::EngineClock;
 pub use config::{Config, ConfigError, ValidConfig};
 pub use event::{EventKind, EventRecord, EventSink, MemorySink, RejectReason};
 pub use order::{Logon, Logout, OrderRequest, OrderResponse, RequestType, ResponseType, Secret, Side};
+pub mod inflight;
+pub mod queue;
+pub mod slab;

@@ -1,0 +1,288 @@
+//! Pre-allocated storage for live orders, addressed by order id in O(1).
+//!
+//! [`Slab`] is a fixed array of entries with an intrusive free list and an [`IdIndex`]: an
+//! open-addressing hash table of `u32` slot numbers (linear probing, backward-shift deletion, so
+//! no tombstones and no rehash, ever). Both are sized once, at start-up; nothing here allocates
+//! afterwards.
+//!
+//! Why not `std::collections::HashMap<u64, u32>`: with churn (orders come and go) hashbrown may
+//! rehash, which allocates when the table is more than half full, and each bucket costs 16 B + a
+//! control byte. The index here stores only the 4-byte slot number (the key lives in the entry),
+//! at a load factor of at most 1/2: 8 bytes per order of capacity, and a probe is one cache line
+//! in the table plus one in the slab.
+
+/// "No slot" marker in links.
+pub const NIL: u32 = u32::MAX;
+
+/// An entry that can live in a [`Slab`].
+pub trait SlabEntry: Copy + Default {
+    /// The order id this entry is filed under.
+    fn key(&self) -> u64;
+    /// Link used while the entry is free.
+    fn next_free(&self) -> u32;
+    /// Sets the free-list link.
+    fn set_next_free(&mut self, next: u32);
+}
+
+/// Hash index from order id to slot number. Load factor ≤ 1/2.
+#[derive(Debug)]
+pub struct IdIndex {
+    /// 0 = empty, otherwise slot + 1.
+    buckets: Box<[u32]>,
+    shift: u32,
+    mask: usize,
+}
+
+#[inline(always)]
+fn hash(id: u64, shift: u32) -> usize {
+    // Fibonacci hashing: sequential ids (the common case) spread evenly.
+    (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+}
+
+impl IdIndex {
+    /// An index for up to `capacity` keys.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let buckets = (capacity.max(1) * 2).next_power_of_two().max(2);
+        let bits = buckets.trailing_zeros();
+        IdIndex { buckets: vec![0; buckets].into_boxed_slice(), shift: 64 - bits, mask: buckets - 1 }
+    }
+
+    /// Number of buckets (for memory accounting).
+    pub fn buckets(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Finds the slot of `id`; `key_of(slot)` returns the key stored in a slot.
+    #[inline]
+    pub fn find(&self, id: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
+        let mut i = hash(id, self.shift);
+        loop {
+            let b = self.buckets[i];
+            if b == 0 {
+                return None;
+            }
+            if key_of(b - 1) == id {
+                return Some(b - 1);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Files `slot` under `id`. The caller guarantees `id` is absent and the index not full.
+    #[inline]
+    pub fn insert(&mut self, id: u64, slot: u32) {
+        let mut i = hash(id, self.shift);
+        while self.buckets[i] != 0 {
+            i = (i + 1) & self.mask;
+        }
+        self.buckets[i] = slot + 1;
+    }
+
+    /// Removes `id`, returning its slot. Backward-shift deletion keeps probe chains intact.
+    #[inline]
+    pub fn remove(&mut self, id: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
+        let mut i = hash(id, self.shift);
+        let slot = loop {
+            let b = self.buckets[i];
+            if b == 0 {
+                return None;
+            }
+            if key_of(b - 1) == id {
+                break b - 1;
+            }
+            i = (i + 1) & self.mask;
+        };
+        // Shift later members of the cluster back into the hole when their home allows it.
+        let mut hole = i;
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask;
+            let b = self.buckets[j];
+            if b == 0 {
+                break;
+            }
+            let home = hash(key_of(b - 1), self.shift);
+            // Move b into the hole unless its home lies cyclically in (hole, j].
+            let dist_home = j.wrapping_sub(home) & self.mask;
+            let dist_hole = j.wrapping_sub(hole) & self.mask;
+            if dist_home >= dist_hole {
+                self.buckets[hole] = b;
+                hole = j;
+            }
+        }
+        self.buckets[hole] = 0;
+        Some(slot)
+    }
+}
+
+/// Fixed-capacity storage with O(1) insert, lookup and removal by order id.
+#[derive(Debug)]
+pub struct Slab<T: SlabEntry> {
+    entries: Box<[T]>,
+    index: IdIndex,
+    free_head: u32,
+    len: usize,
+}
+
+/// The slab is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlabFull;
+
+impl<T: SlabEntry> Slab<T> {
+    /// Allocates (and touches, so pages are faulted in now rather than on the hot path) room for
+    /// `capacity` entries. `capacity` must be below `u32::MAX`.
+    pub fn with_capacity(capacity: usize) -> Self {
+        assert!(capacity < NIL as usize, "slab capacity {capacity} too large");
+        let mut entries = vec![T::default(); capacity].into_boxed_slice();
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.set_next_free(if i + 1 < capacity { (i + 1) as u32 } else { NIL });
+        }
+        let free_head = if capacity == 0 { NIL } else { 0 };
+        Slab { entries, index: IdIndex::with_capacity(capacity), free_head, len: 0 }
+    }
+
+    /// Live entries.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no entry is live.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Maximum live entries.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the slab is full.
+    #[inline]
+    pub fn is_full(&self) -> bool {
+        self.free_head == NIL
+    }
+
+    /// Bytes of heap this slab holds (entries + index), for memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.len() * std::mem::size_of::<T>() + self.index.buckets() * std::mem::size_of::<u32>()
+    }
+
+    /// The slot of `id`, if live.
+    #[inline]
+    pub fn find(&self, id: u64) -> Option<u32> {
+        let entries = &self.entries;
+        self.index.find(id, |s| entries[s as usize].key())
+    }
+
+    /// Stores `value` (whose key must not be live) and returns its slot.
+    #[inline]
+    pub fn insert(&mut self, value: T) -> Result<u32, SlabFull> {
+        let slot = self.free_head;
+        if slot == NIL {
+            return Err(SlabFull);
+        }
+        debug_assert!(self.find(value.key()).is_none(), "duplicate key {}", value.key());
+        let e = &mut self.entries[slot as usize];
+        self.free_head = e.next_free();
+        *e = value;
+        self.index.insert(value.key(), slot);
+        self.len += 1;
+        Ok(slot)
+    }
+
+    /// Removes the entry filed under `id`.
+    #[inline]
+    pub fn remove(&mut self, id: u64) -> Option<(u32, T)> {
+        let entries = &self.entries;
+        let slot = self.index.remove(id, |s| entries[s as usize].key())?;
+        let e = &mut self.entries[slot as usize];
+        let value = *e;
+        e.set_next_free(self.free_head);
+        self.free_head = slot;
+        self.len -= 1;
+        Some((slot, value))
+    }
+
+    /// The entry in `slot` (which must be live).
+    #[inline]
+    pub fn get(&self, slot: u32) -> &T {
+        &self.entries[slot as usize]
+    }
+
+    /// The entry in `slot` (which must be live), mutably. Do not change its key.
+    #[inline]
+    pub fn get_mut(&mut self, slot: u32) -> &mut T {
+        &mut self.entries[slot as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[derive(Clone, Copy, Default, Debug, PartialEq)]
+    struct E {
+        key: u64,
+        val: u64,
+        next: u32,
+    }
+    impl SlabEntry for E {
+        fn key(&self) -> u64 {
+            self.key
+        }
+        fn next_free(&self) -> u32 {
+            self.next
+        }
+        fn set_next_free(&mut self, next: u32) {
+            self.next = next;
+        }
+    }
+
+    #[test]
+    fn fills_up_and_reuses_slots() {
+        let mut s: Slab<E> = Slab::with_capacity(3);
+        for k in 1..=3 {
+            s.insert(E { key: k, val: k * 10, next: 0 }).unwrap();
+        }
+        assert!(s.is_full());
+        assert_eq!(s.insert(E { key: 4, ..Default::default() }), Err(SlabFull));
+        let (_, e) = s.remove(2).unwrap();
+        assert_eq!(e.val, 20);
+        assert!(s.remove(2).is_none());
+        s.insert(E { key: 4, val: 40, next: 0 }).unwrap();
+        assert_eq!(s.get(s.find(4).unwrap()).val, 40);
+        assert_eq!(s.len(), 3);
+    }
+
+    proptest! {
+        /// The slab behaves like a HashMap under any sequence of inserts and removes, including
+        /// keys that collide in the table (small key space, dense clusters).
+        #[test]
+        fn matches_a_hashmap(ops in proptest::collection::vec((any::<bool>(), 0u64..64), 1..400), cap in 1usize..40) {
+            let mut s: Slab<E> = Slab::with_capacity(cap);
+            let mut m: HashMap<u64, u64> = HashMap::new();
+            for (i, (ins, k)) in ops.into_iter().enumerate() {
+                let k = k * 1024; // multiples collide more under Fibonacci hashing on small tables
+                if ins {
+                    if m.contains_key(&k) { continue; }
+                    let r = s.insert(E { key: k, val: i as u64, next: 0 });
+                    if m.len() < cap { prop_assert!(r.is_ok()); m.insert(k, i as u64); } else { prop_assert_eq!(r, Err(SlabFull)); }
+                } else {
+                    let r = s.remove(k).map(|(_, e)| e.val);
+                    prop_assert_eq!(r, m.remove(&k));
+                }
+                prop_assert_eq!(s.len(), m.len());
+                for (&k, &v) in &m {
+                    let slot = s.find(k);
+                    prop_assert!(slot.is_some(), "lost key {}", k);
+                    prop_assert_eq!(s.get(slot.unwrap()).val, v);
+                }
+            }
+        }
+    }
+}
