@@ -1,0 +1,494 @@
+//! The event loop: drain the rings, fire timers, apply the rules, send, match, record.
+//!
+//! One [`Engine`] owns all mutable state (session, throttle, queue, in-flight table, sink); it
+//! runs on one thread and shares nothing but the rings, so it takes no lock. [`Engine::poll`] is
+//! one loop turn and is public: the threaded runner ([`crate::runner`]) calls it in a loop, tests
+//! and the replay tool call it directly on a manual clock.
+//!
+//! A loop turn, in order:
+//! 1. **Timers**: logon at the window start (bucket refilled), logout at its end (queued orders
+//!    rejected `session_ended`). Timers run first, so an order arriving exactly at the start is
+//!    accepted and one arriving exactly at the end is not: the window is `[start, end)`.
+//! 2. **Dispatch**: send queued orders while the throttle has a permit.
+//! 3. **Responses**: match each to its in-flight order; latency = arrival stamp − send time.
+//! 4. **Requests**, up to [`BATCH`] per producer ring, round robin.
+//! 5. **Dispatch** again.
+//!
+//! A New order is checked in this order: fields (`invalid_price`, `invalid_qty`, `invalid_side`),
+//! `outside_window`, `journal_full`, `duplicate_order_id`; then it is sent at once if the queue is
+//! empty and the throttle allows, else queued (`queue_full` if the queue is at capacity). A new
+//! order never overtakes a queued one. Sending also pauses while `max_in_flight` orders are
+//! unanswered or the sink is out of room.
+
+use std::sync::Arc;
+
+use crossbeam_queue::ArrayQueue;
+
+use crate::clock::EngineClock;
+use crate::config::ValidConfig;
+use crate::event::{EventKind, EventRecord, EventSink, RejectReason};
+use crate::exchange::Exchange;
+use crate::inflight::InFlight;
+use crate::order::{Logon, Logout, OrderRequest, OrderResponse, RequestType};
+use crate::queue::PendingQueue;
+use crate::ring::{Inbound, InboundResponse, Producer, Responder};
+use crate::session::{TradingWindow, WindowSpan};
+use crate::throttle::Throttle;
+
+/// Most messages taken from one ring in one loop turn (keeps timers and other rings responsive).
+pub const BATCH: usize = 256;
+
+/// Counters kept by the engine (plain integers: one writer).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Requests taken from the producer rings.
+    pub requests: u64,
+    /// Responses taken from the response ring.
+    pub responses_in: u64,
+    /// Orders sent.
+    pub sent: u64,
+    /// New orders that had to wait in the queue.
+    pub queued: u64,
+    /// Successful modifies.
+    pub modified: u64,
+    /// Successful cancels.
+    pub cancelled: u64,
+    /// Rejects, indexed by `RejectReason as usize` (index 0 unused).
+    pub rejected: [u64; 12],
+    /// Responses matched to an in-flight order.
+    pub matched: u64,
+    /// Responses that matched nothing.
+    pub unmatched: u64,
+    /// Sent orders still unanswered at shutdown.
+    pub unanswered: u64,
+    /// Logons sent.
+    pub logons: u64,
+    /// Logouts sent.
+    pub logouts: u64,
+    /// Events recorded (= last sequence number).
+    pub events: u64,
+    /// Deepest the queue has been.
+    pub max_queue_len: u64,
+}
+
+impl EngineStats {
+    /// Rejects for one reason.
+    pub fn rejected_for(&self, reason: RejectReason) -> u64 {
+        self.rejected[reason as usize]
+    }
+
+    /// All rejects.
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.iter().sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Session {
+    /// Waiting for the next window (None: no window ahead, which validation rules out).
+    LoggedOut { next: Option<WindowSpan> },
+    /// Inside `span`.
+    LoggedOn { span: WindowSpan },
+}
+
+/// Assembles an engine: hands out producer handles, then [`EngineBuilder::build`].
+pub struct EngineBuilder {
+    cfg: ValidConfig,
+    clock: EngineClock,
+    inputs: Vec<Arc<ArrayQueue<Inbound>>>,
+    responses: Arc<ArrayQueue<InboundResponse>>,
+}
+
+impl EngineBuilder {
+    /// Starts building from a validated config and a clock. Returns the builder and the single
+    /// response handle for the exchange side.
+    pub fn new(cfg: &ValidConfig, clock: EngineClock) -> (EngineBuilder, Responder) {
+        let responses = Arc::new(ArrayQueue::new(cfg.engine.ring_capacity.get()));
+        let responder = Responder::new(responses.clone(), clock.quanta().clone());
+        (EngineBuilder { cfg: cfg.clone(), clock, inputs: Vec::new(), responses }, responder)
+    }
+
+    /// A new producer handle with its own ring: one per upstream thread.
+    pub fn producer(&mut self) -> Producer {
+        let ring = Arc::new(ArrayQueue::new(self.cfg.engine.ring_capacity.get()));
+        self.inputs.push(ring.clone());
+        Producer::new(ring, self.clock.quanta().clone())
+    }
+
+    /// The engine's clock (to share with an exchange adapter that stamps times).
+    pub fn clock(&self) -> &EngineClock {
+        &self.clock
+    }
+
+    /// The configuration being built.
+    pub fn config(&self) -> &ValidConfig {
+        &self.cfg
+    }
+
+    /// Allocates every table (queue, in-flight, index, throttle history) and returns the engine.
+    /// The session state is decided on the first [`Engine::poll`].
+    pub fn build<E: Exchange, S: EventSink>(self, exchange: E, sink: S) -> Engine<E, S> {
+        let cfg = self.cfg;
+        let window = TradingWindow::from_session(&cfg.session);
+        let next = window.current_or_next(self.clock.wall_ns(self.clock.now_ns()));
+        Engine {
+            throttle: Throttle::new(&cfg.throttle),
+            queue: PendingQueue::with_capacity(cfg.engine.max_queued_orders.get()),
+            in_flight: InFlight::with_capacity(cfg.engine.max_in_flight.get()),
+            logon: cfg.session.logon.clone(),
+            logout: cfg.session.logout.clone(),
+            window,
+            session: Session::LoggedOut { next },
+            clock: self.clock,
+            inputs: self.inputs.into_boxed_slice(),
+            responses: self.responses,
+            exchange,
+            sink,
+            seq: 0,
+            stats: EngineStats::default(),
+            cfg,
+        }
+    }
+}
+
+/// The single-threaded OMS engine. See the module docs for one loop turn.
+pub struct Engine<E: Exchange, S: EventSink> {
+    clock: EngineClock,
+    inputs: Box<[Arc<ArrayQueue<Inbound>>]>,
+    responses: Arc<ArrayQueue<InboundResponse>>,
+    exchange: E,
+    sink: S,
+    window: TradingWindow,
+    logon: Logon,
+    logout: Logout,
+    session: Session,
+    throttle: Throttle,
+    queue: PendingQueue,
+    in_flight: InFlight,
+    seq: u64,
+    stats: EngineStats,
+    cfg: ValidConfig,
+}
+
+/// What is left when an engine has shut down.
+#[derive(Debug)]
+pub struct EngineReport<E, S> {
+    /// Final counters.
+    pub stats: EngineStats,
+    /// The exchange adapter, handed back.
+    pub exchange: E,
+    /// The sink, handed back (e.g. to close a journal).
+    pub sink: S,
+}
+
+impl<E: Exchange, S: EventSink> Engine<E, S> {
+    /// Counters so far.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// The sink (e.g. to read a [`crate::MemorySink`] in tests).
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// The sink, mutably.
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
+    /// The exchange adapter.
+    pub fn exchange(&self) -> &E {
+        &self.exchange
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &EngineClock {
+        &self.clock
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ValidConfig {
+        &self.cfg
+    }
+
+    /// Orders waiting in the queue.
+    pub fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// The queued orders, oldest first.
+    pub fn queued(&self) -> impl Iterator<Item = &crate::queue::QueuedOrder> + '_ {
+        self.queue.iter()
+    }
+
+    /// Orders sent and not answered.
+    pub fn in_flight_len(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether a session is logged on.
+    pub fn logged_on(&self) -> bool {
+        matches!(self.session, Session::LoggedOn { .. })
+    }
+
+    /// Whether the rings hold nothing.
+    pub fn rings_empty(&self) -> bool {
+        self.responses.is_empty() && self.inputs.iter().all(|r| r.is_empty())
+    }
+
+    /// The next instant (monotonic ns) at which the engine has something to do without new
+    /// input: a logon, a logout, or a throttle permit for a queued order. `None` if nothing is
+    /// scheduled. (Replay advances virtual time to it; the `park` idle strategy sleeps until it.)
+    pub fn next_deadline_ns(&self) -> Option<u64> {
+        let timer = match self.session {
+            Session::LoggedOut { next: Some(span) } => Some(self.clock.mono_at_wall(span.start_ns)),
+            Session::LoggedOut { next: None } => None,
+            Session::LoggedOn { span } => Some(self.clock.mono_at_wall(span.end_ns)),
+        };
+        match (timer, self.next_send_ns()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// When the throttle next allows a send, if an order is queued and nothing else stops it
+    /// (logged on, in-flight room, sink room). Right after [`Engine::poll`] this is always in the
+    /// future: the engine never idles while it holds both a permit and a queued order.
+    pub fn next_send_ns(&self) -> Option<u64> {
+        (self.logged_on() && !self.queue.is_empty() && self.can_send_now())
+            .then(|| self.throttle.next_available_ns(self.clock.now_ns()))
+    }
+
+    /// One loop turn (see the module docs). Returns how many messages and sends it handled.
+    pub fn poll(&mut self) -> usize {
+        let now = self.clock.now_ns();
+        self.fire_timers(now);
+        let mut work = self.dispatch(now);
+        for _ in 0..BATCH {
+            let Some(r) = self.responses.pop() else { break };
+            self.on_response(r);
+            work += 1;
+        }
+        for i in 0..self.inputs.len() {
+            for _ in 0..BATCH {
+                let Some(msg) = self.inputs[i].pop() else { break };
+                self.on_request(msg);
+                work += 1;
+            }
+        }
+        work + self.dispatch(self.clock.now_ns())
+    }
+
+    /// Handles one request as if it had come through a ring (tests, replay, benchmarks).
+    #[inline]
+    pub fn on_request(&mut self, msg: Inbound) {
+        self.stats.requests += 1;
+        let now = self.clock.now_ns();
+        let arrival_ns = self.clock.mono_ns(msg.arrival_raw);
+        let o = msg.order;
+        match msg.request {
+            RequestType::New => self.on_new(o, arrival_ns, now),
+            RequestType::Modify => match o.validate_modify() {
+                Err(reason) => self.reject(&o, RequestType::Modify, reason, now),
+                Ok(()) => match self.queue.modify(o.order_id, o.price, o.qty) {
+                    Some(q) => {
+                        let rec = EventRecord::for_order(
+                            EventKind::Modified,
+                            self.clock.wall_ns(now),
+                            &q.order,
+                            RequestType::Modify,
+                        );
+                        self.stats.modified += 1;
+                        self.emit(rec);
+                    }
+                    None => self.reject(&o, RequestType::Modify, RejectReason::NotQueued, now),
+                },
+            },
+            RequestType::Cancel => match self.queue.cancel(o.order_id) {
+                Some(q) => {
+                    let rec = EventRecord::for_order(
+                        EventKind::Cancelled,
+                        self.clock.wall_ns(now),
+                        &q.order,
+                        RequestType::Cancel,
+                    );
+                    self.stats.cancelled += 1;
+                    self.emit(rec);
+                }
+                None => self.reject(&o, RequestType::Cancel, RejectReason::NotQueued, now),
+            },
+            RequestType::Unknown => {
+                self.reject(&o, RequestType::Unknown, RejectReason::InvalidRequestType, now)
+            }
+        }
+    }
+
+    #[inline]
+    fn on_new(&mut self, o: OrderRequest, arrival_ns: u64, now: u64) {
+        let verdict = if let Err(reason) = o.validate_new() {
+            Err(reason)
+        } else if !self.logged_on() {
+            Err(RejectReason::OutsideWindow)
+        } else if !self.sink.has_room() {
+            Err(RejectReason::JournalFull)
+        } else if self.queue.contains(o.order_id) || self.in_flight.contains(o.order_id) {
+            Err(RejectReason::DuplicateOrderId)
+        } else {
+            Ok(())
+        };
+        if let Err(reason) = verdict {
+            return self.reject(&o, RequestType::New, reason, now);
+        }
+        if self.queue.is_empty() && self.can_send_now() && self.throttle.try_acquire(now) {
+            self.send(o, arrival_ns, now);
+        } else if self.queue.push_back(o, arrival_ns).is_ok() {
+            self.stats.queued += 1;
+            self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
+            let rec =
+                EventRecord::for_order(EventKind::Queued, self.clock.wall_ns(now), &o, RequestType::New);
+            self.emit(rec);
+        } else {
+            self.reject(&o, RequestType::New, RejectReason::QueueFull, now);
+        }
+    }
+
+    /// Whether anything but the throttle stops a send right now.
+    #[inline]
+    fn can_send_now(&self) -> bool {
+        !self.in_flight.is_full() && self.sink.has_room()
+    }
+
+    #[inline]
+    fn send(&mut self, o: OrderRequest, arrival_ns: u64, now: u64) {
+        self.exchange.send(&o);
+        // Cannot fail: `can_send_now` checked for room, and ids are unique among live orders.
+        let _ = self.in_flight.insert(o, now);
+        self.stats.sent += 1;
+        let mut rec = EventRecord::for_order(EventKind::Sent, self.clock.wall_ns(now), &o, RequestType::New);
+        rec.latency_ns = now.saturating_sub(arrival_ns);
+        self.emit(rec);
+    }
+
+    /// Sends queued orders, oldest first, while everything allows.
+    #[inline]
+    fn dispatch(&mut self, now: u64) -> usize {
+        let mut n = 0;
+        while self.logged_on()
+            && !self.queue.is_empty()
+            && self.can_send_now()
+            && self.throttle.try_acquire(now)
+        {
+            let Some(q) = self.queue.pop_front() else { break };
+            self.send(q.order, q.arrival_ns, now);
+            n += 1;
+        }
+        n
+    }
+
+    #[inline]
+    fn on_response(&mut self, r: InboundResponse) {
+        self.stats.responses_in += 1;
+        let arrival_ns = self.clock.mono_ns(r.arrival_raw);
+        let time = self.clock.wall_ns(self.clock.now_ns());
+        let OrderResponse { order_id, response_type } = r.response;
+        let rec = match self.in_flight.take(order_id) {
+            Some(sent) => {
+                self.stats.matched += 1;
+                let mut rec =
+                    EventRecord::for_order(EventKind::Response, time, &sent.order, RequestType::New);
+                rec.latency_ns = arrival_ns.saturating_sub(sent.sent_ns);
+                rec
+            }
+            None => {
+                self.stats.unmatched += 1;
+                EventRecord { order_id, ..EventRecord::bare(EventKind::UnmatchedResponse, time) }
+            }
+        };
+        self.emit(EventRecord { response: response_type as u8, ..rec });
+    }
+
+    #[inline]
+    fn reject(&mut self, o: &OrderRequest, request: RequestType, reason: RejectReason, now: u64) {
+        self.stats.rejected[reason as usize] += 1;
+        let mut rec = EventRecord::for_order(EventKind::Rejected, self.clock.wall_ns(now), o, request);
+        rec.reason = reason as u8;
+        self.emit(rec);
+    }
+
+    #[inline]
+    fn emit(&mut self, mut rec: EventRecord) {
+        self.seq += 1;
+        rec.seq = self.seq;
+        self.stats.events = self.seq;
+        self.sink.record(&rec);
+    }
+
+    /// Logon / logout when due. Loops so that a long stall still produces every transition.
+    fn fire_timers(&mut self, now: u64) {
+        loop {
+            match self.session {
+                Session::LoggedOut { next: Some(span) } if now >= self.clock.mono_at_wall(span.start_ns) => {
+                    self.exchange.send_logon(&self.logon);
+                    self.stats.logons += 1;
+                    self.throttle.reset(now);
+                    self.session = Session::LoggedOn { span };
+                    self.emit(EventRecord::bare(EventKind::Logon, self.clock.wall_ns(now)));
+                }
+                Session::LoggedOn { span } if now >= self.clock.mono_at_wall(span.end_ns) => {
+                    self.end_session(RejectReason::SessionEnded, now);
+                    self.session = Session::LoggedOut { next: self.window.current_or_next(span.end_ns) };
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Rejects everything queued with `reason`, then logs out.
+    fn end_session(&mut self, reason: RejectReason, now: u64) {
+        while let Some(q) = self.queue.pop_front() {
+            self.reject(&q.order, RequestType::New, reason, now);
+        }
+        self.exchange.send_logout(&self.logout);
+        self.stats.logouts += 1;
+        self.emit(EventRecord::bare(EventKind::Logout, self.clock.wall_ns(now)));
+        self.sink.sync();
+    }
+
+    /// Stops the engine cleanly: drains the rings (responses are matched; New orders are
+    /// rejected `shutdown`; Modify/Cancel still apply), rejects queued orders `shutdown`, logs
+    /// out if logged on, records in-flight orders `unanswered`, syncs the sink.
+    pub fn shutdown(mut self) -> EngineReport<E, S> {
+        let now = self.clock.now_ns();
+        self.fire_timers(now);
+        while let Some(r) = self.responses.pop() {
+            self.on_response(r);
+        }
+        for i in 0..self.inputs.len() {
+            while let Some(msg) = self.inputs[i].pop() {
+                if msg.request == RequestType::New {
+                    self.stats.requests += 1;
+                    self.reject(&msg.order, RequestType::New, RejectReason::Shutdown, now);
+                } else {
+                    self.on_request(msg);
+                }
+            }
+        }
+        if self.logged_on() {
+            self.end_session(RejectReason::Shutdown, now);
+            self.session = Session::LoggedOut { next: None };
+        } else {
+            // Orders cannot be queued while logged out, but never lose one if they were.
+            while let Some(q) = self.queue.pop_front() {
+                self.reject(&q.order, RequestType::New, RejectReason::Shutdown, now);
+            }
+        }
+        let time = self.clock.wall_ns(now);
+        for s in self.in_flight.drain_by_send_time() {
+            self.stats.unanswered += 1;
+            self.emit(EventRecord::for_order(EventKind::Unanswered, time, &s.order, RequestType::New));
+        }
+        self.sink.sync();
+        EngineReport { stats: self.stats, exchange: self.exchange, sink: self.sink }
+    }
+}

@@ -1,0 +1,128 @@
+//! Shared test rig: an engine on a manual clock with a recording exchange and an in-memory sink.
+#![allow(dead_code)] // each test binary uses a different part of the rig
+
+use std::sync::Arc;
+
+use oms::engine::{Engine, EngineBuilder};
+use oms::exchange::RecordingExchange;
+use oms::ring::{Producer, Responder};
+use oms::{
+    Config, EngineClock, EventKind, EventRecord, MemorySink, OrderRequest, OrderResponse, RequestType,
+};
+use oms::{RejectReason, ResponseType, Side};
+use quanta::Mock;
+
+pub const MS: u64 = 1_000_000;
+pub const SEC: u64 = 1_000_000_000;
+
+/// Wall-clock ns of an RFC 3339 instant.
+pub fn wall(ts: &str) -> i64 {
+    ts.parse::<jiff::Timestamp>().expect("valid timestamp in test").as_nanosecond() as i64
+}
+
+/// A config with a UTC window and the given throttle.
+pub fn config(start: &str, end: &str, rate: u32, burst: Option<u32>) -> Config {
+    let mut c = Config::default();
+    c.session.timezone = "UTC".into();
+    c.session.start = start.into();
+    c.session.end = end.into();
+    c.session.password = Some("s3cr3t-pw".into());
+    c.throttle.max_orders_per_sec = rate;
+    c.throttle.burst = burst;
+    c.engine.ring_capacity = 1024;
+    c.engine.max_queued_orders = 1024;
+    c.engine.max_in_flight = 1024;
+    c
+}
+
+pub struct Rig {
+    pub engine: Engine<RecordingExchange, MemorySink>,
+    pub mock: Arc<Mock>,
+    pub producers: Vec<Producer>,
+    pub responder: Responder,
+}
+
+impl Rig {
+    /// An engine whose clock shows `start` (RFC 3339) and has `producers` producer handles.
+    pub fn new(cfg: &Config, start: &str, producers: usize) -> Rig {
+        let valid = cfg.validate().expect("test config is valid");
+        let (clock, mock) = EngineClock::manual(wall(start));
+        let (mut b, responder) = EngineBuilder::new(&valid, clock);
+        let producers = (0..producers).map(|_| b.producer()).collect();
+        let engine = b.build(RecordingExchange::with_capacity(1024), MemorySink::with_capacity(1 << 16));
+        let mut rig = Rig { engine, mock, producers, responder };
+        rig.poll();
+        rig
+    }
+
+    pub fn poll(&mut self) {
+        while self.engine.poll() > 0 {}
+    }
+
+    pub fn now(&self) -> u64 {
+        self.engine.clock().now_ns()
+    }
+
+    /// Advances the clock by `ns`, stopping at every deadline on the way (logon, logout, the next
+    /// throttle permit) as a continuously running engine would.
+    pub fn advance(&mut self, ns: u64) {
+        let target = self.now() + ns;
+        while let Some(d) = self.engine.next_deadline_ns().filter(|d| *d < target) {
+            let now = self.now();
+            assert!(d > now, "engine idles at {now} with work due at {d}");
+            self.mock.increment(d - now);
+            self.poll();
+        }
+        let now = self.now();
+        self.mock.increment(target - now);
+        self.poll();
+    }
+
+    /// Advances to an absolute monotonic time.
+    pub fn advance_to(&mut self, t: u64) {
+        let now = self.now();
+        assert!(t >= now, "time goes forward");
+        self.advance(t - now);
+    }
+
+    pub fn submit(&mut self, p: usize, o: OrderRequest, t: RequestType) {
+        self.producers[p].on_data(o, t).expect("ring has room");
+        self.poll();
+    }
+
+    pub fn new_order(&mut self, id: u64) {
+        self.submit(0, OrderRequest::new(id, 7, Side::Buy, 100.0, 10), RequestType::New);
+    }
+
+    pub fn respond(&mut self, id: u64, t: ResponseType) {
+        self.responder.on_data(OrderResponse { order_id: id, response_type: t }).expect("room");
+        self.poll();
+    }
+
+    pub fn events(&self) -> &[EventRecord] {
+        self.engine.sink().events()
+    }
+
+    pub fn kinds(&self) -> Vec<EventKind> {
+        self.events().iter().map(|e| e.kind().expect("valid kind")).collect()
+    }
+
+    /// Events of one kind.
+    pub fn of(&self, k: EventKind) -> Vec<EventRecord> {
+        self.events().iter().filter(|e| e.kind() == Some(k)).copied().collect()
+    }
+
+    /// Ids of events of one kind, in order.
+    pub fn ids(&self, k: EventKind) -> Vec<u64> {
+        self.of(k).iter().map(|e| e.order_id).collect()
+    }
+
+    /// Reject reasons recorded for `id`.
+    pub fn rejects(&self, id: u64) -> Vec<RejectReason> {
+        self.of(EventKind::Rejected).iter().filter(|e| e.order_id == id).filter_map(|e| e.reason()).collect()
+    }
+
+    pub fn sent_ids(&self) -> Vec<u64> {
+        self.engine.exchange().sent().map(|o| o.order_id).collect()
+    }
+}
