@@ -15,9 +15,11 @@ pub mod config;
 pub mod event;
 pub mod order;
 pub mod session;
+pub mod throttle;
 
 pub use clock::EngineClock;
 pub use config::{Config, ConfigError, ValidConfig};
 pub use event::{EventKind, EventRecord, EventSink, MemorySink, RejectReason};
 pub use order::{Logon, Logout, OrderRequest, OrderResponse, RequestType, ResponseType, Secret, Side};
 pub use session::{TradingWindow, WindowSpan};
+pub use throttle::Throttle;

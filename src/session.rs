@@ -7,6 +7,20 @@
 //! the engine turns it into two monotonic deadlines (logon, logout) and never touches a time zone
 //! while orders flow.
 //!
+//! ```
+//! use jiff::civil::time;
+//! use jiff::tz::TimeZone;
+//! use oms::config::DaySet;
+//! use oms::{TradingWindow, WindowSpan};
+//!
+//! let ist = TimeZone::get("Asia/Kolkata").unwrap();
+//! let w = TradingWindow::new(ist, time(10, 0, 0, 0), time(13, 0, 0, 0), DaySet::ALL);
+//! let t: i64 = 1_709_526_600_000_000_000; // 2024-03-04T10:00:00+05:30
+//! assert!(w.contains(t));
+//! let h3 = 3 * 3_600 * 1_000_000_000;
+//! assert_eq!(w.current_or_next(t), Some(WindowSpan { start_ns: t, end_ns: t + h3 }));
+//! ```
+//!
 //! # Rules
 //!
 //! - A window is half-open, `[start, end)`: an order at exactly `start` is inside, one at exactly
