@@ -12,17 +12,25 @@
 
 pub mod clock;
 pub mod config;
-pub mod event;
-pub mod order;
-
-pub use clock::EngineClock;
-pub use config::{Config, ConfigError, ValidConfig};
-pub use event::{EventKind, EventRecord, EventSink, MemorySink, RejectReason};
-pub use order::{Logon, Logout, OrderRequest, OrderResponse, RequestType, ResponseType, Secret, Side};
 pub mod engine;
+pub mod event;
 pub mod exchange;
 pub mod inflight;
+pub mod order;
 pub mod queue;
 pub mod ring;
 pub mod runner;
+pub mod session;
 pub mod slab;
+pub mod throttle;
+
+pub use clock::EngineClock;
+pub use config::{Config, ConfigError, ValidConfig};
+pub use engine::{Engine, EngineBuilder, EngineReport, EngineStats};
+pub use event::{EventKind, EventRecord, EventSink, MemorySink, RejectReason};
+pub use exchange::{Exchange, SimulatedExchange};
+pub use order::{Logon, Logout, OrderRequest, OrderResponse, RequestType, ResponseType, Secret, Side};
+pub use ring::{Backpressure, Producer, Responder};
+pub use runner::{EngineHandle, RunError};
+pub use session::{TradingWindow, WindowSpan};
+pub use throttle::Throttle;

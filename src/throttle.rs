@@ -1,0 +1,573 @@
+//! The send throttle: at most X orders per second to the exchange, in one of two modes
+//! ([`ThrottleMode`]), on the engine's monotonic nanoseconds (see [`crate::clock`]).
+//!
+//! The engine owns one [`Throttle`]. For every order it wants to send it calls
+//! [`Throttle::try_acquire`]; when that fails the order stays queued and the engine arms a timer
+//! at [`Throttle::next_available_ns`], which is exact (at that instant `try_acquire` succeeds,
+//! one nanosecond earlier it fails), so the queue drains at the earliest lawful instants without
+//! polling. [`Throttle::reset`] is called at each logon.
+//!
+//! ```
+//! use std::num::NonZeroU32;
+//! use oms::config::{ThrottleMode, ValidThrottle};
+//! use oms::Throttle;
+//!
+//! let rate = NonZeroU32::new(3).unwrap();
+//! let burst = NonZeroU32::new(2).unwrap();
+//! let mut th = Throttle::new(&ValidThrottle { mode: ThrottleMode::TokenBucket, rate, burst });
+//! th.reset(0);
+//! assert!(th.try_acquire(0) && th.try_acquire(0)); // the burst
+//! assert!(!th.try_acquire(0));
+//! let t = th.next_available_ns(0); // ceil(1e9 / 3)
+//! assert_eq!(t, 333_333_334);
+//! assert!(!th.try_acquire(t - 1) && th.try_acquire(t));
+//! ```
+//!
+//! # Token bucket (GCRA, exact integer arithmetic)
+//!
+//! Rate `r` = `max_orders_per_sec` tokens per second, capacity `b` = `burst`, full at reset.
+//! Implemented as the Generic Cell Rate Algorithm (the "virtual scheduling" form of a token
+//! bucket): one `u128` *theoretical arrival time* (TAT). Time is scaled by the rate — a scaled
+//! instant is `now_ns · r` — so one token is worth exactly `1e9` scaled units whatever `r` is:
+//! rates that do not divide 10⁹ (7/s, 3/s) have no rounding and no drift, and there is no float
+//! anywhere. A send at `τ = now_ns · r` is allowed iff `max(TAT, τ) <= τ + (b-1)·1e9`; it then
+//! sets `TAT = max(TAT, τ) + 1e9`. `u128` keeps every product exact (`u64::MAX · u32::MAX` fits)
+//! and on x86-64 the widening multiply is a single instruction.
+//!
+//! **The bound.** For any two sends at `t_i <= t_j` (ns), the number of sends in `[t_i, t_j]` is
+//! at most
+//!
+//! ```text
+//! burst + floor(rate · (t_j − t_i) / 1e9)
+//! ```
+//!
+//! So this is *not* "at most X in any second" when `burst > 1`: a full bucket allows `burst`
+//! sends at once and then `rate` per second, i.e. up to `burst + rate − 1` sends inside one
+//! second (`burst + rate` in a closed 1 s span). Use the sliding-window mode when the exchange
+//! counts that strictly. Proof sketch: after the send at `t_i`, `TAT >= τ_i + 1e9`, and each
+//! later send adds `1e9`; so before the `n`-th send of the run `TAT >= τ_i + (n−1)·1e9`, and
+//! that send being allowed means `τ_i + (n−1)·1e9 <= τ_j + (b−1)·1e9`, i.e.
+//! `n − b <= r·(t_j − t_i)/1e9`.
+//!
+//! With `burst = 1` and a rate that does not divide 10⁹, the bound itself forces consecutive
+//! sends to be `ceil(1e9 / rate)` ns apart (3/s: 333 333 334 ns), so a saturated queue drains
+//! slightly below the nominal rate; with `burst >= 2` the GCRA keeps its fractional credit and a
+//! saturated queue drains at exactly `rate` per second (k-th refill at `ceil(k·1e9 / rate)`).
+//!
+//! # Sliding window (strict)
+//!
+//! No window `[t, t + 1 s)` ever holds more than `max_orders_per_sec` sends (`burst` is
+//! ignored). A send is allowed iff the X-th most recent send is at least 1 s old (half-open
+//! windows: exactly 1 s later is allowed). The last X sends live in a ring pre-allocated with X
+//! entries, each holding its send time + 1 s (its expiry), so a decision is one load, one compare
+//! and one store: O(1), no allocation. The price is memory: 8·X bytes (8 MB at X = 10⁶), and
+//! [`Throttle::reset`] is O(X).
+//!
+//! # Range
+//!
+//! Monotonic ns are `u64` (584 years of uptime): no overflow for any `now_ns`, idle gaps of any
+//! length, any rate and burst up to `u32::MAX`. Only instants within 1 s of `u64::MAX` saturate
+//! (a sliding-window expiry or a next-available time is clamped to `u64::MAX`).
+
+use std::fmt;
+
+use crate::config::{ThrottleMode, ValidThrottle};
+
+/// Nanoseconds per second: the token-bucket emission interval in scaled units and the sliding
+/// window's length in ns.
+const NS_PER_SEC: u64 = 1_000_000_000;
+
+/// The rate limiter for sends to the exchange (see the [module docs](self) for both modes and
+/// the exact bound each one guarantees).
+#[derive(Clone)]
+pub struct Throttle {
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    Bucket(TokenBucket),
+    Window(SlidingWindow),
+}
+
+/// GCRA state; all times scaled by the rate (`ns · rate`), so one token is `NS_PER_SEC` units.
+#[derive(Clone, Debug)]
+struct TokenBucket {
+    /// Tokens per second.
+    rate: u128,
+    /// `(burst − 1) · NS_PER_SEC`: how far ahead of now the TAT may be for a send to pass.
+    tolerance: u128,
+    /// Theoretical arrival time (scaled). `tat <= now · rate` means the bucket is full.
+    tat: u128,
+}
+
+/// Ring of the expiries (send time + 1 s) of the last X sends; `head` is the oldest.
+#[derive(Clone)]
+struct SlidingWindow {
+    expiry: Box<[u64]>,
+    head: usize,
+}
+
+impl Throttle {
+    /// A throttle for `cfg`, full (as if [`reset`](Self::reset) at time 0). Pre-allocates
+    /// everything (the sliding-window ring: `rate` entries); never allocates afterwards.
+    pub fn new(cfg: &ValidThrottle) -> Self {
+        let inner = match cfg.mode {
+            ThrottleMode::TokenBucket => Inner::Bucket(TokenBucket {
+                rate: u128::from(cfg.rate.get()),
+                tolerance: u128::from(cfg.burst.get() - 1) * u128::from(NS_PER_SEC),
+                tat: 0,
+            }),
+            ThrottleMode::SlidingWindow => {
+                let len = usize::try_from(cfg.rate.get()).unwrap_or(usize::MAX);
+                Inner::Window(SlidingWindow { expiry: vec![0; len].into_boxed_slice(), head: 0 })
+            }
+        };
+        Throttle { inner }
+    }
+
+    /// The counting mode.
+    pub fn mode(&self) -> ThrottleMode {
+        match self.inner {
+            Inner::Bucket(_) => ThrottleMode::TokenBucket,
+            Inner::Window(_) => ThrottleMode::SlidingWindow,
+        }
+    }
+
+    /// Refill to full (token bucket) / forget history (sliding window). Called at each logon.
+    pub fn reset(&mut self, now_ns: u64) {
+        match &mut self.inner {
+            Inner::Bucket(b) => b.tat = u128::from(now_ns) * b.rate,
+            Inner::Window(w) => {
+                w.expiry.fill(0);
+                w.head = 0;
+            }
+        }
+    }
+
+    /// Takes one send permit at `now_ns` if allowed. `now_ns` is non-decreasing across calls.
+    #[inline]
+    pub fn try_acquire(&mut self, now_ns: u64) -> bool {
+        match &mut self.inner {
+            Inner::Bucket(b) => {
+                let now = u128::from(now_ns) * b.rate;
+                let tat = b.tat.max(now);
+                let ok = tat <= now + b.tolerance;
+                b.tat = if ok { tat + u128::from(NS_PER_SEC) } else { b.tat };
+                ok
+            }
+            Inner::Window(w) => {
+                let head = w.head;
+                let Some(slot) = w.expiry.get_mut(head) else {
+                    // Unreachable: the ring has `rate >= 1` entries and `head < len`.
+                    return false;
+                };
+                let ok = now_ns >= *slot;
+                *slot = if ok { now_ns.saturating_add(NS_PER_SEC) } else { *slot };
+                let next = head + usize::from(ok);
+                w.head = if next == w.expiry.len() { 0 } else { next };
+                ok
+            }
+        }
+    }
+
+    /// Earliest time `>= now_ns` at which [`try_acquire`](Self::try_acquire) would succeed
+    /// (`== now_ns` if it would now). Exact: at the returned instant it succeeds, one ns earlier
+    /// it fails. Clamped to `u64::MAX`.
+    pub fn next_available_ns(&self, now_ns: u64) -> u64 {
+        let at = match &self.inner {
+            Inner::Bucket(b) => {
+                // Allowed iff tat <= t·rate + tolerance  ⇔  t >= ceil((tat − tolerance) / rate).
+                let t = b.tat.saturating_sub(b.tolerance).div_ceil(b.rate);
+                u64::try_from(t).unwrap_or(u64::MAX)
+            }
+            Inner::Window(w) => w.expiry.get(w.head).copied().unwrap_or(u64::MAX),
+        };
+        at.max(now_ns)
+    }
+}
+
+impl fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Bucket(b) => f
+                .debug_struct("Throttle")
+                .field("mode", &ThrottleMode::TokenBucket)
+                .field("rate", &b.rate)
+                .field("burst", &(b.tolerance / u128::from(NS_PER_SEC) + 1))
+                .field("tat_scaled", &b.tat)
+                .finish(),
+            // The ring can hold millions of entries: summarize it.
+            Inner::Window(w) => f
+                .debug_struct("Throttle")
+                .field("mode", &ThrottleMode::SlidingWindow)
+                .field("rate", &w.expiry.len())
+                .field("oldest_expiry_ns", &w.expiry.get(w.head))
+                .finish(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::num::NonZeroU32;
+
+    const S: u64 = NS_PER_SEC;
+
+    fn throttle(mode: ThrottleMode, rate: u32, burst: u32) -> Throttle {
+        let nz = |v| NonZeroU32::new(v).expect("non-zero");
+        Throttle::new(&ValidThrottle { mode, rate: nz(rate), burst: nz(burst) })
+    }
+
+    fn bucket(rate: u32, burst: u32) -> Throttle {
+        throttle(ThrottleMode::TokenBucket, rate, burst)
+    }
+
+    fn sliding(rate: u32) -> Throttle {
+        throttle(ThrottleMode::SlidingWindow, rate, 1)
+    }
+
+    /// Asserts the exactness property at `t`: `next_available_ns(now) == t`, it fails at
+    /// `t − 1` (if that is not before `now`) and succeeds at `t`. Consumes the permit.
+    fn acquire_exactly_at(th: &mut Throttle, now: u64, t: u64) {
+        assert_eq!(th.next_available_ns(now), t, "next_available_ns({now})");
+        if t > now {
+            assert!(!th.try_acquire(t - 1), "acquire at {} should fail", t - 1);
+        }
+        assert!(th.try_acquire(t), "acquire at {t} should succeed");
+    }
+
+    #[test]
+    fn bucket_is_full_at_reset() {
+        let mut th = bucket(3, 5);
+        th.reset(1_000);
+        for _ in 0..5 {
+            assert_eq!(th.next_available_ns(1_000), 1_000);
+            assert!(th.try_acquire(1_000));
+        }
+        assert!(!th.try_acquire(1_000));
+        // One token refills after ceil(1e9 / 3) ns.
+        assert_eq!(th.next_available_ns(1_000), 1_000 + 333_333_334);
+        // A fresh throttle is full too.
+        let mut th = bucket(3, 5);
+        assert_eq!((0..6).filter(|_| th.try_acquire(0)).count(), 5);
+    }
+
+    #[test]
+    fn bucket_rate_3_burst_1_refill_instants() {
+        let mut th = bucket(3, 1);
+        th.reset(0);
+        assert!(th.try_acquire(0));
+        assert!(!th.try_acquire(0));
+        // Capacity 1 cannot keep fractional credit: each send at the earliest lawful instant is
+        // ceil(1e9 / 3) = 333_333_334 ns after the previous one (and the bound demands it:
+        // 2 sends in a span T need 3·T >= 1e9).
+        acquire_exactly_at(&mut th, 0, 333_333_334);
+        acquire_exactly_at(&mut th, 333_333_334, 666_666_668);
+        acquire_exactly_at(&mut th, 666_666_668, 1_000_000_002);
+        // Idle: the bucket holds at most 1 token.
+        assert!(th.try_acquire(5 * S));
+        assert!(!th.try_acquire(5 * S));
+        assert_eq!(th.next_available_ns(5 * S), 5 * S + 333_333_334);
+    }
+
+    #[test]
+    fn bucket_rate_3_burst_5_refill_instants_do_not_drift() {
+        let mut th = bucket(3, 5);
+        th.reset(0);
+        for _ in 0..5 {
+            assert!(th.try_acquire(0));
+        }
+        // k-th refill at ceil(k·1e9 / 3): no accumulated rounding.
+        let expected = [333_333_334, 666_666_667, 1_000_000_000, 1_333_333_334, 1_666_666_667, 2 * S];
+        let mut now = 0;
+        for t in expected {
+            acquire_exactly_at(&mut th, now, t);
+            now = t;
+        }
+        // After 300 more: exactly 102 s of refills since the burst.
+        for k in 7..=306u64 {
+            let t = (k * S).div_ceil(3);
+            acquire_exactly_at(&mut th, now, t);
+            now = t;
+        }
+        assert_eq!(now, 102 * S);
+    }
+
+    #[test]
+    fn bucket_rate_7_burst_2_is_exact_over_ten_seconds() {
+        let mut th = bucket(7, 2);
+        th.reset(0);
+        assert!(th.try_acquire(0) && th.try_acquire(0) && !th.try_acquire(0));
+        let mut now = 0;
+        for k in 1..=70u64 {
+            let t = (k * S).div_ceil(7);
+            acquire_exactly_at(&mut th, now, t);
+            now = t;
+        }
+        assert_eq!(now, 10 * S);
+        assert_eq!(th.next_available_ns(now), 10 * S + 142_857_143);
+    }
+
+    #[test]
+    fn bucket_one_million_per_second() {
+        let mut th = bucket(1_000_000, 1);
+        th.reset(0);
+        let mut sent = 0u64;
+        let mut now = 0;
+        while now < S {
+            assert_eq!(th.next_available_ns(now), now);
+            assert!(th.try_acquire(now));
+            assert!(!th.try_acquire(now));
+            sent += 1;
+            now = th.next_available_ns(now);
+            assert_eq!(now, sent * 1_000);
+        }
+        assert_eq!(sent, 1_000_000);
+    }
+
+    #[test]
+    fn bucket_survives_days_idle_and_the_end_of_time() {
+        let mut th = bucket(1_000, 10);
+        th.reset(0);
+        while th.try_acquire(0) {}
+        let later = 30 * 24 * 3_600 * S; // 30 days
+        for _ in 0..10 {
+            assert!(th.try_acquire(later));
+        }
+        assert!(!th.try_acquire(later));
+        assert_eq!(th.next_available_ns(later), later + 1_000_000);
+
+        let mut th = bucket(u32::MAX, u32::MAX);
+        th.reset(u64::MAX / 2);
+        assert!(th.try_acquire(u64::MAX / 2));
+        assert!(th.try_acquire(u64::MAX - 1));
+        assert!(th.try_acquire(u64::MAX));
+        assert_eq!(th.next_available_ns(u64::MAX), u64::MAX);
+
+        let mut th = bucket(1, 1);
+        th.reset(u64::MAX - 10);
+        assert!(th.try_acquire(u64::MAX - 10));
+        assert!(!th.try_acquire(u64::MAX));
+        // The true next instant is past u64::MAX: clamped.
+        assert_eq!(th.next_available_ns(u64::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn bucket_reset_refills() {
+        let mut th = bucket(10, 3);
+        th.reset(0);
+        assert_eq!((0..10).filter(|_| th.try_acquire(5)).count(), 3);
+        th.reset(7);
+        assert_eq!((0..10).filter(|_| th.try_acquire(7)).count(), 3);
+    }
+
+    #[test]
+    fn sliding_window_allows_exactly_at_plus_one_second() {
+        let mut th = sliding(3);
+        th.reset(0);
+        assert!(th.try_acquire(0));
+        assert!(th.try_acquire(100));
+        assert!(th.try_acquire(200));
+        assert!(!th.try_acquire(300));
+        // The oldest is at 0: the window [1, 1e9+1) would still hold the other two, but
+        // [1e9, 2e9) holds none of the three — half-open windows.
+        acquire_exactly_at(&mut th, 300, S);
+        acquire_exactly_at(&mut th, S, S + 100);
+        acquire_exactly_at(&mut th, S + 100, S + 200);
+        acquire_exactly_at(&mut th, S + 200, 2 * S);
+        // Idle for days: the whole quota is back, and no more.
+        let later = 3 * 24 * 3_600 * S;
+        assert_eq!((0..10).filter(|_| th.try_acquire(later)).count(), 3);
+        assert_eq!(th.next_available_ns(later), later + S);
+    }
+
+    #[test]
+    fn sliding_window_ignores_burst_and_resets() {
+        let mut th = throttle(ThrottleMode::SlidingWindow, 2, 50);
+        assert_eq!(th.mode(), ThrottleMode::SlidingWindow);
+        assert_eq!((0..10).filter(|_| th.try_acquire(10)).count(), 2);
+        th.reset(20);
+        assert_eq!(th.next_available_ns(20), 20);
+        assert_eq!((0..10).filter(|_| th.try_acquire(20)).count(), 2);
+        assert_eq!(th.next_available_ns(20), 20 + S);
+    }
+
+    #[test]
+    fn sliding_window_rate_7_and_one_million() {
+        let mut th = sliding(7);
+        let sends = [0, 1, 2, 3, 500_000_000, 600_000_000, 999_999_999];
+        for t in sends {
+            assert!(th.try_acquire(t));
+        }
+        // Each further send waits for the matching one a second earlier.
+        let mut now = 999_999_999;
+        for t in sends {
+            acquire_exactly_at(&mut th, now, t + S);
+            now = t + S;
+        }
+
+        let mut th = sliding(1_000_000);
+        th.reset(0);
+        for _ in 0..1_000_000 {
+            assert!(th.try_acquire(42));
+        }
+        assert!(!th.try_acquire(S + 41));
+        assert_eq!(th.next_available_ns(43), S + 42);
+        assert!(th.try_acquire(S + 42));
+    }
+
+    #[test]
+    fn sliding_window_near_the_end_of_time() {
+        let mut th = sliding(1);
+        assert!(th.try_acquire(u64::MAX - 10));
+        assert!(!th.try_acquire(u64::MAX - 1));
+        assert_eq!(th.next_available_ns(u64::MAX - 1), u64::MAX);
+    }
+
+    #[test]
+    fn debug_is_a_summary() {
+        let s = format!("{:?}", sliding(1_000_000));
+        assert!(s.contains("SlidingWindow") && s.len() < 200, "{s}");
+        let s = format!("{:?}", bucket(7, 3));
+        assert!(s.contains("TokenBucket") && s.contains("burst: 3"), "{s}");
+    }
+
+    // ---- property test ------------------------------------------------------------------
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Move the clock forward by this many ns.
+        Advance(u64),
+        /// Try to acquire this many times at the current instant.
+        Acquire(u8),
+        /// Move the clock to `next_available_ns` (the exact boundary) and try once.
+        JumpToNext,
+        /// Move the clock to 1 ns before `next_available_ns` and try once.
+        JumpJustBefore,
+        /// Logon: refill / forget (the bounds restart).
+        Reset,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            2 => (0..3 * S).prop_map(Op::Advance),
+            3 => (0..20_000_000u64).prop_map(Op::Advance),
+            1 => (0..1_000u64).prop_map(Op::Advance),
+            4 => (1..=20u8).prop_map(Op::Acquire),
+            3 => Just(Op::JumpToNext),
+            2 => Just(Op::JumpJustBefore),
+            1 => Just(Op::Reset),
+        ]
+    }
+
+    /// The mode's bound over every window that ends at the newest send `sends[j]`.
+    fn check_windows_ending_at(
+        sends: &[u64],
+        j: usize,
+        mode: ThrottleMode,
+        rate: u32,
+        burst: u32,
+    ) -> Result<(), TestCaseError> {
+        let tj = sends[j];
+        for (i, &ti) in sends[..=j].iter().enumerate() {
+            let count = (j - i + 1) as u128;
+            match mode {
+                ThrottleMode::TokenBucket => {
+                    let bound = u128::from(burst) + u128::from(rate) * u128::from(tj - ti) / u128::from(S);
+                    prop_assert!(count <= bound, "{count} sends in [{ti}, {tj}] > {bound}: {sends:?}");
+                }
+                ThrottleMode::SlidingWindow => {
+                    // The densest window [t, t+1s) containing sends[j] starts at the first send
+                    // after tj − 1s.
+                    if ti + S > tj {
+                        prop_assert!(
+                            count <= u128::from(rate),
+                            "{count} sends in [{ti}, {ti}+1s) > {rate}: {sends:?}"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One attempt at `now`: checks it against `next_available_ns` (and that value's exactness
+    /// on a clone), records a success, and checks the bound on every window ending there.
+    fn attempt(
+        th: &mut Throttle,
+        now: u64,
+        sends: &mut Vec<u64>,
+        mode: ThrottleMode,
+        rate: u32,
+        burst: u32,
+    ) -> Result<(), TestCaseError> {
+        let next = th.next_available_ns(now);
+        prop_assert!(next >= now);
+        if next > now {
+            let mut probe = th.clone();
+            prop_assert!(!probe.try_acquire(next - 1), "succeeded 1 ns before next_available {next}");
+            prop_assert!(probe.try_acquire(next), "failed at next_available {next}");
+        }
+        let ok = th.try_acquire(now);
+        prop_assert_eq!(ok, next == now, "acquire at {} returned {} with next_available {}", now, ok, next);
+        if ok {
+            sends.push(now);
+            check_windows_ending_at(sends, sends.len() - 1, mode, rate, burst)?;
+        }
+        Ok(())
+    }
+
+    proptest! {
+        /// State machine over random clock advances and attempts. After every step the bound
+        /// holds over all windows of the history: sends only ever get appended, so checking
+        /// every window that ends at each new send (every pair (i, new)) covers every window of
+        /// the history at each step; a full all-pairs pass at the end re-checks it.
+        #[test]
+        fn throttle_never_breaks_its_bound_and_next_available_is_exact(
+            sliding_mode in any::<bool>(),
+            rate in 1..=1000u32,
+            burst in 1..=50u32,
+            ops in prop::collection::vec(op(), 1..150),
+        ) {
+            let mode = if sliding_mode { ThrottleMode::SlidingWindow } else { ThrottleMode::TokenBucket };
+            let mut th = throttle(mode, rate, burst);
+            let mut now = 0u64;
+            th.reset(now);
+            // Sends since the last reset (the bound restarts at each logon).
+            let mut sends: Vec<u64> = Vec::new();
+            let mut segments: Vec<Vec<u64>> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Advance(d) => now += d,
+                    Op::Acquire(n) => {
+                        for _ in 0..n {
+                            attempt(&mut th, now, &mut sends, mode, rate, burst)?;
+                        }
+                    }
+                    Op::JumpToNext => {
+                        now = th.next_available_ns(now);
+                        attempt(&mut th, now, &mut sends, mode, rate, burst)?;
+                    }
+                    Op::JumpJustBefore => {
+                        now = th.next_available_ns(now).saturating_sub(1).max(now);
+                        attempt(&mut th, now, &mut sends, mode, rate, burst)?;
+                    }
+                    Op::Reset => {
+                        th.reset(now);
+                        prop_assert_eq!(th.next_available_ns(now), now);
+                        segments.push(std::mem::take(&mut sends));
+                    }
+                }
+            }
+            segments.push(sends);
+            for seg in &segments {
+                for j in 0..seg.len() {
+                    check_windows_ending_at(seg, j, mode, rate, burst)?;
+                }
+            }
+        }
+    }
+}
