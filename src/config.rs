@@ -300,6 +300,15 @@ impl DaySet {
     /// Every day.
     pub const ALL: DaySet = DaySet(0x7f);
 
+    /// A set of the given days.
+    pub fn of(days: &[Weekday]) -> DaySet {
+        let mut set = DaySet(0);
+        for d in days {
+            set.insert(*d);
+        }
+        set
+    }
+
     /// Whether `day` is in the set.
     pub fn contains(self, day: Weekday) -> bool {
         self.0 & (1 << (day.to_monday_zero_offset() as u8)) != 0
@@ -387,6 +396,9 @@ pub struct ValidConfig {
     /// Simulated exchange (already checked).
     pub exchange: SimulatedExchangeConfig,
 }
+
+/// Largest `max_orders_per_sec` in sliding-window mode (its history ring holds X send times).
+pub const MAX_SLIDING_WINDOW_RATE: u32 = 10_000_000;
 
 /// Largest live-order capacity the slab indexes with `u32` can address.
 pub const MAX_LIVE_ORDERS: usize = 1 << 30;
@@ -491,6 +503,13 @@ impl Config {
         let rate = NonZeroU32::new(t.max_orders_per_sec);
         if rate.is_none() {
             problems.push("throttle.max_orders_per_sec: must be > 0".into());
+        }
+        if t.mode == ThrottleMode::SlidingWindow && t.max_orders_per_sec > MAX_SLIDING_WINDOW_RATE {
+            problems.push(format!(
+                "throttle.max_orders_per_sec: {} is above {MAX_SLIDING_WINDOW_RATE}, the most the sliding-window \
+                 mode supports (it keeps the last X send times: 8 bytes each)",
+                t.max_orders_per_sec
+            ));
         }
         let burst = match t.burst {
             Some(b) => {
