@@ -1,0 +1,237 @@
+//! The open-loop driver shared by every design: the send schedule, the latency probe, pinning.
+//!
+//! Order `i` (id `i + 1`) is *intended* to be sent at `start + i · 10⁹ / rate` ns. The producer
+//! spins until that instant, then hands the order over; when the design pushes back (a full
+//! ring) or the producer falls behind, the order goes as soon as it can, and its latency is still
+//! counted from the intended instant. That is what makes the measurement free of coordinated
+//! omission: a stall shows up in every order it delayed, not just in the one that hit it.
+//!
+//! The intended instant is a pure function of the order id, so the measuring side (the exchange
+//! wrapper and the sink wrapper on the engine thread, or the baseline's sender thread) recomputes
+//! it from the id: nothing extra travels with the order and the library API is unchanged.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use oms::{OrderRequest, Side};
+use quanta::Clock;
+
+/// Highest latency a histogram tracks (60 s); anything above is clamped to it.
+const HIST_MAX_NS: u64 = 60_000_000_000;
+
+/// A fresh histogram: 1 ns .. 60 s at 3 significant digits, allocated once, never resized.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static histogram bounds are valid")
+}
+
+/// When each order is meant to go: `start_raw` (a raw clock reading) plus `i / rate` seconds.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    /// The clock every party reads (the engine's quanta clock).
+    pub clock: Clock,
+    /// Raw reading of order 0's intended instant.
+    pub start_raw: u64,
+    /// Offered orders per second; `None` = as fast as the design takes them (saturation probe).
+    pub rate: Option<u64>,
+    /// Orders in the run, warm-up included.
+    pub orders: u64,
+    /// The first `warmup` orders are sent but not recorded.
+    pub warmup: u64,
+}
+
+impl Schedule {
+    /// A schedule starting `lead` from now.
+    pub fn new(clock: Clock, rate: Option<u64>, orders: u64, warmup: u64, lead: Duration) -> Self {
+        let now = clock.raw();
+        // Find the raw reading `lead` ahead by sampling (raw ticks need not be ns).
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_micros(100) {
+            std::hint::spin_loop();
+        }
+        let ticks_per_100us = clock.raw().saturating_sub(now).max(1);
+        let lead_ticks = (lead.as_nanos() as u64 / 100_000).saturating_mul(ticks_per_100us);
+        Schedule { clock, start_raw: now + lead_ticks, rate, orders, warmup }
+    }
+
+    /// Intended send instant of order `i`, ns after `start_raw` (0 for every order when
+    /// unpaced).
+    #[inline(always)]
+    pub fn intended_ns(&self, i: u64) -> u64 {
+        match self.rate {
+            Some(r) => (u128::from(i) * 1_000_000_000 / u128::from(r)) as u64,
+            None => 0,
+        }
+    }
+
+    /// ns since `start_raw` for a raw reading.
+    #[inline(always)]
+    pub fn since_start_ns(&self, raw: u64) -> u64 {
+        self.clock.delta_as_nanos(self.start_raw, raw)
+    }
+
+    /// The order with index `i`: id `i + 1`, a valid New.
+    #[inline(always)]
+    pub fn order(i: u64) -> OrderRequest {
+        let side = if i & 1 == 0 { Side::Buy } else { Side::Sell };
+        OrderRequest::new(i + 1, (i % 64) as i32, side, 100.0 + (i % 100) as f64 * 0.25, 10 + i % 90)
+    }
+
+    /// Index of the order with id `id`.
+    #[inline(always)]
+    pub fn index(id: u64) -> u64 {
+        id.wrapping_sub(1)
+    }
+}
+
+/// Runs the open-loop producer on a thread of its own pinned to the first core of [`core_split`] (the calling
+/// thread stays unpinned, so engine config validation still sees every core): for each order,
+/// wait for its intended instant (unless unpaced), then call `submit` until it accepts the order.
+/// Returns the number of times `submit` pushed back.
+pub fn produce(s: &Schedule, submit: impl FnMut(OrderRequest) -> Result<(), OrderRequest> + Send) -> u64 {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("producer".into())
+            .spawn_scoped(scope, || {
+                pin(core_split().map(|c| c.0));
+                produce_here(s, submit)
+            })
+            .expect("spawn the producer thread")
+            .join()
+            .expect("producer thread")
+    })
+}
+
+/// The producer loop, on the calling thread.
+fn produce_here(s: &Schedule, mut submit: impl FnMut(OrderRequest) -> Result<(), OrderRequest>) -> u64 {
+    let mut pushback = 0;
+    for i in 0..s.orders {
+        let due = s.intended_ns(i);
+        if s.rate.is_some() {
+            while s.since_start_ns(s.clock.raw()) < due {
+                std::hint::spin_loop();
+            }
+        }
+        let mut o = Schedule::order(i);
+        while let Err(back) = submit(o) {
+            pushback += 1;
+            o = back;
+            std::hint::spin_loop();
+        }
+    }
+    pushback
+}
+
+/// What the measuring side records: on_data→send and round-trip latencies from the intended
+/// instant, plus the instant of the last event for the achieved rate. Lives on the engine (or
+/// sender) thread; recording allocates nothing.
+pub struct Probe {
+    /// The schedule (to recompute intended instants).
+    pub schedule: Schedule,
+    /// on_data → exchange `send`, ns from the intended instant.
+    pub send: Histogram<u64>,
+    /// on_data → response recorded, ns from the intended instant.
+    pub round_trip: Histogram<u64>,
+    /// Orders seen at `send`.
+    pub sent: u64,
+    /// Responses recorded.
+    pub answered: u64,
+    /// ns after start of the last recorded response.
+    pub last_ns: u64,
+    /// ns after start of the first send (for unpaced runs).
+    pub first_ns: Option<u64>,
+    /// Responses recorded, published for the driver to know when the run is over.
+    pub done: Arc<AtomicU64>,
+}
+
+impl Probe {
+    /// A probe for schedule `s`.
+    pub fn new(s: &Schedule) -> Self {
+        Probe {
+            schedule: s.clone(),
+            send: histogram(),
+            round_trip: histogram(),
+            sent: 0,
+            answered: 0,
+            last_ns: 0,
+            first_ns: None,
+            done: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Call at the exchange `send` of order `id`.
+    #[inline(always)]
+    pub fn on_send(&mut self, id: u64) {
+        let now = self.schedule.since_start_ns(self.schedule.clock.raw());
+        let i = Schedule::index(id);
+        self.sent += 1;
+        if self.first_ns.is_none() {
+            self.first_ns = Some(now);
+        }
+        if i >= self.schedule.warmup {
+            self.send.saturating_record(now.saturating_sub(self.schedule.intended_ns(i)).max(1));
+        }
+    }
+
+    /// Call when the response to order `id` has been recorded.
+    #[inline(always)]
+    pub fn on_response(&mut self, id: u64) {
+        let now = self.schedule.since_start_ns(self.schedule.clock.raw());
+        let i = Schedule::index(id);
+        self.answered += 1;
+        self.last_ns = now;
+        if i >= self.schedule.warmup {
+            self.round_trip.saturating_record(now.saturating_sub(self.schedule.intended_ns(i)).max(1));
+        }
+        self.done.store(self.answered, Ordering::Release);
+    }
+
+    /// Orders per second over the run: all orders over first intended (or first send, when
+    /// unpaced) → last response.
+    pub fn achieved(&self) -> f64 {
+        let from = if self.schedule.rate.is_some() { 0 } else { self.first_ns.unwrap_or(0) };
+        let span = self.last_ns.saturating_sub(from).max(1);
+        self.answered as f64 * 1e9 / span as f64
+    }
+}
+
+/// Waits (sleeping, off the measured cores' hot loops) until `done` reaches `n` or `timeout`.
+pub fn wait_for(done: &AtomicU64, n: u64, timeout: Duration) -> bool {
+    let t0 = Instant::now();
+    while done.load(Ordering::Acquire) < n {
+        if t0.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
+/// The cores to use: (producer, engine). `None` when the machine has a single core (no pinning).
+pub fn core_split() -> Option<(core_affinity::CoreId, core_affinity::CoreId)> {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    match ids.as_slice() {
+        [a, b, ..] => Some((*a, *b)),
+        _ => None,
+    }
+}
+
+/// Pins the calling thread to `core` if given.
+pub fn pin(core: Option<core_affinity::CoreId>) {
+    if let Some(c) = core {
+        // A failed pin is reported by the caller's header line; the run still goes on.
+        let _ = core_affinity::set_for_current(c);
+    }
+}
+
+/// Involuntary context switches of this process so far (all threads, joined ones included):
+/// how often another task took a core from the measured threads. Non-zero on a shared machine
+/// means the tails include time the threads were not running.
+pub fn preemptions() -> u64 {
+    // SAFETY: `getrusage` writes one `rusage` into the zeroed struct we own; no other effect.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_SELF with a valid, writable pointer.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    if rc == 0 { ru.ru_nivcsw as u64 } else { 0 }
+}

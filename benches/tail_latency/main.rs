@@ -1,0 +1,260 @@
+//! Tail-latency harness: the `oms` engine against a conventional design, open loop, with
+//! coordinated-omission-correct percentiles. `cargo bench --bench tail_latency` (add `-- --quick`
+//! or set `OMS_BENCH_QUICK=1` for the CI smoke version, well under a minute).
+//!
+//! **What runs.** For each offered rate (10k, 100k and 1M orders/s, then "max": 90 % of the
+//! engine's measured saturation throughput) the same open-loop producer ([`driver`]) feeds first
+//! the oms engine ([`oms_design`]), then the baseline ([`baseline`]: Mutex + VecDeque + HashMap,
+//! a Condvar-woken sender thread, responses logged as text through a BufWriter). Before the max
+//! runs, an unpaced saturation probe of each design measures the highest throughput it takes.
+//! Last, the ring comparison ([`rings`]): crossbeam `ArrayQueue` vs `rtrb` in the same driver.
+//!
+//! **How it measures.** Order `i` is meant to go at `start + i / rate`; its latency is taken from
+//! that intended instant, so a stall counts against every order it delays. Two points: at the
+//! exchange `send` (on_data → send) and when the response has been matched and recorded (round
+//! trip; the no-op exchange answers inline through the response ring, so no third thread
+//! spins). Both are read on the engine thread with the engine's TSC clock and go into
+//! pre-sized hdrhistograms (no allocation). The first 0.25 s (0.05 s quick) of each run is
+//! warm-up and not recorded.
+//!
+//! **Where.** The producer is pinned to the first core and the engine (or the baseline's sender)
+//! to the second; on a single-core machine nothing is pinned and the header says so. The throttle
+//! is set to 2·10⁹/s so it never binds; the engine idles by spinning.
+//!
+//! **Output.** A table per rate (both designs and the baseline/oms ratio per percentile), then
+//! in `$CARGO_TARGET_DIR/tail-latency/` (default `target/tail-latency/`): `summary.json`, one
+//! `.hgrm` per run and metric, and `percentiles.svg`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod baseline;
+mod driver;
+mod oms_design;
+mod report;
+mod rings;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use driver::Schedule;
+use report::Run;
+
+/// Run lengths, per mode.
+struct Plan {
+    quick: bool,
+    /// (offered rate, seconds measured)
+    rates: Vec<(u64, f64)>,
+    warmup_s: f64,
+    probe_orders: u64,
+    baseline_probe_orders: u64,
+    max_secs: f64,
+    ring_secs: f64,
+    ring_blast: u64,
+}
+
+impl Plan {
+    fn from_env() -> Plan {
+        let args: Vec<String> = std::env::args().collect();
+        let quick = args.iter().any(|a| a == "--quick")
+            || std::env::var("OMS_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        if quick {
+            Plan {
+                quick,
+                rates: vec![(10_000, 0.5), (100_000, 0.5), (1_000_000, 0.5)],
+                warmup_s: 0.05,
+                probe_orders: 1_000_000,
+                baseline_probe_orders: 300_000,
+                max_secs: 0.3,
+                ring_secs: 0.3,
+                ring_blast: 1_000_000,
+            }
+        } else {
+            Plan {
+                quick,
+                rates: vec![(10_000, 10.0), (100_000, 5.0), (1_000_000, 3.0)],
+                warmup_s: 0.25,
+                probe_orders: 10_000_000,
+                baseline_probe_orders: 1_000_000,
+                max_secs: 2.0,
+                ring_secs: 2.0,
+                ring_blast: 10_000_000,
+            }
+        }
+    }
+}
+
+fn out_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).or_else(|| {
+        // <target>/release/deps/tail_latency-<hash>
+        std::env::current_exe().ok()?.ancestors().nth(3).map(PathBuf::from)
+    });
+    target.unwrap_or_else(|| PathBuf::from("target")).join("tail-latency")
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split(':').nth(1)))
+        .map_or("unknown CPU".to_string(), |m| m.trim().to_string());
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{model}, {n} vCPU, {} {}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
+fn main() {
+    let plan = Plan::from_env();
+    let t0 = Instant::now();
+    let out = out_dir();
+    std::fs::create_dir_all(&out).expect("create the output directory");
+    let cores = driver::core_split();
+    let pinning = match cores {
+        Some((p, e)) => {
+            format!("producer pinned to core {}, engine / baseline sender to core {}", p.id, e.id)
+        }
+        None => "single core: nothing pinned (results include thread sharing)".to_string(),
+    };
+    let engine_core = cores.map(|c| c.1);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("tail_latency{}: {}", if plan.quick { " (quick)" } else { "" }, machine());
+    println!("{pinning}; oms sink: {}; load average at start: {}", common::SINK_LABEL, load.trim());
+    let clock = quanta::Clock::new();
+    let lead = Duration::from_millis(20);
+    let schedule = |rate: Option<u64>, orders: u64| {
+        let warmup = rate.map_or(0, |r| (r as f64 * plan.warmup_s) as u64);
+        Schedule::new(clock.clone(), rate, orders + warmup, warmup, lead)
+    };
+
+    let mut runs: Vec<Run> = Vec::new();
+    let mut run_pair = |label: String, rate: u64, secs: f64| -> String {
+        let orders = ((rate as f64 * secs) as u64).max(1);
+        // A fresh schedule per design: each run starts its own clock `lead` after it is made.
+        let dir = tempfile::tempdir().expect("temp dir for the journal");
+        let pre = driver::preemptions();
+        let o = oms_design::run(&schedule(Some(rate), orders), engine_core.map(|c| c.id), dir.path());
+        assert_eq!(o.lost, 0, "the response ring overflowed: the run is invalid");
+        let oms = Run {
+            design: "oms",
+            label: label.clone(),
+            offered: rate,
+            achieved: o.rt.achieved(),
+            send: o.send.send,
+            rt: o.rt.round_trip,
+            complete: o.complete,
+            preempted: driver::preemptions() - pre,
+        };
+        let dir = tempfile::tempdir().expect("temp dir for the baseline log");
+        let pre = driver::preemptions();
+        let b = baseline::run(&schedule(Some(rate), orders), engine_core, dir.path());
+        let base = Run {
+            design: "baseline",
+            label,
+            offered: rate,
+            achieved: b.probe.achieved(),
+            send: b.probe.send,
+            rt: b.probe.round_trip,
+            complete: b.complete,
+            preempted: driver::preemptions() - pre,
+        };
+        let t = report::table(&oms, &base);
+        print!("{t}");
+        runs.push(oms);
+        runs.push(base);
+        t
+    };
+    let mut tables = String::new();
+    for &(rate, secs) in &plan.rates {
+        tables += &run_pair(report::rate_label(rate as f64), rate, secs);
+    }
+
+    // Saturation: unpaced producer, throughput from the first send to the last response.
+    let dir = tempfile::tempdir().expect("temp dir for the journal");
+    let sat = oms_design::run(&schedule(None, plan.probe_orders), engine_core.map(|c| c.id), dir.path());
+    let oms_sat = sat.rt.achieved();
+    let dir = tempfile::tempdir().expect("temp dir for the baseline log");
+    let bsat =
+        baseline::run(&schedule(None, plan.baseline_probe_orders), engine_core, dir.path()).probe.achieved();
+    println!(
+        "\n== saturation (unpaced producer): oms {}/s over {} orders (producer pushed back {} times), baseline {}/s over {} orders",
+        report::rate_label(oms_sat),
+        plan.probe_orders,
+        sat.pushback,
+        report::rate_label(bsat),
+        plan.baseline_probe_orders
+    );
+    // The max run: 90 % of the oms saturation, rounded down to two significant digits.
+    let target = oms_sat * 0.9;
+    let mag = 10f64.powi(target.log10().floor() as i32 - 1);
+    let max_rate = ((target / mag).floor() * mag).max(1.0) as u64;
+    tables += &run_pair("max".to_string(), max_rate, plan.max_secs);
+
+    // Ring comparison.
+    println!(
+        "\n== rings: one-way latency producer -> consumer thread (Inbound, 64 KiB-slot ring), same driver"
+    );
+    println!(
+        "{:<22}{:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
+        "ring", "offered", "achieved", "p50", "p90", "p99", "p99.9", "max"
+    );
+    let mut ring_rows = Vec::new();
+    let mut ring_specs: Vec<(Option<u64>, u64)> =
+        plan.rates.iter().map(|&(r, _)| (Some(r), (r as f64 * plan.ring_secs) as u64)).collect();
+    ring_specs.push((None, plan.ring_blast));
+    for (rate, orders) in ring_specs {
+        for (which, name) in rings::RINGS.iter().enumerate() {
+            let r = rings::run(which, &schedule(rate, orders), engine_core);
+            let p = report::pcts(&r.hist);
+            let label = rate.map_or("unpaced".to_string(), |r| report::rate_label(r as f64));
+            let lat = |v: u64| if rate.is_some() { report::ns(v) } else { "-".into() };
+            println!(
+                "{name:<22}{label:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
+                format!("{}/s", report::rate_label(r.achieved)),
+                lat(p[0]),
+                lat(p[1]),
+                lat(p[2]),
+                lat(p[3]),
+                lat(p[5])
+            );
+            ring_rows.push(json!({"ring": name, "rate": rate, "label": label, "achieved": r.achieved.round() as u64,
+                "p50_ns": p[0], "p90_ns": p[1], "p99_ns": p[2], "p999_ns": p[3], "p9999_ns": p[4], "max_ns": p[5]}));
+        }
+    }
+
+    // Files.
+    for r in &runs {
+        for (metric, h) in [("send", &r.send), ("rtt", &r.rt)] {
+            let p = out.join(format!("{}-{}-{metric}.hgrm", r.design, r.label));
+            report::write_hgrm(&p, h).expect("write .hgrm");
+        }
+    }
+    let svg = out.join("percentiles.svg");
+    let title =
+        format!("on_data -> send, open loop, CO-corrected: oms (solid) vs baseline (dashed) - {}", machine());
+    if let Err(e) = report::plot(&svg, &runs, &title) {
+        eprintln!("plot failed: {e}");
+    }
+    let summary = json!({
+        "machine": machine(),
+        "date": jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        "quick": plan.quick,
+        "pinning": pinning,
+        "oms_sink": common::SINK_LABEL,
+        "load_at_start": load.trim(),
+        "runs": runs.iter().map(report::run_json).collect::<Vec<_>>(),
+        "saturation": [
+            {"design": "oms", "orders": plan.probe_orders, "achieved": oms_sat.round() as u64},
+            {"design": "baseline", "orders": plan.baseline_probe_orders, "achieved": bsat.round() as u64},
+        ],
+        "rings": ring_rows,
+    });
+    let text = serde_json::to_string_pretty(&summary).expect("summary serialises");
+    std::fs::write(out.join("summary.json"), text).expect("write summary.json");
+    std::fs::write(out.join("tables.txt"), tables).expect("write tables.txt");
+    println!(
+        "\nwrote {}/{{summary.json,*.hgrm,percentiles.svg,tables.txt}} in {:.1} s",
+        out.display(),
+        t0.elapsed().as_secs_f64()
+    );
+}

@@ -1,0 +1,102 @@
+//! The `oms` design under the driver: one producer handle, the engine on its own (pinned,
+//! spinning) thread, a no-op exchange that answers every order at once through the
+//! [`Responder`], and the event sink of `common::BenchSink` (the journal once it lands).
+//!
+//! Measurement points, both on the engine thread and allocation-free:
+//! - **on_data → send**: [`ProbeExchange::send`] reads the clock when the engine calls `send`.
+//! - **round trip**: [`ProbeSink::record`] reads the clock after the engine's `response` event has
+//!   gone to the inner sink, i.e. the response is matched and persisted.
+
+use std::path::Path;
+use std::time::Duration;
+
+use oms::engine::EngineBuilder;
+use oms::event::{EventKind, EventRecord, EventSink};
+use oms::{
+    EngineClock, Exchange, Logon, Logout, OrderRequest, OrderResponse, RequestType, Responder, ResponseType,
+};
+
+use crate::common;
+use crate::driver::{self, Probe, Schedule};
+
+/// No-op exchange that stamps `send` and answers Accept at once through the response ring.
+pub struct ProbeExchange {
+    probe: Probe,
+    responder: Responder,
+    /// Responses the ring refused (must stay 0 for a valid run).
+    pub lost: u64,
+}
+
+impl Exchange for ProbeExchange {
+    #[inline(always)]
+    fn send(&mut self, order: &OrderRequest) {
+        self.probe.on_send(order.order_id);
+        let resp = OrderResponse { order_id: order.order_id, response_type: ResponseType::Accept };
+        if self.responder.on_data(resp).is_err() {
+            self.lost += 1;
+        }
+    }
+    fn send_logon(&mut self, _logon: &Logon) {}
+    fn send_logout(&mut self, _logout: &Logout) {}
+}
+
+/// Wraps the real sink; stamps the round trip when a `response` event has been recorded.
+pub struct ProbeSink<S> {
+    inner: S,
+    probe: Probe,
+}
+
+impl<S: EventSink> EventSink for ProbeSink<S> {
+    #[inline(always)]
+    fn record(&mut self, event: &EventRecord) {
+        self.inner.record(event);
+        if event.kind == EventKind::Response as u8 {
+            self.probe.on_response(event.order_id);
+        }
+    }
+    fn has_room(&self) -> bool {
+        self.inner.has_room()
+    }
+    fn sync(&mut self) {
+        self.inner.sync()
+    }
+}
+
+/// Outcome of one oms run.
+pub struct Outcome {
+    /// The probe, read back from the engine thread (exchange side: sends; sink side: round trips).
+    pub send: Probe,
+    /// The sink-side probe (round trips, achieved rate).
+    pub rt: Probe,
+    /// Times the producer ring pushed back.
+    pub pushback: u64,
+    /// Responses lost to a full response ring (0 expected).
+    pub lost: u64,
+    /// Whether every order was answered before the timeout.
+    pub complete: bool,
+}
+
+/// One run of the oms design on `schedule` (the caller pins itself to the producer core).
+pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outcome {
+    let cfg = common::config(engine_core, 2_000_000_000, 2_000_000_000, dir);
+    let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());
+    let (mut b, responder) = EngineBuilder::new(&cfg, clock.clone());
+    let mut producer = b.producer();
+    let inner = common::make_sink(dir, &cfg, &clock);
+    let exchange = ProbeExchange { probe: Probe::new(schedule), responder, lost: 0 };
+    let rt_probe = Probe::new(schedule);
+    let done = rt_probe.done.clone();
+    let sink = ProbeSink { inner, probe: rt_probe };
+    let engine = b.build(exchange, sink);
+    let handle = engine.spawn().expect("engine thread starts (and pins)");
+    let pushback = driver::produce(schedule, |o| producer.on_data(o, RequestType::New).map_err(|e| e.order));
+    let complete = driver::wait_for(&done, schedule.orders, Duration::from_secs(60));
+    let report = handle.stop().expect("engine thread stops cleanly");
+    Outcome {
+        lost: report.exchange.lost,
+        send: report.exchange.probe,
+        rt: report.sink.probe,
+        pushback,
+        complete,
+    }
+}
