@@ -507,7 +507,7 @@ impl Config {
         if j.path.as_os_str().is_empty() {
             problems.push("journal.path: must not be empty".into());
         }
-        if j.segment_bytes < 64 * 1024 || j.segment_bytes % 4096 != 0 {
+        if j.segment_bytes < 64 * 1024 || !j.segment_bytes.is_multiple_of(4096) {
             problems.push(format!(
                 "journal.segment_bytes: {} must be a multiple of 4096 and at least 65536",
                 j.segment_bytes

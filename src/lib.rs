@@ -13,6 +13,7 @@
 pub mod clock;
 pub mod config;
 pub mod event;
+pub mod journal;
 pub mod order;
 
 pub use clock::EngineClock;

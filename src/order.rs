@@ -128,8 +128,8 @@ impl OrderRequest {
     }
 
     fn validate_price_qty(&self) -> Result<(), RejectReason> {
-        // `!(x > 0.0)` also catches NaN.
-        if !self.price.is_finite() || !(self.price > 0.0) {
+        // `is_finite` is false for NaN and ±inf, so `<= 0.0` only sees real numbers.
+        if !self.price.is_finite() || self.price <= 0.0 {
             return Err(RejectReason::InvalidPrice);
         }
         if self.qty == 0 {
