@@ -16,6 +16,7 @@ pub mod engine;
 pub mod event;
 pub mod exchange;
 pub mod inflight;
+pub mod journal;
 pub mod order;
 pub mod queue;
 pub mod ring;
@@ -34,3 +35,8 @@ pub use ring::{Backpressure, Producer, Responder};
 pub use runner::{EngineHandle, RunError};
 pub use session::{TradingWindow, WindowSpan};
 pub use throttle::Throttle;
+
+/// The README's examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
