@@ -28,11 +28,12 @@ const QUEUED: u64 = 1_000_000;
 
 fn engine(rate: u32, burst: u32) -> (Engine<AnsweringExchange, BenchSink>, Producer, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cfg = common::config(None, rate, burst, dir.path());
+    let raw = common::raw_config(None, rate, burst, dir.path());
+    let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::system();
     let (mut b, responder) = EngineBuilder::new(&cfg, clock.clone());
     let producer = b.producer();
-    let sink = common::make_sink(dir.path(), &cfg, &clock);
+    let sink = common::make_sink(&raw, &clock);
     let mut e = b.build(AnsweringExchange { responder, lost: 0 }, sink);
     e.poll(); // logon
     assert!(e.logged_on(), "bench window is open");
@@ -46,10 +47,22 @@ fn step(c: &mut Criterion) {
         let (mut e, mut p, _dir) = engine(2_000_000_000, 2_000_000_000);
         let mut id = 0u64;
         g.bench_function("single", |b| {
-            b.iter(|| {
-                id += 1;
-                p.on_data(common::order(id), RequestType::New).expect("ring has room");
-                e.poll()
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(1024);
+                    let t = Instant::now();
+                    for _ in 0..n {
+                        id += 1;
+                        p.on_data(common::order(id), RequestType::New).expect("ring has room");
+                        std::hint::black_box(e.poll());
+                    }
+                    total += t.elapsed();
+                    common::journal_catch_up(e.sink());
+                    left -= n;
+                }
+                total
             })
         });
         assert_eq!(e.exchange().lost, 0);
@@ -70,6 +83,7 @@ fn step(c: &mut Criterion) {
                     let t = Instant::now();
                     std::hint::black_box(e.poll());
                     total += t.elapsed();
+                    common::journal_catch_up(e.sink());
                     left -= n;
                 }
                 total
@@ -105,11 +119,27 @@ fn queued(c: &mut Criterion) {
     rng.shuffle(&mut ids);
     let mut k = 0usize;
     g.bench_function("modify", |b| {
-        b.iter(|| {
-            k = (k + 1) % ids.len();
-            let mut o = common::order(ids[k]);
-            o.price += 0.5;
-            e.on_request(Inbound { order: o, request: RequestType::Modify, arrival_raw: clock.raw() });
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(1024);
+                let t = Instant::now();
+                for _ in 0..n {
+                    k = (k + 1) % ids.len();
+                    let mut o = common::order(ids[k]);
+                    o.price += 0.5;
+                    e.on_request(Inbound {
+                        order: o,
+                        request: RequestType::Modify,
+                        arrival_raw: clock.raw(),
+                    });
+                }
+                total += t.elapsed();
+                common::journal_catch_up(e.sink());
+                left -= n;
+            }
+            total
         })
     });
     g.bench_function("cancel", |b| {
@@ -137,6 +167,7 @@ fn queued(c: &mut Criterion) {
                     let o = common::order(ids[j]);
                     e.on_request(Inbound { order: o, request: RequestType::New, arrival_raw: clock.raw() });
                 }
+                common::journal_catch_up(e.sink());
                 left -= n as u64;
             }
             total

@@ -4,27 +4,55 @@
 
 use std::path::Path;
 
-use oms::event::CountingSink;
+use oms::journal::{JournalMeta, JournalWriter};
 use oms::{
     Config, EngineClock, Exchange, Logon, Logout, OrderRequest, OrderResponse, Responder, ResponseType,
 };
 use oms::{Side, ValidConfig};
 
-/// The event sink behind the engine in every bench. Switching the benches to the journal is
-/// this alias and [`make_sink`].
-pub type BenchSink = CountingSink;
+/// The event sink behind the engine in every bench: the memory-mapped journal (journal on).
+/// Switching the benches to another sink (e.g. `oms::event::CountingSink`) is this alias and
+/// [`make_sink`].
+pub type BenchSink = JournalWriter;
 
 /// What the reports call the sink.
-pub const SINK_LABEL: &str = "CountingSink (journal not yet merged)";
+pub const SINK_LABEL: &str = "JournalWriter (journal on, temp dir, default 64 MiB segments)";
 
-/// Builds the sink for one run (`dir`: a fresh temporary directory for journal files).
-pub fn make_sink(_dir: &Path, _cfg: &ValidConfig, _clock: &EngineClock) -> BenchSink {
-    CountingSink::default()
+/// Builds the sink for one run of `cfg` (whose journal path is in a fresh temporary directory).
+pub fn make_sink(cfg: &Config, clock: &EngineClock) -> BenchSink {
+    JournalWriter::create(&cfg.journal, &JournalMeta::new(cfg, clock)).expect("create the bench journal")
+}
+
+/// Untimed, between measured chunks: lets the journal's background thread finish preparing the
+/// next segment, so a benchmark that records faster than a disk can pre-fault (criterion loops
+/// do) measures the append path rather than the out-of-room path.
+pub fn journal_catch_up(sink: &BenchSink) {
+    let _ = sink.wait_next_segment(std::time::Duration::from_secs(10));
+}
+
+/// The machine's cores as seen at the first call (call it before pinning anything: a pinned
+/// thread's children inherit its one-core mask).
+pub fn cores() -> &'static [core_affinity::CoreId] {
+    static CORES: std::sync::OnceLock<Vec<core_affinity::CoreId>> = std::sync::OnceLock::new();
+    CORES.get_or_init(|| core_affinity::get_core_ids().unwrap_or_default())
+}
+
+/// Pins the calling thread to core index `i` when the machine has at least two cores.
+pub fn pin(i: usize) {
+    let ids = cores();
+    if ids.len() >= 2 {
+        let _ = core_affinity::set_for_current(ids[i % ids.len()]);
+    }
+}
+
+/// [`raw_config`], validated.
+pub fn config(core: Option<usize>, rate: u32, burst: u32, dir: &Path) -> ValidConfig {
+    raw_config(core, rate, burst, dir).validate().expect("bench config is valid")
 }
 
 /// A config with a UTC window open from an hour ago to three hours ahead, the throttle at
 /// `rate`/s with `burst`, spin idle, the engine pinned to `core`, the journal under `dir`.
-pub fn config(core: Option<usize>, rate: u32, burst: u32, dir: &Path) -> ValidConfig {
+pub fn raw_config(core: Option<usize>, rate: u32, burst: u32, dir: &Path) -> Config {
     let mut c = Config::default();
     let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
     let hms = |z: jiff::Zoned| z.time().strftime("%H:%M:%S").to_string();
@@ -37,7 +65,7 @@ pub fn config(core: Option<usize>, rate: u32, burst: u32, dir: &Path) -> ValidCo
     c.journal.path = dir.join("oms.journal");
     c.engine.core = core;
     c.engine.idle = oms::config::IdleStrategy::Spin;
-    c.validate().expect("bench config is valid")
+    c
 }
 
 /// A valid New order with id `id`.

@@ -106,6 +106,10 @@ pub fn produce(s: &Schedule, submit: impl FnMut(OrderRequest) -> Result<(), Orde
 /// The producer loop, on the calling thread.
 fn produce_here(s: &Schedule, mut submit: impl FnMut(OrderRequest) -> Result<(), OrderRequest>) -> u64 {
     let mut pushback = 0;
+    // Every run, paced or not, starts at `start_raw` (times before it would all read as 0).
+    while s.clock.raw() <= s.start_raw {
+        std::hint::spin_loop();
+    }
     for i in 0..s.orders {
         let due = s.intended_ns(i);
         if s.rate.is_some() {
@@ -137,11 +141,13 @@ pub struct Probe {
     pub sent: u64,
     /// Responses recorded.
     pub answered: u64,
+    /// Orders the design rejected (oms: e.g. `journal_full`); they never get a response.
+    pub rejected: u64,
     /// ns after start of the last recorded response.
     pub last_ns: u64,
     /// ns after start of the first send (for unpaced runs).
     pub first_ns: Option<u64>,
-    /// Responses recorded, published for the driver to know when the run is over.
+    /// Responses + rejects recorded, published for the driver to know when the run is over.
     pub done: Arc<AtomicU64>,
 }
 
@@ -154,6 +160,7 @@ impl Probe {
             round_trip: histogram(),
             sent: 0,
             answered: 0,
+            rejected: 0,
             last_ns: 0,
             first_ns: None,
             done: Arc::new(AtomicU64::new(0)),
@@ -184,7 +191,14 @@ impl Probe {
         if i >= self.schedule.warmup {
             self.round_trip.saturating_record(now.saturating_sub(self.schedule.intended_ns(i)).max(1));
         }
-        self.done.store(self.answered, Ordering::Release);
+        self.done.store(self.answered + self.rejected, Ordering::Release);
+    }
+
+    /// Call when order `id` was rejected: it is finished without a response.
+    #[cold]
+    pub fn on_reject(&mut self) {
+        self.rejected += 1;
+        self.done.store(self.answered + self.rejected, Ordering::Release);
     }
 
     /// Orders per second over the run: all orders over first intended (or first send, when

@@ -140,6 +140,7 @@ fn main() {
             label: label.clone(),
             offered: rate,
             achieved: o.rt.achieved(),
+            rejected: o.rt.rejected,
             send: o.send.send,
             rt: o.rt.round_trip,
             complete: o.complete,
@@ -153,6 +154,7 @@ fn main() {
             label,
             offered: rate,
             achieved: b.probe.achieved(),
+            rejected: 0,
             send: b.probe.send,
             rt: b.probe.round_trip,
             complete: b.complete,
@@ -177,10 +179,11 @@ fn main() {
     let bsat =
         baseline::run(&schedule(None, plan.baseline_probe_orders), engine_core, dir.path()).probe.achieved();
     println!(
-        "\n== saturation (unpaced producer): oms {}/s over {} orders (producer pushed back {} times), baseline {}/s over {} orders",
+        "\n== saturation (unpaced producer): oms {}/s over {} orders (producer pushed back {} times, {} rejected), baseline {}/s over {} orders",
         report::rate_label(oms_sat),
         plan.probe_orders,
         sat.pushback,
+        sat.rt.rejected,
         report::rate_label(bsat),
         plan.baseline_probe_orders
     );
@@ -244,7 +247,7 @@ fn main() {
         "load_at_start": load.trim(),
         "runs": runs.iter().map(report::run_json).collect::<Vec<_>>(),
         "saturation": [
-            {"design": "oms", "orders": plan.probe_orders, "achieved": oms_sat.round() as u64},
+            {"design": "oms", "orders": plan.probe_orders, "achieved": oms_sat.round() as u64, "rejected": sat.rt.rejected},
             {"design": "baseline", "orders": plan.baseline_probe_orders, "achieved": bsat.round() as u64},
         ],
         "rings": ring_rows,

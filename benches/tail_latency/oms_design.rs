@@ -52,6 +52,8 @@ impl<S: EventSink> EventSink for ProbeSink<S> {
         self.inner.record(event);
         if event.kind == EventKind::Response as u8 {
             self.probe.on_response(event.order_id);
+        } else if event.kind == EventKind::Rejected as u8 {
+            self.probe.on_reject();
         }
     }
     fn has_room(&self) -> bool {
@@ -78,11 +80,12 @@ pub struct Outcome {
 
 /// One run of the oms design on `schedule` (the caller pins itself to the producer core).
 pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outcome {
-    let cfg = common::config(engine_core, 2_000_000_000, 2_000_000_000, dir);
+    let raw = common::raw_config(engine_core, 2_000_000_000, 2_000_000_000, dir);
+    let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());
     let (mut b, responder) = EngineBuilder::new(&cfg, clock.clone());
     let mut producer = b.producer();
-    let inner = common::make_sink(dir, &cfg, &clock);
+    let inner = common::make_sink(&raw, &clock);
     let exchange = ProbeExchange { probe: Probe::new(schedule), responder, lost: 0 };
     let rt_probe = Probe::new(schedule);
     let done = rt_probe.done.clone();

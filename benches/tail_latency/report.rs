@@ -28,6 +28,9 @@ pub struct Run {
     pub rt: Histogram<u64>,
     /// Every order answered in time.
     pub complete: bool,
+    /// Orders rejected instead of sent (0 expected; oms: `journal_full` if the journal's
+    /// background thread could not prepare segments fast enough).
+    pub rejected: u64,
     /// Involuntary context switches during the run (see `driver::preemptions`).
     pub preempted: u64,
 }
@@ -79,7 +82,7 @@ pub fn table(oms: &Run, base: &Run) -> String {
         oms.label,
         oms.offered,
         rate_label(oms.achieved),
-        if oms.complete { "" } else { " (INCOMPLETE)" },
+        if oms.complete && oms.rejected == 0 { "" } else { " (INCOMPLETE / REJECTS)" },
         rate_label(base.achieved),
         if base.complete { "" } else { " (INCOMPLETE)" },
         oms.preempted,
@@ -126,6 +129,7 @@ pub fn run_json(r: &Run) -> Value {
     o.insert("achieved".into(), json!(r.achieved.round() as u64));
     o.insert("complete".into(), json!(r.complete));
     o.insert("preempted".into(), json!(r.preempted));
+    o.insert("rejected".into(), json!(r.rejected));
     o.insert("metric".into(), json!("on_data_to_send"));
     o.insert("round_trip".into(), pct_json(&r.rt));
     v

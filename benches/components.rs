@@ -1,0 +1,271 @@
+//! Component micro-benchmarks (criterion): each piece of the hot path alone.
+//!
+//! - `throttle/{token_bucket,sliding_window}`: one `try_acquire` decision (rate high enough that
+//!   every call succeeds, time advancing 1 ns per call).
+//! - `queue_1M/{push_pop,modify,cancel}`: the pending queue holding 1M orders; a push at the back
+//!   plus a pop at the front (size kept), a modify of a random queued order, a cancel of a random
+//!   queued order (put back untimed so the size stays 1M).
+//! - `ring/{crossbeam,rtrb}/cross_thread`: a message (`oms::ring::Inbound`) pushed on this thread
+//!   (core 0) and popped on another (core 1); time per message at full speed.
+//! - `ring/{crossbeam,rtrb}/ping_pong`: one message there and one back between the two cores:
+//!   twice the one-way hop, which a core-to-core cache-line transfer bounds from below.
+//! - `journal/append`: `JournalWriter::append` of one 64-byte record (CRC-32, copy, publish) into
+//!   pre-faulted segments.
+//! - `decode/{record,journal_read}`: `EventRecord::from_bytes` + checksum check of one record;
+//!   reading a 1M-record journal back through `Journal::records` (validated), per record.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use crossbeam_queue::ArrayQueue;
+use oms::config::{ThrottleMode, ValidThrottle};
+use oms::event::{EventKind, EventRecord, EventSink};
+use oms::journal::{Journal, JournalMeta, JournalWriter};
+use oms::queue::PendingQueue;
+use oms::ring::Inbound;
+use oms::{EngineClock, RequestType, Throttle};
+
+const QUEUED: u64 = 1_000_000;
+
+fn throttle(c: &mut Criterion) {
+    common::cores(); // before anything is pinned
+    let mut g = c.benchmark_group("throttle");
+    g.throughput(Throughput::Elements(1));
+    for (name, mode) in
+        [("token_bucket", ThrottleMode::TokenBucket), ("sliding_window", ThrottleMode::SlidingWindow)]
+    {
+        let rate = NonZeroU32::new(10_000_000).expect("non-zero");
+        let mut th = Throttle::new(&ValidThrottle { mode, rate, burst: rate });
+        th.reset(0);
+        let mut now = 1_000_000_000u64;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                now += 1_000; // 1 µs per call: under 10M/s, so every call succeeds
+                std::hint::black_box(th.try_acquire(std::hint::black_box(now)))
+            })
+        });
+    }
+    g.finish();
+}
+
+fn queue(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue_1M");
+    g.throughput(Throughput::Elements(1));
+    let mut q = PendingQueue::with_capacity(1 << 20);
+    for id in 1..=QUEUED {
+        q.push_back(common::order(id), id).expect("capacity");
+    }
+    let mut next = QUEUED + 1;
+    g.bench_function("push_pop", |b| {
+        b.iter(|| {
+            q.push_back(common::order(next), next).expect("capacity");
+            next += 1;
+            q.pop_front()
+        })
+    });
+    // The live ids are now next-QUEUED .. next.
+    let mut ids: Vec<u64> = (next - QUEUED..next).collect();
+    fastrand::Rng::with_seed(3).shuffle(&mut ids);
+    let mut k = 0usize;
+    g.bench_function("modify", |b| {
+        b.iter(|| {
+            k = (k + 1) % ids.len();
+            q.modify(ids[k], 101.5, 7).is_some()
+        })
+    });
+    g.bench_function("cancel", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(1024) as usize;
+                let start = k;
+                let t = Instant::now();
+                for _ in 0..n {
+                    k = (k + 1) % ids.len();
+                    std::hint::black_box(q.cancel(ids[k]));
+                }
+                total += t.elapsed();
+                let mut j = start;
+                for _ in 0..n {
+                    j = (j + 1) % ids.len();
+                    q.push_back(common::order(ids[j]), 0).expect("capacity");
+                }
+                left -= n as u64;
+            }
+            total
+        })
+    });
+    assert_eq!(q.len() as u64, QUEUED);
+    g.finish();
+}
+
+fn msg(id: u64) -> Inbound {
+    Inbound { order: common::order(id), request: RequestType::New, arrival_raw: id }
+}
+
+/// Cross-thread throughput and ping-pong for one ring kind, given constructors of its halves.
+fn ring_kind<P, C>(c: &mut Criterion, name: &str, make: impl Fn() -> (P, C))
+where
+    P: FnMut(Inbound) -> bool + Send + 'static,
+    C: FnMut() -> Option<Inbound> + Send + 'static,
+{
+    let mut g = c.benchmark_group(format!("ring/{name}"));
+    g.throughput(Throughput::Elements(1));
+    common::pin(0);
+    g.bench_function("cross_thread", |b| {
+        b.iter_custom(|iters| {
+            let (mut push, mut pop) = make();
+            let ready = Arc::new(AtomicBool::new(false));
+            let r2 = ready.clone();
+            let consumer = std::thread::spawn(move || {
+                common::pin(1);
+                r2.store(true, Ordering::Release);
+                let mut n = 0;
+                while n < iters {
+                    if pop().is_some() {
+                        n += 1;
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+                Instant::now()
+            });
+            while !ready.load(Ordering::Acquire) {
+                std::hint::spin_loop();
+            }
+            let t = Instant::now();
+            for i in 0..iters {
+                while !push(msg(i)) {
+                    std::hint::spin_loop();
+                }
+            }
+            consumer.join().expect("consumer thread") - t
+        })
+    });
+    g.bench_function("ping_pong", |b| {
+        b.iter_custom(|iters| {
+            let (mut there, mut there_rx) = make();
+            let (mut back, mut back_rx) = make();
+            let echo = std::thread::spawn(move || {
+                common::pin(1);
+                for _ in 0..iters {
+                    let m = loop {
+                        if let Some(m) = there_rx() {
+                            break m;
+                        }
+                        std::hint::spin_loop();
+                    };
+                    while !back(m) {}
+                }
+            });
+            let t = Instant::now();
+            for i in 0..iters {
+                while !there(msg(i)) {}
+                while back_rx().is_none() {
+                    std::hint::spin_loop();
+                }
+            }
+            let d = t.elapsed();
+            echo.join().expect("echo thread");
+            d
+        })
+    });
+    g.finish();
+}
+
+fn rings(c: &mut Criterion) {
+    ring_kind(c, "crossbeam", || {
+        let q = Arc::new(ArrayQueue::new(65536));
+        let q2 = q.clone();
+        (move |m| q.push(m).is_ok(), move || q2.pop())
+    });
+    ring_kind(c, "rtrb", || {
+        let (mut p, mut c) = rtrb::RingBuffer::new(65536);
+        (move |m| p.push(m).is_ok(), move || c.pop().ok())
+    });
+}
+
+fn record(i: u64) -> EventRecord {
+    let mut r = EventRecord::for_order(
+        EventKind::Sent,
+        1_700_000_000_000_000_000 + i as i64,
+        &common::order(i),
+        RequestType::New,
+    );
+    r.seq = i;
+    r.latency_ns = 150;
+    r
+}
+
+fn journal(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let raw = common::raw_config(None, 1000, 1000, dir.path());
+    let clock = EngineClock::system();
+    let mut w = JournalWriter::create(&raw.journal, &JournalMeta::new(&raw, &clock)).expect("create journal");
+    let mut g = c.benchmark_group("journal");
+    g.throughput(Throughput::Elements(1));
+    let mut seq = 0u64;
+    g.bench_function("append", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(4096);
+                let t = Instant::now();
+                for _ in 0..n {
+                    seq += 1;
+                    w.record(&record(seq));
+                }
+                total += t.elapsed();
+                common::journal_catch_up(&w);
+                left -= n;
+            }
+            total
+        })
+    });
+    g.finish();
+    let stats = w.close().expect("close journal");
+    assert_eq!(stats.dropped, 0);
+
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(1));
+    let mut r = record(1);
+    r.checksum = r.compute_checksum();
+    let bytes = r.to_bytes();
+    g.bench_function("record", |b| {
+        b.iter(|| {
+            let r = EventRecord::from_bytes(std::hint::black_box(&bytes));
+            r.checksum_ok()
+        })
+    });
+    // A journal of exactly 1M records, read back and validated.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let raw = common::raw_config(None, 1000, 1000, dir.path());
+    let mut w = JournalWriter::create(&raw.journal, &JournalMeta::new(&raw, &clock)).expect("create journal");
+    for i in 1..=QUEUED {
+        w.record(&record(i));
+        if i % 4096 == 0 {
+            common::journal_catch_up(&w);
+        }
+    }
+    w.close().expect("close journal");
+    g.throughput(Throughput::Elements(QUEUED));
+    g.sample_size(10);
+    g.bench_function("journal_read_1M", |b| {
+        b.iter(|| {
+            let j = Journal::open(&raw.journal.path).expect("open journal");
+            j.records().count()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, throttle, queue, rings, journal);
+criterion_main!(benches);
