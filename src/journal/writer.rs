@@ -43,8 +43,14 @@ use crate::event::{CHECKSUM_RANGE, EventRecord, EventSink, RECORD_SIZE};
 use super::format::{FORMAT_VERSION, SegmentHeader, existing_segments, offsets, segment_path};
 use super::{JournalError, JournalMeta};
 
-/// How often the background thread looks for work (segment hand-over, retired segments).
+/// Shortest park of the background thread (a retry or a sync interval due sooner is rounded up
+/// to this).
 const POLL: Duration = Duration::from_millis(2);
+/// Longest park of the background thread when nothing is scheduled: the writer unparks it at
+/// every roll-over, `sync` and shutdown, so this is only a safety net. (It used to wake every
+/// `POLL`: 500 wake-ups a second, each of which preempts a spinning engine or producer thread
+/// when every core is taken by one; see docs/BENCHMARKS.md for the before/after.)
+const IDLE_PARK: Duration = Duration::from_millis(100);
 /// How long the background thread waits before retrying a failed segment preparation.
 const RETRY: Duration = Duration::from_millis(200);
 const PAGE: usize = 4096;
@@ -371,6 +377,11 @@ impl JournalWriter {
             // segment would simply be unmapped here.
             let _ = self.shared.retired.push(old);
         }
+        // Wake the background thread now to retire the old segment and prepare the next one
+        // (it no longer polls). One futex wake per segment, on this cold path.
+        if let Some(bg) = &self.bg {
+            bg.thread().unpark();
+        }
         self.reserve = self.reserve.min(self.cap / 2);
         true
     }
@@ -671,8 +682,22 @@ impl Background {
             }
             self.prepare_next();
             self.sync_if_due();
-            std::thread::park_timeout(POLL);
+            std::thread::park_timeout(self.park_for());
         }
+    }
+
+    /// How long to park: until a retry or an interval sync is due, else [`IDLE_PARK`]. Work
+    /// that the writer creates (a roll-over, a sync request, shutdown) unparks the thread.
+    fn park_for(&self) -> Duration {
+        let now = Instant::now();
+        let mut d = IDLE_PARK;
+        if let Some(t) = self.retry_at {
+            d = d.min(t.saturating_duration_since(now));
+        }
+        if let SyncPolicy::IntervalMs(ms) = self.policy {
+            d = d.min(Duration::from_millis(ms.get()).saturating_sub(self.last_sync.elapsed()));
+        }
+        d.max(POLL)
     }
 
     fn retire(&mut self) {
