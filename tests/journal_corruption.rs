@@ -19,9 +19,12 @@ const CAP: u64 = 960;
 const HEADER: usize = 4096;
 const SEG: usize = 65536;
 
+/// File contents and record bytes of the pristine journal.
+type Pristine = (Vec<Vec<u8>>, Vec<[u8; 64]>);
+
 /// The pristine journal: file contents and records.
-fn pristine() -> &'static (Vec<Vec<u8>>, Vec<[u8; 64]>) {
-    static P: OnceLock<(Vec<Vec<u8>>, Vec<[u8; 64]>)> = OnceLock::new();
+fn pristine() -> &'static Pristine {
+    static P: OnceLock<Pristine> = OnceLock::new();
     P.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("oms.journal");
