@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use crate::clock::EngineClock;
 use crate::config::Config;
 
+pub mod crc;
 pub mod format;
 pub mod reader;
 pub mod writer;
