@@ -18,6 +18,7 @@ pub mod exchange;
 pub mod inflight;
 pub mod order;
 pub mod queue;
+pub mod replay;
 pub mod ring;
 pub mod runner;
 pub mod session;
