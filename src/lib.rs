@@ -35,3 +35,8 @@ pub use ring::{Backpressure, Producer, Responder};
 pub use runner::{EngineHandle, RunError};
 pub use session::{TradingWindow, WindowSpan};
 pub use throttle::Throttle;
+
+/// The README's examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,101 @@
+//! Zero heap allocations per order in steady state (issue 2): a counting global allocator wraps
+//! the system one; after a warm-up, at least 1M New / Modify / Cancel / response events go
+//! through the engine (rings, checks, throttle, queue, in-flight table, exchange, sink) and the
+//! allocation count must not move.
+//!
+//! This file holds a single test so no other test thread allocates while it measures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use oms::engine::EngineBuilder;
+use oms::event::CountingSink;
+use oms::exchange::NullExchange;
+use oms::{Config, EngineClock, OrderRequest, OrderResponse, RequestType, ResponseType, Side};
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+struct CountingAllocator;
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is exactly `System`'s; the counter is a side effect.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+#[test]
+fn steady_state_allocates_nothing() {
+    let mut cfg = Config::default();
+    cfg.session.timezone = "UTC".into();
+    cfg.session.start = "00:00:00".into();
+    cfg.session.end = "23:59:59".into();
+    cfg.throttle.max_orders_per_sec = 1_000_000;
+    cfg.throttle.burst = Some(16);
+    cfg.engine.ring_capacity = 1024;
+    cfg.engine.max_queued_orders = 1 << 16;
+    cfg.engine.max_in_flight = 1 << 16;
+    let valid = cfg.validate().expect("valid config");
+    let start = "2026-11-23T01:00:00Z".parse::<jiff::Timestamp>().expect("timestamp").as_nanosecond() as i64;
+    let (clock, mock) = EngineClock::manual(start);
+    let (mut builder, mut responder) = EngineBuilder::new(&valid, clock);
+    let mut producer = builder.producer();
+    let mut engine = builder.build(NullExchange::default(), CountingSink::default());
+
+    // Per iteration: two News (one is sent, one waits), a Modify and a Cancel of the waiting one,
+    // and a response for an order sent 8 iterations earlier; 1 µs passes (one permit at 1M/s).
+    let mut iteration = |i: u64| -> u64 {
+        let a = 2 * i + 1;
+        let b = 2 * i + 2;
+        let o = |id| OrderRequest::new(id, 1, Side::Buy, 100.0, 10);
+        producer.on_data(o(a), RequestType::New).expect("room");
+        producer.on_data(o(b), RequestType::New).expect("room");
+        producer.on_data(OrderRequest::new(b, 1, Side::Buy, 101.0, 20), RequestType::Modify).expect("room");
+        producer.on_data(o(b), RequestType::Cancel).expect("room");
+        let answered = 2 * i.saturating_sub(8) + 1;
+        responder
+            .on_data(OrderResponse { order_id: answered, response_type: ResponseType::Accept })
+            .expect("room");
+        mock.increment(1_000u64);
+        while engine.poll() > 0 {}
+        5
+    };
+
+    for i in 0..100_000 {
+        iteration(i);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let mut events = 0;
+    let mut i = 100_000;
+    while events < 1_000_000 {
+        events += iteration(i);
+        i += 1;
+    }
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let stats = engine.stats().clone();
+    assert_eq!(after - before, 0, "{} allocations during {events} events", after - before);
+    // The workload really exercised every path.
+    assert!(stats.sent >= 290_000 && stats.modified >= 290_000 && stats.cancelled >= 290_000, "{stats:?}");
+    assert!(stats.matched >= 290_000, "{stats:?}");
+    assert!(engine.logged_on());
+}
