@@ -354,6 +354,21 @@ mod tests {
     }
 
     #[test]
+    fn a_full_sink_rejects_journal_full() {
+        let mut c = Config::default();
+        c.session.timezone = "UTC".into();
+        let cfg = c.validate().unwrap();
+        let sc = parse_scenario("@0 new id=1 sym=1 side=B px=1 qty=1\n@0 new id=2 sym=1 side=B px=1 qty=1\n")
+            .unwrap();
+        let start = parse_start("2026-11-23T10:00:00Z").unwrap();
+        // Room for the logon and one send; the reserve keeps the rest.
+        let r = replay(&cfg, &sc, start, None, MemorySink::with_capacity(2)).unwrap();
+        let ev = r.sink.events();
+        assert_eq!(kinds(ev)[..3], [(K::Logon, 0), (K::Sent, 1), (K::Rejected, 2)]);
+        assert_eq!(ev[2].reason(), Some(R::JournalFull));
+    }
+
+    #[test]
     fn bad_arguments_are_errors() {
         assert_eq!(
             "150".parse::<AutoResponse>(),
