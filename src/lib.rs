@@ -16,6 +16,7 @@ pub mod engine;
 pub mod event;
 pub mod exchange;
 pub mod inflight;
+pub mod journal;
 pub mod order;
 pub mod queue;
 pub mod replay;

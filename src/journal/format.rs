@@ -1,0 +1,377 @@
+//! The on-disk format: constants, the segment header (encode / decode), segment file naming.
+//!
+//! `docs/journal-format.md` is the byte-level contract; this file is its one implementation.
+//!
+//! A segment file is `header_bytes` of header (a multiple of 4096, so records start page
+//! aligned), then `capacity` slots of [`RECORD_SIZE`] bytes. The header is fixed-layout up to
+//! byte [`FIXED_HEADER`]; the time zone name and the public configuration (TOML, no password)
+//! follow as UTF-8, then zero padding.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::event::RECORD_SIZE;
+
+use super::JournalError;
+
+/// First 8 bytes of every segment.
+pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Size of the fixed part of the header; the variable strings start here.
+pub const FIXED_HEADER: usize = 128;
+/// Header sizes are rounded up to this (records start on a page boundary).
+pub const HEADER_ALIGN: usize = 4096;
+
+/// Byte offsets of the header fields (see `docs/journal-format.md`).
+pub mod offsets {
+    /// `[u8; 8]` magic.
+    pub const MAGIC: usize = 0;
+    /// `u16` format version.
+    pub const VERSION: usize = 8;
+    /// `u16` record size (64).
+    pub const RECORD_SIZE: usize = 10;
+    /// `u32` header size = offset of record slot 0.
+    pub const HEADER_BYTES: usize = 12;
+    /// `u64` file size of the segment.
+    pub const SEGMENT_BYTES: usize = 16;
+    /// `u32` segment index (0 = the base file).
+    pub const SEGMENT_INDEX: usize = 24;
+    /// `u32` flags (0; reserved).
+    pub const FLAGS: usize = 28;
+    /// `u64` sequence number of slot 0.
+    pub const FIRST_SEQ: usize = 32;
+    /// `u64` random journal id, the same in every segment of one journal.
+    pub const JOURNAL_ID: usize = 40;
+    /// `i64` journal creation time, ns since the Unix epoch.
+    pub const CREATED_WALL_NS: usize = 48;
+    /// `i64` wall-clock anchor, ns since the Unix epoch.
+    pub const ANCHOR_WALL_NS: usize = 56;
+    /// `u64` raw clock reading (TSC ticks) at the anchor.
+    pub const ANCHOR_RAW: usize = 64;
+    /// `f64` nanoseconds per raw tick.
+    pub const NS_PER_TICK: usize = 72;
+    /// `u32` byte length of the time zone name.
+    pub const TIMEZONE_LEN: usize = 80;
+    /// `u32` byte length of the configuration TOML.
+    pub const CONFIG_LEN: usize = 84;
+    /// `u32` CRC-32 of bytes 0..88 and of the strings.
+    pub const HEADER_CRC: usize = 88;
+    /// `u64` records the writer had to drop (live field, not under the CRC).
+    pub const DROPPED: usize = 96;
+    /// `u32` 1 once the writer closed the journal with this as its last segment (live field).
+    pub const CLOSED: usize = 104;
+}
+
+/// The part of the header covered by the CRC, before the strings.
+const CRC_FIXED: usize = offsets::HEADER_CRC;
+
+/// A decoded segment header.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegmentHeader {
+    /// Format version.
+    pub version: u16,
+    /// Offset of record slot 0 (header size).
+    pub header_bytes: u64,
+    /// Size of the segment file.
+    pub segment_bytes: u64,
+    /// Segment index (0 = base file).
+    pub segment_index: u32,
+    /// Sequence number of slot 0.
+    pub first_seq: u64,
+    /// Random id shared by every segment of one journal.
+    pub journal_id: u64,
+    /// When the journal was created, ns since the Unix epoch.
+    pub created_wall_ns: i64,
+    /// Wall-clock anchor of the engine clock, ns since the Unix epoch.
+    pub anchor_wall_ns: i64,
+    /// Raw clock reading (TSC ticks) at the anchor.
+    pub anchor_raw: u64,
+    /// TSC calibration: nanoseconds per raw tick.
+    pub ns_per_tick: f64,
+    /// IANA time zone of the trading session (for display).
+    pub timezone: String,
+    /// The session, throttle, journal and engine configuration as TOML, without the password.
+    pub config_toml: String,
+    /// Records the writer dropped because not even the reserve was left (live field).
+    pub dropped: u64,
+    /// Whether the writer closed the journal with this segment as its last one (live field).
+    pub closed: bool,
+}
+
+impl SegmentHeader {
+    /// Number of record slots in the segment.
+    pub fn capacity(&self) -> u64 {
+        (self.segment_bytes - self.header_bytes) / RECORD_SIZE as u64
+    }
+
+    /// The header size needed for these strings: fixed part plus strings, rounded up to 4096.
+    pub fn header_bytes_for(timezone: &str, config_toml: &str) -> u64 {
+        let raw = FIXED_HEADER + timezone.len() + config_toml.len();
+        raw.div_ceil(HEADER_ALIGN) as u64 * HEADER_ALIGN as u64
+    }
+
+    /// Encodes the header into `header_bytes` bytes (live fields as in `self`).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = vec![0u8; self.header_bytes as usize];
+        b[offsets::MAGIC..offsets::MAGIC + 8].copy_from_slice(&MAGIC);
+        put(&mut b, offsets::VERSION, &self.version.to_le_bytes());
+        put(&mut b, offsets::RECORD_SIZE, &(RECORD_SIZE as u16).to_le_bytes());
+        put(&mut b, offsets::HEADER_BYTES, &(self.header_bytes as u32).to_le_bytes());
+        put(&mut b, offsets::SEGMENT_BYTES, &self.segment_bytes.to_le_bytes());
+        put(&mut b, offsets::SEGMENT_INDEX, &self.segment_index.to_le_bytes());
+        put(&mut b, offsets::FIRST_SEQ, &self.first_seq.to_le_bytes());
+        put(&mut b, offsets::JOURNAL_ID, &self.journal_id.to_le_bytes());
+        put(&mut b, offsets::CREATED_WALL_NS, &self.created_wall_ns.to_le_bytes());
+        put(&mut b, offsets::ANCHOR_WALL_NS, &self.anchor_wall_ns.to_le_bytes());
+        put(&mut b, offsets::ANCHOR_RAW, &self.anchor_raw.to_le_bytes());
+        put(&mut b, offsets::NS_PER_TICK, &self.ns_per_tick.to_bits().to_le_bytes());
+        put(&mut b, offsets::TIMEZONE_LEN, &(self.timezone.len() as u32).to_le_bytes());
+        put(&mut b, offsets::CONFIG_LEN, &(self.config_toml.len() as u32).to_le_bytes());
+        put(&mut b, offsets::DROPPED, &self.dropped.to_le_bytes());
+        put(&mut b, offsets::CLOSED, &u32::from(self.closed).to_le_bytes());
+        let tz_end = FIXED_HEADER + self.timezone.len();
+        b[FIXED_HEADER..tz_end].copy_from_slice(self.timezone.as_bytes());
+        b[tz_end..tz_end + self.config_toml.len()].copy_from_slice(self.config_toml.as_bytes());
+        let crc = header_crc(&b, tz_end + self.config_toml.len());
+        put(&mut b, offsets::HEADER_CRC, &crc.to_le_bytes());
+        b
+    }
+
+    /// Decodes and checks a header. `bytes` is the start of the file (at least the whole
+    /// header when the file is that long); `file_len` is the file's length. Errors name `path`
+    /// and the offset of the bad field.
+    pub fn decode(path: &Path, bytes: &[u8], file_len: u64) -> Result<SegmentHeader, JournalError> {
+        let corrupt = |offset: usize, problem: String| JournalError::Corrupt {
+            path: path.to_path_buf(),
+            offset: offset as u64,
+            problem,
+        };
+        if file_len == 0 {
+            return Err(corrupt(0, "empty file (0 bytes): not an oms journal segment".into()));
+        }
+        if bytes.len() < 8 || bytes[..8] != MAGIC {
+            return Err(JournalError::Foreign { path: path.to_path_buf() });
+        }
+        if bytes.len() < FIXED_HEADER {
+            return Err(corrupt(
+                bytes.len(),
+                format!("truncated header: file is {file_len} bytes, the header alone needs {FIXED_HEADER}"),
+            ));
+        }
+        let version = u16_at(bytes, offsets::VERSION);
+        if version != FORMAT_VERSION {
+            return Err(JournalError::Version {
+                path: path.to_path_buf(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let record_size = u16_at(bytes, offsets::RECORD_SIZE);
+        if record_size as usize != RECORD_SIZE {
+            return Err(corrupt(
+                offsets::RECORD_SIZE,
+                format!("record size {record_size}, expected {RECORD_SIZE}"),
+            ));
+        }
+        let header_bytes = u32_at(bytes, offsets::HEADER_BYTES) as u64;
+        let tz_len = u32_at(bytes, offsets::TIMEZONE_LEN) as u64;
+        let cfg_len = u32_at(bytes, offsets::CONFIG_LEN) as u64;
+        let strings_end = FIXED_HEADER as u64 + tz_len + cfg_len;
+        if !header_bytes.is_multiple_of(HEADER_ALIGN as u64) || header_bytes < strings_end {
+            return Err(corrupt(
+                offsets::HEADER_BYTES,
+                format!("header size {header_bytes} is inconsistent (strings end at {strings_end})"),
+            ));
+        }
+        if (bytes.len() as u64) < strings_end {
+            return Err(corrupt(
+                bytes.len(),
+                format!("truncated header: file is {file_len} bytes, the header needs {strings_end}"),
+            ));
+        }
+        let segment_bytes = u64_at(bytes, offsets::SEGMENT_BYTES);
+        if segment_bytes < header_bytes + RECORD_SIZE as u64
+            || !(segment_bytes - header_bytes).is_multiple_of(RECORD_SIZE as u64)
+        {
+            return Err(corrupt(
+                offsets::SEGMENT_BYTES,
+                format!(
+                    "segment size {segment_bytes} does not hold whole records after a {header_bytes}-byte header"
+                ),
+            ));
+        }
+        let stored = u32_at(bytes, offsets::HEADER_CRC);
+        let computed = header_crc(bytes, strings_end as usize);
+        if stored != computed {
+            return Err(corrupt(
+                offsets::HEADER_CRC,
+                format!("header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"),
+            ));
+        }
+        let tz_end = FIXED_HEADER + tz_len as usize;
+        let text = |range: std::ops::Range<usize>, what: &str| {
+            String::from_utf8(bytes[range.clone()].to_vec())
+                .map_err(|_| corrupt(range.start, format!("{what} is not UTF-8")))
+        };
+        let timezone = text(FIXED_HEADER..tz_end, "time zone name")?;
+        let config_toml = text(tz_end..strings_end as usize, "configuration")?;
+        let first_seq = u64_at(bytes, offsets::FIRST_SEQ);
+        if first_seq == 0 {
+            return Err(corrupt(offsets::FIRST_SEQ, "first sequence number is 0".into()));
+        }
+        Ok(SegmentHeader {
+            version,
+            header_bytes,
+            segment_bytes,
+            segment_index: u32_at(bytes, offsets::SEGMENT_INDEX),
+            first_seq,
+            journal_id: u64_at(bytes, offsets::JOURNAL_ID),
+            created_wall_ns: u64_at(bytes, offsets::CREATED_WALL_NS) as i64,
+            anchor_wall_ns: u64_at(bytes, offsets::ANCHOR_WALL_NS) as i64,
+            anchor_raw: u64_at(bytes, offsets::ANCHOR_RAW),
+            ns_per_tick: f64::from_bits(u64_at(bytes, offsets::NS_PER_TICK)),
+            timezone,
+            config_toml,
+            dropped: u64_at(bytes, offsets::DROPPED),
+            closed: u32_at(bytes, offsets::CLOSED) == 1,
+        })
+    }
+}
+
+fn put(b: &mut [u8], at: usize, v: &[u8]) {
+    b[at..at + v.len()].copy_from_slice(v);
+}
+
+fn header_crc(b: &[u8], strings_end: usize) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&b[..CRC_FIXED]);
+    h.update(&b[FIXED_HEADER..strings_end]);
+    h.finalize()
+}
+
+/// Little-endian `u16` at `at` (caller checked the length).
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+/// Little-endian `u32` at `at` (caller checked the length).
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+/// Little-endian `u64` at `at` (caller checked the length).
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// The file of segment `index`: `base` itself for 0, else `base.000001`, `base.000002`, …
+pub fn segment_path(base: &Path, index: u32) -> PathBuf {
+    if index == 0 {
+        return base.to_path_buf();
+    }
+    let mut s: OsString = base.as_os_str().to_owned();
+    s.push(format!(".{index:06}"));
+    PathBuf::from(s)
+}
+
+/// If `path` is named like a numbered segment (`….000001`), its base path and index.
+pub fn split_segment_path(path: &Path) -> Option<(PathBuf, u32)> {
+    let name = path.file_name()?.to_str()?;
+    let (stem, digits) = name.rsplit_once('.')?;
+    if digits.len() < 6 || !digits.bytes().all(|c| c.is_ascii_digit()) || stem.is_empty() {
+        return None;
+    }
+    let index: u32 = digits.parse().ok()?;
+    if index == 0 {
+        return None;
+    }
+    Some((path.with_file_name(stem), index))
+}
+
+/// The numbered segments (index ≥ 1) that exist next to `base`, sorted by index.
+pub fn existing_segments(base: &Path) -> Result<Vec<(u32, PathBuf)>, JournalError> {
+    let dir = match base.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Some(base_name) = base.file_name().and_then(|n| n.to_str()) else {
+        return Ok(Vec::new());
+    };
+    let entries = std::fs::read_dir(&dir).map_err(|e| JournalError::io(&dir, "list the directory", e))?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| JournalError::io(&dir, "list the directory", e))?;
+        let p = base.with_file_name(entry.file_name());
+        if let Some((b, idx)) = split_segment_path(&p)
+            && b.file_name().and_then(|n| n.to_str()) == Some(base_name)
+        {
+            found.push((idx, p));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SegmentHeader {
+        let timezone = "Asia/Kolkata".to_string();
+        let config_toml = "[session]\nusername = \"u\"\n".to_string();
+        SegmentHeader {
+            version: FORMAT_VERSION,
+            header_bytes: SegmentHeader::header_bytes_for(&timezone, &config_toml),
+            segment_bytes: 65536,
+            segment_index: 3,
+            first_seq: 1 + 3 * 960,
+            journal_id: 0xdead_beef,
+            created_wall_ns: 1_700_000_000_000_000_000,
+            anchor_wall_ns: 1_700_000_000_000_000_001,
+            anchor_raw: 12345,
+            ns_per_tick: 0.37,
+            timezone,
+            config_toml,
+            dropped: 0,
+            closed: false,
+        }
+    }
+
+    #[test]
+    fn header_round_trips_and_catches_flips() {
+        let h = sample();
+        let b = h.encode();
+        assert_eq!(b.len(), 4096);
+        let p = Path::new("x");
+        assert_eq!(SegmentHeader::decode(p, &b, 65536).unwrap(), h);
+        assert_eq!(h.capacity(), (65536 - 4096) / 64);
+        for i in (0..offsets::HEADER_CRC + 4).chain(FIXED_HEADER..FIXED_HEADER + 20) {
+            let mut c = b.clone();
+            c[i] ^= 0x04;
+            assert!(SegmentHeader::decode(p, &c, 65536).is_err(), "flip at {i} accepted");
+        }
+        // Live fields are outside the CRC.
+        let mut c = b.clone();
+        c[offsets::DROPPED] = 7;
+        c[offsets::CLOSED] = 1;
+        let d = SegmentHeader::decode(p, &c, 65536).unwrap();
+        assert_eq!((d.dropped, d.closed), (7, true));
+    }
+
+    #[test]
+    fn segment_names() {
+        let base = Path::new("/tmp/run/oms.journal");
+        assert_eq!(segment_path(base, 0), base);
+        assert_eq!(segment_path(base, 1), Path::new("/tmp/run/oms.journal.000001"));
+        assert_eq!(segment_path(base, 1234567), Path::new("/tmp/run/oms.journal.1234567"));
+        assert_eq!(split_segment_path(&segment_path(base, 42)), Some((base.to_path_buf(), 42)));
+        assert_eq!(split_segment_path(base), None);
+        assert_eq!(split_segment_path(Path::new("a.12345")), None);
+        assert_eq!(split_segment_path(Path::new("a.000001.tmp")), None);
+    }
+}

@@ -1,0 +1,754 @@
+//! [`JournalWriter`]: the engine's [`EventSink`] over memory-mapped, pre-faulted segments.
+//!
+//! **Hot path.** [`EventSink::record`] writes bytes 8..64 of the record (CRC-32 over bytes 0..60
+//! computed with the final sequence number) into the next slot of the current mapping, then
+//! publishes the slot by storing its sequence number (bytes 0..8) with release ordering. A
+//! reader that loads a non-zero sequence number with acquire ordering sees the whole record; a
+//! crash between the two steps leaves the slot's sequence number at 0, so the half-written
+//! record is never accepted. No allocation, lock, syscall or formatting happens there.
+//!
+//! **Background thread** (one per writer). It keeps exactly one segment ready ahead of the
+//! current one: it creates `base.NNNNNN.tmp` with mode 0600, reserves its blocks with
+//! `fallocate` (a sparse `set_len` would turn a full disk into SIGBUS at the first write into a
+//! hole), writes the header, maps it and pre-faults every page (`MADV_POPULATE_WRITE`, or
+//! touching each page when the kernel refuses), then hard-links it to its final name (which
+//! fails rather than overwrite) and hands it over through a lock-free one-slot queue. The engine
+//! thread swaps pointers when its segment is full and sends the old one back; the background
+//! thread flushes (per the sync policy) and unmaps it. It also runs the sync policy, flushing
+//! only the committed range so that the pre-faulted, not yet written pages stay writable.
+//!
+//! **Full disk.** When preparing the next segment fails (ENOSPC or any other error), the
+//! background thread retries every 200 ms, and [`EventSink::has_room`] turns `false` once
+//! fewer than [`WriterOptions::reserve_records`] slots are left in the current segment: the
+//! engine then rejects New orders `journal_full` and sends nothing more, and the reserve holds
+//! those rejects and the end of the session. If even the reserve runs out, `record` neither
+//! panics nor blocks: it drops the record and counts it ([`JournalStats::dropped`]); the count
+//! is also stored in the last segment's header, where `oms verify` reports it.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::ArrayQueue;
+use memmap2::{Advice, MmapOptions, MmapRaw};
+
+use crate::config::{JournalConfig, SyncPolicy};
+use crate::event::{CHECKSUM_RANGE, EventRecord, EventSink, RECORD_SIZE};
+
+use super::format::{FORMAT_VERSION, SegmentHeader, existing_segments, offsets, segment_path};
+use super::{JournalError, JournalMeta};
+
+/// How often the background thread looks for work (segment hand-over, retired segments).
+const POLL: Duration = Duration::from_millis(2);
+/// How long the background thread waits before retrying a failed segment preparation.
+const RETRY: Duration = Duration::from_millis(200);
+const PAGE: usize = 4096;
+
+/// Options of [`JournalWriter::create_with`].
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// Slots kept in reserve when no next segment could be prepared: once fewer are left in the
+    /// current segment, [`EventSink::has_room`] returns `false`. Size it for what the engine
+    /// still records after that (its `journal_full` rejects, the `session_ended` rejects of the
+    /// queued orders, logout, `unanswered`, `shutdown` rejects). Clamped to half a segment.
+    /// Default 65536 (4 MiB of records).
+    pub reserve_records: u64,
+    /// Remove an existing journal at the same path (base file and numbered segments) instead of
+    /// refusing to start. Default `false`: a journal is never overwritten silently.
+    pub overwrite: bool,
+    /// Test hook: preparing segment `n` or any later one fails with ENOSPC, as on a full disk.
+    #[doc(hidden)]
+    pub inject_enospc_from_segment: Option<u32>,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions { reserve_records: 65536, overwrite: false, inject_enospc_from_segment: None }
+    }
+}
+
+/// State of the segment after the current one; see [`JournalWriter::wait_next_segment`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextSegment {
+    /// Prepared and waiting in the hand-over slot.
+    Ready,
+    /// Its preparation failed (the background thread retries every 200 ms).
+    Failed,
+    /// Still being prepared when the wait timed out.
+    Pending,
+}
+
+/// What a writer did, returned by [`JournalWriter::close`] (and [`JournalWriter::stats`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// Records written (published).
+    pub records: u64,
+    /// Sequence number of the last record written (0 if none).
+    pub last_seq: u64,
+    /// Segment files holding records.
+    pub segments: u32,
+    /// Records dropped because not even the reserve was left (last resort; should stay 0).
+    pub dropped: u64,
+    /// Records whose `seq` was not the next one in the journal (the writer stores its own,
+    /// positional sequence number; should stay 0).
+    pub seq_mismatches: u64,
+    /// Failed attempts to prepare the next segment (e.g. ENOSPC).
+    pub prepare_failures: u64,
+    /// The last preparation error, if any.
+    pub last_prepare_error: Option<String>,
+}
+
+/// A prepared, mapped, pre-faulted segment.
+struct Segment {
+    map: Arc<MmapRaw>,
+    path: PathBuf,
+    index: u32,
+    cap: u64,
+    header_bytes: usize,
+}
+
+/// State shared with the background thread. The engine thread touches only `ready` (when its
+/// segment is nearly full or full) and `retired` (at a roll-over).
+struct Shared {
+    ready: ArrayQueue<Segment>,
+    retired: ArrayQueue<Segment>,
+    stop: AtomicBool,
+    sync_requests: AtomicU64,
+    prepare_failures: AtomicU64,
+    /// The last preparation failed and no segment has been prepared since.
+    retry_pending: AtomicBool,
+    last_error: Mutex<Option<String>>,
+}
+
+/// The journal writer: implements [`EventSink`] for the engine thread. See the module docs.
+///
+/// ```no_run
+/// use oms::journal::{JournalMeta, JournalWriter};
+/// use oms::{Config, EngineClock, EventKind, EventRecord, EventSink};
+///
+/// let config = Config::default();
+/// let clock = EngineClock::system();
+/// let mut w = JournalWriter::create(&config.journal, &JournalMeta::new(&config, &clock))?;
+/// let mut ev = EventRecord::bare(EventKind::Logon, clock.wall_ns(clock.now_ns()));
+/// ev.seq = 1;
+/// w.record(&ev);
+/// let stats = w.close()?;
+/// assert_eq!(stats.records, 1);
+/// # Ok::<(), oms::journal::JournalError>(())
+/// ```
+pub struct JournalWriter {
+    /// Slot 0 of the current segment.
+    records: *mut u8,
+    /// Start of the current mapping (header).
+    header: *mut u8,
+    cap: u64,
+    pos: u64,
+    next_seq: u64,
+    reserve: u64,
+    cur: Option<Segment>,
+    dropped: u64,
+    seq_mismatches: u64,
+    segments: u32,
+    shared: Arc<Shared>,
+    bg: Option<JoinHandle<()>>,
+    base: PathBuf,
+}
+
+// SAFETY: the raw pointers point into the mapping owned by `cur` (an `Arc<MmapRaw>`, which is
+// Send + Sync), which moves together with the writer; nothing about them is tied to the thread
+// that created the writer. The writer is not `Sync` and all writes go through `&mut self`.
+unsafe impl Send for JournalWriter {}
+
+impl std::fmt::Debug for JournalWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalWriter")
+            .field("base", &self.base)
+            .field("segment", &self.cur.as_ref().map(|s| s.index))
+            .field("pos", &self.pos)
+            .field("cap", &self.cap)
+            .field("next_seq", &self.next_seq)
+            .finish()
+    }
+}
+
+impl JournalWriter {
+    /// Creates a new journal at `cfg.path` with default [`WriterOptions`]. Refuses to replace an
+    /// existing journal ([`JournalError::Exists`]).
+    pub fn create(cfg: &JournalConfig, meta: &JournalMeta) -> Result<JournalWriter, JournalError> {
+        Self::create_with(cfg, meta, WriterOptions::default())
+    }
+
+    /// Creates a new journal: prepares segment 0 on the calling thread (start-up, off the hot
+    /// path) and starts the background thread, which prepares segment 1 right away.
+    pub fn create_with(
+        cfg: &JournalConfig,
+        meta: &JournalMeta,
+        opts: WriterOptions,
+    ) -> Result<JournalWriter, JournalError> {
+        let base = cfg.path.clone();
+        let config_err = |problem: String| JournalError::Config { path: base.clone(), problem };
+        let header_bytes = SegmentHeader::header_bytes_for(&meta.timezone, &meta.config_toml);
+        if !cfg.segment_bytes.is_multiple_of(PAGE as u64) {
+            return Err(config_err(format!("segment_bytes {} is not a multiple of 4096", cfg.segment_bytes)));
+        }
+        if cfg.segment_bytes < header_bytes + 16 * RECORD_SIZE as u64 {
+            return Err(config_err(format!(
+                "segment_bytes {} leaves room for fewer than 16 records after a {header_bytes}-byte header",
+                cfg.segment_bytes
+            )));
+        }
+        if u32::try_from(meta.timezone.len() + meta.config_toml.len()).is_err() {
+            return Err(config_err("header strings are too long".into()));
+        }
+        let mut existing: Vec<PathBuf> = existing_segments(&base)?.into_iter().map(|(_, p)| p).collect();
+        if std::fs::symlink_metadata(&base).is_ok() {
+            existing.insert(0, base.clone());
+        }
+        if let Some(first) = existing.first() {
+            if !opts.overwrite {
+                return Err(JournalError::Exists { path: first.clone() });
+            }
+            for p in &existing {
+                std::fs::remove_file(p).map_err(|e| JournalError::io(p, "remove the old journal file", e))?;
+            }
+        }
+
+        let mut template = SegmentHeader {
+            version: FORMAT_VERSION,
+            header_bytes,
+            segment_bytes: cfg.segment_bytes,
+            segment_index: 0,
+            first_seq: 1,
+            journal_id: fastrand::u64(..) ^ meta.created_wall_ns as u64,
+            created_wall_ns: meta.created_wall_ns,
+            anchor_wall_ns: meta.anchor_wall_ns,
+            anchor_raw: meta.anchor_raw,
+            ns_per_tick: meta.ns_per_tick,
+            timezone: meta.timezone.clone(),
+            config_toml: meta.config_toml.clone(),
+            dropped: 0,
+            closed: false,
+        };
+        let durable = cfg.sync != SyncPolicy::None;
+        let seg0 = prepare_segment(&base, &template, durable, opts.inject_enospc_from_segment)?;
+        let cap = seg0.cap;
+        template.segment_index = 1;
+        template.first_seq = 1 + cap;
+
+        let shared = Arc::new(Shared {
+            ready: ArrayQueue::new(1),
+            retired: ArrayQueue::new(4),
+            stop: AtomicBool::new(false),
+            sync_requests: AtomicU64::new(0),
+            prepare_failures: AtomicU64::new(0),
+            retry_pending: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+        });
+        let mut bg = Background {
+            shared: Arc::clone(&shared),
+            base: base.clone(),
+            template,
+            policy: cfg.sync,
+            inject: opts.inject_enospc_from_segment,
+            live: vec![Live::new(&seg0)],
+            retry_at: None,
+            seen_sync_requests: 0,
+            last_sync: Instant::now(),
+        };
+        let bg = std::thread::Builder::new()
+            .name("oms-journal".into())
+            .spawn(move || bg.run())
+            .map_err(|e| JournalError::io(&base, "start the journal background thread", e))?;
+
+        let header = seg0.map.as_mut_ptr();
+        let records = seg0.map.as_mut_ptr().wrapping_add(seg0.header_bytes);
+        Ok(JournalWriter {
+            records,
+            header,
+            cap,
+            pos: 0,
+            next_seq: 1,
+            reserve: opts.reserve_records.min(cap / 2),
+            cur: Some(seg0),
+            dropped: 0,
+            seq_mismatches: 0,
+            segments: 1,
+            shared,
+            bg: Some(bg),
+            base,
+        })
+    }
+
+    /// The journal's base path.
+    pub fn path(&self) -> &Path {
+        &self.base
+    }
+
+    /// Slots left in reserve before `has_room` turns false (after clamping).
+    pub fn reserve_records(&self) -> u64 {
+        self.reserve
+    }
+
+    /// Sequence number the next record will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Blocks until the background thread has the next segment ready, has failed to prepare it
+    /// (e.g. a full disk), or `timeout` passed. For start-up and tests; never on the hot path.
+    pub fn wait_next_segment(&self, timeout: Duration) -> NextSegment {
+        let failures = self.shared.prepare_failures.load(Ordering::Acquire);
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !self.shared.ready.is_empty() {
+                return NextSegment::Ready;
+            }
+            if self.shared.prepare_failures.load(Ordering::Acquire) > failures
+                || (failures > 0 && self.shared.retry_pending.load(Ordering::Acquire))
+            {
+                return NextSegment::Failed;
+            }
+            if Instant::now() >= deadline {
+                return NextSegment::Pending;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> JournalStats {
+        JournalStats {
+            records: self.next_seq - 1,
+            last_seq: self.next_seq - 1,
+            segments: self.segments,
+            dropped: self.dropped,
+            seq_mismatches: self.seq_mismatches,
+            prepare_failures: self.shared.prepare_failures.load(Ordering::Relaxed),
+            last_prepare_error: self.shared.last_error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+
+    /// Appends one record: sets its `seq` to the next sequence number and its checksum, writes
+    /// it and publishes it. This is [`EventSink::record`].
+    #[inline]
+    pub fn append(&mut self, event: &EventRecord) {
+        if self.pos == self.cap && !self.roll() {
+            self.drop_record();
+            return;
+        }
+        let seq = self.next_seq;
+        if event.seq != seq {
+            self.seq_mismatches += 1;
+        }
+        let mut r = *event;
+        r.seq = seq;
+        let mut bytes = r.to_bytes();
+        let crc = crc32fast::hash(&bytes[CHECKSUM_RANGE]);
+        bytes[CHECKSUM_RANGE.end..].copy_from_slice(&crc.to_le_bytes());
+        write_slot(self.records, self.cap, self.pos, &bytes, seq);
+        self.pos += 1;
+        self.next_seq = seq + 1;
+    }
+
+    /// Moves to the prepared next segment; `false` if there is none.
+    #[cold]
+    #[inline(never)]
+    fn roll(&mut self) -> bool {
+        let Some(next) = self.shared.ready.pop() else { return false };
+        self.header = next.map.as_mut_ptr();
+        self.records = next.map.as_mut_ptr().wrapping_add(next.header_bytes);
+        self.cap = next.cap;
+        self.pos = 0;
+        self.segments += 1;
+        if let Some(old) = self.cur.replace(next) {
+            // The queue holds 4 and the background thread drains it before preparing the one
+            // segment that allows the next roll, so this cannot fail; if it did, the old
+            // segment would simply be unmapped here.
+            let _ = self.shared.retired.push(old);
+        }
+        self.reserve = self.reserve.min(self.cap / 2);
+        true
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn drop_record(&mut self) {
+        self.dropped += 1;
+        store_header_u64(self.header, offsets::DROPPED, self.dropped);
+    }
+
+    fn shutdown(&mut self) -> Result<JournalStats, JournalError> {
+        let Some(bg) = self.bg.take() else { return Ok(self.stats()) };
+        if let Some(cur) = self.cur.take() {
+            store_header_u64(self.header, offsets::DROPPED, self.dropped);
+            store_header_u32(self.header, offsets::CLOSED, 1);
+            self.records = std::ptr::null_mut();
+            self.header = std::ptr::null_mut();
+            self.cap = 0;
+            self.pos = 0;
+            // Drained by the background thread after it sees `stop`.
+            if let Err(cur) = self.shared.retired.push(cur) {
+                drop(cur);
+            }
+        }
+        self.shared.stop.store(true, Ordering::Release);
+        bg.thread().unpark();
+        let joined = bg.join();
+        let stats = self.stats();
+        match joined {
+            Ok(()) => Ok(stats),
+            Err(_) => Err(JournalError::io(
+                &self.base,
+                "finish the journal background thread",
+                std::io::Error::other("it panicked"),
+            )),
+        }
+    }
+
+    /// Marks the journal closed, flushes it per the sync policy, deletes the unused prepared
+    /// segment and joins the background thread. Also done (best effort) on drop.
+    pub fn close(mut self) -> Result<JournalStats, JournalError> {
+        self.shutdown()
+    }
+}
+
+impl Drop for JournalWriter {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+impl EventSink for JournalWriter {
+    #[inline]
+    fn record(&mut self, event: &EventRecord) {
+        self.append(event);
+    }
+
+    #[inline]
+    fn has_room(&self) -> bool {
+        self.cap - self.pos > self.reserve || !self.shared.ready.is_empty()
+    }
+
+    fn sync(&mut self) {
+        self.shared.sync_requests.fetch_add(1, Ordering::Release);
+        if let Some(bg) = &self.bg {
+            bg.thread().unpark();
+        }
+    }
+}
+
+/// Writes `bytes[8..]` into slot `pos`, then publishes it by storing `seq` into bytes 0..8 with
+/// release ordering. The only write into a mapping on the hot path.
+#[inline(always)]
+fn write_slot(records: *mut u8, cap: u64, pos: u64, bytes: &[u8; RECORD_SIZE], seq: u64) {
+    debug_assert!(pos < cap, "slot {pos} out of {cap}");
+    debug_assert!(!records.is_null());
+    debug_assert_eq!(records as usize % RECORD_SIZE, 0);
+    let off = pos as usize * RECORD_SIZE;
+    // SAFETY: `records` is slot 0 of the current segment's shared mapping, which holds `cap`
+    // slots after a page-aligned header and stays mapped while `cur` holds its `Arc<MmapRaw>`;
+    // `pos < cap` (the caller rolls or drops first; asserted above), so `off..off + 64` is
+    // inside the mapping and 8-byte aligned for the atomic. The file was fallocated and the
+    // pages pre-faulted, so the stores cannot hit a hole. Only this writer writes the mapping;
+    // the background thread only loads sequence words atomically, and readers read a body only
+    // after an acquire load of its non-zero sequence word.
+    unsafe {
+        let slot = records.add(off);
+        std::ptr::copy_nonoverlapping(bytes.as_ptr().add(8), slot.add(8), RECORD_SIZE - 8);
+        AtomicU64::from_ptr(slot.cast::<u64>()).store(seq.to_le(), Ordering::Release);
+    }
+}
+
+/// Stores a live header field (`dropped`) of the current mapping.
+fn store_header_u64(header: *mut u8, at: usize, v: u64) {
+    debug_assert!(at + 8 <= super::format::FIXED_HEADER && at.is_multiple_of(8));
+    if header.is_null() {
+        return;
+    }
+    // SAFETY: `header` is the start of the current, live mapping (at least one 4096-byte
+    // header page); `at` is a fixed, 8-byte aligned offset inside the 128-byte fixed header.
+    unsafe { AtomicU64::from_ptr(header.add(at).cast::<u64>()).store(v.to_le(), Ordering::Release) }
+}
+
+/// Stores a live header field (`closed`) of the current mapping.
+fn store_header_u32(header: *mut u8, at: usize, v: u32) {
+    debug_assert!(at + 4 <= super::format::FIXED_HEADER && at.is_multiple_of(4));
+    if header.is_null() {
+        return;
+    }
+    // SAFETY: as in `store_header_u64`, with a 4-byte aligned offset.
+    unsafe { AtomicU32::from_ptr(header.add(at).cast::<u32>()).store(v.to_le(), Ordering::Release) }
+}
+
+/// Number of published slots of a segment: the first slot whose sequence word is 0 (slots are
+/// published in order, so a binary search finds it).
+fn committed(map: &MmapRaw, header_bytes: usize, cap: u64) -> u64 {
+    let (mut lo, mut hi) = (0u64, cap);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let off = header_bytes + mid as usize * RECORD_SIZE;
+        debug_assert!(off + 8 <= map.len());
+        // SAFETY: `mid < cap`, so `off..off + 8` lies inside the mapping (header plus `cap`
+        // slots), 8-byte aligned; the map is kept alive by the `&MmapRaw`. The writer stores
+        // this word atomically; this is an atomic load.
+        let seq =
+            unsafe { AtomicU64::from_ptr(map.as_mut_ptr().add(off).cast::<u64>()).load(Ordering::Acquire) };
+        if seq != 0 { lo = mid + 1 } else { hi = mid }
+    }
+    lo
+}
+
+/// Creates, reserves, pre-faults and names one segment (background thread, and segment 0 at
+/// start-up).
+fn prepare_segment(
+    base: &Path,
+    header: &SegmentHeader,
+    durable: bool,
+    inject: Option<u32>,
+) -> Result<Segment, JournalError> {
+    let path = segment_path(base, header.segment_index);
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let _ = std::fs::remove_file(&tmp); // a leftover of a crash during preparation
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| JournalError::io(&tmp, "create", e))?;
+    let guard = RemoveOnDrop(Some(tmp.clone()));
+    let len = header.segment_bytes;
+    if inject.is_some_and(|n| header.segment_index >= n) {
+        let e = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        return Err(JournalError::io(&tmp, &format!("reserve {len} bytes (fallocate, injected)"), e));
+    }
+    reserve(&file, len)
+        .map_err(|e| JournalError::io(&tmp, &format!("reserve {len} bytes (fallocate)"), e))?;
+    let bytes = header.encode();
+    file.write_all_at(&bytes, 0).map_err(|e| JournalError::io(&tmp, "write the header", e))?;
+    let map =
+        MmapOptions::new().len(len as usize).map_raw(&file).map_err(|e| JournalError::io(&tmp, "map", e))?;
+    prefault(&map);
+    if durable {
+        file.sync_all().map_err(|e| JournalError::io(&tmp, "sync", e))?;
+    }
+    std::fs::hard_link(&tmp, &path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            JournalError::Exists { path: path.clone() }
+        } else {
+            JournalError::io(&path, "link the prepared segment", e)
+        }
+    })?;
+    drop(guard);
+    if durable {
+        sync_dir(&path);
+    }
+    Ok(Segment {
+        map: Arc::new(map),
+        path,
+        index: header.segment_index,
+        cap: header.capacity(),
+        header_bytes: header.header_bytes as usize,
+    })
+}
+
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Reserves the file's blocks: `fallocate`, or writing zeros where the file system lacks it.
+fn reserve(file: &File, len: u64) -> std::io::Result<()> {
+    let Ok(len_off) = libc::off_t::try_from(len) else {
+        return Err(std::io::Error::from_raw_os_error(libc::EFBIG));
+    };
+    // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len_off) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::EOPNOTSUPP) {
+        return Err(err);
+    }
+    let zeros = vec![0u8; 1 << 20];
+    let mut at = 0u64;
+    while at < len {
+        let n = (len - at).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// Faults in every page of a fresh mapping for writing, off the engine thread.
+fn prefault(map: &MmapRaw) {
+    if map.advise(Advice::PopulateWrite).is_ok() {
+        return;
+    }
+    let p = map.as_mut_ptr();
+    for off in (0..map.len()).step_by(PAGE) {
+        // SAFETY: `off < map.len()`; the mapping is fresh and owned by this thread only (not
+        // yet handed to the writer), and its blocks are reserved, so a read-write of the same
+        // byte only faults the page in.
+        unsafe { p.add(off).write_volatile(p.add(off).read_volatile()) }
+    }
+}
+
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// A segment the background thread may still flush.
+struct Live {
+    map: Arc<MmapRaw>,
+    index: u32,
+    header_bytes: usize,
+    cap: u64,
+    /// Bytes from the start of the file known flushed.
+    synced: usize,
+}
+
+impl Live {
+    fn new(s: &Segment) -> Live {
+        Live { map: Arc::clone(&s.map), index: s.index, header_bytes: s.header_bytes, cap: s.cap, synced: 0 }
+    }
+
+    /// Flushes the committed range not yet flushed (the header page on the first call). Pages
+    /// past the committed records are left alone: flushing them would write-protect them again
+    /// and the engine would take a page fault on each.
+    fn flush_committed(&mut self) {
+        let n = committed(&self.map, self.header_bytes, self.cap);
+        let end = self.header_bytes + n as usize * RECORD_SIZE;
+        let from = self.synced / PAGE * PAGE;
+        let from = if self.synced == 0 { 0 } else { from };
+        if end > from {
+            let _ = self.map.flush_range(from, end - from);
+            self.synced = end;
+        }
+    }
+}
+
+/// The background thread's state.
+struct Background {
+    shared: Arc<Shared>,
+    base: PathBuf,
+    /// Header of the next segment to prepare.
+    template: SegmentHeader,
+    policy: SyncPolicy,
+    inject: Option<u32>,
+    live: Vec<Live>,
+    retry_at: Option<Instant>,
+    seen_sync_requests: u64,
+    last_sync: Instant,
+}
+
+impl Background {
+    fn run(&mut self) {
+        loop {
+            let stopping = self.shared.stop.load(Ordering::Acquire);
+            self.retire();
+            if stopping {
+                self.finish();
+                return;
+            }
+            self.prepare_next();
+            self.sync_if_due();
+            std::thread::park_timeout(POLL);
+        }
+    }
+
+    fn retire(&mut self) {
+        while let Some(seg) = self.shared.retired.pop() {
+            if let Some(i) = self.live.iter().position(|l| l.index == seg.index) {
+                let mut live = self.live.remove(i);
+                if self.policy != SyncPolicy::None {
+                    live.flush_committed();
+                    // The live header fields (dropped, closed) may have changed since.
+                    let _ = live.map.flush_range(0, live.header_bytes);
+                }
+            }
+            drop(seg); // unmaps (the last Arc)
+        }
+    }
+
+    fn prepare_next(&mut self) {
+        if !self.shared.ready.is_empty() || self.retry_at.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        let durable = self.policy != SyncPolicy::None;
+        match prepare_segment(&self.base, &self.template, durable, self.inject) {
+            Ok(seg) => {
+                self.retry_at = None;
+                self.shared.retry_pending.store(false, Ordering::Release);
+                self.template.segment_index += 1;
+                self.template.first_seq += seg.cap;
+                self.live.push(Live::new(&seg));
+                if let Err(seg) = self.shared.ready.push(seg) {
+                    // Cannot happen (single producer, checked empty); keep the file, unused.
+                    self.live.retain(|l| l.index != seg.index);
+                }
+            }
+            Err(e) => {
+                self.retry_at = Some(Instant::now() + RETRY);
+                if let Ok(mut last) = self.shared.last_error.lock() {
+                    *last = Some(e.to_string());
+                }
+                self.shared.retry_pending.store(true, Ordering::Release);
+                self.shared.prepare_failures.fetch_add(1, Ordering::Release);
+            }
+        }
+    }
+
+    fn sync_if_due(&mut self) {
+        let requests = self.shared.sync_requests.load(Ordering::Acquire);
+        let due = match self.policy {
+            SyncPolicy::None => false,
+            SyncPolicy::OnLogout => requests != self.seen_sync_requests,
+            SyncPolicy::IntervalMs(ms) => {
+                requests != self.seen_sync_requests
+                    || self.last_sync.elapsed() >= Duration::from_millis(ms.get())
+            }
+        };
+        if due {
+            self.seen_sync_requests = requests;
+            self.last_sync = Instant::now();
+            for l in &mut self.live {
+                l.flush_committed();
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(unused) = self.shared.ready.pop() {
+            self.live.retain(|l| l.index != unused.index);
+            let path = unused.path.clone();
+            drop(unused);
+            let _ = std::fs::remove_file(&path);
+        }
+        if self.policy != SyncPolicy::None {
+            for l in &mut self.live {
+                l.flush_committed();
+            }
+            sync_dir(&self.base);
+        }
+        self.live.clear();
+    }
+}

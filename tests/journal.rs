@@ -1,0 +1,273 @@
+//! Journal writer and reader: round trip over several segments, no overwrite, mode 0600, no
+//! password bytes, full disk (injected and, where mounting is allowed, a real tmpfs), torn tail,
+//! live following.
+
+mod journal_common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use journal_common::*;
+use oms::config::SyncPolicy;
+use oms::journal::{
+    Follower, Journal, JournalError, JournalWriter, NextSegment, Poll, WriterOptions, segment_path,
+};
+use oms::{EventKind, EventRecord, EventSink};
+
+fn checksummed(mut e: EventRecord) -> EventRecord {
+    e.checksum = e.compute_checksum();
+    e
+}
+
+#[test]
+fn round_trip_across_segments() {
+    for sync in [SyncPolicy::None, SyncPolicy::OnLogout, SyncPolicy::IntervalMs(1.try_into().unwrap())] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("oms.journal");
+        let written = write_journal(&base, 2500, SMALL_SEGMENT, sync);
+        let j = Journal::open(&base).unwrap();
+        let read: Vec<EventRecord> = j.records().collect::<Result<_, _>>().unwrap();
+        assert_eq!(read.len(), 2500);
+        for (r, w) in read.iter().zip(&written) {
+            assert_eq!(*r, checksummed(*w));
+        }
+        let report = j.verify();
+        assert!(report.is_sound(), "{:?}", report.error);
+        assert_eq!(report.records, 2500);
+        assert!(report.closed);
+        assert_eq!(report.torn_tail, None);
+        // 960 records per 64 KiB segment: 3 segments, and the unused prepared one was deleted.
+        assert_eq!(report.segments.len(), 3);
+        assert_eq!(report.segments.iter().map(|s| s.records).collect::<Vec<_>>(), [960, 960, 580]);
+        assert_eq!(journal_files(&base).len(), 3, "{:?}", journal_files(&base));
+        let h = j.header();
+        assert_eq!(h.timezone, "Asia/Kolkata");
+        assert_eq!(h.created_wall_ns, T0);
+        assert_eq!(h.anchor_wall_ns, T0);
+        assert_eq!(h.ns_per_tick, 1.0);
+        assert!(h.config_toml.contains("max_orders_per_sec = 100"), "{}", h.config_toml);
+
+        // A numbered segment opens on its own.
+        let one = Journal::open(segment_path(&base, 1)).unwrap();
+        let recs: Vec<_> = one.records().collect::<Result<_, _>>().unwrap();
+        assert_eq!(recs.len(), 960);
+        assert_eq!(recs[0].seq, 961);
+    }
+}
+
+#[test]
+fn refuses_to_overwrite_unless_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 10, SMALL_SEGMENT, SyncPolicy::None);
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let err = JournalWriter::create(&c.journal, &meta(&c)).unwrap_err();
+    assert!(matches!(err, JournalError::Exists { .. }), "{err}");
+    assert!(err.to_string().contains("oms.journal"), "{err}");
+    // A leftover numbered segment also blocks a new journal.
+    std::fs::remove_file(&base).unwrap();
+    std::fs::write(segment_path(&base, 4), b"x").unwrap();
+    let err = JournalWriter::create(&c.journal, &meta(&c)).unwrap_err();
+    assert!(err.to_string().contains("oms.journal.000004"), "{err}");
+    let opts = WriterOptions { overwrite: true, ..Default::default() };
+    let w = JournalWriter::create_with(&c.journal, &meta(&c), opts).unwrap();
+    w.close().unwrap();
+    assert!(!segment_path(&base, 4).exists());
+    assert_eq!(Journal::open(&base).unwrap().verify().records, 0);
+}
+
+#[test]
+fn files_are_private_and_never_contain_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 2000, SMALL_SEGMENT, SyncPolicy::OnLogout);
+    let files = journal_files(&base);
+    assert_eq!(files.len(), 3);
+    for f in &files {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+        let bytes = std::fs::read(f).unwrap();
+        assert!(!bytes.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()), "{}", f.display());
+        // The user name is in the header (so the search above would have found the password).
+        assert!(bytes.windows(6).any(|w| w == b"trader"));
+    }
+}
+
+#[test]
+fn sequence_is_positional_and_mismatches_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let mut w = JournalWriter::create(&c.journal, &meta(&c)).unwrap();
+    w.record(&event(1));
+    w.record(&event(7)); // wrong seq from the caller
+    let stats = w.close().unwrap();
+    assert_eq!(stats.seq_mismatches, 1);
+    let seqs: Vec<u64> = Journal::open(&base).unwrap().records().map(|r| r.unwrap().seq).collect();
+    assert_eq!(seqs, [1, 2]);
+}
+
+/// Writes until `has_room` turns false, then the reserve, then more (dropped). Returns the
+/// journal's verify report and the writer's stats.
+fn fill_until_full(
+    base: &std::path::Path,
+    opts: WriterOptions,
+) -> (oms::journal::VerifyReport, oms::journal::JournalStats, u64) {
+    let c = config(base, SMALL_SEGMENT, SyncPolicy::OnLogout);
+    let mut w = JournalWriter::create_with(&c.journal, &meta(&c), opts).unwrap();
+    let reserve = w.reserve_records();
+    let mut seq = 0;
+    let full_at = loop {
+        if !w.has_room() {
+            match w.wait_next_segment(Duration::from_secs(60)) {
+                NextSegment::Ready => {}
+                NextSegment::Failed => {
+                    if !w.has_room() {
+                        break seq;
+                    }
+                }
+                NextSegment::Pending => panic!("segment preparation hangs"),
+            }
+        }
+        seq += 1;
+        w.record(&event(seq));
+        assert!(seq < 1_000_000, "never filled");
+    };
+    // The engine now records journal_full rejects etc.: the reserve takes them all...
+    for _ in 0..reserve {
+        seq += 1;
+        w.record(&event(seq));
+    }
+    // ...and beyond it, records are dropped and counted, without a panic.
+    for _ in 0..5 {
+        seq += 1;
+        w.record(&event(seq));
+    }
+    assert!(!w.has_room());
+    let stats = w.close().unwrap();
+    (Journal::open(base).unwrap().verify(), stats, full_at)
+}
+
+#[test]
+fn full_disk_injected_enospc() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let opts =
+        WriterOptions { inject_enospc_from_segment: Some(2), reserve_records: 100, ..Default::default() };
+    let (report, stats, full_at) = fill_until_full(&base, opts);
+    assert_eq!(full_at, 2 * 960 - 100, "has_room turns false with exactly the reserve left");
+    assert!(report.is_sound(), "{:?}", report.error);
+    assert_eq!(report.records, 2 * 960);
+    assert_eq!(stats.dropped, 5);
+    assert_eq!(report.dropped, 5, "the drop count is in the header");
+    assert!(stats.prepare_failures >= 1);
+    assert!(stats.last_prepare_error.unwrap().contains("No space left"));
+}
+
+/// The same on a real, tiny tmpfs (needs CAP_SYS_ADMIN; otherwise only the injected variant
+/// above runs, and this says so on stderr).
+#[test]
+fn full_disk_real_tmpfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    // Room for exactly 3 segments of 64 KiB.
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=192k,mode=0700", "tmpfs"])
+        .arg(&mnt)
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !matches!(status, Ok(s) if s.success()) {
+        eprintln!(
+            "full_disk_real_tmpfs: cannot mount a tmpfs here; covered by full_disk_injected_enospc only"
+        );
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+    let base = mnt.join("oms.journal");
+    let opts = WriterOptions { reserve_records: 100, ..Default::default() };
+    let (report, stats, full_at) = fill_until_full(&base, opts);
+    assert_eq!(full_at, 3 * 960 - 100);
+    assert!(report.is_sound(), "{:?}", report.error);
+    assert_eq!(report.records, 3 * 960);
+    assert_eq!(stats.dropped, 5);
+    let err = stats.last_prepare_error.unwrap();
+    assert!(err.contains("No space left") && err.contains("fallocate"), "{err}");
+    // No half-prepared segment left behind.
+    assert_eq!(journal_files(&base).len(), 3, "{:?}", journal_files(&base));
+}
+
+#[test]
+fn torn_tail_is_reported_and_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 10, SMALL_SEGMENT, SyncPolicy::None);
+    // Plant the body of record 11 without its sequence number, as a kill between the body
+    // write and the publishing store leaves it.
+    let mut bytes = std::fs::read(&base).unwrap();
+    let at = 4096 + 10 * 64;
+    let body = checksummed({
+        let mut e = event(11);
+        e.seq = 11;
+        e
+    })
+    .to_bytes();
+    bytes[at + 8..at + 64].copy_from_slice(&body[8..]);
+    std::fs::write(&base, &bytes).unwrap();
+    let report = Journal::open(&base).unwrap().verify();
+    assert!(report.is_sound(), "{:?}", report.error);
+    assert_eq!(report.records, 10);
+    let torn = report.torn_tail.unwrap();
+    assert_eq!((torn.offset, torn.seq), (at as u64, 11));
+    let last = report.last_good.unwrap();
+    assert_eq!((last.seq, last.offset), (10, at as u64 - 64));
+
+    // Data after the gap is corruption, not a torn tail.
+    bytes[at + 64 * 3..at + 64 * 4].copy_from_slice(&body);
+    std::fs::write(&base, &bytes).unwrap();
+    let report = Journal::open(&base).unwrap().verify();
+    let err = report.error.unwrap().to_string();
+    assert!(err.contains(&format!("offset {at}")) && err.contains("missing"), "{err}");
+}
+
+#[test]
+fn follower_sees_records_as_they_are_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let mut w = JournalWriter::create(&c.journal, &meta(&c)).unwrap();
+    let mut f = Follower::open(&base).unwrap();
+    assert_eq!(f.poll().unwrap(), Poll::Pending);
+    let mut seq = 0;
+    let mut seen = 0;
+    for batch in [5u64, 1000, 2000] {
+        for _ in 0..batch {
+            if !w.has_room() {
+                assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+            }
+            seq += 1;
+            w.record(&event(seq));
+        }
+        loop {
+            match f.poll().unwrap() {
+                Poll::Record(r) => {
+                    seen += 1;
+                    assert_eq!(r.seq, seen);
+                    assert_eq!(r, checksummed(event(seen)));
+                }
+                Poll::Pending => break,
+                Poll::Closed => panic!("not closed yet"),
+            }
+        }
+        assert_eq!(seen, seq);
+    }
+    w.close().unwrap();
+    assert_eq!(f.poll().unwrap(), Poll::Closed);
+    assert_eq!(EventKind::from_u8(event(10).kind), Some(EventKind::Logon));
+}

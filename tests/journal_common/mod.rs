@@ -1,0 +1,96 @@
+//! Helpers shared by the journal, crash and CLI tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use oms::config::{JournalConfig, SyncPolicy};
+use oms::journal::{JournalMeta, JournalWriter, NextSegment, WriterOptions};
+use oms::{
+    Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RejectReason, RequestType, Side,
+};
+
+/// The password planted in test configurations; it must never reach a journal byte.
+pub const PASSWORD: &str = "hunter2-Sup3r-S3cret";
+/// 2024-01-02T04:30:00Z = 10:00 in Asia/Kolkata.
+pub const T0: i64 = 1_704_169_800_000_000_000;
+/// Smallest segment the config allows: 960 records after a 4096-byte header.
+pub const SMALL_SEGMENT: u64 = 64 * 1024;
+
+pub fn config(base: &Path, segment_bytes: u64, sync: SyncPolicy) -> Config {
+    let mut c = Config::default();
+    c.session.password = Some(PASSWORD.into());
+    c.journal = JournalConfig { path: base.to_path_buf(), sync, segment_bytes };
+    c
+}
+
+pub fn meta(c: &Config) -> JournalMeta {
+    let (clock, _mock) = EngineClock::manual(T0);
+    JournalMeta::new(c, &clock)
+}
+
+/// A deterministic variety of events; `seq` and `time_ns` set.
+pub fn event(seq: u64) -> EventRecord {
+    let i = seq;
+    let side = if i.is_multiple_of(2) { Side::Buy } else { Side::Sell };
+    let o =
+        OrderRequest::new(1000 + i / 3, (i % 7) as i32, side, 100.0 + (i % 50) as f64 * 0.25, 1 + i % 500);
+    let t = T0 + i as i64 * 1_000;
+    let mut r = match i % 10 {
+        0 => EventRecord::bare(EventKind::Logon, t),
+        1 | 2 => EventRecord::for_order(EventKind::Queued, t, &o, RequestType::New),
+        3 | 4 => {
+            let mut r = EventRecord::for_order(EventKind::Sent, t, &o, RequestType::New);
+            r.latency_ns = 500 + i % 1000;
+            r
+        }
+        5 | 6 => {
+            let mut r = EventRecord::for_order(EventKind::Response, t, &o, RequestType::New);
+            r.response = if i.is_multiple_of(4) { 2 } else { 1 };
+            r.latency_ns = 100_000 + (i * 7919) % 900_000;
+            r
+        }
+        7 => {
+            let mut r = EventRecord::for_order(EventKind::Rejected, t, &o, RequestType::New);
+            r.reason = RejectReason::ALL[(i as usize / 10) % RejectReason::ALL.len()] as u8;
+            r
+        }
+        8 => EventRecord::for_order(EventKind::Modified, t, &o, RequestType::Modify),
+        _ => EventRecord::for_order(EventKind::Cancelled, t, &o, RequestType::Cancel),
+    };
+    r.seq = seq;
+    r
+}
+
+/// Writes events 1..=n, waiting for the next segment whenever the writer runs low (so nothing
+/// is refused for lack of a prepared segment), and closes the journal.
+pub fn write_journal(base: &Path, n: u64, segment_bytes: u64, sync: SyncPolicy) -> Vec<EventRecord> {
+    let c = config(base, segment_bytes, sync);
+    let mut w = JournalWriter::create_with(&c.journal, &meta(&c), WriterOptions::default()).expect("create");
+    let mut out = Vec::with_capacity(n as usize);
+    for seq in 1..=n {
+        if !w.has_room() {
+            assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+        }
+        let e = event(seq);
+        w.record(&e);
+        out.push(e);
+    }
+    let stats = w.close().expect("close");
+    assert_eq!(stats.records, n);
+    assert_eq!(stats.dropped, 0);
+    out
+}
+
+/// Every file of the journal at `base` (base and numbered segments).
+pub fn journal_files(base: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(base.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name().unwrap().to_str().unwrap().starts_with(base.file_name().unwrap().to_str().unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
