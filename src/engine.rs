@@ -465,7 +465,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// out if logged on, records in-flight orders `unanswered`, syncs the sink.
     pub fn shutdown(mut self) -> EngineReport<E, S> {
         let now = self.clock.now_ns();
-        self.fire_timers(now);
+        if self.logged_on() {
+            // A window that has ended logs out as usual (queued orders: `session_ended`); a
+            // window that is only now due to open is not opened just to be closed.
+            self.fire_timers(now);
+        }
         while let Some(r) = self.responses.pop() {
             self.on_response(r);
         }

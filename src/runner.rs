@@ -41,7 +41,7 @@ pub enum RunError {
 /// Controls a running engine thread.
 pub struct EngineHandle<E, S> {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<EngineReport<E, S>>>,
+    thread: Option<JoinHandle<Option<EngineReport<E, S>>>>,
 }
 
 impl<E: Exchange + Send + 'static, S: EventSink + Send + 'static> Engine<E, S> {
@@ -69,11 +69,13 @@ impl<E: Exchange + Send + 'static, S: EventSink + Send + 'static> Engine<E, S> {
         let thread = std::thread::Builder::new().name("oms-engine".into()).spawn(move || {
             let pinned = core_id.is_none_or(core_affinity::set_for_current);
             let _ = pinned_tx.send(pinned);
-            let mut engine = self;
-            if pinned {
-                engine.run(&flag);
+            if !pinned {
+                // Nothing ran: no logon, no record. `spawn` reports the error.
+                return None;
             }
-            engine.shutdown()
+            let mut engine = self;
+            engine.run(&flag);
+            Some(engine.shutdown())
         })?;
         if pinned_rx.recv() != Ok(true) {
             let _ = thread.join();
@@ -116,9 +118,9 @@ impl<E, S> EngineHandle<E, S> {
     /// Stops the loop, shuts the engine down on its thread, and returns the report.
     pub fn stop(mut self) -> Result<EngineReport<E, S>, RunError> {
         self.stop.store(true, Ordering::Relaxed);
-        match self.thread.take() {
-            Some(t) => t.join().map_err(|_| RunError::Panicked),
-            None => Err(RunError::Panicked),
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(Some(report))) => Ok(report),
+            _ => Err(RunError::Panicked),
         }
     }
 }

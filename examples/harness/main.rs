@@ -1,0 +1,146 @@
+//! The demo: `cargo run --release --example harness`.
+//!
+//! A trading window opens about 2 s after start and lasts about 8 s (local time zone), at
+//! X = 3 orders/s. Three upstream "desks" (producer threads) and a simulated exchange (its own
+//! thread) exercise every rule while a narrator follows the journal live and tells the story:
+//! waiting for logon, logon, throttled sends, queueing, modify and cancel in the queue, modify and
+//! cancel of unknown or already sent orders, repeated modifies, a burst, a duplicate id, invalid
+//! orders, logout with orders still queued, an order after logout. At the end the demo reads its
+//! own journal back, checks every rule it showed (exit code 1 if one is broken), prints a summary
+//! and the `oms decode` command to read the journal.
+//!
+//! Flags (`--help`) change the window, rate, journal path, or load a config file.
+
+mod checks;
+mod desks;
+mod narrator;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use oms::config::IdleStrategy;
+use oms::engine::EngineBuilder;
+use oms::journal::{Journal, JournalMeta, JournalWriter, WriterOptions};
+use oms::{Config, EngineClock, SimulatedExchange};
+
+/// The oms demo: a short narrated trading session, checked against its own journal.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Journal path (segments continue as PATH.000001, ...). An existing journal there is replaced.
+    #[arg(long, default_value = "oms.journal")]
+    journal: PathBuf,
+    /// Seconds from start until the window opens.
+    #[arg(long, default_value_t = 2.0)]
+    open_after: f64,
+    /// Length of the window, seconds (the desks' script is laid out for 8 s).
+    #[arg(long, default_value_t = 8.0)]
+    window: f64,
+    /// Throttle: orders per second.
+    #[arg(long, default_value_t = 3)]
+    rate: u32,
+    /// A TOML config to start from (session times are still set from --open-after/--window
+    /// unless --keep-window is given).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Keep the config file's own window instead of opening one shortly after start.
+    #[arg(long, requires = "config")]
+    keep_window: bool,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("harness: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
+    if !(args.open_after >= 0.0
+        && args.window > 0.0
+        && args.open_after.is_finite()
+        && args.window.is_finite())
+    {
+        return Err("--open-after must be >= 0 and --window > 0".into());
+    }
+    let mut cfg = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let clock = EngineClock::system();
+    let t0 = Instant::now();
+    let zone = jiff::tz::TimeZone::system();
+    if !args.keep_window {
+        cfg.session.timezone = zone.iana_name().unwrap_or("UTC").to_string();
+        let tz = jiff::tz::TimeZone::get(&cfg.session.timezone)?;
+        let now = jiff::Timestamp::from_nanosecond(clock.wall_ns(clock.now_ns()) as i128)?;
+        let at = |s: f64| -> Result<String, jiff::Error> {
+            let t = now.checked_add(jiff::SignedDuration::from_secs_f64(s))?;
+            Ok(t.to_zoned(tz.clone()).time().strftime("%H:%M:%S%.f").to_string())
+        };
+        cfg.session.start = at(args.open_after)?;
+        cfg.session.end = at(args.open_after + args.window)?;
+        cfg.throttle.max_orders_per_sec = args.rate;
+        cfg.throttle.burst = None;
+        cfg.session.password = Some("demo-password-never-journaled".into());
+        cfg.session.password_env = None;
+    }
+    cfg.journal.path = args.journal.clone();
+    // A shared 2-core machine: sleep briefly when idle instead of spinning a core.
+    cfg.engine.idle = IdleStrategy::Park;
+    cfg.engine.park_max_us = 200;
+    cfg.engine.max_queued_orders = cfg.engine.max_queued_orders.min(1 << 16);
+    let valid = cfg.validate()?;
+
+    let hms = |t: jiff::civil::Time| t.strftime("%H:%M:%S%.3f").to_string();
+    println!(
+        "oms demo: trading window {} - {} ({}), at most {} orders/s ({:?}), journal {}",
+        hms(valid.session.start),
+        hms(valid.session.end),
+        cfg.session.timezone,
+        valid.throttle.rate,
+        valid.throttle.mode,
+        args.journal.display()
+    );
+    let options = WriterOptions { overwrite: true, ..WriterOptions::default() };
+    let journal = JournalWriter::create_with(&cfg.journal, &JournalMeta::new(&cfg, &clock), options)?;
+
+    let (mut builder, responder) = EngineBuilder::new(&valid, clock.clone());
+    let producers = [builder.producer(), builder.producer(), builder.producer()];
+    let exchange = SimulatedExchange::spawn(
+        &valid.exchange,
+        responder,
+        clock.quanta().clone(),
+        valid.engine.max_in_flight.get(),
+    )?;
+    let engine = builder.build(exchange, journal).spawn()?;
+    let narrator =
+        narrator::Narrator::start(args.journal.clone(), clock.clone(), valid.session.timezone.clone())?;
+
+    let script = desks::Script::new(t0, secs(args.open_after), secs(args.window));
+    let end_of_script = script.run(producers);
+    std::thread::sleep(end_of_script.saturating_duration_since(Instant::now()));
+
+    let report = engine.stop()?;
+    let journal_stats = report.sink.close()?;
+    narrator.finish();
+
+    let journal = Journal::open(&args.journal)?;
+    let records = journal.records().collect::<Result<Vec<_>, _>>()?;
+    println!();
+    let ok = checks::check_all(&records, &script, &valid, &args.journal)?;
+    checks::summary(&records, &report.stats, &journal_stats);
+    println!("\nRead the journal:  cargo run --release --bin oms -- decode {}", args.journal.display());
+    println!("Elapsed: {:.1} s", t0.elapsed().as_secs_f64());
+    Ok(ok)
+}
