@@ -45,8 +45,10 @@
 
 mod driver;
 mod scenario;
+mod sink;
 mod start;
 
 pub use driver::{AutoResponse, ReplayError, ReplayReport, replay};
 pub use scenario::{Action, MAX_PRODUCERS, ScenarioError, ScenarioEvent, parse_ms, parse_scenario};
+pub use sink::BatchJournal;
 pub use start::{default_start_wall_ns, parse_start};
