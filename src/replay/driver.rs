@@ -105,8 +105,12 @@ pub enum ReplayError {
 }
 
 /// Replays `scenario` through a fresh engine built from `cfg`, starting at virtual wall-clock
-/// `start_wall_ns`, and returns once the engine has shut down. See the [module docs](self) for
-/// the order of things, [`crate::replay`] for what happens after the last line.
+/// `start_wall_ns`, and returns once the engine has shut down. Before each event, virtual time
+/// runs through every engine deadline and due auto-response up to the event's time; the event is
+/// then pushed through its ring, stamped with that time. See [`crate::replay`] for the semantics
+/// (same-time order, what happens after the last line).
+///
+/// Errors only for an out-of-range start or an engine that does not make progress; never hangs.
 pub fn replay<S: EventSink>(
     cfg: &ValidConfig,
     scenario: &[ScenarioEvent],

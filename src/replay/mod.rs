@@ -13,9 +13,10 @@
 //!
 //! A simulator written for replay would drift from the engine it models. Here the engine cannot
 //! tell replay from live: requests enter through producer rings and are stamped with the clock's
-//! reading, timers are deadlines the driver jumps to ([`Engine::next_deadline_ns`]
-//! (crate::Engine::next_deadline_ns)), and sends happen exactly when the throttle allows. Idle
-//! time costs nothing, so a day of virtual time replays in the time its events take.
+//! reading, timers are deadlines the driver jumps to
+//! ([`Engine::next_deadline_ns`](crate::Engine::next_deadline_ns)), and sends happen exactly when
+//! the throttle allows. Idle time costs nothing, so a day of virtual time replays in the time its
+//! events take: about 2 M scenario events per second end to end (`benches/replay.rs`).
 //!
 //! # Semantics
 //!
