@@ -26,8 +26,8 @@
 //!   answered a fixed delay after its send.
 //! - After the last line, time keeps running while a session is logged on and orders are queued
 //!   or auto-responses are outstanding — up to the window end at most (the logout runs; queued
-//!   orders are rejected `session_ended`). Then the engine shuts down as live: queued orders
-//!   `shutdown`, in-flight ones `unanswered`.
+//!   orders are rejected `session_ended`). Then the engine shuts down as live: in-flight orders
+//!   are `unanswered` (the queue is empty by then, so no `shutdown` rejects).
 //!
 //! ```
 //! use oms::replay::{parse_scenario, replay, AutoResponse};
