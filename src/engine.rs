@@ -202,6 +202,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         &self.exchange
     }
 
+    /// The exchange adapter, mutably (replay takes the scripted exchange's due answers).
+    pub fn exchange_mut(&mut self) -> &mut E {
+        &mut self.exchange
+    }
+
     /// The engine's clock.
     pub fn clock(&self) -> &EngineClock {
         &self.clock

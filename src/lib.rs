@@ -20,6 +20,7 @@ pub mod inflight;
 pub mod journal;
 pub mod order;
 pub mod queue;
+pub mod replay;
 pub mod ring;
 pub mod runner;
 pub mod session;
