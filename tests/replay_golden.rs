@@ -1,14 +1,13 @@
-//! The golden suite: each `tests/golden/NAME.scenario` is replayed under its config and start,
-//! and the decoded events must equal `tests/golden/NAME.csv` byte for byte. Each case also runs
-//! twice and must give identical output.
+//! The golden suite: each `tests/golden/NAME.scenario` is replayed by `oms replay` under its
+//! config, start and auto-response into a journal, and `oms decode --format csv` of that journal
+//! must equal `tests/golden/NAME.csv` byte for byte. Each case runs twice and must give
+//! byte-identical CSV.
 //!
 //! To regenerate the expected files after an intended change: `OMS_BLESS=1 cargo test --test
 //! replay_golden`, then review the diff: the CSV files are the assertions.
 
 use std::path::{Path, PathBuf};
-
-use oms::replay::{AutoResponse, parse_scenario, parse_start, replay};
-use oms::{Config, EventRecord, MemorySink};
+use std::process::Command;
 
 /// One case: scenario name, config file, `--start`, `--auto-response`.
 struct Case {
@@ -49,43 +48,27 @@ fn golden(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(file)
 }
 
-/// Replays a case and renders its events as CSV.
-fn run(case: &Case) -> String {
-    let cfg = Config::load_valid(golden(case.config)).expect("golden config is valid");
-    let text = std::fs::read_to_string(golden(&format!("{}.scenario", case.name))).expect("scenario");
-    let scenario = parse_scenario(&text).expect("golden scenario parses");
-    let start = parse_start(case.start).expect("valid start");
-    let auto = case.auto.map(|a| a.parse::<AutoResponse>().expect("valid auto-response"));
-    let report = replay(&cfg, &scenario, start, auto, MemorySink::default()).expect("replay runs");
-    csv(report.sink.events())
+/// Runs `oms` with `args`; panics with its stderr unless it succeeds. Returns stdout.
+fn oms(args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_oms")).args(args).output().expect("run oms");
+    assert!(o.status.success(), "oms {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).expect("UTF-8 output")
 }
 
-/// The journal's CSV columns.
-fn csv(events: &[EventRecord]) -> String {
-    let mut out =
-        String::from("seq,time,kind,order_id,symbol,side,price,qty,request,response,reason,latency_ns\n");
-    for e in events {
-        let time = jiff::Timestamp::from_nanosecond(i128::from(e.time_ns)).expect("time in range");
-        let side = e.side_char().map(String::from).unwrap_or_default();
-        let reason = e.reason().map(|r| r.name()).unwrap_or_default();
-        let response = if e.response == 0 { "" } else { e.response().name() };
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            e.seq,
-            time,
-            e.kind().map(|k| k.name()).unwrap_or("?"),
-            e.order_id,
-            e.symbol,
-            side,
-            e.price,
-            e.qty,
-            e.request().name(),
-            response,
-            reason,
-            e.latency_ns
-        ));
+/// Replays a case with `oms replay` into a fresh journal and decodes it with `oms decode`.
+fn run(case: &Case) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let journal = dir.path().join(format!("{}.journal", case.name));
+    let (scenario, config) = (golden(&format!("{}.scenario", case.name)), golden(case.config));
+    let path = |p: &Path| p.to_str().expect("UTF-8 path").to_owned();
+    let (scenario, config, journal) = (path(&scenario), path(&config), path(&journal));
+    let mut args =
+        vec!["replay", &scenario, "--config", &config, "--journal", &journal, "--start", case.start];
+    if let Some(a) = case.auto {
+        args.extend(["--auto-response", a]);
     }
-    out
+    oms(&args);
+    oms(&["decode", "--format", "csv", &journal])
 }
 
 #[test]

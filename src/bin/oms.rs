@@ -1,4 +1,4 @@
-//! `oms`: decode, stats, verify and tail the order management system's journal.
+//! `oms`: decode, stats, verify and tail the order management system's journal; replay scenarios.
 //! Everything lives in the library's `oms::cli` module; this only parses and runs.
 
 use clap::Parser;

@@ -4,7 +4,8 @@
 //! [`commands`], so adding one (e.g. `replay`) is a variant, a struct and a match arm.
 //!
 //! Exit codes: 0 success (for `verify`: the journal is sound), 1 a journal is corrupt, foreign
-//! or unreadable (the message names the file and the byte offset), 2 bad usage (clap).
+//! or unreadable (the message names the file and the byte offset), 2 bad usage (clap; for
+//! `replay` also a malformed scenario, bad configuration or bad `--start`).
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -17,9 +18,11 @@ use crate::journal::{Journal, JournalError};
 
 pub mod commands;
 pub mod format;
+pub mod replay;
 pub mod stats;
 
 pub use commands::{DecodeArgs, StatsArgs, TailArgs, VerifyArgs};
+pub use replay::ReplayArgs;
 
 /// `oms`: tools for the order management system's journal.
 #[derive(Debug, Parser)]
@@ -41,6 +44,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Follow a live journal, printing records as they are committed.
     Tail(TailArgs),
+    /// Run a scenario file through the real engine on virtual time, writing a journal.
+    Replay(ReplayArgs),
 }
 
 /// Runs a parsed command line.
@@ -50,6 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Stats(a) => commands::stats(&a),
         Command::Verify(a) => commands::verify(&a),
         Command::Tail(a) => commands::tail(&a),
+        Command::Replay(a) => replay::run(&a),
     };
     match result {
         Ok(code) => code,
