@@ -9,10 +9,8 @@
 //!   (core 0) and popped on another (core 1); time per message at full speed.
 //! - `ring/{crossbeam,rtrb}/ping_pong`: one message there and one back between the two cores:
 //!   twice the one-way hop, which a core-to-core cache-line transfer bounds from below.
-//! - `journal/append`: `JournalWriter::append` of one 64-byte record (CRC-32, copy, publish) into
-//!   pre-faulted segments.
-//! - `decode/{record,journal_read}`: `EventRecord::from_bytes` + checksum check of one record;
-//!   reading a 1M-record journal back through `Journal::records` (validated), per record.
+//!
+//! Journal append and decoding are in `benches/journal.rs` (with the journal).
 
 #[path = "common/mod.rs"]
 mod common;
@@ -25,11 +23,9 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crossbeam_queue::ArrayQueue;
 use oms::config::{ThrottleMode, ValidThrottle};
-use oms::event::{EventKind, EventRecord, EventSink};
-use oms::journal::{Journal, JournalMeta, JournalWriter};
 use oms::queue::PendingQueue;
 use oms::ring::Inbound;
-use oms::{EngineClock, RequestType, Throttle};
+use oms::{RequestType, Throttle};
 
 const QUEUED: u64 = 1_000_000;
 
@@ -192,80 +188,5 @@ fn rings(c: &mut Criterion) {
     });
 }
 
-fn record(i: u64) -> EventRecord {
-    let mut r = EventRecord::for_order(
-        EventKind::Sent,
-        1_700_000_000_000_000_000 + i as i64,
-        &common::order(i),
-        RequestType::New,
-    );
-    r.seq = i;
-    r.latency_ns = 150;
-    r
-}
-
-fn journal(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let raw = common::raw_config(None, 1000, 1000, dir.path());
-    let clock = EngineClock::system();
-    let mut w = JournalWriter::create(&raw.journal, &JournalMeta::new(&raw, &clock)).expect("create journal");
-    let mut g = c.benchmark_group("journal");
-    g.throughput(Throughput::Elements(1));
-    let mut seq = 0u64;
-    g.bench_function("append", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(4096);
-                let t = Instant::now();
-                for _ in 0..n {
-                    seq += 1;
-                    w.record(&record(seq));
-                }
-                total += t.elapsed();
-                common::journal_catch_up(&w);
-                left -= n;
-            }
-            total
-        })
-    });
-    g.finish();
-    let stats = w.close().expect("close journal");
-    assert_eq!(stats.dropped, 0);
-
-    let mut g = c.benchmark_group("decode");
-    g.throughput(Throughput::Elements(1));
-    let mut r = record(1);
-    r.checksum = r.compute_checksum();
-    let bytes = r.to_bytes();
-    g.bench_function("record", |b| {
-        b.iter(|| {
-            let r = EventRecord::from_bytes(std::hint::black_box(&bytes));
-            r.checksum_ok()
-        })
-    });
-    // A journal of exactly 1M records, read back and validated.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let raw = common::raw_config(None, 1000, 1000, dir.path());
-    let mut w = JournalWriter::create(&raw.journal, &JournalMeta::new(&raw, &clock)).expect("create journal");
-    for i in 1..=QUEUED {
-        w.record(&record(i));
-        if i % 4096 == 0 {
-            common::journal_catch_up(&w);
-        }
-    }
-    w.close().expect("close journal");
-    g.throughput(Throughput::Elements(QUEUED));
-    g.sample_size(10);
-    g.bench_function("journal_read_1M", |b| {
-        b.iter(|| {
-            let j = Journal::open(&raw.journal.path).expect("open journal");
-            j.records().count()
-        })
-    });
-    g.finish();
-}
-
-criterion_group!(benches, throttle, queue, rings, journal);
+criterion_group!(benches, throttle, queue, rings);
 criterion_main!(benches);

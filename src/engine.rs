@@ -202,6 +202,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         &self.exchange
     }
 
+    /// The exchange adapter, mutably (replay takes the scripted exchange's due answers).
+    pub fn exchange_mut(&mut self) -> &mut E {
+        &mut self.exchange
+    }
+
     /// The engine's clock.
     pub fn clock(&self) -> &EngineClock {
         &self.clock
@@ -293,28 +298,17 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 Err(reason) => self.reject(&o, RequestType::Modify, reason, now),
                 Ok(()) => match self.queue.modify(o.order_id, o.price, o.qty) {
                     Some(q) => {
-                        let rec = EventRecord::for_order(
-                            EventKind::Modified,
-                            self.clock.wall_ns(now),
-                            &q.order,
-                            RequestType::Modify,
-                        );
+                        let order = q.order;
                         self.stats.modified += 1;
-                        self.emit(rec);
+                        self.emit_order(EventKind::Modified, &order, RequestType::Modify, now);
                     }
                     None => self.reject(&o, RequestType::Modify, RejectReason::NotQueued, now),
                 },
             },
             RequestType::Cancel => match self.queue.cancel(o.order_id) {
                 Some(q) => {
-                    let rec = EventRecord::for_order(
-                        EventKind::Cancelled,
-                        self.clock.wall_ns(now),
-                        &q.order,
-                        RequestType::Cancel,
-                    );
                     self.stats.cancelled += 1;
-                    self.emit(rec);
+                    self.emit_order(EventKind::Cancelled, &q.order, RequestType::Cancel, now);
                 }
                 None => self.reject(&o, RequestType::Cancel, RejectReason::NotQueued, now),
             },
@@ -413,6 +407,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.stats.rejected[reason as usize] += 1;
         let mut rec = EventRecord::for_order(EventKind::Rejected, self.clock.wall_ns(now), o, request);
         rec.reason = reason as u8;
+        self.emit(rec);
+    }
+
+    /// Records an event about an order at `now`.
+    #[inline]
+    fn emit_order(&mut self, kind: EventKind, o: &OrderRequest, request: RequestType, now: u64) {
+        let rec = EventRecord::for_order(kind, self.clock.wall_ns(now), o, request);
         self.emit(rec);
     }
 

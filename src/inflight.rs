@@ -8,7 +8,7 @@ use crate::order::OrderRequest;
 use crate::slab::{NIL, Slab, SlabEntry, SlabFull};
 
 /// A sent order awaiting its response.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct SentOrder {
     /// The order as sent.
     pub order: OrderRequest,
@@ -25,14 +25,7 @@ struct Slot {
 
 impl Default for Slot {
     fn default() -> Self {
-        Slot {
-            sent: SentOrder {
-                order: OrderRequest { symbol_id: 0, price: 0.0, qty: 0, side: '\0', order_id: 0 },
-                sent_ns: 0,
-            },
-            next_free: NIL,
-            live: false,
-        }
+        Slot { sent: SentOrder::default(), next_free: NIL, live: false }
     }
 }
 

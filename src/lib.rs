@@ -10,6 +10,7 @@
 #![deny(missing_docs, unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
@@ -19,6 +20,7 @@ pub mod inflight;
 pub mod journal;
 pub mod order;
 pub mod queue;
+pub mod replay;
 pub mod ring;
 pub mod runner;
 pub mod session;

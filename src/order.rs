@@ -88,7 +88,9 @@ impl RequestType {
 }
 
 /// An order as upstream hands it over and as it is sent to the exchange.
-#[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// `Default` is an all-zero placeholder (side `'\0'`), which validation rejects.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct OrderRequest {
     /// Instrument id (`symbolId`).
     pub symbol_id: i32,

@@ -11,7 +11,7 @@ use crate::order::OrderRequest;
 use crate::slab::{NIL, Slab, SlabEntry, SlabFull};
 
 /// An order waiting in the queue.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct QueuedOrder {
     /// The order, with any modifications applied.
     pub order: OrderRequest,
@@ -29,14 +29,7 @@ struct Node {
 
 impl Default for Node {
     fn default() -> Self {
-        Node {
-            item: QueuedOrder {
-                order: OrderRequest { symbol_id: 0, price: 0.0, qty: 0, side: '\0', order_id: 0 },
-                arrival_ns: 0,
-            },
-            prev: NIL,
-            next: NIL,
-        }
+        Node { item: QueuedOrder::default(), prev: NIL, next: NIL }
     }
 }
 

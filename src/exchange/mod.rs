@@ -1,14 +1,17 @@
 //! The exchange side: the [`Exchange`] trait (the original `send`, `sendLogon`, `sendLogout`) and
-//! its implementations.
+//! its implementations: a simulated exchange on its own thread, a recording one for tests, and a
+//! scripted one for replay.
 //!
 //! The engine calls an `Exchange` only from its own thread, so implementations need not be
 //! thread-safe (the original exchange API is not). Responses come back through a
 //! [`Responder`](crate::ring::Responder), which an adapter may use from any one thread.
 
 mod recording;
+mod scripted;
 mod simulated;
 
 pub use recording::{ExchangeCall, NullExchange, RecordingExchange};
+pub use scripted::ScriptedExchange;
 pub use simulated::{SimulatedExchange, SimulatedStats};
 
 use crate::order::{Logon, Logout, OrderRequest};

@@ -25,6 +25,7 @@ use memmap2::{MmapOptions, MmapRaw};
 use crate::event::{EventRecord, RECORD_SIZE};
 
 use super::JournalError;
+use super::crc::record_crc;
 use super::format::{FIXED_HEADER, SegmentHeader, existing_segments, offsets, segment_path, u32_at, u64_at};
 
 /// One opened segment file (header only; records are read when iterated).
@@ -158,7 +159,8 @@ impl Journal {
                 Err(e) => error = Some(e),
             }
         }
-        let last_seq = it.last_good.as_ref().map(|g| g.seq).unwrap_or(0);
+        let last_good = it.last_good();
+        let last_seq = last_good.as_ref().map(|g| g.seq).unwrap_or(0);
         let segments = self
             .segments
             .iter()
@@ -179,7 +181,7 @@ impl Journal {
         VerifyReport {
             records,
             first_seq,
-            last_good: it.last_good,
+            last_good,
             torn_tail: it.torn,
             dropped: segments.iter().map(|s| s.dropped).sum(),
             closed: segments.iter().any(|s| s.closed),
@@ -286,7 +288,9 @@ pub struct Records<'a> {
     expected: u64,
     done: bool,
     torn: Option<TornTail>,
-    last_good: Option<LastGood>,
+    /// (segment, seq, offset) of the last valid record (the path is looked up on demand: no
+    /// allocation per record).
+    last_good: Option<(usize, u64, u64)>,
 }
 
 impl Records<'_> {
@@ -296,8 +300,12 @@ impl Records<'_> {
     }
 
     /// The last valid record returned so far.
-    pub fn last_good(&self) -> Option<&LastGood> {
-        self.last_good.as_ref()
+    pub fn last_good(&self) -> Option<LastGood> {
+        self.last_good.map(|(seg, seq, offset)| LastGood {
+            seq,
+            path: self.journal.segments[seg].path.clone(),
+            offset,
+        })
     }
 
     fn fail(&mut self, e: JournalError) -> Option<Result<EventRecord, JournalError>> {
@@ -307,7 +315,11 @@ impl Records<'_> {
 
     fn load(&mut self) -> Result<(), JournalError> {
         let s = &self.journal.segments[self.seg];
-        self.buf = std::fs::read(&s.path).map_err(|e| JournalError::io(&s.path, "read", e))?;
+        // Reuse the buffer's allocation from one segment to the next.
+        self.buf.clear();
+        File::open(&s.path)
+            .and_then(|mut f| f.read_to_end(&mut self.buf))
+            .map_err(|e| JournalError::io(&s.path, "read", e))?;
         let hb = s.header.header_bytes;
         let len = (self.buf.len() as u64).min(s.header.segment_bytes);
         self.avail = len.saturating_sub(hb) / RECORD_SIZE as u64;
@@ -451,7 +463,7 @@ impl Iterator for Records<'_> {
                 };
                 return self.fail(e);
             }
-            if crc32fast::hash(&bytes[..60]) != u32_at(bytes, 60) {
+            if record_crc(bytes) != u32_at(bytes, 60) {
                 let e = JournalError::Corrupt {
                     path: s.path.clone(),
                     offset: at as u64,
@@ -460,7 +472,7 @@ impl Iterator for Records<'_> {
                 return self.fail(e);
             }
             let rec = EventRecord::from_bytes(bytes);
-            self.last_good = Some(LastGood { seq, path: s.path.clone(), offset: at as u64 });
+            self.last_good = Some((self.seg, seq, at as u64));
             self.slot += 1;
             self.expected += 1;
             return Some(Ok(rec));

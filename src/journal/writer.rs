@@ -38,8 +38,9 @@ use crossbeam_queue::ArrayQueue;
 use memmap2::{Advice, MmapOptions, MmapRaw};
 
 use crate::config::{JournalConfig, SyncPolicy};
-use crate::event::{CHECKSUM_RANGE, EventRecord, EventSink, RECORD_SIZE};
+use crate::event::{EventRecord, EventSink, RECORD_SIZE};
 
+use super::crc::{RecordWords, record_crc_words, record_words};
 use super::format::{FORMAT_VERSION, SegmentHeader, existing_segments, offsets, segment_path};
 use super::{JournalError, JournalMeta};
 
@@ -351,12 +352,9 @@ impl JournalWriter {
         if event.seq != seq {
             self.seq_mismatches += 1;
         }
-        let mut r = *event;
-        r.seq = seq;
-        let mut bytes = r.to_bytes();
-        let crc = crc32fast::hash(&bytes[CHECKSUM_RANGE]);
-        bytes[CHECKSUM_RANGE.end..].copy_from_slice(&crc.to_le_bytes());
-        write_slot(self.records, self.cap, self.pos, &bytes, seq);
+        let mut words = record_words(event, seq);
+        words[7] |= u64::from(record_crc_words(&words)) << 32;
+        write_slot(self.records, self.cap, self.pos, &words);
         self.pos += 1;
         self.next_seq = seq + 1;
     }
@@ -453,10 +451,10 @@ impl EventSink for JournalWriter {
     }
 }
 
-/// Writes `bytes[8..]` into slot `pos`, then publishes it by storing `seq` into bytes 0..8 with
-/// release ordering. The only write into a mapping on the hot path.
+/// Writes words 1..8 (bytes 8..64, little-endian) into slot `pos`, then publishes it by storing
+/// word 0 (`seq`) with release ordering. The only write into a mapping on the hot path.
 #[inline(always)]
-fn write_slot(records: *mut u8, cap: u64, pos: u64, bytes: &[u8; RECORD_SIZE], seq: u64) {
+fn write_slot(records: *mut u8, cap: u64, pos: u64, words: &RecordWords) {
     debug_assert!(pos < cap, "slot {pos} out of {cap}");
     debug_assert!(!records.is_null());
     debug_assert_eq!(records as usize % RECORD_SIZE, 0);
@@ -469,9 +467,11 @@ fn write_slot(records: *mut u8, cap: u64, pos: u64, bytes: &[u8; RECORD_SIZE], s
     // the background thread only loads sequence words atomically, and readers read a body only
     // after an acquire load of its non-zero sequence word.
     unsafe {
-        let slot = records.add(off);
-        std::ptr::copy_nonoverlapping(bytes.as_ptr().add(8), slot.add(8), RECORD_SIZE - 8);
-        AtomicU64::from_ptr(slot.cast::<u64>()).store(seq.to_le(), Ordering::Release);
+        let slot = records.add(off).cast::<u64>();
+        for (i, w) in words.iter().enumerate().skip(1) {
+            slot.add(i).write(w.to_le());
+        }
+        AtomicU64::from_ptr(slot).store(words[0].to_le(), Ordering::Release);
     }
 }
 

@@ -1,0 +1,150 @@
+//! Journal micro-benchmarks: append (checksum + copy + release store into a pre-faulted
+//! mapping), CRC-32 of 60 bytes alone, and the reader side of `oms stats` and
+//! `oms decode --format csv`.
+//!
+//! `cargo bench --bench journal`. Append is timed with `iter_custom` over fresh journals whose
+//! single segment holds the whole batch: segment creation, fallocate and pre-faulting happen
+//! before the clock starts (as they happen off the engine thread in production), and the
+//! background thread has finished preparing the next segment, so it is idle while timing.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use oms::cli::format::{Format, Formatter};
+use oms::cli::stats::Stats;
+use oms::config::{JournalConfig, SyncPolicy};
+use oms::journal::{Journal, JournalMeta, JournalWriter, NextSegment, WriterOptions};
+use oms::{Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RequestType, Side};
+
+/// Records per timed journal (64 MiB segment).
+const CHUNK: u64 = 1 << 20;
+
+fn event(seq: u64) -> EventRecord {
+    let o = OrderRequest::new(
+        seq / 3,
+        (seq % 7) as i32,
+        Side::Buy,
+        100.0 + (seq % 50) as f64 * 0.25,
+        1 + seq % 500,
+    );
+    let kind =
+        [EventKind::Queued, EventKind::Sent, EventKind::Response, EventKind::Rejected][seq as usize % 4];
+    let mut r =
+        EventRecord::for_order(kind, 1_704_169_800_000_000_000 + seq as i64 * 1000, &o, RequestType::New);
+    r.seq = seq;
+    r.latency_ns = 100_000 + (seq * 7919) % 900_000;
+    r.response = 1;
+    r.reason = 8;
+    r
+}
+
+fn writer(dir: &std::path::Path, n: u64) -> JournalWriter {
+    let segment_bytes = (n * 64 + 4096).next_multiple_of(4096);
+    let c = Config {
+        journal: JournalConfig { path: dir.join("bench.journal"), sync: SyncPolicy::None, segment_bytes },
+        ..Config::default()
+    };
+    let (clock, _) = EngineClock::manual(0);
+    let opts = WriterOptions { reserve_records: 0, ..Default::default() };
+    let w = JournalWriter::create_with(&c.journal, &JournalMeta::new(&c, &clock), opts).expect("create");
+    assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+    w
+}
+
+fn append(c: &mut Criterion) {
+    let template = event(3);
+    let mut g = c.benchmark_group("journal");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(20).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    g.bench_function("append_record", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CHUNK);
+                let dir = tempfile::tempdir().expect("tempdir");
+                let mut w = writer(dir.path(), n);
+                // The engine builds each event in registers / on its stack: vary a template
+                // rather than stream a 64 MiB array of prepared events through the cache.
+                let mut e = template;
+                let start = Instant::now();
+                for seq in 1..=n {
+                    e.seq = seq;
+                    e.order_id = seq;
+                    e.time_ns += 1000;
+                    w.record(black_box(&e));
+                }
+                total += start.elapsed();
+                w.close().expect("close");
+                left -= n;
+            }
+            total
+        })
+    });
+    let bytes = event(7).to_bytes();
+    g.bench_function("crc32fast_60_bytes", |b| b.iter(|| crc32fast::hash(black_box(&bytes[..60]))));
+    g.bench_function("record_crc_prefixed_64", |b| {
+        b.iter(|| oms::journal::crc::record_crc(black_box(&bytes)))
+    });
+    g.finish();
+}
+
+fn read(c: &mut Criterion) {
+    const N: u64 = 2_000_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = Config {
+        journal: JournalConfig {
+            path: dir.path().join("read.journal"),
+            sync: SyncPolicy::None,
+            segment_bytes: 64 << 20,
+        },
+        ..Config::default()
+    };
+    let (clock, _) = EngineClock::manual(0);
+    let mut w = JournalWriter::create(&cfg.journal, &JournalMeta::new(&cfg, &clock)).expect("create");
+    for seq in 1..=N {
+        if !w.has_room() {
+            assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+        }
+        w.record(&event(seq));
+    }
+    w.close().expect("close");
+    let path = cfg.journal.path.clone();
+
+    let mut g = c.benchmark_group("journal_read");
+    g.throughput(Throughput::Elements(N));
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.bench_function("stats_2M", |b| {
+        b.iter(|| {
+            let j = Journal::open(&path).expect("open");
+            let mut s = Stats::new();
+            for r in j.records() {
+                s.add(&r.expect("valid"));
+            }
+            assert_eq!(s.records, N);
+            black_box(s.latency.value_at_quantile(0.99))
+        })
+    });
+    g.bench_function("decode_csv_2M", |b| {
+        let mut out = Vec::with_capacity(1 << 20);
+        b.iter(|| {
+            let j = Journal::open(&path).expect("open");
+            let mut f = Formatter::new(Format::Csv, &j.header().timezone).unwrap_or_else(|f| *f);
+            let mut bytes = 0;
+            for r in j.records() {
+                f.line(&mut out, &r.expect("valid"));
+                if out.len() > (1 << 20) - 256 {
+                    bytes += out.len();
+                    black_box(&out);
+                    out.clear();
+                }
+            }
+            bytes + out.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, append, read);
+criterion_main!(benches);

@@ -1,0 +1,267 @@
+//! The subcommands `decode`, `stats`, `verify` and `tail`: arguments and implementations.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::event::{EventKind, EventRecord};
+use crate::journal::{Follower, Journal, Poll};
+
+use super::format::{Format, Formatter};
+use super::stats::Stats;
+use super::{CliError, Out, open_all, stdout_err};
+
+const KINDS_HELP: &str = "logon, logout, queued, sent, modified, cancelled, rejected, response, \
+                          unmatched_response, unanswered";
+
+fn parse_kind(s: &str) -> Result<EventKind, String> {
+    EventKind::from_name(s).ok_or_else(|| format!("unknown event kind {s:?}; expected one of: {KINDS_HELP}"))
+}
+
+/// Arguments of `oms decode`.
+#[derive(Debug, clap::Args)]
+pub struct DecodeArgs {
+    /// Journal base path (all its segments, in order) or single segment files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Only events of this kind (repeatable): logon, logout, queued, sent, modified, cancelled,
+    /// rejected, response, unmatched_response, unanswered.
+    #[arg(long = "kind", value_name = "K", value_parser = parse_kind)]
+    pub kinds: Vec<EventKind>,
+    /// Only events about this order id.
+    #[arg(long = "order", value_name = "ID")]
+    pub order: Option<u64>,
+}
+
+/// Arguments of `oms stats`.
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// Journal base path (all its segments, in order) or single segment files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also write the response latency distribution to FILE in HdrHistogram's
+    /// percentile-distribution (.hgrm) format, values in microseconds.
+    #[arg(long, value_name = "FILE")]
+    pub hgrm: Option<PathBuf>,
+}
+
+/// Arguments of `oms verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Journal base path (all its segments, in order) or single segment files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Arguments of `oms tail`.
+#[derive(Debug, clap::Args)]
+pub struct TailArgs {
+    /// Journal base path (or a segment to start from). Follows into later segments and exits
+    /// when the writer closes the journal.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+fn formatter(format: Format, j_path: &Path, timezone: &str) -> Formatter {
+    Formatter::new(format, timezone).unwrap_or_else(|f| {
+        if format == Format::Text {
+            eprintln!("oms: {}: unknown time zone {timezone:?} in the header; showing UTC", j_path.display());
+        }
+        *f
+    })
+}
+
+fn report_err(out: &mut Out, e: &dyn std::fmt::Display) -> Result<(), CliError> {
+    out.flush()?;
+    eprintln!("oms: {e}");
+    Ok(())
+}
+
+fn code(failed: bool) -> ExitCode {
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// `oms decode`.
+pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
+    let mut wanted = [a.kinds.is_empty(); 256];
+    for k in &a.kinds {
+        wanted[*k as usize] = true;
+    }
+    let keep = |r: &EventRecord| wanted[r.kind as usize] && a.order.is_none_or(|o| r.order_id == o);
+    let mut out = Out::new();
+    let mut failed = false;
+    let mut header_done = false;
+    for j in open_all(&a.paths) {
+        let j = match j {
+            Ok(j) => j,
+            Err(e) => {
+                report_err(&mut out, &e)?;
+                failed = true;
+                continue;
+            }
+        };
+        let first = j.segments().next().map(|(p, _)| p.to_path_buf()).unwrap_or_default();
+        let mut f = formatter(a.format, &first, &j.header().timezone);
+        if !header_done {
+            f.header(out.buf());
+            header_done = true;
+        }
+        for r in j.records() {
+            match r {
+                Ok(rec) => {
+                    if keep(&rec) {
+                        f.line(out.buf(), &rec);
+                        out.maybe_flush()?;
+                    }
+                }
+                Err(e) => {
+                    report_err(&mut out, &e)?;
+                    failed = true;
+                }
+            }
+        }
+    }
+    if !header_done {
+        Formatter::new(a.format, "UTC").unwrap_or_else(|f| *f).header(out.buf());
+    }
+    out.flush()?;
+    Ok(code(failed))
+}
+
+/// `oms stats`.
+pub fn stats(a: &StatsArgs) -> Result<ExitCode, CliError> {
+    let mut s = Stats::new();
+    let mut out = Out::new();
+    let mut failed = false;
+    for j in open_all(&a.paths) {
+        match j {
+            Ok(j) => {
+                for r in j.records() {
+                    match r {
+                        Ok(rec) => s.add(&rec),
+                        Err(e) => {
+                            report_err(&mut out, &e)?;
+                            failed = true;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                report_err(&mut out, &e)?;
+                failed = true;
+            }
+        }
+    }
+    s.report(out.buf()).map_err(stdout_err)?;
+    out.flush()?;
+    if let Some(path) = &a.hgrm {
+        let mut text = Vec::new();
+        let written = s.write_hgrm(&mut text).and_then(|()| std::fs::write(path, &text));
+        written
+            .map_err(|e| CliError::Output { what: format!("{}: cannot write", path.display()), source: e })?;
+    }
+    Ok(code(failed))
+}
+
+/// `oms verify`.
+pub fn verify(a: &VerifyArgs) -> Result<ExitCode, CliError> {
+    let mut out = Out::new();
+    let mut failed = false;
+    for j in open_all(&a.paths) {
+        let j: Journal = match j {
+            Ok(j) => j,
+            Err(e) => {
+                report_err(&mut out, &e)?;
+                failed = true;
+                continue;
+            }
+        };
+        let r = j.verify();
+        let name = j.segments().next().map(|(p, _)| p.display().to_string()).unwrap_or_default();
+        let b = out.buf();
+        let seqs = match (r.first_seq, &r.last_good) {
+            (Some(f), Some(l)) => format!(", seq {f}..{}", l.seq),
+            _ => String::new(),
+        };
+        let closed = if r.closed { "closed cleanly" } else { "not closed (writer running, or it crashed)" };
+        let verdict = if r.is_sound() { "ok" } else { "CORRUPT" };
+        let _ = writeln!(
+            b,
+            "{name}: {verdict}: {} records{seqs} in {} segment(s), {closed}",
+            r.records,
+            r.segments.len()
+        );
+        for s in &r.segments {
+            let _ = writeln!(
+                b,
+                "  segment {} {}: first seq {}, {} of {} slots used",
+                s.index,
+                s.path.display(),
+                s.first_seq,
+                s.records,
+                s.capacity
+            );
+        }
+        if let Some(l) = &r.last_good {
+            let _ =
+                writeln!(b, "  last good record: seq {} at {} offset {}", l.seq, l.path.display(), l.offset);
+        }
+        if let Some(t) = &r.torn_tail {
+            let _ = writeln!(
+                b,
+                "  torn tail: unpublished record (would be seq {}) at {} offset {}: ignored",
+                t.seq,
+                t.path.display(),
+                t.offset
+            );
+        }
+        if r.dropped > 0 {
+            let _ = writeln!(
+                b,
+                "  warning: the writer dropped {} records (journal full, reserve used up)",
+                r.dropped
+            );
+        }
+        if let Some(e) = &r.error {
+            report_err(&mut out, e)?;
+            failed = true;
+        }
+        out.maybe_flush()?;
+    }
+    out.flush()?;
+    Ok(code(failed))
+}
+
+/// `oms tail`.
+pub fn tail(a: &TailArgs) -> Result<ExitCode, CliError> {
+    let mut follower = Follower::open(&a.path)?;
+    let mut f = formatter(a.format, &a.path, follower.timezone());
+    let mut out = Out::new();
+    f.header(out.buf());
+    let mut idle = Duration::from_micros(50);
+    loop {
+        match follower.poll()? {
+            Poll::Record(r) => {
+                f.line(out.buf(), &r);
+                out.maybe_flush()?;
+                idle = Duration::from_micros(50);
+            }
+            Poll::Pending => {
+                out.flush()?;
+                std::thread::sleep(idle);
+                idle = (idle * 2).min(Duration::from_millis(20));
+            }
+            Poll::Closed => {
+                out.flush()?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+}

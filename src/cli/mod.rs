@@ -1,0 +1,151 @@
+//! The `oms` command line (the binary in `src/bin/oms.rs` only parses and calls [`run`]).
+//!
+//! Subcommands live in [`Command`]; each has its own argument struct and `run` function in
+//! [`commands`], so adding one (e.g. `replay`) is a variant, a struct and a match arm.
+//!
+//! Exit codes: 0 success (for `verify`: the journal is sound), 1 a journal is corrupt, foreign
+//! or unreadable (the message names the file and the byte offset), 2 bad usage (clap; for
+//! `replay` also a malformed scenario, bad configuration or bad `--start`).
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::journal::{Journal, JournalError};
+
+pub mod commands;
+pub mod format;
+pub mod replay;
+pub mod stats;
+
+pub use commands::{DecodeArgs, StatsArgs, TailArgs, VerifyArgs};
+pub use replay::ReplayArgs;
+
+/// `oms`: tools for the order management system's journal.
+#[derive(Debug, Parser)]
+#[command(name = "oms", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print journal records as text, CSV or JSON lines.
+    Decode(DecodeArgs),
+    /// Count events per kind and reject reason; response latency percentiles.
+    Stats(StatsArgs),
+    /// Check headers, checksums and sequence continuity; exit 1 on corruption.
+    Verify(VerifyArgs),
+    /// Follow a live journal, printing records as they are committed.
+    Tail(TailArgs),
+    /// Run a scenario file through the real engine on virtual time, writing a journal.
+    Replay(ReplayArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Decode(a) => commands::decode(&a),
+        Command::Stats(a) => commands::stats(&a),
+        Command::Verify(a) => commands::verify(&a),
+        Command::Tail(a) => commands::tail(&a),
+        Command::Replay(a) => replay::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(CliError::BrokenPipe) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oms: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Errors of the CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A journal problem (names the file and offset).
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// Writing the output failed.
+    #[error("{what}: {source}")]
+    Output {
+        /// The output (stdout or a file name).
+        what: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The reader of stdout went away (`oms decode … | head`): stop quietly.
+    #[error("broken pipe")]
+    BrokenPipe,
+}
+
+/// Maps a stdout write error.
+pub(crate) fn stdout_err(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        CliError::BrokenPipe
+    } else {
+        CliError::Output { what: "cannot write to stdout".into(), source: e }
+    }
+}
+
+/// Opens every PATH (a base path brings all its segments); a segment already included through
+/// an earlier PATH is skipped. Paths that cannot be opened are returned as errors, in order.
+pub fn open_all(paths: &[PathBuf]) -> Vec<Result<Journal, JournalError>> {
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut out = Vec::new();
+    for p in paths {
+        let canonical = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        if seen.contains(&canonical) {
+            continue;
+        }
+        match Journal::open(p) {
+            Ok(j) => {
+                seen.extend(j.canonical_paths());
+                out.push(Ok(j));
+            }
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    out
+}
+
+/// Buffered stdout: lines are appended to a `Vec<u8>` and written in large chunks.
+pub(crate) struct Out {
+    buf: Vec<u8>,
+    stdout: std::io::Stdout,
+}
+
+impl Out {
+    pub(crate) fn new() -> Out {
+        Out { buf: Vec::with_capacity(1 << 20), stdout: std::io::stdout() }
+    }
+
+    pub(crate) fn buf(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Writes the buffer out if it is large.
+    #[inline]
+    pub(crate) fn maybe_flush(&mut self) -> Result<(), CliError> {
+        if self.buf.len() >= (1 << 20) - 1024 { self.flush() } else { Ok(()) }
+    }
+
+    pub(crate) fn flush(&mut self) -> Result<(), CliError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let mut lock = self.stdout.lock();
+        lock.write_all(&self.buf).map_err(stdout_err)?;
+        lock.flush().map_err(stdout_err)?;
+        self.buf.clear();
+        Ok(())
+    }
+}

@@ -1,0 +1,129 @@
+//! `oms stats`: counts per kind and per reject reason, response latency percentiles
+//! (hdrhistogram, 3 significant digits), and the `.hgrm` percentile-distribution export.
+
+use std::io::Write;
+
+use hdrhistogram::Histogram;
+
+use crate::event::{EventKind, EventRecord, RejectReason};
+
+/// The percentiles `oms stats` prints.
+pub const PERCENTILES: [(&str, f64); 5] =
+    [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9), ("p99.99", 99.99)];
+
+/// Accumulated statistics over one or more journals.
+pub struct Stats {
+    /// Valid records seen.
+    pub records: u64,
+    /// Count per raw kind value.
+    pub kinds: [u64; 256],
+    /// Count per raw reject reason value (`rejected` events).
+    pub reasons: [u64; 256],
+    /// Count per raw response type value (`response` events).
+    pub responses: [u64; 256],
+    /// Round-trip latency of `response` events, ns.
+    pub latency: Histogram<u64>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stats {
+    /// Empty statistics.
+    pub fn new() -> Stats {
+        // 3 significant digits, auto-resizing: cannot fail.
+        let latency = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
+        Stats { records: 0, kinds: [0; 256], reasons: [0; 256], responses: [0; 256], latency }
+    }
+
+    /// Adds one record.
+    #[inline]
+    pub fn add(&mut self, r: &EventRecord) {
+        self.records += 1;
+        self.kinds[r.kind as usize] += 1;
+        if r.kind == EventKind::Rejected as u8 {
+            self.reasons[r.reason as usize] += 1;
+        } else if r.kind == EventKind::Response as u8 {
+            self.responses[r.response as usize] += 1;
+            // Auto-resizing: `record` grows the histogram; only absurd values (beyond what it
+            // can ever track) are clamped.
+            if self.latency.record(r.latency_ns).is_err() {
+                self.latency.saturating_record(r.latency_ns);
+            }
+        }
+    }
+
+    /// The human-readable report.
+    pub fn report(&self, out: &mut impl Write) -> std::io::Result<()> {
+        writeln!(out, "records: {}", self.records)?;
+        writeln!(out, "events by kind:")?;
+        for k in EventKind::ALL {
+            writeln!(out, "  {:<20} {:>12}", k.name(), self.kinds[k as usize])?;
+        }
+        for (v, n) in self.kinds.iter().enumerate() {
+            if *n > 0 && EventKind::from_u8(v as u8).is_none() {
+                writeln!(out, "  {:<20} {:>12}", format!("kind {v}"), n)?;
+            }
+        }
+        writeln!(out, "rejects by reason:")?;
+        for r in RejectReason::ALL {
+            if self.reasons[r as usize] > 0 {
+                writeln!(out, "  {:<20} {:>12}", r.name(), self.reasons[r as usize])?;
+            }
+        }
+        for (v, n) in self.reasons.iter().enumerate() {
+            if *n > 0 && RejectReason::from_u8(v as u8).is_none() {
+                writeln!(out, "  {:<20} {:>12}", format!("reason {v}"), n)?;
+            }
+        }
+        writeln!(
+            out,
+            "responses: accept {}, reject {}, other {}",
+            self.responses[1],
+            self.responses[2],
+            self.responses.iter().sum::<u64>() - self.responses[1] - self.responses[2]
+        )?;
+        let h = &self.latency;
+        if h.is_empty() {
+            return writeln!(out, "response latency: no responses");
+        }
+        writeln!(out, "response latency ({} responses):", h.len())?;
+        for (name, p) in PERCENTILES {
+            let v = h.value_at_percentile(p);
+            writeln!(out, "  {name:<7} {:>14.3} µs  {v:>14} ns", v as f64 / 1000.0)?;
+        }
+        let max = h.max();
+        writeln!(out, "  {:<7} {:>14.3} µs  {max:>14} ns", "max", max as f64 / 1000.0)
+    }
+
+    /// Writes the latency histogram in HdrHistogram's percentile-distribution (`.hgrm`) format,
+    /// values in microseconds (as `outputPercentileDistribution(out, 5, 1000.0)` in Java).
+    pub fn write_hgrm(&self, out: &mut impl Write) -> std::io::Result<()> {
+        const SCALE: f64 = 1000.0;
+        let h = &self.latency;
+        writeln!(
+            out,
+            "{:>12} {:>14} {:>10} {:>14}\n",
+            "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+        )?;
+        let mut total = 0u64;
+        for v in h.iter_quantiles(5) {
+            total += v.count_since_last_iteration();
+            let q = v.quantile_iterated_to();
+            let value = v.value_iterated_to() as f64 / SCALE;
+            if q < 1.0 {
+                writeln!(out, "{value:>12.3} {q:>2.12} {total:>10} {:>14.2}", 1.0 / (1.0 - q))?;
+            } else {
+                writeln!(out, "{value:>12.3} {q:>2.12} {total:>10}")?;
+            }
+        }
+        let sub_buckets = (2 * 10u64.pow(u32::from(h.sigfig()))).next_power_of_two();
+        let (mean, sd) = if h.is_empty() { (0.0, 0.0) } else { (h.mean() / SCALE, h.stdev() / SCALE) };
+        writeln!(out, "#[Mean    = {mean:>12.3}, StdDeviation   = {sd:>12.3}]")?;
+        writeln!(out, "#[Max     = {:>12.3}, Total count    = {:>12}]", h.max() as f64 / SCALE, h.len())?;
+        writeln!(out, "#[Buckets = {:>12}, SubBuckets     = {sub_buckets:>12}]", h.buckets())
+    }
+}

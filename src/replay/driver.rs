@@ -1,0 +1,390 @@
+//! The replay driver: runs the real [`Engine`] on a manual clock through a parsed scenario.
+//!
+//! The loop is the one a live engine thread would run, with idle time skipped: before each
+//! scenario event at time `t`, virtual time jumps from wake-up to wake-up — every
+//! [`Engine::next_deadline_ns`] (logon, logout, the next throttle permit) and every
+//! auto-response due time — up to and including `t`, polling the engine at each. Then the clock
+//! is set to `t`, the event is pushed through its producer ring (or the response ring) — which
+//! stamps it with the clock's reading, `t` — and the engine is polled until its rings are empty.
+//! So at equal times: timers and due auto-responses first, then scenario lines in file order.
+//!
+//! Every loop makes progress or fails: a deadline that is not after the current time would mean
+//! the engine idles with work due (an engine bug) and is reported as
+//! [`ReplayError::Stalled`] instead of spinning.
+
+use std::num::NonZeroUsize;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use quanta::Mock;
+
+use super::scenario::{Action, ScenarioEvent, parse_ms};
+use crate::clock::EngineClock;
+use crate::config::ValidConfig;
+use crate::engine::{BATCH, Engine, EngineBuilder, EngineStats};
+use crate::event::EventSink;
+use crate::exchange::ScriptedExchange;
+use crate::order::ResponseType;
+use crate::ring::{Producer, Responder};
+
+/// `--auto-response MS[:accept|reject]`: answer every sent order this long after its send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutoResponse {
+    /// Delay after the send, ns.
+    pub delay_ns: u64,
+    /// The answer (accept by default).
+    pub kind: ResponseType,
+}
+
+impl FromStr for AutoResponse {
+    type Err = String;
+
+    /// Parses `MS` or `MS:accept` / `MS:reject` (MS as in a scenario `@<ms>`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ms, kind) = match s.split_once(':') {
+            None => (s, ResponseType::Accept),
+            Some((ms, "accept")) => (ms, ResponseType::Accept),
+            Some((ms, "reject")) => (ms, ResponseType::Reject),
+            Some((_, k)) => return Err(format!("{k:?}: expected `accept` or `reject` after the ':'")),
+        };
+        Ok(AutoResponse { delay_ns: parse_ms(ms)?, kind })
+    }
+}
+
+/// What a finished replay hands back.
+#[derive(Debug)]
+pub struct ReplayReport<S> {
+    /// The engine's final counters.
+    pub stats: EngineStats,
+    /// The sink, after the engine's shutdown (e.g. a journal to close).
+    pub sink: S,
+    /// Scenario events replayed.
+    pub events: usize,
+    /// Virtual wall-clock time at the start, ns since the Unix epoch.
+    pub start_wall_ns: i64,
+    /// Virtual wall-clock time at shutdown.
+    pub end_wall_ns: i64,
+    /// Auto-responses still scheduled at shutdown (their orders are `unanswered`).
+    pub answers_pending: usize,
+}
+
+/// A replay that could not run to the end. None of these depend on the orders' fates (those
+/// are in the journal); they mean bad arguments or an engine bug.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// The engine reported work due at a time not after the current one, yet did nothing.
+    #[error("engine bug: at {now_ns} ns it reports work due at {deadline_ns} ns but does nothing")]
+    Stalled {
+        /// Virtual monotonic time, ns since the start.
+        now_ns: u64,
+        /// The deadline it reported.
+        deadline_ns: u64,
+    },
+    /// The engine left messages in its rings after many polls.
+    #[error("engine bug: its rings are not empty after {turns} polls at {now_ns} ns")]
+    NotDraining {
+        /// Virtual monotonic time, ns since the start.
+        now_ns: u64,
+        /// Polls made.
+        turns: usize,
+    },
+    /// A ring was still full after the engine drained it.
+    #[error("line {line}: ring full right after the engine drained it (engine bug)")]
+    RingFull {
+        /// Scenario line (0 for an auto-response).
+        line: usize,
+    },
+    /// The scenario runs past the end of the `i64` nanosecond range (year 2262).
+    #[error("line {line}: start + {at_ns} ns is beyond the year 2262 (ns since 1970 overflow an i64)")]
+    TimeOutOfRange {
+        /// Scenario line.
+        line: usize,
+        /// Its time, ns since the start.
+        at_ns: u64,
+    },
+}
+
+/// Replays `scenario` through a fresh engine built from `cfg`, starting at virtual wall-clock
+/// `start_wall_ns`, and returns once the engine has shut down. Before each event, virtual time
+/// runs through every engine deadline and due auto-response up to the event's time; the event is
+/// then pushed through its ring, stamped with that time. See [`crate::replay`] for the semantics
+/// (same-time order, what happens after the last line).
+///
+/// Errors only for an out-of-range start or an engine that does not make progress; never hangs.
+pub fn replay<S: EventSink>(
+    cfg: &ValidConfig,
+    scenario: &[ScenarioEvent],
+    start_wall_ns: i64,
+    auto: Option<AutoResponse>,
+    sink: S,
+) -> Result<ReplayReport<S>, ReplayError> {
+    if let Some(last) = scenario.last()
+        && start_wall_ns.checked_add_unsigned(last.at_ns).is_none()
+    {
+        return Err(ReplayError::TimeOutOfRange { line: last.line, at_ns: last.at_ns });
+    }
+    let producers = scenario
+        .iter()
+        .map(|e| match e.action {
+            Action::Request { producer, .. } => producer + 1,
+            _ => 1,
+        })
+        .max()
+        .unwrap_or(1);
+    let mut d = Driver::new(cfg, start_wall_ns, auto, producers, sink);
+    d.settle()?;
+    for ev in scenario {
+        d.run_until(ev.at_ns)?;
+        match ev.action {
+            Action::Request { producer, request, order } => {
+                let ring = d.producers.get_mut(producer).ok_or(ReplayError::RingFull { line: ev.line })?;
+                if ring.on_data(order, request).is_err() {
+                    return Err(ReplayError::RingFull { line: ev.line });
+                }
+            }
+            Action::Response(r) => {
+                if d.responder.on_data(r).is_err() {
+                    return Err(ReplayError::RingFull { line: ev.line });
+                }
+            }
+            Action::Advance => {}
+        }
+        d.settle()?;
+    }
+    d.run_tail()?;
+    let end_wall_ns = d.engine.clock().wall_ns(d.now());
+    let answers_pending = d.engine.exchange().pending();
+    let report = d.engine.shutdown();
+    Ok(ReplayReport {
+        stats: report.stats,
+        sink: report.sink,
+        events: scenario.len(),
+        start_wall_ns,
+        end_wall_ns,
+        answers_pending,
+    })
+}
+
+/// The engine, its clock and its handles.
+struct Driver<S: EventSink> {
+    engine: Engine<ScriptedExchange, S>,
+    mock: Arc<Mock>,
+    producers: Vec<Producer>,
+    responder: Responder,
+    /// Most polls `settle` makes before calling the engine stuck.
+    max_turns: usize,
+}
+
+impl<S: EventSink> Driver<S> {
+    fn new(cfg: &ValidConfig, start: i64, auto: Option<AutoResponse>, producers: usize, sink: S) -> Self {
+        let (clock, mock) = EngineClock::manual(start);
+        let exchange = ScriptedExchange::new(clock.clone(), auto.map(|a| (a.delay_ns, a.kind)));
+        let (mut b, responder) = EngineBuilder::new(cfg, clock);
+        let producers = (0..producers).map(|_| b.producer()).collect();
+        let engine = b.build(exchange, sink);
+        // Each poll takes up to BATCH messages per ring; the rings hold at most ring_capacity.
+        let max_turns = cfg.engine.ring_capacity.get() / BATCH + 2;
+        let max_turns = NonZeroUsize::new(max_turns.saturating_mul(2)).map_or(2, NonZeroUsize::get);
+        Driver { engine, mock, producers, responder, max_turns }
+    }
+
+    #[inline]
+    fn now(&self) -> u64 {
+        self.engine.clock().now_ns()
+    }
+
+    /// Moves the clock forward to `t` (never back).
+    #[inline]
+    fn set_time(&mut self, t: u64) {
+        let now = self.now();
+        if t > now {
+            self.mock.increment(t - now);
+        }
+    }
+
+    /// Polls until the rings are empty.
+    #[inline]
+    fn settle(&mut self) -> Result<(), ReplayError> {
+        for _ in 0..self.max_turns {
+            self.engine.poll();
+            if self.engine.rings_empty() {
+                return Ok(());
+            }
+        }
+        Err(ReplayError::NotDraining { now_ns: self.now(), turns: self.max_turns })
+    }
+
+    /// The next instant something happens without input: an engine deadline or an auto-response.
+    #[inline]
+    fn next_wake(&self) -> Result<Option<u64>, ReplayError> {
+        let now = self.now();
+        let engine = self.engine.next_deadline_ns();
+        if let Some(d) = engine
+            && d <= now
+        {
+            return Err(ReplayError::Stalled { now_ns: now, deadline_ns: d });
+        }
+        let due = self.engine.exchange().next_due_ns();
+        Ok(match (engine, due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// Runs every wake-up at or before `target`, then sets the clock to `target`.
+    #[inline]
+    fn run_until(&mut self, target: u64) -> Result<(), ReplayError> {
+        while let Some(wake) = self.next_wake()?.filter(|w| *w <= target) {
+            self.set_time(wake);
+            self.deliver_due()?;
+            self.settle()?;
+        }
+        self.set_time(target);
+        Ok(())
+    }
+
+    /// Pushes every auto-response due now into the response ring (draining it when full).
+    fn deliver_due(&mut self) -> Result<(), ReplayError> {
+        let now = self.now();
+        while let Some(r) = self.engine.exchange_mut().pop_due(now) {
+            if self.responder.on_data(r).is_err() {
+                self.settle()?;
+                if self.responder.on_data(r).is_err() {
+                    return Err(ReplayError::RingFull { line: 0 });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After the last line: keep time running while the session is on and the queue holds orders
+    /// or auto-responses are due, but not past the window end (the logout is a wake-up).
+    fn run_tail(&mut self) -> Result<(), ReplayError> {
+        while self.engine.logged_on() && (self.engine.queue_len() > 0 || self.engine.exchange().pending() > 0)
+        {
+            match self.next_wake()? {
+                Some(wake) => self.run_until(wake)?,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::event::{EventKind as K, EventRecord, MemorySink, RejectReason as R};
+    use crate::replay::{parse_scenario, parse_start};
+
+    const MS: u64 = 1_000_000;
+
+    fn run(window: (&str, &str), rate: u32, text: &str, auto: Option<&str>) -> Vec<EventRecord> {
+        let mut c = Config::default();
+        c.session.timezone = "UTC".into();
+        (c.session.start, c.session.end) = (window.0.into(), window.1.into());
+        c.throttle.max_orders_per_sec = rate;
+        c.throttle.burst = Some(1);
+        let cfg = c.validate().unwrap();
+        let sc = parse_scenario(text).unwrap();
+        let start = parse_start("2026-11-23T10:00:00Z").unwrap();
+        let auto = auto.map(|a| a.parse().unwrap());
+        let r = replay(&cfg, &sc, start, auto, MemorySink::default()).unwrap();
+        r.sink.events().to_vec()
+    }
+
+    fn kinds(ev: &[EventRecord]) -> Vec<(K, u64)> {
+        ev.iter().map(|e| (e.kind().unwrap(), e.order_id)).collect()
+    }
+
+    fn at(ev: &[EventRecord], k: K, id: u64) -> i64 {
+        let start = parse_start("2026-11-23T10:00:00Z").unwrap();
+        ev.iter().find(|e| e.kind() == Some(k) && e.order_id == id).map(|e| e.time_ns - start).unwrap()
+    }
+
+    #[test]
+    fn scripted_response_latency_is_exact() {
+        let ev = run(
+            ("10:00", "11:00"),
+            10,
+            "@0 new id=1 sym=1 side=B px=1 qty=1\n@150 response id=1 accept\n",
+            None,
+        );
+        let r = ev.iter().find(|e| e.kind() == Some(K::Response)).unwrap();
+        assert_eq!((r.latency_ns, at(&ev, K::Response, 1)), (150 * MS, 150 * MS as i64));
+        assert_eq!(kinds(&ev), [(K::Logon, 0), (K::Sent, 1), (K::Response, 1), (K::Logout, 0)]);
+    }
+
+    #[test]
+    fn queued_orders_go_at_throttle_times_and_the_tail_waits_for_auto_answers() {
+        // 10/s, burst 1: permits every 100 ms.
+        let text = "@0 new id=1 sym=1 side=B px=1 qty=1\n@0 new id=2 sym=1 side=B px=1 qty=1\n\
+                    @0 new id=3 sym=1 side=B px=1 qty=1\n";
+        let ev = run(("10:00", "11:00"), 10, text, Some("5:reject"));
+        assert_eq!(
+            [at(&ev, K::Sent, 1), at(&ev, K::Sent, 2), at(&ev, K::Sent, 3)],
+            [0, 100, 200].map(|m| m * MS as i64)
+        );
+        assert_eq!(at(&ev, K::Response, 3), 205 * MS as i64);
+        assert!(ev.iter().filter(|e| e.kind() == Some(K::Response)).all(|e| e.latency_ns == 5 * MS));
+        assert!(!ev.iter().any(|e| e.kind() == Some(K::Unanswered)));
+        // The shutdown logout happens when the last answer is in, not at the window end.
+        assert_eq!(at(&ev, K::Logout, 0), 205 * MS as i64);
+    }
+
+    #[test]
+    fn the_tail_stops_at_the_window_end() {
+        // A 1 s window at 1/s: order 2 is still queued at the end, order 1 still unanswered.
+        let text = "@0 new id=1 sym=1 side=B px=1 qty=1\n@0 new id=2 sym=1 side=B px=1 qty=1\n";
+        let ev = run(("10:00:00", "10:00:01"), 1, text, Some("2000"));
+        assert_eq!(at(&ev, K::Logout, 0), 1_000 * MS as i64);
+        let rej: Vec<_> =
+            ev.iter().filter(|e| e.kind() == Some(K::Rejected)).map(|e| (e.order_id, e.reason())).collect();
+        assert_eq!(rej, [(2, Some(R::SessionEnded))]);
+        assert_eq!(at(&ev, K::Unanswered, 1), 1_000 * MS as i64, "its answer was due after the end");
+    }
+
+    #[test]
+    fn timers_at_an_events_time_run_before_it() {
+        // The window opens at 10:00:01 (1000 ms in): an order at exactly 1000 ms is inside.
+        let ev = run(
+            ("10:00:01", "11:00"),
+            10,
+            "@999.999999 new id=1 sym=1 side=B px=1 qty=1\n@1000 new id=2 sym=1 side=B px=1 qty=1\n",
+            None,
+        );
+        assert_eq!(kinds(&ev)[..3], [(K::Rejected, 1), (K::Logon, 0), (K::Sent, 2)]);
+    }
+
+    #[test]
+    fn a_full_sink_rejects_journal_full() {
+        let mut c = Config::default();
+        c.session.timezone = "UTC".into();
+        let cfg = c.validate().unwrap();
+        let sc = parse_scenario("@0 new id=1 sym=1 side=B px=1 qty=1\n@0 new id=2 sym=1 side=B px=1 qty=1\n")
+            .unwrap();
+        let start = parse_start("2026-11-23T10:00:00Z").unwrap();
+        // Room for the logon and one send; the reserve keeps the rest.
+        let r = replay(&cfg, &sc, start, None, MemorySink::with_capacity(2)).unwrap();
+        let ev = r.sink.events();
+        assert_eq!(kinds(ev)[..3], [(K::Logon, 0), (K::Sent, 1), (K::Rejected, 2)]);
+        assert_eq!(ev[2].reason(), Some(R::JournalFull));
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        assert_eq!(
+            "150".parse::<AutoResponse>(),
+            Ok(AutoResponse { delay_ns: 150 * MS, kind: ResponseType::Accept })
+        );
+        assert_eq!("0.5:reject".parse::<AutoResponse>().map(|a| a.kind), Ok(ResponseType::Reject));
+        for bad in ["", "x", "1:maybe", "-1", "1:"] {
+            assert!(bad.parse::<AutoResponse>().is_err(), "{bad:?}");
+        }
+        let cfg = Config::default().validate().unwrap();
+        let sc = parse_scenario("@18446744073709 advance\n").unwrap();
+        let err = replay(&cfg, &sc, i64::MAX - 5, None, MemorySink::default()).unwrap_err();
+        assert!(matches!(err, ReplayError::TimeOutOfRange { line: 1, .. }));
+    }
+}

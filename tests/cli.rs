@@ -1,0 +1,292 @@
+//! The `oms` binary: decode formats and filters, stats, verify exit codes and messages, foreign
+//! and empty files, tail, `--help` everywhere.
+
+mod journal_common;
+
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use journal_common::*;
+use oms::config::SyncPolicy;
+use oms::journal::{JournalWriter, NextSegment, segment_path};
+use oms::{EventKind, EventSink};
+
+fn oms(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oms")).args(args).output().expect("run oms")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn help_on_every_subcommand() {
+    for args in [
+        &["--help"][..],
+        &["decode", "--help"],
+        &["stats", "--help"],
+        &["verify", "--help"],
+        &["tail", "--help"],
+    ] {
+        let o = oms(args);
+        assert!(o.status.success(), "{args:?}");
+        assert!(text(&o.stdout).contains("Usage: oms"), "{args:?}: {}", text(&o.stdout));
+    }
+    let o = oms(&["decode", "--help"]);
+    for needle in ["--format", "--kind", "--order", "jsonl"] {
+        assert!(text(&o.stdout).contains(needle), "{needle}");
+    }
+    assert!(text(&oms(&["stats", "--help"]).stdout).contains("--hgrm"));
+    assert_eq!(oms(&["decode"]).status.code(), Some(2), "PATH is required");
+}
+
+#[test]
+fn csv_header_and_exact_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 20, SMALL_SEGMENT, SyncPolicy::None);
+    let o = oms(&["decode", "--format", "csv", p(&base)]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason");
+    assert_eq!(lines.len(), 21);
+    assert_eq!(lines[3], "3,2024-01-02T04:30:00.000003000Z,sent,1001,3,S,100.75,4,,503,");
+    assert_eq!(lines[5], "5,2024-01-02T04:30:00.000005000Z,response,1001,5,S,101.25,6,accept,139595,");
+    assert_eq!(lines[7], "7,2024-01-02T04:30:00.000007000Z,rejected,1002,0,S,101.75,8,,,outside_window");
+    assert_eq!(lines[10], "10,2024-01-02T04:30:00.000010000Z,logon,,,,,,,,");
+    // Text: session time zone (Asia/Kolkata), latency in µs.
+    let o = oms(&["decode", p(&base)]);
+    let out = text(&o.stdout);
+    let line5 = out.lines().nth(4).unwrap();
+    assert_eq!(
+        line5,
+        "#5 2024-01-02 10:00:00.000005000+05:30 response order=1001 sym=5 S 6@101.25 accept latency=139.595µs"
+    );
+}
+
+#[test]
+fn jsonl_parses_with_the_csv_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 50, SMALL_SEGMENT, SyncPolicy::None);
+    let o = oms(&["decode", "--format", "jsonl", p(&base)]);
+    assert!(o.status.success());
+    let out = text(&o.stdout);
+    let keys = [
+        "seq",
+        "time",
+        "kind",
+        "order_id",
+        "symbol",
+        "side",
+        "price",
+        "qty",
+        "response",
+        "latency_ns",
+        "reason",
+    ];
+    let mut n = 0;
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let obj = v.as_object().unwrap();
+        assert_eq!(obj.len(), keys.len());
+        for k in keys {
+            assert!(obj.contains_key(k), "{k} in {line}");
+        }
+        n += 1;
+        assert_eq!(obj["seq"], n);
+    }
+    assert_eq!(n, 50);
+    let v: serde_json::Value = serde_json::from_str(out.lines().nth(4).unwrap()).unwrap();
+    assert_eq!(v["kind"], "response");
+    assert_eq!(v["response"], "accept");
+    assert_eq!(v["side"], "S");
+    assert_eq!(v["price"], 101.25);
+    assert_eq!(v["latency_ns"], 139595);
+    assert_eq!(v["reason"], serde_json::Value::Null);
+    assert_eq!(v["time"], "2024-01-02T04:30:00.000005000Z");
+}
+
+#[test]
+fn kind_and_order_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let events = write_journal(&base, 3000, SMALL_SEGMENT, SyncPolicy::None);
+    let o = oms(&["decode", "--format", "csv", "--kind", "sent", "--kind", "rejected", p(&base)]);
+    assert!(o.status.success());
+    let out = text(&o.stdout);
+    let want =
+        events.iter().filter(|e| matches!(e.kind(), Some(EventKind::Sent | EventKind::Rejected))).count();
+    assert_eq!(out.lines().count(), want + 1);
+    assert!(out.lines().skip(1).all(|l| l.contains(",sent,") || l.contains(",rejected,")));
+    let o = oms(&["decode", "--format", "csv", "--order", "1001", p(&base)]);
+    let out = text(&o.stdout);
+    let seqs: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(seqs, ["3", "4", "5"]);
+    let o = oms(&["decode", "--kind", "bogus", p(&base)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("unmatched_response"), "{}", text(&o.stderr));
+    // Base path plus one of its segments: no duplicates.
+    let o = oms(&["decode", "--format", "csv", p(&base), p(&segment_path(&base, 1))]);
+    assert_eq!(text(&o.stdout).lines().count(), 3001);
+}
+
+#[test]
+fn stats_counts_and_percentiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let events = write_journal(&base, 5000, SMALL_SEGMENT, SyncPolicy::None);
+    let hgrm = dir.path().join("lat.hgrm");
+    let o = oms(&["stats", p(&base), "--hgrm", p(&hgrm)]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("records: 5000"), "{out}");
+    for k in EventKind::ALL {
+        let n = events.iter().filter(|e| e.kind() == Some(k)).count();
+        let line = out.lines().find(|l| l.split_whitespace().next() == Some(k.name())).unwrap();
+        assert_eq!(line.split_whitespace().nth(1).unwrap(), n.to_string(), "{line}");
+    }
+    let outside = events.iter().filter(|e| e.reason == 1 && e.kind() == Some(EventKind::Rejected)).count();
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["outside_window", &outside.to_string()])
+    );
+    let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+    for e in events.iter().filter(|e| e.kind() == Some(EventKind::Response)) {
+        h.record(e.latency_ns).unwrap();
+    }
+    for (name, q) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9), ("p99.99", 99.99)] {
+        let line = out.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap();
+        let ns: u64 = line.split_whitespace().rev().nth(1).unwrap().parse().unwrap();
+        assert_eq!(ns, h.value_at_percentile(q), "{line}");
+    }
+    let line = out.lines().find(|l| l.split_whitespace().next() == Some("max")).unwrap();
+    assert!(line.contains(&h.max().to_string()), "{line}");
+    let hg = std::fs::read_to_string(&hgrm).unwrap();
+    assert!(hg.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)\n\n"), "{hg}");
+    assert!(hg.contains("#[Max     ="), "{hg}");
+    assert!(hg.contains(&format!("Total count    = {:>12}]", h.len())), "{hg}");
+}
+
+#[test]
+fn verify_exit_codes_and_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 2500, SMALL_SEGMENT, SyncPolicy::None);
+    let o = oms(&["verify", p(&base)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains(": ok: 2500 records, seq 1..2500 in 3 segment(s), closed cleanly"), "{out}");
+    assert!(out.contains("last good record: seq 2500"), "{out}");
+
+    // Flip one byte of record 1000 (segment 1, slot 39).
+    let seg1 = segment_path(&base, 1);
+    let mut bytes = std::fs::read(&seg1).unwrap();
+    let at = 4096 + 39 * 64 + 20;
+    bytes[at] ^= 1;
+    std::fs::write(&seg1, &bytes).unwrap();
+    let o = oms(&["verify", p(&base)]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("oms.journal.000001: offset 6592: checksum mismatch in record seq 1000"), "{err}");
+    assert!(text(&o.stdout).contains("last good record: seq 999"), "{}", text(&o.stdout));
+    // decode prints what precedes and fails the same way.
+    let o = oms(&["decode", "--format", "csv", p(&base)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(text(&o.stdout).lines().count(), 1000);
+
+    // A missing middle segment.
+    std::fs::remove_file(&seg1).unwrap();
+    let o = oms(&["verify", p(&base)]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("oms.journal.000001: segment 1 is missing"), "{err}");
+}
+
+#[test]
+fn foreign_and_empty_files_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("notes.txt");
+    std::fs::write(&foreign, "hello, this is not a journal\n".repeat(200)).unwrap();
+    let empty = dir.path().join("empty.journal");
+    std::fs::write(&empty, b"").unwrap();
+    let missing = dir.path().join("nope.journal");
+    for cmd in ["decode", "stats", "verify", "tail"] {
+        let o = oms(&[cmd, p(&foreign)]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        let e = text(&o.stderr);
+        assert!(e.contains("notes.txt") && e.contains("not an oms journal"), "{cmd}: {e}");
+        let o = oms(&[cmd, p(&empty)]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        assert!(
+            text(&o.stderr).contains("empty.journal: offset 0: empty file"),
+            "{cmd}: {}",
+            text(&o.stderr)
+        );
+        let o = oms(&[cmd, p(&missing)]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        assert!(text(&o.stderr).contains("nope.journal: cannot open"), "{cmd}: {}", text(&o.stderr));
+    }
+}
+
+#[test]
+fn tail_follows_a_live_journal_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let mut w = JournalWriter::create(&c.journal, &meta(&c)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oms"))
+        .args(["tail", "--format", "csv", p(&base)])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let next = |deadline: Instant| {
+        rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("tail output")
+    };
+    assert_eq!(next(deadline), "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason");
+    let mut seq = 0u64;
+    for batch in [3u64, 2000] {
+        for _ in 0..batch {
+            if !w.has_room() {
+                assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+            }
+            seq += 1;
+            w.record(&event(seq));
+        }
+        // Every record shows up while the writer is still open.
+        loop {
+            let line = next(deadline);
+            let s: u64 = line.split(',').next().unwrap().parse().unwrap();
+            if s == seq {
+                break;
+            }
+        }
+    }
+    w.close().unwrap();
+    // The tail notices the close and exits 0.
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(Instant::now() < deadline, "tail did not exit after close");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,147 @@
+//! `oms replay` as a command: usage errors (exit 2, naming the file and line), journal errors
+//! (exit 1), the default start, and a decoded journal with exact virtual times and latencies.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn oms(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oms")).args(args).output().expect("run oms")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 path")
+}
+
+const CONFIG: &str = "[session]\nusername = \"t\"\ntimezone = \"UTC\"\nstart = \"10:00:00\"\nend = \"10:00:10\"\n\
+                      [throttle]\nmax_orders_per_sec = 2\nburst = 1\n";
+
+struct Files {
+    _dir: tempfile::TempDir,
+    config: String,
+    scenario: String,
+    journal: String,
+}
+
+fn files(scenario: &[u8]) -> Files {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, CONFIG).expect("write");
+    let sc = dir.path().join("s.scenario");
+    std::fs::write(&sc, scenario).expect("write");
+    let journal = dir.path().join("out.journal");
+    Files { config: p(&config).into(), scenario: p(&sc).into(), journal: p(&journal).into(), _dir: dir }
+}
+
+#[test]
+fn help_lists_every_option() {
+    let o = oms(&["replay", "--help"]);
+    assert!(o.status.success());
+    for needle in ["SCENARIO", "--config", "--journal", "--start", "--auto-response", "--overwrite"] {
+        assert!(text(&o.stdout).contains(needle), "{needle}");
+    }
+}
+
+#[test]
+fn a_run_writes_a_journal_with_exact_latencies() {
+    let f = files(b"@0 new id=1 sym=7 side=B px=100.5 qty=10\n@150 response id=1 accept\n");
+    let o = oms(&[
+        "replay",
+        &f.scenario,
+        "--config",
+        &f.config,
+        "--journal",
+        &f.journal,
+        "--start",
+        "2026-11-23T10:00:00Z",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("1 sent"), "{}", text(&o.stdout));
+    let o = oms(&["decode", "--format", "csv", &f.journal]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let csv = text(&o.stdout);
+    let response = csv.lines().skip(1).find(|l| l.contains(",response,")).expect("a response line");
+    assert!(response.contains("2026-11-23T10:00:00.150000000Z"), "{response}");
+    assert!(response.contains(",150000000,"), "{response}");
+    assert!(oms(&["verify", &f.journal]).status.success());
+}
+
+#[test]
+fn auto_response_answers_every_order() {
+    let f = files(b"@0 new id=1 sym=7 side=B px=1 qty=1\n@0 new id=2 sym=7 side=S px=1 qty=1\n");
+    let o = oms(&[
+        "replay",
+        &f.scenario,
+        "--config",
+        &f.config,
+        "--journal",
+        &f.journal,
+        "--start",
+        "2026-11-23T10:00:00Z",
+        "--auto-response",
+        "150:reject",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let csv = text(&oms(&["decode", "--format", "csv", "--kind", "response", &f.journal]).stdout);
+    let lines: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines.iter().all(|l| l.contains(",reject,150000000,")), "{csv}");
+}
+
+#[test]
+fn malformed_scenario_exits_2_naming_file_and_line_and_writes_nothing() {
+    let f = files(b"# fine\n@0 new id=1 sym=7 side=B px=1 qty=1\n@1 new id=2 sym=7 side=B px=1\n");
+    let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains(&format!("{}:3: new: missing qty", f.scenario)), "{err}");
+    assert!(!Path::new(&f.journal).exists(), "nothing happens before the scenario is known good");
+
+    let f = files(b"@0 advance\n@1 advance \xff\n");
+    let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains(&format!("{}:2: not UTF-8", f.scenario)), "{}", text(&o.stderr));
+}
+
+#[test]
+fn bad_config_start_auto_response_and_missing_files_exit_2() {
+    let f = files(b"@0 advance\n");
+    std::fs::write(&f.config, "[throttle]\nmax_orders_per_sec = 0\n").expect("write");
+    let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains(&f.config) && err.contains("max_orders_per_sec"), "{err}");
+
+    let f = files(b"@0 advance\n");
+    for (flag, value) in
+        [("--start", "tomorrow"), ("--auto-response", "soon"), ("--auto-response", "5:maybe")]
+    {
+        let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal, flag, value]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}");
+    }
+    let o = oms(&["replay", "/nonexistent.scenario", "--config", &f.config, "--journal", &f.journal]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("/nonexistent.scenario"));
+    let o = oms(&["replay", &f.scenario, "--config", "/nonexistent.toml", "--journal", &f.journal]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("/nonexistent.toml"));
+}
+
+#[test]
+fn default_start_and_existing_journal() {
+    let f = files(b"@0 new id=1 sym=7 side=B px=1 qty=1\n");
+    let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // Default start: today's window start, so the order is sent at 10:00:00 UTC.
+    let csv = text(&oms(&["decode", "--format", "csv", "--kind", "sent", &f.journal]).stdout);
+    assert!(csv.lines().nth(1).is_some_and(|l| l.contains("T10:00:00.000000000Z,sent,1,")), "{csv}");
+    // The journal exists now: refused (exit 1, naming it) unless --overwrite.
+    let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains(&f.journal), "{}", text(&o.stderr));
+    let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal, "--overwrite"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
