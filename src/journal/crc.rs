@@ -81,6 +81,24 @@ pub fn record_crc(bytes: &[u8; RECORD_SIZE]) -> u32 {
     record_crc_words(&words_of(bytes))
 }
 
+/// CRC-32 of the first 60 bytes of each 64-byte record in `slots` (a whole number of records)
+/// into `out` (one per record; extra entries untouched). For readers: one call per block keeps
+/// the CPU busy on many independent records at once.
+pub fn record_crcs(slots: &[u8], out: &mut [u32]) {
+    debug_assert!(slots.len().is_multiple_of(RECORD_SIZE) && out.len() * RECORD_SIZE >= slots.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("pclmulqdq") && std::arch::is_x86_feature_detected!("sse4.1") {
+            // SAFETY: the CPU has the features `x86::crc60_many` is compiled for (checked above).
+            unsafe { x86::crc60_many(slots, out) };
+            return;
+        }
+    }
+    for (c, o) in slots.chunks_exact(RECORD_SIZE).zip(out.iter_mut()) {
+        *o = crc32fast::hash(&c[..60]);
+    }
+}
+
 /// The little-endian words of a record's bytes.
 #[inline(always)]
 pub fn words_of(bytes: &[u8; RECORD_SIZE]) -> RecordWords {
@@ -100,7 +118,7 @@ mod x86 {
         _mm_srli_si128, _mm_xor_si128,
     };
 
-    use super::{NEUTRAL_PREFIX, RecordWords};
+    use super::{NEUTRAL_PREFIX, RECORD_SIZE, RecordWords};
 
     // Fold constants (reflect(x^(D+32) mod P) << 1, reflect(x^(D-32) mod P) << 1) for a fold by
     // D bits; D = 128 are crc32fast's K3/K4. D = 256 and 384 computed the same way (checked by
@@ -143,6 +161,20 @@ mod x86 {
         let l3 = lane(s(6), s(7));
         // SAFETY: the caller guarantees PCLMULQDQ and SSE4.1.
         unsafe { reduce(l0, l1, l2, l3) }
+    }
+
+    /// [`super::record_crcs`] with the target features enabled, so everything inlines.
+    ///
+    /// # Safety
+    /// The CPU must support PCLMULQDQ and SSE4.1.
+    #[target_feature(enable = "pclmulqdq", enable = "sse4.1")]
+    pub(super) unsafe fn crc60_many(slots: &[u8], out: &mut [u32]) {
+        for (c, o) in slots.chunks_exact(RECORD_SIZE).zip(out.iter_mut()) {
+            if let Ok(c) = <&[u8; RECORD_SIZE]>::try_from(c) {
+                // SAFETY: this function's target features are the ones `crc60` needs.
+                *o = unsafe { crc60(&super::words_of(c)) };
+            }
+        }
     }
 
     /// CRC-32 of the 64 bytes in `l0..l3` (initial register already XORed into `l0`).
@@ -218,6 +250,12 @@ mod tests {
         }
         for b in &cases {
             assert_eq!(record_crc(b), crc32fast::hash(&b[..60]), "{b:?}");
+        }
+        let flat: Vec<u8> = cases.iter().flatten().copied().collect();
+        let mut out = vec![0u32; cases.len()];
+        record_crcs(&flat, &mut out);
+        for (b, c) in cases.iter().zip(&out) {
+            assert_eq!(*c, crc32fast::hash(&b[..60]));
         }
     }
 }

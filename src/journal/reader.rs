@@ -25,7 +25,10 @@ use memmap2::{MmapOptions, MmapRaw};
 use crate::event::{EventRecord, RECORD_SIZE};
 
 use super::JournalError;
-use super::crc::record_crc;
+use super::crc::record_crcs;
+
+/// Records whose CRCs are computed in one go.
+const CRC_BLOCK: usize = 256;
 use super::format::{FIXED_HEADER, SegmentHeader, existing_segments, offsets, segment_path, u32_at, u64_at};
 
 /// One opened segment file (header only; records are read when iterated).
@@ -141,6 +144,9 @@ impl Journal {
             done: false,
             torn: None,
             last_good: None,
+            crcs: vec![0; CRC_BLOCK],
+            crc_base: 0,
+            crc_len: 0,
         }
     }
 
@@ -288,6 +294,11 @@ pub struct Records<'a> {
     expected: u64,
     done: bool,
     torn: Option<TornTail>,
+    /// CRCs of slots `crc_base..crc_base + crc_len` of the loaded segment, computed a block at a
+    /// time ([`record_crcs`]).
+    crcs: Vec<u32>,
+    crc_base: u64,
+    crc_len: u64,
     /// (segment, seq, offset) of the last valid record (the path is looked up on demand: no
     /// allocation per record).
     last_good: Option<(usize, u64, u64)>,
@@ -324,6 +335,7 @@ impl Records<'_> {
         let len = (self.buf.len() as u64).min(s.header.segment_bytes);
         self.avail = len.saturating_sub(hb) / RECORD_SIZE as u64;
         self.slot = 0;
+        self.crc_len = 0;
         self.loaded = true;
         Ok(())
     }
@@ -463,7 +475,14 @@ impl Iterator for Records<'_> {
                 };
                 return self.fail(e);
             }
-            if record_crc(bytes) != u32_at(bytes, 60) {
+            if !(self.crc_base..self.crc_base + self.crc_len).contains(&self.slot) {
+                let n = (self.avail - self.slot).min(CRC_BLOCK as u64);
+                let end = at + n as usize * RECORD_SIZE;
+                record_crcs(&self.buf[at..end], &mut self.crcs);
+                self.crc_base = self.slot;
+                self.crc_len = n;
+            }
+            if self.crcs[(self.slot - self.crc_base) as usize] != u32_at(bytes, 60) {
                 let e = JournalError::Corrupt {
                     path: s.path.clone(),
                     offset: at as u64,
