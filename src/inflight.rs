@@ -5,7 +5,7 @@
 //! at shutdown to record what is still unanswered.
 
 use crate::order::OrderRequest;
-use crate::slab::{NIL, Slab, SlabEntry, SlabFull};
+use crate::slab::{Layout, NIL, Slab, SlabEntry, SlabFull};
 
 /// A sent order awaiting its response.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -54,7 +54,7 @@ pub struct InFlight {
 impl InFlight {
     /// A table for up to `capacity` unanswered orders, allocated now.
     pub fn with_capacity(capacity: usize) -> Self {
-        InFlight { slab: Slab::with_capacity(capacity) }
+        InFlight { slab: Slab::with_capacity(capacity, Layout::Grouped) }
     }
 
     /// Orders in flight.
@@ -78,7 +78,7 @@ impl InFlight {
     /// Whether order `id` is in flight.
     #[inline]
     pub fn contains(&self, id: u64) -> bool {
-        self.slab.find(id).is_some()
+        !self.is_empty() && self.slab.find(id).is_some()
     }
 
     /// Records a send. The caller guarantees `order.order_id` is not in flight.
