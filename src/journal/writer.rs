@@ -58,7 +58,11 @@ const RETRY: Duration = Duration::from_millis(200);
 /// kernel's periodic writeback (after `dirty_expire_centisecs`, 30 s by default) cleans the
 /// pre-faulted pages and write-protects them, which would put a page fault back on the engine
 /// thread once per page. Re-faulting pages that are still writable is a page-table walk.
-const REFRESH: Duration = Duration::from_secs(2);
+const REFRESH: Duration = Duration::from_secs(10);
+/// Segments kept prepared ahead of the current one. Two, so that a burst that fills a segment
+/// while the background thread is starved of CPU (producer and engine spinning on both cores of a
+/// small machine) still finds the next one ready rather than turning into `journal_full` rejects.
+const SEGMENTS_AHEAD: usize = 2;
 const PAGE: usize = 4096;
 
 /// Options of [`JournalWriter::create_with`].
@@ -253,7 +257,7 @@ impl JournalWriter {
         template.first_seq = 1 + cap;
 
         let shared = Arc::new(Shared {
-            ready: ArrayQueue::new(1),
+            ready: ArrayQueue::new(SEGMENTS_AHEAD),
             retired: ArrayQueue::new(4),
             stop: AtomicBool::new(false),
             sync_requests: AtomicU64::new(0),
@@ -741,9 +745,12 @@ impl Background {
     }
 
     fn prepare_next(&mut self) {
-        if !self.shared.ready.is_empty() || self.retry_at.is_some_and(|t| Instant::now() < t) {
-            return;
+        while !self.shared.ready.is_full() && !self.retry_at.is_some_and(|t| Instant::now() < t) {
+            self.prepare_one();
         }
+    }
+
+    fn prepare_one(&mut self) {
         let durable = self.policy != SyncPolicy::None;
         match prepare_segment(&self.base, &self.template, durable, self.inject) {
             Ok(seg) => {
@@ -753,7 +760,7 @@ impl Background {
                 self.template.first_seq += seg.cap;
                 self.live.push(Live::new(&seg));
                 if let Err(seg) = self.shared.ready.push(seg) {
-                    // Cannot happen (single producer, checked empty); keep the file, unused.
+                    // Cannot happen (single producer, checked not full); keep the file, unused.
                     self.live.retain(|l| l.index != seg.index);
                 }
             }
@@ -788,7 +795,7 @@ impl Background {
     }
 
     fn finish(&mut self) {
-        if let Some(unused) = self.shared.ready.pop() {
+        while let Some(unused) = self.shared.ready.pop() {
             self.live.retain(|l| l.index != unused.index);
             let path = unused.path.clone();
             drop(unused);
