@@ -745,7 +745,7 @@ impl Background {
     }
 
     fn prepare_next(&mut self) {
-        while !self.shared.ready.is_full() && !self.retry_at.is_some_and(|t| Instant::now() < t) {
+        while !self.shared.ready.is_full() && self.retry_at.is_none_or(|t| Instant::now() >= t) {
             self.prepare_one();
         }
     }
