@@ -155,17 +155,9 @@ impl Formatter {
         out.extend_from_slice(b"\",\"kind\":");
         json_str(out, |o| push_kind(o, r.kind), EventKind::from_u8(r.kind).is_some());
         out.extend_from_slice(b",\"order_id\":");
-        if a.order {
-            push_u64(out, r.order_id)
-        } else {
-            out.extend_from_slice(b"null")
-        }
+        json_or_null(out, a.order, |o| push_u64(o, r.order_id));
         out.extend_from_slice(b",\"symbol\":");
-        if a.instrument {
-            push_i64(out, r.symbol as i64)
-        } else {
-            out.extend_from_slice(b"null")
-        }
+        json_or_null(out, a.instrument, |o| push_i64(o, r.symbol as i64));
         out.extend_from_slice(b",\"side\":");
         match (a.instrument, r.side) {
             (true, s) if s != 0 => match char::from_u32(s) {
@@ -189,29 +181,15 @@ impl Formatter {
             out.push(b'"');
         }
         out.extend_from_slice(b",\"qty\":");
-        if a.instrument {
-            push_u64(out, r.qty)
-        } else {
-            out.extend_from_slice(b"null")
-        }
+        json_or_null(out, a.instrument, |o| push_u64(o, r.qty));
         out.extend_from_slice(b",\"response\":");
-        if a.response {
-            json_str(out, |o| push_response(o, r.response), true)
-        } else {
-            out.extend_from_slice(b"null")
-        }
+        json_or_null(out, a.response, |o| json_str(o, |o| push_response(o, r.response), true));
         out.extend_from_slice(b",\"latency_ns\":");
-        if a.latency {
-            push_u64(out, r.latency_ns)
-        } else {
-            out.extend_from_slice(b"null")
-        }
+        json_or_null(out, a.latency, |o| push_u64(o, r.latency_ns));
         out.extend_from_slice(b",\"reason\":");
-        if a.reason {
-            json_str(out, |o| push_reason(o, r.reason), RejectReason::from_u8(r.reason).is_some());
-        } else {
-            out.extend_from_slice(b"null");
-        }
+        json_or_null(out, a.reason, |o| {
+            json_str(o, |o| push_reason(o, r.reason), RejectReason::from_u8(r.reason).is_some())
+        });
         out.extend_from_slice(b"}\n");
     }
 
@@ -391,6 +369,11 @@ fn push_response(out: &mut Vec<u8>, response: u8) {
         ResponseType::Unknown if response != 0 => push_u64(out, response as u64),
         t => out.extend_from_slice(t.name().as_bytes()),
     }
+}
+
+/// Writes a JSON value with `f` when the field applies to the record, `null` otherwise.
+fn json_or_null(out: &mut Vec<u8>, applies: bool, f: impl FnOnce(&mut Vec<u8>)) {
+    if applies { f(out) } else { out.extend_from_slice(b"null") }
 }
 
 /// A JSON string made by `f` (which writes only `[a-z_0-9]`), or a bare number if `!quoted`.
