@@ -400,8 +400,13 @@ pub struct ValidConfig {
 /// Largest `max_orders_per_sec` in sliding-window mode (its history ring holds X send times).
 pub const MAX_SLIDING_WINDOW_RATE: u32 = 10_000_000;
 
-/// Largest live-order capacity the slab indexes with `u32` can address.
-pub const MAX_LIVE_ORDERS: usize = 1 << 30;
+/// Largest ring capacity (each producer ring and the response ring are allocated at start-up).
+pub const MAX_RING_CAPACITY: usize = 1 << 24;
+
+/// Largest `max_queued_orders + max_in_flight`: 2^26 live orders, about 4 GiB of tables (56 bytes
+/// each), allocated at start-up. Far above what one exchange session holds, and it keeps a typo in
+/// the config an error message rather than an out-of-memory abort.
+pub const MAX_LIVE_ORDERS: usize = 1 << 26;
 
 impl Config {
     /// Parses TOML text. Parse errors carry line and column.
@@ -544,6 +549,9 @@ impl Config {
         let ring_capacity = nz(&mut problems, "ring_capacity", e.ring_capacity);
         let max_queued = nz(&mut problems, "max_queued_orders", e.max_queued_orders);
         let max_in_flight = nz(&mut problems, "max_in_flight", e.max_in_flight);
+        if e.ring_capacity > MAX_RING_CAPACITY {
+            problems.push(format!("engine.ring_capacity: {} is above {MAX_RING_CAPACITY}", e.ring_capacity));
+        }
         if e.max_queued_orders.saturating_add(e.max_in_flight) > MAX_LIVE_ORDERS {
             problems
                 .push(format!("engine: max_queued_orders + max_in_flight must be at most {MAX_LIVE_ORDERS}"));
@@ -685,6 +693,21 @@ core = 4096
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
         assert_eq!(err.problems.len(), 10, "{all}");
+    }
+
+    #[test]
+    fn capacities_that_would_exhaust_memory_are_errors() {
+        let mut c = Config::default();
+        c.engine.ring_capacity = MAX_RING_CAPACITY + 1;
+        c.engine.max_queued_orders = MAX_LIVE_ORDERS;
+        let msg = c.validate().unwrap_err().to_string();
+        assert!(
+            msg.contains("engine.ring_capacity") && msg.contains("max_in_flight must be at most"),
+            "{msg}"
+        );
+        c.engine.ring_capacity = MAX_RING_CAPACITY;
+        c.engine.max_queued_orders = MAX_LIVE_ORDERS - c.engine.max_in_flight;
+        assert!(c.validate().is_ok());
     }
 
     #[test]
