@@ -31,6 +31,12 @@ fn a_full_journal_rejects_new_orders_stops_sending_and_loses_nothing() {
         WriterOptions { inject_enospc_from_segment: Some(1), reserve_records: 200, ..Default::default() };
     let journal =
         JournalWriter::create_with(&cfg.journal, &JournalMeta::new(&cfg, &clock), opts).expect("journal");
+    // The background thread finds the full disk at once (it prepares ahead as soon as it can);
+    // wait for that, so the test does not race it.
+    assert_eq!(
+        journal.wait_next_segment(std::time::Duration::from_secs(60)),
+        oms::journal::NextSegment::Failed
+    );
     let (mut b, mut responder) = EngineBuilder::new(&valid, clock);
     let mut producer = b.producer();
     let mut engine = b.build(RecordingExchange::with_capacity(1024), journal);
@@ -82,4 +88,57 @@ fn a_full_journal_rejects_new_orders_stops_sending_and_loses_nothing() {
     let terminal =
         records.iter().filter(|r| r.kind() == Some(K::Sent) || r.kind() == Some(K::Rejected)).count() as u64;
     assert_eq!(terminal, id);
+}
+
+/// A reserve larger than a segment (a big queue): the writer counts the segments it already
+/// prepared ahead, so a full disk found early still leaves room for every queued order's
+/// `shutdown` reject.
+#[test]
+fn a_reserve_for_a_large_queue_spans_prepared_segments() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cfg = Config::default();
+    cfg.session.timezone = "UTC".into();
+    cfg.session.start = "10:00".into();
+    cfg.session.end = "13:00".into();
+    cfg.throttle.max_orders_per_sec = 1;
+    cfg.throttle.burst = Some(1);
+    cfg.engine.ring_capacity = 64;
+    cfg.engine.max_queued_orders = 1000;
+    cfg.engine.max_in_flight = 64;
+    cfg.journal.path = dir.path().join("oms.journal");
+    cfg.journal.segment_bytes = 64 * 1024; // 960 records after the header
+    let valid = cfg.validate().expect("valid config");
+    let start = "2026-11-23T10:00:00Z".parse::<jiff::Timestamp>().expect("ts").as_nanosecond() as i64;
+    let (clock, _mock) = EngineClock::manual(start);
+    let opts = WriterOptions { inject_enospc_from_segment: Some(2), ..WriterOptions::for_engine(&valid, 1) };
+    assert!(opts.reserve_records > 960, "this test is about a reserve larger than a segment");
+    let journal =
+        JournalWriter::create_with(&cfg.journal, &JournalMeta::new(&cfg, &clock), opts).expect("journal");
+    // The background thread finds the full disk while segment 0 is current (it prepares ahead as
+    // soon as it can); wait for that, so the test does not race it.
+    assert_eq!(
+        journal.wait_next_segment(std::time::Duration::from_secs(60)),
+        oms::journal::NextSegment::Failed
+    );
+    let (mut b, _responder) = EngineBuilder::new(&valid, clock);
+    let mut producer = b.producer();
+    let mut engine = b.build(RecordingExchange::with_capacity(16), journal);
+    for id in 1..=1000 {
+        producer.on_data(OrderRequest::new(id, 1, Side::Sell, 5.0, 1), RequestType::New).expect("room");
+        while engine.poll() > 0 {}
+    }
+    let full = engine.stats().rejected_for(RejectReason::JournalFull);
+    assert!(full > 0 && full < 1000, "{full} rejected journal_full");
+    assert_eq!(engine.exchange().sent().count(), 1, "one permit, one send");
+    let queued = engine.queue_len() as u64;
+    assert_eq!(queued + full + 1, 1000);
+
+    let report = engine.shutdown();
+    assert_eq!(report.stats.rejected_for(RejectReason::Shutdown), queued);
+    let events = report.stats.events;
+    let stats = report.sink.close().expect("close");
+    assert_eq!(stats.dropped, 0, "the reserve held the whole end of the session");
+    let journal = Journal::open(&cfg.journal.path).expect("open");
+    assert!(journal.verify().is_sound());
+    assert_eq!(journal.records().count() as u64, events);
 }

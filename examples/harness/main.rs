@@ -112,7 +112,7 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         valid.throttle.mode,
         args.journal.display()
     );
-    let options = WriterOptions { overwrite: true, ..WriterOptions::default() };
+    let options = WriterOptions { overwrite: true, ..WriterOptions::for_engine(&valid, 3) };
     let journal = JournalWriter::create_with(&cfg.journal, &JournalMeta::new(&cfg, &clock), options)?;
 
     let (mut builder, responder) = EngineBuilder::new(&valid, clock.clone());

@@ -19,7 +19,9 @@
 //!
 //! **Full disk.** When preparing the next segment fails (ENOSPC or any other error), the
 //! background thread retries every 200 ms, and [`EventSink::has_room`] turns `false` once
-//! fewer than [`WriterOptions::reserve_records`] slots are left in the current segment: the
+//! no more than [`WriterOptions::reserve_records`] slots are left in the current segment and the
+//! segments already prepared ahead (two are kept ready, so a full disk is found with one or two
+//! segments of room left, enough for a reserve sized by [`WriterOptions::for_engine`]): the
 //! engine then rejects New orders `journal_full` and sends nothing more, and the reserve holds
 //! those rejects and the end of the session. If even the reserve runs out, `record` neither
 //! panics nor blocks: it drops the record and counts it ([`JournalStats::dropped`]); the count
@@ -68,11 +70,14 @@ const PAGE: usize = 4096;
 /// Options of [`JournalWriter::create_with`].
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
-    /// Slots kept in reserve when no next segment could be prepared: once fewer are left in the
-    /// current segment, [`EventSink::has_room`] returns `false`. Size it for what the engine
-    /// still records after that (its `journal_full` rejects, the `session_ended` rejects of the
-    /// queued orders, logout, `unanswered`, `shutdown` rejects). Clamped to half a segment.
-    /// Default 65536 (4 MiB of records).
+    /// Slots kept in reserve for the end of the session once the disk is full: when preparing a
+    /// segment has failed, [`EventSink::has_room`] returns `false` as soon as the room left (the
+    /// current segment plus the segments already prepared ahead) is down to this many slots.
+    /// Size it for what the engine still records after that: the `journal_full` rejects, the
+    /// `session_ended` / `shutdown` rejects of the queued orders, logout, `unanswered` — see
+    /// [`WriterOptions::for_engine`]. While nothing has failed, a next segment that is merely not
+    /// ready yet makes `has_room` false only within half a segment of the end (the reserve, at
+    /// most half a segment). Default 65536 (4 MiB of records).
     pub reserve_records: u64,
     /// Remove an existing journal at the same path (base file and numbered segments) instead of
     /// refusing to start. Default `false`: a journal is never overwritten silently.
@@ -80,6 +85,18 @@ pub struct WriterOptions {
     /// Test hook: preparing segment `n` or any later one fails with ENOSPC, as on a full disk.
     #[doc(hidden)]
     pub inject_enospc_from_segment: Option<u32>,
+}
+
+impl WriterOptions {
+    /// Options whose reserve covers the end of a session of an engine built from `cfg`: every
+    /// queued order rejected, every in-flight order recorded `unanswered`, a logout, and a full
+    /// ring of `journal_full` rejects per producer for `producers` producers.
+    pub fn for_engine(cfg: &crate::config::ValidConfig, producers: usize) -> Self {
+        let e = &cfg.engine;
+        let tail =
+            e.max_queued_orders.get() + e.max_in_flight.get() + (producers + 1) * e.ring_capacity.get();
+        WriterOptions { reserve_records: tail as u64 + 16, ..WriterOptions::default() }
+    }
 }
 
 impl Default for WriterOptions {
@@ -165,7 +182,10 @@ pub struct JournalWriter {
     cap: u64,
     pos: u64,
     next_seq: u64,
+    /// The reserve once preparation has failed (counted over the current and prepared segments).
     reserve: u64,
+    /// The reserve while nothing has failed (within the current segment; at most half of it).
+    transient_reserve: u64,
     cur: Option<Segment>,
     dropped: u64,
     seq_mismatches: u64,
@@ -290,7 +310,8 @@ impl JournalWriter {
             cap,
             pos: 0,
             next_seq: 1,
-            reserve: opts.reserve_records.min(cap / 2),
+            reserve: opts.reserve_records,
+            transient_reserve: opts.reserve_records.min(cap / 2),
             cur: Some(seg0),
             dropped: 0,
             seq_mismatches: 0,
@@ -306,7 +327,7 @@ impl JournalWriter {
         &self.base
     }
 
-    /// Slots left in reserve before `has_room` turns false (after clamping).
+    /// Slots kept in reserve once preparing a segment has failed.
     pub fn reserve_records(&self) -> u64 {
         self.reserve
     }
@@ -392,7 +413,7 @@ impl JournalWriter {
         if let Some(bg) = &self.bg {
             bg.thread().unpark();
         }
-        self.reserve = self.reserve.min(self.cap / 2);
+        self.transient_reserve = self.transient_reserve.min(self.cap / 2);
         true
     }
 
@@ -452,7 +473,13 @@ impl EventSink for JournalWriter {
 
     #[inline]
     fn has_room(&self) -> bool {
-        self.cap - self.pos > self.reserve || !self.shared.ready.is_empty()
+        let left = self.cap - self.pos;
+        if !self.shared.retry_pending.load(Ordering::Relaxed) {
+            // Nothing failed: only a next segment that is late, near the end of this one, counts.
+            return left > self.transient_reserve || !self.shared.ready.is_empty();
+        }
+        // The disk is full (or failing): stop while the room left still holds the reserve.
+        left + self.shared.ready.len() as u64 * self.cap > self.reserve
     }
 
     fn sync(&mut self) {
