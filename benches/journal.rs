@@ -128,7 +128,7 @@ fn read(c: &mut Criterion) {
         let mut out = Vec::with_capacity(1 << 20);
         b.iter(|| {
             let j = Journal::open(&path).expect("open");
-            let mut f = Formatter::new(Format::Csv, &j.header().timezone).unwrap_or_else(|f| *f);
+            let mut f = Formatter::new(Format::Csv, &j.header().meta.timezone).unwrap_or_else(|f| *f);
             let mut bytes = 0;
             for r in j.records() {
                 f.line(&mut out, &r.expect("valid"));

@@ -41,11 +41,11 @@ fn round_trip_across_segments() {
         assert_eq!(report.segments.iter().map(|s| s.records).collect::<Vec<_>>(), [960, 960, 580]);
         assert_eq!(journal_files(&base).len(), 3, "{:?}", journal_files(&base));
         let h = j.header();
-        assert_eq!(h.timezone, "Asia/Kolkata");
-        assert_eq!(h.created_wall_ns, T0);
-        assert_eq!(h.anchor_wall_ns, T0);
-        assert_eq!(h.ns_per_tick, 1.0);
-        assert!(h.config_toml.contains("max_orders_per_sec = 100"), "{}", h.config_toml);
+        assert_eq!(h.meta.timezone, "Asia/Kolkata");
+        assert_eq!(h.meta.created_wall_ns, T0);
+        assert_eq!(h.meta.anchor_wall_ns, T0);
+        assert_eq!(h.meta.ns_per_tick, 1.0);
+        assert!(h.meta.config_toml.contains("max_orders_per_sec = 100"), "{}", h.meta.config_toml);
 
         // A numbered segment opens on its own.
         let one = Journal::open(segment_path(&base, 1)).unwrap();

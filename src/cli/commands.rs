@@ -108,7 +108,7 @@ pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
             }
         };
         let first = j.segments().next().map(|(p, _)| p.to_path_buf()).unwrap_or_default();
-        let mut f = formatter(a.format, &first, &j.header().timezone);
+        let mut f = formatter(a.format, &first, &j.header().meta.timezone);
         if !header_done {
             f.header(out.buf());
             header_done = true;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::event::RECORD_SIZE;
 
-use super::JournalError;
+use super::{JournalError, JournalMeta};
 
 /// First 8 bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
@@ -81,18 +81,9 @@ pub struct SegmentHeader {
     pub first_seq: u64,
     /// Random id shared by every segment of one journal.
     pub journal_id: u64,
-    /// When the journal was created, ns since the Unix epoch.
-    pub created_wall_ns: i64,
-    /// Wall-clock anchor of the engine clock, ns since the Unix epoch.
-    pub anchor_wall_ns: i64,
-    /// Raw clock reading (TSC ticks) at the anchor.
-    pub anchor_raw: u64,
-    /// TSC calibration: nanoseconds per raw tick.
-    pub ns_per_tick: f64,
-    /// IANA time zone of the trading session (for display).
-    pub timezone: String,
-    /// The session, throttle, journal and engine configuration as TOML, without the password.
-    pub config_toml: String,
+    /// What the run recorded about itself: creation time, clock anchor and calibration, time
+    /// zone, public configuration.
+    pub meta: JournalMeta,
     /// Records the writer dropped because not even the reserve was left (live field).
     pub dropped: u64,
     /// Whether the writer closed the journal with this segment as its last one (live field).
@@ -122,18 +113,19 @@ impl SegmentHeader {
         put(&mut b, offsets::SEGMENT_INDEX, &self.segment_index.to_le_bytes());
         put(&mut b, offsets::FIRST_SEQ, &self.first_seq.to_le_bytes());
         put(&mut b, offsets::JOURNAL_ID, &self.journal_id.to_le_bytes());
-        put(&mut b, offsets::CREATED_WALL_NS, &self.created_wall_ns.to_le_bytes());
-        put(&mut b, offsets::ANCHOR_WALL_NS, &self.anchor_wall_ns.to_le_bytes());
-        put(&mut b, offsets::ANCHOR_RAW, &self.anchor_raw.to_le_bytes());
-        put(&mut b, offsets::NS_PER_TICK, &self.ns_per_tick.to_bits().to_le_bytes());
-        put(&mut b, offsets::TIMEZONE_LEN, &(self.timezone.len() as u32).to_le_bytes());
-        put(&mut b, offsets::CONFIG_LEN, &(self.config_toml.len() as u32).to_le_bytes());
+        let m = &self.meta;
+        put(&mut b, offsets::CREATED_WALL_NS, &m.created_wall_ns.to_le_bytes());
+        put(&mut b, offsets::ANCHOR_WALL_NS, &m.anchor_wall_ns.to_le_bytes());
+        put(&mut b, offsets::ANCHOR_RAW, &m.anchor_raw.to_le_bytes());
+        put(&mut b, offsets::NS_PER_TICK, &m.ns_per_tick.to_bits().to_le_bytes());
+        put(&mut b, offsets::TIMEZONE_LEN, &(m.timezone.len() as u32).to_le_bytes());
+        put(&mut b, offsets::CONFIG_LEN, &(m.config_toml.len() as u32).to_le_bytes());
         put(&mut b, offsets::DROPPED, &self.dropped.to_le_bytes());
         put(&mut b, offsets::CLOSED, &u32::from(self.closed).to_le_bytes());
-        let tz_end = FIXED_HEADER + self.timezone.len();
-        b[FIXED_HEADER..tz_end].copy_from_slice(self.timezone.as_bytes());
-        b[tz_end..tz_end + self.config_toml.len()].copy_from_slice(self.config_toml.as_bytes());
-        let crc = header_crc(&b, tz_end + self.config_toml.len());
+        let tz_end = FIXED_HEADER + m.timezone.len();
+        b[FIXED_HEADER..tz_end].copy_from_slice(m.timezone.as_bytes());
+        b[tz_end..tz_end + m.config_toml.len()].copy_from_slice(m.config_toml.as_bytes());
+        let crc = header_crc(&b, tz_end + m.config_toml.len());
         put(&mut b, offsets::HEADER_CRC, &crc.to_le_bytes());
         b
     }
@@ -227,12 +219,14 @@ impl SegmentHeader {
             segment_index: u32_at(bytes, offsets::SEGMENT_INDEX),
             first_seq,
             journal_id: u64_at(bytes, offsets::JOURNAL_ID),
-            created_wall_ns: u64_at(bytes, offsets::CREATED_WALL_NS) as i64,
-            anchor_wall_ns: u64_at(bytes, offsets::ANCHOR_WALL_NS) as i64,
-            anchor_raw: u64_at(bytes, offsets::ANCHOR_RAW),
-            ns_per_tick: f64::from_bits(u64_at(bytes, offsets::NS_PER_TICK)),
-            timezone,
-            config_toml,
+            meta: JournalMeta {
+                created_wall_ns: u64_at(bytes, offsets::CREATED_WALL_NS) as i64,
+                anchor_wall_ns: u64_at(bytes, offsets::ANCHOR_WALL_NS) as i64,
+                anchor_raw: u64_at(bytes, offsets::ANCHOR_RAW),
+                ns_per_tick: f64::from_bits(u64_at(bytes, offsets::NS_PER_TICK)),
+                timezone,
+                config_toml,
+            },
             dropped: u64_at(bytes, offsets::DROPPED),
             closed: u32_at(bytes, offsets::CLOSED) == 1,
         })
@@ -331,12 +325,14 @@ mod tests {
             segment_index: 3,
             first_seq: 1 + 3 * 960,
             journal_id: 0xdead_beef,
-            created_wall_ns: 1_700_000_000_000_000_000,
-            anchor_wall_ns: 1_700_000_000_000_000_001,
-            anchor_raw: 12345,
-            ns_per_tick: 0.37,
-            timezone,
-            config_toml,
+            meta: JournalMeta {
+                created_wall_ns: 1_700_000_000_000_000_000,
+                anchor_wall_ns: 1_700_000_000_000_000_001,
+                anchor_raw: 12345,
+                ns_per_tick: 0.37,
+                timezone,
+                config_toml,
+            },
             dropped: 0,
             closed: false,
         }

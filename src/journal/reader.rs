@@ -569,7 +569,7 @@ impl Follower {
 
     /// The time zone recorded in the journal header.
     pub fn timezone(&self) -> &str {
-        &self.seg.header.timezone
+        &self.seg.header.meta.timezone
     }
 
     /// Reads an aligned little-endian word of the mapping, then fences (acquire).

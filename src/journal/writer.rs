@@ -261,12 +261,7 @@ impl JournalWriter {
             segment_index: 0,
             first_seq: 1,
             journal_id: fastrand::u64(..) ^ meta.created_wall_ns as u64,
-            created_wall_ns: meta.created_wall_ns,
-            anchor_wall_ns: meta.anchor_wall_ns,
-            anchor_raw: meta.anchor_raw,
-            ns_per_tick: meta.ns_per_tick,
-            timezone: meta.timezone.clone(),
-            config_toml: meta.config_toml.clone(),
+            meta: meta.clone(),
             dropped: 0,
             closed: false,
         };
