@@ -90,32 +90,26 @@ impl Journal {
                     Some(format!("segment {expected} is missing ({} exists)", seg_path.display()));
                 break;
             }
-            match read_header(&seg_path) {
-                Ok((h, _)) if h.journal_id != journal_id => {
-                    j.trailing_error_path = seg_path;
-                    j.trailing_error = Some(format!(
-                        "offset {}: belongs to another journal (journal id {:#x}, expected {journal_id:#x})",
-                        offsets::JOURNAL_ID,
-                        h.journal_id
-                    ));
-                    break;
+            let problem = match read_header(&seg_path) {
+                Ok((h, _)) if h.journal_id != journal_id => format!(
+                    "offset {}: belongs to another journal (journal id {:#x}, expected {journal_id:#x})",
+                    offsets::JOURNAL_ID,
+                    h.journal_id
+                ),
+                Ok((h, _)) if h.segment_index != index => format!(
+                    "offset {}: header says segment {}, the file name says {index}",
+                    offsets::SEGMENT_INDEX,
+                    h.segment_index
+                ),
+                Ok((header, _)) => {
+                    j.segments.push(SegmentFile { path: seg_path, header });
+                    continue;
                 }
-                Ok((h, _)) if h.segment_index != index => {
-                    j.trailing_error_path = seg_path;
-                    j.trailing_error = Some(format!(
-                        "offset {}: header says segment {}, the file name says {index}",
-                        offsets::SEGMENT_INDEX,
-                        h.segment_index
-                    ));
-                    break;
-                }
-                Ok((header, _)) => j.segments.push(SegmentFile { path: seg_path, header }),
-                Err(e) => {
-                    j.trailing_error_path = seg_path;
-                    j.trailing_error = Some(strip_path(&e));
-                    break;
-                }
-            }
+                Err(e) => strip_path(&e),
+            };
+            j.trailing_error_path = seg_path;
+            j.trailing_error = Some(problem);
+            break;
         }
         Ok(j)
     }
