@@ -272,7 +272,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let mut work = self.dispatch(now);
         for _ in 0..BATCH {
             let Some(r) = self.responses.pop() else { break };
-            self.on_response(r);
+            self.on_response(r, now);
             work += 1;
         }
         for i in 0..self.inputs.len() {
@@ -380,11 +380,14 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         n
     }
 
+    /// Matches a response. `turn_now` is the loop turn's clock reading: the record is stamped
+    /// with the later of it and the response's arrival, which keeps journal times non-decreasing
+    /// without another TSC read (~10 ns on the dev VM, a tenth of an engine step).
     #[inline]
-    fn on_response(&mut self, r: InboundResponse) {
+    fn on_response(&mut self, r: InboundResponse, turn_now: u64) {
         self.stats.responses_in += 1;
         let arrival_ns = self.clock.mono_ns(r.arrival_raw);
-        let time = self.clock.wall_ns(self.clock.now_ns());
+        let time = self.clock.wall_ns(turn_now.max(arrival_ns));
         let OrderResponse { order_id, response_type } = r.response;
         let rec = match self.in_flight.take(order_id) {
             Some(sent) => {
@@ -466,19 +469,21 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             // window that is only now due to open is not opened just to be closed.
             self.fire_timers(now);
         }
+        // Off the hot path: a fresh clock reading per record keeps journal times non-decreasing.
         while let Some(r) = self.responses.pop() {
-            self.on_response(r);
+            self.on_response(r, self.clock.now_ns());
         }
         for i in 0..self.inputs.len() {
             while let Some(msg) = self.inputs[i].pop() {
                 if msg.request == RequestType::New {
                     self.stats.requests += 1;
-                    self.reject(&msg.order, RequestType::New, RejectReason::Shutdown, now);
+                    self.reject(&msg.order, RequestType::New, RejectReason::Shutdown, self.clock.now_ns());
                 } else {
                     self.on_request(msg);
                 }
             }
         }
+        let now = self.clock.now_ns();
         if self.logged_on() {
             self.end_session(RejectReason::Shutdown, now);
             self.session = Session::LoggedOut { next: None };
