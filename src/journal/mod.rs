@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::clock::EngineClock;
 use crate::config::Config;
 
+mod background;
 pub mod crc;
 pub mod format;
 pub mod reader;
