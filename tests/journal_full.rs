@@ -10,22 +10,35 @@ use oms::journal::{Journal, JournalMeta, JournalWriter, WriterOptions};
 use oms::{Config, EngineClock, EventKind as K, OrderRequest, OrderResponse, RejectReason, RequestType};
 use oms::{ResponseType, Side};
 
-#[test]
-fn a_full_journal_rejects_new_orders_stops_sending_and_loses_nothing() {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// A window open 10:00-13:00 UTC, small rings and in-flight table, 64 KiB segments (960
+/// records after the header) under `dir`; the engine's clock shows Monday 10:00.
+fn setup(
+    dir: &std::path::Path,
+    rate: u32,
+    burst: Option<u32>,
+    max_queued: usize,
+) -> (Config, EngineClock, std::sync::Arc<quanta::Mock>) {
     let mut cfg = Config::default();
     cfg.session.timezone = "UTC".into();
     cfg.session.start = "10:00".into();
     cfg.session.end = "13:00".into();
-    cfg.throttle.max_orders_per_sec = 1000;
+    cfg.throttle.max_orders_per_sec = rate;
+    cfg.throttle.burst = burst;
     cfg.engine.ring_capacity = 64;
-    cfg.engine.max_queued_orders = 64;
+    cfg.engine.max_queued_orders = max_queued;
     cfg.engine.max_in_flight = 64;
-    cfg.journal.path = dir.path().join("oms.journal");
-    cfg.journal.segment_bytes = 64 * 1024; // 960 records after the header
-    let valid = cfg.validate().expect("valid config");
+    cfg.journal.path = dir.join("oms.journal");
+    cfg.journal.segment_bytes = 64 * 1024;
     let start = "2026-11-23T10:00:00Z".parse::<jiff::Timestamp>().expect("ts").as_nanosecond() as i64;
     let (clock, mock) = EngineClock::manual(start);
+    (cfg, clock, mock)
+}
+
+#[test]
+fn a_full_journal_rejects_new_orders_stops_sending_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cfg, clock, mock) = setup(dir.path(), 1000, None, 64);
+    let valid = cfg.validate().expect("valid config");
     // Only segment 0 can ever be prepared: the "disk" is full from segment 1 on.
     let opts =
         WriterOptions { inject_enospc_from_segment: Some(1), reserve_records: 200, ..Default::default() };
@@ -96,20 +109,8 @@ fn a_full_journal_rejects_new_orders_stops_sending_and_loses_nothing() {
 #[test]
 fn a_reserve_for_a_large_queue_spans_prepared_segments() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut cfg = Config::default();
-    cfg.session.timezone = "UTC".into();
-    cfg.session.start = "10:00".into();
-    cfg.session.end = "13:00".into();
-    cfg.throttle.max_orders_per_sec = 1;
-    cfg.throttle.burst = Some(1);
-    cfg.engine.ring_capacity = 64;
-    cfg.engine.max_queued_orders = 1000;
-    cfg.engine.max_in_flight = 64;
-    cfg.journal.path = dir.path().join("oms.journal");
-    cfg.journal.segment_bytes = 64 * 1024; // 960 records after the header
+    let (cfg, clock, _mock) = setup(dir.path(), 1, Some(1), 1000);
     let valid = cfg.validate().expect("valid config");
-    let start = "2026-11-23T10:00:00Z".parse::<jiff::Timestamp>().expect("ts").as_nanosecond() as i64;
-    let (clock, _mock) = EngineClock::manual(start);
     let opts = WriterOptions { inject_enospc_from_segment: Some(2), ..WriterOptions::for_engine(&valid, 1) };
     assert!(opts.reserve_records > 960, "this test is about a reserve larger than a segment");
     let journal =
