@@ -2,15 +2,13 @@
 //!
 //! - `throttle/{token_bucket,sliding_window}`: one `try_acquire` decision (rate high enough that
 //!   every call succeeds, time advancing 1 ns per call).
-//! - `queue_1M/{push_pop,modify,cancel}`: the pending queue holding 1M orders; a push at the back
-//!   plus a pop at the front (size kept), a modify of a random queued order, a cancel of a random
-//!   queued order (put back untimed so the size stays 1M).
-//! - `ring/{crossbeam,rtrb}/cross_thread`: a message (`oms::ring::Inbound`) pushed on this thread
+//! - `ring/{crossbeam,rtrb}/cross_thread`: a message (`oms::engine::Inbound`) pushed on this thread
 //!   (core 0) and popped on another (core 1); time per message at full speed.
 //! - `ring/{crossbeam,rtrb}/ping_pong`: one message there and one back between the two cores:
 //!   twice the one-way hop, which a core-to-core cache-line transfer bounds from below.
 //!
-//! Journal append and decoding are in `benches/journal.rs` (with the journal).
+//! Journal append and decoding are in `benches/journal.rs`; the pending queue (a private part of
+//! the engine) is measured through the engine in `benches/engine.rs` (`engine/queued_1M`).
 
 #[path = "common/mod.rs"]
 mod common;
@@ -18,16 +16,13 @@ mod common;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crossbeam_queue::ArrayQueue;
-use oms::config::{ThrottleMode, ValidThrottle};
-use oms::queue::PendingQueue;
-use oms::ring::Inbound;
-use oms::{RequestType, Throttle};
-
-const QUEUED: u64 = 1_000_000;
+use oms::RequestType;
+use oms::engine::Inbound;
+use oms::throttle::{Throttle, ThrottleMode, ThrottleSettings};
 
 fn throttle(c: &mut Criterion) {
     common::cores(); // before anything is pinned
@@ -37,7 +32,7 @@ fn throttle(c: &mut Criterion) {
         [("token_bucket", ThrottleMode::TokenBucket), ("sliding_window", ThrottleMode::SlidingWindow)]
     {
         let rate = NonZeroU32::new(10_000_000).expect("non-zero");
-        let mut th = Throttle::new(&ValidThrottle { mode, rate, burst: rate });
+        let mut th = Throttle::new(&ThrottleSettings { mode, rate, burst: rate });
         th.reset(0);
         let mut now = 1_000_000_000u64;
         g.bench_function(name, |b| {
@@ -47,58 +42,6 @@ fn throttle(c: &mut Criterion) {
             })
         });
     }
-    g.finish();
-}
-
-fn queue(c: &mut Criterion) {
-    let mut g = c.benchmark_group("queue_1M");
-    g.throughput(Throughput::Elements(1));
-    let mut q = PendingQueue::with_capacity(1 << 20);
-    for id in 1..=QUEUED {
-        q.push_back(common::order(id), id).expect("capacity");
-    }
-    let mut next = QUEUED + 1;
-    g.bench_function("push_pop", |b| {
-        b.iter(|| {
-            q.push_back(common::order(next), next).expect("capacity");
-            next += 1;
-            q.pop_front()
-        })
-    });
-    // The live ids are now next-QUEUED .. next.
-    let mut ids: Vec<u64> = (next - QUEUED..next).collect();
-    fastrand::Rng::with_seed(3).shuffle(&mut ids);
-    let mut k = 0usize;
-    g.bench_function("modify", |b| {
-        b.iter(|| {
-            k = (k + 1) % ids.len();
-            q.modify(ids[k], 101.5, 7).is_some()
-        })
-    });
-    g.bench_function("cancel", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(1024) as usize;
-                let start = k;
-                let t = Instant::now();
-                for _ in 0..n {
-                    k = (k + 1) % ids.len();
-                    std::hint::black_box(q.cancel(ids[k]));
-                }
-                total += t.elapsed();
-                let mut j = start;
-                for _ in 0..n {
-                    j = (j + 1) % ids.len();
-                    q.push_back(common::order(ids[j]), 0).expect("capacity");
-                }
-                left -= n as u64;
-            }
-            total
-        })
-    });
-    assert_eq!(q.len() as u64, QUEUED);
     g.finish();
 }
 
@@ -188,5 +131,5 @@ fn rings(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, throttle, queue, rings);
+criterion_group!(benches, throttle, rings);
 criterion_main!(benches);

@@ -18,8 +18,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use oms::Producer;
+use oms::engine::Inbound;
 use oms::engine::{Engine, EngineBuilder};
-use oms::ring::{Inbound, Producer};
 use oms::{EngineClock, RequestType};
 
 use common::{AnsweringExchange, BenchSink};
@@ -31,7 +32,7 @@ fn engine(rate: u32, burst: u32) -> (Engine<AnsweringExchange, BenchSink>, Produ
     let raw = common::raw_config(None, rate, burst, dir.path());
     let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::system();
-    let (mut b, responder) = EngineBuilder::new(&cfg, clock.clone());
+    let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
     let producer = b.producer();
     let sink = common::make_sink(&raw, &clock);
     let mut e = b.build(AnsweringExchange { responder, lost: 0 }, sink);

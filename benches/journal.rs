@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oms::cli::format::{Format, Formatter};
 use oms::cli::stats::Stats;
-use oms::config::{JournalConfig, SyncPolicy};
 use oms::journal::{Journal, JournalMeta, JournalWriter, NextSegment, WriterOptions};
+use oms::journal::{JournalSettings, SyncPolicy};
 use oms::{Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RequestType, Side};
 
 /// Records per timed journal (64 MiB segment).
@@ -34,20 +34,22 @@ fn event(seq: u64) -> EventRecord {
         EventRecord::for_order(kind, 1_704_169_800_000_000_000 + seq as i64 * 1000, &o, RequestType::New);
     r.seq = seq;
     r.latency_ns = 100_000 + (seq * 7919) % 900_000;
-    r.response = 1;
-    r.reason = 8;
+    r.response = oms::ResponseType::Accept;
+    r.reason = Some(oms::RejectReason::QueueFull);
     r
+}
+
+/// Header metadata of a journal written on a manual clock at 0, default configuration.
+fn meta() -> JournalMeta {
+    let (clock, _) = EngineClock::manual(0);
+    Config::default().journal_meta(&clock)
 }
 
 fn writer(dir: &std::path::Path, n: u64) -> JournalWriter {
     let segment_bytes = (n * 64 + 4096).next_multiple_of(4096);
-    let c = Config {
-        journal: JournalConfig { path: dir.join("bench.journal"), sync: SyncPolicy::None, segment_bytes },
-        ..Config::default()
-    };
-    let (clock, _) = EngineClock::manual(0);
+    let settings = JournalSettings { path: dir.join("bench.journal"), sync: SyncPolicy::None, segment_bytes };
     let opts = WriterOptions { reserve_records: 0, ..Default::default() };
-    let w = JournalWriter::create_with(&c.journal, &JournalMeta::new(&c, &clock), opts).expect("create");
+    let w = JournalWriter::create_with(&settings, &meta(), opts).expect("create");
     assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
     w
 }
@@ -84,23 +86,19 @@ fn append(c: &mut Criterion) {
     });
     let bytes = event(7).to_bytes();
     g.bench_function("crc32fast_60_bytes", |b| b.iter(|| crc32fast::hash(black_box(&bytes[..60]))));
-    g.bench_function("record_crc_60_bytes", |b| b.iter(|| oms::journal::crc::record_crc(black_box(&bytes))));
+    g.bench_function("record_checksum", |b| b.iter(|| oms::record::checksum(black_box(&bytes))));
     g.finish();
 }
 
 fn read(c: &mut Criterion) {
     const N: u64 = 2_000_000;
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = Config {
-        journal: JournalConfig {
-            path: dir.path().join("read.journal"),
-            sync: SyncPolicy::None,
-            segment_bytes: 64 << 20,
-        },
-        ..Config::default()
+    let settings = JournalSettings {
+        path: dir.path().join("read.journal"),
+        sync: SyncPolicy::None,
+        segment_bytes: 64 << 20,
     };
-    let (clock, _) = EngineClock::manual(0);
-    let mut w = JournalWriter::create(&cfg.journal, &JournalMeta::new(&cfg, &clock)).expect("create");
+    let mut w = JournalWriter::create(&settings, &meta()).expect("create");
     for seq in 1..=N {
         if !w.has_room() {
             assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
@@ -108,7 +106,7 @@ fn read(c: &mut Criterion) {
         w.record(&event(seq));
     }
     w.close().expect("close");
-    let path = cfg.journal.path.clone();
+    let path = settings.path.clone();
 
     let mut g = c.benchmark_group("journal_read");
     g.throughput(Throughput::Elements(N));
@@ -128,7 +126,8 @@ fn read(c: &mut Criterion) {
         let mut out = Vec::with_capacity(1 << 20);
         b.iter(|| {
             let j = Journal::open(&path).expect("open");
-            let mut f = Formatter::new(Format::Csv, &j.header().meta.timezone).unwrap_or_else(|f| *f);
+            let mut f = Formatter::new(Format::Csv, &j.header().meta.timezone)
+                .unwrap_or_else(|_| Formatter::utc(Format::Csv));
             let mut bytes = 0;
             for r in j.records() {
                 f.line(&mut out, &r.expect("valid"));

@@ -10,8 +10,8 @@ use std::fmt::Write;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use oms::event::CountingSink;
 use oms::replay::{parse_scenario, parse_start, replay};
+use oms::sink::CountingSink;
 use oms::{Config, ValidConfig};
 
 const LINES: usize = 200_000;

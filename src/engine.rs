@@ -20,20 +20,46 @@
 //! order never overtakes a queued one. Sending also pauses while `max_in_flight` orders are
 //! unanswered or the sink is out of room.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
 
 use crate::clock::EngineClock;
-use crate::config::ValidConfig;
-use crate::event::{EventKind, EventRecord, EventSink, RejectReason};
 use crate::exchange::Exchange;
 use crate::inflight::InFlight;
-use crate::order::{Logon, Logout, OrderRequest, OrderResponse, RequestType};
+use crate::model::{EventKind, Logon, Logout, OrderRequest, OrderResponse, RejectReason, RequestType};
 use crate::queue::PendingQueue;
-use crate::ring::{Inbound, InboundResponse, Producer, Responder};
-use crate::session::{TradingWindow, WindowSpan};
-use crate::throttle::Throttle;
+pub use crate::queue::QueuedOrder;
+use crate::record::EventRecord;
+pub use crate::ring::Inbound;
+use crate::ring::{InboundResponse, Producer, Responder};
+use crate::session::{SessionSettings, TradingWindow, WindowSpan};
+use crate::sink::EventSink;
+use crate::throttle::{Throttle, ThrottleSettings};
+
+/// What an engine is built from: the rules it enforces and the sizes of its tables. Produced by
+/// [`Config::validate`](crate::config::Config::validate) as `ValidConfig::engine`.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// The trading window and the credentials.
+    pub session: SessionSettings,
+    /// The throttle.
+    pub throttle: ThrottleSettings,
+    /// Ring and table sizes.
+    pub capacities: Capacities,
+}
+
+/// Ring and table sizes, all allocated when the engine is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capacities {
+    /// Capacity of each producer ring and of the response ring.
+    pub ring_capacity: NonZeroUsize,
+    /// Most orders waiting in the queue; one more is rejected `queue_full`.
+    pub max_queued_orders: NonZeroUsize,
+    /// Most orders sent and not yet answered; at this many, sending pauses.
+    pub max_in_flight: NonZeroUsize,
+}
 
 /// Most messages taken from one ring in one loop turn (keeps timers and other rings responsive).
 pub const BATCH: usize = 256;
@@ -54,7 +80,7 @@ pub struct EngineStats {
     /// Successful cancels.
     pub cancelled: u64,
     /// Rejects, indexed by `RejectReason as usize` (index 0 unused).
-    pub rejected: [u64; 12],
+    pub rejected: [u64; RejectReason::ALL.len() + 1],
     /// Responses matched to an in-flight order.
     pub matched: u64,
     /// Responses that matched nothing.
@@ -65,7 +91,7 @@ pub struct EngineStats {
     pub logons: u64,
     /// Logouts sent.
     pub logouts: u64,
-    /// Events recorded (= last sequence number).
+    /// Events recorded.
     pub events: u64,
     /// Deepest the queue has been.
     pub max_queue_len: u64,
@@ -93,7 +119,7 @@ enum Session {
 
 /// Assembles an engine: hands out producer handles, then [`EngineBuilder::build`].
 pub struct EngineBuilder {
-    cfg: ValidConfig,
+    cfg: EngineSettings,
     clock: EngineClock,
     inputs: Vec<Arc<ArrayQueue<Inbound>>>,
     responses: Arc<ArrayQueue<InboundResponse>>,
@@ -102,15 +128,15 @@ pub struct EngineBuilder {
 impl EngineBuilder {
     /// Starts building from a validated config and a clock. Returns the builder and the single
     /// response handle for the exchange side.
-    pub fn new(cfg: &ValidConfig, clock: EngineClock) -> (EngineBuilder, Responder) {
-        let responses = Arc::new(ArrayQueue::new(cfg.engine.ring_capacity.get()));
+    pub fn new(cfg: &EngineSettings, clock: EngineClock) -> (EngineBuilder, Responder) {
+        let responses = Arc::new(ArrayQueue::new(cfg.capacities.ring_capacity.get()));
         let responder = Responder::new(responses.clone(), clock.quanta().clone());
         (EngineBuilder { cfg: cfg.clone(), clock, inputs: Vec::new(), responses }, responder)
     }
 
     /// A new producer handle with its own ring: one per upstream thread.
     pub fn producer(&mut self) -> Producer {
-        let ring = Arc::new(ArrayQueue::new(self.cfg.engine.ring_capacity.get()));
+        let ring = Arc::new(ArrayQueue::new(self.cfg.capacities.ring_capacity.get()));
         self.inputs.push(ring.clone());
         Producer::new(ring, self.clock.quanta().clone())
     }
@@ -120,8 +146,8 @@ impl EngineBuilder {
         &self.clock
     }
 
-    /// The configuration being built.
-    pub fn config(&self) -> &ValidConfig {
+    /// The settings being built.
+    pub fn settings(&self) -> &EngineSettings {
         &self.cfg
     }
 
@@ -129,12 +155,12 @@ impl EngineBuilder {
     /// The session state is decided on the first [`Engine::poll`].
     pub fn build<E: Exchange, S: EventSink>(self, exchange: E, sink: S) -> Engine<E, S> {
         let cfg = self.cfg;
-        let window = TradingWindow::from_session(&cfg.session);
+        let window = cfg.session.window.clone();
         let next = window.current_or_next(self.clock.wall_ns(self.clock.now_ns()));
         Engine {
             throttle: Throttle::new(&cfg.throttle),
-            queue: PendingQueue::with_capacity(cfg.engine.max_queued_orders.get()),
-            in_flight: InFlight::with_capacity(cfg.engine.max_in_flight.get()),
+            queue: PendingQueue::with_capacity(cfg.capacities.max_queued_orders.get()),
+            in_flight: InFlight::with_capacity(cfg.capacities.max_in_flight.get()),
             logon: cfg.session.logon.clone(),
             logout: cfg.session.logout.clone(),
             window,
@@ -144,7 +170,6 @@ impl EngineBuilder {
             responses: self.responses,
             exchange,
             sink,
-            seq: 0,
             stats: EngineStats::default(),
             cfg,
         }
@@ -165,9 +190,8 @@ pub struct Engine<E: Exchange, S: EventSink> {
     throttle: Throttle,
     queue: PendingQueue,
     in_flight: InFlight,
-    seq: u64,
     stats: EngineStats,
-    cfg: ValidConfig,
+    cfg: EngineSettings,
 }
 
 /// What is left when an engine has shut down.
@@ -179,6 +203,27 @@ pub struct EngineReport<E, S> {
     pub exchange: E,
     /// The sink, handed back (e.g. to close a journal).
     pub sink: S,
+}
+
+impl std::fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("settings", &self.cfg)
+            .field("producers", &self.inputs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: Exchange, S: EventSink> std::fmt::Debug for Engine<E, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("session", &self.session)
+            .field("queued", &self.queue.len())
+            .field("in_flight", &self.in_flight.len())
+            .field("producers", &self.inputs.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
@@ -212,8 +257,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         &self.clock
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &ValidConfig {
+    /// The settings it was built from.
+    pub fn settings(&self) -> &EngineSettings {
         &self.cfg
     }
 
@@ -223,7 +268,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     /// The queued orders, oldest first.
-    pub fn queued(&self) -> impl Iterator<Item = &crate::queue::QueuedOrder> + '_ {
+    pub fn queued(&self) -> impl Iterator<Item = &QueuedOrder> + '_ {
         self.queue.iter()
     }
 
@@ -402,14 +447,14 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 EventRecord { order_id, ..EventRecord::bare(EventKind::UnmatchedResponse, time) }
             }
         };
-        self.emit(EventRecord { response: response_type as u8, ..rec });
+        self.emit(EventRecord { response: response_type, ..rec });
     }
 
     #[inline]
     fn reject(&mut self, o: &OrderRequest, request: RequestType, reason: RejectReason, now: u64) {
         self.stats.rejected[reason as usize] += 1;
         let mut rec = EventRecord::for_order(EventKind::Rejected, self.clock.wall_ns(now), o, request);
-        rec.reason = reason as u8;
+        rec.reason = Some(reason);
         self.emit(rec);
     }
 
@@ -421,10 +466,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     #[inline]
-    fn emit(&mut self, mut rec: EventRecord) {
-        self.seq += 1;
-        rec.seq = self.seq;
-        self.stats.events = self.seq;
+    fn emit(&mut self, rec: EventRecord) {
+        self.stats.events += 1;
         self.sink.record(&rec);
     }
 

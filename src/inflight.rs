@@ -4,7 +4,7 @@
 //! response arrives (so a second response for the same order is `unmatched_response`), and a walk
 //! at shutdown to record what is still unanswered.
 
-use crate::order::OrderRequest;
+use crate::model::OrderRequest;
 use crate::slab::{Layout, NIL, Slab, SlabEntry, SlabFull};
 
 /// A sent order awaiting its response.
@@ -111,7 +111,7 @@ impl InFlight {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::Side;
+    use crate::model::Side;
 
     #[test]
     fn match_once_then_unmatched() {

@@ -6,37 +6,45 @@
 //! queued, matches every exchange response to its order, and records every decision as a 64-byte
 //! event in a memory-mapped journal.
 //!
-//! See `README.md` for a tour and `docs/ARCHITECTURE.md` for where each rule lives.
-#![deny(missing_docs, unsafe_op_in_unsafe_fn)]
+//! What a user needs is at the crate root (the types of the README example), in
+//! [`exchange`] (the [`Exchange`] trait and the exchanges that come with the crate), in
+//! [`journal`] (the memory-mapped writer and the readers), in [`audit`] (the rule checker behind
+//! `oms audit`) and in [`replay`]. `README.md` is the tour; `docs/ARCHITECTURE.md` follows an
+//! order through the code, file by file.
+#![deny(missing_docs, unsafe_op_in_unsafe_fn, missing_debug_implementations)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
-pub mod event;
 pub mod exchange;
-pub mod inflight;
+mod inflight;
 pub mod journal;
-pub mod order;
-pub mod queue;
+pub mod model;
+mod queue;
+pub mod record;
 pub mod replay;
-pub mod ring;
+mod ring;
 pub mod runner;
 pub mod session;
-pub mod slab;
+pub mod sink;
+mod slab;
 pub mod throttle;
 
 pub use clock::EngineClock;
 pub use config::{Config, ConfigError, ValidConfig};
 pub use engine::{Engine, EngineBuilder, EngineReport, EngineStats};
-pub use event::{EventKind, EventRecord, EventSink, MemorySink, RejectReason};
-pub use exchange::{Exchange, SimulatedExchange};
-pub use order::{Logon, Logout, OrderRequest, OrderResponse, RequestType, ResponseType, Secret, Side};
-pub use ring::{Backpressure, Producer, Responder};
+pub use exchange::Exchange;
+pub use model::{
+    EventKind, Logon, Logout, OrderRequest, OrderResponse, RejectReason, RequestType, ResponseType, Secret,
+    Side,
+};
+pub use record::EventRecord;
+pub use ring::{Backpressure, Producer, Responder, ResponseBackpressure};
 pub use runner::{EngineHandle, RunError};
-pub use session::{TradingWindow, WindowSpan};
-pub use throttle::Throttle;
+pub use session::{DaySet, TradingWindow, WindowSpan};
+pub use sink::{EventSink, MemorySink};
 
 /// The README's examples, compiled and run as doc-tests.
 #[cfg(doctest)]

@@ -7,7 +7,7 @@
 //! 48-byte node plus 4-byte index buckets at load ≤ 1/2 (see [`PendingQueue::heap_bytes`]):
 //! 56 bytes at the default capacity of 2^20.
 
-use crate::order::OrderRequest;
+use crate::model::OrderRequest;
 use crate::slab::{Layout, NIL, Slab, SlabEntry, SlabFull};
 
 /// An order waiting in the queue.
@@ -78,20 +78,10 @@ impl PendingQueue {
         self.head == NIL
     }
 
-    /// Whether one more order would not fit.
-    #[inline]
-    pub fn is_full(&self) -> bool {
-        self.slab.is_full()
-    }
-
     /// Heap bytes held, for the memory budget.
-    pub fn heap_bytes(&self) -> usize {
+    #[cfg(test)]
+    fn heap_bytes(&self) -> usize {
         self.slab.heap_bytes()
-    }
-
-    /// Capacity.
-    pub fn capacity(&self) -> usize {
-        self.slab.capacity()
     }
 
     /// Whether order `id` is queued. An empty queue answers without touching the index (the
@@ -114,12 +104,6 @@ impl PendingQueue {
         }
         self.tail = slot;
         Ok(())
-    }
-
-    /// The oldest order.
-    #[inline]
-    pub fn front(&self) -> Option<&QueuedOrder> {
-        if self.head == NIL { None } else { Some(&self.slab.get(self.head).item) }
     }
 
     /// Removes and returns the oldest order.
@@ -175,7 +159,7 @@ impl PendingQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::Side;
+    use crate::model::Side;
     use proptest::prelude::*;
     use std::collections::VecDeque;
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crossbeam_queue::ArrayQueue;
 use quanta::Clock;
 
-use crate::order::{OrderRequest, OrderResponse, RequestType};
+use crate::model::{OrderRequest, OrderResponse, RequestType};
 
 /// A request as it travels through a producer ring.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -105,7 +105,7 @@ impl Responder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{ResponseType, Side};
+    use crate::model::{ResponseType, Side};
 
     fn assert_send<T: Send>() {}
 

@@ -10,8 +10,7 @@
 //! ```
 //! use jiff::civil::time;
 //! use jiff::tz::TimeZone;
-//! use oms::config::DaySet;
-//! use oms::{TradingWindow, WindowSpan};
+//! use oms::{DaySet, TradingWindow, WindowSpan};
 //!
 //! let ist = TimeZone::get("Asia/Kolkata").unwrap();
 //! let w = TradingWindow::new(ist, time(10, 0, 0, 0), time(13, 0, 0, 0), DaySet::ALL);
@@ -48,13 +47,52 @@
 //! (microseconds), which is why it stays off the hot path.
 
 use jiff::Timestamp;
-use jiff::civil::{Date, Time};
+use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 
-use crate::config::{DaySet, ValidSession};
+use crate::model::{Logon, Logout};
 
 /// How many days after today a window start is looked for.
 const LOOKAHEAD_DAYS: usize = 8;
+
+/// Days of the week as a bit set (bit 0 = Monday).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaySet(u8);
+
+impl DaySet {
+    /// Every day.
+    pub const ALL: DaySet = DaySet(0x7f);
+
+    /// A set of the given days.
+    pub fn of(days: &[Weekday]) -> DaySet {
+        DaySet(days.iter().fold(0, |set, d| set | Self::bit(*d)))
+    }
+
+    /// Whether `day` is in the set.
+    pub fn contains(self, day: Weekday) -> bool {
+        self.0 & Self::bit(day) != 0
+    }
+
+    /// Whether no day is in the set (such a window never opens).
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn bit(day: Weekday) -> u8 {
+        1 << (day.to_monday_zero_offset() as u8)
+    }
+}
+
+/// A checked `[session]`: the trading window and the credentials.
+#[derive(Clone, Debug)]
+pub struct SessionSettings {
+    /// When the session is open.
+    pub window: TradingWindow,
+    /// Logon message (holds the password).
+    pub logon: Logon,
+    /// Logout message.
+    pub logout: Logout,
+}
 
 /// One concrete window occurrence, in wall-clock ns since the Unix epoch (UTC). `[start_ns, end_ns)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,9 +127,24 @@ impl TradingWindow {
         TradingWindow { timezone, start, end, days }
     }
 
-    /// The window of a validated `[session]` config.
-    pub fn from_session(s: &ValidSession) -> Self {
-        Self::new(s.timezone.clone(), s.start, s.end, s.days)
+    /// The time zone of the window.
+    pub fn timezone(&self) -> &TimeZone {
+        &self.timezone
+    }
+
+    /// Start time of day.
+    pub fn start(&self) -> Time {
+        self.start
+    }
+
+    /// End time of day (before `start`: the window crosses midnight).
+    pub fn end(&self) -> Time {
+        self.end
+    }
+
+    /// Days on which a window starts.
+    pub fn days(&self) -> DaySet {
+        self.days
     }
 
     /// The window containing `t_ns` if there is one, else the next one starting after `t_ns`.
@@ -143,7 +196,7 @@ impl TradingWindow {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use jiff::civil::{Weekday, time};
+    use jiff::civil::time;
 
     /// UTC ns of an RFC 3339 instant with an explicit offset: computed by jiff's parser, not by
     /// the zone rules under test.
@@ -159,15 +212,9 @@ mod tests {
         TimeZone::get(name).expect("bundled tzdb")
     }
 
-    /// A `DaySet` through the public config path (its field is private to `config`).
-    fn days(list: &[&str]) -> DaySet {
-        let mut c = Config::default();
-        c.session.days = Some(list.iter().map(|d| d.to_string()).collect());
-        c.validate().expect("valid config").session.days
-    }
-
     fn weekdays() -> DaySet {
-        days(&["Mon", "Tue", "Wed", "Thu", "Fri"])
+        use Weekday::*;
+        DaySet::of(&[Monday, Tuesday, Wednesday, Thursday, Friday])
     }
 
     fn kolkata() -> TradingWindow {
@@ -312,7 +359,7 @@ mod tests {
     #[test]
     fn from_session_uses_the_config() {
         let v = Config::default().validate().unwrap();
-        let w = TradingWindow::from_session(&v.session);
+        let w = v.engine.session.window;
         let t = ns("2024-03-04T12:00:00+05:30");
         assert_eq!(w.current_or_next(t), span("2024-03-04T10:00:00+05:30", "2024-03-04T13:00:00+05:30"));
     }

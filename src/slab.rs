@@ -81,6 +81,7 @@ impl IdIndex {
     }
 
     /// Number of buckets (for memory accounting).
+    #[cfg(test)]
     pub fn buckets(&self) -> usize {
         self.buckets.len()
     }
@@ -199,6 +200,7 @@ impl<T: SlabEntry> Slab<T> {
     }
 
     /// Bytes of heap this slab holds (entries + index), for memory accounting.
+    #[cfg(test)]
     pub fn heap_bytes(&self) -> usize {
         self.entries.len() * std::mem::size_of::<T>() + self.index.buckets() * std::mem::size_of::<u32>()
     }

@@ -9,12 +9,11 @@
 //!
 //! ```
 //! use std::num::NonZeroU32;
-//! use oms::config::{ThrottleMode, ValidThrottle};
-//! use oms::Throttle;
+//! use oms::throttle::{Throttle, ThrottleMode, ThrottleSettings};
 //!
 //! let rate = NonZeroU32::new(3).unwrap();
 //! let burst = NonZeroU32::new(2).unwrap();
-//! let mut th = Throttle::new(&ValidThrottle { mode: ThrottleMode::TokenBucket, rate, burst });
+//! let mut th = Throttle::new(&ThrottleSettings { mode: ThrottleMode::TokenBucket, rate, burst });
 //! th.reset(0);
 //! assert!(th.try_acquire(0) && th.try_acquire(0)); // the burst
 //! assert!(!th.try_acquire(0));
@@ -70,8 +69,44 @@
 //! (a sliding-window expiry or a next-available time is clamped to `u64::MAX`).
 
 use std::fmt;
+use std::num::NonZeroU32;
 
-use crate::config::{ThrottleMode, ValidThrottle};
+/// How the throttle counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ThrottleMode {
+    /// Token bucket: rate `max_orders_per_sec`, capacity `burst`. Allows up to
+    /// `burst + rate·T` sends in any span of length T.
+    #[default]
+    TokenBucket,
+    /// Strict: no window `[t, t+1s)` ever holds more than `max_orders_per_sec` sends.
+    SlidingWindow,
+}
+
+impl ThrottleMode {
+    /// The configuration's name: `token-bucket` or `sliding-window`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ThrottleMode::TokenBucket => "token-bucket",
+            ThrottleMode::SlidingWindow => "sliding-window",
+        }
+    }
+
+    /// Parses a configuration name.
+    pub fn from_name(s: &str) -> Option<ThrottleMode> {
+        [ThrottleMode::TokenBucket, ThrottleMode::SlidingWindow].into_iter().find(|m| m.name() == s)
+    }
+}
+
+/// A checked `[throttle]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    /// Counting mode.
+    pub mode: ThrottleMode,
+    /// X orders per second.
+    pub rate: NonZeroU32,
+    /// Bucket capacity (token-bucket mode; ignored by the sliding window).
+    pub burst: NonZeroU32,
+}
 
 /// Nanoseconds per second: the token-bucket emission interval in scaled units and the sliding
 /// window's length in ns.
@@ -111,7 +146,7 @@ struct SlidingWindow {
 impl Throttle {
     /// A throttle for `cfg`, full (as if [`reset`](Self::reset) at time 0). Pre-allocates
     /// everything (the sliding-window ring: `rate` entries); never allocates afterwards.
-    pub fn new(cfg: &ValidThrottle) -> Self {
+    pub fn new(cfg: &ThrottleSettings) -> Self {
         let inner = match cfg.mode {
             ThrottleMode::TokenBucket => Inner::Bucket(TokenBucket {
                 rate: u128::from(cfg.rate.get()),
@@ -212,13 +247,12 @@ impl fmt::Debug for Throttle {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use std::num::NonZeroU32;
 
     const S: u64 = NS_PER_SEC;
 
     fn throttle(mode: ThrottleMode, rate: u32, burst: u32) -> Throttle {
         let nz = |v| NonZeroU32::new(v).expect("non-zero");
-        Throttle::new(&ValidThrottle { mode, rate: nz(rate), burst: nz(burst) })
+        Throttle::new(&ThrottleSettings { mode, rate: nz(rate), burst: nz(burst) })
     }
 
     fn bucket(rate: u32, burst: u32) -> Throttle {

@@ -9,8 +9,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use oms::engine::EngineBuilder;
-use oms::event::CountingSink;
 use oms::exchange::NullExchange;
+use oms::sink::CountingSink;
 use oms::{Config, EngineClock, OrderRequest, OrderResponse, RequestType, ResponseType, Side};
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
@@ -58,7 +58,7 @@ fn steady_state_allocates_nothing() {
     let valid = cfg.validate().expect("valid config");
     let start = "2026-11-23T01:00:00Z".parse::<jiff::Timestamp>().expect("timestamp").as_nanosecond() as i64;
     let (clock, mock) = EngineClock::manual(start);
-    let (mut builder, mut responder) = EngineBuilder::new(&valid, clock);
+    let (mut builder, mut responder) = EngineBuilder::new(&valid.engine, clock);
     let mut producer = builder.producer();
     let mut engine = builder.build(NullExchange::default(), CountingSink::default());
 

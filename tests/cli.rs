@@ -9,9 +9,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use journal_common::*;
-use oms::config::SyncPolicy;
+use oms::journal::SyncPolicy;
 use oms::journal::{JournalWriter, NextSegment, segment_path};
-use oms::{EventKind, EventSink};
+use oms::{EventKind, EventSink, RejectReason};
 
 fn oms(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_oms")).args(args).output().expect("run oms")
@@ -122,8 +122,7 @@ fn kind_and_order_filters() {
     let o = oms(&["decode", "--format", "csv", "--kind", "sent", "--kind", "rejected", p(&base)]);
     assert!(o.status.success());
     let out = text(&o.stdout);
-    let want =
-        events.iter().filter(|e| matches!(e.kind(), Some(EventKind::Sent | EventKind::Rejected))).count();
+    let want = events.iter().filter(|e| matches!(e.kind, EventKind::Sent | EventKind::Rejected)).count();
     assert_eq!(out.lines().count(), want + 1);
     assert!(out.lines().skip(1).all(|l| l.contains(",sent,") || l.contains(",rejected,")));
     let o = oms(&["decode", "--format", "csv", "--order", "1001", p(&base)]);
@@ -149,17 +148,20 @@ fn stats_counts_and_percentiles() {
     let out = text(&o.stdout);
     assert!(out.contains("records: 5000"), "{out}");
     for k in EventKind::ALL {
-        let n = events.iter().filter(|e| e.kind() == Some(k)).count();
+        let n = events.iter().filter(|e| e.kind == k).count();
         let line = out.lines().find(|l| l.split_whitespace().next() == Some(k.name())).unwrap();
         assert_eq!(line.split_whitespace().nth(1).unwrap(), n.to_string(), "{line}");
     }
-    let outside = events.iter().filter(|e| e.reason == 1 && e.kind() == Some(EventKind::Rejected)).count();
+    let outside = events
+        .iter()
+        .filter(|e| e.reason == Some(RejectReason::OutsideWindow) && e.kind == EventKind::Rejected)
+        .count();
     assert!(
         out.lines()
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["outside_window", &outside.to_string()])
     );
     let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap();
-    for e in events.iter().filter(|e| e.kind() == Some(EventKind::Response)) {
+    for e in events.iter().filter(|e| e.kind == EventKind::Response) {
         h.record(e.latency_ns).unwrap();
     }
     for (name, q) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9), ("p99.99", 99.99)] {
@@ -241,7 +243,7 @@ fn tail_follows_a_live_journal_across_segments() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("oms.journal");
     let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
-    let mut w = JournalWriter::create(&c.journal, &meta(&c)).unwrap();
+    let mut w = JournalWriter::create(&journal(&c), &meta(&c)).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_oms"))
         .args(["tail", "--format", "csv", p(&base)])
         .stdout(Stdio::piped())

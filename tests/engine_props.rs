@@ -13,7 +13,7 @@ mod common;
 use std::collections::{HashSet, VecDeque};
 
 use common::*;
-use oms::config::ThrottleMode;
+use oms::throttle::ThrottleMode;
 use oms::{
     EventKind as K, EventRecord, OrderRequest, OrderResponse, RejectReason as R, RequestType, ResponseType,
 };
@@ -58,7 +58,7 @@ impl Checker {
     fn check(&mut self, events: &[EventRecord]) -> Result<(), TestCaseError> {
         for e in &events[self.seen..] {
             let id = e.order_id;
-            match e.kind().expect("valid kind") {
+            match e.kind {
                 K::Logon => self.session_sends.clear(),
                 K::Logout => prop_assert!(self.queue.is_empty(), "orders still queued at logout"),
                 K::Queued => {
@@ -87,9 +87,9 @@ impl Checker {
                     prop_assert!(pos.is_some(), "cancelled {} not queued", id);
                     self.queue.remove(pos.unwrap_or_default());
                 }
-                K::Rejected if e.request() == RequestType::New => {
+                K::Rejected if e.request == RequestType::New => {
                     self.terminal_new += 1;
-                    match e.reason() {
+                    match e.reason {
                         Some(R::DuplicateOrderId) => {
                             prop_assert!(self.queue.contains(&id) || self.in_flight.contains(&id))
                         }
@@ -141,7 +141,7 @@ fn push(rig: &mut Rig, p: usize, o: OrderRequest, t: RequestType) {
 
 fn run(mode: ThrottleMode, rate: u32, burst: u32, start: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut cfg = config("10:00:00", "10:00:20", rate, Some(burst));
-    cfg.throttle.mode = mode;
+    cfg.throttle.mode = mode.name().into();
     cfg.engine.max_queued_orders = 8;
     cfg.engine.max_in_flight = 6;
     let mut rig = Rig::new(&cfg, start, 2);

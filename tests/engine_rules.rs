@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use oms::event::EventKind as K;
+use oms::EventKind as K;
 use oms::{OrderRequest, RejectReason as R, RequestType, ResponseType, Side};
 
 const MON_0959_59: &str = "2026-11-23T09:59:59Z";
@@ -139,7 +139,7 @@ fn bucket_is_full_again_at_each_logon() {
 #[test]
 fn sliding_window_never_exceeds_x_in_any_second() {
     let mut cfg = config("10:00:00", "13:00:00", 3, None);
-    cfg.throttle.mode = oms::config::ThrottleMode::SlidingWindow;
+    cfg.throttle.mode = oms::throttle::ThrottleMode::SlidingWindow.name().into();
     let mut rig = Rig::new(&cfg, MON_0959_59, 1);
     rig.advance(SEC);
     for id in 1..=7 {
@@ -168,11 +168,7 @@ fn modify_in_place_cancel_removes_and_not_queued_otherwise() {
     rig.submit(0, OrderRequest::new(2, 0, Side::Buy, 102.5, 30), RequestType::Modify);
     let m = rig.of(K::Modified);
     assert_eq!(m.len(), 2);
-    assert_eq!(
-        (m[1].price, m[1].qty, m[1].symbol, m[1].side),
-        (102.5, 30, 7, 'B' as u32),
-        "values after modify"
-    );
+    assert_eq!((m[1].price, m[1].qty, m[1].symbol_id, m[1].side), (102.5, 30, 7, 'B'), "values after modify");
     rig.submit(0, OrderRequest::new(3, 0, Side::Buy, 0.0, 0), RequestType::Cancel);
     assert_eq!(rig.ids(K::Cancelled), [3]);
     // Modify/cancel of a sent, a cancelled or an unknown order: not_queued.
@@ -196,7 +192,7 @@ fn modify_in_place_cancel_removes_and_not_queued_otherwise() {
     let rec = rig.of(K::Sent)[1];
     assert_eq!((rec.price, rec.qty), (102.5, 30));
     // Rejected modify/cancel records say which request they answer.
-    assert!(rig.of(K::Rejected).iter().all(|e| e.request() != RequestType::New));
+    assert!(rig.of(K::Rejected).iter().all(|e| e.request != RequestType::New));
 }
 
 // ---- Rule 4: responses ------------------------------------------------------------------------
@@ -215,9 +211,9 @@ fn responses_match_with_exact_latency_and_unmatched_otherwise() {
     rig.respond(42, ResponseType::Accept); // never sent
     let r = rig.of(K::Response);
     assert_eq!(r.len(), 2);
-    assert_eq!((r[0].order_id, r[0].response(), r[0].latency_ns), (1, ResponseType::Accept, 150 * MS));
-    assert_eq!((r[1].order_id, r[1].response(), r[1].latency_ns), (2, ResponseType::Reject, 200 * MS));
-    assert_eq!((r[0].price, r[0].qty, r[0].symbol), (100.0, 10, 7), "the matched order's fields");
+    assert_eq!((r[0].order_id, r[0].response, r[0].latency_ns), (1, ResponseType::Accept, 150 * MS));
+    assert_eq!((r[1].order_id, r[1].response, r[1].latency_ns), (2, ResponseType::Reject, 200 * MS));
+    assert_eq!((r[0].price, r[0].qty, r[0].symbol_id), (100.0, 10, 7), "the matched order's fields");
     assert_eq!(rig.ids(K::UnmatchedResponse), [1, 42]);
     assert_eq!(rig.engine.in_flight_len(), 0);
 }
@@ -257,7 +253,7 @@ fn every_bad_input_gets_its_own_reason() {
     assert_eq!(rig.rejects(4), [R::QueueFull]);
     let rejected = rig.of(K::Rejected);
     let rec = rejected.iter().find(|e| e.order_id == 15).unwrap();
-    assert_eq!(rec.side_char(), Some('x'), "the bad value is recorded as it came");
+    assert_eq!(rec.side, 'x', "the bad value is recorded as it came");
 }
 
 // ---- Rule 6: shutdown --------------------------------------------------------------------------
@@ -272,9 +268,9 @@ fn shutdown_rejects_queued_records_unanswered_and_drains_rings() {
     rig.producers[1].on_data(OrderRequest::new(3, 1, Side::Sell, 1.0, 1), RequestType::New).unwrap();
     let report = rig.engine.shutdown();
     let ev = report.sink.events();
-    let find = |id: u64, k: K| ev.iter().find(|e| e.order_id == id && e.kind() == Some(k)).copied();
-    assert_eq!(find(2, K::Rejected).and_then(|e| e.reason()), Some(R::Shutdown));
-    assert_eq!(find(3, K::Rejected).and_then(|e| e.reason()), Some(R::Shutdown));
+    let find = |id: u64, k: K| ev.iter().find(|e| e.order_id == id && e.kind == k).copied();
+    assert_eq!(find(2, K::Rejected).and_then(|e| e.reason), Some(R::Shutdown));
+    assert_eq!(find(3, K::Rejected).and_then(|e| e.reason), Some(R::Shutdown));
     assert!(find(1, K::Unanswered).is_some());
     assert_eq!(report.exchange.logouts(), 1, "a live session is logged out at shutdown");
     assert_eq!(report.stats.unanswered, 1);
@@ -291,7 +287,7 @@ fn every_decision_is_a_record_with_the_values_sent() {
     rig.advance(SEC);
     rig.submit(0, OrderRequest::new(5, 33, Side::Sell, 99.25, 7), RequestType::New);
     let s = rig.of(K::Sent)[0];
-    assert_eq!((s.order_id, s.symbol, s.side_char(), s.price, s.qty), (5, 33, Some('S'), 99.25, 7));
+    assert_eq!((s.order_id, s.symbol_id, s.side, s.price, s.qty), (5, 33, 'S', 99.25, 7));
     assert_eq!(s.time_ns, wall("2026-11-23T10:00:00Z"));
     assert_eq!(s.latency_ns, 0, "sent in the same instant it arrived");
     assert_eq!(rig.kinds(), [K::Logon, K::Sent]);

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use journal_common::*;
-use oms::config::SyncPolicy;
+use oms::journal::SyncPolicy;
 use oms::journal::{Journal, segment_path};
 use proptest::prelude::*;
 

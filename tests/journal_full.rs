@@ -6,7 +6,7 @@
 
 use oms::engine::EngineBuilder;
 use oms::exchange::RecordingExchange;
-use oms::journal::{Journal, JournalMeta, JournalWriter, WriterOptions};
+use oms::journal::{Journal, JournalWriter, WriterOptions};
 use oms::{Config, EngineClock, EventKind as K, OrderRequest, OrderResponse, RejectReason, RequestType};
 use oms::{ResponseType, Side};
 
@@ -43,14 +43,14 @@ fn a_full_journal_rejects_new_orders_stops_sending_and_loses_nothing() {
     let opts =
         WriterOptions { inject_enospc_from_segment: Some(1), reserve_records: 200, ..Default::default() };
     let journal =
-        JournalWriter::create_with(&cfg.journal, &JournalMeta::new(&cfg, &clock), opts).expect("journal");
+        JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), opts).expect("journal");
     // The background thread finds the full disk at once (it prepares ahead as soon as it can);
     // wait for that, so the test does not race it.
     assert_eq!(
         journal.wait_next_segment(std::time::Duration::from_secs(60)),
         oms::journal::NextSegment::Failed
     );
-    let (mut b, mut responder) = EngineBuilder::new(&valid, clock);
+    let (mut b, mut responder) = EngineBuilder::new(&valid.engine, clock);
     let mut producer = b.producer();
     let mut engine = b.build(RecordingExchange::with_capacity(1024), journal);
 
@@ -93,13 +93,12 @@ fn a_full_journal_rejects_new_orders_stops_sending_and_loses_nothing() {
     assert!(verify.is_sound(), "{:?}", verify.error);
     let records: Vec<_> = journal.records().collect::<Result<_, _>>().expect("records");
     assert_eq!(records.len() as u64, events, "every event the engine recorded is in the journal");
-    let rejected = records.iter().filter(|r| r.reason() == Some(RejectReason::JournalFull)).count();
+    let rejected = records.iter().filter(|r| r.reason == Some(RejectReason::JournalFull)).count();
     assert_eq!(rejected, 51);
-    let tail: Vec<_> = records.iter().rev().take(2).filter_map(|r| r.kind()).collect();
+    let tail: Vec<_> = records.iter().rev().take(2).map(|r| r.kind).collect();
     assert!(tail.contains(&K::Logout), "the end of the session is recorded: {tail:?}");
     // Every New ends exactly once: sent or rejected.
-    let terminal =
-        records.iter().filter(|r| r.kind() == Some(K::Sent) || r.kind() == Some(K::Rejected)).count() as u64;
+    let terminal = records.iter().filter(|r| r.kind == K::Sent || r.kind == K::Rejected).count() as u64;
     assert_eq!(terminal, id);
 }
 
@@ -111,17 +110,20 @@ fn a_reserve_for_a_large_queue_spans_prepared_segments() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (cfg, clock, _mock) = setup(dir.path(), 1, Some(1), 1000);
     let valid = cfg.validate().expect("valid config");
-    let opts = WriterOptions { inject_enospc_from_segment: Some(2), ..WriterOptions::for_engine(&valid, 1) };
+    let opts = WriterOptions {
+        inject_enospc_from_segment: Some(2),
+        ..WriterOptions::for_engine(&valid.engine.capacities, 1)
+    };
     assert!(opts.reserve_records > 960, "this test is about a reserve larger than a segment");
     let journal =
-        JournalWriter::create_with(&cfg.journal, &JournalMeta::new(&cfg, &clock), opts).expect("journal");
+        JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), opts).expect("journal");
     // The background thread finds the full disk while segment 0 is current (it prepares ahead as
     // soon as it can); wait for that, so the test does not race it.
     assert_eq!(
         journal.wait_next_segment(std::time::Duration::from_secs(60)),
         oms::journal::NextSegment::Failed
     );
-    let (mut b, _responder) = EngineBuilder::new(&valid, clock);
+    let (mut b, _responder) = EngineBuilder::new(&valid.engine, clock);
     let mut producer = b.producer();
     let mut engine = b.build(RecordingExchange::with_capacity(16), journal);
     for id in 1..=1000 {

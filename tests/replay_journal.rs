@@ -64,7 +64,7 @@ fn journal_matches_memory_across_segment_rolls_and_is_reproducible() {
     let mut files = Vec::new();
     for name in ["a.journal", "b.journal"] {
         let path = dir.path().join(name);
-        let sink = BatchJournal::create(&c, &path, start, false).expect("journal created");
+        let sink = BatchJournal::create(&c, &cfg, &path, start, false).expect("journal created");
         let r = replay(&cfg, &sc, start, None, sink).expect("runs");
         let stats = r.sink.close().expect("journal closes");
         assert!(stats.segments > 10, "only {} segments", stats.segments);
@@ -74,6 +74,6 @@ fn journal_matches_memory_across_segment_rolls_and_is_reproducible() {
         files.push(path);
     }
     // An existing journal is not replaced unless asked.
-    assert!(BatchJournal::create(&c, &files[0], start, false).is_err());
-    assert!(BatchJournal::create(&c, &files[0], start, true).is_ok());
+    assert!(BatchJournal::create(&c, &cfg, &files[0], start, false).is_err());
+    assert!(BatchJournal::create(&c, &cfg, &files[0], start, true).is_ok());
 }

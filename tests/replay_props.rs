@@ -14,8 +14,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write;
 
-use oms::config::ThrottleMode;
 use oms::replay::{AutoResponse, parse_scenario, parse_start, replay};
+use oms::throttle::ThrottleMode;
 use oms::{Config, EventKind as K, EventRecord, MemorySink, RejectReason as R, RequestType, ResponseType};
 use proptest::prelude::*;
 
@@ -87,7 +87,7 @@ fn check(
             prop_assert!(e.time_ns >= events[i - 1].time_ns, "time went back at seq {}", e.seq);
         }
         let id = e.order_id;
-        match e.kind().expect("valid kind") {
+        match e.kind {
             K::Logon => session.clear(),
             K::Logout => prop_assert!(queue.is_empty(), "queued orders at logout"),
             K::Queued => queue.push_back(id),
@@ -122,14 +122,14 @@ fn check(
             K::Modified => prop_assert!(queue.contains(&id)),
             K::Cancelled => {
                 terminal += 1;
-                prop_assert_eq!(e.request(), RequestType::Cancel);
+                prop_assert_eq!(e.request, RequestType::Cancel);
                 let pos = queue.iter().position(|x| *x == id);
                 prop_assert!(pos.is_some(), "cancelled {} not queued", id);
                 queue.remove(pos.unwrap_or_default());
             }
-            K::Rejected if e.request() == RequestType::New => {
+            K::Rejected if e.request == RequestType::New => {
                 terminal += 1;
-                if matches!(e.reason(), Some(R::SessionEnded | R::Shutdown)) && queue.contains(&id) {
+                if matches!(e.reason, Some(R::SessionEnded | R::Shutdown)) && queue.contains(&id) {
                     prop_assert_eq!(queue.pop_front(), Some(id), "queue emptied out of order");
                 }
             }
@@ -164,7 +164,7 @@ proptest! {
         let mut c = Config::default();
         c.session.timezone = "UTC".into();
         (c.session.start, c.session.end) = ("10:00:00".into(), "10:00:20".into());
-        c.throttle.mode = mode;
+        c.throttle.mode = mode.name().into();
         c.throttle.max_orders_per_sec = rate;
         c.throttle.burst = Some(burst);
         c.engine.max_queued_orders = 8;

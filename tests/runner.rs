@@ -1,7 +1,7 @@
 //! The engine thread: pinning, each idle strategy, clean stop.
 
-use oms::config::IdleStrategy;
 use oms::exchange::RecordingExchange;
+use oms::runner::{EngineHandle, IdleStrategy};
 use oms::{
     Config, EngineBuilder, EngineClock, EventKind, MemorySink, OrderRequest, RequestType, RunError, Side,
 };
@@ -22,9 +22,10 @@ fn open_now_config() -> Config {
 #[test]
 fn a_missing_core_is_a_clear_error_and_nothing_runs() {
     let mut valid = open_now_config().validate().expect("valid");
-    valid.engine.core = Some(100_000);
-    let (b, _r) = EngineBuilder::new(&valid, EngineClock::system());
-    let err = match b.build(RecordingExchange::default(), MemorySink::default()).spawn() {
+    valid.runner.core = Some(100_000);
+    let (b, _r) = EngineBuilder::new(&valid.engine, EngineClock::system());
+    let engine = b.build(RecordingExchange::default(), MemorySink::default());
+    let err = match EngineHandle::spawn(engine, &valid.runner) {
         Err(e) => e,
         Ok(_) => panic!("spawn on core 100000 must fail"),
     };
@@ -36,20 +37,20 @@ fn a_missing_core_is_a_clear_error_and_nothing_runs() {
 fn every_idle_strategy_runs_pins_and_stops_cleanly() {
     for idle in [IdleStrategy::Spin, IdleStrategy::Yield, IdleStrategy::Park] {
         let mut cfg = open_now_config();
-        cfg.engine.idle = idle;
+        cfg.engine.idle = idle.name().into();
         cfg.engine.core = Some(0);
         let valid = cfg.validate().expect("valid");
-        let (mut b, _r) = EngineBuilder::new(&valid, EngineClock::system());
+        let (mut b, _r) = EngineBuilder::new(&valid.engine, EngineClock::system());
         let mut p = b.producer();
-        let running =
-            b.build(RecordingExchange::default(), MemorySink::with_capacity(64)).spawn().expect("spawn");
+        let engine = b.build(RecordingExchange::default(), MemorySink::with_capacity(64));
+        let running = EngineHandle::spawn(engine, &valid.runner).expect("spawn");
         assert!(running.is_running());
         p.on_data(OrderRequest::new(1, 1, Side::Buy, 1.0, 1), RequestType::New).expect("room");
         while p.pending() > 0 {
             std::thread::yield_now();
         }
         let report = running.stop().expect("clean stop");
-        let kinds: Vec<_> = report.sink.events().iter().filter_map(|e| e.kind()).collect();
+        let kinds: Vec<_> = report.sink.events().iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
             [EventKind::Logon, EventKind::Sent, EventKind::Logout, EventKind::Unanswered],

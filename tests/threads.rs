@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use oms::config::IdleStrategy;
 use oms::engine::EngineBuilder;
-use oms::event::{EventKind as K, EventRecord, RejectReason};
-use oms::{Config, EngineClock, MemorySink, OrderRequest, RequestType, Side, SimulatedExchange};
+use oms::exchange::SimulatedExchange;
+use oms::runner::EngineHandle;
+use oms::runner::IdleStrategy;
+use oms::{Config, EngineClock, MemorySink, OrderRequest, RequestType, Side};
+use oms::{EventKind as K, EventRecord, RejectReason};
 
 const PRODUCERS: u64 = 4;
 const ORDERS: u64 = 5_000;
@@ -33,18 +35,19 @@ fn many_producers_every_order_accounted_for_in_order() {
     cfg.throttle.burst = Some(64);
     cfg.engine.ring_capacity = 256; // small, so producers meet backpressure
     cfg.engine.max_in_flight = 1 << 14;
-    cfg.engine.idle = IdleStrategy::Yield;
+    cfg.engine.idle = IdleStrategy::Yield.name().into();
     cfg.exchange.latency_min_us = 1;
     cfg.exchange.latency_max_us = 200;
     cfg.exchange.reject_ratio = 0.2;
     let valid = cfg.validate().expect("valid config");
 
-    let (mut b, responder) = EngineBuilder::new(&valid, EngineClock::system());
+    let (mut b, responder) = EngineBuilder::new(&valid.engine, EngineClock::system());
     let producers: Vec<_> = (0..PRODUCERS).map(|_| b.producer()).collect();
-    let exchange = SimulatedExchange::spawn(&valid.exchange, responder, b.clock().quanta().clone(), 1 << 14)
+    let exchange = SimulatedExchange::spawn(&valid.exchange, responder, b.clock().clone(), 1 << 14)
         .expect("exchange thread");
     let sim = exchange.stats();
-    let engine = b.build(exchange, MemorySink::with_capacity(1 << 20)).spawn().expect("engine thread");
+    let engine = b.build(exchange, MemorySink::with_capacity(1 << 20));
+    let engine = EngineHandle::spawn(engine, &valid.runner).expect("engine thread");
 
     let threads: Vec<_> = producers
         .into_iter()
@@ -96,9 +99,9 @@ fn many_producers_every_order_accounted_for_in_order() {
     // Every New ends exactly once in sent / cancelled / rejected.
     let mut terminal: HashMap<u64, u32> = HashMap::new();
     for e in events {
-        let terminal_event = match e.kind() {
-            Some(K::Sent) | Some(K::Cancelled) => true,
-            Some(K::Rejected) => e.request() == oms::RequestType::New,
+        let terminal_event = match e.kind {
+            K::Sent | K::Cancelled => true,
+            K::Rejected => e.request == oms::RequestType::New,
             _ => false,
         };
         if terminal_event {
@@ -108,13 +111,13 @@ fn many_producers_every_order_accounted_for_in_order() {
     assert_eq!(terminal.len() as u64, PRODUCERS * ORDERS, "orders lost");
     assert!(terminal.values().all(|n| *n == 1), "an order ended twice");
     // Sent orders end in a response or as unanswered, exactly once.
-    let sent = events.iter().filter(|e| e.kind() == Some(K::Sent)).count();
-    let answered = events.iter().filter(|e| matches!(e.kind(), Some(K::Response | K::Unanswered))).count();
+    let sent = events.iter().filter(|e| e.kind == K::Sent).count();
+    let answered = events.iter().filter(|e| matches!(e.kind, K::Response | K::Unanswered)).count();
     assert_eq!(sent, answered);
-    assert_eq!(events.iter().filter(|e| e.kind() == Some(K::UnmatchedResponse)).count(), 0);
+    assert_eq!(events.iter().filter(|e| e.kind == K::UnmatchedResponse).count(), 0);
     // Per-producer order: each producer's orders are sent in the order it submitted them.
     let mut last_sent: HashMap<u64, u64> = HashMap::new();
-    for e in events.iter().filter(|e| e.kind() == Some(K::Sent)) {
+    for e in events.iter().filter(|e| e.kind == K::Sent) {
         let p = producer_of(e.order_id);
         if let Some(prev) = last_sent.insert(p, e.order_id) {
             assert!(e.order_id > prev, "producer {p}: {} sent after {prev}", e.order_id);
@@ -122,8 +125,8 @@ fn many_producers_every_order_accounted_for_in_order() {
     }
     assert_eq!(last_sent.len() as u64, PRODUCERS);
     // Nothing unexpected was rejected: no bad input here, the window is open, the queue is large.
-    for e in events.iter().filter(|e| e.kind() == Some(K::Rejected) && e.request() == oms::RequestType::New) {
-        assert_eq!(e.reason(), Some(RejectReason::Shutdown), "{e:?}");
+    for e in events.iter().filter(|e| e.kind == K::Rejected && e.request == oms::RequestType::New) {
+        assert_eq!(e.reason, Some(RejectReason::Shutdown), "{e:?}");
     }
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>(), "gap-free sequence");

@@ -4,14 +4,14 @@
 
 use std::path::Path;
 
-use oms::journal::{JournalMeta, JournalWriter};
+use oms::journal::JournalWriter;
 use oms::{
     Config, EngineClock, Exchange, Logon, Logout, OrderRequest, OrderResponse, Responder, ResponseType,
 };
 use oms::{Side, ValidConfig};
 
 /// The event sink behind the engine in every bench: the memory-mapped journal (journal on).
-/// Switching the benches to another sink (e.g. `oms::event::CountingSink`) is this alias and
+/// Switching the benches to another sink (e.g. `oms::sink::CountingSink`) is this alias and
 /// [`make_sink`].
 pub type BenchSink = JournalWriter;
 
@@ -20,7 +20,8 @@ pub const SINK_LABEL: &str = "JournalWriter (journal on, temp dir, default 64 Mi
 
 /// Builds the sink for one run of `cfg` (whose journal path is in a fresh temporary directory).
 pub fn make_sink(cfg: &Config, clock: &EngineClock) -> BenchSink {
-    JournalWriter::create(&cfg.journal, &JournalMeta::new(cfg, clock)).expect("create the bench journal")
+    let valid = cfg.validate().expect("bench config is valid");
+    JournalWriter::create(&valid.journal, &cfg.journal_meta(clock)).expect("create the bench journal")
 }
 
 /// Untimed, between measured chunks: lets the journal's background thread finish preparing the
@@ -64,7 +65,7 @@ pub fn raw_config(core: Option<usize>, rate: u32, burst: u32, dir: &Path) -> Con
     c.throttle.burst = Some(burst);
     c.journal.path = dir.join("oms.journal");
     c.engine.core = core;
-    c.engine.idle = oms::config::IdleStrategy::Spin;
+    c.engine.idle = oms::runner::IdleStrategy::Spin.name().into();
     c
 }
 

@@ -11,10 +11,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use oms::engine::EngineBuilder;
-use oms::event::{EventKind, EventRecord, EventSink};
+use oms::runner::EngineHandle;
 use oms::{
     EngineClock, Exchange, Logon, Logout, OrderRequest, OrderResponse, RequestType, Responder, ResponseType,
 };
+use oms::{EventKind, EventRecord, EventSink};
 
 use crate::common;
 use crate::driver::{self, Probe, Schedule};
@@ -50,9 +51,9 @@ impl<S: EventSink> EventSink for ProbeSink<S> {
     #[inline(always)]
     fn record(&mut self, event: &EventRecord) {
         self.inner.record(event);
-        if event.kind == EventKind::Response as u8 {
+        if event.kind == EventKind::Response {
             self.probe.on_response(event.order_id);
-        } else if event.kind == EventKind::Rejected as u8 {
+        } else if event.kind == EventKind::Rejected {
             self.probe.on_reject();
         }
     }
@@ -83,7 +84,7 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let raw = common::raw_config(engine_core, 2_000_000_000, 2_000_000_000, dir);
     let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());
-    let (mut b, responder) = EngineBuilder::new(&cfg, clock.clone());
+    let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
     let mut producer = b.producer();
     let inner = common::make_sink(&raw, &clock);
     let exchange = ProbeExchange { probe: Probe::new(schedule), responder, lost: 0 };
@@ -91,7 +92,7 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let done = rt_probe.done.clone();
     let sink = ProbeSink { inner, probe: rt_probe };
     let engine = b.build(exchange, sink);
-    let handle = engine.spawn().expect("engine thread starts (and pins)");
+    let handle = EngineHandle::spawn(engine, &cfg.runner).expect("engine thread starts (and pins)");
     let pushback = driver::produce(schedule, |o| producer.on_data(o, RequestType::New).map_err(|e| e.order));
     let complete = driver::wait_for(&done, schedule.orders, Duration::from_secs(60));
     let report = handle.stop().expect("engine thread stops cleanly");

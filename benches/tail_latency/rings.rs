@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crossbeam_queue::ArrayQueue;
 use hdrhistogram::Histogram;
 use oms::RequestType;
-use oms::ring::Inbound;
+use oms::engine::Inbound;
 
 use crate::driver::{self, Schedule};
 

@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 
 use hdrhistogram::Histogram;
-use oms::config::ThrottleMode;
 use oms::journal::JournalStats;
+use oms::throttle::ThrottleMode;
 use oms::{EngineStats, EventKind as K, EventRecord, RequestType, ValidConfig};
 
 use crate::desks::{Expect, Script};
@@ -44,7 +44,7 @@ pub fn check_all(
 ) -> std::io::Result<bool> {
     println!("Checking the journal ({} records):", ev.len());
     let mut r = Report { ok: true };
-    let of = |k: K| ev.iter().filter(move |e| e.kind() == Some(k));
+    let of = |k: K| ev.iter().filter(move |e| e.kind == k);
 
     // Sequence numbers.
     let gaps: Vec<String> = ev
@@ -62,8 +62,7 @@ pub fn check_all(
     if logons.len() != 1 || logouts.len() != 1 {
         p.push(format!("{} logons and {} logouts, expected 1 and 1", logons.len(), logouts.len()));
     }
-    let span =
-        oms::TradingWindow::from_session(&cfg.session).current_or_next(logons.first().copied().unwrap_or(0));
+    let span = cfg.engine.session.window.current_or_next(logons.first().copied().unwrap_or(0));
     if let (Some(&on), Some(&off), Some(span)) = (logons.first(), logouts.first(), span) {
         if (on - span.start_ns).abs() > TIMER_SLACK_NS || on < span.start_ns {
             p.push(format!("logon {} ns after the window start", on - span.start_ns));
@@ -82,13 +81,13 @@ pub fn check_all(
 
     // Throttle.
     let sends: Vec<i64> = of(K::Sent).map(|e| e.time_ns).collect();
-    let (rate, burst) = (cfg.throttle.rate.get() as u128, cfg.throttle.burst.get() as u128);
+    let (rate, burst) = (cfg.engine.throttle.rate.get() as u128, cfg.engine.throttle.burst.get() as u128);
     let mut p = Vec::new();
     for j in 0..sends.len() {
         for i in 0..=j {
             let n = (j - i + 1) as u128;
             let span = (sends[j] - sends[i]) as u128;
-            let limit = match cfg.throttle.mode {
+            let limit = match cfg.engine.throttle.mode {
                 ThrottleMode::TokenBucket => burst + rate * span / 1_000_000_000,
                 ThrottleMode::SlidingWindow if span < 1_000_000_000 => rate,
                 ThrottleMode::SlidingWindow => u128::MAX,
@@ -99,7 +98,10 @@ pub fn check_all(
         }
     }
     r.check(
-        &format!("throttle: at most {burst} + {rate}/s x T sends in any span T ({:?})", cfg.throttle.mode),
+        &format!(
+            "throttle: at most {burst} + {rate}/s x T sends in any span T ({:?})",
+            cfg.engine.throttle.mode
+        ),
         p,
     );
 
@@ -112,7 +114,7 @@ pub fn check_all(
     let mut terminal: HashMap<u64, u32> = HashMap::new();
     for e in ev {
         let id = e.order_id;
-        match e.kind() {
+        match Some(e.kind) {
             Some(K::Queued) => queue.push_back(id),
             Some(K::Modified) => {
                 if !queue.contains(&id) {
@@ -147,8 +149,7 @@ pub fn check_all(
             }
             // A duplicate New is a request of its own; it does not end the live order.
             Some(K::Rejected)
-                if e.request() == RequestType::New
-                    && e.reason() != Some(oms::RejectReason::DuplicateOrderId) =>
+                if e.request == RequestType::New && e.reason != Some(oms::RejectReason::DuplicateOrderId) =>
             {
                 queue.retain(|x| *x != id);
                 *terminal.entry(id).or_default() += 1;
@@ -179,8 +180,8 @@ pub fn check_all(
         if let Expect::Reject(reason) = s.expect {
             let hit = of(K::Rejected).any(|e| {
                 e.order_id == s.order.order_id
-                    && e.request() == s.request
-                    && e.reason().map(|x| x.name()) == Some(reason)
+                    && e.request == s.request
+                    && e.reason.map(|x| x.name()) == Some(reason)
             });
             if !hit {
                 p.push(format!("{} #{}: expected {reason}", s.request.name(), s.order.order_id));
@@ -190,12 +191,12 @@ pub fn check_all(
     r.check("invalid, duplicate, unknown, already-sent and out-of-window requests get their reason", p);
 
     let mut p = Vec::new();
-    let ended = of(K::Rejected).filter(|e| e.reason().map(|x| x.name()) == Some("session_ended")).count();
+    let ended = of(K::Rejected).filter(|e| e.reason.map(|x| x.name()) == Some("session_ended")).count();
     if ended == 0 {
         p.push("no order was still queued at logout (expected some)".into());
     }
     if let Some(&off) = logouts.first() {
-        for e in of(K::Rejected).filter(|e| e.reason().map(|x| x.name()) == Some("session_ended")) {
+        for e in of(K::Rejected).filter(|e| e.reason.map(|x| x.name()) == Some("session_ended")) {
             if e.time_ns > off {
                 p.push(format!("#{} rejected session_ended after the logout", e.order_id));
             }
@@ -235,7 +236,7 @@ pub fn check_all(
 
     // The password.
     let mut p = Vec::new();
-    let secret = cfg.session.logon.password.expose().as_bytes();
+    let secret = cfg.engine.session.logon.password.expose().as_bytes();
     if !secret.is_empty() {
         let dir = journal.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let stem = journal.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -257,23 +258,21 @@ pub fn check_all(
 pub fn summary(ev: &[EventRecord], stats: &EngineStats, journal: &JournalStats) {
     println!("\nSummary:");
     for k in K::ALL {
-        let n = ev.iter().filter(|e| e.kind() == Some(k)).count();
+        let n = ev.iter().filter(|e| e.kind == k).count();
         if n > 0 {
             println!("  {:<20}{n}", k.name());
         }
     }
     let mut reasons: Vec<(&str, usize)> = oms::RejectReason::ALL
         .iter()
-        .map(|r| {
-            (r.name(), ev.iter().filter(|e| e.kind() == Some(K::Rejected) && e.reason() == Some(*r)).count())
-        })
+        .map(|r| (r.name(), ev.iter().filter(|e| e.kind == K::Rejected && e.reason == Some(*r)).count()))
         .filter(|(_, n)| *n > 0)
         .collect();
     reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     let list: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
     println!("  rejects by reason:  {}", list.join(", "));
     if let Ok(mut h) = Histogram::<u64>::new(3) {
-        for e in ev.iter().filter(|e| e.kind() == Some(K::Response)) {
+        for e in ev.iter().filter(|e| e.kind == K::Response) {
             let _ = h.record(e.latency_ns.max(1));
         }
         if !h.is_empty() {

@@ -20,10 +20,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use oms::config::IdleStrategy;
 use oms::engine::EngineBuilder;
-use oms::journal::{Journal, JournalMeta, JournalWriter, WriterOptions};
-use oms::{Config, EngineClock, SimulatedExchange};
+use oms::exchange::SimulatedExchange;
+use oms::journal::{Journal, JournalWriter, WriterOptions};
+use oms::runner::{EngineHandle, IdleStrategy};
+use oms::{Config, EngineClock};
 
 /// The oms demo: a short narrated trading session, checked against its own journal.
 #[derive(Parser, Debug)]
@@ -97,7 +98,7 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     }
     cfg.journal.path = args.journal.clone();
     // A shared 2-core machine: sleep briefly when idle instead of spinning a core.
-    cfg.engine.idle = IdleStrategy::Park;
+    cfg.engine.idle = IdleStrategy::Park.name().into();
     cfg.engine.park_max_us = 200;
     cfg.engine.max_queued_orders = cfg.engine.max_queued_orders.min(1 << 16);
     let valid = cfg.validate()?;
@@ -105,27 +106,27 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let hms = |t: jiff::civil::Time| t.strftime("%H:%M:%S%.3f").to_string();
     println!(
         "oms demo: trading window {} - {} ({}), at most {} orders/s ({:?}), journal {}",
-        hms(valid.session.start),
-        hms(valid.session.end),
+        hms(valid.engine.session.window.start()),
+        hms(valid.engine.session.window.end()),
         cfg.session.timezone,
-        valid.throttle.rate,
-        valid.throttle.mode,
+        valid.engine.throttle.rate,
+        valid.engine.throttle.mode,
         args.journal.display()
     );
-    let options = WriterOptions { overwrite: true, ..WriterOptions::for_engine(&valid, 3) };
-    let journal = JournalWriter::create_with(&cfg.journal, &JournalMeta::new(&cfg, &clock), options)?;
+    let options = WriterOptions { overwrite: true, ..WriterOptions::for_engine(&valid.engine.capacities, 3) };
+    let journal = JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), options)?;
 
-    let (mut builder, responder) = EngineBuilder::new(&valid, clock.clone());
+    let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
     let producers = [builder.producer(), builder.producer(), builder.producer()];
     let exchange = SimulatedExchange::spawn(
         &valid.exchange,
         responder,
-        clock.quanta().clone(),
-        valid.engine.max_in_flight.get(),
+        clock.clone(),
+        valid.engine.capacities.max_in_flight.get(),
     )?;
-    let engine = builder.build(exchange, journal).spawn()?;
-    let narrator =
-        narrator::Narrator::start(args.journal.clone(), clock.clone(), valid.session.timezone.clone())?;
+    let engine = EngineHandle::spawn(builder.build(exchange, journal), &valid.runner)?;
+    let tz = valid.engine.session.window.timezone().clone();
+    let narrator = narrator::Narrator::start(args.journal.clone(), clock.clone(), tz)?;
 
     let script = desks::Script::new(t0, secs(args.open_after), secs(args.window));
     let end_of_script = script.run(producers);

@@ -63,14 +63,13 @@ fn time(ns: i64, tz: &jiff::tz::TimeZone) -> String {
 }
 
 fn order(r: &EventRecord) -> String {
-    let side = r.side_char().map(String::from).unwrap_or_else(|| "-".into());
+    let side = if r.side == '\0' { "-".to_string() } else { r.side.to_string() };
     format!("#{} {side} {} @ {:.2}", r.order_id, r.qty, r.price)
 }
 
 fn line(r: &EventRecord, tz: &jiff::tz::TimeZone, queued: &mut HashSet<u64>) -> String {
     let t = time(r.time_ns, tz);
-    let Some(kind) = r.kind() else { return format!("{t}  (unknown event kind {})", r.kind) };
-    let what = match kind {
+    let what = match r.kind {
         EventKind::Logon => "LOGON      window open: orders may go to the exchange".to_string(),
         EventKind::Logout => "LOGOUT     window closed".to_string(),
         EventKind::Queued => {
@@ -94,18 +93,18 @@ fn line(r: &EventRecord, tz: &jiff::tz::TimeZone, queued: &mut HashSet<u64>) -> 
         EventKind::Rejected => {
             // A queued order leaves the queue rejected only at logout or shutdown (a duplicate
             // New for a queued id is rejected without touching the queued one).
-            if r.request() == RequestType::New
-                && matches!(r.reason(), Some(RejectReason::SessionEnded | RejectReason::Shutdown))
+            if r.request == RequestType::New
+                && matches!(r.reason, Some(RejectReason::SessionEnded | RejectReason::Shutdown))
             {
                 queued.remove(&r.order_id);
             }
-            let reason = r.reason().map_or("?", |x| x.name());
-            format!("REJECTED   {} #{}: {reason}", r.request().name(), r.order_id)
+            let reason = r.reason.map_or("?", |x| x.name());
+            format!("REJECTED   {} #{}: {reason}", r.request.name(), r.order_id)
         }
         EventKind::Response => format!(
             "response   #{} {} after {:.0} us round trip",
             r.order_id,
-            r.response().name(),
+            r.response.name(),
             r.latency_ns as f64 / 1e3
         ),
         EventKind::UnmatchedResponse => {

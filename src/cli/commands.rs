@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::event::{EventKind, EventRecord};
 use crate::journal::{Follower, Journal, Poll};
+use crate::model::EventKind;
+use crate::record::EventRecord;
 
 use super::format::{Format, Formatter};
 use super::stats::Stats;
@@ -70,11 +71,11 @@ pub struct TailArgs {
 }
 
 fn formatter(format: Format, j_path: &Path, timezone: &str) -> Formatter {
-    Formatter::new(format, timezone).unwrap_or_else(|f| {
+    Formatter::new(format, timezone).unwrap_or_else(|_| {
         if format == Format::Text {
             eprintln!("oms: {}: unknown time zone {timezone:?} in the header; showing UTC", j_path.display());
         }
-        *f
+        Formatter::utc(format)
     })
 }
 
@@ -90,7 +91,7 @@ fn code(failed: bool) -> ExitCode {
 
 /// `oms decode`.
 pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
-    let mut wanted = [a.kinds.is_empty(); 256];
+    let mut wanted = [a.kinds.is_empty(); EventKind::ALL.len() + 1];
     for k in &a.kinds {
         wanted[*k as usize] = true;
     }
@@ -129,7 +130,7 @@ pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
         }
     }
     if !header_done {
-        Formatter::new(a.format, "UTC").unwrap_or_else(|f| *f).header(out.buf());
+        Formatter::utc(a.format).header(out.buf());
     }
     out.flush()?;
     Ok(code(failed))

@@ -17,15 +17,14 @@
 //! | `response` | ✓ | ✓ if recorded (side ≠ 0) | ✓ | ✓ (round trip) | |
 //! | `unmatched_response` | ✓ | | ✓ | | |
 //!
-//! `side` is also empty whenever it is 0. Values outside the known enums are printed as their
-//! number.
+//! `side` is also empty whenever it is not recorded (`'\0'`).
 
 use std::io::Write;
 
 use jiff::tz::TimeZone;
 
-use crate::event::{EventKind, EventRecord, RejectReason};
-use crate::order::ResponseType;
+use crate::model::{EventKind, RejectReason, ResponseType};
+use crate::record::EventRecord;
 
 /// The exact CSV header line.
 pub const CSV_HEADER: &str = "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason";
@@ -58,16 +57,15 @@ pub struct Applies {
 
 /// The fields that apply to `r` (see the module docs).
 pub fn applies(r: &EventRecord) -> Applies {
-    let (order, instrument, response, latency, reason) = match r.kind() {
-        Some(EventKind::Logon | EventKind::Logout) => (false, false, false, false, false),
-        Some(EventKind::Queued | EventKind::Modified | EventKind::Cancelled | EventKind::Unanswered) => {
+    let (order, instrument, response, latency, reason) = match r.kind {
+        EventKind::Logon | EventKind::Logout => (false, false, false, false, false),
+        EventKind::Queued | EventKind::Modified | EventKind::Cancelled | EventKind::Unanswered => {
             (true, true, false, false, false)
         }
-        Some(EventKind::Sent) => (true, true, false, true, false),
-        Some(EventKind::Rejected) => (true, true, false, false, true),
-        Some(EventKind::Response) => (true, r.side != 0, true, true, false),
-        Some(EventKind::UnmatchedResponse) => (true, false, true, false, false),
-        None => (true, true, true, true, true),
+        EventKind::Sent => (true, true, false, true, false),
+        EventKind::Rejected => (true, true, false, false, true),
+        EventKind::Response => (true, r.side != '\0', true, true, false),
+        EventKind::UnmatchedResponse => (true, false, true, false, false),
     };
     Applies { order, instrument, response, latency, reason }
 }
@@ -82,13 +80,19 @@ pub struct Formatter {
 }
 
 impl Formatter {
-    /// A formatter for `format`; `timezone` (IANA name from the journal header) is used by
-    /// text. An unknown zone falls back to UTC (returned as `Err` with the formatter).
-    pub fn new(format: Format, timezone: &str) -> Result<Formatter, Box<Formatter>> {
-        let tz = TimeZone::get(timezone);
-        let ok = tz.is_ok();
-        let f = Formatter { format, tz: tz.unwrap_or(TimeZone::UTC), day: i64::MIN, date: [0; 10] };
-        if ok { Ok(f) } else { Err(Box::new(f)) }
+    /// A formatter for `format` whose text lines show times in `timezone` (the IANA name in the
+    /// journal header). An unknown name is an error; [`Formatter::utc`] is the fallback.
+    pub fn new(format: Format, timezone: &str) -> Result<Formatter, jiff::Error> {
+        Ok(Formatter::with_zone(format, TimeZone::get(timezone)?))
+    }
+
+    /// A formatter whose text lines show UTC.
+    pub fn utc(format: Format) -> Formatter {
+        Formatter::with_zone(format, TimeZone::UTC)
+    }
+
+    fn with_zone(format: Format, tz: TimeZone) -> Formatter {
+        Formatter { format, tz, day: i64::MIN, date: [0; 10] }
     }
 
     /// Appends the header line, if the format has one.
@@ -121,7 +125,7 @@ impl Formatter {
         }
         out.push(b',');
         if a.instrument {
-            push_i64(out, r.symbol as i64);
+            push_i64(out, r.symbol_id as i64);
             out.push(b',');
             push_side_csv(out, r.side);
             out.push(b',');
@@ -153,21 +157,18 @@ impl Formatter {
         out.extend_from_slice(b",\"time\":\"");
         self.push_utc(out, r.time_ns);
         out.extend_from_slice(b"\",\"kind\":");
-        json_str(out, |o| push_kind(o, r.kind), EventKind::from_u8(r.kind).is_some());
+        json_str(out, |o| push_kind(o, r.kind));
         out.extend_from_slice(b",\"order_id\":");
         json_or_null(out, a.order, |o| push_u64(o, r.order_id));
         out.extend_from_slice(b",\"symbol\":");
-        json_or_null(out, a.instrument, |o| push_i64(o, r.symbol as i64));
+        json_or_null(out, a.instrument, |o| push_i64(o, r.symbol_id as i64));
         out.extend_from_slice(b",\"side\":");
         match (a.instrument, r.side) {
-            (true, s) if s != 0 => match char::from_u32(s) {
-                Some(c) => {
-                    let mut b = [0u8; 4];
-                    let s = serde_json::to_string(c.encode_utf8(&mut b) as &str).unwrap_or_default();
-                    out.extend_from_slice(s.as_bytes());
-                }
-                None => push_u64(out, s as u64),
-            },
+            (true, c) if c != '\0' => {
+                let mut b = [0u8; 4];
+                let s = serde_json::to_string(c.encode_utf8(&mut b) as &str).unwrap_or_default();
+                out.extend_from_slice(s.as_bytes());
+            }
             _ => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"price\":");
@@ -183,13 +184,11 @@ impl Formatter {
         out.extend_from_slice(b",\"qty\":");
         json_or_null(out, a.instrument, |o| push_u64(o, r.qty));
         out.extend_from_slice(b",\"response\":");
-        json_or_null(out, a.response, |o| json_str(o, |o| push_response(o, r.response), true));
+        json_or_null(out, a.response, |o| json_str(o, |o| push_response(o, r.response)));
         out.extend_from_slice(b",\"latency_ns\":");
         json_or_null(out, a.latency, |o| push_u64(o, r.latency_ns));
         out.extend_from_slice(b",\"reason\":");
-        json_or_null(out, a.reason, |o| {
-            json_str(o, |o| push_reason(o, r.reason), RejectReason::from_u8(r.reason).is_some())
-        });
+        json_or_null(out, a.reason, |o| json_str(o, |o| push_reason(o, r.reason)));
         out.extend_from_slice(b"}\n");
     }
 
@@ -201,9 +200,9 @@ impl Formatter {
         self.push_local(out, r.time_ns);
         out.push(b' ');
         push_kind(out, r.kind);
-        if r.kind() == Some(EventKind::Rejected) {
+        if r.kind == EventKind::Rejected {
             out.push(b' ');
-            out.extend_from_slice(r.request().name().as_bytes());
+            out.extend_from_slice(r.request.name().as_bytes());
         }
         if a.order {
             out.extend_from_slice(b" order=");
@@ -211,17 +210,14 @@ impl Formatter {
         }
         if a.instrument {
             out.extend_from_slice(b" sym=");
-            push_i64(out, r.symbol as i64);
-            if r.side != 0 {
+            push_i64(out, r.symbol_id as i64);
+            if r.side != '\0' {
                 out.push(b' ');
-                match char::from_u32(r.side) {
-                    Some(c) if !c.is_control() => {
-                        let mut b = [0u8; 4];
-                        out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-                    }
-                    _ => {
-                        let _ = write!(out, "side=U+{:04X}", r.side);
-                    }
+                if r.side.is_control() {
+                    let _ = write!(out, "side=U+{:04X}", u32::from(r.side));
+                } else {
+                    let mut b = [0u8; 4];
+                    out.extend_from_slice(r.side.encode_utf8(&mut b).as_bytes());
                 }
             }
             out.push(b' ');
@@ -234,7 +230,7 @@ impl Formatter {
             push_response(out, r.response);
         }
         if a.latency {
-            out.extend_from_slice(if r.kind() == Some(EventKind::Sent) { b" in_oms=" } else { b" latency=" });
+            out.extend_from_slice(if r.kind == EventKind::Sent { b" in_oms=" } else { b" latency=" });
             push_us(out, r.latency_ns);
         }
         if a.reason {
@@ -350,25 +346,16 @@ fn push_us(out: &mut Vec<u8>, ns: u64) {
     out.extend_from_slice("µs".as_bytes());
 }
 
-fn push_kind(out: &mut Vec<u8>, kind: u8) {
-    match EventKind::from_u8(kind) {
-        Some(k) => out.extend_from_slice(k.name().as_bytes()),
-        None => push_u64(out, kind as u64),
-    }
+fn push_kind(out: &mut Vec<u8>, kind: EventKind) {
+    out.extend_from_slice(kind.name().as_bytes());
 }
 
-fn push_reason(out: &mut Vec<u8>, reason: u8) {
-    match RejectReason::from_u8(reason) {
-        Some(r) => out.extend_from_slice(r.name().as_bytes()),
-        None => push_u64(out, reason as u64),
-    }
+fn push_reason(out: &mut Vec<u8>, reason: Option<RejectReason>) {
+    out.extend_from_slice(reason.map_or("", RejectReason::name).as_bytes());
 }
 
-fn push_response(out: &mut Vec<u8>, response: u8) {
-    match ResponseType::from_u8(response) {
-        ResponseType::Unknown if response != 0 => push_u64(out, response as u64),
-        t => out.extend_from_slice(t.name().as_bytes()),
-    }
+fn push_response(out: &mut Vec<u8>, response: ResponseType) {
+    out.extend_from_slice(response.name().as_bytes());
 }
 
 /// Writes a JSON value with `f` when the field applies to the record, `null` otherwise.
@@ -376,43 +363,36 @@ fn json_or_null(out: &mut Vec<u8>, applies: bool, f: impl FnOnce(&mut Vec<u8>)) 
     if applies { f(out) } else { out.extend_from_slice(b"null") }
 }
 
-/// A JSON string made by `f` (which writes only `[a-z_0-9]`), or a bare number if `!quoted`.
-fn json_str(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>), quoted: bool) {
-    if quoted {
-        out.push(b'"');
-    }
+/// A JSON string made by `f` (which writes only `[a-z_0-9]`).
+fn json_str(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>)) {
+    out.push(b'"');
     f(out);
-    if quoted {
-        out.push(b'"');
-    }
+    out.push(b'"');
 }
 
-fn push_side_csv(out: &mut Vec<u8>, side: u32) {
-    if side == 0 {
-        return;
-    }
-    match char::from_u32(side) {
-        Some(c) if matches!(c, ',' | '"' | '\n' | '\r') => {
+fn push_side_csv(out: &mut Vec<u8>, side: char) {
+    match side {
+        '\0' => {}
+        ',' | '"' | '\n' | '\r' => {
             out.push(b'"');
-            if c == '"' {
+            if side == '"' {
                 out.extend_from_slice(b"\"\"");
             } else {
-                out.push(c as u8);
+                out.push(side as u8);
             }
             out.push(b'"');
         }
-        Some(c) => {
+        c => {
             let mut b = [0u8; 4];
             out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
         }
-        None => push_u64(out, side as u64),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{OrderRequest, RequestType, Side};
+    use crate::model::{OrderRequest, RequestType, Side};
 
     #[test]
     fn civil_dates() {

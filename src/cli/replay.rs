@@ -75,10 +75,7 @@ pub fn run(a: &ReplayArgs) -> Result<ExitCode, CliError> {
     };
     let valid = match config.validate() {
         Ok(v) => v,
-        Err(mut e) => {
-            e.file = Some(a.config.clone());
-            return usage(e);
-        }
+        Err(e) => return usage(e.in_file(&a.config)),
     };
     let start = match &a.start {
         Some(s) => match parse_start(s) {
@@ -90,7 +87,7 @@ pub fn run(a: &ReplayArgs) -> Result<ExitCode, CliError> {
             None => return usage(format!("{}: no trading window opens within a week", a.config.display())),
         },
     };
-    let sink = BatchJournal::create(&config, &a.journal, start, a.overwrite)?;
+    let sink = BatchJournal::create(&config, &valid, &a.journal, start, a.overwrite)?;
     let report = match replay(&valid, &scenario, start, a.auto_response, sink) {
         Ok(r) => r,
         Err(e) => {

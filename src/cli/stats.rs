@@ -5,22 +5,24 @@ use std::io::Write;
 
 use hdrhistogram::Histogram;
 
-use crate::event::{EventKind, EventRecord, RejectReason};
+use crate::model::{EventKind, RejectReason, ResponseType};
+use crate::record::EventRecord;
 
 /// The percentiles `oms stats` prints.
 pub const PERCENTILES: [(&str, f64); 5] =
     [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9), ("p99.99", 99.99)];
 
 /// Accumulated statistics over one or more journals.
+#[derive(Debug)]
 pub struct Stats {
     /// Valid records seen.
     pub records: u64,
-    /// Count per raw kind value.
-    pub kinds: [u64; 256],
-    /// Count per raw reject reason value (`rejected` events).
-    pub reasons: [u64; 256],
-    /// Count per raw response type value (`response` events).
-    pub responses: [u64; 256],
+    /// Count per kind, indexed by its wire value.
+    pub kinds: [u64; EventKind::ALL.len() + 1],
+    /// Count per reject reason of `rejected` events, indexed by its wire value.
+    pub reasons: [u64; RejectReason::ALL.len() + 1],
+    /// Count per response type of `response` events, indexed by its wire value.
+    pub responses: [u64; 3],
     /// Round-trip latency of `response` events, ns.
     pub latency: Histogram<u64>,
 }
@@ -36,7 +38,13 @@ impl Stats {
     pub fn new() -> Stats {
         // 3 significant digits, auto-resizing: cannot fail.
         let latency = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
-        Stats { records: 0, kinds: [0; 256], reasons: [0; 256], responses: [0; 256], latency }
+        Stats {
+            records: 0,
+            kinds: [0; EventKind::ALL.len() + 1],
+            reasons: [0; RejectReason::ALL.len() + 1],
+            responses: [0; 3],
+            latency,
+        }
     }
 
     /// Adds one record.
@@ -44,9 +52,9 @@ impl Stats {
     pub fn add(&mut self, r: &EventRecord) {
         self.records += 1;
         self.kinds[r.kind as usize] += 1;
-        if r.kind == EventKind::Rejected as u8 {
-            self.reasons[r.reason as usize] += 1;
-        } else if r.kind == EventKind::Response as u8 {
+        if r.kind == EventKind::Rejected {
+            self.reasons[r.reason.map_or(0, |x| x as usize)] += 1;
+        } else if r.kind == EventKind::Response {
             self.responses[r.response as usize] += 1;
             // Auto-resizing: `record` grows the histogram; only absurd values (beyond what it
             // can ever track) are clamped.
@@ -63,28 +71,22 @@ impl Stats {
         for k in EventKind::ALL {
             writeln!(out, "  {:<20} {:>12}", k.name(), self.kinds[k as usize])?;
         }
-        for (v, n) in self.kinds.iter().enumerate() {
-            if *n > 0 && EventKind::from_u8(v as u8).is_none() {
-                writeln!(out, "  {:<20} {:>12}", format!("kind {v}"), n)?;
-            }
-        }
         writeln!(out, "rejects by reason:")?;
         for r in RejectReason::ALL {
             if self.reasons[r as usize] > 0 {
                 writeln!(out, "  {:<20} {:>12}", r.name(), self.reasons[r as usize])?;
             }
         }
-        for (v, n) in self.reasons.iter().enumerate() {
-            if *n > 0 && RejectReason::from_u8(v as u8).is_none() {
-                writeln!(out, "  {:<20} {:>12}", format!("reason {v}"), n)?;
-            }
+        if self.reasons[0] > 0 {
+            writeln!(out, "  {:<20} {:>12}", "(no reason)", self.reasons[0])?;
         }
+        let responses = |t: ResponseType| self.responses[t as usize];
         writeln!(
             out,
             "responses: accept {}, reject {}, other {}",
-            self.responses[1],
-            self.responses[2],
-            self.responses.iter().sum::<u64>() - self.responses[1] - self.responses[2]
+            responses(ResponseType::Accept),
+            responses(ResponseType::Reject),
+            responses(ResponseType::Unknown)
         )?;
         let h = &self.latency;
         if h.is_empty() {

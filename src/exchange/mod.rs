@@ -12,9 +12,9 @@ mod simulated;
 
 pub use recording::{ExchangeCall, NullExchange, RecordingExchange};
 pub use scripted::ScriptedExchange;
-pub use simulated::{SimulatedExchange, SimulatedStats};
+pub use simulated::{SimulatedExchange, SimulatedSettings, SimulatedStats};
 
-use crate::order::{Logon, Logout, OrderRequest};
+use crate::model::{Logon, Logout, OrderRequest};
 
 /// One exchange session. Called only from the engine thread.
 pub trait Exchange {

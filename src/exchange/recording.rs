@@ -1,7 +1,7 @@
 //! Exchanges for tests and benchmarks: one that records every call, one that does nothing.
 
 use super::Exchange;
-use crate::order::{Logon, Logout, OrderRequest};
+use crate::model::{Logon, Logout, OrderRequest};
 
 /// What the engine asked the exchange to do.
 #[derive(Clone, Debug, PartialEq)]

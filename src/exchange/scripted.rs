@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use super::Exchange;
 use crate::clock::EngineClock;
-use crate::order::{Logon, Logout, OrderRequest, OrderResponse, ResponseType};
+use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType};
 
 /// An exchange that counts calls and, optionally, schedules one response per order sent.
 #[derive(Debug)]
@@ -89,7 +89,7 @@ impl Exchange for ScriptedExchange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::Side;
+    use crate::model::Side;
 
     #[test]
     fn answers_each_order_after_the_delay_in_send_order() {

@@ -14,12 +14,24 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
-use quanta::Clock;
 
 use super::Exchange;
-use crate::config::SimulatedExchangeConfig;
-use crate::order::{Logon, Logout, OrderRequest, OrderResponse, ResponseType};
+use crate::clock::EngineClock;
+use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType};
 use crate::ring::Responder;
+
+/// A checked `[exchange]` section: how the simulated exchange answers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimulatedSettings {
+    /// Shortest response latency, µs.
+    pub latency_min_us: u64,
+    /// Longest response latency, µs (= min for a fixed latency).
+    pub latency_max_us: u64,
+    /// Fraction of orders rejected, 0.0 ..= 1.0.
+    pub reject_ratio: f64,
+    /// Random seed (latency and reject draws are reproducible).
+    pub seed: u64,
+}
 
 /// Counters shared with the exchange thread.
 #[derive(Debug, Default)]
@@ -42,7 +54,7 @@ pub struct SimulatedStats {
 #[derive(Debug)]
 pub struct SimulatedExchange {
     orders: Arc<ArrayQueue<(u64, u64)>>,
-    clock: Clock,
+    clock: EngineClock,
     stats: Arc<SimulatedStats>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -50,29 +62,29 @@ pub struct SimulatedExchange {
 
 impl SimulatedExchange {
     /// Starts the exchange thread. `capacity` bounds orders awaiting an answer (use the engine's
-    /// `max_in_flight`, which the engine never exceeds). `clock` must be the engine's quanta clock.
+    /// `max_in_flight`, which the engine never exceeds). `clock` must be the engine's clock.
     pub fn spawn(
-        cfg: &SimulatedExchangeConfig,
+        cfg: &SimulatedSettings,
         mut responder: Responder,
-        clock: Clock,
+        clock: EngineClock,
         capacity: usize,
     ) -> std::io::Result<Self> {
-        let orders = Arc::new(ArrayQueue::new(capacity.max(1)));
+        let orders: Arc<ArrayQueue<(u64, u64)>> = Arc::new(ArrayQueue::new(capacity.max(1)));
         let stats = Arc::new(SimulatedStats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (rx, st, stp, clk) = (orders.clone(), stats.clone(), stop.clone(), clock.clone());
-        let (min_ns, max_ns) = (cfg.latency_min_us * 1000, cfg.latency_max_us.max(cfg.latency_min_us) * 1000);
+        let min_ns = cfg.latency_min_us.saturating_mul(1000);
+        let max_ns = cfg.latency_max_us.saturating_mul(1000).max(min_ns);
         let reject_ratio = cfg.reject_ratio;
         let mut rng = fastrand::Rng::with_seed(cfg.seed);
         let thread = std::thread::Builder::new().name("oms-sim-exchange".into()).spawn(move || {
             let mut due: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::with_capacity(capacity.max(1));
             while !stp.load(Ordering::Relaxed) {
-                while let Some((id, sent_raw)) = rx.pop() {
+                while let Some((id, sent_ns)) = rx.pop() {
                     let latency = if max_ns > min_ns { rng.u64(min_ns..=max_ns) } else { min_ns };
-                    let at = clk.delta_as_nanos(0, sent_raw) + latency;
-                    due.push(Reverse((at, id)));
+                    due.push(Reverse((sent_ns.saturating_add(latency), id)));
                 }
-                let now = clk.delta_as_nanos(0, clk.raw());
+                let now = clk.now_ns();
                 let mut worked = false;
                 while let Some(&Reverse((at, id))) = due.peek() {
                     if at > now {
@@ -112,7 +124,7 @@ impl Exchange for SimulatedExchange {
     #[inline]
     fn send(&mut self, order: &OrderRequest) {
         self.stats.received.fetch_add(1, Ordering::Relaxed);
-        if self.orders.push((order.order_id, self.clock.raw())).is_err() {
+        if self.orders.push((order.order_id, self.clock.now_ns())).is_err() {
             self.stats.overflow.fetch_add(1, Ordering::Relaxed);
         }
     }

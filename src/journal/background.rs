@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use memmap2::{Advice, MmapOptions, MmapRaw};
 
-use crate::config::SyncPolicy;
-use crate::event::RECORD_SIZE;
+use super::SyncPolicy;
+use crate::record::RECORD_SIZE;
 
 use super::JournalError;
 use super::format::{SegmentHeader, segment_path};

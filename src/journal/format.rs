@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::event::RECORD_SIZE;
+use crate::record::RECORD_SIZE;
 
 use super::{JournalError, JournalMeta};
 

@@ -1,6 +1,6 @@
 //! The memory-mapped event journal: 64-byte records in pre-allocated, pre-faulted segment files.
 //!
-//! * [`JournalWriter`] implements [`EventSink`](crate::event::EventSink) for the engine thread.
+//! * [`JournalWriter`] implements [`EventSink`](crate::sink::EventSink) for the engine thread.
 //!   Its hot path is a bounds check, a 64-byte copy, a CRC-32 over 60 bytes and one release
 //!   store: no allocation, no lock, no syscall. A background thread creates, `fallocate`s and
 //!   pre-faults the *next* segment as soon as the current one is taken, hands it over through a
@@ -16,13 +16,12 @@
 //!
 //! The format is versioned and documented byte by byte in `docs/journal-format.md`.
 
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 
 use crate::clock::EngineClock;
-use crate::config::Config;
 
 mod background;
-pub mod crc;
 pub mod format;
 pub mod reader;
 pub mod writer;
@@ -123,10 +122,35 @@ impl JournalError {
     }
 }
 
+/// When mapped pages are flushed to disk (always off the engine thread): `[journal] sync`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// Leave it to the kernel (data survives a process crash, not a power loss).
+    None,
+    /// Flush at every logout and at shutdown.
+    #[default]
+    OnLogout,
+    /// Flush every this many milliseconds, from a background thread.
+    IntervalMs(NonZeroU64),
+}
+
+/// A checked `[journal]` section: where the journal goes and how it is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalSettings {
+    /// Base path; further segments are `PATH.000001`, `PATH.000002`, …
+    pub path: PathBuf,
+    /// Durability policy.
+    pub sync: SyncPolicy,
+    /// Size of one segment file in bytes (header included).
+    pub segment_bytes: u64,
+}
+
 /// What the journal header records about the run, besides the format itself.
 ///
-/// Build it with [`JournalMeta::new`] from the configuration and the engine clock; the
-/// configuration goes in through [`Config::public_toml`], which never contains the password.
+/// Build it with [`JournalMeta::new`] from the engine clock, the session's time zone and the
+/// public configuration ([`Config::public_toml`](crate::config::Config::public_toml), which
+/// never contains the password), or with
+/// [`Config::journal_meta`](crate::config::Config::journal_meta).
 #[derive(Clone, Debug, PartialEq)]
 pub struct JournalMeta {
     /// When the journal is created, ns since the Unix epoch.
@@ -144,15 +168,16 @@ pub struct JournalMeta {
 }
 
 impl JournalMeta {
-    /// The header metadata for a run of `config` on `clock` (created "now" by that clock).
-    pub fn new(config: &Config, clock: &EngineClock) -> Self {
+    /// The header metadata for a run on `clock` (created "now" by that clock) in `timezone`
+    /// with the public configuration `config_toml`.
+    pub fn new(clock: &EngineClock, timezone: impl Into<String>, config_toml: impl Into<String>) -> Self {
         JournalMeta {
             created_wall_ns: clock.wall_ns(clock.now_ns()),
             anchor_wall_ns: clock.anchor_wall_ns(),
             anchor_raw: clock.anchor_raw(),
             ns_per_tick: clock.ns_per_tick(),
-            timezone: config.session.timezone.clone(),
-            config_toml: config.public_toml(),
+            timezone: timezone.into(),
+            config_toml: config_toml.into(),
         }
     }
 }

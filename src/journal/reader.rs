@@ -22,10 +22,9 @@ use std::sync::atomic::{Ordering, fence};
 
 use memmap2::{MmapOptions, MmapRaw};
 
-use crate::event::{EventRecord, RECORD_SIZE};
+use crate::record::{EventRecord, RECORD_SIZE, bytes_to_words, checksums};
 
 use super::JournalError;
-use super::crc::record_crcs;
 
 /// Records whose CRCs are computed in one go.
 const CRC_BLOCK: usize = 256;
@@ -277,6 +276,7 @@ impl VerifyReport {
 }
 
 /// Iterator over a journal's valid records; see [`Journal::records`].
+#[derive(Debug)]
 pub struct Records<'a> {
     journal: &'a Journal,
     seg: usize,
@@ -289,7 +289,7 @@ pub struct Records<'a> {
     done: bool,
     torn: Option<TornTail>,
     /// CRCs of slots `crc_base..crc_base + crc_len` of the loaded segment, computed a block at a
-    /// time ([`record_crcs`]).
+    /// time ([`checksums`]).
     crcs: Vec<u32>,
     crc_base: u64,
     crc_len: u64,
@@ -472,7 +472,7 @@ impl Iterator for Records<'_> {
             if !(self.crc_base..self.crc_base + self.crc_len).contains(&self.slot) {
                 let n = (self.avail - self.slot).min(CRC_BLOCK as u64);
                 let end = at + n as usize * RECORD_SIZE;
-                record_crcs(&self.buf[at..end], &mut self.crcs);
+                checksums(&self.buf[at..end], &mut self.crcs);
                 self.crc_base = self.slot;
                 self.crc_len = n;
             }
@@ -484,7 +484,17 @@ impl Iterator for Records<'_> {
                 };
                 return self.fail(e);
             }
-            let rec = EventRecord::from_bytes(bytes);
+            let rec = match EventRecord::from_words(&bytes_to_words(bytes)) {
+                Ok(rec) => rec,
+                Err(e) => {
+                    let e = JournalError::Corrupt {
+                        path: s.path.clone(),
+                        offset: at as u64,
+                        problem: e.to_string(),
+                    };
+                    return self.fail(e);
+                }
+            };
             self.last_good = Some((self.seg, seq, at as u64));
             self.slot += 1;
             self.expected += 1;
@@ -505,6 +515,7 @@ pub enum Poll {
 }
 
 /// A mapped segment being followed.
+#[derive(Debug)]
 struct Followed {
     map: MmapRaw,
     path: PathBuf,
@@ -516,6 +527,7 @@ struct Followed {
 /// It maps each segment read-only and loads each slot's sequence word before reading the body,
 /// with an acquire fence in between: the writer publishes the body first and the sequence word
 /// last (release), so a non-zero sequence word means the body is complete.
+#[derive(Debug)]
 pub struct Follower {
     base: PathBuf,
     seg: Followed,
@@ -617,17 +629,16 @@ impl Follower {
         unsafe {
             std::ptr::copy_nonoverlapping(self.seg.map.as_ptr().add(at), bytes.as_mut_ptr(), RECORD_SIZE)
         };
-        let rec = EventRecord::from_bytes(&bytes);
-        let problem = if seq != self.expected {
-            Some(format!("sequence number {seq}, expected {}", self.expected))
-        } else if !rec.checksum_ok() {
-            Some(format!("checksum mismatch in record seq {seq}"))
+        let decoded = if seq != self.expected {
+            Err(format!("sequence number {seq}, expected {}", self.expected))
         } else {
-            None
+            EventRecord::from_bytes(&bytes).map_err(|e| e.to_string())
         };
-        if let Some(problem) = problem {
-            return Err(JournalError::Corrupt { path: self.seg.path.clone(), offset: at as u64, problem });
-        }
+        let rec = decoded.map_err(|problem| JournalError::Corrupt {
+            path: self.seg.path.clone(),
+            offset: at as u64,
+            problem,
+        })?;
         self.slot += 1;
         self.expected += 1;
         Ok(Poll::Record(rec))

@@ -35,11 +35,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 
-use crate::config::{JournalConfig, SyncPolicy};
-use crate::event::{EventRecord, EventSink, RECORD_SIZE};
+use super::{JournalSettings, SyncPolicy};
+use crate::engine::Capacities;
+use crate::record::{EventRecord, RECORD_SIZE, Words, seal};
+use crate::sink::EventSink;
 
 use super::background::{Background, Live, PAGE, SEGMENTS_AHEAD, Segment, Shared, prepare_segment};
-use super::crc::{RecordWords, record_crc_words, record_words};
 use super::format::{FORMAT_VERSION, SegmentHeader, existing_segments, offsets};
 use super::{JournalError, JournalMeta};
 
@@ -67,8 +68,7 @@ impl WriterOptions {
     /// Options whose reserve covers the end of a session of an engine built from `cfg`: every
     /// queued order rejected, every in-flight order recorded `unanswered`, a logout, and a full
     /// ring of `journal_full` rejects per producer for `producers` producers.
-    pub fn for_engine(cfg: &crate::config::ValidConfig, producers: usize) -> Self {
-        let e = &cfg.engine;
+    pub fn for_engine(e: &Capacities, producers: usize) -> Self {
         let tail =
             e.max_queued_orders.get() + e.max_in_flight.get() + (producers + 1) * e.ring_capacity.get();
         WriterOptions { reserve_records: tail as u64 + 16, ..WriterOptions::default() }
@@ -103,9 +103,6 @@ pub struct JournalStats {
     pub segments: u32,
     /// Records dropped because not even the reserve was left (last resort; should stay 0).
     pub dropped: u64,
-    /// Records whose `seq` was not the next one in the journal (the writer stores its own,
-    /// positional sequence number; should stay 0).
-    pub seq_mismatches: u64,
     /// Failed attempts to prepare the next segment (e.g. ENOSPC).
     pub prepare_failures: u64,
     /// The last preparation error, if any.
@@ -115,18 +112,17 @@ pub struct JournalStats {
 /// The journal writer: implements [`EventSink`] for the engine thread. See the module docs.
 ///
 /// ```no_run
-/// use oms::journal::{JournalMeta, JournalWriter};
+/// use oms::journal::JournalWriter;
 /// use oms::{Config, EngineClock, EventKind, EventRecord, EventSink};
 ///
 /// let config = Config::default();
+/// let valid = config.validate()?;
 /// let clock = EngineClock::system();
-/// let mut w = JournalWriter::create(&config.journal, &JournalMeta::new(&config, &clock))?;
-/// let mut ev = EventRecord::bare(EventKind::Logon, clock.wall_ns(clock.now_ns()));
-/// ev.seq = 1;
-/// w.record(&ev);
+/// let mut w = JournalWriter::create(&valid.journal, &config.journal_meta(&clock))?;
+/// w.record(&EventRecord::bare(EventKind::Logon, clock.wall_ns(clock.now_ns())));
 /// let stats = w.close()?;
 /// assert_eq!(stats.records, 1);
-/// # Ok::<(), oms::journal::JournalError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct JournalWriter {
     /// Slot 0 of the current segment.
@@ -142,7 +138,6 @@ pub struct JournalWriter {
     transient_reserve: u64,
     cur: Option<Segment>,
     dropped: u64,
-    seq_mismatches: u64,
     segments: u32,
     shared: Arc<Shared>,
     bg: Option<JoinHandle<()>>,
@@ -169,14 +164,14 @@ impl std::fmt::Debug for JournalWriter {
 impl JournalWriter {
     /// Creates a new journal at `cfg.path` with default [`WriterOptions`]. Refuses to replace an
     /// existing journal ([`JournalError::Exists`]).
-    pub fn create(cfg: &JournalConfig, meta: &JournalMeta) -> Result<JournalWriter, JournalError> {
+    pub fn create(cfg: &JournalSettings, meta: &JournalMeta) -> Result<JournalWriter, JournalError> {
         Self::create_with(cfg, meta, WriterOptions::default())
     }
 
     /// Creates a new journal: prepares segment 0 on the calling thread (start-up, off the hot
     /// path) and starts the background thread, which prepares segment 1 right away.
     pub fn create_with(
-        cfg: &JournalConfig,
+        cfg: &JournalSettings,
         meta: &JournalMeta,
         opts: WriterOptions,
     ) -> Result<JournalWriter, JournalError> {
@@ -263,7 +258,6 @@ impl JournalWriter {
             transient_reserve: opts.reserve_records.min(cap / 2),
             cur: Some(seg0),
             dropped: 0,
-            seq_mismatches: 0,
             segments: 1,
             shared,
             bg: Some(bg),
@@ -316,7 +310,6 @@ impl JournalWriter {
             last_seq: self.next_seq - 1,
             segments: self.segments,
             dropped: self.dropped,
-            seq_mismatches: self.seq_mismatches,
             prepare_failures: self.shared.prepare_failures.load(Ordering::Relaxed),
             last_prepare_error: self.shared.last_error.lock().ok().and_then(|e| e.clone()),
         }
@@ -331,11 +324,8 @@ impl JournalWriter {
             return;
         }
         let seq = self.next_seq;
-        if event.seq != seq {
-            self.seq_mismatches += 1;
-        }
-        let mut words = record_words(event, seq);
-        words[7] |= u64::from(record_crc_words(&words)) << 32;
+        let mut words = event.to_words(seq);
+        seal(&mut words);
         write_slot(self.records, self.cap, self.pos, &words);
         self.pos += 1;
         self.next_seq = seq + 1;
@@ -442,7 +432,7 @@ impl EventSink for JournalWriter {
 /// Writes words 1..8 (bytes 8..64, little-endian) into slot `pos`, then publishes it by storing
 /// word 0 (`seq`) with release ordering. The only write into a mapping on the hot path.
 #[inline(always)]
-fn write_slot(records: *mut u8, cap: u64, pos: u64, words: &RecordWords) {
+fn write_slot(records: *mut u8, cap: u64, pos: u64, words: &Words) {
     debug_assert!(pos < cap, "slot {pos} out of {cap}");
     debug_assert!(!records.is_null());
     debug_assert_eq!(records as usize % RECORD_SIZE, 0);

@@ -22,10 +22,10 @@ use super::scenario::{Action, ScenarioEvent, parse_ms};
 use crate::clock::EngineClock;
 use crate::config::ValidConfig;
 use crate::engine::{BATCH, Engine, EngineBuilder, EngineStats};
-use crate::event::EventSink;
 use crate::exchange::ScriptedExchange;
-use crate::order::ResponseType;
+use crate::model::ResponseType;
 use crate::ring::{Producer, Responder};
+use crate::sink::EventSink;
 
 /// `--auto-response MS[:accept|reject]`: answer every sent order this long after its send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,11 +179,11 @@ impl<S: EventSink> Driver<S> {
     fn new(cfg: &ValidConfig, start: i64, auto: Option<AutoResponse>, producers: usize, sink: S) -> Self {
         let (clock, mock) = EngineClock::manual(start);
         let exchange = ScriptedExchange::new(clock.clone(), auto.map(|a| (a.delay_ns, a.kind)));
-        let (mut b, responder) = EngineBuilder::new(cfg, clock);
+        let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock);
         let producers = (0..producers).map(|_| b.producer()).collect();
         let engine = b.build(exchange, sink);
         // Each poll takes up to BATCH messages per ring; the rings hold at most ring_capacity.
-        let max_turns = cfg.engine.ring_capacity.get() / BATCH + 2;
+        let max_turns = cfg.engine.capacities.ring_capacity.get() / BATCH + 2;
         let max_turns = NonZeroUsize::new(max_turns.saturating_mul(2)).map_or(2, NonZeroUsize::get);
         Driver { engine, mock, producers, responder, max_turns }
     }
@@ -275,8 +275,10 @@ impl<S: EventSink> Driver<S> {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::event::{EventKind as K, EventRecord, MemorySink, RejectReason as R};
+    use crate::model::{EventKind as K, RejectReason as R};
+    use crate::record::EventRecord;
     use crate::replay::{parse_scenario, parse_start};
+    use crate::sink::MemorySink;
 
     const MS: u64 = 1_000_000;
 
@@ -295,12 +297,12 @@ mod tests {
     }
 
     fn kinds(ev: &[EventRecord]) -> Vec<(K, u64)> {
-        ev.iter().map(|e| (e.kind().unwrap(), e.order_id)).collect()
+        ev.iter().map(|e| (e.kind, e.order_id)).collect()
     }
 
     fn at(ev: &[EventRecord], k: K, id: u64) -> i64 {
         let start = parse_start("2026-11-23T10:00:00Z").unwrap();
-        ev.iter().find(|e| e.kind() == Some(k) && e.order_id == id).map(|e| e.time_ns - start).unwrap()
+        ev.iter().find(|e| e.kind == k && e.order_id == id).map(|e| e.time_ns - start).unwrap()
     }
 
     #[test]
@@ -311,7 +313,7 @@ mod tests {
             "@0 new id=1 sym=1 side=B px=1 qty=1\n@150 response id=1 accept\n",
             None,
         );
-        let r = ev.iter().find(|e| e.kind() == Some(K::Response)).unwrap();
+        let r = ev.iter().find(|e| e.kind == K::Response).unwrap();
         assert_eq!((r.latency_ns, at(&ev, K::Response, 1)), (150 * MS, 150 * MS as i64));
         assert_eq!(kinds(&ev), [(K::Logon, 0), (K::Sent, 1), (K::Response, 1), (K::Logout, 0)]);
     }
@@ -327,8 +329,8 @@ mod tests {
             [0, 100, 200].map(|m| m * MS as i64)
         );
         assert_eq!(at(&ev, K::Response, 3), 205 * MS as i64);
-        assert!(ev.iter().filter(|e| e.kind() == Some(K::Response)).all(|e| e.latency_ns == 5 * MS));
-        assert!(!ev.iter().any(|e| e.kind() == Some(K::Unanswered)));
+        assert!(ev.iter().filter(|e| e.kind == K::Response).all(|e| e.latency_ns == 5 * MS));
+        assert!(!ev.iter().any(|e| e.kind == K::Unanswered));
         // The shutdown logout happens when the last answer is in, not at the window end.
         assert_eq!(at(&ev, K::Logout, 0), 205 * MS as i64);
     }
@@ -340,7 +342,7 @@ mod tests {
         let ev = run(("10:00:00", "10:00:01"), 1, text, Some("2000"));
         assert_eq!(at(&ev, K::Logout, 0), 1_000 * MS as i64);
         let rej: Vec<_> =
-            ev.iter().filter(|e| e.kind() == Some(K::Rejected)).map(|e| (e.order_id, e.reason())).collect();
+            ev.iter().filter(|e| e.kind == K::Rejected).map(|e| (e.order_id, e.reason)).collect();
         assert_eq!(rej, [(2, Some(R::SessionEnded))]);
         assert_eq!(at(&ev, K::Unanswered, 1), 1_000 * MS as i64, "its answer was due after the end");
     }
@@ -369,7 +371,7 @@ mod tests {
         let r = replay(&cfg, &sc, start, None, MemorySink::with_capacity(2)).unwrap();
         let ev = r.sink.events();
         assert_eq!(kinds(ev)[..3], [(K::Logon, 0), (K::Sent, 1), (K::Rejected, 2)]);
-        assert_eq!(ev[2].reason(), Some(R::JournalFull));
+        assert_eq!(ev[2].reason, Some(R::JournalFull));
     }
 
     #[test]

@@ -40,7 +40,7 @@
 //! let start = oms::replay::parse_start("2026-11-23T10:00:00Z").unwrap();
 //! let auto = "150".parse::<AutoResponse>().ok();
 //! let report = replay(&cfg, &scenario, start, auto, MemorySink::default()).unwrap();
-//! let response = report.sink.events().iter().find(|e| e.kind() == Some(EventKind::Response)).unwrap();
+//! let response = report.sink.events().iter().find(|e| e.kind == EventKind::Response).unwrap();
 //! assert_eq!(response.latency_ns, 150_000_000);
 //! ```
 

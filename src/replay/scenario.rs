@@ -24,7 +24,7 @@
 //! assert_eq!(err.line, 1);
 //! ```
 
-use crate::order::{OrderRequest, OrderResponse, RequestType, ResponseType};
+use crate::model::{OrderRequest, OrderResponse, RequestType, ResponseType};
 
 /// Most producers a scenario may use (`p=0` … `p=63`): each one is a ring of `ring_capacity`
 /// slots, allocated up front.

@@ -12,9 +12,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::clock::EngineClock;
-use crate::config::Config;
-use crate::event::{EventRecord, EventSink};
+use crate::config::{Config, ValidConfig};
 use crate::journal::{JournalError, JournalMeta, JournalStats, JournalWriter, NextSegment, WriterOptions};
+use crate::record::EventRecord;
+use crate::sink::EventSink;
 
 /// How long to wait for the next segment before calling the journal full.
 const WAIT: Duration = Duration::from_secs(60);
@@ -26,19 +27,21 @@ pub struct BatchJournal {
 }
 
 impl BatchJournal {
-    /// Creates the journal of a replay of `config` at `path` (instead of `config.journal.path`).
+    /// Creates the journal of a replay of `config` (validated as `valid`) at `path` (instead of
+    /// the configured journal path).
     /// The header records the virtual clock: anchor and creation time are `start_wall_ns`, one
     /// tick per ns, so the same replay writes the same bytes. An existing journal at `path` is
     /// replaced only if `overwrite`.
     pub fn create(
         config: &Config,
+        valid: &ValidConfig,
         path: &Path,
         start_wall_ns: i64,
         overwrite: bool,
     ) -> Result<BatchJournal, JournalError> {
         let (clock, _) = EngineClock::manual(start_wall_ns);
-        let meta = JournalMeta::new(config, &clock);
-        let mut jcfg = config.journal.clone();
+        let meta: JournalMeta = config.journal_meta(&clock);
+        let mut jcfg = valid.journal.clone();
         jcfg.path = path.to_path_buf();
         let opts = WriterOptions { overwrite, ..WriterOptions::default() };
         JournalWriter::create_with(&jcfg, &meta, opts).map(BatchJournal::new)

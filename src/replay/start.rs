@@ -5,7 +5,6 @@ use jiff::Timestamp;
 use jiff::civil::Time;
 
 use crate::config::ValidConfig;
-use crate::session::TradingWindow;
 
 /// Parses an RFC 3339 instant (`2026-11-23T10:00:00+05:30`, `…Z`) into ns since the Unix epoch.
 pub fn parse_start(s: &str) -> Result<i64, String> {
@@ -19,11 +18,11 @@ pub fn parse_start(s: &str) -> Result<i64, String> {
 /// (a day not in `days`), of the next one that does. `None` only if there is no window at all
 /// within a week (cannot happen with a validated config, except at the end of the ns range).
 pub fn default_start_wall_ns(cfg: &ValidConfig, now_wall_ns: i64) -> Option<i64> {
-    let tz = &cfg.session.timezone;
+    let window = &cfg.engine.session.window;
+    let tz = window.timezone();
     let now = Timestamp::from_nanosecond(i128::from(now_wall_ns)).ok()?;
     let midnight = tz.to_ambiguous_timestamp(tz.to_datetime(now).date().to_datetime(Time::midnight()));
     let midnight = i64::try_from(midnight.compatible().ok()?.as_nanosecond()).ok()?;
-    let window = TradingWindow::from_session(&cfg.session);
     let span = window.current_or_next(midnight)?;
     // A window that crosses midnight may have started yesterday: take the next one.
     let span = if span.start_ns < midnight { window.current_or_next(span.end_ns)? } else { span };

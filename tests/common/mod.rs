@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use oms::engine::{Engine, EngineBuilder};
 use oms::exchange::RecordingExchange;
-use oms::ring::{Producer, Responder};
 use oms::{
     Config, EngineClock, EventKind, EventRecord, MemorySink, OrderRequest, OrderResponse, RequestType,
 };
+use oms::{Producer, Responder};
 use oms::{RejectReason, ResponseType, Side};
 use quanta::Mock;
 
@@ -47,7 +47,7 @@ impl Rig {
     pub fn new(cfg: &Config, start: &str, producers: usize) -> Rig {
         let valid = cfg.validate().expect("test config is valid");
         let (clock, mock) = EngineClock::manual(wall(start));
-        let (mut b, responder) = EngineBuilder::new(&valid, clock);
+        let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
         let producers = (0..producers).map(|_| b.producer()).collect();
         let engine = b.build(RecordingExchange::with_capacity(1024), MemorySink::with_capacity(1 << 16));
         let mut rig = Rig { engine, mock, producers, responder };
@@ -104,12 +104,12 @@ impl Rig {
     }
 
     pub fn kinds(&self) -> Vec<EventKind> {
-        self.events().iter().map(|e| e.kind().expect("valid kind")).collect()
+        self.events().iter().map(|e| e.kind).collect()
     }
 
     /// Events of one kind.
     pub fn of(&self, k: EventKind) -> Vec<EventRecord> {
-        self.events().iter().filter(|e| e.kind() == Some(k)).copied().collect()
+        self.events().iter().filter(|e| e.kind == k).copied().collect()
     }
 
     /// Ids of events of one kind, in order.
@@ -119,7 +119,7 @@ impl Rig {
 
     /// Reject reasons recorded for `id`.
     pub fn rejects(&self, id: u64) -> Vec<RejectReason> {
-        self.of(EventKind::Rejected).iter().filter(|e| e.order_id == id).filter_map(|e| e.reason()).collect()
+        self.of(EventKind::Rejected).iter().filter(|e| e.order_id == id).filter_map(|e| e.reason).collect()
     }
 
     pub fn sent_ids(&self) -> Vec<u64> {

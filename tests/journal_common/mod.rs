@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oms::config::{JournalConfig, SyncPolicy};
 use oms::journal::{JournalMeta, JournalWriter, NextSegment, WriterOptions};
+use oms::journal::{JournalSettings, SyncPolicy};
 use oms::{
-    Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RejectReason, RequestType, Side,
+    Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RejectReason, RequestType,
+    ResponseType, Side,
 };
 
 /// The password planted in test configurations; it must never reach a journal byte.
@@ -20,13 +21,20 @@ pub const SMALL_SEGMENT: u64 = 64 * 1024;
 pub fn config(base: &Path, segment_bytes: u64, sync: SyncPolicy) -> Config {
     let mut c = Config::default();
     c.session.password = Some(PASSWORD.into());
-    c.journal = JournalConfig { path: base.to_path_buf(), sync, segment_bytes };
+    c.journal.path = base.to_path_buf();
+    c.journal.sync = sync.into();
+    c.journal.segment_bytes = segment_bytes;
     c
+}
+
+/// The checked journal section of `c`.
+pub fn journal(c: &Config) -> JournalSettings {
+    c.validate().expect("test config is valid").journal
 }
 
 pub fn meta(c: &Config) -> JournalMeta {
     let (clock, _mock) = EngineClock::manual(T0);
-    JournalMeta::new(c, &clock)
+    c.journal_meta(&clock)
 }
 
 /// A deterministic variety of events; `seq` and `time_ns` set.
@@ -46,13 +54,13 @@ pub fn event(seq: u64) -> EventRecord {
         }
         5 | 6 => {
             let mut r = EventRecord::for_order(EventKind::Response, t, &o, RequestType::New);
-            r.response = if i.is_multiple_of(4) { 2 } else { 1 };
+            r.response = if i.is_multiple_of(4) { ResponseType::Reject } else { ResponseType::Accept };
             r.latency_ns = 100_000 + (i * 7919) % 900_000;
             r
         }
         7 => {
             let mut r = EventRecord::for_order(EventKind::Rejected, t, &o, RequestType::New);
-            r.reason = RejectReason::ALL[(i as usize / 10) % RejectReason::ALL.len()] as u8;
+            r.reason = Some(RejectReason::ALL[(i as usize / 10) % RejectReason::ALL.len()]);
             r
         }
         8 => EventRecord::for_order(EventKind::Modified, t, &o, RequestType::Modify),
@@ -66,7 +74,8 @@ pub fn event(seq: u64) -> EventRecord {
 /// is refused for lack of a prepared segment), and closes the journal.
 pub fn write_journal(base: &Path, n: u64, segment_bytes: u64, sync: SyncPolicy) -> Vec<EventRecord> {
     let c = config(base, segment_bytes, sync);
-    let mut w = JournalWriter::create_with(&c.journal, &meta(&c), WriterOptions::default()).expect("create");
+    let mut w =
+        JournalWriter::create_with(&journal(&c), &meta(&c), WriterOptions::default()).expect("create");
     let mut out = Vec::with_capacity(n as usize);
     for seq in 1..=n {
         if !w.has_room() {

@@ -1,17 +1,14 @@
 //! The order-entry types of the original interface, in Rust form.
 //!
-//! `OrderRequest`, `RequestType`, `OrderResponse`, `ResponseType`, `Logon` and `Logout` keep the
-//! names and fields of the C++ API (`symbolId`, `price`, `qty`, `side`, `orderId`). They are plain
-//! `Copy` values (except the logon credentials) so that they travel through the rings by value and
-//! never touch the heap.
+//! `OrderRequest`, `RequestType`, `OrderResponse` and `ResponseType` keep the names and fields of
+//! the C++ API (`symbolId`, `price`, `qty`, `side`, `orderId`). They are plain `Copy` values so
+//! that they travel through the rings by value and never touch the heap.
 //!
 //! Validation lives here too ([`OrderRequest::validate_new`], [`OrderRequest::validate_modify`]):
 //! a request from upstream is untrusted input, and every way it can be wrong maps to one
 //! [`RejectReason`].
 
-use std::fmt;
-
-use crate::event::RejectReason;
+use super::RejectReason;
 
 /// Side of an order: the original API's `char`, `'B'` (buy) or `'S'` (sell).
 ///
@@ -183,55 +180,6 @@ pub struct OrderResponse {
     pub response_type: ResponseType,
 }
 
-/// A secret string (the exchange password): never printed by `Debug` or `Display`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-
-    /// The secret itself, for the exchange adapter that must send it. Never log this.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the secret is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// Logon message, sent at each trading window's start.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Logon {
-    /// Session user.
-    pub username: String,
-    /// Session password (redacted in `Debug`).
-    pub password: Secret,
-}
-
-/// Logout message, sent at each trading window's end.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Logout {
-    /// Session user.
-    pub username: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,14 +202,6 @@ mod tests {
         // Modify does not care about the side.
         assert_eq!(order(1.0, 1, 'X').validate_modify(), Ok(()));
         assert_eq!(order(1.0, 0, 'B').validate_modify(), Err(RejectReason::InvalidQty));
-    }
-
-    #[test]
-    fn secret_never_prints() {
-        let logon = Logon { username: "u".into(), password: Secret::new("hunter2") };
-        assert!(!format!("{logon:?}").contains("hunter2"));
-        assert!(!format!("{}", logon.password).contains("hunter2"));
-        assert_eq!(logon.password.expose(), "hunter2");
     }
 
     #[test]

@@ -1,0 +1,164 @@
+use super::*;
+
+#[test]
+fn defaults_are_valid() {
+    let v = Config::default().validate().expect("default config is valid");
+    assert_eq!(v.engine.throttle.rate.get(), 100);
+    assert_eq!(v.engine.throttle.burst.get(), 100);
+    assert_eq!(v.engine.capacities.ring_capacity.get(), 65536);
+    assert_eq!(v.journal.sync, SyncPolicy::OnLogout);
+    assert_eq!(v.runner.idle, IdleStrategy::Spin);
+}
+
+#[test]
+fn the_readme_example_parses() {
+    let text = r#"
+[session]
+username = "trader"
+password = "secret"
+timezone = "Asia/Kolkata"
+start = "10:00:00"
+end = "13:00:00"
+days = ["Mon","Tue","Wed","Thu","Fri"]
+[throttle]
+max_orders_per_sec = 100
+mode = "token-bucket"
+burst = 100
+[journal]
+path = "oms.journal"
+[engine]
+core = 0
+ring_capacity = 65536
+max_queued_orders = 1048576
+idle = "spin"
+"#;
+    let c = Config::from_toml_str(text).unwrap();
+    let v = c.validate().unwrap();
+    assert!(v.engine.session.window.days().contains(Weekday::Monday));
+    assert!(!v.engine.session.window.days().contains(Weekday::Sunday));
+    assert_eq!(v.engine.session.logon.password.expose(), "secret");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = r#"
+[session]
+username = ""
+timezone = "Mars/Olympus"
+start = "25:00"
+end = "13:00"
+days = ["Mon", "Funday", "Mon"]
+[throttle]
+max_orders_per_sec = 0
+burst = 0
+mode = "leaky"
+[journal]
+sync = "sometimes"
+segment_bytes = 1000
+path = ""
+[engine]
+ring_capacity = 0
+max_queued_orders = 0
+core = 4096
+idle = "nap"
+[exchange]
+latency_min_us = 9
+latency_max_us = 1
+reject_ratio = 1.5
+"#;
+    let err = Config::from_toml_str(text).unwrap().validate().unwrap_err();
+    let all = err.to_string();
+    let fields = [
+        "session.username",
+        "session.timezone",
+        "session.start",
+        "session.days",
+        "session.days",
+        "throttle.mode",
+        "throttle.max_orders_per_sec",
+        "throttle.burst",
+        "journal.path",
+        "journal.segment_bytes",
+        "journal.sync",
+        "engine.ring_capacity",
+        "engine.max_queued_orders",
+        "engine.idle",
+        "engine.core",
+        "exchange",
+        "exchange.reject_ratio",
+    ];
+    let mut got: Vec<&str> = err.problems().iter().map(|p| p.field.as_str()).collect();
+    let mut want = fields.to_vec();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want, "{all}");
+    for needle in ["Funday", "listed twice", "\"leaky\"", "\"nap\"", "\"sometimes\""] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+}
+
+#[test]
+fn capacities_that_would_exhaust_memory_are_errors() {
+    let mut c = Config::default();
+    c.engine.ring_capacity = MAX_RING_CAPACITY + 1;
+    c.engine.max_queued_orders = MAX_LIVE_ORDERS;
+    let msg = c.validate().unwrap_err().to_string();
+    assert!(msg.contains("engine.ring_capacity") && msg.contains("max_in_flight must be at most"), "{msg}");
+    c.engine.ring_capacity = MAX_RING_CAPACITY;
+    c.engine.max_queued_orders = MAX_LIVE_ORDERS - c.engine.max_in_flight;
+    assert!(c.validate().is_ok());
+}
+
+#[test]
+fn parse_errors_name_file_and_line_and_keep_their_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.toml");
+    std::fs::write(&p, "[throttle]\nmax_orders_per_sec = \"many\"\n").unwrap();
+    let err = Config::load(&p).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("bad.toml"), "{msg}");
+    assert!(msg.contains("line 2"), "{msg}");
+    assert!(std::error::Error::source(&err).is_some());
+    std::fs::write(&p, "[sesion]\n").unwrap();
+    assert!(Config::load(&p).unwrap_err().to_string().contains("sesion"));
+    let missing = Config::load(dir.path().join("nope.toml")).unwrap_err();
+    assert!(matches!(missing, ConfigError::Read { .. }), "{missing}");
+    assert!(missing.to_string().contains("nope.toml"));
+    std::fs::write(&p, "[throttle]\nmax_orders_per_sec = 0\n").unwrap();
+    let invalid = Config::load_valid(&p).unwrap_err().to_string();
+    assert!(invalid.starts_with(&format!("{}: invalid configuration", p.display())), "{invalid}");
+}
+
+#[test]
+fn password_is_never_serialized_or_debug_printed() {
+    let mut c = Config::default();
+    c.session.password = Some("hunter2".into());
+    assert!(!c.public_toml().contains("hunter2"));
+    assert!(!format!("{c:?}").contains("hunter2"));
+    let v = c.validate().unwrap();
+    assert!(!format!("{v:?}").contains("hunter2"));
+}
+
+#[test]
+fn password_env() {
+    let mut c = Config::default();
+    c.session.password_env = Some("OMS_TEST_PASSWORD_SURELY_UNSET".into());
+    assert!(c.validate().unwrap_err().to_string().contains("OMS_TEST_PASSWORD_SURELY_UNSET"));
+    // The rules alone do not need the credentials.
+    assert!(c.rules().is_ok());
+    c.session.password = Some("x".into());
+    assert!(c.validate().unwrap_err().to_string().contains("not both"));
+}
+
+#[test]
+fn sync_policy_forms() {
+    let sync = |t: &str| Config::from_toml_str(&format!("[journal]\nsync = {t}")).unwrap().validate();
+    assert_eq!(sync("\"none\"").unwrap().journal.sync, SyncPolicy::None);
+    assert_eq!(sync("250").unwrap().journal.sync, SyncPolicy::IntervalMs(NonZeroU64::new(250).unwrap()));
+    assert_eq!(sync("\"250\"").unwrap().journal.sync, SyncPolicy::IntervalMs(NonZeroU64::new(250).unwrap()));
+    for bad in ["0", "-5", "\"sometimes\"", "\"0\""] {
+        assert!(sync(bad).unwrap_err().to_string().contains("journal.sync"), "{bad}");
+    }
+    let back = Config::from_toml_str(&Config::default().public_toml()).unwrap();
+    assert_eq!(back, Config::default());
+}

@@ -1,0 +1,13 @@
+//! The domain types, in one dependency-free place every other module may use: orders and the
+//! requests that carry them, exchange responses, sides, the session credentials, and what the
+//! engine decides about them (event kinds and reject reasons).
+//!
+//! Nothing here knows about rings, clocks, configuration or the journal.
+
+mod credentials;
+mod order;
+mod outcome;
+
+pub use credentials::{Logon, Logout, Secret};
+pub use order::{OrderRequest, OrderResponse, RequestType, ResponseType, Side};
+pub use outcome::{EventKind, RejectReason};

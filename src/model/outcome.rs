@@ -1,0 +1,170 @@
+//! What the engine decides: the [`EventKind`] of every journal record and the [`RejectReason`] of
+//! every rejected request. Their numeric values are the journal's wire values; their snake_case
+//! names are what the CLI, the CSV and the scenario format print.
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum EventKind {
+    /// Logon sent at a window start.
+    Logon = 1,
+    /// Logout sent at a window end (or at shutdown while logged on).
+    Logout = 2,
+    /// A New order waits in the queue for the throttle.
+    Queued = 3,
+    /// An order went to the exchange; `latency_ns` is its time inside the OMS.
+    Sent = 4,
+    /// A queued order's price and qty were replaced.
+    Modified = 5,
+    /// A queued order was removed.
+    Cancelled = 6,
+    /// A request was rejected; `reason` says why, `request` says which request.
+    Rejected = 7,
+    /// The exchange answered a sent order; `latency_ns` is the round trip.
+    Response = 8,
+    /// A response for an order that is not in flight (unknown or already answered).
+    UnmatchedResponse = 9,
+    /// A sent order still unanswered at shutdown.
+    Unanswered = 10,
+}
+
+impl EventKind {
+    /// Every kind, in wire order.
+    pub const ALL: [EventKind; 10] = [
+        EventKind::Logon,
+        EventKind::Logout,
+        EventKind::Queued,
+        EventKind::Sent,
+        EventKind::Modified,
+        EventKind::Cancelled,
+        EventKind::Rejected,
+        EventKind::Response,
+        EventKind::UnmatchedResponse,
+        EventKind::Unanswered,
+    ];
+
+    /// Decodes the wire value.
+    pub const fn from_u8(v: u8) -> Option<EventKind> {
+        match v.checked_sub(1) {
+            Some(i) if (i as usize) < Self::ALL.len() => Some(Self::ALL[i as usize]),
+            _ => None,
+        }
+    }
+
+    /// snake_case name, as in the CLI and CSV.
+    pub const fn name(self) -> &'static str {
+        match self {
+            EventKind::Logon => "logon",
+            EventKind::Logout => "logout",
+            EventKind::Queued => "queued",
+            EventKind::Sent => "sent",
+            EventKind::Modified => "modified",
+            EventKind::Cancelled => "cancelled",
+            EventKind::Rejected => "rejected",
+            EventKind::Response => "response",
+            EventKind::UnmatchedResponse => "unmatched_response",
+            EventKind::Unanswered => "unanswered",
+        }
+    }
+
+    /// Parses a snake_case name.
+    pub fn from_name(s: &str) -> Option<EventKind> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// Why a request was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum RejectReason {
+    /// A New order arrived while no session was logged on.
+    OutsideWindow = 1,
+    /// Price not finite or not > 0.
+    InvalidPrice = 2,
+    /// Quantity 0.
+    InvalidQty = 3,
+    /// Side other than `'B'` / `'S'`.
+    InvalidSide = 4,
+    /// `RequestType::Unknown`.
+    InvalidRequestType = 5,
+    /// A New whose id is already queued or in flight.
+    DuplicateOrderId = 6,
+    /// Modify/Cancel of an order that is not in the queue.
+    NotQueued = 7,
+    /// The pending queue is at `max_queued_orders`.
+    QueueFull = 8,
+    /// The journal has no room left: nothing more is accepted or sent.
+    JournalFull = 9,
+    /// Still queued when the window ended.
+    SessionEnded = 10,
+    /// Still queued (or still in a ring) when the engine stopped.
+    Shutdown = 11,
+}
+
+impl RejectReason {
+    /// Every reason, in wire order.
+    pub const ALL: [RejectReason; 11] = [
+        RejectReason::OutsideWindow,
+        RejectReason::InvalidPrice,
+        RejectReason::InvalidQty,
+        RejectReason::InvalidSide,
+        RejectReason::InvalidRequestType,
+        RejectReason::DuplicateOrderId,
+        RejectReason::NotQueued,
+        RejectReason::QueueFull,
+        RejectReason::JournalFull,
+        RejectReason::SessionEnded,
+        RejectReason::Shutdown,
+    ];
+
+    /// Decodes the wire value.
+    pub const fn from_u8(v: u8) -> Option<RejectReason> {
+        match v.checked_sub(1) {
+            Some(i) if (i as usize) < Self::ALL.len() => Some(Self::ALL[i as usize]),
+            _ => None,
+        }
+    }
+
+    /// snake_case name, as in the CLI and CSV.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RejectReason::OutsideWindow => "outside_window",
+            RejectReason::InvalidPrice => "invalid_price",
+            RejectReason::InvalidQty => "invalid_qty",
+            RejectReason::InvalidSide => "invalid_side",
+            RejectReason::InvalidRequestType => "invalid_request_type",
+            RejectReason::DuplicateOrderId => "duplicate_order_id",
+            RejectReason::NotQueued => "not_queued",
+            RejectReason::QueueFull => "queue_full",
+            RejectReason::JournalFull => "journal_full",
+            RejectReason::SessionEnded => "session_ended",
+            RejectReason::Shutdown => "shutdown",
+        }
+    }
+
+    /// Parses a snake_case name.
+    pub fn from_name(s: &str) -> Option<RejectReason> {
+        Self::ALL.into_iter().find(|r| r.name() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_wire_values_round_trip() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::from_u8(k as u8), Some(k));
+            assert_eq!(EventKind::from_name(k.name()), Some(k));
+        }
+        for r in RejectReason::ALL {
+            assert_eq!(RejectReason::from_u8(r as u8), Some(r));
+            assert_eq!(RejectReason::from_name(r.name()), Some(r));
+        }
+        assert_eq!(EventKind::from_u8(0), None);
+        assert_eq!(EventKind::from_u8(EventKind::ALL.len() as u8 + 1), None);
+        assert_eq!(RejectReason::from_u8(0), None);
+        assert_eq!(RejectReason::from_u8(RejectReason::ALL.len() as u8 + 1), None);
+    }
+}
