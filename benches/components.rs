@@ -9,6 +9,7 @@
 //!
 //! Journal append and decoding are in `benches/journal.rs`; the pending queue (a private part of
 //! the engine) is measured through the engine in `benches/engine.rs` (`engine/queued_1M`).
+#![allow(missing_docs)] // criterion_main! generates an undocumented `pub fn main`
 
 #[path = "common/mod.rs"]
 mod common;

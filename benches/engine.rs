@@ -1,5 +1,5 @@
 //! Engine micro-benchmarks (criterion), single thread, TSC clock, the benches' sink
-//! (`common::BenchSink`: the journal once merged) and a no-op exchange that answers at once.
+//! (`common::BenchSink`: the memory-mapped journal) and a no-op exchange that answers at once.
 //!
 //! - `engine/step/single`: one New pushed into a producer ring, then one `poll`: the poll takes
 //!   the previous order's response (match + record), pops the New, checks it, takes a throttle
@@ -12,6 +12,7 @@
 //!
 //! Targets (engine issue): step median ≤ 100 ns per order (aim 50); modify / cancel with 1M
 //! queued median ≤ 50 ns.
+#![allow(missing_docs)] // criterion_main! generates an undocumented `pub fn main`
 
 mod common;
 

@@ -6,6 +6,7 @@
 //! single segment holds the whole batch: segment creation, fallocate and pre-faulting happen
 //! before the clock starts (as they happen off the engine thread in production), and the
 //! background thread has finished preparing the next segment, so it is idle while timing.
+#![allow(missing_docs)] // criterion_main! generates an undocumented `pub fn main`
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@
 //! of 60 % new (some bad), 15 % modify, 10 % cancel, 15 % responses, over 4 producers, with a
 //! 10 000/s token bucket (burst 100) so orders queue, drain and get modified / cancelled in the
 //! queue. `cargo bench --bench replay`; criterion reports `elem/s` = scenario events per second.
+#![allow(missing_docs)] // criterion_main! generates an undocumented `pub fn main`
 
 use std::fmt::Write;
 use std::hint::black_box;

@@ -30,7 +30,7 @@
 //!
 //! Values with a fixed set of choices (`mode`, `sync`, `idle`) are read as text and checked with
 //! the rest, so a typo there is reported next to every other problem rather than hiding them.
-//! The password never leaves [`Secret`](crate::model::Secret): `Debug` redacts it and
+//! The password never leaves a [`Secret`]: `Debug` redacts it and
 //! [`Config::public_toml`] (what the journal header stores) leaves it out.
 
 use std::fmt;
