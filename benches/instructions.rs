@@ -1,0 +1,201 @@
+//! Instructions per order on the engine path, counted by callgrind: a figure that does not move
+//! with the load of a shared machine. `cargo bench --bench instructions`.
+//!
+//! The bench re-runs itself under `valgrind --tool=callgrind` once per workload and size, with
+//! `N` and `2N` orders, and reports `(I(2N) − I(N)) / N`: the marginal instructions of one more
+//! order, with start-up, warm-up and shutdown cancelled out. The engine runs on a manual clock
+//! (advanced by a fixed step per order), so the counts are deterministic: the same binary gives
+//! the same figures on any machine of the same architecture, whatever else it is doing.
+//!
+//! Workloads (each one order = what the engine does for it on its own thread):
+//! - `new_send_response/journal`: a New pushed through a producer ring and taken by `poll`,
+//!   checked, sent at once, its response matched; two records (sent, response) appended to the
+//!   memory-mapped journal.
+//! - `new_send_response/counting_sink`: the same with a sink that only counts: the engine alone.
+//! - `modify_queued/journal`, `cancel_queued/journal`: a Modify / a Cancel of a random order among
+//!   100k queued, through `Engine::on_request` (validation, lookup, record); cancelled orders are
+//!   put back by a New (counted too, so the cancel figure is cancel + re-queue).
+//!
+//! Results: a table on stdout and `target/instructions/summary.json`. Budgets are in
+//! `docs/BENCHMARKS.md`. Without valgrind on the machine the bench says so and exits 0.
+#![allow(missing_docs)] // a bench binary
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use oms::engine::{Engine, EngineBuilder, Inbound};
+use oms::exchange::Exchange;
+use oms::sink::{CountingSink, EventSink};
+use oms::{EngineClock, RequestType};
+use quanta::Mock;
+
+use common::AnsweringExchange;
+
+/// Orders in the smaller of the two runs per workload.
+const N: u64 = 20_000;
+/// Queued orders for the modify / cancel workloads.
+const QUEUED: u64 = 100_000;
+/// Manual clock step per order, ns.
+const STEP_NS: u64 = 1_000;
+
+const WORKLOADS: [&str; 4] = [
+    "new_send_response/journal",
+    "new_send_response/counting_sink",
+    "modify_queued/journal",
+    "cancel_queued/journal",
+];
+
+fn main() {
+    if let (Ok(w), Ok(n)) = (std::env::var("OMS_INSTR_WORKLOAD"), std::env::var("OMS_INSTR_ORDERS")) {
+        let n: u64 = n.parse().expect("OMS_INSTR_ORDERS is a number");
+        child(&w, n);
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` (criterion convention): nothing to list
+    }
+    let valgrind = Command::new("valgrind").arg("--version").output();
+    if !valgrind.as_ref().is_ok_and(|o| o.status.success()) {
+        println!("instructions: valgrind not found on this machine; nothing measured");
+        return;
+    }
+    let me = std::env::current_exe().expect("own path");
+    let out = out_dir(&me);
+    std::fs::create_dir_all(&out).expect("create the output directory");
+    println!("instructions per order (callgrind, marginal over {N} -> {} orders)", 2 * N);
+    println!("{:<36}{:>16}", "workload", "instr/order");
+    let mut rows = Vec::new();
+    for w in WORKLOADS {
+        let a = count(&me, &out, w, N);
+        let b = count(&me, &out, w, 2 * N);
+        let per = b.saturating_sub(a) as f64 / N as f64;
+        println!("{w:<36}{per:>16.1}");
+        rows.push(serde_json::json!({"workload": w, "instructions_per_order": (per * 10.0).round() / 10.0,
+            "total_n": a, "total_2n": b, "n": N}));
+    }
+    let summary = serde_json::json!({
+        "valgrind": String::from_utf8_lossy(&valgrind.map(|o| o.stdout).unwrap_or_default()).trim(),
+        "date": jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        "rows": rows,
+    });
+    let path = out.join("summary.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&summary).expect("json")).expect("write summary");
+    println!("wrote {}", path.display());
+}
+
+fn out_dir(me: &Path) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).or_else(|| {
+        // <target>/release/deps/instructions-<hash>
+        me.ancestors().nth(3).map(PathBuf::from)
+    });
+    target.unwrap_or_else(|| PathBuf::from("target")).join("instructions")
+}
+
+/// Total instructions (callgrind `Ir`) of one child run.
+fn count(me: &Path, out: &Path, workload: &str, n: u64) -> u64 {
+    let file = out.join(format!("{}-{n}.callgrind", workload.replace('/', "-")));
+    let status = Command::new("valgrind")
+        .args(["--tool=callgrind", "--quiet"])
+        .arg(format!("--callgrind-out-file={}", file.display()))
+        .arg(me)
+        .env("OMS_INSTR_WORKLOAD", workload)
+        .env("OMS_INSTR_ORDERS", n.to_string())
+        .status()
+        .expect("run valgrind");
+    assert!(status.success(), "callgrind run of {workload} with {n} orders failed");
+    let text = std::fs::read_to_string(&file).expect("read the callgrind output");
+    text.lines()
+        .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("a summary line in the callgrind output")
+}
+
+/// The workload, run `n` times (in the child process, under callgrind).
+fn child(workload: &str, n: u64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let journal = |rig: &Rig| common::make_sink(&common::raw_config(None, 1, 1, dir.path()), &rig.clock);
+    match workload {
+        "new_send_response/journal" => {
+            let rig = Rig::new(2_000_000_000, dir.path());
+            let sink = journal(&rig);
+            rig.new_send_response(sink, n);
+        }
+        "new_send_response/counting_sink" => {
+            Rig::new(2_000_000_000, dir.path()).new_send_response(CountingSink::default(), n);
+        }
+        "modify_queued/journal" | "cancel_queued/journal" => {
+            let rig = Rig::new(1, dir.path());
+            let sink = journal(&rig);
+            rig.queued(sink, n, workload.starts_with("cancel"));
+        }
+        other => panic!("unknown workload {other:?}"),
+    }
+}
+
+/// An engine builder on a manual clock inside the bench window.
+struct Rig {
+    builder: EngineBuilder,
+    exchange: AnsweringExchange,
+    clock: EngineClock,
+    mock: Arc<Mock>,
+}
+
+impl Rig {
+    /// Throttle `rate`/s with burst `rate`.
+    fn new(rate: u32, dir: &Path) -> Rig {
+        let cfg = common::config(None, rate, rate, dir);
+        let (clock, mock) = EngineClock::manual(oms::clock::system_wall_ns());
+        let (builder, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
+        Rig { builder, exchange: AnsweringExchange { responder, lost: 0 }, clock, mock }
+    }
+
+    /// New orders through a producer ring, each sent at once and answered.
+    fn new_send_response<S: EventSink>(mut self, sink: S, n: u64) {
+        let mut p = self.builder.producer();
+        let mut e = self.builder.build(self.exchange, sink);
+        e.poll(); // logon
+        assert!(e.logged_on(), "bench window is open");
+        for id in 1..=n {
+            p.on_data(common::order(id), RequestType::New).expect("ring has room");
+            e.poll();
+            self.mock.increment(STEP_NS);
+        }
+        e.poll(); // the last response
+        assert_eq!(e.stats().matched, n);
+        finish(e);
+    }
+
+    /// Modifies (or cancels and re-queues) random orders among `QUEUED` waiting ones.
+    fn queued<S: EventSink>(self, sink: S, n: u64, cancel: bool) {
+        let mut e = self.builder.build(self.exchange, sink);
+        e.poll(); // logon
+        let clock = self.clock;
+        let msg = |id, request| Inbound { order: common::order(id), request, arrival_raw: clock.raw() };
+        for id in 1..=QUEUED + 1 {
+            e.on_request(msg(id, RequestType::New));
+        }
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..n {
+            let id = rng.u64(2..=QUEUED + 1);
+            if cancel {
+                e.on_request(msg(id, RequestType::Cancel));
+                e.on_request(msg(id, RequestType::New));
+            } else {
+                let mut m = msg(id, RequestType::Modify);
+                m.order.price += 0.5;
+                e.on_request(m);
+            }
+            self.mock.increment(STEP_NS);
+        }
+        assert_eq!(e.stats().rejected_total(), 0, "every modify / cancel found its order");
+        finish(e);
+    }
+}
+
+fn finish<E: Exchange, S: EventSink>(e: Engine<E, S>) {
+    std::hint::black_box(e.shutdown());
+}
