@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use oms::{OrderRequest, Side};
+use oms::{OrderRequest, RequestType, Side};
 use quanta::Clock;
 
 /// Highest latency a histogram tracks (60 s); anything above is clamped to it.
@@ -103,8 +103,52 @@ pub fn produce(s: &Schedule, submit: impl FnMut(OrderRequest) -> Result<(), Orde
     })
 }
 
+/// [`produce`] for a workload of mixed requests: request `i` is `request(i)`.
+pub fn produce_requests(
+    s: &Schedule,
+    request: impl Fn(u64) -> (RequestType, OrderRequest) + Sync,
+    mut submit: impl FnMut(RequestType, OrderRequest) -> Result<(), OrderRequest> + Send,
+) -> u64 {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("producer".into())
+            .spawn_scoped(scope, || {
+                pin(core_split().map(|c| c.0));
+                pace(s, |i| {
+                    let (t, o) = request(i);
+                    let mut pushback = 0;
+                    let mut o = o;
+                    while let Err(back) = submit(t, o) {
+                        pushback += 1;
+                        o = back;
+                        std::hint::spin_loop();
+                    }
+                    pushback
+                })
+            })
+            .expect("spawn the producer thread")
+            .join()
+            .expect("producer thread")
+    })
+}
+
 /// The producer loop, on the calling thread.
 fn produce_here(s: &Schedule, mut submit: impl FnMut(OrderRequest) -> Result<(), OrderRequest>) -> u64 {
+    pace(s, |i| {
+        let mut o = Schedule::order(i);
+        let mut pushback = 0;
+        while let Err(back) = submit(o) {
+            pushback += 1;
+            o = back;
+            std::hint::spin_loop();
+        }
+        pushback
+    })
+}
+
+/// Waits for each request's intended instant (unless unpaced), then calls `one(i)`, which
+/// returns how many times it was pushed back. Returns the total.
+fn pace(s: &Schedule, mut one: impl FnMut(u64) -> u64) -> u64 {
     let mut pushback = 0;
     // Every run, paced or not, starts at `start_raw` (times before it would all read as 0).
     while s.clock.raw() <= s.start_raw {
@@ -117,12 +161,7 @@ fn produce_here(s: &Schedule, mut submit: impl FnMut(OrderRequest) -> Result<(),
                 std::hint::spin_loop();
             }
         }
-        let mut o = Schedule::order(i);
-        while let Err(back) = submit(o) {
-            pushback += 1;
-            o = back;
-            std::hint::spin_loop();
-        }
+        pushback += one(i);
     }
     pushback
 }

@@ -30,6 +30,7 @@ mod common;
 
 mod baseline;
 mod driver;
+mod mix;
 mod oms_design;
 mod report;
 mod rings;
@@ -193,6 +194,42 @@ fn main() {
     let max_rate = ((target / mag).floor() * mag).max(1.0) as u64;
     tables += &run_pair("max".to_string(), max_rate, plan.max_secs);
 
+    // The Modify / Cancel mix (oms only): decision latency with a deep queue.
+    println!(
+        "\n== Modify / Cancel mix (80 % New, 10 % Modify, 10 % Cancel of recent orders; throttle at 60 % of the \
+         offered rate, so the queue deepens by 10 % of it per second): on_data -> decision"
+    );
+    println!(
+        "{:<10}{:<9}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}{:>10}{:>10}",
+        "offered", "request", "p50", "p90", "p99", "p99.9", "p99.99", "max", "rejected", "samples"
+    );
+    let mut mix_rows = Vec::new();
+    for &(rate, secs) in plan.rates.iter().filter(|(r, _)| *r >= 100_000) {
+        let orders = (rate as f64 * secs) as u64;
+        let dir = tempfile::tempdir().expect("temp dir for the journal");
+        let m = mix::run(&schedule(Some(rate), orders), engine_core.map(|c| c.id), dir.path());
+        for (k, name) in ["new", "modify", "cancel"].iter().enumerate() {
+            let p = report::pcts(&m.hist[k]);
+            print!("{:<10}{name:<9}", report::rate_label(rate as f64));
+            for v in p {
+                print!("{:>11}", report::ns(v));
+            }
+            println!("{:>10}{:>10}", m.rejected[k], m.hist[k].len());
+            mix_rows.push(
+                json!({"rate": rate, "request": name, "p50_ns": p[0], "p90_ns": p[1], "p99_ns": p[2],
+                "p999_ns": p[3], "p9999_ns": p[4], "max_ns": p[5], "rejected": m.rejected[k],
+                "samples": m.hist[k].len()}),
+            );
+        }
+        println!(
+            "{:<10}deepest queue {}, preempted {}x{}",
+            "",
+            m.max_queue,
+            m.preempted,
+            if m.complete { "" } else { " (INCOMPLETE)" }
+        );
+    }
+
     // Ring comparison.
     println!(
         "\n== rings: one-way latency producer -> consumer thread (Inbound, 64 KiB-slot ring), same driver"
@@ -251,6 +288,7 @@ fn main() {
             {"design": "baseline", "orders": plan.baseline_probe_orders, "achieved": bsat.round() as u64},
         ],
         "rings": ring_rows,
+        "mix": mix_rows,
     });
     let text = serde_json::to_string_pretty(&summary).expect("summary serialises");
     std::fs::write(out.join("summary.json"), text).expect("write summary.json");

@@ -28,6 +28,13 @@ pub struct ProbeExchange {
     pub lost: u64,
 }
 
+impl ProbeExchange {
+    /// A probe on `schedule` answering through `responder`.
+    pub fn new(schedule: &Schedule, responder: Responder) -> Self {
+        ProbeExchange { probe: Probe::new(schedule), responder, lost: 0 }
+    }
+}
+
 impl Exchange for ProbeExchange {
     #[inline(always)]
     fn send(&mut self, order: &OrderRequest) {
@@ -87,7 +94,7 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
     let mut producer = b.producer();
     let inner = common::make_sink(&raw, &clock);
-    let exchange = ProbeExchange { probe: Probe::new(schedule), responder, lost: 0 };
+    let exchange = ProbeExchange::new(schedule, responder);
     let rt_probe = Probe::new(schedule);
     let done = rt_probe.done.clone();
     let sink = ProbeSink { inner, probe: rt_probe };

@@ -1,0 +1,193 @@
+//! The Modify / Cancel mix: 80 % New, 10 % Modify, 10 % Cancel of recently queued orders, with a
+//! throttle at 60 % of the offered rate so that the queue grows deep (10 % of the offered rate
+//! per second) and every Modify / Cancel is a lookup among many queued orders.
+//!
+//! The metric is **on_data → decision**: from a request's intended instant to the engine's first
+//! record about it (`queued`, `sent`, `modified`, `cancelled` or `rejected`), i.e. the time the
+//! OMS takes to take a request in and decide, which is what a deep queue could slow down. (A
+//! queued order's send time is the throttle's, not the OMS's.) One producer ring: the engine
+//! handles its requests in order and records each one's first event before taking the next, so
+//! the k-th first record answers the k-th request.
+
+use std::path::Path;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use oms::engine::EngineBuilder;
+use oms::runner::EngineHandle;
+use oms::{EngineClock, EventKind, EventRecord, EventSink, RequestType};
+
+use crate::common;
+use crate::driver::{self, Schedule, histogram};
+use crate::oms_design::ProbeExchange;
+
+/// Share of New among the requests, in tenths (the rest split evenly into Modify and Cancel).
+const NEW_TENTHS: u64 = 8;
+/// A Modify / Cancel targets one of this many most recent New orders (likely still queued).
+const RECENT: u64 = 512;
+
+/// The request with index `i` of the mix: its type and its order fields.
+pub fn request(i: u64) -> (RequestType, oms::OrderRequest) {
+    let h = mix(i);
+    let kind = match h % 10 {
+        x if x < NEW_TENTHS => RequestType::New,
+        x if x == NEW_TENTHS => RequestType::Modify,
+        _ => RequestType::Cancel,
+    };
+    if kind == RequestType::New || i == 0 {
+        return (RequestType::New, Schedule::order(i));
+    }
+    // The nearest New at or before a random recent index.
+    let mut j = i - 1 - (h >> 8) % RECENT.min(i);
+    while mix(j) % 10 >= NEW_TENTHS && j > 0 {
+        j -= 1;
+    }
+    let mut o = Schedule::order(j);
+    o.price += 0.25;
+    o.qty += 1;
+    (kind, o)
+}
+
+/// splitmix64: a fixed pseudo-random sequence, so both sides can recompute a request's type.
+fn mix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Records the decision latency of every request (pre-sized; allocation-free while running).
+pub struct MixProbe<S> {
+    inner: S,
+    schedule: Schedule,
+    /// Index of the request whose first record comes next.
+    next: u64,
+    /// Ids (as request indices) queued and not yet sent: their `sent` is not a first record.
+    queued: Vec<u64>,
+    /// Decision latency per request type: New, Modify, Cancel.
+    pub hist: [Histogram<u64>; 3],
+    /// Requests rejected (any reason), per type.
+    pub rejected: [u64; 3],
+    /// First records seen.
+    pub done: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<S> MixProbe<S> {
+    fn new(inner: S, schedule: &Schedule) -> Self {
+        MixProbe {
+            inner,
+            schedule: schedule.clone(),
+            next: 0,
+            queued: vec![0; (schedule.orders as usize).div_ceil(64) + 1],
+            hist: [histogram(), histogram(), histogram()],
+            rejected: [0; 3],
+            done: Default::default(),
+        }
+    }
+
+    fn bit(&mut self, id: u64) -> (&mut u64, u64) {
+        let i = Schedule::index(id);
+        (&mut self.queued[(i / 64) as usize], 1 << (i % 64))
+    }
+}
+
+fn slot(t: RequestType) -> usize {
+    match t {
+        RequestType::Modify => 1,
+        RequestType::Cancel => 2,
+        _ => 0,
+    }
+}
+
+impl<S: EventSink> EventSink for MixProbe<S> {
+    #[inline(always)]
+    fn record(&mut self, e: &EventRecord) {
+        self.inner.record(e);
+        let first = match e.kind {
+            EventKind::Queued => {
+                let (w, b) = self.bit(e.order_id);
+                *w |= b;
+                true
+            }
+            EventKind::Sent => {
+                let (w, b) = self.bit(e.order_id);
+                let from_queue = *w & b != 0;
+                *w &= !b;
+                !from_queue
+            }
+            EventKind::Modified | EventKind::Cancelled => true,
+            EventKind::Rejected => {
+                !matches!(e.reason, Some(oms::RejectReason::SessionEnded | oms::RejectReason::Shutdown))
+            }
+            _ => false,
+        };
+        if e.kind == EventKind::Cancelled {
+            let (w, b) = self.bit(e.order_id);
+            *w &= !b;
+        }
+        if !first || self.next >= self.schedule.orders {
+            return;
+        }
+        let i = self.next;
+        self.next += 1;
+        let (kind, _) = request(i);
+        if e.kind == EventKind::Rejected {
+            self.rejected[slot(kind)] += 1;
+        }
+        if i >= self.schedule.warmup {
+            let now = self.schedule.since_start_ns(self.schedule.clock.raw());
+            let lat = now.saturating_sub(self.schedule.intended_ns(i)).max(1);
+            self.hist[slot(kind)].saturating_record(lat);
+        }
+        self.done.store(self.next, std::sync::atomic::Ordering::Release);
+    }
+    fn has_room(&self) -> bool {
+        self.inner.has_room()
+    }
+    fn sync(&mut self) {
+        self.inner.sync()
+    }
+}
+
+/// Outcome of one mix run.
+pub struct Outcome {
+    /// Decision latency per request type (New, Modify, Cancel).
+    pub hist: [Histogram<u64>; 3],
+    /// Rejected requests per type (Modify / Cancel of an order already sent: `not_queued`).
+    pub rejected: [u64; 3],
+    /// Deepest the queue was.
+    pub max_queue: u64,
+    /// Every request decided before the timeout.
+    pub complete: bool,
+    /// Involuntary context switches during the run.
+    pub preempted: u64,
+}
+
+/// One run of the mix at the schedule's rate, throttle at 60 % of it.
+pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outcome {
+    let rate = schedule.rate.expect("the mix is paced");
+    let x = u32::try_from(rate * 6 / 10).unwrap_or(u32::MAX).max(1);
+    let mut raw = common::raw_config(engine_core, x, x.min(1000), dir);
+    raw.engine.max_queued_orders = (schedule.orders as usize).next_power_of_two();
+    raw.engine.max_in_flight = 1 << 16;
+    let cfg = raw.validate().expect("bench config is valid");
+    let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());
+    let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
+    let mut producer = b.producer();
+    let sink = MixProbe::new(common::make_sink(&raw, &clock), schedule);
+    let done = sink.done.clone();
+    let exchange = ProbeExchange::new(schedule, responder);
+    let engine = EngineHandle::spawn(b.build(exchange, sink), &cfg.runner).expect("engine thread starts");
+    let pre = driver::preemptions();
+    driver::produce_requests(schedule, request, |t, o| producer.on_data(o, t).map_err(|e| e.order));
+    let complete = driver::wait_for(&done, schedule.orders, Duration::from_secs(60));
+    let preempted = driver::preemptions() - pre;
+    let report = engine.stop().expect("engine thread stops cleanly");
+    Outcome {
+        hist: report.sink.hist,
+        rejected: report.sink.rejected,
+        max_queue: report.stats.max_queue_len,
+        complete,
+        preempted,
+    }
+}
