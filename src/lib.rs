@@ -14,6 +14,7 @@
 #![deny(missing_docs, unsafe_op_in_unsafe_fn, missing_debug_implementations)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
