@@ -102,6 +102,12 @@ impl Auditor {
         self.session.is_some()
     }
 
+    /// Whether every rule holds so far (cheaper than [`report`](Auditor::report), for checking
+    /// after every step).
+    pub fn is_clean(&self) -> bool {
+        self.tally.iter().all(|t| t.first.is_none())
+    }
+
     /// The rules as checked so far (no end-of-journal checks).
     pub fn report(&self) -> AuditReport {
         let rules = Rule::ALL
@@ -265,7 +271,8 @@ impl Auditor {
             other => {
                 self.fail(Rule::Sessions, r.seq, None, || match other {
                     Some(next) => format!(
-                        "logon {} before the next window opens: no window is open",
+                        "logon while no trading window is open (the next opens in {}): a logon for a \
+                         window already over, or before its start",
                         secs(next.start_ns - t)
                     ),
                     None => "logon while no trading window is open or ahead".into(),
