@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use oms::audit::{AuditOptions, Rule, audit};
 use oms::engine::{Engine, EngineBuilder};
@@ -181,9 +182,15 @@ fn a_threaded_engine_on_the_tsc_passes() {
         .enumerate()
         .map(|(p, mut producer)| {
             std::thread::spawn(move || {
+                // A full ring hands the request back: retry, but not forever.
+                let deadline = Instant::now() + Duration::from_secs(60);
                 let mut submit = |o: OrderRequest, t: RequestType| {
                     let mut msg = (o, t);
                     while let Err(back) = producer.on_data(msg.0, msg.1) {
+                        assert!(
+                            Instant::now() < deadline,
+                            "producer {p}: the engine stopped draining its ring"
+                        );
                         msg = (back.order, back.request);
                         std::thread::yield_now();
                     }
