@@ -8,7 +8,8 @@
 //! - the new journal records go through [`oms::audit::Auditor`], which checks every rule of the
 //!   journal (window, sessions, throttle bound, FIFO, modify, fates, session end, responses);
 //! - the engine's own state is checked against what its journal says (queue length, orders in
-//!   flight, logged on), and it never idles while holding a permit and a queued order.
+//!   flight, logged on); it never idles while holding a permit and a queued order, and while
+//!   logged on its next deadline is no later than the window's end (the logout is planned).
 //!
 //! At the end (after shutdown) the audit is finished (every order has exactly one fate) and the
 //! number of New orders it saw is the number submitted. Over the whole run, a share of the cases
@@ -195,6 +196,15 @@ fn run(
         }
         if let Some(t) = rig.engine.next_send_ns() {
             prop_assert!(t > rig.now(), "engine idles with a permit and a queued order");
+        }
+        if rig.engine.logged_on() {
+            let end = clock.mono_at_wall(close_wall);
+            let due = rig.engine.next_deadline_ns();
+            prop_assert!(
+                due.is_some_and(|d| d <= end),
+                "logged on, next deadline {:?} after the window's end",
+                due
+            );
         }
     }
     rig.poll();

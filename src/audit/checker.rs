@@ -303,7 +303,10 @@ impl Auditor {
         let ending = self.ending.take();
         if let Some((first, n)) = self.orders.drop_queue() {
             self.fail(Rule::SessionEnd, r.seq, Some(first), || {
-                format!("{n} order(s) still queued at the logout, not rejected session_ended; this one is the oldest")
+                format!(
+                    "{n} order(s) still queued at the logout without a reject (session_ended at the window's \
+                     end, shutdown at shutdown); this one is the oldest"
+                )
             });
         }
         let Some(open) = self.session.take() else {
@@ -426,16 +429,16 @@ impl Auditor {
                 if !same {
                     self.fail(Rule::Modify, r.seq, Some(id), || {
                         format!(
-                            "sent as {} {} x {} @ {} but its {} values are {} {} x {} @ {}",
+                            "sent as {} {} @ {} (symbol {}) but its {} values are {} {} @ {} (symbol {})",
                             r.side,
                             r.qty,
-                            r.symbol_id,
                             r.price,
+                            r.symbol_id,
                             if q.modified { "last modified" } else { "queued" },
                             q.side,
                             q.qty,
-                            q.symbol_id,
-                            q.price
+                            q.price,
+                            q.symbol_id
                         )
                     });
                 }
