@@ -298,3 +298,16 @@ fn unusable_journal_or_config_exits_2() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("every record"), "{out}");
 }
+
+#[test]
+fn help_names_the_options_and_the_exit_codes() {
+    let o = oms(&["audit", "--help"]);
+    assert!(o.status.success());
+    let help = text(&o.stdout);
+    for needle in ["JOURNAL", "--config", "--virtual-time"] {
+        assert!(help.contains(needle), "{needle} in {help}");
+    }
+    let top = text(&oms(&["--help"]).stdout);
+    assert!(top.contains("audit") && top.contains("exit 1 naming each broken rule"), "{top}");
+    assert_eq!(oms(&["audit"]).status.code(), Some(2), "JOURNAL is required");
+}
