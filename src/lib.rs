@@ -14,6 +14,7 @@
 //!
 //! Lints for every target are set in `Cargo.toml` (`[lints]`).
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,7 +1,7 @@
 //! The golden suite: each `tests/golden/NAME.scenario` is replayed by `oms replay` under its
 //! config, start and auto-response into a journal, and `oms decode --format csv` of that journal
 //! must equal `tests/golden/NAME.csv` byte for byte. Each case runs twice and must give
-//! byte-identical CSV.
+//! byte-identical CSV, and `oms audit --virtual-time` must find every rule kept.
 //!
 //! To regenerate the expected files after an intended change: `OMS_BLESS=1 cargo test --test
 //! replay_golden`, then review the diff: the CSV files are the assertions.
@@ -68,6 +68,8 @@ fn run(case: &Case) -> String {
         args.extend(["--auto-response", a]);
     }
     oms(&args);
+    // Every golden journal keeps every rule, exactly (virtual time); `oms` asserts exit 0.
+    oms(&["audit", "--virtual-time", &journal]);
     oms(&["decode", "--format", "csv", &journal])
 }
 

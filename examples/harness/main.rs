@@ -6,8 +6,9 @@
 //! waiting for logon, logon, throttled sends, queueing, modify and cancel in the queue, modify and
 //! cancel of unknown or already sent orders, repeated modifies, a burst, a duplicate id, invalid
 //! orders, logout with orders still queued, an order after logout. At the end the demo reads its
-//! own journal back, checks every rule it showed (exit code 1 if one is broken), prints a summary
-//! and the `oms decode` command to read the journal.
+//! own journal back, audits it against the rules (`oms::audit`, as `oms audit` does) and checks
+//! what its script promises (exit code 1 if anything is broken), prints a summary and the
+//! `oms decode` / `oms audit` commands to read the journal.
 //!
 //! Flags (`--help`) change the window, rate, journal path, or load a config file.
 
@@ -139,9 +140,10 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let journal = Journal::open(&args.journal)?;
     let records = journal.records().collect::<Result<Vec<_>, _>>()?;
     println!();
-    let ok = checks::check_all(&records, &script, &valid, &args.journal)?;
+    let ok = checks::check_run(&records, &script, &valid, &args.journal)?;
     checks::summary(&records, &report.stats, &journal_stats);
     println!("\nRead the journal:  cargo run --release --bin oms -- decode {}", args.journal.display());
+    println!("Audit it:          cargo run --release --bin oms -- audit {}", args.journal.display());
     println!("Elapsed: {:.1} s", t0.elapsed().as_secs_f64());
     Ok(ok)
 }

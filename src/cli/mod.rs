@@ -5,7 +5,8 @@
 //!
 //! Exit codes: 0 success (for `verify`: the journal is sound), 1 a journal is corrupt, foreign
 //! or unreadable (the message names the file and the byte offset), 2 bad usage (clap; for
-//! `replay` also a malformed scenario, bad configuration or bad `--start`).
+//! `replay` also a malformed scenario, bad configuration or bad `--start`). `audit` has its own:
+//! 0 every rule holds, 1 a rule is broken, 2 the journal or the configuration cannot be used.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -16,11 +17,13 @@ use clap::{Parser, Subcommand};
 
 use crate::journal::{Journal, JournalError};
 
+pub mod audit;
 pub mod commands;
 pub mod format;
 pub mod replay;
 pub mod stats;
 
+pub use audit::AuditArgs;
 pub use commands::{DecodeArgs, StatsArgs, TailArgs, VerifyArgs};
 pub use replay::ReplayArgs;
 
@@ -46,6 +49,9 @@ pub enum Command {
     Tail(TailArgs),
     /// Run a scenario file through the real engine on virtual time, writing a journal.
     Replay(ReplayArgs),
+    /// Check a journal against the rules (window, throttle, queue, fates); exit 1 naming each
+    /// broken rule, 2 if the journal cannot be read.
+    Audit(AuditArgs),
 }
 
 /// Runs a parsed command line.
@@ -56,6 +62,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(a) => commands::verify(&a),
         Command::Tail(a) => commands::tail(&a),
         Command::Replay(a) => replay::run(&a),
+        Command::Audit(a) => audit::run(&a),
     };
     match result {
         Ok(code) => code,

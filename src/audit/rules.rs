@@ -1,0 +1,138 @@
+//! The rules an audit checks, each with a name and a one-line statement.
+
+use crate::throttle::{ThrottleMode, ThrottleSettings};
+
+use super::AuditOptions;
+
+/// One rule of the audit. [`Rule::ALL`] lists them in the order reports print them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// Sequence numbers 1..n without gaps, times never go backwards, fields fit the kind.
+    Records,
+    /// Nothing sent outside the trading window and a logged-on session.
+    Window,
+    /// One logon per window traded, one logout at its end (or at shutdown), no overlap.
+    Sessions,
+    /// The throttle bound of the configured mode.
+    Throttle,
+    /// Queued orders go out oldest first; no new order overtakes the queue.
+    Fifo,
+    /// A modify changes a queued order in place, and what is sent is its last values.
+    Modify,
+    /// Only well-formed orders are accepted or sent.
+    WellFormed,
+    /// Exactly one fate per New order and per sent order; reject reasons fit the state.
+    Fates,
+    /// Orders queued at a logout are rejected `session_ended` right before it.
+    SessionEnd,
+    /// Every response matches an order in flight, with a consistent latency.
+    Responses,
+}
+
+impl Rule {
+    /// Every rule, in report order.
+    pub const ALL: [Rule; 10] = [
+        Rule::Records,
+        Rule::Window,
+        Rule::Sessions,
+        Rule::Throttle,
+        Rule::Fifo,
+        Rule::Modify,
+        Rule::WellFormed,
+        Rule::Fates,
+        Rule::SessionEnd,
+        Rule::Responses,
+    ];
+
+    /// The rule's short name (snake_case), as `oms audit` prints it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Rule::Records => "records",
+            Rule::Window => "window",
+            Rule::Sessions => "sessions",
+            Rule::Throttle => "throttle",
+            Rule::Fifo => "fifo",
+            Rule::Modify => "modify",
+            Rule::WellFormed => "well_formed",
+            Rule::Fates => "fates",
+            Rule::SessionEnd => "session_end",
+            Rule::Responses => "responses",
+        }
+    }
+
+    /// What the rule's count of checked items counts.
+    pub const fn unit(self) -> &'static str {
+        match self {
+            Rule::Records => "records",
+            Rule::Window => "orders sent or queued",
+            Rule::Sessions => "logons",
+            Rule::Throttle | Rule::Fifo => "sends",
+            Rule::Modify => "modifies",
+            Rule::WellFormed => "orders accepted",
+            Rule::Fates => "New orders",
+            Rule::SessionEnd => "logouts",
+            Rule::Responses => "responses",
+        }
+    }
+
+    /// The rule in one sentence, for a compliance officer, with the configured numbers.
+    pub fn statement(self, throttle: &ThrottleSettings, options: &AuditOptions) -> String {
+        match self {
+            Rule::Records => "every record is present: sequence numbers run 1, 2, 3 ... without a gap, \
+                              times never go backwards, and each record's fields fit its kind"
+                .into(),
+            Rule::Window => "nothing is sent outside the trading window: every order sent (or queued to \
+                             be sent) is inside a window and inside a logged-on session"
+                .into(),
+            Rule::Sessions => format!(
+                "one logon in each window traded, at its start{}, and one logout at its end{} or at \
+                 shutdown; never a logon outside a window; sessions never overlap",
+                if options.exact_timers {
+                    " exactly (later only when the engine starts inside the window)"
+                } else {
+                    " (or later when the engine starts inside the window)"
+                },
+                if options.exact_timers { " exactly" } else { "" }
+            ),
+            Rule::Throttle => throttle_statement(throttle),
+            Rule::Fifo => "queued orders go out oldest first; a new order is never sent at once while \
+                           another order waits in the queue"
+                .into(),
+            Rule::Modify => "a modify changes a queued order in place: it keeps its place in the queue, \
+                             its new price and quantity are valid, and the order is sent with its last \
+                             modified values"
+                .into(),
+            Rule::WellFormed => "only well-formed orders are accepted or sent: price finite and above 0, \
+                                 quantity above 0, side B or S"
+                .into(),
+            Rule::Fates => "every New order ends exactly once (sent, cancelled or rejected) and every \
+                            sent order exactly once (response or unanswered); no order is sent twice; \
+                            each reject reason fits the state"
+                .into(),
+            Rule::SessionEnd => "orders still queued at a logout are rejected session_ended, oldest first, \
+                                 right before the logout (at shutdown: rejected shutdown)"
+                .into(),
+            Rule::Responses => format!(
+                "every response answers an order in flight, with a latency {} the time from its send to \
+                 the response; unmatched_response only for an id not in flight",
+                if options.exact_latency { "equal to" } else { "no longer than" }
+            ),
+        }
+    }
+}
+
+/// The throttle rule with its numbers.
+fn throttle_statement(t: &ThrottleSettings) -> String {
+    match t.mode {
+        ThrottleMode::SlidingWindow => format!(
+            "at most {} orders sent in any one-second interval [t, t+1s), across sessions too \
+             (sliding window, {}/s)",
+            t.rate, t.rate
+        ),
+        ThrottleMode::TokenBucket => format!(
+            "at most {} + floor({} x T / 1s) orders sent in any span of length T within one session \
+             (token bucket, {}/s, burst {}, full at each logon)",
+            t.burst, t.rate, t.rate, t.burst
+        ),
+    }
+}

@@ -1,0 +1,113 @@
+//! `oms audit`: proves from a journal that the engine kept its rules (see [`crate::audit`] and
+//! `docs/audit.md`).
+//!
+//! Exit 0 when every rule holds (one line per rule), 1 when one is broken (each broken rule with
+//! its first offending sequence number and order id), 2 when the journal cannot be read or the
+//! configuration cannot be used.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::audit::{AuditOptions, Auditor};
+use crate::config::Config;
+use crate::journal::Journal;
+use crate::session::TradingWindow;
+use crate::throttle::ThrottleSettings;
+
+use super::{CliError, Out, stdout_err};
+
+/// Arguments of `oms audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Journal base path (all its segments, in order).
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// Check against this configuration (TOML) instead of the one stored in the journal header.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The journal was written on virtual time (`oms replay`): logon, logout and response
+    /// latencies must be exact.
+    #[arg(long)]
+    pub virtual_time: bool,
+}
+
+/// Cannot audit: the message on stderr, exit 2.
+fn unusable(msg: impl std::fmt::Display) -> Result<ExitCode, CliError> {
+    eprintln!("oms audit: {msg}");
+    Ok(ExitCode::from(2))
+}
+
+/// The rules to check: from `--config`, else from the journal header.
+fn rules(a: &AuditArgs, journal: &Journal) -> Result<(TradingWindow, ThrottleSettings, String), String> {
+    match &a.config {
+        Some(file) => {
+            let config = Config::load(file).map_err(|e| e.to_string())?;
+            let (w, t) = config.rules().map_err(|e| e.in_file(file).to_string())?;
+            Ok((w, t, format!("from {}", file.display())))
+        }
+        None => {
+            let stored = &journal.header().meta.config_toml;
+            let header = |e: crate::config::ConfigError| {
+                format!("{}: the configuration stored in the journal header: {e}", a.journal.display())
+            };
+            let (w, t) = Config::from_toml_str(stored).and_then(|c| c.rules()).map_err(header)?;
+            Ok((w, t, "from the journal header".into()))
+        }
+    }
+}
+
+/// Runs `oms audit`.
+pub fn run(a: &AuditArgs) -> Result<ExitCode, CliError> {
+    let journal = match Journal::open(&a.journal) {
+        Ok(j) => j,
+        Err(e) => return unusable(e),
+    };
+    let (window, throttle, source) = match rules(a, &journal) {
+        Ok(r) => r,
+        Err(msg) => return unusable(msg),
+    };
+    let options = if a.virtual_time { AuditOptions::VIRTUAL_TIME } else { AuditOptions::LIVE };
+    let mut auditor = Auditor::new(&window, &throttle, options);
+    let mut records = journal.records();
+    for r in &mut records {
+        match r {
+            Ok(rec) => auditor.push(&rec),
+            Err(e) => return unusable(format!("{e} (the audit needs every record)")),
+        }
+    }
+    let torn = records.torn_tail().is_some();
+    let report = auditor.finish();
+    let mut out = Out::new();
+    let buf = out.buf();
+    use std::io::Write;
+    let w = |buf: &mut Vec<u8>, s: String| buf.write_all(s.as_bytes()).map_err(stdout_err);
+    w(buf, header(&a.journal, &window, &throttle, &source, options))?;
+    if torn {
+        w(buf, "note: the journal ends in a torn record (the writer stopped mid-record)\n".into())?;
+    }
+    w(buf, format!("{report}\n"))?;
+    out.flush()?;
+    Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// What is audited, against what.
+fn header(
+    path: &Path,
+    window: &TradingWindow,
+    throttle: &ThrottleSettings,
+    source: &str,
+    options: AuditOptions,
+) -> String {
+    let hms = |t: jiff::civil::Time| t.strftime("%H:%M:%S%.f").to_string();
+    let tz = window.timezone().iana_name().unwrap_or("the configured zone");
+    format!(
+        "audit of {}: window {}-{} {tz}, throttle {} {}/s burst {} ({source}); {} time\n",
+        path.display(),
+        hms(window.start()),
+        hms(window.end()),
+        throttle.mode.name(),
+        throttle.rate,
+        throttle.burst,
+        if options.exact_timers { "virtual (timers and latencies exact)" } else { "live" }
+    )
+}
