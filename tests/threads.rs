@@ -190,7 +190,8 @@ fn many_producers_every_order_reaches_its_fate_in_order() {
     assert!(full.iter().all(|n| *n > 0), "every producer met a full ring: {full:?}");
     wait_until(secs, "the engine to drain every ring", || done.iter().all(|d| d.0.pending() == 0));
 
-    // 2. Move the clock (8 ms = 8 permits) until everything is sent and answered.
+    // 2. Move the clock (8 ms = a full bucket of 8 permits) until everything is sent and
+    // answered.
     let cancels = (0..ORDERS).filter(|i| cancelled(*i)).count() as u64 * PRODUCERS;
     let expected_sends = WARMUP + PRODUCERS * ORDERS - cancels;
     let answered = || sim_stats.accepted.load(Ordering::SeqCst) + sim_stats.rejected.load(Ordering::SeqCst);
@@ -201,7 +202,7 @@ fn many_producers_every_order_reaches_its_fate_in_order() {
             break;
         }
         assert!(Instant::now() < deadline, "{sent} of {expected_sends} orders sent, {ans} answered");
-        mock.increment(Duration::from_millis(8));
+        mock.increment(Duration::from_millis(WARMUP));
         // Wait for progress before moving on, so manual time never outruns the engine (and
         // never reaches the window's end).
         let t = Instant::now();
@@ -209,7 +210,8 @@ fn many_producers_every_order_reaches_its_fate_in_order() {
             && answered() == ans
             && t.elapsed() < PATIENCE / 60
         {
-            std::thread::yield_now();
+            // Sleep rather than spin: the engine and the exchange need the two cores.
+            std::thread::sleep(Duration::from_micros(50));
         }
     }
     let report = stop_within(handle, secs);
