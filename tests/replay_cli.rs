@@ -139,9 +139,21 @@ fn default_start_and_existing_journal() {
     let csv = text(&oms(&["decode", "--format", "csv", "--kind", "sent", &f.journal]).stdout);
     assert!(csv.lines().nth(1).is_some_and(|l| l.contains("T10:00:00.000000000Z,sent,1,")), "{csv}");
     // The journal exists now: refused (exit 1, naming it) unless --overwrite.
+    let before = std::fs::read(&f.journal).expect("journal");
     let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains(&f.journal), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read(&f.journal).expect("journal"),
+        before,
+        "a refused replay leaves the journal alone"
+    );
+    // --overwrite replaces it: another scenario's records, not the old ones.
+    std::fs::write(&f.scenario, "@0 new id=2 sym=8 side=S px=3 qty=4\n").expect("write");
     let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal, "--overwrite"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let csv = text(&oms(&["decode", "--format", "csv", &f.journal]).stdout);
+    let orders: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(3).unwrap_or_default()).collect();
+    assert_eq!(orders, ["", "2", "", "2"], "logon, sent 2, logout, unanswered 2:\n{csv}");
+    assert!(oms(&["verify", &f.journal]).status.success());
 }

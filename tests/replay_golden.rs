@@ -1,13 +1,24 @@
 //! The golden suite: each `tests/golden/NAME.scenario` is replayed by `oms replay` under its
-//! config, start and auto-response into a journal, and `oms decode --format csv` of that journal
-//! must equal `tests/golden/NAME.csv` byte for byte. Each case runs twice and must give
-//! byte-identical CSV, and `oms audit --virtual-time` must find every rule kept.
+//! config, start and auto-response into a journal, and
+//! - the journal must satisfy the scenario's `# expect:` annotations (every record claimed by
+//!   one; see `golden_expect`): what the scenario says must happen, written by hand, checked
+//!   without the CSV;
+//! - `oms audit --virtual-time` must find every rule kept;
+//! - `oms decode --format csv` of that journal must equal `tests/golden/NAME.csv` byte for byte
+//!   (the decoder's output format and everything the annotations leave out);
+//! - a second replay must give byte-identical CSV.
 //!
-//! To regenerate the expected files after an intended change: `OMS_BLESS=1 cargo test --test
-//! replay_golden`, then review the diff: the CSV files are the assertions.
+//! To regenerate the CSV files after an intended change: `OMS_BLESS=1 cargo test --test
+//! replay_golden` (exactly `1`; refused when `CI` is set), then review the diff. Blessing writes
+//! only cases whose annotations hold, so a regenerated golden never contradicts its scenario.
+
+mod golden_expect;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use oms::EventRecord;
+use oms::journal::Journal;
 
 /// One case: scenario name, config file, `--start`, `--auto-response`.
 struct Case {
@@ -55,8 +66,15 @@ fn oms(args: &[&str]) -> String {
     String::from_utf8(o.stdout).expect("UTF-8 output")
 }
 
-/// Replays a case with `oms replay` into a fresh journal and decodes it with `oms decode`.
-fn run(case: &Case) -> String {
+/// What one replay of a case gives: the decoded CSV and the journal's records.
+struct Replayed {
+    csv: String,
+    records: Vec<EventRecord>,
+}
+
+/// Replays a case with `oms replay` into a fresh journal, decodes it with `oms decode` and
+/// reads its records back with the library's reader.
+fn run(case: &Case) -> Replayed {
     let dir = tempfile::tempdir().expect("temp dir");
     let journal = dir.path().join(format!("{}.journal", case.name));
     let (scenario, config) = (golden(&format!("{}.scenario", case.name)), golden(case.config));
@@ -70,28 +88,69 @@ fn run(case: &Case) -> String {
     oms(&args);
     // Every golden journal keeps every rule, exactly (virtual time); `oms` asserts exit 0.
     oms(&["audit", "--virtual-time", &journal]);
-    oms(&["decode", "--format", "csv", &journal])
+    let csv = oms(&["decode", "--format", "csv", &journal]);
+    let j = Journal::open(&journal).expect("the replay's journal opens");
+    let records = j.records().map(|r| r.expect("a valid record")).collect();
+    Replayed { csv, records }
+}
+
+/// The run's start as wall-clock ns (`@0` of the scenario).
+fn start_ns(case: &Case) -> i64 {
+    let t: jiff::Timestamp = case.start.parse().expect("an RFC 3339 start");
+    i64::try_from(t.as_nanosecond()).expect("start within i64 ns")
+}
+
+/// The annotation problems of one case's replay.
+fn annotation_problems(case: &Case, records: &[EventRecord]) -> Vec<String> {
+    let file = golden(&format!("{}.scenario", case.name));
+    let text = std::fs::read_to_string(&file).expect("scenario file");
+    match golden_expect::parse(&text) {
+        Ok(expectations) => golden_expect::check(&expectations, records, start_ns(case)),
+        Err(e) => vec![format!("malformed annotation: {e}")],
+    }
+}
+
+/// `OMS_BLESS=1` (and nothing else) asks to rewrite the CSV files; never under CI.
+fn bless_requested() -> bool {
+    let bless = std::env::var_os("OMS_BLESS").is_some_and(|v| v == "1");
+    assert!(
+        !(bless && std::env::var_os("CI").is_some()),
+        "OMS_BLESS=1 with CI set: golden files are never rewritten in CI"
+    );
+    bless
 }
 
 #[test]
 fn golden_cases() {
-    let bless = std::env::var_os("OMS_BLESS").is_some();
+    let bless = bless_requested();
     let mut failed = Vec::new();
     for case in CASES {
         let got = run(case);
-        assert_eq!(got, run(case), "{}: a second replay differs", case.name);
+        assert_eq!(got.csv, run(case).csv, "{}: a second replay differs", case.name);
+        let problems = annotation_problems(case, &got.records);
+        if !problems.is_empty() {
+            eprintln!("--- {}.scenario: the replay contradicts its annotations:", case.name);
+            for p in &problems {
+                eprintln!("  {p}");
+            }
+            failed.push(case.name);
+            continue;
+        }
         let path = golden(&format!("{}.csv", case.name));
         if bless {
-            std::fs::write(&path, &got).expect("write expected CSV");
+            std::fs::write(&path, &got.csv).expect("write expected CSV");
             continue;
         }
         let want = std::fs::read_to_string(&path).unwrap_or_default();
-        if got != want {
-            eprintln!("--- {} differs from {}:\n{got}", case.name, path.display());
+        if got.csv != want {
+            eprintln!("--- {} differs from {}:\n{}", case.name, path.display(), got.csv);
             failed.push(case.name);
         }
     }
-    assert!(failed.is_empty(), "golden cases differ: {failed:?} (OMS_BLESS=1 regenerates; review the diff)");
+    assert!(
+        failed.is_empty(),
+        "golden cases fail: {failed:?} (see above; OMS_BLESS=1 rewrites the CSV files)"
+    );
 }
 
 #[test]
@@ -105,4 +164,98 @@ fn every_scenario_file_is_a_case() {
     let mut names: Vec<&str> = CASES.iter().map(|c| c.name).collect();
     names.sort();
     assert_eq!(files, names);
+}
+
+fn case(name: &str) -> &'static Case {
+    CASES.iter().find(|c| c.name == name).expect("a case of that name")
+}
+
+/// The problems the annotations of `name` find in its replay after `change`.
+fn problems_after(name: &str, change: impl FnOnce(&mut Vec<EventRecord>)) -> Vec<String> {
+    let c = case(name);
+    let mut records = run(c).records;
+    change(&mut records);
+    annotation_problems(c, &records)
+}
+
+fn position(records: &[EventRecord], kind: oms::EventKind, id: u64) -> usize {
+    records.iter().position(|r| r.kind == kind && r.order_id == id).expect("such a record")
+}
+
+fn edit(records: &mut [EventRecord], kind: oms::EventKind, id: u64, f: impl FnOnce(&mut EventRecord)) {
+    let i = position(records, kind, id);
+    f(&mut records[i]);
+}
+
+#[test]
+fn annotations_catch_a_journal_that_contradicts_them() {
+    use oms::EventKind::{Modified, Rejected, Sent};
+    assert_eq!(problems_after("token_bucket", |_| {}), Vec::<String>::new());
+    type Change = Box<dyn FnOnce(&mut Vec<EventRecord>)>;
+    let changes: Vec<(&str, &str, Change)> = vec![
+        ("token_bucket", "a send 1 ns late", Box::new(|r| edit(r, Sent, 5, |e| e.time_ns += 1))),
+        ("token_bucket", "two queued orders swapped", {
+            Box::new(|r| {
+                let (a, b) = (position(r, Sent, 5), position(r, Sent, 6));
+                let (ta, tb) = (r[a].time_ns, r[b].time_ns);
+                r.swap(a, b);
+                (r[a].time_ns, r[b].time_ns) = (ta, tb);
+            })
+        }),
+        ("token_bucket", "same-instant sends out of order", Box::new(|r| r.swap(1, 2))),
+        (
+            "token_bucket",
+            "a record missing",
+            Box::new(|r| {
+                let i = position(r, Sent, 7);
+                r.remove(i);
+            }),
+        ),
+        (
+            "token_bucket",
+            "a record too many",
+            Box::new(|r| {
+                let extra = r[position(r, Sent, 7)];
+                r.push(extra);
+            }),
+        ),
+        ("modify_cancel", "sent with the old qty", Box::new(|r| edit(r, Sent, 2, |e| e.qty = 10))),
+        ("modify_cancel", "a modify not applied", Box::new(|r| edit(r, Modified, 2, |e| e.price = 100.0))),
+        (
+            "reject_reasons",
+            "another reject reason",
+            Box::new(|r| edit(r, Rejected, 27, |e| e.reason = Some(oms::RejectReason::Shutdown))),
+        ),
+        (
+            "responses",
+            "another latency",
+            Box::new(|r| edit(r, oms::EventKind::Response, 4, |e| e.latency_ns = 2)),
+        ),
+    ];
+    for (name, what, change) in changes {
+        let problems = problems_after(name, change);
+        assert!(!problems.is_empty(), "{name}: {what} went unnoticed");
+    }
+}
+
+#[test]
+fn malformed_annotations_are_errors_naming_the_line() {
+    for (text, needle) in [
+        ("# expect: sent id=1\n", "no @<ms> time"),
+        ("\n# expect: snet id=1 @5\n", "line 2"),
+        ("# expect: sent id=1 @5 colour=red\n", "unknown key"),
+        ("# expect: sent @5\n", "id= is required"),
+        ("# expect: logon id=3 @5\n", "take no id"),
+        ("# expect: sent id=1 id=2 @5\n", "id given twice"),
+        ("# expect: sent id=1 @1.0000001\n", "bad time"),
+        ("# expect: rejected id=1 @1 reason=bored\n", "bad value for reason"),
+        ("@0 new id=1 sym=1 side=B px=1 qty=1  # expect: sent id=1 @0; queued\n", "no @<ms> time"),
+    ] {
+        let err = golden_expect::parse(text).expect_err(text);
+        assert!(err.contains(needle), "{text:?}: {err}");
+    }
+    let ok = golden_expect::parse("@0 advance # expect: logon @0; sent id=1 @0.5 px=NaN latency=0.000001\n")
+        .expect("valid");
+    assert_eq!(ok.len(), 2);
+    assert_eq!((ok[1].at_ns, ok[1].latency_ns), (500_000, Some(1)));
 }

@@ -73,7 +73,46 @@ fn journal_matches_memory_across_segment_rolls_and_is_reproducible() {
         assert_eq!(bytes_without_checksum(&back), bytes_without_checksum(mem.sink.events()));
         files.push(path);
     }
-    // An existing journal is not replaced unless asked.
+    // An existing journal is not replaced unless asked, and is left as it was.
+    let old_id = Journal::open(&files[0]).expect("opens").header().journal_id;
     assert!(BatchJournal::create(&c, &cfg, &files[0], start, false).is_err());
-    assert!(BatchJournal::create(&c, &cfg, &files[0], start, true).is_ok());
+    assert_eq!(bytes_without_checksum(&read_back(&files[0])), bytes_without_checksum(mem.sink.events()));
+    assert_eq!(Journal::open(&files[0]).expect("opens").header().journal_id, old_id);
+}
+
+#[test]
+fn overwrite_replaces_every_segment_of_the_old_journal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let c = config();
+    let cfg = c.validate().expect("valid");
+    let start = parse_start("2026-11-23T10:00:00Z").expect("valid");
+    let path = dir.path().join("o.journal");
+    let big = parse_scenario(&scenario()).expect("parses");
+    let sink = BatchJournal::create(&c, &cfg, &path, start, false).expect("journal created");
+    let old_segments =
+        replay(&cfg, &big, start, None, sink).expect("runs").sink.close().expect("closes").segments;
+    assert!(old_segments > 10, "only {old_segments} segments");
+    let old_id = Journal::open(&path).expect("opens").header().journal_id;
+
+    // A much shorter run over it: one segment.
+    let small =
+        parse_scenario("@0 new id=77 sym=3 side=S px=5 qty=2\n@10 response id=77 reject\n").expect("parses");
+    let mem = replay(&cfg, &small, start, None, MemorySink::default()).expect("runs");
+    let sink = BatchJournal::create(&c, &cfg, &path, start, true).expect("overwrite allowed");
+    let stats = replay(&cfg, &small, start, None, sink).expect("runs").sink.close().expect("closes");
+    assert_eq!(stats.segments, 1);
+
+    let j = Journal::open(&path).expect("opens");
+    assert_ne!(j.header().journal_id, old_id, "a new journal, not the old one reopened");
+    assert_eq!(j.segments().count(), 1, "no segment of the old journal is read back");
+    let back = read_back(&path);
+    assert_eq!(bytes_without_checksum(&back), bytes_without_checksum(mem.sink.events()));
+    assert!(back.iter().all(|r| r.order_id == 0 || r.order_id == 77), "{back:?}");
+    // No file of the old run is left beside it.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("o.journal"))
+        .collect();
+    assert_eq!(names, ["o.journal"], "files of the old journal left behind");
 }

@@ -1,23 +1,12 @@
-//! The engine thread: pinning, each idle strategy, clean stop.
+//! The engine thread: its name and pinning (read back from the thread's own affinity mask), each
+//! idle strategy running and stopping cleanly, and a missing core as a clear error.
+
+mod runner_common;
 
 use oms::exchange::RecordingExchange;
 use oms::runner::{EngineHandle, IdleStrategy};
-use oms::{
-    Config, EngineBuilder, EngineClock, EventKind, MemorySink, OrderRequest, RequestType, RunError, Side,
-};
-
-fn open_now_config() -> Config {
-    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
-    let tod = |z: jiff::Zoned| z.time().strftime("%H:%M:%S").to_string();
-    let mut cfg = Config::default();
-    cfg.session.timezone = "UTC".into();
-    cfg.session.start = tod(&now - jiff::SignedDuration::from_hours(1));
-    cfg.session.end = tod(&now + jiff::SignedDuration::from_hours(1));
-    cfg.engine.max_queued_orders = 64;
-    cfg.engine.max_in_flight = 64;
-    cfg.engine.ring_capacity = 64;
-    cfg
-}
+use oms::{EngineBuilder, EngineClock, EventKind, MemorySink, OrderRequest, RequestType, RunError, Side};
+use runner_common::*;
 
 #[test]
 fn a_missing_core_is_a_clear_error_and_nothing_runs() {
@@ -33,12 +22,44 @@ fn a_missing_core_is_a_clear_error_and_nothing_runs() {
     assert!(err.to_string().contains("core 100000"), "{err}");
 }
 
+/// Spawns an engine with a [`Probe`] exchange on `core` and returns what its thread reported.
+fn engine_thread_on(core: Option<usize>) -> EngineThread {
+    let mut cfg = open_now_config();
+    cfg.engine.idle = IdleStrategy::Park.name().into();
+    cfg.engine.core = core;
+    let valid = cfg.validate().expect("valid");
+    let (b, _r) = EngineBuilder::new(&valid.engine, EngineClock::system());
+    let probe = Probe::default();
+    let engine = b.build(probe.clone(), MemorySink::with_capacity(64));
+    let running = EngineHandle::spawn(engine, &valid.runner).expect("spawn");
+    let thread = probe.0.engine_thread(30);
+    stop_within(running, 30);
+    thread
+}
+
 #[test]
-fn every_idle_strategy_runs_pins_and_stops_cleanly() {
+fn the_engine_thread_is_named_and_pinned_to_exactly_its_core() {
+    let all = cores();
+    assert!(!all.is_empty(), "no cores reported");
+    // Every core (at most 4): a pinned mask is that one core whatever the process mask is.
+    for &core in all.iter().take(4) {
+        let t = engine_thread_on(Some(core));
+        assert_eq!(t.name.as_deref(), Some("oms-engine"));
+        assert_eq!(t.cpus_allowed, [core], "engine thread pinned to core {core}");
+        assert_ne!(t.tid, current_tid(), "the engine runs on its own thread");
+    }
+    // Not pinned: the thread keeps the process's mask.
+    let own = std::fs::read_to_string("/proc/self/status").expect("status");
+    let own = own.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).expect("list");
+    let t = engine_thread_on(None);
+    assert_eq!(t.cpus_allowed, parse_cpu_list(own.trim()), "unpinned engine thread");
+}
+
+#[test]
+fn every_idle_strategy_runs_and_stops_cleanly() {
     for idle in [IdleStrategy::Spin, IdleStrategy::Yield, IdleStrategy::Park] {
         let mut cfg = open_now_config();
         cfg.engine.idle = idle.name().into();
-        cfg.engine.core = Some(0);
         let valid = cfg.validate().expect("valid");
         let (mut b, _r) = EngineBuilder::new(&valid.engine, EngineClock::system());
         let mut p = b.producer();
@@ -46,10 +67,8 @@ fn every_idle_strategy_runs_pins_and_stops_cleanly() {
         let running = EngineHandle::spawn(engine, &valid.runner).expect("spawn");
         assert!(running.is_running());
         p.on_data(OrderRequest::new(1, 1, Side::Buy, 1.0, 1), RequestType::New).expect("room");
-        while p.pending() > 0 {
-            std::thread::yield_now();
-        }
-        let report = running.stop().expect("clean stop");
+        wait_until(30, &format!("the {idle:?} engine to take the order from its ring"), || p.pending() == 0);
+        let report = stop_within(running, 30);
         let kinds: Vec<_> = report.sink.events().iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,

@@ -140,14 +140,131 @@ fn password_is_never_serialized_or_debug_printed() {
 }
 
 #[test]
-fn password_env() {
+fn password_env_names_a_variable_that_must_be_set() {
     let mut c = Config::default();
     c.session.password_env = Some("OMS_TEST_PASSWORD_SURELY_UNSET".into());
-    assert!(c.validate().unwrap_err().to_string().contains("OMS_TEST_PASSWORD_SURELY_UNSET"));
+    let err = c.validate().unwrap_err();
+    assert_eq!(err.problems().len(), 1, "{err}");
+    assert_eq!(err.problems()[0].field, "session.password_env");
+    assert!(err.to_string().contains("OMS_TEST_PASSWORD_SURELY_UNSET"), "{err}");
     // The rules alone do not need the credentials.
     assert!(c.rules().is_ok());
     c.session.password = Some("x".into());
     assert!(c.validate().unwrap_err().to_string().contains("not both"));
+}
+
+#[test]
+fn password_env_reads_the_password_from_the_environment_and_keeps_it_secret() {
+    let var = format!("OMS_TEST_PASSWORD_{}_READ", std::process::id());
+    let password = "env-Pa55-w0rd";
+    // SAFETY: the variable name is unique to this test and this process; the test binary has no
+    // code outside Rust's std that reads the environment while another thread writes it.
+    unsafe { std::env::set_var(&var, password) };
+    let c = Config::from_toml_str(&format!("[session]\npassword_env = \"{var}\"\n")).expect("parses");
+    let v = c.validate().expect("the variable is set");
+    assert_eq!(v.engine.session.logon.password.expose(), password);
+    assert!(!format!("{v:?}").contains(password));
+    assert!(!format!("{c:?}").contains(password));
+    // The stored configuration names the variable, never its value.
+    let public = c.public_toml();
+    assert!(public.contains(&var) && !public.contains(password), "{public}");
+    // SAFETY: as above.
+    unsafe { std::env::remove_var(&var) };
+    let err = c.validate().unwrap_err().to_string();
+    assert!(err.contains("session.password_env") && err.contains(&var), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn password_env_that_is_not_utf8_is_an_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let var = format!("OMS_TEST_PASSWORD_{}_BYTES", std::process::id());
+    // SAFETY: as in the test above: a variable unique to this test.
+    unsafe { std::env::set_var(&var, std::ffi::OsStr::from_bytes(b"bad\xffbytes")) };
+    let mut c = Config::default();
+    c.session.password_env = Some(var.clone());
+    let err = c.validate().unwrap_err();
+    // SAFETY: as above.
+    unsafe { std::env::remove_var(&var) };
+    assert_eq!(err.problems().len(), 1, "{err}");
+    assert!(err.to_string().contains("not UTF-8"), "{err}");
+}
+
+#[test]
+fn idle_strategy_and_park_max_from_toml() {
+    for (name, idle) in
+        [("spin", IdleStrategy::Spin), ("yield", IdleStrategy::Yield), ("park", IdleStrategy::Park)]
+    {
+        let text = format!("[engine]\nidle = \"{name}\"\npark_max_us = 250\n");
+        let v = Config::from_toml_str(&text).unwrap().validate().unwrap();
+        assert_eq!(v.runner.idle, idle, "{name}");
+        assert_eq!(v.runner.park_max_us.get(), 250, "{name}");
+    }
+    let v = Config::from_toml_str("[engine]\nidle = \"park\"\n").unwrap().validate().unwrap();
+    assert_eq!(v.runner.park_max_us.get(), 1000, "default park_max_us");
+    for (text, field, needle) in [
+        ("[engine]\npark_max_us = 0\n", "engine.park_max_us", "must be > 0"),
+        ("[engine]\nidle = \"Park\"\n", "engine.idle", "\"Park\" is not an idle strategy"),
+    ] {
+        let err = Config::from_toml_str(text).unwrap().validate().unwrap_err();
+        let fields: Vec<&str> = err.problems().iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, [field], "{text}: {err}");
+        assert!(err.to_string().contains(needle), "{text}: {err}");
+    }
+    let err = Config::from_toml_str("[engine]\npark_max_us = -1\n").unwrap_err();
+    assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+}
+
+/// The single problem `text` has, as `(field, message)`.
+fn only_problem(text: &str) -> (String, String) {
+    let err = Config::from_toml_str(text).unwrap_or_else(|e| panic!("{text}: {e}")).validate().unwrap_err();
+    match err.problems() {
+        [p] => (p.field.clone(), p.message.clone()),
+        other => panic!("{text}: expected one problem, got {other:?}"),
+    }
+}
+
+#[test]
+fn each_validation_error_alone_names_its_field() {
+    let cases = [
+        ("[journal]\npath = \"\"", "journal.path", "must not be empty"),
+        ("[journal]\nsegment_bytes = 65537", "journal.segment_bytes", "65537 must be a multiple of 4096"),
+        ("[journal]\nsegment_bytes = 61440", "journal.segment_bytes", "at least 65536"),
+        ("[journal]\nsegment_bytes = 0", "journal.segment_bytes", "at least 65536"),
+        (
+            "[exchange]\nlatency_min_us = 500\nlatency_max_us = 499",
+            "exchange",
+            "latency_min_us (500) is above latency_max_us (499)",
+        ),
+        ("[exchange]\nreject_ratio = 1.01", "exchange.reject_ratio", "1.01 is not within 0.0 ..= 1.0"),
+        ("[exchange]\nreject_ratio = -0.01", "exchange.reject_ratio", "-0.01 is not within"),
+        ("[exchange]\nreject_ratio = nan", "exchange.reject_ratio", "NaN is not within"),
+        ("[session]\nstart = \"10:00:00\"\nend = \"10:00\"", "session", "start and end are both 10:00:00"),
+        ("[session]\ndays = []", "session.days", "empty list: the session would never open"),
+    ];
+    for (text, field, needle) in cases {
+        let (f, message) = only_problem(text);
+        assert_eq!(f, field, "{text}");
+        assert!(message.contains(needle), "{text}: {message}");
+    }
+}
+
+#[test]
+fn values_at_the_edge_of_each_rule_are_accepted() {
+    let cases = [
+        "[journal]\nsegment_bytes = 65536",
+        "[exchange]\nlatency_min_us = 500\nlatency_max_us = 500",
+        "[exchange]\nreject_ratio = 0.0",
+        "[exchange]\nreject_ratio = 1.0",
+        "[session]\nstart = \"10:00:00\"\nend = \"10:00:00.001\"",
+        "[session]\ndays = [\"Sun\"]",
+    ];
+    for text in cases {
+        let parsed = Config::from_toml_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        if let Err(e) = parsed.validate() {
+            panic!("{text}: {e}");
+        }
+    }
 }
 
 #[test]
