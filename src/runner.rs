@@ -148,7 +148,9 @@ pub fn run<E: Exchange, S: EventSink>(
                 let until = engine.next_deadline_ns().map_or(park_max_ns, |d| d.saturating_sub(now));
                 let ns = until.min(park_max_ns);
                 if ns > 0 {
-                    std::thread::sleep(Duration::from_nanos(ns));
+                    // Parked, not asleep: `EngineHandle::stop` unparks the thread, so a stop
+                    // never waits for `park_max_us`.
+                    std::thread::park_timeout(Duration::from_nanos(ns));
                 }
             }
         }
@@ -164,6 +166,9 @@ impl<E, S> EngineHandle<E, S> {
     /// Stops the loop, shuts the engine down on its thread, and returns the report.
     pub fn stop(mut self) -> Result<EngineReport<E, S>, RunError> {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
+        }
         match self.thread.take().map(|t| t.join()) {
             Some(Ok(Some(report))) => Ok(report),
             _ => Err(RunError::Panicked),
@@ -175,6 +180,7 @@ impl<E, S> Drop for EngineHandle<E, S> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }

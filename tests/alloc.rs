@@ -86,11 +86,10 @@ fn steady_state_allocates_nothing() {
     }
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let mut events = 0;
-    let mut i = 100_000;
-    while events < 1_000_000 {
+    for i in 100_000..300_000 {
         events += iteration(i);
-        i += 1;
     }
+    assert_eq!(events, 1_000_000);
     let after = ALLOCATIONS.load(Ordering::Relaxed);
     let stats = engine.stats().clone();
     assert_eq!(after - before, 0, "{} allocations during {events} events", after - before);

@@ -81,8 +81,6 @@ fn park_wakes_for_the_next_deadline_not_at_park_max() {
     let m = manual_engine(cfg, |p| {
         p.on_data(order(1), RequestType::New).expect("room");
         p.on_data(order(2), RequestType::New).expect("room");
-        // Keeps a deadline 250 ms ahead after order 2, so the engine stops without sleeping
-        // out park_max (a stop does not wake a parked engine).
         p.on_data(order(3), RequestType::New).expect("room");
     });
     let tid = m.probe.engine_thread(30).tid;
@@ -116,6 +114,22 @@ fn park_wakes_within_park_max_when_no_deadline_is_near() {
     wait_until(15, "the parked engine to take a new order (park sleeps ≤ 100 ms)", || m.probe.sent() == 1);
     eprintln!("new order sent {:?} after it was handed over", t0.elapsed());
     m.stop();
+}
+
+#[test]
+fn stop_wakes_a_parked_engine() {
+    // park_max a minute and the next deadline (the logout) hours of manual time away: the
+    // parked engine would sleep a minute; a stop must end it at once.
+    let mut cfg = manual_config();
+    cfg.engine.idle = IdleStrategy::Park.name().into();
+    cfg.engine.park_max_us = 60_000_000;
+    let m = manual_engine(cfg, |_| {});
+    let tid = m.probe.engine_thread(30).tid;
+    wait_parked(tid);
+    let t0 = Instant::now();
+    let handle = { m }.handle.take().expect("running");
+    let _report = stop_within(handle, 30);
+    assert!(t0.elapsed() < Duration::from_secs(20), "stop took {:?}: it waited for park_max", t0.elapsed());
 }
 
 /// CPU time, ns, of each thread in `tids` over one second.
