@@ -438,3 +438,59 @@ fn dropped_counts_are_running_totals() {
         assert_eq!(report.dropped, count);
     }
 }
+
+#[test]
+fn a_follower_reports_a_damaged_record_with_its_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 10, SMALL_SEGMENT, SyncPolicy::None);
+    let mut bytes = std::fs::read(&base).unwrap();
+    bytes[4096 + 4 * 64 + 30] ^= 0x10;
+    std::fs::write(&base, &bytes).unwrap();
+    let mut f = Follower::open(&base).unwrap();
+    let (n, end) = drain(&mut f, 10);
+    assert_eq!(n, 4);
+    let err = end.expect_err("a damaged record is an error").to_string();
+    assert!(
+        err.contains(&format!("oms.journal: offset {}: checksum mismatch in record seq 5", 4096 + 4 * 64)),
+        "{err}"
+    );
+}
+
+/// The follower reads slots with `pread` while the writer stores them: copies taken at the
+/// frontier may be torn, and must be read again rather than reported (or accepted).
+#[test]
+fn a_follower_keeps_up_with_a_writer_in_another_thread() {
+    const N: u64 = 20_000; // 21 segments of 960
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let mut w = JournalWriter::create(&journal(&c), &meta(&c)).unwrap();
+    let mut f = Follower::open(&base).unwrap();
+    let writer = std::thread::spawn(move || {
+        for seq in 1..=N {
+            if !w.has_room() {
+                assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+            }
+            w.record(&event(seq));
+        }
+        w.close().unwrap();
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut seen = 0;
+    loop {
+        match f.poll().unwrap() {
+            Poll::Record(r) => {
+                seen += 1;
+                assert_eq!(r, event(seen));
+            }
+            Poll::Pending => {
+                assert!(std::time::Instant::now() < deadline, "only {seen} of {N} records followed");
+                std::thread::yield_now();
+            }
+            Poll::Closed => break,
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(seen, N);
+}

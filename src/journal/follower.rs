@@ -52,17 +52,21 @@ struct Followed {
 }
 
 impl Followed {
-    /// Opens segment `path` and checks its header and length; `Ok(None)` if it does not exist.
-    fn open(path: &Path) -> Result<Option<Followed>, JournalError> {
-        let mut file = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(JournalError::io(path, "open", e)),
-        };
+    /// Opens segment `path` and checks its header and length.
+    fn open(path: &Path) -> Result<Followed, JournalError> {
+        let mut file = File::open(path).map_err(|e| JournalError::io(path, "open", e))?;
         let (header, _) = read_header_from(&mut file, path)?;
         let f = Followed { file, path: path.to_path_buf(), header };
         f.check_length()?;
-        Ok(Some(f))
+        Ok(f)
+    }
+
+    /// As [`Followed::open`], but `Ok(None)` if the file does not exist (yet, or any more).
+    fn open_if_exists(path: &Path) -> Result<Option<Followed>, JournalError> {
+        match Followed::open(path) {
+            Err(JournalError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => Ok(None),
+            other => other.map(Some),
+        }
     }
 
     /// An error if the file is shorter than its header says (it was truncated).
@@ -131,10 +135,7 @@ impl Follower {
     /// Starts following at the first record of `path` (a base file or a numbered segment).
     pub fn open(path: impl AsRef<Path>) -> Result<Follower, JournalError> {
         let path = path.as_ref();
-        let Some(seg) = Followed::open(path)? else {
-            let e = std::io::Error::from(ErrorKind::NotFound);
-            return Err(JournalError::io(path, "open", e));
-        };
+        let seg = Followed::open(path)?;
         let base = match split_segment_path(path) {
             Some((b, i)) if i == seg.header.segment_index => b,
             _ => path.to_path_buf(),
@@ -212,7 +213,7 @@ impl Follower {
     fn next_segment(&mut self) -> Result<bool, JournalError> {
         let index = self.seg.header.segment_index + 1;
         let path = segment_path(&self.base, index);
-        let Some(mut next) = Followed::open(&path)? else { return Ok(false) };
+        let Some(mut next) = Followed::open_if_exists(&path)? else { return Ok(false) };
         next.header = continues(&path, &next.header, self.seg.header.journal_id, index)?;
         if next.header.first_seq != self.expected {
             let problem = Corruption::SequenceGap { found: next.header.first_seq, expected: self.expected };

@@ -1,6 +1,6 @@
 //! Reading a journal back: [`Journal`] (a finished or crashed journal: iterate, verify). The
 //! live follower (`oms tail`) is in `follower.rs` and checks slots with the same
-//! [`check_slot`].
+//! `check_slot`.
 //!
 //! A slot is accepted only if its sequence number is the one expected at its position (so stale
 //! or misplaced data is caught) and its CRC-32 matches. The first slot whose sequence number is 0

@@ -1,15 +1,15 @@
 //! [`JournalWriter`]: the engine's [`EventSink`] over memory-mapped, pre-faulted segments.
 //!
 //! **Hot path.** [`EventSink::record`] numbers the event, builds its eight words and checksum
-//! ([`EventRecord::to_words`], [`seal`]) and hands them to [`SegmentMap::write_slot`], which
-//! writes bytes 8..64 into the next slot of the current segment and then publishes the slot by
-//! storing its sequence number (bytes 0..8) with release ordering. A reader that sees a non-zero
-//! sequence number sees the whole record; a crash between the two steps leaves the slot's
-//! sequence number at 0, so the half-written record is never accepted. No allocation, lock,
-//! syscall or formatting happens there: a comparison with the capacity, the words, the CRC-32,
-//! seven plain stores and one release store.
+//! ([`EventRecord::to_words`], [`seal`]) and hands them to `SegmentMap::write_slot` (in
+//! `mapping.rs`), which writes bytes 8..64 into the next slot of the current segment and then
+//! publishes the slot by storing its sequence number (bytes 0..8) with release ordering. A reader
+//! that sees a non-zero sequence number sees the whole record; a crash between the two steps
+//! leaves the slot's sequence number at 0, so the half-written record is never accepted. No
+//! allocation, lock, syscall or formatting happens there: a comparison with the capacity, the
+//! words, the CRC-32, seven plain stores and one release store.
 //!
-//! **Background thread** (one per writer, `background.rs`). It keeps [`SEGMENTS_AHEAD`] (two)
+//! **Background thread** (one per writer, `background.rs`). It keeps `SEGMENTS_AHEAD` (two)
 //! segments ready ahead of the current one: it creates `base.NNNNNN.tmp` with mode 0600,
 //! reserves its blocks with `fallocate` (a sparse `set_len` would turn a full disk into SIGBUS at
 //! the first write into a hole), writes the header, maps it and pre-faults every page
@@ -45,8 +45,6 @@ use crate::sink::EventSink;
 
 use super::background::{Background, Live, PAGE, SEGMENTS_AHEAD, Segment, Shared, prepare_segment};
 use super::format::{FIXED_HEADER, FORMAT_VERSION, MAX_HEADER_BYTES, SegmentHeader, existing_segments};
-#[cfg(doc)]
-use super::mapping::SegmentMap;
 use super::{ConfigProblem, JournalError, JournalMeta};
 
 /// The fewest records a segment must hold.
