@@ -261,3 +261,236 @@ fn follower_sees_records_as_they_are_published() {
     assert_eq!(f.poll().unwrap(), Poll::Closed);
     assert_eq!(event(10).kind, EventKind::Logon);
 }
+
+/// Polls `f` until it returns something other than a record, counting the records (bounded:
+/// a follower of a finite file returns at most `max` records).
+fn drain(f: &mut Follower, max: u64) -> (u64, Result<Poll, JournalError>) {
+    let mut n = 0;
+    loop {
+        match f.poll() {
+            Ok(Poll::Record(_)) => {
+                n += 1;
+                assert!(n <= max, "more than {max} records");
+            }
+            other => return (n, other),
+        }
+    }
+}
+
+#[test]
+fn follower_ends_when_the_last_record_exactly_fills_a_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let mut w = JournalWriter::create(&journal(&c), &meta(&c)).unwrap();
+    for seq in 1..=960 {
+        w.record(&event(seq));
+    }
+    // Segment 1 is prepared (not yet used): the follower moves into it after the last record of
+    // segment 0, as it must when the writer goes on.
+    assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+    let mut f = Follower::open(&base).unwrap();
+    let (n, end) = drain(&mut f, 960);
+    assert_eq!((n, end.unwrap()), (960, Poll::Pending));
+    assert_eq!(f.current_path(), segment_path(&base, 1), "the follower waits in the prepared segment");
+    // The writer closes with segment 0 as its last segment; segment 1 is never marked closed
+    // (it is deleted), so only segment 0's mark can end the follow.
+    w.close().unwrap();
+    assert!(!segment_path(&base, 1).exists());
+    assert_eq!(f.poll().unwrap(), Poll::Closed);
+}
+
+/// Clears the `closed` mark of a finished journal, so that a follower waits for more records as
+/// it does behind a running writer (without a writer whose mapping a truncation would break).
+fn reopen_for_following(base: &std::path::Path) {
+    rewrite_header(base, |h| h.closed = false);
+}
+
+#[test]
+fn a_follower_reports_a_file_truncated_under_it_instead_of_dying() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 100, SMALL_SEGMENT, SyncPolicy::None);
+    reopen_for_following(&base);
+
+    // Truncated behind the follower's position: through a mapping, the next read is SIGBUS.
+    let mut f = Follower::open(&base).unwrap();
+    let (n, end) = drain(&mut f, 100);
+    assert_eq!((n, end.unwrap()), (100, Poll::Pending));
+    let file = std::fs::OpenOptions::new().write(true).open(&base).unwrap();
+    file.set_len(4096 + 20 * 64).unwrap();
+    let err = f.poll().expect_err("a truncated file is an error").to_string();
+    assert!(err.contains("oms.journal") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains(&format!("the file is {} bytes, its header says {SMALL_SEGMENT}", 4096 + 20 * 64)),
+        "{err}"
+    );
+
+    // Truncated ahead of it, past the records: the records are returned, then the error
+    // (rather than waiting for records that cannot come).
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 100, SMALL_SEGMENT, SyncPolicy::None);
+    reopen_for_following(&base);
+    let mut f = Follower::open(&base).unwrap();
+    assert!(matches!(f.poll().unwrap(), Poll::Record(_)));
+    std::fs::OpenOptions::new().write(true).open(&base).unwrap().set_len(4096 + 500 * 64).unwrap();
+    let (n, end) = drain(&mut f, 100);
+    assert_eq!(n, 99);
+    let err = end.expect_err("a truncated file is an error").to_string();
+    assert!(err.contains("oms.journal") && err.contains("truncated"), "{err}");
+}
+
+/// Waits for `child` to exit, killing it after `deadline` (then the test fails with `what`).
+fn wait_exit(child: &mut std::process::Child, deadline: Duration, what: &str) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: `oms tail` still running after {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Spawns `oms tail --format csv base` and a thread that counts its record lines.
+fn spawn_tail(base: &std::path::Path) -> (std::process::Child, std::sync::mpsc::Receiver<u64>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oms"))
+        .args(["tail", "--format", "csv"])
+        .arg(base)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, _) in std::io::BufReader::new(stdout).lines().map_while(Result::ok).skip(1).enumerate() {
+            let _ = tx.send(n as u64 + 1);
+        }
+    });
+    (child, rx)
+}
+
+/// Waits until the tail has printed `n` records.
+fn wait_lines(rx: &std::sync::mpsc::Receiver<u64>, n: u64) {
+    loop {
+        let seen = rx.recv_timeout(Duration::from_secs(60)).expect("`oms tail` printed too few records");
+        if seen == n {
+            return;
+        }
+    }
+}
+
+#[test]
+fn oms_tail_exits_when_the_writer_closes_after_exactly_filling_a_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let mut w = JournalWriter::create(&journal(&c), &meta(&c)).unwrap();
+    for seq in 1..=960 {
+        w.record(&event(seq));
+    }
+    assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+    let (mut child, rx) = spawn_tail(&base);
+    // The tail flushes its output when it finds nothing new: by then it waits in segment 1.
+    wait_lines(&rx, 960);
+    w.close().unwrap();
+    let status = wait_exit(&mut child, Duration::from_secs(60), "closed journal");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[test]
+fn oms_tail_on_a_truncated_file_exits_with_a_message_not_a_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 100, SMALL_SEGMENT, SyncPolicy::None);
+    reopen_for_following(&base);
+    let (mut child, rx) = spawn_tail(&base);
+    wait_lines(&rx, 100);
+    std::fs::OpenOptions::new().write(true).open(&base).unwrap().set_len(4096 + 10 * 64).unwrap();
+    let status = wait_exit(&mut child, Duration::from_secs(60), "truncated journal");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), None, "killed by a signal: {stderr}");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("oms.journal") && stderr.contains("truncated"), "{stderr}");
+}
+
+/// The writer stores its running count of dropped records in the header of the segment it is
+/// writing: two segments holding 5 each mean 5 drops, not 10 (and huge counts cannot overflow).
+#[test]
+fn dropped_counts_are_running_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 1000, SMALL_SEGMENT, SyncPolicy::None);
+    for count in [5, u64::MAX] {
+        for i in 0..2 {
+            rewrite_header(&segment_path(&base, i), |h| h.dropped = count);
+        }
+        let report = Journal::open(&base).unwrap().verify();
+        assert!(report.is_sound(), "{:?}", report.error);
+        assert_eq!(report.dropped, count);
+    }
+}
+
+#[test]
+fn a_follower_reports_a_damaged_record_with_its_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 10, SMALL_SEGMENT, SyncPolicy::None);
+    let mut bytes = std::fs::read(&base).unwrap();
+    bytes[4096 + 4 * 64 + 30] ^= 0x10;
+    std::fs::write(&base, &bytes).unwrap();
+    let mut f = Follower::open(&base).unwrap();
+    let (n, end) = drain(&mut f, 10);
+    assert_eq!(n, 4);
+    let err = end.expect_err("a damaged record is an error").to_string();
+    assert!(
+        err.contains(&format!("oms.journal: offset {}: checksum mismatch in record seq 5", 4096 + 4 * 64)),
+        "{err}"
+    );
+}
+
+/// The follower reads slots with `pread` while the writer stores them: copies taken at the
+/// frontier may be torn, and must be read again rather than reported (or accepted).
+#[test]
+fn a_follower_keeps_up_with_a_writer_in_another_thread() {
+    const N: u64 = 20_000; // 21 segments of 960
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let mut w = JournalWriter::create(&journal(&c), &meta(&c)).unwrap();
+    let mut f = Follower::open(&base).unwrap();
+    let writer = std::thread::spawn(move || {
+        for seq in 1..=N {
+            if !w.has_room() {
+                assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+            }
+            w.record(&event(seq));
+        }
+        w.close().unwrap();
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut seen = 0;
+    loop {
+        match f.poll().unwrap() {
+            Poll::Record(r) => {
+                seen += 1;
+                assert_eq!(r, event(seen));
+            }
+            Poll::Pending => {
+                assert!(std::time::Instant::now() < deadline, "only {seen} of {N} records followed");
+                std::thread::yield_now();
+            }
+            Poll::Closed => break,
+        }
+    }
+    writer.join().unwrap();
+    assert_eq!(seen, N);
+}

@@ -1,7 +1,8 @@
 //! Corruption: random damage to a three-segment journal (flipped bytes, garbage, truncation,
 //! empty files, wrong magic or version, a segment missing from the middle) never makes the
 //! reader or the `oms` binary panic, never makes them accept a damaged record, and is reported
-//! as corruption (exit 1, naming the file) whenever it touches published data.
+//! as corruption (exit 1, naming the file) whenever it touches published data. Errors keep
+//! their kind and numbers, and sequence numbers at the top of the range never overflow.
 
 mod journal_common;
 
@@ -11,7 +12,8 @@ use std::sync::OnceLock;
 
 use journal_common::*;
 use oms::journal::SyncPolicy;
-use oms::journal::{Journal, segment_path};
+use oms::journal::{Corruption, Follower, Journal, JournalError, Poll, segment_path};
+use oms::record::RecordError;
 use proptest::prelude::*;
 
 const RECORDS: u64 = 2500; // 960 + 960 + 580
@@ -208,4 +210,144 @@ fn every_single_byte_flip_in_published_records_is_caught() {
             assert_eq!(report.records, slot as u64);
         }
     }
+}
+
+/// A copy of the pristine journal in a fresh directory under `dir`, after `edit`; its base path.
+fn damaged(dir: &Path, edit: impl FnOnce(&mut Vec<Option<Vec<u8>>>)) -> PathBuf {
+    let mut files: Vec<Option<Vec<u8>>> = pristine().0.iter().cloned().map(Some).collect();
+    edit(&mut files);
+    let fresh = tempfile::tempdir_in(dir).unwrap().keep();
+    materialize(&fresh, &files)
+}
+
+/// The first error of `base`'s records (from `open` or from iterating).
+fn first_error(base: &Path) -> JournalError {
+    match Journal::open(base) {
+        Err(e) => e,
+        Ok(j) => j.records().find_map(Result::err).expect("an error"),
+    }
+}
+
+#[test]
+fn errors_keep_their_kind_and_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let slot = |i: usize| HEADER + i * 64;
+
+    let base = damaged(dir.path(), |f| f[0].as_mut().unwrap()[slot(5) + 20] ^= 1);
+    let e = first_error(&base);
+    assert_eq!(e.corruption(), Some(&Corruption::Checksum { seq: 6 }), "{e}");
+    assert!(matches!(&e, JournalError::Corrupt { offset, .. } if *offset == slot(5) as u64), "{e}");
+
+    // A record with another sequence number (valid checksum) in slot 7.
+    let base = damaged(dir.path(), |f| {
+        let b = f[0].as_mut().unwrap();
+        let other = pristine().1[2];
+        b[slot(7)..slot(8)].copy_from_slice(&other);
+    });
+    assert_eq!(first_error(&base).corruption(), Some(&Corruption::WrongSeq { found: 3, expected: 8 }));
+
+    // A field value no record can hold, under a valid checksum: the record error is kept whole.
+    let base = damaged(dir.path(), |f| {
+        let b = f[0].as_mut().unwrap();
+        let mut w = oms::record::bytes_to_words(&pristine().1[0]);
+        w[7] = (w[7] & !0xff) | 0xEE;
+        oms::record::seal(&mut w);
+        b[slot(0)..slot(1)].copy_from_slice(&oms::record::words_to_bytes(&w));
+    });
+    let e = first_error(&base);
+    assert_eq!(
+        e.corruption(),
+        Some(&Corruption::Record(RecordError { seq: 1, field: "kind", value: 0xEE })),
+        "{e}"
+    );
+
+    let base = damaged(dir.path(), |f| f[2].as_mut().unwrap().truncate(slot(100)));
+    let e = first_error(&base);
+    let expected = Corruption::Truncated { len: slot(100) as u64, expected: SEG as u64 };
+    assert_eq!(e.corruption(), Some(&expected), "{e}");
+    assert_eq!(e.path(), segment_path(&base, 2));
+
+    // A later segment's own error is kept as it is, not flattened into text.
+    let base = damaged(dir.path(), |f| f[1].as_mut().unwrap()[..8].copy_from_slice(b"NOTOMS!!"));
+    let e = first_error(&base);
+    assert!(matches!(&e, JournalError::Foreign { path } if *path == segment_path(&base, 1)), "{e}");
+
+    let base = damaged(dir.path(), |f| f[1] = None);
+    let e = first_error(&base);
+    assert!(matches!(&e, JournalError::MissingSegment { index: 1, .. }), "{e}");
+    assert!(e.to_string().contains("oms.journal.000001: segment 1 is missing"), "{e}");
+}
+
+/// A header whose first sequence number leaves no room for its slots (`first_seq = u64::MAX`,
+/// valid CRC, one valid record) once made the readers overflow; it is refused with an error at
+/// the header's offset, by the library and by `oms`.
+#[test]
+fn a_first_sequence_number_at_the_top_of_the_range_is_an_error_not_an_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 1, SMALL_SEGMENT, SyncPolicy::None);
+    rewrite_header(&base, |h| h.first_seq = u64::MAX);
+    let mut bytes = std::fs::read(&base).unwrap();
+    let mut r = event(1);
+    r.seq = u64::MAX;
+    bytes[HEADER..HEADER + 64].copy_from_slice(&r.to_bytes());
+    std::fs::write(&base, &bytes).unwrap();
+
+    let e = Journal::open(&base).expect_err("the header is refused");
+    let expected = Corruption::SequenceRange { first_seq: u64::MAX, capacity: CAP };
+    assert_eq!(e.corruption(), Some(&expected), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("oms.journal: offset 32: first sequence number 18446744073709551615"), "{msg}");
+    assert!(Follower::open(&base).is_err());
+    for args in [&["verify"][..], &["decode"], &["decode", "--format", "csv"], &["stats"], &["tail"]] {
+        let mut a: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        a.push(base.as_os_str());
+        let o = oms(&a);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("offset 32: first sequence number"), "{args:?}: {stderr}");
+    }
+}
+
+/// The highest first sequence number a header allows (its last slot just below `u64::MAX`): a
+/// full segment of records reads back and verifies without an overflow, through the reader and
+/// the follower.
+#[test]
+fn the_highest_sequence_numbers_read_back_without_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 1, SMALL_SEGMENT, SyncPolicy::None);
+    let first = u64::MAX - CAP;
+    rewrite_header(&base, |h| h.first_seq = first);
+    let mut bytes = std::fs::read(&base).unwrap();
+    for i in 0..CAP {
+        let mut r = event(i + 1);
+        r.seq = first + i;
+        let at = HEADER + i as usize * 64;
+        bytes[at..at + 64].copy_from_slice(&r.to_bytes());
+    }
+    std::fs::write(&base, &bytes).unwrap();
+
+    let report = Journal::open(&base).unwrap().verify();
+    assert!(report.is_sound(), "{:?}", report.error);
+    assert_eq!(report.records, CAP);
+    assert_eq!(report.last_good.unwrap().seq, u64::MAX - 1);
+    assert_eq!(report.segments[0].records, CAP);
+
+    let mut f = Follower::open(&base).unwrap();
+    let mut n = 0;
+    loop {
+        match f.poll().unwrap() {
+            Poll::Record(r) => {
+                assert_eq!(r.seq, first + n);
+                n += 1;
+                assert!(n <= CAP);
+            }
+            Poll::Closed => break,
+            Poll::Pending => panic!("the journal is closed"),
+        }
+    }
+    assert_eq!(n, CAP);
+    let o = oms(&["verify".as_ref(), base.as_os_str()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -1,7 +1,8 @@
 //! The journal's background thread: prepares segments ahead (create, `fallocate`, `fsync`,
-//! pre-fault, link), hands them to the writer, retires and flushes full ones, applies the sync
-//! policy and re-faults pages the kernel's writeback write-protected. Nothing here runs on the
-//! engine thread except the hand-over queues in [`Shared`].
+//! map and pre-fault, link), hands them to the writer, retires and flushes full ones, applies
+//! the sync policy and re-faults pages the kernel's writeback write-protected. Nothing here runs
+//! on the engine thread except the hand-over queues in [`Shared`]. The segments' memory is
+//! touched only through [`SegmentMap`].
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -12,13 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use memmap2::{Advice, MmapOptions, MmapRaw};
 
 use super::SyncPolicy;
 use crate::record::RECORD_SIZE;
 
 use super::JournalError;
 use super::format::{SegmentHeader, segment_path};
+use super::mapping::SegmentMap;
 
 pub(super) const PAGE: usize = 4096;
 /// Shortest park of the background thread (a retry or a sync interval due sooner is rounded up
@@ -42,12 +43,11 @@ const REFRESH: Duration = Duration::from_secs(10);
 pub(super) const SEGMENTS_AHEAD: usize = 2;
 
 /// A prepared, mapped, pre-faulted segment.
+#[derive(Clone, Debug)]
 pub(super) struct Segment {
-    pub(super) map: Arc<MmapRaw>,
+    pub(super) map: SegmentMap,
     pub(super) path: PathBuf,
     pub(super) index: u32,
-    pub(super) cap: u64,
-    pub(super) header_bytes: usize,
 }
 
 /// State shared with the background thread. The engine thread touches only `ready` (when its
@@ -61,24 +61,6 @@ pub(super) struct Shared {
     /// The last preparation failed and no segment has been prepared since.
     pub(super) retry_pending: AtomicBool,
     pub(super) last_error: Mutex<Option<String>>,
-}
-
-/// Number of published slots of a segment: the first slot whose sequence word is 0 (slots are
-/// published in order, so a binary search finds it).
-pub(super) fn committed(map: &MmapRaw, header_bytes: usize, cap: u64) -> u64 {
-    let (mut lo, mut hi) = (0u64, cap);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let off = header_bytes + mid as usize * RECORD_SIZE;
-        debug_assert!(off + 8 <= map.len());
-        // SAFETY: `mid < cap`, so `off..off + 8` lies inside the mapping (header plus `cap`
-        // slots), 8-byte aligned; the map is kept alive by the `&MmapRaw`. The writer stores
-        // this word atomically; this is an atomic load.
-        let seq =
-            unsafe { AtomicU64::from_ptr(map.as_mut_ptr().add(off).cast::<u64>()).load(Ordering::Acquire) };
-        if seq != 0 { lo = mid + 1 } else { hi = mid }
-    }
-    lo
 }
 
 /// Creates, reserves, pre-faults and names one segment (background thread, and segment 0 at
@@ -118,9 +100,8 @@ pub(super) fn prepare_segment(
     if durable {
         file.sync_all().map_err(|e| JournalError::io(&tmp, "sync", e))?;
     }
-    let map =
-        MmapOptions::new().len(len as usize).map_raw(&file).map_err(|e| JournalError::io(&tmp, "map", e))?;
-    prefault(&map);
+    let map = SegmentMap::map_file(&file, header.header_bytes, len)
+        .map_err(|e| JournalError::io(&tmp, "map", e))?;
     std::fs::hard_link(&tmp, &path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             JournalError::Exists { path: path.clone() }
@@ -132,13 +113,7 @@ pub(super) fn prepare_segment(
     if durable {
         sync_dir(&path);
     }
-    Ok(Segment {
-        map: Arc::new(map),
-        path,
-        index: header.segment_index,
-        cap: header.capacity(),
-        header_bytes: header.header_bytes as usize,
-    })
+    Ok(Segment { map, path, index: header.segment_index })
 }
 
 struct RemoveOnDrop(Option<PathBuf>);
@@ -175,20 +150,6 @@ fn reserve(file: &File, len: u64) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Faults in every page of a fresh mapping for writing, off the engine thread.
-fn prefault(map: &MmapRaw) {
-    if map.advise(Advice::PopulateWrite).is_ok() {
-        return;
-    }
-    let p = map.as_mut_ptr();
-    for off in (0..map.len()).step_by(PAGE) {
-        // SAFETY: `off < map.len()`; the mapping is fresh and owned by this thread only (not
-        // yet handed to the writer), and its blocks are reserved, so a read-write of the same
-        // byte only faults the page in.
-        unsafe { p.add(off).write_volatile(p.add(off).read_volatile()) }
-    }
-}
-
 pub(super) fn sync_dir(path: &Path) {
     if let Some(dir) = path.parent() {
         let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
@@ -200,25 +161,23 @@ pub(super) fn sync_dir(path: &Path) {
 
 /// A segment the background thread may still flush.
 pub(super) struct Live {
-    pub(super) map: Arc<MmapRaw>,
+    pub(super) map: SegmentMap,
     pub(super) index: u32,
-    pub(super) header_bytes: usize,
-    pub(super) cap: u64,
     /// Bytes from the start of the file known flushed.
     pub(super) synced: usize,
 }
 
 impl Live {
     pub(super) fn new(s: &Segment) -> Live {
-        Live { map: Arc::clone(&s.map), index: s.index, header_bytes: s.header_bytes, cap: s.cap, synced: 0 }
+        Live { map: s.map.clone(), index: s.index, synced: 0 }
     }
 
     /// Faults the not yet written pages in for writing again (see [`REFRESH`]).
     fn refault_unwritten(&self) {
-        let n = committed(&self.map, self.header_bytes, self.cap);
-        let from = (self.header_bytes + n as usize * RECORD_SIZE).div_ceil(PAGE) * PAGE;
+        let n = self.map.committed();
+        let from = (self.map.header_bytes() + n as usize * RECORD_SIZE).div_ceil(PAGE) * PAGE;
         if from < self.map.len() {
-            let _ = self.map.advise_range(Advice::PopulateWrite, from, self.map.len() - from);
+            let _ = self.map.populate_write(from, self.map.len() - from);
         }
     }
 
@@ -226,12 +185,12 @@ impl Live {
     /// past the committed records are left alone: flushing them would write-protect them again
     /// and the engine would take a page fault on each.
     fn flush_committed(&mut self) {
-        let n = committed(&self.map, self.header_bytes, self.cap);
-        let end = self.header_bytes + n as usize * RECORD_SIZE;
+        let n = self.map.committed();
+        let end = self.map.header_bytes() + n as usize * RECORD_SIZE;
         let from = self.synced / PAGE * PAGE;
         let from = if self.synced == 0 { 0 } else { from };
         if end > from {
-            let _ = self.map.flush_range(from, end - from);
+            let _ = self.map.flush(from, end - from);
             self.synced = end;
         }
     }
@@ -294,10 +253,10 @@ impl Background {
                 if self.policy != SyncPolicy::None {
                     live.flush_committed();
                     // The live header fields (dropped, closed) may have changed since.
-                    let _ = live.map.flush_range(0, live.header_bytes);
+                    let _ = live.map.flush(0, live.map.header_bytes());
                 }
             }
-            drop(seg); // unmaps (the last Arc)
+            drop(seg); // unmaps, once the writer no longer holds it either
         }
     }
 
@@ -314,7 +273,7 @@ impl Background {
                 self.retry_at = None;
                 self.shared.retry_pending.store(false, Ordering::Release);
                 self.template.segment_index += 1;
-                self.template.first_seq += seg.cap;
+                self.template.first_seq += seg.map.capacity();
                 self.live.push(Live::new(&seg));
                 if let Err(seg) = self.shared.ready.push(seg) {
                     // Cannot happen (single producer, checked not full); keep the file, unused.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::record::RECORD_SIZE;
 
-use super::{JournalError, JournalMeta};
+use super::{Corruption, HeaderText, JournalError, JournalMeta};
 
 /// First 8 bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
@@ -22,6 +22,8 @@ pub const FORMAT_VERSION: u16 = 1;
 pub const FIXED_HEADER: usize = 128;
 /// Header sizes are rounded up to this (records start on a page boundary).
 pub const HEADER_ALIGN: usize = 4096;
+/// The largest header (its size is a `u32` field and a multiple of [`HEADER_ALIGN`]).
+pub const MAX_HEADER_BYTES: u64 = u32::MAX as u64 / HEADER_ALIGN as u64 * HEADER_ALIGN as u64;
 
 /// Byte offsets of the header fields (see `docs/journal-format.md`).
 pub mod offsets {
@@ -134,22 +136,17 @@ impl SegmentHeader {
     /// header when the file is that long); `file_len` is the file's length. Errors name `path`
     /// and the offset of the bad field.
     pub fn decode(path: &Path, bytes: &[u8], file_len: u64) -> Result<SegmentHeader, JournalError> {
-        let corrupt = |offset: usize, problem: String| JournalError::Corrupt {
-            path: path.to_path_buf(),
-            offset: offset as u64,
-            problem,
-        };
+        let corrupt =
+            |offset: usize, problem: Corruption| JournalError::corrupt(path, offset as u64, problem);
         if file_len == 0 {
-            return Err(corrupt(0, "empty file (0 bytes): not an oms journal segment".into()));
+            return Err(corrupt(0, Corruption::EmptyFile));
         }
         if bytes.len() < 8 || bytes[..8] != MAGIC {
             return Err(JournalError::Foreign { path: path.to_path_buf() });
         }
         if bytes.len() < FIXED_HEADER {
-            return Err(corrupt(
-                bytes.len(),
-                format!("truncated header: file is {file_len} bytes, the header alone needs {FIXED_HEADER}"),
-            ));
+            let problem = Corruption::TruncatedHeader { len: file_len, needs: FIXED_HEADER as u64 };
+            return Err(corrupt(bytes.len(), problem));
         }
         let version = u16_at(bytes, offsets::VERSION);
         if version != FORMAT_VERSION {
@@ -161,26 +158,18 @@ impl SegmentHeader {
         }
         let record_size = u16_at(bytes, offsets::RECORD_SIZE);
         if record_size as usize != RECORD_SIZE {
-            return Err(corrupt(
-                offsets::RECORD_SIZE,
-                format!("record size {record_size}, expected {RECORD_SIZE}"),
-            ));
+            return Err(corrupt(offsets::RECORD_SIZE, Corruption::RecordSize { found: record_size }));
         }
         let header_bytes = u32_at(bytes, offsets::HEADER_BYTES) as u64;
         let tz_len = u32_at(bytes, offsets::TIMEZONE_LEN) as u64;
         let cfg_len = u32_at(bytes, offsets::CONFIG_LEN) as u64;
         let strings_end = FIXED_HEADER as u64 + tz_len + cfg_len;
         if !header_bytes.is_multiple_of(HEADER_ALIGN as u64) || header_bytes < strings_end {
-            return Err(corrupt(
-                offsets::HEADER_BYTES,
-                format!("header size {header_bytes} is inconsistent (strings end at {strings_end})"),
-            ));
+            return Err(corrupt(offsets::HEADER_BYTES, Corruption::HeaderSize { header_bytes, strings_end }));
         }
         if (bytes.len() as u64) < strings_end {
-            return Err(corrupt(
-                bytes.len(),
-                format!("truncated header: file is {file_len} bytes, the header needs {strings_end}"),
-            ));
+            let problem = Corruption::TruncatedHeader { len: file_len, needs: strings_end };
+            return Err(corrupt(bytes.len(), problem));
         }
         let segment_bytes = u64_at(bytes, offsets::SEGMENT_BYTES);
         if segment_bytes < header_bytes + RECORD_SIZE as u64
@@ -188,29 +177,30 @@ impl SegmentHeader {
         {
             return Err(corrupt(
                 offsets::SEGMENT_BYTES,
-                format!(
-                    "segment size {segment_bytes} does not hold whole records after a {header_bytes}-byte header"
-                ),
+                Corruption::SegmentSize { segment_bytes, header_bytes },
             ));
         }
         let stored = u32_at(bytes, offsets::HEADER_CRC);
         let computed = header_crc(bytes, strings_end as usize);
         if stored != computed {
-            return Err(corrupt(
-                offsets::HEADER_CRC,
-                format!("header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"),
-            ));
+            return Err(corrupt(offsets::HEADER_CRC, Corruption::HeaderChecksum { stored, computed }));
         }
         let tz_end = FIXED_HEADER + tz_len as usize;
-        let text = |range: std::ops::Range<usize>, what: &str| {
+        let text = |range: std::ops::Range<usize>, field: HeaderText| {
             String::from_utf8(bytes[range.clone()].to_vec())
-                .map_err(|_| corrupt(range.start, format!("{what} is not UTF-8")))
+                .map_err(|_| corrupt(range.start, Corruption::NotUtf8 { field }))
         };
-        let timezone = text(FIXED_HEADER..tz_end, "time zone name")?;
-        let config_toml = text(tz_end..strings_end as usize, "configuration")?;
+        let timezone = text(FIXED_HEADER..tz_end, HeaderText::TimeZone)?;
+        let config_toml = text(tz_end..strings_end as usize, HeaderText::Configuration)?;
         let first_seq = u64_at(bytes, offsets::FIRST_SEQ);
         if first_seq == 0 {
-            return Err(corrupt(offsets::FIRST_SEQ, "first sequence number is 0".into()));
+            return Err(corrupt(offsets::FIRST_SEQ, Corruption::FirstSeqZero));
+        }
+        // Every slot's sequence number, and the one after the last slot (where the next segment
+        // starts), must fit a u64: readers count with them.
+        let capacity = (segment_bytes - header_bytes) / RECORD_SIZE as u64;
+        if first_seq.checked_add(capacity).is_none() {
+            return Err(corrupt(offsets::FIRST_SEQ, Corruption::SequenceRange { first_seq, capacity }));
         }
         Ok(SegmentHeader {
             version,

@@ -1,126 +1,42 @@
 //! The memory-mapped event journal: 64-byte records in pre-allocated, pre-faulted segment files.
 //!
 //! * [`JournalWriter`] implements [`EventSink`](crate::sink::EventSink) for the engine thread.
-//!   Its hot path is a bounds check, a 64-byte copy, a CRC-32 over 60 bytes and one release
-//!   store: no allocation, no lock, no syscall. A background thread creates, `fallocate`s and
-//!   pre-faults the *next* segment as soon as the current one is taken, hands it over through a
-//!   lock-free slot, unmaps finished segments and runs the `[journal] sync` policy. On these
-//!   machines a lazily faulted page of a fresh mapping stalls a record for up to ~20 ms while a
-//!   pre-faulted one costs ~0.2 ms at worst (the journal issue's measurement), which is why no
-//!   fault may land on the engine. The checksum is a CRC-32 specialised for the record's fixed
-//!   60 bytes ([`crc`]); crc32fast's general entry point cost more than the rest of an append.
+//!   Its hot path is a bounds check, building the record's eight words, a CRC-32 over its first
+//!   60 bytes (`crc32fast`) and a 64-byte store ending in one release store: no allocation, no
+//!   lock, no syscall. A background thread creates, `fallocate`s and pre-faults the segments
+//!   after the current one (two are kept ready), hands them over through a lock-free queue,
+//!   unmaps finished segments and runs the `[journal] sync` policy. A lazily faulted page of a
+//!   fresh mapping can stall a record for milliseconds where a pre-faulted one does not, which
+//!   is why no fault may land on the engine (docs/journal-format.md has the measurements).
+//! * The segments' shared memory is touched only through one type, `mapping::SegmentMap`,
+//!   which owns the publish protocol (release store of the sequence number after the body,
+//!   acquire load before reading it) and the one `unsafe fn` of the writer's path.
 //! * [`Journal`] reads a journal back (one segment, or a base path with all its segments),
 //!   validating every record (sequence number in place, CRC-32) and [`Journal::verify`] reports
 //!   the last good record, any torn tail and the first corruption, naming file and offset.
-//! * [`Follower`] follows a live journal (`oms tail`).
+//! * [`Follower`] follows a live journal (`oms tail`). Like [`Journal`], it reads the files with
+//!   `pread` rather than mapping them, so a file truncated under it is an error, not SIGBUS.
 //!
 //! The format is versioned and documented byte by byte in `docs/journal-format.md`.
 
 use std::num::NonZeroU64;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::clock::EngineClock;
 
 mod background;
+mod error;
+pub mod follower;
 pub mod format;
+mod mapping;
 pub mod reader;
 pub mod writer;
 
+pub use error::{ConfigProblem, Corruption, HeaderText, JournalError};
+pub use follower::{Follower, Poll};
 pub use format::{FORMAT_VERSION, MAGIC, SegmentHeader, segment_path};
-pub use reader::{Follower, Journal, LastGood, Poll, Records, SegmentSummary, TornTail, VerifyReport};
+pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
 pub use writer::{JournalStats, JournalWriter, NextSegment, WriterOptions};
-
-/// Everything that can go wrong with a journal. Every variant names the file; corruption names
-/// the byte offset too.
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    /// An I/O operation failed.
-    #[error("{path}: cannot {op}: {source}", path = .path.display())]
-    Io {
-        /// The file (or directory).
-        path: PathBuf,
-        /// What was being done ("open", "reserve 67108864 bytes (fallocate)", …).
-        op: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The writer refuses to replace an existing journal.
-    #[error(
-        "{path}: a journal file already exists; refusing to overwrite it (remove it, choose another \
-         path, or set WriterOptions::overwrite)",
-        path = .path.display()
-    )]
-    Exists {
-        /// The existing file.
-        path: PathBuf,
-    },
-    /// The file does not start with the journal magic.
-    #[error("{path}: not an oms journal (bad magic at offset 0)", path = .path.display())]
-    Foreign {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The file is a journal of a format version this build does not read.
-    #[error(
-        "{path}: offset 8: unsupported journal format version {found} (this build reads version {supported})",
-        path = .path.display()
-    )]
-    Version {
-        /// The file.
-        path: PathBuf,
-        /// Version in the file.
-        found: u16,
-        /// Version this build reads.
-        supported: u16,
-    },
-    /// Bad data at a known place.
-    #[error("{path}: offset {offset}: {problem}", path = .path.display())]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// Byte offset in the file.
-        offset: u64,
-        /// What is wrong.
-        problem: String,
-    },
-    /// A segment is missing between two that exist, or segments disagree about their journal.
-    #[error("{path}: {problem}", path = .path.display())]
-    Segments {
-        /// The segment (or expected segment) concerned.
-        path: PathBuf,
-        /// What is wrong.
-        problem: String,
-    },
-    /// The journal configuration cannot be used.
-    #[error("{path}: invalid journal configuration: {problem}", path = .path.display())]
-    Config {
-        /// The journal base path.
-        path: PathBuf,
-        /// What is wrong.
-        problem: String,
-    },
-}
-
-impl JournalError {
-    /// An I/O error on `path` while doing `op`.
-    pub fn io(path: &Path, op: &str, source: std::io::Error) -> Self {
-        JournalError::Io { path: path.to_path_buf(), op: op.to_string(), source }
-    }
-
-    /// The file the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            JournalError::Io { path, .. }
-            | JournalError::Exists { path }
-            | JournalError::Foreign { path }
-            | JournalError::Version { path, .. }
-            | JournalError::Corrupt { path, .. }
-            | JournalError::Segments { path, .. }
-            | JournalError::Config { path, .. } => path,
-        }
-    }
-}
 
 /// When mapped pages are flushed to disk (always off the engine thread): `[journal] sync`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,5 +1,6 @@
-//! Reading journals back: [`Journal`] (a finished or crashed journal: iterate, verify) and
-//! [`Follower`] (a live one: `oms tail`).
+//! Reading a journal back: [`Journal`] (a finished or crashed journal: iterate, verify). The
+//! live follower (`oms tail`) is in `follower.rs` and checks slots with the same
+//! `check_slot`.
 //!
 //! A slot is accepted only if its sequence number is the one expected at its position (so stale
 //! or misplaced data is caught) and its CRC-32 matches. The first slot whose sequence number is 0
@@ -11,24 +12,20 @@
 //!
 //! [`Journal`] reads each segment file into memory with `read(2)` (one at a time), not through a
 //! mapping: a file truncated under a reader would turn a mapping into SIGBUS, a read just sees
-//! the shorter file. [`Follower`] must see new records as they are published, so it maps the
-//! file read-only.
+//! the shorter file.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{Ordering, fence};
 
-use memmap2::{MmapOptions, MmapRaw};
+use crate::record::{EventRecord, RECORD_SIZE, bytes_to_words, checksums, stored_checksum};
 
-use crate::record::{EventRecord, RECORD_SIZE, bytes_to_words, checksums};
-
-use super::JournalError;
+use super::format::{FIXED_HEADER, SegmentHeader, existing_segments, offsets, segment_path, u32_at, u64_at};
+use super::{Corruption, JournalError};
 
 /// Records whose CRCs are computed in one go.
 const CRC_BLOCK: usize = 256;
-use super::format::{FIXED_HEADER, SegmentHeader, existing_segments, offsets, segment_path, u32_at, u64_at};
 
 /// One opened segment file (header only; records are read when iterated).
 #[derive(Clone, Debug)]
@@ -43,13 +40,18 @@ pub struct Journal {
     segments: Vec<SegmentFile>,
     /// A problem found while opening a later segment (missing, foreign, unreadable): reported
     /// when iteration gets there.
-    trailing_error: Option<String>,
-    trailing_error_path: PathBuf,
+    trailing_error: Option<JournalError>,
 }
 
-/// Reads and checks the header of `path`.
+/// Reads and checks the header of `path`; also returns the file's length.
 fn read_header(path: &Path) -> Result<(SegmentHeader, u64), JournalError> {
     let mut f = File::open(path).map_err(|e| JournalError::io(path, "open", e))?;
+    read_header_from(&mut f, path)
+}
+
+/// Reads and checks the header of `f` (the file `path`, read from its start); also returns the
+/// file's length.
+pub(super) fn read_header_from(f: &mut File, path: &Path) -> Result<(SegmentHeader, u64), JournalError> {
     let len = f.metadata().map_err(|e| JournalError::io(path, "stat", e))?.len();
     let mut buf = vec![0u8; len.min(4096) as usize];
     f.read_exact(&mut buf).map_err(|e| JournalError::io(path, "read the header", e))?;
@@ -77,38 +79,26 @@ impl Journal {
         let mut j = Journal {
             segments: vec![SegmentFile { path: path.to_path_buf(), header }],
             trailing_error: None,
-            trailing_error_path: path.to_path_buf(),
         };
         if !is_base {
             return Ok(j);
         }
         for (expected, (index, seg_path)) in (1u32..).zip(existing_segments(path)?) {
             if index != expected {
-                j.trailing_error_path = segment_path(path, expected);
-                j.trailing_error =
-                    Some(format!("segment {expected} is missing ({} exists)", seg_path.display()));
+                j.trailing_error = Some(JournalError::MissingSegment {
+                    path: segment_path(path, expected),
+                    index: expected,
+                    found: seg_path,
+                });
                 break;
             }
-            let problem = match read_header(&seg_path) {
-                Ok((h, _)) if h.journal_id != journal_id => format!(
-                    "offset {}: belongs to another journal (journal id {:#x}, expected {journal_id:#x})",
-                    offsets::JOURNAL_ID,
-                    h.journal_id
-                ),
-                Ok((h, _)) if h.segment_index != index => format!(
-                    "offset {}: header says segment {}, the file name says {index}",
-                    offsets::SEGMENT_INDEX,
-                    h.segment_index
-                ),
-                Ok((header, _)) => {
-                    j.segments.push(SegmentFile { path: seg_path, header });
-                    continue;
+            match read_header(&seg_path).and_then(|(h, _)| continues(&seg_path, &h, journal_id, index)) {
+                Ok(header) => j.segments.push(SegmentFile { path: seg_path, header }),
+                Err(e) => {
+                    j.trailing_error = Some(e);
+                    break;
                 }
-                Err(e) => strip_path(&e),
-            };
-            j.trailing_error_path = seg_path;
-            j.trailing_error = Some(problem);
-            break;
+            }
         }
         Ok(j)
     }
@@ -165,7 +155,7 @@ impl Journal {
             .iter()
             .map(|s| {
                 let h = &s.header;
-                let n = (last_seq + 1).saturating_sub(h.first_seq).min(h.capacity());
+                let n = last_seq.checked_sub(h.first_seq).map_or(0, |before| (before + 1).min(h.capacity()));
                 SegmentSummary {
                     path: s.path.clone(),
                     index: h.segment_index,
@@ -182,7 +172,9 @@ impl Journal {
             first_seq,
             last_good,
             torn_tail: it.torn,
-            dropped: segments.iter().map(|s| s.dropped).sum(),
+            // Each header holds the writer's running count as of its last update: the journal's
+            // count is the largest, not the sum.
+            dropped: segments.iter().map(|s| s.dropped).max().unwrap_or(0),
             closed: segments.iter().any(|s| s.closed),
             segments,
             error,
@@ -198,11 +190,41 @@ impl Journal {
     }
 }
 
-/// The message of an error without its leading "path: " (the path is reported separately).
-fn strip_path(e: &JournalError) -> String {
-    let s = e.to_string();
-    let prefix = format!("{}: ", e.path().display());
-    s.strip_prefix(&prefix).map(str::to_string).unwrap_or(s)
+/// `header` (of segment file `path`, named as segment `index`) if it belongs to the journal
+/// `journal_id` and its name.
+pub(super) fn continues(
+    path: &Path,
+    header: &SegmentHeader,
+    journal_id: u64,
+    index: u32,
+) -> Result<SegmentHeader, JournalError> {
+    if header.journal_id != journal_id {
+        let problem = Corruption::OtherJournal { found: header.journal_id, expected: journal_id };
+        return Err(JournalError::corrupt(path, offsets::JOURNAL_ID as u64, problem));
+    }
+    if header.segment_index != index {
+        let problem = Corruption::WrongIndex { in_header: header.segment_index, in_name: index };
+        return Err(JournalError::corrupt(path, offsets::SEGMENT_INDEX as u64, problem));
+    }
+    Ok(header.clone())
+}
+
+/// Checks a published slot (`bytes`, whose sequence word is not 0) at the position of sequence
+/// number `expected`, `crc` being the CRC-32 of its first 60 bytes: the sequence number, the
+/// checksum and the field values.
+pub(super) fn check_slot(
+    bytes: &[u8; RECORD_SIZE],
+    expected: u64,
+    crc: u32,
+) -> Result<EventRecord, Corruption> {
+    let words = bytes_to_words(bytes);
+    if words[0] != expected {
+        return Err(Corruption::WrongSeq { found: words[0], expected });
+    }
+    if stored_checksum(&words) != crc {
+        return Err(Corruption::Checksum { seq: words[0] });
+    }
+    Ok(EventRecord::from_words(&words)?)
 }
 
 /// Where the last valid record is.
@@ -241,7 +263,8 @@ pub struct SegmentSummary {
     pub capacity: u64,
     /// Valid records in it.
     pub records: u64,
-    /// Records the writer dropped (recorded in this segment's header).
+    /// The writer's count of dropped records when it last updated this segment's header (a
+    /// running count: the last segment's is the journal's total).
     pub dropped: u64,
     /// Whether the writer closed the journal with this segment last.
     pub closed: bool,
@@ -346,15 +369,9 @@ impl Records<'_> {
         let rest_start = at + RECORD_SIZE;
         let rest_end = hb + self.avail as usize * RECORD_SIZE;
         if let Some(off) = first_nonzero(&self.buf[rest_start..rest_end]) {
-            let off = rest_start + off / RECORD_SIZE * RECORD_SIZE;
-            return Err(JournalError::Corrupt {
-                path: s.path.clone(),
-                offset: at as u64,
-                problem: format!(
-                    "record seq {} is missing (slot empty) but data follows at offset {off}",
-                    self.expected
-                ),
-            });
+            let data_at = (rest_start + off / RECORD_SIZE * RECORD_SIZE) as u64;
+            let problem = Corruption::DataAfterGap { seq: self.expected, data_at };
+            return Err(JournalError::corrupt(&s.path, at as u64, problem));
         }
         if self.avail < s.header.capacity() {
             return Err(truncated(s, self.buf.len() as u64));
@@ -363,15 +380,12 @@ impl Records<'_> {
             let bytes = std::fs::read(&later.path).map_err(|e| JournalError::io(&later.path, "read", e))?;
             let hb = (later.header.header_bytes as usize).min(bytes.len());
             if let Some(off) = first_nonzero(&bytes[hb..]) {
-                return Err(JournalError::Corrupt {
-                    path: later.path.clone(),
-                    offset: (hb + off / RECORD_SIZE * RECORD_SIZE) as u64,
-                    problem: format!(
-                        "data after the end of the journal (record seq {} is missing in {})",
-                        self.expected,
-                        s.path.display()
-                    ),
-                });
+                let problem = Corruption::DataAfterEnd { seq: self.expected, ended_in: s.path.clone() };
+                return Err(JournalError::corrupt(
+                    &later.path,
+                    (hb + off / RECORD_SIZE * RECORD_SIZE) as u64,
+                    problem,
+                ));
             }
         }
         self.trailing()
@@ -379,21 +393,14 @@ impl Records<'_> {
 
     fn trailing(&self) -> Result<(), JournalError> {
         match &self.journal.trailing_error {
-            Some(problem) => Err(JournalError::Segments {
-                path: self.journal.trailing_error_path.clone(),
-                problem: problem.clone(),
-            }),
+            Some(e) => Err(e.clone()),
             None => Ok(()),
         }
     }
 }
 
 fn truncated(s: &SegmentFile, len: u64) -> JournalError {
-    JournalError::Corrupt {
-        path: s.path.clone(),
-        offset: len,
-        problem: format!("truncated: the file is {len} bytes, its header says {}", s.header.segment_bytes),
-    }
+    JournalError::corrupt(&s.path, len, Corruption::Truncated { len, expected: s.header.segment_bytes })
 }
 
 /// Offset of the first non-zero byte.
@@ -421,15 +428,9 @@ impl Iterator for Records<'_> {
             if !self.loaded {
                 let s = &segs[self.seg];
                 if self.seg > 0 && s.header.first_seq != self.expected {
-                    let e = JournalError::Corrupt {
-                        path: s.path.clone(),
-                        offset: offsets::FIRST_SEQ as u64,
-                        problem: format!(
-                            "segment starts at seq {}, expected {} (sequence gap)",
-                            s.header.first_seq, self.expected
-                        ),
-                    };
-                    return self.fail(e);
+                    let problem =
+                        Corruption::SequenceGap { found: s.header.first_seq, expected: self.expected };
+                    return self.fail(JournalError::corrupt(&s.path, offsets::FIRST_SEQ as u64, problem));
                 }
                 if let Err(e) = self.load() {
                     return self.fail(e);
@@ -461,14 +462,6 @@ impl Iterator for Records<'_> {
                 self.done = true;
                 return self.check_end().err().map(Err);
             }
-            if seq != self.expected {
-                let e = JournalError::Corrupt {
-                    path: s.path.clone(),
-                    offset: at as u64,
-                    problem: format!("sequence number {seq}, expected {}", self.expected),
-                };
-                return self.fail(e);
-            }
             if !(self.crc_base..self.crc_base + self.crc_len).contains(&self.slot) {
                 let n = (self.avail - self.slot).min(CRC_BLOCK as u64);
                 let end = at + n as usize * RECORD_SIZE;
@@ -476,171 +469,27 @@ impl Iterator for Records<'_> {
                 self.crc_base = self.slot;
                 self.crc_len = n;
             }
-            if self.crcs[(self.slot - self.crc_base) as usize] != u32_at(bytes, 60) {
-                let e = JournalError::Corrupt {
-                    path: s.path.clone(),
-                    offset: at as u64,
-                    problem: format!("checksum mismatch in record seq {seq}"),
-                };
-                return self.fail(e);
-            }
-            let rec = match EventRecord::from_words(&bytes_to_words(bytes)) {
-                Ok(rec) => rec,
-                Err(e) => {
-                    let e = JournalError::Corrupt {
-                        path: s.path.clone(),
-                        offset: at as u64,
-                        problem: e.to_string(),
-                    };
+            let crc = self.crcs[(self.slot - self.crc_base) as usize];
+            let checked = check_slot(bytes, self.expected, crc).and_then(|rec| {
+                // The header check makes this impossible (first_seq + capacity fits a u64);
+                // counting with checked arithmetic keeps a crafted file from panicking anyway.
+                let next = self.expected.checked_add(1).ok_or(Corruption::SequenceRange {
+                    first_seq: s.header.first_seq,
+                    capacity: s.header.capacity(),
+                })?;
+                Ok((rec, next))
+            });
+            let (rec, next) = match checked {
+                Ok(ok) => ok,
+                Err(problem) => {
+                    let e = JournalError::corrupt(&s.path, at as u64, problem);
                     return self.fail(e);
                 }
             };
             self.last_good = Some((self.seg, seq, at as u64));
             self.slot += 1;
-            self.expected += 1;
+            self.expected = next;
             return Some(Ok(rec));
         }
-    }
-}
-
-/// What [`Follower::poll`] found.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Poll {
-    /// The next record.
-    Record(EventRecord),
-    /// Nothing new yet.
-    Pending,
-    /// The writer closed the journal and every record has been returned.
-    Closed,
-}
-
-/// A mapped segment being followed.
-#[derive(Debug)]
-struct Followed {
-    map: MmapRaw,
-    path: PathBuf,
-    header: SegmentHeader,
-}
-
-/// Follows a live journal, returning records as they are published (`oms tail`).
-///
-/// It maps each segment read-only and loads each slot's sequence word before reading the body,
-/// with an acquire fence in between: the writer publishes the body first and the sequence word
-/// last (release), so a non-zero sequence word means the body is complete.
-#[derive(Debug)]
-pub struct Follower {
-    base: PathBuf,
-    seg: Followed,
-    slot: u64,
-    expected: u64,
-}
-
-impl Follower {
-    /// Starts following at the first record of `path` (a base file or a numbered segment).
-    pub fn open(path: impl AsRef<Path>) -> Result<Follower, JournalError> {
-        let path = path.as_ref();
-        let seg = Self::map(path)?;
-        let base = match super::format::split_segment_path(path) {
-            Some((b, i)) if i == seg.header.segment_index => b,
-            _ => path.to_path_buf(),
-        };
-        let expected = seg.header.first_seq;
-        Ok(Follower { base, seg, slot: 0, expected })
-    }
-
-    fn map(path: &Path) -> Result<Followed, JournalError> {
-        let (header, len) = read_header(path)?;
-        if len < header.segment_bytes {
-            return Err(JournalError::Corrupt {
-                path: path.to_path_buf(),
-                offset: len,
-                problem: format!(
-                    "truncated: the file is {len} bytes, its header says {}",
-                    header.segment_bytes
-                ),
-            });
-        }
-        let file = File::open(path).map_err(|e| JournalError::io(path, "open", e))?;
-        let map = MmapOptions::new()
-            .len(header.segment_bytes as usize)
-            .map_raw_read_only(&file)
-            .map_err(|e| JournalError::io(path, "map", e))?;
-        Ok(Followed { map, path: path.to_path_buf(), header })
-    }
-
-    /// The segment file being read.
-    pub fn current_path(&self) -> &Path {
-        &self.seg.path
-    }
-
-    /// The time zone recorded in the journal header.
-    pub fn timezone(&self) -> &str {
-        &self.seg.header.meta.timezone
-    }
-
-    /// Reads an aligned little-endian word of the mapping, then fences (acquire).
-    fn load_u64(&self, at: usize) -> u64 {
-        debug_assert!(at.is_multiple_of(8) && at + 8 <= self.seg.map.len());
-        // SAFETY: `at + 8 <= len` (asserted; callers pass header offsets or slots below the
-        // capacity) and `at` is 8-byte aligned in a page-aligned mapping, which lives as long as
-        // `self.seg`. The writer (usually another process) stores this word atomically; a
-        // volatile aligned 8-byte load is a single load instruction on the supported targets.
-        // The file is never truncated by the writer, so the page exists.
-        let v = unsafe { self.seg.map.as_ptr().add(at).cast::<u64>().read_volatile() };
-        fence(Ordering::Acquire);
-        u64::from_le(v)
-    }
-
-    fn closed(&self) -> bool {
-        self.load_u64(offsets::CLOSED) & 0xffff_ffff == 1
-    }
-
-    /// Returns the next published record, `Pending` if there is none yet, or `Closed` once the
-    /// writer has closed the journal and everything has been read.
-    pub fn poll(&mut self) -> Result<Poll, JournalError> {
-        if self.slot == self.seg.header.capacity() {
-            let next = segment_path(&self.base, self.seg.header.segment_index + 1);
-            if !next.exists() {
-                return Ok(if self.closed() { Poll::Closed } else { Poll::Pending });
-            }
-            let seg = Self::map(&next)?;
-            if seg.header.journal_id != self.seg.header.journal_id || seg.header.first_seq != self.expected {
-                return Err(JournalError::Segments {
-                    path: next,
-                    problem: format!("does not continue the journal at seq {}", self.expected),
-                });
-            }
-            self.seg = seg;
-            self.slot = 0;
-        }
-        let at = self.seg.header.header_bytes as usize + self.slot as usize * RECORD_SIZE;
-        let seq = self.load_u64(at);
-        if seq == 0 {
-            if self.closed() && self.load_u64(at) == 0 {
-                return Ok(Poll::Closed);
-            }
-            return Ok(Poll::Pending);
-        }
-        let mut bytes = [0u8; RECORD_SIZE];
-        debug_assert!(at + RECORD_SIZE <= self.seg.map.len());
-        // SAFETY: the slot `at..at + 64` is inside the mapping (slot < capacity); its sequence
-        // word was non-zero after the acquire fence, so the writer finished the body before and
-        // never writes this slot again.
-        unsafe {
-            std::ptr::copy_nonoverlapping(self.seg.map.as_ptr().add(at), bytes.as_mut_ptr(), RECORD_SIZE)
-        };
-        let decoded = if seq != self.expected {
-            Err(format!("sequence number {seq}, expected {}", self.expected))
-        } else {
-            EventRecord::from_bytes(&bytes).map_err(|e| e.to_string())
-        };
-        let rec = decoded.map_err(|problem| JournalError::Corrupt {
-            path: self.seg.path.clone(),
-            offset: at as u64,
-            problem,
-        })?;
-        self.slot += 1;
-        self.expected += 1;
-        Ok(Poll::Record(rec))
     }
 }

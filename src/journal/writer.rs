@@ -1,34 +1,37 @@
 //! [`JournalWriter`]: the engine's [`EventSink`] over memory-mapped, pre-faulted segments.
 //!
-//! **Hot path.** [`EventSink::record`] writes bytes 8..64 of the record (CRC-32 over bytes 0..60
-//! computed with the final sequence number) into the next slot of the current mapping, then
-//! publishes the slot by storing its sequence number (bytes 0..8) with release ordering. A
-//! reader that loads a non-zero sequence number with acquire ordering sees the whole record; a
-//! crash between the two steps leaves the slot's sequence number at 0, so the half-written
-//! record is never accepted. No allocation, lock, syscall or formatting happens there.
+//! **Hot path.** [`EventSink::record`] numbers the event, builds its eight words and checksum
+//! ([`EventRecord::to_words`], [`seal`]) and hands them to `SegmentMap::write_slot` (in
+//! `mapping.rs`), which writes bytes 8..64 into the next slot of the current segment and then
+//! publishes the slot by storing its sequence number (bytes 0..8) with release ordering. A reader
+//! that sees a non-zero sequence number sees the whole record; a crash between the two steps
+//! leaves the slot's sequence number at 0, so the half-written record is never accepted. No
+//! allocation, lock, syscall or formatting happens there: a comparison with the capacity, the
+//! words, the CRC-32, seven plain stores and one release store.
 //!
-//! **Background thread** (one per writer). It keeps exactly one segment ready ahead of the
-//! current one: it creates `base.NNNNNN.tmp` with mode 0600, reserves its blocks with
-//! `fallocate` (a sparse `set_len` would turn a full disk into SIGBUS at the first write into a
-//! hole), writes the header, maps it and pre-faults every page (`MADV_POPULATE_WRITE`, or
-//! touching each page when the kernel refuses), then hard-links it to its final name (which
-//! fails rather than overwrite) and hands it over through a lock-free one-slot queue. The engine
-//! thread swaps pointers when its segment is full and sends the old one back; the background
-//! thread flushes (per the sync policy) and unmaps it. It also runs the sync policy, flushing
-//! only the committed range so that the pre-faulted, not yet written pages stay writable.
+//! **Background thread** (one per writer, `background.rs`). It keeps `SEGMENTS_AHEAD` (two)
+//! segments ready ahead of the current one: it creates `base.NNNNNN.tmp` with mode 0600,
+//! reserves its blocks with `fallocate` (a sparse `set_len` would turn a full disk into SIGBUS at
+//! the first write into a hole), writes the header, maps it and pre-faults every page
+//! (`MADV_POPULATE_WRITE`, or touching each page when the kernel refuses), then hard-links it to
+//! its final name (which fails rather than overwrite) and hands it over through a lock-free
+//! queue. The engine thread takes the next one when its segment is full and sends the old one
+//! back; the background thread flushes (per the sync policy) and unmaps it. It also runs the sync
+//! policy, flushing only the committed range so that the pre-faulted, not yet written pages stay
+//! writable.
 //!
-//! **Full disk.** When preparing the next segment fails (ENOSPC or any other error), the
-//! background thread retries every 200 ms, and [`EventSink::has_room`] turns `false` once
-//! no more than [`WriterOptions::reserve_records`] slots are left in the current segment and the
-//! segments already prepared ahead (two are kept ready, so a full disk is found with one or two
-//! segments of room left, enough for a reserve sized by [`WriterOptions::for_engine`]): the
-//! engine then rejects New orders `journal_full` and sends nothing more, and the reserve holds
-//! those rejects and the end of the session. If even the reserve runs out, `record` neither
-//! panics nor blocks: it drops the record and counts it ([`JournalStats::dropped`]); the count
-//! is also stored in the last segment's header, where `oms verify` reports it.
+//! **Full disk.** When preparing a segment fails (ENOSPC or any other error), the background
+//! thread retries every 200 ms, and [`EventSink::has_room`] turns `false` once no more than
+//! [`WriterOptions::reserve_records`] slots are left in the current segment and the segments
+//! already prepared ahead (so a full disk is found with one or two segments of room left, enough
+//! for a reserve sized by [`WriterOptions::for_engine`]): the engine then rejects New orders
+//! `journal_full` and sends nothing more, and the reserve holds those rejects and the end of the
+//! session. If even the reserve runs out, `record` neither panics nor blocks: it drops the record
+//! and counts it ([`JournalStats::dropped`]); the running count is also stored in the current
+//! segment's header, where `oms verify` reports it.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -37,12 +40,15 @@ use crossbeam_queue::ArrayQueue;
 
 use super::{JournalSettings, SyncPolicy};
 use crate::engine::Capacities;
-use crate::record::{EventRecord, RECORD_SIZE, Words, seal};
+use crate::record::{EventRecord, RECORD_SIZE, seal};
 use crate::sink::EventSink;
 
 use super::background::{Background, Live, PAGE, SEGMENTS_AHEAD, Segment, Shared, prepare_segment};
-use super::format::{FORMAT_VERSION, SegmentHeader, existing_segments, offsets};
-use super::{JournalError, JournalMeta};
+use super::format::{FIXED_HEADER, FORMAT_VERSION, MAX_HEADER_BYTES, SegmentHeader, existing_segments};
+use super::{ConfigProblem, JournalError, JournalMeta};
+
+/// The fewest records a segment must hold.
+const MIN_SEGMENT_RECORDS: u64 = 16;
 
 /// Options of [`JournalWriter::create_with`].
 #[derive(Clone, Debug)]
@@ -125,37 +131,31 @@ pub struct JournalStats {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct JournalWriter {
-    /// Slot 0 of the current segment.
-    records: *mut u8,
-    /// Start of the current mapping (header).
-    header: *mut u8,
-    cap: u64,
+    /// The current segment. This writer is the only writer of its slots (and of every segment's
+    /// slots: a segment is current once, and the background thread only reads and flushes).
+    seg: Segment,
+    /// Next slot to write in `seg`; every slot below it is written, none above.
     pos: u64,
     next_seq: u64,
     /// The reserve once preparation has failed (counted over the current and prepared segments).
     reserve: u64,
     /// The reserve while nothing has failed (within the current segment; at most half of it).
     transient_reserve: u64,
-    cur: Option<Segment>,
     dropped: u64,
     segments: u32,
     shared: Arc<Shared>,
+    /// The background thread; `None` once the writer is shut down.
     bg: Option<JoinHandle<()>>,
     base: PathBuf,
 }
-
-// SAFETY: the raw pointers point into the mapping owned by `cur` (an `Arc<MmapRaw>`, which is
-// Send + Sync), which moves together with the writer; nothing about them is tied to the thread
-// that created the writer. The writer is not `Sync` and all writes go through `&mut self`.
-unsafe impl Send for JournalWriter {}
 
 impl std::fmt::Debug for JournalWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JournalWriter")
             .field("base", &self.base)
-            .field("segment", &self.cur.as_ref().map(|s| s.index))
+            .field("segment", &self.seg.index)
             .field("pos", &self.pos)
-            .field("cap", &self.cap)
+            .field("cap", &self.seg.map.capacity())
             .field("next_seq", &self.next_seq)
             .finish()
     }
@@ -176,19 +176,23 @@ impl JournalWriter {
         opts: WriterOptions,
     ) -> Result<JournalWriter, JournalError> {
         let base = cfg.path.clone();
-        let config_err = |problem: String| JournalError::Config { path: base.clone(), problem };
+        let config_err = |problem: ConfigProblem| JournalError::Config { path: base.clone(), problem };
+        let strings = meta.timezone.len() as u64 + meta.config_toml.len() as u64;
+        let max = MAX_HEADER_BYTES - FIXED_HEADER as u64;
+        if strings > max {
+            return Err(config_err(ConfigProblem::HeaderTooLong { bytes: strings, max }));
+        }
         let header_bytes = SegmentHeader::header_bytes_for(&meta.timezone, &meta.config_toml);
-        if !cfg.segment_bytes.is_multiple_of(PAGE as u64) {
-            return Err(config_err(format!("segment_bytes {} is not a multiple of 4096", cfg.segment_bytes)));
+        let segment_bytes = cfg.segment_bytes;
+        if !segment_bytes.is_multiple_of(PAGE as u64) {
+            return Err(config_err(ConfigProblem::SegmentNotPageMultiple { segment_bytes }));
         }
-        if cfg.segment_bytes < header_bytes + 16 * RECORD_SIZE as u64 {
-            return Err(config_err(format!(
-                "segment_bytes {} leaves room for fewer than 16 records after a {header_bytes}-byte header",
-                cfg.segment_bytes
-            )));
-        }
-        if u32::try_from(meta.timezone.len() + meta.config_toml.len()).is_err() {
-            return Err(config_err("header strings are too long".into()));
+        if segment_bytes < header_bytes + MIN_SEGMENT_RECORDS * RECORD_SIZE as u64 {
+            return Err(config_err(ConfigProblem::SegmentTooSmall {
+                segment_bytes,
+                header_bytes,
+                min_records: MIN_SEGMENT_RECORDS,
+            }));
         }
         let mut existing: Vec<PathBuf> = existing_segments(&base)?.into_iter().map(|(_, p)| p).collect();
         if std::fs::symlink_metadata(&base).is_ok() {
@@ -216,7 +220,7 @@ impl JournalWriter {
         };
         let durable = cfg.sync != SyncPolicy::None;
         let seg0 = prepare_segment(&base, &template, durable, opts.inject_enospc_from_segment)?;
-        let cap = seg0.cap;
+        let cap = seg0.map.capacity();
         template.segment_index = 1;
         template.first_seq = 1 + cap;
 
@@ -246,17 +250,12 @@ impl JournalWriter {
             .spawn(move || bg.run())
             .map_err(|e| JournalError::io(&base, "start the journal background thread", e))?;
 
-        let header = seg0.map.as_mut_ptr();
-        let records = seg0.map.as_mut_ptr().wrapping_add(seg0.header_bytes);
         Ok(JournalWriter {
-            records,
-            header,
-            cap,
+            seg: seg0,
             pos: 0,
             next_seq: 1,
             reserve: opts.reserve_records,
             transient_reserve: opts.reserve_records.min(cap / 2),
-            cur: Some(seg0),
             dropped: 0,
             segments: 1,
             shared,
@@ -319,14 +318,17 @@ impl JournalWriter {
     /// it and publishes it. This is [`EventSink::record`].
     #[inline]
     pub fn append(&mut self, event: &EventRecord) {
-        if self.pos == self.cap && !self.roll() {
+        if self.pos == self.seg.map.capacity() && !self.roll() {
             self.drop_record();
             return;
         }
         let seq = self.next_seq;
         let mut words = event.to_words(seq);
         seal(&mut words);
-        write_slot(self.records, self.cap, self.pos, &words);
+        // SAFETY: `pos < capacity`: it was checked just above, and a roll starts a new segment at
+        // 0. This writer is the only writer of the segment's slots (see `seg`), and slot `pos`
+        // has not been written: `pos` only grows within a segment and a segment is current once.
+        unsafe { self.seg.map.write_slot(self.pos, &words) };
         self.pos += 1;
         self.next_seq = seq + 1;
     }
@@ -336,23 +338,20 @@ impl JournalWriter {
     #[inline(never)]
     fn roll(&mut self) -> bool {
         let Some(next) = self.shared.ready.pop() else { return false };
-        self.header = next.map.as_mut_ptr();
-        self.records = next.map.as_mut_ptr().wrapping_add(next.header_bytes);
-        self.cap = next.cap;
+        let old = std::mem::replace(&mut self.seg, next);
         self.pos = 0;
         self.segments += 1;
-        if let Some(old) = self.cur.replace(next) {
-            // The queue holds 4 and the background thread drains it before preparing the one
-            // segment that allows the next roll, so this cannot fail; if it did, the old
-            // segment would simply be unmapped here.
-            let _ = self.shared.retired.push(old);
-        }
+        // The queue holds 4. Without the background thread, at most SEGMENTS_AHEAD (2) rolls can
+        // happen, and it drains the queue before it prepares the segment that allows another,
+        // so this does not fail; if it did, the old segment would be unmapped without the flush
+        // its retirement does.
+        let _ = self.shared.retired.push(old);
         // Wake the background thread now to retire the old segment and prepare the next one
         // (it no longer polls). One futex wake per segment, on this cold path.
         if let Some(bg) = &self.bg {
             bg.thread().unpark();
         }
-        self.transient_reserve = self.transient_reserve.min(self.cap / 2);
+        self.transient_reserve = self.transient_reserve.min(self.seg.map.capacity() / 2);
         true
     }
 
@@ -360,23 +359,16 @@ impl JournalWriter {
     #[inline(never)]
     fn drop_record(&mut self) {
         self.dropped += 1;
-        store_header_u64(self.header, offsets::DROPPED, self.dropped);
+        self.seg.map.store_dropped(self.dropped);
     }
 
     fn shutdown(&mut self) -> Result<JournalStats, JournalError> {
         let Some(bg) = self.bg.take() else { return Ok(self.stats()) };
-        if let Some(cur) = self.cur.take() {
-            store_header_u64(self.header, offsets::DROPPED, self.dropped);
-            store_header_u32(self.header, offsets::CLOSED, 1);
-            self.records = std::ptr::null_mut();
-            self.header = std::ptr::null_mut();
-            self.cap = 0;
-            self.pos = 0;
-            // Drained by the background thread after it sees `stop`.
-            if let Err(cur) = self.shared.retired.push(cur) {
-                drop(cur);
-            }
-        }
+        self.seg.map.store_dropped(self.dropped);
+        self.seg.map.mark_closed();
+        // Flushed by the background thread after it sees `stop` (the writer's own handle keeps
+        // the segment mapped until the writer is dropped; nothing is written after this).
+        let _ = self.shared.retired.push(self.seg.clone());
         self.shared.stop.store(true, Ordering::Release);
         bg.thread().unpark();
         let joined = bg.join();
@@ -392,7 +384,7 @@ impl JournalWriter {
     }
 
     /// Marks the journal closed, flushes it per the sync policy, deletes the unused prepared
-    /// segment and joins the background thread. Also done (best effort) on drop.
+    /// segments and joins the background thread. Also done (best effort) on drop.
     pub fn close(mut self) -> Result<JournalStats, JournalError> {
         self.shutdown()
     }
@@ -412,13 +404,14 @@ impl EventSink for JournalWriter {
 
     #[inline]
     fn has_room(&self) -> bool {
-        let left = self.cap - self.pos;
+        let cap = self.seg.map.capacity();
+        let left = cap - self.pos;
         if !self.shared.retry_pending.load(Ordering::Relaxed) {
             // Nothing failed: only a next segment that is late, near the end of this one, counts.
             return left > self.transient_reserve || !self.shared.ready.is_empty();
         }
         // The disk is full (or failing): stop while the room left still holds the reserve.
-        left + self.shared.ready.len() as u64 * self.cap > self.reserve
+        left + self.shared.ready.len() as u64 * cap > self.reserve
     }
 
     fn sync(&mut self) {
@@ -427,49 +420,4 @@ impl EventSink for JournalWriter {
             bg.thread().unpark();
         }
     }
-}
-
-/// Writes words 1..8 (bytes 8..64, little-endian) into slot `pos`, then publishes it by storing
-/// word 0 (`seq`) with release ordering. The only write into a mapping on the hot path.
-#[inline(always)]
-fn write_slot(records: *mut u8, cap: u64, pos: u64, words: &Words) {
-    debug_assert!(pos < cap, "slot {pos} out of {cap}");
-    debug_assert!(!records.is_null());
-    debug_assert_eq!(records as usize % RECORD_SIZE, 0);
-    let off = pos as usize * RECORD_SIZE;
-    // SAFETY: `records` is slot 0 of the current segment's shared mapping, which holds `cap`
-    // slots after a page-aligned header and stays mapped while `cur` holds its `Arc<MmapRaw>`;
-    // `pos < cap` (the caller rolls or drops first; asserted above), so `off..off + 64` is
-    // inside the mapping and 8-byte aligned for the atomic. The file was fallocated and the
-    // pages pre-faulted, so the stores cannot hit a hole. Only this writer writes the mapping;
-    // the background thread only loads sequence words atomically, and readers read a body only
-    // after an acquire load of its non-zero sequence word.
-    unsafe {
-        let slot = records.add(off).cast::<u64>();
-        for (i, w) in words.iter().enumerate().skip(1) {
-            slot.add(i).write(w.to_le());
-        }
-        AtomicU64::from_ptr(slot).store(words[0].to_le(), Ordering::Release);
-    }
-}
-
-/// Stores a live header field (`dropped`) of the current mapping.
-fn store_header_u64(header: *mut u8, at: usize, v: u64) {
-    debug_assert!(at + 8 <= super::format::FIXED_HEADER && at.is_multiple_of(8));
-    if header.is_null() {
-        return;
-    }
-    // SAFETY: `header` is the start of the current, live mapping (at least one 4096-byte
-    // header page); `at` is a fixed, 8-byte aligned offset inside the 128-byte fixed header.
-    unsafe { AtomicU64::from_ptr(header.add(at).cast::<u64>()).store(v.to_le(), Ordering::Release) }
-}
-
-/// Stores a live header field (`closed`) of the current mapping.
-fn store_header_u32(header: *mut u8, at: usize, v: u32) {
-    debug_assert!(at + 4 <= super::format::FIXED_HEADER && at.is_multiple_of(4));
-    if header.is_null() {
-        return;
-    }
-    // SAFETY: as in `store_header_u64`, with a 4-byte aligned offset.
-    unsafe { AtomicU32::from_ptr(header.add(at).cast::<u32>()).store(v.to_le(), Ordering::Release) }
 }

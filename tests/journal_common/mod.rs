@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oms::journal::{JournalMeta, JournalWriter, NextSegment, WriterOptions};
+use oms::journal::{JournalMeta, JournalWriter, NextSegment, SegmentHeader, WriterOptions};
 use oms::journal::{JournalSettings, SyncPolicy};
 use oms::{
     Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RejectReason, RequestType,
@@ -102,4 +102,20 @@ pub fn journal_files(base: &Path) -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
+}
+
+/// Rewrites the header of the segment file `path` through `edit`, re-encoding it (so its CRC is
+/// valid, as a crafted file's would be).
+pub fn rewrite_header(path: &Path, edit: impl FnOnce(&mut SegmentHeader)) {
+    let mut bytes = std::fs::read(path).expect("read the segment");
+    let mut h = SegmentHeader::decode(path, &bytes, bytes.len() as u64).expect("a valid header");
+    edit(&mut h);
+    let encoded = h.encode();
+    bytes[..encoded.len()].copy_from_slice(&encoded);
+    std::fs::write(path, bytes).expect("write the segment");
+}
+
+/// Runs the `oms` binary with `args`.
+pub fn oms(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_oms")).args(args).output().expect("run oms")
 }

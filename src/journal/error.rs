@@ -1,0 +1,302 @@
+//! The journal's errors: [`JournalError`] names the file (and, for damage, the byte offset);
+//! [`Corruption`] and [`ConfigProblem`] say what is wrong, with the numbers found.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::record::{RECORD_SIZE, RecordError};
+
+use super::format::HEADER_ALIGN;
+
+/// Everything that can go wrong with a journal. Every variant names the file; corruption names
+/// the byte offset too. Cloning is cheap (the I/O error is shared), so a reader can report the
+/// same problem each time it is asked.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum JournalError {
+    /// An I/O operation failed.
+    #[error("{path}: cannot {op}: {source}", path = .path.display())]
+    Io {
+        /// The file (or directory).
+        path: PathBuf,
+        /// What was being done ("open", "reserve 67108864 bytes (fallocate)", …).
+        op: String,
+        /// The OS error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The writer refuses to replace an existing journal.
+    #[error(
+        "{path}: a journal file already exists; refusing to overwrite it (remove it, choose another \
+         path, or set WriterOptions::overwrite)",
+        path = .path.display()
+    )]
+    Exists {
+        /// The existing file.
+        path: PathBuf,
+    },
+    /// The file does not start with the journal magic.
+    #[error("{path}: not an oms journal (bad magic at offset 0)", path = .path.display())]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is a journal of a format version this build does not read.
+    #[error(
+        "{path}: offset 8: unsupported journal format version {found} (this build reads version {supported})",
+        path = .path.display()
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// Version in the file.
+        found: u16,
+        /// Version this build reads.
+        supported: u16,
+    },
+    /// Bad data at a known place.
+    #[error("{path}: offset {offset}: {problem}", path = .path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset in the file.
+        offset: u64,
+        /// What is wrong.
+        problem: Corruption,
+    },
+    /// A numbered segment is missing while a later one exists.
+    #[error("{path}: segment {index} is missing ({found} exists)", path = .path.display(), found = .found.display())]
+    MissingSegment {
+        /// The file that should exist.
+        path: PathBuf,
+        /// Its segment index.
+        index: u32,
+        /// The later segment found in its place.
+        found: PathBuf,
+    },
+    /// The journal configuration cannot be used.
+    #[error("{path}: invalid journal configuration: {problem}", path = .path.display())]
+    Config {
+        /// The journal base path.
+        path: PathBuf,
+        /// What is wrong.
+        problem: ConfigProblem,
+    },
+}
+
+impl JournalError {
+    /// An I/O error on `path` while doing `op`.
+    pub fn io(path: &Path, op: &str, source: std::io::Error) -> Self {
+        JournalError::Io { path: path.to_path_buf(), op: op.to_string(), source: Arc::new(source) }
+    }
+
+    /// Corruption of `path` at byte `offset`.
+    pub fn corrupt(path: &Path, offset: u64, problem: Corruption) -> Self {
+        JournalError::Corrupt { path: path.to_path_buf(), offset, problem }
+    }
+
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            JournalError::Io { path, .. }
+            | JournalError::Exists { path }
+            | JournalError::Foreign { path }
+            | JournalError::Version { path, .. }
+            | JournalError::Corrupt { path, .. }
+            | JournalError::MissingSegment { path, .. }
+            | JournalError::Config { path, .. } => path,
+        }
+    }
+
+    /// What is wrong, if this is corruption.
+    pub fn corruption(&self) -> Option<&Corruption> {
+        match self {
+            JournalError::Corrupt { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+}
+
+/// What is wrong with the bytes at the offset of a [`JournalError::Corrupt`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Corruption {
+    /// The file is empty.
+    #[error("empty file (0 bytes): not an oms journal segment")]
+    EmptyFile,
+    /// The file ends inside the header.
+    #[error("truncated header: the file is {len} bytes, the header needs {needs}")]
+    TruncatedHeader {
+        /// File length.
+        len: u64,
+        /// Bytes the header needs.
+        needs: u64,
+    },
+    /// The header's record size is not this build's.
+    #[error("record size {found}, expected {RECORD_SIZE}")]
+    RecordSize {
+        /// The size in the header.
+        found: u16,
+    },
+    /// The header size is not a multiple of the page size or cannot hold the header's strings.
+    #[error(
+        "header size {header_bytes} is inconsistent (a multiple of {HEADER_ALIGN} is needed; \
+         the strings end at {strings_end})"
+    )]
+    HeaderSize {
+        /// The header size field.
+        header_bytes: u64,
+        /// Where the time zone and configuration strings end.
+        strings_end: u64,
+    },
+    /// The segment size does not hold whole records after the header.
+    #[error("segment size {segment_bytes} does not hold whole records after a {header_bytes}-byte header")]
+    SegmentSize {
+        /// The segment size field.
+        segment_bytes: u64,
+        /// The header size field.
+        header_bytes: u64,
+    },
+    /// The header's CRC-32 does not match.
+    #[error("header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    HeaderChecksum {
+        /// The stored CRC.
+        stored: u32,
+        /// The CRC of the bytes.
+        computed: u32,
+    },
+    /// A header string is not UTF-8.
+    #[error("{field} is not UTF-8")]
+    NotUtf8 {
+        /// Which string.
+        field: HeaderText,
+    },
+    /// The header's first sequence number is 0 (sequence numbers start at 1).
+    #[error("first sequence number is 0")]
+    FirstSeqZero,
+    /// The segment's sequence numbers would pass `u64::MAX`.
+    #[error(
+        "first sequence number {first_seq} leaves no room for {capacity} records (sequence numbers \
+         end at {})",
+        u64::MAX
+    )]
+    SequenceRange {
+        /// The header's first sequence number.
+        first_seq: u64,
+        /// Slots in the segment.
+        capacity: u64,
+    },
+    /// A segment of another journal sits among this journal's segments.
+    #[error("belongs to another journal (journal id {found:#x}, expected {expected:#x})")]
+    OtherJournal {
+        /// Journal id in this file.
+        found: u64,
+        /// Journal id of the first segment.
+        expected: u64,
+    },
+    /// The header's segment index disagrees with the file name.
+    #[error("header says segment {in_header}, the file name says {in_name}")]
+    WrongIndex {
+        /// Index in the header.
+        in_header: u32,
+        /// Index in the file name.
+        in_name: u32,
+    },
+    /// A segment does not start where the previous one ended.
+    #[error("segment starts at seq {found}, expected {expected} (sequence gap)")]
+    SequenceGap {
+        /// The segment's first sequence number.
+        found: u64,
+        /// The number after the previous segment's last slot.
+        expected: u64,
+    },
+    /// A published slot holds another sequence number than its position's.
+    #[error("sequence number {found}, expected {expected}")]
+    WrongSeq {
+        /// Sequence number in the slot.
+        found: u64,
+        /// Sequence number of the slot's position.
+        expected: u64,
+    },
+    /// A published record's CRC-32 does not match its bytes.
+    #[error("checksum mismatch in record seq {seq}")]
+    Checksum {
+        /// The record's sequence number.
+        seq: u64,
+    },
+    /// The checksum matches but a field holds a value no field can take.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// The journal ends at an empty slot but data follows it in the same segment.
+    #[error("record seq {seq} is missing (slot empty) but data follows at offset {data_at}")]
+    DataAfterGap {
+        /// The sequence number the empty slot should hold.
+        seq: u64,
+        /// Offset of the first slot with data after it.
+        data_at: u64,
+    },
+    /// A later segment holds data although an earlier one ended the journal.
+    #[error("data after the end of the journal (record seq {seq} is missing in {})", .ended_in.display())]
+    DataAfterEnd {
+        /// The sequence number of the empty slot that ended the journal.
+        seq: u64,
+        /// The segment where it ended.
+        ended_in: PathBuf,
+    },
+    /// The file is shorter than its header says.
+    #[error("truncated: the file is {len} bytes, its header says {expected}")]
+    Truncated {
+        /// File length.
+        len: u64,
+        /// The header's segment size.
+        expected: u64,
+    },
+}
+
+/// A string of the segment header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderText {
+    /// The session's time zone name.
+    TimeZone,
+    /// The public configuration (TOML).
+    Configuration,
+}
+
+impl std::fmt::Display for HeaderText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HeaderText::TimeZone => "time zone name",
+            HeaderText::Configuration => "configuration",
+        })
+    }
+}
+
+/// Why a journal configuration cannot be used ([`JournalError::Config`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigProblem {
+    /// Segments are mapped, so their size is a whole number of pages.
+    #[error("segment_bytes {segment_bytes} is not a multiple of {HEADER_ALIGN}")]
+    SegmentNotPageMultiple {
+        /// The configured size.
+        segment_bytes: u64,
+    },
+    /// A segment must hold at least a few records after its header.
+    #[error(
+        "segment_bytes {segment_bytes} leaves room for fewer than {min_records} records after a \
+         {header_bytes}-byte header"
+    )]
+    SegmentTooSmall {
+        /// The configured size.
+        segment_bytes: u64,
+        /// The header size for this run's time zone and configuration text.
+        header_bytes: u64,
+        /// The fewest records a segment must hold.
+        min_records: u64,
+    },
+    /// The time zone and configuration text do not fit a header (its size is a 32-bit field).
+    #[error("the time zone and configuration text are {bytes} bytes, more than a header holds ({max} bytes)")]
+    HeaderTooLong {
+        /// Their combined length.
+        bytes: u64,
+        /// The most a header holds.
+        max: u64,
+    },
+}
