@@ -23,7 +23,7 @@ pub mod decode;
 pub mod encode;
 pub mod orders;
 pub mod session;
-mod settings;
+pub mod settings;
 pub mod store;
 pub mod tags;
 pub mod text;
