@@ -13,7 +13,7 @@ BusinessMessageReject. Commands on standard input drive the session-level cases:
     quit           stop
 
 Every line it prints starts with a word the tests wait for (READY, LOGON, REFUSED, LOGOUT,
-IN, OUT, ORDER, ERROR); the password is printed as ***.
+IN, OUT, ORDER, ERROR; --quiet leaves out IN, OUT and ORDER); the password is printed as ***.
 
 Setup: .ci/quickfix-setup (a venv under target/quickfix-venv with quickfix-ssl), then
     target/quickfix-venv/bin/python examples/fix_acceptor.py --port 9878 --store target/fix-acceptor
@@ -40,7 +40,12 @@ def masked(message):
     return "|".join("554=***" if f.startswith("554=") else f for f in fields if f)
 
 
+QUIET = False
+
+
 def say(*words):
+    if QUIET and words[0] in ("IN", "OUT", "ORDER"):
+        return
     sys.stdout.write(" ".join(str(w) for w in words) + "\n")
     sys.stdout.flush()
 
@@ -205,7 +210,10 @@ def main():
     ap.add_argument("--username", default="trader")
     ap.add_argument("--password", default="secret")
     ap.add_argument("--max-qty", type=float, default=1_000_000)
+    ap.add_argument("--quiet", action="store_true", help="print no line per message (benchmarks)")
     args = ap.parse_args()
+    global QUIET
+    QUIET = args.quiet
 
     dictionary = os.path.join(sys.prefix, "share", "quickfix", "FIX44.xml")
     if not os.path.exists(dictionary):

@@ -264,3 +264,11 @@ fn a_password_with_soh_is_refused_without_showing_it() {
     let msg = c.validate().unwrap_err().to_string();
     assert!(msg.contains("session.password") && !msg.contains("ter2"), "{msg}");
 }
+
+#[test]
+fn the_fix_example_config_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fix.toml");
+    let v = Config::load_valid(path).unwrap();
+    let fix = v.fix.expect("kind = fix");
+    assert_eq!((fix.port, fix.symbols.len()), (9878, 3));
+}
