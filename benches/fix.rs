@@ -62,12 +62,13 @@ fn encode(c: &mut Criterion) {
             now.mono_ns += 1000;
             now.wall_ns += 1000;
             out.clear();
+            let transact_time = s.timestamp(now.wall_ns);
             let seq = s
                 .send_app(&mut out, now, tags::msg::NEW_ORDER_SINGLE, |w| {
                     w.uint(tags::CL_ORD_ID, id)
                         .str(tags::SYMBOL, b"RELIANCE")
                         .char(tags::SIDE, b'1')
-                        .timestamp(tags::TRANSACT_TIME, now.wall_ns)
+                        .str(tags::TRANSACT_TIME, &transact_time)
                         .uint(tags::ORDER_QTY, 100 + id % 900)
                         .char(tags::ORD_TYPE, b'2')
                         .price(tags::PRICE, 2450.05 + (id % 20) as f64 * 0.05);

@@ -129,3 +129,37 @@ fn our_numbers_ahead_of_the_acceptor_are_gap_filled_on_its_resend_request() {
     oms.pump_until("answered", WAIT, |o| o.responses.len() == 1);
     assert_eq!(order_seqs(&acc), [9]);
 }
+
+#[test]
+fn a_store_from_an_earlier_window_starts_a_new_session_on_both_sides() {
+    let dir = tempdir();
+    let port = free_port();
+    let store = dir.path().join("oms");
+    let mut acc = Acceptor::start(port, &dir.path().join("acceptor"), &[]);
+    let mut oms = Oms::new(&settings(port, &store, 30), PASSWORD);
+    oms.logon();
+    oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
+    for id in 1..=3 {
+        oms.send(id, 1, 10, 5.0);
+    }
+    oms.poll();
+    oms.pump_until("3 answers", WAIT, |o| o.responses.len() == 3);
+    drop(oms);
+    acc.expect("LOGOUT", WAIT);
+    // The store says it was created two days ago: before this window's start.
+    std::fs::write(store.join("FIX.4.4-OMS-EXCH.session"), "20000101-00:00:00").unwrap();
+    let mut oms = Oms::new(&settings(port, &store, 30), PASSWORD);
+    oms.logon();
+    oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
+    assert_eq!(oms.events[0], Ev::LoggedOn(2, 2), "{:?}", oms.events);
+    acc.expect_pumping(
+        &mut oms,
+        |l| l.starts_with("IN A") && l.contains("|34=1|") && l.contains("|141=Y|"),
+        "a reset Logon",
+        WAIT,
+    );
+    oms.send(4, 1, 10, 5.0);
+    oms.poll();
+    oms.pump_until("answered", WAIT, |o| o.responses.len() == 1);
+    assert_eq!(order_seqs(&acc), [2, 3, 4, 2]);
+}

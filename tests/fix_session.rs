@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use fix_common::*;
 use oms::ResponseType;
-use oms::exchange::RejectSource;
+use oms::exchange::{Exchange, RejectSource};
 
 #[test]
 fn logon_orders_answered_and_logout() {
@@ -202,4 +202,17 @@ fn the_acceptors_resend_request_is_answered_with_a_gap_fill() {
     oms.send(4, 1, 10, 5.0);
     oms.poll();
     oms.pump_until("answered after the gap fill", WAIT, |o| o.responses.len() == 4);
+}
+
+#[test]
+fn a_refused_connection_is_reported_and_retried_with_backoff() {
+    let dir = tempdir();
+    let port = free_port(); // nothing listens there
+    let mut oms = Oms::new(&settings(port, &dir.path().join("oms"), 30), PASSWORD);
+    oms.logon();
+    oms.pump_until("two failed connects", WAIT, |o| {
+        o.count(|e| matches!(e, Ev::Disconnected(oms::exchange::DisconnectCause::ConnectFailed, _))) >= 2
+    });
+    assert_eq!(oms.logged_on_count(), 0);
+    assert!(!oms.fix.ready());
 }

@@ -366,18 +366,23 @@ impl FixExchange {
         }
     }
 
-    /// A new window with a store from an earlier one starts a new session (both numbers at 1);
-    /// `reset_on_logon` resets at every Logon.
+    /// A new window with a store from an earlier one starts a new session: both numbers at 1 and
+    /// ResetSeqNumFlag (141) on the Logon. (`reset_on_logon` does the same at every Logon.)
     fn before_logon(&mut self, now: Now) {
         let stale = match self.window.current_or_next(now.wall_ns) {
+            // The store keeps whole seconds of its creation time.
             Some(span) if span.contains(now.wall_ns) => {
                 self.store.creation_wall_ns() < span.start_ns - 999_999_999
             }
             _ => false,
         };
+        if stale {
+            self.session.reset_at_next_logon();
+        }
         if stale || self.session.params().reset_on_logon {
-            // A store that cannot be written is reported by the next `set` failing to matter:
-            // the mapped numbers are reset in memory either way.
+            // The numbers are reset in the mapped file whatever happens; only the creation time
+            // (a separate small file) can fail to be written, and then the next connect in this
+            // window finds the store stale again and resets again, which changes nothing.
             let _ = self.store.reset(now.wall_ns);
             self.session.set_seq(1, 1);
         }
@@ -533,6 +538,7 @@ impl Exchange for FixExchange {
         };
         let mut digits = [0u8; 20];
         let symbol = Self::symbol(&self.symbols, order.symbol_id, &mut digits);
+        let transact_time = self.session.timestamp(now.wall_ns);
         let sent = if side == 0 {
             Err(session::SendError::Encode(encode::EncodeError::BadValue))
         } else {
@@ -540,7 +546,7 @@ impl Exchange for FixExchange {
                 w.uint(tags::CL_ORD_ID, order.order_id)
                     .str(tags::SYMBOL, symbol)
                     .char(tags::SIDE, side)
-                    .timestamp(tags::TRANSACT_TIME, now.wall_ns)
+                    .str(tags::TRANSACT_TIME, &transact_time)
                     .uint(tags::ORDER_QTY, order.qty)
                     .char(tags::ORD_TYPE, b'2')
                     .price(tags::PRICE, order.price);

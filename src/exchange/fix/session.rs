@@ -28,6 +28,7 @@
 use super::decode::Message;
 use super::encode::{EncodeError, MessageWriter};
 use super::tags::{self, msg};
+use super::text::{TIMESTAMP_BYTES, TimestampCache};
 use crate::exchange::event::{DisconnectCause, ExchangeEvent};
 use crate::model::Secret;
 
@@ -153,6 +154,10 @@ pub struct Session {
     backoff_ns: u64,
     /// Formatted texts of our own (errors only: never on the order path).
     scratch: String,
+    /// SendingTime (52) formatting.
+    clock_text: TimestampCache,
+    /// The next Logon asks the counterparty to reset too (a new session from a stale store).
+    reset_next_logon: bool,
 }
 
 type Emit<'e> = dyn FnMut(Output<'_>) + 'e;
@@ -175,6 +180,8 @@ impl Session {
             test_requests_sent: 0,
             resend_until: None,
             scratch: String::new(),
+            clock_text: TimestampCache::default(),
+            reset_next_logon: false,
         }
     }
 
@@ -195,10 +202,16 @@ impl Session {
         (self.next_out, self.next_in)
     }
 
-    /// Sets both sequence numbers (a store reset); only between connections.
+    /// Sets both sequence numbers (read from a store); only between connections.
     pub fn set_seq(&mut self, next_out: u64, next_in: u64) {
         self.next_out = next_out;
         self.next_in = next_in;
+    }
+
+    /// Starts a new session at the next Logon: both numbers back to 1 and ResetSeqNumFlag (141)
+    /// sent, so the counterparty starts over too.
+    pub fn reset_at_next_logon(&mut self) {
+        self.reset_next_logon = true;
     }
 
     /// The parameters.
@@ -294,14 +307,15 @@ impl Session {
         if !matches!(self.state, State::Connecting { .. }) {
             return Command::Disconnect;
         }
-        if self.p.reset_on_logon {
+        let reset = self.p.reset_on_logon || self.reset_next_logon;
+        if reset {
             self.next_out = 1;
             self.next_in = 1;
         }
-        let p = &self.p;
-        let sent = self.write(out, now, msg::LOGON, self.next_out, |w| {
+        let seq = self.next_out;
+        let sent = self.write(out, now, msg::LOGON, seq, |w, p| {
             w.uint(tags::ENCRYPT_METHOD, 0).uint(tags::HEART_BT_INT, u64::from(p.heartbeat_secs));
-            if p.reset_on_logon {
+            if reset {
                 w.char(tags::RESET_SEQ_NUM_FLAG, b'Y');
             }
             w.str(tags::USERNAME, p.username.as_bytes()).str(tags::PASSWORD, p.password.expose().as_bytes());
@@ -345,9 +359,10 @@ impl Session {
             State::LogoutSent { .. } => {
                 ExchangeEvent::LoggedOut { text: "the counterparty closed the connection" }
             }
-            State::Active | State::Connecting { .. } => {
-                ExchangeEvent::Disconnected { cause, text, retry_in_ns }
+            State::Connecting { .. } => {
+                ExchangeEvent::Disconnected { cause: DisconnectCause::ConnectFailed, text, retry_in_ns }
             }
+            State::Active => ExchangeEvent::Disconnected { cause, text, retry_in_ns },
             State::Idle | State::Waiting { .. } => return,
         };
         emit(Output::Event(event));
@@ -366,21 +381,28 @@ impl Session {
         Command::Disconnect
     }
 
+    /// `wall_ns` as a FIX UTC timestamp (`YYYYMMDD-HH:MM:SS.sss`), from the session's cache.
+    #[inline]
+    pub fn timestamp(&mut self, wall_ns: i64) -> [u8; TIMESTAMP_BYTES] {
+        *self.clock_text.format(wall_ns)
+    }
+
     /// Writes the standard header and `body`, then the trailer: one message with MsgSeqNum `seq`.
     fn write(
-        &self,
+        &mut self,
         out: &mut Vec<u8>,
         now: Now,
         msg_type: &[u8],
         seq: u64,
-        body: impl FnOnce(&mut MessageWriter<'_>),
+        body: impl FnOnce(&mut MessageWriter<'_>, &SessionParams),
     ) -> Result<usize, EncodeError> {
+        let sending_time = self.timestamp(now.wall_ns);
         let mut w = MessageWriter::begin(out, msg_type);
         w.str(tags::SENDER_COMP_ID, self.p.sender.as_bytes())
             .str(tags::TARGET_COMP_ID, self.p.target.as_bytes())
             .uint(tags::MSG_SEQ_NUM, seq)
-            .timestamp(tags::SENDING_TIME, now.wall_ns);
-        body(&mut w);
+            .str(tags::SENDING_TIME, &sending_time);
+        body(&mut w, &self.p);
         w.finish()
     }
 
@@ -392,7 +414,7 @@ impl Session {
         msg_type: &[u8],
         body: impl FnOnce(&mut MessageWriter<'_>),
     ) -> Result<(), EncodeError> {
-        self.write(out, now, msg_type, self.next_out, body)?;
+        self.write(out, now, msg_type, self.next_out, |w, _| body(w))?;
         self.next_out += 1;
         self.last_sent_ns = now.mono_ns;
         Ok(())
@@ -412,7 +434,7 @@ impl Session {
             return Err(SendError::NotLoggedOn);
         }
         let seq = self.next_out;
-        self.write(out, now, msg_type, seq, body)?;
+        self.write(out, now, msg_type, seq, |w, _| body(w))?;
         self.next_out += 1;
         self.last_sent_ns = now.mono_ns;
         Ok(seq)
@@ -561,6 +583,7 @@ impl Session {
             return Command::Disconnect;
         }
         self.state = State::Active;
+        self.reset_next_logon = false;
         self.backoff_ns = self.p.reconnect_min_ns;
         self.test_request = None;
         let gap = seq > self.next_in;
@@ -719,7 +742,7 @@ impl Session {
             // Nothing of ours in that range (we have not sent it yet).
             return;
         }
-        let sent = self.write(out, now, msg::SEQUENCE_RESET, begin, |w| {
+        let sent = self.write(out, now, msg::SEQUENCE_RESET, begin, |w, _| {
             w.char(tags::POSS_DUP_FLAG, b'Y')
                 .timestamp(tags::ORIG_SENDING_TIME, now.wall_ns)
                 .char(tags::GAP_FILL_FLAG, b'Y')

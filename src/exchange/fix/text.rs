@@ -98,6 +98,40 @@ pub fn write_timestamp(out: &mut [u8; TIMESTAMP_BYTES], wall_ns: i64) {
     two(&mut out[19..21], ms % 100);
 }
 
+/// A UTC timestamp formatter that formats the date and time of day once per second and only the
+/// milliseconds in between: the session writes two timestamps per order (SendingTime and
+/// TransactTime), nearly always within the same second.
+#[derive(Clone, Debug)]
+pub struct TimestampCache {
+    second: i64,
+    text: [u8; TIMESTAMP_BYTES],
+}
+
+impl Default for TimestampCache {
+    fn default() -> Self {
+        TimestampCache { second: i64::MIN, text: [0; TIMESTAMP_BYTES] }
+    }
+}
+
+impl TimestampCache {
+    /// `wall_ns` as `YYYYMMDD-HH:MM:SS.sss` (UTC), as [`write_timestamp`] writes it.
+    #[inline]
+    pub fn format(&mut self, wall_ns: i64) -> &[u8; TIMESTAMP_BYTES] {
+        let ns = wall_ns.max(0);
+        let second = ns / 1_000_000_000;
+        if second != self.second {
+            write_timestamp(&mut self.text, ns);
+            self.second = second;
+        } else {
+            let ms = (ns / 1_000_000 % 1000) as u16;
+            self.text[18] = b'0' + (ms / 100) as u8;
+            self.text[19] = b'0' + (ms / 10 % 10) as u8;
+            self.text[20] = b'0' + (ms % 10) as u8;
+        }
+        &self.text
+    }
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (H. Hinnant's `civil_from_days`).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -235,6 +269,18 @@ mod tests {
             let ts = jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap();
             let want = ts.strftime("%Y%m%d-%H:%M:%S.000").to_string();
             assert_eq!(std::str::from_utf8(&b).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn the_cache_formats_as_write_timestamp_does() {
+        let mut cache = TimestampCache::default();
+        let mut b = [0; TIMESTAMP_BYTES];
+        let mut t = 1_764_597_599_998_000_000i64;
+        for step in [0, 1, 999_999, 1_000_000, 1_000_000, 3_000_000, 86_400_000_000_000, 7, -5] {
+            t += step;
+            write_timestamp(&mut b, t);
+            assert_eq!(cache.format(t), &b, "at {t}");
         }
     }
 

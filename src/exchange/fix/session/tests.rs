@@ -164,6 +164,27 @@ fn reset_on_logon_starts_both_sides_at_one() {
 }
 
 #[test]
+fn a_new_session_from_a_stale_store_asks_the_counterparty_to_reset_too() {
+    let mut t = T::new(params());
+    t.s.set_seq(40, 30);
+    t.s.reset_at_next_logon();
+    t.s.open(t.now);
+    let _ = t.timer();
+    let _ = t.connected();
+    let logon = t.sent().remove(0);
+    assert_eq!((logon.seq, logon.get(141)), (1, Some("Y")));
+    let _ = t.feed(&peer(b"A", 1, &[(98, "0"), (108, "10"), (141, "Y")]));
+    assert_eq!(t.s.seq(), (2, 2));
+    // Only that Logon: a reconnect continues the numbers.
+    let _ = t.feed(&peer(b"5", 2, &[]));
+    t.advance(SEC);
+    let _ = t.timer();
+    let _ = t.connected();
+    let logon = t.sent().into_iter().find(|m| m.msg_type == "A").unwrap();
+    assert_eq!((logon.seq, logon.get(141)), (3, None));
+}
+
+#[test]
 fn heartbeat_test_request_and_silent_counterparty() {
     let mut t = T::logged_on(params());
     // Nothing sent for one interval: a Heartbeat.
