@@ -8,8 +8,11 @@ use fix_common::*;
 use oms::ResponseType;
 use oms::exchange::RejectSource;
 
-/// The MsgSeqNum of each ORDER line the acceptor printed, in order.
-fn order_seqs(acc: &Acceptor) -> Vec<u64> {
+/// The MsgSeqNum of each ORDER line the acceptor printed, in order, once it printed the one for
+/// order `last` (its output is read on another thread: it may lag our side's answers).
+fn order_seqs(acc: &mut Acceptor, oms: &mut Oms, last: u64) -> Vec<u64> {
+    let prefix = format!("ORDER {last} ");
+    acc.expect_pumping(oms, |l| l.starts_with(&prefix), &prefix, WAIT);
     acc.lines_starting("ORDER ").iter().map(|l| l.rsplit(' ').next().unwrap().parse().unwrap()).collect()
 }
 
@@ -52,7 +55,7 @@ fn the_acceptor_killed_and_restarted_inside_the_session() {
     oms.poll();
     oms.pump_until("20 answers", WAIT, |o| o.responses.len() == 20);
     assert!(oms.responses[11..].iter().all(|r| r.0.response_type == ResponseType::Accept));
-    let seqs = order_seqs(&acc);
+    let seqs = order_seqs(&mut acc, &mut oms, 20);
     assert_eq!(seqs, (2..=11).chain(14..=22).collect::<Vec<_>>(), "{}", acc.dump());
     let ids: Vec<u64> =
         acc.lines_starting("ORDER ").iter().map(|l| l.split(' ').nth(1).unwrap().parse().unwrap()).collect();
@@ -92,7 +95,7 @@ fn our_restart_in_the_same_session_continues_from_the_store() {
     oms.send(6, 1, 10, 5.0);
     oms.poll();
     oms.pump_until("answered", WAIT, |o| o.responses.len() == 1);
-    assert_eq!(order_seqs(&acc), [2, 3, 4, 5, 6, 8]);
+    assert_eq!(order_seqs(&mut acc, &mut oms, 6), [2, 3, 4, 5, 6, 8]);
     assert!(oms.count(|e| matches!(e, Ev::ResendRequested(..) | Ev::GapFilled(..))) == 0, "{:?}", oms.events);
     assert!(!acc.dump().contains("OUT 2"), "the acceptor saw no gap:\n{}", acc.dump());
 }
@@ -127,7 +130,7 @@ fn our_numbers_ahead_of_the_acceptor_are_gap_filled_on_its_resend_request() {
     oms.send(1, 1, 10, 5.0);
     oms.poll();
     oms.pump_until("answered", WAIT, |o| o.responses.len() == 1);
-    assert_eq!(order_seqs(&acc), [9]);
+    assert_eq!(order_seqs(&mut acc, &mut oms, 1), [9]);
 }
 
 #[test]
@@ -161,5 +164,5 @@ fn a_store_from_an_earlier_window_starts_a_new_session_on_both_sides() {
     oms.send(4, 1, 10, 5.0);
     oms.poll();
     oms.pump_until("answered", WAIT, |o| o.responses.len() == 1);
-    assert_eq!(order_seqs(&acc), [2, 3, 4, 2]);
+    assert_eq!(order_seqs(&mut acc, &mut oms, 4), [2, 3, 4, 2]);
 }
