@@ -13,6 +13,9 @@
 //! the actual `send` call instead. The acceptor is started from `target/quickfix-venv` on a free
 //! port unless `--port` names a running one. `--park` sleeps 50 µs in idle turns instead of
 //! spinning, leaving the core to the acceptor on a machine with fewer free cores than two.
+//! `--echo` replaces QuickFIX by a minimal counterparty on a thread of this process (our decoder
+//! and encoder, one ExecutionReport per order, no logging or store): the round trip of our own
+//! stack plus loopback TCP, without the Python acceptor's cost.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -29,10 +32,12 @@ struct Args {
     port: Option<u16>,
     /// Sleep 50 µs when a turn found nothing to do (else spin, as a pinned engine would).
     park: bool,
+    /// Answer from a minimal in-process counterparty instead of QuickFIX.
+    echo: bool,
 }
 
 fn args() -> Result<Args, String> {
-    let mut a = Args { rate: 1000, seconds: 10, port: None, park: false };
+    let mut a = Args { rate: 1000, seconds: 10, port: None, park: false, echo: false };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().ok_or(format!("{k} needs a value"));
@@ -41,7 +46,12 @@ fn args() -> Result<Args, String> {
             "--seconds" => a.seconds = v()?.parse().map_err(|e| format!("--seconds: {e}"))?,
             "--port" => a.port = Some(v()?.parse().map_err(|e| format!("--port: {e}"))?),
             "--park" => a.park = true,
-            _ => return Err(format!("unknown argument {k}; use --rate N --seconds N [--port N] [--park]")),
+            "--echo" => a.echo = true,
+            _ => {
+                return Err(format!(
+                    "unknown argument {k}; use --rate N --seconds N [--port N] [--park] [--echo]"
+                ));
+            }
         }
     }
     if a.rate == 0 || a.seconds == 0 {
@@ -83,6 +93,56 @@ fn start_acceptor(store: &Path) -> Result<(Child, u16), String> {
     Ok((child, port))
 }
 
+/// A minimal counterparty on a thread: answers the Logon, then every NewOrderSingle with an
+/// ExecutionReport (New), one write per read.
+fn start_echo() -> Result<u16, String> {
+    use oms::exchange::fix::decode::decode;
+    use oms::exchange::fix::encode::MessageWriter;
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+    let port = listener.local_addr().map_err(|e| format!("local address: {e}"))?.port();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else { return };
+        let _ = s.set_nodelay(true);
+        let mut rx = vec![0u8; 1 << 20];
+        let mut out = Vec::with_capacity(1 << 22);
+        let (mut len, mut seq) = (0, 1u64);
+        loop {
+            let n = match s.read(&mut rx[len..]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            len += n;
+            let mut at = 0;
+            while let Ok(Some((m, used))) = decode(&rx[at..len], 1 << 16) {
+                let t = m.msg_type();
+                if t == b"A" || t == b"D" {
+                    let mut w = MessageWriter::begin(&mut out, if t == b"A" { b"A" } else { b"8" });
+                    w.str(49, b"EXCH").str(56, b"OMS").uint(34, seq).str(52, b"20260101-00:00:00.000");
+                    if t == b"A" {
+                        w.str(98, b"0").str(108, b"30");
+                    } else {
+                        let id = m.get(11).unwrap_or(b"0");
+                        w.str(11, id).str(17, b"E").str(37, b"O").str(150, b"0").str(39, b"0");
+                    }
+                    if w.finish().is_err() {
+                        return;
+                    }
+                    seq += 1;
+                }
+                at += used;
+            }
+            rx.copy_within(at..len, 0);
+            len -= at;
+            if s.write_all(&out).is_err() {
+                return;
+            }
+            out.clear();
+        }
+    });
+    Ok(port)
+}
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("fix_roundtrip: {e}");
@@ -95,6 +155,7 @@ fn run() -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let (acceptor, port) = match a.port {
         Some(p) => (None, p),
+        None if a.echo => (None, start_echo()?),
         None => {
             let (c, p) = start_acceptor(&dir.path().join("acceptor"))?;
             (Some(c), p)
@@ -167,7 +228,8 @@ fn run() -> Result<(), String> {
     }
     let stats = fix.stats().clone();
     let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    println!("FIX round trip through QuickFIX on loopback: {total} orders at {}/s", a.rate);
+    let through = if a.echo { "an in-process echo counterparty" } else { "QuickFIX" };
+    println!("FIX round trip through {through} on loopback: {total} orders at {}/s", a.rate);
     println!("{:<22} {:>9} {:>9} {:>9} {:>9}", "µs", "p50", "p99", "p99.9", "max");
     for (name, h) in [("intended → answer", &from_intended), ("send → answer", &from_send)] {
         println!(

@@ -97,8 +97,22 @@ impl<'a> Message<'a> {
     }
 
     /// The first value of `tag`.
+    #[inline]
     pub fn get(&self, tag: u32) -> Option<&'a [u8]> {
-        self.fields().find(|&(t, _)| t == tag).map(|(_, v)| v)
+        // Compare the tag's digits rather than parse every field's tag.
+        let mut d = [0u8; text::U64_DIGITS];
+        let digits = text::write_u64(&mut d, u64::from(tag));
+        let n = digits.len();
+        let mut rest = self.body;
+        while !rest.is_empty() {
+            let end = rest.iter().position(|&b| b == SOH)?;
+            let field = &rest[..end];
+            if field.len() > n && field[n] == b'=' && &field[..n] == digits {
+                return Some(&field[n + 1..]);
+            }
+            rest = &rest[end + 1..];
+        }
+        None
     }
 
     /// The first value of `tag` as an unsigned integer.

@@ -89,7 +89,8 @@ pub struct FixStats {
     pub responses_lost: u64,
     /// Logons accepted.
     pub logons: u64,
-    /// Write system calls.
+    /// `write` system calls (one per loop turn with output, more only when the kernel takes
+    /// part of it or would block).
     pub writes: u64,
 }
 
@@ -346,7 +347,7 @@ impl FixExchange {
             Command::Disconnect => {
                 // Best effort for a Logout or Reject just written, then close.
                 let _ = self.transport.flush(&mut self.out);
-                self.stats.writes += 1;
+                self.stats.writes = self.transport.writes();
                 self.transport.close();
                 self.out.clear();
             }
@@ -357,8 +358,9 @@ impl FixExchange {
         if self.out.is_empty() || !self.transport.is_up() {
             return;
         }
-        self.stats.writes += 1;
-        if let Err(e) = self.transport.flush(&mut self.out) {
+        let flushed = self.transport.flush(&mut self.out);
+        self.stats.writes = self.transport.writes();
+        if let Err(e) = flushed {
             self.out.clear();
             let text = e.to_string();
             let mut d = self.dispatcher(events);

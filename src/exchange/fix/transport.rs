@@ -41,6 +41,8 @@ pub struct Transport {
     rx_len: usize,
     /// Bytes of the outbound buffer already written.
     tx_done: usize,
+    /// `write` system calls made (including those the kernel answered "would block").
+    writes: u64,
 }
 
 impl Transport {
@@ -53,12 +55,18 @@ impl Transport {
             rx: vec![0; rx_capacity].into_boxed_slice(),
             rx_len: 0,
             tx_done: 0,
+            writes: 0,
         }
     }
 
     /// The counterparty's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `write` system calls so far.
+    pub fn writes(&self) -> u64 {
+        self.writes
     }
 
     /// Whether a connection is up.
@@ -166,6 +174,7 @@ impl Transport {
     pub fn flush(&mut self, out: &mut Vec<u8>) -> Result<(), io::Error> {
         let Conn::Up(stream) = &mut self.conn else { return Ok(()) };
         while self.tx_done < out.len() {
+            self.writes += 1;
             match stream.write(&out[self.tx_done..]) {
                 Ok(0) => {
                     self.close();
