@@ -35,13 +35,22 @@ pub enum EncodeError {
 
 /// Appends one message to a buffer. Create with [`MessageWriter::begin`], add fields in order,
 /// then [`MessageWriter::finish`].
-#[derive(Debug)]
 pub struct MessageWriter<'b> {
     buf: &'b mut Vec<u8>,
     start: usize,
     body_start: usize,
     overflow: bool,
     bad_value: bool,
+}
+
+impl std::fmt::Debug for MessageWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the bytes: a Logon being written holds the password.
+        f.debug_struct("MessageWriter")
+            .field("start", &self.start)
+            .field("len", &(self.buf.len() - self.start))
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'b> MessageWriter<'b> {
@@ -169,11 +178,12 @@ mod tests {
         let mut buf = Vec::with_capacity(256);
         buf.extend_from_slice(b"prior");
         let mut w = MessageWriter::begin(&mut buf, b"0");
-        w.uint(34, 2).str(49, b"A").str(56, b"B");
+        w.uint(34, 2).str(49, b"A").str(56, b"B").str(554, b"hunter2");
+        assert!(!format!("{w:?}").contains("hunter2"));
         let n = w.finish().unwrap();
         let msg = &buf[5..];
         assert_eq!(n, msg.len());
-        let body = b"35=0\x0134=2\x0149=A\x0156=B\x01";
+        let body = b"35=0\x0134=2\x0149=A\x0156=B\x01554=hunter2\x01";
         let mut want = format!("8=FIX.4.4\x019={}\x01", body.len()).into_bytes();
         want.extend_from_slice(body);
         let sum = want.iter().map(|&b| u32::from(b)).sum::<u32>() % 256;

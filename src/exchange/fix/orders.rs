@@ -10,13 +10,22 @@
 //!   `size` messages later; a Reject that late names no order and is reported as such.
 
 /// Sent orders awaiting their first answer, and the order of each recent MsgSeqNum.
-#[derive(Debug)]
 pub struct OrderTable {
     ids: Box<[u64]>,
     used: Box<[bool]>,
     len: usize,
     shift: u32,
     by_seq: Box<[(u64, u64)]>,
+}
+
+impl std::fmt::Debug for OrderTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrderTable")
+            .field("awaiting", &self.len)
+            .field("slots", &self.ids.len())
+            .field("seq_ring", &self.by_seq.len())
+            .finish()
+    }
 }
 
 impl OrderTable {

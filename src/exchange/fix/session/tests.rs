@@ -145,6 +145,7 @@ fn logon_carries_the_credentials_and_heartbeat_interval() {
     assert_eq!(logon.get(553), Some("trader"));
     assert_eq!(logon.get(554), Some("hunter2"));
     assert_eq!(logon.get(141), None, "no reset unless configured");
+    assert!(!format!("{:?}", t.s).contains("hunter2"), "{:?}", t.s);
     assert_eq!(t.feed(&peer(b"A", 1, &[(98, "0"), (108, "10")])), Command::None);
     assert_eq!(t.events, ["LoggedOn { next_out_seq: 2, next_in_seq: 2 }"]);
     assert_eq!(t.s.seq(), (2, 2));
