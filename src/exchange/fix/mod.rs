@@ -301,25 +301,33 @@ impl FixExchange {
     }
 
     /// Decodes and handles every complete message received; false if the connection was closed.
+    /// The bytes handled are dropped once at the end (not per message: a read may hold
+    /// hundreds of execution reports).
     fn read_messages(&mut self, now: Now, events: &mut dyn FnMut(ExchangeEvent<'_>)) -> bool {
+        let mut at = 0;
         loop {
             let FixExchange { session, transport, out, orders, responder, deferred, stats, .. } = self;
             let mut handler = Handler { orders, responder, deferred, stats, events: &mut *events };
-            let cmd = match decode(transport.received(), INBOUND_BYTES) {
-                Ok(None) => return true,
+            let cmd = match decode(&transport.received()[at..], INBOUND_BYTES) {
+                Ok(None) => {
+                    transport.consume(at);
+                    return true;
+                }
                 Ok(Some((m, n))) => {
                     let cmd = session.on_message(now, m, out, &mut |o| handler.on_output(o));
-                    transport.consume(n);
+                    at += n;
                     cmd
                 }
                 Err(e) => {
                     let text = garbled_text(e);
                     let cmd = session.on_message_garbled(now, &text, &mut |o| handler.on_output(o));
-                    transport.consume(transport.received().len());
+                    at = transport.received().len();
                     cmd
                 }
             };
             if cmd != Command::None {
+                self.transport.consume(at);
+                at = 0;
                 self.apply(cmd, now, events);
                 if !self.transport.is_up() {
                     return false;
@@ -601,3 +609,6 @@ impl Exchange for FixExchange {
         self.session.next_deadline_ns()
     }
 }
+
+#[cfg(test)]
+mod tests;
