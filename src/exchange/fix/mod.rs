@@ -1,7 +1,7 @@
 //! A FIX 4.4 initiator session as an [`Exchange`]: orders go out as NewOrderSingle (D), and
 //! each order's first ExecutionReport (8) comes back through the [`Responder`] as its response.
 //!
-//! The pieces, each in its own file: [`encode`] and [`decode`] (the codec: BodyLength,
+//! The pieces, each in its own file: [`encode`] and [`decode`](mod@decode) (the codec: BodyLength,
 //! CheckSum, fields), [`session`] (the session rules as pure logic on passed-in time), [`store`]
 //! (sequence numbers across restarts, QuickFIX FileStore layout), [`transport`] (non-blocking
 //! TCP, one write per loop turn), [`orders`] (which orders await their first answer).
