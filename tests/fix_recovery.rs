@@ -46,7 +46,14 @@ fn the_acceptor_killed_and_restarted_inside_the_session() {
     // The acceptor never had 12 and asks for it: a gap fill, and order 11 answered `reject`.
     oms.pump_until("order 11 given up", WAIT, |o| o.answered(11).is_some());
     assert_eq!(oms.answered(11).map(|r| r.response_type), Some(ResponseType::Reject));
-    assert!(oms.events.contains(&Ev::GapFilled(12, 14)), "{:?}", oms.events);
+    // QuickFIX counts an inbound message after its callback: killed between its answer to order
+    // 10 (MsgSeqNum 11) and that count, it asks from 11. Order 10 keeps its one answer either way.
+    assert!(
+        oms.events.contains(&Ev::GapFilled(12, 14)) || oms.events.contains(&Ev::GapFilled(11, 14)),
+        "{:?}",
+        oms.events
+    );
+    assert_eq!(oms.responses.iter().filter(|r| r.0.order_id == 10).count(), 1);
     assert!(oms.events.iter().any(|e| matches!(e, Ev::OrderRejected(11, RejectSource::GapFilled, ..))));
     // Orders after the reconnect go out in order and are answered.
     for id in 12..=20 {
