@@ -26,6 +26,18 @@
 //! ring_capacity = 65536
 //! max_queued_orders = 1048576
 //! idle = "spin"                  # "spin", "yield" or "park"
+//! [exchange]
+//! kind = "fix"                   # or "simulated" (the default: latency_min_us, latency_max_us,
+//!                                #   reject_ratio, seed)
+//! host = "127.0.0.1"
+//! port = 9878
+//! sender_comp_id = "OMS"
+//! target_comp_id = "EXCH"
+//! heartbeat_secs = 30            # default 30
+//! store = "fix-store"            # sequence numbers (QuickFIX FileStore layout); default "fix-store"
+//! reset_on_logon = false         # default false
+//! [exchange.symbols]             # optional: Symbol (55) per symbol id; others go as the id
+//! 1 = "RELIANCE"
 //! ```
 //!
 //! Values with a fixed set of choices (`mode`, `sync`, `idle`) are read as text and checked with
@@ -43,7 +55,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::EngineClock;
 use crate::engine::{Capacities, EngineSettings};
-use crate::exchange::SimulatedSettings;
+use crate::exchange::{FixSettings, SimulatedSettings};
 use crate::journal::{JournalMeta, JournalSettings, SyncPolicy};
 use crate::model::{Logon, Logout, Secret};
 use crate::runner::{IdleStrategy, RunnerSettings, core_id};
@@ -62,7 +74,7 @@ pub struct Config {
     pub journal: JournalConfig,
     /// Engine thread, rings and capacities.
     pub engine: EngineConfig,
-    /// The simulated exchange (used by the demo and tests).
+    /// The exchange: the simulated one (the default) or a FIX session.
     pub exchange: ExchangeConfig,
 }
 
@@ -206,26 +218,6 @@ impl Default for EngineConfig {
     }
 }
 
-/// `[exchange]`: the simulated exchange.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct ExchangeConfig {
-    /// Shortest response latency, µs.
-    pub latency_min_us: u64,
-    /// Longest response latency, µs (= min for a fixed latency).
-    pub latency_max_us: u64,
-    /// Fraction of orders rejected, 0.0 ..= 1.0.
-    pub reject_ratio: f64,
-    /// Random seed (latency and reject draws are reproducible).
-    pub seed: u64,
-}
-
-impl Default for ExchangeConfig {
-    fn default() -> Self {
-        ExchangeConfig { latency_min_us: 200, latency_max_us: 800, reject_ratio: 0.1, seed: 1 }
-    }
-}
-
 /// One problem with one field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
@@ -336,8 +328,10 @@ pub struct ValidConfig {
     pub journal: JournalSettings,
     /// Engine thread: pinning and idle strategy.
     pub runner: RunnerSettings,
-    /// Simulated exchange.
+    /// Simulated exchange (always valid: its keys have defaults).
     pub exchange: SimulatedSettings,
+    /// The FIX session, when `[exchange] kind = "fix"`.
+    pub fix: Option<FixSettings>,
 }
 
 /// Largest `max_orders_per_sec` in sliding-window mode (its history ring holds X send times).
@@ -393,13 +387,14 @@ impl Config {
         let throttle = self.throttle.validate(&mut p);
         let journal = self.journal.validate(&mut p);
         let (capacities, runner) = self.engine.validate(&mut p);
-        let exchange = self.exchange.validate(&mut p);
+        let (exchange, fix) = self.exchange.validate(&self.session, &mut p);
         let all = (|| {
             Some(ValidConfig {
                 engine: EngineSettings { session: session?, throttle: throttle?, capacities: capacities? },
                 journal: journal?,
                 runner: runner?,
                 exchange: exchange?,
+                fix: fix?,
             })
         })();
         p.finish(all)
@@ -598,38 +593,9 @@ impl EngineConfig {
     }
 }
 
-impl ExchangeConfig {
-    fn validate(&self, p: &mut Problems) -> Option<SimulatedSettings> {
-        let mut ok = true;
-        if self.latency_min_us > self.latency_max_us {
-            ok = false;
-            p.push(
-                "exchange",
-                format!(
-                    "latency_min_us ({}) is above latency_max_us ({})",
-                    self.latency_min_us, self.latency_max_us
-                ),
-            );
-        }
-        if self.latency_max_us > MAX_SIMULATED_LATENCY_US {
-            ok = false;
-            p.push(
-                "exchange.latency_max_us",
-                format!("{} is above {MAX_SIMULATED_LATENCY_US} (an hour)", self.latency_max_us),
-            );
-        }
-        if !(0.0..=1.0).contains(&self.reject_ratio) {
-            ok = false;
-            p.push("exchange.reject_ratio", format!("{} is not within 0.0 ..= 1.0", self.reject_ratio));
-        }
-        ok.then_some(SimulatedSettings {
-            latency_min_us: self.latency_min_us,
-            latency_max_us: self.latency_max_us,
-            reject_ratio: self.reject_ratio,
-            seed: self.seed,
-        })
-    }
-}
+mod exchange;
+
+pub use exchange::ExchangeConfig;
 
 #[cfg(test)]
 mod tests;

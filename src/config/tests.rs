@@ -279,3 +279,113 @@ fn sync_policy_forms() {
     let back = Config::from_toml_str(&Config::default().public_toml()).unwrap();
     assert_eq!(back, Config::default());
 }
+
+#[test]
+fn the_simulated_exchange_stays_the_default() {
+    let v = Config::default().validate().unwrap();
+    assert!(v.fix.is_none());
+    assert_eq!(v.exchange.latency_max_us, 800);
+    assert!(!Config::default().public_toml().contains("host"), "unset FIX keys are not written");
+}
+
+#[test]
+fn a_fix_exchange_section_with_defaults() {
+    let text = r#"
+[session]
+username = "trader"
+password = "secret"
+[exchange]
+kind = "fix"
+host = "127.0.0.1"
+port = 9878
+sender_comp_id = "OMS"
+target_comp_id = "EXCH"
+[exchange.symbols]
+2 = "INFY"
+1 = "RELIANCE"
+"#;
+    let c = Config::from_toml_str(text).unwrap();
+    let fix = c.validate().unwrap().fix.expect("kind = fix");
+    assert_eq!((fix.host.as_str(), fix.port), ("127.0.0.1", 9878));
+    assert_eq!((fix.sender_comp_id.as_str(), fix.target_comp_id.as_str()), ("OMS", "EXCH"));
+    assert_eq!(fix.heartbeat_secs.get(), 30);
+    assert_eq!(fix.store, PathBuf::from("fix-store"));
+    assert!(!fix.reset_on_logon);
+    assert_eq!(fix.symbols, [(1, "RELIANCE".to_string()), (2, "INFY".to_string())]);
+    // The stored configuration reads back the same, without the password.
+    let public = c.public_toml();
+    assert!(!public.contains("secret"), "{public}");
+    assert_eq!(Config::from_toml_str(&public).unwrap().exchange, c.exchange);
+}
+
+#[test]
+fn every_fix_problem_is_reported_at_once_with_the_others() {
+    let text = r#"
+[session]
+username = "trader"
+timezone = "Mars/Olympus"
+[throttle]
+max_orders_per_sec = 0
+[exchange]
+kind = "fix"
+port = 70000
+sender_comp_id = "O/MS"
+heartbeat_secs = 0
+reconnect_min_ms = 0
+[exchange.symbols]
+x = "ACME"
+3 = "has space"
+"#;
+    let err = Config::from_toml_str(text).unwrap().validate().unwrap_err();
+    let all = err.to_string();
+    let mut got: Vec<&str> = err.problems().iter().map(|p| p.field.as_str()).collect();
+    got.sort_unstable();
+    let mut want = vec![
+        "session.timezone",
+        "throttle.max_orders_per_sec",
+        "exchange.host",
+        "exchange.port",
+        "exchange.sender_comp_id",
+        "exchange.target_comp_id",
+        "exchange.heartbeat_secs",
+        "exchange",
+        "exchange.symbols",
+        "exchange.symbols",
+    ];
+    want.sort_unstable();
+    assert_eq!(got, want, "{all}");
+    for needle in ["70000", "\"O/MS\"", "\"x\"", "\"has space\""] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+}
+
+#[test]
+fn fix_keys_need_kind_fix_and_kind_must_be_known() {
+    let err = Config::from_toml_str("[exchange]\nhost = \"h\"\nport = 1\n").unwrap().validate().unwrap_err();
+    let fields: Vec<&str> = err.problems().iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["exchange.host", "exchange.port"]);
+    assert!(err.to_string().contains("only used with kind = \"fix\""));
+    let err = Config::from_toml_str("[exchange]\nkind = \"fx\"\n").unwrap().validate().unwrap_err();
+    assert!(err.to_string().contains("\"fx\" is not an exchange kind"), "{err}");
+}
+
+#[test]
+fn a_password_with_soh_is_refused_without_showing_it() {
+    let mut c = Config::default();
+    c.session.password = Some("hun\u{1}ter2".into());
+    c.exchange.kind = "fix".into();
+    c.exchange.host = Some("127.0.0.1".into());
+    c.exchange.port = Some(1);
+    c.exchange.sender_comp_id = Some("A".into());
+    c.exchange.target_comp_id = Some("B".into());
+    let msg = c.validate().unwrap_err().to_string();
+    assert!(msg.contains("session.password") && !msg.contains("ter2"), "{msg}");
+}
+
+#[test]
+fn the_fix_example_config_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fix.toml");
+    let v = Config::load_valid(path).unwrap();
+    let fix = v.fix.expect("kind = fix");
+    assert_eq!((fix.port, fix.symbols.len()), (9878, 3));
+}

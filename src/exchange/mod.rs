@@ -1,15 +1,22 @@
 //! The exchange side: the [`Exchange`] trait (the original `send`, `sendLogon`, `sendLogout`) and
-//! its implementations: a simulated exchange on its own thread, a recording one for tests, and a
-//! scripted one for replay.
+//! its implementations: a simulated exchange on its own thread, a recording one for tests, a
+//! scripted one for replay, and a FIX 4.4 initiator session ([`fix`]).
 //!
 //! The engine calls an `Exchange` only from its own thread, so implementations need not be
 //! thread-safe (the original exchange API is not). Responses come back through a
 //! [`Responder`](crate::ring::Responder), which an adapter may use from any one thread.
 
+mod event;
+pub mod fix;
 mod recording;
 mod scripted;
 mod simulated;
+mod tap;
 
+pub use tap::{ResponseTap, response_tap};
+
+pub use event::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
+pub use fix::{FixExchange, FixSettings};
 pub use recording::{ExchangeCall, NullExchange, RecordingExchange};
 pub use scripted::ScriptedExchange;
 pub use simulated::{SimulatedExchange, SimulatedSettings, SimulatedStats};
@@ -24,6 +31,28 @@ pub trait Exchange {
     fn send_logon(&mut self, logon: &Logon);
     /// Logs the session off (`sendLogout()`), at each window end.
     fn send_logout(&mut self, logout: &Logout);
+
+    /// Whether an order handed to [`Exchange::send`] now would go out (a session adapter is
+    /// logged on). While false, orders should stay queued. Default: always.
+    fn ready(&self) -> bool {
+        true
+    }
+
+    /// The adapter's own work for one engine loop turn, called after the turn's sends: write
+    /// what they encoded (one write for all), read what arrived, run session timers. Session
+    /// events go to `events`; order responses go through the adapter's
+    /// [`Responder`](crate::ring::Responder). Returns how much work was done (0: idle).
+    /// Default: nothing to do.
+    fn poll(&mut self, now_ns: u64, events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
+        let _ = (now_ns, events);
+        0
+    }
+
+    /// The next instant (monotonic ns) at which [`Exchange::poll`] has timer work (a
+    /// heartbeat, a reconnect). Default: none.
+    fn next_deadline_ns(&self) -> Option<u64> {
+        None
+    }
 }
 
 impl<E: Exchange + ?Sized> Exchange for Box<E> {
@@ -35,5 +64,14 @@ impl<E: Exchange + ?Sized> Exchange for Box<E> {
     }
     fn send_logout(&mut self, logout: &Logout) {
         (**self).send_logout(logout)
+    }
+    fn ready(&self) -> bool {
+        (**self).ready()
+    }
+    fn poll(&mut self, now_ns: u64, events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
+        (**self).poll(now_ns, events)
+    }
+    fn next_deadline_ns(&self) -> Option<u64> {
+        (**self).next_deadline_ns()
     }
 }

@@ -1,0 +1,164 @@
+//! What an exchange session reports besides order responses: logons, refusals, disconnects,
+//! execution reports after an order's first answer, rejects tied to an order, sequence repairs.
+//!
+//! An adapter hands these to the engine from [`Exchange::poll`](super::Exchange::poll); each fits
+//! an event record (numbers and one-byte codes) except the counterparty's text, which borrows the
+//! adapter's receive buffer for the duration of the call (for standard error, never the journal).
+
+/// Why a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DisconnectCause {
+    /// The counterparty closed the connection.
+    PeerClosed = 1,
+    /// A read or write failed (connection reset, broken pipe ...).
+    Io = 2,
+    /// Nothing arrived for 2.4 heartbeat intervals, a TestRequest included.
+    SilentPeer = 3,
+    /// The counterparty sent a Logout inside the window.
+    PeerLogout = 4,
+    /// Bytes that are not a FIX 4.4 message (bad frame or checksum).
+    Garbled = 5,
+    /// A session rule broken by the counterparty (MsgSeqNum too low, wrong CompID, ...).
+    Protocol = 6,
+    /// The connection could not be made (refused, unreachable, timed out).
+    ConnectFailed = 7,
+    /// Our outbound buffer is full: the counterparty does not read.
+    Backlog = 8,
+}
+
+impl DisconnectCause {
+    /// Lowercase name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DisconnectCause::PeerClosed => "peer_closed",
+            DisconnectCause::Io => "io_error",
+            DisconnectCause::SilentPeer => "silent_peer",
+            DisconnectCause::PeerLogout => "peer_logout",
+            DisconnectCause::Garbled => "garbled",
+            DisconnectCause::Protocol => "protocol",
+            DisconnectCause::ConnectFailed => "connect_failed",
+            DisconnectCause::Backlog => "backlog",
+        }
+    }
+}
+
+/// Who turned an order down, when it was not an execution report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RejectSource {
+    /// A session-level Reject (35=3) naming the order's message (RefSeqNum 45).
+    SessionReject = 1,
+    /// A BusinessMessageReject (35=j) naming the order (BusinessRejectRefID 379 or RefSeqNum).
+    BusinessReject = 2,
+    /// The counterparty asked for the order's message again and we sent a gap fill instead: the
+    /// counterparty never processed it and never will.
+    GapFilled = 3,
+    /// The order could not be sent at all (not logged on, or no room in the outbound buffer).
+    NotSent = 4,
+}
+
+/// An ExecutionReport (35=8), in the fields a record can hold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExecutionReport {
+    /// ClOrdID (11) as an order id.
+    pub order_id: u64,
+    /// ExecType (150), e.g. `b'0'` new, `b'F'` trade, `b'4'` canceled, `b'8'` rejected.
+    pub exec_type: u8,
+    /// OrdStatus (39).
+    pub ord_status: u8,
+    /// LastQty (32), 0 when absent.
+    pub last_qty: u64,
+    /// LastPx (31), 0.0 when absent.
+    pub last_px: f64,
+}
+
+/// One thing the session did or saw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ExchangeEvent<'a> {
+    /// Logged on (at the window start, or again after a reconnect), with the sequence numbers
+    /// the session goes on from.
+    LoggedOn {
+        /// Our next MsgSeqNum.
+        next_out_seq: u64,
+        /// The next MsgSeqNum we expect.
+        next_in_seq: u64,
+    },
+    /// The Logon was answered by a Logout, by closing the connection, or not at all. `text` is the
+    /// counterparty's Text (58) or what happened; the session tries again in `retry_in_ns`.
+    LogonRefused {
+        /// Why, in words.
+        text: &'a str,
+        /// Until the next attempt, ns.
+        retry_in_ns: u64,
+    },
+    /// The connection ended inside the window (or could not be made); the session tries again
+    /// in `retry_in_ns`.
+    Disconnected {
+        /// Why.
+        cause: DisconnectCause,
+        /// Details (the counterparty's Text for a Logout, the OS error, ...).
+        text: &'a str,
+        /// Until the next attempt, ns.
+        retry_in_ns: u64,
+    },
+    /// Logged out at the window's end (the counterparty answered, or did not in time).
+    LoggedOut {
+        /// The counterparty's Text (58), or what happened.
+        text: &'a str,
+    },
+    /// An execution report for an order whose first answer was already given (fills, venue
+    /// cancels ...), or for an order this session did not send.
+    Execution(ExecutionReport),
+    /// An order turned down outside an execution report; the order's response (`reject`) went
+    /// through the responder if it had none yet.
+    OrderRejected {
+        /// The order.
+        order_id: u64,
+        /// Who turned it down.
+        source: RejectSource,
+        /// SessionRejectReason (373) or BusinessRejectReason (380); 0 otherwise.
+        reason: u32,
+        /// The counterparty's Text (58), if any.
+        text: &'a str,
+    },
+    /// A session-level Reject (35=3) of one of our messages that was not an order.
+    SessionRejected {
+        /// RefSeqNum (45).
+        ref_seq: u64,
+        /// SessionRejectReason (373).
+        reason: u32,
+        /// Text (58).
+        text: &'a str,
+    },
+    /// An inbound gap: we asked for messages `begin ..= end` again (`end` 0: all after `begin`).
+    ResendRequested {
+        /// First missing MsgSeqNum.
+        begin: u64,
+        /// Last missing MsgSeqNum, 0 for "all".
+        end: u64,
+    },
+    /// The counterparty asked for our messages from `begin`; we answered with a gap fill to
+    /// `new_seq` (never re-sending an order).
+    GapFilled {
+        /// First MsgSeqNum asked for.
+        begin: u64,
+        /// Our next MsgSeqNum.
+        new_seq: u64,
+    },
+    /// The counterparty moved its sequence to `new_seq` (SequenceReset, reset or gap fill mode).
+    SequenceReset {
+        /// The next MsgSeqNum we expect.
+        new_seq: u64,
+    },
+    /// A message this session could not use (an application message it does not handle, an
+    /// execution report without a numeric ClOrdID ...): reported, not acted on.
+    Unhandled {
+        /// MsgType (35).
+        msg_type: &'a str,
+        /// MsgSeqNum (34).
+        seq: u64,
+        /// Why.
+        reason: &'static str,
+    },
+}

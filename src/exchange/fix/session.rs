@@ -1,0 +1,787 @@
+//! The FIX 4.4 initiator session as pure logic: no socket, no clock, no file. Time comes in as a
+//! [`Now`]; outbound messages are appended to the caller's buffer; what happened goes to an
+//! `emit` callback; what the connection must do comes back as a [`Command`]. The unit tests drive
+//! it on a manual clock with messages from the encoder.
+//!
+//! What it does:
+//! - **Logon** (A) when connected, with HeartBtInt (108), Username (553), Password (554), and
+//!   ResetSeqNumFlag (141) when configured. A Logout, a disconnect or silence instead of a Logon
+//!   is a refusal: reported with the counterparty's Text (58) and retried with backoff while the
+//!   window is open (doubling from the minimum to the maximum; a logon resets it).
+//! - **Heartbeats** both ways: a Heartbeat (0) when we sent nothing for an interval; a
+//!   TestRequest (1) after 1.2 intervals of inbound silence; a disconnect (silent counterparty)
+//!   after 2.4 intervals, QuickFIX's thresholds. An inbound TestRequest is answered with its
+//!   TestReqID.
+//! - **Inbound sequence**: a gap (MsgSeqNum above the expected one) sends one ResendRequest (2)
+//!   for everything from the expected number and drops the early message (the counterparty sends
+//!   it again); a number below the expected one is a duplicate when PossDupFlag (43) is set
+//!   (ignored), else a fatal error (Logout with the reason, disconnect), as the spec says.
+//!   SequenceReset (4) in gap-fill mode moves the expected number forward when in sequence; in
+//!   reset mode it applies whatever its own number.
+//! - **ResendRequest from the counterparty** is answered with one SequenceReset-GapFill over the
+//!   whole range, never by re-sending: an order re-sent later is an order at a stale price that
+//!   nobody would enter now, and venues treat PossDup orders inconsistently. The orders in the
+//!   range were not processed by the counterparty (that is what asking for them means), so the
+//!   exchange layer answers each unanswered one `reject`. Hence no message store either.
+//! - **Logout** (5) at the window's end; the counterparty's Logout (or a timeout) ends it.
+
+use super::decode::Message;
+use super::encode::{EncodeError, MessageWriter};
+use super::tags::{self, msg};
+use super::text::{TIMESTAMP_BYTES, TimestampCache};
+use crate::exchange::event::{DisconnectCause, ExchangeEvent};
+use crate::model::Secret;
+
+/// The two readings of the clock the session needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    /// Monotonic ns (timers).
+    pub mono_ns: u64,
+    /// Wall-clock ns since the Unix epoch (SendingTime).
+    pub wall_ns: i64,
+}
+
+/// The session's fixed parameters.
+#[derive(Clone, Debug)]
+pub struct SessionParams {
+    /// SenderCompID (49) of our messages.
+    pub sender: String,
+    /// TargetCompID (56) of our messages.
+    pub target: String,
+    /// HeartBtInt (108), seconds.
+    pub heartbeat_secs: u32,
+    /// Send ResetSeqNumFlag (141) = Y on Logon (both sides start at 1).
+    pub reset_on_logon: bool,
+    /// Username (553).
+    pub username: String,
+    /// Password (554).
+    pub password: Secret,
+    /// First reconnect delay, ns.
+    pub reconnect_min_ns: u64,
+    /// Longest reconnect delay, ns.
+    pub reconnect_max_ns: u64,
+    /// How long a connect, a Logon or a Logout may stay unanswered, ns.
+    pub answer_timeout_ns: u64,
+}
+
+/// What the connection must do after a session call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Command {
+    /// Nothing.
+    None,
+    /// Open a connection, then call [`Session::on_connected`] (or report the failure).
+    Connect,
+    /// Close the connection after writing what is buffered. The session has already reported
+    /// why and scheduled what comes next.
+    Disconnect,
+}
+
+/// What the session tells the exchange layer.
+#[derive(Clone, Copy, Debug)]
+pub enum Output<'a> {
+    /// Goes to the engine as is.
+    Event(ExchangeEvent<'a>),
+    /// An application message in sequence (ExecutionReport, BusinessMessageReject, ...).
+    App(Message<'a>),
+    /// A session-level Reject (3) of our message `ref_seq`.
+    Reject {
+        /// RefSeqNum (45).
+        ref_seq: u64,
+        /// SessionRejectReason (373).
+        reason: u32,
+        /// Text (58).
+        text: &'a str,
+    },
+}
+
+/// Where the session is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Outside the window: no connection wanted.
+    Idle,
+    /// Waiting until `at` (monotonic ns) to connect.
+    Waiting {
+        /// When to connect.
+        at: u64,
+    },
+    /// Connecting, until `deadline`.
+    Connecting {
+        /// Give up then.
+        deadline: u64,
+    },
+    /// Logon sent, no answer yet.
+    LogonSent {
+        /// Give up then.
+        deadline: u64,
+    },
+    /// Logged on.
+    Active,
+    /// Logout sent at the window's end.
+    LogoutSent {
+        /// Disconnect anyway then.
+        deadline: u64,
+    },
+}
+
+/// Why an application message was not written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The session is not logged on.
+    #[error("the FIX session is not logged on")]
+    NotLoggedOn,
+    /// The message could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+/// The session state machine.
+#[derive(Debug)]
+pub struct Session {
+    p: SessionParams,
+    heartbeat_ns: u64,
+    state: State,
+    window_open: bool,
+    next_out: u64,
+    next_in: u64,
+    last_sent_ns: u64,
+    last_recv_ns: u64,
+    /// Id of the TestRequest awaiting its Heartbeat.
+    test_request: Option<u64>,
+    test_requests_sent: u64,
+    /// A ResendRequest is out and covers up to this number.
+    resend_until: Option<u64>,
+    backoff_ns: u64,
+    /// Formatted texts of our own (errors only: never on the order path).
+    scratch: String,
+    /// SendingTime (52) formatting.
+    clock_text: TimestampCache,
+    /// The next Logon asks the counterparty to reset too (a new session from a stale store).
+    reset_next_logon: bool,
+}
+
+type Emit<'e> = dyn FnMut(Output<'_>) + 'e;
+
+impl Session {
+    /// A session outside its window, at sequence numbers `next_out` / `next_in`.
+    pub fn new(p: SessionParams, next_out: u64, next_in: u64) -> Session {
+        let heartbeat_ns = u64::from(p.heartbeat_secs.max(1)) * 1_000_000_000;
+        Session {
+            backoff_ns: p.reconnect_min_ns,
+            p,
+            heartbeat_ns,
+            state: State::Idle,
+            window_open: false,
+            next_out,
+            next_in,
+            last_sent_ns: 0,
+            last_recv_ns: 0,
+            test_request: None,
+            test_requests_sent: 0,
+            resend_until: None,
+            scratch: String::new(),
+            clock_text: TimestampCache::default(),
+            reset_next_logon: false,
+        }
+    }
+
+    /// Where the session is.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether application messages can be sent.
+    #[inline]
+    pub fn is_active(&self) -> bool {
+        self.state == State::Active
+    }
+
+    /// (our next MsgSeqNum, the next MsgSeqNum expected).
+    #[inline]
+    pub fn seq(&self) -> (u64, u64) {
+        (self.next_out, self.next_in)
+    }
+
+    /// Sets both sequence numbers (read from a store); only between connections.
+    pub fn set_seq(&mut self, next_out: u64, next_in: u64) {
+        self.next_out = next_out;
+        self.next_in = next_in;
+    }
+
+    /// Starts a new session at the next Logon: both numbers back to 1 and ResetSeqNumFlag (141)
+    /// sent, so the counterparty starts over too.
+    pub fn reset_at_next_logon(&mut self) {
+        self.reset_next_logon = true;
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &SessionParams {
+        &self.p
+    }
+
+    /// The window opened: connect at the next [`Session::on_timer`] (and after every loss, with
+    /// backoff, until [`Session::close`]).
+    pub fn open(&mut self, now: Now) {
+        self.window_open = true;
+        self.backoff_ns = self.p.reconnect_min_ns;
+        if self.state == State::Idle {
+            self.state = State::Waiting { at: now.mono_ns };
+        }
+    }
+
+    /// The credentials of the next Logons.
+    pub fn set_credentials(&mut self, username: &str, password: &Secret) {
+        self.p.username.clear();
+        self.p.username.push_str(username);
+        self.p.password = password.clone();
+    }
+
+    /// The window closed: Logout if logged on, else stop trying.
+    pub fn close(&mut self, now: Now, out: &mut Vec<u8>) -> Command {
+        self.window_open = false;
+        match self.state {
+            State::Active => {
+                if self.admin(out, now, msg::LOGOUT, |_| {}).is_err() {
+                    self.state = State::Idle;
+                    return Command::Disconnect;
+                }
+                self.state = State::LogoutSent { deadline: now.mono_ns + self.p.answer_timeout_ns };
+                Command::None
+            }
+            State::LogoutSent { .. } => Command::None,
+            State::Idle | State::Waiting { .. } => {
+                self.state = State::Idle;
+                Command::None
+            }
+            State::Connecting { .. } | State::LogonSent { .. } => {
+                self.state = State::Idle;
+                Command::Disconnect
+            }
+        }
+    }
+
+    /// The next instant at which [`Session::on_timer`] has something to do.
+    pub fn next_deadline_ns(&self) -> Option<u64> {
+        match self.state {
+            State::Idle => None,
+            State::Waiting { at } => Some(at),
+            State::Connecting { deadline } | State::LogonSent { deadline } => Some(deadline),
+            State::Active | State::LogoutSent { .. } => {
+                let hb = self.last_sent_ns + self.heartbeat_ns;
+                let silence = self.last_recv_ns
+                    + if self.test_request.is_some() {
+                        self.heartbeat_ns * 12 / 5
+                    } else {
+                        self.heartbeat_ns * 6 / 5
+                    };
+                let mut t = hb.min(silence);
+                if let State::LogoutSent { deadline } = self.state {
+                    t = t.min(deadline);
+                }
+                Some(t)
+            }
+        }
+    }
+
+    fn connect(&mut self, now: Now) -> Command {
+        self.state = State::Connecting { deadline: now.mono_ns + self.p.answer_timeout_ns };
+        Command::Connect
+    }
+
+    /// Schedules the next attempt (or goes idle outside the window); returns the delay.
+    fn retry_later(&mut self, now: Now) -> u64 {
+        self.test_request = None;
+        self.resend_until = None;
+        if !self.window_open {
+            self.state = State::Idle;
+            return 0;
+        }
+        let delay = self.backoff_ns;
+        self.backoff_ns = (self.backoff_ns.saturating_mul(2)).min(self.p.reconnect_max_ns);
+        self.state = State::Waiting { at: now.mono_ns + delay };
+        delay
+    }
+
+    /// The connection is up: send the Logon.
+    pub fn on_connected(&mut self, now: Now, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
+        if !matches!(self.state, State::Connecting { .. }) {
+            return Command::Disconnect;
+        }
+        let reset = self.p.reset_on_logon || self.reset_next_logon;
+        if reset {
+            self.next_out = 1;
+            self.next_in = 1;
+        }
+        let seq = self.next_out;
+        let sent = self.write(out, now, msg::LOGON, seq, |w, p| {
+            w.uint(tags::ENCRYPT_METHOD, 0).uint(tags::HEART_BT_INT, u64::from(p.heartbeat_secs));
+            if reset {
+                w.char(tags::RESET_SEQ_NUM_FLAG, b'Y');
+            }
+            w.str(tags::USERNAME, p.username.as_bytes()).str(tags::PASSWORD, p.password.expose().as_bytes());
+        });
+        if sent.is_ok() {
+            self.next_out += 1;
+            self.last_sent_ns = now.mono_ns;
+        }
+        if sent.is_err() {
+            return self.drop_connection(now, DisconnectCause::Backlog, "no room for the Logon", emit);
+        }
+        self.last_recv_ns = now.mono_ns;
+        self.state = State::LogonSent { deadline: now.mono_ns + self.p.answer_timeout_ns };
+        Command::None
+    }
+
+    /// The connection could not be made.
+    pub fn on_connect_failed(&mut self, now: Now, text: &str, emit: &mut Emit<'_>) {
+        let retry_in_ns = self.retry_later(now);
+        emit(Output::Event(ExchangeEvent::Disconnected {
+            cause: DisconnectCause::ConnectFailed,
+            text,
+            retry_in_ns,
+        }));
+    }
+
+    /// The transport saw the connection end (EOF or an error) without the session asking.
+    pub fn on_disconnected(&mut self, now: Now, cause: DisconnectCause, text: &str, emit: &mut Emit<'_>) {
+        let was = self.state;
+        let retry_in_ns = self.retry_later(now);
+        let event = match was {
+            State::LogonSent { .. } => {
+                self.scratch.clear();
+                self.scratch.push_str("the connection closed before the Logon was answered");
+                if !text.is_empty() {
+                    self.scratch.push_str(": ");
+                    self.scratch.push_str(text);
+                }
+                ExchangeEvent::LogonRefused { text: &self.scratch, retry_in_ns }
+            }
+            State::LogoutSent { .. } => {
+                ExchangeEvent::LoggedOut { text: "the counterparty closed the connection" }
+            }
+            State::Connecting { .. } => {
+                ExchangeEvent::Disconnected { cause: DisconnectCause::ConnectFailed, text, retry_in_ns }
+            }
+            State::Active => ExchangeEvent::Disconnected { cause, text, retry_in_ns },
+            State::Idle | State::Waiting { .. } => return,
+        };
+        emit(Output::Event(event));
+    }
+
+    /// Reports a connection problem, schedules the retry, and asks for the disconnect.
+    fn drop_connection(
+        &mut self,
+        now: Now,
+        cause: DisconnectCause,
+        text: &str,
+        emit: &mut Emit<'_>,
+    ) -> Command {
+        let retry_in_ns = self.retry_later(now);
+        emit(Output::Event(ExchangeEvent::Disconnected { cause, text, retry_in_ns }));
+        Command::Disconnect
+    }
+
+    /// `wall_ns` as a FIX UTC timestamp (`YYYYMMDD-HH:MM:SS.sss`), from the session's cache.
+    #[inline]
+    pub fn timestamp(&mut self, wall_ns: i64) -> [u8; TIMESTAMP_BYTES] {
+        *self.clock_text.format(wall_ns)
+    }
+
+    /// Writes the standard header and `body`, then the trailer: one message with MsgSeqNum `seq`.
+    fn write(
+        &mut self,
+        out: &mut Vec<u8>,
+        now: Now,
+        msg_type: &[u8],
+        seq: u64,
+        body: impl FnOnce(&mut MessageWriter<'_>, &SessionParams),
+    ) -> Result<usize, EncodeError> {
+        let sending_time = self.timestamp(now.wall_ns);
+        let mut w = MessageWriter::begin(out, msg_type);
+        w.str(tags::SENDER_COMP_ID, self.p.sender.as_bytes())
+            .str(tags::TARGET_COMP_ID, self.p.target.as_bytes())
+            .uint(tags::MSG_SEQ_NUM, seq)
+            .str(tags::SENDING_TIME, &sending_time);
+        body(&mut w, &self.p);
+        w.finish()
+    }
+
+    /// A sequenced session message.
+    fn admin(
+        &mut self,
+        out: &mut Vec<u8>,
+        now: Now,
+        msg_type: &[u8],
+        body: impl FnOnce(&mut MessageWriter<'_>),
+    ) -> Result<(), EncodeError> {
+        self.write(out, now, msg_type, self.next_out, |w, _| body(w))?;
+        self.next_out += 1;
+        self.last_sent_ns = now.mono_ns;
+        Ok(())
+    }
+
+    /// Writes an application message (e.g. NewOrderSingle) with the next MsgSeqNum, which it
+    /// returns. The hot path: no allocation, no formatting beyond the fields.
+    #[inline]
+    pub fn send_app(
+        &mut self,
+        out: &mut Vec<u8>,
+        now: Now,
+        msg_type: &[u8],
+        body: impl FnOnce(&mut MessageWriter<'_>),
+    ) -> Result<u64, SendError> {
+        if self.state != State::Active {
+            return Err(SendError::NotLoggedOn);
+        }
+        let seq = self.next_out;
+        self.write(out, now, msg_type, seq, |w, _| body(w))?;
+        self.next_out += 1;
+        self.last_sent_ns = now.mono_ns;
+        Ok(seq)
+    }
+
+    /// Timers: connect, heartbeat, TestRequest, silent counterparty, answer timeouts.
+    pub fn on_timer(&mut self, now: Now, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
+        let t = now.mono_ns;
+        match self.state {
+            State::Idle => Command::None,
+            State::Waiting { at } => {
+                if t >= at {
+                    self.connect(now)
+                } else {
+                    Command::None
+                }
+            }
+            State::Connecting { deadline } if t >= deadline => {
+                self.drop_connection(now, DisconnectCause::ConnectFailed, "connect timed out", emit)
+            }
+            State::Connecting { .. } => Command::None,
+            State::LogonSent { deadline } if t >= deadline => {
+                let retry_in_ns = self.retry_later(now);
+                let text = "no answer to the Logon";
+                emit(Output::Event(ExchangeEvent::LogonRefused { text, retry_in_ns }));
+                Command::Disconnect
+            }
+            State::LogonSent { .. } => Command::None,
+            State::LogoutSent { deadline } if t >= deadline => {
+                self.state = State::Idle;
+                emit(Output::Event(ExchangeEvent::LoggedOut { text: "no answer to the Logout" }));
+                Command::Disconnect
+            }
+            State::Active | State::LogoutSent { .. } => self.keep_alive(now, out, emit),
+        }
+    }
+
+    fn keep_alive(&mut self, now: Now, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
+        let t = now.mono_ns;
+        let silence = t.saturating_sub(self.last_recv_ns);
+        if silence >= self.heartbeat_ns * 12 / 5 {
+            return self.drop_connection(
+                now,
+                DisconnectCause::SilentPeer,
+                "no message for 2.4 heartbeat intervals",
+                emit,
+            );
+        }
+        if silence >= self.heartbeat_ns * 6 / 5 && self.test_request.is_none() {
+            self.test_requests_sent += 1;
+            let id = self.test_requests_sent;
+            if self
+                .admin(out, now, msg::TEST_REQUEST, |w| {
+                    w.uint(tags::TEST_REQ_ID, id);
+                })
+                .is_err()
+            {
+                return self.drop_connection(
+                    now,
+                    DisconnectCause::Backlog,
+                    "no room for a TestRequest",
+                    emit,
+                );
+            }
+            self.test_request = Some(id);
+        }
+        if t.saturating_sub(self.last_sent_ns) >= self.heartbeat_ns
+            && self.admin(out, now, msg::HEARTBEAT, |_| {}).is_err()
+        {
+            return self.drop_connection(now, DisconnectCause::Backlog, "no room for a Heartbeat", emit);
+        }
+        Command::None
+    }
+
+    /// Bytes that are not a message: the stream cannot be trusted past them.
+    pub fn on_message_garbled(&mut self, now: Now, text: &str, emit: &mut Emit<'_>) -> Command {
+        match self.state {
+            State::LogonSent { .. } | State::Active | State::LogoutSent { .. } => {
+                self.drop_connection(now, DisconnectCause::Garbled, text, emit)
+            }
+            _ => Command::None,
+        }
+    }
+
+    /// One inbound message.
+    pub fn on_message<'m>(
+        &mut self,
+        now: Now,
+        m: Message<'m>,
+        out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
+    ) -> Command {
+        if m.get(tags::SENDER_COMP_ID) != Some(self.p.target.as_bytes())
+            || m.get(tags::TARGET_COMP_ID) != Some(self.p.sender.as_bytes())
+        {
+            return self.fatal(
+                now,
+                out,
+                "CompID problem: SenderCompID/TargetCompID do not name this session",
+                emit,
+            );
+        }
+        let Some(seq) = m.seq_num() else {
+            return self.fatal(now, out, "MsgSeqNum (34) missing", emit);
+        };
+        self.last_recv_ns = now.mono_ns;
+        match self.state {
+            State::LogonSent { .. } => self.on_logon_answer(now, m, seq, out, emit),
+            State::Active | State::LogoutSent { .. } => self.in_session(now, m, seq, out, emit),
+            // No connection is up in the other states: bytes from a closed one are ignored.
+            _ => Command::None,
+        }
+    }
+
+    fn on_logon_answer(
+        &mut self,
+        now: Now,
+        m: Message<'_>,
+        seq: u64,
+        out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
+    ) -> Command {
+        let t = m.msg_type();
+        if t != msg::LOGON {
+            let retry_in_ns = self.retry_later(now);
+            let text =
+                if t == msg::LOGOUT { m.get_str(tags::TEXT) } else { "the first message was not a Logon" };
+            let text = if text.is_empty() { "Logout without Text (58)" } else { text };
+            emit(Output::Event(ExchangeEvent::LogonRefused { text, retry_in_ns }));
+            return Command::Disconnect;
+        }
+        if m.flag(tags::RESET_SEQ_NUM_FLAG) {
+            self.next_in = 1;
+        }
+        if seq < self.next_in {
+            self.scratch.clear();
+            use std::fmt::Write;
+            let _ = write!(self.scratch, "MsgSeqNum too low, expecting {} but received {seq}", self.next_in);
+            let text = std::mem::take(&mut self.scratch);
+            let _ = self.admin(out, now, msg::LOGOUT, |w| {
+                w.str(tags::TEXT, text.as_bytes());
+            });
+            let retry_in_ns = self.retry_later(now);
+            emit(Output::Event(ExchangeEvent::LogonRefused { text: &text, retry_in_ns }));
+            self.scratch = text;
+            return Command::Disconnect;
+        }
+        self.state = State::Active;
+        self.reset_next_logon = false;
+        self.backoff_ns = self.p.reconnect_min_ns;
+        self.test_request = None;
+        let gap = seq > self.next_in;
+        if !gap {
+            self.next_in += 1;
+        }
+        emit(Output::Event(ExchangeEvent::LoggedOn {
+            next_out_seq: self.next_out,
+            next_in_seq: self.next_in,
+        }));
+        if gap {
+            return self.request_resend(now, seq, out, emit);
+        }
+        Command::None
+    }
+
+    fn in_session<'m>(
+        &mut self,
+        now: Now,
+        m: Message<'m>,
+        seq: u64,
+        out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
+    ) -> Command {
+        let t = m.msg_type();
+        if t == msg::SEQUENCE_RESET && !m.flag(tags::GAP_FILL_FLAG) {
+            return self.sequence_reset(now, m, seq, out, emit);
+        }
+        if seq < self.next_in {
+            if m.flag(tags::POSS_DUP_FLAG) {
+                return Command::None;
+            }
+            self.scratch.clear();
+            use std::fmt::Write;
+            let _ = write!(self.scratch, "MsgSeqNum too low, expecting {} but received {seq}", self.next_in);
+            let text = std::mem::take(&mut self.scratch);
+            let cmd = self.fatal(now, out, &text, emit);
+            self.scratch = text;
+            return cmd;
+        }
+        if seq > self.next_in {
+            // Messages past a gap are dropped (they come again), except those that must act now.
+            if t == msg::RESEND_REQUEST {
+                self.answer_resend(now, m, out, emit);
+            } else if t == msg::LOGOUT {
+                return self.on_logout(now, m, out, emit);
+            }
+            return self.request_resend(now, seq, out, emit);
+        }
+        self.next_in += 1;
+        if self.resend_until.is_some_and(|u| self.next_in > u) {
+            self.resend_until = None;
+        }
+        match t {
+            msg::HEARTBEAT => {
+                if self.test_request.is_some() && m.get_u64(tags::TEST_REQ_ID) == self.test_request {
+                    self.test_request = None;
+                }
+            }
+            msg::TEST_REQUEST => {
+                let id = m.get(tags::TEST_REQ_ID).unwrap_or_default();
+                if self
+                    .admin(out, now, msg::HEARTBEAT, |w| {
+                        w.str(tags::TEST_REQ_ID, id);
+                    })
+                    .is_err()
+                {
+                    return self.drop_connection(
+                        now,
+                        DisconnectCause::Backlog,
+                        "no room for a Heartbeat",
+                        emit,
+                    );
+                }
+            }
+            msg::RESEND_REQUEST => self.answer_resend(now, m, out, emit),
+            msg::REJECT => emit(Output::Reject {
+                ref_seq: m.get_u64(tags::REF_SEQ_NUM).unwrap_or(0),
+                reason: m
+                    .get_u64(tags::SESSION_REJECT_REASON)
+                    .map_or(0, |r| r.min(u64::from(u32::MAX)) as u32),
+                text: m.get_str(tags::TEXT),
+            }),
+            msg::SEQUENCE_RESET => return self.sequence_reset(now, m, seq, out, emit),
+            msg::LOGOUT => return self.on_logout(now, m, out, emit),
+            msg::LOGON => emit(Output::Event(ExchangeEvent::Unhandled {
+                msg_type: "A",
+                seq,
+                reason: "a Logon inside a logged-on session",
+            })),
+            _ => emit(Output::App(m)),
+        }
+        Command::None
+    }
+
+    /// SequenceReset (4): gap fill (in sequence, already counted) or reset (any number).
+    fn sequence_reset(
+        &mut self,
+        now: Now,
+        m: Message<'_>,
+        seq: u64,
+        out: &mut Vec<u8>,
+        emit: &mut Emit<'_>,
+    ) -> Command {
+        let gap_fill = m.flag(tags::GAP_FILL_FLAG);
+        let Some(new_seq) = m.get_u64(tags::NEW_SEQ_NO) else {
+            return self.fatal(now, out, "SequenceReset without NewSeqNo (36)", emit);
+        };
+        // A gap fill was counted as one message already: it moves `next_in` from seq + 1.
+        let current = if gap_fill { seq + 1 } else { self.next_in };
+        if new_seq < current {
+            // Going backwards is refused (session Reject, reason 5: value incorrect).
+            let sent = self.admin(out, now, msg::REJECT, |w| {
+                w.uint(tags::REF_SEQ_NUM, seq)
+                    .uint(tags::SESSION_REJECT_REASON, 5)
+                    .str(tags::TEXT, b"NewSeqNo too low");
+            });
+            if sent.is_err() {
+                return self.drop_connection(now, DisconnectCause::Backlog, "no room for a Reject", emit);
+            }
+            return Command::None;
+        }
+        self.next_in = new_seq;
+        if self.resend_until.is_some_and(|u| self.next_in > u) {
+            self.resend_until = None;
+        }
+        emit(Output::Event(ExchangeEvent::SequenceReset { new_seq }));
+        Command::None
+    }
+
+    fn request_resend(&mut self, now: Now, seq: u64, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
+        if let Some(u) = self.resend_until {
+            self.resend_until = Some(u.max(seq));
+            return Command::None;
+        }
+        let begin = self.next_in;
+        if self
+            .admin(out, now, msg::RESEND_REQUEST, |w| {
+                w.uint(tags::BEGIN_SEQ_NO, begin).uint(tags::END_SEQ_NO, 0);
+            })
+            .is_err()
+        {
+            return self.drop_connection(now, DisconnectCause::Backlog, "no room for a ResendRequest", emit);
+        }
+        self.resend_until = Some(seq);
+        emit(Output::Event(ExchangeEvent::ResendRequested { begin, end: 0 }));
+        Command::None
+    }
+
+    /// Answers a ResendRequest with one gap fill over the range (see the module docs).
+    fn answer_resend(&mut self, now: Now, m: Message<'_>, out: &mut Vec<u8>, emit: &mut Emit<'_>) {
+        let begin = m.get_u64(tags::BEGIN_SEQ_NO).unwrap_or(1).max(1);
+        let end = m.get_u64(tags::END_SEQ_NO).unwrap_or(0);
+        let new_seq = if end == 0 || end >= self.next_out { self.next_out } else { end + 1 };
+        if begin >= new_seq {
+            // Nothing of ours in that range (we have not sent it yet).
+            return;
+        }
+        let sent = self.write(out, now, msg::SEQUENCE_RESET, begin, |w, _| {
+            w.char(tags::POSS_DUP_FLAG, b'Y')
+                .timestamp(tags::ORIG_SENDING_TIME, now.wall_ns)
+                .char(tags::GAP_FILL_FLAG, b'Y')
+                .uint(tags::NEW_SEQ_NO, new_seq);
+        });
+        if sent.is_ok() {
+            self.last_sent_ns = now.mono_ns;
+            emit(Output::Event(ExchangeEvent::GapFilled { begin, new_seq }));
+        }
+    }
+
+    fn on_logout(&mut self, now: Now, m: Message<'_>, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
+        let text = m.get_str(tags::TEXT);
+        if let State::LogoutSent { .. } = self.state {
+            self.state = State::Idle;
+            emit(Output::Event(ExchangeEvent::LoggedOut { text }));
+            return Command::Disconnect;
+        }
+        // The counterparty ends the session inside the window: answer, then try again later.
+        let _ = self.admin(out, now, msg::LOGOUT, |_| {});
+        let retry_in_ns = self.retry_later(now);
+        emit(Output::Event(ExchangeEvent::Disconnected {
+            cause: DisconnectCause::PeerLogout,
+            text,
+            retry_in_ns,
+        }));
+        Command::Disconnect
+    }
+
+    /// A broken session rule: Logout with the reason, report, disconnect, retry later.
+    fn fatal(&mut self, now: Now, out: &mut Vec<u8>, text: &str, emit: &mut Emit<'_>) -> Command {
+        if matches!(self.state, State::Active | State::LogoutSent { .. } | State::LogonSent { .. }) {
+            let _ = self.admin(out, now, msg::LOGOUT, |w| {
+                w.str(tags::TEXT, text.as_bytes());
+            });
+        }
+        self.drop_connection(now, DisconnectCause::Protocol, text, emit)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,41 @@
+//! A response ring without an engine: the [`Responder`] an exchange adapter answers through, and
+//! the other end to read the answers from. For driving an adapter on its own (tests, benchmarks,
+//! round-trip measurements); the engine builds its own ring.
+
+use std::sync::Arc;
+
+use crossbeam_queue::ArrayQueue;
+
+use crate::clock::EngineClock;
+use crate::model::OrderResponse;
+use crate::ring::{InboundResponse, Responder};
+
+/// The reading end of a response ring made by [`response_tap`].
+#[derive(Debug)]
+pub struct ResponseTap {
+    ring: Arc<ArrayQueue<InboundResponse>>,
+}
+
+impl ResponseTap {
+    /// The oldest response and its arrival stamp (raw clock reading), if any.
+    pub fn pop(&self) -> Option<(OrderResponse, u64)> {
+        self.ring.pop().map(|r| (r.response, r.arrival_raw))
+    }
+
+    /// Responses waiting.
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Whether none waits.
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+}
+
+/// A response ring of `capacity` on `clock`: the responder for the adapter, the tap for the
+/// caller.
+pub fn response_tap(capacity: usize, clock: &EngineClock) -> (Responder, ResponseTap) {
+    let ring = Arc::new(ArrayQueue::new(capacity.max(1)));
+    (Responder::new(ring.clone(), clock.quanta().clone()), ResponseTap { ring })
+}

@@ -1,0 +1,165 @@
+//! Zero heap allocations per order on the FIX send path: a counting global allocator counts this
+//! thread's allocations while `FixExchange::send` encodes 100k NewOrderSingles and `poll` writes
+//! them and takes the counterparty's ExecutionReports back through the responder. The
+//! counterparty is a small in-process acceptor on loopback (its own thread's allocations are not
+//! counted); the tests against QuickFIX are in fix_session.rs and fix_recovery.rs.
+//!
+//! This file holds a single test so no other test thread allocates while it measures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use oms::exchange::fix::decode::decode;
+use oms::exchange::fix::encode::MessageWriter;
+use oms::exchange::{Exchange, FixExchange, FixSettings, response_tap};
+use oms::{Config, EngineClock, Logon, OrderRequest, ResponseType, Secret, Side};
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+struct CountingAllocator;
+
+fn count() {
+    // `try_with`: the thread-local may be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is exactly `System`'s; the counter is a side effect.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// Answers the Logon, then every NewOrderSingle with an ExecutionReport (New).
+fn acceptor(listener: TcpListener) {
+    let (mut s, _) = listener.accept().expect("accept");
+    let mut rx = vec![0u8; 1 << 20];
+    let (mut len, mut seq) = (0, 1u64);
+    let mut out = Vec::with_capacity(1 << 22);
+    loop {
+        let n = match s.read(&mut rx[len..]) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        len += n;
+        let mut at = 0;
+        while let Ok(Some((m, used))) = decode(&rx[at..len], 1 << 16) {
+            let reply = |t: &[u8], out: &mut Vec<u8>, seq: u64, id: Option<&[u8]>| {
+                let mut w = MessageWriter::begin(out, t);
+                w.str(49, b"EXCH").str(56, b"OMS").uint(34, seq).str(52, b"20260101-00:00:00.000");
+                match id {
+                    None => {
+                        w.str(98, b"0").str(108, b"30");
+                    }
+                    Some(id) => {
+                        w.str(11, id).str(17, b"E").str(37, b"O").str(150, b"0").str(39, b"0");
+                    }
+                }
+                w.finish().expect("room");
+            };
+            match m.msg_type() {
+                b"A" => reply(b"A", &mut out, seq, None),
+                b"D" => reply(b"8", &mut out, seq, m.get(11)),
+                _ => seq -= 1,
+            }
+            seq += 1;
+            at += used;
+        }
+        rx.copy_within(at..len, 0);
+        len -= at;
+        if s.write_all(&out).is_err() {
+            return;
+        }
+        out.clear();
+    }
+}
+
+#[test]
+fn the_fix_send_path_allocates_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || acceptor(listener));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = FixSettings::new("127.0.0.1", port, "OMS", "EXCH");
+    settings.store = dir.path().to_path_buf();
+    settings.symbols = vec![(7, "ACME".into())];
+    let mut c = Config::default();
+    c.session.timezone = "UTC".into();
+    c.session.start = "00:00:00".into();
+    c.session.end = "23:59:59.999".into();
+    let window = c.validate().expect("config").engine.session.window;
+    let clock = EngineClock::system();
+    let (responder, tap) = response_tap(1 << 16, &clock);
+    let mut fix = FixExchange::new(&settings, window, responder, clock.clone(), 1 << 16).expect("fix");
+    fix.send_logon(&Logon { username: "trader".into(), password: Secret::new("pw") });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut events = 0u64;
+    while !fix.logged_on() {
+        assert!(Instant::now() < deadline, "no logon within 10 s: {fix:?}");
+        fix.poll(clock.now_ns(), &mut |_| events += 1);
+    }
+
+    let mut answered = 0u64;
+    let run = |fix: &mut FixExchange, from: u64, n: u64, answered: &mut u64| {
+        for id in from..from + n {
+            let side = if id % 2 == 0 { Side::Buy } else { Side::Sell };
+            fix.send(&OrderRequest::new(id, 7, side, 100.0 + (id % 100) as f64 * 0.25, 1 + id % 1000));
+            if id % 64 == 0 {
+                fix.poll(clock.now_ns(), &mut |_| {});
+                while let Some((r, _)) = tap.pop() {
+                    assert_eq!(r.response_type, ResponseType::Accept);
+                    *answered += 1;
+                }
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while *answered < from + n - 1 {
+            assert!(Instant::now() < deadline, "only {answered} answers: {fix:?}");
+            fix.poll(clock.now_ns(), &mut |_| {});
+            while tap.pop().is_some() {
+                *answered += 1;
+            }
+        }
+    };
+    run(&mut fix, 1, 5_000, &mut answered);
+    // The counter counts this thread's allocations.
+    let probe = allocations();
+    drop(std::hint::black_box(vec![1u8; 16]));
+    assert_eq!(allocations(), probe + 1);
+    let before = allocations();
+    run(&mut fix, 5_001, 100_000, &mut answered);
+    let after = allocations();
+    assert_eq!(after - before, 0, "{} allocations for 100k orders", after - before);
+    assert_eq!(answered, 105_000);
+    assert_eq!(fix.stats().orders_sent, 105_000);
+    assert!(fix.stats().writes < 105_000 / 32, "orders coalesced into few writes: {:?}", fix.stats());
+}
