@@ -392,6 +392,46 @@ fn shutdown_after_the_next_window_began_logs_out_once_and_does_not_open_it() {
     assert_eq!((report.exchange.logons(), report.exchange.logouts()), (1, 1));
 }
 
+// ---- Overlapping and touching windows -------------------------------------------------------------
+
+#[test]
+fn overlapping_windows_are_one_continuous_window() {
+    // New York, 03:00 → 02:30 next day. On 2024-03-10, 02:30 does not exist and resolves to
+    // 03:30 EDT (07:30Z): Saturday's window ends after Sunday's starts (03:00 EDT, 07:00Z).
+    let mut cfg = config("03:00", "02:30", 1, Some(1));
+    cfg.session.timezone = "America/New_York".into();
+    let mut rig = Rig::new(&cfg, "2024-03-10T06:50:00Z", 1);
+    assert!(rig.engine.logged_on(), "01:50 EST is inside Saturday's window");
+    rig.advance_to(rig.engine.clock().mono_at_wall(wall("2024-03-10T07:29:59Z")));
+    rig.new_order(1);
+    rig.new_order(2);
+    rig.advance(61 * SEC);
+    assert_eq!(rig.sent_ids(), [1, 2], "order 2 goes out at 03:30 EDT, when its permit is due");
+    assert_eq!(rig.of(K::Sent)[1].time_ns, wall("2024-03-10T07:30:00Z"));
+    assert!(rig.of(K::Rejected).is_empty(), "nothing rejected at the seam");
+    assert_eq!((rig.engine.exchange().logons(), rig.engine.exchange().logouts()), (1, 0));
+    // The continuous window ends at Sunday's end, 02:30 EDT on Monday.
+    rig.advance_to(rig.engine.clock().mono_at_wall(wall("2024-03-11T06:30:00Z")) - 1);
+    assert!(rig.engine.logged_on());
+    rig.advance(1);
+    assert!(!rig.engine.logged_on());
+    assert_eq!(rig.engine.exchange().logouts(), 1);
+}
+
+#[test]
+fn touching_windows_are_one_continuous_window() {
+    // New York, 03:00 → 02:00 next day. On 2024-03-10, 02:00 does not exist and resolves to
+    // 03:00 EDT: Saturday's window ends exactly where Sunday's starts.
+    let mut cfg = config("03:00", "02:00", 100, None);
+    cfg.session.timezone = "America/New_York".into();
+    let mut rig = Rig::new(&cfg, "2024-03-10T06:50:00Z", 1);
+    assert!(rig.engine.logged_on());
+    rig.advance_to(rig.engine.clock().mono_at_wall(wall("2024-03-10T07:00:00Z")));
+    rig.new_order(1);
+    assert_eq!(rig.sent_ids(), [1], "03:00 EDT is inside");
+    assert_eq!(rig.kinds(), [K::Logon, K::Sent], "no logout / logon at the seam");
+}
+
 // ---- Shutdown takes requests through the same path as the loop ------------------------------------
 
 #[test]
