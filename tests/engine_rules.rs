@@ -432,6 +432,35 @@ fn touching_windows_are_one_continuous_window() {
     assert_eq!(rig.kinds(), [K::Logon, K::Sent], "no logout / logon at the seam");
 }
 
+// ---- The sliding window across sessions -----------------------------------------------------------
+
+/// The most sends in any `[t, t + 1 s)`.
+fn densest_second(rig: &Rig) -> usize {
+    let t: Vec<i64> = rig.of(K::Sent).iter().map(|e| e.time_ns).collect();
+    (0..t.len()).map(|i| t[i..].iter().take_while(|&&u| u < t[i] + SEC as i64).count()).max().unwrap_or(0)
+}
+
+#[test]
+fn sliding_window_remembers_the_sends_of_the_previous_session() {
+    // 23 h 59 min 59.5 s windows: a logout at 09:59:59.5 and a logon at 10:00:00 every day.
+    let mut cfg = config("10:00:00", "09:59:59.5", 2, None);
+    cfg.throttle.mode = oms::throttle::ThrottleMode::SlidingWindow.name().into();
+    let mut rig = Rig::new(&cfg, MON_0959_59, 1);
+    assert!(rig.engine.logged_on());
+    rig.advance(400 * MS);
+    rig.new_order(1);
+    rig.new_order(2);
+    rig.advance(600 * MS);
+    assert_eq!(rig.engine.exchange().logons(), 2, "logged on again at 10:00:00");
+    rig.new_order(3);
+    rig.new_order(4);
+    assert_eq!(rig.sent_ids(), [1, 2], "two sends at 09:59:59.4 fill [09:59:59.4, 10:00:00.4)");
+    rig.advance(400 * MS);
+    assert_eq!(rig.sent_ids(), [1, 2, 3, 4]);
+    assert_eq!(rig.of(K::Sent)[2].time_ns, wall("2026-11-23T10:00:00.4Z"));
+    assert!(densest_second(&rig) <= 2, "more than 2 sends in one second");
+}
+
 // ---- Shutdown takes requests through the same path as the loop ------------------------------------
 
 #[test]

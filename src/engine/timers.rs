@@ -51,7 +51,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
         self.exchange.send_logon(&self.logon);
         self.stats.logons += 1;
-        self.throttle.reset(now);
+        self.throttle.logon(now);
         self.session = Session::LoggedOn { span };
         self.emit(EventRecord::bare(EventKind::Logon, wall));
     }
