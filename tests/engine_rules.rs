@@ -475,3 +475,64 @@ fn shutdown_gives_a_malformed_new_its_own_reason() {
     assert_eq!(reason(2), Some(R::Shutdown));
     assert_eq!(report.stats.requests, 2);
 }
+
+// ---- The wall clock is re-anchored at each logon --------------------------------------------------
+
+#[test]
+fn logon_re_anchors_a_slow_wall_clock_and_records_the_step() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    // The OS clock is 2 ms ahead of the engine's TSC-derived wall time.
+    rig.engine.clock().manual_wall_offset().expect("manual clock").set(2 * MS as i64);
+    rig.advance(SEC);
+    assert_eq!(rig.kinds(), [K::ClockStep, K::Logon]);
+    let step = rig.of(K::ClockStep)[0];
+    assert_eq!(step.latency_ns as i64, 2 * MS as i64);
+    assert_eq!(step.time_ns, wall("2026-11-23T10:00:00.002Z"), "on the new anchor");
+    assert_eq!(rig.of(K::Logon)[0].time_ns, wall("2026-11-23T10:00:00.002Z"));
+    rig.new_order(1);
+    assert_eq!(rig.of(K::Sent)[0].time_ns, wall("2026-11-23T10:00:00.002Z"));
+}
+
+#[test]
+fn logon_re_anchors_a_fast_wall_clock_and_waits_for_the_true_start() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    // The OS clock is 2 ms behind: when the engine's clock shows 10:00:00, it is 09:59:59.998.
+    rig.engine.clock().manual_wall_offset().expect("manual clock").set(-2 * (MS as i64));
+    let mono_start = rig.now() + SEC;
+    rig.advance(SEC);
+    assert_eq!(rig.kinds(), [K::ClockStep], "not yet 10:00 by the OS clock");
+    assert_eq!(rig.of(K::ClockStep)[0].latency_ns as i64, -2 * (MS as i64));
+    assert_eq!(rig.of(K::ClockStep)[0].time_ns, wall("2026-11-23T09:59:59.998Z"));
+    rig.new_order(1);
+    assert_eq!(rig.rejects(1), [R::OutsideWindow]);
+    rig.advance(2 * MS);
+    assert_eq!(rig.kinds()[2..], [K::Logon]);
+    assert_eq!(rig.of(K::Logon)[0].time_ns, wall("2026-11-23T10:00:00Z"));
+    assert_eq!(rig.now(), mono_start + 2 * MS, "monotonic time is never stepped");
+}
+
+#[test]
+fn a_step_within_the_threshold_is_applied_but_not_recorded() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    let small = oms::clock::RECORDED_STEP_NS as i64;
+    rig.engine.clock().manual_wall_offset().expect("manual clock").set(small);
+    rig.advance(SEC);
+    assert_eq!(rig.kinds(), [K::Logon]);
+    assert_eq!(rig.of(K::Logon)[0].time_ns, wall("2026-11-23T10:00:00Z") + small);
+}
+
+#[test]
+fn the_wall_clock_is_re_anchored_only_at_a_logon() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    rig.advance(SEC);
+    let offset = rig.engine.clock().manual_wall_offset().expect("manual clock");
+    offset.set(5 * MS as i64);
+    rig.advance(SEC);
+    rig.new_order(1);
+    assert_eq!(rig.of(K::Sent)[0].time_ns, wall("2026-11-23T10:00:01Z"), "no re-anchor on the order path");
+    // The next day's logon picks the offset up.
+    rig.advance_to(rig.engine.clock().mono_at_wall(wall("2026-11-24T10:00:00Z")));
+    let steps = rig.of(K::ClockStep);
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0].latency_ns as i64, 5 * MS as i64);
+}

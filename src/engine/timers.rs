@@ -5,8 +5,13 @@
 //! compare. A window whose end has passed is never logged on: after a stall (or a late first
 //! poll) the engine logs out of the window that was open, skips every window that began and
 //! ended meanwhile, and logs on only if a window is open now.
+//!
+//! Each logon first re-anchors the wall clock to the OS clock ([`crate::clock`]): the logon is
+//! decided by the corrected clock, and a step larger than [`RECORDED_STEP_NS`] is recorded
+//! (`clock_step`) before it.
 
 use super::{Engine, NO_TIMER, Session};
+use crate::clock::RECORDED_STEP_NS;
 use crate::exchange::Exchange;
 use crate::model::{EventKind, RejectReason, RequestType};
 use crate::record::EventRecord;
@@ -41,10 +46,16 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         };
     }
 
-    /// `span` has started: logs on, unless it is already over (then the session waits for the
-    /// window open now, or the next one).
+    /// `span` has started by the engine's clock: re-anchors the wall clock to the OS clock; then
+    /// logs on, unless by the corrected clock the window has not started yet (the timer is
+    /// re-armed at its start) or is already over (the session waits for the window open now, or
+    /// the next one).
     fn window_started(&mut self, span: WindowSpan, now: u64) {
+        self.reanchor(now);
         let wall = self.clock.wall_ns(now);
+        if wall < span.start_ns {
+            return;
+        }
         if wall >= span.end_ns {
             self.session = Session::LoggedOut { next: self.window.current_or_next(wall) };
             return;
@@ -54,6 +65,17 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.throttle.logon(now);
         self.session = Session::LoggedOn { span };
         self.emit(EventRecord::bare(EventKind::Logon, wall));
+    }
+
+    /// Re-anchors the wall clock (see [`crate::clock`]); a step larger than
+    /// [`RECORDED_STEP_NS`] is recorded as `clock_step` on the new anchor.
+    fn reanchor(&mut self, now: u64) {
+        let step = self.clock.reanchor();
+        if step.unsigned_abs() > RECORDED_STEP_NS {
+            let mut rec = EventRecord::bare(EventKind::ClockStep, self.clock.wall_ns(now));
+            rec.latency_ns = step as u64; // two's complement: the journal's i64 step
+            self.emit(rec);
+        }
     }
 
     /// The logged-on window has ended: queued orders are rejected `session_ended`, logout; the
