@@ -105,6 +105,7 @@ impl Checker {
                     prop_assert!(self.in_flight.remove(&id), "{} not in flight", id)
                 }
                 K::UnmatchedResponse => prop_assert!(!self.in_flight.contains(&id)),
+                K::ClockStep => {}
             }
         }
         self.seen = events.len();

@@ -133,7 +133,7 @@ fn check(
                     prop_assert_eq!(queue.pop_front(), Some(id), "queue emptied out of order");
                 }
             }
-            K::Rejected | K::UnmatchedResponse => {}
+            K::Rejected | K::UnmatchedResponse | K::ClockStep => {}
             K::Response => {
                 let sent = sent_at.remove(&id);
                 prop_assert!(sent.is_some(), "response for {} not in flight", id);
