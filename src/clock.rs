@@ -8,8 +8,8 @@
 //! and for event timestamps) is `anchor_wall_ns + mono_ns`: no syscall per order.
 //!
 //! quanta calibrates the TSC against the OS clock once, at start; the residual rate error makes
-//! the TSC-derived wall time drift from the OS clock (NTP-disciplined) by a few ppm, i.e.
-//! milliseconds per hour (see `docs/ARCHITECTURE.md` for the figure measured on the dev VM).
+//! the TSC-derived wall time drift from the OS clock at a steady rate: 0.774 ppm slow on the dev
+//! VM, 2.8 ms per hour (measured over an hour, `docs/clock-drift.md`).
 //! [`EngineClock::reanchor`] corrects it: it reads the OS clock again and moves `anchor_wall_ns`
 //! so the wall time of *now* is the OS's; monotonic ns, and so every deadline, queue and
 //! throttle time, are unchanged. The engine re-anchors at each logon (off the order path) and

@@ -5,7 +5,7 @@
 //! one loop turn and is public: the threaded runner ([`crate::runner`]) calls it in a loop, tests
 //! and the replay tool call it directly on a manual clock.
 //!
-//! **Every decision is made at the time it is made.** Each decision reads the clock (one TSC
+//! **A decision uses the time at which it is made.** Each decision reads the clock (one TSC
 //! read) and, if that reading has reached the next logon or logout deadline (one compare), fires
 //! the timer first: a New order handled after the window end is `outside_window` even if its loop
 //! turn began inside, a queued order whose permit comes due after the end is never sent, and one
