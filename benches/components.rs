@@ -34,7 +34,7 @@ fn throttle(c: &mut Criterion) {
     {
         let rate = NonZeroU32::new(10_000_000).expect("non-zero");
         let mut th = Throttle::new(&ThrottleSettings { mode, rate, burst: rate });
-        th.reset(0);
+        th.logon(0);
         let mut now = 1_000_000_000u64;
         g.bench_function(name, |b| {
             b.iter(|| {

@@ -5,14 +5,29 @@
 //! The engine works in **monotonic nanoseconds since an anchor**: `delta_as_nanos(anchor_raw, raw)`
 //! is one multiply and one shift on TSC ticks, and keeping deadlines (logon, logout, next throttle
 //! refill) in ns makes the manual and virtual clocks exact. Wall-clock time (for the trading window
-//! and for event timestamps) is `anchor_wall_ns + mono_ns`, taken once at start-up: no syscall per
-//! order. quanta calibrates the TSC against the OS clock at start; the residual drift (ppm-level) is
-//! what a long-running process would correct by re-anchoring off the hot path between sessions.
+//! and for event timestamps) is `anchor_wall_ns + mono_ns`: no syscall per order.
+//!
+//! quanta calibrates the TSC against the OS clock once, at start; the residual rate error makes
+//! the TSC-derived wall time drift from the OS clock at a steady rate: 0.774 ppm slow on the dev
+//! VM, 2.8 ms per hour (measured over an hour, `docs/clock-drift.md`).
+//! [`EngineClock::reanchor`] corrects it: it reads the OS clock again and moves `anchor_wall_ns`
+//! so the wall time of *now* is the OS's; monotonic ns, and so every deadline, queue and
+//! throttle time, are unchanged. The engine re-anchors at each logon (off the order path) and
+//! records a step larger than [`RECORDED_STEP_NS`] in the journal (`clock_step`).
+//!
+//! A manual clock keeps tests exact: its "OS clock" is the wall time it was started at plus an
+//! offset that only a test sets ([`EngineClock::manual_wall_offset`]), so re-anchoring is a
+//! no-op until then. A clock built with [`EngineClock::new`] keeps its anchor.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use quanta::{Clock, Mock};
+
+/// A re-anchor step larger than this, either way, is recorded in the journal (`clock_step`):
+/// well above the error of one re-anchor (tens of ns), well below a day's drift (milliseconds).
+pub const RECORDED_STEP_NS: u64 = 1_000;
 
 /// The engine's clock: a quanta clock plus a wall-clock anchor.
 #[derive(Clone, Debug)]
@@ -20,6 +35,34 @@ pub struct EngineClock {
     clock: Clock,
     anchor_raw: u64,
     anchor_wall_ns: i64,
+    wall: WallSource,
+}
+
+/// Where [`EngineClock::reanchor`] reads the true wall-clock time.
+#[derive(Clone, Debug)]
+enum WallSource {
+    /// Nowhere: the anchor is fixed.
+    Fixed,
+    /// The OS clock (`CLOCK_REALTIME`).
+    System,
+    /// A manual clock: the wall time it started at, plus a test's offset.
+    Manual { start_wall_ns: i64, offset: WallOffset },
+}
+
+/// The offset of a manual clock's "OS clock" from its own wall time: what
+/// [`EngineClock::reanchor`] will find. 0 until a test sets it.
+#[derive(Clone, Debug, Default)]
+pub struct WallOffset(Arc<AtomicI64>);
+
+impl WallOffset {
+    /// From now on the OS clock shows the manual wall time plus `ns`.
+    pub fn set(&self, ns: i64) {
+        self.0.store(ns, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Nanoseconds since the Unix epoch, from the OS (off the hot path only).
@@ -31,25 +74,70 @@ pub fn system_wall_ns() -> i64 {
 }
 
 impl EngineClock {
-    /// Anchors `clock` so that its current reading is wall-clock `wall_ns_now`.
+    /// Anchors `clock` so that its current reading is wall-clock `wall_ns_now`. The anchor is
+    /// fixed: [`reanchor`](Self::reanchor) does nothing.
     pub fn new(clock: Clock, wall_ns_now: i64) -> Self {
         let anchor_raw = clock.raw();
-        EngineClock { clock, anchor_raw, anchor_wall_ns: wall_ns_now }
+        EngineClock { clock, anchor_raw, anchor_wall_ns: wall_ns_now, wall: WallSource::Fixed }
     }
 
-    /// The production clock: TSC (via quanta), anchored to the OS wall clock now.
+    /// The production clock: TSC (via quanta), anchored to the OS wall clock now and
+    /// re-anchored to it by [`reanchor`](Self::reanchor).
     pub fn system() -> Self {
-        let clock = Clock::new();
-        // Read the wall clock as close as possible to the raw anchor.
-        let wall = system_wall_ns();
-        Self::new(clock, wall)
+        let mut c = Self::new(Clock::new(), 0);
+        c.wall = WallSource::System;
+        c.reanchor();
+        c
     }
 
     /// A manual clock starting at wall-clock `wall_ns_now`; advance it with
     /// [`Mock::increment`] (in nanoseconds).
     pub fn manual(wall_ns_now: i64) -> (Self, Arc<Mock>) {
         let (clock, mock) = Clock::mock();
-        (Self::new(clock, wall_ns_now), mock)
+        let mut c = Self::new(clock, wall_ns_now);
+        c.wall = WallSource::Manual { start_wall_ns: wall_ns_now, offset: WallOffset::default() };
+        (c, mock)
+    }
+
+    /// A manual clock's [`WallOffset`] (shared by its clones); `None` for other clocks.
+    pub fn manual_wall_offset(&self) -> Option<WallOffset> {
+        match &self.wall {
+            WallSource::Manual { offset, .. } => Some(offset.clone()),
+            WallSource::Fixed | WallSource::System => None,
+        }
+    }
+
+    /// Reads the true wall-clock time (see the module docs) and moves the anchor so that the
+    /// wall time of now is that reading. Returns the step: new minus old wall time of the same
+    /// instant, ns. Monotonic readings do not change. Off the hot path: a system clock reads
+    /// the OS clock a few times (a syscall at worst).
+    pub fn reanchor(&mut self) -> i64 {
+        let anchor = match &self.wall {
+            WallSource::Fixed => return 0,
+            WallSource::System => self.system_anchor(),
+            WallSource::Manual { start_wall_ns, offset } => start_wall_ns.saturating_add(offset.get()),
+        };
+        let step = anchor.saturating_sub(self.anchor_wall_ns);
+        self.anchor_wall_ns = anchor;
+        step
+    }
+
+    /// The OS wall clock's time at the anchor: of three (OS, TSC, OS) readings, the one with
+    /// the tightest OS pair (least likely preempted), the TSC reading taken as the pair's midpoint.
+    fn system_anchor(&self) -> i64 {
+        let mut best: Option<(i64, i64)> = None; // (width, anchor)
+        for _ in 0..3 {
+            let before = system_wall_ns();
+            let raw = self.clock.raw();
+            let after = system_wall_ns();
+            let width = after.saturating_sub(before);
+            let mid = before.saturating_add(width / 2);
+            let anchor = mid.saturating_sub(self.mono_ns(raw) as i64);
+            if best.is_none_or(|(w, _)| width < w) {
+                best = Some((width, anchor));
+            }
+        }
+        best.map_or(self.anchor_wall_ns, |(_, anchor)| anchor)
     }
 
     /// The underlying quanta clock (to stamp arrivals on other threads).
@@ -119,6 +207,47 @@ mod tests {
         assert_eq!(c.mono_at_wall(3_500), 2_500);
         assert_eq!(c.mono_at_wall(0), 0);
         assert_eq!(c.ns_per_tick(), 1.0);
+    }
+
+    #[test]
+    fn manual_clock_reanchor_is_a_no_op_until_a_test_sets_an_offset() {
+        let (mut c, mock) = EngineClock::manual(1_000);
+        mock.increment(500u64);
+        assert_eq!(c.reanchor(), 0);
+        assert_eq!((c.now_ns(), c.wall_ns(c.now_ns())), (500, 1_500));
+        let offset = c.manual_wall_offset().expect("a manual clock");
+        offset.set(250);
+        assert_eq!(c.wall_ns(c.now_ns()), 1_500, "nothing moves before the re-anchor");
+        assert_eq!(c.reanchor(), 250);
+        assert_eq!((c.now_ns(), c.wall_ns(c.now_ns())), (500, 1_750), "wall moves, monotonic does not");
+        assert_eq!(c.mono_at_wall(1_750), 500);
+        assert_eq!(c.reanchor(), 0, "already anchored");
+        offset.set(-100);
+        assert_eq!(c.reanchor(), -350);
+        assert_eq!(c.wall_ns(c.now_ns()), 1_400);
+    }
+
+    #[test]
+    fn a_clock_built_with_new_keeps_its_anchor() {
+        let mut c = EngineClock::new(Clock::new(), 42);
+        let anchor = c.anchor_wall_ns();
+        assert_eq!(c.reanchor(), 0);
+        assert_eq!(c.anchor_wall_ns(), anchor);
+        assert!(c.manual_wall_offset().is_none());
+    }
+
+    #[test]
+    fn system_clock_reanchor_moves_the_wall_to_the_os_clock() {
+        let mut c = EngineClock::system();
+        assert!(c.manual_wall_offset().is_none());
+        // Pretend the TSC-derived wall time has drifted 5 ms fast.
+        c.anchor_wall_ns += 5_000_000;
+        let before = c.now_ns();
+        let step = c.reanchor();
+        assert!((-6_000_000..-4_000_000).contains(&step), "step {step} ns");
+        assert!(c.now_ns() >= before, "monotonic time is unchanged");
+        let diff = (c.wall_ns(c.now_ns()) - system_wall_ns()).abs();
+        assert!(diff < 1_000_000_000, "re-anchored wall off by {diff} ns");
     }
 
     #[test]

@@ -5,20 +5,27 @@
 //! one loop turn and is public: the threaded runner ([`crate::runner`]) calls it in a loop, tests
 //! and the replay tool call it directly on a manual clock.
 //!
+//! **A decision uses the time at which it is made.** Each decision reads the clock (one TSC
+//! read) and, if that reading has reached the next logon or logout deadline (one compare), fires
+//! the timer first: a New order handled after the window end is `outside_window` even if its loop
+//! turn began inside, a queued order whose permit comes due after the end is never sent, and one
+//! handled at the start is accepted even if its turn began before. The window is `[start, end)`.
+//!
 //! A loop turn, in order:
-//! 1. **Timers**: logon at the window start (bucket refilled), logout at its end (queued orders
-//!    rejected `session_ended`). Timers run first, so an order arriving exactly at the start is
-//!    accepted and one arriving exactly at the end is not: the window is `[start, end)`.
-//! 2. **Dispatch**: send queued orders while the throttle has a permit.
+//! 1. **Timers** (when due): logon at the window start (see [`crate::throttle`] for what the
+//!    throttle keeps across sessions), logout at its end (queued orders rejected `session_ended`).
+//! 2. **Dispatch**: send queued orders while the throttle has a permit (a fresh reading after
+//!    each send: the exchange call takes time).
 //! 3. **Responses**: match each to its in-flight order; latency = arrival stamp − send time.
-//! 4. **Requests**, up to [`BATCH`] per producer ring, round robin.
-//! 5. **Dispatch** again.
+//! 4. **Requests**, up to [`BATCH`] per producer ring, round robin, each at a fresh reading.
+//! 5. **Dispatch** again, at a fresh reading.
 //!
 //! A New order is checked in this order: fields (`invalid_price`, `invalid_qty`, `invalid_side`),
-//! `outside_window`, `journal_full`, `duplicate_order_id`; then it is sent at once if the queue is
-//! empty and the throttle allows, else queued (`queue_full` if the queue is at capacity). A new
-//! order never overtakes a queued one. Sending also pauses while `max_in_flight` orders are
-//! unanswered or the sink is out of room.
+//! `outside_window` (`shutdown` once the engine is stopping), `journal_full`,
+//! `duplicate_order_id`; then it is sent at once if the queue is empty and the throttle allows,
+//! else queued (`queue_full` if the queue is at capacity). A new order never overtakes a queued
+//! one. Sending also pauses while `max_in_flight` orders are unanswered or the sink is out of
+//! room. An order is in the in-flight table before the exchange has it.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -37,6 +44,9 @@ use crate::ring::{InboundResponse, Producer, Responder};
 use crate::session::{SessionSettings, TradingWindow, WindowSpan};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
+
+mod shutdown;
+mod timers;
 
 /// What an engine is built from: the rules it enforces and the sizes of its tables. Produced by
 /// [`Config::validate`](crate::config::Config::validate) as `ValidConfig::engine`.
@@ -115,7 +125,24 @@ enum Session {
     LoggedOut { next: Option<WindowSpan> },
     /// Inside `span`.
     LoggedOn { span: WindowSpan },
+    /// [`Engine::shutdown`] is draining the rings; `logged_on`: a logout is still owed.
+    Stopping { logged_on: bool },
 }
+
+impl Session {
+    /// Why a New order (with valid fields) is refused in this state, if it is.
+    #[inline]
+    fn refuses_new(self) -> Option<RejectReason> {
+        match self {
+            Session::LoggedOn { .. } => None,
+            Session::LoggedOut { .. } => Some(RejectReason::OutsideWindow),
+            Session::Stopping { .. } => Some(RejectReason::Shutdown),
+        }
+    }
+}
+
+/// `Engine::timer_ns` when no logon or logout is ahead.
+const NO_TIMER: u64 = u64::MAX;
 
 /// Assembles an engine: hands out producer handles, then [`EngineBuilder::build`].
 pub struct EngineBuilder {
@@ -157,7 +184,7 @@ impl EngineBuilder {
         let cfg = self.cfg;
         let window = cfg.session.window.clone();
         let next = window.current_or_next(self.clock.wall_ns(self.clock.now_ns()));
-        Engine {
+        let mut engine = Engine {
             throttle: Throttle::new(&cfg.throttle),
             queue: PendingQueue::with_capacity(cfg.capacities.max_queued_orders.get()),
             in_flight: InFlight::with_capacity(cfg.capacities.max_in_flight.get()),
@@ -165,6 +192,7 @@ impl EngineBuilder {
             logout: cfg.session.logout.clone(),
             window,
             session: Session::LoggedOut { next },
+            timer_ns: NO_TIMER,
             clock: self.clock,
             inputs: self.inputs.into_boxed_slice(),
             responses: self.responses,
@@ -172,7 +200,9 @@ impl EngineBuilder {
             sink,
             stats: EngineStats::default(),
             cfg,
-        }
+        };
+        engine.arm_timer();
+        engine
     }
 }
 
@@ -187,6 +217,9 @@ pub struct Engine<E: Exchange, S: EventSink> {
     logon: Logon,
     logout: Logout,
     session: Session,
+    /// The next logon or logout deadline (monotonic ns; [`NO_TIMER`] if none): every clock
+    /// reading is compared with it.
+    timer_ns: u64,
     throttle: Throttle,
     queue: PendingQueue,
     in_flight: InFlight,
@@ -291,11 +324,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// input: a logon, a logout, or a throttle permit for a queued order. `None` if nothing is
     /// scheduled. (Replay advances virtual time to it; the `park` idle strategy sleeps until it.)
     pub fn next_deadline_ns(&self) -> Option<u64> {
-        let timer = match self.session {
-            Session::LoggedOut { next: Some(span) } => Some(self.clock.mono_at_wall(span.start_ns)),
-            Session::LoggedOut { next: None } => None,
-            Session::LoggedOn { span } => Some(self.clock.mono_at_wall(span.end_ns)),
-        };
+        let timer = (self.timer_ns != NO_TIMER).then_some(self.timer_ns);
         match (timer, self.next_send_ns()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -312,9 +341,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 
     /// One loop turn (see the module docs). Returns how many messages and sends it handled.
     pub fn poll(&mut self) -> usize {
-        let now = self.clock.now_ns();
-        self.fire_timers(now);
-        let mut work = self.dispatch(now);
+        let now = self.tick();
+        let (mut work, now) = self.dispatch(now);
         for _ in 0..BATCH {
             let Some(r) = self.responses.pop() else { break };
             self.on_response(r, now);
@@ -327,14 +355,27 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 work += 1;
             }
         }
-        work + self.dispatch(self.clock.now_ns())
+        let now = self.tick();
+        work + self.dispatch(now).0
+    }
+
+    /// Reads the clock for a decision: if the reading has reached the next logon / logout
+    /// deadline, the timer fires first, so the decision sees the session as it is now. One TSC
+    /// read and one compare.
+    #[inline(always)]
+    fn tick(&mut self) -> u64 {
+        let now = self.clock.now_ns();
+        if now >= self.timer_ns {
+            self.fire_timers(now);
+        }
+        now
     }
 
     /// Handles one request as if it had come through a ring (tests, replay, benchmarks).
     #[inline]
     pub fn on_request(&mut self, msg: Inbound) {
         self.stats.requests += 1;
-        let now = self.clock.now_ns();
+        let now = self.tick();
         let arrival_ns = self.clock.mono_ns(msg.arrival_raw);
         let o = msg.order;
         match msg.request {
@@ -367,8 +408,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     fn on_new(&mut self, o: OrderRequest, arrival_ns: u64, now: u64) {
         let verdict = if let Err(reason) = o.validate_new() {
             Err(reason)
-        } else if !self.logged_on() {
-            Err(RejectReason::OutsideWindow)
+        } else if let Some(reason) = self.session.refuses_new() {
+            Err(reason)
         } else if !self.sink.has_room() {
             Err(RejectReason::JournalFull)
         } else if self.queue.contains(o.order_id) || self.in_flight.contains(o.order_id) {
@@ -398,20 +439,30 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         !self.in_flight.is_full() && self.sink.has_room()
     }
 
+    /// Sends `o`, tracking it in flight first: the exchange never has an order the engine cannot
+    /// match.
     #[inline]
     fn send(&mut self, o: OrderRequest, arrival_ns: u64, now: u64) {
+        // Cannot fail: both callers check `can_send_now` (room), and `on_new` rejects an id that
+        // is queued or in flight.
+        let tracked = self.in_flight.insert(o, now);
+        debug_assert!(tracked.is_ok(), "order {} to be sent with the in-flight table full", o.order_id);
+        if tracked.is_err() {
+            // A release build keeps the order from the exchange and gives it a fate.
+            return self.reject(&o, RequestType::New, RejectReason::QueueFull, now);
+        }
         self.exchange.send(&o);
-        // Cannot fail: `can_send_now` checked for room, and ids are unique among live orders.
-        let _ = self.in_flight.insert(o, now);
         self.stats.sent += 1;
         let mut rec = EventRecord::for_order(EventKind::Sent, self.clock.wall_ns(now), &o, RequestType::New);
         rec.latency_ns = now.saturating_sub(arrival_ns);
         self.emit(rec);
     }
 
-    /// Sends queued orders, oldest first, while everything allows.
+    /// Sends queued orders, oldest first, while everything allows. The exchange call takes time,
+    /// so each decision after a send is made at a fresh reading (which fires a due timer).
+    /// Returns the sends and the last reading.
     #[inline]
-    fn dispatch(&mut self, now: u64) -> usize {
+    fn dispatch(&mut self, mut now: u64) -> (usize, u64) {
         let mut n = 0;
         while self.logged_on()
             && !self.queue.is_empty()
@@ -421,8 +472,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             let Some(q) = self.queue.pop_front() else { break };
             self.send(q.order, q.arrival_ns, now);
             n += 1;
+            now = self.tick();
         }
-        n
+        (n, now)
     }
 
     /// Matches a response. `turn_now` is the loop turn's clock reading: the record is stamped
@@ -470,78 +522,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.stats.events += 1;
         self.sink.record(&rec);
     }
-
-    /// Logon / logout when due. Loops so that a long stall still produces every transition.
-    fn fire_timers(&mut self, now: u64) {
-        loop {
-            match self.session {
-                Session::LoggedOut { next: Some(span) } if now >= self.clock.mono_at_wall(span.start_ns) => {
-                    self.exchange.send_logon(&self.logon);
-                    self.stats.logons += 1;
-                    self.throttle.reset(now);
-                    self.session = Session::LoggedOn { span };
-                    self.emit(EventRecord::bare(EventKind::Logon, self.clock.wall_ns(now)));
-                }
-                Session::LoggedOn { span } if now >= self.clock.mono_at_wall(span.end_ns) => {
-                    self.end_session(RejectReason::SessionEnded, now);
-                    self.session = Session::LoggedOut { next: self.window.current_or_next(span.end_ns) };
-                }
-                _ => return,
-            }
-        }
-    }
-
-    /// Rejects everything queued with `reason`, then logs out.
-    fn end_session(&mut self, reason: RejectReason, now: u64) {
-        while let Some(q) = self.queue.pop_front() {
-            self.reject(&q.order, RequestType::New, reason, now);
-        }
-        self.exchange.send_logout(&self.logout);
-        self.stats.logouts += 1;
-        self.emit(EventRecord::bare(EventKind::Logout, self.clock.wall_ns(now)));
-        self.sink.sync();
-    }
-
-    /// Stops the engine cleanly: drains the rings (responses are matched; New orders are
-    /// rejected `shutdown`; Modify/Cancel still apply), rejects queued orders `shutdown`, logs
-    /// out if logged on, records in-flight orders `unanswered`, syncs the sink.
-    pub fn shutdown(mut self) -> EngineReport<E, S> {
-        let now = self.clock.now_ns();
-        if self.logged_on() {
-            // A window that has ended logs out as usual (queued orders: `session_ended`); a
-            // window that is only now due to open is not opened just to be closed.
-            self.fire_timers(now);
-        }
-        // Off the hot path: a fresh clock reading per record keeps journal times non-decreasing.
-        while let Some(r) = self.responses.pop() {
-            self.on_response(r, self.clock.now_ns());
-        }
-        for i in 0..self.inputs.len() {
-            while let Some(msg) = self.inputs[i].pop() {
-                if msg.request == RequestType::New {
-                    self.stats.requests += 1;
-                    self.reject(&msg.order, RequestType::New, RejectReason::Shutdown, self.clock.now_ns());
-                } else {
-                    self.on_request(msg);
-                }
-            }
-        }
-        let now = self.clock.now_ns();
-        if self.logged_on() {
-            self.end_session(RejectReason::Shutdown, now);
-            self.session = Session::LoggedOut { next: None };
-        } else {
-            // Orders cannot be queued while logged out, but never lose one if they were.
-            while let Some(q) = self.queue.pop_front() {
-                self.reject(&q.order, RequestType::New, RejectReason::Shutdown, now);
-            }
-        }
-        let time = self.clock.wall_ns(now);
-        for s in self.in_flight.drain_by_send_time() {
-            self.stats.unanswered += 1;
-            self.emit(EventRecord::for_order(EventKind::Unanswered, time, &s.order, RequestType::New));
-        }
-        self.sink.sync();
-        EngineReport { stats: self.stats, exchange: self.exchange, sink: self.sink }
-    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -35,6 +35,13 @@
 //!   the gap (03:30 EDT); a time that occurs twice (fall back, e.g. 01:30 on 2024-11-03) is the
 //!   earlier occurrence (01:30 EDT). A window may therefore be an hour shorter or longer on those
 //!   days; if resolution makes a window empty (end not after start) that day has no window.
+//! - Overlapping or touching windows are **one continuous window**. Gap resolution can move a
+//!   window's end to or past the next window's start: in New York with start 03:00 and end 02:30,
+//!   Saturday 2024-03-09's window ends at 02:30 on Sunday, which does not exist and resolves to
+//!   03:30 EDT, half an hour after Sunday's window starts (03:00 EDT); with end 02:00 the end
+//!   resolves to exactly 03:00 EDT. Such windows join: one window from the first start to the
+//!   last end, so the engine neither logs out nor logs on at the seam and rejects nothing there.
+//!   [`TradingWindow::current_or_next`] returns the joined span.
 //!
 //! # Why compute per day instead of storing offsets
 //!
@@ -54,6 +61,10 @@ use crate::model::{Logon, Logout};
 
 /// How many days after today a window start is looked for.
 const LOOKAHEAD_DAYS: usize = 8;
+
+/// Most windows joined on each side of a window (windows only meet on a day whose offset
+/// changes, so real zones join two at most).
+const MAX_JOINED: usize = LOOKAHEAD_DAYS;
 
 /// Days of the week as a bit set (bit 0 = Monday).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +158,8 @@ impl TradingWindow {
         self.days
     }
 
-    /// The window containing `t_ns` if there is one, else the next one starting after `t_ns`.
+    /// The window containing `t_ns` if there is one, else the next one starting after `t_ns`;
+    /// joined with the windows it overlaps or touches (see the module docs).
     ///
     /// `None` only if no window starts within the next 8 days (cannot happen with a non-empty
     /// [`DaySet`] and a non-empty window, except beyond year 2262 where ns no longer fit an
@@ -158,13 +170,12 @@ impl TradingWindow {
         // Start one day back: a midnight-crossing window that started yesterday may contain `t`.
         let mut day = today.yesterday().ok()?;
         for _ in 0..LOOKAHEAD_DAYS + 2 {
-            if self.days.contains(day.weekday())
-                && let Some(span) = self.span_starting_on(day)
+            if let Some(span) = self.occurrence_on(day)
                 // Candidates come in start order, so the first one not yet over either contains
                 // `t` (start <= t) or is the next one (start > t).
                 && t_ns < span.end_ns
             {
-                return Some(span);
+                return Some(self.joined(span, day));
             }
             day = day.tomorrow().ok()?;
         }
@@ -174,6 +185,39 @@ impl TradingWindow {
     /// Whether `t_ns` (wall-clock ns since the Unix epoch) is inside a window.
     pub fn contains(&self, t_ns: i64) -> bool {
         self.current_or_next(t_ns).is_some_and(|w| w.contains(t_ns))
+    }
+
+    /// `span`, the occurrence starting on `day`, joined with the occurrences before and after it
+    /// that overlap or touch it. Only adjacent days can meet (an occurrence lasts at most 25 h
+    /// and the one after a skipped day starts at least 47 h later), so each side stops at the
+    /// first day that does not join.
+    fn joined(&self, mut span: WindowSpan, day: Date) -> WindowSpan {
+        let mut before = day;
+        for _ in 0..MAX_JOINED {
+            match before.yesterday().ok().and_then(|d| Some((d, self.occurrence_on(d)?))) {
+                Some((d, prev)) if prev.end_ns >= span.start_ns => {
+                    span.start_ns = prev.start_ns;
+                    before = d;
+                }
+                _ => break,
+            }
+        }
+        let mut after = day;
+        for _ in 0..MAX_JOINED {
+            match after.tomorrow().ok().and_then(|d| Some((d, self.occurrence_on(d)?))) {
+                Some((d, next)) if next.start_ns <= span.end_ns => {
+                    span.end_ns = span.end_ns.max(next.end_ns);
+                    after = d;
+                }
+                _ => break,
+            }
+        }
+        span
+    }
+
+    /// The occurrence that starts on local calendar day `day` if `day` is in the day set.
+    fn occurrence_on(&self, day: Date) -> Option<WindowSpan> {
+        if self.days.contains(day.weekday()) { self.span_starting_on(day) } else { None }
     }
 
     /// The occurrence that starts on local calendar day `day` (ignoring the day filter), or `None`
@@ -354,6 +398,52 @@ mod tests {
         assert_eq!(w.current_or_next(t), span("2024-11-03T05:30:00Z", "2024-11-03T08:00:00Z"));
         // Inside during the repeated hour's second pass (01:45 EST = 06:45 UTC).
         assert!(w.contains(ns("2024-11-03T06:45:00Z")));
+    }
+
+    #[test]
+    fn dst_overlapping_windows_join_into_one() {
+        // New York, 03:00 → 02:30 next day. Saturday 2024-03-09's window ends on Sunday at 02:30,
+        // which does not exist: 03:30 EDT = 07:30Z, after Sunday's start (03:00 EDT = 07:00Z).
+        // Sunday's window ends Monday 02:30 EDT = 06:30Z.
+        let w = TradingWindow::new(tz("America/New_York"), time(3, 0, 0, 0), time(2, 30, 0, 0), DaySet::ALL);
+        let joined = span("2024-03-09T08:00:00Z", "2024-03-11T06:30:00Z");
+        for t in
+            ["2024-03-09T12:00:00Z", "2024-03-10T06:50:00Z", "2024-03-10T07:15:00Z", "2024-03-10T08:00:00Z"]
+        {
+            assert_eq!(w.current_or_next(ns(t)), joined, "at {t}");
+        }
+        assert!(w.contains(ns("2024-03-10T07:30:00Z")), "Saturday's end is not an end");
+        // Friday's window (03:00 EST → 02:30 EST Saturday) does not touch Saturday's.
+        let t = ns("2024-03-09T07:40:00Z");
+        assert!(!w.contains(t));
+        assert_eq!(w.current_or_next(t), joined);
+        assert_eq!(
+            w.current_or_next(ns("2024-03-08T12:00:00Z")),
+            span("2024-03-08T08:00:00Z", "2024-03-09T07:30:00Z")
+        );
+    }
+
+    #[test]
+    fn dst_touching_windows_join_into_one() {
+        // New York, 03:00 → 02:00 next day: on 2024-03-10, 02:00 resolves to 03:00 EDT, exactly
+        // Sunday's start.
+        let w = TradingWindow::new(tz("America/New_York"), time(3, 0, 0, 0), time(2, 0, 0, 0), DaySet::ALL);
+        let joined = span("2024-03-09T08:00:00Z", "2024-03-11T06:00:00Z");
+        assert_eq!(w.current_or_next(ns("2024-03-10T06:59:59.999999999Z")), joined);
+        assert_eq!(w.current_or_next(ns("2024-03-10T07:00:00Z")), joined);
+        // With Sundays off there is nothing to join: Saturday's window ends at 03:00 EDT.
+        use Weekday::*;
+        let w = TradingWindow::new(
+            tz("America/New_York"),
+            time(3, 0, 0, 0),
+            time(2, 0, 0, 0),
+            DaySet::of(&[Monday, Tuesday, Wednesday, Thursday, Friday, Saturday]),
+        );
+        assert_eq!(
+            w.current_or_next(ns("2024-03-10T06:00:00Z")),
+            span("2024-03-09T08:00:00Z", "2024-03-10T07:00:00Z")
+        );
+        assert!(!w.contains(ns("2024-03-10T07:00:00Z")));
     }
 
     #[test]

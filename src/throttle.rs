@@ -5,7 +5,8 @@
 //! [`Throttle::try_acquire`]; when that fails the order stays queued and the engine arms a timer
 //! at [`Throttle::next_available_ns`], which is exact (at that instant `try_acquire` succeeds,
 //! one nanosecond earlier it fails), so the queue drains at the earliest lawful instants without
-//! polling. [`Throttle::reset`] is called at each logon.
+//! polling. [`Throttle::logon`] is called at each logon: the token bucket starts full, the
+//! sliding window keeps its history (the exchange counts sends, not sessions).
 //!
 //! ```
 //! use std::num::NonZeroU32;
@@ -14,7 +15,7 @@
 //! let rate = NonZeroU32::new(3).unwrap();
 //! let burst = NonZeroU32::new(2).unwrap();
 //! let mut th = Throttle::new(&ThrottleSettings { mode: ThrottleMode::TokenBucket, rate, burst });
-//! th.reset(0);
+//! th.logon(0);
 //! assert!(th.try_acquire(0) && th.try_acquire(0)); // the burst
 //! assert!(!th.try_acquire(0));
 //! let t = th.next_available_ns(0); // ceil(1e9 / 3)
@@ -24,7 +25,7 @@
 //!
 //! # Token bucket (GCRA, exact integer arithmetic)
 //!
-//! Rate `r` = `max_orders_per_sec` tokens per second, capacity `b` = `burst`, full at reset.
+//! Rate `r` = `max_orders_per_sec` tokens per second, capacity `b` = `burst`, full at each logon.
 //! Implemented as the Generic Cell Rate Algorithm (the "virtual scheduling" form of a token
 //! bucket): one `u128` *theoretical arrival time* (TAT). Time is scaled by the rate — a scaled
 //! instant is `now_ns · r` — so one token is worth exactly `1e9` scaled units whatever `r` is:
@@ -42,8 +43,9 @@
 //!
 //! So this is *not* "at most X in any second" when `burst > 1`: a full bucket allows `burst`
 //! sends at once and then `rate` per second, i.e. up to `burst + rate − 1` sends inside one
-//! second (`burst + rate` in a closed 1 s span). Use the sliding-window mode when the exchange
-//! counts that strictly. Proof sketch: after the send at `t_i`, `TAT >= τ_i + 1e9`, and each
+//! second (`burst + rate` in a closed 1 s span). The bound holds within a session: the bucket is
+//! full again at each logon, so sends just before a logout and just after the next logon may
+//! together exceed it. Use the sliding-window mode when the exchange counts strictly. Proof sketch: after the send at `t_i`, `TAT >= τ_i + 1e9`, and each
 //! later send adds `1e9`; so before the `n`-th send of the run `TAT >= τ_i + (n−1)·1e9`, and
 //! that send being allowed means `τ_i + (n−1)·1e9 <= τ_j + (b−1)·1e9`, i.e.
 //! `n − b <= r·(t_j − t_i)/1e9`.
@@ -56,11 +58,12 @@
 //! # Sliding window (strict)
 //!
 //! No window `[t, t + 1 s)` ever holds more than `max_orders_per_sec` sends (`burst` is
-//! ignored). A send is allowed iff the X-th most recent send is at least 1 s old (half-open
-//! windows: exactly 1 s later is allowed). The last X sends live in a ring pre-allocated with X
-//! entries, each holding its send time + 1 s (its expiry), so a decision is one load, one compare
-//! and one store: O(1), no allocation. The price is memory: 8·X bytes (8 MB at X = 10⁶), and
-//! [`Throttle::reset`] is O(X).
+//! ignored), across sessions too: a logout and a logon do not clear the history, so sends just
+//! before a window end still count against the next window's first second. A send is allowed
+//! iff the X-th most recent send is at least 1 s old (half-open windows: exactly 1 s later is
+//! allowed). The last X sends live in a ring pre-allocated with X entries, each holding its send
+//! time + 1 s (its expiry), so a decision is one load, one compare and one store: O(1), no
+//! allocation. The price is memory: 8·X bytes (8 MB at X = 10⁶).
 //!
 //! # Range
 //!
@@ -74,11 +77,12 @@ use std::num::NonZeroU32;
 /// How the throttle counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ThrottleMode {
-    /// Token bucket: rate `max_orders_per_sec`, capacity `burst`. Allows up to
-    /// `burst + rate·T` sends in any span of length T.
+    /// Token bucket: rate `max_orders_per_sec`, capacity `burst`, full at each logon. Allows up
+    /// to `burst + rate·T` sends in any span of length T within a session.
     #[default]
     TokenBucket,
-    /// Strict: no window `[t, t+1s)` ever holds more than `max_orders_per_sec` sends.
+    /// Strict: no window `[t, t+1s)` ever holds more than `max_orders_per_sec` sends, across
+    /// sessions too.
     SlidingWindow,
 }
 
@@ -144,7 +148,7 @@ struct SlidingWindow {
 }
 
 impl Throttle {
-    /// A throttle for `cfg`, full (as if [`reset`](Self::reset) at time 0). Pre-allocates
+    /// A throttle for `cfg`, full, with no history. Pre-allocates
     /// everything (the sliding-window ring: `rate` entries); never allocates afterwards.
     pub fn new(cfg: &ThrottleSettings) -> Self {
         let inner = match cfg.mode {
@@ -169,14 +173,12 @@ impl Throttle {
         }
     }
 
-    /// Refill to full (token bucket) / forget history (sliding window). Called at each logon.
-    pub fn reset(&mut self, now_ns: u64) {
+    /// A session begins at `now_ns`: the token bucket is full again; the sliding window keeps
+    /// its history, so no `[t, t + 1 s)` holds more than X sends across a logout and a logon.
+    pub fn logon(&mut self, now_ns: u64) {
         match &mut self.inner {
             Inner::Bucket(b) => b.tat = u128::from(now_ns) * b.rate,
-            Inner::Window(w) => {
-                w.expiry.fill(0);
-                w.head = 0;
-            }
+            Inner::Window(_) => {}
         }
     }
 
@@ -274,9 +276,9 @@ mod tests {
     }
 
     #[test]
-    fn bucket_is_full_at_reset() {
+    fn bucket_is_full_at_logon() {
         let mut th = bucket(3, 5);
-        th.reset(1_000);
+        th.logon(1_000);
         for _ in 0..5 {
             assert_eq!(th.next_available_ns(1_000), 1_000);
             assert!(th.try_acquire(1_000));
@@ -292,7 +294,7 @@ mod tests {
     #[test]
     fn bucket_rate_3_burst_1_refill_instants() {
         let mut th = bucket(3, 1);
-        th.reset(0);
+        th.logon(0);
         assert!(th.try_acquire(0));
         assert!(!th.try_acquire(0));
         // Capacity 1 cannot keep fractional credit: each send at the earliest lawful instant is
@@ -310,7 +312,7 @@ mod tests {
     #[test]
     fn bucket_rate_3_burst_5_refill_instants_do_not_drift() {
         let mut th = bucket(3, 5);
-        th.reset(0);
+        th.logon(0);
         for _ in 0..5 {
             assert!(th.try_acquire(0));
         }
@@ -333,7 +335,7 @@ mod tests {
     #[test]
     fn bucket_rate_7_burst_2_is_exact_over_ten_seconds() {
         let mut th = bucket(7, 2);
-        th.reset(0);
+        th.logon(0);
         assert!(th.try_acquire(0) && th.try_acquire(0) && !th.try_acquire(0));
         let mut now = 0;
         for k in 1..=70u64 {
@@ -348,7 +350,7 @@ mod tests {
     #[test]
     fn bucket_one_million_per_second() {
         let mut th = bucket(1_000_000, 1);
-        th.reset(0);
+        th.logon(0);
         let mut sent = 0u64;
         let mut now = 0;
         while now < S {
@@ -365,7 +367,7 @@ mod tests {
     #[test]
     fn bucket_survives_days_idle_and_the_end_of_time() {
         let mut th = bucket(1_000, 10);
-        th.reset(0);
+        th.logon(0);
         while th.try_acquire(0) {}
         let later = 30 * 24 * 3_600 * S; // 30 days
         for _ in 0..10 {
@@ -375,14 +377,14 @@ mod tests {
         assert_eq!(th.next_available_ns(later), later + 1_000_000);
 
         let mut th = bucket(u32::MAX, u32::MAX);
-        th.reset(u64::MAX / 2);
+        th.logon(u64::MAX / 2);
         assert!(th.try_acquire(u64::MAX / 2));
         assert!(th.try_acquire(u64::MAX - 1));
         assert!(th.try_acquire(u64::MAX));
         assert_eq!(th.next_available_ns(u64::MAX), u64::MAX);
 
         let mut th = bucket(1, 1);
-        th.reset(u64::MAX - 10);
+        th.logon(u64::MAX - 10);
         assert!(th.try_acquire(u64::MAX - 10));
         assert!(!th.try_acquire(u64::MAX));
         // The true next instant is past u64::MAX: clamped.
@@ -390,18 +392,18 @@ mod tests {
     }
 
     #[test]
-    fn bucket_reset_refills() {
+    fn bucket_logon_refills() {
         let mut th = bucket(10, 3);
-        th.reset(0);
+        th.logon(0);
         assert_eq!((0..10).filter(|_| th.try_acquire(5)).count(), 3);
-        th.reset(7);
+        th.logon(7);
         assert_eq!((0..10).filter(|_| th.try_acquire(7)).count(), 3);
     }
 
     #[test]
     fn sliding_window_allows_exactly_at_plus_one_second() {
         let mut th = sliding(3);
-        th.reset(0);
+        th.logon(0);
         assert!(th.try_acquire(0));
         assert!(th.try_acquire(100));
         assert!(th.try_acquire(200));
@@ -419,14 +421,22 @@ mod tests {
     }
 
     #[test]
-    fn sliding_window_ignores_burst_and_resets() {
+    fn sliding_window_ignores_burst() {
         let mut th = throttle(ThrottleMode::SlidingWindow, 2, 50);
         assert_eq!(th.mode(), ThrottleMode::SlidingWindow);
         assert_eq!((0..10).filter(|_| th.try_acquire(10)).count(), 2);
-        th.reset(20);
-        assert_eq!(th.next_available_ns(20), 20);
-        assert_eq!((0..10).filter(|_| th.try_acquire(20)).count(), 2);
-        assert_eq!(th.next_available_ns(20), 20 + S);
+        assert_eq!(th.next_available_ns(20), 10 + S);
+    }
+
+    #[test]
+    fn sliding_window_keeps_its_history_across_a_logon() {
+        let mut th = sliding(2);
+        assert!(th.try_acquire(400) && th.try_acquire(400));
+        // Logout, then a logon 600 ns later: the two sends still fill [400, 400 + 1 s).
+        th.logon(1_000);
+        assert!(!th.try_acquire(1_000));
+        assert_eq!(th.next_available_ns(1_000), 400 + S);
+        acquire_exactly_at(&mut th, 1_000, 400 + S);
     }
 
     #[test]
@@ -444,7 +454,6 @@ mod tests {
         }
 
         let mut th = sliding(1_000_000);
-        th.reset(0);
         for _ in 0..1_000_000 {
             assert!(th.try_acquire(42));
         }
@@ -481,8 +490,8 @@ mod tests {
         JumpToNext,
         /// Move the clock to 1 ns before `next_available_ns` and try once.
         JumpJustBefore,
-        /// Logon: refill / forget (the bounds restart).
-        Reset,
+        /// Logon: the bucket refills (its bound restarts); the sliding window keeps its history.
+        Logon,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -493,7 +502,7 @@ mod tests {
             4 => (1..=20u8).prop_map(Op::Acquire),
             3 => Just(Op::JumpToNext),
             2 => Just(Op::JumpJustBefore),
-            1 => Just(Op::Reset),
+            1 => Just(Op::Logon),
         ]
     }
 
@@ -569,8 +578,9 @@ mod tests {
             let mode = if sliding_mode { ThrottleMode::SlidingWindow } else { ThrottleMode::TokenBucket };
             let mut th = throttle(mode, rate, burst);
             let mut now = 0u64;
-            th.reset(now);
-            // Sends since the last reset (the bound restarts at each logon).
+            th.logon(now);
+            // Sends since the bound last restarted (token bucket: at each logon; sliding window:
+            // never).
             let mut sends: Vec<u64> = Vec::new();
             let mut segments: Vec<Vec<u64>> = Vec::new();
             for op in ops {
@@ -589,10 +599,15 @@ mod tests {
                         now = th.next_available_ns(now).saturating_sub(1).max(now);
                         attempt(&mut th, now, &mut sends, mode, rate, burst)?;
                     }
-                    Op::Reset => {
-                        th.reset(now);
-                        prop_assert_eq!(th.next_available_ns(now), now);
-                        segments.push(std::mem::take(&mut sends));
+                    Op::Logon => {
+                        let before = th.next_available_ns(now);
+                        th.logon(now);
+                        if mode == ThrottleMode::TokenBucket {
+                            prop_assert_eq!(th.next_available_ns(now), now);
+                            segments.push(std::mem::take(&mut sends));
+                        } else {
+                            prop_assert_eq!(th.next_available_ns(now), before, "the history survives a logon");
+                        }
                     }
                 }
             }

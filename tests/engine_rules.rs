@@ -293,3 +293,246 @@ fn every_decision_is_a_record_with_the_values_sent() {
     assert_eq!(rig.kinds(), [K::Logon, K::Sent]);
     assert!(!rig.events().iter().any(|e| e.to_bytes().windows(9).any(|w| w == b"s3cr3t-pw")));
 }
+
+// ---- Decisions use the time at which they are decided -------------------------------------------
+
+#[test]
+fn a_new_order_decided_after_the_end_is_outside_even_if_its_turn_began_inside() {
+    let end = wall("2026-11-23T10:00:05Z");
+    let mut rig =
+        Rig::new(&config("10:00:00", "10:00:05", 100, Some(10)), "2026-11-23T10:00:04.99999999Z", 1);
+    assert!(rig.engine.logged_on());
+    rig.send_cost.set(20);
+    rig.push_new(1);
+    rig.push_new(2);
+    rig.engine.poll();
+    assert_eq!(rig.sent_ids(), [1], "order 1 is decided at 10:00:04.999999990; its send takes 20 ns");
+    assert_eq!(rig.rejects(2), [R::OutsideWindow], "order 2 is decided at 10:00:05.000000010");
+    assert_eq!(rig.engine.exchange().logouts(), 1);
+    assert!(rig.of(K::Sent).iter().all(|e| e.time_ns < end));
+}
+
+#[test]
+fn a_queued_order_due_in_a_turn_that_crosses_the_end_is_not_sent() {
+    let end = wall("2026-11-23T10:00:05Z");
+    // 10^8 orders/s, burst 1: one permit every 10 ns.
+    let cfg = config("10:00:00", "10:00:05", 100_000_000, Some(1));
+    let mut rig = Rig::new(&cfg, "2026-11-23T10:00:04.99999997Z", 1);
+    for id in 1..=3 {
+        rig.push_new(id);
+    }
+    rig.poll();
+    assert_eq!(rig.sent_ids(), [1], "sent at end − 30 ns; 2 is due at end − 20, 3 at end − 10");
+    rig.mock.increment(10u64);
+    rig.send_cost.set(20);
+    // One turn at end − 20: order 2 goes out and its send takes the clock to the end; order 3's
+    // permit is due at end − 10, but by then the window is over.
+    rig.engine.poll();
+    assert_eq!(rig.sent_ids(), [1, 2]);
+    assert_eq!(rig.rejects(3), [R::SessionEnded]);
+    assert!(rig.of(K::Sent).iter().all(|e| e.time_ns < end));
+    let logout = rig.of(K::Logout)[0];
+    assert_eq!(logout.time_ns, end);
+}
+
+#[test]
+fn a_new_order_decided_at_the_start_is_inside_even_if_its_turn_began_before() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), "2026-11-23T09:59:59.999999999Z", 1);
+    assert!(!rig.engine.logged_on());
+    // Recording an event takes 1 ns: the reject of order 1 takes the clock to the start.
+    rig.record_cost.set(1);
+    rig.push(0, OrderRequest::new(1, 7, Side::Buy, f64::NAN, 10), RequestType::New);
+    rig.push_new(2);
+    rig.engine.poll();
+    assert_eq!(rig.rejects(1), [R::InvalidPrice]);
+    assert!(rig.rejects(2).is_empty(), "order 2 is decided at 10:00:00");
+    assert_eq!(rig.sent_ids(), [2]);
+    assert_eq!(rig.kinds(), [K::Rejected, K::Logon, K::Sent]);
+    assert_eq!(rig.of(K::Logon)[0].time_ns, wall("2026-11-23T10:00:00Z"));
+}
+
+// ---- Windows already over -------------------------------------------------------------------------
+
+#[test]
+fn windows_that_ended_during_a_stall_are_never_logged_on() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    // No poll from Monday 09:59:59 until Thursday 11:00: Monday's to Wednesday's windows are over.
+    rig.mock.increment(3 * 24 * 3600 * SEC + 3601 * SEC);
+    rig.engine.poll();
+    assert_eq!(rig.kinds(), [K::Logon], "one logon, into Thursday's window, which is still open");
+    assert_eq!(rig.of(K::Logon)[0].time_ns, wall("2026-11-26T11:00:00Z"));
+    assert_eq!((rig.engine.exchange().logons(), rig.engine.exchange().logouts()), (1, 0));
+}
+
+#[test]
+fn a_first_poll_after_the_window_ended_does_not_log_on() {
+    let cfg = config("10:00:00", "13:00:00", 100, None);
+    let valid = cfg.validate().expect("valid");
+    let (clock, mock) = oms::EngineClock::manual(wall("2026-11-23T09:00:00Z"));
+    let (b, _responder) = oms::EngineBuilder::new(&valid.engine, clock);
+    let mut engine = b.build(oms::exchange::RecordingExchange::default(), oms::MemorySink::default());
+    mock.increment(5 * 3600 * SEC); // 14:00: the window the engine was built for is over
+    engine.poll();
+    assert!(!engine.logged_on());
+    assert!(engine.sink().events().is_empty(), "no logon / logout pair for a window already over");
+    assert_eq!(engine.next_deadline_ns(), Some(engine.clock().mono_at_wall(wall("2026-11-24T10:00:00Z"))));
+}
+
+#[test]
+fn shutdown_after_the_next_window_began_logs_out_once_and_does_not_open_it() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    rig.advance(SEC);
+    assert!(rig.engine.logged_on());
+    // No poll until Tuesday 11:00, then the engine stops.
+    rig.mock.increment(25 * 3600 * SEC);
+    let report = rig.engine.shutdown();
+    let kinds: Vec<K> = report.sink.events().iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [K::Logon, K::Logout]);
+    assert_eq!(report.sink.events()[1].time_ns, wall("2026-11-24T11:00:00Z"));
+    assert_eq!((report.exchange.logons(), report.exchange.logouts()), (1, 1));
+}
+
+// ---- Overlapping and touching windows -------------------------------------------------------------
+
+#[test]
+fn overlapping_windows_are_one_continuous_window() {
+    // New York, 03:00 → 02:30 next day. On 2024-03-10, 02:30 does not exist and resolves to
+    // 03:30 EDT (07:30Z): Saturday's window ends after Sunday's starts (03:00 EDT, 07:00Z).
+    let mut cfg = config("03:00", "02:30", 1, Some(1));
+    cfg.session.timezone = "America/New_York".into();
+    let mut rig = Rig::new(&cfg, "2024-03-10T06:50:00Z", 1);
+    assert!(rig.engine.logged_on(), "01:50 EST is inside Saturday's window");
+    rig.advance_to(rig.engine.clock().mono_at_wall(wall("2024-03-10T07:29:59Z")));
+    rig.new_order(1);
+    rig.new_order(2);
+    rig.advance(61 * SEC);
+    assert_eq!(rig.sent_ids(), [1, 2], "order 2 goes out at 03:30 EDT, when its permit is due");
+    assert_eq!(rig.of(K::Sent)[1].time_ns, wall("2024-03-10T07:30:00Z"));
+    assert!(rig.of(K::Rejected).is_empty(), "nothing rejected at the seam");
+    assert_eq!((rig.engine.exchange().logons(), rig.engine.exchange().logouts()), (1, 0));
+    // The continuous window ends at Sunday's end, 02:30 EDT on Monday.
+    rig.advance_to(rig.engine.clock().mono_at_wall(wall("2024-03-11T06:30:00Z")) - 1);
+    assert!(rig.engine.logged_on());
+    rig.advance(1);
+    assert!(!rig.engine.logged_on());
+    assert_eq!(rig.engine.exchange().logouts(), 1);
+}
+
+#[test]
+fn touching_windows_are_one_continuous_window() {
+    // New York, 03:00 → 02:00 next day. On 2024-03-10, 02:00 does not exist and resolves to
+    // 03:00 EDT: Saturday's window ends exactly where Sunday's starts.
+    let mut cfg = config("03:00", "02:00", 100, None);
+    cfg.session.timezone = "America/New_York".into();
+    let mut rig = Rig::new(&cfg, "2024-03-10T06:50:00Z", 1);
+    assert!(rig.engine.logged_on());
+    rig.advance_to(rig.engine.clock().mono_at_wall(wall("2024-03-10T07:00:00Z")));
+    rig.new_order(1);
+    assert_eq!(rig.sent_ids(), [1], "03:00 EDT is inside");
+    assert_eq!(rig.kinds(), [K::Logon, K::Sent], "no logout / logon at the seam");
+}
+
+// ---- The sliding window across sessions -----------------------------------------------------------
+
+/// The most sends in any `[t, t + 1 s)`.
+fn densest_second(rig: &Rig) -> usize {
+    let t: Vec<i64> = rig.of(K::Sent).iter().map(|e| e.time_ns).collect();
+    (0..t.len()).map(|i| t[i..].iter().take_while(|&&u| u < t[i] + SEC as i64).count()).max().unwrap_or(0)
+}
+
+#[test]
+fn sliding_window_remembers_the_sends_of_the_previous_session() {
+    // 23 h 59 min 59.5 s windows: a logout at 09:59:59.5 and a logon at 10:00:00 every day.
+    let mut cfg = config("10:00:00", "09:59:59.5", 2, None);
+    cfg.throttle.mode = oms::throttle::ThrottleMode::SlidingWindow.name().into();
+    let mut rig = Rig::new(&cfg, MON_0959_59, 1);
+    assert!(rig.engine.logged_on());
+    rig.advance(400 * MS);
+    rig.new_order(1);
+    rig.new_order(2);
+    rig.advance(600 * MS);
+    assert_eq!(rig.engine.exchange().logons(), 2, "logged on again at 10:00:00");
+    rig.new_order(3);
+    rig.new_order(4);
+    assert_eq!(rig.sent_ids(), [1, 2], "two sends at 09:59:59.4 fill [09:59:59.4, 10:00:00.4)");
+    rig.advance(400 * MS);
+    assert_eq!(rig.sent_ids(), [1, 2, 3, 4]);
+    assert_eq!(rig.of(K::Sent)[2].time_ns, wall("2026-11-23T10:00:00.4Z"));
+    assert!(densest_second(&rig) <= 2, "more than 2 sends in one second");
+}
+
+// ---- Shutdown takes requests through the same path as the loop ------------------------------------
+
+#[test]
+fn shutdown_gives_a_malformed_new_its_own_reason() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 1, None), MON_0959_59, 1);
+    rig.advance(SEC);
+    rig.push(0, OrderRequest::new(1, 7, Side::Buy, f64::NAN, 10), RequestType::New);
+    rig.push_new(2);
+    let report = rig.engine.shutdown();
+    let reason = |id| report.sink.events().iter().find(|e| e.order_id == id).and_then(|e| e.reason);
+    assert_eq!(reason(1), Some(R::InvalidPrice), "a bad field is named whenever the order is seen");
+    assert_eq!(reason(2), Some(R::Shutdown));
+    assert_eq!(report.stats.requests, 2);
+}
+
+// ---- The wall clock is re-anchored at each logon --------------------------------------------------
+
+#[test]
+fn logon_re_anchors_a_slow_wall_clock_and_records_the_step() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    // The OS clock is 2 ms ahead of the engine's TSC-derived wall time.
+    rig.engine.clock().manual_wall_offset().expect("manual clock").set(2 * MS as i64);
+    rig.advance(SEC);
+    assert_eq!(rig.kinds(), [K::ClockStep, K::Logon]);
+    let step = rig.of(K::ClockStep)[0];
+    assert_eq!(step.latency_ns as i64, 2 * MS as i64);
+    assert_eq!(step.time_ns, wall("2026-11-23T10:00:00.002Z"), "on the new anchor");
+    assert_eq!(rig.of(K::Logon)[0].time_ns, wall("2026-11-23T10:00:00.002Z"));
+    rig.new_order(1);
+    assert_eq!(rig.of(K::Sent)[0].time_ns, wall("2026-11-23T10:00:00.002Z"));
+}
+
+#[test]
+fn logon_re_anchors_a_fast_wall_clock_and_waits_for_the_true_start() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    // The OS clock is 2 ms behind: when the engine's clock shows 10:00:00, it is 09:59:59.998.
+    rig.engine.clock().manual_wall_offset().expect("manual clock").set(-2 * (MS as i64));
+    let mono_start = rig.now() + SEC;
+    rig.advance(SEC);
+    assert_eq!(rig.kinds(), [K::ClockStep], "not yet 10:00 by the OS clock");
+    assert_eq!(rig.of(K::ClockStep)[0].latency_ns as i64, -2 * (MS as i64));
+    assert_eq!(rig.of(K::ClockStep)[0].time_ns, wall("2026-11-23T09:59:59.998Z"));
+    rig.new_order(1);
+    assert_eq!(rig.rejects(1), [R::OutsideWindow]);
+    rig.advance(2 * MS);
+    assert_eq!(rig.kinds()[2..], [K::Logon]);
+    assert_eq!(rig.of(K::Logon)[0].time_ns, wall("2026-11-23T10:00:00Z"));
+    assert_eq!(rig.now(), mono_start + 2 * MS, "monotonic time is never stepped");
+}
+
+#[test]
+fn a_step_within_the_threshold_is_applied_but_not_recorded() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    let small = oms::clock::RECORDED_STEP_NS as i64;
+    rig.engine.clock().manual_wall_offset().expect("manual clock").set(small);
+    rig.advance(SEC);
+    assert_eq!(rig.kinds(), [K::Logon]);
+    assert_eq!(rig.of(K::Logon)[0].time_ns, wall("2026-11-23T10:00:00Z") + small);
+}
+
+#[test]
+fn the_wall_clock_is_re_anchored_only_at_a_logon() {
+    let mut rig = Rig::new(&config("10:00:00", "13:00:00", 100, None), MON_0959_59, 1);
+    rig.advance(SEC);
+    let offset = rig.engine.clock().manual_wall_offset().expect("manual clock");
+    offset.set(5 * MS as i64);
+    rig.advance(SEC);
+    rig.new_order(1);
+    assert_eq!(rig.of(K::Sent)[0].time_ns, wall("2026-11-23T10:00:01Z"), "no re-anchor on the order path");
+    // The next day's logon picks the offset up.
+    rig.advance_to(rig.engine.clock().mono_at_wall(wall("2026-11-24T10:00:00Z")));
+    let steps = rig.of(K::ClockStep);
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0].latency_ns as i64, 5 * MS as i64);
+}

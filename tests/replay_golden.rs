@@ -53,6 +53,8 @@ const CASES: &[Case] = &[
     Case { name: "session_end", config: "slow.toml", start: MON_0959_59, auto: None },
     Case { name: "producers", config: "bucket.toml", start: MON_0959_59, auto: None },
     Case { name: "docs_example", config: "docs_example.toml", start: "2026-11-23T10:00:00Z", auto: None },
+    Case { name: "sliding_across_sessions", config: "sliding_sessions.toml", start: MON_0959_59, auto: None },
+    Case { name: "dst_overlap", config: "dst_overlap.toml", start: "2024-03-10T06:50:00Z", auto: None },
 ];
 
 fn golden(file: &str) -> PathBuf {

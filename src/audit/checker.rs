@@ -205,6 +205,8 @@ impl Auditor {
             EventKind::Response => self.on_response(r),
             EventKind::UnmatchedResponse => self.on_unmatched(r),
             EventKind::Unanswered => self.on_unanswered(r),
+            // Record sanity only (above): the step itself moves no order.
+            EventKind::ClockStep => {}
         }
     }
 
@@ -222,16 +224,24 @@ impl Auditor {
             });
         }
         self.last_seq = r.seq;
+        // A clock step re-anchors wall time at a logon: a backward step may put its record (and
+        // what follows) before the previous record, by at most the step.
+        let allowed_back = if r.kind == EventKind::ClockStep { (r.latency_ns as i64).min(0) } else { 0 };
         if let Some(last) = self.last_time
-            && r.time_ns < last
+            && r.time_ns < last.saturating_add(allowed_back)
         {
             self.fail(Rule::Records, r.seq, id_of(r), || {
                 format!("time goes back by {} ns from the previous record", last - r.time_ns)
             });
         }
-        self.last_time = Some(self.last_time.map_or(r.time_ns, |t| t.max(r.time_ns)));
+        self.last_time = Some(match self.last_time {
+            Some(t) if r.kind != EventKind::ClockStep => t.max(r.time_ns),
+            _ => r.time_ns,
+        });
         let request = match r.kind {
-            EventKind::Logon | EventKind::Logout | EventKind::UnmatchedResponse => Some(RequestType::Unknown),
+            EventKind::Logon | EventKind::Logout | EventKind::UnmatchedResponse | EventKind::ClockStep => {
+                Some(RequestType::Unknown)
+            }
             EventKind::Queued | EventKind::Sent | EventKind::Response | EventKind::Unanswered => {
                 Some(RequestType::New)
             }
@@ -679,7 +689,7 @@ impl Auditor {
 /// The order id of a record about an order.
 fn id_of(r: &EventRecord) -> Option<u64> {
     match r.kind {
-        EventKind::Logon | EventKind::Logout => None,
+        EventKind::Logon | EventKind::Logout | EventKind::ClockStep => None,
         EventKind::Queued
         | EventKind::Sent
         | EventKind::Modified

@@ -16,6 +16,7 @@
 //! | `rejected` | ✓ | ✓ | | | ✓ |
 //! | `response` | ✓ | ✓ if recorded (side ≠ 0) | ✓ | ✓ (round trip) | |
 //! | `unmatched_response` | ✓ | | ✓ | | |
+//! | `clock_step` | | | | ✓ (the step, signed) | |
 //!
 //! `side` is also empty whenever it is not recorded (`'\0'`).
 
@@ -66,6 +67,7 @@ pub fn applies(r: &EventRecord) -> Applies {
         EventKind::Rejected => (true, true, false, false, true),
         EventKind::Response => (true, r.side != '\0', true, true, false),
         EventKind::UnmatchedResponse => (true, false, true, false, false),
+        EventKind::ClockStep => (false, false, false, true, false),
     };
     Applies { order, instrument, response, latency, reason }
 }
@@ -141,7 +143,7 @@ impl Formatter {
         }
         out.push(b',');
         if a.latency {
-            push_u64(out, r.latency_ns);
+            push_latency(out, r);
         }
         out.push(b',');
         if a.reason {
@@ -186,7 +188,7 @@ impl Formatter {
         out.extend_from_slice(b",\"response\":");
         json_or_null(out, a.response, |o| json_str(o, |o| push_response(o, r.response)));
         out.extend_from_slice(b",\"latency_ns\":");
-        json_or_null(out, a.latency, |o| push_u64(o, r.latency_ns));
+        json_or_null(out, a.latency, |o| push_latency(o, r));
         out.extend_from_slice(b",\"reason\":");
         json_or_null(out, a.reason, |o| json_str(o, |o| push_reason(o, r.reason)));
         out.extend_from_slice(b"}\n");
@@ -229,7 +231,11 @@ impl Formatter {
             out.push(b' ');
             push_response(out, r.response);
         }
-        if a.latency {
+        if a.latency && r.kind == EventKind::ClockStep {
+            let step = r.latency_ns as i64;
+            out.extend_from_slice(if step < 0 { b" step=-" } else { b" step=+" });
+            push_us(out, step.unsigned_abs());
+        } else if a.latency {
             out.extend_from_slice(if r.kind == EventKind::Sent { b" in_oms=" } else { b" latency=" });
             push_us(out, r.latency_ns);
         }
@@ -330,6 +336,15 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
     push_u64(out, v.unsigned_abs());
 }
 
+/// `latency_ns` in ns; a `clock_step` holds a signed step.
+fn push_latency(out: &mut Vec<u8>, r: &EventRecord) {
+    if r.kind == EventKind::ClockStep {
+        push_i64(out, r.latency_ns as i64)
+    } else {
+        push_u64(out, r.latency_ns)
+    }
+}
+
 /// Shortest round-trip decimal (`101.25`, `100`, `NaN`, `inf`).
 fn push_f64(out: &mut Vec<u8>, v: f64) {
     let _ = write!(out, "{v}");
@@ -423,5 +438,25 @@ mod tests {
             "#5 2024-01-02 10:00:00.000001000+05:30 sent order=42 sym=7 S 300@101.25 in_oms=1.234µs\n"
         );
         assert!(Formatter::new(Format::Text, "Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn clock_step_prints_its_signed_step() {
+        let mut r = EventRecord::bare(EventKind::ClockStep, 1_704_169_800_000_000_000);
+        r.seq = 3;
+        r.latency_ns = (-2_500_000i64) as u64;
+        let line = |format, r: &EventRecord| {
+            let mut out = Vec::new();
+            Formatter::utc(format).line(&mut out, r);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(line(Format::Csv, &r), "3,2024-01-02T04:30:00.000000000Z,clock_step,,,,,,,-2500000,\n");
+        let json = line(Format::Jsonl, &r);
+        assert!(json.contains("\"latency_ns\":-2500000,"), "{json}");
+        let text = line(Format::Text, &r);
+        assert!(text.ends_with("clock_step step=-2500.000µs\n"), "{text}");
+        r.latency_ns = 1_500;
+        let text = line(Format::Text, &r);
+        assert!(text.ends_with("clock_step step=+1.500µs\n"), "{text}");
     }
 }

@@ -26,11 +26,16 @@ pub enum EventKind {
     UnmatchedResponse = 9,
     /// A sent order still unanswered at shutdown.
     Unanswered = 10,
+    /// The wall clock was re-anchored to the OS clock (at a logon) and moved by more than
+    /// `clock::RECORDED_STEP_NS`: `latency_ns` holds the step, new minus old wall time of the same
+    /// instant, in ns, as a two's-complement `i64` (negative: the clock went back). Records
+    /// after it carry times on the new anchor.
+    ClockStep = 11,
 }
 
 impl EventKind {
     /// Every kind, in wire order.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::Logon,
         EventKind::Logout,
         EventKind::Queued,
@@ -41,6 +46,7 @@ impl EventKind {
         EventKind::Response,
         EventKind::UnmatchedResponse,
         EventKind::Unanswered,
+        EventKind::ClockStep,
     ];
 
     /// Decodes the wire value.
@@ -64,6 +70,7 @@ impl EventKind {
             EventKind::Response => "response",
             EventKind::UnmatchedResponse => "unmatched_response",
             EventKind::Unanswered => "unanswered",
+            EventKind::ClockStep => "clock_step",
         }
     }
 

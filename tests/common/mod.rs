@@ -1,12 +1,15 @@
 //! Shared test rig: an engine on a manual clock with a recording exchange and an in-memory sink.
 #![allow(dead_code)] // each test binary uses a different part of the rig
 
+use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use oms::engine::{Engine, EngineBuilder};
 use oms::exchange::RecordingExchange;
 use oms::{
-    Config, EngineClock, EventKind, EventRecord, MemorySink, OrderRequest, OrderResponse, RequestType,
+    Config, EngineClock, EventKind, EventRecord, EventSink, Exchange, Logon, Logout, MemorySink,
+    OrderRequest, OrderResponse, RequestType,
 };
 use oms::{Producer, Responder};
 use oms::{RejectReason, ResponseType, Side};
@@ -35,11 +38,91 @@ pub fn config(start: &str, end: &str, rate: u32, burst: Option<u32>) -> Config {
     c
 }
 
+/// A cost in ns of manual-clock time, shared between a test and the exchange or sink it slows.
+#[derive(Clone, Debug, Default)]
+pub struct Cost(Arc<AtomicU64>);
+
+impl Cost {
+    pub fn set(&self, ns: u64) {
+        self.0.store(ns, Ordering::Relaxed);
+    }
+
+    /// Advances `mock` by the cost.
+    fn spend(&self, mock: &Mock) {
+        let ns = self.0.load(Ordering::Relaxed);
+        if ns > 0 {
+            mock.increment(ns);
+        }
+    }
+}
+
+/// A recording exchange whose `send` takes `send_cost` ns of manual-clock time (an exchange API
+/// call is not free: the window may end while it runs). Reads as a [`RecordingExchange`].
+#[derive(Debug)]
+pub struct TimedExchange {
+    inner: RecordingExchange,
+    mock: Arc<Mock>,
+    send_cost: Cost,
+}
+
+impl Deref for TimedExchange {
+    type Target = RecordingExchange;
+    fn deref(&self) -> &RecordingExchange {
+        &self.inner
+    }
+}
+
+impl Exchange for TimedExchange {
+    fn send(&mut self, order: &OrderRequest) {
+        self.inner.send(order);
+        self.send_cost.spend(&self.mock);
+    }
+    fn send_logon(&mut self, logon: &Logon) {
+        self.inner.send_logon(logon);
+    }
+    fn send_logout(&mut self, logout: &Logout) {
+        self.inner.send_logout(logout);
+    }
+}
+
+/// A memory sink whose `record` takes `record_cost` ns of manual-clock time (a journal append).
+/// Reads as a [`MemorySink`].
+#[derive(Debug)]
+pub struct TimedSink {
+    inner: MemorySink,
+    mock: Arc<Mock>,
+    record_cost: Cost,
+}
+
+impl Deref for TimedSink {
+    type Target = MemorySink;
+    fn deref(&self) -> &MemorySink {
+        &self.inner
+    }
+}
+
+impl EventSink for TimedSink {
+    fn record(&mut self, event: &EventRecord) {
+        self.inner.record(event);
+        self.record_cost.spend(&self.mock);
+    }
+    fn has_room(&self) -> bool {
+        self.inner.has_room()
+    }
+    fn sync(&mut self) {
+        self.inner.sync();
+    }
+}
+
 pub struct Rig {
-    pub engine: Engine<RecordingExchange, MemorySink>,
+    pub engine: Engine<TimedExchange, TimedSink>,
     pub mock: Arc<Mock>,
     pub producers: Vec<Producer>,
     pub responder: Responder,
+    /// What each `send` costs in manual-clock ns (0 unless a test sets it).
+    pub send_cost: Cost,
+    /// What each recorded event costs in manual-clock ns (0 unless a test sets it).
+    pub record_cost: Cost,
 }
 
 impl Rig {
@@ -49,8 +132,19 @@ impl Rig {
         let (clock, mock) = EngineClock::manual(wall(start));
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
         let producers = (0..producers).map(|_| b.producer()).collect();
-        let engine = b.build(RecordingExchange::with_capacity(1024), MemorySink::with_capacity(1 << 16));
-        let mut rig = Rig { engine, mock, producers, responder };
+        let (send_cost, record_cost) = (Cost::default(), Cost::default());
+        let exchange = TimedExchange {
+            inner: RecordingExchange::with_capacity(1024),
+            mock: mock.clone(),
+            send_cost: send_cost.clone(),
+        };
+        let sink = TimedSink {
+            inner: MemorySink::with_capacity(1 << 16),
+            mock: mock.clone(),
+            record_cost: record_cost.clone(),
+        };
+        let engine = b.build(exchange, sink);
+        let mut rig = Rig { engine, mock, producers, responder, send_cost, record_cost };
         rig.poll();
         rig
     }
@@ -86,8 +180,18 @@ impl Rig {
     }
 
     pub fn submit(&mut self, p: usize, o: OrderRequest, t: RequestType) {
-        self.producers[p].on_data(o, t).expect("ring has room");
+        self.push(p, o, t);
         self.poll();
+    }
+
+    /// Puts a request in a ring without polling.
+    pub fn push(&mut self, p: usize, o: OrderRequest, t: RequestType) {
+        self.producers[p].on_data(o, t).expect("ring has room");
+    }
+
+    /// Puts a New order (as `new_order` makes it) in ring 0 without polling.
+    pub fn push_new(&mut self, id: u64) {
+        self.push(0, OrderRequest::new(id, 7, Side::Buy, 100.0, 10), RequestType::New);
     }
 
     pub fn new_order(&mut self, id: u64) {

@@ -1,0 +1,47 @@
+//! Stopping the engine: what is still in the rings goes through the loop's own paths.
+
+use super::{Engine, EngineReport, NO_TIMER, Session};
+use crate::exchange::Exchange;
+use crate::model::{EventKind, RejectReason, RequestType};
+use crate::record::EventRecord;
+use crate::sink::EventSink;
+
+impl<E: Exchange, S: EventSink> Engine<E, S> {
+    /// Stops the engine cleanly: a window that has ended logs out as usual (no window is opened
+    /// just to be closed); the rings are drained through the usual paths (responses are matched,
+    /// Modify / Cancel still apply, a New order is rejected for a bad field or else `shutdown`);
+    /// queued orders are rejected `shutdown`; a live session is logged out; in-flight orders are
+    /// recorded `unanswered`; the sink is synced.
+    pub fn shutdown(mut self) -> EngineReport<E, S> {
+        let now = self.clock.now_ns();
+        if let Session::LoggedOn { span } = self.session
+            && now >= self.clock.mono_at_wall(span.end_ns)
+        {
+            self.window_ended(now);
+        }
+        self.session = Session::Stopping { logged_on: self.logged_on() };
+        self.timer_ns = NO_TIMER;
+        // Off the hot path: a fresh clock reading per record keeps journal times non-decreasing.
+        while let Some(r) = self.responses.pop() {
+            let now = self.clock.now_ns();
+            self.on_response(r, now);
+        }
+        for i in 0..self.inputs.len() {
+            while let Some(msg) = self.inputs[i].pop() {
+                self.on_request(msg);
+            }
+        }
+        let now = self.clock.now_ns();
+        self.reject_queued(RejectReason::Shutdown, now);
+        if self.session == (Session::Stopping { logged_on: true }) {
+            self.logout(now);
+        }
+        let time = self.clock.wall_ns(now);
+        for s in self.in_flight.drain_by_send_time() {
+            self.stats.unanswered += 1;
+            self.emit(EventRecord::for_order(EventKind::Unanswered, time, &s.order, RequestType::New));
+        }
+        self.sink.sync();
+        EngineReport { stats: self.stats, exchange: self.exchange, sink: self.sink }
+    }
+}
