@@ -13,11 +13,11 @@ use super::format::{Format, Formatter};
 use super::stats::Stats;
 use super::{CliError, Out, open_all, stdout_err};
 
-const KINDS_HELP: &str = "logon, logout, queued, sent, modified, cancelled, rejected, response, \
-                          unmatched_response, unanswered";
-
 fn parse_kind(s: &str) -> Result<EventKind, String> {
-    EventKind::from_name(s).ok_or_else(|| format!("unknown event kind {s:?}; expected one of: {KINDS_HELP}"))
+    EventKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown event kind {s:?}; expected one of: {}", names.join(", "))
+    })
 }
 
 /// Arguments of `oms decode`.
