@@ -47,7 +47,7 @@ fn throttle(c: &mut Criterion) {
 }
 
 fn msg(id: u64) -> Inbound {
-    Inbound { order: common::order(id), request: RequestType::New, arrival_raw: id }
+    Inbound { order: common::order(id), request: RequestType::New, arrival_raw: id, producer: 0 }
 }
 
 /// Cross-thread throughput and ping-pong for one ring kind, given constructors of its halves.

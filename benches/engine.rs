@@ -106,6 +106,7 @@ fn queued_engine() -> (Engine<AnsweringExchange, BenchSink>, tempfile::TempDir, 
             order: common::order(id),
             request: RequestType::New,
             arrival_raw: clock.raw(),
+            producer: 0,
         });
     }
     assert_eq!(e.queue_len() as u64, QUEUED, "all but the first order queued");
@@ -135,6 +136,7 @@ fn queued(c: &mut Criterion) {
                         order: o,
                         request: RequestType::Modify,
                         arrival_raw: clock.raw(),
+                        producer: 0,
                     });
                 }
                 total += t.elapsed();
@@ -159,6 +161,7 @@ fn queued(c: &mut Criterion) {
                         order: o,
                         request: RequestType::Cancel,
                         arrival_raw: clock.raw(),
+                        producer: 0,
                     });
                 }
                 total += t.elapsed();
@@ -167,7 +170,12 @@ fn queued(c: &mut Criterion) {
                 for _ in 0..n {
                     j = (j + 1) % ids.len();
                     let o = common::order(ids[j]);
-                    e.on_request(Inbound { order: o, request: RequestType::New, arrival_raw: clock.raw() });
+                    e.on_request(Inbound {
+                        order: o,
+                        request: RequestType::New,
+                        arrival_raw: clock.raw(),
+                        producer: 0,
+                    });
                 }
                 common::journal_catch_up(e.sink());
                 left -= n as u64;

@@ -174,7 +174,12 @@ impl Rig {
         let mut e = self.builder.build(self.exchange, sink);
         e.poll(); // logon
         let clock = self.clock;
-        let msg = |id, request| Inbound { order: common::order(id), request, arrival_raw: clock.raw() };
+        let msg = |id, request| Inbound {
+            order: common::order(id),
+            request,
+            arrival_raw: clock.raw(),
+            producer: 0,
+        };
         for id in 1..=QUEUED + 1 {
             e.on_request(msg(id, RequestType::New));
         }

@@ -17,8 +17,12 @@
 //! 2. **Dispatch**: send queued orders while the throttle has a permit (a fresh reading after
 //!    each send: the exchange call takes time).
 //! 3. **Responses**: match each to its in-flight order; latency = arrival stamp − send time.
-//! 4. **Requests**, up to [`BATCH`] per producer ring, round robin, each at a fresh reading.
+//! 4. **Requests**, up to [`BATCH`] per producer ring, round robin, each at a fresh reading
+//!    (none while the sink cannot take more than the end of the session: the rings hold them,
+//!    and producers see backpressure).
 //! 5. **Dispatch** again, at a fresh reading.
+//! 6. **Housekeeping**: a turn that found nothing to do gives the sink a bounded slice of its own
+//!    work ([`EventSink::housekeep`]), on the engine's core, in time it would spend idle.
 //!
 //! A New order is checked in this order: fields (`invalid_price`, `invalid_qty`, `invalid_side`),
 //! `outside_window` (`shutdown` once the engine is stopping), `journal_full`,
@@ -162,10 +166,16 @@ impl EngineBuilder {
     }
 
     /// A new producer handle with its own ring: one per upstream thread.
+    ///
+    /// Producers are numbered from 0 in the order they are made; the engine's records about a
+    /// request carry its producer's number. At most 65535 producers (`u16::MAX` is
+    /// [`ENGINE`](crate::record::ENGINE), the engine's own records).
     pub fn producer(&mut self) -> Producer {
+        let index = u16::try_from(self.inputs.len()).ok().filter(|i| *i < crate::record::ENGINE);
+        let index = index.expect("at most 65535 producers per engine");
         let ring = Arc::new(ArrayQueue::new(self.cfg.capacities.ring_capacity.get()));
         self.inputs.push(ring.clone());
-        Producer::new(ring, self.clock.quanta().clone())
+        Producer::new(ring, self.clock.quanta().clone(), index)
     }
 
     /// The engine's clock (to share with an exchange adapter that stamps times).
@@ -348,15 +358,21 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             self.on_response(r, now);
             work += 1;
         }
-        for i in 0..self.inputs.len() {
-            for _ in 0..BATCH {
-                let Some(msg) = self.inputs[i].pop() else { break };
-                self.on_request(msg);
-                work += 1;
+        if self.sink.takes_requests() {
+            for i in 0..self.inputs.len() {
+                for _ in 0..BATCH {
+                    let Some(msg) = self.inputs[i].pop() else { break };
+                    self.on_request(msg);
+                    work += 1;
+                }
             }
         }
         let now = self.tick();
-        work + self.dispatch(now).0
+        work += self.dispatch(now).0;
+        if work == 0 && self.sink.housekeep() {
+            work = 1;
+        }
+        work
     }
 
     /// Reads the clock for a decision: if the reading has reached the next logon / logout
@@ -377,35 +393,35 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.stats.requests += 1;
         let now = self.tick();
         let arrival_ns = self.clock.mono_ns(msg.arrival_raw);
-        let o = msg.order;
+        let (o, p) = (msg.order, msg.producer);
         match msg.request {
-            RequestType::New => self.on_new(o, arrival_ns, now),
+            RequestType::New => self.on_new(o, arrival_ns, now, p),
             RequestType::Modify => match o.validate_modify() {
-                Err(reason) => self.reject(&o, RequestType::Modify, reason, now),
+                Err(reason) => self.reject(&o, RequestType::Modify, reason, now, p),
                 Ok(()) => match self.queue.modify(o.order_id, o.price, o.qty) {
                     Some(q) => {
                         let order = q.order;
                         self.stats.modified += 1;
-                        self.emit_order(EventKind::Modified, &order, RequestType::Modify, now);
+                        self.emit_order(EventKind::Modified, &order, RequestType::Modify, now, p);
                     }
-                    None => self.reject(&o, RequestType::Modify, RejectReason::NotQueued, now),
+                    None => self.reject(&o, RequestType::Modify, RejectReason::NotQueued, now, p),
                 },
             },
             RequestType::Cancel => match self.queue.cancel(o.order_id) {
                 Some(q) => {
                     self.stats.cancelled += 1;
-                    self.emit_order(EventKind::Cancelled, &q.order, RequestType::Cancel, now);
+                    self.emit_order(EventKind::Cancelled, &q.order, RequestType::Cancel, now, p);
                 }
-                None => self.reject(&o, RequestType::Cancel, RejectReason::NotQueued, now),
+                None => self.reject(&o, RequestType::Cancel, RejectReason::NotQueued, now, p),
             },
             RequestType::Unknown => {
-                self.reject(&o, RequestType::Unknown, RejectReason::InvalidRequestType, now)
+                self.reject(&o, RequestType::Unknown, RejectReason::InvalidRequestType, now, p)
             }
         }
     }
 
     #[inline]
-    fn on_new(&mut self, o: OrderRequest, arrival_ns: u64, now: u64) {
+    fn on_new(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, producer: u16) {
         let verdict = if let Err(reason) = o.validate_new() {
             Err(reason)
         } else if let Some(reason) = self.session.refuses_new() {
@@ -418,18 +434,16 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             Ok(())
         };
         if let Err(reason) = verdict {
-            return self.reject(&o, RequestType::New, reason, now);
+            return self.reject(&o, RequestType::New, reason, now, producer);
         }
         if self.queue.is_empty() && self.can_send_now() && self.throttle.try_acquire(now) {
-            self.send(o, arrival_ns, now);
-        } else if self.queue.push_back(o, arrival_ns).is_ok() {
+            self.send(o, arrival_ns, now, producer);
+        } else if self.queue.push_back(o, arrival_ns, producer).is_ok() {
             self.stats.queued += 1;
             self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
-            let rec =
-                EventRecord::for_order(EventKind::Queued, self.clock.wall_ns(now), &o, RequestType::New);
-            self.emit(rec);
+            self.emit_order(EventKind::Queued, &o, RequestType::New, now, producer);
         } else {
-            self.reject(&o, RequestType::New, RejectReason::QueueFull, now);
+            self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
         }
     }
 
@@ -442,20 +456,20 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Sends `o`, tracking it in flight first: the exchange never has an order the engine cannot
     /// match.
     #[inline]
-    fn send(&mut self, o: OrderRequest, arrival_ns: u64, now: u64) {
+    fn send(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, producer: u16) {
         // Cannot fail: both callers check `can_send_now` (room), and `on_new` rejects an id that
         // is queued or in flight.
-        let tracked = self.in_flight.insert(o, now);
+        let tracked = self.in_flight.insert(o, now, producer);
         debug_assert!(tracked.is_ok(), "order {} to be sent with the in-flight table full", o.order_id);
         if tracked.is_err() {
             // A release build keeps the order from the exchange and gives it a fate.
-            return self.reject(&o, RequestType::New, RejectReason::QueueFull, now);
+            return self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
         }
         self.exchange.send(&o);
         self.stats.sent += 1;
         let mut rec = EventRecord::for_order(EventKind::Sent, self.clock.wall_ns(now), &o, RequestType::New);
         rec.latency_ns = now.saturating_sub(arrival_ns);
-        self.emit(rec);
+        self.emit(rec.from_producer(producer));
     }
 
     /// Sends queued orders, oldest first, while everything allows. The exchange call takes time,
@@ -470,7 +484,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             && self.throttle.try_acquire(now)
         {
             let Some(q) = self.queue.pop_front() else { break };
-            self.send(q.order, q.arrival_ns, now);
+            self.send(q.order, q.arrival_ns, now, q.producer);
             n += 1;
             now = self.tick();
         }
@@ -492,7 +506,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 let mut rec =
                     EventRecord::for_order(EventKind::Response, time, &sent.order, RequestType::New);
                 rec.latency_ns = arrival_ns.saturating_sub(sent.sent_ns);
-                rec
+                rec.from_producer(sent.producer)
             }
             None => {
                 self.stats.unmatched += 1;
@@ -503,18 +517,32 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     #[inline]
-    fn reject(&mut self, o: &OrderRequest, request: RequestType, reason: RejectReason, now: u64) {
+    fn reject(
+        &mut self,
+        o: &OrderRequest,
+        request: RequestType,
+        reason: RejectReason,
+        now: u64,
+        producer: u16,
+    ) {
         self.stats.rejected[reason as usize] += 1;
         let mut rec = EventRecord::for_order(EventKind::Rejected, self.clock.wall_ns(now), o, request);
         rec.reason = Some(reason);
-        self.emit(rec);
+        self.emit(rec.from_producer(producer));
     }
 
-    /// Records an event about an order at `now`.
+    /// Records an event about an order at `now`, answering `producer`'s request.
     #[inline]
-    fn emit_order(&mut self, kind: EventKind, o: &OrderRequest, request: RequestType, now: u64) {
+    fn emit_order(
+        &mut self,
+        kind: EventKind,
+        o: &OrderRequest,
+        request: RequestType,
+        now: u64,
+        producer: u16,
+    ) {
         let rec = EventRecord::for_order(kind, self.clock.wall_ns(now), o, request);
-        self.emit(rec);
+        self.emit(rec.from_producer(producer));
     }
 
     #[inline]

@@ -14,6 +14,8 @@ pub struct SentOrder {
     pub order: OrderRequest,
     /// When it was sent (monotonic ns).
     pub sent_ns: u64,
+    /// The producer whose New request it is (its records carry it).
+    pub producer: u16,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -83,8 +85,9 @@ impl InFlight {
 
     /// Records a send. The caller guarantees `order.order_id` is not in flight.
     #[inline]
-    pub fn insert(&mut self, order: OrderRequest, sent_ns: u64) -> Result<(), SlabFull> {
-        self.slab.insert(Slot { sent: SentOrder { order, sent_ns }, next_free: NIL, live: true }).map(drop)
+    pub fn insert(&mut self, order: OrderRequest, sent_ns: u64, producer: u16) -> Result<(), SlabFull> {
+        let sent = SentOrder { order, sent_ns, producer };
+        self.slab.insert(Slot { sent, next_free: NIL, live: true }).map(drop)
     }
 
     /// Matches a response: removes and returns the sent order.
@@ -116,13 +119,13 @@ mod tests {
     #[test]
     fn match_once_then_unmatched() {
         let mut f = InFlight::with_capacity(2);
-        f.insert(OrderRequest::new(1, 1, Side::Buy, 1.0, 1), 100).unwrap();
-        f.insert(OrderRequest::new(2, 1, Side::Sell, 1.0, 1), 50).unwrap();
+        f.insert(OrderRequest::new(1, 1, Side::Buy, 1.0, 1), 100, 0).unwrap();
+        f.insert(OrderRequest::new(2, 1, Side::Sell, 1.0, 1), 50, 0).unwrap();
         assert!(f.is_full());
-        assert!(f.insert(OrderRequest::new(3, 1, Side::Sell, 1.0, 1), 60).is_err());
+        assert!(f.insert(OrderRequest::new(3, 1, Side::Sell, 1.0, 1), 60, 0).is_err());
         assert_eq!(f.take(1).unwrap().sent_ns, 100);
         assert!(f.take(1).is_none());
-        f.insert(OrderRequest::new(3, 1, Side::Sell, 1.0, 1), 10).unwrap();
+        f.insert(OrderRequest::new(3, 1, Side::Sell, 1.0, 1), 10, 0).unwrap();
         let left: Vec<u64> = f.drain_by_send_time().iter().map(|s| s.order.order_id).collect();
         assert_eq!(left, [3, 2]);
         assert!(f.is_empty());

@@ -4,8 +4,8 @@
 //! A doubly linked list threaded through a pre-allocated [`Slab`]: `push_back` and `pop_front`
 //! touch the ends, `modify` finds the node through the id index and rewrites it in place (so the
 //! order keeps its place in line), `cancel` unlinks it. Per queued order the engine holds one
-//! 48-byte node plus 4-byte index buckets at load ≤ 1/2 (see [`PendingQueue::heap_bytes`]):
-//! 56 bytes at the default capacity of 2^20.
+//! 56-byte node (the order, its arrival time and producer, two links) plus 4-byte index buckets
+//! at load ≤ 1/2 (see [`PendingQueue::heap_bytes`]): 64 bytes at the default capacity of 2^20.
 
 use crate::model::OrderRequest;
 use crate::slab::{Layout, NIL, Slab, SlabEntry, SlabFull};
@@ -17,6 +17,8 @@ pub struct QueuedOrder {
     pub order: OrderRequest,
     /// When it arrived (monotonic ns), to report its time inside the OMS when sent.
     pub arrival_ns: u64,
+    /// The producer whose New request it is (its records carry it).
+    pub producer: u16,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -94,8 +96,13 @@ impl PendingQueue {
 
     /// Appends an order. The caller guarantees its id is not queued already.
     #[inline]
-    pub fn push_back(&mut self, order: OrderRequest, arrival_ns: u64) -> Result<(), QueueFull> {
-        let node = Node { item: QueuedOrder { order, arrival_ns }, prev: self.tail, next: NIL };
+    pub fn push_back(
+        &mut self,
+        order: OrderRequest,
+        arrival_ns: u64,
+        producer: u16,
+    ) -> Result<(), QueueFull> {
+        let node = Node { item: QueuedOrder { order, arrival_ns, producer }, prev: self.tail, next: NIL };
         let slot = self.slab.insert(node).map_err(|SlabFull| QueueFull)?;
         if self.tail == NIL {
             self.head = slot;
@@ -175,9 +182,9 @@ mod tests {
     fn fifo_modify_keeps_place_cancel_unlinks() {
         let mut q = PendingQueue::with_capacity(4);
         for id in 1..=4 {
-            q.push_back(o(id), id).unwrap();
+            q.push_back(o(id), id, 0).unwrap();
         }
-        assert_eq!(q.push_back(o(5), 5), Err(QueueFull));
+        assert_eq!(q.push_back(o(5), 5, 0), Err(QueueFull));
         let m = q.modify(2, 11.5, 9).unwrap();
         assert_eq!((m.order.price, m.order.qty, m.arrival_ns), (11.5, 9, 2));
         assert_eq!(ids(&q), [1, 2, 3, 4]);
@@ -188,7 +195,7 @@ mod tests {
         q.cancel(1).unwrap();
         q.cancel(4).unwrap();
         assert_eq!(ids(&q), [2]);
-        q.push_back(o(7), 7).unwrap();
+        q.push_back(o(7), 7, 0).unwrap();
         assert_eq!(q.pop_front().unwrap().order.price, 11.5);
         assert_eq!(q.pop_front().unwrap().order.order_id, 7);
         assert!(q.pop_front().is_none() && q.is_empty());
@@ -200,7 +207,7 @@ mod tests {
         let q = PendingQueue::with_capacity(cap);
         let per_order = q.heap_bytes() / cap;
         assert!(per_order <= 64, "{per_order} bytes per queued order");
-        assert_eq!(std::mem::size_of::<Node>(), 48);
+        assert_eq!(std::mem::size_of::<Node>(), 56);
     }
 
     #[derive(Debug, Clone)]
@@ -230,7 +237,7 @@ mod tests {
                 match op {
                     Op::Push(id) => {
                         if m.iter().any(|x| x.0 == id) { continue; }
-                        let r = q.push_back(o(id), 0);
+                        let r = q.push_back(o(id), 0, 0);
                         if m.len() < 16 { prop_assert!(r.is_ok()); m.push_back((id, 5)); }
                         else { prop_assert_eq!(r, Err(QueueFull)); }
                     }

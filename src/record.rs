@@ -16,11 +16,11 @@
 //! | 32     | 4    | `qty`        | u64  | quantity                                                  |
 //! | 40     | 5    | `latency_ns` | u64  | `response`: round trip; `sent`: time inside the OMS       |
 //! | 48     | 6    | `symbol_id`  | i32  | symbol id                                                 |
-//! | 52     | 6    | `side`       | u32  | side as a Unicode scalar (`'B'`, `'S'`, or what came in); 0 n/a |
-//! | 56     | 7    | `kind`       | u8   | [`EventKind`]                                             |
-//! | 57     | 7    | `response`   | u8   | [`ResponseType`] for `response` events                    |
-//! | 58     | 7    | `reason`     | u8   | [`RejectReason`] for `rejected` events, 0 otherwise       |
-//! | 59     | 7    | `request`    | u8   | [`RequestType`] the event answers                         |
+//! | 52     | 6    | `side`       | u24  | side as a Unicode scalar (`'B'`, `'S'`, or what came in); 0 n/a |
+//! | 55     | 6    | `kind`       | u8   | [`EventKind`]                                             |
+//! | 56     | 7    | `reason`     | u8   | [`RejectReason`] for `rejected` events, 0 otherwise       |
+//! | 57     | 7    | `response` / `request` | u4 / u4 | low nibble [`ResponseType`], high nibble [`RequestType`] |
+//! | 58     | 7    | `producer`   | u16  | index of the producer whose request the event answers; [`ENGINE`] for the engine's own |
 //! | 60     | 7    | `checksum`   | u32  | CRC-32 (IEEE, `crc32fast`) of bytes 0..60                 |
 //!
 //! Building the words from the fields and checksumming those (rather than serializing into a
@@ -35,6 +35,10 @@ pub const RECORD_SIZE: usize = 64;
 
 /// Bytes covered by the checksum (everything before it).
 pub const CHECKSUMMED: usize = 60;
+
+/// The `producer` of an event that answers no producer's request (logon, logout, a clock step):
+/// the engine's own.
+pub const ENGINE: u16 = u16::MAX;
 
 /// A record's eight little-endian 64-bit words (`words[i]` holds bytes `8i..8i+8`). The checksum
 /// lives in the high half of word 7.
@@ -67,6 +71,9 @@ pub struct EventRecord {
     pub response: ResponseType,
     /// Why (`rejected` events).
     pub reason: Option<RejectReason>,
+    /// Index of the producer whose request this event answers ([`ENGINE`] for the engine's own
+    /// events).
+    pub producer: u16,
 }
 
 /// A record whose words hold a value no field can take (a checksum does not catch a writer
@@ -99,6 +106,7 @@ impl EventRecord {
             request: RequestType::Unknown,
             response: ResponseType::Unknown,
             reason: None,
+            producer: ENGINE,
         }
     }
 
@@ -127,11 +135,13 @@ impl EventRecord {
             self.price.to_bits(),
             self.qty,
             self.latency_ns,
-            u64::from(self.symbol_id as u32) | (u64::from(u32::from(self.side)) << 32),
-            u64::from(self.kind as u8)
+            u64::from(self.symbol_id as u32)
+                | (u64::from(u32::from(self.side)) << 32)
+                | (u64::from(self.kind as u8) << 56),
+            u64::from(self.reason.map_or(0, |r| r as u8))
                 | (u64::from(self.response as u8) << 8)
-                | (u64::from(self.reason.map_or(0, |r| r as u8)) << 16)
-                | (u64::from(self.request as u8) << 24),
+                | (u64::from(self.request as u8) << 12)
+                | (u64::from(self.producer) << 16),
         ]
     }
 
@@ -139,21 +149,21 @@ impl EventRecord {
     pub fn from_words(w: &Words) -> Result<EventRecord, RecordError> {
         let seq = w[0];
         let bad = |field, value: u32| RecordError { seq, field, value };
-        let byte = |i: u32| (w[7] >> (8 * i)) as u8;
-        let kind = EventKind::from_u8(byte(0)).ok_or_else(|| bad("kind", byte(0).into()))?;
-        let response = match byte(1) {
-            v if v == ResponseType::from_u8(v) as u8 => ResponseType::from_u8(v),
-            v => return Err(bad("response", v.into())),
-        };
-        let reason = match byte(2) {
+        let kind_raw = (w[6] >> 56) as u8;
+        let kind = EventKind::from_u8(kind_raw).ok_or_else(|| bad("kind", kind_raw.into()))?;
+        let reason = match w[7] as u8 {
             0 => None,
             v => Some(RejectReason::from_u8(v).ok_or_else(|| bad("reason", v.into()))?),
         };
-        let request = match byte(3) {
+        let response = match (w[7] >> 8) as u8 & 0xf {
+            v if v == ResponseType::from_u8(v) as u8 => ResponseType::from_u8(v),
+            v => return Err(bad("response", v.into())),
+        };
+        let request = match (w[7] >> 12) as u8 & 0xf {
             v if v == RequestType::from_u8(v) as u8 => RequestType::from_u8(v),
             v => return Err(bad("request", v.into())),
         };
-        let side_raw = (w[6] >> 32) as u32;
+        let side_raw = (w[6] >> 32) as u32 & 0x00ff_ffff;
         let side = char::from_u32(side_raw).ok_or_else(|| bad("side", side_raw))?;
         Ok(EventRecord {
             seq,
@@ -168,7 +178,14 @@ impl EventRecord {
             request,
             response,
             reason,
+            producer: (w[7] >> 16) as u16,
         })
+    }
+
+    /// The same record, answering producer `producer`'s request.
+    #[inline(always)]
+    pub fn from_producer(self, producer: u16) -> Self {
+        EventRecord { producer, ..self }
     }
 
     /// The complete wire bytes (checksum included) of this record as numbered by its `seq`.
@@ -263,7 +280,7 @@ mod tests {
         r.latency_ns = 77;
         r.response = ResponseType::Reject;
         r.reason = Some(RejectReason::JournalFull);
-        r
+        r.from_producer(3)
     }
 
     #[test]
@@ -277,8 +294,11 @@ mod tests {
         assert_eq!(u64::from_le_bytes(b[32..40].try_into().unwrap()), 300);
         assert_eq!(u64::from_le_bytes(b[40..48].try_into().unwrap()), 77);
         assert_eq!(i32::from_le_bytes(b[48..52].try_into().unwrap()), -7);
-        assert_eq!(u32::from_le_bytes(b[52..56].try_into().unwrap()), 'S' as u32);
-        assert_eq!(b[56..60], [EventKind::Rejected as u8, 2, RejectReason::JournalFull as u8, 2]);
+        assert_eq!(b[52..55], ['S' as u8, 0, 0]);
+        assert_eq!(b[55], EventKind::Rejected as u8);
+        assert_eq!(b[56], RejectReason::JournalFull as u8);
+        assert_eq!(b[57], ResponseType::Reject as u8 | (RequestType::Modify as u8) << 4);
+        assert_eq!(u16::from_le_bytes(b[58..60].try_into().unwrap()), 3);
         assert_eq!(u32::from_le_bytes(b[60..64].try_into().unwrap()), crc32fast::hash(&b[..60]));
     }
 
@@ -303,12 +323,15 @@ mod tests {
     #[test]
     fn impossible_values_are_refused_even_with_a_valid_checksum() {
         let r = sample();
-        for (word, shift, field) in
-            [(7, 0, "kind"), (7, 8, "response"), (7, 16, "reason"), (7, 24, "request"), (6, 32, "side")]
-        {
+        for (word, shift, width, value, field) in [
+            (6, 56, 0xff, 0xEE, "kind"),
+            (7, 0, 0xff, 0xEE, "reason"),
+            (7, 8, 0xf, 0xE, "response"),
+            (7, 12, 0xf, 0xE, "request"),
+            (6, 32, 0xff_ffff, 0xD800, "side"),
+        ] {
             let mut w = r.to_words(r.seq);
-            let value: u64 = if field == "side" { 0xD800 } else { 0xEE };
-            let width: u64 = if field == "side" { 0xffff_ffff } else { 0xff };
+            let (value, width): (u64, u64) = (value, width);
             w[word] = (w[word] & !(width << shift)) | (value << shift);
             seal(&mut w);
             let e = EventRecord::from_bytes(&words_to_bytes(&w)).unwrap_err();

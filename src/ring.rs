@@ -26,6 +26,9 @@ pub struct Inbound {
     pub request: RequestType,
     /// Raw clock reading when `on_data` was called.
     pub arrival_raw: u64,
+    /// Index of the producer that handed it over (the order of [`crate::EngineBuilder::producer`]
+    /// calls, from 0); the engine's records about the request carry it.
+    pub producer: u16,
 }
 
 /// A response as it travels through the response ring.
@@ -57,11 +60,17 @@ pub struct ResponseBackpressure(pub OrderResponse);
 pub struct Producer {
     ring: Arc<ArrayQueue<Inbound>>,
     clock: Clock,
+    index: u16,
 }
 
 impl Producer {
-    pub(crate) fn new(ring: Arc<ArrayQueue<Inbound>>, clock: Clock) -> Self {
-        Producer { ring, clock }
+    pub(crate) fn new(ring: Arc<ArrayQueue<Inbound>>, clock: Clock, index: u16) -> Self {
+        Producer { ring, clock, index }
+    }
+
+    /// This producer's index: its requests' records carry it (`oms decode --producer N`).
+    pub fn index(&self) -> u16 {
+        self.index
     }
 
     /// Hands a request to the engine (`onData(OrderRequest&&, RequestType)`). Never blocks,
@@ -70,7 +79,7 @@ impl Producer {
     pub fn on_data(&mut self, order: OrderRequest, request: RequestType) -> Result<(), Backpressure> {
         let arrival_raw = self.clock.raw();
         self.ring
-            .push(Inbound { order, request, arrival_raw })
+            .push(Inbound { order, request, arrival_raw, producer: self.index })
             .map_err(|i| Backpressure { order: i.order, request })
     }
 
@@ -115,14 +124,17 @@ mod tests {
         assert_send::<Responder>();
         let (clock, mock) = Clock::mock();
         let ring = Arc::new(ArrayQueue::new(1));
-        let mut p = Producer::new(ring.clone(), clock.clone());
+        let mut p = Producer::new(ring.clone(), clock.clone(), 4);
         mock.increment(5u64);
         let o = OrderRequest::new(1, 2, Side::Buy, 3.0, 4);
         p.on_data(o, RequestType::New).unwrap();
         let o2 = OrderRequest::new(2, 2, Side::Sell, 3.0, 4);
         let err = p.on_data(o2, RequestType::Cancel).unwrap_err();
         assert_eq!((err.order, err.request), (o2, RequestType::Cancel));
-        assert_eq!(ring.pop().unwrap(), Inbound { order: o, request: RequestType::New, arrival_raw: 5 });
+        assert_eq!(
+            ring.pop().unwrap(),
+            Inbound { order: o, request: RequestType::New, arrival_raw: 5, producer: 4 }
+        );
 
         let rring = Arc::new(ArrayQueue::new(1));
         let mut r = Responder::new(rring.clone(), clock);

@@ -23,6 +23,23 @@ pub trait EventSink {
         true
     }
 
+    /// `false` while the sink can take little more than the end of the session (a journal whose
+    /// next segment is not ready, or whose disk is full, is down to its reserve): the engine
+    /// then leaves requests in the producer rings, so producers see
+    /// [`Backpressure`](crate::Backpressure), until it can. Responses are still matched (the
+    /// reserve holds every order in flight). Default: always.
+    fn takes_requests(&self) -> bool {
+        true
+    }
+
+    /// A bounded slice of the sink's own work (a journal prepares its next segment a little at
+    /// a time), called by the engine when a loop turn found nothing else to do, so that it runs
+    /// on the engine's core in time the engine would otherwise spend idle. Returns whether it
+    /// did something (more may be pending). Must not block. Default: nothing to do.
+    fn housekeep(&mut self) -> bool {
+        false
+    }
+
     /// Called at logout and at shutdown (e.g. to flush); off the order path.
     fn sync(&mut self) {}
 }
@@ -85,6 +102,12 @@ impl<S: EventSink + ?Sized> EventSink for Box<S> {
     }
     fn has_room(&self) -> bool {
         (**self).has_room()
+    }
+    fn takes_requests(&self) -> bool {
+        (**self).takes_requests()
+    }
+    fn housekeep(&mut self) -> bool {
+        (**self).housekeep()
     }
     fn sync(&mut self) {
         (**self).sync()

@@ -54,19 +54,19 @@ fn csv_header_and_exact_lines() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason");
+    assert_eq!(lines[0], "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer");
     assert_eq!(lines.len(), 21);
-    assert_eq!(lines[3], "3,2024-01-02T04:30:00.000003000Z,sent,1001,3,S,100.75,4,,503,");
-    assert_eq!(lines[5], "5,2024-01-02T04:30:00.000005000Z,response,1001,5,S,101.25,6,accept,139595,");
-    assert_eq!(lines[7], "7,2024-01-02T04:30:00.000007000Z,rejected,1002,0,S,101.75,8,,,outside_window");
-    assert_eq!(lines[10], "10,2024-01-02T04:30:00.000010000Z,logon,,,,,,,,");
+    assert_eq!(lines[3], "3,2024-01-02T04:30:00.000003000Z,sent,1001,3,S,100.75,4,,503,,0");
+    assert_eq!(lines[5], "5,2024-01-02T04:30:00.000005000Z,response,1001,5,S,101.25,6,accept,139595,,2");
+    assert_eq!(lines[7], "7,2024-01-02T04:30:00.000007000Z,rejected,1002,0,S,101.75,8,,,outside_window,1");
+    assert_eq!(lines[10], "10,2024-01-02T04:30:00.000010000Z,logon,,,,,,,,,");
     // Text: session time zone (Asia/Kolkata), latency in µs.
     let o = oms(&["decode", p(&base)]);
     let out = text(&o.stdout);
     let line5 = out.lines().nth(4).unwrap();
     assert_eq!(
         line5,
-        "#5 2024-01-02 10:00:00.000005000+05:30 response order=1001 sym=5 S 6@101.25 accept latency=139.595µs"
+        "#5 2024-01-02 10:00:00.000005000+05:30 response order=1001 sym=5 S 6@101.25 accept latency=139.595µs p=2"
     );
 }
 
@@ -90,6 +90,7 @@ fn jsonl_parses_with_the_csv_names() {
         "response",
         "latency_ns",
         "reason",
+        "producer",
     ];
     let mut n = 0;
     for line in out.lines() {
@@ -114,7 +115,7 @@ fn jsonl_parses_with_the_csv_names() {
 }
 
 #[test]
-fn kind_and_order_filters() {
+fn kind_order_and_producer_filters() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("oms.journal");
     let events = write_journal(&base, 3000, SMALL_SEGMENT, SyncPolicy::None);
@@ -128,6 +129,13 @@ fn kind_and_order_filters() {
     let out = text(&o.stdout);
     let seqs: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(seqs, ["3", "4", "5"]);
+    // Producer 1's events, exactly: every line, in order, and nothing else.
+    let o = oms(&["decode", "--format", "csv", "--producer", "1", p(&base)]);
+    let got: Vec<u64> =
+        text(&o.stdout).lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    let want: Vec<u64> = events.iter().filter(|e| e.producer == 1).map(|e| e.seq).collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
     let o = oms(&["decode", "--kind", "bogus", p(&base)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("unmatched_response"), "{}", text(&o.stderr));

@@ -250,7 +250,7 @@ fn errors_keep_their_kind_and_numbers() {
     let base = damaged(dir.path(), |f| {
         let b = f[0].as_mut().unwrap();
         let mut w = oms::record::bytes_to_words(&pristine().1[0]);
-        w[7] = (w[7] & !0xff) | 0xEE;
+        w[6] = (w[6] & !(0xff << 56)) | (0xEE << 56); // the kind byte (offset 55)
         oms::record::seal(&mut w);
         b[slot(0)..slot(1)].copy_from_slice(&oms::record::words_to_bytes(&w));
     });

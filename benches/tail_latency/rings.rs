@@ -115,7 +115,7 @@ fn drive<T: Tx, R: Rx + 'static>(
     });
     let clock = s.clock.clone();
     driver::produce(s, |order| {
-        let m = Inbound { order, request: RequestType::New, arrival_raw: clock.raw() };
+        let m = Inbound { order, request: RequestType::New, arrival_raw: clock.raw(), producer: 0 };
         tx.push(m).map_err(|m| m.order)
     });
     consumer.join().expect("ring consumer thread")

@@ -36,6 +36,10 @@ pub struct DecodeArgs {
     /// Only events about this order id.
     #[arg(long = "order", value_name = "ID")]
     pub order: Option<u64>,
+    /// Only events answering this producer's requests (producers are numbered from 0 in the
+    /// order the engine handed them out).
+    #[arg(long = "producer", value_name = "N")]
+    pub producer: Option<u16>,
 }
 
 /// Arguments of `oms stats`.
@@ -95,7 +99,11 @@ pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
     for k in &a.kinds {
         wanted[*k as usize] = true;
     }
-    let keep = |r: &EventRecord| wanted[r.kind as usize] && a.order.is_none_or(|o| r.order_id == o);
+    let keep = |r: &EventRecord| {
+        wanted[r.kind as usize]
+            && a.order.is_none_or(|o| r.order_id == o)
+            && a.producer.is_none_or(|p| r.producer == p)
+    };
     let mut out = Out::new();
     let mut failed = false;
     let mut header_done = false;

@@ -18,17 +18,20 @@
 //! | `unmatched_response` | ✓ | | ✓ | | |
 //! | `clock_step` | | | | ✓ (the step, signed) | |
 //!
-//! `side` is also empty whenever it is not recorded (`'\0'`).
+//! `side` is also empty whenever it is not recorded (`'\0'`). `producer` (text: `p=N`) is the
+//! index of the producer whose request the event answers; it is empty for the engine's own events
+//! (logon, logout, clock_step).
 
 use std::io::Write;
 
 use jiff::tz::TimeZone;
 
 use crate::model::{EventKind, RejectReason, ResponseType};
-use crate::record::EventRecord;
+use crate::record::{ENGINE, EventRecord};
 
 /// The exact CSV header line.
-pub const CSV_HEADER: &str = "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason";
+pub const CSV_HEADER: &str =
+    "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer";
 
 /// Output format of `decode` and `tail`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -149,6 +152,10 @@ impl Formatter {
         if a.reason {
             push_reason(out, r.reason);
         }
+        out.push(b',');
+        if r.producer != ENGINE {
+            push_u64(out, r.producer.into());
+        }
         out.push(b'\n');
     }
 
@@ -191,6 +198,8 @@ impl Formatter {
         json_or_null(out, a.latency, |o| push_latency(o, r));
         out.extend_from_slice(b",\"reason\":");
         json_or_null(out, a.reason, |o| json_str(o, |o| push_reason(o, r.reason)));
+        out.extend_from_slice(b",\"producer\":");
+        json_or_null(out, r.producer != ENGINE, |o| push_u64(o, r.producer.into()));
         out.extend_from_slice(b"}\n");
     }
 
@@ -242,6 +251,10 @@ impl Formatter {
         if a.reason {
             out.extend_from_slice(b" reason=");
             push_reason(out, r.reason);
+        }
+        if r.producer != ENGINE {
+            out.extend_from_slice(b" p=");
+            push_u64(out, r.producer.into());
         }
         out.push(b'\n');
     }
@@ -420,7 +433,8 @@ mod tests {
     #[test]
     fn csv_and_text_lines() {
         let o = OrderRequest::new(42, 7, Side::Sell, 101.25, 300);
-        let mut r = EventRecord::for_order(EventKind::Sent, 1_704_169_800_000_001_000, &o, RequestType::New);
+        let r = EventRecord::for_order(EventKind::Sent, 1_704_169_800_000_001_000, &o, RequestType::New);
+        let mut r = r.from_producer(2);
         r.seq = 5;
         r.latency_ns = 1234;
         let mut f = Formatter::new(Format::Csv, "Asia/Kolkata").unwrap();
@@ -428,15 +442,19 @@ mod tests {
         f.line(&mut out, &r);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "5,2024-01-02T04:30:00.000001000Z,sent,42,7,S,101.25,300,,1234,\n"
+            "5,2024-01-02T04:30:00.000001000Z,sent,42,7,S,101.25,300,,1234,,2\n"
         );
         let mut f = Formatter::new(Format::Text, "Asia/Kolkata").unwrap();
         let mut out = Vec::new();
         f.line(&mut out, &r);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "#5 2024-01-02 10:00:00.000001000+05:30 sent order=42 sym=7 S 300@101.25 in_oms=1.234µs\n"
+            "#5 2024-01-02 10:00:00.000001000+05:30 sent order=42 sym=7 S 300@101.25 in_oms=1.234µs p=2\n"
         );
+        let mut f = Formatter::utc(Format::Jsonl);
+        let mut out = Vec::new();
+        f.line(&mut out, &r);
+        assert!(String::from_utf8(out).unwrap().ends_with(",\"reason\":null,\"producer\":2}\n"));
         assert!(Formatter::new(Format::Text, "Mars/Olympus").is_err());
     }
 
@@ -450,9 +468,12 @@ mod tests {
             Formatter::utc(format).line(&mut out, r);
             String::from_utf8(out).unwrap()
         };
-        assert_eq!(line(Format::Csv, &r), "3,2024-01-02T04:30:00.000000000Z,clock_step,,,,,,,-2500000,\n");
+        assert_eq!(line(Format::Csv, &r), "3,2024-01-02T04:30:00.000000000Z,clock_step,,,,,,,-2500000,,\n");
         let json = line(Format::Jsonl, &r);
-        assert!(json.contains("\"latency_ns\":-2500000,"), "{json}");
+        assert!(
+            json.contains("\"latency_ns\":-2500000,") && json.ends_with("\"producer\":null}\n"),
+            "{json}"
+        );
         let text = line(Format::Text, &r);
         assert!(text.ends_with("clock_step step=-2500.000µs\n"), "{text}");
         r.latency_ns = 1_500;

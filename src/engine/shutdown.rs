@@ -39,7 +39,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let time = self.clock.wall_ns(now);
         for s in self.in_flight.drain_by_send_time() {
             self.stats.unanswered += 1;
-            self.emit(EventRecord::for_order(EventKind::Unanswered, time, &s.order, RequestType::New));
+            let rec = EventRecord::for_order(EventKind::Unanswered, time, &s.order, RequestType::New);
+            self.emit(rec.from_producer(s.producer));
         }
         self.sink.sync();
         EngineReport { stats: self.stats, exchange: self.exchange, sink: self.sink }

@@ -26,9 +26,9 @@ fn an_order_the_in_flight_table_cannot_hold_never_reaches_the_exchange() {
     let mut e = logged_on_engine();
     let now = e.clock.now_ns();
     // The table is full (the callers' `can_send_now` check is bypassed on purpose).
-    e.in_flight.insert(OrderRequest::new(1, 1, Side::Buy, 1.0, 1), now).expect("room for one");
+    e.in_flight.insert(OrderRequest::new(1, 1, Side::Buy, 1.0, 1), now, 0).expect("room for one");
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        e.send(OrderRequest::new(2, 1, Side::Buy, 1.0, 1), now, now);
+        e.send(OrderRequest::new(2, 1, Side::Buy, 1.0, 1), now, now, 0);
     }));
     assert_eq!(e.exchange.sent().count(), 0, "the exchange has an order the engine does not track");
     if cfg!(debug_assertions) {

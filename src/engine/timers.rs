@@ -90,7 +90,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Rejects every queued order with `reason`, oldest first.
     pub(super) fn reject_queued(&mut self, reason: RejectReason, now: u64) {
         while let Some(q) = self.queue.pop_front() {
-            self.reject(&q.order, RequestType::New, reason, now);
+            self.reject(&q.order, RequestType::New, reason, now, q.producer);
         }
     }
 

@@ -17,7 +17,7 @@ use super::{Corruption, HeaderText, JournalError, JournalMeta};
 /// First 8 bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Size of the fixed part of the header; the variable strings start here.
 pub const FIXED_HEADER: usize = 128;
 /// Header sizes are rounded up to this (records start on a page boundary).

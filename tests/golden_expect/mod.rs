@@ -30,6 +30,8 @@ pub struct Expectation {
     pub response: Option<ResponseType>,
     pub latency_ns: Option<u64>,
     pub req: Option<RequestType>,
+    /// The producer the record answers (`p=`, as in scenario lines).
+    pub p: Option<u16>,
 }
 
 /// `<ms>` with up to 6 decimals → ns.
@@ -62,6 +64,7 @@ fn parse_one(line: usize, text: &str) -> Result<Expectation, String> {
         response: None,
         latency_ns: None,
         req: None,
+        p: None,
     };
     let mut at = None;
     let mut seen: Vec<&str> = Vec::new();
@@ -102,6 +105,7 @@ fn parse_one(line: usize, text: &str) -> Result<Expectation, String> {
                     _ => return Err(bad()),
                 })
             }
+            "p" => e.p = Some(value.parse().map_err(|_| bad())?),
             _ => return Err(err(format!("unknown key {key:?}"))),
         }
     }
@@ -139,6 +143,7 @@ fn matches(e: &Expectation, r: &EventRecord, start_ns: i64) -> bool {
         && e.response.is_none_or(|v| v == r.response)
         && e.latency_ns.is_none_or(|v| v == r.latency_ns)
         && e.req.is_none_or(|v| v == r.request)
+        && e.p.is_none_or(|v| v == r.producer)
 }
 
 fn describe(r: &EventRecord, start_ns: i64) -> String {

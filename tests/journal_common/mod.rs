@@ -67,7 +67,8 @@ pub fn event(seq: u64) -> EventRecord {
         _ => EventRecord::for_order(EventKind::Cancelled, t, &o, RequestType::Cancel),
     };
     r.seq = seq;
-    r
+    // Order events answer one of three producers; logon (every tenth) is the engine's own.
+    if r.kind == EventKind::Logon { r } else { r.from_producer((i % 3) as u16) }
 }
 
 /// Writes events 1..=n, waiting for the next segment whenever the writer runs low (so nothing
