@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(u64::from_le_bytes(b[32..40].try_into().unwrap()), 300);
         assert_eq!(u64::from_le_bytes(b[40..48].try_into().unwrap()), 77);
         assert_eq!(i32::from_le_bytes(b[48..52].try_into().unwrap()), -7);
-        assert_eq!(b[52..55], ['S' as u8, 0, 0]);
+        assert_eq!(b[52..55], [b'S', 0, 0]);
         assert_eq!(b[55], EventKind::Rejected as u8);
         assert_eq!(b[56], RejectReason::JournalFull as u8);
         assert_eq!(b[57], ResponseType::Reject as u8 | (RequestType::Modify as u8) << 4);
