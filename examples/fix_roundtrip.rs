@@ -171,7 +171,7 @@ fn run() -> Result<(), String> {
     let clock = EngineClock::system();
     let total = a.rate * a.seconds;
     let cap = usize::try_from(total).unwrap_or(usize::MAX).min(1 << 20);
-    let (responder, tap) = response_tap(cap, &clock);
+    let (responder, mut tap) = response_tap(cap, &clock);
     let mut fix =
         FixExchange::new(&settings, window, responder, clock.clone(), cap).map_err(|e| e.to_string())?;
     fix.send_logon(&Logon { username: "trader".into(), password: Secret::new("secret") });

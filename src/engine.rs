@@ -32,9 +32,6 @@
 //! room. An order is in the in-flight table before the exchange has it.
 
 use std::num::NonZeroUsize;
-use std::sync::Arc;
-
-use crossbeam_queue::ArrayQueue;
 
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
@@ -44,7 +41,7 @@ use crate::queue::PendingQueue;
 pub use crate::queue::QueuedOrder;
 use crate::record::EventRecord;
 pub use crate::ring::Inbound;
-use crate::ring::{InboundResponse, Producer, Responder};
+use crate::ring::{InboundResponse, Producer, Requests, Responder, Responses, request_ring, response_ring};
 use crate::session::{SessionSettings, TradingWindow, WindowSpan};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
@@ -152,17 +149,26 @@ const NO_TIMER: u64 = u64::MAX;
 pub struct EngineBuilder {
     cfg: EngineSettings,
     clock: EngineClock,
-    inputs: Vec<Arc<ArrayQueue<Inbound>>>,
-    responses: Arc<ArrayQueue<InboundResponse>>,
+    inputs: Vec<Requests>,
+    responses: Vec<Responses>,
 }
 
 impl EngineBuilder {
     /// Starts building from a validated config and a clock. Returns the builder and the single
     /// response handle for the exchange side.
     pub fn new(cfg: &EngineSettings, clock: EngineClock) -> (EngineBuilder, Responder) {
-        let responses = Arc::new(ArrayQueue::new(cfg.capacities.ring_capacity.get()));
-        let responder = Responder::new(responses.clone(), clock.quanta().clone());
-        (EngineBuilder { cfg: cfg.clone(), clock, inputs: Vec::new(), responses }, responder)
+        let (responder, responses) =
+            response_ring(cfg.capacities.ring_capacity.get(), clock.quanta().clone());
+        (EngineBuilder { cfg: cfg.clone(), clock, inputs: Vec::new(), responses: vec![responses] }, responder)
+    }
+
+    /// Another response handle with its own ring, for an exchange adapter that answers from
+    /// several threads: one [`Responder`] per thread (each ring has one pushing thread).
+    pub fn responder(&mut self) -> Responder {
+        let (responder, responses) =
+            response_ring(self.cfg.capacities.ring_capacity.get(), self.clock.quanta().clone());
+        self.responses.push(responses);
+        responder
     }
 
     /// A new producer handle with its own ring: one per upstream thread.
@@ -173,9 +179,10 @@ impl EngineBuilder {
     pub fn producer(&mut self) -> Producer {
         let index = u16::try_from(self.inputs.len()).ok().filter(|i| *i < crate::record::ENGINE);
         let index = index.expect("at most 65535 producers per engine");
-        let ring = Arc::new(ArrayQueue::new(self.cfg.capacities.ring_capacity.get()));
-        self.inputs.push(ring.clone());
-        Producer::new(ring, self.clock.quanta().clone(), index)
+        let (producer, requests) =
+            request_ring(self.cfg.capacities.ring_capacity.get(), self.clock.quanta().clone(), index);
+        self.inputs.push(requests);
+        producer
     }
 
     /// The engine's clock (to share with an exchange adapter that stamps times).
@@ -205,7 +212,7 @@ impl EngineBuilder {
             timer_ns: NO_TIMER,
             clock: self.clock,
             inputs: self.inputs.into_boxed_slice(),
-            responses: self.responses,
+            responses: self.responses.into_boxed_slice(),
             exchange,
             sink,
             stats: EngineStats::default(),
@@ -219,8 +226,8 @@ impl EngineBuilder {
 /// The single-threaded OMS engine. See the module docs for one loop turn.
 pub struct Engine<E: Exchange, S: EventSink> {
     clock: EngineClock,
-    inputs: Box<[Arc<ArrayQueue<Inbound>>]>,
-    responses: Arc<ArrayQueue<InboundResponse>>,
+    inputs: Box<[Requests]>,
+    responses: Box<[Responses]>,
     exchange: E,
     sink: S,
     window: TradingWindow,
@@ -327,7 +334,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 
     /// Whether the rings hold nothing.
     pub fn rings_empty(&self) -> bool {
-        self.responses.is_empty() && self.inputs.iter().all(|r| r.is_empty())
+        self.responses.iter().all(|r| r.is_empty()) && self.inputs.iter().all(|r| r.is_empty())
     }
 
     /// The next instant (monotonic ns) at which the engine has something to do without new
@@ -353,10 +360,12 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     pub fn poll(&mut self) -> usize {
         let now = self.tick();
         let (mut work, now) = self.dispatch(now);
-        for _ in 0..BATCH {
-            let Some(r) = self.responses.pop() else { break };
-            self.on_response(r, now);
-            work += 1;
+        for i in 0..self.responses.len() {
+            for _ in 0..BATCH {
+                let Some(r) = self.responses[i].pop() else { break };
+                self.on_response(r, now);
+                work += 1;
+            }
         }
         if self.sink.takes_requests() {
             for i in 0..self.inputs.len() {

@@ -118,7 +118,7 @@ fn the_fix_send_path_allocates_nothing() {
     c.session.end = "23:59:59.999".into();
     let window = c.validate().expect("config").engine.session.window;
     let clock = EngineClock::system();
-    let (responder, tap) = response_tap(1 << 16, &clock);
+    let (responder, mut tap) = response_tap(1 << 16, &clock);
     let mut fix = FixExchange::new(&settings, window, responder, clock.clone(), 1 << 16).expect("fix");
     fix.send_logon(&Logon { username: "trader".into(), password: Secret::new("pw") });
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -129,7 +129,7 @@ fn the_fix_send_path_allocates_nothing() {
     }
 
     let mut answered = 0u64;
-    let run = |fix: &mut FixExchange, from: u64, n: u64, answered: &mut u64| {
+    let mut run = |fix: &mut FixExchange, from: u64, n: u64, answered: &mut u64| {
         for id in from..from + n {
             let side = if id % 2 == 0 { Side::Buy } else { Side::Sell };
             fix.send(&OrderRequest::new(id, 7, side, 100.0 + (id % 100) as f64 * 0.25, 1 + id % 1000));

@@ -22,9 +22,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.session = Session::Stopping { logged_on: self.logged_on() };
         self.timer_ns = NO_TIMER;
         // Off the hot path: a fresh clock reading per record keeps journal times non-decreasing.
-        while let Some(r) = self.responses.pop() {
-            let now = self.clock.now_ns();
-            self.on_response(r, now);
+        for i in 0..self.responses.len() {
+            while let Some(r) = self.responses[i].pop() {
+                let now = self.clock.now_ns();
+                self.on_response(r, now);
+            }
         }
         for i in 0..self.inputs.len() {
             while let Some(msg) = self.inputs[i].pop() {

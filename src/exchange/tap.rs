@@ -2,23 +2,19 @@
 //! the other end to read the answers from. For driving an adapter on its own (tests, benchmarks,
 //! round-trip measurements); the engine builds its own ring.
 
-use std::sync::Arc;
-
-use crossbeam_queue::ArrayQueue;
-
 use crate::clock::EngineClock;
 use crate::model::OrderResponse;
-use crate::ring::{InboundResponse, Responder};
+use crate::ring::{Responder, Responses, response_ring};
 
 /// The reading end of a response ring made by [`response_tap`].
 #[derive(Debug)]
 pub struct ResponseTap {
-    ring: Arc<ArrayQueue<InboundResponse>>,
+    ring: Responses,
 }
 
 impl ResponseTap {
     /// The oldest response and its arrival stamp (raw clock reading), if any.
-    pub fn pop(&self) -> Option<(OrderResponse, u64)> {
+    pub fn pop(&mut self) -> Option<(OrderResponse, u64)> {
         self.ring.pop().map(|r| (r.response, r.arrival_raw))
     }
 
@@ -36,6 +32,6 @@ impl ResponseTap {
 /// A response ring of `capacity` on `clock`: the responder for the adapter, the tap for the
 /// caller.
 pub fn response_tap(capacity: usize, clock: &EngineClock) -> (Responder, ResponseTap) {
-    let ring = Arc::new(ArrayQueue::new(capacity.max(1)));
-    (Responder::new(ring.clone(), clock.quanta().clone()), ResponseTap { ring })
+    let (responder, ring) = response_ring(capacity.max(1), clock.quanta().clone());
+    (responder, ResponseTap { ring })
 }
