@@ -484,8 +484,17 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Sends queued orders, oldest first, while everything allows. The exchange call takes time,
     /// so each decision after a send is made at a fresh reading (which fires a due timer).
     /// Returns the sends and the last reading.
-    #[inline]
-    fn dispatch(&mut self, mut now: u64) -> (usize, u64) {
+    #[inline(always)]
+    fn dispatch(&mut self, now: u64) -> (usize, u64) {
+        if self.queue.is_empty() {
+            return (0, now);
+        }
+        self.dispatch_queued(now)
+    }
+
+    /// [`Engine::dispatch`] with orders queued.
+    #[inline(never)]
+    fn dispatch_queued(&mut self, mut now: u64) -> (usize, u64) {
         let mut n = 0;
         while self.logged_on()
             && !self.queue.is_empty()

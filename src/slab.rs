@@ -87,7 +87,7 @@ impl IdIndex {
     }
 
     /// Finds the slot of `id`; `key_of(slot)` returns the key stored in a slot.
-    #[inline]
+    #[inline(always)]
     pub fn find(&self, id: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
         let mut i = self.home(id);
         loop {
@@ -103,7 +103,7 @@ impl IdIndex {
     }
 
     /// Files `slot` under `id`. The caller guarantees `id` is absent and the index not full.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, id: u64, slot: u32) {
         let mut i = self.home(id);
         while self.buckets[i] != 0 {
@@ -113,7 +113,7 @@ impl IdIndex {
     }
 
     /// Removes `id`, returning its slot. Backward-shift deletion keeps probe chains intact.
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, id: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
         let mut i = self.home(id);
         let slot = loop {
@@ -176,25 +176,25 @@ impl<T: SlabEntry> Slab<T> {
     }
 
     /// Live entries.
-    #[inline]
+    #[inline(always)]
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether no entry is live.
-    #[inline]
+    #[inline(always)]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Maximum live entries.
-    #[inline]
+    #[inline(always)]
     pub fn capacity(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether the slab is full.
-    #[inline]
+    #[inline(always)]
     pub fn is_full(&self) -> bool {
         self.free_head == NIL
     }
@@ -206,14 +206,14 @@ impl<T: SlabEntry> Slab<T> {
     }
 
     /// The slot of `id`, if live.
-    #[inline]
+    #[inline(always)]
     pub fn find(&self, id: u64) -> Option<u32> {
         let entries = &self.entries;
         self.index.find(id, |s| entries[s as usize].key())
     }
 
     /// Stores `value` (whose key must not be live) and returns its slot.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, value: T) -> Result<u32, SlabFull> {
         let slot = self.free_head;
         if slot == NIL {
@@ -229,7 +229,7 @@ impl<T: SlabEntry> Slab<T> {
     }
 
     /// Removes the entry filed under `id`.
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, id: u64) -> Option<(u32, T)> {
         let entries = &self.entries;
         let slot = self.index.remove(id, |s| entries[s as usize].key())?;
@@ -242,13 +242,13 @@ impl<T: SlabEntry> Slab<T> {
     }
 
     /// The entry in `slot` (which must be live).
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, slot: u32) -> &T {
         &self.entries[slot as usize]
     }
 
     /// The entry in `slot` (which must be live), mutably. Do not change its key.
-    #[inline]
+    #[inline(always)]
     pub fn get_mut(&mut self, slot: u32) -> &mut T {
         &mut self.entries[slot as usize]
     }

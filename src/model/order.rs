@@ -127,8 +127,8 @@ impl OrderRequest {
     }
 
     fn validate_price_qty(&self) -> Result<(), RejectReason> {
-        // `is_finite` is false for NaN and ±inf, so `<= 0.0` only sees real numbers.
-        if !self.price.is_finite() || self.price <= 0.0 {
+        // Both comparisons are false for NaN; the pair also excludes ±inf, 0 and -0.
+        if !(self.price > 0.0 && self.price < f64::INFINITY) {
             return Err(RejectReason::InvalidPrice);
         }
         if self.qty == 0 {
