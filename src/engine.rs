@@ -368,13 +368,12 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             }
         }
         if self.sink.takes_requests() {
-            for i in 0..self.inputs.len() {
-                for _ in 0..BATCH {
-                    let Some(msg) = self.inputs[i].pop() else { break };
-                    self.on_request(msg);
-                    work += 1;
-                }
+            // The rings are out of `self` while their batches are handled (no allocation).
+            let mut inputs = std::mem::take(&mut self.inputs);
+            for ring in inputs.iter_mut() {
+                work += ring.drain(BATCH, |a, b| self.on_requests(a, b));
             }
+            self.inputs = inputs;
         }
         let now = self.tick();
         work += self.dispatch(now).0;
@@ -394,6 +393,28 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             self.fire_timers(now);
         }
         now
+    }
+
+    /// Handles a batch of requests taken from a ring (`a` then `b`), in order, each
+    /// [`Engine::on_request`]. Ahead of each, the lookups of the next two start loading: the
+    /// index bucket of the one two ahead, then the queue node of the one ahead, so a random
+    /// Modify / Cancel in a large queue does not wait for two dependent cache misses.
+    #[inline]
+    fn on_requests(&mut self, a: &[Inbound], b: &[Inbound]) {
+        let n = a.len() + b.len();
+        let at = |j: usize| if j < a.len() { a[j] } else { b[j - a.len()] };
+        for j in 0..n.min(2) {
+            self.queue.prefetch_index(at(j).order.order_id);
+        }
+        for j in 0..n {
+            if j + 2 < n {
+                self.queue.prefetch_index(at(j + 2).order.order_id);
+            }
+            if j + 1 < n {
+                self.queue.prefetch_node(at(j + 1).order.order_id);
+            }
+            self.on_request(at(j));
+        }
     }
 
     /// Handles one request as if it had come through a ring (tests, replay, benchmarks).

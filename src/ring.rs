@@ -80,6 +80,26 @@ impl Requests {
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Hands up to `max` waiting requests, oldest first, to `each` (as two slices: the ring may
+    /// wrap), then frees their slots. One acquire load and one release store for the batch.
+    #[inline(always)]
+    pub(crate) fn drain(&mut self, max: usize, each: impl FnOnce(&[Inbound], &[Inbound])) -> usize {
+        let n = self.0.slots().min(max);
+        if n == 0 {
+            return 0;
+        }
+        match self.0.read_chunk(n) {
+            Ok(chunk) => {
+                let (a, b) = chunk.as_slices();
+                each(a, b);
+                chunk.commit_all();
+                n
+            }
+            // `n` is at most what `slots` saw, and only this end consumes.
+            Err(_) => 0,
+        }
+    }
 }
 
 /// A producer's ring of `capacity` requests: the producer's handle (index `index`) and the

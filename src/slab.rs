@@ -50,6 +50,20 @@ fn fib(x: u64, bits: u32) -> usize {
     if bits == 0 { 0 } else { (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize }
 }
 
+/// Asks the CPU to bring the cache line holding `p` into L1 ahead of a load (a hint: no
+/// effect on what any load returns).
+#[inline(always)]
+fn prefetch<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `_mm_prefetch` needs SSE, part of every x86-64 target; it is a hint that never
+    // faults and reads or writes nothing, whatever the address (here a valid reference).
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>((p as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// Hash index from order id to slot number. Load factor ≤ 1/2.
 #[derive(Debug)]
 pub struct IdIndex {
@@ -84,6 +98,18 @@ impl IdIndex {
     #[cfg(test)]
     pub fn buckets(&self) -> usize {
         self.buckets.len()
+    }
+
+    /// Starts loading the bucket where the lookup of `id` begins.
+    #[inline(always)]
+    pub fn prefetch(&self, id: u64) {
+        prefetch(&self.buckets[self.home(id)]);
+    }
+
+    /// The slot in `id`'s home bucket, if any: most often `id`'s own (probe chains are short).
+    #[inline(always)]
+    fn home_slot(&self, id: u64) -> Option<u32> {
+        self.buckets[self.home(id)].checked_sub(1)
     }
 
     /// Finds the slot of `id`; `key_of(slot)` returns the key stored in a slot.
@@ -203,6 +229,20 @@ impl<T: SlabEntry> Slab<T> {
     #[cfg(test)]
     pub fn heap_bytes(&self) -> usize {
         self.entries.len() * std::mem::size_of::<T>() + self.index.buckets() * std::mem::size_of::<u32>()
+    }
+
+    /// Stage 1 of a lookup a few requests ahead: starts loading `id`'s index bucket.
+    #[inline(always)]
+    pub fn prefetch_index(&self, id: u64) {
+        self.index.prefetch(id);
+    }
+
+    /// Stage 2 (once the bucket is likely cached): starts loading the entry it points to.
+    #[inline(always)]
+    pub fn prefetch_entry(&self, id: u64) {
+        if let Some(slot) = self.index.home_slot(id) {
+            prefetch(&self.entries[slot as usize]);
+        }
     }
 
     /// The slot of `id`, if live.
