@@ -248,6 +248,7 @@ impl fmt::Debug for Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::bounds::{SlidingWindowBound, TokenBucketBound};
     use proptest::prelude::*;
 
     const S: u64 = NS_PER_SEC;
@@ -506,47 +507,42 @@ mod tests {
         ]
     }
 
-    /// The mode's bound over every window that ends at the newest send `sends[j]`.
-    fn check_windows_ending_at(
-        sends: &[u64],
-        j: usize,
-        mode: ThrottleMode,
-        rate: u32,
-        burst: u32,
-    ) -> Result<(), TestCaseError> {
-        let tj = sends[j];
-        for (i, &ti) in sends[..=j].iter().enumerate() {
-            let count = (j - i + 1) as u128;
+    /// The mode's bound, checked by the audit's one-pass checkers (themselves tested against
+    /// an all-pairs reference in `audit::bounds`): every interval ending at each new send.
+    enum Bound {
+        Sliding(SlidingWindowBound),
+        Bucket(TokenBucketBound),
+    }
+
+    impl Bound {
+        fn new(mode: ThrottleMode, rate: u32, burst: u32) -> Bound {
             match mode {
-                ThrottleMode::TokenBucket => {
-                    let bound = u128::from(burst) + u128::from(rate) * u128::from(tj - ti) / u128::from(S);
-                    prop_assert!(count <= bound, "{count} sends in [{ti}, {tj}] > {bound}: {sends:?}");
-                }
-                ThrottleMode::SlidingWindow => {
-                    // The densest window [t, t+1s) containing sends[j] starts at the first send
-                    // after tj − 1s.
-                    if ti + S > tj {
-                        prop_assert!(
-                            count <= u128::from(rate),
-                            "{count} sends in [{ti}, {ti}+1s) > {rate}: {sends:?}"
-                        );
-                    }
-                }
+                ThrottleMode::SlidingWindow => Bound::Sliding(SlidingWindowBound::new(u64::from(rate))),
+                ThrottleMode::TokenBucket => Bound::Bucket(TokenBucketBound::new(rate, burst)),
             }
         }
-        Ok(())
+
+        /// A logon: the bucket's bound restarts (it starts full); the sliding window's does not.
+        fn logon(&mut self) {
+            if let Bound::Bucket(b) = self {
+                b.reset();
+            }
+        }
+
+        fn send(&mut self, t: u64) -> Result<(), TestCaseError> {
+            let t = i64::try_from(t).unwrap_or(i64::MAX);
+            let excess = match self {
+                Bound::Sliding(b) => b.push(t),
+                Bound::Bucket(b) => b.push(t),
+            };
+            prop_assert!(excess.is_none(), "bound broken at {t}: {excess:?}");
+            Ok(())
+        }
     }
 
     /// One attempt at `now`: checks it against `next_available_ns` (and that value's exactness
     /// on a clone), records a success, and checks the bound on every window ending there.
-    fn attempt(
-        th: &mut Throttle,
-        now: u64,
-        sends: &mut Vec<u64>,
-        mode: ThrottleMode,
-        rate: u32,
-        burst: u32,
-    ) -> Result<(), TestCaseError> {
+    fn attempt(th: &mut Throttle, now: u64, bound: &mut Bound) -> Result<(), TestCaseError> {
         let next = th.next_available_ns(now);
         prop_assert!(next >= now);
         if next > now {
@@ -557,8 +553,7 @@ mod tests {
         let ok = th.try_acquire(now);
         prop_assert_eq!(ok, next == now, "acquire at {} returned {} with next_available {}", now, ok, next);
         if ok {
-            sends.push(now);
-            check_windows_ending_at(sends, sends.len() - 1, mode, rate, burst)?;
+            bound.send(now)?;
         }
         Ok(())
     }
@@ -566,8 +561,8 @@ mod tests {
     proptest! {
         /// State machine over random clock advances and attempts. After every step the bound
         /// holds over all windows of the history: sends only ever get appended, so checking
-        /// every window that ends at each new send (every pair (i, new)) covers every window of
-        /// the history at each step; a full all-pairs pass at the end re-checks it.
+        /// every window that ends at each new send covers every window of the history at each
+        /// step (the audit's one-pass bound checkers, the ones `oms audit` runs).
         #[test]
         fn throttle_never_breaks_its_bound_and_next_available_is_exact(
             sliding_mode in any::<bool>(),
@@ -579,42 +574,33 @@ mod tests {
             let mut th = throttle(mode, rate, burst);
             let mut now = 0u64;
             th.logon(now);
-            // Sends since the bound last restarted (token bucket: at each logon; sliding window:
-            // never).
-            let mut sends: Vec<u64> = Vec::new();
-            let mut segments: Vec<Vec<u64>> = Vec::new();
+            let mut bound = Bound::new(mode, rate, burst);
             for op in ops {
                 match op {
                     Op::Advance(d) => now += d,
                     Op::Acquire(n) => {
                         for _ in 0..n {
-                            attempt(&mut th, now, &mut sends, mode, rate, burst)?;
+                            attempt(&mut th, now, &mut bound)?;
                         }
                     }
                     Op::JumpToNext => {
                         now = th.next_available_ns(now);
-                        attempt(&mut th, now, &mut sends, mode, rate, burst)?;
+                        attempt(&mut th, now, &mut bound)?;
                     }
                     Op::JumpJustBefore => {
                         now = th.next_available_ns(now).saturating_sub(1).max(now);
-                        attempt(&mut th, now, &mut sends, mode, rate, burst)?;
+                        attempt(&mut th, now, &mut bound)?;
                     }
                     Op::Logon => {
                         let before = th.next_available_ns(now);
                         th.logon(now);
+                        bound.logon();
                         if mode == ThrottleMode::TokenBucket {
                             prop_assert_eq!(th.next_available_ns(now), now);
-                            segments.push(std::mem::take(&mut sends));
                         } else {
                             prop_assert_eq!(th.next_available_ns(now), before, "the history survives a logon");
                         }
                     }
-                }
-            }
-            segments.push(sends);
-            for seg in &segments {
-                for j in 0..seg.len() {
-                    check_windows_ending_at(seg, j, mode, rate, burst)?;
                 }
             }
         }

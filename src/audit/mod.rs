@@ -64,7 +64,7 @@
 //! - A New still in a producer ring at shutdown is rejected `shutdown` without validation; one
 //!   that names the order at the front of the queue reads as that order's reject.
 
-mod bounds;
+pub(crate) mod bounds;
 mod checker;
 mod orders;
 mod report;
