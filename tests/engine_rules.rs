@@ -1,4 +1,4 @@
-//! The engine's rules, one test (or a few) per rule of issue 2, on a manual clock.
+//! The engine's rules, one test (or a few) per rule, on a manual clock.
 
 mod common;
 
