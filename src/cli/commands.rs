@@ -9,7 +9,7 @@ use crate::journal::{Follower, Journal, Poll};
 use crate::model::EventKind;
 use crate::record::EventRecord;
 
-use super::format::{Format, Formatter};
+use super::format::{Format, Formatter, names_order};
 use super::stats::Stats;
 use super::{CliError, Out, open_all, stdout_err};
 
@@ -101,7 +101,7 @@ pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
     }
     let keep = |r: &EventRecord| {
         wanted[r.kind as usize]
-            && a.order.is_none_or(|o| r.order_id == o)
+            && a.order.is_none_or(|o| names_order(r) && r.order_id == o)
             && a.producer.is_none_or(|p| r.producer == p)
     };
     let mut out = Out::new();
