@@ -21,11 +21,13 @@ pub mod audit;
 pub mod commands;
 pub mod format;
 pub mod replay;
+pub mod run;
 pub mod stats;
 
 pub use audit::AuditArgs;
 pub use commands::{DecodeArgs, StatsArgs, TailArgs, VerifyArgs};
 pub use replay::ReplayArgs;
+pub use run::RunArgs;
 
 /// `oms`: tools for the order management system's journal.
 #[derive(Debug, Parser)]
@@ -52,6 +54,9 @@ pub enum Command {
     /// Check a journal against the rules (window, throttle, queue, fates); exit 1 naming each
     /// broken rule, 2 if the journal cannot be read.
     Audit(AuditArgs),
+    /// Run the engine on the real clock against the configured exchange, writing a journal;
+    /// feed it orders from a file or standard input; stop on SIGINT / SIGTERM (or --once).
+    Run(RunArgs),
 }
 
 /// Runs a parsed command line.
@@ -63,6 +68,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Tail(a) => commands::tail(&a),
         Command::Replay(a) => replay::run(&a),
         Command::Audit(a) => audit::run(&a),
+        Command::Run(a) => run::run(&a),
     };
     match result {
         Ok(code) => code,
