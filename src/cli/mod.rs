@@ -7,6 +7,8 @@
 //! or unreadable (the message names the file and the byte offset), 2 bad usage (clap; for
 //! `replay` also a malformed scenario, bad configuration or bad `--start`). `audit` has its own:
 //! 0 every rule holds, 1 a rule is broken, 2 the journal or the configuration cannot be used.
+//! `run`: 0 a clean stop (signal, `--once`), 1 the journal cannot be written or resumed or the
+//! engine failed, 2 bad configuration or orders input, or a journal under another configuration.
 
 use std::collections::HashSet;
 use std::io::Write;
