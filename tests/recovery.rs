@@ -165,6 +165,51 @@ fn the_token_bucket_carries_over_a_restart_in_the_same_window() {
 }
 
 #[test]
+fn clock_steps_at_the_restart_keep_the_bound_in_the_journals_time() {
+    let cfg = config("10:00:00", "13:00:00", 2, Some(4));
+    let mut a = Rig::new(&cfg, "2026-11-23T10:30:00Z", 1);
+    for id in 1..=5 {
+        a.new_order(id);
+    }
+    a.advance(100 * MS);
+    let before = a.events().to_vec();
+    drop(a);
+
+    // The restarted engine's TSC-derived wall time is 1 ms ahead of the OS clock when it
+    // recovers (the re-anchor then steps it back), and 2 ms more by its first poll (the logon's
+    // re-anchor steps again, after the throttle was restored: the throttle moves with it).
+    let valid = cfg.validate().expect("valid");
+    let (mut clock, mock) = EngineClock::manual(wall("2026-11-23T10:30:00.200Z"));
+    let os = clock.manual_wall_offset().expect("a manual clock");
+    os.set(-(MS as i64));
+    let state = fold(&cfg, &before);
+    state.prepare_clock(&mut clock);
+    let (builder, _responder) = EngineBuilder::new(&valid.engine, clock);
+    let mut b =
+        builder.recover(state, RecordingExchange::default(), MemorySink::default()).expect("recovers");
+    os.set(-3 * MS as i64);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b.sink().events().iter().all(|r| r.kind != K::Sent) {
+        assert!(std::time::Instant::now() < deadline, "order 5 never sent");
+        b.poll();
+        let now = b.clock().now_ns();
+        let next = b.next_deadline_ns().expect("order 5 waits for a token");
+        mock.increment(next.saturating_sub(now).max(1));
+    }
+    let after = b.shutdown().sink.take();
+    let kinds: Vec<K> = after.iter().map(|r| r.kind).take(5).collect();
+    assert_eq!(kinds, [K::Recovered, K::ClockStep, K::ClockStep, K::Logon, K::Sent]);
+    let steps: Vec<i64> =
+        after.iter().filter(|r| r.kind == K::ClockStep).map(|r| r.latency_ns as i64).collect();
+    assert_eq!(steps, [-(MS as i64), -2 * MS as i64]);
+    // The next token 0.5 s after the burst at 10:30:00.000, in the journal's (wall) time (not
+    // 10:30:00.497 or .499, where a throttle left on the old anchor would put it).
+    let sent = after.iter().find(|r| r.kind == K::Sent).expect("sent");
+    assert_eq!((sent.order_id, sent.time_ns), (5, wall("2026-11-23T10:30:00.500Z")));
+    assert_audit_clean(&cfg, &before, &after);
+}
+
+#[test]
 fn the_sliding_window_carries_over_a_restart() {
     let mut cfg = config("10:00:00", "13:00:00", 3, None);
     cfg.throttle.mode = "sliding-window".into();

@@ -13,7 +13,8 @@
 //!   in, its logon continues that session ([`Throttle::continue_session`]: the bucket is not
 //!   refilled);
 //! - a `recovered` record states how many orders were restored (`qty`: queued, `order_id`: in
-//!   flight);
+//!   flight); the wall clock is re-anchored to the OS clock right after it, as at a logon (a
+//!   `clock_step` if it moves), so the restored times sit on the anchor the session runs on;
 //! - if the window the engine was logged on in has ended meanwhile, the restored queue is
 //!   rejected `session_ended` (the window it waited for is over; there is no session to log
 //!   out of: it died with the process). Orders in flight stay in flight.
@@ -32,6 +33,10 @@ use crate::model::{EventKind, OrderRequest, RejectReason};
 use crate::record::{ENGINE, EventRecord};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
+
+/// How much further back than the oldest restored order [`RecoveredState::prepare_clock`]
+/// reaches: room for the re-anchor at recovery (steps are micro- to milliseconds).
+const REACH_BACK_MARGIN_NS: i64 = 1_000_000_000;
 
 /// An order the engine restores, with the producer whose New request it is.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -75,7 +80,8 @@ impl RecoveredState {
     /// the exchange.
     pub fn prepare_clock(&self, clock: &mut EngineClock) {
         if let Some(t) = self.earliest_ns() {
-            clock.reach_back(t);
+            // A second more: the re-anchor at recovery may move the wall clock forward a little.
+            clock.reach_back(t.saturating_sub(REACH_BACK_MARGIN_NS));
         }
     }
 }
@@ -162,9 +168,17 @@ impl EngineBuilder {
         let wall_now = engine.clock.wall_ns(now);
         let crashed =
             state.logged_on_at.and_then(|t| engine.window.current_or_next(t).filter(|s| s.contains(t)));
+        let mut rec = EventRecord::bare(EventKind::Recovered, wall_now);
+        rec.qty = state.queued.len() as u64;
+        rec.order_id = state.in_flight.len() as u64;
+        engine.emit(EventRecord { producer: ENGINE, ..rec });
+        // Anchor the wall clock to the OS clock now, as a logon does, so the restored times
+        // are placed on the anchor the session runs on (the logon right after steps by next to
+        // nothing, and the throttle moves with any step: `reanchor`).
+        engine.reanchor(now);
 
         let mut throttle = state.throttle;
-        throttle.rebase(u64::try_from(zero_ns).unwrap_or(0));
+        throttle.rebase(u64::try_from(engine.clock.wall_ns(0)).unwrap_or(0));
         if crashed.is_some_and(|span| span.contains(wall_now)) {
             throttle.continue_session();
         }
@@ -187,11 +201,6 @@ impl EngineBuilder {
             let _ = engine.in_flight.insert(s.order, sent, s.producer);
         }
         engine.stats.max_queue_len = engine.queue.len() as u64;
-
-        let mut rec = EventRecord::bare(EventKind::Recovered, wall_now);
-        rec.qty = state.queued.len() as u64;
-        rec.order_id = state.in_flight.len() as u64;
-        engine.emit(EventRecord { producer: ENGINE, ..rec });
         if crashed.is_some_and(|span| wall_now >= span.end_ns) {
             engine.reject_queued(RejectReason::SessionEnded, now);
         }

@@ -36,6 +36,24 @@ impl Throttle {
         }
     }
 
+    /// Moves every time the state holds by `by_ns` (later if positive; at least 0). An engine
+    /// whose wall clock is re-anchored by a step `s` (the wall time of every instant moves by
+    /// `s`) calls `shift(-s)`: each recorded send keeps its wall time, so the bound holds in
+    /// wall-clock time — the journal's, which the audit checks — across the step. An unused
+    /// state (a full bucket never drawn from, free sliding-window slots) stays unused.
+    pub fn shift(&mut self, by_ns: i64) {
+        let d = by_ns.unsigned_abs();
+        let moved = |t: u64| if by_ns >= 0 { t.saturating_add(d) } else { t.saturating_sub(d) };
+        match &mut self.inner {
+            Inner::Bucket(b) if b.tat > 0 => {
+                let d = u128::from(d) * b.rate;
+                b.tat = if by_ns >= 0 { b.tat.saturating_add(d) } else { b.tat.saturating_sub(d) };
+            }
+            Inner::Bucket(_) => {}
+            Inner::Window(w) => w.expiry.iter_mut().filter(|e| **e > 0).for_each(|e| *e = moved(*e)),
+        }
+    }
+
     /// The next [`logon`](Self::logon) continues the session the recorded sends belong to: the
     /// token bucket keeps its level instead of being refilled (an engine that stopped while
     /// logged on and restarts in the same window logs on again, but the exchange's session —
@@ -135,6 +153,30 @@ mod tests {
         th.rebase(7 * S);
         assert_eq!(th.available(0), 2);
         assert_eq!(th.next_available_ns(0), 0);
+    }
+
+    #[test]
+    fn a_shift_moves_every_recorded_send_and_nothing_else() {
+        // Sliding window, 2/s: sends at 1 s and 1.5 s; the clock's wall time steps back 2 ms,
+        // so in monotonic time those sends are now 2 ms later.
+        let mut th = throttle(ThrottleMode::SlidingWindow, 3, 1);
+        th.record_send(S);
+        th.record_send(S + 500_000_000);
+        th.shift(2_000_000);
+        assert_eq!(th.available(S + 500_000_000), 1, "the unused slot stays free");
+        th.record_send(S + 500_000_000);
+        assert_eq!(th.next_available_ns(S + 500_000_000), 2 * S + 2_000_000);
+        th.shift(-3_000_000);
+        assert_eq!(th.next_available_ns(0), 2 * S - 1_000_000);
+        // Token bucket, 1/s burst 1: one send at 1 s; the next is due 1 ms later after a +1 ms
+        // shift. A bucket never drawn from stays full.
+        let mut th = throttle(ThrottleMode::TokenBucket, 1, 1);
+        th.record_send(S);
+        th.shift(1_000_000);
+        assert_eq!(th.next_available_ns(0), 2 * S + 1_000_000);
+        let mut fresh = throttle(ThrottleMode::TokenBucket, 1, 1);
+        fresh.shift(5 * S as i64);
+        assert_eq!(fresh.available(0), 1);
     }
 
     #[test]
