@@ -17,7 +17,7 @@
 //! let mut clock = EngineClock::system();
 //! recovery.state.prepare_clock(&mut clock); // before anything else gets the clock
 //! let (builder, _responder) = EngineBuilder::new(&valid.engine, clock);
-//! let engine = builder.recover(recovery.state, NullExchange, MemorySink::default())?;
+//! let engine = builder.recover(recovery.state, NullExchange::default(), MemorySink::default())?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
