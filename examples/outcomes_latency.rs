@@ -2,11 +2,12 @@
 //! [`Outcomes`](oms::journal::Outcomes) reader on another thread returns it.
 //!
 //! ```text
-//! cargo run --release --example outcomes_latency -- [--rate 50000] [--seconds 4] [--producers 4]
+//! cargo run --release --example outcomes_latency -- [--rate 20000] [--seconds 3] [--producers 4] [--batch 16]
 //! ```
 //!
-//! A writer thread appends records open loop at `--rate` (record *i* at `start + i/rate`),
-//! answering `--producers` producers in turn; each carries the TSC reading taken just before its
+//! A writer thread appends records open loop at `--rate`, `--batch` at a time back to back
+//! (batch *k* at `start + k·batch/rate`), sleeping in between as an engine parks when idle
+//! (`--batch 1` spins between records instead), answering `--producers` producers in turn; each carries the TSC reading taken just before its
 //! append (the append publishes it). A reader thread follows producer 1's outcomes and, for
 //! each, takes the TSC again: the difference is commit → seen, including the records of the
 //! other producers it skips. Two readers, one run each: one that spins when it finds nothing
@@ -26,10 +27,11 @@ struct Args {
     rate: u64,
     seconds: u64,
     producers: u16,
+    batch: u64,
 }
 
 fn args() -> Result<Args, String> {
-    let mut a = Args { rate: 50_000, seconds: 4, producers: 4 };
+    let mut a = Args { rate: 20_000, seconds: 3, producers: 4, batch: 16 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -37,11 +39,12 @@ fn args() -> Result<Args, String> {
             "--rate" => a.rate = value()?.parse().map_err(|e| format!("--rate: {e}"))?,
             "--seconds" => a.seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?,
             "--producers" => a.producers = value()?.parse().map_err(|e| format!("--producers: {e}"))?,
+            "--batch" => a.batch = value()?.parse().map_err(|e| format!("--batch: {e}"))?,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if a.rate == 0 || a.seconds == 0 || a.producers < 2 {
-        return Err("--rate and --seconds must be > 0, --producers at least 2".into());
+    if a.rate == 0 || a.seconds == 0 || a.producers < 2 || a.batch == 0 {
+        return Err("--rate, --seconds and --batch must be > 0, --producers at least 2".into());
     }
     Ok(a)
 }
@@ -102,9 +105,14 @@ fn run(a: &Args, spin: bool) -> Result<Histogram<u64>, Box<dyn std::error::Error
     let t0 = Instant::now();
     let period_ns = 1e9 / a.rate as f64;
     for i in 0..total {
-        let due = t0 + Duration::from_nanos((i as f64 * period_ns) as u64);
-        while Instant::now() < due {
-            std::hint::spin_loop();
+        if i % a.batch == 0 {
+            let due = t0 + Duration::from_nanos((i as f64 * period_ns) as u64);
+            if a.batch > 1 {
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            }
+            while Instant::now() < due {
+                std::hint::spin_loop();
+            }
         }
         let o = OrderRequest::new(i, 1, Side::Buy, 100.0, 1);
         let mut r = EventRecord::for_order(EventKind::Sent, 0, &o, RequestType::New);
@@ -126,9 +134,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     println!(
-        "commit -> seen by an Outcomes reader of producer 1 of {}, {} records/s for {} s ({} cores)",
+        "commit -> seen by an Outcomes reader of producer 1 of {}, {} records/s in batches of {} for {} s ({} cores)",
         a.producers,
         a.rate,
+        a.batch,
         a.seconds,
         core_affinity::get_core_ids().map_or(0, |c| c.len())
     );
