@@ -153,7 +153,7 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
         Err(e) => return failed(e),
     };
     let tz = valid.engine.session.window.timezone().clone();
-    let mut status = Status::open(&a.journal, &valid.engine.throttle, tz)?;
+    let mut status = Status::open(&a.journal, tz)?;
 
     let end = run_loop(a, &valid, &clock, &mut input, &mut producers, &mut status, &handle);
     let report = match handle.stop() {

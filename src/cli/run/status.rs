@@ -3,6 +3,7 @@
 //! and the orders in flight, and the round-trip percentiles of the last second. It also
 //! notes the logouts (`--once` stops after one).
 
+use std::num::NonZeroU32;
 use std::path::Path;
 
 use hdrhistogram::Histogram;
@@ -11,7 +12,7 @@ use jiff::tz::TimeZone;
 use crate::journal::{Follower, JournalError, Poll};
 use crate::model::EventKind;
 use crate::recovery::StateBuilder;
-use crate::throttle::ThrottleSettings;
+use crate::throttle::{ThrottleMode, ThrottleSettings};
 
 /// Records read per call of [`Status::follow`], so that the run loop stays responsive.
 const SLICE: usize = 65_536;
@@ -32,14 +33,14 @@ pub(super) struct Status {
 
 impl Status {
     /// Follows the journal at `path` from its first record.
-    pub(super) fn open(
-        path: &Path,
-        throttle: &ThrottleSettings,
-        tz: TimeZone,
-    ) -> Result<Status, JournalError> {
+    pub(super) fn open(path: &Path, tz: TimeZone) -> Result<Status, JournalError> {
+        // Only the queue and the orders in flight are shown: a one-token throttle keeps the
+        // model small (a sliding window's history would hold a send time per permit).
+        let one = NonZeroU32::MIN;
+        let throttle = ThrottleSettings { mode: ThrottleMode::TokenBucket, rate: one, burst: one };
         Ok(Status {
             follower: Follower::open(path)?,
-            model: StateBuilder::new(throttle),
+            model: StateBuilder::new(&throttle),
             sent: 0,
             queued: 0,
             rejected: 0,
