@@ -1,4 +1,4 @@
-//! The `oms` command line (the binary in `src/bin/oms.rs` only parses and calls [`run`]).
+//! The `oms` command line (the binary in `src/bin/oms.rs` only parses and calls [`run()`]).
 //!
 //! Subcommands live in [`Command`]; each has its own argument struct and `run` function in
 //! [`commands`], so adding one (e.g. `replay`) is a variant, a struct and a match arm.

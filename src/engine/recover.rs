@@ -49,8 +49,9 @@ pub struct RestoredOrder {
     pub since_ns: i64,
 }
 
-/// The state an engine restarts with (see the [module docs](self)); [`crate::recovery`] reads
-/// it from a journal.
+/// The state an engine restarts with: the queue, the orders in flight, the throttle and the
+/// session its previous run left ([`crate::recovery`] reads it from a journal;
+/// [`EngineBuilder::recover`] restores it).
 #[derive(Clone, Debug)]
 pub struct RecoveredState {
     /// Orders waiting in the queue, in queue order.
@@ -133,11 +134,22 @@ pub enum RecoverError {
 }
 
 impl EngineBuilder {
-    /// Builds an engine that carries on from `state` (see the [module docs](self)): allocates
-    /// every table as [`build`](Self::build) does, restores the queue, the orders in flight and
-    /// the throttle, records `recovered`, and rejects the restored queue `session_ended` if its
-    /// window has ended. The clock must have been prepared with
-    /// [`RecoveredState::prepare_clock`].
+    /// Builds an engine that carries on from `state`: allocates every table as
+    /// [`build`](Self::build) does, then
+    ///
+    /// - records `recovered` (`qty`: orders restored to the queue, `order_id`: in flight) and
+    ///   re-anchors the wall clock to the OS clock, as a logon does (a `clock_step` if it moves);
+    /// - fills the queue (in order) and the in-flight table (a late response still matches,
+    ///   its round trip measured from the original send);
+    /// - moves the throttle onto the engine's monotonic time, so the bound holds across the
+    ///   restart; if the engine restarts inside the window it was logged on in, its logon
+    ///   continues that session (the token bucket is not refilled);
+    /// - if that window has ended, rejects the restored queue `session_ended` (there is no
+    ///   session to log out of: it died with the process). Orders in flight stay in flight.
+    ///
+    /// The session needs nothing more: the first poll logs on if a window is open (late in its
+    /// window, which the audit accepts after a `recovered` record), or the engine waits. The
+    /// clock must have been prepared with [`RecoveredState::prepare_clock`].
     pub fn recover<E: Exchange, S: EventSink>(
         self,
         state: RecoveredState,

@@ -19,7 +19,12 @@ use crate::throttle::{Throttle, ThrottleSettings};
 
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
-/// Folds records into a [`RecoveredState`]; see the [module docs](self).
+/// Folds records, one at a time, into a [`RecoveredState`], following the engine's own
+/// bookkeeping: `queued` appends to the queue, `modified` rewrites a queued order in place,
+/// `cancelled` and the `session_ended` / `shutdown` rejects of queued orders (always the oldest
+/// first) remove it, `sent` moves an order in flight and counts against the throttle,
+/// `response` and `unanswered` end it, `logon` / `logout` open and close the session. O(1) per
+/// record (amortized).
 #[derive(Debug)]
 pub struct StateBuilder {
     settings: ThrottleSettings,
