@@ -5,15 +5,21 @@
 //! The engine works in **monotonic nanoseconds since an anchor**: `delta_as_nanos(anchor_raw, raw)`
 //! is one multiply and one shift on TSC ticks, and keeping deadlines (logon, logout, next throttle
 //! refill) in ns makes the manual and virtual clocks exact. Wall-clock time (for the trading window
-//! and for event timestamps) is `anchor_wall_ns + mono_ns`: no syscall per order.
+//! and for event timestamps) is the wall time at monotonic 0 plus `mono_ns`: no syscall per order.
 //!
 //! quanta calibrates the TSC against the OS clock once, at start; the residual rate error makes
 //! the TSC-derived wall time drift from the OS clock at a steady rate: 0.774 ppm slow on the dev
 //! VM, 2.8 ms per hour (measured over an hour, `docs/clock-drift.md`).
-//! [`EngineClock::reanchor`] corrects it: it reads the OS clock again and moves `anchor_wall_ns`
+//! [`EngineClock::reanchor`] corrects it: it reads the OS clock again and moves the wall anchor
 //! so the wall time of *now* is the OS's; monotonic ns, and so every deadline, queue and
 //! throttle time, are unchanged. The engine re-anchors at each logon (off the order path) and
 //! records a step larger than [`RECORDED_STEP_NS`] in the journal (`clock_step`).
+//!
+//! **Reaching back.** Monotonic ns are a `u64` from 0 at the anchor, so an instant before the
+//! anchor has no reading. An engine that restarts on a journal carries orders sent before it
+//! started; [`EngineClock::reach_back`] moves the origin of monotonic time back (every reading
+//! grows by the same amount, the wall time of every instant stays), so their send times have
+//! readings and a late response's latency is exact. It costs one addition per reading.
 //!
 //! A manual clock keeps tests exact: its "OS clock" is the wall time it was started at plus an
 //! offset that only a test sets ([`EngineClock::manual_wall_offset`]), so re-anchoring is a
@@ -34,7 +40,10 @@ pub const RECORDED_STEP_NS: u64 = 1_000;
 pub struct EngineClock {
     clock: Clock,
     anchor_raw: u64,
-    anchor_wall_ns: i64,
+    /// Wall-clock ns at monotonic 0 (at the anchor, unless the origin was moved back).
+    zero_wall_ns: i64,
+    /// Monotonic ns at `anchor_raw` (0 unless [`EngineClock::reach_back`] moved the origin).
+    origin_ns: u64,
     wall: WallSource,
 }
 
@@ -78,7 +87,7 @@ impl EngineClock {
     /// fixed: [`reanchor`](Self::reanchor) does nothing.
     pub fn new(clock: Clock, wall_ns_now: i64) -> Self {
         let anchor_raw = clock.raw();
-        EngineClock { clock, anchor_raw, anchor_wall_ns: wall_ns_now, wall: WallSource::Fixed }
+        EngineClock { clock, anchor_raw, zero_wall_ns: wall_ns_now, origin_ns: 0, wall: WallSource::Fixed }
     }
 
     /// The production clock: TSC (via quanta), anchored to the OS wall clock now and
@@ -112,17 +121,20 @@ impl EngineClock {
     /// instant, ns. Monotonic readings do not change. Off the hot path: a system clock reads
     /// the OS clock a few times (a syscall at worst).
     pub fn reanchor(&mut self) -> i64 {
-        let anchor = match &self.wall {
+        let zero = match &self.wall {
             WallSource::Fixed => return 0,
             WallSource::System => self.system_anchor(),
-            WallSource::Manual { start_wall_ns, offset } => start_wall_ns.saturating_add(offset.get()),
+            // The manual "OS clock" reads start + raw + offset; monotonic is origin + raw.
+            WallSource::Manual { start_wall_ns, offset } => {
+                start_wall_ns.saturating_add(offset.get()).saturating_sub(self.origin_ns as i64)
+            }
         };
-        let step = anchor.saturating_sub(self.anchor_wall_ns);
-        self.anchor_wall_ns = anchor;
+        let step = zero.saturating_sub(self.zero_wall_ns);
+        self.zero_wall_ns = zero;
         step
     }
 
-    /// The OS wall clock's time at the anchor: of three (OS, TSC, OS) readings, the one with
+    /// The OS wall clock's time at monotonic 0: of three (OS, TSC, OS) readings, the one with
     /// the tightest OS pair (least likely preempted), the TSC reading taken as the pair's midpoint.
     fn system_anchor(&self) -> i64 {
         let mut best: Option<(i64, i64)> = None; // (width, anchor)
@@ -137,7 +149,7 @@ impl EngineClock {
                 best = Some((width, anchor));
             }
         }
-        best.map_or(self.anchor_wall_ns, |(_, anchor)| anchor)
+        best.map_or(self.zero_wall_ns, |(_, anchor)| anchor)
     }
 
     /// The underlying quanta clock (to stamp arrivals on other threads).
@@ -151,10 +163,12 @@ impl EngineClock {
         self.clock.raw()
     }
 
-    /// Monotonic ns since the anchor for a raw reading (0 for readings before the anchor).
+    /// Monotonic ns for a raw reading: ns since the anchor, plus the origin
+    /// ([`reach_back`](Self::reach_back); 0 unless moved). Readings before the anchor count as
+    /// the anchor.
     #[inline(always)]
     pub fn mono_ns(&self, raw: u64) -> u64 {
-        self.clock.delta_as_nanos(self.anchor_raw, raw)
+        self.origin_ns + self.clock.delta_as_nanos(self.anchor_raw, raw)
     }
 
     /// Monotonic ns since the anchor, now.
@@ -166,18 +180,31 @@ impl EngineClock {
     /// Wall-clock ns since the Unix epoch for a monotonic reading.
     #[inline(always)]
     pub fn wall_ns(&self, mono_ns: u64) -> i64 {
-        self.anchor_wall_ns.saturating_add(mono_ns as i64)
+        self.zero_wall_ns.saturating_add(mono_ns as i64)
     }
 
-    /// The monotonic reading at which the wall clock shows `wall_ns` (0 if that is in the past
-    /// of the anchor).
+    /// The monotonic reading at which the wall clock shows `wall_ns` (0 if that is before
+    /// monotonic 0).
     pub fn mono_at_wall(&self, wall_ns: i64) -> u64 {
-        wall_ns.saturating_sub(self.anchor_wall_ns).max(0) as u64
+        wall_ns.saturating_sub(self.zero_wall_ns).max(0) as u64
     }
 
-    /// Wall-clock ns at the anchor.
+    /// Wall-clock ns at the anchor (the raw reading [`anchor_raw`](Self::anchor_raw)).
     pub fn anchor_wall_ns(&self) -> i64 {
-        self.anchor_wall_ns
+        self.zero_wall_ns.saturating_add(self.origin_ns as i64)
+    }
+
+    /// Moves the origin of monotonic time back so that wall-clock `wall_ns` has a monotonic
+    /// reading (`mono_at_wall(wall_ns)` is exact, not clamped to 0): every reading grows by the
+    /// same amount, the wall time of every instant is unchanged. Nothing if `wall_ns` already
+    /// has one. Call it before the clock is cloned (an engine and its exchange adapter must
+    /// read the same monotonic time).
+    pub fn reach_back(&mut self, wall_ns: i64) {
+        let back = self.zero_wall_ns.saturating_sub(wall_ns);
+        if back > 0 {
+            self.origin_ns += back as u64;
+            self.zero_wall_ns = wall_ns;
+        }
     }
 
     /// Raw reading at the anchor.
@@ -241,7 +268,7 @@ mod tests {
         let mut c = EngineClock::system();
         assert!(c.manual_wall_offset().is_none());
         // Pretend the TSC-derived wall time has drifted 5 ms fast.
-        c.anchor_wall_ns += 5_000_000;
+        c.zero_wall_ns += 5_000_000;
         let before = c.now_ns();
         let step = c.reanchor();
         assert!((-6_000_000..-4_000_000).contains(&step), "step {step} ns");
@@ -255,5 +282,40 @@ mod tests {
         let c = EngineClock::system();
         let diff = (c.wall_ns(c.now_ns()) - system_wall_ns()).abs();
         assert!(diff < 1_000_000_000, "anchor off by {diff} ns");
+    }
+
+    #[test]
+    fn reach_back_moves_the_origin_and_keeps_every_wall_time() {
+        let (mut c, mock) = EngineClock::manual(10_000);
+        mock.increment(500u64);
+        let (wall_now, anchor_wall) = (c.wall_ns(c.now_ns()), c.anchor_wall_ns());
+        assert_eq!(c.mono_at_wall(4_000), 0, "before monotonic 0: clamped");
+        c.reach_back(4_000);
+        assert_eq!(c.now_ns(), 6_500, "readings grow by the 6 000 ns moved back");
+        assert_eq!(c.wall_ns(c.now_ns()), wall_now, "the wall time of now is unchanged");
+        assert_eq!((c.mono_at_wall(4_000), c.wall_ns(0)), (0, 4_000));
+        assert_eq!(c.mono_at_wall(10_000), 6_000);
+        assert_eq!(c.anchor_wall_ns(), anchor_wall, "the anchor's wall time is unchanged");
+        c.reach_back(5_000);
+        assert_eq!(c.now_ns(), 6_500, "already reachable: nothing moves");
+        // A re-anchor of a manual clock still finds its OS clock (start + raw + offset).
+        assert_eq!(c.reanchor(), 0);
+        c.manual_wall_offset().expect("manual").set(-100);
+        assert_eq!(c.reanchor(), -100);
+        assert_eq!(c.wall_ns(c.now_ns()), wall_now - 100);
+        assert_eq!(c.now_ns(), 6_500, "monotonic readings never step");
+    }
+
+    #[test]
+    fn reach_back_on_the_system_clock_survives_a_reanchor() {
+        let mut c = EngineClock::system();
+        let hour = 3_600_000_000_000i64;
+        let then = system_wall_ns() - hour;
+        c.reach_back(then);
+        assert!(c.now_ns() >= hour as u64, "an hour ago has a reading");
+        let step = c.reanchor();
+        assert!(step.abs() < 1_000_000, "re-anchoring after reaching back steps {step} ns");
+        let diff = (c.wall_ns(c.now_ns()) - system_wall_ns()).abs();
+        assert!(diff < 1_000_000_000, "wall off by {diff} ns");
     }
 }

@@ -46,8 +46,11 @@ use crate::session::{SessionSettings, TradingWindow, WindowSpan};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
 
+mod recover;
 mod shutdown;
 mod timers;
+
+pub use recover::{RecoverError, RecoveredState, RestoredOrder};
 
 /// What an engine is built from: the rules it enforces and the sizes of its tables. Produced by
 /// [`Config::validate`](crate::config::Config::validate) as `ValidConfig::engine`.

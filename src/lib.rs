@@ -25,6 +25,7 @@ pub mod journal;
 pub mod model;
 mod queue;
 pub mod record;
+pub mod recovery;
 pub mod replay;
 mod ring;
 pub mod runner;

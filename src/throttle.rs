@@ -65,6 +65,14 @@
 //! time + 1 s (its expiry), so a decision is one load, one compare and one store: O(1), no
 //! allocation. The price is memory: 8·X bytes (8 MB at X = 10⁶).
 //!
+//! # Restoring
+//!
+//! An engine that restarts on its journal rebuilds its throttle from the sends recorded there
+//! ([`Throttle::record_send`], on wall-clock ns), moves it to its own monotonic time base
+//! ([`Throttle::rebase`]) and, when it logs on again into the session it was in when it
+//! stopped, keeps the bucket as it was ([`Throttle::continue_session`]): the bound holds across
+//! the restart. (`restore.rs`.)
+//!
 //! # Range
 //!
 //! Monotonic ns are `u64` (584 years of uptime): no overflow for any `now_ns`, idle gaps of any
@@ -138,6 +146,8 @@ struct TokenBucket {
     tolerance: u128,
     /// Theoretical arrival time (scaled). `tat <= now · rate` means the bucket is full.
     tat: u128,
+    /// The next logon continues the session (no refill): see [`Throttle::continue_session`].
+    hold: bool,
 }
 
 /// Ring of the expiries (send time + 1 s) of the last X sends; `head` is the oldest.
@@ -156,6 +166,7 @@ impl Throttle {
                 rate: u128::from(cfg.rate.get()),
                 tolerance: u128::from(cfg.burst.get() - 1) * u128::from(NS_PER_SEC),
                 tat: 0,
+                hold: false,
             }),
             ThrottleMode::SlidingWindow => {
                 let len = usize::try_from(cfg.rate.get()).unwrap_or(usize::MAX);
@@ -177,7 +188,11 @@ impl Throttle {
     /// its history, so no `[t, t + 1 s)` holds more than X sends across a logout and a logon.
     pub fn logon(&mut self, now_ns: u64) {
         match &mut self.inner {
-            Inner::Bucket(b) => b.tat = u128::from(now_ns) * b.rate,
+            Inner::Bucket(b) => {
+                if !std::mem::take(&mut b.hold) {
+                    b.tat = u128::from(now_ns) * b.rate;
+                }
+            }
             Inner::Window(_) => {}
         }
     }
@@ -244,6 +259,8 @@ impl fmt::Debug for Throttle {
         }
     }
 }
+
+mod restore;
 
 #[cfg(test)]
 mod tests {

@@ -45,6 +45,7 @@ pub fn check_run(
     script: &Script,
     cfg: &ValidConfig,
     journal: &Path,
+    desks_saw: &[(u16, u64)],
 ) -> std::io::Result<bool> {
     let (window, throttle) = (&cfg.engine.session.window, &cfg.engine.throttle);
     println!("The rules, audited from the journal ({} records; `oms audit` checks the same):", ev.len());
@@ -101,6 +102,16 @@ pub fn check_run(
         ),
         p,
     );
+
+    let p: Vec<String> = desks_saw
+        .iter()
+        .filter_map(|&(producer, saw)| {
+            let own = ev.iter().filter(|e| e.producer == producer).count() as u64;
+            (saw != own).then(|| format!("producer {producer} told {saw} outcomes, the journal has {own}"))
+        })
+        .chain((desks_saw.len() != 3).then(|| format!("{} of 3 desks finished", desks_saw.len())))
+        .collect();
+    r.check("each desk told every record about its own requests, and only those", p);
 
     r.check("the password appears in no byte of the journal", password_problems(cfg, journal)?);
     Ok(r.ok)

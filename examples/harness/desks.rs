@@ -1,9 +1,16 @@
 //! The three upstream desks (producer threads) and their script, laid out in time relative to
-//! the window's opening.
+//! the window's opening. Each desk follows its own outcomes in the journal
+//! ([`oms::journal::Outcomes`]) and tells what became of its requests: no desk reads the
+//! others' records.
 
+use std::collections::HashSet;
+use std::path::Path;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use oms::{OrderRequest, Producer, RequestType, Side};
+use jiff::tz::TimeZone;
+use oms::journal::{JournalError, Outcome, OutcomeKind, OutcomePoll, Outcomes};
+use oms::{OrderRequest, Producer, RejectReason, RequestType, Side};
 
 /// What a step should lead to, whatever the timing (checked against the journal afterwards).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -118,37 +125,172 @@ impl Script {
         self.t0 + self.open_after
     }
 
-    /// Runs each desk on its own thread; returns when the last step is due plus a margin for
-    /// the window's end and the last responses.
-    pub fn run(&self, producers: [Producer; 3]) -> Instant {
-        let names = ["desk A (flow)", "desk B (amend)", "desk C (checks)"];
+    /// When the script is over: the last step, or the window's end, plus a margin for the last
+    /// responses.
+    pub fn end(&self) -> Instant {
+        let last = self.steps().map(|s| s.at).fold(0.0, f64::max);
+        self.opens() + Duration::from_secs_f64(last.max(self.window.as_secs_f64()) + 0.5)
+    }
+
+    /// Runs each desk on its own thread: it hands over its steps at their times and, from
+    /// the journal at `journal`, prints what became of its own requests as it happens (its
+    /// outcomes: no other desk's). A desk ends when the journal is closed; it returns how many
+    /// outcomes it saw.
+    pub fn start(
+        &self,
+        producers: [Producer; 3],
+        journal: &Path,
+        tz: &TimeZone,
+    ) -> Result<Vec<JoinHandle<(u16, u64)>>, JournalError> {
+        let names = ["desk A", "desk B", "desk C"];
+        let notes = ["flow", "amend", "checks"];
         let opens = self.opens();
-        std::thread::scope(|s| {
-            for ((mut producer, steps), name) in producers.into_iter().zip(self.desks.iter()).zip(names) {
-                s.spawn(move || {
-                    let mut last_note = "";
-                    for st in steps {
-                        let due = if st.at >= 0.0 {
-                            opens + Duration::from_secs_f64(st.at)
-                        } else {
-                            opens.checked_sub(Duration::from_secs_f64(-st.at)).unwrap_or(opens)
-                        };
-                        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                        if st.note != last_note {
-                            println!("           {name} > {}", st.note);
-                            last_note = st.note;
-                        }
-                        let (mut o, mut t) = (st.order, st.request);
-                        // A full ring hands the request back: retry, never drop.
-                        while let Err(back) = producer.on_data(o, t) {
-                            (o, t) = (back.order, back.request);
-                            std::thread::yield_now();
+        let mut threads = Vec::new();
+        for (((mut producer, steps), name), note) in
+            producers.into_iter().zip(self.desks.clone()).zip(names).zip(notes)
+        {
+            let mut desk = Desk {
+                name,
+                outcomes: Outcomes::follow(journal, producer.index())?,
+                tz: tz.clone(),
+                queued: HashSet::new(),
+                seen: 0,
+            };
+            let thread = std::thread::Builder::new().name(format!("{name} ({note})")).spawn(move || {
+                let mut last_note = "";
+                for st in steps {
+                    let due = if st.at >= 0.0 {
+                        opens + Duration::from_secs_f64(st.at)
+                    } else {
+                        opens.checked_sub(Duration::from_secs_f64(-st.at)).unwrap_or(opens)
+                    };
+                    while Instant::now() < due {
+                        if !desk.tell() {
+                            std::thread::sleep(
+                                due.saturating_duration_since(Instant::now()).min(Duration::from_millis(2)),
+                            );
                         }
                     }
-                });
-            }
-        });
-        let last = self.steps().map(|s| s.at).fold(0.0, f64::max);
-        opens + Duration::from_secs_f64(last.max(self.window.as_secs_f64()) + 0.5)
+                    if st.note != last_note {
+                        println!("               {name} ({note}) > {}", st.note);
+                        last_note = st.note;
+                    }
+                    let (mut o, mut t) = (st.order, st.request);
+                    // A full ring hands the request back: retry, never drop.
+                    while let Err(back) = producer.on_data(o, t) {
+                        (o, t) = (back.order, back.request);
+                        std::thread::yield_now();
+                    }
+                }
+                // The rest of its outcomes, until the journal is closed.
+                while !desk.closed() {
+                    if !desk.tell() {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                }
+                (producer.index(), desk.seen)
+            });
+            threads.push(thread.map_err(|e| JournalError::io(journal, "start a desk thread", e))?);
+        }
+        Ok(threads)
     }
+}
+
+/// One desk's view of the journal: its own outcomes only.
+struct Desk {
+    name: &'static str,
+    outcomes: Outcomes,
+    tz: TimeZone,
+    /// Its orders waiting in the queue.
+    queued: HashSet<u64>,
+    seen: u64,
+}
+
+impl Desk {
+    /// Prints the outcomes committed since the last call; `false` if there were none.
+    fn tell(&mut self) -> bool {
+        let mut told = false;
+        loop {
+            match self.outcomes.poll() {
+                Ok(OutcomePoll::Outcome(o)) => {
+                    self.seen += 1;
+                    told = true;
+                    let what = self.what(&o);
+                    println!("{}  {} < {what}", time(o.time_ns, &self.tz), self.name);
+                }
+                Ok(OutcomePoll::Pending | OutcomePoll::Closed) => return told,
+                Err(e) => {
+                    eprintln!("{}: {e}", self.name);
+                    return told;
+                }
+            }
+        }
+    }
+
+    /// Whether the journal is closed and every outcome told.
+    fn closed(&mut self) -> bool {
+        self.tell();
+        matches!(self.outcomes.poll(), Ok(OutcomePoll::Closed) | Err(_))
+    }
+
+    fn what(&mut self, o: &Outcome) -> String {
+        let id = o.order.order_id;
+        let order = order(o);
+        match o.kind {
+            OutcomeKind::Queued => {
+                self.queued.insert(id);
+                format!(
+                    "queued     {order} waits for the throttle ({} of mine in the queue)",
+                    self.queued.len()
+                )
+            }
+            OutcomeKind::Sent { in_oms_ns } => {
+                if self.queued.remove(&id) {
+                    format!("SENT       {order} after {:.0} ms in the queue", in_oms_ns as f64 / 1e6)
+                } else {
+                    format!("SENT       {order} at once")
+                }
+            }
+            OutcomeKind::Modified => format!("modified   {order} in place, keeps its place in line"),
+            OutcomeKind::Cancelled => {
+                self.queued.remove(&id);
+                format!("cancelled  #{id} removed from the queue")
+            }
+            OutcomeKind::Rejected { request, reason } => {
+                // A queued order leaves the queue rejected only at logout or shutdown (a
+                // duplicate New for a queued id is rejected without touching the queued one).
+                if request == RequestType::New
+                    && matches!(reason, RejectReason::SessionEnded | RejectReason::Shutdown)
+                {
+                    self.queued.remove(&id);
+                }
+                format!("REJECTED   {} #{id}: {}", request.name(), reason.name())
+            }
+            OutcomeKind::Response { response, latency_ns } => {
+                format!(
+                    "response   #{id} {} after {:.0} us round trip",
+                    response.name(),
+                    latency_ns as f64 / 1e3
+                )
+            }
+            OutcomeKind::Unanswered => {
+                format!("unanswered #{id} was sent but got no response before shutdown")
+            }
+            OutcomeKind::Other(kind) => format!("{}       #{id}", kind.name()),
+        }
+    }
+}
+
+/// `HH:MM:SS.mmm` in `tz`.
+pub fn time(ns: i64, tz: &TimeZone) -> String {
+    match jiff::Timestamp::from_nanosecond(ns as i128) {
+        Ok(t) => t.to_zoned(tz.clone()).strftime("%H:%M:%S%.3f").to_string(),
+        Err(_) => format!("{ns}ns"),
+    }
+}
+
+fn order(o: &Outcome) -> String {
+    let r = &o.order;
+    let side = if r.side == '\0' { "-".to_string() } else { r.side.to_string() };
+    format!("#{} {side} {} @ {:.2}", r.order_id, r.qty, r.price)
 }

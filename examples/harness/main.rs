@@ -2,7 +2,9 @@
 //!
 //! A trading window opens about 2 s after start and lasts about 8 s (local time zone), at
 //! X = 3 orders/s. Three upstream "desks" (producer threads) and a simulated exchange (its own
-//! thread) exercise every rule while a narrator follows the journal live and tells the story:
+//! thread) exercise every rule; each desk follows its own outcomes in the journal live
+//! (`oms::journal::Outcomes`) and tells what became of its requests, and a narrator tells the
+//! engine's own records (logon, logout). Together they tell the story:
 //! waiting for logon, logon, throttled sends, queueing, modify and cancel in the queue, modify and
 //! cancel of unknown or already sent orders, repeated modifies, a burst, a duplicate id, invalid
 //! orders, logout with orders still queued, an order after logout. At the end the demo reads its
@@ -127,20 +129,23 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     )?;
     let engine = EngineHandle::spawn(builder.build(exchange, journal), &valid.runner)?;
     let tz = valid.engine.session.window.timezone().clone();
-    let narrator = narrator::Narrator::start(args.journal.clone(), clock.clone(), tz)?;
+    let narrator = narrator::Narrator::start(args.journal.clone(), clock.clone(), tz.clone())?;
 
     let script = desks::Script::new(t0, secs(args.open_after), secs(args.window));
-    let end_of_script = script.run(producers);
-    std::thread::sleep(end_of_script.saturating_duration_since(Instant::now()));
+    let desks = script.start(producers, &args.journal, &tz)?;
+    std::thread::sleep(script.end().saturating_duration_since(Instant::now()));
 
     let report = engine.stop()?;
     let journal_stats = report.sink.close()?;
+    // The desks and the narrator tell the last records (the shutdown's), then see the journal
+    // closed.
+    let seen: Vec<(u16, u64)> = desks.into_iter().filter_map(|d| d.join().ok()).collect();
     narrator.finish();
 
     let journal = Journal::open(&args.journal)?;
     let records = journal.records().collect::<Result<Vec<_>, _>>()?;
     println!();
-    let ok = checks::check_run(&records, &script, &valid, &args.journal)?;
+    let ok = checks::check_run(&records, &script, &valid, &args.journal, &seen)?;
     checks::summary(&records, &report.stats, &journal_stats);
     println!("\nRead the journal:  cargo run --release --bin oms -- decode {}", args.journal.display());
     println!("Audit it:          cargo run --release --bin oms -- audit {}", args.journal.display());

@@ -1,12 +1,15 @@
-//! Follows the journal while it is written and tells what the engine decided, one line per event.
+//! Follows the engine's own records (the session: logon, logout, clock steps, restarts,
+//! responses that match no order) and tells them; each desk tells its own orders' fates.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use oms::journal::{Follower, Poll};
-use oms::{EngineClock, EventKind, EventRecord, RejectReason, RequestType};
+use oms::journal::{JournalError, Outcomes, Poll};
+use oms::record::ENGINE;
+use oms::{EngineClock, EventKind, EventRecord};
+
+use crate::desks::time;
 
 /// The narrator thread.
 pub struct Narrator {
@@ -14,21 +17,20 @@ pub struct Narrator {
 }
 
 impl Narrator {
-    /// Starts following `path` (which must exist).
+    /// Starts following the engine's records in `path` (which must exist).
     pub fn start(
         path: PathBuf,
         clock: EngineClock,
         tz: jiff::tz::TimeZone,
-    ) -> Result<Narrator, oms::journal::JournalError> {
-        let mut follower = Follower::open(&path)?;
+    ) -> Result<Narrator, JournalError> {
+        let mut engine = Outcomes::follow(&path, ENGINE)?;
         let thread = std::thread::Builder::new()
             .name("narrator".into())
             .spawn(move || {
-                let mut queued: HashSet<u64> = HashSet::new();
                 let mut printed_wait = false;
                 loop {
-                    match follower.poll() {
-                        Ok(Poll::Record(r)) => println!("{}", line(&r, &tz, &mut queued)),
+                    match engine.poll_record() {
+                        Ok(Poll::Record(r)) => println!("{}  {}", time(r.time_ns, &tz), line(&r)),
                         Ok(Poll::Pending) => {
                             if !printed_wait {
                                 let now = clock.wall_ns(clock.now_ns());
@@ -45,7 +47,7 @@ impl Narrator {
                     }
                 }
             })
-            .map_err(|e| oms::journal::JournalError::io(&path, "start the narrator thread", e))?;
+            .map_err(|e| JournalError::io(&path, "start the narrator thread", e))?;
         Ok(Narrator { thread })
     }
 
@@ -55,65 +57,26 @@ impl Narrator {
     }
 }
 
-fn time(ns: i64, tz: &jiff::tz::TimeZone) -> String {
-    match jiff::Timestamp::from_nanosecond(ns as i128) {
-        Ok(t) => t.to_zoned(tz.clone()).strftime("%H:%M:%S%.3f").to_string(),
-        Err(_) => format!("{ns}ns"),
-    }
-}
-
-fn order(r: &EventRecord) -> String {
-    let side = if r.side == '\0' { "-".to_string() } else { r.side.to_string() };
-    format!("#{} {side} {} @ {:.2}", r.order_id, r.qty, r.price)
-}
-
-fn line(r: &EventRecord, tz: &jiff::tz::TimeZone, queued: &mut HashSet<u64>) -> String {
-    let t = time(r.time_ns, tz);
-    let what = match r.kind {
-        EventKind::Logon => "LOGON      window open: orders may go to the exchange".to_string(),
-        EventKind::Logout => "LOGOUT     window closed".to_string(),
-        EventKind::Queued => {
-            queued.insert(r.order_id);
-            format!("queued     {} waits for the throttle ({} in queue)", order(r), queued.len())
+/// One of the engine's own records, told.
+fn line(r: &EventRecord) -> String {
+    match r.kind {
+        EventKind::Logon => "ENGINE   LOGON      window open: orders may go to the exchange".to_string(),
+        EventKind::Logout => "ENGINE   LOGOUT     window closed".to_string(),
+        EventKind::ClockStep => {
+            format!("ENGINE   CLOCK      wall clock re-anchored by {:+} ns", r.latency_ns as i64)
         }
-        EventKind::Sent => {
-            let from_queue = queued.remove(&r.order_id);
-            let waited = r.latency_ns as f64 / 1e6;
-            if from_queue {
-                format!("SENT       {} after {waited:.0} ms in the queue ({} left)", order(r), queued.len())
-            } else {
-                format!("SENT       {} at once", order(r))
-            }
+        EventKind::Recovered => {
+            format!("ENGINE   RESTART    {} queued and {} in flight restored", r.qty, r.order_id)
         }
-        EventKind::Modified => format!("modified   {} in place, keeps its place in line", order(r)),
-        EventKind::Cancelled => {
-            queued.remove(&r.order_id);
-            format!("cancelled  #{} removed from the queue ({} left)", r.order_id, queued.len())
-        }
-        EventKind::Rejected => {
-            // A queued order leaves the queue rejected only at logout or shutdown (a duplicate
-            // New for a queued id is rejected without touching the queued one).
-            if r.request == RequestType::New
-                && matches!(r.reason, Some(RejectReason::SessionEnded | RejectReason::Shutdown))
-            {
-                queued.remove(&r.order_id);
-            }
-            let reason = r.reason.map_or("?", |x| x.name());
-            format!("REJECTED   {} #{}: {reason}", r.request.name(), r.order_id)
-        }
-        EventKind::Response => format!(
-            "response   #{} {} after {:.0} us round trip",
-            r.order_id,
-            r.response.name(),
-            r.latency_ns as f64 / 1e3
-        ),
         EventKind::UnmatchedResponse => {
-            format!("unmatched  response for #{} matches no order in flight", r.order_id)
+            format!("ENGINE   unmatched  response for #{} matches no order in flight", r.order_id)
         }
-        EventKind::Unanswered => {
-            format!("unanswered #{} was sent but got no response before shutdown", r.order_id)
-        }
-        EventKind::ClockStep => format!("CLOCK      wall clock re-anchored by {:+} ns", r.latency_ns as i64),
-    };
-    format!("{t}  {what}")
+        k @ (EventKind::Queued
+        | EventKind::Sent
+        | EventKind::Modified
+        | EventKind::Cancelled
+        | EventKind::Rejected
+        | EventKind::Response
+        | EventKind::Unanswered) => format!("ENGINE   {} #{} (answers no producer)", k.name(), r.order_id),
+    }
 }

@@ -53,6 +53,12 @@ pub struct Auditor {
     /// A shutdown was seen since the last logon (a `shutdown` reject, an `unanswered`, an early
     /// logout): the next logon may be late (the engine restarted).
     shutdown_seen: bool,
+    /// After a `recovered` record, until the next logon: the window of the session the engine
+    /// was logged on in when it stopped (it died with the process). A logon into that same
+    /// window continues its session (the token bucket is not refilled); `session_ended`
+    /// rejects after that window's end need no session and no logout (the restarted engine
+    /// rejects the orders the ended window left queued).
+    crashed: Option<WindowSpan>,
     /// Inside a run of `session_ended` rejects: the seq of its first.
     ending: Option<u64>,
     orders: Orders,
@@ -81,6 +87,7 @@ impl Auditor {
             session: None,
             stopped_until: None,
             shutdown_seen: false,
+            crashed: None,
             ending: None,
             orders: Orders::default(),
             bound,
@@ -169,6 +176,7 @@ impl Auditor {
         self.check_record(r);
         if let Some(first) = self.ending
             && !(r.kind == EventKind::Logout
+                || r.kind == EventKind::Recovered
                 || (r.kind == EventKind::Rejected && r.reason == Some(RejectReason::SessionEnded)))
         {
             self.ending = None;
@@ -183,6 +191,7 @@ impl Auditor {
         if let Some(end) = self.stopped_until
             && r.kind != EventKind::Logon
             && r.kind != EventKind::Unanswered
+            && r.kind != EventKind::Recovered
             && r.time_ns < end
         {
             self.stopped_until = None;
@@ -207,6 +216,7 @@ impl Auditor {
             EventKind::Unanswered => self.on_unanswered(r),
             // Record sanity only (above): the step itself moves no order.
             EventKind::ClockStep => {}
+            EventKind::Recovered => self.on_recovered(r),
         }
     }
 
@@ -239,9 +249,11 @@ impl Auditor {
             _ => r.time_ns,
         });
         let request = match r.kind {
-            EventKind::Logon | EventKind::Logout | EventKind::UnmatchedResponse | EventKind::ClockStep => {
-                Some(RequestType::Unknown)
-            }
+            EventKind::Logon
+            | EventKind::Logout
+            | EventKind::UnmatchedResponse
+            | EventKind::ClockStep
+            | EventKind::Recovered => Some(RequestType::Unknown),
             EventKind::Queued | EventKind::Sent | EventKind::Response | EventKind::Unanswered => {
                 Some(RequestType::New)
             }
@@ -299,7 +311,12 @@ impl Auditor {
                 )
             });
         }
-        if let Bound::Bucket(b) = &mut self.bound {
+        // A logon into the window the engine was logged on in when it stopped continues that
+        // session: the restarted engine restores its bucket instead of refilling it.
+        let continues = self.crashed.take() == Some(span);
+        if let Bound::Bucket(b) = &mut self.bound
+            && !continues
+        {
             b.reset();
         }
         self.session = Some(Open { span, logon_seq: r.seq });
@@ -609,13 +626,18 @@ impl Auditor {
 
     fn on_session_ended(&mut self, r: &EventRecord) {
         let id = r.order_id;
-        if self.ending.is_none() {
-            self.ending = Some(r.seq);
-        }
-        if self.session.is_none() {
-            self.fail(Rule::SessionEnd, r.seq, Some(id), || {
-                "rejected session_ended while no session is logged on".into()
-            });
+        // A restarted engine rejects what a window that ended while it was down left queued:
+        // no session is on, and no logout follows (the session died with the process).
+        let after_restart = self.session.is_none() && self.crashed.is_some_and(|s| r.time_ns >= s.end_ns);
+        if !after_restart {
+            if self.ending.is_none() {
+                self.ending = Some(r.seq);
+            }
+            if self.session.is_none() {
+                self.fail(Rule::SessionEnd, r.seq, Some(id), || {
+                    "rejected session_ended while no session is logged on".into()
+                });
+            }
         }
         let front = self.orders.front();
         if front == Some(id) {
@@ -670,6 +692,28 @@ impl Auditor {
         }
     }
 
+    /// The engine restarted: the counts it states must be the journal's; the session it was
+    /// logged on in (if any) died with the process, and what it had begun (a run of
+    /// `session_ended` rejects, a shutdown) was cut short.
+    fn on_recovered(&mut self, r: &EventRecord) {
+        // Checked under `fates` but not counted: its count is of New orders.
+        let queued = self.orders.queued_len() as u64;
+        let in_flight = self.orders.in_flight_len() as u64;
+        if (r.qty, r.order_id) != (queued, in_flight) {
+            self.fail(Rule::Fates, r.seq, None, || {
+                format!(
+                    "recovered states {} queued and {} in flight, but the journal before it shows {queued} \
+                     queued and {in_flight} in flight",
+                    r.qty, r.order_id
+                )
+            });
+        }
+        self.ending = None;
+        self.stopped_until = None;
+        self.shutdown_seen = true;
+        self.crashed = self.session.take().map(|open| open.span);
+    }
+
     fn on_unanswered(&mut self, r: &EventRecord) {
         self.shutdown_seen = true;
         let id = r.order_id;
@@ -689,7 +733,7 @@ impl Auditor {
 /// The order id of a record about an order.
 fn id_of(r: &EventRecord) -> Option<u64> {
     match r.kind {
-        EventKind::Logon | EventKind::Logout | EventKind::ClockStep => None,
+        EventKind::Logon | EventKind::Logout | EventKind::ClockStep | EventKind::Recovered => None,
         EventKind::Queued
         | EventKind::Sent
         | EventKind::Modified

@@ -71,6 +71,7 @@ mod report;
 mod rules;
 
 pub use checker::Auditor;
+pub(crate) use orders::IdHasher;
 pub use report::{AuditReport, RuleReport, Violation};
 pub use rules::Rule;
 

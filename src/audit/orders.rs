@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// A multiplicative hash for order ids (the default SipHash costs more than the rest of a
 /// record's check; ids come from a journal, not from an adversary).
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {

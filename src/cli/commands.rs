@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::journal::{Follower, Journal, Poll};
+use crate::journal::{Follower, Journal, JournalError, Outcomes, Poll};
 use crate::model::EventKind;
 use crate::record::EventRecord;
 
-use super::format::{Format, Formatter};
+use super::format::{Format, Formatter, names_order};
 use super::stats::Stats;
 use super::{CliError, Out, open_all, stdout_err};
 
@@ -72,6 +72,10 @@ pub struct TailArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Only the records answering this producer's requests: its orders' fates as they are
+    /// committed (65535: the engine's own records).
+    #[arg(long = "producer", value_name = "N")]
+    pub producer: Option<u16>,
 }
 
 fn formatter(format: Format, j_path: &Path, timezone: &str) -> Formatter {
@@ -101,7 +105,7 @@ pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
     }
     let keep = |r: &EventRecord| {
         wanted[r.kind as usize]
-            && a.order.is_none_or(|o| r.order_id == o)
+            && a.order.is_none_or(|o| names_order(r) && r.order_id == o)
             && a.producer.is_none_or(|p| r.producer == p)
     };
     let mut out = Out::new();
@@ -250,7 +254,10 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode, CliError> {
 
 /// `oms tail`.
 pub fn tail(a: &TailArgs) -> Result<ExitCode, CliError> {
-    let mut follower = Follower::open(&a.path)?;
+    let mut follower = match a.producer {
+        None => Followed::All(Follower::open(&a.path)?),
+        Some(p) => Followed::One(Outcomes::follow(&a.path, p)?),
+    };
     let mut f = formatter(a.format, &a.path, follower.timezone());
     let mut out = Out::new();
     f.header(out.buf());
@@ -271,6 +278,28 @@ pub fn tail(a: &TailArgs) -> Result<ExitCode, CliError> {
                 out.flush()?;
                 return Ok(ExitCode::SUCCESS);
             }
+        }
+    }
+}
+
+/// What `oms tail` follows: every record, or one producer's.
+enum Followed {
+    All(Follower),
+    One(Outcomes),
+}
+
+impl Followed {
+    fn poll(&mut self) -> Result<Poll, JournalError> {
+        match self {
+            Followed::All(f) => f.poll(),
+            Followed::One(o) => o.poll_record(),
+        }
+    }
+
+    fn timezone(&self) -> &str {
+        match self {
+            Followed::All(f) => f.timezone(),
+            Followed::One(o) => o.timezone(),
         }
     }
 }

@@ -17,10 +17,12 @@
 //! | `response` | ✓ | ✓ if recorded (side ≠ 0) | ✓ | ✓ (round trip) | |
 //! | `unmatched_response` | ✓ | | ✓ | | |
 //! | `clock_step` | | | | ✓ (the step, signed) | |
+//! | `recovered` | ✓ (orders restored in flight) | only `qty` (orders restored to the queue) | | | |
 //!
 //! `side` is also empty whenever it is not recorded (`'\0'`). `producer` (text: `p=N`) is the
 //! index of the producer whose request the event answers; it is empty for the engine's own events
-//! (logon, logout, clock_step).
+//! (logon, logout, clock_step, recovered). Text shows a `recovered` record as
+//! `recovered queued=Q in_flight=F`.
 
 use std::io::Write;
 
@@ -71,6 +73,8 @@ pub fn applies(r: &EventRecord) -> Applies {
         EventKind::Response => (true, r.side != '\0', true, true, false),
         EventKind::UnmatchedResponse => (true, false, true, false, false),
         EventKind::ClockStep => (false, false, false, true, false),
+        // `order_id` and `qty` hold counts (in flight, queued): see `recovered_qty`.
+        EventKind::Recovered => (true, false, false, false, false),
     };
     Applies { order, instrument, response, latency, reason }
 }
@@ -139,6 +143,9 @@ impl Formatter {
             push_u64(out, r.qty);
         } else {
             out.extend_from_slice(b",,,");
+            if recovered_qty(r) {
+                push_u64(out, r.qty);
+            }
         }
         out.push(b',');
         if a.response {
@@ -191,7 +198,7 @@ impl Formatter {
             out.push(b'"');
         }
         out.extend_from_slice(b",\"qty\":");
-        json_or_null(out, a.instrument, |o| push_u64(o, r.qty));
+        json_or_null(out, a.instrument || recovered_qty(r), |o| push_u64(o, r.qty));
         out.extend_from_slice(b",\"response\":");
         json_or_null(out, a.response, |o| json_str(o, |o| push_response(o, r.response)));
         out.extend_from_slice(b",\"latency_ns\":");
@@ -215,7 +222,12 @@ impl Formatter {
             out.push(b' ');
             out.extend_from_slice(r.request.name().as_bytes());
         }
-        if a.order {
+        if r.kind == EventKind::Recovered {
+            out.extend_from_slice(b" queued=");
+            push_u64(out, r.qty);
+            out.extend_from_slice(b" in_flight=");
+            push_u64(out, r.order_id);
+        } else if a.order {
             out.extend_from_slice(b" order=");
             push_u64(out, r.order_id);
         }
@@ -307,6 +319,18 @@ impl Formatter {
         }
         out.extend_from_slice(&b);
     }
+}
+
+/// Whether `order_id` names an order (`oms decode --order`): not for the engine's own
+/// records, whose `order_id` is 0 or, in a `recovered` record, a count.
+pub fn names_order(r: &EventRecord) -> bool {
+    applies(r).order && r.kind != EventKind::Recovered
+}
+
+/// Whether `qty` is shown without the other instrument fields: a `recovered` record's count
+/// of orders restored to the queue.
+fn recovered_qty(r: &EventRecord) -> bool {
+    r.kind == EventKind::Recovered
 }
 
 /// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian; H. Hinnant).
@@ -479,5 +503,23 @@ mod tests {
         r.latency_ns = 1_500;
         let text = line(Format::Text, &r);
         assert!(text.ends_with("clock_step step=+1.500µs\n"), "{text}");
+    }
+
+    #[test]
+    fn recovered_prints_its_counts() {
+        let mut r = EventRecord::bare(EventKind::Recovered, 1_704_169_800_000_000_000);
+        (r.seq, r.qty, r.order_id) = (9, 12, 3);
+        let line = |format| {
+            let mut out = Vec::new();
+            Formatter::utc(format).line(&mut out, &r);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(line(Format::Csv), "9,2024-01-02T04:30:00.000000000Z,recovered,3,,,,12,,,,\n");
+        let json = line(Format::Jsonl);
+        assert!(
+            json.contains("\"order_id\":3,\"symbol\":null,\"side\":null,\"price\":null,\"qty\":12,"),
+            "{json}"
+        );
+        assert!(line(Format::Text).ends_with(" recovered queued=12 in_flight=3\n"), "{}", line(Format::Text));
     }
 }

@@ -1,4 +1,4 @@
-//! The `oms` command line (the binary in `src/bin/oms.rs` only parses and calls [`run`]).
+//! The `oms` command line (the binary in `src/bin/oms.rs` only parses and calls [`run()`]).
 //!
 //! Subcommands live in [`Command`]; each has its own argument struct and `run` function in
 //! [`commands`], so adding one (e.g. `replay`) is a variant, a struct and a match arm.
@@ -7,6 +7,8 @@
 //! or unreadable (the message names the file and the byte offset), 2 bad usage (clap; for
 //! `replay` also a malformed scenario, bad configuration or bad `--start`). `audit` has its own:
 //! 0 every rule holds, 1 a rule is broken, 2 the journal or the configuration cannot be used.
+//! `run`: 0 a clean stop (signal, `--once`), 1 the journal cannot be written or resumed or the
+//! engine failed, 2 bad configuration or orders input, or a journal under another configuration.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -21,11 +23,13 @@ pub mod audit;
 pub mod commands;
 pub mod format;
 pub mod replay;
+pub mod run;
 pub mod stats;
 
 pub use audit::AuditArgs;
 pub use commands::{DecodeArgs, StatsArgs, TailArgs, VerifyArgs};
 pub use replay::ReplayArgs;
+pub use run::RunArgs;
 
 /// `oms`: tools for the order management system's journal.
 #[derive(Debug, Parser)]
@@ -52,6 +56,9 @@ pub enum Command {
     /// Check a journal against the rules (window, throttle, queue, fates); exit 1 naming each
     /// broken rule, 2 if the journal cannot be read.
     Audit(AuditArgs),
+    /// Run the engine on the real clock against the configured exchange, writing a journal;
+    /// feed it orders from a file or standard input; stop on SIGINT / SIGTERM (or --once).
+    Run(RunArgs),
 }
 
 /// Runs a parsed command line.
@@ -63,6 +70,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Tail(a) => commands::tail(&a),
         Command::Replay(a) => replay::run(&a),
         Command::Audit(a) => audit::run(&a),
+        Command::Run(a) => run::run(&a),
     };
     match result {
         Ok(code) => code,

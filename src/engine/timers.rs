@@ -68,9 +68,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     /// Re-anchors the wall clock (see [`crate::clock`]); a step larger than
-    /// [`RECORDED_STEP_NS`] is recorded as `clock_step` on the new anchor.
-    fn reanchor(&mut self, now: u64) {
+    /// [`RECORDED_STEP_NS`] is recorded as `clock_step` on the new anchor. The throttle's
+    /// history moves with it ([`Throttle::shift`](crate::throttle::Throttle::shift)), so every
+    /// recorded send keeps its wall time and the bound holds in the journal's time across the
+    /// step.
+    pub(super) fn reanchor(&mut self, now: u64) {
         let step = self.clock.reanchor();
+        self.throttle.shift(step.saturating_neg());
         if step.unsigned_abs() > RECORDED_STEP_NS {
             let mut rec = EventRecord::bare(EventKind::ClockStep, self.clock.wall_ns(now));
             rec.latency_ns = step as u64; // two's complement: the journal's i64 step

@@ -14,6 +14,8 @@
 //! * [`Journal`] reads a journal back (one segment, or a base path with all its segments),
 //!   validating every record (sequence number in place, CRC-32) and [`Journal::verify`] reports
 //!   the last good record, any torn tail and the first corruption, naming file and offset.
+//! * [`Outcomes`] follows one producer's records: what became of its requests, from any thread
+//!   or process, with no work on the engine thread (`oms tail --producer N`).
 //! * [`Follower`] follows a live journal (`oms tail`). Like [`Journal`], it reads the files with
 //!   `pread` rather than mapping them, so a file truncated under it is an error, not SIGBUS.
 //!
@@ -29,12 +31,14 @@ mod error;
 pub mod follower;
 pub mod format;
 mod mapping;
+pub mod outcomes;
 pub mod reader;
 pub mod writer;
 
 pub use error::{ConfigProblem, Corruption, HeaderText, JournalError};
 pub use follower::{Follower, Poll};
 pub use format::{FORMAT_VERSION, MAGIC, SegmentHeader, segment_path};
+pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};
 pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
 pub use writer::{JournalStats, JournalWriter, NextSegment, WriterOptions};
 

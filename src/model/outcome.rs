@@ -31,11 +31,15 @@ pub enum EventKind {
     /// instant, in ns, as a two's-complement `i64` (negative: the clock went back). Records
     /// after it carry times on the new anchor.
     ClockStep = 11,
+    /// The engine restarted on this journal and rebuilt its state from the records before it:
+    /// `qty` holds the number of orders it restored to the queue, `order_id` the number it
+    /// restored in flight. A logon that follows may come late in its window (a start-up).
+    Recovered = 12,
 }
 
 impl EventKind {
     /// Every kind, in wire order.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::Logon,
         EventKind::Logout,
         EventKind::Queued,
@@ -47,6 +51,7 @@ impl EventKind {
         EventKind::UnmatchedResponse,
         EventKind::Unanswered,
         EventKind::ClockStep,
+        EventKind::Recovered,
     ];
 
     /// Decodes the wire value.
@@ -71,6 +76,7 @@ impl EventKind {
             EventKind::UnmatchedResponse => "unmatched_response",
             EventKind::Unanswered => "unanswered",
             EventKind::ClockStep => "clock_step",
+            EventKind::Recovered => "recovered",
         }
     }
 

@@ -50,6 +50,8 @@ mod sink;
 mod start;
 
 pub use driver::{AutoResponse, ReplayError, ReplayReport, replay};
-pub use scenario::{Action, MAX_PRODUCERS, ScenarioError, ScenarioEvent, parse_ms, parse_scenario};
+pub use scenario::{
+    Action, MAX_PRODUCERS, ScenarioError, ScenarioEvent, parse_ms, parse_scenario, parse_scenario_line,
+};
 pub use sink::BatchJournal;
 pub use start::{default_start_wall_ns, parse_start};

@@ -80,15 +80,7 @@ pub fn parse_scenario(text: &str) -> Result<Vec<ScenarioEvent>, ScenarioError> {
     let mut last_ns = 0u64;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        // Byte searches: `#`, `=` and `.` are ASCII, so every split lands on a char boundary.
-        let content = match raw.bytes().position(|b| b == b'#') {
-            Some(k) => &raw[..k],
-            None => raw,
-        };
-        if content.trim_ascii().is_empty() {
-            continue;
-        }
-        let ev = parse_line(content, line).map_err(|message| ScenarioError { line, message })?;
+        let Some(ev) = parse_scenario_line(raw, line)? else { continue };
         if ev.at_ns < last_ns {
             return Err(ScenarioError {
                 line,
@@ -103,6 +95,21 @@ pub fn parse_scenario(text: &str) -> Result<Vec<ScenarioEvent>, ScenarioError> {
         out.push(ev);
     }
     Ok(out)
+}
+
+/// Parses one line of a scenario (numbered `line`, for the event and the error): `Ok(None)`
+/// for a blank or comment-only line. Does not check that time goes forward (that needs the
+/// line before: [`parse_scenario`] does). For input that arrives a line at a time.
+pub fn parse_scenario_line(raw: &str, line: usize) -> Result<Option<ScenarioEvent>, ScenarioError> {
+    // Byte searches: `#`, `=` and `.` are ASCII, so every split lands on a char boundary.
+    let content = match raw.bytes().position(|b| b == b'#') {
+        Some(k) => &raw[..k],
+        None => raw,
+    };
+    if content.trim_ascii().is_empty() {
+        return Ok(None);
+    }
+    parse_line(content, line).map(Some).map_err(|message| ScenarioError { line, message })
 }
 
 /// Parses a time in milliseconds with up to 6 decimals (`150`, `0.5`, `12.000001`) into exact

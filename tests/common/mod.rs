@@ -5,7 +5,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use oms::engine::{Engine, EngineBuilder};
+use oms::engine::{Engine, EngineBuilder, RecoverError, RecoveredState};
 use oms::exchange::RecordingExchange;
 use oms::{
     Config, EngineClock, EventKind, EventRecord, EventSink, Exchange, Logon, Logout, MemorySink,
@@ -147,6 +147,36 @@ impl Rig {
         let mut rig = Rig { engine, mock, producers, responder, send_cost, record_cost };
         rig.poll();
         rig
+    }
+
+    /// An engine whose clock shows `start` (RFC 3339), restarted from `state` (its clock
+    /// prepared for it), with `producers` producer handles; polled once.
+    pub fn recovered(
+        cfg: &Config,
+        start: &str,
+        producers: usize,
+        state: RecoveredState,
+    ) -> Result<Rig, RecoverError> {
+        let valid = cfg.validate().expect("test config is valid");
+        let (mut clock, mock) = EngineClock::manual(wall(start));
+        state.prepare_clock(&mut clock);
+        let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
+        let producers = (0..producers).map(|_| b.producer()).collect();
+        let (send_cost, record_cost) = (Cost::default(), Cost::default());
+        let exchange = TimedExchange {
+            inner: RecordingExchange::with_capacity(1024),
+            mock: mock.clone(),
+            send_cost: send_cost.clone(),
+        };
+        let sink = TimedSink {
+            inner: MemorySink::with_capacity(1 << 16),
+            mock: mock.clone(),
+            record_cost: record_cost.clone(),
+        };
+        let engine = b.recover(state, exchange, sink)?;
+        let mut rig = Rig { engine, mock, producers, responder, send_cost, record_cost };
+        rig.poll();
+        Ok(rig)
     }
 
     pub fn poll(&mut self) {

@@ -1,0 +1,176 @@
+//! How long recovery takes per million journal records: `oms::recovery::read` (open, check the
+//! configuration, fold every committed record into the engine's state) against reading the same
+//! records alone.
+//!
+//! ```text
+//! cargo run --release --example recovery_speed -- [--orders 1000000] [--queued 500000] [--sliding]
+//! ```
+//!
+//! The journal is written first, as an engine under load would leave it when killed: every
+//! order queued, sent `--queued` orders later (so that many wait in the queue throughout, the
+//! worst case for the queue's index, and at the end), answered 1000 orders after its send (the
+//! last ones are in flight at the end); every 10th order modified and every 50th cancelled while
+//! queued. `--sliding` uses the sliding-window throttle (its history
+//! is rebuilt too). The journal is in a temporary directory; each measurement is the best of 3
+//! (the file is in the page cache after the first).
+
+use std::time::{Duration, Instant};
+
+use oms::exchange::NullExchange;
+use oms::journal::{Journal, JournalWriter, NextSegment, SyncPolicy, WriterOptions};
+use oms::sink::CountingSink;
+use oms::{
+    Config, EngineBuilder, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RequestType,
+    ResponseType, Side,
+};
+
+struct Args {
+    orders: u64,
+    queued: u64,
+    sliding: bool,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args { orders: 1_000_000, queued: 500_000, sliding: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--orders" => a.orders = value()?.parse().map_err(|e| format!("--orders: {e}"))?,
+            "--queued" => a.queued = value()?.parse().map_err(|e| format!("--queued: {e}"))?,
+            "--sliding" => a.sliding = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if a.orders == 0 || a.queued >= a.orders {
+        return Err("--orders must be > 0 and --queued below it".into());
+    }
+    Ok(a)
+}
+
+/// Writes the journal; returns the number of records.
+fn write(cfg: &Config, a: &Args) -> Result<u64, Box<dyn std::error::Error>> {
+    let valid = cfg.validate()?;
+    let clock = EngineClock::system();
+    let mut w =
+        JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), WriterOptions::default())?;
+    let t0 = clock.wall_ns(clock.now_ns());
+    let mut n = 0u64;
+    let mut put = |kind: EventKind, id: u64, request: RequestType, t: i64| -> Result<(), String> {
+        if !w.has_room() && w.wait_next_segment(Duration::from_secs(120)) != NextSegment::Ready {
+            return Err("the next segment was not prepared within 120 s".into());
+        }
+        let o = OrderRequest::new(id, 7, Side::Buy, 100.0 + (id % 13) as f64, 1 + id % 100);
+        let mut r = EventRecord::for_order(kind, t, &o, request).from_producer((id % 4) as u16);
+        r.response = if kind == EventKind::Response { ResponseType::Accept } else { ResponseType::Unknown };
+        w.record(&r);
+        n += 1;
+        Ok(())
+    };
+    put(EventKind::Logon, 0, RequestType::Unknown, t0)?;
+    let cancelled = |id: u64| id.is_multiple_of(50);
+    // The journal ends mid-flow, as after a crash: the last `queued` orders still wait, the
+    // last 1000 sent are in flight.
+    for i in 0..a.orders {
+        let t = t0 + i as i64 * 1_000; // 1 µs apart
+        put(EventKind::Queued, i, RequestType::New, t)?;
+        if i.is_multiple_of(10) {
+            put(EventKind::Modified, i, RequestType::Modify, t)?;
+        }
+        if let Some(s) = i.checked_sub(a.queued) {
+            if cancelled(s) {
+                put(EventKind::Cancelled, s, RequestType::Cancel, t)?;
+            } else {
+                put(EventKind::Sent, s, RequestType::New, t)?;
+            }
+        }
+        // Answered 1000 orders after its send; the last ones stay in flight.
+        if let Some(s) = i.checked_sub(a.queued + 1000).filter(|s| !cancelled(*s)) {
+            put(EventKind::Response, s, RequestType::New, t)?;
+        }
+    }
+    std::mem::forget(w); // as a crashed engine leaves it: not closed
+    Ok(n)
+}
+
+fn best_of_3(
+    mut f: impl FnMut() -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<Duration, Box<dyn std::error::Error>> {
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed());
+    }
+    Ok(best)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a = args()?;
+    let dir = tempfile::tempdir()?;
+    let mut cfg = Config::default();
+    cfg.session.timezone = "UTC".into();
+    cfg.journal.path = dir.path().join("oms.journal");
+    cfg.journal.sync = SyncPolicy::None.into();
+    cfg.throttle.max_orders_per_sec = 1_000_000;
+    if a.sliding {
+        cfg.throttle.mode = "sliding-window".into();
+    }
+    cfg.engine.max_queued_orders = (a.queued as usize + 1).next_power_of_two();
+    let records = write(&cfg, &a)?;
+    let valid = cfg.validate()?;
+    let path = valid.journal.path.clone();
+
+    let read = best_of_3(|| {
+        let n = Journal::open(&path)?.records().try_fold(0u64, |n, r| r.map(|_| n + 1))?;
+        assert_eq!(n, records);
+        Ok(())
+    })?;
+    let mut restored = (0, 0);
+    let recover = best_of_3(|| {
+        let r = oms::recovery::read(&path, &valid)?;
+        restored = (r.state.queued.len(), r.state.in_flight.len());
+        Ok(())
+    })?;
+    // Restoring that state into an engine (tables allocated, queue and in-flight table filled).
+    let state = oms::recovery::read(&path, &valid)?.state;
+    let mut clock = EngineClock::system();
+    state.prepare_clock(&mut clock);
+    let t = Instant::now();
+    let (builder, _responder) = EngineBuilder::new(&valid.engine, clock.clone());
+    let engine = builder.recover(state.clone(), NullExchange::default(), CountingSink::default())?;
+    let restore = t.elapsed();
+    let t = Instant::now();
+    let (builder, _responder) = EngineBuilder::new(&valid.engine, clock);
+    let fresh = builder.build(NullExchange::default(), CountingSink::default());
+    let build = t.elapsed();
+    assert_eq!(engine.queue_len(), state.queued.len());
+    drop((engine, fresh));
+    let per_m = |d: Duration| d.as_secs_f64() * 1e3 / (records as f64 / 1e6);
+    println!(
+        "{records} records ({} orders, ~{} queued throughout, {} throttle); restores {} queued and {} in flight",
+        a.orders,
+        a.queued,
+        if a.sliding { "sliding-window" } else { "token-bucket" },
+        restored.0,
+        restored.1
+    );
+    println!(
+        "  read only:      {:>7.1} ms  ({:>5.1} ms per million records, {:>5.1} M records/s)",
+        read.as_secs_f64() * 1e3,
+        per_m(read),
+        records as f64 / read.as_secs_f64() / 1e6
+    );
+    println!(
+        "  recovery::read: {:>7.1} ms  ({:>5.1} ms per million records, {:>5.1} M records/s)",
+        recover.as_secs_f64() * 1e3,
+        per_m(recover),
+        records as f64 / recover.as_secs_f64() / 1e6
+    );
+    println!(
+        "  EngineBuilder::recover: {:>7.1} ms for that state (build alone, same tables: {:.1} ms)",
+        restore.as_secs_f64() * 1e3,
+        build.as_secs_f64() * 1e3
+    );
+    Ok(())
+}

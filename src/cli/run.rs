@@ -1,0 +1,275 @@
+//! `oms run`: the engine as a process, on the real clock, writing its journal.
+//!
+//! ```text
+//! oms run --config FILE --journal PATH [--orders FILE|-] [--once] [--producers N]
+//! ```
+//!
+//! The engine thread is pinned and idles as `[engine]` says; the exchange is chosen from
+//! `[exchange]` in one place (`venue.rs`). `--orders` feeds requests in the scenario format at
+//! their real times (`orders.rs`); a status line goes to standard error once a second
+//! (`status.rs`, read from the journal). SIGINT or SIGTERM stops it cleanly: queued orders are
+//! rejected `shutdown`, orders in flight are recorded `unanswered`, the journal is closed, exit
+//! 0. `--once` stops after the first logout that follows the end of the orders input (at once
+//! if no window opens today).
+//!
+//! When PATH holds a journal, `oms run` recovers from it ([`crate::recovery`]): the state its
+//! previous run left — queue, orders in flight, throttle, session — after checking that the
+//! configuration is the one it was written with. The journal writer cannot yet reopen a
+//! journal to append to it, so for now `oms run` prints what it would restore and stops
+//! without touching the journal (exit 1).
+//!
+//! Exit codes: 0 a clean stop; 1 the journal cannot be written or resumed, or the engine
+//! failed; 2 bad usage (configuration, orders input, a journal under another configuration).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crate::clock::EngineClock;
+use crate::config::{Config, ValidConfig};
+use crate::engine::{EngineBuilder, RecoveredState};
+use crate::journal::{JournalSettings, JournalWriter, WriterOptions, format::existing_segments};
+use crate::recovery::{self, RecoveryError};
+use crate::runner::EngineHandle;
+use crate::session::TradingWindow;
+
+use super::CliError;
+
+mod orders;
+mod signal;
+mod status;
+mod venue;
+
+use orders::{Feed, Input};
+use status::Status;
+use venue::Venue;
+
+/// Arguments of `oms run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Configuration (TOML): window, throttle, engine, exchange, journal sync policy.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Journal to write (base path). An existing journal there is recovered from.
+    #[arg(long, value_name = "PATH")]
+    pub journal: PathBuf,
+    /// Requests to feed, one `@<ms> new|modify|cancel|advance ...` per line (the scenario
+    /// format of `oms replay`), each at its time after the start; `-` reads standard input as
+    /// lines arrive.
+    #[arg(long, value_name = "FILE|-")]
+    pub orders: Option<PathBuf>,
+    /// Stop after the first window's logout that follows the end of the orders input (at once
+    /// if no window opens today). Without it, run until SIGINT or SIGTERM.
+    #[arg(long)]
+    pub once: bool,
+    /// Producer rings (lines use `p=0` … `p=N-1`). Default: as many as the orders file uses;
+    /// 1 for standard input.
+    #[arg(long, value_name = "N")]
+    pub producers: Option<usize>,
+}
+
+/// How a run ends.
+enum End {
+    /// SIGINT / SIGTERM, or `--once` done.
+    Clean,
+    /// Standard input carried a malformed line (the message names it).
+    BadInput(String),
+}
+
+/// A usage error: the message on stderr, exit 2.
+fn usage(msg: impl std::fmt::Display) -> Result<ExitCode, CliError> {
+    eprintln!("oms run: {msg}");
+    Ok(ExitCode::from(2))
+}
+
+/// A failure after the checks: the message on stderr, exit 1.
+fn failed(msg: impl std::fmt::Display) -> Result<ExitCode, CliError> {
+    eprintln!("oms run: {msg}");
+    Ok(ExitCode::from(1))
+}
+
+/// Whether a journal (its base file or any numbered segment) exists at `path`.
+fn journal_exists(path: &Path) -> Result<bool, CliError> {
+    Ok(std::fs::symlink_metadata(path).is_ok() || !existing_segments(path)?.is_empty())
+}
+
+/// Whether a window is open at `now_ns` or opens later the same day in its time zone.
+fn window_today(window: &TradingWindow, now_ns: i64) -> bool {
+    let Some(span) = window.current_or_next(now_ns) else { return false };
+    if span.contains(now_ns) {
+        return true;
+    }
+    let midnight = jiff::Timestamp::from_nanosecond(i128::from(now_ns))
+        .and_then(|t| t.to_zoned(window.timezone().clone()).tomorrow())
+        .and_then(|z| z.start_of_day())
+        .map(|z| z.timestamp().as_nanosecond());
+    midnight.is_ok_and(|m| i128::from(span.start_ns) < m)
+}
+
+/// Runs `oms run`.
+pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
+    let mut config = match Config::load(&a.config) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    config.journal.path = a.journal.clone();
+    let valid = match config.validate() {
+        Ok(v) => v,
+        Err(e) => return usage(e.in_file(&a.config)),
+    };
+    if let Err(msg) = Venue::supported(&valid) {
+        return usage(format!("{}: {msg}", a.config.display()));
+    }
+    let mut input = match Input::open(a.orders.as_deref(), a.producers) {
+        Ok(i) => i,
+        Err(msg) => return usage(msg),
+    };
+    if let Err(e) = signal::install() {
+        return failed(format!("cannot install the SIGINT / SIGTERM handler: {e}"));
+    }
+
+    let mut clock = EngineClock::system();
+    let (writer, recovered) = match open_journal(a, &config, &valid, &mut clock, input.producers()) {
+        Ok(opened) => opened,
+        Err(Opening::Usage(msg)) => return usage(msg),
+        Err(Opening::Failed(msg)) => return failed(msg),
+        Err(Opening::Journal(e)) => return Err(e.into()),
+    };
+    let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
+    let mut producers: Vec<_> = (0..input.producers()).map(|_| builder.producer()).collect();
+    let venue = match Venue::start(&valid, responder, clock.clone()) {
+        Ok(v) => v,
+        Err(e) => return failed(format!("cannot start the exchange: {e}")),
+    };
+    let engine = match recovered {
+        None => builder.build(venue, writer),
+        Some(state) => match builder.recover(state, venue, writer) {
+            Ok(engine) => engine,
+            Err(e) => return failed(format!("{}: cannot recover: {e}", a.journal.display())),
+        },
+    };
+    let handle = match EngineHandle::spawn(engine, &valid.runner) {
+        Ok(h) => h,
+        Err(e) => return failed(e),
+    };
+    let tz = valid.engine.session.window.timezone().clone();
+    let mut status = Status::open(&a.journal, tz)?;
+
+    let end = run_loop(a, &valid, &clock, &mut input, &mut producers, &mut status, &handle);
+    let report = match handle.stop() {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    let journal = report.sink.close()?;
+    // The last records (the shutdown's), for the final status line.
+    while !status.closed() {
+        status.follow()?;
+    }
+    eprintln!("{}", status.line(clock.wall_ns(clock.now_ns())));
+    eprintln!("oms run: journal closed: {} records in {}", journal.records, a.journal.display());
+    match end {
+        Ok(End::Clean) => Ok(ExitCode::SUCCESS),
+        Ok(End::BadInput(msg)) => usage(msg),
+        Err(e) => Err(e),
+    }
+}
+
+/// Why the journal could not be opened.
+enum Opening {
+    /// A journal under another configuration (exit 2).
+    Usage(String),
+    /// Cannot go on (exit 1).
+    Failed(String),
+    /// The journal cannot be created or read (exit 1, naming the file).
+    Journal(crate::journal::JournalError),
+}
+
+/// Creates the journal, or recovers the state of an existing one. Recovery prepares `clock`
+/// (it must reach back to the restored orders) before anything else gets a copy.
+fn open_journal(
+    a: &RunArgs,
+    config: &Config,
+    valid: &ValidConfig,
+    clock: &mut EngineClock,
+    producers: usize,
+) -> Result<(JournalWriter, Option<RecoveredState>), Opening> {
+    let settings = JournalSettings { path: a.journal.clone(), ..valid.journal.clone() };
+    let options = WriterOptions::for_engine(&valid.engine.capacities, producers);
+    let exists = journal_exists(&a.journal).map_err(|e| match e {
+        CliError::Journal(e) => Opening::Journal(e),
+        other => Opening::Failed(other.to_string()),
+    })?;
+    if !exists {
+        let writer = JournalWriter::create_with(&settings, &config.journal_meta(clock), options);
+        return Ok((writer.map_err(Opening::Journal)?, None));
+    }
+    let recovery = match recovery::read(&a.journal, valid) {
+        Ok(r) => r,
+        Err(e @ (RecoveryError::Mismatch { .. } | RecoveryError::HeaderConfig { .. })) => {
+            return Err(Opening::Usage(e.to_string()));
+        }
+        Err(RecoveryError::Journal(e)) => return Err(Opening::Journal(e)),
+    };
+    eprintln!("oms run: {}", recovery.summary());
+    recovery.state.prepare_clock(clock);
+    // Appending to an existing journal needs a writer that continues after its last committed
+    // record (overwriting a torn tail); this build's writer only creates journals.
+    Err(Opening::Failed(format!(
+        "{}: resume not yet possible: this build cannot append to an existing journal (it was left \
+         untouched); move it away to start a new one",
+        a.journal.display()
+    )))
+}
+
+/// Feeds the orders, follows the journal, prints the status, until a signal, `--once`, a bad
+/// input line or an engine failure.
+fn run_loop(
+    a: &RunArgs,
+    valid: &ValidConfig,
+    clock: &EngineClock,
+    input: &mut Input,
+    producers: &mut [crate::ring::Producer],
+    status: &mut Status,
+    handle: &EngineHandle<Venue, JournalWriter>,
+) -> Result<End, CliError> {
+    let start = Instant::now();
+    let mut next_status = start + Duration::from_secs(1);
+    let mut input_end: Option<i64> = None;
+    loop {
+        if signal::received() {
+            return Ok(End::Clean);
+        }
+        if !handle.is_running() {
+            return Err(CliError::Output {
+                what: "the engine thread".into(),
+                source: std::io::Error::other("it stopped on its own"),
+            });
+        }
+        let elapsed = start.elapsed();
+        let fed = match input.feed(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX), producers) {
+            Ok(f) => f,
+            Err(msg) => return Ok(End::BadInput(msg)),
+        };
+        status.follow()?;
+        let now = Instant::now();
+        if now >= next_status {
+            eprintln!("{}", status.line(clock.wall_ns(clock.now_ns())));
+            next_status += Duration::from_secs(1);
+        }
+        if a.once && fed == Feed::Done {
+            let wall = clock.wall_ns(clock.now_ns());
+            let ended = *input_end.get_or_insert(wall);
+            if status.logout_since(ended) || !window_today(&valid.engine.session.window, ended) {
+                return Ok(End::Clean);
+            }
+        }
+        let wait = match fed {
+            Feed::Wait(at_ns) => Duration::from_nanos(at_ns).saturating_sub(start.elapsed()),
+            Feed::Full => Duration::from_micros(50),
+            Feed::Idle | Feed::Done => Duration::from_millis(2),
+        };
+        std::thread::sleep(
+            wait.min(Duration::from_millis(2)).min(next_status.saturating_duration_since(now)),
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! The requests `oms run` feeds to the engine: `--orders FILE`, read and checked whole before
+//! anything starts, or `--orders -`, standard input a line at a time as it arrives. Both are the
+//! scenario format of `oms replay` (`docs/scenario-format.md`): `new`, `modify`, `cancel` and
+//! `advance`, each `@<ms>` counted from the start of the run and executed at that real time (a
+//! line whose time has passed runs at once). `response` lines are refused: the exchange
+//! answers. A malformed line is an error naming it, and nothing is taken from it.
+
+use std::collections::VecDeque;
+use std::io::BufRead;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+
+use crate::replay::{Action, MAX_PRODUCERS, ScenarioEvent, parse_scenario, parse_scenario_line};
+use crate::ring::Producer;
+
+/// Name of standard input in messages.
+const STDIN: &str = "<stdin>";
+
+/// A line from the standard-input reader thread.
+enum Line {
+    Event(ScenarioEvent),
+    Bad { line: usize, message: String },
+    End,
+}
+
+/// What [`Input::feed`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Feed {
+    /// Everything due is handed over; the next line is due at this many ns after the start.
+    Wait(u64),
+    /// A producer ring is full: try again shortly.
+    Full,
+    /// Nothing is due and nothing more has arrived yet (standard input).
+    Idle,
+    /// The input has ended and everything was handed over.
+    Done,
+}
+
+/// The orders input of a run.
+pub(super) struct Input {
+    name: String,
+    pending: VecDeque<ScenarioEvent>,
+    stdin: Option<Receiver<Line>>,
+    producers: usize,
+    last_ns: u64,
+}
+
+impl Input {
+    /// Opens `--orders` (`None`: no input). Reads and checks a whole file now. Errors are
+    /// messages naming the file (and line).
+    pub(super) fn open(orders: Option<&Path>, producers: Option<usize>) -> Result<Input, String> {
+        if let Some(n) = producers
+            && !(1..=MAX_PRODUCERS).contains(&n)
+        {
+            return Err(format!("--producers {n}: between 1 and {MAX_PRODUCERS}"));
+        }
+        let mut input =
+            Input { name: String::new(), pending: VecDeque::new(), stdin: None, producers: 1, last_ns: 0 };
+        match orders {
+            None => input.producers = producers.unwrap_or(1),
+            Some(p) if p.as_os_str() == "-" => {
+                input.name = STDIN.into();
+                input.producers = producers.unwrap_or(1);
+                input.stdin = Some(read_stdin());
+            }
+            Some(path) => {
+                input.name = path.display().to_string();
+                let text = read_text(path)?;
+                let events =
+                    parse_scenario(&text).map_err(|e| format!("{}:{}: {}", input.name, e.line, e.message))?;
+                let used = events.iter().filter_map(|e| match e.action {
+                    Action::Request { producer, .. } => Some(producer + 1),
+                    Action::Response(_) | Action::Advance => None,
+                });
+                input.producers = producers.unwrap_or_else(|| used.max().unwrap_or(1));
+                for ev in &events {
+                    input.check(ev)?;
+                }
+                input.pending = events.into();
+            }
+        }
+        Ok(input)
+    }
+
+    /// Producer rings the run needs.
+    pub(super) fn producers(&self) -> usize {
+        self.producers
+    }
+
+    /// Whether the input has ended and every line was handed over.
+    pub(super) fn ended(&self) -> bool {
+        self.stdin.is_none() && self.pending.is_empty()
+    }
+
+    /// Hands over every line due `elapsed_ns` after the start, in order. `Err`: a malformed line
+    /// arrived on standard input (the message names it); the lines before it that are due are
+    /// handed over first, nothing is taken from it or after it.
+    pub(super) fn feed(&mut self, elapsed_ns: u64, producers: &mut [Producer]) -> Result<Feed, String> {
+        let bad = self.receive().err();
+        let fed = self.hand_over(elapsed_ns, producers)?;
+        match bad {
+            Some(msg) => Err(msg),
+            None => Ok(fed),
+        }
+    }
+
+    fn hand_over(&mut self, elapsed_ns: u64, producers: &mut [Producer]) -> Result<Feed, String> {
+        while let Some(ev) = self.pending.front() {
+            if ev.at_ns > elapsed_ns {
+                return Ok(Feed::Wait(ev.at_ns));
+            }
+            if let Action::Request { producer, request, order } = ev.action {
+                // `check` bounds `producer`; a missing ring would be a bug, not a lost line.
+                let Some(ring) = producers.get_mut(producer) else {
+                    return Err(format!("{}:{}: no producer ring {producer}", self.name, ev.line));
+                };
+                if ring.on_data(order, request).is_err() {
+                    return Ok(Feed::Full);
+                }
+            }
+            self.pending.pop_front();
+        }
+        Ok(if self.ended() { Feed::Done } else { Feed::Idle })
+    }
+
+    /// Takes the lines standard input has delivered so far.
+    fn receive(&mut self) -> Result<(), String> {
+        loop {
+            let Some(rx) = &self.stdin else { return Ok(()) };
+            match rx.try_recv() {
+                Ok(Line::Event(ev)) => {
+                    self.check(&ev)?;
+                    self.pending.push_back(ev);
+                }
+                Ok(Line::Bad { line, message }) => {
+                    self.stdin = None;
+                    return Err(format!("{STDIN}:{line}: {message}"));
+                }
+                Ok(Line::End) | Err(TryRecvError::Disconnected) => {
+                    self.stdin = None;
+                    return Ok(());
+                }
+                Err(TryRecvError::Empty) => return Ok(()),
+            }
+        }
+    }
+
+    /// What `oms run` refuses in a line that parses: `response`, a producer it has no ring
+    /// for, a time before the previous line's.
+    fn check(&mut self, ev: &ScenarioEvent) -> Result<(), String> {
+        let at = |msg: String| format!("{}:{}: {msg}", self.name, ev.line);
+        match ev.action {
+            Action::Response(_) => {
+                return Err(at("`response` lines are not taken by `oms run`: the exchange answers".into()));
+            }
+            Action::Request { producer, .. } if producer >= self.producers => {
+                let n = self.producers;
+                return Err(at(format!(
+                    "p={producer}, but this run has {n} producer ring(s), p=0..{} (--producers N for more)",
+                    n - 1
+                )));
+            }
+            Action::Request { .. } | Action::Advance => {}
+        }
+        if ev.at_ns < self.last_ns {
+            return Err(at(format!(
+                "time goes backwards: @{} ms is before the previous line's @{} ms",
+                ev.at_ns as f64 / 1e6,
+                self.last_ns as f64 / 1e6
+            )));
+        }
+        self.last_ns = ev.at_ns;
+        Ok(())
+    }
+}
+
+/// Reads `path` as UTF-8; a bad byte is reported with its line.
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..valid].iter().filter(|b| **b == b'\n').count() + 1;
+        format!("{}:{line}: not UTF-8 text", path.display())
+    })
+}
+
+/// Starts a thread that parses standard input a line at a time as it arrives. It stops at the
+/// first malformed line (reporting it) or at the end of the input.
+fn read_stdin() -> Receiver<Line> {
+    let (tx, rx) = sync_channel::<Line>(1024);
+    let spawned = std::thread::Builder::new().name("oms-run-stdin".into()).spawn(move || stdin_lines(&tx));
+    if let Err(e) = spawned {
+        // The receiver then reports the input as ended: say why.
+        eprintln!("oms run: cannot start the standard-input reader: {e}");
+    }
+    rx
+}
+
+fn stdin_lines(tx: &SyncSender<Line>) {
+    let mut lock = std::io::stdin().lock();
+    let mut buf = Vec::new();
+    let mut line = 0;
+    loop {
+        buf.clear();
+        line += 1;
+        let sent = match lock.read_until(b'\n', &mut buf) {
+            Ok(0) => {
+                let _ = tx.send(Line::End);
+                return;
+            }
+            Ok(_) => match std::str::from_utf8(&buf) {
+                Ok(text) => match parse_scenario_line(text.trim_end_matches(['\n', '\r']), line) {
+                    Ok(Some(ev)) => tx.send(Line::Event(ev)),
+                    Ok(None) => Ok(()),
+                    Err(e) => {
+                        let _ = tx.send(Line::Bad { line, message: e.message });
+                        return;
+                    }
+                },
+                Err(_) => {
+                    let _ = tx.send(Line::Bad { line, message: "not UTF-8 text".into() });
+                    return;
+                }
+            },
+            Err(e) => {
+                let _ = tx.send(Line::Bad { line, message: format!("cannot read: {e}") });
+                return;
+            }
+        };
+        if sent.is_err() {
+            return; // the run has stopped listening
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Restarting an engine with the state its previous run left in the journal.
+//!
+//! [`RecoveredState`] is what the engine restores: the queue in order (modifies applied,
+//! cancelled and rejected orders gone), the orders in flight with their send times, the
+//! throttle as the recorded sends left it, and whether a session was logged on.
+//! [`crate::recovery`] computes it from a journal; [`EngineBuilder::recover`] builds an engine
+//! that starts from it:
+//!
+//! - the queue and the in-flight table are filled (a late response still matches, with its
+//!   round trip measured from the original send);
+//! - the throttle is moved onto the engine's monotonic time ([`Throttle::rebase`]), so the
+//!   bound holds across the restart; if the engine restarts inside the window it was logged on
+//!   in, its logon continues that session ([`Throttle::continue_session`]: the bucket is not
+//!   refilled);
+//! - a `recovered` record states how many orders were restored (`qty`: queued, `order_id`: in
+//!   flight); the wall clock is re-anchored to the OS clock right after it, as at a logon (a
+//!   `clock_step` if it moves), so the restored times sit on the anchor the session runs on;
+//! - if the window the engine was logged on in has ended meanwhile, the restored queue is
+//!   rejected `session_ended` (the window it waited for is over; there is no session to log
+//!   out of: it died with the process). Orders in flight stay in flight.
+//!
+//! The session itself needs nothing: the engine logs on at its first poll if a window is open
+//! (a logon late in its window, which the audit accepts after a `recovered` record), or waits.
+//!
+//! Times of restored orders are wall-clock ns; the engine keeps monotonic ns from its clock's
+//! origin, so the clock must reach back to the oldest of them
+//! ([`RecoveredState::prepare_clock`], before the clock is shared with anything).
+
+use super::{Engine, EngineBuilder};
+use crate::clock::EngineClock;
+use crate::exchange::Exchange;
+use crate::model::{EventKind, OrderRequest, RejectReason};
+use crate::record::{ENGINE, EventRecord};
+use crate::sink::EventSink;
+use crate::throttle::{Throttle, ThrottleSettings};
+
+/// How much further back than the oldest restored order [`RecoveredState::prepare_clock`]
+/// reaches: room for the re-anchor at recovery (steps are micro- to milliseconds).
+const REACH_BACK_MARGIN_NS: i64 = 1_000_000_000;
+
+/// An order the engine restores, with the producer whose New request it is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RestoredOrder {
+    /// The order as it will be sent (queued: modifies applied) or as it was sent (in flight).
+    pub order: OrderRequest,
+    /// The producer whose New request it is.
+    pub producer: u16,
+    /// Wall-clock ns: when it was queued (a restored queued order) or sent (in flight).
+    pub since_ns: i64,
+}
+
+/// The state an engine restarts with: the queue, the orders in flight, the throttle and the
+/// session its previous run left ([`crate::recovery`] reads it from a journal;
+/// [`EngineBuilder::recover`] restores it).
+#[derive(Clone, Debug)]
+pub struct RecoveredState {
+    /// Orders waiting in the queue, in queue order.
+    pub queued: Vec<RestoredOrder>,
+    /// Orders sent and not answered, oldest send first.
+    pub in_flight: Vec<RestoredOrder>,
+    /// The throttle after the recorded sends, on wall-clock ns ([`Throttle::record_send`]).
+    pub throttle: Throttle,
+    /// The settings the throttle was built from.
+    pub throttle_settings: ThrottleSettings,
+    /// When the session that was logged on at the end of the records logged on (wall ns);
+    /// `None` if no session was logged on.
+    pub logged_on_at: Option<i64>,
+    /// Time of the last record (wall ns), if any.
+    pub last_time_ns: Option<i64>,
+}
+
+impl RecoveredState {
+    /// The earliest wall-clock time the engine must be able to express in monotonic ns: the
+    /// oldest restored order's.
+    pub fn earliest_ns(&self) -> Option<i64> {
+        self.queued.iter().chain(&self.in_flight).map(|o| o.since_ns).min()
+    }
+
+    /// Moves `clock`'s origin back so that every restored order's time has a monotonic reading
+    /// ([`EngineClock::reach_back`]). Call it before the clock goes to the engine builder and
+    /// the exchange.
+    pub fn prepare_clock(&self, clock: &mut EngineClock) {
+        if let Some(t) = self.earliest_ns() {
+            // A second more: the re-anchor at recovery may move the wall clock forward a little.
+            clock.reach_back(t.saturating_sub(REACH_BACK_MARGIN_NS));
+        }
+    }
+}
+
+/// Why [`EngineBuilder::recover`] refused a state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RecoverError {
+    /// More queued orders than `engine.max_queued_orders` allows.
+    #[error("{restored} orders to restore to the queue, but engine.max_queued_orders is {capacity}")]
+    QueueCapacity {
+        /// Orders to restore.
+        restored: usize,
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// More orders in flight than `engine.max_in_flight` allows.
+    #[error("{restored} orders to restore in flight, but engine.max_in_flight is {capacity}")]
+    InFlightCapacity {
+        /// Orders to restore.
+        restored: usize,
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// The state's throttle was built for other settings than the engine's.
+    #[error("the restored throttle is for {restored:?}, but the engine's is {configured:?}")]
+    Throttle {
+        /// The state's settings.
+        restored: ThrottleSettings,
+        /// The engine's.
+        configured: ThrottleSettings,
+    },
+    /// The clock's monotonic 0 is after the oldest restored order's time.
+    #[error(
+        "the engine clock cannot express the oldest restored order's time ({earliest_ns} ns since the \
+         epoch; its monotonic 0 is at {zero_ns}): prepare it with RecoveredState::prepare_clock"
+    )]
+    ClockStartsLate {
+        /// The oldest restored order's time, wall ns.
+        earliest_ns: i64,
+        /// The clock's wall time at monotonic 0.
+        zero_ns: i64,
+    },
+    /// Two restored orders have the same id.
+    #[error("order {order_id} is restored twice")]
+    Duplicate {
+        /// The id.
+        order_id: u64,
+    },
+}
+
+impl EngineBuilder {
+    /// Builds an engine that carries on from `state`: allocates every table as
+    /// [`build`](Self::build) does, then
+    ///
+    /// - records `recovered` (`qty`: orders restored to the queue, `order_id`: in flight) and
+    ///   re-anchors the wall clock to the OS clock, as a logon does (a `clock_step` if it moves);
+    /// - fills the queue (in order) and the in-flight table (a late response still matches,
+    ///   its round trip measured from the original send);
+    /// - moves the throttle onto the engine's monotonic time, so the bound holds across the
+    ///   restart; if the engine restarts inside the window it was logged on in, its logon
+    ///   continues that session (the token bucket is not refilled);
+    /// - if that window has ended, rejects the restored queue `session_ended` (there is no
+    ///   session to log out of: it died with the process). Orders in flight stay in flight.
+    ///
+    /// The session needs nothing more: the first poll logs on if a window is open (late in its
+    /// window, which the audit accepts after a `recovered` record), or the engine waits. The
+    /// clock must have been prepared with [`RecoveredState::prepare_clock`].
+    pub fn recover<E: Exchange, S: EventSink>(
+        self,
+        state: RecoveredState,
+        exchange: E,
+        sink: S,
+    ) -> Result<Engine<E, S>, RecoverError> {
+        let caps = self.cfg.capacities;
+        let check = |restored: usize, capacity: usize, err: fn(usize, usize) -> RecoverError| {
+            if restored > capacity { Err(err(restored, capacity)) } else { Ok(()) }
+        };
+        check(state.queued.len(), caps.max_queued_orders.get(), |restored, capacity| {
+            RecoverError::QueueCapacity { restored, capacity }
+        })?;
+        check(state.in_flight.len(), caps.max_in_flight.get(), |restored, capacity| {
+            RecoverError::InFlightCapacity { restored, capacity }
+        })?;
+        if state.throttle_settings != self.cfg.throttle {
+            let (restored, configured) = (state.throttle_settings, self.cfg.throttle);
+            return Err(RecoverError::Throttle { restored, configured });
+        }
+        let zero_ns = self.clock.wall_ns(0);
+        if let Some(earliest_ns) = state.earliest_ns().filter(|t| *t < zero_ns) {
+            return Err(RecoverError::ClockStartsLate { earliest_ns, zero_ns });
+        }
+
+        let mut engine = self.build(exchange, sink);
+        let now = engine.clock.now_ns();
+        let wall_now = engine.clock.wall_ns(now);
+        let crashed =
+            state.logged_on_at.and_then(|t| engine.window.current_or_next(t).filter(|s| s.contains(t)));
+        let mut rec = EventRecord::bare(EventKind::Recovered, wall_now);
+        rec.qty = state.queued.len() as u64;
+        rec.order_id = state.in_flight.len() as u64;
+        engine.emit(EventRecord { producer: ENGINE, ..rec });
+        // Anchor the wall clock to the OS clock now, as a logon does, so the restored times
+        // are placed on the anchor the session runs on (the logon right after steps by next to
+        // nothing, and the throttle moves with any step: `reanchor`).
+        engine.reanchor(now);
+
+        let mut throttle = state.throttle;
+        throttle.rebase(u64::try_from(engine.clock.wall_ns(0)).unwrap_or(0));
+        if crashed.is_some_and(|span| span.contains(wall_now)) {
+            throttle.continue_session();
+        }
+        engine.throttle = throttle;
+        for q in &state.queued {
+            let arrival = engine.clock.mono_at_wall(q.since_ns);
+            if engine.queue.contains(q.order.order_id) {
+                return Err(RecoverError::Duplicate { order_id: q.order.order_id });
+            }
+            // Cannot fail: the capacity was checked above.
+            let _ = engine.queue.push_back(q.order, arrival, q.producer);
+        }
+        for s in &state.in_flight {
+            let id = s.order.order_id;
+            if engine.queue.contains(id) || engine.in_flight.contains(id) {
+                return Err(RecoverError::Duplicate { order_id: id });
+            }
+            let sent = engine.clock.mono_at_wall(s.since_ns);
+            // Cannot fail: the capacity was checked above.
+            let _ = engine.in_flight.insert(s.order, sent, s.producer);
+        }
+        engine.stats.max_queue_len = engine.queue.len() as u64;
+        if crashed.is_some_and(|span| wall_now >= span.end_ns) {
+            engine.reject_queued(RejectReason::SessionEnded, now);
+        }
+        Ok(engine)
+    }
+}

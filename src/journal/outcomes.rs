@@ -1,0 +1,195 @@
+//! [`Outcomes`]: what became of one producer's requests, read from the committed journal.
+//!
+//! Every record about a request carries the index of the producer that handed it over, so a
+//! producer learns its orders' fates by following the journal and keeping its own records:
+//! queued, sent, modified, cancelled, rejected (with the reason), the exchange's response (with
+//! the round trip) and, at shutdown, unanswered. The engine does no work for it: the journal
+//! is written anyway, and the reader is a [`Follower`] (`pread`, never a mapping, so it works
+//! from any thread or another process and a truncated file is an error, not SIGBUS).
+//!
+//! [`Outcomes::poll`] never blocks and allocates nothing per record (the follower's block
+//! buffer is allocated at open; moving to the next segment opens a file). It returns one outcome,
+//! [`OutcomePoll::Pending`] when this producer has nothing new, or [`OutcomePoll::Closed`] once
+//! the writer has closed the journal and everything was returned. Records of other producers
+//! are skipped inside the call. Commit → seen latency is in `docs/BENCHMARKS.md`.
+//!
+//! A request that left no record was never accepted: it was still in the producer's ring when
+//! the engine stopped. After a restart the engine rebuilds its queue and in-flight orders from
+//! the journal (`recovered`), so everything that had a record goes on; a producer that follows
+//! the engine's own records too ([`ENGINE`]) sees the `recovered` record that marks the restart.
+//!
+//! ```no_run
+//! use oms::journal::{OutcomeKind, OutcomePoll, Outcomes};
+//!
+//! let mut mine = Outcomes::follow("oms.journal", 2)?;
+//! loop {
+//!     match mine.poll()? {
+//!         OutcomePoll::Outcome(o) => {
+//!             if let OutcomeKind::Response { response, latency_ns } = o.kind {
+//!                 println!("order {}: {} after {latency_ns} ns", o.order.order_id, response.name());
+//!             }
+//!         }
+//!         OutcomePoll::Pending => std::thread::sleep(std::time::Duration::from_micros(50)),
+//!         OutcomePoll::Closed => break,
+//!     }
+//! }
+//! # Ok::<(), oms::journal::JournalError>(())
+//! ```
+
+use std::path::Path;
+
+use super::{Follower, JournalError, Poll};
+use crate::model::{EventKind, OrderRequest, RejectReason, RequestType, ResponseType};
+#[cfg(doc)]
+use crate::record::ENGINE;
+use crate::record::EventRecord;
+
+/// What happened to a request (or, following [`ENGINE`], what the engine did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutcomeKind {
+    /// A New order waits in the queue for the throttle.
+    Queued,
+    /// The order went to the exchange, `in_oms_ns` after it was handed over.
+    Sent {
+        /// Time inside the OMS, ns.
+        in_oms_ns: u64,
+    },
+    /// A queued order's price and quantity were replaced (`order` has the new ones).
+    Modified,
+    /// A queued order was removed.
+    Cancelled,
+    /// A request was refused.
+    Rejected {
+        /// Which request (a rejected Modify leaves its order as it was).
+        request: RequestType,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// The exchange answered the sent order.
+    Response {
+        /// Accept or Reject.
+        response: ResponseType,
+        /// Round trip from the send, ns.
+        latency_ns: u64,
+    },
+    /// The order was sent but not answered before the engine shut down.
+    Unanswered,
+    /// A record that is not about one of a producer's requests: the engine's own (logon,
+    /// logout, clock step, recovered, unmatched response), seen when following [`ENGINE`]; or
+    /// a rejected record without a reason, which this engine never writes.
+    Other(EventKind),
+}
+
+/// One event about one of a producer's requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outcome {
+    /// The record's sequence number.
+    pub seq: u64,
+    /// When, wall-clock ns since the Unix epoch.
+    pub time_ns: i64,
+    /// The order as the record carries it (as queued, sent, modified or rejected).
+    pub order: OrderRequest,
+    /// What happened.
+    pub kind: OutcomeKind,
+}
+
+impl Outcome {
+    /// The outcome a record tells.
+    pub fn of(r: &EventRecord) -> Outcome {
+        let kind = match r.kind {
+            EventKind::Queued => OutcomeKind::Queued,
+            EventKind::Sent => OutcomeKind::Sent { in_oms_ns: r.latency_ns },
+            EventKind::Modified => OutcomeKind::Modified,
+            EventKind::Cancelled => OutcomeKind::Cancelled,
+            EventKind::Rejected => match r.reason {
+                Some(reason) => OutcomeKind::Rejected { request: r.request, reason },
+                None => OutcomeKind::Other(EventKind::Rejected),
+            },
+            EventKind::Response => OutcomeKind::Response { response: r.response, latency_ns: r.latency_ns },
+            EventKind::Unanswered => OutcomeKind::Unanswered,
+            k @ (EventKind::Logon
+            | EventKind::Logout
+            | EventKind::UnmatchedResponse
+            | EventKind::ClockStep
+            | EventKind::Recovered) => OutcomeKind::Other(k),
+        };
+        let order = OrderRequest {
+            symbol_id: r.symbol_id,
+            price: r.price,
+            qty: r.qty,
+            side: r.side,
+            order_id: r.order_id,
+        };
+        Outcome { seq: r.seq, time_ns: r.time_ns, order, kind }
+    }
+
+    /// Whether nothing more will be recorded about the request: it was cancelled, rejected (a
+    /// New), answered, or left unanswered at shutdown. A rejected Modify or Cancel leaves its
+    /// order as it was.
+    pub fn is_final(&self) -> bool {
+        match self.kind {
+            OutcomeKind::Cancelled | OutcomeKind::Response { .. } | OutcomeKind::Unanswered => true,
+            OutcomeKind::Rejected { request, .. } => request == RequestType::New,
+            OutcomeKind::Queued
+            | OutcomeKind::Sent { .. }
+            | OutcomeKind::Modified
+            | OutcomeKind::Other(_) => false,
+        }
+    }
+}
+
+/// What [`Outcomes::poll`] found.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OutcomePoll {
+    /// The producer's next outcome.
+    Outcome(Outcome),
+    /// Nothing new for this producer yet.
+    Pending,
+    /// The writer closed the journal and every outcome has been returned.
+    Closed,
+}
+
+/// Follows one producer's outcomes in a live (or closed) journal. See the [module docs](self).
+#[derive(Debug)]
+pub struct Outcomes {
+    follower: Follower,
+    producer: u16,
+}
+
+impl Outcomes {
+    /// Follows the records of producer `producer` in the journal at `path` (a base path, or a
+    /// segment to start from), from its first record.
+    pub fn follow(path: impl AsRef<Path>, producer: u16) -> Result<Outcomes, JournalError> {
+        Ok(Outcomes { follower: Follower::open(path)?, producer })
+    }
+
+    /// The producer followed.
+    pub fn producer(&self) -> u16 {
+        self.producer
+    }
+
+    /// The time zone recorded in the journal header.
+    pub fn timezone(&self) -> &str {
+        self.follower.timezone()
+    }
+
+    /// The producer's next outcome; never blocks.
+    pub fn poll(&mut self) -> Result<OutcomePoll, JournalError> {
+        Ok(match self.poll_record()? {
+            Poll::Record(r) => OutcomePoll::Outcome(Outcome::of(&r)),
+            Poll::Pending => OutcomePoll::Pending,
+            Poll::Closed => OutcomePoll::Closed,
+        })
+    }
+
+    /// The producer's next record, as the journal holds it (what `oms tail --producer`
+    /// prints); never blocks.
+    pub fn poll_record(&mut self) -> Result<Poll, JournalError> {
+        loop {
+            match self.follower.poll()? {
+                Poll::Record(r) if r.producer != self.producer => continue,
+                other => return Ok(other),
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! `Outcomes::poll` allocates nothing per record, nor while it waits (`Pending`): a counting
+//! global allocator wraps the system one. One segment, so no file is opened while it counts.
+//!
+//! This file holds a single test so no other test thread allocates while it measures.
+
+mod journal_common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use journal_common::*;
+use oms::EventSink;
+use oms::journal::{JournalWriter, NextSegment, OutcomePoll, Outcomes, SyncPolicy, WriterOptions};
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+struct CountingAllocator;
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is exactly `System`'s; the counter is a side effect.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+#[test]
+fn polling_outcomes_allocates_nothing() {
+    const RECORDS: u64 = 30_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, 4 << 20, SyncPolicy::None);
+    let mut w =
+        JournalWriter::create_with(&journal(&c), &meta(&c), WriterOptions::default()).expect("create");
+    for seq in 1..=RECORDS {
+        w.record(&event(seq));
+    }
+    // The background thread has nothing left to do: it parks and allocates nothing.
+    assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+    let mine = (1..=RECORDS).map(event).filter(|r| r.producer == 1).count();
+
+    let mut outcomes = Outcomes::follow(&base, 1).expect("follow");
+    let mut seen = 0;
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let mut pending = 0;
+    while pending < 10_000 {
+        match outcomes.poll().expect("sound journal") {
+            OutcomePoll::Outcome(o) => {
+                assert_eq!(event(o.seq).producer, 1);
+                seen += 1;
+            }
+            OutcomePoll::Pending => pending += 1,
+            OutcomePoll::Closed => panic!("the writer is open"),
+        }
+    }
+    let allocated = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    assert_eq!(seen, mine, "every record of producer 1");
+    assert_eq!(allocated, 0, "{allocated} allocations over {seen} outcomes and 10 000 pending polls");
+
+    w.close().expect("close");
+    assert_eq!(outcomes.poll().expect("sound journal"), OutcomePoll::Closed);
+}

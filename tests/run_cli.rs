@@ -1,0 +1,223 @@
+//! `oms run` as a process: a short window a couple of seconds from now, orders from a file or
+//! standard input, `--once`, SIGTERM; the journal it leaves is audited and verified with the
+//! `oms` binary. Every wait has a deadline.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use oms::journal::Journal;
+use oms::{EventKind as K, EventRecord, RejectReason as R};
+
+const OMS: &str = env!("CARGO_BIN_EXE_oms");
+
+/// `HH:MM:SS.mmm` in UTC, `secs` from now.
+fn tod(secs: f64) -> String {
+    let t = jiff::Timestamp::now() + jiff::SignedDuration::from_secs_f64(secs);
+    t.to_zoned(jiff::tz::TimeZone::UTC).time().strftime("%H:%M:%S%.3f").to_string()
+}
+
+/// Writes a config whose UTC window opens `open` s from now and closes `close` s from now.
+fn write_config(dir: &Path, open: f64, close: f64, rate: u32, latency_us: u64) -> PathBuf {
+    let path = dir.join("oms.toml");
+    let text = format!(
+        "[session]\nusername = \"trader\"\npassword = \"run-test-secret\"\ntimezone = \"UTC\"\n\
+         start = \"{}\"\nend = \"{}\"\n\
+         [throttle]\nmax_orders_per_sec = {rate}\nburst = 2\n\
+         [engine]\nidle = \"park\"\npark_max_us = 200\nring_capacity = 1024\nmax_queued_orders = 1024\n\
+         max_in_flight = 1024\n\
+         [exchange]\nlatency_min_us = {latency_us}\nlatency_max_us = {latency_us}\n\
+         [journal]\nsegment_bytes = 1048576\n",
+        tod(open),
+        tod(close)
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+fn records(path: &Path) -> Vec<EventRecord> {
+    Journal::open(path).expect("journal").records().collect::<Result<_, _>>().expect("sound journal")
+}
+
+/// Waits (at most `secs`) for `child` to exit; its output.
+fn wait(mut child: Child, secs: u64, what: &str) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("{what} still running after {secs} s; stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `oms run --config CONFIG --journal JOURNAL`, output captured.
+fn run(config: &Path, journal: &Path) -> Command {
+    let mut c = Command::new(OMS);
+    c.arg("run").arg("--config").arg(config).arg("--journal").arg(journal);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    c
+}
+
+/// `oms audit` and `oms verify` on a journal: both exit 0, and verify says it was closed.
+fn assert_audited_and_verified(journal: &Path, config: &Path) {
+    let audit =
+        Command::new(OMS).arg("audit").arg(journal).arg("--config").arg(config).output().expect("audit");
+    assert_eq!(audit.status.code(), Some(0), "{}", String::from_utf8_lossy(&audit.stdout));
+    let verify = Command::new(OMS).arg("verify").arg(journal).output().expect("verify");
+    let text = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(0), "{text}");
+    assert!(text.contains("closed cleanly"), "{text}");
+}
+
+#[test]
+fn a_short_window_runs_once_end_to_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), 2.0, 4.5, 5, 300);
+    let orders = dir.path().join("flow.txt");
+    let mut flow = vec!["@0 new id=1 sym=7 side=B px=100 qty=10   # before the window opens".to_string()];
+    for id in 2..=12 {
+        flow.push(format!("@{} new id={id} sym=7 side=S px=101.5 qty=5 p={}", 2300 + id * 10, id % 2));
+    }
+    flow.push("@2500 modify id=10 px=99 qty=7 p=0".into());
+    flow.push("@2510 cancel id=11 p=1".into());
+    flow.push("@2600 advance".into());
+    std::fs::write(&orders, flow.join("\n") + "\n").expect("orders");
+    let journal = dir.path().join("oms.journal");
+
+    let child = run(&config, &journal).arg("--orders").arg(&orders).arg("--once").spawn().expect("oms run");
+    let out = wait(child, 60, "oms run --once");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.lines().any(|l| l.starts_with("oms run: ") && l.contains("| sent ")), "a status line: {err}");
+    assert!(err.contains("journal closed"), "{err}");
+
+    let ev = records(&journal);
+    let of = |k: K| ev.iter().filter(move |r| r.kind == k);
+    assert_eq!(of(K::Rejected).find(|r| r.order_id == 1).and_then(|r| r.reason), Some(R::OutsideWindow));
+    assert_eq!(of(K::Logon).count(), 1);
+    assert_eq!(of(K::Logout).count(), 1, "--once stops after the window's logout");
+    assert!(of(K::Sent).count() >= 2, "the burst goes out");
+    let sent10 = of(K::Sent).find(|r| r.order_id == 10).map(|r| (r.price, r.qty));
+    assert!(sent10.is_none() || sent10 == Some((99.0, 7)), "order 10 goes out modified: {sent10:?}");
+    assert!(ev.iter().all(|r| r.kind != K::Sent || r.order_id != 11), "order 11 was cancelled");
+    assert!(ev.iter().any(|r| r.producer == 1), "p=1 has its own ring");
+    assert_audited_and_verified(&journal, &config);
+}
+
+#[test]
+fn a_malformed_orders_file_is_named_and_nothing_starts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), 1.0, 60.0, 5, 300);
+    let journal = dir.path().join("oms.journal");
+    for (text, line, what) in [
+        ("@0 new id=1 sym=1 side=B px=1 qty=1\n\n@5 new id=2 sym=1 side=B px=1\n", 3, "missing qty"),
+        ("@0 new id=1 sym=1 side=B px=1 qty=1\n@1 response id=1 accept\n", 2, "the exchange answers"),
+        ("@0 new id=1 sym=1 side=B px=1 qty=1 p=1\n@1 cancel id=1 p=2\n", 2, "--producers"),
+    ] {
+        let orders = dir.path().join("bad.txt");
+        std::fs::write(&orders, text).expect("orders");
+        let mut c = run(&config, &journal);
+        c.arg("--orders").arg(&orders).arg("--once");
+        if what == "--producers" {
+            c.args(["--producers", "2"]);
+        }
+        let out = wait(c.spawn().expect("oms run"), 30, "oms run with a bad file");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(&format!("bad.txt:{line}: ")) && err.contains(what), "{err}");
+        assert!(!journal.exists(), "nothing starts: no journal");
+    }
+}
+
+#[test]
+fn a_malformed_line_on_standard_input_stops_the_run_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), -60.0, 3600.0, 100, 300);
+    let journal = dir.path().join("oms.journal");
+    let mut child =
+        run(&config, &journal).args(["--orders", "-"]).stdin(Stdio::piped()).spawn().expect("oms run");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"@0 new id=1 sym=1 side=B px=10 qty=1\n# a comment\n").expect("write");
+    // The first line is taken before the bad one arrives.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !journal.exists() || records(&journal).iter().all(|r| r.order_id != 1 || r.kind != K::Sent) {
+        assert!(Instant::now() < deadline, "order 1 not sent within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stdin.write_all(b"@5 modify id=1 px=oops qty=1\n@6 cancel id=1\n").expect("write");
+    let out = wait(child, 30, "oms run after a bad line");
+    drop(stdin);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("<stdin>:3: "), "the line is named: {err}");
+    let ev = records(&journal);
+    assert!(
+        ev.iter().all(|r| r.request != oms::RequestType::Modify && r.request != oms::RequestType::Cancel)
+    );
+    assert_audited_and_verified(&journal, &config);
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 1 order/s and a 60 s exchange: one order in flight, the rest queued, when the signal comes.
+    let config = write_config(dir.path(), -60.0, 3600.0, 1, 60_000_000);
+    let mut cfg_text = std::fs::read_to_string(&config).expect("config");
+    cfg_text = cfg_text.replace("burst = 2", "burst = 1");
+    std::fs::write(&config, cfg_text).expect("config");
+    let orders = dir.path().join("flow.txt");
+    let flow: String = (1..=5).map(|id| format!("@0 new id={id} sym=1 side=B px=10 qty=1\n")).collect();
+    std::fs::write(&orders, flow).expect("orders");
+    let journal = dir.path().join("oms.journal");
+    let child = run(&config, &journal).arg("--orders").arg(&orders).spawn().expect("oms run");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !journal.exists() || records(&journal).iter().filter(|r| r.kind == K::Queued).count() < 4 {
+        assert!(Instant::now() < deadline, "orders not queued within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: a plain syscall on the pid of a child we spawned and have not waited for.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let out = wait(child, 30, "oms run after SIGTERM");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ev = records(&journal);
+    let ids = |k: K| ev.iter().filter(|r| r.kind == k).map(|r| r.order_id).collect::<Vec<_>>();
+    // One order a second: order 1 at once, maybe order 2 if the signal came a second later.
+    let sent = ids(K::Sent);
+    assert!(!sent.is_empty() && sent.len() < 5, "{sent:?}");
+    assert_eq!(sent, (1..=sent.len() as u64).collect::<Vec<_>>());
+    assert_eq!(ids(K::Unanswered), sent, "in flight → unanswered");
+    let shutdown: Vec<u64> =
+        ev.iter().filter(|r| r.reason == Some(R::Shutdown)).map(|r| r.order_id).collect();
+    assert_eq!(shutdown, (sent.len() as u64 + 1..=5).collect::<Vec<_>>(), "queued → shutdown");
+    assert_eq!(ids(K::Logout).len(), 1);
+    assert_audited_and_verified(&journal, &config);
+
+    // The journal is there now: a second run reads what it would restore, and (until the
+    // writer can append) stops without touching it.
+    let before = std::fs::read(&journal).expect("journal bytes");
+    let out = run(&config, &journal).output().expect("oms run again");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("restores 0 queued and 0 in flight"), "{err}");
+    assert!(err.contains("resume not yet possible"), "{err}");
+    assert_eq!(std::fs::read(&journal).expect("journal bytes"), before, "left untouched");
+
+    // Under another configuration it is refused, naming what differs.
+    let other = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("max_orders_per_sec = 1", "max_orders_per_sec = 2");
+    std::fs::write(&config, other).expect("config");
+    let out = run(&config, &journal).output().expect("oms run again");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("throttle.max_orders_per_sec: 1 in the journal, 2 in the configuration"), "{err}");
+}
