@@ -61,7 +61,7 @@ fn step(c: &mut Criterion) {
                         std::hint::black_box(e.poll());
                     }
                     total += t.elapsed();
-                    common::journal_catch_up(e.sink());
+                    common::journal_catch_up(e.sink_mut());
                     left -= n;
                 }
                 total
@@ -85,7 +85,7 @@ fn step(c: &mut Criterion) {
                     let t = Instant::now();
                     std::hint::black_box(e.poll());
                     total += t.elapsed();
-                    common::journal_catch_up(e.sink());
+                    common::journal_catch_up(e.sink_mut());
                     left -= n;
                 }
                 total
@@ -140,7 +140,7 @@ fn queued(c: &mut Criterion) {
                     });
                 }
                 total += t.elapsed();
-                common::journal_catch_up(e.sink());
+                common::journal_catch_up(e.sink_mut());
                 left -= n;
             }
             total
@@ -177,7 +177,7 @@ fn queued(c: &mut Criterion) {
                         producer: 0,
                     });
                 }
-                common::journal_catch_up(e.sink());
+                common::journal_catch_up(e.sink_mut());
                 left -= n as u64;
             }
             total

@@ -4,8 +4,7 @@
 //!
 //! `cargo bench --bench journal`. Append is timed with `iter_custom` over fresh journals whose
 //! single segment holds the whole batch: segment creation, fallocate and pre-faulting happen
-//! before the clock starts (as they happen off the engine thread in production), and the
-//! background thread has finished preparing the next segment, so it is idle while timing.
+//! before the clock starts (as a session's space is prepared before logon in production).
 #![allow(missing_docs)] // criterion_main! generates an undocumented `pub fn main`
 
 use std::hint::black_box;
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oms::cli::format::{Format, Formatter};
 use oms::cli::stats::Stats;
-use oms::journal::{Journal, JournalMeta, JournalWriter, NextSegment, WriterOptions};
+use oms::journal::{Journal, JournalMeta, JournalWriter, WriterOptions};
 use oms::journal::{JournalSettings, SyncPolicy};
 use oms::{Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RequestType, Side};
 
@@ -48,11 +47,15 @@ fn meta() -> JournalMeta {
 
 fn writer(dir: &std::path::Path, n: u64) -> JournalWriter {
     let segment_bytes = (n * 64 + 4096).next_multiple_of(4096);
-    let settings = JournalSettings { path: dir.join("bench.journal"), sync: SyncPolicy::None, segment_bytes };
+    let settings = JournalSettings {
+        path: dir.join("bench.journal"),
+        sync: SyncPolicy::None,
+        segment_bytes,
+        prepare_records: std::num::NonZeroU64::new(n),
+    };
     let opts = WriterOptions { reserve_records: 0, ..Default::default() };
-    let w = JournalWriter::create_with(&settings, &meta(), opts).expect("create");
-    assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
-    w
+    // Created with the whole batch prepared (faulted in), as a session's space is before logon.
+    JournalWriter::create_with(&settings, &meta(), opts).expect("create")
 }
 
 fn append(c: &mut Criterion) {
@@ -98,11 +101,12 @@ fn read(c: &mut Criterion) {
         path: dir.path().join("read.journal"),
         sync: SyncPolicy::None,
         segment_bytes: 64 << 20,
+        prepare_records: None,
     };
     let mut w = JournalWriter::create(&settings, &meta()).expect("create");
     for seq in 1..=N {
-        if !w.has_room() {
-            assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+        if !w.takes_requests() {
+            w.prepare(0).expect("journal space");
         }
         w.record(&event(seq));
     }

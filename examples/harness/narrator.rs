@@ -114,6 +114,7 @@ fn line(r: &EventRecord, tz: &jiff::tz::TimeZone, queued: &mut HashSet<u64>) -> 
             format!("unanswered #{} was sent but got no response before shutdown", r.order_id)
         }
         EventKind::ClockStep => format!("CLOCK      wall clock re-anchored by {:+} ns", r.latency_ns as i64),
+        EventKind::SyncFailed => "SYNC FAIL  the journal could not flush to disk".to_string(),
     };
     format!("{t}  {what}")
 }

@@ -207,6 +207,9 @@ impl Auditor {
             EventKind::Unanswered => self.on_unanswered(r),
             // Record sanity only (above): the step itself moves no order.
             EventKind::ClockStep => {}
+            // The journal's own note that a flush failed: it moves no order (`oms verify` is
+            // what fails such a journal).
+            EventKind::SyncFailed => {}
         }
     }
 
@@ -239,9 +242,11 @@ impl Auditor {
             _ => r.time_ns,
         });
         let request = match r.kind {
-            EventKind::Logon | EventKind::Logout | EventKind::UnmatchedResponse | EventKind::ClockStep => {
-                Some(RequestType::Unknown)
-            }
+            EventKind::Logon
+            | EventKind::Logout
+            | EventKind::UnmatchedResponse
+            | EventKind::ClockStep
+            | EventKind::SyncFailed => Some(RequestType::Unknown),
             EventKind::Queued | EventKind::Sent | EventKind::Response | EventKind::Unanswered => {
                 Some(RequestType::New)
             }
@@ -689,7 +694,7 @@ impl Auditor {
 /// The order id of a record about an order.
 fn id_of(r: &EventRecord) -> Option<u64> {
     match r.kind {
-        EventKind::Logon | EventKind::Logout | EventKind::ClockStep => None,
+        EventKind::Logon | EventKind::Logout | EventKind::ClockStep | EventKind::SyncFailed => None,
         EventKind::Queued
         | EventKind::Sent
         | EventKind::Modified

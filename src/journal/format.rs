@@ -63,6 +63,9 @@ pub mod offsets {
     pub const DROPPED: usize = 96;
     /// `u32` 1 once the writer closed the journal with this as its last segment (live field).
     pub const CLOSED: usize = 104;
+    /// `u32` 1 once a flush of the journal to disk failed while this segment was being written or
+    /// flushed (live field).
+    pub const SYNC_FAILED: usize = 108;
 }
 
 /// The part of the header covered by the CRC, before the strings.
@@ -90,6 +93,9 @@ pub struct SegmentHeader {
     pub dropped: u64,
     /// Whether the writer closed the journal with this segment as its last one (live field).
     pub closed: bool,
+    /// Whether a flush to disk failed while the writer had this segment (live field): the
+    /// journal's records may not all have reached the disk.
+    pub sync_failed: bool,
 }
 
 impl SegmentHeader {
@@ -124,6 +130,7 @@ impl SegmentHeader {
         put(&mut b, offsets::CONFIG_LEN, &(m.config_toml.len() as u32).to_le_bytes());
         put(&mut b, offsets::DROPPED, &self.dropped.to_le_bytes());
         put(&mut b, offsets::CLOSED, &u32::from(self.closed).to_le_bytes());
+        put(&mut b, offsets::SYNC_FAILED, &u32::from(self.sync_failed).to_le_bytes());
         let tz_end = FIXED_HEADER + m.timezone.len();
         b[FIXED_HEADER..tz_end].copy_from_slice(m.timezone.as_bytes());
         b[tz_end..tz_end + m.config_toml.len()].copy_from_slice(m.config_toml.as_bytes());
@@ -219,6 +226,7 @@ impl SegmentHeader {
             },
             dropped: u64_at(bytes, offsets::DROPPED),
             closed: u32_at(bytes, offsets::CLOSED) == 1,
+            sync_failed: u32_at(bytes, offsets::SYNC_FAILED) == 1,
         })
     }
 }
@@ -325,6 +333,7 @@ mod tests {
             },
             dropped: 0,
             closed: false,
+            sync_failed: false,
         }
     }
 
@@ -345,8 +354,9 @@ mod tests {
         let mut c = b.clone();
         c[offsets::DROPPED] = 7;
         c[offsets::CLOSED] = 1;
+        c[offsets::SYNC_FAILED] = 1;
         let d = SegmentHeader::decode(p, &c, 65536).unwrap();
-        assert_eq!((d.dropped, d.closed), (7, true));
+        assert_eq!((d.dropped, d.closed, d.sync_failed), (7, true, true));
     }
 
     #[test]
