@@ -313,14 +313,15 @@ impl JournalWriter {
         let end_slot = (page_slot + pages * SLOTS_PER_PAGE).min(seg.map.capacity());
         let from = seg.map.header_bytes() + page_slot as usize * RECORD_SIZE;
         let len = (end_slot - page_slot) as usize * RECORD_SIZE;
-        let result = seg.map.prefault(from, len);
+        // Faulting ahead only saves the writer the faults; the blocks are reserved, so the
+        // writer can still write there. A failure is counted, not fatal.
+        let failure = (seg.map.prefault(from, len))
+            .err()
+            .map(|e| JournalError::io(&seg.path, "fault in pages ahead of the writer", e));
         let end = seg.first_seq + end_slot;
-        let path = seg.path.clone();
         self.space.pages_faulted += len.div_ceil(PAGE) as u64;
-        if let Err(e) = result {
-            // Faulting ahead only saves the writer the faults; the blocks are reserved, so
-            // the writer can still write there. Counted, not fatal.
-            self.space.failed(&JournalError::io(&path, "fault in pages ahead of the writer", e));
+        if let Some(e) = failure {
+            self.space.failed(&e);
         }
         end
     }
