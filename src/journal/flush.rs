@@ -28,6 +28,7 @@ use std::time::Duration;
 use crossbeam_queue::ArrayQueue;
 
 use super::Faults;
+use super::ticker::Ticker;
 use super::segment::{Segment, sync_dir};
 use crate::record::RECORD_SIZE;
 
@@ -204,7 +205,7 @@ impl IntervalThread {
         shared: Arc<SyncShared>,
         mut flusher: Flusher,
         interval: Duration,
-        clock: quanta::Clock,
+        clock: Ticker,
     ) -> std::io::Result<IntervalThread> {
         let s = Arc::clone(&shared);
         let handle = std::thread::Builder::new().name("oms-journal-sync".into()).spawn(move || {
@@ -221,7 +222,7 @@ impl IntervalThread {
                     flusher.round(&s);
                     due = clock.now() + interval;
                 }
-                let wait = due.saturating_duration_since(clock.now());
+                let wait = due.saturating_sub(clock.now());
                 std::thread::park_timeout(
                     wait.clamp(Duration::from_millis(1), interval.max(Duration::from_millis(1))),
                 );

@@ -10,14 +10,15 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::record::RECORD_SIZE;
+use crate::record::{RECORD_SIZE, crc32c_update};
 
 use super::{Corruption, HeaderText, JournalError, JournalMeta};
 
 /// First 8 bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+/// The format version this build writes and reads (3: CRC-32C checksums, the `sync_failed`
+/// header flag).
+pub const FORMAT_VERSION: u16 = 3;
 /// Size of the fixed part of the header; the variable strings start here.
 pub const FIXED_HEADER: usize = 128;
 /// Header sizes are rounded up to this (records start on a page boundary).
@@ -57,7 +58,7 @@ pub mod offsets {
     pub const TIMEZONE_LEN: usize = 80;
     /// `u32` byte length of the configuration TOML.
     pub const CONFIG_LEN: usize = 84;
-    /// `u32` CRC-32 of bytes 0..88 and of the strings.
+    /// `u32` CRC-32C of bytes 0..88 and of the strings.
     pub const HEADER_CRC: usize = 88;
     /// `u64` records the writer had to drop (live field, not under the CRC).
     pub const DROPPED: usize = 96;
@@ -235,11 +236,10 @@ fn put(b: &mut [u8], at: usize, v: &[u8]) {
     b[at..at + v.len()].copy_from_slice(v);
 }
 
+/// CRC-32C of bytes `0..88` followed by the strings.
 fn header_crc(b: &[u8], strings_end: usize) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&b[..CRC_FIXED]);
-    h.update(&b[FIXED_HEADER..strings_end]);
-    h.finalize()
+    let c = crc32c_update(u32::MAX, &b[..CRC_FIXED]);
+    !crc32c_update(c, &b[FIXED_HEADER..strings_end])
 }
 
 /// Little-endian `u16` at `at` (caller checked the length).

@@ -37,6 +37,7 @@ pub mod format;
 mod mapping;
 pub mod reader;
 mod segment;
+mod ticker;
 pub mod writer;
 
 pub use error::{ConfigProblem, Corruption, HeaderText, JournalError};

@@ -46,6 +46,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::flush::{Flusher, IntervalThread, SyncShared};
 use super::format::{FIXED_HEADER, FORMAT_VERSION, MAX_HEADER_BYTES, SegmentHeader, existing_segments};
 use super::segment::{Builder, Inject, Segment};
+use super::ticker::Ticker;
 use super::{ConfigProblem, JournalError, JournalMeta, JournalSettings, SyncPolicy};
 use crate::engine::Capacities;
 use crate::model::EventKind;
@@ -79,7 +80,7 @@ pub struct WriterOptions {
     #[doc(hidden)]
     pub faults: Option<Arc<Faults>>,
     /// Test hook: the clock that times retries, re-faulting and the interval policy (a mock
-    /// clock in tests); default the TSC.
+    /// clock in tests); default the OS monotonic clock.
     #[doc(hidden)]
     pub clock: Option<quanta::Clock>,
 }
@@ -141,8 +142,6 @@ pub struct JournalStats {
     pub pages_faulted: u64,
     /// Housekeeping slices that did something.
     pub slices: u64,
-    /// The longest of those slices, ns (by the writer's clock).
-    pub longest_slice_ns: u64,
     /// Flush rounds that succeeded (each `msync`s what was published and not yet flushed).
     pub syncs: u64,
     /// Flushes that failed; each also set the header flag and was journaled as `sync_failed`.
@@ -277,7 +276,7 @@ impl JournalWriter {
             Inject { enospc_from_segment: opts.inject_enospc_from_segment, faults: opts.faults.clone() };
         let seg0 = Builder::new(&base, template.clone()).finish(&inject)?;
         let cap = seg0.map.capacity();
-        let clock = opts.clock.clone().unwrap_or_default();
+        let clock = Ticker::new(opts.clock.clone());
 
         let shared = Arc::new(SyncShared::new());
         let mut flusher =
@@ -370,7 +369,6 @@ impl JournalWriter {
             segments_built: self.space.built,
             pages_faulted: self.space.pages_faulted,
             slices: self.space.slices,
-            longest_slice_ns: self.space.longest_slice_ns,
             syncs: sh.syncs.load(Ordering::Acquire),
             sync_errors: sh.errors.load(Ordering::Acquire),
             last_sync_error: sh.last_error.lock().ok().and_then(|e| e.clone()),

@@ -23,6 +23,7 @@ use super::{JournalWriter, PAGE};
 use crate::journal::JournalError;
 use crate::journal::format::SegmentHeader;
 use crate::journal::segment::{Builder, Inject, Segment};
+use crate::journal::ticker::Ticker;
 use crate::record::RECORD_SIZE;
 
 /// Pages faulted in per slice.
@@ -66,13 +67,13 @@ pub(in crate::journal) struct Space {
     /// Header of the next segment to build.
     template: SegmentHeader,
     inject: Inject,
-    clock: quanta::Clock,
+    clock: Ticker,
     /// Fault in up to this sequence number (set at creation and at each `sync`).
     target_seq: u64,
     prepare: u64,
     cap: u64,
-    retry_at: Option<quanta::Instant>,
-    next_refresh: quanta::Instant,
+    retry_at: Option<Duration>,
+    next_refresh: Duration,
     /// A re-faulting pass in progress: next sequence number, end.
     refresh: Option<(u64, u64)>,
     idle: u32,
@@ -83,7 +84,6 @@ pub(in crate::journal) struct Space {
     pub(super) built: u32,
     pub(super) pages_faulted: u64,
     pub(super) slices: u64,
-    pub(super) longest_slice_ns: u64,
 }
 
 impl Space {
@@ -91,7 +91,7 @@ impl Space {
     pub(super) fn new(
         seg0: SegmentHeader,
         inject: Inject,
-        clock: quanta::Clock,
+        clock: Ticker,
         prepare: u64,
         cap: u64,
     ) -> Space {
@@ -119,7 +119,6 @@ impl Space {
             built: 1,
             pages_faulted: 0,
             slices: 0,
-            longest_slice_ns: 0,
         }
     }
 
@@ -198,13 +197,8 @@ impl JournalWriter {
 
     /// One housekeeping slice (see the module docs); whether it did anything.
     pub(super) fn slice(&mut self) -> bool {
-        let start = self.space.clock.now();
         let did = self.slice_inner();
-        if did {
-            let ns = self.space.clock.now().saturating_duration_since(start).as_nanos() as u64;
-            self.space.slices += 1;
-            self.space.longest_slice_ns = self.space.longest_slice_ns.max(ns);
-        }
+        self.space.slices += u64::from(did);
         did
     }
 
