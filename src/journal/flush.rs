@@ -28,8 +28,8 @@ use std::time::Duration;
 use crossbeam_queue::ArrayQueue;
 
 use super::Faults;
-use super::ticker::Ticker;
 use super::segment::{Segment, sync_dir};
+use super::ticker::Ticker;
 use crate::record::RECORD_SIZE;
 
 const PAGE: usize = 4096;

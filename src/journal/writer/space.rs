@@ -88,13 +88,7 @@ pub(in crate::journal) struct Space {
 
 impl Space {
     /// The space after segment 0 (whose header is `seg0`, `cap` slots) was built.
-    pub(super) fn new(
-        seg0: SegmentHeader,
-        inject: Inject,
-        clock: Ticker,
-        prepare: u64,
-        cap: u64,
-    ) -> Space {
+    pub(super) fn new(seg0: SegmentHeader, inject: Inject, clock: Ticker, prepare: u64, cap: u64) -> Space {
         let mut template = seg0;
         template.segment_index = 1;
         template.first_seq = 1 + cap;
