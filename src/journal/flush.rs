@@ -41,7 +41,8 @@ pub(super) struct SyncShared {
     pub(super) syncs: AtomicU64,
     /// Failed flushes.
     pub(super) errors: AtomicU64,
-    /// Every record with a sequence number up to this is on disk.
+    /// Every record with a sequence number up to this is on disk (it stops moving at the first
+    /// failed flush).
     pub(super) synced_seq: AtomicU64,
     pub(super) last_error: Mutex<Option<String>>,
     /// Segments built by the writer, for the interval thread.
@@ -160,8 +161,11 @@ impl Flusher {
         }
         // Finished segments are forgotten (their mapping goes with the last clone).
         self.live.drain(..done);
+        // After any failure nothing is known to be on disk any more (the kernel may have dropped
+        // the pages whose write-back failed, and a later flush would not see them dirty).
         if let Some(s) = synced_seq
             && ok
+            && shared.errors.load(Ordering::Acquire) == 0
         {
             shared.synced_seq.fetch_max(s, Ordering::AcqRel);
         }
