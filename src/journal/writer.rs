@@ -468,7 +468,7 @@ impl JournalWriter {
             f.flush_header(&self.seg, &self.durability.shared);
         }
         self.closed = true;
-        self.space.discard_unused(&self.base);
+        self.space.discard_unused();
         Ok(self.stats())
     }
 

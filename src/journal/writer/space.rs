@@ -143,7 +143,7 @@ impl Space {
     }
 
     /// Deletes the segments prepared ahead and never used (at close).
-    pub(super) fn discard_unused(&mut self, _base: &std::path::Path) {
+    pub(super) fn discard_unused(&mut self) {
         self.builder = None; // removes its `.tmp` file
         while let Some(seg) = self.ahead.pop_back() {
             let path = seg.path.clone();
