@@ -62,7 +62,7 @@ fn step(c: &mut Criterion) {
                         std::hint::black_box(e.poll());
                     }
                     total += t.elapsed();
-                    common::journal_catch_up(e.sink());
+                    common::journal_catch_up(e.sink_mut());
                     left -= n;
                 }
                 total
@@ -86,7 +86,7 @@ fn step(c: &mut Criterion) {
                     let t = Instant::now();
                     std::hint::black_box(e.poll());
                     total += t.elapsed();
-                    common::journal_catch_up(e.sink());
+                    common::journal_catch_up(e.sink_mut());
                     left -= n;
                 }
                 total
@@ -141,7 +141,7 @@ fn queued(c: &mut Criterion) {
                     });
                 }
                 total += t.elapsed();
-                common::journal_catch_up(e.sink());
+                common::journal_catch_up(e.sink_mut());
                 left -= n;
             }
             total
@@ -178,7 +178,7 @@ fn queued(c: &mut Criterion) {
                         producer: 0,
                     });
                 }
-                common::journal_catch_up(e.sink());
+                common::journal_catch_up(e.sink_mut());
                 left -= n as u64;
             }
             total
@@ -202,7 +202,7 @@ fn queued(c: &mut Criterion) {
                 let t = Instant::now();
                 std::hint::black_box(e.poll());
                 total += t.elapsed();
-                common::journal_catch_up(e.sink());
+                common::journal_catch_up(e.sink_mut());
                 left -= n;
             }
             total
@@ -229,7 +229,7 @@ fn queued(c: &mut Criterion) {
                     p.on_data(common::order(ids[j]), RequestType::New).expect("ring has room");
                 }
                 e.poll();
-                common::journal_catch_up(e.sink());
+                common::journal_catch_up(e.sink_mut());
                 left -= n as u64;
             }
             total

@@ -18,9 +18,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use oms::journal::{
-    JournalWriter, NextSegment, OutcomeKind, OutcomePoll, Outcomes, SyncPolicy, WriterOptions,
-};
+use oms::journal::{JournalWriter, OutcomeKind, OutcomePoll, Outcomes, SyncPolicy, WriterOptions};
 use oms::{Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RequestType, Side};
 
 struct Args {
@@ -71,9 +69,8 @@ fn run(a: &Args, spin: bool) -> Result<Histogram<u64>, Box<dyn std::error::Error
     let clock = EngineClock::system();
     let mut w =
         JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), WriterOptions::default())?;
-    if w.wait_next_segment(Duration::from_secs(60)) != NextSegment::Ready {
-        return Err("the journal's next segment was not prepared within 60 s".into());
-    }
+    // The whole run's space prepared (allocated and faulted in) before measuring.
+    w.prepare(total + 1024)?;
     let mut reader = Outcomes::follow(&valid.journal.path, 1)?;
     let q = clock.quanta().clone();
     let start = Arc::new(Barrier::new(2));

@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use oms::exchange::NullExchange;
-use oms::journal::{Journal, JournalWriter, NextSegment, SyncPolicy, WriterOptions};
+use oms::journal::{Journal, JournalWriter, SyncPolicy, WriterOptions};
 use oms::sink::CountingSink;
 use oms::{
     Config, EngineBuilder, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RequestType,
@@ -57,9 +57,8 @@ fn write(cfg: &Config, a: &Args) -> Result<u64, Box<dyn std::error::Error>> {
     let t0 = clock.wall_ns(clock.now_ns());
     let mut n = 0u64;
     let mut put = |kind: EventKind, id: u64, request: RequestType, t: i64| -> Result<(), String> {
-        if !w.has_room() && w.wait_next_segment(Duration::from_secs(120)) != NextSegment::Ready {
-            return Err("the next segment was not prepared within 120 s".into());
-        }
+        // A batch writer: room is made on the spot (the writer builds a segment when it needs one).
+        while !w.takes_requests() && w.housekeep() {}
         let o = OrderRequest::new(id, 7, Side::Buy, 100.0 + (id % 13) as f64, 1 + id % 100);
         let mut r = EventRecord::for_order(kind, t, &o, request).from_producer((id % 4) as u16);
         r.response = if kind == EventKind::Response { ResponseType::Accept } else { ResponseType::Unknown };

@@ -21,6 +21,7 @@
 //! [journal]
 //! path = "oms.journal"
 //! sync = "on-logout"             # "none", "on-logout", or an interval in ms (e.g. 200)
+//! prepare_records = 4000000      # optional: space prepared before each session (default: a segment)
 //! [engine]
 //! core = 1                       # optional
 //! ring_capacity = 65536
@@ -175,6 +176,11 @@ pub struct JournalConfig {
     pub sync: SyncValue,
     /// Size of one segment file in bytes (header included); a multiple of 4096, at least 64 KiB.
     pub segment_bytes: u64,
+    /// Records whose space is prepared (created, reserved, pre-faulted) before each session, so
+    /// that a burst finds it ready; default: one segment. Size it for the session's expected
+    /// records (about two per order: sent and response; one more per queued, modified, cancelled
+    /// or rejected order).
+    pub prepare_records: Option<u64>,
 }
 
 impl Default for JournalConfig {
@@ -183,6 +189,7 @@ impl Default for JournalConfig {
             path: PathBuf::from("oms.journal"),
             sync: SyncValue::Name("on-logout".into()),
             segment_bytes: 64 << 20,
+            prepare_records: None,
         }
     }
 }
@@ -529,6 +536,9 @@ impl ThrottleConfig {
     }
 }
 
+/// The most records `[journal] prepare_records` may ask for (1 TiB of 64-byte records).
+pub const MAX_PREPARE_RECORDS: u64 = 1 << 34;
+
 impl JournalConfig {
     fn validate(&self, p: &mut Problems) -> Option<JournalSettings> {
         if self.path.as_os_str().is_empty() {
@@ -553,7 +563,23 @@ impl JournalConfig {
                 format!("expected \"none\", \"on-logout\" or an interval in ms > 0, got {:?}", self.sync),
             );
         }
-        Some(JournalSettings { path: self.path.clone(), sync: sync?, segment_bytes: self.segment_bytes })
+        let prepare_records = match self.prepare_records {
+            None => Some(None),
+            Some(n) if n > MAX_PREPARE_RECORDS => {
+                p.push(
+                    "journal.prepare_records",
+                    format!("{n} is above {MAX_PREPARE_RECORDS} (1 TiB of records)"),
+                );
+                None
+            }
+            Some(n) => p.non_zero("journal.prepare_records", n).map(Some),
+        };
+        Some(JournalSettings {
+            path: self.path.clone(),
+            sync: sync?,
+            segment_bytes: self.segment_bytes,
+            prepare_records: prepare_records?,
+        })
     }
 }
 

@@ -90,7 +90,12 @@ fn read(path: &Path) -> (JournalMeta, u64, Vec<EventRecord>) {
 /// Writes `records` into a fresh journal with the header of `like` (the writer numbers them).
 fn write_like(like: &Path, path: &Path, records: &[EventRecord]) {
     let (meta, segment_bytes, _) = read(like);
-    let cfg = JournalSettings { path: path.to_path_buf(), sync: SyncPolicy::None, segment_bytes };
+    let cfg = JournalSettings {
+        path: path.to_path_buf(),
+        sync: SyncPolicy::None,
+        segment_bytes,
+        prepare_records: None,
+    };
     let mut w = JournalWriter::create_with(&cfg, &meta, WriterOptions::default()).expect("create journal");
     for r in records {
         w.append(r);

@@ -144,6 +144,12 @@ impl<S: EventSink> EventSink for MixProbe<S> {
     fn has_room(&self) -> bool {
         self.inner.has_room()
     }
+    fn takes_requests(&self) -> bool {
+        self.inner.takes_requests()
+    }
+    fn housekeep(&mut self) -> bool {
+        self.inner.housekeep()
+    }
     fn sync(&mut self) {
         self.inner.sync()
     }

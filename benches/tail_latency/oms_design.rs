@@ -67,6 +67,12 @@ impl<S: EventSink> EventSink for ProbeSink<S> {
     fn has_room(&self) -> bool {
         self.inner.has_room()
     }
+    fn takes_requests(&self) -> bool {
+        self.inner.takes_requests()
+    }
+    fn housekeep(&mut self) -> bool {
+        self.inner.housekeep()
+    }
     fn sync(&mut self) {
         self.inner.sync()
     }

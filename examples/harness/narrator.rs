@@ -71,6 +71,7 @@ fn line(r: &EventRecord) -> String {
         EventKind::UnmatchedResponse => {
             format!("ENGINE   unmatched  response for #{} matches no order in flight", r.order_id)
         }
+        EventKind::SyncFailed => "JOURNAL  SYNC FAIL  the journal could not flush to disk".to_string(),
         k @ (EventKind::Queued
         | EventKind::Sent
         | EventKind::Modified

@@ -217,6 +217,9 @@ impl Auditor {
             // Record sanity only (above): the step itself moves no order.
             EventKind::ClockStep => {}
             EventKind::Recovered => self.on_recovered(r),
+            // The journal's own note that a flush failed: it moves no order (`oms verify` is
+            // what fails such a journal).
+            EventKind::SyncFailed => {}
         }
     }
 
@@ -253,7 +256,8 @@ impl Auditor {
             | EventKind::Logout
             | EventKind::UnmatchedResponse
             | EventKind::ClockStep
-            | EventKind::Recovered => Some(RequestType::Unknown),
+            | EventKind::Recovered
+            | EventKind::SyncFailed => Some(RequestType::Unknown),
             EventKind::Queued | EventKind::Sent | EventKind::Response | EventKind::Unanswered => {
                 Some(RequestType::New)
             }
@@ -733,7 +737,11 @@ impl Auditor {
 /// The order id of a record about an order.
 fn id_of(r: &EventRecord) -> Option<u64> {
     match r.kind {
-        EventKind::Logon | EventKind::Logout | EventKind::ClockStep | EventKind::Recovered => None,
+        EventKind::Logon
+        | EventKind::Logout
+        | EventKind::ClockStep
+        | EventKind::Recovered
+        | EventKind::SyncFailed => None,
         EventKind::Queued
         | EventKind::Sent
         | EventKind::Modified

@@ -99,7 +99,7 @@ fn code(failed: bool) -> ExitCode {
 
 /// `oms decode`.
 pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
-    let mut wanted = [a.kinds.is_empty(); EventKind::ALL.len() + 1];
+    let mut wanted = [a.kinds.is_empty(); EventKind::TABLE];
     for k in &a.kinds {
         wanted[*k as usize] = true;
     }
@@ -204,7 +204,15 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode, CliError> {
             _ => String::new(),
         };
         let closed = if r.closed { "closed cleanly" } else { "not closed (writer running, or it crashed)" };
-        let verdict = if r.is_sound() { "ok" } else { "CORRUPT" };
+        let verdict = if !r.is_sound() {
+            "CORRUPT"
+        } else if r.dropped > 0 {
+            "INCOMPLETE"
+        } else if r.sync_failed {
+            "NOT DURABLE"
+        } else {
+            "ok"
+        };
         let _ = writeln!(
             b,
             "{name}: {verdict}: {} records{seqs} in {} segment(s), {closed}",
@@ -238,9 +246,17 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode, CliError> {
         if r.dropped > 0 {
             let _ = writeln!(
                 b,
-                "  warning: the writer dropped {} records (journal full, reserve used up)",
+                "  error: the writer dropped {} records (journal full, reserve used up): the journal is incomplete",
                 r.dropped
             );
+            failed = true;
+        }
+        if r.sync_failed {
+            let _ = writeln!(
+                b,
+                "  error: the writer saw a flush to disk fail (see its sync_failed records): records may be missing after a power loss"
+            );
+            failed = true;
         }
         if let Some(e) = &r.error {
             report_err(&mut out, e)?;

@@ -10,7 +10,7 @@
 //!
 //! | kind | order_id | symbol, side, price, qty | response | latency_ns | reason |
 //! |------|:-:|:-:|:-:|:-:|:-:|
-//! | `logon`, `logout` | | | | | |
+//! | `logon`, `logout`, `sync_failed` | | | | | |
 //! | `queued`, `modified`, `cancelled`, `unanswered` | ✓ | ✓ | | | |
 //! | `sent` | ✓ | ✓ | | ✓ (time inside the OMS) | |
 //! | `rejected` | ✓ | ✓ | | | ✓ |
@@ -21,8 +21,8 @@
 //!
 //! `side` is also empty whenever it is not recorded (`'\0'`). `producer` (text: `p=N`) is the
 //! index of the producer whose request the event answers; it is empty for the engine's own events
-//! (logon, logout, clock_step, recovered). Text shows a `recovered` record as
-//! `recovered queued=Q in_flight=F`.
+//! (logon, logout, clock_step, recovered) and the writer's (sync_failed). Text shows a `recovered`
+//! record as `recovered queued=Q in_flight=F`.
 
 use std::io::Write;
 
@@ -64,7 +64,7 @@ pub struct Applies {
 /// The fields that apply to `r` (see the module docs).
 pub fn applies(r: &EventRecord) -> Applies {
     let (order, instrument, response, latency, reason) = match r.kind {
-        EventKind::Logon | EventKind::Logout => (false, false, false, false, false),
+        EventKind::Logon | EventKind::Logout | EventKind::SyncFailed => (false, false, false, false, false),
         EventKind::Queued | EventKind::Modified | EventKind::Cancelled | EventKind::Unanswered => {
             (true, true, false, false, false)
         }

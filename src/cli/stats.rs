@@ -18,7 +18,7 @@ pub struct Stats {
     /// Valid records seen.
     pub records: u64,
     /// Count per kind, indexed by its wire value.
-    pub kinds: [u64; EventKind::ALL.len() + 1],
+    pub kinds: [u64; EventKind::TABLE],
     /// Count per reject reason of `rejected` events, indexed by its wire value.
     pub reasons: [u64; RejectReason::ALL.len() + 1],
     /// Count per response type of `response` events, indexed by its wire value.
@@ -40,7 +40,7 @@ impl Stats {
         let latency = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
         Stats {
             records: 0,
-            kinds: [0; EventKind::ALL.len() + 1],
+            kinds: [0; EventKind::TABLE],
             reasons: [0; RejectReason::ALL.len() + 1],
             responses: [0; 3],
             latency,

@@ -7,7 +7,10 @@ fn defaults_are_valid() {
     assert_eq!(v.engine.throttle.burst.get(), 100);
     assert_eq!(v.engine.capacities.ring_capacity.get(), 65536);
     assert_eq!(v.journal.sync, SyncPolicy::OnLogout);
+    assert_eq!(v.journal.prepare_records, None, "one segment's worth");
     assert_eq!(v.runner.idle, IdleStrategy::Spin);
+    let v = Config::from_toml_str("[journal]\nprepare_records = 4000000").unwrap().validate().unwrap();
+    assert_eq!(v.journal.prepare_records, NonZeroU64::new(4_000_000));
 }
 
 #[test]
@@ -231,6 +234,8 @@ fn each_validation_error_alone_names_its_field() {
         ("[journal]\nsegment_bytes = 65537", "journal.segment_bytes", "65537 must be a multiple of 4096"),
         ("[journal]\nsegment_bytes = 61440", "journal.segment_bytes", "at least 65536"),
         ("[journal]\nsegment_bytes = 0", "journal.segment_bytes", "at least 65536"),
+        ("[journal]\nprepare_records = 0", "journal.prepare_records", "must be > 0"),
+        ("[journal]\nprepare_records = 17179869185", "journal.prepare_records", "is above 17179869184"),
         (
             "[exchange]\nlatency_min_us = 500\nlatency_max_us = 499",
             "exchange",
@@ -253,6 +258,8 @@ fn each_validation_error_alone_names_its_field() {
 fn values_at_the_edge_of_each_rule_are_accepted() {
     let cases = [
         "[journal]\nsegment_bytes = 65536",
+        "[journal]\nprepare_records = 1",
+        "[journal]\nprepare_records = 17179869184",
         "[exchange]\nlatency_min_us = 500\nlatency_max_us = 500",
         "[exchange]\nreject_ratio = 0.0",
         "[exchange]\nreject_ratio = 1.0",

@@ -10,14 +10,15 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::record::RECORD_SIZE;
+use crate::record::{RECORD_SIZE, crc32c_update};
 
 use super::{Corruption, HeaderText, JournalError, JournalMeta};
 
 /// First 8 bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+/// The format version this build writes and reads (3: CRC-32C checksums, the `sync_failed`
+/// header flag).
+pub const FORMAT_VERSION: u16 = 3;
 /// Size of the fixed part of the header; the variable strings start here.
 pub const FIXED_HEADER: usize = 128;
 /// Header sizes are rounded up to this (records start on a page boundary).
@@ -57,12 +58,15 @@ pub mod offsets {
     pub const TIMEZONE_LEN: usize = 80;
     /// `u32` byte length of the configuration TOML.
     pub const CONFIG_LEN: usize = 84;
-    /// `u32` CRC-32 of bytes 0..88 and of the strings.
+    /// `u32` CRC-32C of bytes 0..88 and of the strings.
     pub const HEADER_CRC: usize = 88;
     /// `u64` records the writer had to drop (live field, not under the CRC).
     pub const DROPPED: usize = 96;
     /// `u32` 1 once the writer closed the journal with this as its last segment (live field).
     pub const CLOSED: usize = 104;
+    /// `u32` 1 once a flush of the journal to disk failed while this segment was being written or
+    /// flushed (live field).
+    pub const SYNC_FAILED: usize = 108;
 }
 
 /// The part of the header covered by the CRC, before the strings.
@@ -90,6 +94,9 @@ pub struct SegmentHeader {
     pub dropped: u64,
     /// Whether the writer closed the journal with this segment as its last one (live field).
     pub closed: bool,
+    /// Whether a flush to disk failed while the writer had this segment (live field): the
+    /// journal's records may not all have reached the disk.
+    pub sync_failed: bool,
 }
 
 impl SegmentHeader {
@@ -124,6 +131,7 @@ impl SegmentHeader {
         put(&mut b, offsets::CONFIG_LEN, &(m.config_toml.len() as u32).to_le_bytes());
         put(&mut b, offsets::DROPPED, &self.dropped.to_le_bytes());
         put(&mut b, offsets::CLOSED, &u32::from(self.closed).to_le_bytes());
+        put(&mut b, offsets::SYNC_FAILED, &u32::from(self.sync_failed).to_le_bytes());
         let tz_end = FIXED_HEADER + m.timezone.len();
         b[FIXED_HEADER..tz_end].copy_from_slice(m.timezone.as_bytes());
         b[tz_end..tz_end + m.config_toml.len()].copy_from_slice(m.config_toml.as_bytes());
@@ -219,6 +227,7 @@ impl SegmentHeader {
             },
             dropped: u64_at(bytes, offsets::DROPPED),
             closed: u32_at(bytes, offsets::CLOSED) == 1,
+            sync_failed: u32_at(bytes, offsets::SYNC_FAILED) == 1,
         })
     }
 }
@@ -227,11 +236,10 @@ fn put(b: &mut [u8], at: usize, v: &[u8]) {
     b[at..at + v.len()].copy_from_slice(v);
 }
 
+/// CRC-32C of bytes `0..88` followed by the strings.
 fn header_crc(b: &[u8], strings_end: usize) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&b[..CRC_FIXED]);
-    h.update(&b[FIXED_HEADER..strings_end]);
-    h.finalize()
+    let c = crc32c_update(u32::MAX, &b[..CRC_FIXED]);
+    !crc32c_update(c, &b[FIXED_HEADER..strings_end])
 }
 
 /// Little-endian `u16` at `at` (caller checked the length).
@@ -325,6 +333,7 @@ mod tests {
             },
             dropped: 0,
             closed: false,
+            sync_failed: false,
         }
     }
 
@@ -345,8 +354,9 @@ mod tests {
         let mut c = b.clone();
         c[offsets::DROPPED] = 7;
         c[offsets::CLOSED] = 1;
+        c[offsets::SYNC_FAILED] = 1;
         let d = SegmentHeader::decode(p, &c, 65536).unwrap();
-        assert_eq!((d.dropped, d.closed), (7, true));
+        assert_eq!((d.dropped, d.closed, d.sync_failed), (7, true, true));
     }
 
     #[test]

@@ -14,8 +14,13 @@
 //! * **Bounds.** The layout (header size, slot count, alignment) is checked once when the map is
 //!   built; the safe methods check their slot index, `write_slot` leaves it to its caller (the
 //!   writer already compares its position with the capacity on the hot path).
-//! * **Live header fields.** `dropped` and `closed` are stored atomically
-//!   ([`SegmentMap::store_dropped`], [`SegmentMap::mark_closed`]).
+//! * **Live header fields.** `dropped`, `closed` and `sync_failed` are stored atomically
+//!   ([`SegmentMap::store_dropped`], [`SegmentMap::mark_closed`], [`SegmentMap::mark_sync_failed`]).
+//! * **Page residency.** [`SegmentMap::prefault`] faults pages in for writing ahead of the writer
+//!   (`MADV_POPULATE_WRITE`, or an atomic compare-exchange of an unwritten slot's zero sequence
+//!   word with zero, which faults the page without changing it); [`SegmentMap::zap`] drops the
+//!   page-table entries of a finished range (`MADV_DONTNEED`: on a shared file mapping the data
+//!   stays in the file and the page cache), so that unmapping a finished segment later is cheap.
 //!
 //! A map sits on a shared file mapping ([`SegmentMap::map_file`]) or, in tests, on a zeroed heap
 //! buffer aligned to 64 bytes, so that Miri can run the publish protocol (it cannot run `mmap`).
@@ -36,7 +41,7 @@ use crate::record::{RECORD_SIZE, Words};
 
 use super::format::{FIXED_HEADER, offsets};
 
-/// Size of a page; pre-faulting touches one byte per page where `MADV_POPULATE_WRITE` is missing.
+/// Size of a page; pre-faulting touches one slot per page where `MADV_POPULATE_WRITE` is missing.
 const PAGE: usize = 4096;
 
 /// The memory of one segment: `header_bytes` of header, then `capacity` slots of 64 bytes.
@@ -111,9 +116,7 @@ impl Drop for Backing {
 
 impl SegmentMap {
     /// Maps the first `segment_bytes` of `file` shared and read-write (a header of
-    /// `header_bytes`, then slots) and pre-faults every page for writing, so that the writer
-    /// never takes a page fault. Call it off the engine thread, before anyone else can see the
-    /// file: the pre-faulting fallback rewrites one byte of each page.
+    /// `header_bytes`, then slots). No page is faulted in: see [`SegmentMap::prefault`].
     ///
     /// # Panics
     /// If the layout is impossible (header not a multiple of 64 bytes or smaller than the fixed
@@ -128,9 +131,7 @@ impl SegmentMap {
         let map = MmapOptions::new().len(len).map_raw(file)?;
         let base =
             NonNull::new(map.as_mut_ptr()).ok_or_else(|| std::io::Error::other("mmap returned null"))?;
-        let m = SegmentMap::new(base, len, header_bytes as usize, Backing::File(map));
-        m.prefault();
-        Ok(m)
+        Ok(SegmentMap::new(base, len, header_bytes as usize, Backing::File(map)))
     }
 
     /// A zeroed, heap-backed map of `header_bytes` and `cap` slots (tests).
@@ -223,8 +224,7 @@ impl SegmentMap {
         debug_assert!(slot < self.cap);
         // SAFETY: `slot < cap`, so the 8 bytes are inside the region, 8-byte aligned, and live as
         // long as `self` (the backing is shared through the `Arc`). A sequence word is only ever
-        // accessed atomically (bodies are words 1..8; the only plain access, pre-faulting, happens
-        // in `map_file` before the map is shared).
+        // accessed atomically (bodies are words 1..8; pre-faulting uses an atomic exchange).
         unsafe { AtomicU64::from_ptr(self.slots.as_ptr().add(slot as usize * RECORD_SIZE).cast::<u64>()) }
     }
 
@@ -281,6 +281,14 @@ impl SegmentMap {
         word.store(1u32.to_le(), Ordering::Release);
     }
 
+    /// Sets the live `sync_failed` header field to 1.
+    pub(crate) fn mark_sync_failed(&self) {
+        const { assert!(offsets::SYNC_FAILED + 4 <= FIXED_HEADER && offsets::SYNC_FAILED.is_multiple_of(4)) };
+        // SAFETY: as in `store_dropped`, for a 4-byte aligned field.
+        let word = unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(offsets::SYNC_FAILED).cast::<u32>()) };
+        word.store(1u32.to_le(), Ordering::Release);
+    }
+
     /// Flushes bytes `from..from + len` to the file (`msync`); nothing for a heap map.
     pub(crate) fn flush(&self, from: usize, len: usize) -> std::io::Result<()> {
         let len = len.min(self.len.saturating_sub(from));
@@ -290,27 +298,48 @@ impl SegmentMap {
         }
     }
 
-    /// Faults bytes `from..from + len` in for writing again (`MADV_POPULATE_WRITE`), without
-    /// changing their contents; nothing for a heap map.
-    pub(crate) fn populate_write(&self, from: usize, len: usize) -> std::io::Result<()> {
+    /// Faults the pages of bytes `from..from + len` in for writing (or again, after writeback
+    /// cleaned them), without changing their contents: `MADV_POPULATE_WRITE`, or where the kernel
+    /// lacks it (before 5.14), an atomic compare-exchange of the first slot of each page whose
+    /// sequence word is 0 (it faults the page for writing and stores nothing new). Only pages of
+    /// slots are touched that way; a page whose first slot is published is already written, and
+    /// the header pages are left alone. Nothing for a heap map.
+    pub(crate) fn prefault(&self, from: usize, len: usize) -> std::io::Result<()> {
         let len = len.min(self.len.saturating_sub(from));
-        match &*self.backing {
-            Backing::File(map) if len > 0 => map.advise_range(Advice::PopulateWrite, from, len),
-            _ => Ok(()),
+        #[allow(irrefutable_let_patterns)] // `Heap` exists only in test builds
+        let Backing::File(map) = &*self.backing else { return Ok(()) };
+        if len == 0 {
+            return Ok(());
         }
+        match map.advise_range(Advice::PopulateWrite, from, len) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {}
+            other => return other,
+        }
+        let first = from.max(self.header_bytes).div_ceil(PAGE) * PAGE;
+        for off in (first..from + len).step_by(PAGE) {
+            let slot = ((off - self.header_bytes) / RECORD_SIZE) as u64;
+            // A failed exchange (a published slot) is a load and faults nothing in for writing,
+            // but then the page has been written already.
+            let _ = self.seq_word(slot).compare_exchange(0, 0, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
-    /// Faults every page in for writing (`map_file`, before the map is shared).
-    fn prefault(&self) {
-        if self.populate_write(0, self.len).is_ok() {
-            return;
-        }
-        let p = self.base.as_ptr();
-        for off in (0..self.len).step_by(PAGE) {
-            // SAFETY: `off < len`; the map has just been created and not shared yet, so nothing
-            // else accesses it; rewriting a byte with its own value only faults the page in
-            // (the file's blocks are reserved, so the write cannot hit a hole).
-            unsafe { p.add(off).write_volatile(p.add(off).read_volatile()) }
+    /// Drops the page-table entries of bytes `from..from + len` (`MADV_DONTNEED`): the pages stay
+    /// in the file and the page cache (dirty ones are still written back and flushed by `flush`),
+    /// and a later access faults them in again. Used on finished segments, so that unmapping one
+    /// does not tear down a whole segment's page tables at once. Nothing for a heap map.
+    pub(crate) fn zap(&self, from: usize, len: usize) -> std::io::Result<()> {
+        let len = len.min(self.len.saturating_sub(from));
+        match &*self.backing {
+            // SAFETY: a shared file mapping: `MADV_DONTNEED` discards no data (the contents live in
+            // the file; a later access reads them back), so no reference into the range can
+            // observe a change. Its dirty state moves to the page cache, so nothing written is
+            // lost.
+            Backing::File(map) if len > 0 => unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, len)
+            },
+            _ => Ok(()),
         }
     }
 }

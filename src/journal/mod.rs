@@ -1,13 +1,19 @@
 //! The memory-mapped event journal: 64-byte records in pre-allocated, pre-faulted segment files.
 //!
 //! * [`JournalWriter`] implements [`EventSink`](crate::sink::EventSink) for the engine thread.
-//!   Its hot path is a bounds check, building the record's eight words, a CRC-32 over its first
-//!   60 bytes (`crc32fast`) and a 64-byte store ending in one release store: no allocation, no
-//!   lock, no syscall. A background thread creates, `fallocate`s and pre-faults the segments
-//!   after the current one (two are kept ready), hands them over through a lock-free queue,
-//!   unmaps finished segments and runs the `[journal] sync` policy. A lazily faulted page of a
-//!   fresh mapping can stall a record for milliseconds where a pre-faulted one does not, which
-//!   is why no fault may land on the engine (docs/journal-format.md has the measurements).
+//!   Its hot path is a bounds check, building the record's eight words, a checksum over its
+//!   first 60 bytes and a 64-byte store ending in one release store: no allocation, no lock, no
+//!   syscall. The session's space is prepared (created, reserved, pre-faulted) before logon;
+//!   after that the engine's idle turns prepare more in bounded slices
+//!   ([`EventSink::housekeep`](crate::sink::EventSink::housekeep)), so no third thread competes
+//!   with the engine and the producers for the cores. A journal that falls behind pushes back
+//!   ([`EventSink::takes_requests`](crate::sink::EventSink::takes_requests)) rather than
+//!   rejecting orders; only a full disk makes it reject New orders `journal_full`. A lazily
+//!   faulted page of a fresh mapping costs the engine microseconds where a pre-faulted one costs
+//!   nothing (docs/BENCHMARKS.md has the measurements).
+//! * The `[journal] sync` policy flushes on the engine thread at logout (`on-logout`), or on a
+//!   thread that sleeps between flushes (an interval); a failed flush is counted, journaled
+//!   (`sync_failed`) and flagged in the segment header (`oms verify` exits 1).
 //! * The segments' shared memory is touched only through one type, `mapping::SegmentMap`,
 //!   which owns the publish protocol (release store of the sequence number after the body,
 //!   acquire load before reading it) and the one `unsafe fn` of the writer's path.
@@ -26,13 +32,15 @@ use std::path::PathBuf;
 
 use crate::clock::EngineClock;
 
-mod background;
 mod error;
+mod flush;
 pub mod follower;
 pub mod format;
 mod mapping;
 pub mod outcomes;
 pub mod reader;
+mod segment;
+mod ticker;
 pub mod writer;
 
 pub use error::{ConfigProblem, Corruption, HeaderText, JournalError};
@@ -40,17 +48,21 @@ pub use follower::{Follower, Poll};
 pub use format::{FORMAT_VERSION, MAGIC, SegmentHeader, segment_path};
 pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};
 pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
-pub use writer::{JournalStats, JournalWriter, NextSegment, WriterOptions};
+pub use writer::{Faults, JournalStats, JournalWriter, WriterOptions};
 
-/// When mapped pages are flushed to disk (always off the engine thread): `[journal] sync`.
+/// When mapped pages are flushed to disk: `[journal] sync`. A flush writes what was published
+/// (`msync` of the records, the headers of new segments, `fsync` of the directory).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SyncPolicy {
-    /// Leave it to the kernel (data survives a process crash, not a power loss).
+    /// Leave it to the kernel (data survives a process crash, not a power loss); the writer
+    /// never flushes.
     None,
-    /// Flush at every logout and at shutdown.
+    /// Flush at every logout and at shutdown, on the engine thread: the engine goes on only once
+    /// everything up to the logout record is on disk.
     #[default]
     OnLogout,
-    /// Flush every this many milliseconds, from a background thread.
+    /// Flush every this many milliseconds from a thread that sleeps in between (nothing published
+    /// stays unflushed much longer than that), and at every logout and at shutdown as `on-logout`.
     IntervalMs(NonZeroU64),
 }
 
@@ -63,6 +75,9 @@ pub struct JournalSettings {
     pub sync: SyncPolicy,
     /// Size of one segment file in bytes (header included).
     pub segment_bytes: u64,
+    /// Records whose space is prepared (files created, blocks reserved, pages faulted in) before
+    /// the session: when the writer is created and again after each logout. `None`: one segment.
+    pub prepare_records: Option<NonZeroU64>,
 }
 
 /// What the journal header records about the run, besides the format itself.

@@ -111,7 +111,8 @@ impl Outcome {
             | EventKind::Logout
             | EventKind::UnmatchedResponse
             | EventKind::ClockStep
-            | EventKind::Recovered) => OutcomeKind::Other(k),
+            | EventKind::Recovered
+            | EventKind::SyncFailed) => OutcomeKind::Other(k),
         };
         let order = OrderRequest {
             symbol_id: r.symbol_id,

@@ -176,6 +176,7 @@ impl Journal {
             // count is the largest, not the sum.
             dropped: segments.iter().map(|s| s.dropped).max().unwrap_or(0),
             closed: segments.iter().any(|s| s.closed),
+            sync_failed: self.segments.iter().any(|s| s.header.sync_failed),
             segments,
             error,
         }
@@ -285,6 +286,8 @@ pub struct VerifyReport {
     pub dropped: u64,
     /// Whether the writer closed the journal cleanly.
     pub closed: bool,
+    /// Whether the writer saw a flush to disk fail (a segment header's `sync_failed` flag).
+    pub sync_failed: bool,
     /// Per segment.
     pub segments: Vec<SegmentSummary>,
     /// The first corruption, if any.

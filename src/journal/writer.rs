@@ -1,4 +1,4 @@
-//! [`JournalWriter`]: the engine's [`EventSink`] over memory-mapped, pre-faulted segments.
+//! [`JournalWriter`]: the engine's [`EventSink`] over memory-mapped segments.
 //!
 //! **Hot path.** [`EventSink::record`] numbers the event, builds its eight words and checksum
 //! ([`EventRecord::to_words`], [`seal`]) and hands them to `SegmentMap::write_slot` (in
@@ -7,60 +7,68 @@
 //! that sees a non-zero sequence number sees the whole record; a crash between the two steps
 //! leaves the slot's sequence number at 0, so the half-written record is never accepted. No
 //! allocation, lock, syscall or formatting happens there: a comparison with the capacity, the
-//! words, the CRC-32, seven plain stores and one release store.
+//! words, the checksum, seven plain stores and one release store. At the end of a segment the
+//! writer moves to the next prepared one (a pointer swap).
 //!
-//! **Background thread** (one per writer, `background.rs`). It keeps `SEGMENTS_AHEAD` (two)
-//! segments ready ahead of the current one: it creates `base.NNNNNN.tmp` with mode 0600,
-//! reserves its blocks with `fallocate` (a sparse `set_len` would turn a full disk into SIGBUS at
-//! the first write into a hole), writes the header, maps it and pre-faults every page
-//! (`MADV_POPULATE_WRITE`, or touching each page when the kernel refuses), then hard-links it to
-//! its final name (which fails rather than overwrite) and hands it over through a lock-free
-//! queue. The engine thread takes the next one when its segment is full and sends the old one
-//! back; the background thread flushes (per the sync policy) and unmaps it. It also runs the sync
-//! policy, flushing only the committed range so that the pre-faulted, not yet written pages stay
-//! writable.
+//! **Preparation runs on the engine's own core, in its idle turns** (`space.rs`). On a machine
+//! whose cores are taken by a producer and the engine, a third thread that creates, reserves and
+//! pre-faults segments can only run by preempting one of them (and the kernel's zeroing of fresh
+//! pages was the biggest item of a profile). So there is no such thread: the space for the
+//! session (`[journal] prepare_records`, at least one segment) is allocated and pre-faulted when
+//! the writer is created, before logon; after that, [`EventSink::housekeep`] (called by the engine
+//! when a loop turn found nothing to do) does one bounded slice at a time: fault in a couple of
+//! pages just ahead of the write position, one system call towards the next segment (create, one
+//! chunk of `fallocate`, header, map, link), drop the page tables of a finished segment a few
+//! pages at a time, or fault in again pages near the write position that the kernel's writeback
+//! made read-only. The only other thread is the `interval` sync policy's, which sleeps between
+//! flushes (`flush.rs`).
 //!
-//! **Full disk.** When preparing a segment fails (ENOSPC or any other error), the background
-//! thread retries every 200 ms, and [`EventSink::has_room`] turns `false` once no more than
-//! [`WriterOptions::reserve_records`] slots are left in the current segment and the segments
-//! already prepared ahead (so a full disk is found with one or two segments of room left, enough
-//! for a reserve sized by [`WriterOptions::for_engine`]): the engine then rejects New orders
-//! `journal_full` and sends nothing more, and the reserve holds those rejects and the end of the
-//! session. If even the reserve runs out, `record` neither panics nor blocks: it drops the record
-//! and counts it ([`JournalStats::dropped`]); the running count is also stored in the current
-//! segment's header, where `oms verify` reports it.
+//! **Backpressure, then `journal_full`.** [`EventSink::takes_requests`] is `false` while the
+//! mapped room ahead is down to [`WriterOptions::reserve_records`], or the pre-faulted room to a
+//! short runway while more could be faulted in: the engine leaves requests in the producer rings
+//! (producers see `Backpressure`) and its idle turns prepare more. (The reserve itself is mapped,
+//! with its blocks reserved, but not necessarily faulted in: it is written only at the end of a
+//! session, where a page fault costs nothing that matters, and faulting it in would keep
+//! megabytes of zeros dirty for nothing.)
+//! [`EventSink::has_room`] is `false` (New orders rejected `journal_full`, nothing sent) only when
+//! preparing the next segment has failed (a full disk) and the room left is down to twice the
+//! reserve; at the reserve the engine stops taking requests as above, and the reserve (sized by
+//! [`WriterOptions::for_engine`]) holds the end of the session. A temporary failure that clears
+//! (the retry runs every 200 ms of the writer's clock) changes nothing. As a last resort, a record
+//! for which no slot is left (not even after preparing a segment on the spot) is dropped and
+//! counted ([`JournalStats::dropped`], and in the segment's header: `oms verify` exits 1).
 
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_queue::ArrayQueue;
-
-use super::{JournalSettings, SyncPolicy};
+use super::flush::{Flusher, IntervalThread, SyncShared};
+use super::format::{FIXED_HEADER, FORMAT_VERSION, MAX_HEADER_BYTES, SegmentHeader, existing_segments};
+use super::segment::{Builder, Inject, Segment};
+use super::ticker::Ticker;
+use super::{ConfigProblem, JournalError, JournalMeta, JournalSettings, SyncPolicy};
 use crate::engine::Capacities;
-use crate::record::{EventRecord, RECORD_SIZE, seal};
+use crate::model::EventKind;
+use crate::record::{ENGINE, EventRecord, RECORD_SIZE, seal};
 use crate::sink::EventSink;
 
-use super::background::{Background, Live, PAGE, SEGMENTS_AHEAD, Segment, Shared, prepare_segment};
-use super::format::{FIXED_HEADER, FORMAT_VERSION, MAX_HEADER_BYTES, SegmentHeader, existing_segments};
-use super::{ConfigProblem, JournalError, JournalMeta};
+mod space;
 
+pub(super) const PAGE: usize = 4096;
 /// The fewest records a segment must hold.
 const MIN_SEGMENT_RECORDS: u64 = 16;
 
 /// Options of [`JournalWriter::create_with`].
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
-    /// Slots kept in reserve for the end of the session once the disk is full: when preparing a
-    /// segment has failed, [`EventSink::has_room`] returns `false` as soon as the room left (the
-    /// current segment plus the segments already prepared ahead) is down to this many slots.
-    /// Size it for what the engine still records after that: the `journal_full` rejects, the
-    /// `session_ended` / `shutdown` rejects of the queued orders, logout, `unanswered` — see
-    /// [`WriterOptions::for_engine`]. While nothing has failed, a next segment that is merely not
-    /// ready yet makes `has_room` false only within half a segment of the end (the reserve, at
-    /// most half a segment). Default 65536 (4 MiB of records).
+    /// Slots kept for the end of the session: [`EventSink::takes_requests`] turns `false` when no
+    /// more than this many pre-faulted slots are left ahead, and [`EventSink::has_room`] when the
+    /// disk is full and no more than twice this many are left. Size it for what the engine still
+    /// records once it stops taking requests: sends of queued orders and their responses, the
+    /// `session_ended` / `shutdown` rejects of the queued orders, logout, `unanswered`, and the
+    /// requests still in the rings at shutdown — see [`WriterOptions::for_engine`]. Default 65536
+    /// (4 MiB of records).
     pub reserve_records: u64,
     /// Remove an existing journal at the same path (base file and numbered segments) instead of
     /// refusing to start. Default `false`: a journal is never overwritten silently.
@@ -68,34 +76,49 @@ pub struct WriterOptions {
     /// Test hook: preparing segment `n` or any later one fails with ENOSPC, as on a full disk.
     #[doc(hidden)]
     pub inject_enospc_from_segment: Option<u32>,
+    /// Test hook: failures switched on and off while the writer runs.
+    #[doc(hidden)]
+    pub faults: Option<Arc<Faults>>,
+    /// Test hook: the clock that times retries, re-faulting and the interval policy (a mock
+    /// clock in tests); default the OS monotonic clock.
+    #[doc(hidden)]
+    pub clock: Option<quanta::Clock>,
+}
+
+/// Test hook ([`WriterOptions::faults`]): failures a test switches on and off while a writer runs.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// While set, reserving a segment's blocks fails with ENOSPC (a full disk that may clear).
+    pub enospc: AtomicBool,
+    /// While set, every flush to disk fails with EIO.
+    pub sync_error: AtomicBool,
 }
 
 impl WriterOptions {
-    /// Options whose reserve covers the end of a session of an engine built from `cfg`: every
-    /// queued order rejected, every in-flight order recorded `unanswered`, a logout, and a full
-    /// ring of `journal_full` rejects per producer for `producers` producers.
+    /// Options whose reserve covers the end of a session of an engine with capacities `e` and
+    /// `producers` producers: every queued order sent or rejected, every in-flight order answered
+    /// or recorded `unanswered`, a logout, and a full ring per producer (and the response ring)
+    /// drained at shutdown.
     pub fn for_engine(e: &Capacities, producers: usize) -> Self {
+        // A queued order may still be sent and answered (two records); an order in flight is
+        // answered or `unanswered` (one); each request left in a ring at shutdown gets one.
         let tail =
-            e.max_queued_orders.get() + e.max_in_flight.get() + (producers + 1) * e.ring_capacity.get();
+            2 * e.max_queued_orders.get() + e.max_in_flight.get() + (producers + 1) * e.ring_capacity.get();
         WriterOptions { reserve_records: tail as u64 + 16, ..WriterOptions::default() }
     }
 }
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        WriterOptions { reserve_records: 65536, overwrite: false, inject_enospc_from_segment: None }
+        WriterOptions {
+            reserve_records: 65536,
+            overwrite: false,
+            inject_enospc_from_segment: None,
+            faults: None,
+            clock: None,
+        }
     }
-}
-
-/// State of the segment after the current one; see [`JournalWriter::wait_next_segment`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NextSegment {
-    /// Every segment kept ahead is prepared and waiting in the hand-over queue.
-    Ready,
-    /// Its preparation failed (the background thread retries every 200 ms).
-    Failed,
-    /// Still being prepared when the wait timed out.
-    Pending,
 }
 
 /// What a writer did, returned by [`JournalWriter::close`] (and [`JournalWriter::stats`]).
@@ -109,10 +132,24 @@ pub struct JournalStats {
     pub segments: u32,
     /// Records dropped because not even the reserve was left (last resort; should stay 0).
     pub dropped: u64,
-    /// Failed attempts to prepare the next segment (e.g. ENOSPC).
+    /// Failed attempts to prepare space (e.g. ENOSPC).
     pub prepare_failures: u64,
     /// The last preparation error, if any.
     pub last_prepare_error: Option<String>,
+    /// Segment files built (including those prepared ahead and never used).
+    pub segments_built: u32,
+    /// Pages faulted in ahead of the writer (including those faulted again after writeback).
+    pub pages_faulted: u64,
+    /// Housekeeping slices that did something.
+    pub slices: u64,
+    /// Flush rounds that succeeded (each `msync`s what was published and not yet flushed).
+    pub syncs: u64,
+    /// Flushes that failed; each also set the header flag and was journaled as `sync_failed`.
+    pub sync_errors: u64,
+    /// The last flush error, if any.
+    pub last_sync_error: Option<String>,
+    /// Every record up to this sequence number has been flushed to disk.
+    pub synced_seq: u64,
 }
 
 /// The journal writer: implements [`EventSink`] for the engine thread. See the module docs.
@@ -132,21 +169,43 @@ pub struct JournalStats {
 /// ```
 pub struct JournalWriter {
     /// The current segment. This writer is the only writer of its slots (and of every segment's
-    /// slots: a segment is current once, and the background thread only reads and flushes).
+    /// slots: a segment is current once; the flushers only read).
     seg: Segment,
     /// Next slot to write in `seg`; every slot below it is written, none above.
     pos: u64,
     next_seq: u64,
-    /// The reserve once preparation has failed (counted over the current and prepared segments).
+    /// Slots with a sequence number below this have been faulted in for writing.
+    faulted_seq: u64,
+    /// The first sequence number with no mapped segment (`seg` and `ahead` cover the rest).
+    allocated_seq: u64,
     reserve: u64,
-    /// The reserve while nothing has failed (within the current segment; at most half of it).
-    transient_reserve: u64,
+    /// [`EventSink::takes_requests`] while `next_seq` is below this: the reserve is left of the
+    /// mapped room, and (while more can be faulted in) a runway of faulted-in slots.
+    intake_limit: u64,
+    /// [`EventSink::has_room`] while `next_seq` is below this: `u64::MAX` unless preparing a
+    /// segment failed, then twice the reserve short of the end of the mapped room.
+    room_limit: u64,
+    /// Preparing a segment failed and has not succeeded since.
+    failing: bool,
     dropped: u64,
+    /// Time of the last record (a `sync_failed` record written by the writer itself takes it).
+    last_time_ns: i64,
     segments: u32,
-    shared: Arc<Shared>,
-    /// The background thread; `None` once the writer is shut down.
-    bg: Option<JoinHandle<()>>,
+    space: space::Space,
+    durability: Durability,
     base: PathBuf,
+    closed: bool,
+}
+
+/// The sync policy's state.
+struct Durability {
+    policy: SyncPolicy,
+    shared: Arc<SyncShared>,
+    /// Flushes on the engine thread at `sync` and `close` (`None` under the `none` policy).
+    flusher: Option<Flusher>,
+    thread: Option<IntervalThread>,
+    /// Failed flushes already journaled as `sync_failed`.
+    journaled_errors: u64,
 }
 
 impl std::fmt::Debug for JournalWriter {
@@ -157,6 +216,8 @@ impl std::fmt::Debug for JournalWriter {
             .field("pos", &self.pos)
             .field("cap", &self.seg.map.capacity())
             .field("next_seq", &self.next_seq)
+            .field("faulted_seq", &self.faulted_seq)
+            .field("allocated_seq", &self.allocated_seq)
             .finish()
     }
 }
@@ -168,8 +229,11 @@ impl JournalWriter {
         Self::create_with(cfg, meta, WriterOptions::default())
     }
 
-    /// Creates a new journal: prepares segment 0 on the calling thread (start-up, off the hot
-    /// path) and starts the background thread, which prepares segment 1 right away.
+    /// Creates a new journal and prepares, on the calling thread (start-up, before logon), the
+    /// space for `cfg.prepare_records` records (at least the first segment) and the reserve:
+    /// files created, blocks reserved, pages faulted in. Fails if the first segment cannot be
+    /// made; a failure further on is counted in [`JournalStats::prepare_failures`] and retried
+    /// by [`EventSink::housekeep`].
     pub fn create_with(
         cfg: &JournalSettings,
         meta: &JournalMeta,
@@ -194,74 +258,65 @@ impl JournalWriter {
                 min_records: MIN_SEGMENT_RECORDS,
             }));
         }
-        let mut existing: Vec<PathBuf> = existing_segments(&base)?.into_iter().map(|(_, p)| p).collect();
-        if std::fs::symlink_metadata(&base).is_ok() {
-            existing.insert(0, base.clone());
-        }
-        if let Some(first) = existing.first() {
-            if !opts.overwrite {
-                return Err(JournalError::Exists { path: first.clone() });
-            }
-            for p in &existing {
-                std::fs::remove_file(p).map_err(|e| JournalError::io(p, "remove the old journal file", e))?;
-            }
-        }
+        remove_or_refuse(&base, opts.overwrite)?;
 
-        let mut template = SegmentHeader {
+        let template = SegmentHeader {
             version: FORMAT_VERSION,
             header_bytes,
-            segment_bytes: cfg.segment_bytes,
+            segment_bytes,
             segment_index: 0,
             first_seq: 1,
             journal_id: fastrand::u64(..) ^ meta.created_wall_ns as u64,
             meta: meta.clone(),
             dropped: 0,
             closed: false,
+            sync_failed: false,
         };
-        let durable = cfg.sync != SyncPolicy::None;
-        let seg0 = prepare_segment(&base, &template, durable, opts.inject_enospc_from_segment)?;
+        let inject =
+            Inject { enospc_from_segment: opts.inject_enospc_from_segment, faults: opts.faults.clone() };
+        let seg0 = Builder::new(&base, template.clone()).finish(&inject)?;
         let cap = seg0.map.capacity();
-        template.segment_index = 1;
-        template.first_seq = 1 + cap;
+        let clock = Ticker::new(opts.clock.clone());
 
-        let shared = Arc::new(Shared {
-            ready: ArrayQueue::new(SEGMENTS_AHEAD),
-            retired: ArrayQueue::new(4),
-            stop: AtomicBool::new(false),
-            sync_requests: AtomicU64::new(0),
-            prepare_failures: AtomicU64::new(0),
-            retry_pending: AtomicBool::new(false),
-            last_error: Mutex::new(None),
-        });
-        let mut bg = Background {
-            shared: Arc::clone(&shared),
-            base: base.clone(),
-            template,
-            policy: cfg.sync,
-            inject: opts.inject_enospc_from_segment,
-            live: vec![Live::new(&seg0)],
-            retry_at: None,
-            seen_sync_requests: 0,
-            last_sync: Instant::now(),
-            last_refresh: Instant::now(),
-        };
-        let bg = std::thread::Builder::new()
-            .name("oms-journal".into())
-            .spawn(move || bg.run())
-            .map_err(|e| JournalError::io(&base, "start the journal background thread", e))?;
-
-        Ok(JournalWriter {
+        let shared = Arc::new(SyncShared::new());
+        let mut flusher =
+            (cfg.sync != SyncPolicy::None).then(|| Flusher::new(base.clone(), opts.faults.clone()));
+        let mut thread = None;
+        if let SyncPolicy::IntervalMs(ms) = cfg.sync {
+            let mut own = Flusher::new(base.clone(), opts.faults.clone());
+            own.add(seg0.clone());
+            let interval = std::time::Duration::from_millis(ms.get());
+            thread = Some(
+                IntervalThread::spawn(Arc::clone(&shared), own, interval, clock.clone())
+                    .map_err(|e| JournalError::io(&base, "start the journal sync thread", e))?,
+            );
+        }
+        if let Some(f) = &mut flusher {
+            f.add(seg0.clone());
+        }
+        let prepare = cfg.prepare_records.map_or(cap, NonZeroU64::get);
+        let space = space::Space::new(template, inject, clock, prepare, cap);
+        let mut w = JournalWriter {
+            allocated_seq: seg0.end_seq(),
             seg: seg0,
             pos: 0,
             next_seq: 1,
+            faulted_seq: 1,
             reserve: opts.reserve_records,
-            transient_reserve: opts.reserve_records.min(cap / 2),
+            intake_limit: 0,
+            room_limit: u64::MAX,
+            failing: false,
             dropped: 0,
+            last_time_ns: 0,
             segments: 1,
-            shared,
-            bg: Some(bg),
+            space,
+            durability: Durability { policy: cfg.sync, shared, flusher, thread, journaled_errors: 0 },
             base,
-        })
+            closed: false,
+        };
+        w.prepare_up_front();
+        w.update_limits();
+        Ok(w)
     }
 
     /// The journal's base path.
@@ -269,7 +324,7 @@ impl JournalWriter {
         &self.base
     }
 
-    /// Slots kept in reserve once preparing a segment has failed.
+    /// Slots kept for the end of the session (see [`WriterOptions::reserve_records`]).
     pub fn reserve_records(&self) -> u64 {
         self.reserve
     }
@@ -279,38 +334,45 @@ impl JournalWriter {
         self.next_seq
     }
 
-    /// Blocks until the background thread has the next segment ready, has failed to prepare it
-    /// (e.g. a full disk), or `timeout` passed. For start-up and tests; never on the hot path.
-    pub fn wait_next_segment(&self, timeout: Duration) -> NextSegment {
-        let failures = self.shared.prepare_failures.load(Ordering::Acquire);
-        let deadline = Instant::now() + timeout;
-        loop {
-            // Ready once nothing is left to prepare: a benchmark that waits here then measures
-            // the append path with the background thread idle.
-            if self.shared.ready.is_full() {
-                return NextSegment::Ready;
-            }
-            if self.shared.prepare_failures.load(Ordering::Acquire) > failures
-                || (failures > 0 && self.shared.retry_pending.load(Ordering::Acquire))
-            {
-                return NextSegment::Failed;
-            }
-            if Instant::now() >= deadline {
-                return NextSegment::Pending;
-            }
-            std::thread::sleep(Duration::from_micros(200));
+    /// Slots ready ahead of the write position: mapped and faulted in.
+    pub fn prepared_room(&self) -> u64 {
+        self.faulted_seq.saturating_sub(self.next_seq)
+    }
+
+    /// Slots mapped (blocks reserved) ahead of the write position.
+    pub fn mapped_room(&self) -> u64 {
+        self.allocated_seq.saturating_sub(self.next_seq)
+    }
+
+    /// Recomputes the limits behind `takes_requests` and `has_room` (after the mapped or
+    /// faulted-in room, or the failure state, changed; never on the hot path).
+    fn update_limits(&mut self) {
+        let mut intake = self.allocated_seq.saturating_sub(self.reserve);
+        if self.faulted_seq < self.allocated_seq {
+            intake = intake.min(self.faulted_seq.saturating_sub(space::RUNWAY_LOW));
         }
+        self.intake_limit = intake;
+        self.room_limit =
+            if self.failing { self.allocated_seq.saturating_sub(2 * self.reserve) } else { u64::MAX };
     }
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> JournalStats {
+        let sh = &self.durability.shared;
         JournalStats {
             records: self.next_seq - 1,
             last_seq: self.next_seq - 1,
             segments: self.segments,
             dropped: self.dropped,
-            prepare_failures: self.shared.prepare_failures.load(Ordering::Relaxed),
-            last_prepare_error: self.shared.last_error.lock().ok().and_then(|e| e.clone()),
+            prepare_failures: self.space.prepare_failures,
+            last_prepare_error: self.space.last_error.clone(),
+            segments_built: self.space.built,
+            pages_faulted: self.space.pages_faulted,
+            slices: self.space.slices,
+            syncs: sh.syncs.load(Ordering::Acquire),
+            sync_errors: sh.errors.load(Ordering::Acquire),
+            last_sync_error: sh.last_error.lock().ok().and_then(|e| e.clone()),
+            synced_seq: sh.synced_seq.load(Ordering::Acquire),
         }
     }
 
@@ -331,27 +393,31 @@ impl JournalWriter {
         unsafe { self.seg.map.write_slot(self.pos, &words) };
         self.pos += 1;
         self.next_seq = seq + 1;
+        self.last_time_ns = event.time_ns;
     }
 
-    /// Moves to the prepared next segment; `false` if there is none.
+    /// Moves to the next prepared segment (preparing one on the spot if there is none: the
+    /// engine ignored [`EventSink::takes_requests`], or nobody called `housekeep`); `false` if
+    /// even that fails.
     #[cold]
     #[inline(never)]
     fn roll(&mut self) -> bool {
-        let Some(next) = self.shared.ready.pop() else { return false };
+        let next = match self.space.ahead.pop_front() {
+            Some(s) => s,
+            None => {
+                if !self.build_now() {
+                    return false;
+                }
+                match self.space.ahead.pop_front() {
+                    Some(s) => s,
+                    None => return false,
+                }
+            }
+        };
         let old = std::mem::replace(&mut self.seg, next);
         self.pos = 0;
         self.segments += 1;
-        // The queue holds 4. Without the background thread, at most SEGMENTS_AHEAD (2) rolls can
-        // happen, and it drains the queue before it prepares the segment that allows another,
-        // so this does not fail; if it did, the old segment would be unmapped without the flush
-        // its retirement does.
-        let _ = self.shared.retired.push(old);
-        // Wake the background thread now to retire the old segment and prepare the next one
-        // (it no longer polls). One futex wake per segment, on this cold path.
-        if let Some(bg) = &self.bg {
-            bg.thread().unpark();
-        }
-        self.transient_reserve = self.transient_reserve.min(self.seg.map.capacity() / 2);
+        self.space.retire(old);
         true
     }
 
@@ -362,32 +428,73 @@ impl JournalWriter {
         self.seg.map.store_dropped(self.dropped);
     }
 
-    fn shutdown(&mut self) -> Result<JournalStats, JournalError> {
-        let Some(bg) = self.bg.take() else { return Ok(self.stats()) };
-        self.seg.map.store_dropped(self.dropped);
-        self.seg.map.mark_closed();
-        // Flushed by the background thread after it sees `stop` (the writer's own handle keeps
-        // the segment mapped until the writer is dropped; nothing is written after this).
-        let _ = self.shared.retired.push(self.seg.clone());
-        self.shared.stop.store(true, Ordering::Release);
-        bg.thread().unpark();
-        let joined = bg.join();
-        let stats = self.stats();
-        match joined {
-            Ok(()) => Ok(stats),
-            Err(_) => Err(JournalError::io(
-                &self.base,
-                "finish the journal background thread",
-                std::io::Error::other("it panicked"),
-            )),
+    /// Journals flush failures not journaled yet as one `sync_failed` record, and marks the
+    /// current segment's header.
+    fn journal_sync_failures(&mut self) -> bool {
+        let errors = self.durability.shared.errors.load(Ordering::Acquire);
+        if errors == self.durability.journaled_errors || self.closed {
+            return false;
         }
+        self.durability.journaled_errors = errors;
+        self.seg.map.mark_sync_failed();
+        let mut rec = EventRecord::bare(EventKind::SyncFailed, self.last_time_ns);
+        rec.producer = ENGINE;
+        self.append(&rec);
+        true
     }
 
-    /// Marks the journal closed, flushes it per the sync policy, deletes the unused prepared
-    /// segments and joins the background thread. Also done (best effort) on drop.
+    /// Flushes everything published (policy `on-logout` and interval), on this thread.
+    fn flush_now(&mut self) {
+        let Some(f) = &mut self.durability.flusher else { return };
+        f.round(&self.durability.shared);
+        // The page the next record goes into was flushed with the last record: `round` faulted
+        // it in again.
+        self.journal_sync_failures();
+    }
+
+    fn shutdown(&mut self) -> Result<JournalStats, JournalError> {
+        if self.closed {
+            return Ok(self.stats());
+        }
+        if let Some(t) = &mut self.durability.thread {
+            t.stop();
+        }
+        self.durability.thread = None;
+        self.journal_sync_failures();
+        self.seg.map.store_dropped(self.dropped);
+        self.seg.map.mark_closed();
+        if let Some(f) = &mut self.durability.flusher {
+            f.round(&self.durability.shared);
+            f.flush_header(&self.seg, &self.durability.shared);
+        }
+        self.closed = true;
+        self.space.discard_unused();
+        Ok(self.stats())
+    }
+
+    /// Marks the journal closed, flushes it per the sync policy, deletes the segments prepared
+    /// ahead and not used, and stops the interval policy's thread. Also done (best effort) on
+    /// drop. A flush that fails is in [`JournalStats::sync_errors`] and in the header.
     pub fn close(mut self) -> Result<JournalStats, JournalError> {
         self.shutdown()
     }
+}
+
+/// Refuses to start over an existing journal at `base`, or removes it if `overwrite`.
+fn remove_or_refuse(base: &Path, overwrite: bool) -> Result<(), JournalError> {
+    let mut existing: Vec<PathBuf> = existing_segments(base)?.into_iter().map(|(_, p)| p).collect();
+    if std::fs::symlink_metadata(base).is_ok() {
+        existing.insert(0, base.to_path_buf());
+    }
+    if let Some(first) = existing.first() {
+        if !overwrite {
+            return Err(JournalError::Exists { path: first.clone() });
+        }
+        for p in &existing {
+            std::fs::remove_file(p).map_err(|e| JournalError::io(p, "remove the old journal file", e))?;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for JournalWriter {
@@ -404,20 +511,25 @@ impl EventSink for JournalWriter {
 
     #[inline]
     fn has_room(&self) -> bool {
-        let cap = self.seg.map.capacity();
-        let left = cap - self.pos;
-        if !self.shared.retry_pending.load(Ordering::Relaxed) {
-            // Nothing failed: only a next segment that is late, near the end of this one, counts.
-            return left > self.transient_reserve || !self.shared.ready.is_empty();
-        }
-        // The disk is full (or failing): stop while the room left still holds the reserve.
-        left + self.shared.ready.len() as u64 * cap > self.reserve
+        self.next_seq < self.room_limit
     }
 
+    #[inline]
+    fn takes_requests(&self) -> bool {
+        self.next_seq < self.intake_limit
+    }
+
+    fn housekeep(&mut self) -> bool {
+        self.slice()
+    }
+
+    /// Flushes everything published so far (`on-logout`, and every logout under an interval
+    /// policy) before returning; then aims the preparation at `prepare_records` ahead again,
+    /// for the next session.
     fn sync(&mut self) {
-        self.shared.sync_requests.fetch_add(1, Ordering::Release);
-        if let Some(bg) = &self.bg {
-            bg.thread().unpark();
+        if self.durability.policy != SyncPolicy::None {
+            self.flush_now();
         }
+        self.space.aim(self.next_seq);
     }
 }

@@ -35,11 +35,15 @@ pub enum EventKind {
     /// `qty` holds the number of orders it restored to the queue, `order_id` the number it
     /// restored in flight. A logon that follows may come late in its window (a start-up).
     Recovered = 12,
+    /// The journal could not flush its records to disk (an `msync` / `fsync` failed): records up
+    /// to this one may be lost on a power failure. Written by the journal writer itself, with the
+    /// time of the record before it; `oms verify` exits 1 on such a journal.
+    SyncFailed = 13,
 }
 
 impl EventKind {
     /// Every kind, in wire order.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Logon,
         EventKind::Logout,
         EventKind::Queued,
@@ -52,14 +56,33 @@ impl EventKind {
         EventKind::Unanswered,
         EventKind::ClockStep,
         EventKind::Recovered,
+        EventKind::SyncFailed,
     ];
+
+    /// One more than the largest wire value: the size of a table indexed by `kind as usize`.
+    pub const TABLE: usize = {
+        let mut max = 0;
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            if Self::ALL[i] as usize > max {
+                max = Self::ALL[i] as usize;
+            }
+            i += 1;
+        }
+        max + 1
+    };
 
     /// Decodes the wire value.
     pub const fn from_u8(v: u8) -> Option<EventKind> {
-        match v.checked_sub(1) {
-            Some(i) if (i as usize) < Self::ALL.len() => Some(Self::ALL[i as usize]),
-            _ => None,
+        // Wire values have gaps (reserved values), so search rather than index.
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            if Self::ALL[i] as u8 == v {
+                return Some(Self::ALL[i]);
+            }
+            i += 1;
         }
+        None
     }
 
     /// snake_case name, as in the CLI and CSV.
@@ -77,6 +100,7 @@ impl EventKind {
             EventKind::Unanswered => "unanswered",
             EventKind::ClockStep => "clock_step",
             EventKind::Recovered => "recovered",
+            EventKind::SyncFailed => "sync_failed",
         }
     }
 
@@ -176,7 +200,9 @@ mod tests {
             assert_eq!(RejectReason::from_name(r.name()), Some(r));
         }
         assert_eq!(EventKind::from_u8(0), None);
-        assert_eq!(EventKind::from_u8(EventKind::ALL.len() as u8 + 1), None);
+        // Wire values with no kind: past the largest.
+        assert_eq!(EventKind::from_u8(EventKind::TABLE as u8), None);
+        assert_eq!(EventKind::TABLE, EventKind::SyncFailed as usize + 1);
         assert_eq!(RejectReason::from_u8(0), None);
         assert_eq!(RejectReason::from_u8(RejectReason::ALL.len() as u8 + 1), None);
     }

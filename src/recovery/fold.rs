@@ -114,7 +114,10 @@ impl StateBuilder {
             EventKind::Response | EventKind::Unanswered => {
                 self.in_flight.remove(&id);
             }
-            EventKind::UnmatchedResponse | EventKind::ClockStep | EventKind::Recovered => {}
+            EventKind::UnmatchedResponse
+            | EventKind::ClockStep
+            | EventKind::Recovered
+            | EventKind::SyncFailed => {}
         }
     }
 

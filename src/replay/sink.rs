@@ -1,26 +1,22 @@
-//! A journal sink for batch runs: output that never depends on the background thread's timing.
+//! A journal sink for batch runs: output that never depends on how far the journal's
+//! preparation has got.
 //!
-//! A live [`JournalWriter`] reports no room (the engine rejects `journal_full`) when its segment
-//! is nearly full and the next one is not prepared yet: the engine must never wait. Replay runs
-//! far faster than live and must give the same journal every time, so [`BatchJournal`] waits for
-//! the background thread instead (the run is a batch; waiting costs throughput, not correctness).
-//! Only a real failure to prepare a segment (a full disk) still reports no room. For the same
-//! reason it also waits before recording into the reserve, so no record is ever dropped for
-//! lack of a prepared segment.
+//! A live [`JournalWriter`] stops taking requests (the engine leaves them in the rings) while its
+//! prepared room is down to the reserve, and prepares more in the engine's idle turns. Replay
+//! must give the same journal every time and drives the engine with a bounded number of turns
+//! per instant, so [`BatchJournal`] prepares on the spot instead, after any record that leaves
+//! the room at the reserve: the engine always takes requests, and only a real failure to prepare
+//! (a full disk) still reports no room.
 
 use std::path::Path;
-use std::time::Duration;
 
 use crate::clock::EngineClock;
 use crate::config::{Config, ValidConfig};
-use crate::journal::{JournalError, JournalMeta, JournalStats, JournalWriter, NextSegment, WriterOptions};
+use crate::journal::{JournalError, JournalMeta, JournalStats, JournalWriter, WriterOptions};
 use crate::record::EventRecord;
 use crate::sink::EventSink;
 
-/// How long to wait for the next segment before calling the journal full.
-const WAIT: Duration = Duration::from_secs(60);
-
-/// A [`JournalWriter`] whose [`EventSink::has_room`] waits for the next segment.
+/// A [`JournalWriter`] that prepares its space on the spot rather than in idle turns.
 #[derive(Debug)]
 pub struct BatchJournal {
     writer: JournalWriter,
@@ -57,10 +53,11 @@ impl BatchJournal {
         &self.writer
     }
 
-    /// Waits for the next segment; `true` once it is ready, `false` if preparing it failed.
+    /// Tops the prepared room up once it is down to the reserve (a failure is the writer's
+    /// `has_room` to report).
     #[cold]
-    fn wait(&self) -> bool {
-        self.writer.wait_next_segment(WAIT) == NextSegment::Ready && self.writer.has_room()
+    fn top_up(&mut self) {
+        let _ = self.writer.prepare(0);
     }
 
     /// Closes the journal (see [`JournalWriter::close`]).
@@ -70,20 +67,26 @@ impl BatchJournal {
 }
 
 impl EventSink for BatchJournal {
-    /// Records `event`, first waiting for the next segment if the current one is down to its
-    /// reserve (a burst of records with no `has_room` check in between, such as the
-    /// `unanswered` records at shutdown, could otherwise run past the reserve and be dropped).
     #[inline]
     fn record(&mut self, event: &EventRecord) {
-        if !self.writer.has_room() {
-            self.wait();
-        }
         self.writer.record(event);
+        if !self.writer.takes_requests() {
+            self.top_up();
+        }
     }
 
     #[inline]
     fn has_room(&self) -> bool {
-        self.writer.has_room() || self.wait()
+        self.writer.has_room()
+    }
+
+    #[inline]
+    fn takes_requests(&self) -> bool {
+        self.writer.takes_requests()
+    }
+
+    fn housekeep(&mut self) -> bool {
+        self.writer.housekeep()
     }
 
     fn sync(&mut self) {

@@ -2,9 +2,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use oms::journal::{JournalMeta, JournalWriter, NextSegment, SegmentHeader, WriterOptions};
+use oms::journal::{JournalMeta, JournalWriter, SegmentHeader, WriterOptions};
 use oms::journal::{JournalSettings, SyncPolicy};
 use oms::{
     Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RejectReason, RequestType,
@@ -71,16 +70,16 @@ pub fn event(seq: u64) -> EventRecord {
     if r.kind == EventKind::Logon { r } else { r.from_producer((i % 3) as u16) }
 }
 
-/// Writes events 1..=n, waiting for the next segment whenever the writer runs low (so nothing
-/// is refused for lack of a prepared segment), and closes the journal.
+/// Writes events 1..=n, preparing more space whenever the writer would stop taking requests (as
+/// the engine's idle turns would), and closes the journal.
 pub fn write_journal(base: &Path, n: u64, segment_bytes: u64, sync: SyncPolicy) -> Vec<EventRecord> {
     let c = config(base, segment_bytes, sync);
     let mut w =
         JournalWriter::create_with(&journal(&c), &meta(&c), WriterOptions::default()).expect("create");
     let mut out = Vec::with_capacity(n as usize);
     for seq in 1..=n {
-        if !w.has_room() {
-            assert_eq!(w.wait_next_segment(Duration::from_secs(60)), NextSegment::Ready);
+        if !w.takes_requests() {
+            w.prepare(0).expect("journal space");
         }
         let e = event(seq);
         w.record(&e);

@@ -82,7 +82,8 @@ impl Status {
                 | EventKind::UnmatchedResponse
                 | EventKind::Unanswered
                 | EventKind::ClockStep
-                | EventKind::Recovered => {}
+                | EventKind::Recovered
+                | EventKind::SyncFailed => {}
             }
         }
         Ok(())

@@ -1,0 +1,230 @@
+//! Preparing a segment file one system call at a time: [`Builder`] is a small state machine whose
+//! [`Builder::step`] makes one call (create, one chunk of `fallocate`, write the header, map,
+//! link), so that the writer can prepare its next segments in bounded slices of the engine's idle
+//! turns (see `space.rs`) instead of on a thread that competes with the engine and the producers
+//! for the machine's cores.
+//!
+//! A segment is built under `NAME.tmp` (mode 0600) and linked to its final name only when
+//! complete, with `link`, which fails rather than overwrite; a builder dropped before that removes
+//! its `.tmp` file. Its blocks are reserved with `fallocate` (a sparse file would turn a full disk
+//! into SIGBUS at the first write into a hole); mapping does not fault any page in: pages are
+//! pre-faulted separately, a few at a time, close ahead of the writer.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::JournalError;
+use super::format::{SegmentHeader, segment_path};
+use super::mapping::SegmentMap;
+
+/// Bytes reserved by one `fallocate` step (a few µs on ext4 for unwritten extents).
+const ALLOCATE_CHUNK: u64 = 4 << 20;
+
+/// A prepared, mapped segment (pages not necessarily faulted in yet).
+#[derive(Clone, Debug)]
+pub(super) struct Segment {
+    pub(super) map: SegmentMap,
+    pub(super) path: PathBuf,
+    pub(super) index: u32,
+    /// Sequence number of slot 0.
+    pub(super) first_seq: u64,
+}
+
+impl Segment {
+    /// The sequence number after the last slot.
+    pub(super) fn end_seq(&self) -> u64 {
+        self.first_seq + self.map.capacity()
+    }
+}
+
+/// What a test asks the builder to fail (see `WriterOptions`).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Inject {
+    /// Segment `n` and later fail to reserve their blocks (ENOSPC).
+    pub(super) enospc_from_segment: Option<u32>,
+    /// While set, every reservation fails (ENOSPC); clearing it frees the "disk" again.
+    pub(super) faults: Option<std::sync::Arc<super::Faults>>,
+}
+
+impl Inject {
+    fn enospc(&self, index: u32) -> bool {
+        self.enospc_from_segment.is_some_and(|n| index >= n)
+            || self.faults.as_ref().is_some_and(|f| f.enospc.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Create,
+    Allocate,
+    Header,
+    Map,
+    Link,
+}
+
+/// One segment being prepared; see the module docs.
+#[derive(Debug)]
+pub(super) struct Builder {
+    header: SegmentHeader,
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<File>,
+    allocated: u64,
+    map: Option<SegmentMap>,
+    step: Step,
+    /// The `.tmp` file exists and is ours to remove.
+    owns_tmp: bool,
+}
+
+impl Builder {
+    /// A builder of the segment described by `header` next to `base`.
+    pub(super) fn new(base: &Path, header: SegmentHeader) -> Builder {
+        let path = segment_path(base, header.segment_index);
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        Builder {
+            header,
+            path,
+            tmp: PathBuf::from(tmp),
+            file: None,
+            allocated: 0,
+            map: None,
+            step: Step::Create,
+            owns_tmp: false,
+        }
+    }
+
+    /// The segment's index.
+    pub(super) fn index(&self) -> u32 {
+        self.header.segment_index
+    }
+
+    /// Makes one system call towards the segment; returns it once it is complete. After an
+    /// error the builder is spent: drop it (its `.tmp` file is removed) and start again later.
+    pub(super) fn step(&mut self, inject: &Inject) -> Result<Option<Segment>, JournalError> {
+        let len = self.header.segment_bytes;
+        match self.step {
+            Step::Create => {
+                // A leftover of a crash during preparation would make `create_new` fail.
+                let _ = std::fs::remove_file(&self.tmp);
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&self.tmp)
+                    .map_err(|e| JournalError::io(&self.tmp, "create", e))?;
+                self.owns_tmp = true;
+                self.file = Some(file);
+                self.step = Step::Allocate;
+            }
+            Step::Allocate => {
+                let file = self.file.as_ref().expect("created");
+                if inject.enospc(self.header.segment_index) {
+                    let e = std::io::Error::from_raw_os_error(libc::ENOSPC);
+                    return Err(JournalError::io(
+                        &self.tmp,
+                        &format!("reserve {len} bytes (fallocate, injected)"),
+                        e,
+                    ));
+                }
+                let n = (len - self.allocated).min(ALLOCATE_CHUNK);
+                reserve(file, self.allocated, n).map_err(|e| {
+                    JournalError::io(&self.tmp, &format!("reserve {len} bytes (fallocate)"), e)
+                })?;
+                self.allocated += n;
+                if self.allocated == len {
+                    self.step = Step::Header;
+                }
+            }
+            Step::Header => {
+                let file = self.file.as_ref().expect("created");
+                let bytes = self.header.encode();
+                file.write_all_at(&bytes, 0)
+                    .map_err(|e| JournalError::io(&self.tmp, "write the header", e))?;
+                self.step = Step::Map;
+            }
+            Step::Map => {
+                let file = self.file.take().expect("created");
+                let map = SegmentMap::map_file(&file, self.header.header_bytes, len)
+                    .map_err(|e| JournalError::io(&self.tmp, "map", e))?;
+                self.map = Some(map);
+                self.step = Step::Link;
+            }
+            Step::Link => {
+                std::fs::hard_link(&self.tmp, &self.path).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        JournalError::Exists { path: self.path.clone() }
+                    } else {
+                        JournalError::io(&self.path, "link the prepared segment", e)
+                    }
+                })?;
+                // The name is final: the `.tmp` name goes (one more call, done here: a segment is
+                // linked once per segment, not per record).
+                let _ = std::fs::remove_file(&self.tmp);
+                self.owns_tmp = false;
+                let map = self.map.take().expect("mapped");
+                return Ok(Some(Segment {
+                    map,
+                    path: self.path.clone(),
+                    index: self.header.segment_index,
+                    first_seq: self.header.first_seq,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Runs every step (start-up, and the writer's last resort before dropping a record).
+    pub(super) fn finish(mut self, inject: &Inject) -> Result<Segment, JournalError> {
+        loop {
+            if let Some(s) = self.step(inject)? {
+                return Ok(s);
+            }
+        }
+    }
+}
+
+impl Drop for Builder {
+    fn drop(&mut self) {
+        if self.owns_tmp {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Reserves bytes `at..at + len` of the file: `fallocate`, or writing zeros where the file system
+/// lacks it.
+fn reserve(file: &File, at: u64, len: u64) -> std::io::Result<()> {
+    let (Ok(at_off), Ok(len_off)) = (libc::off_t::try_from(at), libc::off_t::try_from(len)) else {
+        return Err(std::io::Error::from_raw_os_error(libc::EFBIG));
+    };
+    // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, at_off, len_off) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::EOPNOTSUPP) {
+        return Err(err);
+    }
+    let zeros = vec![0u8; 1 << 20];
+    let mut done = 0u64;
+    while done < len {
+        let n = (len - done).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at + done)?;
+        done += n as u64;
+    }
+    Ok(())
+}
+
+/// `fsync` of the directory holding `path` (makes new names durable); the error, if any.
+pub(super) fn sync_dir(path: &Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
+}
