@@ -94,7 +94,10 @@ pub struct Outcome {
 
 /// One run of the oms design on `schedule` (the caller pins itself to the producer core).
 pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outcome {
-    let raw = common::raw_config(engine_core, 2_000_000_000, 2_000_000_000, dir);
+    let mut raw = common::raw_config(engine_core, 2_000_000_000, 2_000_000_000, dir);
+    // The session's journal space prepared before logon: two records (sent, response) per order,
+    // and a margin.
+    raw.journal.prepare_records = Some(schedule.orders * 2 + 65_536);
     let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
