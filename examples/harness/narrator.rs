@@ -6,6 +6,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use oms::journal::{Follower, Poll};
+use oms::model::SessionEvent;
+use oms::record::ExchangeDetail;
 use oms::{EngineClock, EventKind, EventRecord, RejectReason, RequestType};
 
 /// The narrator thread.
@@ -114,6 +116,43 @@ fn line(r: &EventRecord, tz: &jiff::tz::TimeZone, queued: &mut HashSet<u64>) -> 
             format!("unanswered #{} was sent but got no response before shutdown", r.order_id)
         }
         EventKind::ClockStep => format!("CLOCK      wall clock re-anchored by {:+} ns", r.latency_ns as i64),
+        EventKind::ExchangeSession => exchange_session(r),
+        EventKind::Execution => {
+            let what = match r.exchange {
+                ExchangeDetail::Execution { exec_type, .. } => exec_type.exec_type_name().unwrap_or("report"),
+                _ => "report",
+            };
+            format!("execution  #{} {what}: {} @ {:.2} (after its response)", r.order_id, r.qty, r.price)
+        }
+        EventKind::ExchangeReject => {
+            let source = match r.exchange {
+                ExchangeDetail::Reject { source } => source.name(),
+                _ => "?",
+            };
+            format!("REJECTED   #{} by the exchange ({source}, code {})", r.order_id, r.qty)
+        }
     };
     format!("{t}  {what}")
+}
+
+fn exchange_session(r: &EventRecord) -> String {
+    let ExchangeDetail::Session { event, cause } = r.exchange else {
+        return "EXCHANGE   session report".into();
+    };
+    let secs = r.latency_ns as f64 / 1e9;
+    match event {
+        SessionEvent::LoggedOn => format!(
+            "EXCHANGE   FIX session logged on (next MsgSeqNum out {}, in {}): orders flow",
+            r.qty, r.order_id
+        ),
+        SessionEvent::LogonRefused => {
+            format!("EXCHANGE   logon refused, retrying in {secs:.1} s (orders wait in the queue)")
+        }
+        SessionEvent::Disconnected => format!(
+            "EXCHANGE   disconnected ({}), reconnecting in {secs:.1} s (orders wait in the queue)",
+            cause.map_or("?", |c| c.name())
+        ),
+        SessionEvent::LoggedOut => "EXCHANGE   FIX session logged out".into(),
+        other => format!("EXCHANGE   {} (numbers {}, {})", other.name(), r.qty, r.order_id),
+    }
 }

@@ -31,11 +31,25 @@ pub enum EventKind {
     /// instant, in ns, as a two's-complement `i64` (negative: the clock went back). Records
     /// after it carry times on the new anchor.
     ClockStep = 11,
+    /// The exchange session changed state or repaired its sequence (a FIX logon, a refused
+    /// logon, a disconnect, a logout, a resend, a gap fill ...): what happened is a
+    /// [`SessionEvent`](super::SessionEvent) in the record's exchange detail, with its numbers.
+    /// The counterparty's text never goes into the journal.
+    ExchangeSession = 14,
+    /// An execution report after an order's first answer (a fill, a cancel by the venue ...), or
+    /// for an order this session did not send: `order_id`, `qty` = LastQty, `price` = LastPx,
+    /// ExecType and OrdStatus in the record's exchange detail.
+    Execution = 15,
+    /// An order turned down by the exchange outside an execution report (a session Reject, a
+    /// BusinessMessageReject, a gap fill over it, not sent): `order_id`, the
+    /// [`RejectSource`](super::RejectSource) in the exchange detail, the counterparty's reason
+    /// code in `qty`. The order's `response` (reject) is recorded before it.
+    ExchangeReject = 16,
 }
 
 impl EventKind {
-    /// Every kind, in wire order.
-    pub const ALL: [EventKind; 11] = [
+    /// Every kind, in wire order (wire values 12 and 13 are reserved).
+    pub const ALL: [EventKind; 14] = [
         EventKind::Logon,
         EventKind::Logout,
         EventKind::Queued,
@@ -47,14 +61,31 @@ impl EventKind {
         EventKind::UnmatchedResponse,
         EventKind::Unanswered,
         EventKind::ClockStep,
+        EventKind::ExchangeSession,
+        EventKind::Execution,
+        EventKind::ExchangeReject,
     ];
+
+    /// One more than the largest wire value: the length of a table indexed by `kind as usize`.
+    pub const SLOTS: usize = EventKind::ExchangeReject as usize + 1;
 
     /// Decodes the wire value.
     pub const fn from_u8(v: u8) -> Option<EventKind> {
-        match v.checked_sub(1) {
-            Some(i) if (i as usize) < Self::ALL.len() => Some(Self::ALL[i as usize]),
-            _ => None,
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            if Self::ALL[i] as u8 == v {
+                return Some(Self::ALL[i]);
+            }
+            i += 1;
         }
+        None
+    }
+
+    /// Whether the kind is an exchange session's report (`exchange_session`, `execution`,
+    /// `exchange_reject`): its record carries an exchange detail where order records carry the
+    /// symbol (see [`crate::record`]).
+    pub const fn is_exchange(self) -> bool {
+        matches!(self, EventKind::ExchangeSession | EventKind::Execution | EventKind::ExchangeReject)
     }
 
     /// snake_case name, as in the CLI and CSV.
@@ -71,6 +102,9 @@ impl EventKind {
             EventKind::UnmatchedResponse => "unmatched_response",
             EventKind::Unanswered => "unanswered",
             EventKind::ClockStep => "clock_step",
+            EventKind::ExchangeSession => "exchange_session",
+            EventKind::Execution => "execution",
+            EventKind::ExchangeReject => "exchange_reject",
         }
     }
 
@@ -170,7 +204,10 @@ mod tests {
             assert_eq!(RejectReason::from_name(r.name()), Some(r));
         }
         assert_eq!(EventKind::from_u8(0), None);
-        assert_eq!(EventKind::from_u8(EventKind::ALL.len() as u8 + 1), None);
+        assert_eq!(EventKind::from_u8(12), None, "reserved");
+        assert_eq!(EventKind::from_u8(13), None, "reserved");
+        assert_eq!(EventKind::from_u8(EventKind::SLOTS as u8), None);
+        assert!(EventKind::ALL.iter().all(|k| (*k as usize) < EventKind::SLOTS));
         assert_eq!(RejectReason::from_u8(0), None);
         assert_eq!(RejectReason::from_u8(RejectReason::ALL.len() as u8 + 1), None);
     }
