@@ -54,7 +54,10 @@ fn csv_header_and_exact_lines() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer,detail");
+    assert_eq!(
+        lines[0],
+        "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer,detail"
+    );
     assert_eq!(lines.len(), 21);
     assert_eq!(lines[3], "3,2024-01-02T04:30:00.000003000Z,sent,1001,3,S,100.75,4,,503,,0,");
     assert_eq!(lines[5], "5,2024-01-02T04:30:00.000005000Z,response,1001,5,S,101.25,6,accept,139595,,2,");

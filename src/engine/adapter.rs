@@ -79,7 +79,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 
 /// Matches a response drained ahead of an order's report: the same record as the loop's
 /// response step (`Engine::on_response`) makes, at reading `now`.
-fn matched(
+pub(super) fn matched(
     r: InboundResponse,
     now: u64,
     in_flight: &mut InFlight,
@@ -164,32 +164,39 @@ pub(super) fn record_of(e: &ExchangeEvent<'_>, time_ns: i64) -> EventRecord {
 #[cold]
 #[inline(never)]
 fn say(e: &ExchangeEvent<'_>) {
+    if let Some(line) = text_line(e) {
+        eprintln!("{line}");
+    }
+}
+
+/// The standard-error line for a report, if it has words to say.
+fn text_line(e: &ExchangeEvent<'_>) -> Option<String> {
     let secs = |ns: u64| ns as f64 / 1e9;
-    match *e {
-        ExchangeEvent::LogonRefused { text, retry_in_ns } => eprintln!(
+    Some(match *e {
+        ExchangeEvent::LogonRefused { text, retry_in_ns } => format!(
             "oms: exchange logon refused: {}; retrying in {:.1} s",
             text.escape_debug(),
             secs(retry_in_ns)
         ),
-        ExchangeEvent::Disconnected { cause, text, retry_in_ns } => eprintln!(
+        ExchangeEvent::Disconnected { cause, text, retry_in_ns } => format!(
             "oms: exchange disconnected ({}): {}; reconnecting in {:.1} s",
             cause.name(),
             text.escape_debug(),
             secs(retry_in_ns)
         ),
         ExchangeEvent::LoggedOut { text } if !text.is_empty() => {
-            eprintln!("oms: exchange logged out: {}", text.escape_debug())
+            format!("oms: exchange logged out: {}", text.escape_debug())
         }
-        ExchangeEvent::OrderRejected { order_id, source, reason, text } => eprintln!(
+        ExchangeEvent::OrderRejected { order_id, source, reason, text } => format!(
             "oms: order {order_id} rejected by the exchange ({}, code {reason}): {}",
             source.name(),
             text.escape_debug()
         ),
-        ExchangeEvent::SessionRejected { ref_seq, reason, text } => eprintln!(
+        ExchangeEvent::SessionRejected { ref_seq, reason, text } => format!(
             "oms: the exchange rejected our message {ref_seq} (code {reason}): {}",
             text.escape_debug()
         ),
-        ExchangeEvent::Unhandled { msg_type, seq, reason } => eprintln!(
+        ExchangeEvent::Unhandled { msg_type, seq, reason } => format!(
             "oms: exchange message {} (MsgSeqNum {seq}) not handled: {reason}",
             msg_type.escape_debug()
         ),
@@ -198,6 +205,30 @@ fn say(e: &ExchangeEvent<'_>) {
         | ExchangeEvent::Execution(_)
         | ExchangeEvent::ResendRequested { .. }
         | ExchangeEvent::GapFilled { .. }
-        | ExchangeEvent::SequenceReset { .. } => {}
+        | ExchangeEvent::SequenceReset { .. } => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exchange::{DisconnectCause, ExecutionReport};
+
+    #[test]
+    fn the_counterpartys_text_goes_to_standard_error_escaped() {
+        let refused = ExchangeEvent::LogonRefused { text: "wrong password\x1b[2J", retry_in_ns: 500_000_000 };
+        assert_eq!(
+            text_line(&refused).as_deref(),
+            Some("oms: exchange logon refused: wrong password\\u{1b}[2J; retrying in 0.5 s")
+        );
+        let down = ExchangeEvent::Disconnected { cause: DisconnectCause::Io, text: "reset", retry_in_ns: 0 };
+        assert_eq!(
+            text_line(&down).as_deref(),
+            Some("oms: exchange disconnected (io_error): reset; reconnecting in 0.0 s")
+        );
+        assert_eq!(text_line(&ExchangeEvent::LoggedOut { text: "" }), None);
+        let fill =
+            ExecutionReport { order_id: 1, exec_type: b'F', ord_status: b'2', last_qty: 1, last_px: 1.0 };
+        assert_eq!(text_line(&ExchangeEvent::Execution(fill)), None);
     }
 }
