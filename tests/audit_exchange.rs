@@ -42,7 +42,7 @@ impl J {
     }
     fn session(self, ms: i64, event: E) -> Self {
         let cause = (event == E::Disconnected).then_some(DisconnectCause::PeerClosed);
-        self.push(EventRecord::exchange(
+        self.push(EventRecord::for_exchange(
             K::ExchangeSession,
             J::at(ms),
             ExchangeDetail::Session { event, cause },
@@ -72,13 +72,13 @@ impl J {
             exec_type: FixCode::new(b'F').expect("code"),
             ord_status: FixCode::new(b'2').expect("code"),
         };
-        let mut r = EventRecord::exchange(K::Execution, J::at(ms), detail);
+        let mut r = EventRecord::for_exchange(K::Execution, J::at(ms), detail);
         (r.order_id, r.qty, r.price) = (id, 5, 10.0);
         self.push(r)
     }
     fn venue_reject(self, ms: i64, id: u64) -> Self {
         let detail = ExchangeDetail::Reject { source: RejectSource::BusinessReject };
-        let mut r = EventRecord::exchange(K::ExchangeReject, J::at(ms), detail);
+        let mut r = EventRecord::for_exchange(K::ExchangeReject, J::at(ms), detail);
         (r.order_id, r.qty) = (id, 2);
         self.push(r)
     }
@@ -219,7 +219,7 @@ fn an_execution_or_venue_reject_before_the_orders_response_breaks_the_responses_
 
 #[test]
 fn exchange_records_answer_no_request_and_carry_no_reject_reason() {
-    let mut bad = EventRecord::exchange(
+    let mut bad = EventRecord::for_exchange(
         K::ExchangeSession,
         J::at(1),
         ExchangeDetail::Session { event: E::LoggedOn, cause: None },

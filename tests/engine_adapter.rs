@@ -250,7 +250,7 @@ fn an_orders_response_is_recorded_before_its_other_reports() {
     let exec = r.iter().find(|r| r.kind == K::Execution).expect("execution");
     assert_eq!((exec.qty, exec.price, exec.producer), (10, 99.5, oms::record::ENGINE));
     assert_eq!(
-        exec.exchange,
+        exec.exchange(),
         ExchangeDetail::Execution {
             exec_type: FixCode::new(b'F').expect("code"),
             ord_status: FixCode::new(b'2').expect("code")
@@ -309,12 +309,13 @@ fn every_report_becomes_a_typed_record_without_its_text() {
     ];
     for (r, (kind, detail, qty, order_id, latency)) in got.iter().zip(want) {
         assert_eq!(
-            (r.kind, r.exchange, r.qty, r.order_id, r.latency_ns),
+            (r.kind, r.exchange(), r.qty, r.order_id, r.latency_ns),
             (kind, detail, qty, order_id, latency)
         );
         assert_eq!(
-            (r.symbol_id, r.side, r.request, r.response, r.reason),
-            (0, '\0', RequestType::Unknown, ResponseType::Unknown, None)
+            (r.symbol_id as u32, r.side, r.request, r.response, r.reason),
+            (detail.bits(), '\0', RequestType::Unknown, ResponseType::Unknown, None),
+            "no instrument: bytes 48..52 hold the codes"
         );
         // What the journal would hold decodes to the same record.
         assert_eq!(EventRecord::from_bytes(&r.to_bytes()).as_ref(), Ok(*r));

@@ -123,7 +123,7 @@ impl Rig {
     fn session_events(&self) -> Vec<SessionEvent> {
         self.records()
             .iter()
-            .filter_map(|r| match r.exchange {
+            .filter_map(|r| match r.exchange() {
                 ExchangeDetail::Session { event, .. } => Some(event),
                 _ => None,
             })
@@ -305,7 +305,9 @@ fn a_refused_logon_is_journaled_and_retried_while_orders_wait_and_nothing_is_sen
     let refusals: Vec<u64> = rig
         .records()
         .iter()
-        .filter(|r| r.exchange == ExchangeDetail::Session { event: SessionEvent::LogonRefused, cause: None })
+        .filter(|r| {
+            r.exchange() == ExchangeDetail::Session { event: SessionEvent::LogonRefused, cause: None }
+        })
         .map(|r| r.latency_ns)
         .collect();
     let ms = 1_000_000;
@@ -352,7 +354,7 @@ fn orders_queued_while_the_acceptor_is_down_go_out_in_order_after_the_reconnect(
     let ons: Vec<EventRecord> = rig
         .of(K::ExchangeSession)
         .into_iter()
-        .filter(|r| matches!(r.exchange, ExchangeDetail::Session { event: SessionEvent::LoggedOn, .. }))
+        .filter(|r| matches!(r.exchange(), ExchangeDetail::Session { event: SessionEvent::LoggedOn, .. }))
         .collect();
     assert!(
         ons[1].qty > ons[0].qty && ons[1].order_id > ons[0].order_id,

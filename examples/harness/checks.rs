@@ -120,7 +120,7 @@ pub fn check_run(
 /// logged out after the engine's logout; every order sent answered.
 fn fix_problems(ev: &[EventRecord]) -> Vec<String> {
     let seq = |f: &dyn Fn(&EventRecord) -> bool| ev.iter().find(|e| f(e)).map(|e| e.seq);
-    let session = |want: SessionEvent| move |e: &EventRecord| matches!(e.exchange, ExchangeDetail::Session { event, .. } if event == want);
+    let session = |want: SessionEvent| move |e: &EventRecord| matches!(e.exchange(), ExchangeDetail::Session { event, .. } if event == want);
     let logon = seq(&|e| e.kind == K::Logon);
     let logged_on = seq(&session(SessionEvent::LoggedOn));
     let first_send = seq(&|e| e.kind == K::Sent);

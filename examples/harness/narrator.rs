@@ -118,14 +118,14 @@ fn line(r: &EventRecord, tz: &jiff::tz::TimeZone, queued: &mut HashSet<u64>) -> 
         EventKind::ClockStep => format!("CLOCK      wall clock re-anchored by {:+} ns", r.latency_ns as i64),
         EventKind::ExchangeSession => exchange_session(r),
         EventKind::Execution => {
-            let what = match r.exchange {
+            let what = match r.exchange() {
                 ExchangeDetail::Execution { exec_type, .. } => exec_type.exec_type_name().unwrap_or("report"),
                 _ => "report",
             };
             format!("execution  #{} {what}: {} @ {:.2} (after its response)", r.order_id, r.qty, r.price)
         }
         EventKind::ExchangeReject => {
-            let source = match r.exchange {
+            let source = match r.exchange() {
                 ExchangeDetail::Reject { source } => source.name(),
                 _ => "?",
             };
@@ -136,7 +136,7 @@ fn line(r: &EventRecord, tz: &jiff::tz::TimeZone, queued: &mut HashSet<u64>) -> 
 }
 
 fn exchange_session(r: &EventRecord) -> String {
-    let ExchangeDetail::Session { event, cause } = r.exchange else {
+    let ExchangeDetail::Session { event, cause } = r.exchange() else {
         return "EXCHANGE   session report".into();
     };
     let secs = r.latency_ns as f64 / 1e9;

@@ -424,7 +424,7 @@ impl Auditor {
     }
 
     fn on_exchange_session(&mut self, r: &EventRecord) {
-        let ExchangeDetail::Session { event, .. } = r.exchange else {
+        let ExchangeDetail::Session { event, .. } = r.exchange() else {
             // Decoding guarantees the detail of this kind; a hand-made record may not.
             self.fail(Rule::Records, r.seq, None, || "an exchange_session record without its event".into());
             return;

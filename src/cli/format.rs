@@ -128,7 +128,7 @@ pub struct Detail {
 pub fn detail(r: &EventRecord) -> Option<Detail> {
     use DetailValue::{Code, Name, Num};
     let (a, b, wait) = (r.qty, r.order_id, r.latency_ns);
-    let (first, pairs) = match r.exchange {
+    let (first, pairs) = match r.exchange() {
         ExchangeDetail::None => return None,
         ExchangeDetail::Session { event, cause } => {
             let pairs = match event {
@@ -670,7 +670,7 @@ mod tests {
     fn exchange_records_print_their_detail_in_every_format() {
         use crate::model::{DisconnectCause, RejectSource};
         let t = 1_704_169_800_000_000_000;
-        let mut on = EventRecord::exchange(
+        let mut on = EventRecord::for_exchange(
             EventKind::ExchangeSession,
             t,
             ExchangeDetail::Session { event: SessionEvent::LoggedOn, cause: None },
@@ -689,7 +689,7 @@ mod tests {
         );
         assert_eq!(v["order_id"], serde_json::Value::Null);
 
-        let mut down = EventRecord::exchange(
+        let mut down = EventRecord::for_exchange(
             EventKind::ExchangeSession,
             t,
             ExchangeDetail::Session {
@@ -708,7 +708,7 @@ mod tests {
             exec_type: FixCode::new(b'F').unwrap(),
             ord_status: FixCode::new(b'"').unwrap(),
         };
-        let mut fill = EventRecord::exchange(EventKind::Execution, t, exec);
+        let mut fill = EventRecord::for_exchange(EventKind::Execution, t, exec);
         (fill.seq, fill.order_id, fill.qty, fill.price) = (4, 42, 100, 101.25);
         let [csv, text, json] = lines(&fill);
         assert_eq!(
@@ -723,7 +723,7 @@ mod tests {
         assert_eq!(v["detail"], serde_json::json!({"exec_type": "F", "ord_status": "\""}));
         assert_eq!((v["symbol"].is_null(), v["side"].is_null(), v["qty"].as_u64()), (true, true, Some(100)));
 
-        let mut rej = EventRecord::exchange(
+        let mut rej = EventRecord::for_exchange(
             EventKind::ExchangeReject,
             t,
             ExchangeDetail::Reject { source: RejectSource::BusinessReject },
@@ -744,7 +744,7 @@ mod tests {
             let mut r = EventRecord::bare(kind, 0);
             if kind.is_exchange() {
                 let bits = if kind == EventKind::Execution { u32::from(b'0') } else { 1 };
-                r = EventRecord::exchange(kind, 0, ExchangeDetail::from_bits(kind, bits).unwrap());
+                r = EventRecord::for_exchange(kind, 0, ExchangeDetail::from_bits(kind, bits).unwrap());
             }
             let [csv, _, json] = lines(&r);
             assert_eq!(csv.trim_end().split(',').count(), columns, "{kind:?}: {csv}");

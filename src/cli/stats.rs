@@ -64,7 +64,7 @@ impl Stats {
             if self.latency.record(r.latency_ns).is_err() {
                 self.latency.saturating_record(r.latency_ns);
             }
-        } else if let ExchangeDetail::Session { event, .. } = r.exchange {
+        } else if let ExchangeDetail::Session { event, .. } = r.exchange() {
             self.sessions[event as usize] += 1;
         }
     }

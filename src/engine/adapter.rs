@@ -110,7 +110,7 @@ pub(super) fn matched(
 /// `docs/journal-format.md`). The text is left out.
 pub(super) fn record_of(e: &ExchangeEvent<'_>, time_ns: i64) -> EventRecord {
     let session = |event, cause, a: u64, b: u64, wait: u64| {
-        let mut r = EventRecord::exchange(
+        let mut r = EventRecord::for_exchange(
             EventKind::ExchangeSession,
             time_ns,
             ExchangeDetail::Session { event, cause },
@@ -145,13 +145,16 @@ pub(super) fn record_of(e: &ExchangeEvent<'_>, time_ns: i64) -> EventRecord {
                 exec_type: FixCode::lossy(x.exec_type),
                 ord_status: FixCode::lossy(x.ord_status),
             };
-            let mut r = EventRecord::exchange(EventKind::Execution, time_ns, detail);
+            let mut r = EventRecord::for_exchange(EventKind::Execution, time_ns, detail);
             (r.order_id, r.qty, r.price) = (x.order_id, x.last_qty, x.last_px);
             r
         }
         ExchangeEvent::OrderRejected { order_id, source, reason, .. } => {
-            let mut r =
-                EventRecord::exchange(EventKind::ExchangeReject, time_ns, ExchangeDetail::Reject { source });
+            let mut r = EventRecord::for_exchange(
+                EventKind::ExchangeReject,
+                time_ns,
+                ExchangeDetail::Reject { source },
+            );
             (r.order_id, r.qty) = (order_id, reason.into());
             r
         }
