@@ -12,6 +12,8 @@
 //!   discards (the NewOrderSingle encoded, the turn's `write`, the turn's `read` that finds
 //!   nothing). The difference is what a FIX order costs the engine thread in time, system calls
 //!   included (`cargo bench --bench instructions` counts the instructions).
+//! - `fix_engine_step/idle_turn_null_exchange` and `idle_turn_fix`: a loop turn with nothing to
+//!   do (the FIX session reads its socket: one `read` that finds nothing).
 #![allow(missing_docs)] // criterion_main! generates an undocumented `pub fn main`
 
 mod common;
@@ -172,6 +174,22 @@ fn engine_step(c: &mut Criterion) {
                 common::logged_on_fix(cfg, responder, clock, store.path())
             })
         })
+    });
+    type Make<'m, E> = &'m dyn Fn(&oms::ValidConfig, oms::Responder, &EngineClock) -> E;
+    fn idle<E: Exchange>(b: &mut criterion::Bencher<'_>, make: Make<'_, E>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cfg = common::config(None, 1000, 1000, dir.path());
+        let clock = EngineClock::system();
+        let (builder, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
+        let exchange = make(&cfg, responder, &clock);
+        let mut e = builder.build(exchange, CountingSink::default());
+        e.poll();
+        b.iter(|| black_box(e.poll()));
+    }
+    g.bench_function("idle_turn_null_exchange", |b| idle(b, &|_, _, _| NullExchange::default()));
+    g.bench_function("idle_turn_fix", |b| {
+        let store = tempfile::tempdir().expect("temp dir");
+        idle(b, &|cfg, responder, clock| common::logged_on_fix(cfg, responder, clock, store.path()))
     });
     g.finish();
 }

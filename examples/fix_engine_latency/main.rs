@@ -205,9 +205,10 @@ fn run() -> Result<(), String> {
         );
     }
     println!(
-        "orders per write: {:.2}; rejected {}; load average at the end: {}",
+        "orders per write: {:.2}; rejected {}; process CPU {:.2} s (all its threads); load average at the end: {}",
         report.exchange.orders_per_write(),
         s.rejected,
+        cpu_seconds(),
         std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
     if let Some(mut c) = acceptor {
@@ -215,4 +216,18 @@ fn run() -> Result<(), String> {
         let _ = c.wait();
     }
     Ok(())
+}
+
+/// User + system CPU time of this process so far, seconds.
+fn cpu_seconds() -> f64 {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` writes a `rusage` into the pointer it is given, which points to one.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) } == 0;
+    if !ok {
+        return f64::NAN;
+    }
+    // SAFETY: initialised by the successful call above (and zeroed before it).
+    let u = unsafe { u.assume_init() };
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
 }
