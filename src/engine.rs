@@ -32,7 +32,8 @@
 //! else queued (`queue_full` if the queue is at capacity). A new order never overtakes a queued
 //! one. Sending also pauses while `max_in_flight` orders are unanswered, the sink is out of
 //! room, or the exchange is not [ready](Exchange::ready) (a FIX session logging on or
-//! reconnecting): orders wait in the queue. An order is in the in-flight table before the exchange has it.
+//! reconnecting): orders wait in the queue. An order is in the in-flight table before the
+//! exchange has it.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -345,8 +346,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     /// When the throttle next allows a send, if an order is queued and nothing else stops it
-    /// (logged on, in-flight room, sink room, exchange ready). Right after [`Engine::poll`] this is always in the
-    /// future: the engine never idles while it holds both a permit and a queued order.
+    /// (logged on, in-flight room, sink room, exchange ready). Right after [`Engine::poll`] this
+    /// is always in the future: the engine never idles while it holds both a permit and a queued
+    /// order.
     pub fn next_send_ns(&self) -> Option<u64> {
         (self.logged_on() && !self.queue.is_empty() && self.can_send_now())
             .then(|| self.throttle.next_available_ns(self.clock.now_ns()))

@@ -12,8 +12,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Modify / Cancel still apply, a New order is rejected for a bad field or else `shutdown`);
     /// queued orders are rejected `shutdown`; a live session is logged out (a session adapter is
     /// polled, for at most 2 s, until its Logout is answered; what it reports meanwhile is
-    /// recorded); in-flight orders
-    /// still unanswered are recorded `unanswered`; the sink is synced.
+    /// recorded); orders still in flight are recorded `unanswered`; the sink is synced.
     pub fn shutdown(mut self) -> EngineReport<E, S> {
         let now = self.clock.now_ns();
         if let Session::LoggedOn { span } = self.session
