@@ -6,7 +6,17 @@
 //!   costs on the engine thread, before the loop turn's one `write`.
 //! - `fix/decode_execution_report`: framing, checksum and field check of one ExecutionReport as
 //!   QuickFIX sends it, then the fields the exchange reads.
+//! - `fix_engine_step/null_exchange` and `fix_engine_step/fix`: one engine loop turn carrying one
+//!   New order (taken from a producer ring, checked, sent at once, recorded to a counting sink):
+//!   with a no-op exchange, and with the FIX session logged on to a counterparty that reads and
+//!   discards (the NewOrderSingle encoded, the turn's `write`, the turn's `read` that finds
+//!   nothing). The difference is what a FIX order costs the engine thread in time, system calls
+//!   included (`cargo bench --bench instructions` counts the instructions).
+//! - `fix_engine_step/idle_turn_null_exchange` and `idle_turn_fix`: a loop turn with nothing to
+//!   do (the FIX session reads its socket: one `read` that finds nothing).
 #![allow(missing_docs)] // criterion_main! generates an undocumented `pub fn main`
+
+mod common;
 
 use std::hint::black_box;
 
@@ -112,5 +122,77 @@ fn encode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encode);
+/// Orders per engine before a fresh one is built (untimed): none is answered, so the in-flight
+/// table fills.
+const CHUNK: u64 = 50_000;
+
+fn engine_step(c: &mut Criterion) {
+    use oms::engine::EngineBuilder;
+    use oms::exchange::{Exchange, NullExchange};
+    use oms::sink::CountingSink;
+    use oms::{EngineClock, RequestType};
+    use std::time::{Duration, Instant};
+
+    let mut g = c.benchmark_group("fix_engine_step");
+    g.throughput(Throughput::Elements(1));
+    fn run<E: Exchange>(
+        iters: u64,
+        make: &dyn Fn(&oms::ValidConfig, oms::Responder, &EngineClock) -> E,
+    ) -> Duration {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut raw = common::raw_config(None, 2_000_000_000, 2_000_000_000, dir.path());
+        raw.engine.max_in_flight = 1 << 17;
+        let cfg = raw.validate().expect("bench config");
+        let mut total = Duration::ZERO;
+        let mut done = 0;
+        while done < iters {
+            let clock = EngineClock::system();
+            let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
+            let mut p = b.producer();
+            let exchange = make(&cfg, responder, &clock);
+            let mut e = b.build(exchange, CountingSink::default());
+            e.poll();
+            let n = (iters - done).min(CHUNK);
+            let t = Instant::now();
+            for i in 0..n {
+                p.on_data(common::order(done + i + 1), RequestType::New).expect("ring room");
+                e.poll();
+            }
+            total += t.elapsed();
+            assert_eq!(e.stats().sent, n, "every order sent at once");
+            done += n;
+        }
+        total
+    }
+    g.bench_function("null_exchange", |b| {
+        b.iter_custom(|iters| run(iters, &|_, _, _| NullExchange::default()))
+    });
+    g.bench_function("fix", |b| {
+        b.iter_custom(|iters| {
+            run(iters, &|cfg, responder, clock| {
+                let store = tempfile::tempdir().expect("temp dir");
+                common::logged_on_fix(cfg, responder, clock, store.path())
+            })
+        })
+    });
+    type Make<'m, E> = &'m dyn Fn(&oms::ValidConfig, oms::Responder, &EngineClock) -> E;
+    fn idle<E: Exchange>(b: &mut criterion::Bencher<'_>, make: Make<'_, E>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cfg = common::config(None, 1000, 1000, dir.path());
+        let clock = EngineClock::system();
+        let (builder, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
+        let exchange = make(&cfg, responder, &clock);
+        let mut e = builder.build(exchange, CountingSink::default());
+        e.poll();
+        b.iter(|| black_box(e.poll()));
+    }
+    g.bench_function("idle_turn_null_exchange", |b| idle(b, &|_, _, _| NullExchange::default()));
+    g.bench_function("idle_turn_fix", |b| {
+        let store = tempfile::tempdir().expect("temp dir");
+        idle(b, &|cfg, responder, clock| common::logged_on_fix(cfg, responder, clock, store.path()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, encode, engine_step);
 criterion_main!(benches);

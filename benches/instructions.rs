@@ -15,6 +15,13 @@
 //! - `modify_queued/journal`, `cancel_queued/journal`: a Modify / a Cancel of a random order among
 //!   100k queued, through `Engine::on_request` (validation, lookup, record); cancelled orders are
 //!   put back by a New (counted too, so the cancel figure is cancel + re-queue).
+//! - `new_send/null_exchange` and `new_send/fix`: a New through a producer ring, sent at once,
+//!   not answered, counting sink; the exchange is a no-op, or a FIX session logged on to a
+//!   counterparty thread that reads and discards (the NewOrderSingle encoded, the turn's `write`,
+//!   the turn's `read` that finds nothing, the session's timers). Only the engine thread is
+//!   counted (`--separate-threads`): the difference is what a FIX order adds to the engine step,
+//!   in user-space instructions (the two system calls' kernel time is not in it; the criterion
+//!   bench `fix/engine_step` times them).
 //!
 //! Results: a table on stdout and `target/instructions/summary.json`. Budgets are in
 //! `docs/BENCHMARKS.md`. Without valgrind on the machine the bench says so and exits 0.
@@ -41,12 +48,19 @@ const QUEUED: u64 = 100_000;
 /// Manual clock step per order, ns.
 const STEP_NS: u64 = 1_000;
 
-const WORKLOADS: [&str; 4] = [
+const WORKLOADS: [&str; 6] = [
     "new_send_response/journal",
     "new_send_response/counting_sink",
     "modify_queued/journal",
     "cancel_queued/journal",
+    "new_send/null_exchange",
+    "new_send/fix",
 ];
+
+/// Workloads whose other threads (a counterparty) are not the engine's work.
+fn engine_thread_only(workload: &str) -> bool {
+    workload.starts_with("new_send/")
+}
 
 fn main() {
     if let (Ok(w), Ok(n)) = (std::env::var("OMS_INSTR_WORKLOAD"), std::env::var("OMS_INSTR_ORDERS")) {
@@ -97,8 +111,10 @@ fn out_dir(me: &Path) -> PathBuf {
 /// Total instructions (callgrind `Ir`) of one child run.
 fn count(me: &Path, out: &Path, workload: &str, n: u64) -> u64 {
     let file = out.join(format!("{}-{n}.callgrind", workload.replace('/', "-")));
+    let separate = engine_thread_only(workload);
     let status = Command::new("valgrind")
         .args(["--tool=callgrind", "--quiet"])
+        .args(separate.then_some("--separate-threads=yes"))
         .arg(format!("--callgrind-out-file={}", file.display()))
         .arg(me)
         .env("OMS_INSTR_WORKLOAD", workload)
@@ -106,6 +122,8 @@ fn count(me: &Path, out: &Path, workload: &str, n: u64) -> u64 {
         .status()
         .expect("run valgrind");
     assert!(status.success(), "callgrind run of {workload} with {n} orders failed");
+    // With separate threads, the main (engine) thread's counts are in `FILE-01`.
+    let file = if separate { PathBuf::from(format!("{}-01", file.display())) } else { file };
     let text = std::fs::read_to_string(&file).expect("read the callgrind output");
     text.lines()
         .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
@@ -132,6 +150,15 @@ fn child(workload: &str, n: u64) {
             let sink = journal(&rig);
             rig.queued(sink, n, workload.starts_with("cancel"));
         }
+        "new_send/null_exchange" => {
+            let rig = Rig::new(2_000_000_000, dir.path());
+            rig.new_send(|_, _, _| oms::exchange::NullExchange::default(), n);
+        }
+        "new_send/fix" => {
+            let rig = Rig::new(2_000_000_000, dir.path());
+            let store = dir.path().to_path_buf();
+            rig.new_send(|cfg, responder, clock| common::logged_on_fix(cfg, responder, clock, &store), n);
+        }
         other => panic!("unknown workload {other:?}"),
     }
 }
@@ -139,24 +166,52 @@ fn child(workload: &str, n: u64) {
 /// An engine builder on a manual clock inside the bench window.
 struct Rig {
     builder: EngineBuilder,
-    exchange: AnsweringExchange,
+    responder: oms::Responder,
     clock: EngineClock,
     mock: Arc<Mock>,
+    cfg: oms::ValidConfig,
 }
 
 impl Rig {
     /// Throttle `rate`/s with burst `rate`.
     fn new(rate: u32, dir: &Path) -> Rig {
-        let cfg = common::config(None, rate, rate, dir);
+        let mut raw = common::raw_config(None, rate, rate, dir);
+        raw.engine.max_in_flight = 1 << 17; // `new_send` leaves every order in flight
+        let cfg = raw.validate().expect("bench config is valid");
         let (clock, mock) = EngineClock::manual(oms::clock::system_wall_ns());
         let (builder, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
-        Rig { builder, exchange: AnsweringExchange { responder, lost: 0 }, clock, mock }
+        Rig { builder, responder, clock, mock, cfg }
+    }
+
+    fn answering(responder: oms::Responder) -> AnsweringExchange {
+        AnsweringExchange { responder, lost: 0 }
+    }
+
+    /// New orders through a producer ring, each sent at once through the exchange `make`
+    /// builds, none answered.
+    fn new_send<E: Exchange>(
+        mut self,
+        make: impl FnOnce(&oms::ValidConfig, oms::Responder, &EngineClock) -> E,
+        n: u64,
+    ) {
+        let exchange = make(&self.cfg, self.responder, &self.clock);
+        let mut p = self.builder.producer();
+        let mut e = self.builder.build(exchange, CountingSink::default());
+        e.poll(); // logon
+        assert!(e.logged_on(), "bench window is open");
+        for id in 1..=n {
+            p.on_data(common::order(id), RequestType::New).expect("ring has room");
+            e.poll();
+            self.mock.increment(STEP_NS);
+        }
+        assert_eq!(e.stats().sent, n);
+        finish(e);
     }
 
     /// New orders through a producer ring, each sent at once and answered.
     fn new_send_response<S: EventSink>(mut self, sink: S, n: u64) {
         let mut p = self.builder.producer();
-        let mut e = self.builder.build(self.exchange, sink);
+        let mut e = self.builder.build(Rig::answering(self.responder), sink);
         e.poll(); // logon
         assert!(e.logged_on(), "bench window is open");
         for id in 1..=n {
@@ -171,7 +226,7 @@ impl Rig {
 
     /// Modifies (or cancels and re-queues) random orders among `QUEUED` waiting ones.
     fn queued<S: EventSink>(self, sink: S, n: u64, cancel: bool) {
-        let mut e = self.builder.build(self.exchange, sink);
+        let mut e = self.builder.build(Rig::answering(self.responder), sink);
         e.poll(); // logon
         let clock = self.clock;
         let msg = |id, request| Inbound {

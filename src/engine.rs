@@ -21,22 +21,26 @@
 //!    (none while the sink cannot take more than the end of the session: the rings hold them,
 //!    and producers see backpressure).
 //! 5. **Dispatch** again, at a fresh reading.
-//! 6. **Housekeeping**: a turn that found nothing to do gives the sink a bounded slice of its own
+//! 6. **Exchange**: the adapter's own turn ([`Exchange::poll`]: a FIX session writes the turn's
+//!    orders in one `write`, reads, runs its timers); its reports are recorded (`adapter.rs`).
+//! 7. **Housekeeping**: a turn that found nothing to do gives the sink a bounded slice of its own
 //!    work ([`EventSink::housekeep`]), on the engine's core, in time it would spend idle.
 //!
 //! A New order is checked in this order: fields (`invalid_price`, `invalid_qty`, `invalid_side`),
 //! `outside_window` (`shutdown` once the engine is stopping), `journal_full`,
 //! `duplicate_order_id`; then it is sent at once if the queue is empty and the throttle allows,
 //! else queued (`queue_full` if the queue is at capacity). A new order never overtakes a queued
-//! one. Sending also pauses while `max_in_flight` orders are unanswered or the sink is out of
-//! room. An order is in the in-flight table before the exchange has it.
+//! one. Sending also pauses while `max_in_flight` orders are unanswered, the sink is out of
+//! room, or the exchange is not [ready](Exchange::ready) (a FIX session logging on or
+//! reconnecting): orders wait in the queue. An order is in the in-flight table before the
+//! exchange has it.
 
 use std::num::NonZeroUsize;
 
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
 use crate::inflight::InFlight;
-use crate::model::{EventKind, Logon, Logout, OrderRequest, OrderResponse, RejectReason, RequestType};
+use crate::model::{EventKind, Logon, Logout, OrderRequest, RejectReason, RequestType};
 use crate::queue::PendingQueue;
 pub use crate::queue::QueuedOrder;
 use crate::record::EventRecord;
@@ -46,6 +50,7 @@ use crate::session::{SessionSettings, TradingWindow, WindowSpan};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
 
+mod adapter;
 mod recover;
 mod shutdown;
 mod timers;
@@ -341,19 +346,19 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     /// The next instant (monotonic ns) at which the engine has something to do without new
-    /// input: a logon, a logout, or a throttle permit for a queued order. `None` if nothing is
-    /// scheduled. (Replay advances virtual time to it; the `park` idle strategy sleeps until it.)
+    /// input: a logon, a logout, a throttle permit for a queued order, or the exchange adapter's
+    /// next timer (a heartbeat, a reconnect). `None` if nothing is scheduled. (Replay advances
+    /// virtual time to it; the `park` idle strategy sleeps until it, at most `park_max_us`:
+    /// data arriving from the exchange is not a deadline.)
     pub fn next_deadline_ns(&self) -> Option<u64> {
         let timer = (self.timer_ns != NO_TIMER).then_some(self.timer_ns);
-        match (timer, self.next_send_ns()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [timer, self.next_send_ns(), self.exchange.next_deadline_ns()].into_iter().flatten().min()
     }
 
     /// When the throttle next allows a send, if an order is queued and nothing else stops it
-    /// (logged on, in-flight room, sink room). Right after [`Engine::poll`] this is always in the
-    /// future: the engine never idles while it holds both a permit and a queued order.
+    /// (logged on, in-flight room, sink room, exchange ready). Right after [`Engine::poll`] this
+    /// is always in the future: the engine never idles while it holds both a permit and a queued
+    /// order.
     pub fn next_send_ns(&self) -> Option<u64> {
         (self.logged_on() && !self.queue.is_empty() && self.can_send_now())
             .then(|| self.throttle.next_available_ns(self.clock.now_ns()))
@@ -379,7 +384,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             self.inputs = inputs;
         }
         let now = self.tick();
-        work += self.dispatch(now).0;
+        let (sent, now) = self.dispatch(now);
+        work += sent + self.poll_exchange(now);
         if work == 0 && self.sink.housekeep() {
             work = 1;
         }
@@ -483,7 +489,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Whether anything but the throttle stops a send right now.
     #[inline]
     fn can_send_now(&self) -> bool {
-        !self.in_flight.is_full() && self.sink.has_room()
+        !self.in_flight.is_full() && self.sink.has_room() && self.exchange.ready()
     }
 
     /// Sends `o`, tracking it in flight first: the exchange never has an order the engine cannot
@@ -538,24 +544,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// without another TSC read (~10 ns on the dev VM, a tenth of an engine step).
     #[inline]
     fn on_response(&mut self, r: InboundResponse, turn_now: u64) {
-        self.stats.responses_in += 1;
-        let arrival_ns = self.clock.mono_ns(r.arrival_raw);
-        let time = self.clock.wall_ns(turn_now.max(arrival_ns));
-        let OrderResponse { order_id, response_type } = r.response;
-        let rec = match self.in_flight.take(order_id) {
-            Some(sent) => {
-                self.stats.matched += 1;
-                let mut rec =
-                    EventRecord::for_order(EventKind::Response, time, &sent.order, RequestType::New);
-                rec.latency_ns = arrival_ns.saturating_sub(sent.sent_ns);
-                rec.from_producer(sent.producer)
-            }
-            None => {
-                self.stats.unmatched += 1;
-                EventRecord { order_id, ..EventRecord::bare(EventKind::UnmatchedResponse, time) }
-            }
-        };
-        self.emit(EventRecord { response: response_type, ..rec });
+        let rec = adapter::matched(r, turn_now, &mut self.in_flight, &self.clock, &mut self.stats);
+        self.emit(rec);
     }
 
     #[inline]

@@ -54,12 +54,15 @@ fn csv_header_and_exact_lines() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer");
+    assert_eq!(
+        lines[0],
+        "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer,detail"
+    );
     assert_eq!(lines.len(), 21);
-    assert_eq!(lines[3], "3,2024-01-02T04:30:00.000003000Z,sent,1001,3,S,100.75,4,,503,,0");
-    assert_eq!(lines[5], "5,2024-01-02T04:30:00.000005000Z,response,1001,5,S,101.25,6,accept,139595,,2");
-    assert_eq!(lines[7], "7,2024-01-02T04:30:00.000007000Z,rejected,1002,0,S,101.75,8,,,outside_window,1");
-    assert_eq!(lines[10], "10,2024-01-02T04:30:00.000010000Z,logon,,,,,,,,,");
+    assert_eq!(lines[3], "3,2024-01-02T04:30:00.000003000Z,sent,1001,3,S,100.75,4,,503,,0,");
+    assert_eq!(lines[5], "5,2024-01-02T04:30:00.000005000Z,response,1001,5,S,101.25,6,accept,139595,,2,");
+    assert_eq!(lines[7], "7,2024-01-02T04:30:00.000007000Z,rejected,1002,0,S,101.75,8,,,outside_window,1,");
+    assert_eq!(lines[10], "10,2024-01-02T04:30:00.000010000Z,logon,,,,,,,,,,");
     // Text: session time zone (Asia/Kolkata), latency in µs.
     let o = oms(&["decode", p(&base)]);
     let out = text(&o.stdout);
@@ -91,6 +94,7 @@ fn jsonl_parses_with_the_csv_names() {
         "latency_ns",
         "reason",
         "producer",
+        "detail",
     ];
     let mut n = 0;
     for line in out.lines() {

@@ -95,3 +95,67 @@ impl Exchange for AnsweringExchange {
     fn send_logon(&mut self, _logon: &Logon) {}
     fn send_logout(&mut self, _logout: &Logout) {}
 }
+
+/// A FIX counterparty on a thread of this process that answers the Logon, then reads and
+/// discards everything (no ExecutionReports): the FIX send path without its answers. Returns
+/// its loopback port.
+pub fn discard_counterparty() -> u16 {
+    use oms::exchange::fix::decode::decode;
+    use oms::exchange::fix::encode::MessageWriter;
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else { return };
+        let mut rx = vec![0u8; 1 << 16];
+        let mut len = 0;
+        loop {
+            match s.read(&mut rx[len..]) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => len += n,
+            }
+            if let Ok(Some((m, _))) = decode(&rx[..len], 1 << 16)
+                && m.msg_type() == b"A"
+            {
+                let mut out = Vec::with_capacity(256);
+                let mut w = MessageWriter::begin(&mut out, b"A");
+                w.str(49, b"EXCH").str(56, b"OMS").uint(34, 1).str(52, b"20260101-00:00:00.000");
+                w.str(98, b"0").str(108, b"30");
+                w.finish().expect("room");
+                s.write_all(&out).expect("answer the Logon");
+                break;
+            }
+        }
+        let mut sink = vec![0u8; 1 << 20];
+        while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+    });
+    port
+}
+
+/// A FIX exchange logged on to [`discard_counterparty`] through `responder` on `clock`, for an
+/// engine of `cfg`. Polls until logged on (10 s at most).
+pub fn logged_on_fix(
+    cfg: &ValidConfig,
+    responder: Responder,
+    clock: &EngineClock,
+    store: &Path,
+) -> oms::exchange::FixExchange {
+    use oms::exchange::{FixExchange, FixSettings};
+    let mut s = FixSettings::new("127.0.0.1", discard_counterparty(), "OMS", "EXCH");
+    s.store = store.to_path_buf();
+    let mut fix = FixExchange::new(
+        &s,
+        cfg.engine.session.window.clone(),
+        responder,
+        clock.clone(),
+        cfg.engine.capacities.max_in_flight.get(),
+    )
+    .expect("FIX exchange");
+    fix.send_logon(&Logon { username: "trader".into(), password: oms::Secret::new("bench") });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !fix.logged_on() {
+        assert!(std::time::Instant::now() < deadline, "no FIX logon within 10 s: {fix:?}");
+        fix.poll(clock.now_ns(), &mut |_| {});
+    }
+    fix
+}

@@ -6,6 +6,8 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 use oms::audit::{AuditOptions, Rule, audit};
 use oms::journal::JournalStats;
+use oms::model::SessionEvent;
+use oms::record::ExchangeDetail;
 use oms::{EngineStats, EventKind as K, EventRecord, RejectReason, RequestType, ValidConfig};
 
 use crate::desks::{Expect, Script};
@@ -90,18 +92,26 @@ pub fn check_run(
         timer_problems(ev, cfg),
     );
 
-    let min_ns = cfg.exchange.latency_min_us * 1000;
-    let p: Vec<String> = of(K::Response)
-        .filter(|e| e.latency_ns < min_ns)
-        .map(|e| format!("#{} answered in {} ns", e.order_id, e.latency_ns))
-        .collect();
-    r.check(
-        &format!(
-            "no response is faster than the simulated exchange's minimum ({} us)",
-            cfg.exchange.latency_min_us
-        ),
-        p,
-    );
+    if cfg.fix.is_some() {
+        r.check(
+            "the FIX session logged on after the engine's logon, answered every order sent, and \
+             logged out after the engine's logout",
+            fix_problems(ev),
+        );
+    } else {
+        let min_ns = cfg.exchange.latency_min_us * 1000;
+        let p: Vec<String> = of(K::Response)
+            .filter(|e| e.latency_ns < min_ns)
+            .map(|e| format!("#{} answered in {} ns", e.order_id, e.latency_ns))
+            .collect();
+        r.check(
+            &format!(
+                "no response is faster than the simulated exchange's minimum ({} us)",
+                cfg.exchange.latency_min_us
+            ),
+            p,
+        );
+    }
 
     let p: Vec<String> = desks_saw
         .iter()
@@ -115,6 +125,32 @@ pub fn check_run(
 
     r.check("the password appears in no byte of the journal", password_problems(cfg, journal)?);
     Ok(r.ok)
+}
+
+/// The FIX session's own records: logged on after the engine's logon and before the first send,
+/// logged out after the engine's logout; every order sent answered.
+fn fix_problems(ev: &[EventRecord]) -> Vec<String> {
+    let seq = |f: &dyn Fn(&EventRecord) -> bool| ev.iter().find(|e| f(e)).map(|e| e.seq);
+    let session = |want: SessionEvent| move |e: &EventRecord| matches!(e.exchange(), ExchangeDetail::Session { event, .. } if event == want);
+    let logon = seq(&|e| e.kind == K::Logon);
+    let logged_on = seq(&session(SessionEvent::LoggedOn));
+    let first_send = seq(&|e| e.kind == K::Sent);
+    let logout = seq(&|e| e.kind == K::Logout);
+    let logged_out = seq(&session(SessionEvent::LoggedOut));
+    let mut p = Vec::new();
+    if !(logon < logged_on && logged_on.is_some() && (first_send.is_none() || logged_on < first_send)) {
+        p.push(format!(
+            "logon at seq {logon:?}, FIX logged on at {logged_on:?}, first send at {first_send:?}"
+        ));
+    }
+    if !(logout < logged_out && logout.is_some()) {
+        p.push(format!("logout at seq {logout:?}, FIX logged out at {logged_out:?}"));
+    }
+    let unanswered = ev.iter().filter(|e| e.kind == K::Unanswered).count();
+    if unanswered > 0 {
+        p.push(format!("{unanswered} order(s) sent but unanswered"));
+    }
+    p
 }
 
 /// One logon and one logout, each within the slack after its configured instant.

@@ -44,7 +44,8 @@ pub struct Script {
     desks: [Vec<Step>; 3],
 }
 
-const SYM: i32 = 42;
+/// The one symbol the desks trade.
+pub const SYM: i32 = 42;
 
 fn new(id: u64, price: f64, qty: u64) -> OrderRequest {
     OrderRequest::new(id, SYM, if id.is_multiple_of(2) { Side::Buy } else { Side::Sell }, price, qty)

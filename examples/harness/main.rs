@@ -13,7 +13,16 @@
 //! `oms decode` / `oms audit` commands to read the journal.
 //!
 //! Flags (`--help`) change the window, rate, journal path, or load a config file.
+//!
+//! `--exchange fix` trades against a real FIX engine instead of the simulated exchange: the
+//! QuickFIX acceptor (examples/fix_acceptor.py, from the venv `.ci/quickfix-setup` installs) is
+//! started on a free loopback port, the engine's FIX 4.4 session logs on at the window's start,
+//! sends each order as a NewOrderSingle, and logs out at its end; the acceptor accepts and fills
+//! orders (quantities above 15 are rejected). `oms decode` then shows the session's records
+//! (`exchange_session` logged_on / logged_out, `execution` fills) between the engine's own.
+//! `--fix-port PORT` uses an acceptor already running there instead (CompIDs OMS → EXCH).
 
+mod acceptor;
 mod checks;
 mod desks;
 mod narrator;
@@ -24,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use oms::engine::EngineBuilder;
-use oms::exchange::SimulatedExchange;
+use oms::exchange::{Exchange, FixExchange, SimulatedExchange};
 use oms::journal::{Journal, JournalWriter, WriterOptions};
 use oms::runner::{EngineHandle, IdleStrategy};
 use oms::{Config, EngineClock};
@@ -52,6 +61,23 @@ struct Args {
     /// Keep the config file's own window instead of opening one shortly after start.
     #[arg(long, requires = "config")]
     keep_window: bool,
+    /// The exchange: the simulated one, or a FIX 4.4 session to the QuickFIX acceptor (started
+    /// from target/quickfix-venv; run .ci/quickfix-setup first).
+    #[arg(long, value_enum, default_value_t = ExchangeKind::Simulated)]
+    exchange: ExchangeKind,
+    /// With `--exchange fix`: trade with the acceptor already listening on this loopback port
+    /// instead of starting one.
+    #[arg(long)]
+    fix_port: Option<u16>,
+}
+
+/// `--exchange`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ExchangeKind {
+    /// The simulated exchange (its own thread, random latency and rejects).
+    Simulated,
+    /// A FIX 4.4 session to the QuickFIX acceptor.
+    Fix,
 }
 
 fn main() -> ExitCode {
@@ -100,6 +126,23 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         cfg.session.password_env = None;
     }
     cfg.journal.path = args.journal.clone();
+    let fix = args.exchange == ExchangeKind::Fix;
+    let store = args.journal.with_extension("fix");
+    let mut _acceptor = None;
+    if fix {
+        let port = match args.fix_port {
+            Some(port) => port,
+            None => {
+                let password = cfg.session.password.clone().unwrap_or_default();
+                println!("oms demo: starting the QuickFIX acceptor (examples/fix_acceptor.py) ...");
+                let a = acceptor::start(&store.join("acceptor"), &cfg.session.username, &password)?;
+                let port = a.port;
+                _acceptor = Some(a);
+                port
+            }
+        };
+        acceptor::configure(&mut cfg, port, store.join("oms"), desks::SYM);
+    }
     // A shared 2-core machine: sleep briefly when idle instead of spinning a core.
     cfg.engine.idle = IdleStrategy::Park.name().into();
     cfg.engine.park_max_us = 200;
@@ -107,6 +150,20 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let valid = cfg.validate()?;
 
     let hms = |t: jiff::civil::Time| t.strftime("%H:%M:%S%.3f").to_string();
+    match &valid.fix {
+        Some(f) => println!(
+            "oms demo: exchange: FIX 4.4 session {} -> {} at {}:{} (QuickFIX; symbol {} goes as {}, \
+             which it fills; quantities above {} are rejected)",
+            f.sender_comp_id,
+            f.target_comp_id,
+            f.host,
+            f.port,
+            desks::SYM,
+            acceptor::DEMO_TICKER,
+            acceptor::MAX_QTY
+        ),
+        None => println!("oms demo: exchange: simulated"),
+    }
     println!(
         "oms demo: trading window {} - {} ({}), at most {} orders/s ({:?}), journal {}",
         hms(valid.engine.session.window.start()),
@@ -121,12 +178,18 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
 
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
     let producers = [builder.producer(), builder.producer(), builder.producer()];
-    let exchange = SimulatedExchange::spawn(
-        &valid.exchange,
-        responder,
-        clock.clone(),
-        valid.engine.capacities.max_in_flight.get(),
-    )?;
+    let max_in_flight = valid.engine.capacities.max_in_flight.get();
+    let exchange: Box<dyn Exchange + Send> = match &valid.fix {
+        // `oms run` builds its FIX exchange the same way.
+        Some(settings) => Box::new(FixExchange::new(
+            settings,
+            valid.engine.session.window.clone(),
+            responder,
+            clock.clone(),
+            max_in_flight,
+        )?),
+        None => Box::new(SimulatedExchange::spawn(&valid.exchange, responder, clock.clone(), max_in_flight)?),
+    };
     let engine = EngineHandle::spawn(builder.build(exchange, journal), &valid.runner)?;
     let tz = valid.engine.session.window.timezone().clone();
     let narrator = narrator::Narrator::start(args.journal.clone(), clock.clone(), tz.clone())?;
@@ -141,6 +204,7 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     // closed.
     let seen: Vec<(u16, u64)> = desks.into_iter().filter_map(|d| d.join().ok()).collect();
     narrator.finish();
+    drop(_acceptor);
 
     let journal = Journal::open(&args.journal)?;
     let records = journal.records().collect::<Result<Vec<_>, _>>()?;

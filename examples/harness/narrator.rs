@@ -6,7 +6,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use oms::journal::{JournalError, Outcomes, Poll};
-use oms::record::ENGINE;
+use oms::model::SessionEvent;
+use oms::record::{ENGINE, ExchangeDetail};
 use oms::{EngineClock, EventKind, EventRecord};
 
 use crate::desks::time;
@@ -72,6 +73,24 @@ fn line(r: &EventRecord) -> String {
             format!("ENGINE   unmatched  response for #{} matches no order in flight", r.order_id)
         }
         EventKind::SyncFailed => "JOURNAL  SYNC FAIL  the journal could not flush to disk".to_string(),
+        EventKind::ExchangeSession => exchange_session(r),
+        EventKind::Execution => {
+            let what = match r.exchange() {
+                ExchangeDetail::Execution { exec_type, .. } => exec_type.exec_type_name().unwrap_or("report"),
+                _ => "report",
+            };
+            format!(
+                "EXCHANGE execution #{} {what}: {} @ {:.2} (after its response)",
+                r.order_id, r.qty, r.price
+            )
+        }
+        EventKind::ExchangeReject => {
+            let source = match r.exchange() {
+                ExchangeDetail::Reject { source } => source.name(),
+                _ => "?",
+            };
+            format!("EXCHANGE REJECTED #{} by the exchange ({source}, code {})", r.order_id, r.qty)
+        }
         k @ (EventKind::Queued
         | EventKind::Sent
         | EventKind::Modified
@@ -79,5 +98,27 @@ fn line(r: &EventRecord) -> String {
         | EventKind::Rejected
         | EventKind::Response
         | EventKind::Unanswered) => format!("ENGINE   {} #{} (answers no producer)", k.name(), r.order_id),
+    }
+}
+
+fn exchange_session(r: &EventRecord) -> String {
+    let ExchangeDetail::Session { event, cause } = r.exchange() else {
+        return "EXCHANGE session report".into();
+    };
+    let secs = r.latency_ns as f64 / 1e9;
+    match event {
+        SessionEvent::LoggedOn => format!(
+            "EXCHANGE FIX session logged on (next MsgSeqNum out {}, in {}): orders flow",
+            r.qty, r.order_id
+        ),
+        SessionEvent::LogonRefused => {
+            format!("EXCHANGE logon refused, retrying in {secs:.1} s (orders wait in the queue)")
+        }
+        SessionEvent::Disconnected => format!(
+            "EXCHANGE disconnected ({}), reconnecting in {secs:.1} s (orders wait in the queue)",
+            cause.map_or("?", |c| c.name())
+        ),
+        SessionEvent::LoggedOut => "EXCHANGE FIX session logged out".into(),
+        other => format!("EXCHANGE {} (numbers {}, {})", other.name(), r.qty, r.order_id),
     }
 }

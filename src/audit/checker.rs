@@ -1,8 +1,8 @@
 //! [`Auditor`]: replays records, one at a time, against a model of the session, the queue and
 //! the orders in flight, and notes the first violation of each rule.
 
-use crate::model::{EventKind, OrderRequest, RejectReason, RequestType};
-use crate::record::EventRecord;
+use crate::model::{EventKind, OrderRequest, RejectReason, RequestType, SessionEvent};
+use crate::record::{EventRecord, ExchangeDetail};
 use crate::session::{TradingWindow, WindowSpan};
 use crate::throttle::{ThrottleMode, ThrottleSettings};
 
@@ -22,6 +22,22 @@ enum Bound {
 struct Open {
     span: WindowSpan,
     logon_seq: u64,
+}
+
+/// What the journal says about the exchange session since the engine's last logon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExchangeState {
+    /// No `exchange_session` record since the logon: either an exchange without a session of
+    /// its own (ready as soon as the engine logs on) or one that has not reported yet.
+    Silent {
+        /// The first send since the logon (seq, order id) and how many followed, to be judged
+        /// if an `exchange_session` record shows the exchange has a session of its own.
+        sends: Option<(u64, u64, u64)>,
+    },
+    /// Logged on at this record.
+    Ready,
+    /// Down since this record (refused, disconnected, logged out) with this event.
+    Down(u64, SessionEvent),
 }
 
 /// Per-rule tally.
@@ -63,6 +79,7 @@ pub struct Auditor {
     ending: Option<u64>,
     orders: Orders,
     bound: Bound,
+    exchange: ExchangeState,
 }
 
 impl Auditor {
@@ -91,6 +108,7 @@ impl Auditor {
             ending: None,
             orders: Orders::default(),
             bound,
+            exchange: ExchangeState::Silent { sends: None },
         }
     }
 
@@ -189,16 +207,15 @@ impl Auditor {
             });
         }
         if let Some(end) = self.stopped_until
-            && r.kind != EventKind::Logon
-            && r.kind != EventKind::Unanswered
-            && r.kind != EventKind::Recovered
+            && !after_shutdown_logout(r.kind)
             && r.time_ns < end
         {
             self.stopped_until = None;
             self.fail(Rule::Sessions, r.seq, id_of(r), || {
                 format!(
                     "a {} record after a logout before the window's end: only a shutdown logs out \
-                         early, and after it only unanswered records follow",
+                         early, and after it only what the exchange answers while the logout goes \
+                         out, and unanswered records, follow",
                     r.kind.name()
                 )
             });
@@ -220,6 +237,8 @@ impl Auditor {
             // The journal's own note that a flush failed: it moves no order (`oms verify` is
             // what fails such a journal).
             EventKind::SyncFailed => {}
+            EventKind::ExchangeSession => self.on_exchange_session(r),
+            EventKind::Execution | EventKind::ExchangeReject => self.on_exchange_order_event(r),
         }
     }
 
@@ -257,7 +276,10 @@ impl Auditor {
             | EventKind::UnmatchedResponse
             | EventKind::ClockStep
             | EventKind::Recovered
-            | EventKind::SyncFailed => Some(RequestType::Unknown),
+            | EventKind::SyncFailed
+            | EventKind::ExchangeSession
+            | EventKind::Execution
+            | EventKind::ExchangeReject => Some(RequestType::Unknown),
             EventKind::Queued | EventKind::Sent | EventKind::Response | EventKind::Unanswered => {
                 Some(RequestType::New)
             }
@@ -326,10 +348,13 @@ impl Auditor {
         self.session = Some(Open { span, logon_seq: r.seq });
         self.stopped_until = None;
         self.shutdown_seen = false;
+        self.exchange = ExchangeState::Silent { sends: None };
     }
 
     fn on_logout(&mut self, r: &EventRecord) {
         self.count(Rule::SessionEnd);
+        // The engine's logout ends the exchange session too (until the next logon).
+        self.exchange = ExchangeState::Down(r.seq, SessionEvent::LoggedOut);
         let t = r.time_ns;
         let ending = self.ending.take();
         if let Some((first, n)) = self.orders.drop_queue() {
@@ -397,6 +422,78 @@ impl Auditor {
         }
     }
 
+    /// A send needs the exchange session up: never after it reported itself down (until it
+    /// logs on again); sends before its first report are judged when that report comes.
+    fn check_exchange_ready(&mut self, r: &EventRecord) {
+        match &mut self.exchange {
+            ExchangeState::Ready => {}
+            ExchangeState::Silent { sends: Some((_, _, n)) } => *n += 1,
+            ExchangeState::Silent { sends } => *sends = Some((r.seq, r.order_id, 1)),
+            ExchangeState::Down(since, event) => {
+                let (since, event) = (*since, *event);
+                self.fail(Rule::Window, r.seq, Some(r.order_id), || {
+                    format!(
+                        "sent while the exchange session was down ({} at seq {since}): orders wait \
+                         in the queue until it logs on again",
+                        event.name()
+                    )
+                });
+            }
+        }
+    }
+
+    fn on_exchange_session(&mut self, r: &EventRecord) {
+        let ExchangeDetail::Session { event, .. } = r.exchange() else {
+            // Decoding guarantees the detail of this kind; a hand-made record may not.
+            self.fail(Rule::Records, r.seq, None, || "an exchange_session record without its event".into());
+            return;
+        };
+        if let ExchangeState::Silent { sends: Some((seq, id, n)) } = self.exchange {
+            self.fail(Rule::Window, seq, Some(id), || {
+                format!(
+                    "{n} order(s) sent after the logon before the exchange session reported anything \
+                     (its first report, {} at seq {}, shows it has a session of its own: orders wait \
+                     for it to log on)",
+                    event.name(),
+                    r.seq
+                )
+            });
+        }
+        self.exchange = match event.ready_after() {
+            Some(true) => ExchangeState::Ready,
+            Some(false) => ExchangeState::Down(r.seq, event),
+            None => match self.exchange {
+                ExchangeState::Silent { .. } => ExchangeState::Ready,
+                other => other,
+            },
+        };
+    }
+
+    /// An execution report or an exchange reject names an order whose first answer (its
+    /// `response`) is already recorded, or one this journal does not know.
+    fn on_exchange_order_event(&mut self, r: &EventRecord) {
+        self.count(Rule::Responses);
+        let id = r.order_id;
+        match self.orders.get(id).copied() {
+            None => {}
+            Some(Live::InFlight(f)) => self.fail(Rule::Responses, r.seq, Some(id), || {
+                format!(
+                    "a {} record for an order in flight since seq {} without its response: the \
+                     response (its first answer) is recorded first",
+                    r.kind.name(),
+                    f.since_seq
+                )
+            }),
+            Some(Live::Queued(q)) => self.fail(Rule::Responses, r.seq, Some(id), || {
+                format!(
+                    "a {} record for an order queued since seq {}: it never reached the exchange",
+                    r.kind.name(),
+                    q.since_seq
+                )
+            }),
+        }
+    }
+
     fn check_well_formed(&mut self, r: &EventRecord) {
         self.count(Rule::WellFormed);
         let price_ok = r.price.is_finite() && r.price > 0.0;
@@ -432,6 +529,7 @@ impl Auditor {
     fn on_sent(&mut self, r: &EventRecord) {
         let id = r.order_id;
         self.check_window(r);
+        self.check_exchange_ready(r);
         self.check_well_formed(r);
         self.count(Rule::Throttle);
         let excess = match &mut self.bound {
@@ -734,6 +832,31 @@ impl Auditor {
     }
 }
 
+/// What may follow a logout before the window's end (a shutdown): the next logon, and what the
+/// engine records while the logout goes out: answers and reports from the exchange, then the
+/// orders left unanswered.
+fn after_shutdown_logout(kind: EventKind) -> bool {
+    match kind {
+        EventKind::Logon
+        | EventKind::Unanswered
+        | EventKind::Response
+        | EventKind::UnmatchedResponse
+        | EventKind::ExchangeSession
+        | EventKind::Execution
+        | EventKind::ExchangeReject
+        // A restart on the journal, or the writer's note of a failed flush.
+        | EventKind::Recovered
+        | EventKind::SyncFailed => true,
+        EventKind::Logout
+        | EventKind::Queued
+        | EventKind::Sent
+        | EventKind::Modified
+        | EventKind::Cancelled
+        | EventKind::Rejected
+        | EventKind::ClockStep => false,
+    }
+}
+
 /// The order id of a record about an order.
 fn id_of(r: &EventRecord) -> Option<u64> {
     match r.kind {
@@ -741,7 +864,8 @@ fn id_of(r: &EventRecord) -> Option<u64> {
         | EventKind::Logout
         | EventKind::ClockStep
         | EventKind::Recovered
-        | EventKind::SyncFailed => None,
+        | EventKind::SyncFailed
+        | EventKind::ExchangeSession => None,
         EventKind::Queued
         | EventKind::Sent
         | EventKind::Modified
@@ -749,7 +873,9 @@ fn id_of(r: &EventRecord) -> Option<u64> {
         | EventKind::Rejected
         | EventKind::Response
         | EventKind::UnmatchedResponse
-        | EventKind::Unanswered => Some(r.order_id),
+        | EventKind::Unanswered
+        | EventKind::Execution
+        | EventKind::ExchangeReject => Some(r.order_id),
     }
 }
 

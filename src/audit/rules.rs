@@ -9,7 +9,7 @@ use super::AuditOptions;
 pub enum Rule {
     /// Sequence numbers 1..n without gaps, times never go backwards, fields fit the kind.
     Records,
-    /// Nothing sent outside the trading window and a logged-on session.
+    /// Nothing sent outside the trading window and a logged-on session (exchange session included).
     Window,
     /// One logon per window traded, one logout at its end (or at shutdown), no overlap.
     Sessions,
@@ -82,7 +82,9 @@ impl Rule {
                               times never go backwards, and each record's fields fit its kind"
                 .into(),
             Rule::Window => "nothing is sent outside the trading window: every order sent (or queued to \
-                             be sent) is inside a window and inside a logged-on session"
+                             be sent) is inside a window and inside a logged-on session, and never while \
+                             the exchange session reports itself down (logon refused, disconnected, \
+                             logged out) or before it first logs on"
                 .into(),
             Rule::Sessions => format!(
                 "one logon in each window traded, at its start{}, and one logout at its end{} or at \
@@ -114,7 +116,8 @@ impl Rule {
                 .into(),
             Rule::Responses => format!(
                 "every response answers an order in flight, with a latency {} the time from its send to \
-                 the response; unmatched_response only for an id not in flight",
+                 the response; unmatched_response only for an id not in flight; an execution report or \
+                 exchange reject about an order comes after its response",
                 if options.exact_latency { "equal to" } else { "no longer than" }
             ),
         }

@@ -99,7 +99,7 @@ fn code(failed: bool) -> ExitCode {
 
 /// `oms decode`.
 pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
-    let mut wanted = [a.kinds.is_empty(); EventKind::TABLE];
+    let mut wanted = [a.kinds.is_empty(); EventKind::SLOTS];
     for k in &a.kinds {
         wanted[*k as usize] = true;
     }

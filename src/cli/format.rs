@@ -8,39 +8,52 @@
 //!
 //! Which fields apply to which kind (empty CSV cell / JSON `null` otherwise):
 //!
-//! | kind | order_id | symbol, side, price, qty | response | latency_ns | reason |
-//! |------|:-:|:-:|:-:|:-:|:-:|
-//! | `logon`, `logout`, `sync_failed` | | | | | |
-//! | `queued`, `modified`, `cancelled`, `unanswered` | ✓ | ✓ | | | |
-//! | `sent` | ✓ | ✓ | | ✓ (time inside the OMS) | |
-//! | `rejected` | ✓ | ✓ | | | ✓ |
-//! | `response` | ✓ | ✓ if recorded (side ≠ 0) | ✓ | ✓ (round trip) | |
-//! | `unmatched_response` | ✓ | | ✓ | | |
-//! | `clock_step` | | | | ✓ (the step, signed) | |
-//! | `recovered` | ✓ (orders restored in flight) | only `qty` (orders restored to the queue) | | | |
+//! | kind | order_id | symbol, side | price, qty | response | latency_ns | reason | detail |
+//! |------|:-:|:-:|:-:|:-:|:-:|:-:|:-:|
+//! | `logon`, `logout` | | | | | | | |
+//! | `queued`, `modified`, `cancelled`, `unanswered` | ✓ | ✓ | ✓ | | | | |
+//! | `sent` | ✓ | ✓ | ✓ | | ✓ (time inside the OMS) | | |
+//! | `rejected` | ✓ | ✓ | ✓ | | | ✓ | |
+//! | `response` | ✓ | ✓ if recorded (side ≠ 0) | ✓ if recorded | ✓ | ✓ (round trip) | | |
+//! | `unmatched_response` | ✓ | | | ✓ | | | |
+//! | `clock_step` | | | | | ✓ (the step, signed) | | |
+//! | `recovered` | ✓ (orders restored in flight) | | only `qty` (orders restored to the queue) | | | | |
+//! | `sync_failed` | | | | | | | |
+//! | `exchange_session` | | | | | | | ✓ |
+//! | `execution` | ✓ | | ✓ (LastPx, LastQty) | | | | ✓ |
+//! | `exchange_reject` | ✓ | | | | | | ✓ |
 //!
 //! `side` is also empty whenever it is not recorded (`'\0'`). `producer` (text: `p=N`) is the
 //! index of the producer whose request the event answers; it is empty for the engine's own events
-//! (logon, logout, clock_step, recovered) and the writer's (sync_failed). Text shows a `recovered`
-//! record as `recovered queued=Q in_flight=F`.
+//! (logon, logout, clock_step, recovered, the exchange kinds) and the writer's (sync_failed). Text
+//! shows a `recovered` record as `recovered queued=Q in_flight=F`.
+//!
+//! `detail` says what an exchange record reports, as `key=value` words separated by spaces in
+//! CSV and text (no commas, no quotes), and as an object in JSONL:
+//!
+//! | record | detail (CSV) |
+//! |---|---|
+//! | `exchange_session` | the event, then its numbers: `logged_on next_out_seq=5 next_in_seq=3`, `logon_refused retry_in_ns=500000000`, `disconnected cause=peer_closed retry_in_ns=500000000`, `logged_out`, `resend_requested begin=7 end=0`, `gap_filled begin=4 new_seq=9`, `sequence_reset new_seq=12`, `session_rejected ref_seq=8 code=5`, `unhandled seq=14` |
+//! | `execution` | `exec_type=F ord_status=2` (FIX ExecType 150 and OrdStatus 39; text adds their meaning: `exec_type=F(trade)`) |
+//! | `exchange_reject` | `source=business_reject code=2` (session_reject, business_reject, gap_filled, not_sent; the counterparty's SessionRejectReason 373 or BusinessRejectReason 380) |
 
 use std::io::Write;
 
 use jiff::tz::TimeZone;
 
-use crate::model::{EventKind, RejectReason, ResponseType};
-use crate::record::{ENGINE, EventRecord};
+use crate::model::{EventKind, FixCode, RejectReason, ResponseType, SessionEvent};
+use crate::record::{ENGINE, EventRecord, ExchangeDetail};
 
 /// The exact CSV header line.
 pub const CSV_HEADER: &str =
-    "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer";
+    "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer,detail";
 
 /// Output format of `decode` and `tail`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// One readable line per event, times in the session's time zone, latencies in µs.
     Text,
-    /// CSV with the header `seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason`.
+    /// CSV with the header [`CSV_HEADER`].
     Csv,
     /// One JSON object per line, with the CSV column names as keys.
     Jsonl,
@@ -51,32 +64,190 @@ pub enum Format {
 pub struct Applies {
     /// `order_id`.
     pub order: bool,
-    /// `symbol`, `side`, `price`, `qty`.
-    pub instrument: bool,
+    /// `symbol`, `side`.
+    pub symbol: bool,
+    /// `price`, `qty`.
+    pub amount: bool,
     /// `response`.
     pub response: bool,
     /// `latency_ns`.
     pub latency: bool,
     /// `reason`.
     pub reason: bool,
+    /// `detail` (the exchange kinds).
+    pub detail: bool,
 }
 
 /// The fields that apply to `r` (see the module docs).
 pub fn applies(r: &EventRecord) -> Applies {
-    let (order, instrument, response, latency, reason) = match r.kind {
-        EventKind::Logon | EventKind::Logout | EventKind::SyncFailed => (false, false, false, false, false),
-        EventKind::Queued | EventKind::Modified | EventKind::Cancelled | EventKind::Unanswered => {
-            (true, true, false, false, false)
-        }
-        EventKind::Sent => (true, true, false, true, false),
-        EventKind::Rejected => (true, true, false, false, true),
-        EventKind::Response => (true, r.side != '\0', true, true, false),
-        EventKind::UnmatchedResponse => (true, false, true, false, false),
-        EventKind::ClockStep => (false, false, false, true, false),
-        // `order_id` and `qty` hold counts (in flight, queued): see `recovered_qty`.
-        EventKind::Recovered => (true, false, false, false, false),
+    let none = Applies {
+        order: false,
+        symbol: false,
+        amount: false,
+        response: false,
+        latency: false,
+        reason: false,
+        detail: false,
     };
-    Applies { order, instrument, response, latency, reason }
+    let order = Applies { order: true, symbol: true, amount: true, ..none };
+    match r.kind {
+        EventKind::Logon | EventKind::Logout | EventKind::SyncFailed => none,
+        // `order_id` and `qty` hold counts (in flight, queued): see `recovered_qty`.
+        EventKind::Recovered => Applies { order: true, ..none },
+        EventKind::Queued | EventKind::Modified | EventKind::Cancelled | EventKind::Unanswered => order,
+        EventKind::Sent => Applies { latency: true, ..order },
+        EventKind::Rejected => Applies { reason: true, ..order },
+        EventKind::Response => {
+            let recorded = r.side != '\0';
+            Applies { symbol: recorded, amount: recorded, response: true, latency: true, ..order }
+        }
+        EventKind::UnmatchedResponse => Applies { order: true, response: true, ..none },
+        EventKind::ClockStep => Applies { latency: true, ..none },
+        EventKind::ExchangeSession => Applies { detail: true, ..none },
+        EventKind::Execution => Applies { order: true, amount: true, detail: true, ..none },
+        EventKind::ExchangeReject => Applies { order: true, detail: true, ..none },
+    }
+}
+
+/// Whether `order_id` names an order (`oms decode --order`): not for the engine's own
+/// records, whose `order_id` is 0 or, in a `recovered` record, a count.
+pub fn names_order(r: &EventRecord) -> bool {
+    applies(r).order && r.kind != EventKind::Recovered
+}
+
+/// Whether `qty` is shown without the other order fields: a `recovered` record's count of
+/// orders restored to the queue.
+fn recovered_qty(r: &EventRecord) -> bool {
+    r.kind == EventKind::Recovered
+}
+
+/// A value in an exchange record's detail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DetailValue {
+    /// A snake_case name (an event, a cause, a source).
+    Name(&'static str),
+    /// A number.
+    Num(u64),
+    /// A one-letter FIX value; the name is its meaning (for text), if known.
+    Code(FixCode, Option<&'static str>),
+}
+
+/// An exchange record's detail, as printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Detail {
+    /// The first word: the event's name (`exchange_session`).
+    pub first: Option<&'static str>,
+    /// Up to three `key=value` pairs.
+    pub pairs: [Option<(&'static str, DetailValue)>; 3],
+}
+
+/// An exchange record's detail (see the module docs); `None` for other kinds.
+pub fn detail(r: &EventRecord) -> Option<Detail> {
+    use DetailValue::{Code, Name, Num};
+    let (a, b, wait) = (r.qty, r.order_id, r.latency_ns);
+    let (first, pairs) = match r.exchange() {
+        ExchangeDetail::None => return None,
+        ExchangeDetail::Session { event, cause } => {
+            let pairs = match event {
+                SessionEvent::LoggedOn => {
+                    [Some(("next_out_seq", Num(a))), Some(("next_in_seq", Num(b))), None]
+                }
+                SessionEvent::LogonRefused => [Some(("retry_in_ns", Num(wait))), None, None],
+                SessionEvent::Disconnected => [
+                    Some(("cause", Name(cause.map_or("unknown", |c| c.name())))),
+                    Some(("retry_in_ns", Num(wait))),
+                    None,
+                ],
+                SessionEvent::LoggedOut => [None, None, None],
+                SessionEvent::ResendRequested => [Some(("begin", Num(a))), Some(("end", Num(b))), None],
+                SessionEvent::GapFilled => [Some(("begin", Num(a))), Some(("new_seq", Num(b))), None],
+                SessionEvent::SequenceReset => [Some(("new_seq", Num(a))), None, None],
+                SessionEvent::SessionRejected => [Some(("ref_seq", Num(a))), Some(("code", Num(b))), None],
+                SessionEvent::Unhandled => [Some(("seq", Num(a))), None, None],
+            };
+            (Some(event.name()), pairs)
+        }
+        ExchangeDetail::Execution { exec_type, ord_status } => (
+            None,
+            [
+                Some(("exec_type", Code(exec_type, exec_type.exec_type_name()))),
+                Some(("ord_status", Code(ord_status, ord_status.ord_status_name()))),
+                None,
+            ],
+        ),
+        ExchangeDetail::Reject { source } => {
+            (None, [Some(("source", Name(source.name()))), Some(("code", Num(a))), None])
+        }
+    };
+    Some(Detail { first, pairs })
+}
+
+/// The detail as words (`logged_on next_out_seq=5 ...`); `meanings` adds a FIX code's meaning
+/// in parentheses (text).
+fn push_detail_words(out: &mut Vec<u8>, r: &EventRecord, meanings: bool) {
+    let Some(Detail { first, pairs }) = detail(r) else { return };
+    let mut sep = false;
+    if let Some(word) = first {
+        out.extend_from_slice(word.as_bytes());
+        sep = true;
+    }
+    for (key, value) in pairs.into_iter().flatten() {
+        if sep {
+            out.push(b' ');
+        }
+        sep = true;
+        out.extend_from_slice(key.as_bytes());
+        out.push(b'=');
+        match value {
+            DetailValue::Name(n) => out.extend_from_slice(n.as_bytes()),
+            DetailValue::Num(n) => push_u64(out, n),
+            DetailValue::Code(c, meaning) => {
+                match c.char() {
+                    Some(ch) => out.push(ch as u8),
+                    None => out.extend_from_slice(b"absent"),
+                }
+                if let (true, Some(m)) = (meanings, meaning) {
+                    out.push(b'(');
+                    out.extend_from_slice(m.as_bytes());
+                    out.push(b')');
+                }
+            }
+        }
+    }
+}
+
+/// The detail as a JSON object: `{"event":"logged_on","next_out_seq":5,...}`.
+fn push_detail_json(out: &mut Vec<u8>, r: &EventRecord) {
+    let Some(Detail { first, pairs }) = detail(r) else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    out.push(b'{');
+    let mut sep = false;
+    if let Some(word) = first {
+        out.extend_from_slice(b"\"event\":");
+        json_str(out, |o| o.extend_from_slice(word.as_bytes()));
+        sep = true;
+    }
+    for (key, value) in pairs.into_iter().flatten() {
+        if sep {
+            out.push(b',');
+        }
+        sep = true;
+        json_str(out, |o| o.extend_from_slice(key.as_bytes()));
+        out.push(b':');
+        match value {
+            DetailValue::Name(n) => json_str(out, |o| o.extend_from_slice(n.as_bytes())),
+            DetailValue::Num(n) => push_u64(out, n),
+            DetailValue::Code(c, _) => match c.char() {
+                // Printable ASCII: '"' and '\\' need escaping.
+                Some(ch @ ('"' | '\\')) => json_str(out, |o| o.extend_from_slice(&[b'\\', ch as u8])),
+                Some(ch) => json_str(out, |o| o.push(ch as u8)),
+                None => out.extend_from_slice(b"null"),
+            },
+        }
+    }
+    out.push(b'}');
 }
 
 /// Formats records; keeps per-journal state (time zone, cached date).
@@ -133,16 +304,20 @@ impl Formatter {
             push_u64(out, r.order_id);
         }
         out.push(b',');
-        if a.instrument {
+        if a.symbol {
             push_i64(out, r.symbol_id as i64);
             out.push(b',');
             push_side_csv(out, r.side);
+        } else {
             out.push(b',');
+        }
+        out.push(b',');
+        if a.amount {
             push_f64(out, r.price);
             out.push(b',');
             push_u64(out, r.qty);
         } else {
-            out.extend_from_slice(b",,,");
+            out.push(b',');
             if recovered_qty(r) {
                 push_u64(out, r.qty);
             }
@@ -163,6 +338,10 @@ impl Formatter {
         if r.producer != ENGINE {
             push_u64(out, r.producer.into());
         }
+        out.push(b',');
+        if a.detail {
+            push_detail_words(out, r, false);
+        }
         out.push(b'\n');
     }
 
@@ -177,9 +356,9 @@ impl Formatter {
         out.extend_from_slice(b",\"order_id\":");
         json_or_null(out, a.order, |o| push_u64(o, r.order_id));
         out.extend_from_slice(b",\"symbol\":");
-        json_or_null(out, a.instrument, |o| push_i64(o, r.symbol_id as i64));
+        json_or_null(out, a.symbol, |o| push_i64(o, r.symbol_id as i64));
         out.extend_from_slice(b",\"side\":");
-        match (a.instrument, r.side) {
+        match (a.symbol, r.side) {
             (true, c) if c != '\0' => {
                 let mut b = [0u8; 4];
                 let s = serde_json::to_string(c.encode_utf8(&mut b) as &str).unwrap_or_default();
@@ -188,7 +367,7 @@ impl Formatter {
             _ => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"price\":");
-        if !a.instrument {
+        if !a.amount {
             out.extend_from_slice(b"null");
         } else if r.price.is_finite() {
             push_f64(out, r.price);
@@ -198,7 +377,7 @@ impl Formatter {
             out.push(b'"');
         }
         out.extend_from_slice(b",\"qty\":");
-        json_or_null(out, a.instrument || recovered_qty(r), |o| push_u64(o, r.qty));
+        json_or_null(out, a.amount || recovered_qty(r), |o| push_u64(o, r.qty));
         out.extend_from_slice(b",\"response\":");
         json_or_null(out, a.response, |o| json_str(o, |o| push_response(o, r.response)));
         out.extend_from_slice(b",\"latency_ns\":");
@@ -207,6 +386,8 @@ impl Formatter {
         json_or_null(out, a.reason, |o| json_str(o, |o| push_reason(o, r.reason)));
         out.extend_from_slice(b",\"producer\":");
         json_or_null(out, r.producer != ENGINE, |o| push_u64(o, r.producer.into()));
+        out.extend_from_slice(b",\"detail\":");
+        push_detail_json(out, r);
         out.extend_from_slice(b"}\n");
     }
 
@@ -231,7 +412,7 @@ impl Formatter {
             out.extend_from_slice(b" order=");
             push_u64(out, r.order_id);
         }
-        if a.instrument {
+        if a.symbol {
             out.extend_from_slice(b" sym=");
             push_i64(out, r.symbol_id as i64);
             if r.side != '\0' {
@@ -243,6 +424,8 @@ impl Formatter {
                     out.extend_from_slice(r.side.encode_utf8(&mut b).as_bytes());
                 }
             }
+        }
+        if a.amount {
             out.push(b' ');
             push_u64(out, r.qty);
             out.push(b'@');
@@ -263,6 +446,10 @@ impl Formatter {
         if a.reason {
             out.extend_from_slice(b" reason=");
             push_reason(out, r.reason);
+        }
+        if a.detail {
+            out.push(b' ');
+            push_detail_words(out, r, true);
         }
         if r.producer != ENGINE {
             out.extend_from_slice(b" p=");
@@ -319,18 +506,6 @@ impl Formatter {
         }
         out.extend_from_slice(&b);
     }
-}
-
-/// Whether `order_id` names an order (`oms decode --order`): not for the engine's own
-/// records, whose `order_id` is 0 or, in a `recovered` record, a count.
-pub fn names_order(r: &EventRecord) -> bool {
-    applies(r).order && r.kind != EventKind::Recovered
-}
-
-/// Whether `qty` is shown without the other instrument fields: a `recovered` record's count
-/// of orders restored to the queue.
-fn recovered_qty(r: &EventRecord) -> bool {
-    r.kind == EventKind::Recovered
 }
 
 /// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian; H. Hinnant).
@@ -466,7 +641,7 @@ mod tests {
         f.line(&mut out, &r);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "5,2024-01-02T04:30:00.000001000Z,sent,42,7,S,101.25,300,,1234,,2\n"
+            "5,2024-01-02T04:30:00.000001000Z,sent,42,7,S,101.25,300,,1234,,2,\n"
         );
         let mut f = Formatter::new(Format::Text, "Asia/Kolkata").unwrap();
         let mut out = Vec::new();
@@ -478,7 +653,9 @@ mod tests {
         let mut f = Formatter::utc(Format::Jsonl);
         let mut out = Vec::new();
         f.line(&mut out, &r);
-        assert!(String::from_utf8(out).unwrap().ends_with(",\"reason\":null,\"producer\":2}\n"));
+        assert!(
+            String::from_utf8(out).unwrap().ends_with(",\"reason\":null,\"producer\":2,\"detail\":null}\n")
+        );
         assert!(Formatter::new(Format::Text, "Mars/Olympus").is_err());
     }
 
@@ -492,10 +669,11 @@ mod tests {
             Formatter::utc(format).line(&mut out, r);
             String::from_utf8(out).unwrap()
         };
-        assert_eq!(line(Format::Csv, &r), "3,2024-01-02T04:30:00.000000000Z,clock_step,,,,,,,-2500000,,\n");
+        assert_eq!(line(Format::Csv, &r), "3,2024-01-02T04:30:00.000000000Z,clock_step,,,,,,,-2500000,,,\n");
         let json = line(Format::Jsonl, &r);
         assert!(
-            json.contains("\"latency_ns\":-2500000,") && json.ends_with("\"producer\":null}\n"),
+            json.contains("\"latency_ns\":-2500000,")
+                && json.ends_with("\"producer\":null,\"detail\":null}\n"),
             "{json}"
         );
         let text = line(Format::Text, &r);
@@ -503,6 +681,101 @@ mod tests {
         r.latency_ns = 1_500;
         let text = line(Format::Text, &r);
         assert!(text.ends_with("clock_step step=+1.500µs\n"), "{text}");
+    }
+
+    fn lines(r: &EventRecord) -> [String; 3] {
+        [Format::Csv, Format::Text, Format::Jsonl].map(|format| {
+            let mut out = Vec::new();
+            Formatter::utc(format).line(&mut out, r);
+            String::from_utf8(out).unwrap()
+        })
+    }
+
+    #[test]
+    fn exchange_records_print_their_detail_in_every_format() {
+        use crate::model::{DisconnectCause, RejectSource};
+        let t = 1_704_169_800_000_000_000;
+        let mut on = EventRecord::for_exchange(
+            EventKind::ExchangeSession,
+            t,
+            ExchangeDetail::Session { event: SessionEvent::LoggedOn, cause: None },
+        );
+        (on.seq, on.qty, on.order_id) = (2, 5, 3);
+        let [csv, text, json] = lines(&on);
+        assert_eq!(
+            csv,
+            "2,2024-01-02T04:30:00.000000000Z,exchange_session,,,,,,,,,,logged_on next_out_seq=5 next_in_seq=3\n"
+        );
+        assert!(text.ends_with(" exchange_session logged_on next_out_seq=5 next_in_seq=3\n"), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            v["detail"],
+            serde_json::json!({"event": "logged_on", "next_out_seq": 5, "next_in_seq": 3})
+        );
+        assert_eq!(v["order_id"], serde_json::Value::Null);
+
+        let mut down = EventRecord::for_exchange(
+            EventKind::ExchangeSession,
+            t,
+            ExchangeDetail::Session {
+                event: SessionEvent::Disconnected,
+                cause: Some(DisconnectCause::PeerClosed),
+            },
+        );
+        (down.seq, down.latency_ns) = (3, 500_000_000);
+        let [csv, _, json] = lines(&down);
+        assert!(csv.ends_with(",,disconnected cause=peer_closed retry_in_ns=500000000\n"), "{csv}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["detail"]["cause"], "peer_closed");
+        assert_eq!(v["latency_ns"], serde_json::Value::Null, "the retry delay is in the detail only");
+
+        let exec = ExchangeDetail::Execution {
+            exec_type: FixCode::new(b'F').unwrap(),
+            ord_status: FixCode::new(b'"').unwrap(),
+        };
+        let mut fill = EventRecord::for_exchange(EventKind::Execution, t, exec);
+        (fill.seq, fill.order_id, fill.qty, fill.price) = (4, 42, 100, 101.25);
+        let [csv, text, json] = lines(&fill);
+        assert_eq!(
+            csv,
+            "4,2024-01-02T04:30:00.000000000Z,execution,42,,,101.25,100,,,,,exec_type=F ord_status=\"\n"
+        );
+        assert!(
+            text.ends_with(" execution order=42 100@101.25 exec_type=F(trade) ord_status=\"\n"),
+            "{text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["detail"], serde_json::json!({"exec_type": "F", "ord_status": "\""}));
+        assert_eq!((v["symbol"].is_null(), v["side"].is_null(), v["qty"].as_u64()), (true, true, Some(100)));
+
+        let mut rej = EventRecord::for_exchange(
+            EventKind::ExchangeReject,
+            t,
+            ExchangeDetail::Reject { source: RejectSource::BusinessReject },
+        );
+        (rej.seq, rej.order_id, rej.qty) = (5, 43, 2);
+        let [csv, text, json] = lines(&rej);
+        assert!(csv.ends_with(",exchange_reject,43,,,,,,,,,source=business_reject code=2\n"), "{csv}");
+        assert!(text.ends_with(" exchange_reject order=43 source=business_reject code=2\n"), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["detail"], serde_json::json!({"source": "business_reject", "code": 2}));
+        assert_eq!(v["qty"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn every_kind_has_as_many_csv_cells_as_the_header() {
+        let columns = CSV_HEADER.split(',').count();
+        for kind in EventKind::ALL {
+            let mut r = EventRecord::bare(kind, 0);
+            if kind.is_exchange() {
+                let bits = if kind == EventKind::Execution { u32::from(b'0') } else { 1 };
+                r = EventRecord::for_exchange(kind, 0, ExchangeDetail::from_bits(kind, bits).unwrap());
+            }
+            let [csv, _, json] = lines(&r);
+            assert_eq!(csv.trim_end().split(',').count(), columns, "{kind:?}: {csv}");
+            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(v.as_object().unwrap().len(), columns, "{kind:?}: {json}");
+        }
     }
 
     #[test]
@@ -514,7 +787,7 @@ mod tests {
             Formatter::utc(format).line(&mut out, &r);
             String::from_utf8(out).unwrap()
         };
-        assert_eq!(line(Format::Csv), "9,2024-01-02T04:30:00.000000000Z,recovered,3,,,,12,,,,\n");
+        assert_eq!(line(Format::Csv), "9,2024-01-02T04:30:00.000000000Z,recovered,3,,,,12,,,,,\n");
         let json = line(Format::Jsonl);
         assert!(
             json.contains("\"order_id\":3,\"symbol\":null,\"side\":null,\"price\":null,\"qty\":12,"),

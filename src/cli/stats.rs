@@ -5,8 +5,8 @@ use std::io::Write;
 
 use hdrhistogram::Histogram;
 
-use crate::model::{EventKind, RejectReason, ResponseType};
-use crate::record::EventRecord;
+use crate::model::{EventKind, RejectReason, ResponseType, SessionEvent};
+use crate::record::{EventRecord, ExchangeDetail};
 
 /// The percentiles `oms stats` prints.
 pub const PERCENTILES: [(&str, f64); 5] =
@@ -18,11 +18,13 @@ pub struct Stats {
     /// Valid records seen.
     pub records: u64,
     /// Count per kind, indexed by its wire value.
-    pub kinds: [u64; EventKind::TABLE],
+    pub kinds: [u64; EventKind::SLOTS],
     /// Count per reject reason of `rejected` events, indexed by its wire value.
     pub reasons: [u64; RejectReason::ALL.len() + 1],
     /// Count per response type of `response` events, indexed by its wire value.
     pub responses: [u64; 3],
+    /// Count per event of `exchange_session` records, indexed by its wire value.
+    pub sessions: [u64; SessionEvent::ALL.len() + 1],
     /// Round-trip latency of `response` events, ns.
     pub latency: Histogram<u64>,
 }
@@ -40,9 +42,10 @@ impl Stats {
         let latency = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
         Stats {
             records: 0,
-            kinds: [0; EventKind::TABLE],
+            kinds: [0; EventKind::SLOTS],
             reasons: [0; RejectReason::ALL.len() + 1],
             responses: [0; 3],
+            sessions: [0; SessionEvent::ALL.len() + 1],
             latency,
         }
     }
@@ -61,6 +64,8 @@ impl Stats {
             if self.latency.record(r.latency_ns).is_err() {
                 self.latency.saturating_record(r.latency_ns);
             }
+        } else if let ExchangeDetail::Session { event, .. } = r.exchange() {
+            self.sessions[event as usize] += 1;
         }
     }
 
@@ -79,6 +84,14 @@ impl Stats {
         }
         if self.reasons[0] > 0 {
             writeln!(out, "  {:<20} {:>12}", "(no reason)", self.reasons[0])?;
+        }
+        if self.kinds[EventKind::ExchangeSession as usize] > 0 {
+            writeln!(out, "exchange session events:")?;
+            for e in SessionEvent::ALL {
+                if self.sessions[e as usize] > 0 {
+                    writeln!(out, "  {:<20} {:>12}", e.name(), self.sessions[e as usize])?;
+                }
+            }
         }
         let responses = |t: ResponseType| self.responses[t as usize];
         writeln!(

@@ -10,8 +10,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Stops the engine cleanly: a window that has ended logs out as usual (no window is opened
     /// just to be closed); the rings are drained through the usual paths (responses are matched,
     /// Modify / Cancel still apply, a New order is rejected for a bad field or else `shutdown`);
-    /// queued orders are rejected `shutdown`; a live session is logged out; in-flight orders are
-    /// recorded `unanswered`; the sink is synced.
+    /// queued orders are rejected `shutdown`; a live session is logged out (a session adapter is
+    /// polled, for at most 2 s, until its Logout is answered; what it reports meanwhile is
+    /// recorded); orders still in flight are recorded `unanswered`; the sink is synced.
     pub fn shutdown(mut self) -> EngineReport<E, S> {
         let now = self.clock.now_ns();
         if let Session::LoggedOn { span } = self.session
@@ -38,6 +39,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if self.session == (Session::Stopping { logged_on: true }) {
             self.logout(now);
         }
+        // A session adapter's Logout goes out and its answer (and any late order answers) is
+        // read and recorded.
+        self.finish_exchange();
+        let now = self.clock.now_ns();
         let time = self.clock.wall_ns(now);
         for s in self.in_flight.drain_by_send_time() {
             self.stats.unanswered += 1;

@@ -3,8 +3,16 @@
 use super::*;
 use crate::config::Config;
 use crate::exchange::RecordingExchange;
-use crate::model::Side;
+use crate::model::{OrderResponse, ResponseType, Side};
 use crate::sink::MemorySink;
+
+impl Engine<RecordingExchange, MemorySink> {
+    /// Sends `o` (tracked in flight) as `dispatch` would.
+    fn mock_send(&mut self, o: OrderRequest) {
+        let now = self.clock.now_ns();
+        self.send(o, now, now, 0);
+    }
+}
 
 /// An engine logged on inside a UTC window, on a manual clock, with `max_in_flight` 1.
 fn logged_on_engine() -> Engine<RecordingExchange, MemorySink> {
@@ -37,4 +45,27 @@ fn an_order_the_in_flight_table_cannot_hold_never_reaches_the_exchange() {
         let last = e.sink.events().last().copied().expect("a record");
         assert_eq!((last.kind, last.order_id), (EventKind::Rejected, 2));
     }
+}
+
+#[test]
+fn a_response_drained_ahead_of_a_report_is_recorded_as_the_response_step_records_it() {
+    use crate::ring::InboundResponse;
+    let mut a = logged_on_engine();
+    let mut b = logged_on_engine();
+    for e in [&mut a, &mut b] {
+        e.mock_send(OrderRequest::new(1, 3, Side::Sell, 10.5, 7));
+    }
+    let raw = a.clock.quanta().raw();
+    for (id, response_type) in [(1, ResponseType::Accept), (2, ResponseType::Reject)] {
+        let r = InboundResponse { response: OrderResponse { order_id: id, response_type }, arrival_raw: raw };
+        let now = a.clock.now_ns();
+        a.on_response(r, now);
+        let Engine { in_flight, clock, stats, .. } = &mut b;
+        let rec = adapter::matched(r, now, in_flight, clock, stats);
+        b.emit(rec);
+    }
+    assert_eq!(a.sink.events(), b.sink.events());
+    assert_eq!(a.stats, b.stats);
+    let kinds: Vec<EventKind> = a.sink.events().iter().map(|r| r.kind).collect();
+    assert_eq!(kinds[kinds.len() - 2..], [EventKind::Response, EventKind::UnmatchedResponse]);
 }

@@ -5,58 +5,7 @@
 //! an event record (numbers and one-byte codes) except the counterparty's text, which borrows the
 //! adapter's receive buffer for the duration of the call (for standard error, never the journal).
 
-/// Why a connection ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum DisconnectCause {
-    /// The counterparty closed the connection.
-    PeerClosed = 1,
-    /// A read or write failed (connection reset, broken pipe ...).
-    Io = 2,
-    /// Nothing arrived for 2.4 heartbeat intervals, a TestRequest included.
-    SilentPeer = 3,
-    /// The counterparty sent a Logout inside the window.
-    PeerLogout = 4,
-    /// Bytes that are not a FIX 4.4 message (bad frame or checksum).
-    Garbled = 5,
-    /// A session rule broken by the counterparty (MsgSeqNum too low, wrong CompID, ...).
-    Protocol = 6,
-    /// The connection could not be made (refused, unreachable, timed out).
-    ConnectFailed = 7,
-    /// Our outbound buffer is full: the counterparty does not read.
-    Backlog = 8,
-}
-
-impl DisconnectCause {
-    /// Lowercase name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            DisconnectCause::PeerClosed => "peer_closed",
-            DisconnectCause::Io => "io_error",
-            DisconnectCause::SilentPeer => "silent_peer",
-            DisconnectCause::PeerLogout => "peer_logout",
-            DisconnectCause::Garbled => "garbled",
-            DisconnectCause::Protocol => "protocol",
-            DisconnectCause::ConnectFailed => "connect_failed",
-            DisconnectCause::Backlog => "backlog",
-        }
-    }
-}
-
-/// Who turned an order down, when it was not an execution report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum RejectSource {
-    /// A session-level Reject (35=3) naming the order's message (RefSeqNum 45).
-    SessionReject = 1,
-    /// A BusinessMessageReject (35=j) naming the order (BusinessRejectRefID 379 or RefSeqNum).
-    BusinessReject = 2,
-    /// The counterparty asked for the order's message again and we sent a gap fill instead: the
-    /// counterparty never processed it and never will.
-    GapFilled = 3,
-    /// The order could not be sent at all (not logged on, or no room in the outbound buffer).
-    NotSent = 4,
-}
+pub use crate::model::{DisconnectCause, RejectSource};
 
 /// An ExecutionReport (35=8), in the fields a record can hold.
 #[derive(Clone, Copy, Debug, PartialEq)]

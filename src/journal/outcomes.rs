@@ -112,7 +112,10 @@ impl Outcome {
             | EventKind::UnmatchedResponse
             | EventKind::ClockStep
             | EventKind::Recovered
-            | EventKind::SyncFailed) => OutcomeKind::Other(k),
+            | EventKind::SyncFailed
+            | EventKind::ExchangeSession
+            | EventKind::Execution
+            | EventKind::ExchangeReject) => OutcomeKind::Other(k),
         };
         let order = OrderRequest {
             symbol_id: r.symbol_id,

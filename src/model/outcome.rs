@@ -39,11 +39,25 @@ pub enum EventKind {
     /// to this one may be lost on a power failure. Written by the journal writer itself, with the
     /// time of the record before it; `oms verify` exits 1 on such a journal.
     SyncFailed = 13,
+    /// The exchange session changed state or repaired its sequence (a FIX logon, a refused
+    /// logon, a disconnect, a logout, a resend, a gap fill ...): what happened is a
+    /// [`SessionEvent`](super::SessionEvent) in the record's exchange detail, with its numbers.
+    /// The counterparty's text never goes into the journal.
+    ExchangeSession = 14,
+    /// An execution report after an order's first answer (a fill, a cancel by the venue ...), or
+    /// for an order this session did not send: `order_id`, `qty` = LastQty, `price` = LastPx,
+    /// ExecType and OrdStatus in the record's exchange detail.
+    Execution = 15,
+    /// An order turned down by the exchange outside an execution report (a session Reject, a
+    /// BusinessMessageReject, a gap fill over it, not sent): `order_id`, the
+    /// [`RejectSource`](super::RejectSource) in the exchange detail, the counterparty's reason
+    /// code in `qty`. The order's `response` (reject) is recorded before it.
+    ExchangeReject = 16,
 }
 
 impl EventKind {
     /// Every kind, in wire order.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::Logon,
         EventKind::Logout,
         EventKind::Queued,
@@ -57,24 +71,16 @@ impl EventKind {
         EventKind::ClockStep,
         EventKind::Recovered,
         EventKind::SyncFailed,
+        EventKind::ExchangeSession,
+        EventKind::Execution,
+        EventKind::ExchangeReject,
     ];
 
-    /// One more than the largest wire value: the size of a table indexed by `kind as usize`.
-    pub const TABLE: usize = {
-        let mut max = 0;
-        let mut i = 0;
-        while i < Self::ALL.len() {
-            if Self::ALL[i] as usize > max {
-                max = Self::ALL[i] as usize;
-            }
-            i += 1;
-        }
-        max + 1
-    };
+    /// One more than the largest wire value: the length of a table indexed by `kind as usize`.
+    pub const SLOTS: usize = EventKind::ExchangeReject as usize + 1;
 
     /// Decodes the wire value.
     pub const fn from_u8(v: u8) -> Option<EventKind> {
-        // Wire values have gaps (reserved values), so search rather than index.
         let mut i = 0;
         while i < Self::ALL.len() {
             if Self::ALL[i] as u8 == v {
@@ -83,6 +89,13 @@ impl EventKind {
             i += 1;
         }
         None
+    }
+
+    /// Whether the kind is an exchange session's report (`exchange_session`, `execution`,
+    /// `exchange_reject`): its record carries an exchange detail where order records carry the
+    /// symbol (see [`crate::record`]).
+    pub const fn is_exchange(self) -> bool {
+        matches!(self, EventKind::ExchangeSession | EventKind::Execution | EventKind::ExchangeReject)
     }
 
     /// snake_case name, as in the CLI and CSV.
@@ -101,6 +114,9 @@ impl EventKind {
             EventKind::ClockStep => "clock_step",
             EventKind::Recovered => "recovered",
             EventKind::SyncFailed => "sync_failed",
+            EventKind::ExchangeSession => "exchange_session",
+            EventKind::Execution => "execution",
+            EventKind::ExchangeReject => "exchange_reject",
         }
     }
 
@@ -200,9 +216,9 @@ mod tests {
             assert_eq!(RejectReason::from_name(r.name()), Some(r));
         }
         assert_eq!(EventKind::from_u8(0), None);
-        // Wire values with no kind: past the largest.
-        assert_eq!(EventKind::from_u8(EventKind::TABLE as u8), None);
-        assert_eq!(EventKind::TABLE, EventKind::SyncFailed as usize + 1);
+        assert_eq!(EventKind::from_u8(EventKind::SLOTS as u8), None);
+        assert!(EventKind::ALL.iter().all(|k| (*k as usize) < EventKind::SLOTS));
+        assert_eq!(EventKind::ALL.len(), EventKind::SLOTS - 1, "wire values 1.. without a gap");
         assert_eq!(RejectReason::from_u8(0), None);
         assert_eq!(RejectReason::from_u8(RejectReason::ALL.len() as u8 + 1), None);
     }

@@ -117,7 +117,12 @@ impl StateBuilder {
             EventKind::UnmatchedResponse
             | EventKind::ClockStep
             | EventKind::Recovered
-            | EventKind::SyncFailed => {}
+            | EventKind::SyncFailed
+            // An exchange report follows its order's response (or concerns no order): no order
+            // state changes.
+            | EventKind::ExchangeSession
+            | EventKind::Execution
+            | EventKind::ExchangeReject => {}
         }
     }
 

@@ -83,7 +83,10 @@ impl Status {
                 | EventKind::Unanswered
                 | EventKind::ClockStep
                 | EventKind::Recovered
-                | EventKind::SyncFailed => {}
+                | EventKind::SyncFailed
+                | EventKind::ExchangeSession
+                | EventKind::Execution
+                | EventKind::ExchangeReject => {}
             }
         }
         Ok(())

@@ -302,6 +302,14 @@ impl Session {
         delay
     }
 
+    /// Our Logout is answered (or timed out): idle, unless a window opened meanwhile (the
+    /// engine logged on again while the Logout was out): then connect again at once.
+    fn logged_out(&mut self, now: Now) {
+        self.test_request = None;
+        self.resend_until = None;
+        self.state = if self.window_open { State::Waiting { at: now.mono_ns } } else { State::Idle };
+    }
+
     /// The connection is up: send the Logon.
     pub fn on_connected(&mut self, now: Now, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
         if !matches!(self.state, State::Connecting { .. }) {
@@ -464,7 +472,7 @@ impl Session {
             }
             State::LogonSent { .. } => Command::None,
             State::LogoutSent { deadline } if t >= deadline => {
-                self.state = State::Idle;
+                self.logged_out(now);
                 emit(Output::Event(ExchangeEvent::LoggedOut { text: "no answer to the Logout" }));
                 Command::Disconnect
             }
@@ -757,7 +765,7 @@ impl Session {
     fn on_logout(&mut self, now: Now, m: Message<'_>, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
         let text = m.get_str(tags::TEXT);
         if let State::LogoutSent { .. } = self.state {
-            self.state = State::Idle;
+            self.logged_out(now);
             emit(Output::Event(ExchangeEvent::LoggedOut { text }));
             return Command::Disconnect;
         }

@@ -189,10 +189,12 @@ fn map(file: &File, path: &Path) -> Result<MmapMut, StoreError> {
     Ok(map)
 }
 
+/// `v` as exactly ten digits (`v` < 10^10), two at a time.
 fn ten_digits(out: &mut [u8], mut v: u64) {
-    for b in out.iter_mut().rev() {
-        *b = b'0' + (v % 10) as u8;
-        v /= 10;
+    for pair in out.rchunks_exact_mut(2) {
+        let p = (v % 100) as usize * 2;
+        v /= 100;
+        pair.copy_from_slice(&text::DIGIT_PAIRS[p..p + 2]);
     }
 }
 

@@ -10,17 +10,30 @@ use super::tags;
 /// Most bytes an unsigned integer takes.
 pub const U64_DIGITS: usize = 20;
 
+/// "00" to "99": two digits per division (the encoder writes a dozen integers per message).
+pub(super) const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// Writes `v` in decimal at the end of `out`; returns the digits used.
 #[inline]
 pub fn write_u64(out: &mut [u8; U64_DIGITS], mut v: u64) -> &[u8] {
     let mut i = U64_DIGITS;
-    loop {
+    while v >= 100 {
+        let p = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        out[i..i + 2].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
+    }
+    if v >= 10 {
+        let p = v as usize * 2;
+        i -= 2;
+        out[i..i + 2].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
+    } else {
         i -= 1;
-        out[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        out[i] = b'0' + v as u8;
     }
     &out[i..]
 }
@@ -220,6 +233,13 @@ mod tests {
         assert_eq!(write_u64(&mut b, 0), b"0");
         assert_eq!(write_u64(&mut b, 1234567890), b"1234567890");
         assert_eq!(write_u64(&mut b, u64::MAX), u64::MAX.to_string().as_bytes());
+        let mut v = 1u64;
+        for _ in 0..200 {
+            for x in [v - 1, v, v + 1, v.wrapping_mul(7) / 3] {
+                assert_eq!(write_u64(&mut b, x), x.to_string().as_bytes(), "{x}");
+            }
+            v = v.saturating_mul(3) / 2 + 1;
+        }
         assert_eq!(parse_u64(b"0012"), Some(12));
         for bad in [&b""[..], b"-1", b"1a", b" 1", b"12345678901234567890"] {
             assert_eq!(parse_u64(bad), None, "{bad:?}");

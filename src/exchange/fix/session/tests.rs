@@ -397,6 +397,26 @@ fn logout_at_the_window_end_and_its_timeout() {
 }
 
 #[test]
+fn a_window_that_opens_while_the_logout_is_out_connects_again_after_it() {
+    // Answered.
+    let mut t = T::logged_on(params());
+    let _ = t.s.close(t.now, &mut t.out);
+    t.s.open(t.now);
+    assert!(matches!(t.s.state(), State::LogoutSent { .. }), "the Logout is still out");
+    assert_eq!(t.feed(&peer(b"5", 2, &[])), Command::Disconnect);
+    assert_eq!(t.s.state(), State::Waiting { at: t.now.mono_ns });
+    assert_eq!(t.timer(), Command::Connect, "the new window's session starts at once");
+    // Timed out.
+    let mut t = T::logged_on(params());
+    let _ = t.s.close(t.now, &mut t.out);
+    t.s.open(t.now);
+    t.advance(5 * SEC);
+    assert_eq!(t.timer(), Command::Disconnect);
+    assert_eq!(t.s.state(), State::Waiting { at: t.now.mono_ns });
+    assert_eq!(t.timer(), Command::Connect);
+}
+
+#[test]
 fn a_logout_from_the_counterparty_is_answered_and_retried() {
     let mut t = T::logged_on(params());
     assert_eq!(t.feed(&peer(b"5", 2, &[(58, "end of day")])), Command::Disconnect);

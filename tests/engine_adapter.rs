@@ -1,0 +1,351 @@
+//! The engine with a session adapter (an exchange with `ready`, `poll` and its own timers), on a
+//! manual clock: orders wait while it is not ready and the throttle is not consulted; what it
+//! reports becomes typed records (text never in the journal); an order's response comes before
+//! its other reports; its timers are engine deadlines; a shutdown polls it until its logout is
+//! answered. The same wiring against a real FIX counterparty is tests/fix_engine.rs.
+
+use std::collections::VecDeque;
+
+use oms::audit::{AuditOptions, audit};
+use oms::engine::{Engine, EngineBuilder};
+use oms::exchange::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
+use oms::model::{FixCode, SessionEvent};
+use oms::record::ExchangeDetail;
+use oms::{
+    Config, EngineClock, EventKind as K, EventRecord, Exchange, Logon, Logout, MemorySink, OrderRequest,
+    OrderResponse, Producer, RequestType, Responder, ResponseType, Side, ValidConfig,
+};
+use quanta::Mock;
+
+const SEC: u64 = 1_000_000_000;
+const MS: u64 = 1_000_000;
+
+/// What the stub does at its next `poll`, in order.
+enum Step {
+    Ready(bool),
+    Answer(u64, ResponseType),
+    Report(ExchangeEvent<'static>),
+}
+
+/// A session adapter driven by the test: it is ready when told, answers through the
+/// responder and reports events at its next poll, and keeps a deadline.
+struct Stub {
+    ready: bool,
+    sent: Vec<u64>,
+    logons: usize,
+    logouts: usize,
+    steps: VecDeque<Step>,
+    responder: Responder,
+    deadline: Option<u64>,
+    /// After `send_logout`: polls until the Logout is answered.
+    logout_polls: Option<usize>,
+}
+
+impl Stub {
+    fn then(&mut self, s: Step) {
+        self.steps.push_back(s);
+    }
+}
+
+impl Exchange for Stub {
+    fn send(&mut self, order: &OrderRequest) {
+        assert!(self.ready, "order {} handed to a session that is not ready", order.order_id);
+        self.sent.push(order.order_id);
+    }
+    fn send_logon(&mut self, _: &Logon) {
+        self.logons += 1;
+    }
+    fn send_logout(&mut self, _: &Logout) {
+        self.logouts += 1;
+        self.ready = false;
+        self.logout_polls = Some(3);
+    }
+    fn ready(&self) -> bool {
+        self.ready
+    }
+    fn poll(&mut self, _now: u64, events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
+        let mut work = 0;
+        while let Some(s) = self.steps.pop_front() {
+            work += 1;
+            match s {
+                Step::Ready(r) => self.ready = r,
+                Step::Answer(order_id, response_type) => {
+                    self.responder.on_data(OrderResponse { order_id, response_type }).expect("ring room")
+                }
+                Step::Report(e) => events(e),
+            }
+        }
+        if let Some(n) = self.logout_polls {
+            work += 1;
+            if n == 0 {
+                self.logout_polls = None;
+                self.deadline = None;
+                events(ExchangeEvent::LoggedOut { text: "see you tomorrow (logout text)" });
+            } else {
+                self.logout_polls = Some(n - 1);
+            }
+        }
+        work
+    }
+    fn next_deadline_ns(&self) -> Option<u64> {
+        self.logout_polls.map(|_| 0).or(self.deadline)
+    }
+}
+
+struct Rig {
+    engine: Engine<Stub, MemorySink>,
+    mock: std::sync::Arc<Mock>,
+    producer: Producer,
+    valid: ValidConfig,
+}
+
+const PASSWORD: &str = "s3cr3t-pw";
+
+impl Rig {
+    /// Inside a 10:00-13:00 UTC window, 2 orders/s with a burst of 2, the stub not ready.
+    fn new() -> Rig {
+        let mut c = Config::default();
+        c.session.timezone = "UTC".into();
+        (c.session.start, c.session.end) = ("10:00:00".into(), "13:00:00".into());
+        c.session.password = Some(PASSWORD.into());
+        c.throttle.max_orders_per_sec = 2;
+        c.throttle.burst = Some(2);
+        (c.engine.ring_capacity, c.engine.max_queued_orders, c.engine.max_in_flight) = (64, 64, 64);
+        let valid = c.validate().expect("valid config");
+        let t0 = "2026-11-23T10:00:00Z".parse::<jiff::Timestamp>().expect("time").as_nanosecond() as i64;
+        let (clock, mock) = EngineClock::manual(t0);
+        let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
+        let producer = b.producer();
+        let stub = Stub {
+            ready: false,
+            sent: Vec::new(),
+            logons: 0,
+            logouts: 0,
+            steps: VecDeque::new(),
+            responder,
+            deadline: None,
+            logout_polls: None,
+        };
+        let mut engine = b.build(stub, MemorySink::default());
+        engine.poll();
+        assert!(engine.logged_on());
+        Rig { engine, mock, producer, valid }
+    }
+
+    fn stub(&mut self) -> &mut Stub {
+        self.engine.exchange_mut()
+    }
+
+    fn new_order(&mut self, id: u64) {
+        let o = OrderRequest::new(id, 7, Side::Buy, 100.0, 10);
+        self.producer.on_data(o, RequestType::New).expect("ring room");
+        self.poll();
+    }
+
+    fn poll(&mut self) {
+        for _ in 0..10 {
+            if self.engine.poll() == 0 {
+                return;
+            }
+        }
+        panic!("the engine kept finding work for 10 turns");
+    }
+
+    fn records(&self) -> Vec<EventRecord> {
+        self.engine.sink().events().to_vec()
+    }
+
+    fn kinds(&self) -> Vec<(K, u64)> {
+        self.records().iter().map(|r| (r.kind, r.order_id)).collect()
+    }
+
+    fn audit_clean(records: &[EventRecord], valid: &ValidConfig) {
+        let window = &valid.engine.session.window;
+        let report = audit(records, window, &valid.engine.throttle, AuditOptions::LIVE);
+        assert!(report.is_clean(), "{report}\n{records:#?}");
+    }
+}
+
+#[test]
+fn orders_wait_while_the_exchange_is_not_ready_and_the_throttle_is_untouched() {
+    let mut rig = Rig::new();
+    assert_eq!(rig.stub().logons, 1, "the window's logon reaches the adapter");
+    for id in 1..=3 {
+        rig.new_order(id);
+    }
+    assert_eq!(rig.kinds()[1..], [(K::Queued, 1), (K::Queued, 2), (K::Queued, 3)]);
+    assert!(rig.stub().sent.is_empty());
+    assert_eq!(rig.engine.next_send_ns(), None, "no permit is awaited while the exchange is not ready");
+    let now = rig.engine.clock().now_ns();
+    rig.stub().deadline = Some(now + 5 * SEC);
+    assert_eq!(rig.engine.next_deadline_ns(), Some(now + 5 * SEC), "the adapter's timer is a deadline");
+
+    // A minute later the session logs on: the bucket is still full (burst 2), nothing was spent.
+    rig.mock.increment(60 * SEC);
+    rig.stub().then(Step::Report(ExchangeEvent::LoggedOn { next_out_seq: 2, next_in_seq: 2 }));
+    rig.stub().then(Step::Ready(true));
+    rig.poll();
+    assert_eq!(rig.stub().sent, [1, 2], "the burst goes out, oldest first");
+    assert_eq!(rig.engine.queue_len(), 1);
+    let now = rig.engine.clock().now_ns();
+    assert_eq!(rig.engine.next_send_ns(), Some(now + 500 * MS), "the third waits for its permit");
+    rig.mock.increment(500 * MS);
+    rig.poll();
+    assert_eq!(rig.stub().sent, [1, 2, 3]);
+    let kinds: Vec<K> = rig.records().iter().map(|r| r.kind).collect();
+    assert_eq!(kinds[4..], [K::ExchangeSession, K::Sent, K::Sent, K::Sent]);
+
+    // Disconnected: orders wait again, in order, until the next logon.
+    rig.stub().then(Step::Report(ExchangeEvent::Disconnected {
+        cause: DisconnectCause::PeerClosed,
+        text: "",
+        retry_in_ns: SEC,
+    }));
+    rig.stub().then(Step::Ready(false));
+    rig.poll();
+    rig.mock.increment(10 * SEC);
+    for id in 4..=5 {
+        rig.new_order(id);
+    }
+    assert_eq!(rig.stub().sent, [1, 2, 3]);
+    rig.stub().then(Step::Report(ExchangeEvent::LoggedOn { next_out_seq: 5, next_in_seq: 3 }));
+    rig.stub().then(Step::Ready(true));
+    rig.poll();
+    assert_eq!(rig.stub().sent, [1, 2, 3, 4, 5]);
+    let report = rig.engine.shutdown();
+    Rig::audit_clean(report.sink.events(), &rig.valid);
+}
+
+#[test]
+fn an_orders_response_is_recorded_before_its_other_reports() {
+    let mut rig = Rig::new();
+    rig.stub().then(Step::Report(ExchangeEvent::LoggedOn { next_out_seq: 2, next_in_seq: 2 }));
+    rig.stub().then(Step::Ready(true));
+    rig.poll();
+    rig.new_order(1);
+    rig.new_order(2);
+    // One poll: order 1 answered and filled, order 2 answered then rejected by a session Reject.
+    let fill =
+        ExecutionReport { order_id: 1, exec_type: b'F', ord_status: b'2', last_qty: 10, last_px: 99.5 };
+    rig.stub().then(Step::Answer(1, ResponseType::Accept));
+    rig.stub().then(Step::Report(ExchangeEvent::Execution(fill)));
+    rig.stub().then(Step::Answer(2, ResponseType::Reject));
+    rig.stub().then(Step::Report(ExchangeEvent::OrderRejected {
+        order_id: 2,
+        source: RejectSource::SessionReject,
+        reason: 5,
+        text: "value is incorrect (out of range) for this tag",
+    }));
+    rig.poll();
+    let tail: Vec<(K, u64)> = rig.kinds().into_iter().skip(4).collect();
+    assert_eq!(
+        tail,
+        [(K::Response, 1), (K::Execution, 1), (K::Response, 2), (K::ExchangeReject, 2)],
+        "each response first, then the report"
+    );
+    let r = rig.records();
+    let response = r.iter().find(|r| r.kind == K::Response && r.order_id == 2).expect("response");
+    assert_eq!(response.response, ResponseType::Reject);
+    assert_eq!(response.producer, 0, "the response answers producer 0's order");
+    let exec = r.iter().find(|r| r.kind == K::Execution).expect("execution");
+    assert_eq!((exec.qty, exec.price, exec.producer), (10, 99.5, oms::record::ENGINE));
+    assert_eq!(
+        exec.exchange(),
+        ExchangeDetail::Execution {
+            exec_type: FixCode::new(b'F').expect("code"),
+            ord_status: FixCode::new(b'2').expect("code")
+        }
+    );
+    let stats = rig.engine.stats().clone();
+    assert_eq!((stats.responses_in, stats.matched), (2, 2));
+    let report = rig.engine.shutdown();
+    Rig::audit_clean(report.sink.events(), &rig.valid);
+}
+
+#[test]
+fn every_report_becomes_a_typed_record_without_its_text() {
+    let mut rig = Rig::new();
+    let texts = ["refused: wrong password XYZZY", "connection reset XYZZY", "bye XYZZY", "bad tag XYZZY"];
+    let reports = [
+        ExchangeEvent::LogonRefused { text: texts[0], retry_in_ns: 500 * MS },
+        ExchangeEvent::Disconnected { cause: DisconnectCause::Io, text: texts[1], retry_in_ns: SEC },
+        ExchangeEvent::LoggedOn { next_out_seq: 12, next_in_seq: 34 },
+        ExchangeEvent::ResendRequested { begin: 7, end: 0 },
+        ExchangeEvent::GapFilled { begin: 4, new_seq: 9 },
+        ExchangeEvent::SequenceReset { new_seq: 40 },
+        ExchangeEvent::SessionRejected { ref_seq: 8, reason: 11, text: texts[3] },
+        ExchangeEvent::Unhandled { msg_type: "AE", seq: 41, reason: "application message not handled" },
+        ExchangeEvent::Execution(ExecutionReport {
+            order_id: 77,
+            exec_type: b'4',
+            ord_status: 0xff,
+            last_qty: 0,
+            last_px: 0.0,
+        }),
+        ExchangeEvent::OrderRejected { order_id: 78, source: RejectSource::GapFilled, reason: 0, text: "" },
+        ExchangeEvent::LoggedOut { text: texts[2] },
+    ];
+    for e in reports {
+        rig.stub().then(Step::Report(e));
+    }
+    rig.poll();
+    let records = rig.records();
+    let got: Vec<&EventRecord> = records.iter().filter(|r| r.kind.is_exchange()).collect();
+    assert_eq!(got.len(), reports.len());
+    let session = |event, cause| ExchangeDetail::Session { event, cause };
+    let code = |b| FixCode::new(b).expect("code");
+    let want: [(K, ExchangeDetail, u64, u64, u64); 11] = [
+        (K::ExchangeSession, session(SessionEvent::LogonRefused, None), 0, 0, 500 * MS),
+        (K::ExchangeSession, session(SessionEvent::Disconnected, Some(DisconnectCause::Io)), 0, 0, SEC),
+        (K::ExchangeSession, session(SessionEvent::LoggedOn, None), 12, 34, 0),
+        (K::ExchangeSession, session(SessionEvent::ResendRequested, None), 7, 0, 0),
+        (K::ExchangeSession, session(SessionEvent::GapFilled, None), 4, 9, 0),
+        (K::ExchangeSession, session(SessionEvent::SequenceReset, None), 40, 0, 0),
+        (K::ExchangeSession, session(SessionEvent::SessionRejected, None), 8, 11, 0),
+        (K::ExchangeSession, session(SessionEvent::Unhandled, None), 41, 0, 0),
+        (K::Execution, ExchangeDetail::Execution { exec_type: code(b'4'), ord_status: code(b'?') }, 0, 77, 0),
+        (K::ExchangeReject, ExchangeDetail::Reject { source: RejectSource::GapFilled }, 0, 78, 0),
+        (K::ExchangeSession, session(SessionEvent::LoggedOut, None), 0, 0, 0),
+    ];
+    for (r, (kind, detail, qty, order_id, latency)) in got.iter().zip(want) {
+        assert_eq!(
+            (r.kind, r.exchange(), r.qty, r.order_id, r.latency_ns),
+            (kind, detail, qty, order_id, latency)
+        );
+        assert_eq!(
+            (r.symbol_id as u32, r.side, r.request, r.response, r.reason),
+            (detail.bits(), '\0', RequestType::Unknown, ResponseType::Unknown, None),
+            "no instrument: bytes 48..52 hold the codes"
+        );
+        // What the journal would hold decodes to the same record.
+        assert_eq!(EventRecord::from_bytes(&r.to_bytes()).as_ref(), Ok(*r));
+        let bytes = r.to_bytes();
+        assert!(!bytes.windows(5).any(|w| w == b"XYZZY"), "text in a record: {r:?}");
+    }
+}
+
+#[test]
+fn shutdown_polls_the_exchange_until_its_logout_is_answered() {
+    let mut rig = Rig::new();
+    rig.stub().then(Step::Report(ExchangeEvent::LoggedOn { next_out_seq: 2, next_in_seq: 2 }));
+    rig.stub().then(Step::Ready(true));
+    rig.poll();
+    for id in 1..=3 {
+        rig.new_order(id);
+    }
+    // Order 3 waits for its permit; 1 and 2 are in flight. The exchange answers order 2 while
+    // its Logout is out.
+    rig.stub().then(Step::Answer(2, ResponseType::Accept));
+    let report = rig.engine.shutdown();
+    assert_eq!(report.exchange.logouts, 1);
+    assert_eq!(report.exchange.logout_polls, None, "polled until the Logout was answered");
+    let kinds: Vec<(K, u64)> = report.sink.events().iter().map(|r| (r.kind, r.order_id)).collect();
+    let n = kinds.len();
+    assert_eq!(
+        kinds[n - 5..],
+        [(K::Rejected, 3), (K::Logout, 0), (K::Response, 2), (K::ExchangeSession, 0), (K::Unanswered, 1)],
+        "{kinds:?}"
+    );
+    assert_eq!(report.stats.unanswered, 1);
+    Rig::audit_clean(report.sink.events(), &rig.valid);
+}

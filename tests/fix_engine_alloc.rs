@@ -1,0 +1,135 @@
+//! Zero heap allocations per order on the FIX send path through the engine: a counting global
+//! allocator counts this thread's allocations while 100k New orders go from a producer ring
+//! through the engine (checks, throttle, in-flight table, `FixExchange::send` encoding the
+//! NewOrderSingle, the turn's one `write`, reading the ExecutionReports, their answers through
+//! the response ring, matched and recorded). The counterparty is the in-process acceptor of
+//! tests/fix_echo (its own thread's allocations are not counted).
+//!
+//! This file holds a single test so no other test thread allocates while it measures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use oms::engine::EngineBuilder;
+use oms::exchange::FixExchange;
+use oms::sink::CountingSink;
+use oms::{Config, EngineClock, OrderRequest, RequestType, Side};
+
+mod fix_echo;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+struct CountingAllocator;
+
+fn count() {
+    // `try_with`: the thread-local may be gone while a thread shuts down.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract is exactly `System`'s; the counter is a side effect.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn the_fix_send_path_through_the_engine_allocates_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || fix_echo::acceptor(listener));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = Config::default();
+    c.session.timezone = "UTC".into();
+    (c.session.start, c.session.end) = ("00:00:00".into(), "23:59:59.999".into());
+    c.session.password = Some("pw".into());
+    c.throttle.max_orders_per_sec = 10_000_000; // not binding
+    (c.engine.ring_capacity, c.engine.max_queued_orders, c.engine.max_in_flight) =
+        (1 << 16, 1 << 16, 1 << 16);
+    c.exchange.kind = "fix".into();
+    c.exchange.host = Some("127.0.0.1".into());
+    c.exchange.port = Some(port.into());
+    c.exchange.sender_comp_id = Some("OMS".into());
+    c.exchange.target_comp_id = Some("EXCH".into());
+    c.exchange.store = Some(dir.path().to_path_buf());
+    c.exchange.symbols = Some([("7".to_string(), "ACME".to_string())].into());
+    let valid = c.validate().expect("valid config");
+    let clock = EngineClock::system();
+    let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
+    let mut producer = builder.producer();
+    let fix = FixExchange::new(
+        valid.fix.as_ref().expect("fix"),
+        valid.engine.session.window.clone(),
+        responder,
+        clock,
+        valid.engine.capacities.max_in_flight.get(),
+    )
+    .expect("FIX exchange");
+    let mut engine = builder.build(fix, CountingSink::default());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !engine.exchange().logged_on() {
+        assert!(Instant::now() < deadline, "no logon within 10 s: {:?}", engine.exchange());
+        engine.poll();
+    }
+
+    let mut run = |from: u64, n: u64| {
+        for id in from..from + n {
+            let side = if id % 2 == 0 { Side::Buy } else { Side::Sell };
+            let o = OrderRequest::new(id, 7, side, 100.0 + (id % 100) as f64 * 0.25, 1 + id % 1000);
+            producer.on_data(o, RequestType::New).expect("ring room");
+            if id % 64 == 0 {
+                engine.poll();
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while engine.stats().matched < from + n - 1 {
+            assert!(Instant::now() < deadline, "answers missing: {:?}", engine.stats());
+            engine.poll();
+        }
+    };
+    run(1, 5_000);
+    // The counter counts this thread's allocations.
+    let probe = allocations();
+    drop(std::hint::black_box(vec![1u8; 16]));
+    assert_eq!(allocations(), probe + 1);
+    let before = allocations();
+    run(5_001, 100_000);
+    let after = allocations();
+    assert_eq!(after - before, 0, "{} allocations for 100k orders through the engine", after - before);
+    let stats = engine.stats().clone();
+    assert_eq!((stats.sent, stats.matched, stats.unmatched), (105_000, 105_000, 0), "{stats:?}");
+    assert_eq!(engine.exchange().stats().orders_sent, 105_000);
+    assert!(
+        engine.exchange().stats().writes < 105_000 / 32,
+        "orders coalesced: {:?}",
+        engine.exchange().stats()
+    );
+}
