@@ -194,7 +194,10 @@ fn check_written(out: &mut Vec<u8>) {
                 }
                 at += n;
             }
-            other => panic!("the session wrote bytes that do not decode: {other:?}"),
+            other => panic!(
+                "the session wrote bytes that do not decode: {other:?}: {}",
+                oms::exchange::fix::text::Masked(&out[at..])
+            ),
         }
     }
     out.clear();
