@@ -297,3 +297,23 @@ fn verify_of_a_truncated_journal_does_not_call_it_closed_cleanly() {
     assert!(!out.contains("closed cleanly"), "{out}");
     assert!(out.contains("closed by its writer, damaged since"), "{out}");
 }
+
+/// A journal whose stored configuration this build cannot use: `oms audit` names the journal
+/// and says how to audit it anyway.
+#[test]
+fn audit_of_an_unusable_stored_configuration_says_to_pass_config() {
+    use oms::journal::{JournalMeta, JournalWriter, WriterOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let (clock, _mock) = oms::EngineClock::manual(T0);
+    let stored = "[session]\ntimezone = \"Mars/Olympus\"\n";
+    let meta = JournalMeta::new(&clock, "UTC", stored);
+    let w = JournalWriter::create_with(&journal(&c), &meta, WriterOptions::default()).unwrap();
+    w.close().unwrap();
+    let o = oms(&["audit", p(&base)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("oms.journal: the configuration stored in the journal header"), "{err}");
+    assert!(err.contains("Mars/Olympus") && err.contains("pass --config FILE"), "{err}");
+}

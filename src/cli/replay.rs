@@ -96,7 +96,11 @@ pub fn run(a: &ReplayArgs) -> Result<ExitCode, CliError> {
         },
         None => match default_start_wall_ns(&valid, system_wall_ns()) {
             Some(t) => t,
-            None => return usage(format!("{}: no trading window opens within a week", a.config.display())),
+            None => {
+                let msg =
+                    format!("{}: no trading window opens within a week; pass --start", a.config.display());
+                return usage(msg);
+            }
         },
     };
     let sink = match BatchJournal::create(&config, &valid, &a.journal, start, a.overwrite) {
