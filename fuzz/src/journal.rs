@@ -174,7 +174,11 @@ pub fn run(dir: &Path, data: &[u8]) -> String {
     let stored = oms::Config::from_toml_str(&journal.header().meta.config_toml).and_then(|c| c.rules());
     if let Ok((window, throttle)) = stored {
         for options in [AuditOptions::LIVE, AuditOptions::VIRTUAL_TIME] {
-            let _ = audit(&records, &window, &throttle, options).to_string();
+            let report = audit(&records, &window, &throttle, options);
+            let _ = report.to_string();
+            if options.exact_timers {
+                let _ = writeln!(out, "audit: {:?} broken", report.broken());
+            }
         }
     }
 
