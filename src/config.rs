@@ -174,7 +174,8 @@ pub struct JournalConfig {
     pub path: PathBuf,
     /// Durability policy ([`SyncPolicy`]): `"none"`, `"on-logout"` or an interval in ms.
     pub sync: SyncValue,
-    /// Size of one segment file in bytes (header included); a multiple of 4096, at least 64 KiB.
+    /// Size of one segment file in bytes (header included); a multiple of 4096, at least 64 KiB,
+    /// at most [`MAX_SEGMENT_BYTES`].
     pub segment_bytes: u64,
     /// Records whose space is prepared (created, reserved, pre-faulted) before each session, so
     /// that a burst finds it ready; default: one segment. Size it for the session's expected
@@ -351,6 +352,11 @@ pub const MAX_RING_CAPACITY: usize = 1 << 24;
 /// each), allocated at start-up. Far above what one exchange session holds, and it keeps a typo in
 /// the config an error message rather than an out-of-memory abort.
 pub const MAX_LIVE_ORDERS: usize = 1 << 26;
+
+/// Largest journal segment, bytes (1 TiB): each segment is mapped and pre-faulted whole, with
+/// two more prepared ahead; far beyond any useful size, and it keeps a typo an error message
+/// rather than a failed `fallocate` or `mmap` at start-up.
+pub const MAX_SEGMENT_BYTES: u64 = 1 << 40;
 
 /// Largest simulated latency, µs (an hour): far beyond any exchange, and it keeps every due time
 /// within `u64` nanoseconds.
@@ -544,10 +550,16 @@ impl JournalConfig {
         if self.path.as_os_str().is_empty() {
             p.push("journal.path", "must not be empty");
         }
-        if self.segment_bytes < 64 * 1024 || !self.segment_bytes.is_multiple_of(4096) {
+        if self.segment_bytes < 64 * 1024
+            || self.segment_bytes > MAX_SEGMENT_BYTES
+            || !self.segment_bytes.is_multiple_of(4096)
+        {
             p.push(
                 "journal.segment_bytes",
-                format!("{} must be a multiple of 4096 and at least 65536", self.segment_bytes),
+                format!(
+                    "{} must be a multiple of 4096, at least 65536 and at most {MAX_SEGMENT_BYTES}",
+                    self.segment_bytes
+                ),
             );
         }
         let ms = |v: Option<u64>| v.and_then(NonZeroU64::new).map(SyncPolicy::IntervalMs);

@@ -266,3 +266,58 @@ fn foreign_and_empty_files_are_errors_not_panics() {
         assert!(text(&o.stderr).contains("nope.journal: cannot open"), "{cmd}: {}", text(&o.stderr));
     }
 }
+
+/// Nothing could be read: no table, no CSV header, only the error naming the file.
+#[test]
+fn stats_and_decode_of_a_missing_file_print_only_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.journal");
+    for args in
+        [&["stats"][..], &["decode", "--format", "csv"], &["decode", "--format", "jsonl"], &["decode"]]
+    {
+        let mut a = args.to_vec();
+        a.push(p(&missing));
+        let o = oms(&a);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&o.stdout), "", "{args:?}: output for a journal that could not be read");
+        let err = text(&o.stderr);
+        assert!(err.contains("nope.journal: cannot open"), "{args:?}: {err}");
+    }
+}
+
+/// A truncated journal the writer had closed is damaged, not "closed cleanly".
+#[test]
+fn verify_of_a_truncated_journal_does_not_call_it_closed_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 100, SMALL_SEGMENT, SyncPolicy::None);
+    let bytes = std::fs::read(&base).unwrap();
+    std::fs::write(&base, &bytes[..4096 + 50 * 64]).unwrap();
+    let o = oms(&["verify", p(&base)]);
+    assert_eq!(o.status.code(), Some(1));
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert!(err.contains("oms.journal: offset 7296: truncated"), "{err}");
+    assert!(out.contains(": CORRUPT: 50 records"), "{out}");
+    assert!(!out.contains("closed cleanly"), "{out}");
+    assert!(out.contains("closed by its writer, damaged since"), "{out}");
+}
+
+/// A journal whose stored configuration this build cannot use: `oms audit` names the journal
+/// and says how to audit it anyway.
+#[test]
+fn audit_of_an_unusable_stored_configuration_says_to_pass_config() {
+    use oms::journal::{JournalMeta, JournalWriter, WriterOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    let (clock, _mock) = oms::EngineClock::manual(T0);
+    let stored = "[session]\ntimezone = \"Mars/Olympus\"\n";
+    let meta = JournalMeta::new(&clock, "UTC", stored);
+    let w = JournalWriter::create_with(&journal(&c), &meta, WriterOptions::default()).unwrap();
+    w.close().unwrap();
+    let o = oms(&["audit", p(&base)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("oms.journal: the configuration stored in the journal header"), "{err}");
+    assert!(err.contains("Mars/Olympus") && err.contains("pass --config FILE"), "{err}");
+}

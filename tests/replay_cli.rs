@@ -142,7 +142,10 @@ fn default_start_and_existing_journal() {
     let before = std::fs::read(&f.journal).expect("journal");
     let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains(&f.journal), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains(&format!("{}: a journal already exists", f.journal)), "{err}");
+    // The way out is the command line's, not the library's.
+    assert!(err.contains("--overwrite") && !err.contains("WriterOptions"), "{err}");
     assert_eq!(
         std::fs::read(&f.journal).expect("journal"),
         before,
@@ -156,4 +159,21 @@ fn default_start_and_existing_journal() {
     let orders: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(3).unwrap_or_default()).collect();
     assert_eq!(orders, ["", "2", "", "2"], "logon, sent 2, logout, unanswered 2:\n{csv}");
     assert!(oms(&["verify", &f.journal]).status.success());
+}
+
+/// A configuration whose text does not fit the journal header with room for records: a usage
+/// error naming the configuration file and the key to change, before any journal file exists.
+#[test]
+fn a_segment_too_small_for_the_header_names_the_config_and_the_key() {
+    let f = files(b"@0 new id=1 sym=7 side=B px=1 qty=1\n");
+    let long_user = "u".repeat(70_000);
+    let config = format!("{CONFIG}[journal]\nsegment_bytes = 65536\n")
+        .replace("username = \"t\"", &format!("username = \"{long_user}\""));
+    std::fs::write(&f.config, config).expect("write");
+    let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains(&format!("{}: [journal] segment_bytes", f.config)), "{err}");
+    assert!(err.contains("raise segment_bytes"), "{err}");
+    assert!(!Path::new(&f.journal).exists(), "no journal file is left behind");
 }

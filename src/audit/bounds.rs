@@ -58,7 +58,8 @@ impl SlidingWindowBound {
         (count > self.rate).then_some(Excess {
             count,
             first_ns,
-            span_ns: t_ns - first_ns,
+            // Saturating: times out of order (a crafted journal) must not overflow.
+            span_ns: t_ns.saturating_sub(first_ns),
             allowed: self.rate,
         })
     }

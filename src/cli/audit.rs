@@ -48,7 +48,11 @@ fn rules(a: &AuditArgs, journal: &Journal) -> Result<(TradingWindow, ThrottleSet
         None => {
             let stored = &journal.header().meta.config_toml;
             let header = |e: crate::config::ConfigError| {
-                format!("{}: the configuration stored in the journal header: {e}", a.journal.display())
+                format!(
+                    "{}: the configuration stored in the journal header: {e}\n(pass --config FILE to audit \
+                     against a configuration file instead)",
+                    a.journal.display()
+                )
             };
             let (w, t) = Config::from_toml_str(stored).and_then(|c| c.rules()).map_err(header)?;
             Ok((w, t, "from the journal header".into()))

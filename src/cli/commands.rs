@@ -141,9 +141,7 @@ pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
-    if !header_done {
-        Formatter::utc(a.format).header(out.buf());
-    }
+    // No CSV header or empty table when nothing could be read: only the errors.
     out.flush()?;
     Ok(code(failed))
 }
@@ -153,9 +151,11 @@ pub fn stats(a: &StatsArgs) -> Result<ExitCode, CliError> {
     let mut s = Stats::new();
     let mut out = Out::new();
     let mut failed = false;
+    let mut read_any = false;
     for j in open_all(&a.paths) {
         match j {
             Ok(j) => {
+                read_any = true;
                 for r in j.records() {
                     match r {
                         Ok(rec) => s.add(&rec),
@@ -171,6 +171,10 @@ pub fn stats(a: &StatsArgs) -> Result<ExitCode, CliError> {
                 failed = true;
             }
         }
+    }
+    if !read_any {
+        // Nothing could be read: an empty table would look like an empty journal.
+        return Ok(code(failed));
     }
     s.report(out.buf()).map_err(stdout_err)?;
     out.flush()?;
@@ -203,7 +207,12 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode, CliError> {
             (Some(f), Some(l)) => format!(", seq {f}..{}", l.seq),
             _ => String::new(),
         };
-        let closed = if r.closed { "closed cleanly" } else { "not closed (writer running, or it crashed)" };
+        // The writer's mark says how it ended, not what happened to the files since.
+        let closed = match (r.closed, r.is_sound()) {
+            (true, true) => "closed cleanly",
+            (true, false) => "closed by its writer, damaged since",
+            (false, _) => "not closed (writer running, or it crashed)",
+        };
         let verdict = if !r.is_sound() {
             "CORRUPT"
         } else if r.dropped > 0 {

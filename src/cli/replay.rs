@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use crate::clock::system_wall_ns;
 use crate::config::Config;
+use crate::journal::{ConfigProblem, JournalError};
 use crate::replay::{AutoResponse, BatchJournal, default_start_wall_ns, parse_scenario, parse_start, replay};
 
 use super::CliError;
@@ -59,6 +60,17 @@ fn read_scenario(path: &Path) -> Result<String, String> {
     })
 }
 
+/// A `[journal]` setting of `config` that this run cannot use, and what to change.
+fn journal_config(config: &Path, problem: &ConfigProblem) -> String {
+    let fix = match problem {
+        ConfigProblem::SegmentTooSmall { .. } | ConfigProblem::SegmentNotPageMultiple { .. } => {
+            "the header holds the configuration's text: raise segment_bytes (a multiple of 4096)"
+        }
+        ConfigProblem::HeaderTooLong { .. } => "shorten the configuration",
+    };
+    format!("{}: [journal] {problem}; {fix}", config.display())
+}
+
 /// Runs `oms replay`.
 pub fn run(a: &ReplayArgs) -> Result<ExitCode, CliError> {
     let text = match read_scenario(&a.scenario) {
@@ -84,10 +96,26 @@ pub fn run(a: &ReplayArgs) -> Result<ExitCode, CliError> {
         },
         None => match default_start_wall_ns(&valid, system_wall_ns()) {
             Some(t) => t,
-            None => return usage(format!("{}: no trading window opens within a week", a.config.display())),
+            None => {
+                let msg =
+                    format!("{}: no trading window opens within a week; pass --start", a.config.display());
+                return usage(msg);
+            }
         },
     };
-    let sink = BatchJournal::create(&config, &valid, &a.journal, start, a.overwrite)?;
+    let sink = match BatchJournal::create(&config, &valid, &a.journal, start, a.overwrite) {
+        Ok(sink) => sink,
+        Err(JournalError::Exists { path }) => {
+            eprintln!(
+                "oms replay: {}: a journal already exists; pass --overwrite to replace it (all its \
+                 segments), or choose another --journal path",
+                path.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(JournalError::Config { problem, .. }) => return usage(journal_config(&a.config, &problem)),
+        Err(e) => return Err(e.into()),
+    };
     let report = match replay(&valid, &scenario, start, a.auto_response, sink) {
         Ok(r) => r,
         Err(e) => {

@@ -12,6 +12,9 @@ use crate::exchange::{FixSettings, SimulatedSettings};
 
 /// Longest heartbeat interval accepted, seconds (an hour).
 pub const MAX_HEARTBEAT_SECS: i64 = 3600;
+/// Longest reconnect delay accepted, ms (an hour): the session counts in ns, which this keeps
+/// far from `u64::MAX`.
+pub const MAX_RECONNECT_MS: u64 = 3_600_000;
 /// Longest CompID or ticker accepted.
 pub const MAX_ID_LEN: usize = 64;
 
@@ -230,6 +233,13 @@ impl ExchangeConfig {
         let defaults = FixSettings::new("", 0, "", "");
         let reconnect_min_ms = self.reconnect_min_ms.unwrap_or(defaults.reconnect_min_ms);
         let reconnect_max_ms = self.reconnect_max_ms.unwrap_or(defaults.reconnect_max_ms);
+        if reconnect_max_ms > MAX_RECONNECT_MS {
+            ok = false;
+            p.push(
+                "exchange.reconnect_max_ms",
+                format!("{reconnect_max_ms} is above {MAX_RECONNECT_MS} (an hour)"),
+            );
+        }
         if reconnect_min_ms == 0 || reconnect_min_ms > reconnect_max_ms {
             ok = false;
             p.push(

@@ -396,3 +396,44 @@ fn the_fix_example_config_is_valid() {
     let fix = v.fix.expect("kind = fix");
     assert_eq!((fix.port, fix.symbols.len()), (9878, 3));
 }
+
+/// Values at the top of the TOML integer range are errors naming the key, not overflows later
+/// (a reconnect delay in ns, a segment that cannot be mapped).
+#[test]
+fn huge_values_are_errors_naming_the_key() {
+    let fix = "[exchange]\nkind = \"fix\"\nhost = \"h\"\nport = 1\nsender_comp_id = \"A\"\ntarget_comp_id = \"B\"\n";
+    let cases = [
+        (
+            format!("{fix}reconnect_max_ms = 9223372036854775807\n"),
+            "exchange.reconnect_max_ms",
+            "above 3600000",
+        ),
+        (
+            format!("{fix}reconnect_min_ms = 3600001\nreconnect_max_ms = 3600001\n"),
+            "exchange.reconnect_max_ms",
+            "above 3600000",
+        ),
+        (
+            "[journal]\nsegment_bytes = 9223372036854771712\n".into(),
+            "journal.segment_bytes",
+            "at most 1099511627776",
+        ),
+        (
+            "[journal]\nsegment_bytes = 1099511631872\n".into(),
+            "journal.segment_bytes",
+            "at most 1099511627776",
+        ),
+    ];
+    for (text, field, needle) in cases {
+        let err = Config::from_toml_str(&text).unwrap().validate().unwrap_err();
+        assert!(
+            err.problems().iter().any(|p| p.field == field && p.message.contains(needle)),
+            "{text}: {err}"
+        );
+    }
+    let mut c = Config::default();
+    c.journal.segment_bytes = 1 << 40;
+    assert!(c.validate().is_ok(), "the largest segment is accepted");
+    let ok = Config::from_toml_str(&format!("{fix}reconnect_max_ms = 3600000\n")).unwrap();
+    assert!(ok.validate().is_ok(), "an hour is accepted");
+}

@@ -200,6 +200,15 @@ pub enum Corruption {
         /// Index in the file name.
         in_name: u32,
     },
+    /// A full segment has the largest index there is: no segment can follow it, so a follower
+    /// waiting for one would wait forever.
+    #[error(
+        "segment {index} is full and not closed, and no segment can follow it (its index is the largest)"
+    )]
+    LastIndex {
+        /// The segment's index (`u32::MAX`).
+        index: u32,
+    },
     /// A segment does not start where the previous one ended.
     #[error("segment starts at seq {found}, expected {expected} (sequence gap)")]
     SequenceGap {

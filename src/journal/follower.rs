@@ -211,7 +211,11 @@ impl Follower {
 
     /// Moves into the next segment if it exists (`false` if not yet).
     fn next_segment(&mut self) -> Result<bool, JournalError> {
-        let index = self.seg.header.segment_index + 1;
+        let Some(index) = self.seg.header.segment_index.checked_add(1) else {
+            // A crafted header: nothing can follow, and waiting would never end.
+            let problem = Corruption::LastIndex { index: self.seg.header.segment_index };
+            return Err(JournalError::corrupt(&self.seg.path, offsets::SEGMENT_INDEX as u64, problem));
+        };
         let path = segment_path(&self.base, index);
         let Some(mut next) = Followed::open_if_exists(&path)? else { return Ok(false) };
         next.header = continues(&path, &next.header, self.seg.header.journal_id, index)?;

@@ -237,6 +237,16 @@ fn put(b: &mut [u8], at: usize, v: &[u8]) {
 }
 
 /// CRC-32C of bytes `0..88` followed by the strings.
+/// The checksum the header at the start of `b` should carry (over bytes 0..88 and its strings),
+/// or `None` if its string lengths run past `b`: for tools that edit a header on purpose (fault
+/// injection, fuzzing) and must re-seal it.
+pub fn header_checksum(b: &[u8]) -> Option<u32> {
+    let len = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize);
+    let end =
+        FIXED_HEADER.checked_add(len(offsets::TIMEZONE_LEN)?)?.checked_add(len(offsets::CONFIG_LEN)?)?;
+    (end <= b.len()).then(|| header_crc(b, end))
+}
+
 fn header_crc(b: &[u8], strings_end: usize) -> u32 {
     let c = crc32c_update(u32::MAX, &b[..CRC_FIXED]);
     !crc32c_update(c, &b[FIXED_HEADER..strings_end])

@@ -181,7 +181,8 @@ pub fn decode(buf: &[u8], max_len: usize) -> Result<Option<(Message<'_>, usize)>
     Ok(Some((Message { raw: &buf[..total], body }, total)))
 }
 
-/// Every field is `digits=value<SOH>` (the value may not contain SOH), and the first is 35.
+/// Every field is `tag=value<SOH>` (the tag: digits, no leading zero; the value: not empty, no
+/// SOH), and the first is 35.
 fn check_fields(body: &[u8]) -> Result<(), DecodeError> {
     if !body.starts_with(b"35=") || body.last() != Some(&SOH) {
         return Err(DecodeError::BadField(0));
@@ -191,7 +192,9 @@ fn check_fields(body: &[u8]) -> Result<(), DecodeError> {
         let end = at + body[at..].iter().position(|&b| b == SOH).ok_or(DecodeError::BadField(at))?;
         let field = &body[at..end];
         let eq = field.iter().position(|&b| b == b'=').ok_or(DecodeError::BadField(at))?;
-        let tag_ok = eq > 0 && eq <= 9 && field[..eq].iter().all(u8::is_ascii_digit);
+        // A tag is a positive number without leading zeros: `008` would be tag 8 to `fields`
+        // and no tag at all to `get`, which compares digits.
+        let tag_ok = eq > 0 && eq <= 9 && field[0] != b'0' && field[..eq].iter().all(u8::is_ascii_digit);
         if !tag_ok || eq + 1 == field.len() {
             return Err(DecodeError::BadField(at));
         }

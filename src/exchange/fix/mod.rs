@@ -158,8 +158,13 @@ impl FixExchange {
             reset_on_logon: settings.reset_on_logon,
             username: String::new(),
             password: Secret::default(),
-            reconnect_min_ns: settings.reconnect_min_ms.max(1) * 1_000_000,
-            reconnect_max_ns: settings.reconnect_max_ms.max(settings.reconnect_min_ms).max(1) * 1_000_000,
+            // Settings built in code skip the configuration's bounds: saturate, never overflow.
+            reconnect_min_ns: settings.reconnect_min_ms.max(1).saturating_mul(1_000_000),
+            reconnect_max_ns: settings
+                .reconnect_max_ms
+                .max(settings.reconnect_min_ms)
+                .max(1)
+                .saturating_mul(1_000_000),
             answer_timeout_ns: ANSWER_TIMEOUT_NS,
         };
         let session = Session::new(params, store.next_out(), store.next_in());

@@ -652,10 +652,14 @@ impl Session {
                 }
             }
             msg::TEST_REQUEST => {
-                let id = m.get(tags::TEST_REQ_ID).unwrap_or_default();
+                // A TestRequest without its TestReqID still gets a Heartbeat, without the field
+                // (an empty `112=` is not FIX).
+                let id = m.get(tags::TEST_REQ_ID);
                 if self
                     .admin(out, now, msg::HEARTBEAT, |w| {
-                        w.str(tags::TEST_REQ_ID, id);
+                        if let Some(id) = id {
+                            w.str(tags::TEST_REQ_ID, id);
+                        }
                     })
                     .is_err()
                 {
