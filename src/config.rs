@@ -47,21 +47,19 @@
 //! [`Config::public_toml`] (what the journal header stores) leaves it out.
 
 use std::fmt;
-use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 
-use jiff::civil::{Time, Weekday};
-use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::EngineClock;
-use crate::engine::{Capacities, EngineSettings};
+use crate::engine::EngineSettings;
 use crate::exchange::{FixSettings, SimulatedSettings};
-use crate::journal::{JournalMeta, JournalSettings, SyncPolicy};
-use crate::model::{Logon, Logout, Secret};
-use crate::runner::{IdleStrategy, RunnerSettings, core_id};
-use crate::session::{DaySet, SessionSettings, TradingWindow};
-use crate::throttle::{ThrottleMode, ThrottleSettings};
+use crate::journal::{JournalMeta, JournalSettings};
+#[cfg(doc)]
+use crate::model::Secret;
+use crate::runner::RunnerSettings;
+use crate::session::TradingWindow;
+use crate::throttle::ThrottleSettings;
 
 /// The whole configuration, as read from TOML. Every field has a default.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
@@ -77,153 +75,6 @@ pub struct Config {
     pub engine: EngineConfig,
     /// The exchange: the simulated one (the default) or a FIX session.
     pub exchange: ExchangeConfig,
-}
-
-/// `[session]`.
-#[derive(Clone, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct SessionConfig {
-    /// Exchange user name.
-    pub username: String,
-    /// Password in clear (prefer `password_env`). Never serialized back out.
-    #[serde(skip_serializing)]
-    pub password: Option<String>,
-    /// Name of an environment variable holding the password.
-    pub password_env: Option<String>,
-    /// IANA time zone of the window.
-    pub timezone: String,
-    /// Window start, time of day (`HH:MM[:SS[.fff]]`).
-    pub start: String,
-    /// Window end, time of day; earlier than `start` means the window crosses midnight.
-    pub end: String,
-    /// Days on which a window starts (`Mon`…`Sun`); default every day.
-    pub days: Option<Vec<String>>,
-}
-
-impl fmt::Debug for SessionConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionConfig")
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "***"))
-            .field("password_env", &self.password_env)
-            .field("timezone", &self.timezone)
-            .field("start", &self.start)
-            .field("end", &self.end)
-            .field("days", &self.days)
-            .finish()
-    }
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        SessionConfig {
-            username: "trader".into(),
-            password: None,
-            password_env: None,
-            timezone: "Asia/Kolkata".into(),
-            start: "10:00:00".into(),
-            end: "13:00:00".into(),
-            days: None,
-        }
-    }
-}
-
-/// `[throttle]`.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct ThrottleConfig {
-    /// X: orders per second the exchange accepts.
-    pub max_orders_per_sec: u32,
-    /// `"token-bucket"` or `"sliding-window"` ([`ThrottleMode`]).
-    pub mode: String,
-    /// Token-bucket capacity; default = `max_orders_per_sec`. Ignored in sliding-window mode.
-    pub burst: Option<u32>,
-}
-
-impl Default for ThrottleConfig {
-    fn default() -> Self {
-        ThrottleConfig { max_orders_per_sec: 100, mode: ThrottleMode::TokenBucket.name().into(), burst: None }
-    }
-}
-
-/// `[journal] sync` as written: a name or a number of milliseconds.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(untagged)]
-pub enum SyncValue {
-    /// `"none"`, `"on-logout"`, or milliseconds as text.
-    Name(String),
-    /// Milliseconds.
-    Ms(i64),
-}
-
-impl From<SyncPolicy> for SyncValue {
-    fn from(p: SyncPolicy) -> SyncValue {
-        match p {
-            SyncPolicy::None => SyncValue::Name("none".into()),
-            SyncPolicy::OnLogout => SyncValue::Name("on-logout".into()),
-            SyncPolicy::IntervalMs(ms) => SyncValue::Ms(i64::try_from(ms.get()).unwrap_or(i64::MAX)),
-        }
-    }
-}
-
-/// `[journal]`.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct JournalConfig {
-    /// Base path; further segments are `PATH.000001`, `PATH.000002`, …
-    pub path: PathBuf,
-    /// Durability policy ([`SyncPolicy`]): `"none"`, `"on-logout"` or an interval in ms.
-    pub sync: SyncValue,
-    /// Size of one segment file in bytes (header included); a multiple of 4096, at least 64 KiB,
-    /// at most [`MAX_SEGMENT_BYTES`].
-    pub segment_bytes: u64,
-    /// Records whose space is prepared (created, reserved, pre-faulted) before each session, so
-    /// that a burst finds it ready; default: one segment. Size it for the session's expected
-    /// records (about two per order: sent and response; one more per queued, modified, cancelled
-    /// or rejected order).
-    pub prepare_records: Option<u64>,
-}
-
-impl Default for JournalConfig {
-    fn default() -> Self {
-        JournalConfig {
-            path: PathBuf::from("oms.journal"),
-            sync: SyncValue::Name("on-logout".into()),
-            segment_bytes: 64 << 20,
-            prepare_records: None,
-        }
-    }
-}
-
-/// `[engine]`.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct EngineConfig {
-    /// CPU core to pin the engine thread to; none = not pinned.
-    pub core: Option<usize>,
-    /// Capacity of each producer ring and of the response ring.
-    pub ring_capacity: usize,
-    /// Most orders waiting in the queue; one more is rejected `queue_full`.
-    pub max_queued_orders: usize,
-    /// Most orders sent and not yet answered; at this many, sending pauses (orders stay queued).
-    pub max_in_flight: usize,
-    /// `"spin"`, `"yield"` or `"park"` ([`IdleStrategy`]).
-    pub idle: String,
-    /// Longest sleep of the `park` strategy, µs.
-    pub park_max_us: u64,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            core: None,
-            ring_capacity: 65536,
-            max_queued_orders: 1 << 20,
-            max_in_flight: 1 << 16,
-            idle: IdleStrategy::Spin.name().into(),
-            park_max_us: 1000,
-        }
-    }
 }
 
 /// One problem with one field.
@@ -342,22 +193,6 @@ pub struct ValidConfig {
     pub fix: Option<FixSettings>,
 }
 
-/// Largest `max_orders_per_sec` in sliding-window mode (its history ring holds X send times).
-pub const MAX_SLIDING_WINDOW_RATE: u32 = 10_000_000;
-
-/// Largest ring capacity (each producer ring and the response ring are allocated at start-up).
-pub const MAX_RING_CAPACITY: usize = 1 << 24;
-
-/// Largest `max_queued_orders + max_in_flight`: 2^26 live orders, about 4 GiB of tables (56 bytes
-/// each), allocated at start-up. Far above what one exchange session holds, and it keeps a typo in
-/// the config an error message rather than an out-of-memory abort.
-pub const MAX_LIVE_ORDERS: usize = 1 << 26;
-
-/// Largest journal segment, bytes (1 TiB): each segment is mapped and pre-faulted whole, with
-/// two more prepared ahead; far beyond any useful size, and it keeps a typo an error message
-/// rather than a failed `fallocate` or `mmap` at start-up.
-pub const MAX_SEGMENT_BYTES: u64 = 1 << 40;
-
 /// Largest simulated latency, µs (an hour): far beyond any exchange, and it keeps every due time
 /// within `u64` nanoseconds.
 pub const MAX_SIMULATED_LATENCY_US: u64 = 3_600_000_000;
@@ -424,216 +259,17 @@ impl Config {
     }
 }
 
-/// Parses `Mon`, `monday`, `MON` …
-fn parse_weekday(s: &str) -> Option<Weekday> {
-    let l = s.to_ascii_lowercase();
-    let days = [
-        ("mon", "monday", Weekday::Monday),
-        ("tue", "tuesday", Weekday::Tuesday),
-        ("wed", "wednesday", Weekday::Wednesday),
-        ("thu", "thursday", Weekday::Thursday),
-        ("fri", "friday", Weekday::Friday),
-        ("sat", "saturday", Weekday::Saturday),
-        ("sun", "sunday", Weekday::Sunday),
-    ];
-    days.into_iter().find(|(a, b, _)| l == *a || l == *b).map(|(_, _, d)| d)
-}
-
-impl SessionConfig {
-    fn validate(&self, p: &mut Problems) -> Option<SessionSettings> {
-        if self.username.trim().is_empty() {
-            p.push("session.username", "must not be empty");
-        }
-        let password = match (&self.password, &self.password_env) {
-            (Some(_), Some(_)) => {
-                p.push("session", "set either password or password_env, not both");
-                None
-            }
-            (Some(pw), None) => Some(Secret::new(pw.clone())),
-            (None, Some(var)) => match std::env::var(var) {
-                Ok(pw) => Some(Secret::new(pw)),
-                Err(_) => {
-                    p.push(
-                        "session.password_env",
-                        format!("environment variable {var:?} is not set (or not UTF-8)"),
-                    );
-                    None
-                }
-            },
-            (None, None) => Some(Secret::default()),
-        };
-        let window = self.window(p)?;
-        let username = self.username.clone();
-        Some(SessionSettings {
-            window,
-            logon: Logon { username: username.clone(), password: password? },
-            logout: Logout { username },
-        })
-    }
-
-    /// The window part of the section: zone, start, end, days.
-    fn window(&self, p: &mut Problems) -> Option<TradingWindow> {
-        let timezone = TimeZone::get(&self.timezone).ok();
-        if timezone.is_none() {
-            p.push("session.timezone", format!("unknown IANA time zone {:?}", self.timezone));
-        }
-        let mut time = |field: &str, v: &str| {
-            let t = v.parse::<Time>().ok();
-            if t.is_none() {
-                p.push(field, format!("{v:?} is not a time of day (HH:MM or HH:MM:SS)"));
-            }
-            t
-        };
-        let start = time("session.start", &self.start);
-        let end = time("session.end", &self.end);
-        if let (Some(a), Some(b)) = (start, end)
-            && a == b
-        {
-            p.push("session", format!("start and end are both {a}: the window would be empty"));
-        }
-        let days = match &self.days {
-            None => DaySet::ALL,
-            Some(list) => {
-                let mut seen = Vec::new();
-                for d in list {
-                    match parse_weekday(d) {
-                        Some(w) if seen.contains(&w) => {
-                            p.push("session.days", format!("{d:?} is listed twice"))
-                        }
-                        Some(w) => seen.push(w),
-                        None => p.push("session.days", format!("{d:?} is not a day (Mon..Sun)")),
-                    }
-                }
-                if list.is_empty() {
-                    p.push("session.days", "empty list: the session would never open");
-                }
-                DaySet::of(&seen)
-            }
-        };
-        Some(TradingWindow::new(timezone?, start?, end?, days))
-    }
-}
-
-impl ThrottleConfig {
-    fn validate(&self, p: &mut Problems) -> Option<ThrottleSettings> {
-        let mode = ThrottleMode::from_name(&self.mode);
-        if mode.is_none() {
-            p.push(
-                "throttle.mode",
-                format!("{:?} is not a mode (\"token-bucket\" or \"sliding-window\")", self.mode),
-            );
-        }
-        let rate: Option<NonZeroU32> = p.non_zero("throttle.max_orders_per_sec", self.max_orders_per_sec);
-        if mode == Some(ThrottleMode::SlidingWindow) && self.max_orders_per_sec > MAX_SLIDING_WINDOW_RATE {
-            p.push(
-                "throttle.max_orders_per_sec",
-                format!(
-                    "{} is above {MAX_SLIDING_WINDOW_RATE}, the most the sliding-window mode supports (it \
-                     keeps the last X send times: 8 bytes each)",
-                    self.max_orders_per_sec
-                ),
-            );
-        }
-        let burst = match self.burst {
-            Some(b) => p.non_zero("throttle.burst", b),
-            None => rate,
-        };
-        Some(ThrottleSettings { mode: mode?, rate: rate?, burst: burst? })
-    }
-}
-
-/// The most records `[journal] prepare_records` may ask for (1 TiB of 64-byte records).
-pub const MAX_PREPARE_RECORDS: u64 = 1 << 34;
-
-impl JournalConfig {
-    fn validate(&self, p: &mut Problems) -> Option<JournalSettings> {
-        if self.path.as_os_str().is_empty() {
-            p.push("journal.path", "must not be empty");
-        }
-        if self.segment_bytes < 64 * 1024
-            || self.segment_bytes > MAX_SEGMENT_BYTES
-            || !self.segment_bytes.is_multiple_of(4096)
-        {
-            p.push(
-                "journal.segment_bytes",
-                format!(
-                    "{} must be a multiple of 4096, at least 65536 and at most {MAX_SEGMENT_BYTES}",
-                    self.segment_bytes
-                ),
-            );
-        }
-        let ms = |v: Option<u64>| v.and_then(NonZeroU64::new).map(SyncPolicy::IntervalMs);
-        let sync = match &self.sync {
-            SyncValue::Name(s) if s == "none" => Some(SyncPolicy::None),
-            SyncValue::Name(s) if s == "on-logout" => Some(SyncPolicy::OnLogout),
-            SyncValue::Name(s) => ms(s.parse().ok()),
-            SyncValue::Ms(v) => ms(u64::try_from(*v).ok()),
-        };
-        if sync.is_none() {
-            p.push(
-                "journal.sync",
-                format!("expected \"none\", \"on-logout\" or an interval in ms > 0, got {:?}", self.sync),
-            );
-        }
-        let prepare_records = match self.prepare_records {
-            None => Some(None),
-            Some(n) if n > MAX_PREPARE_RECORDS => {
-                p.push(
-                    "journal.prepare_records",
-                    format!("{n} is above {MAX_PREPARE_RECORDS} (1 TiB of records)"),
-                );
-                None
-            }
-            Some(n) => p.non_zero("journal.prepare_records", n).map(Some),
-        };
-        Some(JournalSettings {
-            path: self.path.clone(),
-            sync: sync?,
-            segment_bytes: self.segment_bytes,
-            prepare_records: prepare_records?,
-        })
-    }
-}
-
-impl EngineConfig {
-    fn validate(&self, p: &mut Problems) -> (Option<Capacities>, Option<RunnerSettings>) {
-        let ring_capacity: Option<NonZeroUsize> = p.non_zero("engine.ring_capacity", self.ring_capacity);
-        let max_queued: Option<NonZeroUsize> = p.non_zero("engine.max_queued_orders", self.max_queued_orders);
-        let max_in_flight: Option<NonZeroUsize> = p.non_zero("engine.max_in_flight", self.max_in_flight);
-        if self.ring_capacity > MAX_RING_CAPACITY {
-            p.push("engine.ring_capacity", format!("{} is above {MAX_RING_CAPACITY}", self.ring_capacity));
-        }
-        if self.max_queued_orders.saturating_add(self.max_in_flight) > MAX_LIVE_ORDERS {
-            p.push("engine", format!("max_queued_orders + max_in_flight must be at most {MAX_LIVE_ORDERS}"));
-        }
-        let park_max_us: Option<NonZeroU64> = p.non_zero("engine.park_max_us", self.park_max_us);
-        let idle = IdleStrategy::from_name(&self.idle);
-        if idle.is_none() {
-            p.push(
-                "engine.idle",
-                format!("{:?} is not an idle strategy (\"spin\", \"yield\" or \"park\")", self.idle),
-            );
-        }
-        if let Some(core) = self.core
-            && let Err(e) = core_id(core)
-        {
-            p.push("engine.core", e.to_string());
-        }
-        let capacities = (|| {
-            Some(Capacities {
-                ring_capacity: ring_capacity?,
-                max_queued_orders: max_queued?,
-                max_in_flight: max_in_flight?,
-            })
-        })();
-        let runner = (|| Some(RunnerSettings { core: self.core, idle: idle?, park_max_us: park_max_us? }))();
-        (capacities, runner)
-    }
-}
-
+mod engine;
 mod exchange;
+mod journal;
+mod session;
+mod throttle;
 
+pub use engine::{EngineConfig, MAX_LIVE_ORDERS, MAX_RING_CAPACITY};
 pub use exchange::ExchangeConfig;
+pub use journal::{JournalConfig, MAX_PREPARE_RECORDS, MAX_SEGMENT_BYTES, SyncValue};
+pub use session::SessionConfig;
+pub use throttle::{MAX_SLIDING_WINDOW_RATE, ThrottleConfig};
 
 #[cfg(test)]
 mod tests;

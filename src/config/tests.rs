@@ -1,4 +1,10 @@
 use super::*;
+use std::num::NonZeroU64;
+
+use jiff::civil::Weekday;
+
+use crate::journal::SyncPolicy;
+use crate::runner::IdleStrategy;
 
 #[test]
 fn defaults_are_valid() {

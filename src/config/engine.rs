@@ -1,0 +1,85 @@
+//! `[engine]`: the engine's tables and rings ([`Capacities`]) and its thread
+//! ([`RunnerSettings`]).
+
+use std::num::{NonZeroU64, NonZeroUsize};
+
+use serde::{Deserialize, Serialize};
+
+use super::Problems;
+use crate::engine::Capacities;
+use crate::runner::{IdleStrategy, RunnerSettings, core_id};
+
+/// `[engine]`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// CPU core to pin the engine thread to; none = not pinned.
+    pub core: Option<usize>,
+    /// Capacity of each producer ring and of the response ring.
+    pub ring_capacity: usize,
+    /// Most orders waiting in the queue; one more is rejected `queue_full`.
+    pub max_queued_orders: usize,
+    /// Most orders sent and not yet answered; at this many, sending pauses (orders stay queued).
+    pub max_in_flight: usize,
+    /// `"spin"`, `"yield"` or `"park"` ([`IdleStrategy`]).
+    pub idle: String,
+    /// Longest sleep of the `park` strategy, µs.
+    pub park_max_us: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            core: None,
+            ring_capacity: 65536,
+            max_queued_orders: 1 << 20,
+            max_in_flight: 1 << 16,
+            idle: IdleStrategy::Spin.name().into(),
+            park_max_us: 1000,
+        }
+    }
+}
+
+/// Largest ring capacity (each producer ring and the response ring are allocated at start-up).
+pub const MAX_RING_CAPACITY: usize = 1 << 24;
+
+/// Largest `max_queued_orders + max_in_flight`: 2^26 live orders, about 4 GiB of tables (56 bytes
+/// each), allocated at start-up. Far above what one exchange session holds, and it keeps a typo in
+/// the config an error message rather than an out-of-memory abort.
+pub const MAX_LIVE_ORDERS: usize = 1 << 26;
+
+impl EngineConfig {
+    pub(super) fn validate(&self, p: &mut Problems) -> (Option<Capacities>, Option<RunnerSettings>) {
+        let ring_capacity: Option<NonZeroUsize> = p.non_zero("engine.ring_capacity", self.ring_capacity);
+        let max_queued: Option<NonZeroUsize> = p.non_zero("engine.max_queued_orders", self.max_queued_orders);
+        let max_in_flight: Option<NonZeroUsize> = p.non_zero("engine.max_in_flight", self.max_in_flight);
+        if self.ring_capacity > MAX_RING_CAPACITY {
+            p.push("engine.ring_capacity", format!("{} is above {MAX_RING_CAPACITY}", self.ring_capacity));
+        }
+        if self.max_queued_orders.saturating_add(self.max_in_flight) > MAX_LIVE_ORDERS {
+            p.push("engine", format!("max_queued_orders + max_in_flight must be at most {MAX_LIVE_ORDERS}"));
+        }
+        let park_max_us: Option<NonZeroU64> = p.non_zero("engine.park_max_us", self.park_max_us);
+        let idle = IdleStrategy::from_name(&self.idle);
+        if idle.is_none() {
+            p.push(
+                "engine.idle",
+                format!("{:?} is not an idle strategy (\"spin\", \"yield\" or \"park\")", self.idle),
+            );
+        }
+        if let Some(core) = self.core
+            && let Err(e) = core_id(core)
+        {
+            p.push("engine.core", e.to_string());
+        }
+        let capacities = (|| {
+            Some(Capacities {
+                ring_capacity: ring_capacity?,
+                max_queued_orders: max_queued?,
+                max_in_flight: max_in_flight?,
+            })
+        })();
+        let runner = (|| Some(RunnerSettings { core: self.core, idle: idle?, park_max_us: park_max_us? }))();
+        (capacities, runner)
+    }
+}
