@@ -38,7 +38,9 @@
 //! for which no slot is left (not even after preparing a segment on the spot) is dropped and
 //! counted ([`JournalStats::dropped`], and in the segment's header: `oms verify` exits 1).
 
+use std::fs::{File, OpenOptions};
 use std::num::NonZeroU64;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +55,7 @@ use crate::model::EventKind;
 use crate::record::{ENGINE, EventRecord, RECORD_SIZE, seal};
 use crate::sink::EventSink;
 
+mod resume;
 mod space;
 
 pub(super) const PAGE: usize = 4096;
@@ -195,6 +198,10 @@ pub struct JournalWriter {
     durability: Durability,
     base: PathBuf,
     closed: bool,
+    /// The base file, locked (`flock`, exclusive) for the writer's life: a journal has one
+    /// writer at a time ([`JournalWriter::resume`] of a journal another writer has open fails
+    /// [`JournalError::InUse`]). The kernel drops the lock when the process dies, however it dies.
+    _lock: File,
 }
 
 /// The sync policy's state.
@@ -206,6 +213,40 @@ struct Durability {
     thread: Option<IntervalThread>,
     /// Failed flushes already journaled as `sync_failed`.
     journaled_errors: u64,
+}
+
+impl Durability {
+    /// The sync policy's state for a writer whose first segments are `segs`, each with the
+    /// bytes of it already on disk (`None`: a new segment, whose header and name are not).
+    fn start(
+        policy: SyncPolicy,
+        base: &Path,
+        opts: &WriterOptions,
+        clock: &Ticker,
+        segs: &[(Segment, Option<usize>)],
+    ) -> Result<Durability, JournalError> {
+        let new_flusher = || {
+            let mut f = Flusher::new(base.to_path_buf(), opts.faults.clone());
+            for (seg, synced) in segs {
+                match synced {
+                    None => f.add(seg.clone()),
+                    Some(bytes) => f.add_synced(seg.clone(), *bytes),
+                }
+            }
+            f
+        };
+        let shared = Arc::new(SyncShared::new());
+        let flusher = (policy != SyncPolicy::None).then(new_flusher);
+        let mut thread = None;
+        if let SyncPolicy::IntervalMs(ms) = policy {
+            let interval = std::time::Duration::from_millis(ms.get());
+            thread = Some(
+                IntervalThread::spawn(Arc::clone(&shared), new_flusher(), interval, clock.clone())
+                    .map_err(|e| JournalError::io(base, "start the journal sync thread", e))?,
+            );
+        }
+        Ok(Durability { policy, shared, flusher, thread, journaled_errors: 0 })
+    }
 }
 
 impl std::fmt::Debug for JournalWriter {
@@ -275,27 +316,17 @@ impl JournalWriter {
         let inject =
             Inject { enospc_from_segment: opts.inject_enospc_from_segment, faults: opts.faults.clone() };
         let seg0 = Builder::new(&base, template.clone()).finish(&inject)?;
+        // A resume in another process between the link and this lock would find the journal
+        // (empty) and hold the lock: this then fails `InUse`, and nothing is written twice.
+        let lock = lock_base(&base)?;
         let cap = seg0.map.capacity();
         let clock = Ticker::new(opts.clock.clone());
-
-        let shared = Arc::new(SyncShared::new());
-        let mut flusher =
-            (cfg.sync != SyncPolicy::None).then(|| Flusher::new(base.clone(), opts.faults.clone()));
-        let mut thread = None;
-        if let SyncPolicy::IntervalMs(ms) = cfg.sync {
-            let mut own = Flusher::new(base.clone(), opts.faults.clone());
-            own.add(seg0.clone());
-            let interval = std::time::Duration::from_millis(ms.get());
-            thread = Some(
-                IntervalThread::spawn(Arc::clone(&shared), own, interval, clock.clone())
-                    .map_err(|e| JournalError::io(&base, "start the journal sync thread", e))?,
-            );
-        }
-        if let Some(f) = &mut flusher {
-            f.add(seg0.clone());
-        }
+        let durability = Durability::start(cfg.sync, &base, &opts, &clock, &[(seg0.clone(), None)])?;
         let prepare = cfg.prepare_records.map_or(cap, NonZeroU64::get);
-        let space = space::Space::new(template, inject, clock, prepare, cap);
+        let mut next = template;
+        next.segment_index = 1;
+        next.first_seq = seg0.end_seq();
+        let space = space::Space::new(next, inject, clock, (prepare, cap), 1, 1);
         let mut w = JournalWriter {
             allocated_seq: seg0.end_seq(),
             seg: seg0,
@@ -310,9 +341,10 @@ impl JournalWriter {
             last_time_ns: 0,
             segments: 1,
             space,
-            durability: Durability { policy: cfg.sync, shared, flusher, thread, journaled_errors: 0 },
+            durability,
             base,
             closed: false,
+            _lock: lock,
         };
         w.prepare_up_front();
         w.update_limits();
@@ -480,6 +512,26 @@ impl JournalWriter {
     }
 }
 
+/// Opens the base file `base` and locks it (`flock`, exclusive, without waiting); the lock lasts
+/// as long as the returned file is open. [`JournalError::InUse`] if another writer holds it.
+fn lock_base(base: &Path) -> Result<File, JournalError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(base)
+        .map_err(|e| JournalError::io(base, "open the journal", e))?;
+    // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(JournalError::InUse { path: base.to_path_buf() });
+        }
+        return Err(JournalError::io(base, "lock the journal (flock)", e));
+    }
+    Ok(file)
+}
+
 /// Refuses to start over an existing journal at `base`, or removes it if `overwrite`.
 fn remove_or_refuse(base: &Path, overwrite: bool) -> Result<(), JournalError> {
     let mut existing: Vec<PathBuf> = existing_segments(base)?.into_iter().map(|(_, p)| p).collect();
@@ -489,6 +541,11 @@ fn remove_or_refuse(base: &Path, overwrite: bool) -> Result<(), JournalError> {
     if let Some(first) = existing.first() {
         if !overwrite {
             return Err(JournalError::Exists { path: first.clone() });
+        }
+        // Never remove a journal a writer has open (other failures to lock it are no reason
+        // not to remove it).
+        if let Err(e @ JournalError::InUse { .. }) = lock_base(base) {
+            return Err(e);
         }
         for p in &existing {
             std::fs::remove_file(p).map_err(|e| JournalError::io(p, "remove the old journal file", e))?;
