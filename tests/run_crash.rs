@@ -67,11 +67,25 @@ struct Run {
     stderr: JoinHandle<String>,
 }
 
-fn start(config: &Path, journal: &Path, orders: bool) -> Run {
+/// What `oms run` is fed.
+#[derive(Clone, Copy)]
+enum Orders<'a> {
+    None,
+    Stdin,
+    File(&'a Path),
+}
+
+fn start(config: &Path, journal: &Path, orders: Orders) -> Run {
     let mut c = Command::new(OMS);
     c.arg("run").arg("--config").arg(config).arg("--journal").arg(journal);
-    if orders {
-        c.args(["--orders", "-", "--producers", "2"]).stdin(Stdio::piped());
+    match orders {
+        Orders::None => {}
+        Orders::Stdin => {
+            c.args(["--orders", "-", "--producers", "2"]).stdin(Stdio::piped());
+        }
+        Orders::File(f) => {
+            c.arg("--orders").arg(f);
+        }
     }
     let mut child = c.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("oms run");
     let mut err = child.stderr.take().expect("stderr");
@@ -114,28 +128,35 @@ impl Run {
     }
 }
 
+/// The `k`-th New order of a flow whose ids start at `first_id` (`at` is its `@ms`), with a
+/// modify of an order three before it every 7th, and a cancel of one five before it every 11th.
+fn flow_lines(first_id: u64, k: u64, at: u64) -> String {
+    let id = first_id + k;
+    let mut lines = format!(
+        "@{at} new id={id} sym=7 side={} px={} qty={} p={}\n",
+        if k.is_multiple_of(2) { 'B' } else { 'S' },
+        100 + k % 9,
+        1 + k % 5,
+        k % 2
+    );
+    if k % 7 == 6 {
+        let m = id - 3;
+        lines += &format!("@{at} modify id={m} px=99.5 qty=9 p={}\n", (m - first_id) % 2);
+    }
+    if k % 11 == 10 {
+        let c = id - 5;
+        lines += &format!("@{at} cancel id={c} p={}\n", (c - first_id) % 2);
+    }
+    lines
+}
+
 /// Writes orders to the run's standard input, about one line every 2 ms (more than twice
 /// what the throttle lets out), until told to stop or the pipe breaks (the process died).
 fn feed(mut stdin: ChildStdin, first_id: u64, stop: Arc<AtomicBool>) -> JoinHandle<u64> {
     std::thread::spawn(move || {
         let mut k = 0u64;
         while !stop.load(Ordering::Relaxed) {
-            let id = first_id + k;
-            let mut lines = format!(
-                "@0 new id={id} sym=7 side={} px={} qty={} p={}\n",
-                if k.is_multiple_of(2) { 'B' } else { 'S' },
-                100 + k % 9,
-                1 + k % 5,
-                k % 2
-            );
-            if k % 7 == 6 {
-                let m = id - 3;
-                lines += &format!("@0 modify id={m} px=99.5 qty=9 p={}\n", (m - first_id) % 2);
-            }
-            if k % 11 == 10 {
-                let c = id - 5;
-                lines += &format!("@0 cancel id={c} p={}\n", (c - first_id) % 2);
-            }
+            let lines = flow_lines(first_id, k, 0);
             if stdin.write_all(lines.as_bytes()).and_then(|()| stdin.flush()).is_err() {
                 break;
             }
@@ -165,7 +186,7 @@ fn kill_and_restart(sliding: bool, seed: u64) {
     let journal = dir.path().join("oms.journal");
     let mut rng = fastrand::Rng::with_seed(seed);
     for round in 0..KILLS {
-        let mut run = start(&config, &journal, true);
+        let mut run = start(&config, &journal, Orders::Stdin);
         let stop = Arc::new(AtomicBool::new(false));
         let first_id = (round as u64 + 1) * 1_000_000;
         let feeder = feed(run.child.stdin.take().expect("stdin"), first_id, stop.clone());
@@ -188,7 +209,7 @@ fn kill_and_restart(sliding: bool, seed: u64) {
 
     // A last run, without orders: it recovers, drains the queue at the throttle's pace, and
     // stops cleanly on SIGTERM.
-    let mut run = start(&config, &journal, false);
+    let mut run = start(&config, &journal, Orders::None);
     wait_for(&mut run, &journal, "the last run", |ev| {
         let Some(k) = ev.iter().rposition(|r| r.kind == K::Recovered) else { return false };
         let throttle = Config::load_valid(&config).expect("config").engine.throttle;
@@ -200,11 +221,11 @@ fn kill_and_restart(sliding: bool, seed: u64) {
     let (status, err) = run.wait("the last run");
     assert_eq!(status.code(), Some(0), "{err}");
 
-    check_journal(&journal, &config);
+    check_journal(&journal, &config, KILLS);
 }
 
-/// The checks over the whole journal (every run of it).
-fn check_journal(journal: &Path, config: &Path) {
+/// The checks over the whole journal (every run of it), after `kills` kills.
+fn check_journal(journal: &Path, config: &Path, kills: usize) {
     let verify = Command::new(OMS).arg("verify").arg(journal).output().expect("oms verify");
     let text = String::from_utf8_lossy(&verify.stdout).into_owned();
     assert_eq!(verify.status.code(), Some(0), "{text}");
@@ -219,8 +240,8 @@ fn check_journal(journal: &Path, config: &Path) {
     let restarts: Vec<(u64, u64)> =
         ev.iter().filter(|r| r.kind == K::Recovered).map(|r| (r.qty, r.order_id)).collect();
     eprintln!("{} records; restarts restored (queued, in flight): {restarts:?}", ev.len());
-    assert_eq!(restarts.len(), KILLS);
-    assert!(restarts.iter().filter(|r| r.0 > 0).count() >= KILLS / 2, "most kills left a queue to restore");
+    assert_eq!(restarts.len(), kills);
+    assert!(restarts.iter().filter(|r| r.0 > 0).count() >= kills / 2, "most kills left a queue to restore");
     assert!(restarts.iter().any(|r| r.1 > 0), "some kills left orders in flight");
 
     // Every accepted New ends exactly once; none is sent twice; every sent order is answered or
@@ -304,4 +325,69 @@ fn kill_9_and_restart_loses_nothing_token_bucket() {
 #[test]
 fn kill_9_and_restart_loses_nothing_sliding_window() {
     kill_and_restart(true, 0x5eed_c0de);
+}
+
+/// The README's demonstration: `oms run --orders FILE`, `kill -9` in the middle of the flow,
+/// the same command again. The second run hands over only what the first had not handed over
+/// and the engine had not taken, so across both every line of the file is taken exactly once
+/// (a New, a modify and a cancel each answered once), every New ends once, nothing is sent
+/// twice, no `duplicate_order_id`; plus every check over the whole journal as above.
+#[test]
+fn kill_9_mid_flow_then_the_same_command_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), false);
+    let journal = dir.path().join("oms.journal");
+    // 1500 orders in 3 s against 200/s: a queue still deep when the file ends.
+    const N: u64 = 1500;
+    let flow: String = (0..N).map(|k| flow_lines(1, k, 2 * k)).collect();
+    let orders = dir.path().join("flow.txt");
+    std::fs::write(&orders, &flow).expect("orders");
+    let count = |verb: &str| flow.lines().filter(|l| l.split(' ').nth(1) == Some(verb)).count();
+
+    let mut run = start(&config, &journal, Orders::File(&orders));
+    wait_for(&mut run, &journal, "the first run", |ev| ev.iter().filter(|r| r.kind == K::Sent).count() >= 50);
+    let mut rng = fastrand::Rng::with_seed(0xf10e);
+    std::thread::sleep(Duration::from_millis(rng.u64(200..2500)));
+    run.signal(libc::SIGKILL);
+    let (status, _) = run.wait("the first run");
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
+    let taken_before = records(&journal).len();
+
+    let mut run = start(&config, &journal, Orders::File(&orders));
+    let throttle = Config::load_valid(&config).expect("config").engine.throttle;
+    wait_for(&mut run, &journal, "the second run", |ev| {
+        let mut model = StateBuilder::new(&throttle);
+        ev.iter().for_each(|r| model.push(r));
+        let news: std::collections::HashSet<u64> =
+            ev.iter().filter(|r| r.request == RequestType::New).map(|r| r.order_id).collect();
+        ev.iter().any(|r| r.kind == K::Recovered) && news.len() as u64 == N && model.queued_len() == 0
+    });
+    run.signal(libc::SIGTERM);
+    let (status, err) = run.wait("the second run");
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("the journal shows taken are not handed over again"), "{err}");
+    check_journal(&journal, &config, 1);
+
+    let ev = records(&journal);
+    assert!(ev.len() > taken_before);
+    assert!(
+        !ev.iter().any(|r| r.reason == Some(oms::RejectReason::DuplicateOrderId)),
+        "a line handed over twice"
+    );
+    let answered = |request: RequestType, kinds: &[K]| {
+        ev.iter().filter(|r| r.request == request && kinds.contains(&r.kind)).count()
+    };
+    assert_eq!(
+        answered(RequestType::Modify, &[K::Modified, K::Rejected]),
+        count("modify"),
+        "each modify once"
+    );
+    assert_eq!(
+        answered(RequestType::Cancel, &[K::Cancelled, K::Rejected]),
+        count("cancel"),
+        "each cancel once"
+    );
+    let sent: Vec<u64> = ev.iter().filter(|r| r.kind == K::Sent).map(|r| r.order_id).collect();
+    let unique: std::collections::HashSet<u64> = sent.iter().copied().collect();
+    assert_eq!(unique.len(), sent.len(), "an order sent twice");
 }

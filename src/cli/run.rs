@@ -17,7 +17,10 @@
 //! configuration is the one it was written with — and appends to it
 //! ([`JournalWriter::resume`]: sequence numbers continue after the last committed record, a
 //! torn tail is overwritten). So `kill -9` in the middle of a busy window, then the same
-//! command again, loses nothing the journal had accepted.
+//! command again, loses nothing the journal had accepted. An `--orders FILE` then goes on
+//! where the journal shows the engine stopped taking it: per producer, the leading lines the
+//! engine took are not handed over again (`taken.rs`); the rest are, those that were still in
+//! a ring at the crash among them. Standard input is taken as it comes.
 //!
 //! Exit codes: 0 a clean stop; 1 the journal cannot be written or resumed, or the engine
 //! failed; 2 bad usage (configuration, orders input, a journal under another configuration).
@@ -39,6 +42,7 @@ use super::CliError;
 mod orders;
 mod signal;
 mod status;
+mod taken;
 mod venue;
 
 use orders::{Feed, Input};
@@ -136,6 +140,16 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
         Err(Opening::Failed(msg)) => return failed(msg),
         Err(Opening::Journal(e)) => return Err(e.into()),
     };
+    if recovered.is_some() && input.is_file() {
+        match taken::Taken::read(&a.journal) {
+            Ok(taken) => {
+                if let Some(msg) = input.skip_taken(&taken) {
+                    eprintln!("oms run: {msg}");
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
     let mut producers: Vec<_> = (0..input.producers()).map(|_| builder.producer()).collect();
     let venue = match Venue::start(&valid, responder, clock.clone()) {
