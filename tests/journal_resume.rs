@@ -194,6 +194,26 @@ fn a_resumed_writer_closed_at_once_leaves_no_torn_record() {
 }
 
 #[test]
+fn resumes_a_journal_without_a_record() {
+    // Killed after creating it (segments prepared ahead), and closed without a record.
+    for killed in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("oms.journal");
+        if killed {
+            killed_writer(&base, 0, 2 * CAP);
+            tear(&base, 1);
+        } else {
+            write_journal(&base, 0, SMALL_SEGMENT, SyncPolicy::None);
+        }
+        let original = header(&base);
+        let mut w = JournalWriter::resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
+        append(&mut w, 1, CAP + 10);
+        w.close().unwrap();
+        check(&base, CAP + 10, &original);
+    }
+}
+
+#[test]
 fn resumes_at_an_exact_segment_boundary() {
     // Closed cleanly (no segment after the full one) and killed (the next one prepared ahead).
     for killed in [false, true] {
