@@ -62,7 +62,7 @@ pub(super) const PAGE: usize = 4096;
 /// The fewest records a segment must hold.
 const MIN_SEGMENT_RECORDS: u64 = 16;
 
-/// Options of [`JournalWriter::create_with`].
+/// Options of [`JournalWriter::create_with`] and [`JournalWriter::resume`].
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
     /// Slots kept for the end of the session: [`EventSink::takes_requests`] turns `false` when no
@@ -74,7 +74,8 @@ pub struct WriterOptions {
     /// (4 MiB of records).
     pub reserve_records: u64,
     /// Remove an existing journal at the same path (base file and numbered segments) instead of
-    /// refusing to start. Default `false`: a journal is never overwritten silently.
+    /// refusing to start (never one a writer has open). Default `false`: a journal is never
+    /// overwritten silently. [`JournalWriter::resume`] ignores it.
     pub overwrite: bool,
     /// Test hook: preparing segment `n` or any later one fails with ENOSPC, as on a full disk.
     #[doc(hidden)]
@@ -127,7 +128,7 @@ impl Default for WriterOptions {
 /// What a writer did, returned by [`JournalWriter::close`] (and [`JournalWriter::stats`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JournalStats {
-    /// Records written (published).
+    /// Records in the journal (published; a resumed writer counts the records before it too).
     pub records: u64,
     /// Sequence number of the last record written (0 if none).
     pub last_seq: u64,
@@ -139,7 +140,8 @@ pub struct JournalStats {
     pub prepare_failures: u64,
     /// The last preparation error, if any.
     pub last_prepare_error: Option<String>,
-    /// Segment files built (including those prepared ahead and never used).
+    /// Segment files this writer built (including those prepared ahead and never used; a
+    /// resumed writer reuses the segments it finds and counts only those it builds).
     pub segments_built: u32,
     /// Pages faulted in ahead of the writer (including those faulted again after writeback).
     pub pages_faulted: u64,

@@ -143,27 +143,37 @@ impl JournalWriter {
         let base = cfg.path.clone();
         let lock = lock_base(&base)?;
         let found = Found::read(&base)?;
-        // Open every segment (the earlier ones only to clear a `closed` flag and to flush)
-        // before changing anything: a file that cannot be written leaves the journal as it was.
-        let files =
-            found.segments.iter().map(|(path, h)| Existing::open(path, h)).collect::<Result<Vec<_>, _>>()?;
+        // Before changing anything: every segment the writer will write into is as long as its
+        // header says (the reader checked the others).
+        for (path, h) in &found.segments[found.current..] {
+            Existing::check_len(path, h)?;
+        }
         let removed_tmp = remove_leftovers(&base)?;
-        if let Some(t) = &found.torn {
-            let file = files.iter().find(|f| f.path == t.path).expect("the torn slot is in a segment");
-            file.zero_slot(t.offset)?;
-        }
-        for f in files.iter().filter(|f| f.header.closed) {
-            f.clear_closed()?;
-        }
-        if cfg.sync != SyncPolicy::None {
-            for f in &files {
-                f.sync()?;
+        // One file open at a time (a long journal has more segments than a process has file
+        // descriptors); a mapping outlives its descriptor.
+        let sync = cfg.sync != SyncPolicy::None;
+        let mut mapped = Vec::with_capacity(found.segments.len() - found.current);
+        for (i, (path, h)) in found.segments.iter().enumerate() {
+            if i < found.current && !h.closed && !sync {
+                continue;
             }
-            if removed_tmp {
-                sync_dir(&base).map_err(|e| JournalError::io(&base, "flush the directory", e))?;
+            let file = Existing::open(path, h)?;
+            if let Some(t) = found.torn.as_ref().filter(|t| t.path == *path) {
+                file.zero_slot(t.offset)?;
+            }
+            if h.closed {
+                file.clear_closed()?;
+            }
+            if sync {
+                file.sync()?;
+            }
+            if i >= found.current {
+                mapped.push(file.map()?);
             }
         }
-        let mapped = files[found.current..].iter().map(Existing::map).collect::<Result<Vec<_>, _>>()?;
+        if sync && removed_tmp {
+            sync_dir(&base).map_err(|e| JournalError::io(&base, "flush the directory", e))?;
+        }
 
         let next_seq = found.last_seq + 1;
         let mut segs = mapped.into_iter();
