@@ -201,15 +201,30 @@ fn sigterm_shuts_down_cleanly() {
     assert_eq!(ids(K::Logout).len(), 1);
     assert_audited_and_verified(&journal, &config);
 
-    // The journal is there now: a second run reads what it would restore, and (until the
-    // writer can append) stops without touching it.
-    let before = std::fs::read(&journal).expect("journal bytes");
-    let out = run(&config, &journal).output().expect("oms run again");
+    // The journal is there now: a second run recovers from it (nothing to restore after a
+    // clean stop), appends after its last record and stops cleanly on SIGTERM.
+    let last = ev.last().expect("records").seq;
+    let child = run(&config, &journal).spawn().expect("oms run again");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let live = || Journal::open(&journal).ok()?.records().collect::<Result<Vec<_>, _>>().ok();
+    while !live().is_some_and(|ev| ev.iter().any(|r| r.kind == K::Recovered)) {
+        assert!(Instant::now() < deadline, "no recovered record within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: a plain syscall on the pid of a child we spawned and have not waited for.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let out = wait(child, 30, "the second oms run after SIGTERM");
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("restores 0 queued and 0 in flight"), "{err}");
-    assert!(err.contains("resume not yet possible"), "{err}");
-    assert_eq!(std::fs::read(&journal).expect("journal bytes"), before, "left untouched");
+    let again = records(&journal);
+    assert_eq!(again[..ev.len()], ev[..], "the first run's records are kept as they were");
+    assert!(again.iter().enumerate().all(|(i, r)| r.seq == i as u64 + 1), "sequence numbers without a gap");
+    let recovered = &again[ev.len()];
+    assert_eq!((recovered.seq, recovered.kind), (last + 1, K::Recovered));
+    assert_eq!((recovered.qty, recovered.order_id), (0, 0));
+    assert_audited_and_verified(&journal, &config);
 
     // Under another configuration it is refused, naming what differs.
     let other = std::fs::read_to_string(&config)

@@ -14,9 +14,13 @@
 //!
 //! When PATH holds a journal, `oms run` recovers from it ([`crate::recovery`]): the state its
 //! previous run left — queue, orders in flight, throttle, session — after checking that the
-//! configuration is the one it was written with. The journal writer cannot yet reopen a
-//! journal to append to it, so for now `oms run` prints what it would restore and stops
-//! without touching the journal (exit 1).
+//! configuration is the one it was written with — and appends to it
+//! ([`JournalWriter::resume`]: sequence numbers continue after the last committed record, a
+//! torn tail is overwritten). So `kill -9` in the middle of a busy window, then the same
+//! command again, loses nothing the journal had accepted. An `--orders FILE` then goes on
+//! where the journal shows the engine stopped taking it: per producer, the leading lines the
+//! engine took are not handed over again (`taken.rs`); the rest are, those that were still in
+//! a ring at the crash among them. Standard input is taken as it comes.
 //!
 //! Exit codes: 0 a clean stop; 1 the journal cannot be written or resumed, or the engine
 //! failed; 2 bad usage (configuration, orders input, a journal under another configuration).
@@ -38,6 +42,7 @@ use super::CliError;
 mod orders;
 mod signal;
 mod status;
+mod taken;
 mod venue;
 
 use orders::{Feed, Input};
@@ -135,6 +140,16 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
         Err(Opening::Failed(msg)) => return failed(msg),
         Err(Opening::Journal(e)) => return Err(e.into()),
     };
+    if recovered.is_some() && input.is_file() {
+        match taken::Taken::read(&a.journal) {
+            Ok(taken) => {
+                if let Some(msg) = input.skip_taken(&taken) {
+                    eprintln!("oms run: {msg}");
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
     let mut producers: Vec<_> = (0..input.producers()).map(|_| builder.producer()).collect();
     let venue = match Venue::start(&valid, responder, clock.clone()) {
@@ -212,13 +227,14 @@ fn open_journal(
     };
     eprintln!("oms run: {}", recovery.summary());
     recovery.state.prepare_clock(clock);
-    // Appending to an existing journal needs a writer that continues after its last committed
-    // record (overwriting a torn tail); this build's writer only creates journals.
-    Err(Opening::Failed(format!(
-        "{}: resume not yet possible: this build cannot append to an existing journal (it was left \
-         untouched); move it away to start a new one",
-        a.journal.display()
-    )))
+    let writer = JournalWriter::resume(&settings, options).map_err(Opening::Journal)?;
+    if writer.next_seq() != recovery.last_seq + 1 {
+        return Err(Opening::Failed(format!(
+            "{}: the journal changed while it was recovered",
+            a.journal.display()
+        )));
+    }
+    Ok((writer, Some(recovery.state)))
 }
 
 /// Feeds the orders, follows the journal, prints the status, until a signal, `--once`, a bad

@@ -73,6 +73,28 @@ pub enum JournalError {
         /// The later segment found in its place.
         found: PathBuf,
     },
+    /// Another writer has the journal open (it holds the lock on the base file): a journal has
+    /// one writer at a time.
+    #[error(
+        "{path}: another writer has this journal open (the base file is locked); a journal has one \
+         writer at a time",
+        path = .path.display()
+    )]
+    InUse {
+        /// The base file.
+        path: PathBuf,
+    },
+    /// A numbered segment was given where the journal's base file is needed (to resume it).
+    #[error(
+        "{path}: this is segment {index} of a journal, not its base file (segment 0)",
+        path = .path.display()
+    )]
+    NotBase {
+        /// The file given.
+        path: PathBuf,
+        /// Its segment index.
+        index: u32,
+    },
     /// The journal configuration cannot be used.
     #[error("{path}: invalid journal configuration: {problem}", path = .path.display())]
     Config {
@@ -103,6 +125,8 @@ impl JournalError {
             | JournalError::Version { path, .. }
             | JournalError::Corrupt { path, .. }
             | JournalError::MissingSegment { path, .. }
+            | JournalError::InUse { path }
+            | JournalError::NotBase { path, .. }
             | JournalError::Config { path, .. } => path,
         }
     }

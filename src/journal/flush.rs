@@ -99,6 +99,12 @@ impl Flusher {
         self.dir_dirty = true;
     }
 
+    /// A segment of a resumed journal whose first `synced` bytes (header included) and name are
+    /// already on disk.
+    pub(super) fn add_synced(&mut self, seg: Segment, synced: usize) {
+        self.live.push(Tracked { seg, header_synced: true, synced });
+    }
+
     /// Flushes everything published so far: records (segment by segment, in order), the headers
     /// of segments not flushed yet, then the directory. Failures are counted in `shared` and
     /// marked in the segment's header; the round goes on with the rest. Returns whether

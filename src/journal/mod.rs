@@ -11,6 +11,11 @@
 //!   rejecting orders; only a full disk makes it reject New orders `journal_full`. A lazily
 //!   faulted page of a fresh mapping costs the engine microseconds where a pre-faulted one costs
 //!   nothing (docs/BENCHMARKS.md has the measurements).
+//! * [`JournalWriter::resume`] reopens an existing journal (after a crash or a clean stop) to
+//!   append after its last committed record: it reads the whole journal with the reader's rules
+//!   first and refuses one the reader refuses; a torn tail is zeroed, segments prepared ahead are
+//!   reused, `.tmp` leftovers removed. A writer locks the base file (`flock`): one writer at a
+//!   time.
 //! * The `[journal] sync` policy flushes on the engine thread at logout (`on-logout`), or on a
 //!   thread that sleeps between flushes (an interval); a failed flush is counted, journaled
 //!   (`sync_failed`) and flagged in the segment header (`oms verify` exits 1).

@@ -15,9 +15,10 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::JournalError;
-use super::format::{SegmentHeader, segment_path};
+use super::format::{SegmentHeader, offsets, segment_path};
 use super::mapping::SegmentMap;
+use super::{Corruption, JournalError};
+use crate::record::RECORD_SIZE;
 
 /// Bytes reserved by one `fallocate` step (a few µs on ext4 for unwritten extents).
 const ALLOCATE_CHUNK: u64 = 4 << 20;
@@ -192,6 +193,86 @@ impl Drop for Builder {
         if self.owns_tmp {
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+/// An existing segment file opened again for writing (`JournalWriter::resume`).
+#[derive(Debug)]
+pub(super) struct Existing {
+    pub(super) file: File,
+    pub(super) path: PathBuf,
+    pub(super) header: SegmentHeader,
+}
+
+impl Existing {
+    /// Refuses a segment file shorter than its header says: mapping it would turn a write past
+    /// its end into SIGBUS.
+    pub(super) fn check_len(path: &Path, header: &SegmentHeader) -> Result<(), JournalError> {
+        let len = std::fs::metadata(path).map_err(|e| JournalError::io(path, "stat", e))?.len();
+        if len < header.segment_bytes {
+            let problem = Corruption::Truncated { len, expected: header.segment_bytes };
+            return Err(JournalError::corrupt(path, len, problem));
+        }
+        Ok(())
+    }
+
+    /// Opens the segment file `path`, whose checked header is `header`, for writing (and checks
+    /// its length again).
+    pub(super) fn open(path: &Path, header: &SegmentHeader) -> Result<Existing, JournalError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| JournalError::io(path, "open for appending", e))?;
+        let len = file.metadata().map_err(|e| JournalError::io(path, "stat", e))?.len();
+        if len < header.segment_bytes {
+            let problem = Corruption::Truncated { len, expected: header.segment_bytes };
+            return Err(JournalError::corrupt(path, len, problem));
+        }
+        Ok(Existing { file, path: path.to_path_buf(), header: header.clone() })
+    }
+
+    /// Writes zeros over the 64 bytes at `offset` (an unpublished slot's leftover body).
+    pub(super) fn zero_slot(&self, offset: u64) -> Result<(), JournalError> {
+        debug_assert!(offset >= self.header.header_bytes && offset < self.header.segment_bytes);
+        self.file.write_all_at(&[0u8; RECORD_SIZE], offset).map_err(|e| {
+            JournalError::io(&self.path, &format!("zero the unpublished slot at offset {offset}"), e)
+        })
+    }
+
+    /// Clears the live `closed` header field.
+    pub(super) fn clear_closed(&self) -> Result<(), JournalError> {
+        self.file
+            .write_all_at(&0u32.to_le_bytes(), offsets::CLOSED as u64)
+            .map_err(|e| JournalError::io(&self.path, "clear the closed flag", e))
+    }
+
+    /// Flushes the file's data to disk (`fdatasync`).
+    pub(super) fn sync(&self) -> Result<(), JournalError> {
+        self.file.sync_data().map_err(|e| JournalError::io(&self.path, "flush (fdatasync)", e))
+    }
+
+    /// Reserves the file's blocks again (a copy of the journal may have made it sparse, and a
+    /// store into a hole of a mapping on a full disk is SIGBUS), and maps it. `fallocate` over
+    /// blocks already allocated changes no byte; where the file system lacks it, nothing is done
+    /// (writing zeros, as for a new segment, would erase the records).
+    pub(super) fn map(&self) -> Result<Segment, JournalError> {
+        let h = &self.header;
+        let len = libc::off_t::try_from(h.segment_bytes).map_err(|_| {
+            JournalError::io(&self.path, "map", std::io::Error::from_raw_os_error(libc::EFBIG))
+        })?;
+        // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
+        let rc = unsafe { libc::fallocate(self.file.as_raw_fd(), 0, 0, len) };
+        if rc != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EOPNOTSUPP) {
+                let op = format!("reserve {} bytes (fallocate)", h.segment_bytes);
+                return Err(JournalError::io(&self.path, &op, e));
+            }
+        }
+        let map = SegmentMap::map_file(&self.file, h.header_bytes, h.segment_bytes)
+            .map_err(|e| JournalError::io(&self.path, "map", e))?;
+        Ok(Segment { map, path: self.path.clone(), index: h.segment_index, first_seq: h.first_seq })
     }
 }
 

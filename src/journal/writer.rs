@@ -38,7 +38,9 @@
 //! for which no slot is left (not even after preparing a segment on the spot) is dropped and
 //! counted ([`JournalStats::dropped`], and in the segment's header: `oms verify` exits 1).
 
+use std::fs::{File, OpenOptions};
 use std::num::NonZeroU64;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,13 +55,14 @@ use crate::model::EventKind;
 use crate::record::{ENGINE, EventRecord, RECORD_SIZE, seal};
 use crate::sink::EventSink;
 
+mod resume;
 mod space;
 
 pub(super) const PAGE: usize = 4096;
 /// The fewest records a segment must hold.
 const MIN_SEGMENT_RECORDS: u64 = 16;
 
-/// Options of [`JournalWriter::create_with`].
+/// Options of [`JournalWriter::create_with`] and [`JournalWriter::resume`].
 #[derive(Clone, Debug)]
 pub struct WriterOptions {
     /// Slots kept for the end of the session: [`EventSink::takes_requests`] turns `false` when no
@@ -71,7 +74,8 @@ pub struct WriterOptions {
     /// (4 MiB of records).
     pub reserve_records: u64,
     /// Remove an existing journal at the same path (base file and numbered segments) instead of
-    /// refusing to start. Default `false`: a journal is never overwritten silently.
+    /// refusing to start (never one a writer has open). Default `false`: a journal is never
+    /// overwritten silently. [`JournalWriter::resume`] ignores it.
     pub overwrite: bool,
     /// Test hook: preparing segment `n` or any later one fails with ENOSPC, as on a full disk.
     #[doc(hidden)]
@@ -124,7 +128,7 @@ impl Default for WriterOptions {
 /// What a writer did, returned by [`JournalWriter::close`] (and [`JournalWriter::stats`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JournalStats {
-    /// Records written (published).
+    /// Records in the journal (published; a resumed writer counts the records before it too).
     pub records: u64,
     /// Sequence number of the last record written (0 if none).
     pub last_seq: u64,
@@ -136,7 +140,8 @@ pub struct JournalStats {
     pub prepare_failures: u64,
     /// The last preparation error, if any.
     pub last_prepare_error: Option<String>,
-    /// Segment files built (including those prepared ahead and never used).
+    /// Segment files this writer built (including those prepared ahead and never used; a
+    /// resumed writer reuses the segments it finds and counts only those it builds).
     pub segments_built: u32,
     /// Pages faulted in ahead of the writer (including those faulted again after writeback).
     pub pages_faulted: u64,
@@ -195,6 +200,10 @@ pub struct JournalWriter {
     durability: Durability,
     base: PathBuf,
     closed: bool,
+    /// The base file, locked (`flock`, exclusive) for the writer's life: a journal has one
+    /// writer at a time ([`JournalWriter::resume`] of a journal another writer has open fails
+    /// [`JournalError::InUse`]). The kernel drops the lock when the process dies, however it dies.
+    _lock: File,
 }
 
 /// The sync policy's state.
@@ -206,6 +215,40 @@ struct Durability {
     thread: Option<IntervalThread>,
     /// Failed flushes already journaled as `sync_failed`.
     journaled_errors: u64,
+}
+
+impl Durability {
+    /// The sync policy's state for a writer whose first segments are `segs`, each with the
+    /// bytes of it already on disk (`None`: a new segment, whose header and name are not).
+    fn start(
+        policy: SyncPolicy,
+        base: &Path,
+        opts: &WriterOptions,
+        clock: &Ticker,
+        segs: &[(Segment, Option<usize>)],
+    ) -> Result<Durability, JournalError> {
+        let new_flusher = || {
+            let mut f = Flusher::new(base.to_path_buf(), opts.faults.clone());
+            for (seg, synced) in segs {
+                match synced {
+                    None => f.add(seg.clone()),
+                    Some(bytes) => f.add_synced(seg.clone(), *bytes),
+                }
+            }
+            f
+        };
+        let shared = Arc::new(SyncShared::new());
+        let flusher = (policy != SyncPolicy::None).then(new_flusher);
+        let mut thread = None;
+        if let SyncPolicy::IntervalMs(ms) = policy {
+            let interval = std::time::Duration::from_millis(ms.get());
+            thread = Some(
+                IntervalThread::spawn(Arc::clone(&shared), new_flusher(), interval, clock.clone())
+                    .map_err(|e| JournalError::io(base, "start the journal sync thread", e))?,
+            );
+        }
+        Ok(Durability { policy, shared, flusher, thread, journaled_errors: 0 })
+    }
 }
 
 impl std::fmt::Debug for JournalWriter {
@@ -275,27 +318,17 @@ impl JournalWriter {
         let inject =
             Inject { enospc_from_segment: opts.inject_enospc_from_segment, faults: opts.faults.clone() };
         let seg0 = Builder::new(&base, template.clone()).finish(&inject)?;
+        // A resume in another process between the link and this lock would find the journal
+        // (empty) and hold the lock: this then fails `InUse`, and nothing is written twice.
+        let lock = lock_base(&base)?;
         let cap = seg0.map.capacity();
         let clock = Ticker::new(opts.clock.clone());
-
-        let shared = Arc::new(SyncShared::new());
-        let mut flusher =
-            (cfg.sync != SyncPolicy::None).then(|| Flusher::new(base.clone(), opts.faults.clone()));
-        let mut thread = None;
-        if let SyncPolicy::IntervalMs(ms) = cfg.sync {
-            let mut own = Flusher::new(base.clone(), opts.faults.clone());
-            own.add(seg0.clone());
-            let interval = std::time::Duration::from_millis(ms.get());
-            thread = Some(
-                IntervalThread::spawn(Arc::clone(&shared), own, interval, clock.clone())
-                    .map_err(|e| JournalError::io(&base, "start the journal sync thread", e))?,
-            );
-        }
-        if let Some(f) = &mut flusher {
-            f.add(seg0.clone());
-        }
+        let durability = Durability::start(cfg.sync, &base, &opts, &clock, &[(seg0.clone(), None)])?;
         let prepare = cfg.prepare_records.map_or(cap, NonZeroU64::get);
-        let space = space::Space::new(template, inject, clock, prepare, cap);
+        let mut next = template;
+        next.segment_index = 1;
+        next.first_seq = seg0.end_seq();
+        let space = space::Space::new(next, inject, clock, (prepare, cap), 1, 1);
         let mut w = JournalWriter {
             allocated_seq: seg0.end_seq(),
             seg: seg0,
@@ -310,9 +343,10 @@ impl JournalWriter {
             last_time_ns: 0,
             segments: 1,
             space,
-            durability: Durability { policy: cfg.sync, shared, flusher, thread, journaled_errors: 0 },
+            durability,
             base,
             closed: false,
+            _lock: lock,
         };
         w.prepare_up_front();
         w.update_limits();
@@ -480,6 +514,26 @@ impl JournalWriter {
     }
 }
 
+/// Opens the base file `base` and locks it (`flock`, exclusive, without waiting); the lock lasts
+/// as long as the returned file is open. [`JournalError::InUse`] if another writer holds it.
+fn lock_base(base: &Path) -> Result<File, JournalError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(base)
+        .map_err(|e| JournalError::io(base, "open the journal", e))?;
+    // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(JournalError::InUse { path: base.to_path_buf() });
+        }
+        return Err(JournalError::io(base, "lock the journal (flock)", e));
+    }
+    Ok(file)
+}
+
 /// Refuses to start over an existing journal at `base`, or removes it if `overwrite`.
 fn remove_or_refuse(base: &Path, overwrite: bool) -> Result<(), JournalError> {
     let mut existing: Vec<PathBuf> = existing_segments(base)?.into_iter().map(|(_, p)| p).collect();
@@ -489,6 +543,11 @@ fn remove_or_refuse(base: &Path, overwrite: bool) -> Result<(), JournalError> {
     if let Some(first) = existing.first() {
         if !overwrite {
             return Err(JournalError::Exists { path: first.clone() });
+        }
+        // Never remove a journal a writer has open (other failures to lock it are no reason
+        // not to remove it).
+        if let Err(e @ JournalError::InUse { .. }) = lock_base(base) {
+            return Err(e);
         }
         for p in &existing {
             std::fs::remove_file(p).map_err(|e| JournalError::io(p, "remove the old journal file", e))?;

@@ -13,6 +13,8 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use crate::replay::{Action, MAX_PRODUCERS, ScenarioEvent, parse_scenario, parse_scenario_line};
 use crate::ring::Producer;
 
+use super::taken::Taken;
+
 /// Name of standard input in messages.
 const STDIN: &str = "<stdin>";
 
@@ -85,6 +87,55 @@ impl Input {
     /// Producer rings the run needs.
     pub(super) fn producers(&self) -> usize {
         self.producers
+    }
+
+    /// Whether the orders come from a file (not standard input, not none).
+    pub(super) fn is_file(&self) -> bool {
+        self.stdin.is_none() && !self.name.is_empty()
+    }
+
+    /// Drops the request lines of an orders file that the journal being recovered shows the
+    /// engine took already, so that running the same command again after a crash hands none of
+    /// them over twice: per producer, the leading lines that match, in order, the requests it
+    /// took from that producer (`taken`). The first line that does not match, and every line
+    /// after it, is handed over (the requests still in a ring at the crash among them: they
+    /// were never taken). Standard input is left alone: what comes in is new. Returns a line
+    /// for people on what was dropped, if anything was taken.
+    pub(super) fn skip_taken(&mut self, taken: &Taken) -> Option<String> {
+        if !self.is_file() {
+            return None;
+        }
+        let by = &taken.by_producer;
+        let mut next = vec![0usize; by.len()];
+        let mut first_kept: Vec<Option<usize>> = vec![None; by.len()];
+        self.pending.retain(|ev| {
+            let Action::Request { producer: p, request, order } = ev.action else { return true };
+            let Some(list) = by.get(p) else { return true };
+            if first_kept[p].is_none() && list.get(next[p]) == Some(&(request, order.order_id)) {
+                next[p] += 1;
+                return false;
+            }
+            first_kept[p].get_or_insert(ev.line);
+            true
+        });
+        let total: usize = by.iter().map(Vec::len).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut msg = format!(
+            "{}: {} request line(s) the journal shows taken are not handed over again",
+            self.name,
+            next.iter().sum::<usize>()
+        );
+        for (p, list) in by.iter().enumerate().filter(|(p, l)| next[*p] < l.len()) {
+            let from = first_kept[p].map_or("the end of the file".to_string(), |l| format!("line {l}"));
+            msg += &format!(
+                "; p={p}: the journal shows {} taken, the file's first {} match (it differs from {from})",
+                list.len(),
+                next[p]
+            );
+        }
+        Some(msg)
     }
 
     /// Whether the input has ended and every line was handed over.

@@ -87,21 +87,26 @@ pub(in crate::journal) struct Space {
 }
 
 impl Space {
-    /// The space after segment 0 (whose header is `seg0`, `cap` slots) was built.
-    pub(super) fn new(seg0: SegmentHeader, inject: Inject, clock: Ticker, prepare: u64, cap: u64) -> Space {
-        let mut template = seg0;
-        template.segment_index = 1;
-        template.first_seq = 1 + cap;
+    /// The space of a writer whose next segment to build is `next` (its header) and whose next
+    /// record is `next_seq`, with `cap` slots a segment; `built` segments built so far.
+    pub(super) fn new(
+        next: SegmentHeader,
+        inject: Inject,
+        clock: Ticker,
+        (prepare, cap): (u64, u64),
+        next_seq: u64,
+        built: u32,
+    ) -> Space {
         let now = clock.now();
         Space {
             ahead: VecDeque::with_capacity(16),
             retired: VecDeque::with_capacity(64),
             builder: None,
-            template,
+            template: next,
             inject,
             next_refresh: now + REFRESH,
             clock,
-            target_seq: 1 + prepare,
+            target_seq: next_seq + prepare,
             prepare,
             cap,
             retry_at: None,
@@ -110,7 +115,7 @@ impl Space {
             backlog: Vec::new(),
             prepare_failures: 0,
             last_error: None,
-            built: 1,
+            built,
             pages_faulted: 0,
             slices: 0,
         }

@@ -1,0 +1,125 @@
+//! The requests a journal shows the engine took, per producer, in the order it took them: what
+//! an `--orders FILE` run that recovers from the journal must not hand over again.
+//!
+//! The engine answers every request it takes from a ring with exactly one record when it takes
+//! it: a New with `queued`, `sent` (at once) or `rejected`; a Modify with `modified` or
+//! `rejected`; a Cancel with `cancelled` or `rejected`. The other order records are later
+//! fates of an order taken before: `sent` of a queued order, the `session_ended` / `shutdown`
+//! rejects of queued orders, `response`, `unanswered`. Telling the two apart needs only the set
+//! of queued orders, which this fold keeps as the engine does. A producer's requests are taken
+//! in the order it handed them over (its ring is FIFO), so the requests a file's producer had
+//! handed over and the engine took are a prefix of its lines.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::journal::{Journal, JournalError};
+use crate::model::{EventKind, RejectReason, RequestType};
+use crate::record::EventRecord;
+
+/// Per producer, the requests taken: (request type, order id), in order.
+#[derive(Debug, Default)]
+pub(super) struct Taken {
+    pub(super) by_producer: Vec<Vec<(RequestType, u64)>>,
+}
+
+impl Taken {
+    /// Reads the committed records of the journal at `path`.
+    pub(super) fn read(path: &Path) -> Result<Taken, JournalError> {
+        let journal = Journal::open(path)?;
+        let mut fold = Fold::default();
+        for r in journal.records() {
+            fold.push(&r?);
+        }
+        Ok(fold.taken)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Fold {
+    queued: HashSet<u64>,
+    taken: Taken,
+}
+
+impl Fold {
+    fn push(&mut self, r: &EventRecord) {
+        let id = r.order_id;
+        let request = match r.kind {
+            EventKind::Queued => {
+                self.queued.insert(id);
+                Some(RequestType::New)
+            }
+            EventKind::Sent => (!self.queued.remove(&id)).then_some(RequestType::New),
+            EventKind::Modified => Some(RequestType::Modify),
+            EventKind::Cancelled => {
+                self.queued.remove(&id);
+                Some(RequestType::Cancel)
+            }
+            EventKind::Rejected => {
+                let ends_queued = r.request == RequestType::New
+                    && matches!(r.reason, Some(RejectReason::SessionEnded | RejectReason::Shutdown))
+                    && self.queued.remove(&id);
+                (!ends_queued).then_some(r.request)
+            }
+            EventKind::Logon
+            | EventKind::Logout
+            | EventKind::Response
+            | EventKind::UnmatchedResponse
+            | EventKind::Unanswered
+            | EventKind::ClockStep
+            | EventKind::Recovered
+            | EventKind::SyncFailed => None,
+        };
+        if let Some(request) = request {
+            let p = usize::from(r.producer);
+            let by = &mut self.taken.by_producer;
+            if by.len() <= p {
+                by.resize_with(p + 1, Vec::new);
+            }
+            by[p].push((request, id));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OrderRequest, Side};
+
+    fn rec(kind: EventKind, id: u64, request: RequestType, p: u16) -> EventRecord {
+        let o = OrderRequest::new(id, 1, Side::Buy, 10.0, 1);
+        EventRecord::for_order(kind, 0, &o, request).from_producer(p)
+    }
+
+    fn rejected(id: u64, request: RequestType, reason: RejectReason, p: u16) -> EventRecord {
+        let mut r = rec(EventKind::Rejected, id, request, p);
+        r.reason = Some(reason);
+        r
+    }
+
+    #[test]
+    fn later_fates_are_not_requests() {
+        use EventKind as K;
+        use RequestType::{Cancel, Modify, New};
+        let mut f = Fold::default();
+        for r in [
+            rec(K::Queued, 1, New, 0),
+            rec(K::Sent, 2, New, 1), // at once
+            rec(K::Queued, 3, New, 0),
+            rec(K::Modified, 3, Modify, 0),
+            rec(K::Sent, 1, New, 0), // from the queue
+            rec(K::Response, 1, New, 0),
+            rejected(3, New, RejectReason::DuplicateOrderId, 1), // a duplicate of a queued id
+            rec(K::Queued, 4, New, 1),
+            rejected(9, Cancel, RejectReason::NotQueued, 1),
+            rec(K::Cancelled, 4, Cancel, 1),
+            rejected(3, New, RejectReason::Shutdown, 0), // the queued order at shutdown
+            rejected(5, New, RejectReason::Shutdown, 0), // a request left in the ring
+            rec(K::Unanswered, 2, New, 1),
+        ] {
+            f.push(&r);
+        }
+        assert_eq!(f.taken.by_producer[0], [(New, 1), (New, 3), (Modify, 3), (New, 5)]);
+        assert_eq!(f.taken.by_producer[1], [(New, 2), (New, 3), (New, 4), (Cancel, 9), (Cancel, 4)]);
+    }
+}
