@@ -68,7 +68,10 @@ impl Fold {
             | EventKind::Unanswered
             | EventKind::ClockStep
             | EventKind::Recovered
-            | EventKind::SyncFailed => None,
+            | EventKind::SyncFailed
+            | EventKind::ExchangeSession
+            | EventKind::Execution
+            | EventKind::ExchangeReject => None,
         };
         if let Some(request) = request {
             let p = usize::from(r.producer);
@@ -109,6 +112,8 @@ mod tests {
             rec(K::Modified, 3, Modify, 0),
             rec(K::Sent, 1, New, 0), // from the queue
             rec(K::Response, 1, New, 0),
+            rec(K::Execution, 1, New, 0), // the exchange's report of order 1
+            rec(K::ExchangeReject, 2, New, 1),
             rejected(3, New, RejectReason::DuplicateOrderId, 1), // a duplicate of a queued id
             rec(K::Queued, 4, New, 1),
             rejected(9, Cancel, RejectReason::NotQueued, 1),
