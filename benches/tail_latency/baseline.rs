@@ -147,6 +147,7 @@ pub fn run(schedule: &Schedule, sender_core: Option<core_affinity::CoreId>, dir:
         in_flight: Mutex::new(HashMap::new()),
         log: Mutex::new(BufWriter::new(file)),
     });
+    let schedule = &schedule.restarted();
     let mut probe = Probe::new(schedule);
     let done = probe.done.clone();
     let s2 = shared.clone();

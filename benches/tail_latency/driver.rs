@@ -39,6 +39,8 @@ pub struct Schedule {
     pub orders: u64,
     /// The first `warmup` orders are sent but not recorded.
     pub warmup: u64,
+    /// How far ahead of its making (or of [`Schedule::restarted`]) order 0 is due.
+    lead_ticks: u64,
 }
 
 impl Schedule {
@@ -52,7 +54,14 @@ impl Schedule {
         }
         let ticks_per_100us = clock.raw().saturating_sub(now).max(1);
         let lead_ticks = (lead.as_nanos() as u64 / 100_000).saturating_mul(ticks_per_100us);
-        Schedule { clock, start_raw: now + lead_ticks, rate, orders, warmup }
+        Schedule { clock, start_raw: now + lead_ticks, rate, orders, warmup, lead_ticks }
+    }
+
+    /// The same schedule, starting its lead from now. A design calls it once its set-up (the
+    /// journal's space prepared before logon, the tables allocated) is done and before it makes
+    /// its probes, so that the set-up is not counted as a stall of the first orders.
+    pub fn restarted(&self) -> Schedule {
+        Schedule { start_raw: self.clock.raw() + self.lead_ticks, ..self.clone() }
     }
 
     /// Intended send instant of order `i`, ns after `start_raw` (0 for every order when

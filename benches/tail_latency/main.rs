@@ -131,7 +131,7 @@ fn main() {
     let mut runs: Vec<Run> = Vec::new();
     let mut run_pair = |label: String, rate: u64, secs: f64| -> String {
         let orders = ((rate as f64 * secs) as u64).max(1);
-        // A fresh schedule per design: each run starts its own clock `lead` after it is made.
+        // A fresh schedule per design: each run starts its own clock `lead` after its set-up is done.
         let dir = tempfile::tempdir().expect("temp dir for the journal");
         let pre = driver::preemptions();
         let o = oms_design::run(&schedule(Some(rate), orders), engine_core.map(|c| c.id), dir.path());

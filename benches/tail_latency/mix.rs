@@ -182,7 +182,9 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
     let mut producer = b.producer();
-    let sink = MixProbe::new(common::make_sink(&raw, &clock), schedule);
+    let journal = common::make_sink(&raw, &clock);
+    let schedule = &schedule.restarted();
+    let sink = MixProbe::new(journal, schedule);
     let done = sink.done.clone();
     let exchange = ProbeExchange::new(schedule, responder);
     let engine = EngineHandle::spawn(b.build(exchange, sink), &cfg.runner).expect("engine thread starts");

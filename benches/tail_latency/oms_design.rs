@@ -103,6 +103,7 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
     let mut producer = b.producer();
     let inner = common::make_sink(&raw, &clock);
+    let schedule = &schedule.restarted();
     let exchange = ProbeExchange::new(schedule, responder);
     let rt_probe = Probe::new(schedule);
     let done = rt_probe.done.clone();
