@@ -122,9 +122,6 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
         Ok(v) => v,
         Err(e) => return usage(e.in_file(&a.config)),
     };
-    if let Err(msg) = Venue::supported(&valid) {
-        return usage(format!("{}: {msg}", a.config.display()));
-    }
     let mut input = match Input::open(a.orders.as_deref(), a.producers) {
         Ok(i) => i,
         Err(msg) => return usage(msg),
@@ -154,7 +151,7 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
     let mut producers: Vec<_> = (0..input.producers()).map(|_| builder.producer()).collect();
     let venue = match Venue::start(&valid, responder, clock.clone()) {
         Ok(v) => v,
-        Err(e) => return failed(format!("cannot start the exchange: {e}")),
+        Err(msg) => return failed(msg),
     };
     let engine = match recovered {
         None => builder.build(venue, writer),
@@ -210,6 +207,10 @@ fn open_journal(
 ) -> Result<(JournalWriter, Option<RecoveredState>), Opening> {
     let settings = JournalSettings { path: a.journal.clone(), ..valid.journal.clone() };
     let options = WriterOptions::for_engine(&valid.engine.capacities, producers);
+    if let Some(dir) = a.journal.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Opening::Failed(format!("{}: cannot create the directory: {e}", dir.display())))?;
+    }
     let exists = journal_exists(&a.journal).map_err(|e| match e {
         CliError::Journal(e) => Opening::Journal(e),
         other => Opening::Failed(other.to_string()),

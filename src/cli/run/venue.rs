@@ -1,11 +1,13 @@
 //! The exchange `oms run` trades with: the one place it is chosen from the configuration.
 //!
-//! `[exchange] kind = "simulated"` (the default) is the simulated exchange on its own thread.
-//! A FIX session (`kind = "fix"`, [`ValidConfig::fix`]) plugs in here as another variant once
-//! the engine drives exchange sessions (their [`Exchange::poll`] each loop turn).
+//! `[exchange] kind = "simulated"` (the default) is the simulated exchange on its own thread;
+//! `kind = "fix"` ([`ValidConfig::fix`]) is the FIX 4.4 session, driven on the engine thread
+//! (its [`Exchange::poll`] each loop turn), logging on at the window's start with the
+//! `[session]` credentials.
 
 use crate::clock::EngineClock;
 use crate::config::ValidConfig;
+use crate::exchange::fix::FixExchange;
 use crate::exchange::{Exchange, ExchangeEvent, SimulatedExchange};
 use crate::model::{Logon, Logout, OrderRequest};
 use crate::ring::Responder;
@@ -15,28 +17,31 @@ use crate::ring::Responder;
 pub(super) enum Venue {
     /// The simulated exchange (`[exchange] kind = "simulated"`).
     Simulated(SimulatedExchange),
+    /// The FIX 4.4 session (`[exchange] kind = "fix"`).
+    Fix(Box<FixExchange>),
 }
 
 impl Venue {
-    /// Whether `oms run` can trade with the configured exchange (checked before anything
-    /// starts); the reason if not.
-    pub(super) fn supported(valid: &ValidConfig) -> Result<(), String> {
-        match &valid.fix {
-            None => Ok(()),
-            Some(_) => Err("[exchange] kind = \"fix\": `oms run` trades with the simulated exchange only \
-                            (the engine does not drive a FIX session yet)"
-                .into()),
-        }
-    }
-
     /// Starts the configured exchange, answering through `responder`, on the engine's clock.
+    /// The error says what could not be started (no password in it: the credentials are
+    /// only used at Logon).
     pub(super) fn start(
         valid: &ValidConfig,
         responder: Responder,
         clock: EngineClock,
-    ) -> std::io::Result<Venue> {
+    ) -> Result<Venue, String> {
         let capacity = valid.engine.capacities.max_in_flight.get();
-        Ok(Venue::Simulated(SimulatedExchange::spawn(&valid.exchange, responder, clock, capacity)?))
+        match &valid.fix {
+            None => SimulatedExchange::spawn(&valid.exchange, responder, clock, capacity)
+                .map(Venue::Simulated)
+                .map_err(|e| format!("cannot start the simulated exchange: {e}")),
+            Some(settings) => {
+                let window = valid.engine.session.window.clone();
+                FixExchange::new(settings, window, responder, clock, capacity)
+                    .map(|x| Venue::Fix(Box::new(x)))
+                    .map_err(|e| format!("cannot set up the FIX session: {e}"))
+            }
+        }
     }
 }
 
@@ -45,31 +50,37 @@ impl Exchange for Venue {
     fn send(&mut self, order: &OrderRequest) {
         match self {
             Venue::Simulated(x) => x.send(order),
+            Venue::Fix(x) => x.send(order),
         }
     }
     fn send_logon(&mut self, logon: &Logon) {
         match self {
             Venue::Simulated(x) => x.send_logon(logon),
+            Venue::Fix(x) => x.send_logon(logon),
         }
     }
     fn send_logout(&mut self, logout: &Logout) {
         match self {
             Venue::Simulated(x) => x.send_logout(logout),
+            Venue::Fix(x) => x.send_logout(logout),
         }
     }
     fn ready(&self) -> bool {
         match self {
             Venue::Simulated(x) => x.ready(),
+            Venue::Fix(x) => x.ready(),
         }
     }
     fn poll(&mut self, now_ns: u64, events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
         match self {
             Venue::Simulated(x) => x.poll(now_ns, events),
+            Venue::Fix(x) => x.poll(now_ns, events),
         }
     }
     fn next_deadline_ns(&self) -> Option<u64> {
         match self {
             Venue::Simulated(x) => x.next_deadline_ns(),
+            Venue::Fix(x) => x.next_deadline_ns(),
         }
     }
 }
