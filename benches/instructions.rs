@@ -23,8 +23,8 @@
 //!   in user-space instructions (the two system calls' kernel time is not in it; the criterion
 //!   bench `fix/engine_step` times them).
 //!
-//! Results: a table on stdout and `target/instructions/summary.json`. Budgets are in
-//! `docs/BENCHMARKS.md`. Without valgrind on the machine the bench says so and exits 0.
+//! Results: a table on stdout and `target/instructions/summary.json`. Each workload has a
+//! budget ([`WORKLOADS`]); a count above it exits 1. Without valgrind on the machine the bench says so and exits 0.
 #![allow(missing_docs)] // a bench binary
 
 mod common;
@@ -48,13 +48,17 @@ const QUEUED: u64 = 100_000;
 /// Manual clock step per order, ns.
 const STEP_NS: u64 = 1_000;
 
-const WORKLOADS: [&str; 6] = [
-    "new_send_response/journal",
-    "new_send_response/counting_sink",
-    "modify_queued/journal",
-    "cancel_queued/journal",
-    "new_send/null_exchange",
-    "new_send/fix",
+/// Each workload and its budget: the most instructions per order it may take. The counts are
+/// deterministic, so a figure above its budget is a change in the code, not noise: the bench
+/// then exits 1 (`.ci/run` runs it). The budgets are ~7 % above the counts of 2026-12-01
+/// (docs/BENCHMARKS.md); lower one when a change earns it.
+const WORKLOADS: [(&str, f64); 6] = [
+    ("new_send_response/journal", 900.0),
+    ("new_send_response/counting_sink", 640.0),
+    ("modify_queued/journal", 290.0),
+    ("cancel_queued/journal", 740.0),
+    ("new_send/null_exchange", 890.0),
+    ("new_send/fix", 3030.0),
 ];
 
 /// Workloads whose other threads (a counterparty) are not the engine's work.
@@ -80,15 +84,20 @@ fn main() {
     let out = out_dir(&me);
     std::fs::create_dir_all(&out).expect("create the output directory");
     println!("instructions per order (callgrind, marginal over {N} -> {} orders)", 2 * N);
-    println!("{:<36}{:>16}", "workload", "instr/order");
+    println!("{:<36}{:>16}{:>10}", "workload", "instr/order", "budget");
     let mut rows = Vec::new();
-    for w in WORKLOADS {
+    let mut over = Vec::new();
+    for (w, budget) in WORKLOADS {
         let a = count(&me, &out, w, N);
         let b = count(&me, &out, w, 2 * N);
         let per = b.saturating_sub(a) as f64 / N as f64;
-        println!("{w:<36}{per:>16.1}");
+        let mark = if per > budget { "  OVER BUDGET" } else { "" };
+        println!("{w:<36}{per:>16.1}{budget:>10.0}{mark}");
+        if per > budget {
+            over.push(format!("{w}: {per:.1} instructions per order, budget {budget:.0}"));
+        }
         rows.push(serde_json::json!({"workload": w, "instructions_per_order": (per * 10.0).round() / 10.0,
-            "total_n": a, "total_2n": b, "n": N}));
+            "budget": budget, "total_n": a, "total_2n": b, "n": N}));
     }
     let summary = serde_json::json!({
         "valgrind": String::from_utf8_lossy(&valgrind.map(|o| o.stdout).unwrap_or_default()).trim(),
@@ -98,6 +107,13 @@ fn main() {
     let path = out.join("summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&summary).expect("json")).expect("write summary");
     println!("wrote {}", path.display());
+    if !over.is_empty() {
+        eprintln!("instructions: over budget (budgets in benches/instructions.rs, docs/BENCHMARKS.md):");
+        for o in &over {
+            eprintln!("  {o}");
+        }
+        std::process::exit(1);
+    }
 }
 
 fn out_dir(me: &Path) -> PathBuf {

@@ -175,8 +175,9 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let x = u32::try_from(rate * 6 / 10).unwrap_or(u32::MAX).max(1);
     let mut raw = common::raw_config(engine_core, x, x.min(1000), dir);
     raw.engine.max_queued_orders = (schedule.orders as usize).next_power_of_two();
-    // Each request records about two events (queued or sent, then sent or response).
-    raw.journal.prepare_records = Some(schedule.orders * 2 + 65_536);
+    // Records per request: a New is queued, then sent, then answered (3); a Modify or Cancel
+    // is one record. The session's space is prepared before logon for all of them.
+    raw.journal.prepare_records = Some(schedule.orders * 3 + 65_536);
     raw.engine.max_in_flight = 1 << 16;
     let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());

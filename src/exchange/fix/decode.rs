@@ -13,8 +13,7 @@ use super::encode::checksum;
 use super::tags;
 use super::text::{self, Masked};
 
-/// The field separator.
-pub const SOH: u8 = 0x01;
+pub use super::tags::SOH;
 const BEGIN: &[u8] = b"8=FIX.4.4\x019=";
 
 /// Why the bytes at the front of the stream are not a FIX 4.4 message.

@@ -1,5 +1,8 @@
 //! The FIX 4.4 tags and message types this session reads or writes.
 
+/// The field separator.
+pub const SOH: u8 = 0x01;
+
 /// BeginString (8).
 pub const BEGIN_STRING: u32 = 8;
 /// BodyLength (9).

@@ -198,7 +198,7 @@ pub struct Masked<'a>(pub &'a [u8]);
 impl fmt::Display for Masked<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for field in self.0.split(|&b| b == super::decode::SOH) {
+        for field in self.0.split(|&b| b == tags::SOH) {
             if field.is_empty() {
                 continue;
             }
