@@ -5,10 +5,11 @@
 //! thread takes the order, in the order the orders were sent, so a seed gives every order the
 //! same latency and verdict however the threads interleave.
 //!
-//! The engine-side `send` only pushes `(order id, due time)` into an SPSC ring (no allocation, no
-//! syscall). The exchange thread keeps pending answers in a min-heap by due time, pre-sized so it
-//! does not grow in steady state, and sleeps briefly when idle (it is a test fixture, not the
-//! measured path).
+//! The engine-side `send` only pushes `(order id, send time)` into an SPSC ring (rtrb; the engine
+//! thread is its one producer): no allocation, no syscall. The exchange thread takes each order,
+//! adds the drawn latency to its send time to get its due time, and keeps pending answers in a
+//! min-heap by due time, pre-sized so it does not grow in steady state; it sleeps briefly when
+//! idle (it is a test fixture, not the measured path).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -16,8 +17,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-use crossbeam_queue::ArrayQueue;
 
 use super::Exchange;
 use crate::clock::EngineClock;
@@ -60,7 +59,8 @@ pub struct SimulatedStats {
 /// The engine-side half of the simulated exchange (implements [`Exchange`]).
 #[derive(Debug)]
 pub struct SimulatedExchange {
-    orders: Arc<ArrayQueue<(u64, u64)>>,
+    /// `(order id, send time)`, engine thread to exchange thread.
+    orders: rtrb::Producer<(u64, u64)>,
     clock: EngineClock,
     stats: Arc<SimulatedStats>,
     stop: Arc<AtomicBool>,
@@ -76,10 +76,10 @@ impl SimulatedExchange {
         clock: EngineClock,
         capacity: usize,
     ) -> std::io::Result<Self> {
-        let orders: Arc<ArrayQueue<(u64, u64)>> = Arc::new(ArrayQueue::new(capacity.max(1)));
+        let (orders, mut rx) = rtrb::RingBuffer::<(u64, u64)>::new(capacity.max(1));
         let stats = Arc::new(SimulatedStats::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let (rx, st, stp, clk) = (orders.clone(), stats.clone(), stop.clone(), clock.clone());
+        let (st, stp, clk) = (stats.clone(), stop.clone(), clock.clone());
         let min_ns = cfg.latency_min_us.saturating_mul(1000);
         let max_ns = cfg.latency_max_us.saturating_mul(1000).max(min_ns);
         let reject_ratio = cfg.reject_ratio;
@@ -88,7 +88,7 @@ impl SimulatedExchange {
             // (due time, order id, rejected?), earliest first.
             let mut due: BinaryHeap<Reverse<(u64, u64, bool)>> = BinaryHeap::with_capacity(capacity.max(1));
             while !stp.load(Ordering::Relaxed) {
-                while let Some((id, sent_ns)) = rx.pop() {
+                while let Ok((id, sent_ns)) = rx.pop() {
                     let latency = if max_ns > min_ns { rng.u64(min_ns..=max_ns) } else { min_ns };
                     let reject = rng.f64() < reject_ratio;
                     due.push(Reverse((sent_ns.saturating_add(latency), id, reject)));
