@@ -213,7 +213,7 @@ fn an_engine_outrunning_its_journal_pushes_back_and_never_rejects() {
     assert_eq!(responses + records.iter().filter(|r| r.kind == K::Unanswered).count() as u64, pushed);
 }
 
-/// The scenario: reserve 200, a disk full from segment 1 on, and 300 New orders after
+/// A full disk met early: reserve 200, a disk full from segment 1 on, and 300 New orders after
 /// the journal reports full. The engine rejects New orders `journal_full` while the room left is
 /// more than the reserve, then leaves the rest in the ring (backpressure); the end of the session
 /// fits; nothing is dropped.
