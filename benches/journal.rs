@@ -1,5 +1,6 @@
 //! Journal micro-benchmarks: append (checksum + copy + release store into a pre-faulted
-//! mapping), CRC-32 of 60 bytes alone, and the reader side of `oms stats` and
+//! mapping), the checksum of 60 bytes alone (the record's CRC-32C beside format version 2's
+//! CRC-32), and the reader side of `oms stats` and
 //! `oms decode --format csv`.
 //!
 //! `cargo bench --bench journal`. Append is timed with `iter_custom` over fresh journals whose

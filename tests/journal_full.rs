@@ -213,7 +213,7 @@ fn an_engine_outrunning_its_journal_pushes_back_and_never_rejects() {
     assert_eq!(responses + records.iter().filter(|r| r.kind == K::Unanswered).count() as u64, pushed);
 }
 
-/// The scenario: reserve 200, a disk full from segment 1 on, and 300 New orders after
+/// A full disk met early: reserve 200, a disk full from segment 1 on, and 300 New orders after
 /// the journal reports full. The engine rejects New orders `journal_full` while the room left is
 /// more than the reserve, then leaves the rest in the ring (backpressure); the end of the session
 /// fits; nothing is dropped.
@@ -275,13 +275,14 @@ fn a_reserve_for_a_large_queue_spans_prepared_segments() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = config(dir.path(), 1, Some(1), 64, 1000);
     let valid = cfg.validate().expect("valid config");
-    let opts = WriterOptions {
-        inject_enospc_from_segment: Some(5),
-        ..WriterOptions::for_engine(&valid.engine.capacities, 1)
-    };
+    let opts = WriterOptions::for_engine(&valid.engine.capacities, 1);
     assert!(opts.reserve_records > 2 * 960, "this test is about a reserve larger than a segment");
+    // The disk is full past the segments holding twice the reserve and about 500 records more:
+    // about 500 of the 1000 orders queue before New orders are rejected `journal_full`.
+    let full_from = (2 * opts.reserve_records + 500).div_ceil(960) as u32;
+    let opts = WriterOptions { inject_enospc_from_segment: Some(full_from), ..opts };
     let mut rig = Rig::new(&cfg, opts);
-    settle(&mut rig); // the idle turns find the full disk (segment 6)
+    settle(&mut rig); // the idle turns find the full disk
     assert!(!rig.engine.sink().stats().last_prepare_error.unwrap_or_default().is_empty());
     for _ in 0..1000 {
         assert!(rig.offer());

@@ -28,8 +28,8 @@ pub struct Run {
     pub rt: Histogram<u64>,
     /// Every order answered in time.
     pub complete: bool,
-    /// Orders rejected instead of sent (0 expected; oms: `journal_full` if the journal's
-    /// background thread could not prepare segments fast enough).
+    /// Orders rejected instead of sent (0 expected; oms: `journal_full` if preparing the
+    /// journal's segments failed, as on a full disk).
     pub rejected: u64,
     /// Involuntary context switches during the run (see `driver::preemptions`).
     pub preempted: u64,

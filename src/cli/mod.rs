@@ -31,7 +31,7 @@ pub use commands::{DecodeArgs, StatsArgs, TailArgs, VerifyArgs};
 pub use replay::ReplayArgs;
 pub use run::RunArgs;
 
-/// `oms`: tools for the order management system's journal.
+/// `oms`: the order management system's journal tools, scenario replay, audit, and the live engine.
 #[derive(Debug, Parser)]
 #[command(name = "oms", version, about, long_about = None)]
 pub struct Cli {

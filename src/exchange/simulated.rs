@@ -5,21 +5,28 @@
 //! thread takes the order, in the order the orders were sent, so a seed gives every order the
 //! same latency and verdict however the threads interleave.
 //!
-//! The engine-side `send` only pushes `(order id, due time)` into an SPSC ring (no allocation, no
-//! syscall). The exchange thread keeps pending answers in a min-heap by due time, pre-sized so it
-//! does not grow in steady state, and sleeps briefly when idle (it is a test fixture, not the
-//! measured path).
+//! The engine-side `send` only pushes `(order id, send time)` into an SPSC ring (rtrb; the engine
+//! thread is its one producer): no allocation, no syscall. The exchange thread takes each order,
+//! adds the drawn latency to its send time to get its due time, and keeps pending answers in a
+//! min-heap by due time, pre-sized so it does not grow in steady state; it sleeps briefly when
+//! idle (it is a test fixture, not the measured path).
+//!
+//! **No order is dropped.** An order that finds the ring full (a `capacity` below the engine's
+//! `max_in_flight`, and an exchange thread behind) waits in a backlog on the engine side, in the
+//! order sent, with its send time, and goes into the ring at the next `send` or
+//! [`Exchange::poll`] that finds room: it is answered like any other order, its latency counting
+//! the wait, and counted in [`SimulatedStats::overflow`]. The backlog allocates only when it
+//! grows, which a `capacity` of at least `max_in_flight` never lets happen: every order in the
+//! ring is in flight.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_queue::ArrayQueue;
-
-use super::Exchange;
+use super::{Exchange, ExchangeEvent};
 use crate::clock::EngineClock;
 use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType};
 use crate::ring::Responder;
@@ -42,7 +49,8 @@ pub struct SimulatedSettings {
 pub struct SimulatedStats {
     /// Orders received by `send`.
     pub received: AtomicU64,
-    /// Orders that could not be queued to the exchange thread (its ring was full).
+    /// Orders that found the ring to the exchange thread full and waited in the backlog (each is
+    /// still answered).
     pub overflow: AtomicU64,
     /// Accept responses delivered.
     pub accepted: AtomicU64,
@@ -60,7 +68,10 @@ pub struct SimulatedStats {
 /// The engine-side half of the simulated exchange (implements [`Exchange`]).
 #[derive(Debug)]
 pub struct SimulatedExchange {
-    orders: Arc<ArrayQueue<(u64, u64)>>,
+    /// `(order id, send time)`, engine thread to exchange thread.
+    orders: rtrb::Producer<(u64, u64)>,
+    /// Orders that found `orders` full, oldest first, `(order id, send time)`.
+    backlog: VecDeque<(u64, u64)>,
     clock: EngineClock,
     stats: Arc<SimulatedStats>,
     stop: Arc<AtomicBool>,
@@ -68,18 +79,20 @@ pub struct SimulatedExchange {
 }
 
 impl SimulatedExchange {
-    /// Starts the exchange thread. `capacity` bounds orders awaiting an answer (use the engine's
-    /// `max_in_flight`, which the engine never exceeds). `clock` must be the engine's clock.
+    /// Starts the exchange thread. `capacity` sizes the ring of orders to it and its heap of
+    /// pending answers: use the engine's `max_in_flight`, which the engine never exceeds, and the
+    /// ring never fills (a smaller one makes orders wait in the backlog; see the module docs).
+    /// `clock` must be the engine's clock.
     pub fn spawn(
         cfg: &SimulatedSettings,
         mut responder: Responder,
         clock: EngineClock,
         capacity: usize,
     ) -> std::io::Result<Self> {
-        let orders: Arc<ArrayQueue<(u64, u64)>> = Arc::new(ArrayQueue::new(capacity.max(1)));
+        let (orders, mut rx) = rtrb::RingBuffer::<(u64, u64)>::new(capacity.max(1));
         let stats = Arc::new(SimulatedStats::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let (rx, st, stp, clk) = (orders.clone(), stats.clone(), stop.clone(), clock.clone());
+        let (st, stp, clk) = (stats.clone(), stop.clone(), clock.clone());
         let min_ns = cfg.latency_min_us.saturating_mul(1000);
         let max_ns = cfg.latency_max_us.saturating_mul(1000).max(min_ns);
         let reject_ratio = cfg.reject_ratio;
@@ -88,7 +101,7 @@ impl SimulatedExchange {
             // (due time, order id, rejected?), earliest first.
             let mut due: BinaryHeap<Reverse<(u64, u64, bool)>> = BinaryHeap::with_capacity(capacity.max(1));
             while !stp.load(Ordering::Relaxed) {
-                while let Some((id, sent_ns)) = rx.pop() {
+                while let Ok((id, sent_ns)) = rx.pop() {
                     let latency = if max_ns > min_ns { rng.u64(min_ns..=max_ns) } else { min_ns };
                     let reject = rng.f64() < reject_ratio;
                     due.push(Reverse((sent_ns.saturating_add(latency), id, reject)));
@@ -120,7 +133,21 @@ impl SimulatedExchange {
                 st.turns.fetch_add(1, Ordering::SeqCst);
             }
         })?;
-        Ok(SimulatedExchange { orders, clock, stats, stop, thread: Some(thread) })
+        Ok(SimulatedExchange { orders, backlog: VecDeque::new(), clock, stats, stop, thread: Some(thread) })
+    }
+
+    /// Moves backlogged orders into the ring while it has room, oldest first; returns how many.
+    #[cold]
+    fn flush_backlog(&mut self) -> usize {
+        let mut moved = 0;
+        while let Some(&order) = self.backlog.front() {
+            if self.orders.push(order).is_err() {
+                break;
+            }
+            self.backlog.pop_front();
+            moved += 1;
+        }
+        moved
     }
 
     /// The shared counters.
@@ -133,8 +160,14 @@ impl Exchange for SimulatedExchange {
     #[inline]
     fn send(&mut self, order: &OrderRequest) {
         self.stats.received.fetch_add(1, Ordering::Relaxed);
-        if self.orders.push((order.order_id, self.clock.now_ns())).is_err() {
+        let entry = (order.order_id, self.clock.now_ns());
+        // Behind a backlog, an order waits its turn: the thread takes orders in the order sent.
+        if !self.backlog.is_empty() {
+            self.flush_backlog();
+        }
+        if !self.backlog.is_empty() || self.orders.push(entry).is_err() {
             self.stats.overflow.fetch_add(1, Ordering::Relaxed);
+            self.backlog.push_back(entry);
         }
     }
     fn send_logon(&mut self, _logon: &Logon) {
@@ -142,6 +175,13 @@ impl Exchange for SimulatedExchange {
     }
     fn send_logout(&mut self, _logout: &Logout) {
         self.stats.logouts.fetch_add(1, Ordering::Relaxed);
+    }
+    fn poll(&mut self, _now_ns: u64, _events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
+        if self.backlog.is_empty() { 0 } else { self.flush_backlog() }
+    }
+    /// While orders wait in the backlog, now: the engine keeps polling until they are handed over.
+    fn next_deadline_ns(&self) -> Option<u64> {
+        (!self.backlog.is_empty()).then(|| self.clock.now_ns())
     }
 }
 
@@ -193,6 +233,18 @@ mod tests {
     /// `first` of them at once and the rest after `gap_steps` clock steps of `step_ns`, then
     /// steps the clock until every order is answered. Returns the answers sorted by order id.
     fn run(s: &SimulatedSettings, n: u64, first: u64, gap_steps: u64, step_ns: u64) -> Vec<Answer> {
+        run_with_capacity(s, n, first, gap_steps, step_ns, n as usize)
+    }
+
+    /// [`run`] with the exchange's `capacity` given.
+    fn run_with_capacity(
+        s: &SimulatedSettings,
+        n: u64,
+        first: u64,
+        gap_steps: u64,
+        step_ns: u64,
+        capacity: usize,
+    ) -> Vec<Answer> {
         let mut cfg = Config::default();
         cfg.throttle.max_orders_per_sec = 1_000_000;
         cfg.throttle.burst = Some(n as u32);
@@ -203,7 +255,7 @@ mod tests {
         let (clock, mock) = EngineClock::manual(WALL);
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
         let mut producer = b.producer();
-        let sim = SimulatedExchange::spawn(s, responder, b.clock().clone(), n as usize).expect("thread");
+        let sim = SimulatedExchange::spawn(s, responder, b.clock().clone(), capacity).expect("thread");
         let stats = sim.stats();
         let mut engine: Engine<SimulatedExchange, MemorySink> =
             b.build(sim, MemorySink::with_capacity(4 * n as usize));
@@ -292,5 +344,54 @@ mod tests {
         assert_eq!(differ(&at_once, &in_two_goes), 0, "same seed, first difference: {first:?}");
         let other_seed = run(&settings(20, 400, 0.3, 43), 1000, 1000, 0, 1_000);
         assert!(differ(&at_once, &other_seed) > 500, "another seed gives other draws");
+    }
+
+    /// A ring of one order: most of a burst finds it full. Every order is still answered,
+    /// exactly once, as the exchange would answer it (here: accepted), not dropped or rejected.
+    #[test]
+    fn orders_that_find_the_ring_full_are_all_answered_once() {
+        const N: u64 = 1000;
+        let (clock, mock) = EngineClock::manual(WALL);
+        let (responder, mut tap) = crate::exchange::response_tap(N as usize, &clock);
+        let mut sim =
+            SimulatedExchange::spawn(&settings(10, 10, 0.0, 5), responder, clock.clone(), 1).expect("thread");
+        let stats = sim.stats();
+        for id in 1..=N {
+            sim.send(&OrderRequest::new(id, 1, Side::Buy, 10.0, 1));
+        }
+        // Nothing is due before the clock moves: the thread takes at most one order per idle turn.
+        assert!(stats.overflow.load(Ordering::Relaxed) > 0, "the ring never filled: the test proves nothing");
+        mock.increment(10_000);
+        let mut answers = vec![0u32; N as usize + 1];
+        let mut got = 0;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while got < N {
+            assert!(Instant::now() < deadline, "{got} of {N} orders answered in 10 s");
+            sim.poll(clock.now_ns(), &mut |e| panic!("the simulated exchange reports nothing: {e:?}"));
+            while let Some((r, _)) = tap.pop() {
+                assert_eq!(r.response_type, ResponseType::Accept, "order {}", r.order_id);
+                answers[r.order_id as usize] += 1;
+                got += 1;
+            }
+            std::thread::yield_now();
+        }
+        // Two more turns of the exchange thread: a second answer to any order would show now.
+        sim.poll(clock.now_ns(), &mut |_| {});
+        settle(&stats);
+        assert!(tap.is_empty(), "more answers than orders");
+        let not_once: Vec<_> = (1..=N).filter(|&id| answers[id as usize] != 1).collect();
+        assert!(not_once.is_empty(), "orders not answered exactly once: {not_once:?}");
+        assert_eq!(stats.accepted.load(Ordering::Relaxed), N);
+        assert_eq!(stats.received.load(Ordering::Relaxed), N);
+    }
+
+    /// Through the engine, an exchange with room for 2 of 300 orders sent at once: the engine
+    /// polls the exchange each turn, the backlog drains, every order is answered once and matched.
+    #[test]
+    fn through_the_engine_a_small_capacity_answers_every_order() {
+        let answers = run_with_capacity(&settings(50, 50, 0.0, 9), 300, 300, 0, 10_000, 2);
+        let ids: Vec<u64> = answers.iter().map(|a| a.0).collect();
+        assert_eq!(ids, (1..=300).collect::<Vec<_>>(), "each order answered exactly once");
+        assert!(answers.iter().all(|a| a.1 == ResponseType::Accept && a.2 >= 50_000), "{answers:?}");
     }
 }

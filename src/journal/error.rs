@@ -179,7 +179,7 @@ pub enum Corruption {
         /// The header size field.
         header_bytes: u64,
     },
-    /// The header's CRC-32 does not match.
+    /// The header's CRC-32C does not match.
     #[error("header checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
     HeaderChecksum {
         /// The stored CRC.
@@ -249,7 +249,7 @@ pub enum Corruption {
         /// Sequence number of the slot's position.
         expected: u64,
     },
-    /// A published record's CRC-32 does not match its bytes.
+    /// A published record's CRC-32C does not match its bytes.
     #[error("checksum mismatch in record seq {seq}")]
     Checksum {
         /// The record's sequence number.

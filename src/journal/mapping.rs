@@ -1,13 +1,14 @@
 //! [`SegmentMap`]: the memory of one segment (header, then 64-byte slots) shared by the writer
-//! and the background thread. It is the one place that touches that memory, and it owns the
-//! rules that make sharing it sound:
+//! and the flusher (`flush.rs`: on the engine thread, or on the `interval` sync policy's thread,
+//! `oms-journal-sync`). It is the one place that touches that memory, and it owns the rules that
+//! make sharing it sound:
 //!
 //! * **Publish protocol.** [`SegmentMap::write_slot`] writes words 1..8 of a slot (plain stores),
 //!   then publishes it by storing word 0, the sequence number, with release ordering
 //!   ([`SegmentMap::publish`]). [`SegmentMap::load_seq`] is the matching acquire load: a thread
-//!   that loads a non-zero sequence number sees the whole record. The writer, the background
-//!   thread ([`SegmentMap::committed`], which finds the first unpublished slot for flushing) and
-//!   the publish-protocol test use this one pair; nothing else reads or writes a sequence word.
+//!   that loads a non-zero sequence number sees the whole record. The writer, the flusher
+//!   ([`SegmentMap::committed`], which finds the first unpublished slot for flushing) and the
+//!   publish-protocol test use this one pair; nothing else reads or writes a sequence word.
 //! * **One writer, each slot once.** `write_slot` is an `unsafe fn`: its caller promises to be
 //!   the only writer of the slots and to write each slot at most once. That is what makes a body
 //!   read after a non-zero sequence number free of data races.
@@ -383,8 +384,8 @@ mod tests {
     }
 
     /// A writer thread publishes records while two readers follow: one slot by slot (load the
-    /// sequence number, then the body), one through `committed` (the background thread's
-    /// binary search). Neither may ever see a published sequence number with a body that is
+    /// sequence number, then the body), one through `committed` (the flusher's binary
+    /// search). Neither may ever see a published sequence number with a body that is
     /// not the whole record. Under Miri the data-race detector also checks that the body reads
     /// are ordered after the body writes (it reports a race if the publish were not release /
     /// acquire).

@@ -23,7 +23,7 @@
 //!   which owns the publish protocol (release store of the sequence number after the body,
 //!   acquire load before reading it) and the one `unsafe fn` of the writer's path.
 //! * [`Journal`] reads a journal back (one segment, or a base path with all its segments),
-//!   validating every record (sequence number in place, CRC-32) and [`Journal::verify`] reports
+//!   validating every record (sequence number in place, CRC-32C) and [`Journal::verify`] reports
 //!   the last good record, any torn tail and the first corruption, naming file and offset.
 //! * [`Outcomes`] follows one producer's records: what became of its requests, from any thread
 //!   or process, with no work on the engine thread (`oms tail --producer N`).

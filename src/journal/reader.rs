@@ -3,7 +3,7 @@
 //! `check_slot`.
 //!
 //! A slot is accepted only if its sequence number is the one expected at its position (so stale
-//! or misplaced data is caught) and its CRC-32 matches. The first slot whose sequence number is 0
+//! or misplaced data is caught) and its CRC-32C matches. The first slot whose sequence number is 0
 //! ends the journal. That slot may hold the body of a record the writer never published (it was
 //! killed between writing the body and storing the sequence number): that is a *torn tail*,
 //! reported and ignored. Anything else (a bad checksum on a published record, a wrong sequence
@@ -211,7 +211,7 @@ pub(super) fn continues(
 }
 
 /// Checks a published slot (`bytes`, whose sequence word is not 0) at the position of sequence
-/// number `expected`, `crc` being the CRC-32 of its first 60 bytes: the sequence number, the
+/// number `expected`, `crc` being the CRC-32C of its first 60 bytes: the sequence number, the
 /// checksum and the field values.
 pub(super) fn check_slot(
     bytes: &[u8; RECORD_SIZE],

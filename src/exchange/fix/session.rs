@@ -245,7 +245,8 @@ impl Session {
                     self.state = State::Idle;
                     return Command::Disconnect;
                 }
-                self.state = State::LogoutSent { deadline: now.mono_ns + self.p.answer_timeout_ns };
+                self.state =
+                    State::LogoutSent { deadline: now.mono_ns.saturating_add(self.p.answer_timeout_ns) };
                 Command::None
             }
             State::LogoutSent { .. } => Command::None,
@@ -267,13 +268,12 @@ impl Session {
             State::Waiting { at } => Some(at),
             State::Connecting { deadline } | State::LogonSent { deadline } => Some(deadline),
             State::Active | State::LogoutSent { .. } => {
-                let hb = self.last_sent_ns + self.heartbeat_ns;
-                let silence = self.last_recv_ns
-                    + if self.test_request.is_some() {
-                        self.heartbeat_ns * 12 / 5
-                    } else {
-                        self.heartbeat_ns * 6 / 5
-                    };
+                let hb = self.last_sent_ns.saturating_add(self.heartbeat_ns);
+                let silence = self.last_recv_ns.saturating_add(if self.test_request.is_some() {
+                    self.silent_peer_ns()
+                } else {
+                    self.test_request_ns()
+                });
                 let mut t = hb.min(silence);
                 if let State::LogoutSent { deadline } = self.state {
                     t = t.min(deadline);
@@ -284,7 +284,7 @@ impl Session {
     }
 
     fn connect(&mut self, now: Now) -> Command {
-        self.state = State::Connecting { deadline: now.mono_ns + self.p.answer_timeout_ns };
+        self.state = State::Connecting { deadline: now.mono_ns.saturating_add(self.p.answer_timeout_ns) };
         Command::Connect
     }
 
@@ -298,7 +298,7 @@ impl Session {
         }
         let delay = self.backoff_ns;
         self.backoff_ns = (self.backoff_ns.saturating_mul(2)).min(self.p.reconnect_max_ns);
-        self.state = State::Waiting { at: now.mono_ns + delay };
+        self.state = State::Waiting { at: now.mono_ns.saturating_add(delay) };
         delay
     }
 
@@ -336,7 +336,7 @@ impl Session {
             return self.drop_connection(now, DisconnectCause::Backlog, "no room for the Logon", emit);
         }
         self.last_recv_ns = now.mono_ns;
-        self.state = State::LogonSent { deadline: now.mono_ns + self.p.answer_timeout_ns };
+        self.state = State::LogonSent { deadline: now.mono_ns.saturating_add(self.p.answer_timeout_ns) };
         Command::None
     }
 
@@ -480,10 +480,23 @@ impl Session {
         }
     }
 
+    /// Inbound silence after which a TestRequest goes out: 1.2 heartbeat intervals. The interval
+    /// is whole seconds in ns (a multiple of 5): dividing first is exact and cannot overflow, for
+    /// parameters built in code too (which skip the configuration's bounds).
+    fn test_request_ns(&self) -> u64 {
+        (self.heartbeat_ns / 5).saturating_mul(6)
+    }
+
+    /// Inbound silence after which the counterparty is dead: 2.4 heartbeat intervals (see
+    /// [`Session::test_request_ns`]).
+    fn silent_peer_ns(&self) -> u64 {
+        (self.heartbeat_ns / 5).saturating_mul(12)
+    }
+
     fn keep_alive(&mut self, now: Now, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
         let t = now.mono_ns;
         let silence = t.saturating_sub(self.last_recv_ns);
-        if silence >= self.heartbeat_ns * 12 / 5 {
+        if silence >= self.silent_peer_ns() {
             return self.drop_connection(
                 now,
                 DisconnectCause::SilentPeer,
@@ -491,7 +504,7 @@ impl Session {
                 emit,
             );
         }
-        if silence >= self.heartbeat_ns * 6 / 5 && self.test_request.is_none() {
+        if silence >= self.test_request_ns() && self.test_request.is_none() {
             self.test_requests_sent += 1;
             let id = self.test_requests_sent;
             if self

@@ -450,3 +450,52 @@ fn deadlines_follow_the_state() {
     let _ = t.feed(&peer(b"A", 1, &[(98, "0"), (108, "10")]));
     assert_eq!(t.s.next_deadline_ns(), Some(t.now.mono_ns + HB), "the next heartbeat");
 }
+
+/// Parameters built in code skip the configuration's bounds: the largest heartbeat interval a
+/// `u32` holds (about 136 years) keeps its deadlines (1, 1.2 and 2.4 intervals) without an
+/// overflow.
+#[test]
+fn the_largest_heartbeat_interval_does_not_overflow_its_deadlines() {
+    let hb = u64::from(u32::MAX) * SEC;
+    let mut t = T::logged_on(SessionParams { heartbeat_secs: u32::MAX, ..params() });
+    let start = t.now.mono_ns;
+    // 2.4 such intervals are beyond an i64 of wall ns: only the monotonic time (the timers'
+    // time) moves; the wall time only stamps SendingTime (52).
+    assert_eq!(t.s.next_deadline_ns(), Some(start + hb), "the next heartbeat");
+    t.now.mono_ns += hb;
+    assert_eq!(t.timer(), Command::None);
+    assert_eq!(t.types(), ["0"]);
+    assert_eq!(t.s.next_deadline_ns(), Some(start + hb / 5 * 6), "the TestRequest");
+    t.now.mono_ns += hb / 5;
+    assert_eq!(t.timer(), Command::None);
+    assert_eq!(t.types(), ["1"]);
+    assert_eq!(t.s.next_deadline_ns(), Some(start + hb / 5 * 6 + hb), "the heartbeat after it");
+    t.now.mono_ns += hb / 5 * 6;
+    assert_eq!(t.timer(), Command::Disconnect);
+    assert!(t.events.last().is_some_and(|e| e.contains("SilentPeer")), "{:?}", t.events);
+}
+
+/// The longest answer timeout and reconnect delay parameters built in code can hold: their
+/// deadlines saturate at the end of time rather than overflow.
+#[test]
+fn the_longest_timeouts_and_backoff_saturate_their_deadlines() {
+    let p = SessionParams {
+        reconnect_min_ns: u64::MAX,
+        reconnect_max_ns: u64::MAX,
+        answer_timeout_ns: u64::MAX,
+        ..params()
+    };
+    let mut t = T::new(p);
+    t.s.open(t.now);
+    assert_eq!(t.timer(), Command::Connect);
+    assert_eq!(t.s.next_deadline_ns(), Some(u64::MAX), "the connect timeout");
+    let _ = t.connected();
+    assert_eq!(t.s.next_deadline_ns(), Some(u64::MAX), "the Logon's answer timeout");
+    let events = &mut t.events;
+    t.s.on_disconnected(t.now, DisconnectCause::PeerClosed, "", &mut |o| T::record(events, o));
+    assert_eq!(t.s.state(), State::Waiting { at: u64::MAX }, "the reconnect");
+    let mut t = T::logged_on(SessionParams { answer_timeout_ns: u64::MAX, ..params() });
+    let now = t.now;
+    assert_eq!(t.s.close(now, &mut t.out), Command::None);
+    assert_eq!(t.s.state(), State::LogoutSent { deadline: u64::MAX }, "the Logout's answer timeout");
+}
