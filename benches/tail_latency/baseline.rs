@@ -133,6 +133,7 @@ pub struct Outcome {
 
 /// One run of the baseline on `schedule`; the sender thread is pinned to `sender_core`.
 pub fn run(schedule: &Schedule, sender_core: Option<core_affinity::CoreId>, dir: &Path) -> Outcome {
+    driver::settle();
     let now = now_epoch_ns();
     let hour = 3_600_000_000_000u128;
     let file = File::create(dir.join("baseline-responses.log")).expect("create the baseline response log");

@@ -287,6 +287,15 @@ pub fn pin(core: Option<core_affinity::CoreId>) {
     }
 }
 
+/// Before a design's set-up: writes back what earlier runs left dirty in the page cache, so
+/// that no run pays for the writeback of the one before (a saturation run leaves gigabytes).
+/// Untimed: the schedule starts after the set-up.
+pub fn settle() {
+    // SAFETY: `sync` takes no arguments and has no preconditions; it only starts and waits for
+    // the writeback of dirty data.
+    unsafe { libc::sync() };
+}
+
 /// Involuntary context switches of this process so far (all threads, joined ones included):
 /// how often another task took a core from the measured threads. Non-zero on a shared machine
 /// means the tails include time the threads were not running.

@@ -171,6 +171,7 @@ pub struct Outcome {
 
 /// One run of the mix at the schedule's rate, throttle at 60 % of it.
 pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outcome {
+    driver::settle();
     let rate = schedule.rate.expect("the mix is paced");
     let x = u32::try_from(rate * 6 / 10).unwrap_or(u32::MAX).max(1);
     let mut raw = common::raw_config(engine_core, x, x.min(1000), dir);

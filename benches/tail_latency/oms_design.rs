@@ -94,6 +94,7 @@ pub struct Outcome {
 
 /// One run of the oms design on `schedule` (the caller pins itself to the producer core).
 pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outcome {
+    driver::settle();
     let mut raw = common::raw_config(engine_core, 2_000_000_000, 2_000_000_000, dir);
     // The session's journal space prepared before logon: two records (sent, response) per order,
     // and a margin.
