@@ -41,6 +41,8 @@ pub struct Schedule {
     pub warmup: u64,
     /// How far ahead of its making (or of [`Schedule::restarted`]) order 0 is due.
     lead_ticks: u64,
+    /// `CLOCK_MONOTONIC` (ns) of `start_raw`, to place a sample on a `perf record -k mono` trace.
+    pub start_mono_ns: u64,
 }
 
 impl Schedule {
@@ -54,14 +56,17 @@ impl Schedule {
         }
         let ticks_per_100us = clock.raw().saturating_sub(now).max(1);
         let lead_ticks = (lead.as_nanos() as u64 / 100_000).saturating_mul(ticks_per_100us);
-        Schedule { clock, start_raw: now + lead_ticks, rate, orders, warmup, lead_ticks }
+        let start_mono_ns = mono_ns() + lead.as_nanos() as u64;
+        Schedule { clock, start_raw: now + lead_ticks, rate, orders, warmup, lead_ticks, start_mono_ns }
     }
 
     /// The same schedule, starting its lead from now. A design calls it once its set-up (the
     /// journal's space prepared before logon, the tables allocated) is done and before it makes
     /// its probes, so that the set-up is not counted as a stall of the first orders.
     pub fn restarted(&self) -> Schedule {
-        Schedule { start_raw: self.clock.raw() + self.lead_ticks, ..self.clone() }
+        let start_raw = self.clock.raw() + self.lead_ticks;
+        let start_mono_ns = mono_ns() + self.clock.delta_as_nanos(0, self.lead_ticks);
+        Schedule { start_raw, start_mono_ns, ..self.clone() }
     }
 
     /// Intended send instant of order `i`, ns after `start_raw` (0 for every order when
@@ -285,6 +290,14 @@ pub fn pin(core: Option<core_affinity::CoreId>) {
         // A failed pin is reported by the caller's header line; the run still goes on.
         let _ = core_affinity::set_for_current(c);
     }
+}
+
+/// `CLOCK_MONOTONIC` now, ns (the clock `perf record -k mono` stamps its events with).
+pub fn mono_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `clock_gettime` writes one `timespec` into the struct we own; no other effect.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// Before a design's set-up: writes back what earlier runs left dirty in the page cache, so

@@ -222,10 +222,12 @@ fn main() {
             );
         }
         println!(
-            "{:<10}deepest queue {}, preempted {}x{}",
+            "{:<10}deepest queue {}, preempted {}x, worst {} ending at CLOCK_MONOTONIC {:.3} s{}",
             "",
             m.max_queue,
             m.preempted,
+            report::ns(m.worst.0),
+            m.worst.1 as f64 / 1e9,
             if m.complete { "" } else { " (INCOMPLETE)" }
         );
     }

@@ -70,6 +70,8 @@ pub struct MixProbe<S> {
     pub rejected: [u64; 3],
     /// First records seen.
     pub done: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The worst decision latency and when (ns after the schedule's start) it ended.
+    pub worst: (u64, u64),
 }
 
 impl<S> MixProbe<S> {
@@ -82,6 +84,7 @@ impl<S> MixProbe<S> {
             hist: [histogram(), histogram(), histogram()],
             rejected: [0; 3],
             done: Default::default(),
+            worst: (0, 0),
         }
     }
 
@@ -138,6 +141,9 @@ impl<S: EventSink> EventSink for MixProbe<S> {
             let now = self.schedule.since_start_ns(self.schedule.clock.raw());
             let lat = now.saturating_sub(self.schedule.intended_ns(i)).max(1);
             self.hist[slot(kind)].saturating_record(lat);
+            if lat > self.worst.0 {
+                self.worst = (lat, now);
+            }
         }
         self.done.store(self.next, std::sync::atomic::Ordering::Release);
     }
@@ -167,6 +173,8 @@ pub struct Outcome {
     pub complete: bool,
     /// Involuntary context switches during the run.
     pub preempted: u64,
+    /// The worst decision latency (ns) and the `CLOCK_MONOTONIC` instant (ns) it ended at.
+    pub worst: (u64, u64),
 }
 
 /// One run of the mix at the schedule's rate, throttle at 60 % of it.
@@ -201,5 +209,6 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
         max_queue: report.stats.max_queue_len,
         complete,
         preempted,
+        worst: (report.sink.worst.0, schedule.start_mono_ns + report.sink.worst.1),
     }
 }
