@@ -158,12 +158,18 @@ fn tail_of_a_closed_journal_prints_it_all_and_exits() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_oms"))
             .args(["tail", "--format", format, p(&base)])
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("run oms tail");
         let mut stdout = child.stdout.take().expect("piped stdout");
         let reader = std::thread::spawn(move || {
             let mut s = String::new();
             stdout.read_to_string(&mut s).map(|_| s)
+        });
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let err_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            stderr.read_to_string(&mut s).map(|_| s)
         });
         let deadline = Instant::now() + PATIENCE;
         let status = loop {
@@ -177,6 +183,11 @@ fn tail_of_a_closed_journal_prints_it_all_and_exits() {
             std::thread::sleep(Duration::from_millis(5));
         };
         assert!(status.success(), "{format}: {status}");
+        let err = err_reader.join().expect("stderr reader").expect("UTF-8 stderr");
+        assert!(
+            err.contains("the writer closed the journal; 2500 records followed"),
+            "{format}: tail says why it stopped: {err:?}"
+        );
         let out = reader.join().expect("reader thread").expect("UTF-8 output");
         let lines: Vec<String> = out.lines().map(String::from).collect();
         check_output(format, &base, &lines, 2500);

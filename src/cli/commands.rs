@@ -287,11 +287,13 @@ pub fn tail(a: &TailArgs) -> Result<ExitCode, CliError> {
     let mut out = Out::new();
     f.header(out.buf());
     let mut idle = Duration::from_micros(50);
+    let mut followed = 0u64;
     loop {
         match follower.poll()? {
             Poll::Record(r) => {
                 f.line(out.buf(), &r);
                 out.maybe_flush()?;
+                followed += 1;
                 idle = Duration::from_micros(50);
             }
             Poll::Pending => {
@@ -301,6 +303,10 @@ pub fn tail(a: &TailArgs) -> Result<ExitCode, CliError> {
             }
             Poll::Closed => {
                 out.flush()?;
+                eprintln!(
+                    "oms: {}: the writer closed the journal; {followed} records followed",
+                    a.path.display()
+                );
                 return Ok(ExitCode::SUCCESS);
             }
         }
