@@ -18,6 +18,7 @@
 mod common;
 
 use std::cell::Cell;
+use std::collections::HashMap;
 
 use common::*;
 use oms::audit::{AuditOptions, Auditor, Rule};
@@ -119,6 +120,35 @@ fn feed(auditor: &mut Auditor, events: &[oms::EventRecord], seen: &mut usize) {
     *seen = events.len();
 }
 
+/// Every `modified` record carries the values of a Modify request for its order that has not
+/// been answered yet (`asked`: per order id, the quantities asked for; every Modify here asks
+/// for price 11): the engine applies what was asked, not the order's old values.
+fn check_modifies(
+    events: &[oms::EventRecord],
+    seen: &mut usize,
+    asked: &mut HashMap<u64, Vec<u64>>,
+) -> Result<(), TestCaseError> {
+    for e in &events[*seen..] {
+        if e.kind == oms::EventKind::Modified {
+            let pending = asked.entry(e.order_id).or_default();
+            let at = pending.iter().position(|&q| q == e.qty);
+            prop_assert!(
+                at.is_some() && e.price == 11.0,
+                "order {}: modified to {}@{}, asked for qty {:?} @ 11",
+                e.order_id,
+                e.qty,
+                e.price,
+                pending
+            );
+            if let Some(at) = at {
+                pending.swap_remove(at);
+            }
+        }
+    }
+    *seen = events.len();
+    Ok(())
+}
+
 fn run(
     mode: ThrottleMode,
     rate: u32,
@@ -140,6 +170,7 @@ fn run(
     let open_wall = wall("2026-11-23T10:00:00Z");
     let close_wall = open_wall + (window_ms * MS) as i64;
     let mut news = 0u64;
+    let (mut asked, mut seen_modifies) = (HashMap::new(), 0);
     for (i, op) in ops.into_iter().enumerate() {
         let p = i % 2;
         match op {
@@ -161,6 +192,7 @@ fn run(
                 }
             }
             Op::Modify { id, qty } => {
+                asked.entry(id).or_insert_with(Vec::new).push(qty);
                 push(&mut rig, p, OrderRequest::new(id, 1, oms::Side::Buy, 11.0, qty), RequestType::Modify)
             }
             Op::Cancel { id } => {
@@ -188,6 +220,7 @@ fn run(
         }
         feed(&mut auditor, rig.events(), &mut seen);
         prop_assert!(auditor.is_clean(), "{}", auditor.report());
+        check_modifies(rig.events(), &mut seen_modifies, &mut asked)?;
         // The engine's state is what its journal says, once its rings are drained.
         if rig.engine.rings_empty() {
             prop_assert_eq!(auditor.queued(), rig.engine.queue_len(), "queue length");
