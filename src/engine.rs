@@ -356,9 +356,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     /// When the throttle next allows a send, if an order is queued and nothing else stops it
-    /// (logged on, in-flight room, sink room, exchange ready). Right after [`Engine::poll`] this
-    /// is always in the future: the engine never idles while it holds both a permit and a queued
-    /// order.
+    /// (logged on, in-flight room, sink room, exchange ready). After an [`Engine::poll`] that did
+    /// no work this is always in the future: the engine never idles while it holds both a permit
+    /// and a queued order (a turn sends at most [`BATCH`] queued orders, so a poll that sent
+    /// some may leave a permit for the next).
     pub fn next_send_ns(&self) -> Option<u64> {
         (self.logged_on() && !self.queue.is_empty() && self.can_send_now())
             .then(|| self.throttle.next_available_ns(self.clock.now_ns()))
@@ -511,9 +512,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.emit(rec.from_producer(producer));
     }
 
-    /// Sends queued orders, oldest first, while everything allows. The exchange call takes time,
-    /// so each decision after a send is made at a fresh reading (which fires a due timer).
-    /// Returns the sends and the last reading.
+    /// Sends queued orders, oldest first, while everything allows, at most [`BATCH`] in one call.
+    /// The exchange call takes time, so each decision after a send is made at a fresh reading
+    /// (which fires a due timer). The bound keeps the turn short: without it, a loop whose sends
+    /// take longer than the throttle's interval (a cold cache, a stolen core) earns a permit per
+    /// send and can drain a deep queue while new requests wait in their rings (in the Modify /
+    /// Cancel mix one call sent 2,563 orders, with a burst of 1,000). The permits not used stay
+    /// in the throttle, and the next turn goes on. Returns the sends and the last reading.
     #[inline(always)]
     fn dispatch(&mut self, now: u64) -> (usize, u64) {
         if self.queue.is_empty() {
@@ -526,7 +531,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     #[inline(never)]
     fn dispatch_queued(&mut self, mut now: u64) -> (usize, u64) {
         let mut n = 0;
-        while self.logged_on()
+        while n < BATCH
+            && self.logged_on()
             && !self.queue.is_empty()
             && self.can_send_now()
             && self.throttle.try_acquire(now)

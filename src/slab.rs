@@ -79,7 +79,14 @@ impl IdIndex {
     pub fn with_capacity(capacity: usize, layout: Layout) -> Self {
         let buckets = (capacity.max(1) * 2).next_power_of_two().max(1 << GROUP_BITS);
         let bits = buckets.trailing_zeros();
-        IdIndex { buckets: vec![0; buckets].into_boxed_slice(), bits, mask: buckets - 1, layout }
+        let mut table = vec![0u32; buckets].into_boxed_slice();
+        // The allocator hands zeroed memory out as untouched pages: write one word per page now,
+        // so that the hot path never takes a page fault on its first use of a bucket (as the
+        // slab's entries are written at start-up). `black_box` keeps the store of a zero.
+        for b in table.iter_mut().step_by(4096 / std::mem::size_of::<u32>()) {
+            *b = std::hint::black_box(0);
+        }
+        IdIndex { buckets: table, bits, mask: buckets - 1, layout }
     }
 
     /// The home bucket of `id`.

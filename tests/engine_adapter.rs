@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 
 use oms::audit::{AuditOptions, audit};
-use oms::engine::{Engine, EngineBuilder};
+use oms::engine::{BATCH, Engine, EngineBuilder};
 use oms::exchange::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
 use oms::model::{FixCode, SessionEvent};
 use oms::record::ExchangeDetail;
@@ -104,13 +104,20 @@ const PASSWORD: &str = "s3cr3t-pw";
 impl Rig {
     /// Inside a 10:00-13:00 UTC window, 2 orders/s with a burst of 2, the stub not ready.
     fn new() -> Rig {
+        Rig::with(2, 2, 64)
+    }
+
+    /// Inside a 10:00-13:00 UTC window, `rate` orders/s with a burst of `burst`, rings and tables
+    /// of `capacity`, the stub not ready.
+    fn with(rate: u32, burst: u32, capacity: usize) -> Rig {
         let mut c = Config::default();
         c.session.timezone = "UTC".into();
         (c.session.start, c.session.end) = ("10:00:00".into(), "13:00:00".into());
         c.session.password = Some(PASSWORD.into());
-        c.throttle.max_orders_per_sec = 2;
-        c.throttle.burst = Some(2);
-        (c.engine.ring_capacity, c.engine.max_queued_orders, c.engine.max_in_flight) = (64, 64, 64);
+        c.throttle.max_orders_per_sec = rate;
+        c.throttle.burst = Some(burst);
+        (c.engine.ring_capacity, c.engine.max_queued_orders, c.engine.max_in_flight) =
+            (capacity, capacity, capacity);
         let valid = c.validate().expect("valid config");
         let t0 = "2026-11-23T10:00:00Z".parse::<jiff::Timestamp>().expect("time").as_nanosecond() as i64;
         let (clock, mock) = EngineClock::manual(t0);
@@ -212,6 +219,38 @@ fn orders_wait_while_the_exchange_is_not_ready_and_the_throttle_is_untouched() {
     rig.stub().then(Step::Ready(true));
     rig.poll();
     assert_eq!(rig.stub().sent, [1, 2, 3, 4, 5]);
+    let report = rig.engine.shutdown();
+    Rig::audit_clean(report.sink.events(), &rig.valid);
+}
+
+#[test]
+fn a_turn_sends_a_bounded_batch_of_queued_orders_and_takes_new_requests_in_between() {
+    // 562 orders wait while the session logs on; the bucket holds 1000 permits.
+    let n = 2 * BATCH as u64 + 50;
+    let mut rig = Rig::with(1000, 1000, 1024);
+    for id in 1..=n {
+        let o = OrderRequest::new(id, 7, Side::Buy, 100.0, 10);
+        rig.producer.on_data(o, RequestType::New).expect("ring room");
+    }
+    rig.poll();
+    assert_eq!(rig.engine.queue_len() as u64, n);
+    rig.stub().then(Step::Report(ExchangeEvent::LoggedOn { next_out_seq: 2, next_in_seq: 2 }));
+    rig.stub().then(Step::Ready(true));
+    rig.engine.poll(); // the adapter reports the logon at the end of this turn
+    assert!(rig.stub().sent.is_empty());
+
+    // One turn: a batch goes out, the ring's new order is decided (queued behind the rest, not
+    // sent ahead of them), a second batch goes out; the rest waits for the next turn.
+    let late = OrderRequest::new(10_000, 7, Side::Buy, 100.0, 10);
+    rig.producer.on_data(late, RequestType::New).expect("ring room");
+    rig.engine.poll();
+    assert_eq!(rig.stub().sent.len(), 2 * BATCH, "a turn sends at most two batches (one per dispatch)");
+    assert!(rig.kinds().contains(&(K::Queued, 10_000)), "the new request was decided in that turn");
+    assert_eq!(rig.engine.queue_len() as u64, n - 2 * BATCH as u64 + 1);
+    rig.poll();
+    let sent = &rig.stub().sent;
+    assert_eq!(sent.len() as u64, n + 1);
+    assert!(sent.windows(2).all(|w| w[0] < w[1]), "oldest first, the late order last");
     let report = rig.engine.shutdown();
     Rig::audit_clean(report.sink.events(), &rig.valid);
 }

@@ -202,12 +202,14 @@ impl<S: EventSink> Driver<S> {
         }
     }
 
-    /// Polls until the rings are empty.
+    /// Polls until the rings are empty and no queued order could go now (a turn sends at most
+    /// a batch of queued orders).
     #[inline]
     fn settle(&mut self) -> Result<(), ReplayError> {
         for _ in 0..self.max_turns {
             self.engine.poll();
-            if self.engine.rings_empty() {
+            let now = self.now();
+            if self.engine.rings_empty() && self.engine.next_send_ns().is_none_or(|t| t > now) {
                 return Ok(());
             }
         }
