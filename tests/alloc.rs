@@ -8,44 +8,15 @@
 //!
 //! This file holds a single test so no other test thread allocates while it measures.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use oms::engine::{Engine, EngineBuilder};
 use oms::exchange::NullExchange;
 use oms::journal::{JournalWriter, SyncPolicy, WriterOptions};
 use oms::{Config, EngineClock, OrderRequest, OrderResponse, RequestType, ResponseType, Side};
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-struct CountingAllocator;
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract is exactly `System`'s; the counter is a side effect.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
+static GLOBAL: counting_alloc::CountingAllocator = counting_alloc::CountingAllocator;
 
 #[test]
 fn steady_state_allocates_nothing() {
@@ -96,14 +67,14 @@ fn steady_state_allocates_nothing() {
     for i in 0..100_000 {
         iteration(&mut engine, i);
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = counting_alloc::all_threads();
     let segments_before = engine.sink().stats().segments;
     let mut events = 0;
     for i in 100_000..300_000 {
         events += iteration(&mut engine, i);
     }
     assert_eq!(events, 1_000_000);
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let after = counting_alloc::all_threads();
     let stats = engine.stats().clone();
     let journal = engine.sink().stats();
     assert_eq!(after - before, 0, "{} allocations during {events} events; {journal:?}", after - before);
@@ -120,11 +91,11 @@ fn steady_state_allocates_nothing() {
 
     // Past the prepared space: the idle turns build segments. A few allocations per segment.
     let built_before = journal.segments_built;
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = counting_alloc::all_threads();
     for i in 300_000..500_000 {
         iteration(&mut engine, i);
     }
-    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocations = counting_alloc::all_threads() - before;
     let journal = engine.sink().stats();
     let built = u64::from(journal.segments_built - built_before);
     assert!(built >= 40, "only {built} segments built: the test is about building them");

@@ -6,59 +6,19 @@
 //!
 //! This file holds a single test so no other test thread allocates while it measures.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use oms::exchange::{Exchange, FixExchange, FixSettings, response_tap};
 use oms::{Config, EngineClock, Logon, OrderRequest, ResponseType, Secret, Side};
 
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-struct CountingAllocator;
-
-fn count() {
-    // `try_with`: the thread-local may be gone while a thread shuts down.
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract is exactly `System`'s; the counter is a side effect.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+mod counting_alloc;
 mod fix_echo;
 
 use fix_echo::acceptor;
 
 #[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
+static GLOBAL: counting_alloc::CountingAllocator = counting_alloc::CountingAllocator;
 
 #[test]
 fn the_fix_send_path_allocates_nothing() {
@@ -109,12 +69,12 @@ fn the_fix_send_path_allocates_nothing() {
     };
     run(&mut fix, 1, 5_000, &mut answered);
     // The counter counts this thread's allocations.
-    let probe = allocations();
+    let probe = counting_alloc::this_thread();
     drop(std::hint::black_box(vec![1u8; 16]));
-    assert_eq!(allocations(), probe + 1);
-    let before = allocations();
+    assert_eq!(counting_alloc::this_thread(), probe + 1);
+    let before = counting_alloc::this_thread();
     run(&mut fix, 5_001, 100_000, &mut answered);
-    let after = allocations();
+    let after = counting_alloc::this_thread();
     assert_eq!(after - before, 0, "{} allocations for 100k orders", after - before);
     assert_eq!(answered, 105_000);
     assert_eq!(fix.stats().orders_sent, 105_000);

@@ -5,43 +5,14 @@
 
 mod journal_common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use journal_common::*;
 use oms::EventSink;
 use oms::journal::{JournalWriter, OutcomePoll, Outcomes, SyncPolicy, WriterOptions};
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-struct CountingAllocator;
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// `GlobalAlloc` contract is exactly `System`'s; the counter is a side effect.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
+static GLOBAL: counting_alloc::CountingAllocator = counting_alloc::CountingAllocator;
 
 #[test]
 fn polling_outcomes_allocates_nothing() {
@@ -59,7 +30,7 @@ fn polling_outcomes_allocates_nothing() {
 
     let mut outcomes = Outcomes::follow(&base, 1).expect("follow");
     let mut seen = 0;
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = counting_alloc::all_threads();
     let mut pending = 0;
     while pending < 10_000 {
         match outcomes.poll().expect("sound journal") {
@@ -71,7 +42,7 @@ fn polling_outcomes_allocates_nothing() {
             OutcomePoll::Closed => panic!("the writer is open"),
         }
     }
-    let allocated = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    let allocated = counting_alloc::all_threads() - before;
     assert_eq!(seen, mine, "every record of producer 1");
     assert_eq!(allocated, 0, "{allocated} allocations over {seen} outcomes and 10 000 pending polls");
 
