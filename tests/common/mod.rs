@@ -125,6 +125,22 @@ pub struct Rig {
     pub record_cost: Cost,
 }
 
+/// The recording exchange and memory sink of a [`Rig`], each charging its cost to the clock.
+fn timed_parts(mock: &Arc<Mock>) -> (TimedExchange, TimedSink, Cost, Cost) {
+    let (send_cost, record_cost) = (Cost::default(), Cost::default());
+    let exchange = TimedExchange {
+        inner: RecordingExchange::with_capacity(1024),
+        mock: mock.clone(),
+        send_cost: send_cost.clone(),
+    };
+    let sink = TimedSink {
+        inner: MemorySink::with_capacity(1 << 16),
+        mock: mock.clone(),
+        record_cost: record_cost.clone(),
+    };
+    (exchange, sink, send_cost, record_cost)
+}
+
 impl Rig {
     /// An engine whose clock shows `start` (RFC 3339) and has `producers` producer handles.
     pub fn new(cfg: &Config, start: &str, producers: usize) -> Rig {
@@ -132,17 +148,7 @@ impl Rig {
         let (clock, mock) = EngineClock::manual(wall(start));
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
         let producers = (0..producers).map(|_| b.producer()).collect();
-        let (send_cost, record_cost) = (Cost::default(), Cost::default());
-        let exchange = TimedExchange {
-            inner: RecordingExchange::with_capacity(1024),
-            mock: mock.clone(),
-            send_cost: send_cost.clone(),
-        };
-        let sink = TimedSink {
-            inner: MemorySink::with_capacity(1 << 16),
-            mock: mock.clone(),
-            record_cost: record_cost.clone(),
-        };
+        let (exchange, sink, send_cost, record_cost) = timed_parts(&mock);
         let engine = b.build(exchange, sink);
         let mut rig = Rig { engine, mock, producers, responder, send_cost, record_cost };
         rig.poll();
@@ -162,17 +168,7 @@ impl Rig {
         state.prepare_clock(&mut clock);
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
         let producers = (0..producers).map(|_| b.producer()).collect();
-        let (send_cost, record_cost) = (Cost::default(), Cost::default());
-        let exchange = TimedExchange {
-            inner: RecordingExchange::with_capacity(1024),
-            mock: mock.clone(),
-            send_cost: send_cost.clone(),
-        };
-        let sink = TimedSink {
-            inner: MemorySink::with_capacity(1 << 16),
-            mock: mock.clone(),
-            record_cost: record_cost.clone(),
-        };
+        let (exchange, sink, send_cost, record_cost) = timed_parts(&mock);
         let engine = b.recover(state, exchange, sink)?;
         let mut rig = Rig { engine, mock, producers, responder, send_cost, record_cost };
         rig.poll();

@@ -12,13 +12,15 @@ use crate::exchange::{Exchange, ExchangeEvent, SimulatedExchange};
 use crate::model::{Logon, Logout, OrderRequest};
 use crate::ring::Responder;
 
-/// The exchange of a run.
+/// The exchange of a run. One lives for the whole run, so its size does not matter, and the
+/// FIX session is held inline: no pointer to follow on each send.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "one value per run; inline keeps the send path direct")]
 pub(super) enum Venue {
     /// The simulated exchange (`[exchange] kind = "simulated"`).
     Simulated(SimulatedExchange),
     /// The FIX 4.4 session (`[exchange] kind = "fix"`).
-    Fix(Box<FixExchange>),
+    Fix(FixExchange),
 }
 
 impl Venue {
@@ -38,7 +40,7 @@ impl Venue {
             Some(settings) => {
                 let window = valid.engine.session.window.clone();
                 FixExchange::new(settings, window, responder, clock, capacity)
-                    .map(|x| Venue::Fix(Box::new(x)))
+                    .map(Venue::Fix)
                     .map_err(|e| format!("cannot set up the FIX session: {e}"))
             }
         }
