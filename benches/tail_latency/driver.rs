@@ -168,16 +168,184 @@ fn pace(s: &Schedule, mut one: impl FnMut(u64) -> u64) -> u64 {
     while s.clock.raw() <= s.start_raw {
         std::hint::spin_loop();
     }
+    let ticks_per_ms = (1e12 / s.clock.delta_as_nanos(0, 1_000_000) as f64) as u64;
+    let mut stalls = Stalls::new(s.start_raw, ticks_per_ms.max(1));
+    let clock = Whereabouts::start(current_tid());
     for i in 0..s.orders {
         let due = s.intended_ns(i);
         if s.rate.is_some() {
-            while s.since_start_ns(s.clock.raw()) < due {
+            loop {
+                let raw = s.clock.raw();
+                stalls.see(raw, i);
+                if s.since_start_ns(raw) >= due {
+                    break;
+                }
                 std::hint::spin_loop();
             }
         }
         pushback += one(i);
     }
+    *PRODUCER_STALLS.lock().unwrap_or_else(|e| e.into_inner()) = (stalls, clock.stop());
     pushback
+}
+
+/// Stretches of at least a threshold between consecutive clock readings of a loop that reads
+/// the clock every few hundred ns: the thread either was busy for that long (`work` tells how
+/// much it did in it) or was not running (preempted, or its vCPU descheduled by the host).
+/// Keeps the first [`Stalls::KEPT`]; counts all. Readings in the caller's unit (raw ticks or ns).
+#[derive(Clone, Copy, Debug)]
+pub struct Stalls {
+    last: u64,
+    work_then: u64,
+    threshold: u64,
+    /// Stretches seen, kept or not.
+    pub seen: usize,
+    /// (reading that ended it, its length, work done in it), the first `KEPT` of them.
+    pub kept: [(u64, u64, u64); Stalls::KEPT],
+}
+
+impl Stalls {
+    /// How many stretches are kept.
+    pub const KEPT: usize = 16;
+
+    /// Stretches of `threshold` or more, counted from the reading `start`.
+    pub const fn new(start: u64, threshold: u64) -> Self {
+        Stalls { last: start, work_then: 0, threshold, seen: 0, kept: [(0, 0, 0); Stalls::KEPT] }
+    }
+
+    /// Whether no reading has been seen yet (started from 0).
+    #[inline(always)]
+    pub fn is_fresh(&self) -> bool {
+        self.last == 0
+    }
+
+    /// A clock reading of the loop, and its work counter so far.
+    #[inline(always)]
+    pub fn see(&mut self, now: u64, work: u64) {
+        let gap = now.saturating_sub(self.last);
+        if gap >= self.threshold && self.last != 0 {
+            self.stretch(now, gap, work);
+        }
+        self.last = now;
+        self.work_then = work;
+    }
+
+    #[cold]
+    fn stretch(&mut self, now: u64, gap: u64, work: u64) {
+        if let Some(k) = self.kept.get_mut(self.seen) {
+            *k = (now, gap, work - self.work_then);
+        }
+        self.seen += 1;
+    }
+
+    /// The kept stretches as text, `+start ms: length (work done)`, with `to_ns` turning a
+    /// reading into ns after the schedule's start and `len_ns` a length into ns.
+    pub fn describe(&self, to_ns: impl Fn(u64) -> u64, len_ns: impl Fn(u64) -> u64, work: &str) -> String {
+        let mut out: Vec<String> = self.kept[..self.seen.min(Self::KEPT)]
+            .iter()
+            .map(|&(end, len, w)| {
+                let (end, len) = (to_ns(end), len_ns(len));
+                format!(
+                    "+{:.1} ms: {:.1} ms ({w} {work})",
+                    end.saturating_sub(len) as f64 / 1e6,
+                    len as f64 / 1e6
+                )
+            })
+            .collect();
+        if self.seen > Self::KEPT {
+            out.push(format!("{} more", self.seen - Self::KEPT));
+        }
+        if out.is_empty() { "none".into() } else { out.join(", ") }
+    }
+}
+
+static PRODUCER_STALLS: std::sync::Mutex<(Stalls, Whereabouts)> =
+    std::sync::Mutex::new((Stalls::new(0, u64::MAX), Whereabouts::UNKNOWN));
+
+/// The pacing loop's stretches of 1 ms or more (raw ticks) in the last paced run, and where
+/// the producer thread's time went during it.
+pub fn producer_stalls() -> (Stalls, Whereabouts) {
+    *PRODUCER_STALLS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The calling thread's kernel id.
+pub fn current_tid() -> i32 {
+    // SAFETY: `gettid` takes no arguments and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// Where a thread's wall-clock time went over a stretch, from the scheduler's own accounting
+/// (`/proc/self/task/TID/schedstat`: time on a CPU, time runnable but waiting in the guest's
+/// run queue). The guest does not count the time its vCPU was descheduled by the host (steal)
+/// as either, so for a thread that never sleeps (both spinning threads of the oms design) the
+/// rest, `wall − on CPU − queued`, is the time the host took. Zero everywhere when the file
+/// cannot be read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Whereabouts {
+    tid: i32,
+    at: (u64, u64, u64),
+    /// Wall-clock ns of the stretch.
+    pub wall_ns: u64,
+    /// ns the thread ran.
+    pub on_cpu_ns: u64,
+    /// ns the thread was runnable and waited for a guest CPU (preempted inside the guest).
+    pub queued_ns: u64,
+}
+
+impl Whereabouts {
+    /// Nothing measured.
+    pub const UNKNOWN: Whereabouts =
+        Whereabouts { tid: 0, at: (0, 0, 0), wall_ns: 0, on_cpu_ns: 0, queued_ns: 0 };
+
+    fn read(tid: i32) -> Option<(u64, u64, u64)> {
+        let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+        let mut f = text.split_whitespace().map(|v| v.parse::<u64>().ok());
+        Some((mono_ns(), f.next()??, f.next()??))
+    }
+
+    /// Starts a stretch for thread `tid` (any thread of this process).
+    pub fn start(tid: i32) -> Whereabouts {
+        Whereabouts { tid, at: Self::read(tid).unwrap_or_default(), ..Self::UNKNOWN }
+    }
+
+    /// Ends the stretch.
+    pub fn stop(self) -> Whereabouts {
+        match Self::read(self.tid) {
+            Some(end) if self.at.0 != 0 => Whereabouts {
+                wall_ns: end.0 - self.at.0,
+                on_cpu_ns: end.1 - self.at.1,
+                queued_ns: end.2 - self.at.2,
+                ..self
+            },
+            _ => Self::UNKNOWN,
+        }
+    }
+
+    /// ns neither on a CPU nor in the guest's run queue: for a spinning thread, the host's.
+    pub fn host_ns(&self) -> u64 {
+        self.wall_ns.saturating_sub(self.on_cpu_ns + self.queued_ns)
+    }
+
+    /// `queued X ms, host Y ms` of the stretch.
+    pub fn describe(&self) -> String {
+        format!(
+            "guest queue {:.1} ms, host {:.1} ms of {:.2} s",
+            self.queued_ns as f64 / 1e6,
+            self.host_ns() as f64 / 1e6,
+            self.wall_ns as f64 / 1e9
+        )
+    }
+}
+
+/// Steal time (ms) per CPU so far, from `/proc/stat`: time the host ran something else while
+/// this guest's vCPU wanted to run. Empty where the file has no such column.
+pub fn steal_ms() -> Vec<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    stat.lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .filter_map(|l| l.split_whitespace().nth(8)?.parse::<u64>().ok())
+        .map(|ticks| ticks * 1000 / 100)
+        .collect()
 }
 
 /// What the measuring side records: on_data→send and round-trip latencies from the intended
@@ -261,6 +429,15 @@ impl Probe {
         let span = self.last_ns.saturating_sub(from).max(1);
         self.answered as f64 * 1e9 / span as f64
     }
+}
+
+/// Waits (sleeping) up to a second for an engine thread to publish its id; 0 if it did not.
+pub fn engine_tid(tid: &std::sync::atomic::AtomicI32) -> i32 {
+    let t0 = Instant::now();
+    while tid.load(Ordering::Acquire) == 0 && t0.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    tid.load(Ordering::Acquire)
 }
 
 /// Waits (sleeping, off the measured cores' hot loops) until `done` reaches `n` or `timeout`.

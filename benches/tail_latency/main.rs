@@ -21,6 +21,9 @@
 //! to the second; on a single-core machine nothing is pinned and the header says so. The throttle
 //! is set to 2·10⁹/s so it never binds; the engine idles by spinning.
 //!
+//! **One section.** `-- --only mix` (or `rates`, `rings`) runs that section alone and writes no
+//! files; `rates` includes the saturation probe and the max run.
+//!
 //! **Output.** A table per rate (both designs and the baseline/oms ratio per percentile), then
 //! in `$CARGO_TARGET_DIR/tail-latency/` (default `target/tail-latency/`): `summary.json`, one
 //! `.hgrm` per run and metric, and `percentiles.svg`.
@@ -46,6 +49,8 @@ use report::Run;
 /// Run lengths, per mode.
 struct Plan {
     quick: bool,
+    /// `--only SECTION`: run that section alone (`rates`, `mix` or `rings`) and write no files.
+    only: Option<String>,
     /// (offered rate, seconds measured)
     rates: Vec<(u64, f64)>,
     warmup_s: f64,
@@ -61,9 +66,17 @@ impl Plan {
         let args: Vec<String> = std::env::args().collect();
         let quick = args.iter().any(|a| a == "--quick")
             || std::env::var("OMS_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let only = args.iter().position(|a| a == "--only").and_then(|k| args.get(k + 1)).cloned();
+        if let Some(o) = &only
+            && !["rates", "mix", "rings"].contains(&o.as_str())
+        {
+            eprintln!("tail_latency: --only takes rates, mix or rings, not {o:?}");
+            std::process::exit(2);
+        }
         if quick {
             Plan {
                 quick,
+                only,
                 rates: vec![(10_000, 0.5), (100_000, 0.5), (1_000_000, 0.5)],
                 warmup_s: 0.05,
                 probe_orders: 1_000_000,
@@ -75,6 +88,7 @@ impl Plan {
         } else {
             Plan {
                 quick,
+                only,
                 rates: vec![(10_000, 10.0), (100_000, 5.0), (1_000_000, 3.0)],
                 warmup_s: 0.25,
                 probe_orders: 10_000_000,
@@ -84,6 +98,11 @@ impl Plan {
                 ring_blast: 10_000_000,
             }
         }
+    }
+
+    /// Whether section `name` runs.
+    fn runs(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == name)
     }
 }
 
@@ -146,6 +165,8 @@ fn main() {
             rt: o.rt.round_trip,
             complete: o.complete,
             preempted: driver::preemptions() - pre,
+            engine_time: Some(o.time.0),
+            producer_time: o.time.1,
         };
         let dir = tempfile::tempdir().expect("temp dir for the baseline log");
         let pre = driver::preemptions();
@@ -160,6 +181,8 @@ fn main() {
             rt: b.probe.round_trip,
             complete: b.complete,
             preempted: driver::preemptions() - pre,
+            engine_time: None,
+            producer_time: driver::producer_stalls().1,
         };
         let t = report::table(&oms, &base);
         print!("{t}");
@@ -168,100 +191,127 @@ fn main() {
         t
     };
     let mut tables = String::new();
-    for &(rate, secs) in &plan.rates {
-        tables += &run_pair(report::rate_label(rate as f64), rate, secs);
+    let mut saturation = serde_json::Value::Null;
+    if plan.runs("rates") {
+        for &(rate, secs) in &plan.rates {
+            tables += &run_pair(report::rate_label(rate as f64), rate, secs);
+        }
+
+        // Saturation: unpaced producer, throughput from the first send to the last response.
+        let dir = tempfile::tempdir().expect("temp dir for the journal");
+        let sat = oms_design::run(&schedule(None, plan.probe_orders), engine_core.map(|c| c.id), dir.path());
+        let oms_sat = sat.rt.achieved();
+        let dir = tempfile::tempdir().expect("temp dir for the baseline log");
+        let bsat = baseline::run(&schedule(None, plan.baseline_probe_orders), engine_core, dir.path())
+            .probe
+            .achieved();
+        println!(
+            "\n== saturation (unpaced producer): oms {}/s over {} orders (producer pushed back {} times, {} rejected), baseline {}/s over {} orders",
+            report::rate_label(oms_sat),
+            plan.probe_orders,
+            sat.pushback,
+            sat.rt.rejected,
+            report::rate_label(bsat),
+            plan.baseline_probe_orders
+        );
+        // The max run: 90 % of the oms saturation, rounded down to two significant digits.
+        let target = oms_sat * 0.9;
+        let mag = 10f64.powi(target.log10().floor() as i32 - 1);
+        let max_rate = ((target / mag).floor() * mag).max(1.0) as u64;
+        tables += &run_pair("max".to_string(), max_rate, plan.max_secs);
+        saturation = json!([
+            {"design": "oms", "orders": plan.probe_orders, "achieved": oms_sat.round() as u64, "rejected": sat.rt.rejected},
+            {"design": "baseline", "orders": plan.baseline_probe_orders, "achieved": bsat.round() as u64},
+        ]);
     }
 
-    // Saturation: unpaced producer, throughput from the first send to the last response.
-    let dir = tempfile::tempdir().expect("temp dir for the journal");
-    let sat = oms_design::run(&schedule(None, plan.probe_orders), engine_core.map(|c| c.id), dir.path());
-    let oms_sat = sat.rt.achieved();
-    let dir = tempfile::tempdir().expect("temp dir for the baseline log");
-    let bsat =
-        baseline::run(&schedule(None, plan.baseline_probe_orders), engine_core, dir.path()).probe.achieved();
-    println!(
-        "\n== saturation (unpaced producer): oms {}/s over {} orders (producer pushed back {} times, {} rejected), baseline {}/s over {} orders",
-        report::rate_label(oms_sat),
-        plan.probe_orders,
-        sat.pushback,
-        sat.rt.rejected,
-        report::rate_label(bsat),
-        plan.baseline_probe_orders
-    );
-    // The max run: 90 % of the oms saturation, rounded down to two significant digits.
-    let target = oms_sat * 0.9;
-    let mag = 10f64.powi(target.log10().floor() as i32 - 1);
-    let max_rate = ((target / mag).floor() * mag).max(1.0) as u64;
-    tables += &run_pair("max".to_string(), max_rate, plan.max_secs);
-
     // The Modify / Cancel mix (oms only): decision latency with a deep queue.
-    println!(
-        "\n== Modify / Cancel mix (80 % New, 10 % Modify, 10 % Cancel of recent orders; throttle at 60 % of the \
-         offered rate, so the queue deepens by 10 % of it per second): on_data -> decision"
-    );
-    println!(
-        "{:<10}{:<9}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}{:>10}{:>10}",
-        "offered", "request", "p50", "p90", "p99", "p99.9", "p99.99", "max", "rejected", "samples"
-    );
     let mut mix_rows = Vec::new();
-    for &(rate, secs) in plan.rates.iter().filter(|(r, _)| *r >= 100_000) {
-        let orders = (rate as f64 * secs) as u64;
-        let dir = tempfile::tempdir().expect("temp dir for the journal");
-        let m = mix::run(&schedule(Some(rate), orders), engine_core.map(|c| c.id), dir.path());
-        for (k, name) in ["new", "modify", "cancel"].iter().enumerate() {
-            let p = report::pcts(&m.hist[k]);
-            print!("{:<10}{name:<9}", report::rate_label(rate as f64));
-            for v in p {
-                print!("{:>11}", report::ns(v));
-            }
-            println!("{:>10}{:>10}", m.rejected[k], m.hist[k].len());
-            mix_rows.push(
-                json!({"rate": rate, "request": name, "p50_ns": p[0], "p90_ns": p[1], "p99_ns": p[2],
+    if plan.runs("mix") {
+        println!(
+            "\n== Modify / Cancel mix (80 % New, 10 % Modify, 10 % Cancel of recent orders; throttle at 60 % of the \
+         offered rate, so the queue deepens by 10 % of it per second): on_data -> decision"
+        );
+        println!(
+            "{:<10}{:<9}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}{:>10}{:>10}",
+            "offered", "request", "p50", "p90", "p99", "p99.9", "p99.99", "max", "rejected", "samples"
+        );
+        for &(rate, secs) in plan.rates.iter().filter(|(r, _)| *r >= 100_000) {
+            let orders = (rate as f64 * secs) as u64;
+            let dir = tempfile::tempdir().expect("temp dir for the journal");
+            let m = mix::run(&schedule(Some(rate), orders), engine_core.map(|c| c.id), dir.path());
+            for (k, name) in ["new", "modify", "cancel"].iter().enumerate() {
+                let p = report::pcts(&m.hist[k]);
+                print!("{:<10}{name:<9}", report::rate_label(rate as f64));
+                for v in p {
+                    print!("{:>11}", report::ns(v));
+                }
+                println!("{:>10}{:>10}", m.rejected[k], m.hist[k].len());
+                mix_rows.push(
+                    json!({"rate": rate, "request": name, "p50_ns": p[0], "p90_ns": p[1], "p99_ns": p[2],
                 "p999_ns": p[3], "p9999_ns": p[4], "max_ns": p[5], "rejected": m.rejected[k],
                 "samples": m.hist[k].len()}),
+                );
+            }
+            println!(
+                "{:<10}deepest queue {}, preempted {}x, worst {} ending at CLOCK_MONOTONIC {:.3} s{}",
+                "",
+                m.max_queue,
+                m.preempted,
+                report::ns(m.worst.0),
+                m.worst.1 as f64 / 1e9,
+                if m.complete { "" } else { " (INCOMPLETE)" }
+            );
+            println!(
+                "{:<10}not running: engine {}, producer {}; worst request due at +{:.1} ms; \
+                 engine turns >= 1 ms: {}; producer gaps >= 1 ms: {}; steal per vCPU {:?} ms",
+                "",
+                m.time.0.describe(),
+                m.time.1.describe(),
+                m.worst.2 as f64 / 1e6,
+                m.stalls.0,
+                m.stalls.1,
+                m.steal_ms
             );
         }
-        println!(
-            "{:<10}deepest queue {}, preempted {}x, worst {} ending at CLOCK_MONOTONIC {:.3} s{}",
-            "",
-            m.max_queue,
-            m.preempted,
-            report::ns(m.worst.0),
-            m.worst.1 as f64 / 1e9,
-            if m.complete { "" } else { " (INCOMPLETE)" }
-        );
     }
 
     // Ring comparison.
-    println!(
-        "\n== rings: one-way latency producer -> consumer thread (Inbound, 64 KiB-slot ring), same driver"
-    );
-    println!(
-        "{:<22}{:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
-        "ring", "offered", "achieved", "p50", "p90", "p99", "p99.9", "max"
-    );
     let mut ring_rows = Vec::new();
-    let mut ring_specs: Vec<(Option<u64>, u64)> =
-        plan.rates.iter().map(|&(r, _)| (Some(r), (r as f64 * plan.ring_secs) as u64)).collect();
-    ring_specs.push((None, plan.ring_blast));
-    for (rate, orders) in ring_specs {
-        for (which, name) in rings::RINGS.iter().enumerate() {
-            let r = rings::run(which, &schedule(rate, orders), engine_core);
-            let p = report::pcts(&r.hist);
-            let label = rate.map_or("unpaced".to_string(), |r| report::rate_label(r as f64));
-            let lat = |v: u64| if rate.is_some() { report::ns(v) } else { "-".into() };
-            println!(
-                "{name:<22}{label:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
-                format!("{}/s", report::rate_label(r.achieved)),
-                lat(p[0]),
-                lat(p[1]),
-                lat(p[2]),
-                lat(p[3]),
-                lat(p[5])
-            );
-            ring_rows.push(json!({"ring": name, "rate": rate, "label": label, "achieved": r.achieved.round() as u64,
+    if plan.runs("rings") {
+        println!(
+            "\n== rings: one-way latency producer -> consumer thread (Inbound, 64 KiB-slot ring), same driver"
+        );
+        println!(
+            "{:<22}{:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
+            "ring", "offered", "achieved", "p50", "p90", "p99", "p99.9", "max"
+        );
+        let mut ring_specs: Vec<(Option<u64>, u64)> =
+            plan.rates.iter().map(|&(r, _)| (Some(r), (r as f64 * plan.ring_secs) as u64)).collect();
+        ring_specs.push((None, plan.ring_blast));
+        for (rate, orders) in ring_specs {
+            for (which, name) in rings::RINGS.iter().enumerate() {
+                let r = rings::run(which, &schedule(rate, orders), engine_core);
+                let p = report::pcts(&r.hist);
+                let label = rate.map_or("unpaced".to_string(), |r| report::rate_label(r as f64));
+                let lat = |v: u64| if rate.is_some() { report::ns(v) } else { "-".into() };
+                println!(
+                    "{name:<22}{label:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
+                    format!("{}/s", report::rate_label(r.achieved)),
+                    lat(p[0]),
+                    lat(p[1]),
+                    lat(p[2]),
+                    lat(p[3]),
+                    lat(p[5])
+                );
+                ring_rows.push(json!({"ring": name, "rate": rate, "label": label, "achieved": r.achieved.round() as u64,
                 "p50_ns": p[0], "p90_ns": p[1], "p99_ns": p[2], "p999_ns": p[3], "p9999_ns": p[4], "max_ns": p[5]}));
+            }
         }
+    }
+    if plan.only.is_some() {
+        println!("\n--only {}: no files written", plan.only.as_deref().unwrap_or_default());
+        return;
     }
 
     // Files.
@@ -285,10 +335,7 @@ fn main() {
         "oms_sink": common::SINK_LABEL,
         "load_at_start": load.trim(),
         "runs": runs.iter().map(report::run_json).collect::<Vec<_>>(),
-        "saturation": [
-            {"design": "oms", "orders": plan.probe_orders, "achieved": oms_sat.round() as u64, "rejected": sat.rt.rejected},
-            {"design": "baseline", "orders": plan.baseline_probe_orders, "achieved": bsat.round() as u64},
-        ],
+        "saturation": saturation,
         "rings": ring_rows,
         "mix": mix_rows,
     });

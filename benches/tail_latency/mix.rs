@@ -173,8 +173,16 @@ pub struct Outcome {
     pub complete: bool,
     /// Involuntary context switches during the run.
     pub preempted: u64,
-    /// The worst decision latency (ns) and the `CLOCK_MONOTONIC` instant (ns) it ended at.
-    pub worst: (u64, u64),
+    /// The worst decision latency (ns), the `CLOCK_MONOTONIC` instant (ns) it ended at, and
+    /// when it started (ns after the schedule's start).
+    pub worst: (u64, u64, u64),
+    /// The engine's turns of 1 ms or more and the producer's gaps of 1 ms or more between
+    /// two clock readings, as text (ms after the schedule's start).
+    pub stalls: (String, String),
+    /// Where the engine's and the producer's time went during the run.
+    pub time: (driver::Whereabouts, driver::Whereabouts),
+    /// Steal time per vCPU during the run (ms, 10 ms resolution).
+    pub steal_ms: Vec<u64>,
 }
 
 /// One run of the mix at the schedule's rate, throttle at 60 % of it.
@@ -193,22 +201,46 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
     let mut producer = b.producer();
     let journal = common::make_sink(&raw, &clock);
-    let schedule = &schedule.restarted();
     let sink = MixProbe::new(journal, schedule);
     let done = sink.done.clone();
-    let exchange = ProbeExchange::new(schedule, responder);
-    let engine = EngineHandle::spawn(b.build(exchange, sink), &cfg.runner).expect("engine thread starts");
+    let mut engine = b.build(ProbeExchange::new(schedule, responder), sink);
+    // The schedule starts once the set-up (the journal's space, the engine's tables) is done.
+    let schedule = &schedule.restarted();
+    engine.exchange_mut().restart(schedule);
+    engine.sink_mut().schedule = schedule.clone();
+    let tid = engine.exchange().tid.clone();
+    let engine = EngineHandle::spawn(engine, &cfg.runner).expect("engine thread starts");
+    let engine_time = driver::Whereabouts::start(driver::engine_tid(&tid));
     let pre = driver::preemptions();
+    let steal = driver::steal_ms();
     driver::produce_requests(schedule, request, |t, o| producer.on_data(o, t).map_err(|e| e.order));
     let complete = driver::wait_for(&done, schedule.orders, Duration::from_secs(60));
+    let engine_time = engine_time.stop();
     let preempted = driver::preemptions() - pre;
+    let steal_ms = driver::steal_ms().iter().zip(&steal).map(|(b, a)| b - a).collect();
     let report = engine.stop().expect("engine thread stops cleanly");
+    // Engine-clock ns → ns after the schedule's start.
+    let start_engine_ns = clock.mono_ns(schedule.start_raw);
+    let engine = report.exchange.turns.describe(|ns| ns.saturating_sub(start_engine_ns), |ns| ns, "sent");
+    let (producer_stalls, producer_time) = driver::producer_stalls();
+    let producer = producer_stalls.describe(
+        |raw| schedule.since_start_ns(raw),
+        |ticks| schedule.clock.delta_as_nanos(0, ticks),
+        "requests",
+    );
     Outcome {
+        stalls: (engine, producer),
+        time: (engine_time, producer_time),
+        steal_ms,
         hist: report.sink.hist,
         rejected: report.sink.rejected,
         max_queue: report.stats.max_queue_len,
         complete,
         preempted,
-        worst: (report.sink.worst.0, schedule.start_mono_ns + report.sink.worst.1),
+        worst: (
+            report.sink.worst.0,
+            schedule.start_mono_ns + report.sink.worst.1,
+            report.sink.worst.1.saturating_sub(report.sink.worst.0),
+        ),
     }
 }

@@ -18,7 +18,7 @@ use oms::{
 use oms::{EventKind, EventRecord, EventSink};
 
 use crate::common;
-use crate::driver::{self, Probe, Schedule};
+use crate::driver::{self, Probe, Schedule, Stalls};
 
 /// No-op exchange that stamps `send` and answers Accept at once through the response ring.
 pub struct ProbeExchange {
@@ -26,12 +26,29 @@ pub struct ProbeExchange {
     responder: Responder,
     /// Responses the ring refused (must stay 0 for a valid run).
     pub lost: u64,
+    /// The engine's turns of 1 ms or more, timed between consecutive [`Exchange::poll`] calls
+    /// (one per turn, with the turn's clock reading: no extra read), in engine-clock ns; the
+    /// work counted is orders sent.
+    pub turns: Stalls,
+    /// The engine thread's id, set at its first turn.
+    pub tid: std::sync::Arc<std::sync::atomic::AtomicI32>,
 }
 
 impl ProbeExchange {
     /// A probe on `schedule` answering through `responder`.
     pub fn new(schedule: &Schedule, responder: Responder) -> Self {
-        ProbeExchange { probe: Probe::new(schedule), responder, lost: 0 }
+        ProbeExchange {
+            probe: Probe::new(schedule),
+            responder,
+            lost: 0,
+            turns: Stalls::new(0, 1_000_000),
+            tid: Default::default(),
+        }
+    }
+
+    /// Measures against `schedule` from now on (the restarted one).
+    pub fn restart(&mut self, schedule: &Schedule) {
+        self.probe.schedule = schedule.clone();
     }
 }
 
@@ -46,6 +63,14 @@ impl Exchange for ProbeExchange {
     }
     fn send_logon(&mut self, _logon: &Logon) {}
     fn send_logout(&mut self, _logout: &Logout) {}
+    #[inline(always)]
+    fn poll(&mut self, now_ns: u64, _events: &mut dyn FnMut(oms::exchange::ExchangeEvent<'_>)) -> usize {
+        if self.turns.is_fresh() {
+            self.tid.store(driver::current_tid(), std::sync::atomic::Ordering::Release);
+        }
+        self.turns.see(now_ns, self.probe.sent);
+        0
+    }
 }
 
 /// Wraps the real sink; stamps the round trip when a `response` event has been recorded.
@@ -90,6 +115,8 @@ pub struct Outcome {
     pub lost: u64,
     /// Whether every order was answered before the timeout.
     pub complete: bool,
+    /// Where the engine's and the producer's time went during the run.
+    pub time: (driver::Whereabouts, driver::Whereabouts),
 }
 
 /// One run of the oms design on `schedule` (the caller pins itself to the producer core).
@@ -104,17 +131,23 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
     let mut producer = b.producer();
     let inner = common::make_sink(&raw, &clock);
-    let schedule = &schedule.restarted();
-    let exchange = ProbeExchange::new(schedule, responder);
     let rt_probe = Probe::new(schedule);
     let done = rt_probe.done.clone();
     let sink = ProbeSink { inner, probe: rt_probe };
-    let engine = b.build(exchange, sink);
+    let mut engine = b.build(ProbeExchange::new(schedule, responder), sink);
+    // The schedule starts once the set-up (the journal's space, the engine's tables) is done.
+    let schedule = &schedule.restarted();
+    engine.exchange_mut().restart(schedule);
+    engine.sink_mut().probe.schedule = schedule.clone();
+    let tid = engine.exchange().tid.clone();
     let handle = EngineHandle::spawn(engine, &cfg.runner).expect("engine thread starts (and pins)");
+    let engine_time = driver::Whereabouts::start(driver::engine_tid(&tid));
     let pushback = driver::produce(schedule, |o| producer.on_data(o, RequestType::New).map_err(|e| e.order));
     let complete = driver::wait_for(&done, schedule.orders, Duration::from_secs(60));
+    let engine_time = engine_time.stop();
     let report = handle.stop().expect("engine thread stops cleanly");
     Outcome {
+        time: (engine_time, driver::producer_stalls().1),
         lost: report.exchange.lost,
         send: report.exchange.probe,
         rt: report.sink.probe,

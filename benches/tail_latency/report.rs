@@ -8,6 +8,8 @@ use hdrhistogram::Histogram;
 use plotters::prelude::*;
 use serde_json::{Value, json};
 
+use crate::driver::Whereabouts;
+
 /// Percentiles reported everywhere, with their labels.
 pub const PCTS: [(f64, &str); 5] =
     [(50.0, "p50"), (90.0, "p90"), (99.0, "p99"), (99.9, "p99.9"), (99.99, "p99.99")];
@@ -33,6 +35,11 @@ pub struct Run {
     pub rejected: u64,
     /// Involuntary context switches during the run (see `driver::preemptions`).
     pub preempted: u64,
+    /// Where the engine thread's time went (oms; the baseline's sender sleeps, so its share
+    /// off the CPU is not a loss).
+    pub engine_time: Option<Whereabouts>,
+    /// Where the producer thread's time went.
+    pub producer_time: Whereabouts,
 }
 
 /// `[p50, p90, p99, p99.9, p99.99, max]` in ns.
@@ -88,6 +95,13 @@ pub fn table(oms: &Run, base: &Run) -> String {
         oms.preempted,
         base.preempted,
     );
+    let _ = writeln!(
+        t,
+        "not running: oms engine {}, oms producer {}; baseline producer {}",
+        oms.engine_time.map_or("-".into(), |w| w.describe()),
+        oms.producer_time.describe(),
+        base.producer_time.describe(),
+    );
     let head = ["p50", "p90", "p99", "p99.9", "p99.99", "max"];
     for (metric, a, b) in [("on_data -> send", &oms.send, &base.send), ("round trip", &oms.rt, &base.rt)] {
         let _ = write!(t, "{metric:<16}");
@@ -129,6 +143,11 @@ pub fn run_json(r: &Run) -> Value {
     o.insert("achieved".into(), json!(r.achieved.round() as u64));
     o.insert("complete".into(), json!(r.complete));
     o.insert("preempted".into(), json!(r.preempted));
+    let ms = |w: &Whereabouts| json!({"guest_queue_ms": w.queued_ns as f64 / 1e6, "host_ms": w.host_ns() as f64 / 1e6});
+    o.insert(
+        "not_running".into(),
+        json!({"engine": r.engine_time.as_ref().map(ms), "producer": ms(&r.producer_time)}),
+    );
     o.insert("rejected".into(), json!(r.rejected));
     o.insert("metric".into(), json!("on_data_to_send"));
     o.insert("round_trip".into(), pct_json(&r.rt));
