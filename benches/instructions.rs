@@ -12,6 +12,9 @@
 //!   checked, sent at once, its response matched; two records (sent, response) appended to the
 //!   memory-mapped journal.
 //! - `new_send_response/counting_sink`: the same with a sink that only counts: the engine alone.
+//! - `new_send_response/journal_batch256`: the first workload with 256 New pushed before each
+//!   `poll`, as when the engine is saturated (and as in the criterion bench `engine/step/batch256`):
+//!   the turn's fixed cost is shared by 256 orders.
 //! - `modify_queued/journal`, `cancel_queued/journal`: a Modify / a Cancel of a random order among
 //!   100k queued, through `Engine::on_request` (validation, lookup, record); cancelled orders are
 //!   put back by a New (counted too, so the cancel figure is cancel + re-queue).
@@ -52,13 +55,14 @@ const STEP_NS: u64 = 1_000;
 /// deterministic, so a figure above its budget is a change in the code, not noise: the bench
 /// then exits 1 (`.ci/run` runs it). The budgets are ~7 % above the counts of 2026-12-01
 /// (docs/BENCHMARKS.md); lower one when a change earns it.
-const WORKLOADS: [(&str, f64); 6] = [
-    ("new_send_response/journal", 900.0),
-    ("new_send_response/counting_sink", 640.0),
-    ("modify_queued/journal", 290.0),
-    ("cancel_queued/journal", 740.0),
-    ("new_send/null_exchange", 890.0),
-    ("new_send/fix", 3030.0),
+const WORKLOADS: [(&str, f64); 7] = [
+    ("new_send_response/journal", 850.0),
+    ("new_send_response/journal_batch256", 675.0),
+    ("new_send_response/counting_sink", 645.0),
+    ("modify_queued/journal", 250.0),
+    ("cancel_queued/journal", 650.0),
+    ("new_send/null_exchange", 660.0),
+    ("new_send/fix", 2800.0),
 ];
 
 /// Workloads whose other threads (a counterparty) are not the engine's work.
@@ -158,6 +162,11 @@ fn child(workload: &str, n: u64) {
             let sink = journal(&rig);
             rig.new_send_response(sink, n);
         }
+        "new_send_response/journal_batch256" => {
+            let rig = Rig::new(2_000_000_000, dir.path());
+            let sink = journal(&rig);
+            rig.new_send_response_batched(sink, n, 256);
+        }
         "new_send_response/counting_sink" => {
             Rig::new(2_000_000_000, dir.path()).new_send_response(CountingSink::default(), n);
         }
@@ -236,6 +245,27 @@ impl Rig {
             self.mock.increment(STEP_NS);
         }
         e.poll(); // the last response
+        assert_eq!(e.stats().matched, n);
+        finish(e);
+    }
+
+    /// [`Rig::new_send_response`] with `batch` orders pushed before each `poll`.
+    fn new_send_response_batched<S: EventSink>(mut self, sink: S, n: u64, batch: u64) {
+        let mut p = self.builder.producer();
+        let mut e = self.builder.build(Rig::answering(self.responder), sink);
+        e.poll(); // logon
+        assert!(e.logged_on(), "bench window is open");
+        let mut id = 0;
+        while id < n {
+            let k = batch.min(n - id);
+            for _ in 0..k {
+                id += 1;
+                p.on_data(common::order(id), RequestType::New).expect("ring has room");
+            }
+            e.poll();
+            self.mock.increment(STEP_NS * k);
+        }
+        e.poll(); // the last batch's responses
         assert_eq!(e.stats().matched, n);
         finish(e);
     }

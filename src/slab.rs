@@ -72,6 +72,12 @@ pub struct IdIndex {
     bits: u32,
     mask: usize,
     layout: Layout,
+    /// Keys filed in a bucket other than their home. While there are none, a removal has
+    /// nothing to shift back (every other key sits at home and stays there), so it skips the
+    /// scan of the rest of the cluster: with [`Layout::Grouped`], the in-flight window of
+    /// sequential ids fills whole 16-bucket lines, and that scan read the key of each later
+    /// bucket of the line.
+    displaced: usize,
 }
 
 impl IdIndex {
@@ -86,7 +92,7 @@ impl IdIndex {
         for b in table.iter_mut().step_by(4096 / std::mem::size_of::<u32>()) {
             *b = std::hint::black_box(0);
         }
-        IdIndex { buckets: table, bits, mask: buckets - 1, layout }
+        IdIndex { buckets: table, bits, mask: buckets - 1, layout, displaced: 0 }
     }
 
     /// The home bucket of `id`.
@@ -99,6 +105,14 @@ impl IdIndex {
                     | (id as usize & ((1 << GROUP_BITS) - 1))
             }
         }
+    }
+
+    /// Keys not in their home bucket, counted (the figure `displaced` must equal).
+    #[cfg(test)]
+    fn count_displaced(&self, key_of: impl Fn(u32) -> u64) -> usize {
+        (0..self.buckets.len())
+            .filter(|&i| self.buckets[i] != 0 && self.home(key_of(self.buckets[i] - 1)) != i)
+            .count()
     }
 
     /// Number of buckets (for memory accounting).
@@ -138,17 +152,20 @@ impl IdIndex {
     /// Files `slot` under `id`. The caller guarantees `id` is absent and the index not full.
     #[inline(always)]
     pub fn insert(&mut self, id: u64, slot: u32) {
-        let mut i = self.home(id);
+        let home = self.home(id);
+        let mut i = home;
         while self.buckets[i] != 0 {
             i = (i + 1) & self.mask;
         }
         self.buckets[i] = slot + 1;
+        self.displaced += usize::from(i != home);
     }
 
     /// Removes `id`, returning its slot. Backward-shift deletion keeps probe chains intact.
     #[inline(always)]
     pub fn remove(&mut self, id: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
-        let mut i = self.home(id);
+        let id_home = self.home(id);
+        let mut i = id_home;
         let slot = loop {
             let b = self.buckets[i];
             if b == 0 {
@@ -159,6 +176,11 @@ impl IdIndex {
             }
             i = (i + 1) & self.mask;
         };
+        self.displaced -= usize::from(i != id_home);
+        if self.displaced == 0 {
+            self.buckets[i] = 0;
+            return Some(slot);
+        }
         // Shift later members of the cluster back into the hole when their home allows it.
         let mut hole = i;
         let mut j = i;
@@ -174,6 +196,8 @@ impl IdIndex {
             let dist_hole = j.wrapping_sub(hole) & self.mask;
             if dist_home >= dist_hole {
                 self.buckets[hole] = b;
+                // It was displaced (it could move, so it was past its home); now it may be home.
+                self.displaced -= usize::from(hole == home);
                 hole = j;
             }
         }
@@ -366,6 +390,7 @@ mod tests {
                     prop_assert_eq!(r, m.remove(&k));
                 }
                 prop_assert_eq!(s.len(), m.len());
+                prop_assert_eq!(s.index.displaced, s.index.count_displaced(|slot| s.entries[slot as usize].key));
                 for (&k, &v) in &m {
                     let slot = s.find(k);
                     prop_assert!(slot.is_some(), "lost key {}", k);

@@ -198,7 +198,7 @@ impl Throttle {
     }
 
     /// Takes one send permit at `now_ns` if allowed. `now_ns` is non-decreasing across calls.
-    #[inline]
+    #[inline(always)]
     pub fn try_acquire(&mut self, now_ns: u64) -> bool {
         match &mut self.inner {
             Inner::Bucket(b) => {

@@ -429,7 +429,7 @@ impl JournalWriter {
 
     /// Appends one record: sets its `seq` to the next sequence number and its checksum, writes
     /// it and publishes it. This is [`EventSink::record`].
-    #[inline]
+    #[inline(always)]
     pub fn append(&mut self, event: &EventRecord) {
         if self.pos == self.seg.map.capacity() && !self.roll() {
             self.drop_record();
@@ -580,7 +580,7 @@ impl Drop for JournalWriter {
 }
 
 impl EventSink for JournalWriter {
-    #[inline]
+    #[inline(always)]
     fn record(&mut self, event: &EventRecord) {
         self.append(event);
     }
