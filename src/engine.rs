@@ -413,15 +413,18 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     fn on_requests(&mut self, a: &[Inbound], b: &[Inbound]) {
         let n = a.len() + b.len();
         let at = |j: usize| if j < a.len() { a[j] } else { b[j - a.len()] };
-        for j in 0..n.min(2) {
+        for j in 0..n.min(3) {
             self.queue.prefetch_index(at(j).order.order_id);
         }
         for j in 0..n {
-            if j + 2 < n {
-                self.queue.prefetch_index(at(j + 2).order.order_id);
+            if j + 3 < n {
+                self.queue.prefetch_index(at(j + 3).order.order_id);
             }
-            if j + 1 < n {
-                self.queue.prefetch_node(at(j + 1).order.order_id);
+            if j + 2 < n {
+                self.queue.prefetch_node(at(j + 2).order.order_id);
+            }
+            if j + 1 < n && at(j + 1).request == RequestType::Cancel {
+                self.queue.prefetch_links(at(j + 1).order.order_id);
             }
             self.on_request(at(j));
         }

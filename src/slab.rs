@@ -276,6 +276,21 @@ impl<T: SlabEntry> Slab<T> {
         }
     }
 
+    /// The entry in `id`'s home bucket, if any: most often `id`'s own; a guess for look-ahead
+    /// hints only (it may be another key's).
+    #[inline(always)]
+    pub fn home_entry(&self, id: u64) -> Option<&T> {
+        self.index.home_slot(id).map(|slot| &self.entries[slot as usize])
+    }
+
+    /// Starts loading entry `slot` (a hint; nothing for `NIL` or a slot past the end).
+    #[inline(always)]
+    pub fn prefetch_slot(&self, slot: u32) {
+        if let Some(e) = self.entries.get(slot as usize) {
+            prefetch(e);
+        }
+    }
+
     /// The slot of `id`, if live.
     #[inline(always)]
     pub fn find(&self, id: u64) -> Option<u32> {
@@ -381,6 +396,9 @@ mod tests {
                 // no effect on any result.
                 s.prefetch_index(k);
                 s.prefetch_entry(k);
+                s.prefetch_slot(k as u32);
+                s.prefetch_slot(NIL);
+                prop_assert!(s.home_entry(k).is_none() || !m.is_empty());
                 if ins {
                     if m.contains_key(&k) { continue; }
                     let r = s.insert(E { key: k, val: i as u64, next: 0 });
