@@ -164,13 +164,14 @@ fn produce_here(s: &Schedule, mut submit: impl FnMut(OrderRequest) -> Result<(),
 /// returns how many times it was pushed back. Returns the total.
 fn pace(s: &Schedule, mut one: impl FnMut(u64) -> u64) -> u64 {
     let mut pushback = 0;
+    // Set up before the start (reading `/proc` takes tens of µs).
+    let ticks_per_ms = (1e12 / s.clock.delta_as_nanos(0, 1_000_000) as f64) as u64;
+    let mut stalls = Stalls::new(s.start_raw, ticks_per_ms.max(1));
+    let clock = Whereabouts::start(current_tid());
     // Every run, paced or not, starts at `start_raw` (times before it would all read as 0).
     while s.clock.raw() <= s.start_raw {
         std::hint::spin_loop();
     }
-    let ticks_per_ms = (1e12 / s.clock.delta_as_nanos(0, 1_000_000) as f64) as u64;
-    let mut stalls = Stalls::new(s.start_raw, ticks_per_ms.max(1));
-    let clock = Whereabouts::start(current_tid());
     for i in 0..s.orders {
         let due = s.intended_ns(i);
         if s.rate.is_some() {
