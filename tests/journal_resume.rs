@@ -28,6 +28,24 @@ fn options() -> WriterOptions {
     WriterOptions { reserve_records: 64, ..WriterOptions::default() }
 }
 
+/// `JournalWriter::resume`, waiting out a lock held only for a moment by another test's child
+/// process. The lock is a `flock` on the base file's open file description, and a test of this
+/// binary that spawns a child (`killed_writer`) gives the child a copy of every descriptor open
+/// at that instant, closed (close-on-exec) only when the child execs: a writer of this test that
+/// closed just before still holds the lock through that copy for that moment. A lock held for
+/// longer than the deadline is a real `InUse` and is returned.
+fn resume(s: &JournalSettings, o: WriterOptions) -> Result<JournalWriter, JournalError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match JournalWriter::resume(s, o.clone()) {
+            Err(JournalError::InUse { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            r => return r,
+        }
+    }
+}
+
 fn settings(base: &Path, sync: SyncPolicy, prepare_records: Option<u64>) -> JournalSettings {
     let mut s = journal(&config(base, SMALL_SEGMENT, sync));
     s.prepare_records = prepare_records.map(|n| n.try_into().expect("non-zero"));
@@ -144,14 +162,14 @@ fn resumes_after_a_clean_close() {
     // Another configuration's segment size, meta and prepare target: the journal keeps its own.
     let mut s = settings(&base, SyncPolicy::None, None);
     s.segment_bytes = 4 * SMALL_SEGMENT;
-    let mut w = JournalWriter::resume(&s, options()).expect("resume");
+    let mut w = resume(&s, options()).expect("resume");
     assert_eq!(w.next_seq(), 1501);
     assert!(!Journal::open(&base).unwrap().verify().closed, "open again");
     append(&mut w, 1501, 3000);
     assert_eq!(w.close().expect("close").last_seq, 3000);
     check(&base, 3000, &original);
     // And once more, from where that one stopped.
-    let mut w = JournalWriter::resume(&s, options()).expect("resume");
+    let mut w = resume(&s, options()).expect("resume");
     append(&mut w, 3001, 3100);
     w.close().expect("close");
     check(&base, 3100, &original);
@@ -169,7 +187,7 @@ fn resumes_after_a_kill_with_a_torn_tail() {
     assert_eq!(report.torn_tail.as_ref().map(|t| t.seq), Some(1001));
 
     let s = settings(&base, SyncPolicy::OnLogout, None);
-    let mut w = JournalWriter::resume(&s, options()).expect("resume");
+    let mut w = resume(&s, options()).expect("resume");
     // Zeroed before anything is appended: a kill now would leave no torn record behind.
     assert_eq!(slot_bytes(&base, 1001), vec![0u8; 64]);
     let report = Journal::open(&base).unwrap().verify();
@@ -189,7 +207,7 @@ fn a_resumed_writer_closed_at_once_leaves_no_torn_record() {
     killed_writer(&base, 10, 960);
     let original = header(&base);
     tear(&base, 11);
-    JournalWriter::resume(&settings(&base, SyncPolicy::None, None), options()).unwrap().close().unwrap();
+    resume(&settings(&base, SyncPolicy::None, None), options()).unwrap().close().unwrap();
     check(&base, 10, &original);
 }
 
@@ -206,7 +224,7 @@ fn resumes_a_journal_without_a_record() {
             write_journal(&base, 0, SMALL_SEGMENT, SyncPolicy::None);
         }
         let original = header(&base);
-        let mut w = JournalWriter::resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
+        let mut w = resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
         append(&mut w, 1, CAP + 10);
         w.close().unwrap();
         check(&base, CAP + 10, &original);
@@ -228,7 +246,7 @@ fn resumes_at_an_exact_segment_boundary() {
             assert!(!segment_path(&base, 2).exists());
         }
         let original = header(&base);
-        let mut w = JournalWriter::resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
+        let mut w = resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
         assert_eq!(w.next_seq(), 2 * CAP + 1);
         append(&mut w, 2 * CAP + 1, 2 * CAP + 5);
         w.close().unwrap();
@@ -252,7 +270,7 @@ fn reuses_segments_prepared_ahead() {
         |files: &[PathBuf]| files.iter().map(|p| std::fs::metadata(p).unwrap().ino()).collect::<Vec<_>>();
     let inodes_before = inodes(&before);
 
-    let mut w = JournalWriter::resume(&settings(&base, SyncPolicy::None, Some(CAP)), options()).unwrap();
+    let mut w = resume(&settings(&base, SyncPolicy::None, Some(CAP)), options()).unwrap();
     assert_eq!(w.stats().segments_built, 0, "the prepared segments are reused, none built");
     assert_eq!(inodes(&before), inodes_before, "the same files");
     assert!(w.mapped_room() >= (before.len() as u64 - 1) * CAP, "mapped: {}", w.mapped_room());
@@ -278,7 +296,7 @@ fn removes_leftover_tmp_files() {
     let other = dir.path().join("other.journal.000001.tmp");
     std::fs::write(&other, b"not ours").unwrap();
 
-    let mut w = JournalWriter::resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
+    let mut w = resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
     assert!(!cut_short.exists() && !linked.exists());
     assert!(other.exists());
     append(&mut w, 101, 100 + 4 * CAP);
@@ -297,7 +315,7 @@ fn keeps_dropped_and_sync_failed_flags() {
         h.sync_failed = true;
         h.dropped = 3;
     });
-    let mut w = JournalWriter::resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
+    let mut w = resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
     append(&mut w, 1201, 3000);
     let stats = w.close().unwrap();
     assert_eq!(stats.dropped, 3, "the journal's count goes on from the largest");
@@ -317,7 +335,7 @@ fn keeps_dropped_and_sync_failed_flags() {
 /// Resume refuses, with `expected`'s error, and leaves every byte of every file as it was.
 fn refused(base: &Path, what: &str, expected: impl Fn(&JournalError) -> bool) -> JournalError {
     let before = snapshot(base);
-    let e = JournalWriter::resume(&settings(base, SyncPolicy::OnLogout, None), options()).expect_err(what);
+    let e = resume(&settings(base, SyncPolicy::OnLogout, None), options()).expect_err(what);
     assert!(expected(&e), "{what}: {e:?}");
     assert_eq!(snapshot(base), before, "{what}: the journal is left untouched");
     e
@@ -378,7 +396,7 @@ fn refuses_a_corrupt_journal_naming_file_and_offset() {
 
     // Repaired, it resumes.
     let original = header(&base);
-    let mut w = JournalWriter::resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
+    let mut w = resume(&settings(&base, SyncPolicy::None, None), options()).unwrap();
     append(&mut w, 1501, 1600);
     w.close().unwrap();
     check(&base, 1600, &original);
@@ -388,7 +406,7 @@ fn refuses_a_corrupt_journal_naming_file_and_offset() {
 fn refuses_a_path_with_no_journal() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("oms.journal");
-    let e = JournalWriter::resume(&settings(&base, SyncPolicy::None, None), options()).unwrap_err();
+    let e = resume(&settings(&base, SyncPolicy::None, None), options()).unwrap_err();
     assert!(
         matches!(&e, JournalError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
         "{e}"
@@ -405,7 +423,7 @@ fn refuses_a_path_with_no_journal() {
     write_journal(&base, 1000, SMALL_SEGMENT, SyncPolicy::None);
     let one = segment_path(&base, 1);
     let before = snapshot(&base);
-    let e = JournalWriter::resume(&settings(&one, SyncPolicy::None, None), options()).unwrap_err();
+    let e = resume(&settings(&one, SyncPolicy::None, None), options()).unwrap_err();
     assert!(matches!(&e, JournalError::NotBase { index: 1, .. }), "{e}");
     assert_eq!(snapshot(&base), before);
 }
@@ -425,7 +443,7 @@ fn one_writer_at_a_time() {
     assert!(matches!(&e, JournalError::InUse { .. }), "overwrite never removes a live journal: {e}");
     append(&mut live, 11, 20);
     live.close().unwrap();
-    let mut w = JournalWriter::resume(&s, options()).unwrap();
+    let mut w = resume(&s, options()).unwrap();
     append(&mut w, 21, 30);
     w.close().unwrap();
     check(&base, 30, &header(&base));
