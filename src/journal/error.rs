@@ -74,7 +74,10 @@ pub enum JournalError {
         found: PathBuf,
     },
     /// Another writer has the journal open (it holds the lock on the base file): a journal has
-    /// one writer at a time.
+    /// one writer at a time. The lock is a `flock` on the base file's open file description, so
+    /// a child process started by another thread while this process's writer was open holds it
+    /// too, until the child calls `exec` (the descriptor is close-on-exec): a resume right after
+    /// a close can meet that moment; retrying shortly after is safe.
     #[error(
         "{path}: another writer has this journal open (the base file is locked); a journal has one \
          writer at a time",
