@@ -110,7 +110,10 @@ impl PendingQueue {
     /// node, writing both.
     #[inline(always)]
     pub fn prefetch_links(&self, id: u64) {
-        if let Some(n) = self.slab.home_entry(id).filter(|_| !self.is_empty()) {
+        if self.is_empty() {
+            return;
+        }
+        if let Some(n) = self.slab.home_entry(id) {
             self.slab.prefetch_slot(n.prev);
             self.slab.prefetch_slot(n.next);
         }

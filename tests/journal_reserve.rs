@@ -5,10 +5,12 @@
 //! reaches the reserve. The end of the session lands in the journal and nothing is dropped. Time
 //! (the engine's and the writer's) is a manual clock.
 
+mod common;
+
 use oms::engine::{Engine, EngineBuilder};
 use oms::exchange::{Exchange, ExchangeEvent, ExecutionReport};
 use oms::journal::{Journal, JournalWriter, WriterOptions};
-use oms::{Config, EngineClock, EventKind as K, EventRecord, EventSink, Logon, Logout, OrderRequest};
+use oms::{EngineClock, EventKind as K, EventRecord, EventSink, Logon, Logout, OrderRequest};
 use oms::{OrderResponse, Producer, RejectReason, RequestType, Responder, ResponseType, Side};
 
 /// Keeps what is sent unanswered until `answering`; then, in its polls, answers each order
@@ -62,20 +64,14 @@ struct Rig {
 impl Rig {
     fn new(producers: usize, ring: usize, queue: usize, in_flight: usize) -> Rig {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut cfg = Config::default();
-        cfg.session.timezone = "UTC".into();
-        cfg.session.start = "10:00".into();
-        cfg.session.end = "13:00".into();
-        cfg.throttle.max_orders_per_sec = 1_000_000;
-        cfg.throttle.burst = Some(1000);
+        let mut cfg = common::config("10:00", "13:00", 1_000_000, Some(1000));
         cfg.engine.ring_capacity = ring;
         cfg.engine.max_queued_orders = queue;
         cfg.engine.max_in_flight = in_flight;
         cfg.journal.path = dir.path().join("oms.journal");
         cfg.journal.segment_bytes = 256 * 1024;
         let valid = cfg.validate().expect("valid config");
-        let start = "2026-11-23T10:00:00Z".parse::<jiff::Timestamp>().expect("ts").as_nanosecond() as i64;
-        let (clock, _mock) = EngineClock::manual(start);
+        let (clock, _mock) = EngineClock::manual(common::wall("2026-11-23T10:00:00Z"));
         let (wclock, _writer_mock) = quanta::Clock::mock();
         let opts = WriterOptions {
             inject_enospc_from_segment: Some(1),

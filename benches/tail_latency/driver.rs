@@ -342,10 +342,12 @@ impl Whereabouts {
 /// this guest's vCPU wanted to run. Empty where the file has no such column.
 pub fn steal_ms() -> Vec<u64> {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    // SAFETY: `sysconf` reads a system constant; no pointer, no other effect.
+    let per_sec = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100).max(1);
     stat.lines()
         .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
         .filter_map(|l| l.split_whitespace().nth(8)?.parse::<u64>().ok())
-        .map(|ticks| ticks * 1000 / 100)
+        .map(|ticks| ticks * 1000 / per_sec)
         .collect()
 }
 

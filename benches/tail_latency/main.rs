@@ -41,7 +41,7 @@ mod rings;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use driver::Schedule;
 use report::Run;
@@ -225,90 +225,10 @@ fn main() {
         ]);
     }
 
-    // The Modify / Cancel mix (oms only): decision latency with a deep queue.
-    let mut mix_rows = Vec::new();
-    if plan.runs("mix") {
-        println!(
-            "\n== Modify / Cancel mix (80 % New, 10 % Modify, 10 % Cancel of recent orders; throttle at 60 % of the \
-         offered rate, so the queue deepens by 10 % of it per second): on_data -> decision"
-        );
-        println!(
-            "{:<10}{:<9}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}{:>10}{:>10}",
-            "offered", "request", "p50", "p90", "p99", "p99.9", "p99.99", "max", "rejected", "samples"
-        );
-        for &(rate, secs) in plan.rates.iter().filter(|(r, _)| *r >= 100_000) {
-            let orders = (rate as f64 * secs) as u64;
-            let dir = tempfile::tempdir().expect("temp dir for the journal");
-            let m = mix::run(&schedule(Some(rate), orders), engine_core.map(|c| c.id), dir.path());
-            for (k, name) in ["new", "modify", "cancel"].iter().enumerate() {
-                let p = report::pcts(&m.hist[k]);
-                print!("{:<10}{name:<9}", report::rate_label(rate as f64));
-                for v in p {
-                    print!("{:>11}", report::ns(v));
-                }
-                println!("{:>10}{:>10}", m.rejected[k], m.hist[k].len());
-                mix_rows.push(
-                    json!({"rate": rate, "request": name, "p50_ns": p[0], "p90_ns": p[1], "p99_ns": p[2],
-                "p999_ns": p[3], "p9999_ns": p[4], "max_ns": p[5], "rejected": m.rejected[k],
-                "samples": m.hist[k].len()}),
-                );
-            }
-            println!(
-                "{:<10}deepest queue {}, preempted {}x, worst {} ending at CLOCK_MONOTONIC {:.3} s{}",
-                "",
-                m.max_queue,
-                m.preempted,
-                report::ns(m.worst.0),
-                m.worst.1 as f64 / 1e9,
-                if m.complete { "" } else { " (INCOMPLETE)" }
-            );
-            println!(
-                "{:<10}not running: engine {}, producer {}; worst request due at +{:.1} ms; \
-                 engine turns >= 1 ms: {}; producer gaps >= 1 ms: {}; steal per vCPU {:?} ms",
-                "",
-                m.time.0.describe(),
-                m.time.1.describe(),
-                m.worst.2 as f64 / 1e6,
-                m.stalls.0,
-                m.stalls.1,
-                m.steal_ms
-            );
-        }
-    }
-
-    // Ring comparison.
-    let mut ring_rows = Vec::new();
-    if plan.runs("rings") {
-        println!(
-            "\n== rings: one-way latency producer -> consumer thread (Inbound, 64 KiB-slot ring), same driver"
-        );
-        println!(
-            "{:<22}{:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
-            "ring", "offered", "achieved", "p50", "p90", "p99", "p99.9", "max"
-        );
-        let mut ring_specs: Vec<(Option<u64>, u64)> =
-            plan.rates.iter().map(|&(r, _)| (Some(r), (r as f64 * plan.ring_secs) as u64)).collect();
-        ring_specs.push((None, plan.ring_blast));
-        for (rate, orders) in ring_specs {
-            for (which, name) in rings::RINGS.iter().enumerate() {
-                let r = rings::run(which, &schedule(rate, orders), engine_core);
-                let p = report::pcts(&r.hist);
-                let label = rate.map_or("unpaced".to_string(), |r| report::rate_label(r as f64));
-                let lat = |v: u64| if rate.is_some() { report::ns(v) } else { "-".into() };
-                println!(
-                    "{name:<22}{label:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
-                    format!("{}/s", report::rate_label(r.achieved)),
-                    lat(p[0]),
-                    lat(p[1]),
-                    lat(p[2]),
-                    lat(p[3]),
-                    lat(p[5])
-                );
-                ring_rows.push(json!({"ring": name, "rate": rate, "label": label, "achieved": r.achieved.round() as u64,
-                "p50_ns": p[0], "p90_ns": p[1], "p99_ns": p[2], "p999_ns": p[3], "p9999_ns": p[4], "max_ns": p[5]}));
-            }
-        }
-    }
+    let mix_rows =
+        if plan.runs("mix") { mix_section(&plan, &schedule, engine_core.map(|c| c.id)) } else { Vec::new() };
+    let ring_rows =
+        if plan.runs("rings") { rings_section(&plan, &schedule, engine_core) } else { Vec::new() };
     if plan.only.is_some() {
         println!("\n--only {}: no files written", plan.only.as_deref().unwrap_or_default());
         return;
@@ -347,4 +267,101 @@ fn main() {
         out.display(),
         t0.elapsed().as_secs_f64()
     );
+}
+
+/// The Modify / Cancel mix (oms only): decision latency with a deep queue, at the rates of 100k/s
+/// and above. Prints its table and returns its rows for `summary.json`.
+fn mix_section(
+    plan: &Plan,
+    schedule: &dyn Fn(Option<u64>, u64) -> Schedule,
+    engine_core: Option<usize>,
+) -> Vec<Value> {
+    let mut mix_rows = Vec::new();
+    println!(
+        "\n== Modify / Cancel mix (80 % New, 10 % Modify, 10 % Cancel of recent orders; throttle at 60 % of the \
+         offered rate, so the queue deepens by 10 % of it per second): on_data -> decision"
+    );
+    println!(
+        "{:<10}{:<9}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}{:>10}{:>10}",
+        "offered", "request", "p50", "p90", "p99", "p99.9", "p99.99", "max", "rejected", "samples"
+    );
+    for &(rate, secs) in plan.rates.iter().filter(|(r, _)| *r >= 100_000) {
+        let orders = (rate as f64 * secs) as u64;
+        let dir = tempfile::tempdir().expect("temp dir for the journal");
+        let m = mix::run(&schedule(Some(rate), orders), engine_core, dir.path());
+        for (k, name) in ["new", "modify", "cancel"].iter().enumerate() {
+            let p = report::pcts(&m.hist[k]);
+            print!("{:<10}{name:<9}", report::rate_label(rate as f64));
+            for v in p {
+                print!("{:>11}", report::ns(v));
+            }
+            println!("{:>10}{:>10}", m.rejected[k], m.hist[k].len());
+            mix_rows.push(
+                json!({"rate": rate, "request": name, "p50_ns": p[0], "p90_ns": p[1], "p99_ns": p[2],
+            "p999_ns": p[3], "p9999_ns": p[4], "max_ns": p[5], "rejected": m.rejected[k],
+            "samples": m.hist[k].len()}),
+            );
+        }
+        println!(
+            "{:<10}deepest queue {}, preempted {}x, worst {} ending at CLOCK_MONOTONIC {:.3} s{}",
+            "",
+            m.max_queue,
+            m.preempted,
+            report::ns(m.worst.0),
+            m.worst.1 as f64 / 1e9,
+            if m.complete { "" } else { " (INCOMPLETE)" }
+        );
+        println!(
+            "{:<10}not running: engine {}, producer {}; worst request due at +{:.1} ms; \
+             engine turns >= 1 ms: {}; producer gaps >= 1 ms: {}; steal per vCPU {:?} ms",
+            "",
+            m.time.0.describe(),
+            m.time.1.describe(),
+            m.worst.2 as f64 / 1e6,
+            m.stalls.0,
+            m.stalls.1,
+            m.steal_ms
+        );
+    }
+    mix_rows
+}
+
+/// The ring comparison: crossbeam `ArrayQueue` vs `rtrb` in the same driver, at each rate and
+/// unpaced. Prints its table and returns its rows for `summary.json`.
+fn rings_section(
+    plan: &Plan,
+    schedule: &dyn Fn(Option<u64>, u64) -> Schedule,
+    engine_core: Option<core_affinity::CoreId>,
+) -> Vec<Value> {
+    let mut ring_rows = Vec::new();
+    println!(
+        "\n== rings: one-way latency producer -> consumer thread (Inbound, 64 KiB-slot ring), same driver"
+    );
+    println!(
+        "{:<22}{:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
+        "ring", "offered", "achieved", "p50", "p90", "p99", "p99.9", "max"
+    );
+    let mut ring_specs: Vec<(Option<u64>, u64)> =
+        plan.rates.iter().map(|&(r, _)| (Some(r), (r as f64 * plan.ring_secs) as u64)).collect();
+    ring_specs.push((None, plan.ring_blast));
+    for (rate, orders) in ring_specs {
+        for (which, name) in rings::RINGS.iter().enumerate() {
+            let r = rings::run(which, &schedule(rate, orders), engine_core);
+            let p = report::pcts(&r.hist);
+            let label = rate.map_or("unpaced".to_string(), |r| report::rate_label(r as f64));
+            let lat = |v: u64| if rate.is_some() { report::ns(v) } else { "-".into() };
+            println!(
+                "{name:<22}{label:>8}{:>12}{:>11}{:>11}{:>11}{:>11}{:>11}",
+                format!("{}/s", report::rate_label(r.achieved)),
+                lat(p[0]),
+                lat(p[1]),
+                lat(p[2]),
+                lat(p[3]),
+                lat(p[5])
+            );
+            ring_rows.push(json!({"ring": name, "rate": rate, "label": label, "achieved": r.achieved.round() as u64,
+            "p50_ns": p[0], "p90_ns": p[1], "p99_ns": p[2], "p999_ns": p[3], "p9999_ns": p[4], "max_ns": p[5]}));
+        }
+    }
+    ring_rows
 }

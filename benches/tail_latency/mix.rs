@@ -14,12 +14,11 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use oms::engine::EngineBuilder;
-use oms::runner::EngineHandle;
 use oms::{EngineClock, EventKind, EventRecord, EventSink, RequestType};
 
 use crate::common;
 use crate::driver::{self, Schedule, histogram};
-use crate::oms_design::ProbeExchange;
+use crate::oms_design::{self, ProbeExchange};
 
 /// Share of New among the requests, in tenths (the rest split evenly into Modify and Cancel).
 const NEW_TENTHS: u64 = 8;
@@ -203,14 +202,10 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let journal = common::make_sink(&raw, &clock);
     let sink = MixProbe::new(journal, schedule);
     let done = sink.done.clone();
-    let mut engine = b.build(ProbeExchange::new(schedule, responder), sink);
-    // The schedule starts once the set-up (the journal's space, the engine's tables) is done.
-    let schedule = &schedule.restarted();
-    engine.exchange_mut().restart(schedule);
-    engine.sink_mut().schedule = schedule.clone();
-    let tid = engine.exchange().tid.clone();
-    let engine = EngineHandle::spawn(engine, &cfg.runner).expect("engine thread starts");
-    let engine_time = driver::Whereabouts::start(driver::engine_tid(&tid));
+    let engine = b.build(ProbeExchange::new(schedule, responder), sink);
+    let (schedule, engine, engine_time) =
+        oms_design::start(engine, &cfg.runner, schedule, |sink, s| sink.schedule = s.clone());
+    let schedule = &schedule;
     let pre = driver::preemptions();
     let steal = driver::steal_ms();
     driver::produce_requests(schedule, request, |t, o| producer.on_data(o, t).map_err(|e| e.order));

@@ -10,8 +10,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use oms::engine::EngineBuilder;
-use oms::runner::EngineHandle;
+use oms::engine::{Engine, EngineBuilder};
+use oms::runner::{EngineHandle, RunnerSettings};
 use oms::{
     EngineClock, Exchange, Logon, Logout, OrderRequest, OrderResponse, RequestType, Responder, ResponseType,
 };
@@ -119,6 +119,24 @@ pub struct Outcome {
     pub time: (driver::Whereabouts, driver::Whereabouts),
 }
 
+/// Starts a built engine: restarts `schedule` now that the set-up (the journal's space, the
+/// engine's tables) is done, so it is not counted, points the exchange's probe and, through
+/// `restart_sink`, the sink's at it, spawns the engine thread and starts accounting its time.
+pub fn start<S: EventSink + Send + 'static>(
+    mut engine: Engine<ProbeExchange, S>,
+    runner: &RunnerSettings,
+    schedule: &Schedule,
+    restart_sink: impl FnOnce(&mut S, &Schedule),
+) -> (Schedule, EngineHandle<ProbeExchange, S>, driver::Whereabouts) {
+    let schedule = schedule.restarted();
+    engine.exchange_mut().restart(&schedule);
+    restart_sink(engine.sink_mut(), &schedule);
+    let tid = engine.exchange().tid.clone();
+    let handle = EngineHandle::spawn(engine, runner).expect("engine thread starts (and pins)");
+    let time = driver::Whereabouts::start(driver::engine_tid(&tid));
+    (schedule, handle, time)
+}
+
 /// One run of the oms design on `schedule` (the caller pins itself to the producer core).
 pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outcome {
     driver::settle();
@@ -134,14 +152,10 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let rt_probe = Probe::new(schedule);
     let done = rt_probe.done.clone();
     let sink = ProbeSink { inner, probe: rt_probe };
-    let mut engine = b.build(ProbeExchange::new(schedule, responder), sink);
-    // The schedule starts once the set-up (the journal's space, the engine's tables) is done.
-    let schedule = &schedule.restarted();
-    engine.exchange_mut().restart(schedule);
-    engine.sink_mut().probe.schedule = schedule.clone();
-    let tid = engine.exchange().tid.clone();
-    let handle = EngineHandle::spawn(engine, &cfg.runner).expect("engine thread starts (and pins)");
-    let engine_time = driver::Whereabouts::start(driver::engine_tid(&tid));
+    let engine = b.build(ProbeExchange::new(schedule, responder), sink);
+    let (schedule, handle, engine_time) =
+        start(engine, &cfg.runner, schedule, |sink, s| sink.probe.schedule = s.clone());
+    let schedule = &schedule;
     let pushback = driver::produce(schedule, |o| producer.on_data(o, RequestType::New).map_err(|e| e.order));
     let complete = driver::wait_for(&done, schedule.orders, Duration::from_secs(60));
     let engine_time = engine_time.stop();
