@@ -156,6 +156,7 @@ impl Script {
                 tz: tz.clone(),
                 queued: HashSet::new(),
                 seen: 0,
+                closed: false,
             };
             let thread = std::thread::Builder::new().name(format!("{name} ({note})")).spawn(move || {
                 let mut last_note = "";
@@ -184,7 +185,7 @@ impl Script {
                     }
                 }
                 // The rest of its outcomes, until the journal is closed.
-                while !desk.closed() {
+                while !desk.closed {
                     if !desk.tell() {
                         std::thread::sleep(Duration::from_millis(2));
                     }
@@ -205,10 +206,14 @@ struct Desk {
     /// Its orders waiting in the queue.
     queued: HashSet<u64>,
     seen: u64,
+    /// The journal is closed and every outcome was told (or it can no longer be read).
+    closed: bool,
 }
 
 impl Desk {
-    /// Prints the outcomes committed since the last call; `false` if there were none.
+    /// Prints the outcomes committed since the last call; `false` if there were none. Notes
+    /// when the journal is closed: the answer of the poll that drained it, never a second poll,
+    /// which could consume (and lose) an outcome committed in between.
     fn tell(&mut self) -> bool {
         let mut told = false;
         loop {
@@ -219,19 +224,18 @@ impl Desk {
                     let what = self.what(&o);
                     println!("{}  {} < {what}", time(o.time_ns, &self.tz), self.name);
                 }
-                Ok(OutcomePoll::Pending | OutcomePoll::Closed) => return told,
+                Ok(OutcomePoll::Pending) => return told,
+                Ok(OutcomePoll::Closed) => {
+                    self.closed = true;
+                    return told;
+                }
                 Err(e) => {
                     eprintln!("{}: {e}", self.name);
+                    self.closed = true;
                     return told;
                 }
             }
         }
-    }
-
-    /// Whether the journal is closed and every outcome told.
-    fn closed(&mut self) -> bool {
-        self.tell();
-        matches!(self.outcomes.poll(), Ok(OutcomePoll::Closed) | Err(_))
     }
 
     fn what(&mut self, o: &Outcome) -> String {
