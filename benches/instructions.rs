@@ -160,15 +160,15 @@ fn child(workload: &str, n: u64) {
         "new_send_response/journal" => {
             let rig = Rig::new(2_000_000_000, dir.path());
             let sink = journal(&rig);
-            rig.new_send_response(sink, n);
+            rig.new_send_response::<1, _>(sink, n);
         }
         "new_send_response/journal_batch256" => {
             let rig = Rig::new(2_000_000_000, dir.path());
             let sink = journal(&rig);
-            rig.new_send_response_batched(sink, n, 256);
+            rig.new_send_response::<256, _>(sink, n);
         }
         "new_send_response/counting_sink" => {
-            Rig::new(2_000_000_000, dir.path()).new_send_response(CountingSink::default(), n);
+            Rig::new(2_000_000_000, dir.path()).new_send_response::<1, _>(CountingSink::default(), n);
         }
         "modify_queued/journal" | "cancel_queued/journal" => {
             let rig = Rig::new(1, dir.path());
@@ -233,31 +233,17 @@ impl Rig {
         finish(e);
     }
 
-    /// New orders through a producer ring, each sent at once and answered.
-    fn new_send_response<S: EventSink>(mut self, sink: S, n: u64) {
-        let mut p = self.builder.producer();
-        let mut e = self.builder.build(Rig::answering(self.responder), sink);
-        e.poll(); // logon
-        assert!(e.logged_on(), "bench window is open");
-        for id in 1..=n {
-            p.on_data(common::order(id), RequestType::New).expect("ring has room");
-            e.poll();
-            self.mock.increment(STEP_NS);
-        }
-        e.poll(); // the last response
-        assert_eq!(e.stats().matched, n);
-        finish(e);
-    }
-
-    /// [`Rig::new_send_response`] with `batch` orders pushed before each `poll`.
-    fn new_send_response_batched<S: EventSink>(mut self, sink: S, n: u64, batch: u64) {
+    /// New orders through a producer ring, each sent at once and answered: `BATCH` of them
+    /// pushed before each `poll` (1: one order per turn). A constant, so that the loop of one
+    /// order per turn compiles to just that.
+    fn new_send_response<const BATCH: u64, S: EventSink>(mut self, sink: S, n: u64) {
         let mut p = self.builder.producer();
         let mut e = self.builder.build(Rig::answering(self.responder), sink);
         e.poll(); // logon
         assert!(e.logged_on(), "bench window is open");
         let mut id = 0;
         while id < n {
-            let k = batch.min(n - id);
+            let k = BATCH.min(n - id);
             for _ in 0..k {
                 id += 1;
                 p.on_data(common::order(id), RequestType::New).expect("ring has room");

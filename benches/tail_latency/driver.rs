@@ -327,7 +327,7 @@ impl Whereabouts {
         self.wall_ns.saturating_sub(self.on_cpu_ns + self.queued_ns)
     }
 
-    /// `queued X ms, host Y ms` of the stretch.
+    /// `guest queue X ms, host Y ms of Z s`: the stretch's time off a CPU, and its length.
     pub fn describe(&self) -> String {
         format!(
             "guest queue {:.1} ms, host {:.1} ms of {:.2} s",
