@@ -182,9 +182,15 @@ impl TradingWindow {
         None
     }
 
+    /// The window containing `t_ns`, if one does (joined as [`current_or_next`](Self::current_or_next)
+    /// joins).
+    pub fn current(&self, t_ns: i64) -> Option<WindowSpan> {
+        self.current_or_next(t_ns).filter(|w| w.contains(t_ns))
+    }
+
     /// Whether `t_ns` (wall-clock ns since the Unix epoch) is inside a window.
     pub fn contains(&self, t_ns: i64) -> bool {
-        self.current_or_next(t_ns).is_some_and(|w| w.contains(t_ns))
+        self.current(t_ns).is_some()
     }
 
     /// `span`, the occurrence starting on `day`, joined with the occurrences before and after it

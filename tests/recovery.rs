@@ -18,7 +18,7 @@ use oms::{RequestType, ResponseType, Side};
 /// The state the records of a stopped run leave, for an engine configured as `cfg`.
 fn fold(cfg: &Config, records: &[EventRecord]) -> RecoveredState {
     let valid = cfg.validate().expect("valid config");
-    let mut b = StateBuilder::new(&valid.engine.throttle);
+    let mut b = StateBuilder::new(&valid.engine.session.window, &valid.engine.throttle);
     for r in records {
         b.push(r);
     }

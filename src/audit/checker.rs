@@ -69,8 +69,9 @@ pub struct Auditor {
     /// A shutdown was seen since the last logon (a `shutdown` reject, an `unanswered`, an early
     /// logout): the next logon may be late (the engine restarted).
     shutdown_seen: bool,
-    /// After a `recovered` record, until the next logon: the window of the session the engine
-    /// was logged on in when it stopped (it died with the process). A logon into that same
+    /// After a `recovered` record, until the next logon (over any number of restarts without a
+    /// logon): the window of the session the engine was logged on in when it stopped (it died
+    /// with the process). A logon into that same
     /// window continues its session (the token bucket is not refilled); `session_ended`
     /// rejects after that window's end need no session and no logout (the restarted engine
     /// rejects the orders the ended window left queued).
@@ -814,7 +815,9 @@ impl Auditor {
         self.ending = None;
         self.stopped_until = None;
         self.shutdown_seen = true;
-        self.crashed = self.session.take().map(|open| open.span);
+        // A restart that dies before it logs on leaves the interrupted session as it was: the
+        // next restart's logon into its window still continues it.
+        self.crashed = self.session.take().map(|open| open.span).or(self.crashed);
     }
 
     fn on_unanswered(&mut self, r: &EventRecord) {

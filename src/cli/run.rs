@@ -164,8 +164,8 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
         Ok(h) => h,
         Err(e) => return failed(e),
     };
-    let tz = valid.engine.session.window.timezone().clone();
-    let mut status = Status::open(&a.journal, tz)?;
+    let window = &valid.engine.session.window;
+    let mut status = Status::open(&a.journal, window)?;
 
     let end = run_loop(a, &valid, &clock, &mut input, &mut producers, &mut status, &handle);
     let report = match handle.stop() {

@@ -178,8 +178,7 @@ impl EngineBuilder {
         let mut engine = self.build(exchange, sink);
         let now = engine.clock.now_ns();
         let wall_now = engine.clock.wall_ns(now);
-        let crashed =
-            state.logged_on_at.and_then(|t| engine.window.current_or_next(t).filter(|s| s.contains(t)));
+        let crashed = state.logged_on_at.and_then(|t| engine.window.current(t));
         let mut rec = EventRecord::bare(EventKind::Recovered, wall_now);
         rec.qty = state.queued.len() as u64;
         rec.order_id = state.in_flight.len() as u64;

@@ -7,6 +7,15 @@
 //! order in flight and counts against the throttle, `response` and `unanswered` end it,
 //! `logon` / `logout` open and close the session. O(1) per record: the queue is a deque whose
 //! removed entries go stale (skipped when they reach the front), indexed by order id.
+//!
+//! A `recovered` record is a restart, and the fold decides about it what the restarted engine
+//! decided ([`EngineBuilder::recover`](crate::engine::EngineBuilder::recover)): when the
+//! engine restarted inside the window of the session it was logged on in, its next logon
+//! continues that session and the token bucket keeps its level
+//! ([`Throttle::continue_session`]). A fold that took that logon for a new session would refill
+//! the bucket, forget every send before it, and hand the next restart a full bucket the
+//! exchange never granted. The logon the engine was logged on since survives any number of
+//! restarts without a logon in between.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
@@ -15,6 +24,7 @@ use crate::audit::IdHasher;
 use crate::engine::{RecoveredState, RestoredOrder};
 use crate::model::{EventKind, OrderRequest, RejectReason, RequestType};
 use crate::record::EventRecord;
+use crate::session::TradingWindow;
 use crate::throttle::{Throttle, ThrottleSettings};
 
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
@@ -24,9 +34,11 @@ type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 /// `cancelled` and the `session_ended` / `shutdown` rejects of queued orders (always the oldest
 /// first) remove it, `sent` moves an order in flight and counts against the throttle,
 /// `response` and `unanswered` end it, `logon` / `logout` open and close the session. O(1) per
-/// record (amortized).
+/// record (amortized). A `recovered` record continues the session it interrupted, as the
+/// restarted engine did (see the module docs).
 #[derive(Debug)]
 pub struct StateBuilder {
+    window: TradingWindow,
     settings: ThrottleSettings,
     throttle: Throttle,
     /// The queue in order; `None` where an order left it from the middle.
@@ -53,9 +65,10 @@ fn wall_u64(t: i64) -> u64 {
 }
 
 impl StateBuilder {
-    /// An empty state for a throttle of `settings`.
-    pub fn new(settings: &ThrottleSettings) -> Self {
+    /// An empty state for an engine trading in `window` with a throttle of `settings`.
+    pub fn new(window: &TradingWindow, settings: &ThrottleSettings) -> Self {
         StateBuilder {
+            window: window.clone(),
             settings: *settings,
             throttle: Throttle::new(settings),
             queue: VecDeque::new(),
@@ -114,9 +127,17 @@ impl StateBuilder {
             EventKind::Response | EventKind::Unanswered => {
                 self.in_flight.remove(&id);
             }
+            EventKind::Recovered => {
+                // The restarted engine's decision (`EngineBuilder::recover`): restarted inside
+                // the window it was logged on in, its next logon continues that session. The
+                // session it was logged on in stays the one to continue until that logon.
+                let interrupted = self.logged_on_at.and_then(|on| self.window.current(on));
+                if interrupted.is_some_and(|span| span.contains(t)) {
+                    self.throttle.continue_session();
+                }
+            }
             EventKind::UnmatchedResponse
             | EventKind::ClockStep
-            | EventKind::Recovered
             | EventKind::SyncFailed
             // An exchange report follows its order's response (or concerns no order): no order
             // state changes.

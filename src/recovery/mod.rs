@@ -147,7 +147,7 @@ pub fn read(path: &Path, valid: &ValidConfig) -> Result<Recovery, RecoveryError>
     if !differences.is_empty() {
         return Err(RecoveryError::Mismatch { path: path.to_path_buf(), differences });
     }
-    let mut fold = StateBuilder::new(&valid.engine.throttle);
+    let mut fold = StateBuilder::new(&valid.engine.session.window, &valid.engine.throttle);
     let mut records = journal.records();
     for r in &mut records {
         fold.push(&r?);

@@ -163,8 +163,18 @@ impl Rig {
         producers: usize,
         state: RecoveredState,
     ) -> Result<Rig, RecoverError> {
+        Rig::recovered_at(cfg, wall(start), producers, state)
+    }
+
+    /// [`Rig::recovered`] with the clock showing `start_ns` (wall-clock ns since the epoch).
+    pub fn recovered_at(
+        cfg: &Config,
+        start_ns: i64,
+        producers: usize,
+        state: RecoveredState,
+    ) -> Result<Rig, RecoverError> {
         let valid = cfg.validate().expect("test config is valid");
-        let (mut clock, mock) = EngineClock::manual(wall(start));
+        let (mut clock, mock) = EngineClock::manual(start_ns);
         state.prepare_clock(&mut clock);
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
         let producers = (0..producers).map(|_| b.producer()).collect();

@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 use crate::journal::{Follower, JournalError, Poll};
 use crate::model::EventKind;
 use crate::recovery::StateBuilder;
+use crate::session::TradingWindow;
 use crate::throttle::{ThrottleMode, ThrottleSettings};
 
 /// Records read per call of [`Status::follow`], so that the run loop stays responsive.
@@ -33,14 +34,14 @@ pub(super) struct Status {
 
 impl Status {
     /// Follows the journal at `path` from its first record.
-    pub(super) fn open(path: &Path, tz: TimeZone) -> Result<Status, JournalError> {
+    pub(super) fn open(path: &Path, window: &TradingWindow) -> Result<Status, JournalError> {
         // Only the queue and the orders in flight are shown: a one-token throttle keeps the
         // model small (a sliding window's history would hold a send time per permit).
         let one = NonZeroU32::MIN;
         let throttle = ThrottleSettings { mode: ThrottleMode::TokenBucket, rate: one, burst: one };
         Ok(Status {
             follower: Follower::open(path)?,
-            model: StateBuilder::new(&throttle),
+            model: StateBuilder::new(window, &throttle),
             sent: 0,
             queued: 0,
             rejected: 0,
@@ -49,7 +50,7 @@ impl Status {
             round_trip: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).ok(),
             last_logout_ns: None,
             closed: false,
-            tz,
+            tz: window.timezone().clone(),
         })
     }
 
