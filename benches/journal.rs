@@ -16,7 +16,7 @@ use oms::cli::format::{Format, Formatter};
 use oms::cli::stats::Stats;
 use oms::journal::{Journal, JournalMeta, JournalWriter, WriterOptions};
 use oms::journal::{JournalSettings, SyncPolicy};
-use oms::{Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RequestType, Side};
+use oms::{Config, EngineClock, Event, EventRecord, EventSink, OrderRequest, RequestType, Side};
 
 /// Records per timed journal (64 MiB segment).
 const CHUNK: u64 = 1 << 20;
@@ -29,15 +29,14 @@ fn event(seq: u64) -> EventRecord {
         100.0 + (seq % 50) as f64 * 0.25,
         1 + seq % 500,
     );
-    let kind =
-        [EventKind::Queued, EventKind::Sent, EventKind::Response, EventKind::Rejected][seq as usize % 4];
-    let mut r =
-        EventRecord::for_order(kind, 1_704_169_800_000_000_000 + seq as i64 * 1000, &o, RequestType::New);
-    r.seq = seq;
-    r.latency_ns = 100_000 + (seq * 7919) % 900_000;
-    r.response = oms::ResponseType::Accept;
-    r.reason = Some(oms::RejectReason::QueueFull);
-    r
+    let ns = 100_000 + (seq * 7919) % 900_000;
+    let event = match seq % 4 {
+        0 => Event::Queued { order: o },
+        1 => Event::Sent { order: o, in_oms_ns: ns },
+        2 => Event::Response { order: o, response: oms::ResponseType::Accept, round_trip_ns: ns },
+        _ => Event::Rejected { order: o, request: RequestType::New, reason: oms::RejectReason::QueueFull },
+    };
+    EventRecord { seq, ..EventRecord::new(1_704_169_800_000_000_000 + seq as i64 * 1000, event) }
 }
 
 /// Header metadata of a journal written on a manual clock at 0, default configuration.

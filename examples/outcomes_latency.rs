@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use oms::journal::{JournalWriter, OutcomeKind, OutcomePoll, Outcomes, SyncPolicy, WriterOptions};
-use oms::{Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RequestType, Side};
+use oms::{Config, EngineClock, Event, EventRecord, EventSink, OrderRequest, Side};
 
 struct Args {
     rate: u64,
@@ -112,9 +112,8 @@ fn run(a: &Args, spin: bool) -> Result<Histogram<u64>, Box<dyn std::error::Error
             }
         }
         let o = OrderRequest::new(i, 1, Side::Buy, 100.0, 1);
-        let mut r = EventRecord::for_order(EventKind::Sent, 0, &o, RequestType::New);
-        r.producer = (i % u64::from(a.producers)) as u16;
-        r.latency_ns = q.raw();
+        let r = EventRecord::new(0, Event::Sent { order: o, in_oms_ns: q.raw() })
+            .from_producer((i % u64::from(a.producers)) as u16);
         w.record(&r);
     }
     let h = reader.join().map_err(|_| "the reader panicked")??;

@@ -20,7 +20,7 @@ use oms::exchange::NullExchange;
 use oms::journal::{Journal, JournalWriter, SyncPolicy, WriterOptions};
 use oms::sink::CountingSink;
 use oms::{
-    Config, EngineBuilder, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RequestType,
+    Config, EngineBuilder, EngineClock, Event, EventKind, EventRecord, EventSink, OrderRequest, RequestType,
     ResponseType, Side,
 };
 
@@ -61,8 +61,23 @@ fn write(cfg: &Config, a: &Args) -> Result<(JournalWriter, u64), Box<dyn std::er
         // A batch writer: room is made on the spot (the writer builds a segment when it needs one).
         while !w.takes_requests() && w.housekeep() {}
         let o = OrderRequest::new(id, 7, Side::Buy, 100.0 + (id % 13) as f64, 1 + id % 100);
-        let mut r = EventRecord::for_order(kind, t, &o, request).from_producer((id % 4) as u16);
-        r.response = if kind == EventKind::Response { ResponseType::Accept } else { ResponseType::Unknown };
+        let event = match kind {
+            EventKind::Logon => Event::Logon,
+            EventKind::Queued => Event::Queued { order: o },
+            EventKind::Modified => Event::Modified { order: o },
+            EventKind::Cancelled => Event::Cancelled { order: o },
+            EventKind::Sent => Event::Sent { order: o, in_oms_ns: 0 },
+            EventKind::Response => {
+                Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 1 }
+            }
+            other => return Err(format!("no {} records in this journal", other.name())),
+        };
+        debug_assert_eq!(
+            event.order().map_or(RequestType::Unknown, |_| request),
+            EventRecord::new(t, event).request
+        );
+        let r = EventRecord::new(t, event);
+        let r = if kind == EventKind::Logon { r } else { r.from_producer((id % 4) as u16) };
         w.record(&r);
         n += 1;
         Ok(())

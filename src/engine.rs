@@ -40,10 +40,10 @@ use std::num::NonZeroUsize;
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
 use crate::inflight::InFlight;
-use crate::model::{EventKind, Logon, Logout, OrderRequest, RejectReason, RequestType};
+use crate::model::{Logon, Logout, OrderRequest, RejectReason, RequestType};
 use crate::queue::PendingQueue;
 pub use crate::queue::QueuedOrder;
-use crate::record::EventRecord;
+use crate::record::{Event, EventRecord};
 pub use crate::ring::Inbound;
 use crate::ring::{InboundResponse, Producer, Requests, Responder, Responses, request_ring, response_ring};
 use crate::session::{SessionSettings, TradingWindow, WindowSpan};
@@ -445,7 +445,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                     Some(q) => {
                         let order = q.order;
                         self.stats.modified += 1;
-                        self.emit_order(EventKind::Modified, &order, RequestType::Modify, now, p);
+                        self.emit_at(now, p, Event::Modified { order });
                     }
                     None => self.reject(&o, RequestType::Modify, RejectReason::NotQueued, now, p),
                 },
@@ -453,7 +453,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             RequestType::Cancel => match self.queue.cancel(o.order_id) {
                 Some(q) => {
                     self.stats.cancelled += 1;
-                    self.emit_order(EventKind::Cancelled, &q.order, RequestType::Cancel, now, p);
+                    self.emit_at(now, p, Event::Cancelled { order: q.order });
                 }
                 None => self.reject(&o, RequestType::Cancel, RejectReason::NotQueued, now, p),
             },
@@ -484,7 +484,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         } else if self.queue.push_back(o, arrival_ns, producer).is_ok() {
             self.stats.queued += 1;
             self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
-            self.emit_order(EventKind::Queued, &o, RequestType::New, now, producer);
+            self.emit_at(now, producer, Event::Queued { order: o });
         } else {
             self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
         }
@@ -510,9 +510,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
         self.exchange.send(&o);
         self.stats.sent += 1;
-        let mut rec = EventRecord::for_order(EventKind::Sent, self.clock.wall_ns(now), &o, RequestType::New);
-        rec.latency_ns = now.saturating_sub(arrival_ns);
-        self.emit(rec.from_producer(producer));
+        self.emit_at(now, producer, Event::Sent { order: o, in_oms_ns: now.saturating_sub(arrival_ns) });
     }
 
     /// Sends queued orders, oldest first, while everything allows, at most [`BATCH`] in one call.
@@ -567,22 +565,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         producer: u16,
     ) {
         self.stats.rejected[reason as usize] += 1;
-        let mut rec = EventRecord::for_order(EventKind::Rejected, self.clock.wall_ns(now), o, request);
-        rec.reason = Some(reason);
-        self.emit(rec.from_producer(producer));
+        self.emit_at(now, producer, Event::Rejected { order: *o, request, reason });
     }
 
-    /// Records an event about an order at `now`, answering `producer`'s request.
+    /// Records `event` at `now`, answering `producer`'s request.
     #[inline]
-    fn emit_order(
-        &mut self,
-        kind: EventKind,
-        o: &OrderRequest,
-        request: RequestType,
-        now: u64,
-        producer: u16,
-    ) {
-        let rec = EventRecord::for_order(kind, self.clock.wall_ns(now), o, request);
+    fn emit_at(&mut self, now: u64, producer: u16, event: Event) {
+        let rec = EventRecord::new(self.clock.wall_ns(now), event);
         self.emit(rec.from_producer(producer));
     }
 

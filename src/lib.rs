@@ -42,7 +42,7 @@ pub use model::{
     EventKind, Logon, Logout, OrderRequest, OrderResponse, RejectReason, RequestType, ResponseType, Secret,
     Side,
 };
-pub use record::EventRecord;
+pub use record::{Event, EventRecord};
 pub use ring::{Backpressure, Producer, Responder, ResponseBackpressure};
 pub use runner::{EngineHandle, RunError};
 pub use session::{DaySet, TradingWindow, WindowSpan};

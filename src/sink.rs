@@ -117,12 +117,12 @@ impl<S: EventSink + ?Sized> EventSink for Box<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::EventKind;
+    use crate::record::Event;
 
     #[test]
     fn memory_sink_numbers_records_itself_and_reports_full() {
         let mut s = MemorySink::with_capacity(2);
-        let mut e = EventRecord::bare(EventKind::Logon, 5);
+        let mut e = EventRecord::new(5, Event::Logon);
         e.seq = 99; // ignored
         for _ in 0..3 {
             s.record(&e);

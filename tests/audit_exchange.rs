@@ -9,11 +9,11 @@ use std::num::NonZeroU32;
 use jiff::civil::time;
 use oms::audit::{AuditOptions, AuditReport, Rule, audit};
 use oms::model::{DisconnectCause, FixCode, RejectSource, SessionEvent as E};
-use oms::record::ExchangeDetail;
+use oms::record::SessionReport;
 use oms::throttle::{ThrottleMode, ThrottleSettings};
 use oms::{
-    DaySet, EventKind as K, EventRecord, OrderRequest, RejectReason as R, RequestType as Q, ResponseType,
-    Side, TradingWindow,
+    DaySet, Event, EventRecord, OrderRequest, RejectReason as R, RequestType as Q, ResponseType, Side,
+    TradingWindow,
 };
 
 /// 2026-11-23T10:00:00Z: the window opens (until 10:00:10).
@@ -31,56 +31,55 @@ impl J {
     fn at(ms: i64) -> i64 {
         OPEN + ms * MS
     }
-    fn order(ms: i64, kind: K, id: u64) -> EventRecord {
-        EventRecord::for_order(kind, J::at(ms), &OrderRequest::new(id, 7, Side::Buy, 10.0, 5), Q::New)
+    fn order(id: u64) -> OrderRequest {
+        OrderRequest::new(id, 7, Side::Buy, 10.0, 5)
+    }
+    fn event(self, ms: i64, e: Event) -> Self {
+        self.push(EventRecord::new(J::at(ms), e))
     }
     fn logon(self, ms: i64) -> Self {
-        self.push(EventRecord::bare(K::Logon, J::at(ms)))
+        self.event(ms, Event::Logon)
     }
     fn logout(self, ms: i64) -> Self {
-        self.push(EventRecord::bare(K::Logout, J::at(ms)))
+        self.event(ms, Event::Logout)
     }
     fn session(self, ms: i64, event: E) -> Self {
-        let cause = (event == E::Disconnected).then_some(DisconnectCause::PeerClosed);
-        self.push(EventRecord::for_exchange(
-            K::ExchangeSession,
-            J::at(ms),
-            ExchangeDetail::Session { event, cause },
-        ))
+        let report = match event {
+            E::LoggedOn => SessionReport::LoggedOn { next_out_seq: 1, next_in_seq: 1 },
+            E::LogonRefused => SessionReport::LogonRefused { retry_in_ns: 0 },
+            E::Disconnected => {
+                SessionReport::Disconnected { cause: DisconnectCause::PeerClosed, retry_in_ns: 0 }
+            }
+            E::LoggedOut => SessionReport::LoggedOut,
+            E::ResendRequested => SessionReport::ResendRequested { begin: 1, end: 0 },
+            E::GapFilled => SessionReport::GapFilled { begin: 1, new_seq: 2 },
+            E::SequenceReset => SessionReport::SequenceReset { new_seq: 2 },
+            E::SessionRejected => SessionReport::SessionRejected { ref_seq: 1, code: 0 },
+            E::Unhandled => SessionReport::Unhandled { seq: 1 },
+        };
+        self.event(ms, Event::ExchangeSession(report))
     }
     fn queued(self, ms: i64, id: u64) -> Self {
-        self.push(J::order(ms, K::Queued, id))
+        self.event(ms, Event::Queued { order: J::order(id) })
     }
     fn sent(self, ms: i64, id: u64) -> Self {
-        self.push(J::order(ms, K::Sent, id))
+        self.event(ms, Event::Sent { order: J::order(id), in_oms_ns: 0 })
     }
     fn response(self, ms: i64, id: u64, t: ResponseType) -> Self {
-        let mut r = J::order(ms, K::Response, id);
-        r.response = t;
-        self.push(r)
+        self.event(ms, Event::Response { order: J::order(id), response: t, round_trip_ns: 0 })
     }
     fn rejected(self, ms: i64, id: u64, reason: R) -> Self {
-        let mut r = J::order(ms, K::Rejected, id);
-        r.reason = Some(reason);
-        self.push(r)
+        self.event(ms, Event::Rejected { order: J::order(id), request: Q::New, reason })
     }
     fn unanswered(self, ms: i64, id: u64) -> Self {
-        self.push(J::order(ms, K::Unanswered, id))
+        self.event(ms, Event::Unanswered { order: J::order(id) })
     }
     fn execution(self, ms: i64, id: u64) -> Self {
-        let detail = ExchangeDetail::Execution {
-            exec_type: FixCode::new(b'F').expect("code"),
-            ord_status: FixCode::new(b'2').expect("code"),
-        };
-        let mut r = EventRecord::for_exchange(K::Execution, J::at(ms), detail);
-        (r.order_id, r.qty, r.price) = (id, 5, 10.0);
-        self.push(r)
+        let (exec_type, ord_status) = (FixCode::new(b'F').expect("code"), FixCode::new(b'2').expect("code"));
+        self.event(ms, Event::Execution { order_id: id, last_qty: 5, last_px: 10.0, exec_type, ord_status })
     }
     fn venue_reject(self, ms: i64, id: u64) -> Self {
-        let detail = ExchangeDetail::Reject { source: RejectSource::BusinessReject };
-        let mut r = EventRecord::for_exchange(K::ExchangeReject, J::at(ms), detail);
-        (r.order_id, r.qty) = (id, 2);
-        self.push(r)
+        self.event(ms, Event::ExchangeReject { order_id: id, source: RejectSource::BusinessReject, code: 2 })
     }
     fn audit(mut self) -> AuditReport {
         for (i, r) in self.0.iter_mut().enumerate() {
@@ -219,12 +218,8 @@ fn an_execution_or_venue_reject_before_the_orders_response_breaks_the_responses_
 
 #[test]
 fn exchange_records_answer_no_request_and_carry_no_reject_reason() {
-    let mut bad = EventRecord::for_exchange(
-        K::ExchangeSession,
-        J::at(1),
-        ExchangeDetail::Session { event: E::LoggedOn, cause: None },
-    );
-    bad.request = Q::New;
+    let on = Event::ExchangeSession(SessionReport::LoggedOn { next_out_seq: 1, next_in_seq: 1 });
+    let bad = EventRecord { request: Q::New, ..EventRecord::new(J::at(1), on) };
     let report = J::default().logon(0).push(bad).logout(10_000).audit();
     let (seq, _, message) = first(&report, Rule::Records);
     assert_eq!(seq, 2, "{message}");

@@ -8,7 +8,7 @@ use jiff::civil::time;
 use oms::audit::{AuditOptions, AuditReport, Rule, audit};
 use oms::throttle::{ThrottleMode, ThrottleSettings};
 use oms::{
-    DaySet, EventKind as K, EventRecord, OrderRequest, RejectReason as R, RequestType as Q, Side,
+    DaySet, Event, EventRecord, OrderRequest, RejectReason as R, RequestType as Q, ResponseType, Side,
     TradingWindow,
 };
 
@@ -40,51 +40,48 @@ impl J {
         OrderRequest::new(id, 7, Side::Buy, 10.0, 5)
     }
 
-    fn bare(mut self, ms: i64, kind: K) -> Self {
-        self.0.push(EventRecord::bare(kind, OPEN + ms * MS));
-        self
+    fn event(self, ms: i64, e: Event) -> Self {
+        self.raw(EventRecord::new(OPEN + ms * MS, e))
     }
 
-    fn rec(mut self, ms: i64, kind: K, o: OrderRequest, q: Q, f: impl FnOnce(&mut EventRecord)) -> Self {
-        let mut r = EventRecord::for_order(kind, OPEN + ms * MS, &o, q);
-        f(&mut r);
+    fn raw(mut self, r: EventRecord) -> Self {
         self.0.push(r);
         self
     }
 
     fn logon(self, ms: i64) -> Self {
-        self.bare(ms, K::Logon)
+        self.event(ms, Event::Logon)
     }
     fn logout(self, ms: i64) -> Self {
-        self.bare(ms, K::Logout)
+        self.event(ms, Event::Logout)
     }
     fn queued(self, ms: i64, id: u64) -> Self {
-        self.rec(ms, K::Queued, J::order(id), Q::New, |_| {})
+        self.event(ms, Event::Queued { order: J::order(id) })
     }
     fn sent(self, ms: i64, id: u64) -> Self {
-        self.rec(ms, K::Sent, J::order(id), Q::New, |_| {})
+        self.sent_as(ms, J::order(id))
     }
     fn sent_as(self, ms: i64, o: OrderRequest) -> Self {
-        self.rec(ms, K::Sent, o, Q::New, |_| {})
+        self.event(ms, Event::Sent { order: o, in_oms_ns: 0 })
     }
     fn modified(self, ms: i64, o: OrderRequest) -> Self {
-        self.rec(ms, K::Modified, o, Q::Modify, |_| {})
+        self.event(ms, Event::Modified { order: o })
     }
     fn cancelled(self, ms: i64, id: u64) -> Self {
-        self.rec(ms, K::Cancelled, J::order(id), Q::Cancel, |_| {})
+        self.event(ms, Event::Cancelled { order: J::order(id) })
     }
     fn rejected(self, ms: i64, o: OrderRequest, q: Q, reason: R) -> Self {
-        self.rec(ms, K::Rejected, o, q, |r| r.reason = Some(reason))
+        self.event(ms, Event::Rejected { order: o, request: q, reason })
     }
     fn response(self, ms: i64, id: u64, latency_ms: i64) -> Self {
-        self.rec(ms, K::Response, J::order(id), Q::New, |r| r.latency_ns = (latency_ms * MS) as u64)
+        let round_trip_ns = (latency_ms * MS) as u64;
+        self.event(ms, Event::Response { order: J::order(id), response: ResponseType::Accept, round_trip_ns })
     }
-    fn unmatched(mut self, ms: i64, id: u64) -> Self {
-        self.0.push(EventRecord { order_id: id, ..EventRecord::bare(K::UnmatchedResponse, OPEN + ms * MS) });
-        self
+    fn unmatched(self, ms: i64, id: u64) -> Self {
+        self.event(ms, Event::UnmatchedResponse { order_id: id, response: ResponseType::Accept })
     }
     fn unanswered(self, ms: i64, id: u64) -> Self {
-        self.rec(ms, K::Unanswered, J::order(id), Q::New, |_| {})
+        self.event(ms, Event::Unanswered { order: J::order(id) })
     }
 
     fn numbered(&self) -> Vec<EventRecord> {
@@ -172,7 +169,8 @@ fn records_rule_breaks() {
     assert_eq!(r.rule(Rule::Records).first.as_ref().map(|v| v.seq), Some(7), "{r}");
     let back = J::default().logon(0).unmatched(-1, 8).logout(10_000);
     broken(&back.audit(), Rule::Records, 2, Some(8), "time goes back");
-    let cancel_as_sent = good().rec(12_000, K::Sent, J::order(8), Q::Cancel, |_| {});
+    let sent = EventRecord::new(OPEN + 12_000 * MS, Event::Sent { order: J::order(8), in_oms_ns: 0 });
+    let cancel_as_sent = good().raw(EventRecord { request: Q::Cancel, ..sent });
     assert!(cancel_as_sent.audit().broken().contains(&Rule::Records));
 }
 

@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use oms::audit::{AuditOptions, audit};
 use oms::engine::{BATCH, Engine, EngineBuilder};
 use oms::exchange::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
-use oms::model::{FixCode, SessionEvent};
-use oms::record::ExchangeDetail;
+use oms::model::FixCode;
+use oms::record::{Event, SessionReport};
 use oms::{
     Config, EngineClock, EventKind as K, EventRecord, Exchange, Logon, Logout, MemorySink, OrderRequest,
     OrderResponse, Producer, RequestType, Responder, ResponseType, Side, ValidConfig,
@@ -288,12 +288,10 @@ fn an_orders_response_is_recorded_before_its_other_reports() {
     assert_eq!(response.producer, 0, "the response answers producer 0's order");
     let exec = r.iter().find(|r| r.kind == K::Execution).expect("execution");
     assert_eq!((exec.qty, exec.price, exec.producer), (10, 99.5, oms::record::ENGINE));
+    let (exec_type, ord_status) = (FixCode::new(b'F').expect("code"), FixCode::new(b'2').expect("code"));
     assert_eq!(
-        exec.exchange(),
-        ExchangeDetail::Execution {
-            exec_type: FixCode::new(b'F').expect("code"),
-            ord_status: FixCode::new(b'2').expect("code")
-        }
+        exec.event(),
+        Event::Execution { order_id: 1, last_qty: 10, last_px: 99.5, exec_type, ord_status }
     );
     let stats = rig.engine.stats().clone();
     assert_eq!((stats.responses_in, stats.matched), (2, 2));
@@ -331,30 +329,32 @@ fn every_report_becomes_a_typed_record_without_its_text() {
     let records = rig.records();
     let got: Vec<&EventRecord> = records.iter().filter(|r| r.kind.is_exchange()).collect();
     assert_eq!(got.len(), reports.len());
-    let session = |event, cause| ExchangeDetail::Session { event, cause };
     let code = |b| FixCode::new(b).expect("code");
-    let want: [(K, ExchangeDetail, u64, u64, u64); 11] = [
-        (K::ExchangeSession, session(SessionEvent::LogonRefused, None), 0, 0, 500 * MS),
-        (K::ExchangeSession, session(SessionEvent::Disconnected, Some(DisconnectCause::Io)), 0, 0, SEC),
-        (K::ExchangeSession, session(SessionEvent::LoggedOn, None), 12, 34, 0),
-        (K::ExchangeSession, session(SessionEvent::ResendRequested, None), 7, 0, 0),
-        (K::ExchangeSession, session(SessionEvent::GapFilled, None), 4, 9, 0),
-        (K::ExchangeSession, session(SessionEvent::SequenceReset, None), 40, 0, 0),
-        (K::ExchangeSession, session(SessionEvent::SessionRejected, None), 8, 11, 0),
-        (K::ExchangeSession, session(SessionEvent::Unhandled, None), 41, 0, 0),
-        (K::Execution, ExchangeDetail::Execution { exec_type: code(b'4'), ord_status: code(b'?') }, 0, 77, 0),
-        (K::ExchangeReject, ExchangeDetail::Reject { source: RejectSource::GapFilled }, 0, 78, 0),
-        (K::ExchangeSession, session(SessionEvent::LoggedOut, None), 0, 0, 0),
+    let want: [Event; 11] = [
+        Event::ExchangeSession(SessionReport::LogonRefused { retry_in_ns: 500 * MS }),
+        Event::ExchangeSession(SessionReport::Disconnected { cause: DisconnectCause::Io, retry_in_ns: SEC }),
+        Event::ExchangeSession(SessionReport::LoggedOn { next_out_seq: 12, next_in_seq: 34 }),
+        Event::ExchangeSession(SessionReport::ResendRequested { begin: 7, end: 0 }),
+        Event::ExchangeSession(SessionReport::GapFilled { begin: 4, new_seq: 9 }),
+        Event::ExchangeSession(SessionReport::SequenceReset { new_seq: 40 }),
+        Event::ExchangeSession(SessionReport::SessionRejected { ref_seq: 8, code: 11 }),
+        Event::ExchangeSession(SessionReport::Unhandled { seq: 41 }),
+        Event::Execution {
+            order_id: 77,
+            last_qty: 0,
+            last_px: 0.0,
+            exec_type: code(b'4'),
+            ord_status: code(b'?'),
+        },
+        Event::ExchangeReject { order_id: 78, source: RejectSource::GapFilled, code: 0 },
+        Event::ExchangeSession(SessionReport::LoggedOut),
     ];
-    for (r, (kind, detail, qty, order_id, latency)) in got.iter().zip(want) {
+    for (r, want) in got.iter().zip(want) {
+        assert_eq!(r.event(), want);
         assert_eq!(
-            (r.kind, r.exchange(), r.qty, r.order_id, r.latency_ns),
-            (kind, detail, qty, order_id, latency)
-        );
-        assert_eq!(
-            (r.symbol_id as u32, r.side, r.request, r.response, r.reason),
-            (detail.bits(), '\0', RequestType::Unknown, ResponseType::Unknown, None),
-            "no instrument: bytes 48..52 hold the codes"
+            (r.side, r.request, r.response, r.reason),
+            ('\0', RequestType::Unknown, ResponseType::Unknown, None),
+            "no instrument"
         );
         // What the journal would hold decodes to the same record.
         assert_eq!(EventRecord::from_bytes(&r.to_bytes()).as_ref(), Ok(*r));

@@ -20,7 +20,7 @@ use oms::engine::{Engine, EngineBuilder, EngineReport};
 use oms::exchange::FixExchange;
 use oms::journal::{Journal, JournalWriter, WriterOptions};
 use oms::model::SessionEvent;
-use oms::record::ExchangeDetail;
+use oms::record::{Event, SessionReport};
 use oms::{
     Config, EngineClock, EventKind as K, EventRecord, EventSink, MemorySink, OrderRequest, Producer,
     RejectReason, RequestType, ResponseType, Side,
@@ -123,8 +123,8 @@ impl Rig {
     fn session_events(&self) -> Vec<SessionEvent> {
         self.records()
             .iter()
-            .filter_map(|r| match r.exchange() {
-                ExchangeDetail::Session { event, .. } => Some(event),
+            .filter_map(|r| match r.event() {
+                Event::ExchangeSession(report) => Some(report.event()),
                 _ => None,
             })
             .collect()
@@ -305,10 +305,10 @@ fn a_refused_logon_is_journaled_and_retried_while_orders_wait_and_nothing_is_sen
     let refusals: Vec<u64> = rig
         .records()
         .iter()
-        .filter(|r| {
-            r.exchange() == ExchangeDetail::Session { event: SessionEvent::LogonRefused, cause: None }
+        .filter_map(|r| match r.event() {
+            Event::ExchangeSession(SessionReport::LogonRefused { retry_in_ns }) => Some(retry_in_ns),
+            _ => None,
         })
-        .map(|r| r.latency_ns)
         .collect();
     let ms = 1_000_000;
     assert_eq!(refusals[..3], [200 * ms, 400 * ms, 800 * ms], "retried with a doubling backoff");
@@ -356,15 +356,17 @@ fn orders_queued_while_the_acceptor_is_down_go_out_in_order_after_the_reconnect(
     });
     let sent: Vec<u64> = rig.of(K::Sent).iter().map(|r| r.order_id).collect();
     assert_eq!(sent, [1, 2, 3, 4, 5, 6], "oldest first");
-    let ons: Vec<EventRecord> = rig
-        .of(K::ExchangeSession)
-        .into_iter()
-        .filter(|r| matches!(r.exchange(), ExchangeDetail::Session { event: SessionEvent::LoggedOn, .. }))
+    let ons: Vec<(u64, u64)> = rig
+        .records()
+        .iter()
+        .filter_map(|r| match r.event() {
+            Event::ExchangeSession(SessionReport::LoggedOn { next_out_seq, next_in_seq }) => {
+                Some((next_out_seq, next_in_seq))
+            }
+            _ => None,
+        })
         .collect();
-    assert!(
-        ons[1].qty > ons[0].qty && ons[1].order_id > ons[0].order_id,
-        "sequence numbers continue: {ons:?}"
-    );
+    assert!(ons[1].0 > ons[0].0 && ons[1].1 > ons[0].1, "sequence numbers continue: {ons:?}");
     // The acceptor got them in that order, after the reconnect.
     let orders: Vec<u64> = (2..=6)
         .map(|_| {

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use oms::engine::{Engine, EngineBuilder};
 use oms::exchange::{ExchangeCall, RecordingExchange};
 use oms::journal::{Faults, Journal, JournalWriter, SyncPolicy, WriterOptions, segment_path};
-use oms::{Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, OrderResponse, Producer};
+use oms::{
+    Config, EngineClock, Event, EventKind, EventRecord, EventSink, OrderRequest, OrderResponse, Producer,
+};
 use oms::{RequestType, Responder, ResponseType, Side};
 
 const SEGMENT: u64 = 64 * 1024; // 960 records after the 4096-byte header
@@ -212,7 +214,7 @@ fn an_interval_flushes_what_was_published_once_the_interval_has_passed() {
     for round in 1..=3 {
         for _ in 0..1000 {
             seq += 1;
-            w.record(&EventRecord::bare(EventKind::Logon, seq as i64));
+            w.record(&EventRecord::new(seq as i64, Event::Logon));
             if !w.takes_requests() {
                 w.prepare(0).expect("room");
             }
@@ -289,7 +291,7 @@ fn a_failed_flush_on_the_interval_thread_is_journaled_in_an_idle_turn() {
     let mut w =
         JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&eclock), opts).expect("journal");
     for seq in 1..=10 {
-        w.record(&EventRecord::bare(EventKind::Logon, seq));
+        w.record(&EventRecord::new(seq, Event::Logon));
     }
     mock.increment(Duration::from_millis(20));
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -336,7 +338,7 @@ fn appends_into_the_prepared_space_take_no_page_fault() {
     let mut w = prepared_writer(dir.path(), SyncPolicy::None, 100_000);
     let before = thread_faults();
     for seq in 1..=50_000 {
-        w.record(&EventRecord::bare(EventKind::Logon, seq));
+        w.record(&EventRecord::new(seq, Event::Logon));
     }
     let faults = thread_faults() - before;
     assert!(faults <= 2, "{faults} page faults in 50 000 appends");
@@ -356,13 +358,13 @@ fn a_flush_leaves_the_page_of_the_next_record_writable() {
         // A page holds 64 records: flush with the page a third full, then fill it.
         for _ in 0..20 {
             seq += 1;
-            w.record(&EventRecord::bare(EventKind::Logon, seq));
+            w.record(&EventRecord::new(seq, Event::Logon));
         }
         w.sync();
         let before = thread_faults();
         for _ in 0..44 {
             seq += 1;
-            w.record(&EventRecord::bare(EventKind::Logon, seq));
+            w.record(&EventRecord::new(seq, Event::Logon));
         }
         faults += thread_faults() - before;
     }

@@ -331,7 +331,7 @@ fn the_audit_holds_a_restart_to_its_counts_and_its_bucket() {
     let logon = after.iter().position(|r| r.kind == K::Logon).expect("a logon");
     let mut sends = after[..=logon].to_vec();
     let o = order(3, 100.0, 10);
-    sends.push(EventRecord::for_order(K::Sent, after[logon].time_ns, &o, RequestType::New));
+    sends.push(EventRecord::new(after[logon].time_ns, oms::Event::Sent { order: o, in_oms_ns: 0 }));
     let n = sends.len();
     for (i, r) in sends.iter_mut().enumerate().skip(logon + 1) {
         r.seq = i as u64 + 1;
@@ -411,7 +411,7 @@ fn a_torn_tail_is_not_part_of_what_is_recovered() {
     let (path, records) = crashed_journal(&mut cfg, dir.path());
     // A record written but never published: a body with sequence number 0 after the last one.
     let header = oms::journal::Journal::open(&path).expect("opens").header().clone();
-    let mut torn = EventRecord::for_order(K::Queued, 1, &order(99, 1.0, 1), RequestType::New).to_bytes();
+    let mut torn = EventRecord::new(1, oms::Event::Queued { order: order(99, 1.0, 1) }).to_bytes();
     torn[..8].fill(0);
     let file = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
     file.write_at(&torn, header.header_bytes + records.len() as u64 * 64).expect("write");

@@ -278,7 +278,7 @@ fn a_restart_that_dies_before_its_logon_still_continues_the_session() {
             let o = OrderRequest::new(id, 7, Side::Buy, 100.0, 10);
             EventRecord {
                 seq: 3 + id - 4,
-                ..EventRecord::for_order(K::Sent, logon.time_ns, &o, RequestType::New)
+                ..EventRecord::new(logon.time_ns, oms::Event::Sent { order: o, in_oms_ns: 0 })
             }
         })
         .collect();

@@ -7,7 +7,7 @@ use hdrhistogram::Histogram;
 use oms::audit::{AuditOptions, Rule, audit};
 use oms::journal::JournalStats;
 use oms::model::SessionEvent;
-use oms::record::ExchangeDetail;
+use oms::record::Event;
 use oms::{EngineStats, EventKind as K, EventRecord, RejectReason, RequestType, ValidConfig};
 
 use crate::desks::{Expect, Script};
@@ -131,7 +131,7 @@ pub fn check_run(
 /// logged out after the engine's logout; every order sent answered.
 fn fix_problems(ev: &[EventRecord]) -> Vec<String> {
     let seq = |f: &dyn Fn(&EventRecord) -> bool| ev.iter().find(|e| f(e)).map(|e| e.seq);
-    let session = |want: SessionEvent| move |e: &EventRecord| matches!(e.exchange(), ExchangeDetail::Session { event, .. } if event == want);
+    let session = |want: SessionEvent| move |e: &EventRecord| matches!(e.event(), Event::ExchangeSession(report) if report.event() == want);
     let logon = seq(&|e| e.kind == K::Logon);
     let logged_on = seq(&session(SessionEvent::LoggedOn));
     let first_send = seq(&|e| e.kind == K::Sent);

@@ -6,9 +6,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use oms::journal::{JournalError, Outcomes, Poll};
-use oms::model::SessionEvent;
-use oms::record::{ENGINE, ExchangeDetail};
-use oms::{EngineClock, EventKind, EventRecord};
+use oms::record::{ENGINE, Event, SessionReport};
+use oms::{EngineClock, EventRecord};
 
 use crate::desks::time;
 
@@ -60,65 +59,55 @@ impl Narrator {
 
 /// One of the engine's own records, told.
 fn line(r: &EventRecord) -> String {
-    match r.kind {
-        EventKind::Logon => "ENGINE   LOGON      window open: orders may go to the exchange".to_string(),
-        EventKind::Logout => "ENGINE   LOGOUT     window closed".to_string(),
-        EventKind::ClockStep => {
-            format!("ENGINE   CLOCK      wall clock re-anchored by {:+} ns", r.latency_ns as i64)
+    match r.event() {
+        Event::Logon => "ENGINE   LOGON      window open: orders may go to the exchange".to_string(),
+        Event::Logout => "ENGINE   LOGOUT     window closed".to_string(),
+        Event::ClockStep { step_ns } => {
+            format!("ENGINE   CLOCK      wall clock re-anchored by {step_ns:+} ns")
         }
-        EventKind::Recovered => {
-            format!("ENGINE   RESTART    {} queued and {} in flight restored", r.qty, r.order_id)
+        Event::Recovered { queued, in_flight } => {
+            format!("ENGINE   RESTART    {queued} queued and {in_flight} in flight restored")
         }
-        EventKind::UnmatchedResponse => {
-            format!("ENGINE   unmatched  response for #{} matches no order in flight", r.order_id)
+        Event::UnmatchedResponse { order_id, .. } => {
+            format!("ENGINE   unmatched  response for #{order_id} matches no order in flight")
         }
-        EventKind::SyncFailed => "JOURNAL  SYNC FAIL  the journal could not flush to disk".to_string(),
-        EventKind::ExchangeSession => exchange_session(r),
-        EventKind::Execution => {
-            let what = match r.exchange() {
-                ExchangeDetail::Execution { exec_type, .. } => exec_type.exec_type_name().unwrap_or("report"),
-                _ => "report",
-            };
-            format!(
-                "EXCHANGE execution #{} {what}: {} @ {:.2} (after its response)",
-                r.order_id, r.qty, r.price
-            )
+        Event::SyncFailed => "JOURNAL  SYNC FAIL  the journal could not flush to disk".to_string(),
+        Event::ExchangeSession(report) => exchange_session(&report),
+        Event::Execution { order_id, last_qty, last_px, exec_type, .. } => format!(
+            "EXCHANGE execution #{order_id} {}: {last_qty} @ {last_px:.2} (after its response)",
+            exec_type.exec_type_name().unwrap_or("report")
+        ),
+        Event::ExchangeReject { order_id, source, code } => {
+            format!("EXCHANGE REJECTED #{order_id} by the exchange ({}, code {code})", source.name())
         }
-        EventKind::ExchangeReject => {
-            let source = match r.exchange() {
-                ExchangeDetail::Reject { source } => source.name(),
-                _ => "?",
-            };
-            format!("EXCHANGE REJECTED #{} by the exchange ({source}, code {})", r.order_id, r.qty)
+        e @ (Event::Queued { .. }
+        | Event::Sent { .. }
+        | Event::Modified { .. }
+        | Event::Cancelled { .. }
+        | Event::Rejected { .. }
+        | Event::Response { .. }
+        | Event::Unanswered { .. }
+        | Event::Unfit(_)) => {
+            format!("ENGINE   {} #{} (answers no producer)", e.kind().name(), r.order_id)
         }
-        k @ (EventKind::Queued
-        | EventKind::Sent
-        | EventKind::Modified
-        | EventKind::Cancelled
-        | EventKind::Rejected
-        | EventKind::Response
-        | EventKind::Unanswered) => format!("ENGINE   {} #{} (answers no producer)", k.name(), r.order_id),
     }
 }
 
-fn exchange_session(r: &EventRecord) -> String {
-    let ExchangeDetail::Session { event, cause } = r.exchange() else {
-        return "EXCHANGE session report".into();
-    };
-    let secs = r.latency_ns as f64 / 1e9;
-    match event {
-        SessionEvent::LoggedOn => format!(
-            "EXCHANGE FIX session logged on (next MsgSeqNum out {}, in {}): orders flow",
-            r.qty, r.order_id
+fn exchange_session(report: &SessionReport) -> String {
+    match *report {
+        SessionReport::LoggedOn { next_out_seq, next_in_seq } => format!(
+            "EXCHANGE FIX session logged on (next MsgSeqNum out {next_out_seq}, in {next_in_seq}): orders flow"
         ),
-        SessionEvent::LogonRefused => {
-            format!("EXCHANGE logon refused, retrying in {secs:.1} s (orders wait in the queue)")
-        }
-        SessionEvent::Disconnected => format!(
-            "EXCHANGE disconnected ({}), reconnecting in {secs:.1} s (orders wait in the queue)",
-            cause.map_or("?", |c| c.name())
+        SessionReport::LogonRefused { retry_in_ns } => format!(
+            "EXCHANGE logon refused, retrying in {:.1} s (orders wait in the queue)",
+            retry_in_ns as f64 / 1e9
         ),
-        SessionEvent::LoggedOut => "EXCHANGE FIX session logged out".into(),
-        other => format!("EXCHANGE {} (numbers {}, {})", other.name(), r.qty, r.order_id),
+        SessionReport::Disconnected { cause, retry_in_ns } => format!(
+            "EXCHANGE disconnected ({}), reconnecting in {:.1} s (orders wait in the queue)",
+            cause.name(),
+            retry_in_ns as f64 / 1e9
+        ),
+        SessionReport::LoggedOut => "EXCHANGE FIX session logged out".into(),
+        other => format!("EXCHANGE {} ({other:?})", other.event().name()),
     }
 }

@@ -2,7 +2,7 @@
 //! the orders in flight, and notes the first violation of each rule.
 
 use crate::model::{EventKind, OrderRequest, RejectReason, RequestType, SessionEvent};
-use crate::record::{EventRecord, ExchangeDetail};
+use crate::record::{Event, EventRecord};
 use crate::session::{TradingWindow, WindowSpan};
 use crate::throttle::{ThrottleMode, ThrottleSettings};
 
@@ -445,11 +445,12 @@ impl Auditor {
     }
 
     fn on_exchange_session(&mut self, r: &EventRecord) {
-        let ExchangeDetail::Session { event, .. } = r.exchange() else {
+        let Event::ExchangeSession(report) = r.event() else {
             // Decoding guarantees the detail of this kind; a hand-made record may not.
             self.fail(Rule::Records, r.seq, None, || "an exchange_session record without its event".into());
             return;
         };
+        let event = report.event();
         if let ExchangeState::Silent { sends: Some((seq, id, n)) } = self.exchange {
             self.fail(Rule::Window, seq, Some(id), || {
                 format!(

@@ -7,7 +7,7 @@
 //! use jiff::civil::time;
 //! use oms::audit::{AuditOptions, Rule, audit};
 //! use oms::throttle::{ThrottleMode, ThrottleSettings};
-//! use oms::{DaySet, EventKind, EventRecord, OrderRequest, RequestType, Side, TradingWindow};
+//! use oms::{DaySet, Event, EventRecord, OrderRequest, Side, TradingWindow};
 //!
 //! let window = TradingWindow::new(jiff::tz::TimeZone::UTC, time(10, 0, 0, 0), time(11, 0, 0, 0), DaySet::ALL);
 //! let one = NonZeroU32::MIN;
@@ -15,9 +15,9 @@
 //! let t0: i64 = 1_763_892_000_000_000_000; // 2025-11-23T10:00:00Z
 //! let o = |id| OrderRequest::new(id, 7, Side::Buy, 10.0, 1);
 //! let mut records = vec![
-//!     EventRecord::bare(EventKind::Logon, t0),
-//!     EventRecord::for_order(EventKind::Sent, t0, &o(1), RequestType::New),
-//!     EventRecord::for_order(EventKind::Sent, t0 + 500_000_000, &o(2), RequestType::New),
+//!     EventRecord::new(t0, Event::Logon),
+//!     EventRecord::new(t0, Event::Sent { order: o(1), in_oms_ns: 0 }),
+//!     EventRecord::new(t0 + 500_000_000, Event::Sent { order: o(2), in_oms_ns: 0 }),
 //! ];
 //! for (i, r) in records.iter_mut().enumerate() {
 //!     r.seq = i as u64 + 1;

@@ -9,7 +9,7 @@ use crate::journal::{Follower, Journal, JournalError, Outcomes, Poll};
 use crate::model::EventKind;
 use crate::record::EventRecord;
 
-use super::format::{Format, Formatter, names_order};
+use super::format::{Format, Formatter, about_order};
 use super::stats::Stats;
 use super::{CliError, Out, open_all, stdout_err};
 
@@ -105,7 +105,7 @@ pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
     }
     let keep = |r: &EventRecord| {
         wanted[r.kind as usize]
-            && a.order.is_none_or(|o| names_order(r) && r.order_id == o)
+            && a.order.is_none_or(|o| about_order(r, o))
             && a.producer.is_none_or(|p| r.producer == p)
     };
     let mut out = Out::new();

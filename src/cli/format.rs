@@ -41,8 +41,8 @@ use std::io::Write;
 
 use jiff::tz::TimeZone;
 
-use crate::model::{EventKind, FixCode, RejectReason, ResponseType, SessionEvent};
-use crate::record::{ENGINE, EventRecord, ExchangeDetail};
+use crate::model::{EventKind, FixCode, OrderRequest, RejectReason, ResponseType};
+use crate::record::{ENGINE, Event, EventRecord, SessionReport};
 
 /// The exact CSV header line.
 pub const CSV_HEADER: &str =
@@ -53,77 +53,102 @@ pub const CSV_HEADER: &str =
 pub enum Format {
     /// One readable line per event, times in the session's time zone, latencies in µs.
     Text,
-    /// CSV with the header [`CSV_HEADER`].
+    /// CSV with the header `seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer,detail`.
     Csv,
     /// One JSON object per line, with the CSV column names as keys.
     Jsonl,
 }
 
-/// Which optional fields a record carries.
+/// A `latency_ns` cell: a duration, or a clock step's signed ns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Applies {
-    /// `order_id`.
-    pub order: bool,
-    /// `symbol`, `side`.
-    pub symbol: bool,
-    /// `price`, `qty`.
-    pub amount: bool,
-    /// `response`.
-    pub response: bool,
-    /// `latency_ns`.
-    pub latency: bool,
-    /// `reason`.
-    pub reason: bool,
-    /// `detail` (the exchange kinds).
-    pub detail: bool,
+enum Latency {
+    Ns(u64),
+    Step(i64),
 }
 
-/// The fields that apply to `r` (see the module docs).
-pub fn applies(r: &EventRecord) -> Applies {
-    let none = Applies {
-        order: false,
-        symbol: false,
-        amount: false,
-        response: false,
-        latency: false,
-        reason: false,
-        detail: false,
-    };
-    let order = Applies { order: true, symbol: true, amount: true, ..none };
-    match r.kind {
-        EventKind::Logon | EventKind::Logout | EventKind::SyncFailed => none,
-        // `order_id` and `qty` hold counts (in flight, queued): see `recovered_qty`.
-        EventKind::Recovered => Applies { order: true, ..none },
-        EventKind::Queued | EventKind::Modified | EventKind::Cancelled | EventKind::Unanswered => order,
-        EventKind::Sent => Applies { latency: true, ..order },
-        EventKind::Rejected => Applies { reason: true, ..order },
-        EventKind::Response => {
-            let recorded = r.side != '\0';
-            Applies { symbol: recorded, amount: recorded, response: true, latency: true, ..order }
+/// The optional columns of one record (the table in the module docs): the one place that says
+/// which column shows what of each kind. `None` is an empty CSV cell, a JSON `null`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Columns {
+    order_id: Option<u64>,
+    /// The symbol and the side (`'\0'`: the side was not recorded).
+    symbol: Option<(i32, char)>,
+    price: Option<f64>,
+    qty: Option<u64>,
+    response: Option<ResponseType>,
+    latency: Option<Latency>,
+    reason: Option<RejectReason>,
+    detail: Option<Detail>,
+}
+
+impl Columns {
+    fn of(e: &Event) -> Columns {
+        let none = Columns::default();
+        let order = |o: &OrderRequest| Columns {
+            order_id: Some(o.order_id),
+            symbol: Some((o.symbol_id, o.side)),
+            price: Some(o.price),
+            qty: Some(o.qty),
+            ..none
+        };
+        match *e {
+            Event::Logon | Event::Logout | Event::SyncFailed | Event::Unfit(_) => none,
+            Event::Queued { order: o }
+            | Event::Modified { order: o }
+            | Event::Cancelled { order: o }
+            | Event::Unanswered { order: o } => order(&o),
+            Event::Sent { order: o, in_oms_ns } => {
+                Columns { latency: Some(Latency::Ns(in_oms_ns)), ..order(&o) }
+            }
+            Event::Rejected { order: o, reason, .. } => Columns { reason: Some(reason), ..order(&o) },
+            Event::Response { order: o, response, round_trip_ns } => {
+                // A record that kept only the id has no side.
+                let kept =
+                    if o.side != '\0' { order(&o) } else { Columns { order_id: Some(o.order_id), ..none } };
+                Columns { response: Some(response), latency: Some(Latency::Ns(round_trip_ns)), ..kept }
+            }
+            Event::UnmatchedResponse { order_id, response } => {
+                Columns { order_id: Some(order_id), response: Some(response), ..none }
+            }
+            Event::ClockStep { step_ns } => Columns { latency: Some(Latency::Step(step_ns)), ..none },
+            // The counts: in flight under order_id, queued under qty.
+            Event::Recovered { queued, in_flight } => {
+                Columns { order_id: Some(in_flight), qty: Some(queued), ..none }
+            }
+            Event::ExchangeSession(report) => Columns { detail: Some(Detail::session(&report)), ..none },
+            Event::Execution { order_id, last_qty, last_px, exec_type, ord_status } => Columns {
+                order_id: Some(order_id),
+                price: Some(last_px),
+                qty: Some(last_qty),
+                detail: Some(Detail {
+                    first: None,
+                    pairs: [
+                        Some(("exec_type", DetailValue::Code(exec_type, exec_type.exec_type_name()))),
+                        Some(("ord_status", DetailValue::Code(ord_status, ord_status.ord_status_name()))),
+                        None,
+                    ],
+                }),
+                ..none
+            },
+            Event::ExchangeReject { order_id, source, code } => Columns {
+                order_id: Some(order_id),
+                detail: Some(Detail {
+                    first: None,
+                    pairs: [
+                        Some(("source", DetailValue::Name(source.name()))),
+                        Some(("code", DetailValue::Num(code))),
+                        None,
+                    ],
+                }),
+                ..none
+            },
         }
-        EventKind::UnmatchedResponse => Applies { order: true, response: true, ..none },
-        EventKind::ClockStep => Applies { latency: true, ..none },
-        EventKind::ExchangeSession => Applies { detail: true, ..none },
-        EventKind::Execution => Applies { order: true, amount: true, detail: true, ..none },
-        EventKind::ExchangeReject => Applies { order: true, detail: true, ..none },
     }
-}
-
-/// Whether `order_id` names an order (`oms decode --order`): not for the engine's own
-/// records, whose `order_id` is 0 or, in a `recovered` record, a count.
-pub fn names_order(r: &EventRecord) -> bool {
-    applies(r).order && r.kind != EventKind::Recovered
-}
-
-/// Whether `qty` is shown without the other order fields: a `recovered` record's count of
-/// orders restored to the queue.
-fn recovered_qty(r: &EventRecord) -> bool {
-    r.kind == EventKind::Recovered
 }
 
 /// A value in an exchange record's detail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DetailValue {
+enum DetailValue {
     /// A snake_case name (an event, a cause, a source).
     Name(&'static str),
     /// A number.
@@ -134,120 +159,110 @@ pub enum DetailValue {
 
 /// An exchange record's detail, as printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Detail {
+struct Detail {
     /// The first word: the event's name (`exchange_session`).
-    pub first: Option<&'static str>,
+    first: Option<&'static str>,
     /// Up to three `key=value` pairs.
-    pub pairs: [Option<(&'static str, DetailValue)>; 3],
+    pairs: [Option<(&'static str, DetailValue)>; 3],
 }
 
-/// An exchange record's detail (see the module docs); `None` for other kinds.
-pub fn detail(r: &EventRecord) -> Option<Detail> {
-    use DetailValue::{Code, Name, Num};
-    let (a, b, wait) = (r.qty, r.order_id, r.latency_ns);
-    let (first, pairs) = match r.exchange() {
-        ExchangeDetail::None => return None,
-        ExchangeDetail::Session { event, cause } => {
-            let pairs = match event {
-                SessionEvent::LoggedOn => {
-                    [Some(("next_out_seq", Num(a))), Some(("next_in_seq", Num(b))), None]
-                }
-                SessionEvent::LogonRefused => [Some(("retry_in_ns", Num(wait))), None, None],
-                SessionEvent::Disconnected => [
-                    Some(("cause", Name(cause.map_or("unknown", |c| c.name())))),
-                    Some(("retry_in_ns", Num(wait))),
-                    None,
-                ],
-                SessionEvent::LoggedOut => [None, None, None],
-                SessionEvent::ResendRequested => [Some(("begin", Num(a))), Some(("end", Num(b))), None],
-                SessionEvent::GapFilled => [Some(("begin", Num(a))), Some(("new_seq", Num(b))), None],
-                SessionEvent::SequenceReset => [Some(("new_seq", Num(a))), None, None],
-                SessionEvent::SessionRejected => [Some(("ref_seq", Num(a))), Some(("code", Num(b))), None],
-                SessionEvent::Unhandled => [Some(("seq", Num(a))), None, None],
-            };
-            (Some(event.name()), pairs)
-        }
-        ExchangeDetail::Execution { exec_type, ord_status } => (
-            None,
-            [
-                Some(("exec_type", Code(exec_type, exec_type.exec_type_name()))),
-                Some(("ord_status", Code(ord_status, ord_status.ord_status_name()))),
-                None,
-            ],
-        ),
-        ExchangeDetail::Reject { source } => {
-            (None, [Some(("source", Name(source.name()))), Some(("code", Num(a))), None])
-        }
-    };
-    Some(Detail { first, pairs })
-}
-
-/// The detail as words (`logged_on next_out_seq=5 ...`); `meanings` adds a FIX code's meaning
-/// in parentheses (text).
-fn push_detail_words(out: &mut Vec<u8>, r: &EventRecord, meanings: bool) {
-    let Some(Detail { first, pairs }) = detail(r) else { return };
-    let mut sep = false;
-    if let Some(word) = first {
-        out.extend_from_slice(word.as_bytes());
-        sep = true;
+impl Detail {
+    fn session(report: &SessionReport) -> Detail {
+        use DetailValue::{Name, Num};
+        let pairs = match *report {
+            SessionReport::LoggedOn { next_out_seq, next_in_seq } => {
+                [Some(("next_out_seq", Num(next_out_seq))), Some(("next_in_seq", Num(next_in_seq))), None]
+            }
+            SessionReport::LogonRefused { retry_in_ns } => {
+                [Some(("retry_in_ns", Num(retry_in_ns))), None, None]
+            }
+            SessionReport::Disconnected { cause, retry_in_ns } => {
+                [Some(("cause", Name(cause.name()))), Some(("retry_in_ns", Num(retry_in_ns))), None]
+            }
+            SessionReport::LoggedOut => [None, None, None],
+            SessionReport::ResendRequested { begin, end } => {
+                [Some(("begin", Num(begin))), Some(("end", Num(end))), None]
+            }
+            SessionReport::GapFilled { begin, new_seq } => {
+                [Some(("begin", Num(begin))), Some(("new_seq", Num(new_seq))), None]
+            }
+            SessionReport::SequenceReset { new_seq } => [Some(("new_seq", Num(new_seq))), None, None],
+            SessionReport::SessionRejected { ref_seq, code } => {
+                [Some(("ref_seq", Num(ref_seq))), Some(("code", Num(code))), None]
+            }
+            SessionReport::Unhandled { seq } => [Some(("seq", Num(seq))), None, None],
+        };
+        Detail { first: Some(report.event().name()), pairs }
     }
-    for (key, value) in pairs.into_iter().flatten() {
-        if sep {
-            out.push(b' ');
+
+    /// The detail as words (`logged_on next_out_seq=5 ...`); `meanings` adds a FIX code's
+    /// meaning in parentheses (text).
+    fn push_words(&self, out: &mut Vec<u8>, meanings: bool) {
+        let mut sep = false;
+        if let Some(word) = self.first {
+            out.extend_from_slice(word.as_bytes());
+            sep = true;
         }
-        sep = true;
-        out.extend_from_slice(key.as_bytes());
-        out.push(b'=');
-        match value {
-            DetailValue::Name(n) => out.extend_from_slice(n.as_bytes()),
-            DetailValue::Num(n) => push_u64(out, n),
-            DetailValue::Code(c, meaning) => {
-                match c.char() {
-                    Some(ch) => out.push(ch as u8),
-                    None => out.extend_from_slice(b"absent"),
-                }
-                if let (true, Some(m)) = (meanings, meaning) {
-                    out.push(b'(');
-                    out.extend_from_slice(m.as_bytes());
-                    out.push(b')');
+        for (key, value) in self.pairs.into_iter().flatten() {
+            if sep {
+                out.push(b' ');
+            }
+            sep = true;
+            out.extend_from_slice(key.as_bytes());
+            out.push(b'=');
+            match value {
+                DetailValue::Name(n) => out.extend_from_slice(n.as_bytes()),
+                DetailValue::Num(n) => push_u64(out, n),
+                DetailValue::Code(c, meaning) => {
+                    match c.char() {
+                        Some(ch) => out.push(ch as u8),
+                        None => out.extend_from_slice(b"absent"),
+                    }
+                    if let (true, Some(m)) = (meanings, meaning) {
+                        out.push(b'(');
+                        out.extend_from_slice(m.as_bytes());
+                        out.push(b')');
+                    }
                 }
             }
         }
     }
+
+    /// The detail as a JSON object: `{"event":"logged_on","next_out_seq":5,...}`.
+    fn push_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut sep = false;
+        if let Some(word) = self.first {
+            out.extend_from_slice(b"\"event\":");
+            json_str(out, |o| o.extend_from_slice(word.as_bytes()));
+            sep = true;
+        }
+        for (key, value) in self.pairs.into_iter().flatten() {
+            if sep {
+                out.push(b',');
+            }
+            sep = true;
+            json_str(out, |o| o.extend_from_slice(key.as_bytes()));
+            out.push(b':');
+            match value {
+                DetailValue::Name(n) => json_str(out, |o| o.extend_from_slice(n.as_bytes())),
+                DetailValue::Num(n) => push_u64(out, n),
+                DetailValue::Code(c, _) => match c.char() {
+                    // Printable ASCII: '"' and '\\' need escaping.
+                    Some(ch @ ('"' | '\\')) => json_str(out, |o| o.extend_from_slice(&[b'\\', ch as u8])),
+                    Some(ch) => json_str(out, |o| o.push(ch as u8)),
+                    None => out.extend_from_slice(b"null"),
+                },
+            }
+        }
+        out.push(b'}');
+    }
 }
 
-/// The detail as a JSON object: `{"event":"logged_on","next_out_seq":5,...}`.
-fn push_detail_json(out: &mut Vec<u8>, r: &EventRecord) {
-    let Some(Detail { first, pairs }) = detail(r) else {
-        out.extend_from_slice(b"null");
-        return;
-    };
-    out.push(b'{');
-    let mut sep = false;
-    if let Some(word) = first {
-        out.extend_from_slice(b"\"event\":");
-        json_str(out, |o| o.extend_from_slice(word.as_bytes()));
-        sep = true;
-    }
-    for (key, value) in pairs.into_iter().flatten() {
-        if sep {
-            out.push(b',');
-        }
-        sep = true;
-        json_str(out, |o| o.extend_from_slice(key.as_bytes()));
-        out.push(b':');
-        match value {
-            DetailValue::Name(n) => json_str(out, |o| o.extend_from_slice(n.as_bytes())),
-            DetailValue::Num(n) => push_u64(out, n),
-            DetailValue::Code(c, _) => match c.char() {
-                // Printable ASCII: '"' and '\\' need escaping.
-                Some(ch @ ('"' | '\\')) => json_str(out, |o| o.extend_from_slice(&[b'\\', ch as u8])),
-                Some(ch) => json_str(out, |o| o.push(ch as u8)),
-                None => out.extend_from_slice(b"null"),
-            },
-        }
-    }
-    out.push(b'}');
+/// Whether record `r` is about order `id` (`oms decode --order`): not for the engine's own
+/// records, whose `order_id` is 0 or, in a `recovered` record, a count.
+pub fn about_order(r: &EventRecord, id: u64) -> bool {
+    r.event().order_id() == Some(id)
 }
 
 /// Formats records; keeps per-journal state (time zone, cached date).
@@ -293,60 +308,57 @@ impl Formatter {
     }
 
     fn csv(&mut self, out: &mut Vec<u8>, r: &EventRecord) {
-        let a = applies(r);
+        let c = Columns::of(&r.event());
         push_u64(out, r.seq);
         out.push(b',');
         self.push_utc(out, r.time_ns);
         out.push(b',');
         push_kind(out, r.kind);
         out.push(b',');
-        if a.order {
-            push_u64(out, r.order_id);
+        if let Some(id) = c.order_id {
+            push_u64(out, id);
         }
         out.push(b',');
-        if a.symbol {
-            push_i64(out, r.symbol_id as i64);
+        if let Some((symbol, side)) = c.symbol {
+            push_i64(out, symbol.into());
             out.push(b',');
-            push_side_csv(out, r.side);
+            push_side_csv(out, side);
         } else {
             out.push(b',');
         }
         out.push(b',');
-        if a.amount {
-            push_f64(out, r.price);
-            out.push(b',');
-            push_u64(out, r.qty);
-        } else {
-            out.push(b',');
-            if recovered_qty(r) {
-                push_u64(out, r.qty);
-            }
+        if let Some(price) = c.price {
+            push_f64(out, price);
         }
         out.push(b',');
-        if a.response {
-            push_response(out, r.response);
+        if let Some(qty) = c.qty {
+            push_u64(out, qty);
         }
         out.push(b',');
-        if a.latency {
-            push_latency(out, r);
+        if let Some(response) = c.response {
+            push_response(out, response);
         }
         out.push(b',');
-        if a.reason {
-            push_reason(out, r.reason);
+        if let Some(latency) = c.latency {
+            push_latency(out, latency);
+        }
+        out.push(b',');
+        if let Some(reason) = c.reason {
+            push_reason(out, reason);
         }
         out.push(b',');
         if r.producer != ENGINE {
             push_u64(out, r.producer.into());
         }
         out.push(b',');
-        if a.detail {
-            push_detail_words(out, r, false);
+        if let Some(detail) = &c.detail {
+            detail.push_words(out, false);
         }
         out.push(b'\n');
     }
 
     fn jsonl(&mut self, out: &mut Vec<u8>, r: &EventRecord) {
-        let a = applies(r);
+        let c = Columns::of(&r.event());
         out.extend_from_slice(b"{\"seq\":");
         push_u64(out, r.seq);
         out.extend_from_slice(b",\"time\":\"");
@@ -354,102 +366,109 @@ impl Formatter {
         out.extend_from_slice(b"\",\"kind\":");
         json_str(out, |o| push_kind(o, r.kind));
         out.extend_from_slice(b",\"order_id\":");
-        json_or_null(out, a.order, |o| push_u64(o, r.order_id));
+        json_or_null(out, c.order_id, push_u64);
         out.extend_from_slice(b",\"symbol\":");
-        json_or_null(out, a.symbol, |o| push_i64(o, r.symbol_id as i64));
+        json_or_null(out, c.symbol.map(|(symbol, _)| i64::from(symbol)), push_i64);
         out.extend_from_slice(b",\"side\":");
-        match (a.symbol, r.side) {
-            (true, c) if c != '\0' => {
+        match c.symbol {
+            Some((_, side)) if side != '\0' => {
                 let mut b = [0u8; 4];
-                let s = serde_json::to_string(c.encode_utf8(&mut b) as &str).unwrap_or_default();
+                let s = serde_json::to_string(side.encode_utf8(&mut b) as &str).unwrap_or_default();
                 out.extend_from_slice(s.as_bytes());
             }
             _ => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"price\":");
-        if !a.amount {
-            out.extend_from_slice(b"null");
-        } else if r.price.is_finite() {
-            push_f64(out, r.price);
-        } else {
-            out.push(b'"');
-            push_f64(out, r.price);
-            out.push(b'"');
-        }
+        json_or_null(out, c.price, |o, price| {
+            if price.is_finite() {
+                push_f64(o, price);
+            } else {
+                // NaN and infinities are not JSON numbers.
+                json_str(o, |o| push_f64(o, price));
+            }
+        });
         out.extend_from_slice(b",\"qty\":");
-        json_or_null(out, a.amount || recovered_qty(r), |o| push_u64(o, r.qty));
+        json_or_null(out, c.qty, push_u64);
         out.extend_from_slice(b",\"response\":");
-        json_or_null(out, a.response, |o| json_str(o, |o| push_response(o, r.response)));
+        json_or_null(out, c.response, |o, v| json_str(o, |o| push_response(o, v)));
         out.extend_from_slice(b",\"latency_ns\":");
-        json_or_null(out, a.latency, |o| push_latency(o, r));
+        json_or_null(out, c.latency, push_latency);
         out.extend_from_slice(b",\"reason\":");
-        json_or_null(out, a.reason, |o| json_str(o, |o| push_reason(o, r.reason)));
+        json_or_null(out, c.reason, |o, v| json_str(o, |o| push_reason(o, v)));
         out.extend_from_slice(b",\"producer\":");
-        json_or_null(out, r.producer != ENGINE, |o| push_u64(o, r.producer.into()));
+        json_or_null(out, (r.producer != ENGINE).then_some(u64::from(r.producer)), push_u64);
         out.extend_from_slice(b",\"detail\":");
-        push_detail_json(out, r);
+        json_or_null(out, c.detail, |o, d| d.push_json(o));
         out.extend_from_slice(b"}\n");
     }
 
     fn text(&mut self, out: &mut Vec<u8>, r: &EventRecord) {
-        let a = applies(r);
+        let e = r.event();
+        let c = Columns::of(&e);
         out.push(b'#');
         push_u64(out, r.seq);
         out.push(b' ');
         self.push_local(out, r.time_ns);
         out.push(b' ');
         push_kind(out, r.kind);
-        if r.kind == EventKind::Rejected {
+        if let Event::Rejected { request, .. } = e {
             out.push(b' ');
-            out.extend_from_slice(r.request.name().as_bytes());
+            out.extend_from_slice(request.name().as_bytes());
         }
-        if r.kind == EventKind::Recovered {
+        if let Event::Recovered { queued, in_flight } = e {
             out.extend_from_slice(b" queued=");
-            push_u64(out, r.qty);
+            push_u64(out, queued);
             out.extend_from_slice(b" in_flight=");
-            push_u64(out, r.order_id);
-        } else if a.order {
+            push_u64(out, in_flight);
+        } else if let Some(id) = c.order_id {
             out.extend_from_slice(b" order=");
-            push_u64(out, r.order_id);
+            push_u64(out, id);
         }
-        if a.symbol {
+        if let Some((symbol, side)) = c.symbol {
             out.extend_from_slice(b" sym=");
-            push_i64(out, r.symbol_id as i64);
-            if r.side != '\0' {
+            push_i64(out, symbol.into());
+            if side != '\0' {
                 out.push(b' ');
-                if r.side.is_control() {
-                    let _ = write!(out, "side=U+{:04X}", u32::from(r.side));
+                if side.is_control() {
+                    let _ = write!(out, "side=U+{:04X}", u32::from(side));
                 } else {
                     let mut b = [0u8; 4];
-                    out.extend_from_slice(r.side.encode_utf8(&mut b).as_bytes());
+                    out.extend_from_slice(side.encode_utf8(&mut b).as_bytes());
                 }
             }
         }
-        if a.amount {
+        if let (Some(price), Some(qty), false) = (c.price, c.qty, matches!(e, Event::Recovered { .. })) {
             out.push(b' ');
-            push_u64(out, r.qty);
+            push_u64(out, qty);
             out.push(b'@');
-            push_f64(out, r.price);
+            push_f64(out, price);
         }
-        if a.response {
+        if let Some(response) = c.response {
             out.push(b' ');
-            push_response(out, r.response);
+            push_response(out, response);
         }
-        if a.latency && r.kind == EventKind::ClockStep {
-            let step = r.latency_ns as i64;
-            out.extend_from_slice(if step < 0 { b" step=-" } else { b" step=+" });
-            push_us(out, step.unsigned_abs());
-        } else if a.latency {
-            out.extend_from_slice(if r.kind == EventKind::Sent { b" in_oms=" } else { b" latency=" });
-            push_us(out, r.latency_ns);
+        match c.latency {
+            Some(Latency::Step(step)) => {
+                out.extend_from_slice(if step < 0 { b" step=-" } else { b" step=+" });
+                push_us(out, step.unsigned_abs());
+            }
+            Some(Latency::Ns(ns)) => {
+                out.extend_from_slice(if matches!(e, Event::Sent { .. }) {
+                    b" in_oms="
+                } else {
+                    b" latency="
+                });
+                push_us(out, ns);
+            }
+            None => {}
         }
-        if a.reason {
+        if let Some(reason) = c.reason {
             out.extend_from_slice(b" reason=");
-            push_reason(out, r.reason);
+            push_reason(out, reason);
         }
-        if a.detail {
+        if let Some(detail) = &c.detail {
             out.push(b' ');
-            push_detail_words(out, r, true);
+            detail.push_words(out, true);
         }
         if r.producer != ENGINE {
             out.extend_from_slice(b" p=");
@@ -548,12 +567,11 @@ fn push_i64(out: &mut Vec<u8>, v: i64) {
     push_u64(out, v.unsigned_abs());
 }
 
-/// `latency_ns` in ns; a `clock_step` holds a signed step.
-fn push_latency(out: &mut Vec<u8>, r: &EventRecord) {
-    if r.kind == EventKind::ClockStep {
-        push_i64(out, r.latency_ns as i64)
-    } else {
-        push_u64(out, r.latency_ns)
+/// A `latency_ns` cell in ns (a clock step signed).
+fn push_latency(out: &mut Vec<u8>, latency: Latency) {
+    match latency {
+        Latency::Ns(ns) => push_u64(out, ns),
+        Latency::Step(step) => push_i64(out, step),
     }
 }
 
@@ -577,17 +595,20 @@ fn push_kind(out: &mut Vec<u8>, kind: EventKind) {
     out.extend_from_slice(kind.name().as_bytes());
 }
 
-fn push_reason(out: &mut Vec<u8>, reason: Option<RejectReason>) {
-    out.extend_from_slice(reason.map_or("", RejectReason::name).as_bytes());
+fn push_reason(out: &mut Vec<u8>, reason: RejectReason) {
+    out.extend_from_slice(reason.name().as_bytes());
 }
 
 fn push_response(out: &mut Vec<u8>, response: ResponseType) {
     out.extend_from_slice(response.name().as_bytes());
 }
 
-/// Writes a JSON value with `f` when the field applies to the record, `null` otherwise.
-fn json_or_null(out: &mut Vec<u8>, applies: bool, f: impl FnOnce(&mut Vec<u8>)) {
-    if applies { f(out) } else { out.extend_from_slice(b"null") }
+/// Writes a JSON value with `f` when the column has one, `null` otherwise.
+fn json_or_null<T>(out: &mut Vec<u8>, value: Option<T>, f: impl FnOnce(&mut Vec<u8>, T)) {
+    match value {
+        Some(v) => f(out, v),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 /// A JSON string made by `f` (which writes only `[a-z_0-9]`).
@@ -619,7 +640,7 @@ fn push_side_csv(out: &mut Vec<u8>, side: char) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{OrderRequest, RequestType, Side};
+    use crate::model::{DisconnectCause, RejectSource, RequestType, Side};
 
     #[test]
     fn civil_dates() {
@@ -632,10 +653,9 @@ mod tests {
     #[test]
     fn csv_and_text_lines() {
         let o = OrderRequest::new(42, 7, Side::Sell, 101.25, 300);
-        let r = EventRecord::for_order(EventKind::Sent, 1_704_169_800_000_001_000, &o, RequestType::New);
+        let r = EventRecord::new(1_704_169_800_000_001_000, Event::Sent { order: o, in_oms_ns: 1234 });
         let mut r = r.from_producer(2);
         r.seq = 5;
-        r.latency_ns = 1234;
         let mut f = Formatter::new(Format::Csv, "Asia/Kolkata").unwrap();
         let mut out = Vec::new();
         f.line(&mut out, &r);
@@ -661,9 +681,8 @@ mod tests {
 
     #[test]
     fn clock_step_prints_its_signed_step() {
-        let mut r = EventRecord::bare(EventKind::ClockStep, 1_704_169_800_000_000_000);
+        let mut r = EventRecord::new(1_704_169_800_000_000_000, Event::ClockStep { step_ns: -2_500_000 });
         r.seq = 3;
-        r.latency_ns = (-2_500_000i64) as u64;
         let line = |format, r: &EventRecord| {
             let mut out = Vec::new();
             Formatter::utc(format).line(&mut out, r);
@@ -678,7 +697,7 @@ mod tests {
         );
         let text = line(Format::Text, &r);
         assert!(text.ends_with("clock_step step=-2500.000µs\n"), "{text}");
-        r.latency_ns = 1_500;
+        let r = EventRecord { seq: 3, ..EventRecord::new(r.time_ns, Event::ClockStep { step_ns: 1_500 }) };
         let text = line(Format::Text, &r);
         assert!(text.ends_with("clock_step step=+1.500µs\n"), "{text}");
     }
@@ -693,14 +712,9 @@ mod tests {
 
     #[test]
     fn exchange_records_print_their_detail_in_every_format() {
-        use crate::model::{DisconnectCause, RejectSource};
         let t = 1_704_169_800_000_000_000;
-        let mut on = EventRecord::for_exchange(
-            EventKind::ExchangeSession,
-            t,
-            ExchangeDetail::Session { event: SessionEvent::LoggedOn, cause: None },
-        );
-        (on.seq, on.qty, on.order_id) = (2, 5, 3);
+        let at = |seq, e| EventRecord { seq, ..EventRecord::new(t, e) };
+        let on = at(2, Event::ExchangeSession(SessionReport::LoggedOn { next_out_seq: 5, next_in_seq: 3 }));
         let [csv, text, json] = lines(&on);
         assert_eq!(
             csv,
@@ -714,27 +728,22 @@ mod tests {
         );
         assert_eq!(v["order_id"], serde_json::Value::Null);
 
-        let mut down = EventRecord::for_exchange(
-            EventKind::ExchangeSession,
-            t,
-            ExchangeDetail::Session {
-                event: SessionEvent::Disconnected,
-                cause: Some(DisconnectCause::PeerClosed),
-            },
+        let down = at(
+            3,
+            Event::ExchangeSession(SessionReport::Disconnected {
+                cause: DisconnectCause::PeerClosed,
+                retry_in_ns: 500_000_000,
+            }),
         );
-        (down.seq, down.latency_ns) = (3, 500_000_000);
         let [csv, _, json] = lines(&down);
         assert!(csv.ends_with(",,disconnected cause=peer_closed retry_in_ns=500000000\n"), "{csv}");
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["detail"]["cause"], "peer_closed");
         assert_eq!(v["latency_ns"], serde_json::Value::Null, "the retry delay is in the detail only");
 
-        let exec = ExchangeDetail::Execution {
-            exec_type: FixCode::new(b'F').unwrap(),
-            ord_status: FixCode::new(b'"').unwrap(),
-        };
-        let mut fill = EventRecord::for_exchange(EventKind::Execution, t, exec);
-        (fill.seq, fill.order_id, fill.qty, fill.price) = (4, 42, 100, 101.25);
+        let (exec_type, ord_status) = (FixCode::new(b'F').unwrap(), FixCode::new(b'"').unwrap());
+        let fill =
+            at(4, Event::Execution { order_id: 42, last_qty: 100, last_px: 101.25, exec_type, ord_status });
         let [csv, text, json] = lines(&fill);
         assert_eq!(
             csv,
@@ -748,12 +757,8 @@ mod tests {
         assert_eq!(v["detail"], serde_json::json!({"exec_type": "F", "ord_status": "\""}));
         assert_eq!((v["symbol"].is_null(), v["side"].is_null(), v["qty"].as_u64()), (true, true, Some(100)));
 
-        let mut rej = EventRecord::for_exchange(
-            EventKind::ExchangeReject,
-            t,
-            ExchangeDetail::Reject { source: RejectSource::BusinessReject },
-        );
-        (rej.seq, rej.order_id, rej.qty) = (5, 43, 2);
+        let rej =
+            at(5, Event::ExchangeReject { order_id: 43, source: RejectSource::BusinessReject, code: 2 });
         let [csv, text, json] = lines(&rej);
         assert!(csv.ends_with(",exchange_reject,43,,,,,,,,,source=business_reject code=2\n"), "{csv}");
         assert!(text.ends_with(" exchange_reject order=43 source=business_reject code=2\n"), "{text}");
@@ -765,23 +770,41 @@ mod tests {
     #[test]
     fn every_kind_has_as_many_csv_cells_as_the_header() {
         let columns = CSV_HEADER.split(',').count();
-        for kind in EventKind::ALL {
-            let mut r = EventRecord::bare(kind, 0);
-            if kind.is_exchange() {
-                let bits = if kind == EventKind::Execution { u32::from(b'0') } else { 1 };
-                r = EventRecord::for_exchange(kind, 0, ExchangeDetail::from_bits(kind, bits).unwrap());
-            }
+        let o = OrderRequest::new(1, 2, Side::Buy, 3.0, 4);
+        let code = FixCode::new(b'0').unwrap();
+        let events = [
+            Event::Logon,
+            Event::Logout,
+            Event::Queued { order: o },
+            Event::Sent { order: o, in_oms_ns: 1 },
+            Event::Modified { order: o },
+            Event::Cancelled { order: o },
+            Event::Rejected { order: o, request: RequestType::New, reason: RejectReason::QueueFull },
+            Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 1 },
+            Event::UnmatchedResponse { order_id: 1, response: ResponseType::Accept },
+            Event::Unanswered { order: o },
+            Event::ClockStep { step_ns: 1 },
+            Event::Recovered { queued: 1, in_flight: 1 },
+            Event::SyncFailed,
+            Event::ExchangeSession(SessionReport::LoggedOut),
+            Event::Execution { order_id: 1, last_qty: 1, last_px: 1.0, exec_type: code, ord_status: code },
+            Event::ExchangeReject { order_id: 1, source: RejectSource::NotSent, code: 1 },
+        ];
+        let kinds: Vec<EventKind> = events.iter().map(Event::kind).collect();
+        assert_eq!(kinds, EventKind::ALL, "every kind");
+        for e in events {
+            let r = EventRecord::new(0, e);
             let [csv, _, json] = lines(&r);
-            assert_eq!(csv.trim_end().split(',').count(), columns, "{kind:?}: {csv}");
+            assert_eq!(csv.trim_end().split(',').count(), columns, "{e:?}: {csv}");
             let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-            assert_eq!(v.as_object().unwrap().len(), columns, "{kind:?}: {json}");
+            assert_eq!(v.as_object().unwrap().len(), columns, "{e:?}: {json}");
         }
     }
 
     #[test]
     fn recovered_prints_its_counts() {
-        let mut r = EventRecord::bare(EventKind::Recovered, 1_704_169_800_000_000_000);
-        (r.seq, r.qty, r.order_id) = (9, 12, 3);
+        let r = EventRecord::new(1_704_169_800_000_000_000, Event::Recovered { queued: 12, in_flight: 3 });
+        let r = EventRecord { seq: 9, ..r };
         let line = |format| {
             let mut out = Vec::new();
             Formatter::utc(format).line(&mut out, &r);

@@ -6,7 +6,7 @@ use std::io::Write;
 use hdrhistogram::Histogram;
 
 use crate::model::{EventKind, RejectReason, ResponseType, SessionEvent};
-use crate::record::{EventRecord, ExchangeDetail};
+use crate::record::{Event, EventRecord};
 
 /// The percentiles `oms stats` prints.
 pub const PERCENTILES: [(&str, f64); 5] =
@@ -55,17 +55,33 @@ impl Stats {
     pub fn add(&mut self, r: &EventRecord) {
         self.records += 1;
         self.kinds[r.kind as usize] += 1;
-        if r.kind == EventKind::Rejected {
-            self.reasons[r.reason.map_or(0, |x| x as usize)] += 1;
-        } else if r.kind == EventKind::Response {
-            self.responses[r.response as usize] += 1;
-            // Auto-resizing: `record` grows the histogram; only absurd values (beyond what it
-            // can ever track) are clamped.
-            if self.latency.record(r.latency_ns).is_err() {
-                self.latency.saturating_record(r.latency_ns);
+        match r.event() {
+            Event::Rejected { reason, .. } => self.reasons[reason as usize] += 1,
+            Event::Response { response, round_trip_ns, .. } => {
+                self.responses[response as usize] += 1;
+                // Auto-resizing: `record` grows the histogram; only absurd values (beyond what
+                // it can ever track) are clamped.
+                if self.latency.record(round_trip_ns).is_err() {
+                    self.latency.saturating_record(round_trip_ns);
+                }
             }
-        } else if let ExchangeDetail::Session { event, .. } = r.exchange() {
-            self.sessions[event as usize] += 1;
+            Event::ExchangeSession(report) => self.sessions[report.event() as usize] += 1,
+            // Counted by kind only. (A record that does not fit its kind is never decoded from
+            // a journal.)
+            Event::Logon
+            | Event::Logout
+            | Event::Queued { .. }
+            | Event::Sent { .. }
+            | Event::Modified { .. }
+            | Event::Cancelled { .. }
+            | Event::UnmatchedResponse { .. }
+            | Event::Unanswered { .. }
+            | Event::ClockStep { .. }
+            | Event::Recovered { .. }
+            | Event::SyncFailed
+            | Event::Execution { .. }
+            | Event::ExchangeReject { .. }
+            | Event::Unfit(_) => {}
         }
     }
 
@@ -81,9 +97,6 @@ impl Stats {
             if self.reasons[r as usize] > 0 {
                 writeln!(out, "  {:<20} {:>12}", r.name(), self.reasons[r as usize])?;
             }
-        }
-        if self.reasons[0] > 0 {
-            writeln!(out, "  {:<20} {:>12}", "(no reason)", self.reasons[0])?;
         }
         if self.kinds[EventKind::ExchangeSession as usize] > 0 {
             writeln!(out, "exchange session events:")?;

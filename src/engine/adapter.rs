@@ -23,8 +23,8 @@ use super::{Engine, EngineStats};
 use crate::clock::EngineClock;
 use crate::exchange::{Exchange, ExchangeEvent};
 use crate::inflight::InFlight;
-use crate::model::{EventKind, FixCode, OrderResponse, RequestType, SessionEvent};
-use crate::record::{EventRecord, ExchangeDetail};
+use crate::model::{FixCode, OrderResponse};
+use crate::record::{Event, EventRecord, SessionReport};
 use crate::ring::InboundResponse;
 use crate::sink::EventSink;
 
@@ -97,75 +97,59 @@ pub(super) fn matched(
     let arrival_ns = clock.mono_ns(r.arrival_raw);
     let time = clock.wall_ns(now.max(arrival_ns));
     let OrderResponse { order_id, response_type } = r.response;
-    let rec = match in_flight.take(order_id) {
+    match in_flight.take(order_id) {
         Some(sent) => {
             stats.matched += 1;
-            let mut rec = EventRecord::for_order(EventKind::Response, time, &sent.order, RequestType::New);
-            rec.latency_ns = arrival_ns.saturating_sub(sent.sent_ns);
-            rec.from_producer(sent.producer)
+            let round_trip_ns = arrival_ns.saturating_sub(sent.sent_ns);
+            let event = Event::Response { order: sent.order, response: response_type, round_trip_ns };
+            EventRecord::new(time, event).from_producer(sent.producer)
         }
         None => {
             stats.unmatched += 1;
-            EventRecord { order_id, ..EventRecord::bare(EventKind::UnmatchedResponse, time) }
-        }
-    };
-    EventRecord { response: response_type, ..rec }
-}
-
-/// The record of an exchange report at wall time `time_ns`: its kind, its codes in the
-/// exchange detail, its numbers in `qty`, `order_id`, `price`, `latency_ns` (the table in
-/// `docs/journal-format.md`). The text is left out.
-pub(super) fn record_of(e: &ExchangeEvent<'_>, time_ns: i64) -> EventRecord {
-    let session = |event, cause, a: u64, b: u64, wait: u64| {
-        let mut r = EventRecord::for_exchange(
-            EventKind::ExchangeSession,
-            time_ns,
-            ExchangeDetail::Session { event, cause },
-        );
-        (r.qty, r.order_id, r.latency_ns) = (a, b, wait);
-        r
-    };
-    match *e {
-        ExchangeEvent::LoggedOn { next_out_seq, next_in_seq } => {
-            session(SessionEvent::LoggedOn, None, next_out_seq, next_in_seq, 0)
-        }
-        ExchangeEvent::LogonRefused { retry_in_ns, .. } => {
-            session(SessionEvent::LogonRefused, None, 0, 0, retry_in_ns)
-        }
-        ExchangeEvent::Disconnected { cause, retry_in_ns, .. } => {
-            session(SessionEvent::Disconnected, Some(cause), 0, 0, retry_in_ns)
-        }
-        ExchangeEvent::LoggedOut { .. } => session(SessionEvent::LoggedOut, None, 0, 0, 0),
-        ExchangeEvent::ResendRequested { begin, end } => {
-            session(SessionEvent::ResendRequested, None, begin, end, 0)
-        }
-        ExchangeEvent::GapFilled { begin, new_seq } => {
-            session(SessionEvent::GapFilled, None, begin, new_seq, 0)
-        }
-        ExchangeEvent::SequenceReset { new_seq } => session(SessionEvent::SequenceReset, None, new_seq, 0, 0),
-        ExchangeEvent::SessionRejected { ref_seq, reason, .. } => {
-            session(SessionEvent::SessionRejected, None, ref_seq, reason.into(), 0)
-        }
-        ExchangeEvent::Unhandled { seq, .. } => session(SessionEvent::Unhandled, None, seq, 0, 0),
-        ExchangeEvent::Execution(x) => {
-            let detail = ExchangeDetail::Execution {
-                exec_type: FixCode::lossy(x.exec_type),
-                ord_status: FixCode::lossy(x.ord_status),
-            };
-            let mut r = EventRecord::for_exchange(EventKind::Execution, time_ns, detail);
-            (r.order_id, r.qty, r.price) = (x.order_id, x.last_qty, x.last_px);
-            r
-        }
-        ExchangeEvent::OrderRejected { order_id, source, reason, .. } => {
-            let mut r = EventRecord::for_exchange(
-                EventKind::ExchangeReject,
-                time_ns,
-                ExchangeDetail::Reject { source },
-            );
-            (r.order_id, r.qty) = (order_id, reason.into());
-            r
+            EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type })
         }
     }
+}
+
+/// The record of an exchange report at wall time `time_ns` (the text is left out: the
+/// counterparty's words go to standard error only).
+pub(super) fn record_of(e: &ExchangeEvent<'_>, time_ns: i64) -> EventRecord {
+    let event = match *e {
+        ExchangeEvent::LoggedOn { next_out_seq, next_in_seq } => {
+            Event::ExchangeSession(SessionReport::LoggedOn { next_out_seq, next_in_seq })
+        }
+        ExchangeEvent::LogonRefused { retry_in_ns, .. } => {
+            Event::ExchangeSession(SessionReport::LogonRefused { retry_in_ns })
+        }
+        ExchangeEvent::Disconnected { cause, retry_in_ns, .. } => {
+            Event::ExchangeSession(SessionReport::Disconnected { cause, retry_in_ns })
+        }
+        ExchangeEvent::LoggedOut { .. } => Event::ExchangeSession(SessionReport::LoggedOut),
+        ExchangeEvent::ResendRequested { begin, end } => {
+            Event::ExchangeSession(SessionReport::ResendRequested { begin, end })
+        }
+        ExchangeEvent::GapFilled { begin, new_seq } => {
+            Event::ExchangeSession(SessionReport::GapFilled { begin, new_seq })
+        }
+        ExchangeEvent::SequenceReset { new_seq } => {
+            Event::ExchangeSession(SessionReport::SequenceReset { new_seq })
+        }
+        ExchangeEvent::SessionRejected { ref_seq, reason, .. } => {
+            Event::ExchangeSession(SessionReport::SessionRejected { ref_seq, code: reason.into() })
+        }
+        ExchangeEvent::Unhandled { seq, .. } => Event::ExchangeSession(SessionReport::Unhandled { seq }),
+        ExchangeEvent::Execution(x) => Event::Execution {
+            order_id: x.order_id,
+            last_qty: x.last_qty,
+            last_px: x.last_px,
+            exec_type: FixCode::lossy(x.exec_type),
+            ord_status: FixCode::lossy(x.ord_status),
+        },
+        ExchangeEvent::OrderRejected { order_id, source, reason, .. } => {
+            Event::ExchangeReject { order_id, source, code: reason.into() }
+        }
+    };
+    EventRecord::new(time_ns, event)
 }
 
 /// The counterparty's words (and ours about what happened) on standard error: a report with a

@@ -29,8 +29,8 @@
 use super::{Engine, EngineBuilder};
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
-use crate::model::{EventKind, OrderRequest, RejectReason};
-use crate::record::{ENGINE, EventRecord};
+use crate::model::{OrderRequest, RejectReason};
+use crate::record::{Event, EventRecord};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
 
@@ -179,10 +179,8 @@ impl EngineBuilder {
         let now = engine.clock.now_ns();
         let wall_now = engine.clock.wall_ns(now);
         let crashed = state.logged_on_at.and_then(|t| engine.window.current(t));
-        let mut rec = EventRecord::bare(EventKind::Recovered, wall_now);
-        rec.qty = state.queued.len() as u64;
-        rec.order_id = state.in_flight.len() as u64;
-        engine.emit(EventRecord { producer: ENGINE, ..rec });
+        let (queued, in_flight) = (state.queued.len() as u64, state.in_flight.len() as u64);
+        engine.emit(EventRecord::new(wall_now, Event::Recovered { queued, in_flight }));
         // Anchor the wall clock to the OS clock now, as a logon does, so the restored times
         // are placed on the anchor the session runs on (the logon right after steps by next to
         // nothing, and the throttle moves with any step: `reanchor`).

@@ -2,8 +2,8 @@
 
 use super::{Engine, EngineReport, NO_TIMER, Session};
 use crate::exchange::Exchange;
-use crate::model::{EventKind, RejectReason, RequestType};
-use crate::record::EventRecord;
+use crate::model::RejectReason;
+use crate::record::{Event, EventRecord};
 use crate::sink::EventSink;
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
@@ -46,8 +46,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let time = self.clock.wall_ns(now);
         for s in self.in_flight.drain_by_send_time() {
             self.stats.unanswered += 1;
-            let rec = EventRecord::for_order(EventKind::Unanswered, time, &s.order, RequestType::New);
-            self.emit(rec.from_producer(s.producer));
+            self.emit(EventRecord::new(time, Event::Unanswered { order: s.order }).from_producer(s.producer));
         }
         self.sink.sync();
         EngineReport { stats: self.stats, exchange: self.exchange, sink: self.sink }

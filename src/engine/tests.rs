@@ -3,7 +3,7 @@
 use super::*;
 use crate::config::Config;
 use crate::exchange::RecordingExchange;
-use crate::model::{OrderResponse, ResponseType, Side};
+use crate::model::{EventKind, OrderResponse, ResponseType, Side};
 use crate::sink::MemorySink;
 
 impl Engine<RecordingExchange, MemorySink> {

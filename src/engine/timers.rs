@@ -13,8 +13,8 @@
 use super::{Engine, NO_TIMER, Session};
 use crate::clock::RECORDED_STEP_NS;
 use crate::exchange::Exchange;
-use crate::model::{EventKind, RejectReason, RequestType};
-use crate::record::EventRecord;
+use crate::model::{RejectReason, RequestType};
+use crate::record::{Event, EventRecord};
 use crate::session::WindowSpan;
 use crate::sink::EventSink;
 
@@ -64,7 +64,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.stats.logons += 1;
         self.throttle.logon(now);
         self.session = Session::LoggedOn { span };
-        self.emit(EventRecord::bare(EventKind::Logon, wall));
+        self.emit(EventRecord::new(wall, Event::Logon));
     }
 
     /// Re-anchors the wall clock (see [`crate::clock`]); a step larger than
@@ -76,9 +76,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let step = self.clock.reanchor();
         self.throttle.shift(step.saturating_neg());
         if step.unsigned_abs() > RECORDED_STEP_NS {
-            let mut rec = EventRecord::bare(EventKind::ClockStep, self.clock.wall_ns(now));
-            rec.latency_ns = step as u64; // two's complement: the journal's i64 step
-            self.emit(rec);
+            self.emit(EventRecord::new(self.clock.wall_ns(now), Event::ClockStep { step_ns: step }));
         }
     }
 
@@ -102,7 +100,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     pub(super) fn logout(&mut self, now: u64) {
         self.exchange.send_logout(&self.logout);
         self.stats.logouts += 1;
-        self.emit(EventRecord::bare(EventKind::Logout, self.clock.wall_ns(now)));
+        self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Logout));
         self.sink.sync();
     }
 }

@@ -350,8 +350,8 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::model::{EventKind, OrderRequest, RequestType, Side};
-    use crate::record::{EventRecord, checksum, seal, stored_checksum, words_to_bytes};
+    use crate::model::{OrderRequest, Side};
+    use crate::record::{Event, EventRecord, checksum, seal, stored_checksum, words_to_bytes};
 
     /// Slots written by the publish-protocol test (fewer under Miri, which is slow).
     const SLOTS: u64 = if cfg!(miri) { 48 } else { 20_000 };
@@ -360,8 +360,7 @@ mod tests {
     /// record, a half-written body or a zero body fails the comparison or the checksum.
     fn record(seq: u64) -> Words {
         let o = OrderRequest::new(seq * 7, seq as i32, Side::Buy, seq as f64 * 0.25, seq * 3 + 1);
-        let mut r = EventRecord::for_order(EventKind::Sent, seq as i64 * 1000, &o, RequestType::New);
-        r.latency_ns = seq ^ 0x5555;
+        let r = EventRecord::new(seq as i64 * 1000, Event::Sent { order: o, in_oms_ns: seq ^ 0x5555 });
         let mut w = r.to_words(seq);
         seal(&mut w);
         w

@@ -51,8 +51,7 @@ use super::segment::{Builder, Inject, Segment};
 use super::ticker::Ticker;
 use super::{ConfigProblem, JournalError, JournalMeta, JournalSettings, SyncPolicy};
 use crate::engine::{BATCH, Capacities};
-use crate::model::EventKind;
-use crate::record::{ENGINE, EventRecord, RECORD_SIZE, seal};
+use crate::record::{Event, EventRecord, RECORD_SIZE, seal};
 use crate::sink::EventSink;
 
 mod resume;
@@ -178,13 +177,13 @@ pub struct JournalStats {
 ///
 /// ```no_run
 /// use oms::journal::JournalWriter;
-/// use oms::{Config, EngineClock, EventKind, EventRecord, EventSink};
+/// use oms::{Config, EngineClock, Event, EventRecord, EventSink};
 ///
 /// let config = Config::default();
 /// let valid = config.validate()?;
 /// let clock = EngineClock::system();
 /// let mut w = JournalWriter::create(&valid.journal, &config.journal_meta(&clock))?;
-/// w.record(&EventRecord::bare(EventKind::Logon, clock.wall_ns(clock.now_ns())));
+/// w.record(&EventRecord::new(clock.wall_ns(clock.now_ns()), Event::Logon));
 /// let stats = w.close()?;
 /// assert_eq!(stats.records, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -488,9 +487,7 @@ impl JournalWriter {
         }
         self.durability.journaled_errors = errors;
         self.seg.map.mark_sync_failed();
-        let mut rec = EventRecord::bare(EventKind::SyncFailed, self.last_time_ns);
-        rec.producer = ENGINE;
-        self.append(&rec);
+        self.append(&EventRecord::new(self.last_time_ns, Event::SyncFailed));
         true
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use oms::journal::{JournalMeta, JournalWriter, SegmentHeader, WriterOptions};
 use oms::journal::{JournalSettings, SyncPolicy};
 use oms::{
-    Config, EngineClock, EventKind, EventRecord, EventSink, OrderRequest, RejectReason, RequestType,
+    Config, EngineClock, Event, EventKind, EventRecord, EventSink, OrderRequest, RejectReason, RequestType,
     ResponseType, Side,
 };
 
@@ -43,28 +43,24 @@ pub fn event(seq: u64) -> EventRecord {
     let o =
         OrderRequest::new(1000 + i / 3, (i % 7) as i32, side, 100.0 + (i % 50) as f64 * 0.25, 1 + i % 500);
     let t = T0 + i as i64 * 1_000;
-    let mut r = match i % 10 {
-        0 => EventRecord::bare(EventKind::Logon, t),
-        1 | 2 => EventRecord::for_order(EventKind::Queued, t, &o, RequestType::New),
-        3 | 4 => {
-            let mut r = EventRecord::for_order(EventKind::Sent, t, &o, RequestType::New);
-            r.latency_ns = 500 + i % 1000;
-            r
-        }
-        5 | 6 => {
-            let mut r = EventRecord::for_order(EventKind::Response, t, &o, RequestType::New);
-            r.response = if i.is_multiple_of(4) { ResponseType::Reject } else { ResponseType::Accept };
-            r.latency_ns = 100_000 + (i * 7919) % 900_000;
-            r
-        }
-        7 => {
-            let mut r = EventRecord::for_order(EventKind::Rejected, t, &o, RequestType::New);
-            r.reason = Some(RejectReason::ALL[(i as usize / 10) % RejectReason::ALL.len()]);
-            r
-        }
-        8 => EventRecord::for_order(EventKind::Modified, t, &o, RequestType::Modify),
-        _ => EventRecord::for_order(EventKind::Cancelled, t, &o, RequestType::Cancel),
+    let event = match i % 10 {
+        0 => Event::Logon,
+        1 | 2 => Event::Queued { order: o },
+        3 | 4 => Event::Sent { order: o, in_oms_ns: 500 + i % 1000 },
+        5 | 6 => Event::Response {
+            order: o,
+            response: if i.is_multiple_of(4) { ResponseType::Reject } else { ResponseType::Accept },
+            round_trip_ns: 100_000 + (i * 7919) % 900_000,
+        },
+        7 => Event::Rejected {
+            order: o,
+            request: RequestType::New,
+            reason: RejectReason::ALL[(i as usize / 10) % RejectReason::ALL.len()],
+        },
+        8 => Event::Modified { order: o },
+        _ => Event::Cancelled { order: o },
     };
+    let mut r = EventRecord::new(t, event);
     r.seq = seq;
     // Order events answer one of three producers; logon (every tenth) is the engine's own.
     if r.kind == EventKind::Logon { r } else { r.from_producer((i % 3) as u16) }

@@ -87,17 +87,40 @@ impl Fold {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{OrderRequest, Side};
+    use crate::model::{FixCode, OrderRequest, RejectSource, ResponseType, Side};
+    use crate::record::Event;
 
     fn rec(kind: EventKind, id: u64, request: RequestType, p: u16) -> EventRecord {
         let o = OrderRequest::new(id, 1, Side::Buy, 10.0, 1);
-        EventRecord::for_order(kind, 0, &o, request).from_producer(p)
+        let event = match kind {
+            EventKind::Queued => Event::Queued { order: o },
+            EventKind::Sent => Event::Sent { order: o, in_oms_ns: 0 },
+            EventKind::Modified => Event::Modified { order: o },
+            EventKind::Cancelled => Event::Cancelled { order: o },
+            EventKind::Response => {
+                Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 1 }
+            }
+            EventKind::Unanswered => Event::Unanswered { order: o },
+            EventKind::Execution => Event::Execution {
+                order_id: id,
+                last_qty: 1,
+                last_px: 10.0,
+                exec_type: FixCode::new(b'F').expect("valid"),
+                ord_status: FixCode::new(b'2').expect("valid"),
+            },
+            EventKind::ExchangeReject => {
+                Event::ExchangeReject { order_id: id, source: RejectSource::BusinessReject, code: 1 }
+            }
+            other => panic!("no test record of kind {other:?}"),
+        };
+        assert_eq!(event.kind(), kind);
+        let _ = request;
+        EventRecord::new(0, event).from_producer(p)
     }
 
     fn rejected(id: u64, request: RequestType, reason: RejectReason, p: u16) -> EventRecord {
-        let mut r = rec(EventKind::Rejected, id, request, p);
-        r.reason = Some(reason);
-        r
+        let o = OrderRequest::new(id, 1, Side::Buy, 10.0, 1);
+        EventRecord::new(0, Event::Rejected { order: o, request, reason }).from_producer(p)
     }
 
     #[test]

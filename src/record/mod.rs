@@ -37,9 +37,15 @@
 //! instruction of the append, ~20 ns per record).
 
 use crate::model::{
-    DisconnectCause, EventKind, FixCode, OrderRequest, RejectReason, RejectSource, RequestType, ResponseType,
-    SessionEvent,
+    DisconnectCause, EventKind, FixCode, RejectReason, RejectSource, RequestType, ResponseType, SessionEvent,
 };
+
+mod crc;
+mod event;
+
+pub(crate) use crc::crc32c_update;
+pub use crc::{checksum, checksums, seal, stored_checksum};
+pub use event::{Event, Misfit, SessionReport};
 
 /// Size of one record in bytes.
 pub const RECORD_SIZE: usize = 64;
@@ -89,10 +95,11 @@ pub struct EventRecord {
     pub producer: u16,
 }
 
-/// The codes of an exchange record, by kind. Stored in bytes 48..52 (the low half of word 6,
+/// The codes of an exchange record, by kind (the encoding's own: readers see them in
+/// [`Event`]). Stored in bytes 48..52 (the low half of word 6,
 /// little-endian): byte 48 the first code, byte 49 the second, bytes 50..52 zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ExchangeDetail {
+pub(crate) enum ExchangeDetail {
     /// Not an exchange record.
     #[default]
     None,
@@ -120,7 +127,7 @@ pub enum ExchangeDetail {
 impl ExchangeDetail {
     /// The detail's four bytes as the low half of word 6.
     #[inline(always)]
-    pub const fn bits(self) -> u32 {
+    pub(crate) const fn bits(self) -> u32 {
         let (a, b) = match self {
             ExchangeDetail::None => (0, 0),
             ExchangeDetail::Session { event, cause } => (
@@ -138,7 +145,7 @@ impl ExchangeDetail {
 
     /// Decodes the detail of a record of `kind` from the low half of its word 6; `Err` names
     /// the field and the raw value that is not valid.
-    pub fn from_bits(kind: EventKind, bits: u32) -> Result<ExchangeDetail, (&'static str, u32)> {
+    pub(crate) fn from_bits(kind: EventKind, bits: u32) -> Result<ExchangeDetail, (&'static str, u32)> {
         let (a, b) = (bits as u8, (bits >> 8) as u8);
         if bits >> 16 != 0 {
             return Err(("exchange detail", bits));
@@ -186,57 +193,6 @@ pub struct RecordError {
 }
 
 impl EventRecord {
-    /// A record with only a kind and a time (logon, logout).
-    #[inline]
-    pub fn bare(kind: EventKind, time_ns: i64) -> Self {
-        EventRecord {
-            seq: 0,
-            time_ns,
-            kind,
-            order_id: 0,
-            symbol_id: 0,
-            side: '\0',
-            price: 0.0,
-            qty: 0,
-            latency_ns: 0,
-            request: RequestType::Unknown,
-            response: ResponseType::Unknown,
-            reason: None,
-            producer: ENGINE,
-        }
-    }
-
-    /// An exchange record (`exchange_session`, `execution`, `exchange_reject`) with its detail;
-    /// its numbers are set by the caller.
-    #[inline]
-    pub fn for_exchange(kind: EventKind, time_ns: i64, detail: ExchangeDetail) -> Self {
-        EventRecord { symbol_id: detail.bits() as i32, ..EventRecord::bare(kind, time_ns) }
-    }
-
-    /// What an exchange record says beyond its numbers; [`ExchangeDetail::None`] for other
-    /// kinds (and for a hand-made record whose codes do not fit its kind, which decoding
-    /// refuses).
-    pub fn exchange(&self) -> ExchangeDetail {
-        if !self.kind.is_exchange() {
-            return ExchangeDetail::None;
-        }
-        ExchangeDetail::from_bits(self.kind, self.symbol_id as u32).unwrap_or(ExchangeDetail::None)
-    }
-
-    /// A record about an order (fields copied from the request).
-    #[inline]
-    pub fn for_order(kind: EventKind, time_ns: i64, o: &OrderRequest, request: RequestType) -> Self {
-        EventRecord {
-            order_id: o.order_id,
-            symbol_id: o.symbol_id,
-            side: o.side,
-            price: o.price,
-            qty: o.qty,
-            request,
-            ..EventRecord::bare(kind, time_ns)
-        }
-    }
-
     /// The wire words of this record with sequence number `seq`, checksum half 0 (see [`seal`]).
     /// The one place the layout is written down in code.
     #[inline(always)]
@@ -278,13 +234,7 @@ impl EventRecord {
         };
         let side_raw = (w[6] >> 32) as u32 & 0x00ff_ffff;
         let side = char::from_u32(side_raw).ok_or_else(|| bad("side", side_raw))?;
-        if kind.is_exchange() {
-            if side_raw != 0 {
-                return Err(bad("side", side_raw));
-            }
-            ExchangeDetail::from_bits(kind, w[6] as u32).map_err(|(f, v)| bad(f, v))?;
-        }
-        Ok(EventRecord {
+        let r = EventRecord {
             seq,
             time_ns: w[1] as i64,
             kind,
@@ -298,7 +248,16 @@ impl EventRecord {
             response,
             reason,
             producer: (w[7] >> 16) as u16,
-        })
+        };
+        // Strict: each kind's fields fit it (the typed view reads every decoded record).
+        match r.misfit() {
+            None => Ok(r),
+            Some(Misfit::Request(q)) => Err(bad("request", q as u32)),
+            Some(Misfit::Reason) => Err(bad("reason", r.reason.map_or(0, |v| v as u32))),
+            Some(Misfit::Response(v)) => Err(bad("response", v as u32)),
+            Some(Misfit::Detail(field, value)) => Err(bad(field, value)),
+            Some(Misfit::Side) => Err(bad("side", side_raw)),
+        }
     }
 
     /// The same record, answering producer `producer`'s request.
@@ -360,110 +319,18 @@ pub fn bytes_to_words(b: &[u8; RECORD_SIZE]) -> Words {
     w
 }
 
-/// The checksum of a record's bytes: CRC-32C (Castagnoli) of bytes `0..60`.
-#[inline]
-pub fn checksum(b: &[u8; RECORD_SIZE]) -> u32 {
-    crc32c_words(&bytes_to_words(b))
-}
-
-/// The checksum stored in a record's words.
-#[inline(always)]
-pub fn stored_checksum(w: &Words) -> u32 {
-    (w[7] >> 32) as u32
-}
-
-/// Computes the checksum of `w` and stores it in the high half of word 7.
-#[inline(always)]
-pub fn seal(w: &mut Words) {
-    w[7] = (w[7] & 0xffff_ffff) | (u64::from(crc32c_words(w)) << 32);
-}
-
-/// The checksums of each 64-byte record in `slots` (a whole number of records), into `out`
-/// (the reader's block form of [`checksum`]).
-pub fn checksums(slots: &[u8], out: &mut [u32]) {
-    debug_assert!(slots.len().is_multiple_of(RECORD_SIZE) && out.len() * RECORD_SIZE >= slots.len());
-    for (c, o) in slots.chunks_exact(RECORD_SIZE).zip(out.iter_mut()) {
-        let c: &[u8; RECORD_SIZE] = c.try_into().expect("chunks of RECORD_SIZE");
-        *o = crc32c_words(&bytes_to_words(c));
-    }
-}
-
-/// CRC-32C of the first 60 bytes of a record given as its little-endian words (the checksum
-/// half of word 7 is not read). With SSE4.2 (detected at run time; every x86-64 CPU since 2008)
-/// it is eight `crc32` instructions, seven on 8 bytes and one on 4, straight from the words in
-/// registers; elsewhere a table, a byte at a time.
-#[inline(always)]
-fn crc32c_words(w: &Words) -> u32 {
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
-    if std::arch::is_x86_feature_detected!("sse4.2") {
-        // SAFETY: the CPU has SSE4.2, checked just above.
-        return unsafe { crc32c_words_sse42(w) };
-    }
-    crc32c_soft(&words_to_bytes(w)[..CHECKSUMMED])
-}
-
-/// [`crc32c_words`] with the SSE4.2 `crc32` instruction.
-///
-/// # Safety
-/// The CPU must support SSE4.2.
-#[cfg(all(target_arch = "x86_64", not(miri)))]
-#[target_feature(enable = "sse4.2")]
-#[inline]
-unsafe fn crc32c_words_sse42(w: &Words) -> u32 {
-    use std::arch::x86_64::{_mm_crc32_u32, _mm_crc32_u64};
-    // `crc32` consumes its operand's bytes in memory (little-endian) order, so a word holds the
-    // record's bytes 8i..8i+8 in the order the CRC reads them.
-    let mut c = u64::from(u32::MAX);
-    for &word in &w[..7] {
-        c = _mm_crc32_u64(c, word);
-    }
-    !_mm_crc32_u32(c as u32, w[7] as u32)
-}
-
-/// The CRC-32C lookup table (reflected polynomial 0x82F63B78).
-const CRC32C_TABLE: [u32; 256] = {
-    let mut t = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 { (c >> 1) ^ 0x82F6_3B78 } else { c >> 1 };
-            k += 1;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-};
-
-/// CRC-32C of `b`, a byte at a time (no SSE4.2, and Miri).
-fn crc32c_soft(b: &[u8]) -> u32 {
-    !crc32c_update(u32::MAX, b)
-}
-
-/// Feeds `b` into a CRC-32C register `c` (start with `u32::MAX`, finish with `!`): the segment
-/// header's checksum, over two ranges. A table, a byte at a time (headers are read once per
-/// segment).
-pub(crate) fn crc32c_update(mut c: u32, b: &[u8]) -> u32 {
-    for &x in b {
-        c = CRC32C_TABLE[((c ^ u32::from(x)) & 0xff) as usize] ^ (c >> 8);
-    }
-    c
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Side;
+    use crate::model::{OrderRequest, Side};
 
     fn sample() -> EventRecord {
         let o = OrderRequest::new(42, -7, Side::Sell, 101.25, 300);
-        let mut r = EventRecord::for_order(EventKind::Rejected, -5, &o, RequestType::Modify);
+        let event =
+            Event::Rejected { order: o, request: RequestType::Modify, reason: RejectReason::JournalFull };
+        let mut r = EventRecord::new(-5, event);
         r.seq = 1234;
         r.latency_ns = 77;
-        r.response = ResponseType::Reject;
-        r.reason = Some(RejectReason::JournalFull);
         r.from_producer(3)
     }
 
@@ -486,30 +353,9 @@ mod tests {
         assert_eq!(b[52..55], [b'S', 0, 0]);
         assert_eq!(b[55], EventKind::Rejected as u8);
         assert_eq!(b[56], RejectReason::JournalFull as u8);
-        assert_eq!(b[57], ResponseType::Reject as u8 | (RequestType::Modify as u8) << 4);
+        assert_eq!(b[57], ResponseType::Unknown as u8 | (RequestType::Modify as u8) << 4);
         assert_eq!(u16::from_le_bytes(b[58..60].try_into().unwrap()), 3);
-        assert_eq!(u32::from_le_bytes(b[60..64].try_into().unwrap()), crc32c_soft(&b[..60]));
-    }
-
-    /// The hardware and table forms agree, and are the standard CRC-32C (the check value of
-    /// "123456789" is 0xE3069283; RFC 3720 gives 32 zero bytes as 0x8A9136AA).
-    #[test]
-    fn crc32c_is_the_standard_one_in_both_forms() {
-        assert_eq!(crc32c_soft(b"123456789"), 0xE306_9283);
-        assert_eq!(crc32c_soft(&[0u8; 32]), 0x8A91_36AA);
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..1000 {
-            let mut w = [0u64; 8];
-            for x in &mut w {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                *x = rng;
-            }
-            let b = words_to_bytes(&w);
-            assert_eq!(crc32c_words(&w), crc32c_soft(&b[..60]), "{w:x?}");
-            assert_eq!(checksum(&b), crc32c_soft(&b[..60]));
-        }
+        assert_eq!(u32::from_le_bytes(b[60..64].try_into().unwrap()), crc::crc32c_soft(&b[..60]));
     }
 
     #[test]
@@ -533,31 +379,113 @@ mod tests {
     fn exchange_samples() -> Vec<EventRecord> {
         let mut v = Vec::new();
         for event in SessionEvent::ALL {
-            let cause = (event == SessionEvent::Disconnected).then_some(DisconnectCause::SilentPeer);
-            let mut r = EventRecord::for_exchange(
-                EventKind::ExchangeSession,
-                9,
-                ExchangeDetail::Session { event, cause },
-            );
-            (r.qty, r.order_id, r.latency_ns) = (5, 7, 500_000_000);
-            v.push(r);
+            let report = match event {
+                SessionEvent::LoggedOn => SessionReport::LoggedOn { next_out_seq: 5, next_in_seq: 7 },
+                SessionEvent::LogonRefused => SessionReport::LogonRefused { retry_in_ns: 500_000_000 },
+                SessionEvent::Disconnected => SessionReport::Disconnected {
+                    cause: DisconnectCause::SilentPeer,
+                    retry_in_ns: 500_000_000,
+                },
+                SessionEvent::LoggedOut => SessionReport::LoggedOut,
+                SessionEvent::ResendRequested => SessionReport::ResendRequested { begin: 5, end: 7 },
+                SessionEvent::GapFilled => SessionReport::GapFilled { begin: 5, new_seq: 7 },
+                SessionEvent::SequenceReset => SessionReport::SequenceReset { new_seq: 5 },
+                SessionEvent::SessionRejected => SessionReport::SessionRejected { ref_seq: 5, code: 7 },
+                SessionEvent::Unhandled => SessionReport::Unhandled { seq: 5 },
+            };
+            v.push(EventRecord::new(9, Event::ExchangeSession(report)));
         }
-        let exec = ExchangeDetail::Execution {
-            exec_type: FixCode::new(b'F').unwrap(),
-            ord_status: FixCode::new(b'2').unwrap(),
-        };
-        let mut r = EventRecord::for_exchange(EventKind::Execution, 10, exec);
-        (r.order_id, r.qty, r.price) = (42, 100, 101.25);
-        v.push(r);
-        let absent = ExchangeDetail::Execution { exec_type: FixCode::ABSENT, ord_status: FixCode::ABSENT };
-        v.push(EventRecord::for_exchange(EventKind::Execution, 10, absent));
+        let (exec_type, ord_status) = (FixCode::new(b'F').unwrap(), FixCode::new(b'2').unwrap());
+        v.push(EventRecord::new(
+            10,
+            Event::Execution { order_id: 42, last_qty: 100, last_px: 101.25, exec_type, ord_status },
+        ));
+        let absent = FixCode::ABSENT;
+        v.push(EventRecord::new(
+            10,
+            Event::Execution {
+                order_id: 0,
+                last_qty: 0,
+                last_px: 0.0,
+                exec_type: absent,
+                ord_status: absent,
+            },
+        ));
         for source in RejectSource::ALL {
-            let mut r =
-                EventRecord::for_exchange(EventKind::ExchangeReject, 11, ExchangeDetail::Reject { source });
-            (r.order_id, r.qty) = (43, 99);
-            v.push(r);
+            v.push(EventRecord::new(11, Event::ExchangeReject { order_id: 43, source, code: 99 }));
         }
         v
+    }
+
+    /// Every event, encoded and decoded, is itself: the encoding table and the decoding are
+    /// inverses.
+    #[test]
+    fn the_typed_view_round_trips_every_kind() {
+        let o = OrderRequest::new(42, -7, Side::Sell, 101.25, 300);
+        let mut events = vec![
+            Event::Logon,
+            Event::Logout,
+            Event::Queued { order: o },
+            Event::Sent { order: o, in_oms_ns: 5 },
+            Event::Modified { order: o },
+            Event::Cancelled { order: o },
+            Event::Rejected { order: o, request: RequestType::Cancel, reason: RejectReason::NotQueued },
+            Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 9 },
+            Event::UnmatchedResponse { order_id: 4, response: ResponseType::Reject },
+            Event::Unanswered { order: o },
+            Event::ClockStep { step_ns: -2_500_000 },
+            Event::Recovered { queued: 12, in_flight: 3 },
+            Event::SyncFailed,
+        ];
+        events.extend(exchange_samples().iter().map(EventRecord::event));
+        let mut kinds: Vec<EventKind> = events.iter().map(Event::kind).collect();
+        kinds.dedup();
+        assert_eq!(kinds, EventKind::ALL, "one event of every kind, in wire order");
+        for (i, e) in events.into_iter().enumerate() {
+            let mut r = EventRecord::new(1_000 + i as i64, e).from_producer(2);
+            r.seq = i as u64 + 1;
+            assert_eq!(r.kind, e.kind());
+            assert_eq!(r.misfit(), None, "{e:?}");
+            let back = EventRecord::from_bytes(&r.to_bytes()).expect("decodes");
+            assert_eq!(back, r);
+            assert_eq!(back.event(), e);
+        }
+    }
+
+    /// What decoding refuses of a record whose checksum is right but whose fields do not fit
+    /// its kind, and how the typed view reads such a record made by hand.
+    #[test]
+    fn records_that_do_not_fit_their_kind_are_refused() {
+        let o = OrderRequest::new(42, 7, Side::Buy, 10.0, 1);
+        let queued = EventRecord { seq: 1, ..EventRecord::new(5, Event::Queued { order: o }) };
+        let rejected = EventRecord {
+            seq: 1,
+            ..EventRecord::new(
+                5,
+                Event::Rejected { order: o, request: RequestType::New, reason: RejectReason::QueueFull },
+            )
+        };
+        for (r, misfit, field, value) in [
+            (
+                EventRecord { request: RequestType::Modify, ..queued },
+                Misfit::Request(RequestType::Modify),
+                "request",
+                2,
+            ),
+            (EventRecord { reason: Some(RejectReason::QueueFull), ..queued }, Misfit::Reason, "reason", 8),
+            (EventRecord { reason: None, ..rejected }, Misfit::Reason, "reason", 0),
+            (
+                EventRecord { response: ResponseType::Accept, ..queued },
+                Misfit::Response(ResponseType::Accept),
+                "response",
+                1,
+            ),
+        ] {
+            assert_eq!(r.misfit(), Some(misfit));
+            assert_eq!(r.event(), Event::Unfit(r.kind));
+            let e = EventRecord::from_bytes(&r.to_bytes()).unwrap_err();
+            assert_eq!(e, DecodeError::Record(RecordError { seq: 1, field, value }), "{r:?}");
+        }
     }
 
     #[test]
@@ -566,7 +494,7 @@ mod tests {
             r.seq = i as u64 + 1;
             let b = r.to_bytes();
             assert_eq!(EventRecord::from_bytes(&b), Ok(r), "{r:?}");
-            assert_eq!(u32::from_le_bytes(b[48..52].try_into().unwrap()), r.exchange().bits());
+            assert_eq!(u32::from_le_bytes(b[48..52].try_into().unwrap()), r.symbol_id as u32);
             assert_eq!(b[52..55], [0, 0, 0]);
         }
         let r = exchange_samples()[2];
@@ -576,7 +504,7 @@ mod tests {
         );
         // Order records keep their symbol there, whatever its bits.
         let o = OrderRequest::new(1, -1, Side::Buy, 1.0, 1);
-        let rec = EventRecord::for_order(EventKind::Queued, 0, &o, RequestType::New);
+        let rec = EventRecord::new(0, Event::Queued { order: o });
         assert_eq!(EventRecord::from_bytes(&rec.to_bytes()).map(|d| d.symbol_id), Ok(-1));
     }
 

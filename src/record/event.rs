@@ -1,0 +1,525 @@
+//! The typed view of a record: what each kind means, with its own fields.
+//!
+//! [`EventRecord`] is the flat, decoded form of the 64 bytes, and several kinds reuse its fields
+//! for their own numbers (a `recovered` record's counts sit in `qty` and `order_id`, an exchange
+//! record's codes where an order record keeps its symbol). [`Event`] names them: every reader
+//! matches on it, and the two functions below are the only places that know which field holds
+//! what:
+//!
+//! - [`EventRecord::new`] is the encoding table: an [`Event`] at a time, as the flat fields;
+//! - [`EventRecord::event`] is its inverse, the decoding.
+//!
+//! A new kind is added here (a variant and its two rows), in [`EventKind`] (its wire value and
+//! name), and then wherever a reader must decide something about it: readers match on [`Event`]
+//! without a catch-all arm, so the compiler lists those places.
+//!
+//! A record whose fields do not fit its kind ([`EventRecord::misfit`]: a rejected record
+//! without a reason, a `modified` record answering a New, an exchange record with a symbol's
+//! bits where its codes belong ...) is never written by the engine, and decoding a journal
+//! refuses it; a record made by hand can still be one, and reads as [`Event::Unfit`].
+
+use super::{ENGINE, EventRecord, ExchangeDetail};
+use crate::model::{
+    DisconnectCause, EventKind, FixCode, OrderRequest, RejectReason, RejectSource, RequestType, ResponseType,
+    SessionEvent,
+};
+
+/// What one record says. See the [module docs](self).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Event {
+    /// Logon sent at a window start.
+    Logon,
+    /// Logout sent at a window end (or at shutdown while logged on).
+    Logout,
+    /// A New order waits in the queue for the throttle.
+    Queued {
+        /// The order as queued.
+        order: OrderRequest,
+    },
+    /// An order went to the exchange.
+    Sent {
+        /// The order as sent.
+        order: OrderRequest,
+        /// Time inside the OMS, from its arrival to its send, ns.
+        in_oms_ns: u64,
+    },
+    /// A queued order's price and quantity were replaced.
+    Modified {
+        /// The order as it now is.
+        order: OrderRequest,
+    },
+    /// A queued order was removed.
+    Cancelled {
+        /// The order as it was queued.
+        order: OrderRequest,
+    },
+    /// A request was refused.
+    Rejected {
+        /// The order the request carried.
+        order: OrderRequest,
+        /// Which request (a rejected Modify or Cancel leaves its order as it was).
+        request: RequestType,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// The exchange answered a sent order.
+    Response {
+        /// The order as it was sent; only its `order_id` where the record did not keep the
+        /// rest (`side` is `'\0'` then).
+        order: OrderRequest,
+        /// Accept or Reject (as the exchange said, `Unknown` included).
+        response: ResponseType,
+        /// From the send to the answer's arrival, ns.
+        round_trip_ns: u64,
+    },
+    /// An answer for an order that is not in flight (unknown, or already answered).
+    UnmatchedResponse {
+        /// The id the answer named.
+        order_id: u64,
+        /// What it said.
+        response: ResponseType,
+    },
+    /// A sent order still unanswered at shutdown.
+    Unanswered {
+        /// The order as it was sent.
+        order: OrderRequest,
+    },
+    /// The wall clock was re-anchored to the OS clock and moved: records after it carry times
+    /// on the new anchor.
+    ClockStep {
+        /// New minus old wall time of the same instant, ns (negative: the clock went back).
+        step_ns: i64,
+    },
+    /// The engine restarted on this journal and rebuilt its state from the records before it.
+    Recovered {
+        /// Orders restored to the queue.
+        queued: u64,
+        /// Orders restored in flight.
+        in_flight: u64,
+    },
+    /// The journal could not flush its records to disk (written by the journal itself).
+    SyncFailed,
+    /// The exchange session changed state or repaired its sequence.
+    ExchangeSession(SessionReport),
+    /// An execution report after an order's first answer (a fill, a cancel by the venue ...),
+    /// or for an order this session did not send.
+    Execution {
+        /// ClOrdID as an order id.
+        order_id: u64,
+        /// LastQty (32), 0 when absent.
+        last_qty: u64,
+        /// LastPx (31), 0 when absent.
+        last_px: f64,
+        /// ExecType (150).
+        exec_type: FixCode,
+        /// OrdStatus (39).
+        ord_status: FixCode,
+    },
+    /// An order turned down by the exchange outside an execution report (after its response).
+    ExchangeReject {
+        /// The order.
+        order_id: u64,
+        /// Who turned it down.
+        source: RejectSource,
+        /// The counterparty's reason code (SessionRejectReason 373 or BusinessRejectReason 380).
+        code: u64,
+    },
+    /// A record whose fields do not fit its kind ([`EventRecord::misfit`] says how): only a
+    /// record made by hand; decoding a journal refuses them.
+    Unfit(EventKind),
+}
+
+/// What an `exchange_session` record reports, with its numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionReport {
+    /// Logged on (at the window start, or again after a reconnect).
+    LoggedOn {
+        /// Our next MsgSeqNum.
+        next_out_seq: u64,
+        /// The next MsgSeqNum expected from the counterparty.
+        next_in_seq: u64,
+    },
+    /// The Logon was answered by a Logout, by a disconnect, or not at all.
+    LogonRefused {
+        /// Until the next attempt, ns.
+        retry_in_ns: u64,
+    },
+    /// The connection ended inside the window (or could not be made).
+    Disconnected {
+        /// Why.
+        cause: DisconnectCause,
+        /// Until the next attempt, ns.
+        retry_in_ns: u64,
+    },
+    /// Logged out at the window's end.
+    LoggedOut,
+    /// An inbound gap: a ResendRequest went out.
+    ResendRequested {
+        /// BeginSeqNo.
+        begin: u64,
+        /// EndSeqNo (0: infinity).
+        end: u64,
+    },
+    /// The counterparty asked for messages again and was answered with a gap fill.
+    GapFilled {
+        /// The first sequence number filled.
+        begin: u64,
+        /// NewSeqNo.
+        new_seq: u64,
+    },
+    /// The counterparty moved its sequence number (SequenceReset).
+    SequenceReset {
+        /// NewSeqNo.
+        new_seq: u64,
+    },
+    /// A session-level Reject of one of our messages that was not an order.
+    SessionRejected {
+        /// RefSeqNum.
+        ref_seq: u64,
+        /// SessionRejectReason (373).
+        code: u64,
+    },
+    /// A message the session could not use.
+    Unhandled {
+        /// Its MsgSeqNum.
+        seq: u64,
+    },
+}
+
+impl SessionReport {
+    /// The report's sub-code.
+    pub const fn event(&self) -> SessionEvent {
+        match self {
+            SessionReport::LoggedOn { .. } => SessionEvent::LoggedOn,
+            SessionReport::LogonRefused { .. } => SessionEvent::LogonRefused,
+            SessionReport::Disconnected { .. } => SessionEvent::Disconnected,
+            SessionReport::LoggedOut => SessionEvent::LoggedOut,
+            SessionReport::ResendRequested { .. } => SessionEvent::ResendRequested,
+            SessionReport::GapFilled { .. } => SessionEvent::GapFilled,
+            SessionReport::SequenceReset { .. } => SessionEvent::SequenceReset,
+            SessionReport::SessionRejected { .. } => SessionEvent::SessionRejected,
+            SessionReport::Unhandled { .. } => SessionEvent::Unhandled,
+        }
+    }
+
+    /// The record's numbers: (`qty`, `order_id`, `latency_ns`) and the disconnect cause.
+    #[inline(always)]
+    const fn numbers(&self) -> (u64, u64, u64, Option<DisconnectCause>) {
+        match *self {
+            SessionReport::LoggedOn { next_out_seq, next_in_seq } => (next_out_seq, next_in_seq, 0, None),
+            SessionReport::LogonRefused { retry_in_ns } => (0, 0, retry_in_ns, None),
+            SessionReport::Disconnected { cause, retry_in_ns } => (0, 0, retry_in_ns, Some(cause)),
+            SessionReport::LoggedOut => (0, 0, 0, None),
+            SessionReport::ResendRequested { begin, end } => (begin, end, 0, None),
+            SessionReport::GapFilled { begin, new_seq } => (begin, new_seq, 0, None),
+            SessionReport::SequenceReset { new_seq } => (new_seq, 0, 0, None),
+            SessionReport::SessionRejected { ref_seq, code } => (ref_seq, code, 0, None),
+            SessionReport::Unhandled { seq } => (seq, 0, 0, None),
+        }
+    }
+
+    /// The report a record's numbers and codes make; `None` when they do not make one.
+    fn from_numbers(event: SessionEvent, cause: Option<DisconnectCause>, r: &EventRecord) -> Option<Self> {
+        let (a, b, wait) = (r.qty, r.order_id, r.latency_ns);
+        Some(match event {
+            SessionEvent::LoggedOn => SessionReport::LoggedOn { next_out_seq: a, next_in_seq: b },
+            SessionEvent::LogonRefused => SessionReport::LogonRefused { retry_in_ns: wait },
+            SessionEvent::Disconnected => SessionReport::Disconnected { cause: cause?, retry_in_ns: wait },
+            SessionEvent::LoggedOut => SessionReport::LoggedOut,
+            SessionEvent::ResendRequested => SessionReport::ResendRequested { begin: a, end: b },
+            SessionEvent::GapFilled => SessionReport::GapFilled { begin: a, new_seq: b },
+            SessionEvent::SequenceReset => SessionReport::SequenceReset { new_seq: a },
+            SessionEvent::SessionRejected => SessionReport::SessionRejected { ref_seq: a, code: b },
+            SessionEvent::Unhandled => SessionReport::Unhandled { seq: a },
+        })
+    }
+}
+
+impl Event {
+    /// The record kind.
+    pub const fn kind(&self) -> EventKind {
+        match self {
+            Event::Logon => EventKind::Logon,
+            Event::Logout => EventKind::Logout,
+            Event::Queued { .. } => EventKind::Queued,
+            Event::Sent { .. } => EventKind::Sent,
+            Event::Modified { .. } => EventKind::Modified,
+            Event::Cancelled { .. } => EventKind::Cancelled,
+            Event::Rejected { .. } => EventKind::Rejected,
+            Event::Response { .. } => EventKind::Response,
+            Event::UnmatchedResponse { .. } => EventKind::UnmatchedResponse,
+            Event::Unanswered { .. } => EventKind::Unanswered,
+            Event::ClockStep { .. } => EventKind::ClockStep,
+            Event::Recovered { .. } => EventKind::Recovered,
+            Event::SyncFailed => EventKind::SyncFailed,
+            Event::ExchangeSession(_) => EventKind::ExchangeSession,
+            Event::Execution { .. } => EventKind::Execution,
+            Event::ExchangeReject { .. } => EventKind::ExchangeReject,
+            Event::Unfit(kind) => *kind,
+        }
+    }
+
+    /// The id of the order the event is about; `None` for the engine's, the journal's and the
+    /// exchange session's own events (and an unfit record).
+    pub const fn order_id(&self) -> Option<u64> {
+        match self {
+            Event::Queued { order }
+            | Event::Sent { order, .. }
+            | Event::Modified { order }
+            | Event::Cancelled { order }
+            | Event::Rejected { order, .. }
+            | Event::Response { order, .. }
+            | Event::Unanswered { order } => Some(order.order_id),
+            Event::UnmatchedResponse { order_id, .. }
+            | Event::Execution { order_id, .. }
+            | Event::ExchangeReject { order_id, .. } => Some(*order_id),
+            Event::Logon
+            | Event::Logout
+            | Event::ClockStep { .. }
+            | Event::Recovered { .. }
+            | Event::SyncFailed
+            | Event::ExchangeSession(_)
+            | Event::Unfit(_) => None,
+        }
+    }
+
+    /// The order with its fields, for the events that carry them (a response whose record did
+    /// not keep them carries its id only).
+    pub const fn order(&self) -> Option<&OrderRequest> {
+        match self {
+            Event::Queued { order }
+            | Event::Sent { order, .. }
+            | Event::Modified { order }
+            | Event::Cancelled { order }
+            | Event::Rejected { order, .. }
+            | Event::Response { order, .. }
+            | Event::Unanswered { order } => Some(order),
+            Event::UnmatchedResponse { .. }
+            | Event::Execution { .. }
+            | Event::ExchangeReject { .. }
+            | Event::Logon
+            | Event::Logout
+            | Event::ClockStep { .. }
+            | Event::Recovered { .. }
+            | Event::SyncFailed
+            | Event::ExchangeSession(_)
+            | Event::Unfit(_) => None,
+        }
+    }
+}
+
+/// The request each kind answers: a `rejected` record any (`None` here), the others one.
+const fn request_of(kind: EventKind) -> Option<RequestType> {
+    match kind {
+        EventKind::Queued | EventKind::Sent | EventKind::Response | EventKind::Unanswered => {
+            Some(RequestType::New)
+        }
+        EventKind::Modified => Some(RequestType::Modify),
+        EventKind::Cancelled => Some(RequestType::Cancel),
+        EventKind::Rejected => None,
+        EventKind::Logon
+        | EventKind::Logout
+        | EventKind::UnmatchedResponse
+        | EventKind::ClockStep
+        | EventKind::Recovered
+        | EventKind::SyncFailed
+        | EventKind::ExchangeSession
+        | EventKind::Execution
+        | EventKind::ExchangeReject => Some(RequestType::Unknown),
+    }
+}
+
+/// How a record's fields do not fit its kind ([`EventRecord::misfit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misfit {
+    /// It answers a request its kind does not answer (a `modified` record answering a New).
+    Request(RequestType),
+    /// A `rejected` record without a reason, or another kind with one.
+    Reason,
+    /// A verdict on a record that is not an answer from the exchange.
+    Response(ResponseType),
+    /// An exchange record whose codes (bytes 48..52) are not valid for it: the field and the
+    /// raw value.
+    Detail(&'static str, u32),
+    /// An exchange record with a side.
+    Side,
+}
+
+impl Misfit {
+    /// What is wrong, for messages: "a {kind} record {this}".
+    pub fn describe(&self) -> String {
+        match self {
+            Misfit::Request(q) => format!("answering a {} request", q.name()),
+            Misfit::Reason => {
+                "with a reject reason that does not fit (only a rejected record has one, always)".into()
+            }
+            Misfit::Response(v) => format!("with an exchange verdict ({})", v.name()),
+            Misfit::Detail(field, value) => format!("with {field} {value}, which is not a valid value"),
+            Misfit::Side => "with a side (an exchange record concerns no instrument)".into(),
+        }
+    }
+}
+
+impl EventRecord {
+    /// The encoding table: `event` at wall time `time_ns`, as the flat fields (sequence number
+    /// 0 until a sink numbers it; the engine's producer [`ENGINE`] until
+    /// [`from_producer`](Self::from_producer) says whose request it answers).
+    #[inline(always)]
+    pub fn new(time_ns: i64, event: Event) -> EventRecord {
+        let bare = |kind| EventRecord {
+            seq: 0,
+            time_ns,
+            kind,
+            order_id: 0,
+            symbol_id: 0,
+            side: '\0',
+            price: 0.0,
+            qty: 0,
+            latency_ns: 0,
+            request: RequestType::Unknown,
+            response: ResponseType::Unknown,
+            reason: None,
+            producer: ENGINE,
+        };
+        let order = |kind, o: &OrderRequest, request| EventRecord {
+            order_id: o.order_id,
+            symbol_id: o.symbol_id,
+            side: o.side,
+            price: o.price,
+            qty: o.qty,
+            request,
+            ..bare(kind)
+        };
+        let exchange =
+            |kind, detail: ExchangeDetail| EventRecord { symbol_id: detail.bits() as i32, ..bare(kind) };
+        match event {
+            Event::Logon => bare(EventKind::Logon),
+            Event::Logout => bare(EventKind::Logout),
+            Event::Queued { order: o } => order(EventKind::Queued, &o, RequestType::New),
+            Event::Sent { order: o, in_oms_ns } => {
+                EventRecord { latency_ns: in_oms_ns, ..order(EventKind::Sent, &o, RequestType::New) }
+            }
+            Event::Modified { order: o } => order(EventKind::Modified, &o, RequestType::Modify),
+            Event::Cancelled { order: o } => order(EventKind::Cancelled, &o, RequestType::Cancel),
+            Event::Rejected { order: o, request, reason } => {
+                EventRecord { reason: Some(reason), ..order(EventKind::Rejected, &o, request) }
+            }
+            Event::Response { order: o, response, round_trip_ns } => EventRecord {
+                response,
+                latency_ns: round_trip_ns,
+                ..order(EventKind::Response, &o, RequestType::New)
+            },
+            Event::UnmatchedResponse { order_id, response } => {
+                EventRecord { order_id, response, ..bare(EventKind::UnmatchedResponse) }
+            }
+            Event::Unanswered { order: o } => order(EventKind::Unanswered, &o, RequestType::New),
+            Event::ClockStep { step_ns } => {
+                EventRecord { latency_ns: step_ns as u64, ..bare(EventKind::ClockStep) }
+            }
+            Event::Recovered { queued, in_flight } => {
+                EventRecord { qty: queued, order_id: in_flight, ..bare(EventKind::Recovered) }
+            }
+            Event::SyncFailed => bare(EventKind::SyncFailed),
+            Event::ExchangeSession(report) => {
+                let (qty, order_id, latency_ns, cause) = report.numbers();
+                let detail = ExchangeDetail::Session { event: report.event(), cause };
+                EventRecord { qty, order_id, latency_ns, ..exchange(EventKind::ExchangeSession, detail) }
+            }
+            Event::Execution { order_id, last_qty, last_px, exec_type, ord_status } => EventRecord {
+                order_id,
+                qty: last_qty,
+                price: last_px,
+                ..exchange(EventKind::Execution, ExchangeDetail::Execution { exec_type, ord_status })
+            },
+            Event::ExchangeReject { order_id, source, code } => EventRecord {
+                order_id,
+                qty: code,
+                ..exchange(EventKind::ExchangeReject, ExchangeDetail::Reject { source })
+            },
+            Event::Unfit(kind) => bare(kind),
+        }
+    }
+
+    /// The decoding: what this record says ([`Event::Unfit`] if its fields do not fit its
+    /// kind; see [`misfit`](Self::misfit)).
+    #[inline]
+    pub fn event(&self) -> Event {
+        if self.misfit().is_some() {
+            return Event::Unfit(self.kind);
+        }
+        let order = || OrderRequest {
+            symbol_id: self.symbol_id,
+            price: self.price,
+            qty: self.qty,
+            side: self.side,
+            order_id: self.order_id,
+        };
+        match self.kind {
+            EventKind::Logon => Event::Logon,
+            EventKind::Logout => Event::Logout,
+            EventKind::Queued => Event::Queued { order: order() },
+            EventKind::Sent => Event::Sent { order: order(), in_oms_ns: self.latency_ns },
+            EventKind::Modified => Event::Modified { order: order() },
+            EventKind::Cancelled => Event::Cancelled { order: order() },
+            EventKind::Rejected => match self.reason {
+                Some(reason) => Event::Rejected { order: order(), request: self.request, reason },
+                None => Event::Unfit(self.kind),
+            },
+            EventKind::Response => {
+                Event::Response { order: order(), response: self.response, round_trip_ns: self.latency_ns }
+            }
+            EventKind::UnmatchedResponse => {
+                Event::UnmatchedResponse { order_id: self.order_id, response: self.response }
+            }
+            EventKind::Unanswered => Event::Unanswered { order: order() },
+            EventKind::ClockStep => Event::ClockStep { step_ns: self.latency_ns as i64 },
+            EventKind::Recovered => Event::Recovered { queued: self.qty, in_flight: self.order_id },
+            EventKind::SyncFailed => Event::SyncFailed,
+            EventKind::ExchangeSession | EventKind::Execution | EventKind::ExchangeReject => {
+                match ExchangeDetail::from_bits(self.kind, self.symbol_id as u32) {
+                    Ok(ExchangeDetail::Session { event, cause }) => {
+                        SessionReport::from_numbers(event, cause, self)
+                            .map_or(Event::Unfit(self.kind), Event::ExchangeSession)
+                    }
+                    Ok(ExchangeDetail::Execution { exec_type, ord_status }) => Event::Execution {
+                        order_id: self.order_id,
+                        last_qty: self.qty,
+                        last_px: self.price,
+                        exec_type,
+                        ord_status,
+                    },
+                    Ok(ExchangeDetail::Reject { source }) => {
+                        Event::ExchangeReject { order_id: self.order_id, source, code: self.qty }
+                    }
+                    Ok(ExchangeDetail::None) | Err(_) => Event::Unfit(self.kind),
+                }
+            }
+        }
+    }
+
+    /// How this record's fields do not fit its kind, if they do not: the request it answers,
+    /// a reject reason (only on `rejected`, always there), an exchange verdict (only on
+    /// `response` and `unmatched_response`), an exchange record's codes and side. `None` for
+    /// every record the engine writes; decoding a journal refuses the others.
+    pub fn misfit(&self) -> Option<Misfit> {
+        if request_of(self.kind).is_some_and(|q| q != self.request) {
+            return Some(Misfit::Request(self.request));
+        }
+        if (self.kind == EventKind::Rejected) != self.reason.is_some() {
+            return Some(Misfit::Reason);
+        }
+        let answers = matches!(self.kind, EventKind::Response | EventKind::UnmatchedResponse);
+        if !answers && self.response != ResponseType::Unknown {
+            return Some(Misfit::Response(self.response));
+        }
+        if self.kind.is_exchange() {
+            if self.side != '\0' {
+                return Some(Misfit::Side);
+            }
+            if let Err((field, value)) = ExchangeDetail::from_bits(self.kind, self.symbol_id as u32) {
+                return Some(Misfit::Detail(field, value));
+            }
+        }
+        None
+    }
+}
