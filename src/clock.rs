@@ -219,6 +219,11 @@ impl EngineClock {
     }
 }
 
+/// An instant (wall-clock ns since the Unix epoch) as RFC 3339 UTC, for messages.
+pub(crate) fn wall_text(ns: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(ns)).map_or_else(|_| format!("{ns} ns"), |t| t.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

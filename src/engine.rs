@@ -55,7 +55,7 @@ mod recover;
 mod shutdown;
 mod timers;
 
-pub use recover::{RecoverError, RecoveredState, RestoredOrder};
+pub use recover::{RecoverError, RecoveredState};
 
 /// What an engine is built from: the rules it enforces and the sizes of its tables. Produced by
 /// [`Config::validate`](crate::config::Config::validate) as `ValidConfig::engine`.

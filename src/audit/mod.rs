@@ -71,7 +71,6 @@ mod report;
 mod rules;
 
 pub use checker::Auditor;
-pub(crate) use orders::IdHasher;
 pub use report::{AuditReport, RuleReport, Violation};
 pub use rules::Rule;
 
@@ -111,9 +110,4 @@ pub fn audit<'a>(
         a.push(r);
     }
     a.finish()
-}
-
-/// An instant as RFC 3339 UTC, for messages.
-pub(crate) fn wall_text(ns: i64) -> String {
-    jiff::Timestamp::from_nanosecond(i128::from(ns)).map_or_else(|_| format!("{ns} ns"), |t| t.to_string())
 }

@@ -6,29 +6,9 @@
 //! queue entry goes stale (its ticket no longer matches a queued order) and is skipped when it
 //! reaches the front.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 
-/// A multiplicative hash for order ids (the default SipHash costs more than the rest of a
-/// record's check; ids come from a journal, not from an adversary).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 29)
-    }
-}
+use crate::idmap::IdMap;
 
 /// An order waiting in the queue, with the values it would be sent with.
 #[derive(Clone, Copy, Debug)]
@@ -80,7 +60,7 @@ impl Live {
 /// The live orders by id, and the queue in order.
 #[derive(Debug, Default)]
 pub(super) struct Orders {
-    live: HashMap<u64, Live, BuildHasherDefault<IdHasher>>,
+    live: IdMap<Live>,
     /// `(id, ticket)` in queue order; entries whose ticket no longer matches are stale.
     queue: VecDeque<(u64, u64)>,
     queued: usize,

@@ -29,7 +29,8 @@
 use super::{Engine, EngineBuilder};
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
-use crate::model::{OrderRequest, RejectReason};
+use crate::lifecycle::LiveOrder;
+use crate::model::RejectReason;
 use crate::record::{Event, EventRecord};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
@@ -38,26 +39,15 @@ use crate::throttle::{Throttle, ThrottleSettings};
 /// reaches: room for the re-anchor at recovery (steps are micro- to milliseconds).
 const REACH_BACK_MARGIN_NS: i64 = 1_000_000_000;
 
-/// An order the engine restores, with the producer whose New request it is.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RestoredOrder {
-    /// The order as it will be sent (queued: modifies applied) or as it was sent (in flight).
-    pub order: OrderRequest,
-    /// The producer whose New request it is.
-    pub producer: u16,
-    /// Wall-clock ns: when it was queued (a restored queued order) or sent (in flight).
-    pub since_ns: i64,
-}
-
 /// The state an engine restarts with: the queue, the orders in flight, the throttle and the
 /// session its previous run left ([`crate::recovery`] reads it from a journal;
 /// [`EngineBuilder::recover`] restores it).
 #[derive(Clone, Debug)]
 pub struct RecoveredState {
     /// Orders waiting in the queue, in queue order.
-    pub queued: Vec<RestoredOrder>,
+    pub queued: Vec<LiveOrder>,
     /// Orders sent and not answered, oldest send first.
-    pub in_flight: Vec<RestoredOrder>,
+    pub in_flight: Vec<LiveOrder>,
     /// The throttle after the recorded sends, on wall-clock ns ([`Throttle::record_send`]).
     pub throttle: Throttle,
     /// The settings the throttle was built from.

@@ -42,7 +42,7 @@ use super::{Follower, JournalError, Poll};
 use crate::model::{EventKind, OrderRequest, RejectReason, RequestType, ResponseType};
 #[cfg(doc)]
 use crate::record::ENGINE;
-use crate::record::EventRecord;
+use crate::record::{Event, EventRecord};
 
 /// What happened to a request (or, following [`ENGINE`], what the engine did).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,8 +75,8 @@ pub enum OutcomeKind {
     /// The order was sent but not answered before the engine shut down.
     Unanswered,
     /// A record that is not about one of a producer's requests: the engine's own (logon,
-    /// logout, clock step, recovered, unmatched response), seen when following [`ENGINE`]; or
-    /// a rejected record without a reason, which this engine never writes.
+    /// logout, clock step, recovered, unmatched response, the exchange's reports), seen when
+    /// following [`ENGINE`].
     Other(EventKind),
 }
 
@@ -87,7 +87,8 @@ pub struct Outcome {
     pub seq: u64,
     /// When, wall-clock ns since the Unix epoch.
     pub time_ns: i64,
-    /// The order as the record carries it (as queued, sent, modified or rejected).
+    /// The order as the record carries it (as queued, sent, modified or rejected); for the
+    /// engine's own records, only the id of the order an exchange report names (0 for none).
     pub order: OrderRequest,
     /// What happened.
     pub kind: OutcomeKind,
@@ -96,34 +97,36 @@ pub struct Outcome {
 impl Outcome {
     /// The outcome a record tells.
     pub fn of(r: &EventRecord) -> Outcome {
-        let kind = match r.kind {
-            EventKind::Queued => OutcomeKind::Queued,
-            EventKind::Sent => OutcomeKind::Sent { in_oms_ns: r.latency_ns },
-            EventKind::Modified => OutcomeKind::Modified,
-            EventKind::Cancelled => OutcomeKind::Cancelled,
-            EventKind::Rejected => match r.reason {
-                Some(reason) => OutcomeKind::Rejected { request: r.request, reason },
-                None => OutcomeKind::Other(EventKind::Rejected),
-            },
-            EventKind::Response => OutcomeKind::Response { response: r.response, latency_ns: r.latency_ns },
-            EventKind::Unanswered => OutcomeKind::Unanswered,
-            k @ (EventKind::Logon
-            | EventKind::Logout
-            | EventKind::UnmatchedResponse
-            | EventKind::ClockStep
-            | EventKind::Recovered
-            | EventKind::SyncFailed
-            | EventKind::ExchangeSession
-            | EventKind::Execution
-            | EventKind::ExchangeReject) => OutcomeKind::Other(k),
+        let event = r.event();
+        let kind = match event {
+            Event::Queued { .. } => OutcomeKind::Queued,
+            Event::Sent { in_oms_ns, .. } => OutcomeKind::Sent { in_oms_ns },
+            Event::Modified { .. } => OutcomeKind::Modified,
+            Event::Cancelled { .. } => OutcomeKind::Cancelled,
+            Event::Rejected { request, reason, .. } => OutcomeKind::Rejected { request, reason },
+            Event::Response { response, round_trip_ns, .. } => {
+                OutcomeKind::Response { response, latency_ns: round_trip_ns }
+            }
+            Event::Unanswered { .. } => OutcomeKind::Unanswered,
+            e @ (Event::Logon
+            | Event::Logout
+            | Event::UnmatchedResponse { .. }
+            | Event::ClockStep { .. }
+            | Event::Recovered { .. }
+            | Event::SyncFailed
+            | Event::ExchangeSession(_)
+            | Event::Execution { .. }
+            | Event::ExchangeReject { .. }
+            | Event::Unfit(_)) => OutcomeKind::Other(e.kind()),
         };
-        let order = OrderRequest {
-            symbol_id: r.symbol_id,
-            price: r.price,
-            qty: r.qty,
-            side: r.side,
-            order_id: r.order_id,
-        };
+        // The engine's own records carry no order; an exchange report names one by its id.
+        let order = event.order().copied().unwrap_or(OrderRequest {
+            symbol_id: 0,
+            price: 0.0,
+            qty: 0,
+            side: '\0',
+            order_id: event.order_id().unwrap_or(0),
+        });
         Outcome { seq: r.seq, time_ns: r.time_ns, order, kind }
     }
 

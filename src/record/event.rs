@@ -334,8 +334,9 @@ const fn request_of(kind: EventKind) -> Option<RequestType> {
 pub enum Misfit {
     /// It answers a request its kind does not answer (a `modified` record answering a New).
     Request(RequestType),
-    /// A `rejected` record without a reason, or another kind with one.
-    Reason,
+    /// A `rejected` record without a reason (`None`), or another kind with one (the reason
+    /// found).
+    Reason(Option<RejectReason>),
     /// A verdict on a record that is not an answer from the exchange.
     Response(ResponseType),
     /// An exchange record whose codes (bytes 48..52) are not valid for it: the field and the
@@ -350,9 +351,8 @@ impl Misfit {
     pub fn describe(&self) -> String {
         match self {
             Misfit::Request(q) => format!("answering a {} request", q.name()),
-            Misfit::Reason => {
-                "with a reject reason that does not fit (only a rejected record has one, always)".into()
-            }
+            Misfit::Reason(Some(reason)) => format!("with a reject reason ({})", reason.name()),
+            Misfit::Reason(None) => "without a reject reason".into(),
             Misfit::Response(v) => format!("with an exchange verdict ({})", v.name()),
             Misfit::Detail(field, value) => format!("with {field} {value}, which is not a valid value"),
             Misfit::Side => "with a side (an exchange record concerns no instrument)".into(),
@@ -506,7 +506,7 @@ impl EventRecord {
             return Some(Misfit::Request(self.request));
         }
         if (self.kind == EventKind::Rejected) != self.reason.is_some() {
-            return Some(Misfit::Reason);
+            return Some(Misfit::Reason(self.reason));
         }
         let answers = matches!(self.kind, EventKind::Response | EventKind::UnmatchedResponse);
         if !answers && self.response != ResponseType::Unknown {

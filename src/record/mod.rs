@@ -253,7 +253,7 @@ impl EventRecord {
         match r.misfit() {
             None => Ok(r),
             Some(Misfit::Request(q)) => Err(bad("request", q as u32)),
-            Some(Misfit::Reason) => Err(bad("reason", r.reason.map_or(0, |v| v as u32))),
+            Some(Misfit::Reason(found)) => Err(bad("reason", found.map_or(0, |v| v as u32))),
             Some(Misfit::Response(v)) => Err(bad("response", v as u32)),
             Some(Misfit::Detail(field, value)) => Err(bad(field, value)),
             Some(Misfit::Side) => Err(bad("side", side_raw)),
@@ -472,8 +472,13 @@ mod tests {
                 "request",
                 2,
             ),
-            (EventRecord { reason: Some(RejectReason::QueueFull), ..queued }, Misfit::Reason, "reason", 8),
-            (EventRecord { reason: None, ..rejected }, Misfit::Reason, "reason", 0),
+            (
+                EventRecord { reason: Some(RejectReason::QueueFull), ..queued },
+                Misfit::Reason(Some(RejectReason::QueueFull)),
+                "reason",
+                8,
+            ),
+            (EventRecord { reason: None, ..rejected }, Misfit::Reason(None), "reason", 0),
             (
                 EventRecord { response: ResponseType::Accept, ..queued },
                 Misfit::Response(ResponseType::Accept),

@@ -72,7 +72,7 @@ impl Recovery {
         let stop =
             if self.closed { "closed cleanly" } else { "not closed (the engine stopped without closing it)" };
         let session = match s.logged_on_at {
-            Some(t) => format!("logged on since {}", crate::audit::wall_text(t)),
+            Some(t) => format!("logged on since {}", crate::clock::wall_text(t)),
             None => "logged out".into(),
         };
         let torn = match &self.torn_tail {

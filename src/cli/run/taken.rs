@@ -1,20 +1,16 @@
 //! The requests a journal shows the engine took, per producer, in the order it took them: what
 //! an `--orders FILE` run that recovers from the journal must not hand over again.
 //!
-//! The engine answers every request it takes from a ring with exactly one record when it takes
-//! it: a New with `queued`, `sent` (at once) or `rejected`; a Modify with `modified` or
-//! `rejected`; a Cancel with `cancelled` or `rejected`. The other order records are later
-//! fates of an order taken before: `sent` of a queued order, the `session_ended` / `shutdown`
-//! rejects of queued orders, `response`, `unanswered`. Telling the two apart needs only the set
-//! of queued orders, which this fold keeps as the engine does. A producer's requests are taken
+//! The orders' lives ([`Lifecycle`]) tell a record that answers a request as the engine took
+//! it from a ring from a later fate of an order taken before. A producer's requests are taken
 //! in the order it handed them over (its ring is FIFO), so the requests a file's producer had
 //! handed over and the engine took are a prefix of its lines.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use crate::journal::{Journal, JournalError};
-use crate::model::{EventKind, RejectReason, RequestType};
+use crate::lifecycle::{Lifecycle, Step};
+use crate::model::RequestType;
 use crate::record::EventRecord;
 
 /// Per producer, the requests taken: (request type, order id), in order.
@@ -37,49 +33,19 @@ impl Taken {
 
 #[derive(Debug, Default)]
 struct Fold {
-    queued: HashSet<u64>,
+    orders: Lifecycle,
     taken: Taken,
 }
 
 impl Fold {
     fn push(&mut self, r: &EventRecord) {
-        let id = r.order_id;
-        let request = match r.kind {
-            EventKind::Queued => {
-                self.queued.insert(id);
-                Some(RequestType::New)
-            }
-            EventKind::Sent => (!self.queued.remove(&id)).then_some(RequestType::New),
-            EventKind::Modified => Some(RequestType::Modify),
-            EventKind::Cancelled => {
-                self.queued.remove(&id);
-                Some(RequestType::Cancel)
-            }
-            EventKind::Rejected => {
-                let ends_queued = r.request == RequestType::New
-                    && matches!(r.reason, Some(RejectReason::SessionEnded | RejectReason::Shutdown))
-                    && self.queued.remove(&id);
-                (!ends_queued).then_some(r.request)
-            }
-            EventKind::Logon
-            | EventKind::Logout
-            | EventKind::Response
-            | EventKind::UnmatchedResponse
-            | EventKind::Unanswered
-            | EventKind::ClockStep
-            | EventKind::Recovered
-            | EventKind::SyncFailed
-            | EventKind::ExchangeSession
-            | EventKind::Execution
-            | EventKind::ExchangeReject => None,
-        };
-        if let Some(request) = request {
+        if let Step::Took(request) = self.orders.push(r) {
             let p = usize::from(r.producer);
             let by = &mut self.taken.by_producer;
             if by.len() <= p {
                 by.resize_with(p + 1, Vec::new);
             }
-            by[p].push((request, id));
+            by[p].push((request, r.order_id));
         }
     }
 }
@@ -87,7 +53,7 @@ impl Fold {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{FixCode, OrderRequest, RejectSource, ResponseType, Side};
+    use crate::model::{EventKind, FixCode, OrderRequest, RejectReason, RejectSource, ResponseType, Side};
     use crate::record::Event;
 
     fn rec(kind: EventKind, id: u64, request: RequestType, p: u16) -> EventRecord {
