@@ -25,6 +25,7 @@ mod inflight;
 pub mod journal;
 pub mod lifecycle;
 pub mod model;
+mod numfmt;
 mod queue;
 pub mod record;
 pub mod recovery;

@@ -1,0 +1,163 @@
+//! The decoder's lines, format by format.
+use super::*;
+use crate::model::{DisconnectCause, FixCode, OrderRequest, RejectSource, RequestType, Side};
+use crate::record::SessionReport;
+
+#[test]
+fn csv_and_text_lines() {
+    let o = OrderRequest::new(42, 7, Side::Sell, 101.25, 300);
+    let r = EventRecord::new(1_704_169_800_000_001_000, Event::Sent { order: o, in_oms_ns: 1234 });
+    let mut r = r.from_producer(2);
+    r.seq = 5;
+    let mut f = Formatter::new(Format::Csv, "Asia/Kolkata").unwrap();
+    let mut out = Vec::new();
+    f.line(&mut out, &r);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "5,2024-01-02T04:30:00.000001000Z,sent,42,7,S,101.25,300,,1234,,2,\n"
+    );
+    let mut f = Formatter::new(Format::Text, "Asia/Kolkata").unwrap();
+    let mut out = Vec::new();
+    f.line(&mut out, &r);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "#5 2024-01-02 10:00:00.000001000+05:30 sent order=42 sym=7 S 300@101.25 in_oms=1.234µs p=2\n"
+    );
+    let mut f = Formatter::utc(Format::Jsonl);
+    let mut out = Vec::new();
+    f.line(&mut out, &r);
+    assert!(String::from_utf8(out).unwrap().ends_with(",\"reason\":null,\"producer\":2,\"detail\":null}\n"));
+    assert!(Formatter::new(Format::Text, "Mars/Olympus").is_err());
+}
+
+#[test]
+fn clock_step_prints_its_signed_step() {
+    let mut r = EventRecord::new(1_704_169_800_000_000_000, Event::ClockStep { step_ns: -2_500_000 });
+    r.seq = 3;
+    let line = |format, r: &EventRecord| {
+        let mut out = Vec::new();
+        Formatter::utc(format).line(&mut out, r);
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(line(Format::Csv, &r), "3,2024-01-02T04:30:00.000000000Z,clock_step,,,,,,,-2500000,,,\n");
+    let json = line(Format::Jsonl, &r);
+    assert!(
+        json.contains("\"latency_ns\":-2500000,") && json.ends_with("\"producer\":null,\"detail\":null}\n"),
+        "{json}"
+    );
+    let text = line(Format::Text, &r);
+    assert!(text.ends_with("clock_step step=-2500.000µs\n"), "{text}");
+    let r = EventRecord { seq: 3, ..EventRecord::new(r.time_ns, Event::ClockStep { step_ns: 1_500 }) };
+    let text = line(Format::Text, &r);
+    assert!(text.ends_with("clock_step step=+1.500µs\n"), "{text}");
+}
+
+fn lines(r: &EventRecord) -> [String; 3] {
+    [Format::Csv, Format::Text, Format::Jsonl].map(|format| {
+        let mut out = Vec::new();
+        Formatter::utc(format).line(&mut out, r);
+        String::from_utf8(out).unwrap()
+    })
+}
+
+#[test]
+fn exchange_records_print_their_detail_in_every_format() {
+    let t = 1_704_169_800_000_000_000;
+    let at = |seq, e| EventRecord { seq, ..EventRecord::new(t, e) };
+    let on = at(2, Event::ExchangeSession(SessionReport::LoggedOn { next_out_seq: 5, next_in_seq: 3 }));
+    let [csv, text, json] = lines(&on);
+    assert_eq!(
+        csv,
+        "2,2024-01-02T04:30:00.000000000Z,exchange_session,,,,,,,,,,logged_on next_out_seq=5 next_in_seq=3\n"
+    );
+    assert!(text.ends_with(" exchange_session logged_on next_out_seq=5 next_in_seq=3\n"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["detail"], serde_json::json!({"event": "logged_on", "next_out_seq": 5, "next_in_seq": 3}));
+    assert_eq!(v["order_id"], serde_json::Value::Null);
+
+    let down = at(
+        3,
+        Event::ExchangeSession(SessionReport::Disconnected {
+            cause: DisconnectCause::PeerClosed,
+            retry_in_ns: 500_000_000,
+        }),
+    );
+    let [csv, _, json] = lines(&down);
+    assert!(csv.ends_with(",,disconnected cause=peer_closed retry_in_ns=500000000\n"), "{csv}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["detail"]["cause"], "peer_closed");
+    assert_eq!(v["latency_ns"], serde_json::Value::Null, "the retry delay is in the detail only");
+
+    let (exec_type, ord_status) = (FixCode::new(b'F').unwrap(), FixCode::new(b'"').unwrap());
+    let fill =
+        at(4, Event::Execution { order_id: 42, last_qty: 100, last_px: 101.25, exec_type, ord_status });
+    let [csv, text, json] = lines(&fill);
+    assert_eq!(
+        csv,
+        "4,2024-01-02T04:30:00.000000000Z,execution,42,,,101.25,100,,,,,exec_type=F ord_status=\"\n"
+    );
+    assert!(text.ends_with(" execution order=42 100@101.25 exec_type=F(trade) ord_status=\"\n"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["detail"], serde_json::json!({"exec_type": "F", "ord_status": "\""}));
+    assert_eq!((v["symbol"].is_null(), v["side"].is_null(), v["qty"].as_u64()), (true, true, Some(100)));
+
+    let rej = at(5, Event::ExchangeReject { order_id: 43, source: RejectSource::BusinessReject, code: 2 });
+    let [csv, text, json] = lines(&rej);
+    assert!(csv.ends_with(",exchange_reject,43,,,,,,,,,source=business_reject code=2\n"), "{csv}");
+    assert!(text.ends_with(" exchange_reject order=43 source=business_reject code=2\n"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["detail"], serde_json::json!({"source": "business_reject", "code": 2}));
+    assert_eq!(v["qty"], serde_json::Value::Null);
+}
+
+#[test]
+fn every_kind_has_as_many_csv_cells_as_the_header() {
+    let columns = CSV_HEADER.split(',').count();
+    let o = OrderRequest::new(1, 2, Side::Buy, 3.0, 4);
+    let code = FixCode::new(b'0').unwrap();
+    let events = [
+        Event::Logon,
+        Event::Logout,
+        Event::Queued { order: o },
+        Event::Sent { order: o, in_oms_ns: 1 },
+        Event::Modified { order: o },
+        Event::Cancelled { order: o },
+        Event::Rejected { order: o, request: RequestType::New, reason: RejectReason::QueueFull },
+        Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 1 },
+        Event::UnmatchedResponse { order_id: 1, response: ResponseType::Accept },
+        Event::Unanswered { order: o },
+        Event::ClockStep { step_ns: 1 },
+        Event::Recovered { queued: 1, in_flight: 1 },
+        Event::SyncFailed,
+        Event::ExchangeSession(SessionReport::LoggedOut),
+        Event::Execution { order_id: 1, last_qty: 1, last_px: 1.0, exec_type: code, ord_status: code },
+        Event::ExchangeReject { order_id: 1, source: RejectSource::NotSent, code: 1 },
+    ];
+    let kinds: Vec<EventKind> = events.iter().map(Event::kind).collect();
+    assert_eq!(kinds, EventKind::ALL, "every kind");
+    for e in events {
+        let r = EventRecord::new(0, e);
+        let [csv, _, json] = lines(&r);
+        assert_eq!(csv.trim_end().split(',').count(), columns, "{e:?}: {csv}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), columns, "{e:?}: {json}");
+    }
+}
+
+#[test]
+fn recovered_prints_its_counts() {
+    let r = EventRecord::new(1_704_169_800_000_000_000, Event::Recovered { queued: 12, in_flight: 3 });
+    let r = EventRecord { seq: 9, ..r };
+    let line = |format| {
+        let mut out = Vec::new();
+        Formatter::utc(format).line(&mut out, &r);
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(line(Format::Csv), "9,2024-01-02T04:30:00.000000000Z,recovered,3,,,,12,,,,,\n");
+    let json = line(Format::Jsonl);
+    assert!(
+        json.contains("\"order_id\":3,\"symbol\":null,\"side\":null,\"price\":null,\"qty\":12,"),
+        "{json}"
+    );
+    assert!(line(Format::Text).ends_with(" recovered queued=12 in_flight=3\n"), "{}", line(Format::Text));
+}
