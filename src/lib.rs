@@ -34,6 +34,7 @@ mod ring;
 pub mod runner;
 pub mod session;
 pub mod sink;
+pub mod venue;
 mod slab;
 pub mod throttle;
 

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use oms::engine::EngineBuilder;
-use oms::exchange::{Exchange, FixExchange, SimulatedExchange};
+use oms::venue::Venue;
 use oms::journal::{Journal, JournalWriter, WriterOptions};
 use oms::runner::{EngineHandle, IdleStrategy};
 use oms::{Config, EngineClock};
@@ -178,18 +178,8 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
 
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
     let producers = [builder.producer(), builder.producer(), builder.producer()];
-    let max_in_flight = valid.engine.capacities.max_in_flight.get();
-    let exchange: Box<dyn Exchange + Send> = match &valid.fix {
-        // `oms run` builds its FIX exchange the same way.
-        Some(settings) => Box::new(FixExchange::new(
-            settings,
-            valid.engine.session.window.clone(),
-            responder,
-            clock.clone(),
-            max_in_flight,
-        )?),
-        None => Box::new(SimulatedExchange::spawn(&valid.exchange, responder, clock.clone(), max_in_flight)?),
-    };
+    // The exchange the configuration names, started as `oms run` starts it.
+    let exchange = Venue::start(&valid, responder, clock.clone())?;
     let engine = EngineHandle::spawn(builder.build(exchange, journal), &valid.runner)?;
     let tz = valid.engine.session.window.timezone().clone();
     let narrator = narrator::Narrator::start(args.journal.clone(), clock.clone(), tz.clone())?;

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! The engine thread is pinned and idles as `[engine]` says; the exchange is chosen from
-//! `[exchange]` in one place (`venue.rs`). `--orders` feeds requests in the scenario format at
+//! `[exchange]` in one place (`crate::venue`). `--orders` feeds requests in the scenario format at
 //! their real times (`orders.rs`); a status line goes to standard error once a second
 //! (`status.rs`, read from the journal). SIGINT or SIGTERM stops it cleanly: queued orders are
 //! rejected `shutdown`, orders in flight are recorded `unanswered`, the journal is closed, exit
@@ -43,11 +43,10 @@ mod orders;
 mod signal;
 mod status;
 mod taken;
-mod venue;
 
 use orders::{Feed, Input};
 use status::Status;
-use venue::Venue;
+use crate::venue::Venue;
 
 /// Arguments of `oms run`.
 #[derive(Debug, clap::Args)]
@@ -151,7 +150,7 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
     let mut producers: Vec<_> = (0..input.producers()).map(|_| builder.producer()).collect();
     let venue = match Venue::start(&valid, responder, clock.clone()) {
         Ok(v) => v,
-        Err(msg) => return failed(msg),
+        Err(e) => return failed(e),
     };
     let engine = match recovered {
         None => builder.build(venue, writer),

@@ -1,4 +1,5 @@
-//! The exchange `oms run` trades with: the one place it is chosen from the configuration.
+//! [`Venue`]: the exchange a configuration names, the one place it is chosen (`oms run` and
+//! the demo start theirs here).
 //!
 //! `[exchange] kind = "simulated"` (the default) is the simulated exchange on its own thread;
 //! `kind = "fix"` ([`ValidConfig::fix`]) is the FIX 4.4 session, driven on the engine thread
@@ -9,14 +10,26 @@ use crate::clock::EngineClock;
 use crate::config::ValidConfig;
 use crate::exchange::fix::FixExchange;
 use crate::exchange::{Exchange, ExchangeEvent, SimulatedExchange};
+use crate::exchange::fix::FixError;
 use crate::model::{Logon, Logout, OrderRequest};
 use crate::ring::Responder;
+
+/// Why the configured exchange could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum VenueError {
+    /// The simulated exchange's thread could not be started.
+    #[error("cannot start the simulated exchange: {0}")]
+    Simulated(#[source] std::io::Error),
+    /// The FIX session could not be set up (its counterparty's address, its store).
+    #[error("cannot set up the FIX session: {0}")]
+    Fix(#[source] FixError),
+}
 
 /// The exchange of a run. One lives for the whole run, so its size does not matter, and the
 /// FIX session is held inline: no pointer to follow on each send.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant, reason = "one value per run; inline keeps the send path direct")]
-pub(super) enum Venue {
+pub enum Venue {
     /// The simulated exchange (`[exchange] kind = "simulated"`).
     Simulated(SimulatedExchange),
     /// The FIX 4.4 session (`[exchange] kind = "fix"`).
@@ -24,24 +37,18 @@ pub(super) enum Venue {
 }
 
 impl Venue {
-    /// Starts the configured exchange, answering through `responder`, on the engine's clock.
-    /// The error says what could not be started (no password in it: the credentials are
-    /// only used at Logon).
-    pub(super) fn start(
-        valid: &ValidConfig,
-        responder: Responder,
-        clock: EngineClock,
-    ) -> Result<Venue, String> {
+    /// Starts the configured exchange, answering through `responder` (the engine builder's),
+    /// on the engine's clock. The error says what could not be started (no password in it:
+    /// the credentials are only used at Logon).
+    pub fn start(valid: &ValidConfig, responder: Responder, clock: EngineClock) -> Result<Venue, VenueError> {
         let capacity = valid.engine.capacities.max_in_flight.get();
         match &valid.fix {
             None => SimulatedExchange::spawn(&valid.exchange, responder, clock, capacity)
                 .map(Venue::Simulated)
-                .map_err(|e| format!("cannot start the simulated exchange: {e}")),
+                .map_err(VenueError::Simulated),
             Some(settings) => {
                 let window = valid.engine.session.window.clone();
-                FixExchange::new(settings, window, responder, clock, capacity)
-                    .map(Venue::Fix)
-                    .map_err(|e| format!("cannot set up the FIX session: {e}"))
+                FixExchange::new(settings, window, responder, clock, capacity).map(Venue::Fix).map_err(VenueError::Fix)
             }
         }
     }
