@@ -125,7 +125,8 @@ fn run() -> Result<(), String> {
             intended[next] = start + next as u64 * interval;
             sent_at[next] = clock.now_ns();
             let id = next as u64 + 1;
-            fix.send(&OrderRequest::new(id, 1, Side::Buy, 100.0 + (id % 50) as f64 * 0.25, 10));
+            fix.send(&OrderRequest::new(id, 1, Side::Buy, 100.0 + (id % 50) as f64 * 0.25, 10))
+                .map_err(|e| e.to_string())?;
             next += 1;
         }
         let work = fix.poll(now, &mut |e: ExchangeEvent<'_>| {

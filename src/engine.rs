@@ -508,7 +508,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             // A release build keeps the order from the exchange and gives it a fate.
             return self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
         }
-        self.exchange.send(&o);
+        if self.exchange.send(&o).is_err() {
+            // Nothing went out: the order is not in flight, and its fate is this reject.
+            let _ = self.in_flight.take(o.order_id);
+            return self.reject(&o, RequestType::New, RejectReason::NotSent, now, producer);
+        }
         self.stats.sent += 1;
         self.emit_at(now, producer, Event::Sent { order: o, in_oms_ns: now.saturating_sub(arrival_ns) });
     }

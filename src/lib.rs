@@ -34,9 +34,9 @@ mod ring;
 pub mod runner;
 pub mod session;
 pub mod sink;
-pub mod venue;
 mod slab;
 pub mod throttle;
+pub mod venue;
 
 pub use clock::EngineClock;
 pub use config::{Config, ConfigError, ValidConfig};

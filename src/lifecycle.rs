@@ -93,11 +93,15 @@ impl Lifecycle {
                 Step::Took(RequestType::Cancel)
             }
             Event::Rejected { order, request, reason } => {
-                // A queued order is rejected only at a logout or a shutdown, oldest first; a New
-                // rejected for its own reasons (a duplicate of a queued id among them) never
-                // touches the queue.
+                // A queued order is rejected only at a logout or a shutdown (the queue, oldest
+                // first), or when the exchange does not take it as it leaves the queue's front
+                // (`not_sent`); a New rejected for its own reasons (a duplicate of a queued id
+                // among them) never touches the queue.
                 let ends_queued = request == RequestType::New
-                    && matches!(reason, RejectReason::SessionEnded | RejectReason::Shutdown)
+                    && matches!(
+                        reason,
+                        RejectReason::SessionEnded | RejectReason::Shutdown | RejectReason::NotSent
+                    )
                     && self.front() == Some(order.order_id);
                 if ends_queued {
                     self.unqueue(order.order_id);

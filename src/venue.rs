@@ -8,9 +8,9 @@
 
 use crate::clock::EngineClock;
 use crate::config::ValidConfig;
-use crate::exchange::fix::FixExchange;
-use crate::exchange::{Exchange, ExchangeEvent, SimulatedExchange};
 use crate::exchange::fix::FixError;
+use crate::exchange::fix::FixExchange;
+use crate::exchange::{Exchange, ExchangeEvent, NotSent, SimulatedExchange};
 use crate::model::{Logon, Logout, OrderRequest};
 use crate::ring::Responder;
 
@@ -48,7 +48,9 @@ impl Venue {
                 .map_err(VenueError::Simulated),
             Some(settings) => {
                 let window = valid.engine.session.window.clone();
-                FixExchange::new(settings, window, responder, clock, capacity).map(Venue::Fix).map_err(VenueError::Fix)
+                FixExchange::new(settings, window, responder, clock, capacity)
+                    .map(Venue::Fix)
+                    .map_err(VenueError::Fix)
             }
         }
     }
@@ -56,7 +58,7 @@ impl Venue {
 
 impl Exchange for Venue {
     #[inline]
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         match self {
             Venue::Simulated(x) => x.send(order),
             Venue::Fix(x) => x.send(order),

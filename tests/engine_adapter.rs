@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 
 use oms::audit::{AuditOptions, audit};
 use oms::engine::{BATCH, Engine, EngineBuilder};
+use oms::exchange::NotSent;
 use oms::exchange::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
 use oms::model::FixCode;
 use oms::record::{Event, SessionReport};
@@ -39,6 +40,8 @@ struct Stub {
     deadline: Option<u64>,
     /// After `send_logout`: polls until the Logout is answered.
     logout_polls: Option<usize>,
+    /// How many of the next sends it does not take (`NotSent`).
+    refuse: usize,
 }
 
 impl Stub {
@@ -48,9 +51,14 @@ impl Stub {
 }
 
 impl Exchange for Stub {
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         assert!(self.ready, "order {} handed to a session that is not ready", order.order_id);
+        if self.refuse > 0 {
+            self.refuse -= 1;
+            return Err(NotSent);
+        }
         self.sent.push(order.order_id);
+        Ok(())
     }
     fn send_logon(&mut self, _: &Logon) {
         self.logons += 1;
@@ -132,6 +140,7 @@ impl Rig {
             responder,
             deadline: None,
             logout_polls: None,
+            refuse: 0,
         };
         let mut engine = b.build(stub, MemorySink::default());
         engine.poll();
@@ -171,6 +180,42 @@ impl Rig {
         let report = audit(records, window, &valid.engine.throttle, AuditOptions::LIVE);
         assert!(report.is_clean(), "{report}\n{records:#?}");
     }
+}
+
+/// An order the exchange does not take is rejected `not_sent` in order, in the journal, and is
+/// not left in flight: sent at once, or as it leaves the queue's front (the next queued order
+/// then goes at the next permit). The audit holds the journal to it.
+#[test]
+fn an_order_the_exchange_does_not_take_is_rejected_not_sent() {
+    let mut rig = Rig::with(1, 1, 64);
+    rig.stub().ready = true;
+    rig.stub().refuse = 1;
+    rig.new_order(1);
+    assert_eq!(rig.kinds()[1..], [(K::Rejected, 1)]);
+    assert_eq!(rig.records()[1].reason, Some(oms::RejectReason::NotSent));
+    assert_eq!(rig.engine.in_flight_len(), 0, "nothing went out: nothing in flight");
+    rig.new_order(2); // the permit went with order 1's attempt
+    rig.new_order(3);
+    assert_eq!(rig.engine.queue_len(), 2);
+    rig.stub().refuse = 1;
+    rig.mock.increment(SEC);
+    rig.poll();
+    assert_eq!(rig.kinds()[4..], [(K::Rejected, 2)], "the queue's front, not taken");
+    assert_eq!((rig.engine.queue_len(), rig.engine.in_flight_len()), (1, 0));
+    rig.mock.increment(SEC);
+    rig.poll();
+    assert_eq!(rig.stub().sent, [3]);
+    rig.stub().then(Step::Answer(3, ResponseType::Accept));
+    rig.poll();
+    let report = rig.engine.shutdown();
+    let records = report.sink.events();
+    let reasons: Vec<_> = records.iter().filter_map(|r| r.reason).collect();
+    assert_eq!(reasons, [oms::RejectReason::NotSent, oms::RejectReason::NotSent]);
+    Rig::audit_clean(records, &rig.valid);
+    // Recovery's fold agrees: the rejected front order left the queue.
+    let mut orders = oms::lifecycle::Lifecycle::new();
+    let steps: Vec<_> = records.iter().map(|r| orders.push(r)).collect();
+    assert_eq!(orders.queued_len() + orders.in_flight_len(), 0, "{steps:?}");
 }
 
 #[test]

@@ -49,7 +49,8 @@ fn the_fix_send_path_allocates_nothing() {
     let mut run = |fix: &mut FixExchange, from: u64, n: u64, answered: &mut u64| {
         for id in from..from + n {
             let side = if id % 2 == 0 { Side::Buy } else { Side::Sell };
-            fix.send(&OrderRequest::new(id, 7, side, 100.0 + (id % 100) as f64 * 0.25, 1 + id % 1000));
+            fix.send(&OrderRequest::new(id, 7, side, 100.0 + (id % 100) as f64 * 0.25, 1 + id % 1000))
+                .expect("logged on: the session takes the order");
             if id % 64 == 0 {
                 fix.poll(clock.now_ns(), &mut |_| {});
                 while let Some((r, _)) = tap.pop() {

@@ -25,7 +25,7 @@ fn the_acceptor_killed_and_restarted_inside_the_session() {
     oms.logon();
     oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
     for id in 1..=10 {
-        oms.send(id, 1, 10, 5.0);
+        oms.send(id, 1, 10, 5.0).expect("logged on: the session takes the order");
     }
     oms.poll();
     oms.pump_until("10 answers", WAIT, |o| o.responses.len() == 10);
@@ -34,7 +34,7 @@ fn the_acceptor_killed_and_restarted_inside_the_session() {
 
     acc.kill();
     // An order sent before we notice: it never reaches the dead acceptor.
-    oms.send(11, 1, 10, 5.0);
+    oms.send(11, 1, 10, 5.0).expect("logged on: the session takes the order");
     oms.pump_until("the loss noticed", WAIT, |o| o.count(|e| matches!(e, Ev::Disconnected(..))) >= 1);
     acc.restart();
     oms.pump_until("logged on again", WAIT, |o| o.logged_on_count() == 2);
@@ -57,7 +57,7 @@ fn the_acceptor_killed_and_restarted_inside_the_session() {
     assert!(oms.events.iter().any(|e| matches!(e, Ev::OrderRejected(11, RejectSource::GapFilled, ..))));
     // Orders after the reconnect go out in order and are answered.
     for id in 12..=20 {
-        oms.send(id, 1, 10, 5.0);
+        oms.send(id, 1, 10, 5.0).expect("logged on: the session takes the order");
     }
     oms.poll();
     oms.pump_until("20 answers", WAIT, |o| o.responses.len() == 20);
@@ -79,7 +79,7 @@ fn our_restart_in_the_same_session_continues_from_the_store() {
     oms.logon();
     oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
     for id in 1..=5 {
-        oms.send(id, 1, 10, 5.0);
+        oms.send(id, 1, 10, 5.0).expect("logged on: the session takes the order");
     }
     oms.poll();
     oms.pump_until("5 answers", WAIT, |o| o.responses.len() == 5);
@@ -99,7 +99,7 @@ fn our_restart_in_the_same_session_continues_from_the_store() {
         "our Logon with 34=7",
         WAIT,
     );
-    oms.send(6, 1, 10, 5.0);
+    oms.send(6, 1, 10, 5.0).expect("logged on: the session takes the order");
     oms.poll();
     oms.pump_until("answered", WAIT, |o| o.responses.len() == 1);
     assert_eq!(order_seqs(&mut acc, &mut oms, 6), [2, 3, 4, 5, 6, 8]);
@@ -134,7 +134,7 @@ fn our_numbers_ahead_of_the_acceptor_are_gap_filled_on_its_resend_request() {
         WAIT,
     );
     acc.expect_pumping(&mut oms, |l| l.starts_with("IN 4") && l.contains("|36=9|"), "our gap fill", WAIT);
-    oms.send(1, 1, 10, 5.0);
+    oms.send(1, 1, 10, 5.0).expect("logged on: the session takes the order");
     oms.poll();
     oms.pump_until("answered", WAIT, |o| o.responses.len() == 1);
     assert_eq!(order_seqs(&mut acc, &mut oms, 1), [9]);
@@ -150,7 +150,7 @@ fn a_store_from_an_earlier_window_starts_a_new_session_on_both_sides() {
     oms.logon();
     oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
     for id in 1..=3 {
-        oms.send(id, 1, 10, 5.0);
+        oms.send(id, 1, 10, 5.0).expect("logged on: the session takes the order");
     }
     oms.poll();
     oms.pump_until("3 answers", WAIT, |o| o.responses.len() == 3);
@@ -168,7 +168,7 @@ fn a_store_from_an_earlier_window_starts_a_new_session_on_both_sides() {
         "a reset Logon",
         WAIT,
     );
-    oms.send(4, 1, 10, 5.0);
+    oms.send(4, 1, 10, 5.0).expect("logged on: the session takes the order");
     oms.poll();
     oms.pump_until("answered", WAIT, |o| o.responses.len() == 1);
     assert_eq!(order_seqs(&mut acc, &mut oms, 4), [2, 3, 4, 2]);

@@ -20,7 +20,7 @@ fn logon_orders_answered_and_logout() {
     acc.expect("LOGON", WAIT);
     assert_eq!(oms.events[0], Ev::LoggedOn(2, 2), "{:?}", oms.events);
     for id in 1..=50 {
-        oms.send(id, 1, 10 + id, 100.25);
+        oms.send(id, 1, 10 + id, 100.25).expect("logged on: the session takes the order");
     }
     oms.poll();
     oms.pump_until("50 answers", WAIT, |o| o.responses.len() == 50);
@@ -57,11 +57,12 @@ fn a_wrong_password_is_refused_with_the_acceptors_text_retried_with_backoff_and_
         oms.events
     );
     assert_eq!(oms.logged_on_count(), 0);
-    // An order while refused is answered `reject` at once and never reaches the acceptor.
-    oms.send(1, 1, 10, 100.0);
+    // An order while refused is not taken (the engine rejects it `not_sent`) and never
+    // reaches the acceptor; the session answers nothing for it.
+    assert_eq!(oms.send(1, 1, 10, 100.0), Err(oms::exchange::NotSent));
     oms.poll();
-    assert_eq!(oms.answered(1).map(|r| r.response_type), Some(ResponseType::Reject));
-    assert!(oms.events.iter().any(|e| matches!(e, Ev::OrderRejected(1, RejectSource::NotSent, ..))));
+    assert_eq!(oms.answered(1), None);
+    assert!(!oms.events.iter().any(|e| matches!(e, Ev::OrderRejected(1, ..))));
     for _ in 0..3 {
         acc.expect("REFUSED unknown username or wrong password", WAIT);
     }
@@ -82,10 +83,10 @@ fn rejected_filled_and_business_rejected_orders() {
     let mut oms = Oms::new(&settings(port, &dir.path().join("oms"), 30), PASSWORD);
     oms.logon();
     oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
-    oms.send(1, 1, 5000, 10.5); // above the acceptor's limit
-    oms.send(2, 2, 300, 99.75); // FILL: accepted, then filled
-    oms.send(3, 3, 10, 1.0); // BMR: business reject
-    oms.send(4, 1, 1000, 10.0); // at the limit: accepted
+    oms.send(1, 1, 5000, 10.5).expect("logged on: the session takes the order"); // above the acceptor's limit
+    oms.send(2, 2, 300, 99.75).expect("logged on: the session takes the order"); // FILL: accepted, then filled
+    oms.send(3, 3, 10, 1.0).expect("logged on: the session takes the order"); // BMR: business reject
+    oms.send(4, 1, 1000, 10.0).expect("logged on: the session takes the order"); // at the limit: accepted
     oms.poll();
     oms.pump_until("4 answers and the fill", WAIT, |o| {
         o.responses.len() == 4 && o.count(|e| matches!(e, Ev::Execution(_))) == 1
@@ -151,7 +152,7 @@ fn an_inbound_gap_is_recovered_by_our_resend_request() {
     oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
     acc.command("gap");
     let skipped: u64 = acc.expect("GAP", WAIT)[4..].parse().expect("GAP n");
-    oms.send(1, 1, 10, 5.0);
+    oms.send(1, 1, 10, 5.0).expect("logged on: the session takes the order");
     oms.poll();
     oms.pump_until("the gap asked for and filled", WAIT, |o| {
         o.events.iter().any(|e| matches!(e, Ev::SequenceReset(_))) && o.responses.len() == 1
@@ -162,7 +163,7 @@ fn an_inbound_gap_is_recovered_by_our_resend_request() {
     // The execution report past the gap was dropped, then came again (PossDup) and answered.
     assert_eq!(oms.answered(1).map(|r| r.response_type), Some(ResponseType::Accept));
     assert_eq!(oms.responses.len(), 1, "answered once");
-    oms.send(2, 1, 10, 5.0);
+    oms.send(2, 1, 10, 5.0).expect("logged on: the session takes the order");
     oms.poll();
     oms.pump_until("in sequence again", WAIT, |o| o.responses.len() == 2);
     assert_eq!(oms.count(|e| matches!(e, Ev::ResendRequested(..))), 1, "{:?}", oms.events);
@@ -177,7 +178,7 @@ fn the_acceptors_resend_request_is_answered_with_a_gap_fill() {
     oms.logon();
     oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
     for id in 1..=3 {
-        oms.send(id, 1, 10, 5.0);
+        oms.send(id, 1, 10, 5.0).expect("logged on: the session takes the order");
     }
     oms.poll();
     oms.pump_until("3 answers", WAIT, |o| o.responses.len() == 3);
@@ -201,7 +202,7 @@ fn the_acceptors_resend_request_is_answered_with_a_gap_fill() {
     assert_eq!(acc.lines_starting("ORDER").len(), 3, "no order re-sent:\n{}", acc.dump());
     // Answered orders are not touched by the gap fill; the session goes on.
     assert_eq!(oms.count(|e| matches!(e, Ev::OrderRejected(..))), 0);
-    oms.send(4, 1, 10, 5.0);
+    oms.send(4, 1, 10, 5.0).expect("logged on: the session takes the order");
     oms.poll();
     oms.pump_until("answered after the gap fill", WAIT, |o| o.responses.len() == 4);
 }

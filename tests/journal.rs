@@ -526,3 +526,44 @@ fn a_follower_keeps_up_with_a_writer_in_another_thread() {
     writer.join().unwrap();
     assert_eq!(seen, N);
 }
+
+/// Writes `version` into every segment header of the journal at `base`, sealing each header's
+/// checksum again.
+fn relabel(base: &std::path::Path, version: u16) {
+    for path in journal_files(base) {
+        let mut b = std::fs::read(&path).unwrap();
+        b[8..10].copy_from_slice(&version.to_le_bytes());
+        let crc = oms::journal::header_checksum(&b).expect("a whole header");
+        b[88..92].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&path, b).unwrap();
+    }
+}
+
+/// A journal of the oldest version this build reads (its records are a subset of the current
+/// version's) reads as it was written; a version outside the range is refused, naming the file
+/// and the versions this build reads.
+#[test]
+fn older_versions_that_share_the_layout_are_read_and_others_refused() {
+    use oms::journal::{FORMAT_VERSION, OLDEST_READ_VERSION};
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    let written = write_journal(&base, 1200, SMALL_SEGMENT, SyncPolicy::None);
+    relabel(&base, OLDEST_READ_VERSION);
+    let j = Journal::open(&base).unwrap();
+    assert_eq!(j.header().version, OLDEST_READ_VERSION);
+    let read: Vec<EventRecord> = j.records().collect::<Result<_, _>>().unwrap();
+    assert_eq!(read, written);
+    assert!(j.verify().is_sound());
+    for version in [OLDEST_READ_VERSION - 1, FORMAT_VERSION + 1] {
+        relabel(&base, version);
+        let err = Journal::open(&base).expect_err("refused");
+        let text = err.to_string();
+        assert!(matches!(err, JournalError::Version { found, .. } if found == version), "{text}");
+        assert!(
+            text.contains(&format!(
+                "version {version} (this build reads versions {OLDEST_READ_VERSION} to {FORMAT_VERSION})"
+            )),
+            "{text}"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 mod common;
 
 use oms::engine::{Engine, EngineBuilder};
+use oms::exchange::NotSent;
 use oms::exchange::{Exchange, ExchangeEvent, ExecutionReport};
 use oms::journal::{Journal, JournalWriter, WriterOptions};
 use oms::{EngineClock, EventKind as K, EventRecord, EventSink, Logon, Logout, OrderRequest};
@@ -24,8 +25,9 @@ struct FillingExchange {
 }
 
 impl Exchange for FillingExchange {
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         self.sent.push(order.order_id);
+        Ok(())
     }
     fn send_logon(&mut self, _logon: &Logon) {}
     fn send_logout(&mut self, _logout: &Logout) {}

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use oms::exchange::NotSent;
 use oms::exchange::SimulatedExchange;
 use oms::runner::{EngineHandle, IdleStrategy};
 use oms::{EngineBuilder, EngineClock, Exchange, Logon, Logout, MemorySink, Producer};
@@ -80,8 +81,8 @@ struct Tap {
 }
 
 impl Exchange for Tap {
-    fn send(&mut self, order: &OrderRequest) {
-        self.inner.send(order);
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.inner.send(order)?;
         self.sent.push(*order);
         self.state.sent.fetch_add(1, Ordering::SeqCst);
         if order.order_id == self.hold_on {
@@ -92,6 +93,7 @@ impl Exchange for Tap {
                 std::thread::yield_now();
             }
         }
+        Ok(())
     }
     fn send_logon(&mut self, logon: &Logon) {
         self.inner.send_logon(logon);

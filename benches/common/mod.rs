@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use oms::exchange::NotSent;
 use oms::journal::JournalWriter;
 use oms::{
     Config, EngineClock, Exchange, Logon, Logout, OrderRequest, OrderResponse, Responder, ResponseType,
@@ -86,11 +87,12 @@ pub struct AnsweringExchange {
 
 impl Exchange for AnsweringExchange {
     #[inline(always)]
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         let resp = OrderResponse { order_id: order.order_id, response_type: ResponseType::Accept };
         if self.responder.on_data(resp).is_err() {
             self.lost += 1;
         }
+        Ok(())
     }
     fn send_logon(&mut self, _logon: &Logon) {}
     fn send_logout(&mut self, _logout: &Logout) {}

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use oms::engine::{Engine, EngineBuilder};
+use oms::exchange::NotSent;
 use oms::runner::{EngineHandle, RunnerSettings};
 use oms::{
     EngineClock, Exchange, Logon, Logout, OrderRequest, OrderResponse, RequestType, Responder, ResponseType,
@@ -54,12 +55,13 @@ impl ProbeExchange {
 
 impl Exchange for ProbeExchange {
     #[inline(always)]
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         self.probe.on_send(order.order_id);
         let resp = OrderResponse { order_id: order.order_id, response_type: ResponseType::Accept };
         if self.responder.on_data(resp).is_err() {
             self.lost += 1;
         }
+        Ok(())
     }
     fn send_logon(&mut self, _logon: &Logon) {}
     fn send_logout(&mut self, _logout: &Logout) {}

@@ -6,6 +6,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
+use oms::exchange::NotSent;
 use oms::exchange::fix::decode::decode;
 use oms::exchange::fix::encode::MessageWriter;
 use oms::exchange::fix::tags;
@@ -107,7 +108,7 @@ impl SplitFix {
 }
 
 impl Exchange for SplitFix {
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         let mut out = std::mem::take(&mut self.out);
         let wall = self.clock.wall_ns(self.clock.now_ns());
         let transact = *self.time.format(wall);
@@ -124,6 +125,7 @@ impl Exchange for SplitFix {
             self.seq += 1;
         }
         self.out = out;
+        Ok(())
     }
     fn send_logon(&mut self, _: &Logon) {}
     fn send_logout(&mut self, _: &Logout) {}

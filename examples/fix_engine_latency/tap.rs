@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use hdrhistogram::Histogram;
+use oms::exchange::NotSent;
 use oms::exchange::{Exchange, ExchangeEvent};
 use oms::{EngineClock, EventKind, EventRecord, EventSink, Logon, Logout, OrderRequest, ResponseType};
 
@@ -62,11 +63,12 @@ impl WireTap {
 }
 
 impl Exchange for WireTap {
-    fn send(&mut self, order: &OrderRequest) {
-        self.inner.send(order);
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.inner.send(order)?;
         if self.pending.len() < self.pending.capacity() {
             self.pending.push(order.order_id);
         }
+        Ok(())
     }
     fn send_logon(&mut self, logon: &Logon) {
         self.inner.send_logon(logon);

@@ -33,9 +33,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use oms::engine::EngineBuilder;
-use oms::venue::Venue;
 use oms::journal::{Journal, JournalWriter, WriterOptions};
 use oms::runner::{EngineHandle, IdleStrategy};
+use oms::venue::Venue;
 use oms::{Config, EngineClock};
 
 /// The oms demo: a short narrated trading session, checked against its own journal.

@@ -44,9 +44,9 @@ mod signal;
 mod status;
 mod taken;
 
+use crate::venue::Venue;
 use orders::{Feed, Input};
 use status::Status;
-use crate::venue::Venue;
 
 /// Arguments of `oms run`.
 #[derive(Debug, clap::Args)]

@@ -23,10 +23,18 @@ pub use simulated::{SimulatedExchange, SimulatedSettings, SimulatedStats};
 
 use crate::model::{Logon, Logout, OrderRequest};
 
+/// The exchange did not take an order ([`Exchange::send`]): nothing went out (a session
+/// adapter not logged on, an order it cannot encode). The engine takes the order back out of
+/// flight and records it `rejected` `not_sent`: its fate, in the journal, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the exchange did not take the order: nothing was sent")]
+pub struct NotSent;
+
 /// One exchange session. Called only from the engine thread.
 pub trait Exchange {
     /// Sends an order (`send(const OrderRequest&)`). Must not block: it runs on the hot path.
-    fn send(&mut self, order: &OrderRequest);
+    /// `Err(NotSent)` when nothing went out.
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent>;
     /// Logs the session on (`sendLogon()`), at each window start.
     fn send_logon(&mut self, logon: &Logon);
     /// Logs the session off (`sendLogout()`), at each window end.
@@ -56,7 +64,7 @@ pub trait Exchange {
 }
 
 impl<E: Exchange + ?Sized> Exchange for Box<E> {
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         (**self).send(order)
     }
     fn send_logon(&mut self, logon: &Logon) {

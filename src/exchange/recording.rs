@@ -1,6 +1,6 @@
 //! Exchanges for tests and benchmarks: one that records every call, one that does nothing.
 
-use super::Exchange;
+use super::{Exchange, NotSent};
 use crate::model::{Logon, Logout, OrderRequest};
 
 /// What the engine asked the exchange to do.
@@ -47,8 +47,9 @@ impl RecordingExchange {
 }
 
 impl Exchange for RecordingExchange {
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         self.calls.push(ExchangeCall::Send(*order));
+        Ok(())
     }
     fn send_logon(&mut self, logon: &Logon) {
         self.calls.push(ExchangeCall::Logon(logon.username.clone()));
@@ -71,8 +72,9 @@ pub struct NullExchange {
 
 impl Exchange for NullExchange {
     #[inline]
-    fn send(&mut self, _order: &OrderRequest) {
+    fn send(&mut self, _order: &OrderRequest) -> Result<(), NotSent> {
         self.sent += 1;
+        Ok(())
     }
     fn send_logon(&mut self, _logon: &Logon) {
         self.logons += 1;

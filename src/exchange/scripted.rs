@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 
-use super::Exchange;
+use super::{Exchange, NotSent};
 use crate::clock::EngineClock;
 use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType};
 
@@ -71,12 +71,13 @@ impl ScriptedExchange {
 
 impl Exchange for ScriptedExchange {
     #[inline]
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         self.sent += 1;
         if let Some((delay, _)) = self.auto {
             let due = self.clock.now_ns().saturating_add(delay);
             self.pending.push_back((due, order.order_id));
         }
+        Ok(())
     }
     fn send_logon(&mut self, _logon: &Logon) {
         self.logons += 1;
@@ -95,9 +96,9 @@ mod tests {
     fn answers_each_order_after_the_delay_in_send_order() {
         let (clock, mock) = EngineClock::manual(0);
         let mut x = ScriptedExchange::new(clock, Some((150, ResponseType::Reject)));
-        x.send(&OrderRequest::new(1, 1, Side::Buy, 1.0, 1));
+        x.send(&OrderRequest::new(1, 1, Side::Buy, 1.0, 1)).expect("taken");
         mock.increment(10u64);
-        x.send(&OrderRequest::new(2, 1, Side::Buy, 1.0, 1));
+        x.send(&OrderRequest::new(2, 1, Side::Buy, 1.0, 1)).expect("taken");
         assert_eq!((x.sent(), x.pending(), x.next_due_ns()), (2, 2, Some(150)));
         assert_eq!(x.pop_due(149), None);
         assert_eq!(x.pop_due(160), Some(OrderResponse { order_id: 1, response_type: ResponseType::Reject }));
@@ -106,7 +107,7 @@ mod tests {
 
         let (clock, _) = EngineClock::manual(0);
         let mut quiet = ScriptedExchange::new(clock, None);
-        quiet.send(&OrderRequest::new(1, 1, Side::Buy, 1.0, 1));
+        quiet.send(&OrderRequest::new(1, 1, Side::Buy, 1.0, 1)).expect("taken");
         assert_eq!((quiet.sent(), quiet.pending(), quiet.next_due_ns()), (1, 0, None));
     }
 }

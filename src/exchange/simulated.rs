@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{Exchange, ExchangeEvent};
+use super::{Exchange, ExchangeEvent, NotSent};
 use crate::clock::EngineClock;
 use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType};
 use crate::ring::Responder;
@@ -158,7 +158,7 @@ impl SimulatedExchange {
 
 impl Exchange for SimulatedExchange {
     #[inline]
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         self.stats.received.fetch_add(1, Ordering::Relaxed);
         let entry = (order.order_id, self.clock.now_ns());
         // Behind a backlog, an order waits its turn: the thread takes orders in the order sent.
@@ -169,6 +169,7 @@ impl Exchange for SimulatedExchange {
             self.stats.overflow.fetch_add(1, Ordering::Relaxed);
             self.backlog.push_back(entry);
         }
+        Ok(())
     }
     fn send_logon(&mut self, _logon: &Logon) {
         self.stats.logons.fetch_add(1, Ordering::Relaxed);
@@ -357,7 +358,7 @@ mod tests {
             SimulatedExchange::spawn(&settings(10, 10, 0.0, 5), responder, clock.clone(), 1).expect("thread");
         let stats = sim.stats();
         for id in 1..=N {
-            sim.send(&OrderRequest::new(id, 1, Side::Buy, 10.0, 1));
+            sim.send(&OrderRequest::new(id, 1, Side::Buy, 10.0, 1)).expect("taken");
         }
         // Nothing is due before the clock moves: the thread takes at most one order per idle turn.
         assert!(stats.overflow.load(Ordering::Relaxed) > 0, "the ring never filled: the test proves nothing");

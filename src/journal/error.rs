@@ -42,7 +42,8 @@ pub enum JournalError {
     },
     /// The file is a journal of a format version this build does not read.
     #[error(
-        "{path}: offset 8: unsupported journal format version {found} (this build reads version {supported})",
+        "{path}: offset 8: unsupported journal format version {found} (this build reads versions {oldest} to {supported})",
+        oldest = super::format::OLDEST_READ_VERSION,
         path = .path.display()
     )]
     Version {

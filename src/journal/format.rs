@@ -16,9 +16,13 @@ use super::{Corruption, HeaderText, JournalError, JournalMeta};
 
 /// First 8 bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
-/// The format version this build writes and reads (3: CRC-32C checksums, the `sync_failed`
-/// header flag).
-pub const FORMAT_VERSION: u16 = 3;
+/// The format version this build writes (3: CRC-32C checksums, the `sync_failed` header flag;
+/// 4: the reject reason `not_sent`).
+pub const FORMAT_VERSION: u16 = 4;
+/// The oldest version this build reads: versions from it to [`FORMAT_VERSION`] share every
+/// layout, and each later one only adds record values (a kind, a reason) the earlier ones never
+/// hold, so a journal of an older version is read as it was written.
+pub const OLDEST_READ_VERSION: u16 = 3;
 /// Size of the fixed part of the header; the variable strings start here.
 pub const FIXED_HEADER: usize = 128;
 /// Header sizes are rounded up to this (records start on a page boundary).
@@ -157,7 +161,7 @@ impl SegmentHeader {
             return Err(corrupt(bytes.len(), problem));
         }
         let version = u16_at(bytes, offsets::VERSION);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READ_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(JournalError::Version {
                 path: path.to_path_buf(),
                 found: version,

@@ -50,7 +50,7 @@ pub mod writer;
 
 pub use error::{ConfigProblem, Corruption, HeaderText, JournalError};
 pub use follower::{Follower, Poll};
-pub use format::{FORMAT_VERSION, MAGIC, SegmentHeader, header_checksum, segment_path};
+pub use format::{FORMAT_VERSION, MAGIC, OLDEST_READ_VERSION, SegmentHeader, header_checksum, segment_path};
 pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};
 pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
 pub use writer::{Faults, JournalStats, JournalWriter, WriterOptions};

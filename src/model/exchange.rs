@@ -150,7 +150,9 @@ pub enum RejectSource {
     /// The counterparty asked for the order's message again and we sent a gap fill instead: the
     /// counterparty never processed it and never will.
     GapFilled = 3,
-    /// The order could not be sent at all (not logged on, or no room in the outbound buffer).
+    /// The order could not be sent at all. Written by format versions before 4 (a FIX session
+    /// answered such an order `reject` itself); this build's engine records the order
+    /// `rejected` `not_sent` instead, and reads this value only in older journals.
     NotSent = 4,
 }
 

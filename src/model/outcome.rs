@@ -152,11 +152,14 @@ pub enum RejectReason {
     SessionEnded = 10,
     /// Still queued (or still in a ring) when the engine stopped.
     Shutdown = 11,
+    /// The exchange did not take the order when it was sent (a session adapter not logged on,
+    /// an order it cannot encode): nothing went out.
+    NotSent = 12,
 }
 
 impl RejectReason {
     /// Every reason, in wire order.
-    pub const ALL: [RejectReason; 11] = [
+    pub const ALL: [RejectReason; 12] = [
         RejectReason::OutsideWindow,
         RejectReason::InvalidPrice,
         RejectReason::InvalidQty,
@@ -168,6 +171,7 @@ impl RejectReason {
         RejectReason::JournalFull,
         RejectReason::SessionEnded,
         RejectReason::Shutdown,
+        RejectReason::NotSent,
     ];
 
     /// Decodes the wire value.
@@ -192,6 +196,7 @@ impl RejectReason {
             RejectReason::JournalFull => "journal_full",
             RejectReason::SessionEnded => "session_ended",
             RejectReason::Shutdown => "shutdown",
+            RejectReason::NotSent => "not_sent",
         }
     }
 

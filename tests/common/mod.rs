@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use oms::engine::{Engine, EngineBuilder, RecoverError, RecoveredState};
+use oms::exchange::NotSent;
 use oms::exchange::RecordingExchange;
 use oms::{
     Config, EngineClock, EventKind, EventRecord, EventSink, Exchange, Logon, Logout, MemorySink,
@@ -73,9 +74,10 @@ impl Deref for TimedExchange {
 }
 
 impl Exchange for TimedExchange {
-    fn send(&mut self, order: &OrderRequest) {
-        self.inner.send(order);
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        let taken = self.inner.send(order);
         self.send_cost.spend(&self.mock);
+        taken
     }
     fn send_logon(&mut self, logon: &Logon) {
         self.inner.send_logon(logon);

@@ -340,8 +340,9 @@ impl Oms {
         self.responses.iter().map(|r| r.0).find(|r| r.order_id == id)
     }
 
-    pub fn send(&mut self, id: u64, symbol: i32, qty: u64, price: f64) {
-        self.fix.send(&OrderRequest::new(id, symbol, Side::Buy, price, qty));
+    /// Hands an order to the session; `Err` when it did not take it (nothing went out).
+    pub fn send(&mut self, id: u64, symbol: i32, qty: u64, price: f64) -> Result<(), oms::exchange::NotSent> {
+        self.fix.send(&OrderRequest::new(id, symbol, Side::Buy, price, qty))
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use oms::exchange::NotSent;
 use oms::{Config, Exchange, Logon, Logout, OrderRequest};
 
 /// 2026-11-23T05:00:00Z: 10:30 in Asia/Kolkata, inside the default window (10:00-13:00), which
@@ -37,8 +38,9 @@ pub struct ProbeState {
 pub struct Probe(pub Arc<ProbeState>);
 
 impl Exchange for Probe {
-    fn send(&mut self, _order: &OrderRequest) {
+    fn send(&mut self, _order: &OrderRequest) -> Result<(), NotSent> {
         self.0.sent.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
     fn send_logon(&mut self, _logon: &Logon) {
         let status = std::fs::read_to_string("/proc/thread-self/status").expect("own status");

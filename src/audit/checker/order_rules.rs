@@ -188,7 +188,8 @@ impl Auditor {
                     | RejectReason::QueueFull
                     | RejectReason::JournalFull
                     | RejectReason::SessionEnded
-                    | RejectReason::Shutdown => false,
+                    | RejectReason::Shutdown
+                    | RejectReason::NotSent => false,
                 };
                 if !fits {
                     self.reason_unfit(Rule::Modify, r, o, request, reason);
@@ -206,7 +207,8 @@ impl Auditor {
                     | RejectReason::QueueFull
                     | RejectReason::JournalFull
                     | RejectReason::SessionEnded
-                    | RejectReason::Shutdown => false,
+                    | RejectReason::Shutdown
+                    | RejectReason::NotSent => false,
                 };
                 if !fits {
                     self.reason_unfit(Rule::Fates, r, o, request, reason);
@@ -261,6 +263,19 @@ impl Auditor {
             }
             RejectReason::InvalidRequestType | RejectReason::NotQueued => false,
             RejectReason::SessionEnded => return self.on_session_ended(r, id),
+            RejectReason::NotSent => {
+                if self.orders.front() == Some(id) {
+                    // The queue's oldest order, which the exchange did not take as it left the
+                    // queue: its fate. Sent (had it gone out) only while logged on.
+                    self.orders.end(id);
+                    if !logged_on {
+                        self.reason_unfit(Rule::Fates, r, o, RequestType::New, reason);
+                    }
+                    return;
+                }
+                // A New the exchange did not take as it was sent at once.
+                valid.is_ok() && logged_on && self.orders.get(id).is_none()
+            }
             RejectReason::Shutdown => {
                 self.shutdown_seen = true;
                 if self.orders.front() == Some(id) {

@@ -42,8 +42,8 @@ use self::orders::OrderTable;
 use self::session::{Command, Now, Output, Session, SessionParams};
 use self::store::{SeqStore, StoreError};
 use self::transport::{Progress, Transport};
-use super::Exchange;
 use super::event::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
+use super::{Exchange, NotSent};
 use crate::clock::EngineClock;
 use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType, Secret};
 use crate::ring::Responder;
@@ -82,7 +82,7 @@ pub struct FixStats {
     pub orders_sent: u64,
     /// Orders answered through the responder (first answers).
     pub responses: u64,
-    /// Orders that could not be sent (answered `reject` at once).
+    /// Orders that could not be sent (`send` said `NotSent`: the engine rejects them `not_sent`).
     pub not_sent: u64,
     /// Orders sent but not tracked (more in flight than the table was sized for): their reports
     /// come as events, not responses.
@@ -108,8 +108,6 @@ pub struct FixExchange {
     responder: Responder,
     /// Responses the responder ring had no room for, oldest first (capacity fixed).
     deferred: Vec<OrderResponse>,
-    /// Orders `send` could not send, to report at the next poll (capacity fixed).
-    not_sent: Vec<u64>,
     clock: EngineClock,
     window: TradingWindow,
     symbols: Box<[(i32, Box<[u8]>)]>,
@@ -177,7 +175,6 @@ impl FixExchange {
             orders: OrderTable::with_capacity(capacity),
             responder,
             deferred: Vec::with_capacity(capacity),
-            not_sent: Vec::with_capacity(capacity),
             clock,
             window,
             symbols: settings.symbols.iter().map(|(id, s)| (*id, s.as_bytes().into())).collect(),
@@ -258,16 +255,6 @@ impl FixExchange {
                 break;
             }
             self.deferred.remove(0);
-            work += 1;
-        }
-        for id in self.not_sent.drain(..) {
-            let text = "not sent: the FIX session is not logged on or its outbound buffer is full";
-            events(ExchangeEvent::OrderRejected {
-                order_id: id,
-                source: RejectSource::NotSent,
-                reason: 0,
-                text,
-            });
             work += 1;
         }
         // Connection progress and input, until the socket has nothing more.
@@ -548,7 +535,7 @@ impl Exchange for FixExchange {
     /// (the write happens in the loop turn's `poll`). An order that cannot be sent is answered
     /// `reject` at once and reported at the next `poll`.
     #[inline]
-    fn send(&mut self, order: &OrderRequest) {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         let now = self.now(self.clock.now_ns());
         let side = match order.side {
             'B' => b'1',
@@ -578,14 +565,11 @@ impl Exchange for FixExchange {
                     self.stats.untracked += 1;
                 }
                 self.store.set(seq + 1, self.session.seq().1);
+                Ok(())
             }
             Err(_) => {
                 self.stats.not_sent += 1;
-                let r = OrderResponse { order_id: order.order_id, response_type: ResponseType::Reject };
-                Self::respond(&mut self.responder, &mut self.deferred, &mut self.stats, r);
-                if self.not_sent.len() < self.not_sent.capacity() {
-                    self.not_sent.push(order.order_id);
-                }
+                Err(NotSent)
             }
         }
     }
