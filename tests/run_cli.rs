@@ -236,3 +236,26 @@ fn sigterm_shuts_down_cleanly() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("throttle.max_orders_per_sec: 1 in the journal, 2 in the configuration"), "{err}");
 }
+
+#[test]
+fn every_configuration_problem_is_reported_in_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.toml");
+    let text = "[session]\nbogus_key = 1\nstart = \"25:00\"\n[throttle]\nburst = -5\n[journal]\nsync = \"sometimes\"\n";
+    std::fs::write(&config, text).expect("config");
+    let journal = dir.path().join("oms.journal");
+    let out = run(&config, &journal).output().expect("oms run");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let file = config.display();
+    for needle in [
+        format!("{file}:2: session.bogus_key: unknown key"),
+        format!("{file}:3: session.start: \"25:00\" is not a time of day"),
+        format!("{file}:5: throttle.burst: -5 is not a whole number"),
+        format!("{file}:7: journal.sync: \"sometimes\" is not \"none\", \"on-logout\" or an interval"),
+    ] {
+        assert!(err.contains(&needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(!err.contains("Name(") && !err.contains("u32"), "{err}");
+    assert!(!journal.exists(), "nothing starts");
+}

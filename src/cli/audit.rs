@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::audit::{AuditOptions, Auditor};
-use crate::config::Config;
+use crate::config::{Config, ParsedConfig};
 use crate::journal::Journal;
 use crate::session::TradingWindow;
 use crate::throttle::ThrottleSettings;
@@ -41,8 +41,8 @@ fn unusable(msg: impl std::fmt::Display) -> Result<ExitCode, CliError> {
 fn rules(a: &AuditArgs, journal: &Journal) -> Result<(TradingWindow, ThrottleSettings, String), String> {
     match &a.config {
         Some(file) => {
-            let config = Config::load(file).map_err(|e| e.to_string())?;
-            let (w, t) = config.rules().map_err(|e| e.in_file(file).to_string())?;
+            let parsed = ParsedConfig::load(file).map_err(|e| e.to_string())?;
+            let (w, t) = parsed.rules().map_err(|e| e.to_string())?;
             Ok((w, t, format!("from {}", file.display())))
         }
         None => {

@@ -30,7 +30,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::clock::EngineClock;
-use crate::config::{Config, ValidConfig};
+use crate::config::{Config, ParsedConfig, ValidConfig};
 use crate::engine::{EngineBuilder, RecoveredState};
 use crate::journal::{JournalSettings, JournalWriter, WriterOptions, format::existing_segments};
 use crate::recovery::{self, RecoveryError};
@@ -113,15 +113,16 @@ fn window_today(window: &TradingWindow, now_ns: i64) -> bool {
 
 /// Runs `oms run`.
 pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
-    let mut config = match Config::load(&a.config) {
+    let mut parsed = match ParsedConfig::load(&a.config) {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    config.journal.path = a.journal.clone();
-    let valid = match config.validate() {
+    parsed.config.journal.path = a.journal.clone();
+    let valid = match parsed.validate() {
         Ok(v) => v,
-        Err(e) => return usage(e.in_file(&a.config)),
+        Err(e) => return usage(e),
     };
+    let config = parsed.config;
     let mut input = match Input::open(a.orders.as_deref(), a.producers) {
         Ok(i) => i,
         Err(msg) => return usage(msg),
