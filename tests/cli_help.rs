@@ -58,3 +58,16 @@ fn decode_lists_every_record_kind_under_kind() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("fill") && err.contains("exchange_session"), "{err}");
 }
+
+/// `--once` with a window open all day runs until the window's end: the help says so, and how to
+/// stop earlier.
+#[test]
+fn run_once_says_it_waits_for_the_end_of_the_window() {
+    let page = help(&["run", "--help"]);
+    let start = page.find("--once").expect("--once is documented");
+    let end = page[start..].find("--producers").map_or(page.len(), |i| start + i);
+    let once = &page[start..end];
+    for needle in ["until the window the orders trade in ends", "all day", "23:59:59", "Ctrl-C"] {
+        assert!(once.contains(needle), "--once does not say {needle:?}:\n{once}");
+    }
+}

@@ -10,7 +10,7 @@
 //! (`status.rs`, read from the journal). SIGINT or SIGTERM stops it cleanly: queued orders are
 //! rejected `shutdown`, orders in flight are recorded `unanswered`, the journal is closed, exit
 //! 0. `--once` stops after the first logout that follows the end of the orders input (at once
-//! if no window opens today).
+//! if no window opens today): with a window open all day, at 23:59:59.
 //!
 //! When PATH holds a journal, `oms run` recovers from it ([`crate::recovery`]): the state its
 //! previous run left — queue, orders in flight, throttle, session — after checking that the
@@ -63,8 +63,14 @@ pub struct RunArgs {
     /// lines arrive.
     #[arg(long, value_name = "FILE|-")]
     pub orders: Option<PathBuf>,
-    /// Stop after the first window's logout that follows the end of the orders input (at once
-    /// if no window opens today). Without it, run until SIGINT or SIGTERM.
+    /// Stop after the first logout that follows the end of the orders input: at the end of the
+    /// window (23:59:59 for a window open all day).
+    ///
+    /// The run lasts until the window the orders trade in ends (at once if no window opens
+    /// today): with a window open all day (00:00:00 to 23:59:59, as in examples/oms.toml) that
+    /// is 23:59:59. Ctrl-C (SIGINT) or SIGTERM stops it earlier, just as cleanly: queued orders
+    /// are rejected `shutdown`, orders in flight recorded `unanswered`, the journal closed, exit
+    /// 0. Without --once, run until SIGINT or SIGTERM.
     #[arg(long)]
     pub once: bool,
     /// Producer rings (lines use `p=0` … `p=N-1`). Default: as many as the orders file uses;
