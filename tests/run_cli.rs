@@ -138,12 +138,15 @@ fn a_malformed_orders_file_is_named_and_nothing_starts() {
 }
 
 #[test]
-fn a_malformed_line_on_standard_input_stops_the_run_cleanly() {
+fn a_malformed_line_on_standard_input_ends_the_input_there() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), -60.0, 3600.0, 100, 300);
+    let config = write_config(dir.path(), -60.0, 6.0, 100, 300);
     let journal = dir.path().join("oms.journal");
-    let mut child =
-        run(&config, &journal).args(["--orders", "-"]).stdin(Stdio::piped()).spawn().expect("oms run");
+    let mut child = run(&config, &journal)
+        .args(["--orders", "-", "--once"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("oms run");
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"@0 new id=1 sym=1 side=B px=10 qty=1\n# a comment\n").expect("write");
     // The first line is taken before the bad one arrives.
@@ -153,7 +156,7 @@ fn a_malformed_line_on_standard_input_stops_the_run_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     }
     stdin.write_all(b"@5 modify id=1 px=oops qty=1\n@6 cancel id=1\n").expect("write");
-    let out = wait(child, 30, "oms run after a bad line");
+    let out = wait(child, 60, "oms run after a bad line");
     drop(stdin);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -162,6 +165,43 @@ fn a_malformed_line_on_standard_input_stops_the_run_cleanly() {
     assert!(
         ev.iter().all(|r| r.request != oms::RequestType::Modify && r.request != oms::RequestType::Cancel)
     );
+    assert_audited_and_verified(&journal, &config);
+}
+
+/// Orders taken before a bad line on standard input run their course: the bad line ends the
+/// input, not what came before it (the one due later is handed over at its time, the one sent
+/// gets its answer).
+#[test]
+fn a_bad_line_on_standard_input_keeps_the_orders_before_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A 50 ms exchange: no answer could come before a run that stopped at the bad line.
+    let config = write_config(dir.path(), -60.0, 4.0, 100, 50_000);
+    let journal = dir.path().join("oms.journal");
+    let mut child = run(&config, &journal)
+        .args(["--orders", "-", "--once"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("oms run");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(
+            b"@0 new id=1 sym=1 side=B px=10 qty=1\n\
+              @300 new id=2 sym=1 side=S px=11 qty=2\n\
+              @100 new id=3 sym=1 side=B px=abc qty=1\n\
+              @400 new id=4 sym=1 side=B px=12 qty=1\n",
+        )
+        .expect("write");
+    drop(stdin);
+    let out = wait(child, 60, "oms run after a bad line");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("<stdin>:3: px=\"abc\""), "the line is named: {err}");
+    let ev = records(&journal);
+    let fate = |id: u64| -> Vec<K> { ev.iter().filter(|r| r.order_id == id).map(|r| r.kind).collect() };
+    assert_eq!(fate(1), [K::Sent, K::Response], "{err}");
+    assert_eq!(fate(2), [K::Sent, K::Response], "the line before the bad one, due later, still goes");
+    assert!(fate(3).is_empty() && fate(4).is_empty(), "nothing from the bad line or after it");
+    assert!(ev.iter().all(|r| r.reason != Some(R::Shutdown)), "nothing rejected shutdown");
     assert_audited_and_verified(&journal, &config);
 }
 
@@ -258,4 +298,55 @@ fn every_configuration_problem_is_reported_in_one_run() {
     }
     assert!(!err.contains("Name(") && !err.contains("u32"), "{err}");
     assert!(!journal.exists(), "nothing starts");
+}
+
+#[test]
+fn every_bad_line_of_an_orders_file_is_reported_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), 1.0, 60.0, 5, 300);
+    let journal = dir.path().join("oms.journal");
+    let orders = dir.path().join("bad.txt");
+    let text = "@0 new id=1 sym=1 side=B px=1 qty=1\n\
+                @1 new id=2 sym=1 side=B px=1\n\
+                @2 cancel id=1\n\
+                @3 buy id=3\n\
+                @4 response id=1 accept\n\
+                @5 cancel id=1 p=3\n\
+                @1 cancel id=1\n\
+                @6 new id=4 sym=1 side=B px=abc qty=1\n";
+    std::fs::write(&orders, text).expect("orders");
+    let out = run(&config, &journal)
+        .arg("--orders")
+        .arg(&orders)
+        .args(["--producers", "2"])
+        .output()
+        .expect("oms run");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let file = orders.display();
+    for (line, what) in [
+        (2, "missing qty"),
+        (4, "unknown verb \"buy\" (expected new, modify, cancel or advance)"),
+        (5, "the exchange answers"),
+        (6, "--producers"),
+        (7, "time goes backwards"),
+        (8, "px=\"abc\""),
+    ] {
+        let needle = format!("{file}:{line}: ");
+        let at =
+            err.lines().find(|l| l.contains(&needle)).unwrap_or_else(|| panic!("no {needle:?} in:\n{err}"));
+        assert!(at.contains(what), "{needle}: {what:?} not in {at:?}\n{err}");
+    }
+    assert!(err.contains("6 bad lines"), "{err}");
+    assert!(!err.contains(&format!("{file}:1:")) && !err.contains(&format!("{file}:3:")), "{err}");
+    assert!(!journal.exists(), "nothing starts");
+
+    // Past a cap, the rest are counted, not listed.
+    let many: String = (1..=50).map(|i| format!("@{i} cancel id=x{i}\n")).collect();
+    std::fs::write(&orders, many).expect("orders");
+    let out = run(&config, &journal).arg("--orders").arg(&orders).output().expect("oms run");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().filter(|l| l.contains(&format!("{file}:"))).count(), 20 + 1, "{err}");
+    assert!(err.contains("50 bad lines") && err.contains("30 more"), "{err}");
 }

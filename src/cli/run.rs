@@ -24,6 +24,8 @@
 //!
 //! Exit codes: 0 a clean stop; 1 the journal cannot be written or resumed, or the engine
 //! failed; 2 bad usage (configuration, orders input, a journal under another configuration).
+//! A bad line on standard input ends the input there (the orders before it run their course)
+//! and makes the run exit 2 when it stops.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -81,9 +83,13 @@ pub struct RunArgs {
 
 /// How a run ends.
 enum End {
-    /// SIGINT / SIGTERM, or `--once` done.
-    Clean,
-    /// Standard input carried a malformed line (the message names it).
+    /// SIGINT / SIGTERM, or `--once` done; with the bad line that ended standard input, if one
+    /// did (the run still exits 2).
+    Clean {
+        /// `<stdin>:LINE: what`.
+        bad_input: Option<String>,
+    },
+    /// The orders could not be handed over (the message says why).
     BadInput(String),
 }
 
@@ -187,7 +193,10 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
     eprintln!("{}", status.line(clock.wall_ns(clock.now_ns())));
     eprintln!("oms run: journal closed: {} records in {}", journal.records, a.journal.display());
     match end {
-        Ok(End::Clean) => Ok(ExitCode::SUCCESS),
+        Ok(End::Clean { bad_input: None }) => Ok(ExitCode::SUCCESS),
+        Ok(End::Clean { bad_input: Some(msg) }) => {
+            usage(format!("the orders input ended at a bad line: {msg}"))
+        }
         Ok(End::BadInput(msg)) => usage(msg),
         Err(e) => Err(e),
     }
@@ -259,9 +268,10 @@ fn run_loop(
     let start = Instant::now();
     let mut next_status = start + Duration::from_secs(1);
     let mut input_end: Option<i64> = None;
+    let mut bad_input = None;
     loop {
         if signal::received() {
-            return Ok(End::Clean);
+            return Ok(End::Clean { bad_input });
         }
         if !handle.is_running() {
             return Err(CliError::Output {
@@ -274,6 +284,14 @@ fn run_loop(
             Ok(f) => f,
             Err(msg) => return Ok(End::BadInput(msg)),
         };
+        if let Some(msg) = input.take_bad() {
+            let until = if a.once { "the logout at the window's end" } else { "SIGINT or SIGTERM" };
+            eprintln!(
+                "oms run: {msg}\noms run: the orders input ends at that line; the orders before it run \
+                 their course (until {until}), then the run exits 2"
+            );
+            bad_input = Some(msg);
+        }
         status.follow()?;
         let now = Instant::now();
         if now >= next_status {
@@ -284,7 +302,7 @@ fn run_loop(
             let wall = clock.wall_ns(clock.now_ns());
             let ended = *input_end.get_or_insert(wall);
             if status.logout_since(ended) || !window_today(&valid.engine.session.window, ended) {
-                return Ok(End::Clean);
+                return Ok(End::Clean { bad_input });
             }
         }
         let wait = match fed {
