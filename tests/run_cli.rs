@@ -350,3 +350,75 @@ fn every_bad_line_of_an_orders_file_is_reported_at_once() {
     assert_eq!(err.lines().filter(|l| l.contains(&format!("{file}:"))).count(), 20 + 1, "{err}");
     assert!(err.contains("50 bad lines") && err.contains("30 more"), "{err}");
 }
+
+/// A second `oms run` on a journal another one is writing says only that: it takes the lock
+/// before it reads the journal, so it neither prints a recovery it will not make nor spends the
+/// time to read it.
+#[test]
+fn a_second_run_on_a_live_journal_is_refused_before_any_recovery() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), -60.0, 3600.0, 100, 300);
+    let journal = dir.path().join("oms.journal");
+    let first = run(&config, &journal).spawn().expect("oms run");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let live = || Journal::open(&journal).ok()?.records().collect::<Result<Vec<_>, _>>().ok();
+    while !live().is_some_and(|ev| ev.iter().any(|r| r.kind == K::Logon)) {
+        assert!(Instant::now() < deadline, "the first run did not log on within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = wait(run(&config, &journal).spawn().expect("oms run again"), 30, "the second oms run");
+    let err = stderr(&second);
+    // SAFETY: a plain syscall on the pid of a child we spawned and have not waited for.
+    let rc = unsafe { libc::kill(first.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let first = wait(first, 30, "the first oms run after SIGTERM");
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(&format!("oms run: {}: another writer has this journal open", journal.display())),
+        "{err}"
+    );
+    assert!(!err.contains("restores") && !err.contains("not closed"), "no recovery is announced: {err}");
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_audited_and_verified(&journal, &config);
+}
+
+/// A journal that cannot be created is named as the user gave it, with the subcommand; the file
+/// that failed (the segment being prepared) follows.
+#[test]
+fn a_journal_that_cannot_be_created_is_named_as_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), -60.0, 3600.0, 100, 300);
+    let expect_named = |out: &Output, journal: &Path, tmp: &Path| {
+        let err = stderr(out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        let head = format!(
+            "oms run: {}: cannot create the journal: cannot create {}: ",
+            journal.display(),
+            tmp.display()
+        );
+        assert!(err.starts_with(&head), "{head:?} not at the start of:\n{err}");
+    };
+    // The segment's `.tmp` name is taken by a directory: creating it fails, root or not.
+    let journal = dir.path().join("day.journal");
+    let tmp = dir.path().join("day.journal.tmp");
+    std::fs::create_dir(&tmp).expect("a directory in the way");
+    expect_named(&run(&config, &journal).output().expect("oms run"), &journal, &tmp);
+
+    // A read-only directory. Root writes there regardless of the mode bits, so as root the
+    // run is made as `nobody`.
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).expect("dir");
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let journal = ro.join("day.journal");
+    let mut c = run(&config, &journal);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        c.uid(65534).gid(65534);
+    }
+    let out = c.output().expect("oms run as a user who cannot write there");
+    expect_named(&out, &journal, &ro.join("day.journal.tmp"));
+    assert!(stderr(&out).contains("Permission denied"), "{}", stderr(&out));
+}

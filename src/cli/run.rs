@@ -34,7 +34,9 @@ use std::time::{Duration, Instant};
 use crate::clock::EngineClock;
 use crate::config::{Config, ParsedConfig, ValidConfig};
 use crate::engine::{EngineBuilder, RecoveredState};
-use crate::journal::{JournalSettings, JournalWriter, WriterOptions, format::existing_segments};
+use crate::journal::{
+    JournalError, JournalSettings, JournalWriter, WriterOptions, format::existing_segments,
+};
 use crate::recovery::{self, RecoveryError};
 use crate::runner::EngineHandle;
 use crate::session::TradingWindow;
@@ -123,8 +125,16 @@ fn window_today(window: &TradingWindow, now_ns: i64) -> bool {
     midnight.is_ok_and(|m| i128::from(span.start_ns) < m)
 }
 
-/// Runs `oms run`.
+/// Runs `oms run`. Every message names the subcommand (`oms run: …`).
 pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
+    match run_checked(a) {
+        Err(CliError::BrokenPipe) => Err(CliError::BrokenPipe),
+        Err(e) => failed(e),
+        done => done,
+    }
+}
+
+fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     let mut parsed = match ParsedConfig::load(&a.config) {
         Ok(c) => c,
         Err(e) => return usage(e),
@@ -148,7 +158,6 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
         Ok(opened) => opened,
         Err(Opening::Usage(msg)) => return usage(msg),
         Err(Opening::Failed(msg)) => return failed(msg),
-        Err(Opening::Journal(e)) => return Err(e.into()),
     };
     if recovered.is_some() && input.is_file() {
         match taken::Taken::read(&a.journal) {
@@ -206,10 +215,44 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
 enum Opening {
     /// A journal under another configuration (exit 2).
     Usage(String),
-    /// Cannot go on (exit 1).
+    /// Cannot go on (exit 1): the journal cannot be created, read or resumed (naming it as
+    /// given, then the file that failed), or it changed meanwhile.
     Failed(String),
-    /// The journal cannot be created or read (exit 1, naming the file).
-    Journal(crate::journal::JournalError),
+}
+
+/// `doing` (create, recover from, resume) the journal the user named `given` failed with `e`:
+/// the path as given first, then the file and the operation that failed. Another writer's lock
+/// is said as it is.
+fn journal_failed(given: &Path, doing: &str, e: &JournalError) -> Opening {
+    let detail = match e {
+        JournalError::InUse { .. } => return Opening::Failed(e.to_string()),
+        JournalError::Io { path, op, source } if path != given => {
+            format!("cannot {op} {}: {source}", path.display())
+        }
+        JournalError::Io { op, source, .. } => format!("cannot {op}: {source}"),
+        other => {
+            let text = other.to_string();
+            let own = format!("{}: ", given.display());
+            text.strip_prefix(&own).map_or(text.clone(), str::to_string)
+        }
+    };
+    Opening::Failed(format!("{}: cannot {doing} the journal: {detail}", given.display()))
+}
+
+/// Fails with [`JournalError::InUse`] if a writer holds the journal at `base` (the lock
+/// [`JournalWriter`] holds for its life). Checked before the journal is read, so that a second
+/// run on a live journal says only that, at once. A base file that cannot be opened is left to
+/// the reading, which names the problem.
+fn refuse_if_in_use(base: &Path) -> Result<(), JournalError> {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open(base) else { return Ok(()) };
+    // SAFETY: a plain system call on a descriptor this function owns; no memory is passed. The
+    // lock, if taken, goes with the descriptor when `file` is dropped below.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Err(JournalError::InUse { path: base.to_path_buf() });
+    }
+    Ok(())
 }
 
 /// Creates the journal, or recovers the state of an existing one. Recovery prepares `clock`
@@ -227,30 +270,34 @@ fn open_journal(
         std::fs::create_dir_all(dir)
             .map_err(|e| Opening::Failed(format!("{}: cannot create the directory: {e}", dir.display())))?;
     }
-    let exists = journal_exists(&a.journal).map_err(|e| match e {
-        CliError::Journal(e) => Opening::Journal(e),
+    let given = a.journal.as_path();
+    let exists = journal_exists(given).map_err(|e| match e {
+        CliError::Journal(e) => journal_failed(given, "read", &e),
         other => Opening::Failed(other.to_string()),
     })?;
     if !exists {
         let writer = JournalWriter::create_with(&settings, &config.journal_meta(clock), options);
-        return Ok((writer.map_err(Opening::Journal)?, None));
+        return Ok((writer.map_err(|e| journal_failed(given, "create", &e))?, None));
     }
-    let recovery = match recovery::read(&a.journal, valid) {
+    refuse_if_in_use(given).map_err(|e| journal_failed(given, "resume", &e))?;
+    let recovery = match recovery::read(given, valid) {
         Ok(r) => r,
         Err(e @ (RecoveryError::Mismatch { .. } | RecoveryError::HeaderConfig { .. })) => {
             return Err(Opening::Usage(e.to_string()));
         }
-        Err(RecoveryError::Journal(e)) => return Err(Opening::Journal(e)),
+        Err(RecoveryError::Journal(e)) => return Err(journal_failed(given, "recover from", &e)),
     };
-    eprintln!("oms run: {}", recovery.summary());
-    recovery.state.prepare_clock(clock);
-    let writer = JournalWriter::resume(&settings, options).map_err(Opening::Journal)?;
+    let writer =
+        JournalWriter::resume(&settings, options).map_err(|e| journal_failed(given, "resume", &e))?;
     if writer.next_seq() != recovery.last_seq + 1 {
         return Err(Opening::Failed(format!(
             "{}: the journal changed while it was recovered",
-            a.journal.display()
+            given.display()
         )));
     }
+    // Said only once the journal is this run's (its lock held).
+    eprintln!("oms run: {}", recovery.summary());
+    recovery.state.prepare_clock(clock);
     Ok((writer, Some(recovery.state)))
 }
 
