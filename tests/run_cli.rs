@@ -422,3 +422,83 @@ fn a_journal_that_cannot_be_created_is_named_as_given() {
     expect_named(&out, &journal, &ro.join("day.journal.tmp"));
     assert!(stderr(&out).contains("Permission denied"), "{}", stderr(&out));
 }
+
+/// A FIX configuration whose window is open now, for the counterparty at `port`.
+fn write_fix_config(dir: &Path, port: u16) -> PathBuf {
+    let path = dir.join("fix.toml");
+    let text = format!(
+        "[session]\nusername = \"trader\"\npassword = \"run-test-secret\"\ntimezone = \"UTC\"\n\
+         start = \"{}\"\nend = \"{}\"\n\
+         [engine]\nidle = \"park\"\npark_max_us = 200\nring_capacity = 1024\nmax_queued_orders = 1024\n\
+         max_in_flight = 1024\n\
+         [exchange]\nkind = \"fix\"\nhost = \"127.0.0.1\"\nport = {port}\nsender_comp_id = \"OMS\"\n\
+         target_comp_id = \"EXCH\"\nstore = \"{}\"\nreconnect_min_ms = 200\nreconnect_max_ms = 400\n\
+         [journal]\nsegment_bytes = 1048576\n",
+        tod(-60.0),
+        tod(3600.0),
+        dir.join("store").display()
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// Runs `oms run` for about `secs` seconds, stops it with SIGTERM; its output.
+fn run_for(config: &Path, journal: &Path, secs: f64) -> Output {
+    let child = run(config, journal).spawn().expect("oms run");
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    // SAFETY: a plain syscall on the pid of a child we spawned and have not waited for.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    wait(child, 30, "oms run after SIGTERM")
+}
+
+/// The status lines (`oms run: HH:MM:SS window …`) of a run's standard error.
+fn status_lines(err: &str) -> Vec<&str> {
+    err.lines().filter(|l| l.starts_with("oms run: ") && l.contains("| sent ")).collect()
+}
+
+/// The status line shows the window and the exchange apart: a counterparty that takes the
+/// connection and never answers the Logon is "logging on" while the window is open, never
+/// "logged on".
+#[test]
+fn the_status_line_shows_the_window_and_the_exchange_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Connections queue in the backlog and are never read: the Logon goes unanswered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = silent.local_addr().expect("addr").port();
+    let config = write_fix_config(dir.path(), port);
+    let out = run_for(&config, &dir.path().join("silent.journal"), 2.5);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines = status_lines(&err);
+    assert!(lines.len() >= 2, "{err}");
+    assert!(lines.iter().all(|l| !l.contains("logged on")), "the exchange never logged on:\n{err}");
+    assert!(lines[0].contains("window open | exchange logging on"), "{err}");
+    drop(silent);
+
+    // Nobody listens: each connect fails and is retried.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        l.local_addr().expect("addr").port()
+    };
+    let config = write_fix_config(dir.path(), port);
+    let out = run_for(&config, &dir.path().join("refused.journal"), 2.5);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines = status_lines(&err);
+    assert!(lines.iter().all(|l| !l.contains("logged on")), "{err}");
+    assert!(
+        lines.iter().any(|l| l.contains("window open | exchange disconnected (connect_failed)")),
+        "{err}"
+    );
+
+    // The simulated exchange has no session of its own: it is named, not given states.
+    let config = write_config(dir.path(), -60.0, 3600.0, 100, 300);
+    let out = run_for(&config, &dir.path().join("sim.journal"), 1.5);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines = status_lines(&err);
+    assert!(lines[0].contains("window open | simulated exchange | sent "), "{err}");
+    let last = lines.last().expect("the final status line");
+    assert!(last.contains("window closed"), "the shutdown logged out: {err}");
+}

@@ -187,7 +187,7 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
         Err(e) => return failed(e),
     };
     let window = &valid.engine.session.window;
-    let mut status = Status::open(&a.journal, window)?;
+    let mut status = Status::open(&a.journal, window, valid.fix.is_some())?;
 
     let end = run_loop(a, &valid, &clock, &mut input, &mut producers, &mut status, &handle);
     let report = match handle.stop() {

@@ -1,7 +1,20 @@
 //! What `oms run` tells on standard error once a second, read from the journal it writes (the
-//! engine keeps no shared counters): orders sent, queued, rejected, responses, the queue depth
-//! and the orders in flight, and the round-trip percentiles of the last second. It also
-//! notes the logouts (`--once` stops after one).
+//! engine keeps no shared counters): the trading window and the exchange session, orders sent,
+//! queued, rejected, responses, the queue depth and the orders in flight, and the round-trip
+//! percentiles of the last second. It also notes the logouts (`--once` stops after one).
+//!
+//! ```text
+//! oms run: 10:00:01 window open | exchange logged on | sent 12 queued 3 ... | round trip p50 812µs p99 1.3ms
+//! ```
+//!
+//! The window and the exchange are two things ([`Sessions`]): the window is the engine's (its
+//! `logon` and `logout` records: open, or closed with the time it opens next); the exchange is
+//! what a session adapter reports (`exchange_session` records): `logging on` from the window's
+//! logon until it answers (connecting, or the Logon sent and not yet answered: the journal does
+//! not tell them apart), `logged on`, `refused the logon` or `disconnected (cause)` with the time
+//! to the next attempt (then `logging on again`), `logging out`, `logged out`, `not connected`. The
+//! simulated exchange has no session of its own (it takes orders from the logon on): it is named
+//! (`simulated exchange`), with no state.
 
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -10,7 +23,8 @@ use hdrhistogram::Histogram;
 use jiff::tz::TimeZone;
 
 use crate::journal::{Follower, JournalError, Poll};
-use crate::model::EventKind;
+use crate::model::{DisconnectCause, EventKind, SessionEvent};
+use crate::record::{EventRecord, ExchangeDetail};
 use crate::recovery::StateBuilder;
 use crate::session::TradingWindow;
 use crate::throttle::{ThrottleMode, ThrottleSettings};
@@ -30,11 +44,17 @@ pub(super) struct Status {
     last_logout_ns: Option<i64>,
     closed: bool,
     tz: TimeZone,
+    sessions: Sessions,
 }
 
 impl Status {
-    /// Follows the journal at `path` from its first record.
-    pub(super) fn open(path: &Path, window: &TradingWindow) -> Result<Status, JournalError> {
+    /// Follows the journal at `path` from its first record. `session_venue`: the exchange
+    /// reports its own session (FIX), rather than taking orders from the logon on (simulated).
+    pub(super) fn open(
+        path: &Path,
+        window: &TradingWindow,
+        session_venue: bool,
+    ) -> Result<Status, JournalError> {
         // Only the queue and the orders in flight are shown: a one-token throttle keeps the
         // model small (a sliding window's history would hold a send time per permit).
         let one = NonZeroU32::MIN;
@@ -51,6 +71,7 @@ impl Status {
             last_logout_ns: None,
             closed: false,
             tz: window.timezone().clone(),
+            sessions: Sessions::new(window.clone(), session_venue),
         })
     }
 
@@ -66,6 +87,7 @@ impl Status {
                 }
             };
             self.model.push(&r);
+            self.sessions.push(&r);
             match r.kind {
                 EventKind::Sent => self.sent += 1,
                 EventKind::Queued => self.queued += 1,
@@ -108,7 +130,7 @@ impl Status {
         let time = jiff::Timestamp::from_nanosecond(i128::from(now_ns))
             .map(|t| t.to_zoned(self.tz.clone()).strftime("%H:%M:%S").to_string())
             .unwrap_or_default();
-        let session = if self.model.logged_on() { "logged on" } else { "logged out" };
+        let session = self.sessions.describe(now_ns);
         let rt = match &mut self.round_trip {
             Some(h) if !h.is_empty() => {
                 let text = format!(
@@ -133,11 +155,230 @@ impl Status {
     }
 }
 
+/// The trading window and the exchange session as the journal tells them.
+#[derive(Debug)]
+pub(super) struct Sessions {
+    window: TradingWindow,
+    /// The exchange reports its own session (`exchange_session` records).
+    session_venue: bool,
+    /// Between the engine's `logon` and its `logout` (or a restart).
+    open: bool,
+    exchange: Link,
+}
+
+/// The exchange session, as its records tell it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Link {
+    /// No session: before the first logon, after a logout that found none, after a restart.
+    NotConnected,
+    /// From the window's logon (or a retry) until the exchange answers, wall ns.
+    LoggingOn {
+        since_ns: i64,
+    },
+    LoggedOn,
+    /// The Logon was refused; the next attempt at this wall time.
+    Refused {
+        retry_ns: i64,
+    },
+    /// The connection ended (or could not be made); the next attempt at this wall time.
+    Disconnected {
+        cause: Option<DisconnectCause>,
+        retry_ns: i64,
+    },
+    /// The window's logout went out while logged on; not answered yet.
+    LoggingOut,
+    LoggedOut,
+}
+
+impl Sessions {
+    pub(super) fn new(window: TradingWindow, session_venue: bool) -> Sessions {
+        Sessions { window, session_venue, open: false, exchange: Link::NotConnected }
+    }
+
+    /// Applies one record (records in journal order).
+    pub(super) fn push(&mut self, r: &EventRecord) {
+        let at = |wait_ns: u64| r.time_ns.saturating_add(i64::try_from(wait_ns).unwrap_or(i64::MAX));
+        match r.kind {
+            EventKind::Logon => {
+                self.open = true;
+                self.exchange = Link::LoggingOn { since_ns: r.time_ns };
+            }
+            EventKind::Logout => {
+                self.open = false;
+                self.exchange =
+                    if self.exchange == Link::LoggedOn { Link::LoggingOut } else { Link::NotConnected };
+            }
+            // A restarted engine: the old process's session died with it; the engine logs on
+            // again if a window is open.
+            EventKind::Recovered => (self.open, self.exchange) = (false, Link::NotConnected),
+            EventKind::ExchangeSession => {
+                let ExchangeDetail::Session { event, cause } = r.exchange() else { return };
+                self.exchange = match event {
+                    SessionEvent::LoggedOn => Link::LoggedOn,
+                    SessionEvent::LogonRefused => Link::Refused { retry_ns: at(r.latency_ns) },
+                    SessionEvent::Disconnected => Link::Disconnected { cause, retry_ns: at(r.latency_ns) },
+                    SessionEvent::LoggedOut => Link::LoggedOut,
+                    SessionEvent::ResendRequested
+                    | SessionEvent::GapFilled
+                    | SessionEvent::SequenceReset
+                    | SessionEvent::SessionRejected
+                    | SessionEvent::Unhandled => return,
+                };
+            }
+            _ => {}
+        }
+    }
+
+    /// `window open | exchange logged on`, at wall time `now_ns`.
+    pub(super) fn describe(&self, now_ns: i64) -> String {
+        let window = if self.open {
+            "window open".to_string()
+        } else {
+            match self.window.current_or_next(now_ns).filter(|span| span.start_ns > now_ns) {
+                Some(span) => format!("window closed, opens {}", self.when(span.start_ns, now_ns)),
+                None => "window closed".to_string(),
+            }
+        };
+        if !self.session_venue {
+            return format!("{window} | simulated exchange");
+        }
+        let secs = |from: i64, to: i64| duration(u64::try_from(to.saturating_sub(from)).unwrap_or(0));
+        let exchange = match self.exchange {
+            Link::NotConnected => "not connected".to_string(),
+            Link::LoggingOn { since_ns } => format!("logging on ({})", secs(since_ns, now_ns)),
+            Link::LoggedOn => "logged on".to_string(),
+            Link::Refused { retry_ns } if retry_ns > now_ns => {
+                format!("refused the logon, retry in {}", secs(now_ns, retry_ns))
+            }
+            Link::Disconnected { cause, retry_ns } if retry_ns > now_ns || !self.open => {
+                let cause = cause.map_or("", DisconnectCause::name);
+                if self.open {
+                    format!("disconnected ({cause}), retry in {}", secs(now_ns, retry_ns))
+                } else {
+                    format!("disconnected ({cause})")
+                }
+            }
+            Link::Refused { retry_ns } => {
+                format!("logging on again ({}) after a refused logon", secs(retry_ns, now_ns))
+            }
+            Link::Disconnected { cause, retry_ns } => format!(
+                "logging on again ({}) after a disconnect ({})",
+                secs(retry_ns, now_ns),
+                cause.map_or("", DisconnectCause::name)
+            ),
+            Link::LoggingOut => "logging out".to_string(),
+            Link::LoggedOut => "logged out".to_string(),
+        };
+        format!("{window} | exchange {exchange}")
+    }
+
+    /// `10:00:00` the same day in the window's zone, else `Mon 10:00:00`.
+    fn when(&self, at_ns: i64, now_ns: i64) -> String {
+        let zoned = |ns: i64| {
+            jiff::Timestamp::from_nanosecond(i128::from(ns))
+                .map(|t| t.to_zoned(self.window.timezone().clone()))
+        };
+        match (zoned(at_ns), zoned(now_ns)) {
+            (Ok(at), Ok(now)) if at.date() == now.date() => at.strftime("%H:%M:%S").to_string(),
+            (Ok(at), _) => at.strftime("%a %H:%M:%S").to_string(),
+            (Err(_), _) => format!("at {at_ns} ns"),
+        }
+    }
+}
+
 /// `812µs`, `1.3ms`, `2.0s`.
 fn duration(ns: u64) -> String {
     match ns {
         0..1_000_000 => format!("{}µs", ns / 1_000),
         1_000_000..1_000_000_000 => format!("{:.1}ms", ns as f64 / 1e6),
         _ => format!("{:.1}s", ns as f64 / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::DaySet;
+
+    const S: i64 = 1_000_000_000;
+
+    /// 10:00-13:00 UTC, and 2026-11-23 (a Monday) at `h:m:s` in ns.
+    fn window() -> (TradingWindow, impl Fn(i64, i64, i64) -> i64) {
+        let tz = jiff::tz::TimeZone::UTC;
+        let w = TradingWindow::new(tz, "10:00".parse().unwrap(), "13:00".parse().unwrap(), DaySet::ALL);
+        let day = "2026-11-23T00:00:00Z".parse::<jiff::Timestamp>().unwrap().as_nanosecond() as i64;
+        (w, move |h, m, s| day + ((h * 60 + m) * 60 + s) * S)
+    }
+
+    fn session(event: SessionEvent, cause: Option<DisconnectCause>, t: i64, wait_ns: u64) -> EventRecord {
+        let mut r = EventRecord::for_exchange(
+            EventKind::ExchangeSession,
+            t,
+            ExchangeDetail::Session { event, cause },
+        );
+        r.latency_ns = wait_ns;
+        r
+    }
+
+    #[test]
+    fn the_window_and_a_fix_session_are_told_apart() {
+        let (w, at) = window();
+        let mut s = Sessions::new(w, true);
+        assert_eq!(s.describe(at(9, 0, 0)), "window closed, opens 10:00:00 | exchange not connected");
+        s.push(&EventRecord::bare(EventKind::Logon, at(10, 0, 0)));
+        assert_eq!(s.describe(at(10, 0, 4)), "window open | exchange logging on (4.0s)");
+        let refused = session(SessionEvent::LogonRefused, None, at(10, 0, 10), 2 * S as u64);
+        s.push(&refused);
+        assert_eq!(s.describe(at(10, 0, 11)), "window open | exchange refused the logon, retry in 1.0s");
+        assert_eq!(
+            s.describe(at(10, 0, 13)),
+            "window open | exchange logging on again (1.0s) after a refused logon"
+        );
+        s.push(&session(SessionEvent::LoggedOn, None, at(10, 0, 14), 0));
+        assert_eq!(s.describe(at(10, 0, 15)), "window open | exchange logged on");
+        // Sequence repairs and rejects happen inside a live session.
+        s.push(&session(SessionEvent::GapFilled, None, at(10, 0, 16), 0));
+        assert_eq!(s.describe(at(10, 0, 17)), "window open | exchange logged on");
+        let down =
+            session(SessionEvent::Disconnected, Some(DisconnectCause::PeerClosed), at(10, 1, 0), S as u64);
+        s.push(&down);
+        assert_eq!(
+            s.describe(at(10, 1, 0)),
+            "window open | exchange disconnected (peer_closed), retry in 1.0s"
+        );
+        assert_eq!(
+            s.describe(at(10, 1, 3)),
+            "window open | exchange logging on again (2.0s) after a disconnect (peer_closed)"
+        );
+        s.push(&session(SessionEvent::LoggedOn, None, at(10, 1, 4), 0));
+        s.push(&EventRecord::bare(EventKind::Logout, at(13, 0, 0)));
+        assert_eq!(s.describe(at(13, 0, 0)), "window closed, opens Tue 10:00:00 | exchange logging out");
+        s.push(&session(SessionEvent::LoggedOut, None, at(13, 0, 1), 0));
+        assert_eq!(s.describe(at(13, 0, 1)), "window closed, opens Tue 10:00:00 | exchange logged out");
+        // A logout that finds no session (never logged on) leaves it not connected.
+        s.push(&EventRecord::bare(EventKind::Logon, at(34, 0, 0)));
+        s.push(&EventRecord::bare(EventKind::Logout, at(35, 0, 0)));
+        assert!(s.describe(at(35, 0, 0)).ends_with("| exchange not connected"));
+    }
+
+    #[test]
+    fn a_restart_starts_the_session_again() {
+        let (w, at) = window();
+        let mut s = Sessions::new(w, true);
+        s.push(&EventRecord::bare(EventKind::Logon, at(10, 0, 0)));
+        s.push(&session(SessionEvent::LoggedOn, None, at(10, 0, 1), 0));
+        s.push(&EventRecord::bare(EventKind::Recovered, at(11, 0, 0)));
+        assert_eq!(s.describe(at(11, 0, 0)), "window closed | exchange not connected");
+        s.push(&EventRecord::bare(EventKind::Logon, at(11, 0, 0)));
+        assert_eq!(s.describe(at(11, 0, 0)), "window open | exchange logging on (0µs)");
+    }
+
+    #[test]
+    fn the_simulated_exchange_is_named_without_a_state() {
+        let (w, at) = window();
+        let mut s = Sessions::new(w, false);
+        assert_eq!(s.describe(at(9, 59, 59)), "window closed, opens 10:00:00 | simulated exchange");
+        s.push(&EventRecord::bare(EventKind::Logon, at(10, 0, 0)));
+        assert_eq!(s.describe(at(10, 0, 1)), "window open | simulated exchange");
     }
 }
