@@ -100,8 +100,15 @@ pub fn run(a: &AuditArgs) -> Result<ExitCode, CliError> {
     if torn {
         w(buf, "note: the journal ends in a torn record (the writer stopped mid-record)\n".into())?;
     }
-    let so_far = if not_closed.is_some() { " so far" } else { "" };
-    w(buf, format!("{report}{so_far}\n"))?;
+    let mut verdict = report.to_string();
+    if not_closed.is_some() {
+        verdict = if report.is_clean() {
+            format!("{verdict} so far")
+        } else {
+            verdict.replacen(" rules broken: ", " rules broken so far: ", 1)
+        };
+    }
+    w(buf, format!("{verdict}\n"))?;
     out.flush()?;
     Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

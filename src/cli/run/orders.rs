@@ -22,7 +22,7 @@ use super::taken::Taken;
 const STDIN: &str = "<stdin>";
 
 /// Bad lines of an orders file listed one by one; past these, only counted.
-pub(super) const MAX_LISTED: usize = 20;
+const MAX_LISTED: usize = 20;
 
 /// A line from the standard-input reader thread.
 enum Line {
