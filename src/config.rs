@@ -41,8 +41,12 @@
 //! 1 = "RELIANCE"
 //! ```
 //!
-//! Values with a fixed set of choices (`mode`, `sync`, `idle`) are read as text and checked with
-//! the rest, so a typo there is reported next to every other problem rather than hiding them.
+//! Every problem is reported at once, each with its line: unknown sections and keys, values of
+//! the wrong type (`parse.rs` reads each key on its own, so serde's stop at the first error hides
+//! nothing) and values out of range ([`Config::validate`]), in one list sorted by line
+//! ([`ParsedConfig`], [`Config::load_valid`]). Values with a fixed set of choices (`mode`,
+//! `sync`, `idle`) are read as text and checked with the rest. Values are shown as the file
+//! wrote them.
 //! The password never leaves a [`Secret`]: `Debug` redacts it and
 //! [`Config::public_toml`] (what the journal header stores) leaves it out.
 
@@ -84,11 +88,21 @@ pub struct Problem {
     pub field: String,
     /// What is wrong, in words.
     pub message: String,
+    /// The line of the text where the field is (or its section, for a key left out), when the
+    /// configuration came from text.
+    pub line: Option<usize>,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
+        }
+        if self.field.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.field, self.message)
+        }
     }
 }
 
@@ -104,7 +118,7 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// Not valid TOML, or a value of the wrong type (the message names the line).
+    /// Not valid TOML (the message names the line and column).
     #[error("{}{source}", file_prefix(file))]
     Parse {
         /// The file, when the text came from one.
@@ -113,8 +127,9 @@ pub enum ConfigError {
         #[source]
         source: Box<toml::de::Error>,
     },
-    /// Parsed, but some values are not acceptable: every one of them.
-    #[error("{}invalid configuration:{}", file_prefix(file), list(problems))]
+    /// TOML, but some keys are unknown, some values of the wrong type or not acceptable: every
+    /// one of them, each with its line when the configuration came from text.
+    #[error("{}invalid configuration:{}", file_prefix(file), list(file, problems))]
     Invalid {
         /// The file, when the configuration came from one.
         file: Option<PathBuf>,
@@ -127,8 +142,15 @@ fn file_prefix(file: &Option<PathBuf>) -> String {
     file.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default()
 }
 
-fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("\n  - {p}")).collect()
+/// One problem a line: `FILE:LINE: field: message` when the file and the line are known.
+fn list(file: &Option<PathBuf>, problems: &[Problem]) -> String {
+    let item = |p: &Problem| match (file, p.line) {
+        (Some(file), Some(line)) => {
+            format!("\n  - {}:{line}: {}", file.display(), Problem { line: None, ..p.clone() })
+        }
+        _ => format!("\n  - {p}"),
+    };
+    problems.iter().map(item).collect()
 }
 
 impl ConfigError {
@@ -157,7 +179,7 @@ struct Problems(Vec<Problem>);
 
 impl Problems {
     fn push(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(Problem { field: field.to_string(), message: message.into() });
+        self.0.push(Problem { field: field.to_string(), message: message.into(), line: None });
     }
 
     /// `v` as a non-zero value, or a problem.
@@ -198,23 +220,22 @@ pub struct ValidConfig {
 pub const MAX_SIMULATED_LATENCY_US: u64 = 3_600_000_000;
 
 impl Config {
-    /// Parses TOML text. Parse errors carry line and column.
+    /// Parses TOML text. A syntax error is [`ConfigError::Parse`] (line and column); unknown
+    /// keys and values of the wrong type are [`ConfigError::Invalid`], every one of them with
+    /// its line. [`ParsedConfig`] also reports the values' problems in the same list.
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse { file: None, source: Box::new(e) })
+        ParsedConfig::parse(text)?.into_config()
     }
 
-    /// Reads and parses a TOML file; errors name the file (and line, for parse errors).
+    /// Reads and parses a TOML file; errors name the file (and the line).
     pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        Config::from_toml_str(&text).map_err(|e| e.in_file(path))
+        ParsedConfig::load(path)?.into_config()
     }
 
-    /// Loads and validates a file in one step.
+    /// Loads and validates a file in one step: every problem at once (unknown keys, values of
+    /// the wrong type, values out of range), each with the file and its line.
     pub fn load_valid(path: impl AsRef<Path>) -> Result<ValidConfig, ConfigError> {
-        let path = path.as_ref();
-        Config::load(path)?.validate().map_err(|e| e.in_file(path))
+        ParsedConfig::load(path)?.validate()
     }
 
     /// The journal header's metadata for a run of this configuration on `clock`.
@@ -259,9 +280,104 @@ impl Config {
     }
 }
 
+/// A configuration read from TOML text, with what could not be read from it: the unknown keys
+/// and the values of the wrong type (each with its line; those keys keep their defaults in
+/// [`ParsedConfig::config`]), and where every key is, so that [`ParsedConfig::validate`]
+/// reports those problems and every value problem in one list, sorted by line.
+///
+/// ```
+/// use oms::config::ParsedConfig;
+/// let text = "[throttle]\nburst = -5\nbrust = 1\n[engine]\nidle = \"nap\"\n";
+/// let err = ParsedConfig::parse(text).unwrap().validate().unwrap_err();
+/// let lines: Vec<_> = err.problems().iter().map(|p| (p.line, p.field.as_str())).collect();
+/// assert_eq!(
+///     lines,
+///     [(Some(2), "throttle.burst"), (Some(3), "throttle.brust"), (Some(5), "engine.idle")]
+/// );
+/// ```
+#[derive(Debug)]
+pub struct ParsedConfig {
+    /// The configuration: what the text set, defaults for the rest and for the keys that could
+    /// not be read. A caller may change it (e.g. a path given on the command line) before
+    /// [`validate`](ParsedConfig::validate).
+    pub config: Config,
+    problems: Vec<Problem>,
+    locations: parse::Locations,
+    file: Option<PathBuf>,
+}
+
+impl ParsedConfig {
+    /// Parses TOML text. `Err` only for a syntax error ([`ConfigError::Parse`]).
+    pub fn parse(text: &str) -> Result<ParsedConfig, ConfigError> {
+        let read = parse::read(text).map_err(|e| ConfigError::Parse { file: None, source: Box::new(e) })?;
+        Ok(ParsedConfig {
+            config: read.config,
+            problems: read.problems,
+            locations: read.locations,
+            file: None,
+        })
+    }
+
+    /// Reads and parses a TOML file; its errors name the file.
+    pub fn load(path: impl AsRef<Path>) -> Result<ParsedConfig, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let mut parsed = ParsedConfig::parse(&text).map_err(|e| e.in_file(path))?;
+        parsed.file = Some(path.to_path_buf());
+        Ok(parsed)
+    }
+
+    /// The keys that could not be read (unknown, or a value of the wrong type).
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// The configuration, if every key could be read; else every key that could not.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        if self.problems.is_empty() { Ok(self.config) } else { Err(self.error(Vec::new())) }
+    }
+
+    /// [`Config::validate`] of [`config`](ParsedConfig::config), with the keys that could not
+    /// be read: every problem in one list, each with its line, sorted by line.
+    pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
+        match self.config.validate() {
+            Ok(valid) if self.problems.is_empty() => Ok(valid),
+            Ok(_) => Err(self.error(Vec::new())),
+            Err(e) => Err(self.error(e.problems().to_vec())),
+        }
+    }
+
+    /// [`Config::rules`], with the keys that could not be read, as [`validate`](Self::validate).
+    pub fn rules(&self) -> Result<(TradingWindow, ThrottleSettings), ConfigError> {
+        match self.config.rules() {
+            Ok(rules) if self.problems.is_empty() => Ok(rules),
+            Ok(_) => Err(self.error(Vec::new())),
+            Err(e) => Err(self.error(e.problems().to_vec())),
+        }
+    }
+
+    /// Every problem, sorted by line: the reading's, then `values` (a value problem of a key
+    /// that could not be read is about its default, and left out).
+    fn error(&self, values: Vec<Problem>) -> ConfigError {
+        let unread = |p: &Problem| self.problems.iter().any(|q| q.field == p.field);
+        let mut problems = self.problems.clone();
+        problems.extend(
+            values
+                .into_iter()
+                .filter(|p| !unread(p))
+                .map(|p| Problem { line: p.line.or_else(|| self.locations.line(&p.field)), ..p }),
+        );
+        // Stable: problems without a line (keys the text does not have) stay in order, last.
+        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        ConfigError::Invalid { file: self.file.clone(), problems }
+    }
+}
+
 mod engine;
 mod exchange;
 mod journal;
+mod parse;
 mod session;
 mod throttle;
 

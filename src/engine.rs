@@ -225,6 +225,7 @@ impl EngineBuilder {
             sink,
             stats: EngineStats::default(),
             cfg,
+            said: adapter::Said::default(),
         };
         engine.arm_timer();
         engine
@@ -250,6 +251,8 @@ pub struct Engine<E: Exchange, S: EventSink> {
     in_flight: InFlight,
     stats: EngineStats,
     cfg: EngineSettings,
+    /// What the exchange's reports have had on standard error this second (cold).
+    said: adapter::Said,
 }
 
 /// What is left when an engine has shut down.
@@ -387,6 +390,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let now = self.tick();
         let (sent, now) = self.dispatch(now);
         work += sent + self.poll_exchange(now);
+        if work == 0 && self.said.holding {
+            self.say_held(now);
+        }
         if work == 0 && self.sink.housekeep() {
             work = 1;
         }

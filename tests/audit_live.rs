@@ -225,3 +225,53 @@ fn a_threaded_engine_on_the_tsc_passes() {
     let (code, out) = audit_cli(&path, &[]);
     assert_eq!(code, 0, "{out}");
 }
+
+/// A journal whose writer is still running (or died) is not closed: the audit says so first,
+/// judges the rules on the records so far, and leaves out the checks that need the journal's
+/// end (every order's fate, the session's logout) rather than calling them broken.
+#[test]
+fn a_journal_not_closed_is_judged_so_far_and_says_so_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("open.journal");
+    let mut cfg = Config::default();
+    cfg.session.timezone = "UTC".into();
+    (cfg.session.start, cfg.session.end) = ("10:00:00".into(), "11:00:00".into());
+    cfg.throttle.max_orders_per_sec = 1;
+    cfg.throttle.burst = Some(1);
+    cfg.journal.path = path.clone();
+    cfg.journal.segment_bytes = 64 * 1024;
+    let valid = cfg.validate().expect("valid config");
+    let start: jiff::Timestamp = "2026-11-23T10:00:00Z".parse().expect("timestamp");
+    let (clock, mock) = EngineClock::manual(start.as_nanosecond() as i64);
+    let writer = JournalWriter::create_with(
+        &valid.journal,
+        &cfg.journal_meta(&clock),
+        WriterOptions::for_engine(&valid.engine.capacities, 1),
+    )
+    .expect("journal");
+    let (mut b, _responder) = EngineBuilder::new(&valid.engine, clock);
+    let mut p0 = b.producer();
+    let mut e = b.build(RecordingExchange::with_capacity(16), writer);
+    settle(&mut e);
+    for id in 1..=3 {
+        p0.on_data(order(id, 5), RequestType::New).expect("room"); // 1 sent, 2 and 3 queued
+    }
+    advance(&mut e, &mock, MS);
+    // The writer is abandoned as a running (or killed) process leaves it: not closed.
+    std::mem::forget(e);
+
+    let (code, out) = audit_cli(&path, &[]);
+    assert_eq!(code, 0, "every rule holds on the records so far:\n{out}");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.starts_with(&format!("note: {} is not closed", p(&path))), "{out}");
+    for needle in [
+        "writer is still running, or it stopped without closing it",
+        "judged on the 4 records so far",
+        "2 orders queued and 1 in flight have no fate yet",
+        "a session is logged on",
+    ] {
+        assert!(out.contains(needle), "{needle:?} not in:\n{out}");
+    }
+    assert!(!out.contains("FAIL"), "{out}");
+    assert!(out.contains("all 10 rules hold over 4 records so far"), "{out}");
+}

@@ -433,3 +433,49 @@ fn shutdown_polls_the_exchange_until_its_logout_is_answered() {
     assert_eq!(report.stats.unanswered, 1);
     Rig::audit_clean(report.sink.events(), &rig.valid);
 }
+
+/// The child of the test below: 200 rejects in one turn, then a quiet second.
+fn flood_of_rejects() {
+    let mut rig = Rig::new();
+    rig.stub().then(Step::Ready(true));
+    for i in 0..200 {
+        rig.stub().then(Step::Report(ExchangeEvent::OrderRejected {
+            order_id: 1000 + i,
+            source: RejectSource::BusinessReject,
+            reason: 2,
+            text: "unknown security",
+        }));
+    }
+    rig.poll();
+    let rejects = rig.records().iter().filter(|r| r.kind == K::ExchangeReject).count();
+    assert_eq!(rejects, 200, "the journal has every one");
+    rig.mock.increment(SEC);
+    rig.poll();
+}
+
+/// 200 rejects in a second would bury everything else on standard error: the first few are
+/// shown, then one line counts the rest once the second is over; the journal keeps all 200.
+/// (Standard error is the process's: the test runs itself as a child to read it.)
+#[test]
+fn a_flood_of_exchange_reports_is_limited_on_standard_error() {
+    const CHILD: &str = "OMS_TEST_FLOOD_OF_REJECTS_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        flood_of_rejects();
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "a_flood_of_exchange_reports_is_limited_on_standard_error", "--nocapture"])
+        .env(CHILD, "1")
+        .output()
+        .expect("run the child");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}\n{}", String::from_utf8_lossy(&out.stdout));
+    let shown = err.lines().filter(|l| l.contains("rejected by the exchange (business_reject")).count();
+    assert_eq!(shown, 5, "{err}");
+    assert!(
+        err.contains("oms: 195 more orders rejected by the exchange in the last 1.0 s not shown here"),
+        "{err}"
+    );
+    assert!(err.lines().count() < 10, "{err}");
+}

@@ -138,12 +138,15 @@ fn a_malformed_orders_file_is_named_and_nothing_starts() {
 }
 
 #[test]
-fn a_malformed_line_on_standard_input_stops_the_run_cleanly() {
+fn a_malformed_line_on_standard_input_ends_the_input_there() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = write_config(dir.path(), -60.0, 3600.0, 100, 300);
+    let config = write_config(dir.path(), -60.0, 6.0, 100, 300);
     let journal = dir.path().join("oms.journal");
-    let mut child =
-        run(&config, &journal).args(["--orders", "-"]).stdin(Stdio::piped()).spawn().expect("oms run");
+    let mut child = run(&config, &journal)
+        .args(["--orders", "-", "--once"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("oms run");
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(b"@0 new id=1 sym=1 side=B px=10 qty=1\n# a comment\n").expect("write");
     // The first line is taken before the bad one arrives.
@@ -153,7 +156,7 @@ fn a_malformed_line_on_standard_input_stops_the_run_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     }
     stdin.write_all(b"@5 modify id=1 px=oops qty=1\n@6 cancel id=1\n").expect("write");
-    let out = wait(child, 30, "oms run after a bad line");
+    let out = wait(child, 60, "oms run after a bad line");
     drop(stdin);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -162,6 +165,43 @@ fn a_malformed_line_on_standard_input_stops_the_run_cleanly() {
     assert!(
         ev.iter().all(|r| r.request != oms::RequestType::Modify && r.request != oms::RequestType::Cancel)
     );
+    assert_audited_and_verified(&journal, &config);
+}
+
+/// Orders taken before a bad line on standard input run their course: the bad line ends the
+/// input, not what came before it (the one due later is handed over at its time, the one sent
+/// gets its answer).
+#[test]
+fn a_bad_line_on_standard_input_keeps_the_orders_before_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A 50 ms exchange: no answer could come before a run that stopped at the bad line.
+    let config = write_config(dir.path(), -60.0, 4.0, 100, 50_000);
+    let journal = dir.path().join("oms.journal");
+    let mut child = run(&config, &journal)
+        .args(["--orders", "-", "--once"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("oms run");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(
+            b"@0 new id=1 sym=1 side=B px=10 qty=1\n\
+              @300 new id=2 sym=1 side=S px=11 qty=2\n\
+              @100 new id=3 sym=1 side=B px=abc qty=1\n\
+              @400 new id=4 sym=1 side=B px=12 qty=1\n",
+        )
+        .expect("write");
+    drop(stdin);
+    let out = wait(child, 60, "oms run after a bad line");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("<stdin>:3: px=\"abc\""), "the line is named: {err}");
+    let ev = records(&journal);
+    let fate = |id: u64| -> Vec<K> { ev.iter().filter(|r| r.order_id == id).map(|r| r.kind).collect() };
+    assert_eq!(fate(1), [K::Sent, K::Response], "{err}");
+    assert_eq!(fate(2), [K::Sent, K::Response], "the line before the bad one, due later, still goes");
+    assert!(fate(3).is_empty() && fate(4).is_empty(), "nothing from the bad line or after it");
+    assert!(ev.iter().all(|r| r.reason != Some(R::Shutdown)), "nothing rejected shutdown");
     assert_audited_and_verified(&journal, &config);
 }
 
@@ -235,4 +275,230 @@ fn sigterm_shuts_down_cleanly() {
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("throttle.max_orders_per_sec: 1 in the journal, 2 in the configuration"), "{err}");
+}
+
+#[test]
+fn every_configuration_problem_is_reported_in_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.toml");
+    let text = "[session]\nbogus_key = 1\nstart = \"25:00\"\n[throttle]\nburst = -5\n[journal]\nsync = \"sometimes\"\n";
+    std::fs::write(&config, text).expect("config");
+    let journal = dir.path().join("oms.journal");
+    let out = run(&config, &journal).output().expect("oms run");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let file = config.display();
+    for needle in [
+        format!("{file}:2: session.bogus_key: unknown key"),
+        format!("{file}:3: session.start: \"25:00\" is not a time of day"),
+        format!("{file}:5: throttle.burst: -5 is not a whole number"),
+        format!("{file}:7: journal.sync: \"sometimes\" is not \"none\", \"on-logout\" or an interval"),
+    ] {
+        assert!(err.contains(&needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(!err.contains("Name(") && !err.contains("u32"), "{err}");
+    assert!(!journal.exists(), "nothing starts");
+}
+
+#[test]
+fn every_bad_line_of_an_orders_file_is_reported_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), 1.0, 60.0, 5, 300);
+    let journal = dir.path().join("oms.journal");
+    let orders = dir.path().join("bad.txt");
+    let text = "@0 new id=1 sym=1 side=B px=1 qty=1\n\
+                @1 new id=2 sym=1 side=B px=1\n\
+                @2 cancel id=1\n\
+                @3 buy id=3\n\
+                @4 response id=1 accept\n\
+                @5 cancel id=1 p=3\n\
+                @1 cancel id=1\n\
+                @6 new id=4 sym=1 side=B px=abc qty=1\n";
+    std::fs::write(&orders, text).expect("orders");
+    let out = run(&config, &journal)
+        .arg("--orders")
+        .arg(&orders)
+        .args(["--producers", "2"])
+        .output()
+        .expect("oms run");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let file = orders.display();
+    for (line, what) in [
+        (2, "missing qty"),
+        (4, "unknown verb \"buy\" (expected new, modify, cancel or advance)"),
+        (5, "the exchange answers"),
+        (6, "--producers"),
+        (7, "time goes backwards"),
+        (8, "px=\"abc\""),
+    ] {
+        let needle = format!("{file}:{line}: ");
+        let at =
+            err.lines().find(|l| l.contains(&needle)).unwrap_or_else(|| panic!("no {needle:?} in:\n{err}"));
+        assert!(at.contains(what), "{needle}: {what:?} not in {at:?}\n{err}");
+    }
+    assert!(err.contains("6 bad lines"), "{err}");
+    assert!(!err.contains(&format!("{file}:1:")) && !err.contains(&format!("{file}:3:")), "{err}");
+    assert!(!journal.exists(), "nothing starts");
+
+    // Past a cap, the rest are counted, not listed.
+    let many: String = (1..=50).map(|i| format!("@{i} cancel id=x{i}\n")).collect();
+    std::fs::write(&orders, many).expect("orders");
+    let out = run(&config, &journal).arg("--orders").arg(&orders).output().expect("oms run");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().filter(|l| l.contains(&format!("{file}:"))).count(), 20 + 1, "{err}");
+    assert!(err.contains("50 bad lines") && err.contains("30 more"), "{err}");
+}
+
+/// A second `oms run` on a journal another one is writing says only that: it takes the lock
+/// before it reads the journal, so it neither prints a recovery it will not make nor spends the
+/// time to read it.
+#[test]
+fn a_second_run_on_a_live_journal_is_refused_before_any_recovery() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), -60.0, 3600.0, 100, 300);
+    let journal = dir.path().join("oms.journal");
+    let first = run(&config, &journal).spawn().expect("oms run");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let live = || Journal::open(&journal).ok()?.records().collect::<Result<Vec<_>, _>>().ok();
+    while !live().is_some_and(|ev| ev.iter().any(|r| r.kind == K::Logon)) {
+        assert!(Instant::now() < deadline, "the first run did not log on within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = wait(run(&config, &journal).spawn().expect("oms run again"), 30, "the second oms run");
+    let err = stderr(&second);
+    // SAFETY: a plain syscall on the pid of a child we spawned and have not waited for.
+    let rc = unsafe { libc::kill(first.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    let first = wait(first, 30, "the first oms run after SIGTERM");
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(&format!("oms run: {}: another writer has this journal open", journal.display())),
+        "{err}"
+    );
+    assert!(!err.contains("restores") && !err.contains("not closed"), "no recovery is announced: {err}");
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_audited_and_verified(&journal, &config);
+}
+
+/// A journal that cannot be created is named as the user gave it, with the subcommand; the file
+/// that failed (the segment being prepared) follows.
+#[test]
+fn a_journal_that_cannot_be_created_is_named_as_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), -60.0, 3600.0, 100, 300);
+    let expect_named = |out: &Output, journal: &Path, tmp: &Path| {
+        let err = stderr(out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        let head = format!(
+            "oms run: {}: cannot create the journal: cannot create {}: ",
+            journal.display(),
+            tmp.display()
+        );
+        assert!(err.starts_with(&head), "{head:?} not at the start of:\n{err}");
+    };
+    // The segment's `.tmp` name is taken by a directory: creating it fails, root or not.
+    let journal = dir.path().join("day.journal");
+    let tmp = dir.path().join("day.journal.tmp");
+    std::fs::create_dir(&tmp).expect("a directory in the way");
+    expect_named(&run(&config, &journal).output().expect("oms run"), &journal, &tmp);
+
+    // A read-only directory. Root writes there regardless of the mode bits, so as root the
+    // run is made as `nobody`.
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).expect("dir");
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let journal = ro.join("day.journal");
+    let mut c = run(&config, &journal);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        c.uid(65534).gid(65534);
+    }
+    let out = c.output().expect("oms run as a user who cannot write there");
+    expect_named(&out, &journal, &ro.join("day.journal.tmp"));
+    assert!(stderr(&out).contains("Permission denied"), "{}", stderr(&out));
+}
+
+/// A FIX configuration whose window is open now, for the counterparty at `port`.
+fn write_fix_config(dir: &Path, port: u16) -> PathBuf {
+    let path = dir.join("fix.toml");
+    let text = format!(
+        "[session]\nusername = \"trader\"\npassword = \"run-test-secret\"\ntimezone = \"UTC\"\n\
+         start = \"{}\"\nend = \"{}\"\n\
+         [engine]\nidle = \"park\"\npark_max_us = 200\nring_capacity = 1024\nmax_queued_orders = 1024\n\
+         max_in_flight = 1024\n\
+         [exchange]\nkind = \"fix\"\nhost = \"127.0.0.1\"\nport = {port}\nsender_comp_id = \"OMS\"\n\
+         target_comp_id = \"EXCH\"\nstore = \"{}\"\nreconnect_min_ms = 200\nreconnect_max_ms = 400\n\
+         [journal]\nsegment_bytes = 1048576\n",
+        tod(-60.0),
+        tod(3600.0),
+        dir.join("store").display()
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// Runs `oms run` for about `secs` seconds, stops it with SIGTERM; its output.
+fn run_for(config: &Path, journal: &Path, secs: f64) -> Output {
+    let child = run(config, journal).spawn().expect("oms run");
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    // SAFETY: a plain syscall on the pid of a child we spawned and have not waited for.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0);
+    wait(child, 30, "oms run after SIGTERM")
+}
+
+/// The status lines (`oms run: HH:MM:SS window …`) of a run's standard error.
+fn status_lines(err: &str) -> Vec<&str> {
+    err.lines().filter(|l| l.starts_with("oms run: ") && l.contains("| sent ")).collect()
+}
+
+/// The status line shows the window and the exchange apart: a counterparty that takes the
+/// connection and never answers the Logon is "logging on" while the window is open, never
+/// "logged on".
+#[test]
+fn the_status_line_shows_the_window_and_the_exchange_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Connections queue in the backlog and are never read: the Logon goes unanswered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = silent.local_addr().expect("addr").port();
+    let config = write_fix_config(dir.path(), port);
+    let out = run_for(&config, &dir.path().join("silent.journal"), 2.5);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines = status_lines(&err);
+    assert!(lines.len() >= 2, "{err}");
+    assert!(lines.iter().all(|l| !l.contains("logged on")), "the exchange never logged on:\n{err}");
+    assert!(lines[0].contains("window open | exchange logging on"), "{err}");
+    drop(silent);
+
+    // Nobody listens: each connect fails and is retried.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        l.local_addr().expect("addr").port()
+    };
+    let config = write_fix_config(dir.path(), port);
+    let out = run_for(&config, &dir.path().join("refused.journal"), 2.5);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines = status_lines(&err);
+    assert!(lines.iter().all(|l| !l.contains("logged on")), "{err}");
+    assert!(
+        lines.iter().any(|l| l.contains("window open | exchange disconnected (connect_failed)")),
+        "{err}"
+    );
+
+    // The simulated exchange has no session of its own: it is named, not given states.
+    let config = write_config(dir.path(), -60.0, 3600.0, 100, 300);
+    let out = run_for(&config, &dir.path().join("sim.journal"), 1.5);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let lines = status_lines(&err);
+    assert!(lines[0].contains("window open | simulated exchange | sent "), "{err}");
+    let last = lines.last().expect("the final status line");
+    assert!(last.contains("window closed"), "the shutdown logged out: {err}");
 }

@@ -4,12 +4,18 @@
 //! Exit 0 when every rule holds (one line per rule), 1 when one is broken (each broken rule with
 //! its first offending sequence number and order id), 2 when the journal cannot be read or the
 //! configuration cannot be used.
+//!
+//! A journal its writer has not closed (still running, or stopped without closing it) has no end
+//! yet: the audit says so first, judges every rule on the records so far
+//! ([`Auditor::report`]), and leaves out the checks that need the end (every order has its fate,
+//! no session left logged on, `session_ended` rejects followed by their logout), saying what is
+//! still open. A closed journal is judged whole ([`Auditor::finish`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::audit::{AuditOptions, Auditor};
-use crate::config::Config;
+use crate::config::{Config, ParsedConfig};
 use crate::journal::Journal;
 use crate::session::TradingWindow;
 use crate::throttle::ThrottleSettings;
@@ -41,8 +47,8 @@ fn unusable(msg: impl std::fmt::Display) -> Result<ExitCode, CliError> {
 fn rules(a: &AuditArgs, journal: &Journal) -> Result<(TradingWindow, ThrottleSettings, String), String> {
     match &a.config {
         Some(file) => {
-            let config = Config::load(file).map_err(|e| e.to_string())?;
-            let (w, t) = config.rules().map_err(|e| e.in_file(file).to_string())?;
+            let parsed = ParsedConfig::load(file).map_err(|e| e.to_string())?;
+            let (w, t) = parsed.rules().map_err(|e| e.to_string())?;
             Ok((w, t, format!("from {}", file.display())))
         }
         None => {
@@ -80,18 +86,52 @@ pub fn run(a: &AuditArgs) -> Result<ExitCode, CliError> {
         }
     }
     let torn = records.torn_tail().is_some();
-    let report = auditor.finish();
+    let closed = journal.segments().any(|(_, h)| h.closed);
+    let not_closed = (!closed).then(|| open_note(&a.journal, &auditor, auditor.report().records));
+    let report = if closed { auditor.finish() } else { auditor.report() };
     let mut out = Out::new();
     let buf = out.buf();
     use std::io::Write;
     let w = |buf: &mut Vec<u8>, s: String| buf.write_all(s.as_bytes()).map_err(stdout_err);
+    if let Some(note) = &not_closed {
+        w(buf, format!("{note}\n"))?;
+    }
     w(buf, header(&a.journal, &window, &throttle, &source, options))?;
     if torn {
         w(buf, "note: the journal ends in a torn record (the writer stopped mid-record)\n".into())?;
     }
-    w(buf, format!("{report}\n"))?;
+    let mut verdict = report.to_string();
+    if not_closed.is_some() {
+        verdict = if report.is_clean() {
+            format!("{verdict} so far")
+        } else {
+            verdict.replacen(" rules broken: ", " rules broken so far: ", 1)
+        };
+    }
+    w(buf, format!("{verdict}\n"))?;
     out.flush()?;
     Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// What a journal that is not closed means for the verdict, with what is still open in it.
+fn open_note(path: &Path, auditor: &Auditor, records: u64) -> String {
+    let (queued, in_flight) = (auditor.queued(), auditor.in_flight());
+    let mut open = Vec::new();
+    if queued + in_flight > 0 {
+        open.push(format!("{queued} orders queued and {in_flight} in flight have no fate yet"));
+    }
+    if auditor.logged_on() {
+        open.push("a session is logged on".to_string());
+    }
+    let open = if open.is_empty() { "nothing is left open".to_string() } else { open.join("; ") };
+    format!(
+        "note: {} is not closed: its writer is still running, or it stopped without closing it (a \
+         crash; the next `oms run` on it recovers). The rules are judged on the {} records so far; \
+         the checks that need the journal's end (every order has its fate, every session is logged \
+         out) are left out: {open}.",
+        path.display(),
+        records
+    )
 }
 
 /// What is audited, against what.

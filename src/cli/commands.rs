@@ -9,16 +9,9 @@ use crate::journal::{Follower, Journal, JournalError, Outcomes, Poll};
 use crate::model::EventKind;
 use crate::record::EventRecord;
 
-use super::format::{Format, Formatter, about_order};
+use super::format::{Format, Formatter, about_order, kind_parser};
 use super::stats::Stats;
 use super::{CliError, Out, open_all, stdout_err};
-
-fn parse_kind(s: &str) -> Result<EventKind, String> {
-    EventKind::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
-        format!("unknown event kind {s:?}; expected one of: {}", names.join(", "))
-    })
-}
 
 /// Arguments of `oms decode`.
 #[derive(Debug, clap::Args)]
@@ -29,9 +22,8 @@ pub struct DecodeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Only events of this kind (repeatable): logon, logout, queued, sent, modified, cancelled,
-    /// rejected, response, unmatched_response, unanswered.
-    #[arg(long = "kind", value_name = "K", value_parser = parse_kind)]
+    /// Only records of this kind (repeatable).
+    #[arg(long = "kind", value_name = "K", value_parser = kind_parser())]
     pub kinds: Vec<EventKind>,
     /// Only events about this order id.
     #[arg(long = "order", value_name = "ID")]

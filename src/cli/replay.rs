@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::clock::system_wall_ns;
-use crate::config::Config;
+use crate::config::ParsedConfig;
 use crate::journal::{ConfigProblem, JournalError};
 use crate::replay::{AutoResponse, BatchJournal, default_start_wall_ns, parse_scenario, parse_start, replay};
 
@@ -81,14 +81,15 @@ pub fn run(a: &ReplayArgs) -> Result<ExitCode, CliError> {
         Ok(s) => s,
         Err(e) => return usage(format!("{}:{}: {}", a.scenario.display(), e.line, e.message)),
     };
-    let config = match Config::load(&a.config) {
+    let parsed = match ParsedConfig::load(&a.config) {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    let valid = match config.validate() {
+    let valid = match parsed.validate() {
         Ok(v) => v,
-        Err(e) => return usage(e.in_file(&a.config)),
+        Err(e) => return usage(e),
     };
+    let config = parsed.config;
     let start = match &a.start {
         Some(s) => match parse_start(s) {
             Ok(t) => t,

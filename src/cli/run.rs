@@ -10,7 +10,7 @@
 //! (`status.rs`, read from the journal). SIGINT or SIGTERM stops it cleanly: queued orders are
 //! rejected `shutdown`, orders in flight are recorded `unanswered`, the journal is closed, exit
 //! 0. `--once` stops after the first logout that follows the end of the orders input (at once
-//! if no window opens today).
+//! if no window opens today): with a window open all day, at 23:59:59.
 //!
 //! When PATH holds a journal, `oms run` recovers from it ([`crate::recovery`]): the state its
 //! previous run left — queue, orders in flight, throttle, session — after checking that the
@@ -24,15 +24,19 @@
 //!
 //! Exit codes: 0 a clean stop; 1 the journal cannot be written or resumed, or the engine
 //! failed; 2 bad usage (configuration, orders input, a journal under another configuration).
+//! A bad line on standard input ends the input there (the orders before it run their course)
+//! and makes the run exit 2 when it stops.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::clock::EngineClock;
-use crate::config::{Config, ValidConfig};
+use crate::config::{Config, ParsedConfig, ValidConfig};
 use crate::engine::{EngineBuilder, RecoveredState};
-use crate::journal::{JournalSettings, JournalWriter, WriterOptions, format::existing_segments};
+use crate::journal::{
+    JournalError, JournalSettings, JournalWriter, WriterOptions, format::existing_segments,
+};
 use crate::recovery::{self, RecoveryError};
 use crate::runner::EngineHandle;
 use crate::session::TradingWindow;
@@ -62,8 +66,14 @@ pub struct RunArgs {
     /// lines arrive.
     #[arg(long, value_name = "FILE|-")]
     pub orders: Option<PathBuf>,
-    /// Stop after the first window's logout that follows the end of the orders input (at once
-    /// if no window opens today). Without it, run until SIGINT or SIGTERM.
+    /// Stop after the first logout that follows the end of the orders input: at the end of the
+    /// window (23:59:59 for a window open all day).
+    ///
+    /// The run lasts until the window the orders trade in ends (at once if no window opens
+    /// today): with a window open all day (00:00:00 to 23:59:59, as in examples/oms.toml) that
+    /// is 23:59:59. Ctrl-C (SIGINT) or SIGTERM stops it earlier, just as cleanly: queued orders
+    /// are rejected `shutdown`, orders in flight recorded `unanswered`, the journal closed, exit
+    /// 0. Without --once, run until SIGINT or SIGTERM.
     #[arg(long)]
     pub once: bool,
     /// Producer rings (lines use `p=0` … `p=N-1`). Default: as many as the orders file uses;
@@ -74,9 +84,13 @@ pub struct RunArgs {
 
 /// How a run ends.
 enum End {
-    /// SIGINT / SIGTERM, or `--once` done.
-    Clean,
-    /// Standard input carried a malformed line (the message names it).
+    /// SIGINT / SIGTERM, or `--once` done; with the bad line that ended standard input, if one
+    /// did (the run still exits 2).
+    Clean {
+        /// `<stdin>:LINE: what`.
+        bad_input: Option<String>,
+    },
+    /// The orders could not be handed over (the message says why).
     BadInput(String),
 }
 
@@ -110,17 +124,26 @@ fn window_today(window: &TradingWindow, now_ns: i64) -> bool {
     midnight.is_ok_and(|m| i128::from(span.start_ns) < m)
 }
 
-/// Runs `oms run`.
+/// Runs `oms run`. Every message names the subcommand (`oms run: …`).
 pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
-    let mut config = match Config::load(&a.config) {
+    match run_checked(a) {
+        Err(CliError::BrokenPipe) => Err(CliError::BrokenPipe),
+        Err(e) => failed(e),
+        done => done,
+    }
+}
+
+fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
+    let mut parsed = match ParsedConfig::load(&a.config) {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    config.journal.path = a.journal.clone();
-    let valid = match config.validate() {
+    parsed.config.journal.path = a.journal.clone();
+    let valid = match parsed.validate() {
         Ok(v) => v,
-        Err(e) => return usage(e.in_file(&a.config)),
+        Err(e) => return usage(e),
     };
+    let config = parsed.config;
     let mut input = match Input::open(a.orders.as_deref(), a.producers) {
         Ok(i) => i,
         Err(msg) => return usage(msg),
@@ -134,7 +157,6 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
         Ok(opened) => opened,
         Err(Opening::Usage(msg)) => return usage(msg),
         Err(Opening::Failed(msg)) => return failed(msg),
-        Err(Opening::Journal(e)) => return Err(e.into()),
     };
     if recovered.is_some() && input.is_file() {
         match taken::Taken::read(&a.journal) {
@@ -164,7 +186,7 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
         Err(e) => return failed(e),
     };
     let window = &valid.engine.session.window;
-    let mut status = Status::open(&a.journal, window)?;
+    let mut status = Status::open(&a.journal, window, valid.fix.is_some())?;
 
     let end = run_loop(a, &valid, &clock, &mut input, &mut producers, &mut status, &handle);
     let report = match handle.stop() {
@@ -179,7 +201,10 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
     eprintln!("{}", status.line(clock.wall_ns(clock.now_ns())));
     eprintln!("oms run: journal closed: {} records in {}", journal.records, a.journal.display());
     match end {
-        Ok(End::Clean) => Ok(ExitCode::SUCCESS),
+        Ok(End::Clean { bad_input: None }) => Ok(ExitCode::SUCCESS),
+        Ok(End::Clean { bad_input: Some(msg) }) => {
+            usage(format!("the orders input ended at a bad line: {msg}"))
+        }
         Ok(End::BadInput(msg)) => usage(msg),
         Err(e) => Err(e),
     }
@@ -189,10 +214,44 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
 enum Opening {
     /// A journal under another configuration (exit 2).
     Usage(String),
-    /// Cannot go on (exit 1).
+    /// Cannot go on (exit 1): the journal cannot be created, read or resumed (naming it as
+    /// given, then the file that failed), or it changed meanwhile.
     Failed(String),
-    /// The journal cannot be created or read (exit 1, naming the file).
-    Journal(crate::journal::JournalError),
+}
+
+/// `doing` (create, recover from, resume) the journal the user named `given` failed with `e`:
+/// the path as given first, then the file and the operation that failed. Another writer's lock
+/// is said as it is.
+fn journal_failed(given: &Path, doing: &str, e: &JournalError) -> Opening {
+    let detail = match e {
+        JournalError::InUse { .. } => return Opening::Failed(e.to_string()),
+        JournalError::Io { path, op, source } if path != given => {
+            format!("cannot {op} {}: {source}", path.display())
+        }
+        JournalError::Io { op, source, .. } => format!("cannot {op}: {source}"),
+        other => {
+            let text = other.to_string();
+            let own = format!("{}: ", given.display());
+            text.strip_prefix(&own).map_or(text.clone(), str::to_string)
+        }
+    };
+    Opening::Failed(format!("{}: cannot {doing} the journal: {detail}", given.display()))
+}
+
+/// Fails with [`JournalError::InUse`] if a writer holds the journal at `base` (the lock
+/// [`JournalWriter`] holds for its life). Checked before the journal is read, so that a second
+/// run on a live journal says only that, at once. A base file that cannot be opened is left to
+/// the reading, which names the problem.
+fn refuse_if_in_use(base: &Path) -> Result<(), JournalError> {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open(base) else { return Ok(()) };
+    // SAFETY: a plain system call on a descriptor this function owns; no memory is passed. The
+    // lock, if taken, goes with the descriptor when `file` is dropped below.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Err(JournalError::InUse { path: base.to_path_buf() });
+    }
+    Ok(())
 }
 
 /// Creates the journal, or recovers the state of an existing one. Recovery prepares `clock`
@@ -210,30 +269,34 @@ fn open_journal(
         std::fs::create_dir_all(dir)
             .map_err(|e| Opening::Failed(format!("{}: cannot create the directory: {e}", dir.display())))?;
     }
-    let exists = journal_exists(&a.journal).map_err(|e| match e {
-        CliError::Journal(e) => Opening::Journal(e),
+    let given = a.journal.as_path();
+    let exists = journal_exists(given).map_err(|e| match e {
+        CliError::Journal(e) => journal_failed(given, "read", &e),
         other => Opening::Failed(other.to_string()),
     })?;
     if !exists {
         let writer = JournalWriter::create_with(&settings, &config.journal_meta(clock), options);
-        return Ok((writer.map_err(Opening::Journal)?, None));
+        return Ok((writer.map_err(|e| journal_failed(given, "create", &e))?, None));
     }
-    let recovery = match recovery::read(&a.journal, valid) {
+    refuse_if_in_use(given).map_err(|e| journal_failed(given, "resume", &e))?;
+    let recovery = match recovery::read(given, valid) {
         Ok(r) => r,
         Err(e @ (RecoveryError::Mismatch { .. } | RecoveryError::HeaderConfig { .. })) => {
             return Err(Opening::Usage(e.to_string()));
         }
-        Err(RecoveryError::Journal(e)) => return Err(Opening::Journal(e)),
+        Err(RecoveryError::Journal(e)) => return Err(journal_failed(given, "recover from", &e)),
     };
-    eprintln!("oms run: {}", recovery.summary());
-    recovery.state.prepare_clock(clock);
-    let writer = JournalWriter::resume(&settings, options).map_err(Opening::Journal)?;
+    let writer =
+        JournalWriter::resume(&settings, options).map_err(|e| journal_failed(given, "resume", &e))?;
     if writer.next_seq() != recovery.last_seq + 1 {
         return Err(Opening::Failed(format!(
             "{}: the journal changed while it was recovered",
-            a.journal.display()
+            given.display()
         )));
     }
+    // Said only once the journal is this run's (its lock held).
+    eprintln!("oms run: {}", recovery.summary());
+    recovery.state.prepare_clock(clock);
     Ok((writer, Some(recovery.state)))
 }
 
@@ -251,9 +314,10 @@ fn run_loop(
     let start = Instant::now();
     let mut next_status = start + Duration::from_secs(1);
     let mut input_end: Option<i64> = None;
+    let mut bad_input = None;
     loop {
         if signal::received() {
-            return Ok(End::Clean);
+            return Ok(End::Clean { bad_input });
         }
         if !handle.is_running() {
             return Err(CliError::Output {
@@ -266,6 +330,14 @@ fn run_loop(
             Ok(f) => f,
             Err(msg) => return Ok(End::BadInput(msg)),
         };
+        if let Some(msg) = input.take_bad() {
+            let until = if a.once { "the logout at the window's end" } else { "SIGINT or SIGTERM" };
+            eprintln!(
+                "oms run: {msg}\noms run: the orders input ends at that line; the orders before it run \
+                 their course (until {until}), then the run exits 2"
+            );
+            bad_input = Some(msg);
+        }
         status.follow()?;
         let now = Instant::now();
         if now >= next_status {
@@ -276,7 +348,7 @@ fn run_loop(
             let wall = clock.wall_ns(clock.now_ns());
             let ended = *input_end.get_or_insert(wall);
             if status.logout_since(ended) || !window_today(&valid.engine.session.window, ended) {
-                return Ok(End::Clean);
+                return Ok(End::Clean { bad_input });
             }
         }
         let wait = match fed {

@@ -1,15 +1,17 @@
 //! `[journal]`: where the journal goes and how it is kept, checked into [`JournalSettings`].
 
+use std::fmt;
 use std::num::NonZeroU64;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::de::Visitor;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::Problems;
 use crate::journal::{JournalSettings, SyncPolicy};
 
 /// `[journal] sync` as written: a name or a number of milliseconds.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum SyncValue {
     /// `"none"`, `"on-logout"`, or milliseconds as text.
@@ -17,6 +19,42 @@ pub enum SyncValue {
     /// Milliseconds.
     Ms(i64),
 }
+
+impl fmt::Display for SyncValue {
+    /// As TOML writes it: `"on-logout"`, `200`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncValue::Name(s) => write!(f, "{}", toml::Value::String(s.clone())),
+            SyncValue::Ms(ms) => write!(f, "{ms}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SyncValue {
+    /// A string or an integer; anything else is an error that says what is expected.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SyncValue, D::Error> {
+        struct Expect;
+        impl Visitor<'_> for Expect {
+            type Value = SyncValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(SYNC_EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SyncValue, E> {
+                Ok(SyncValue::Name(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<SyncValue, E> {
+                Ok(SyncValue::Ms(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<SyncValue, E> {
+                Ok(SyncValue::Ms(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+        }
+        d.deserialize_any(Expect)
+    }
+}
+
+/// What `[journal] sync` takes, in words.
+const SYNC_EXPECTED: &str = "\"none\", \"on-logout\" or an interval in ms > 0";
 
 impl From<SyncPolicy> for SyncValue {
     fn from(p: SyncPolicy) -> SyncValue {
@@ -90,10 +128,7 @@ impl JournalConfig {
             SyncValue::Ms(v) => ms(u64::try_from(*v).ok()),
         };
         if sync.is_none() {
-            p.push(
-                "journal.sync",
-                format!("expected \"none\", \"on-logout\" or an interval in ms > 0, got {:?}", self.sync),
-            );
+            p.push("journal.sync", format!("{} is not {SYNC_EXPECTED}", self.sync));
         }
         let prepare_records = match self.prepare_records {
             None => Some(None),

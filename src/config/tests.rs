@@ -123,10 +123,13 @@ fn parse_errors_name_file_and_line_and_keep_their_cause() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
     std::fs::write(&p, "[throttle]\nmax_orders_per_sec = \"many\"\n").unwrap();
+    let msg = Config::load(&p).unwrap_err().to_string();
+    assert!(msg.contains(&format!("{}:2: throttle.max_orders_per_sec", p.display())), "{msg}");
+    std::fs::write(&p, "[throttle]\nmax_orders_per_sec = 5\nburst = \n").unwrap();
     let err = Config::load(&p).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("bad.toml"), "{msg}");
-    assert!(msg.contains("line 2"), "{msg}");
+    assert!(matches!(err, ConfigError::Parse { .. }), "{msg}");
+    assert!(msg.contains("bad.toml") && msg.contains("line 3"), "{msg}");
     assert!(std::error::Error::source(&err).is_some());
     std::fs::write(&p, "[sesion]\n").unwrap();
     assert!(Config::load(&p).unwrap_err().to_string().contains("sesion"));
@@ -221,7 +224,8 @@ fn idle_strategy_and_park_max_from_toml() {
         assert!(err.to_string().contains(needle), "{text}: {err}");
     }
     let err = Config::from_toml_str("[engine]\npark_max_us = -1\n").unwrap_err();
-    assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+    assert!(matches!(err, ConfigError::Invalid { .. }), "{err}");
+    assert_eq!(err.problems()[0].field, "engine.park_max_us", "{err}");
 }
 
 /// The single problem `text` has, as `(field, message)`.
@@ -442,4 +446,98 @@ fn huge_values_are_errors_naming_the_key() {
     assert!(c.validate().is_ok(), "the largest segment is accepted");
     let ok = Config::from_toml_str(&format!("{fix}reconnect_max_ms = 3600000\n")).unwrap();
     assert!(ok.validate().is_ok(), "an hour is accepted");
+}
+
+/// A file with unknown keys, values of the wrong type and values out of range: one load reports
+/// every one of them, each with the file, its line and its key, sorted by line, in the words the
+/// file used.
+#[test]
+fn unknown_keys_type_errors_and_value_errors_come_all_at_once_with_their_lines() {
+    let text = "\
+[session]
+bogus_key = 1
+start = \"25:00\"
+[throttle]
+burst = -5
+max_orders_per_sec = \"many\"
+[journal]
+sync = \"sometimes\"
+[engine]
+idle = \"nap\"
+ring_capacity = 1.5
+[exchange.symbols]
+1 = 5
+[sesion]
+username = \"x\"
+";
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("all.toml");
+    std::fs::write(&p, text).unwrap();
+    let err = Config::load_valid(&p).unwrap_err();
+    let all = err.to_string();
+    let got: Vec<(Option<usize>, &str)> = err.problems().iter().map(|p| (p.line, p.field.as_str())).collect();
+    let want = [
+        (Some(2), "session.bogus_key"),
+        (Some(3), "session.start"),
+        (Some(5), "throttle.burst"),
+        (Some(6), "throttle.max_orders_per_sec"),
+        (Some(8), "journal.sync"),
+        (Some(10), "engine.idle"),
+        (Some(11), "engine.ring_capacity"),
+        (Some(12), "exchange.symbols"),
+        (Some(13), "exchange.symbols.1"),
+        (Some(14), "sesion"),
+    ];
+    assert_eq!(got, want, "{all}");
+    let file = p.display().to_string();
+    for (line, field) in want {
+        let at = format!("\n  - {file}:{}: {field}: ", line.unwrap());
+        assert!(all.contains(&at), "missing {at:?} in:\n{all}");
+    }
+    for needle in [
+        "session.bogus_key: unknown key",
+        "throttle.burst: -5 is not a whole number from 0 to 4294967295",
+        "throttle.max_orders_per_sec: \"many\" is not a whole number",
+        "engine.ring_capacity: 1.5 is not a whole number",
+        "exchange.symbols.1: 5 is not a string",
+        "journal.sync: \"sometimes\" is not",
+        "sesion: unknown section (did you mean [session]?)",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+    for internal in ["Name(", "Ms(", "u32", "untagged", "invalid type", "expected one of"] {
+        assert!(!all.contains(internal), "{internal:?} in:\n{all}");
+    }
+}
+
+/// A value the user wrote is shown as written, never as the Rust value it became.
+#[test]
+fn value_errors_show_the_value_as_written() {
+    for (text, needle) in [
+        ("[journal]\nsync = 0", "0 is not \"none\", \"on-logout\" or an interval in ms > 0"),
+        ("[journal]\nsync = \"sometimes\"", "\"sometimes\" is not \"none\""),
+        ("[journal]\nsync = -5", "-5 is not \"none\""),
+    ] {
+        let (field, message) = only_problem(text);
+        assert_eq!(field, "journal.sync", "{text}");
+        assert!(message.contains(needle), "{text}: {message}");
+        assert!(!message.contains("Ms(") && !message.contains("Name("), "{text}: {message}");
+    }
+    let err = Config::from_toml_str("[journal]\nsync = true\n").unwrap_err().to_string();
+    assert!(
+        err.contains("line 2: journal.sync: true is not \"none\", \"on-logout\" or an interval"),
+        "{err}"
+    );
+    assert!(!err.contains("untagged"), "{err}");
+}
+
+/// An unknown key close to a known one is named; otherwise the section's keys are listed.
+#[test]
+fn unknown_keys_suggest_or_list_the_known_ones() {
+    let err = Config::from_toml_str("[throttle]\nbrust = 5\n[engine]\nzzz = 1\n").unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("line 2: throttle.brust: unknown key (did you mean `burst`?)"), "{msg}");
+    assert!(msg.contains("line 4: engine.zzz: unknown key; [engine] takes core, ring_capacity,"), "{msg}");
+    let err = Config::from_toml_str("session = 5\n").unwrap_err().to_string();
+    assert!(err.contains("line 1: session: 5 is not a table"), "{err}");
 }

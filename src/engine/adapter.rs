@@ -7,6 +7,13 @@
 //! or `exchange_reject` record ([`record_of`]). Numbers and codes go into the journal; the
 //! counterparty's text goes to standard error only ([`say`]), never into the journal.
 //!
+//! **Standard error is limited, the journal is not.** A flow the exchange turns down order by
+//! order (200 "unknown security" rejects in two seconds) would bury everything else on standard
+//! error. [`Said`] lets [`SAY_BURST`] lines of each kind of report through per second and counts
+//! the rest; when the second is over (at the next report, in an idle turn, or at shutdown) one
+//! line says how many were not shown and how to list them from the journal, which has every one.
+//! All of it runs in the cold `say` path or in idle turns: the send path is untouched.
+//!
 //! **An order's response comes before its other reports.** The adapter answers an order
 //! through the response ring and may report a fill or a reject of the same order in the same
 //! `poll`; the ring is drained (every answer matched, as in the loop's response step) before an
@@ -35,7 +42,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// The adapter's work for this turn (see the module docs); returns how much it did.
     #[inline]
     pub(super) fn poll_exchange(&mut self, now: u64) -> usize {
-        let Engine { exchange, responses, in_flight, clock, stats, sink, .. } = self;
+        let Engine { exchange, responses, in_flight, clock, stats, sink, said, .. } = self;
         exchange.poll(now, &mut |e| {
             let order_report = matches!(e, ExchangeEvent::Execution(_) | ExchangeEvent::OrderRejected { .. });
             if order_report {
@@ -52,8 +59,17 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             let rec = record_of(&e, clock.wall_ns(clock.now_ns()));
             stats.events += 1;
             sink.record(&rec);
-            say(&e);
+            say(said, &e, now);
         })
+    }
+
+    /// In an idle turn: the count of the reports not shown, once their second is over.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn say_held(&mut self, now: u64) {
+        if let Some(summary) = self.said.roll(now) {
+            eprintln!("{summary}");
+        }
     }
 
     /// At shutdown, after the logout: polls the adapter until it has nothing scheduled (its
@@ -72,6 +88,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 }
             }
             if (work == 0 && self.exchange.next_deadline_ns().is_none()) || Instant::now() >= until {
+                if let Some(summary) = self.said.finish(self.clock.now_ns()) {
+                    eprintln!("{summary}");
+                }
                 break;
             }
             if work == 0 {
@@ -153,13 +172,144 @@ pub(super) fn record_of(e: &ExchangeEvent<'_>, time_ns: i64) -> EventRecord {
 }
 
 /// The counterparty's words (and ours about what happened) on standard error: a report with a
-/// text, escaped (it comes from the network). Reports without one (a logon, an execution, a
-/// sequence repair) are in the journal only.
+/// text, escaped (it comes from the network), within [`Said`]'s limit. Reports without one (a
+/// logon, an execution, a sequence repair) are in the journal only.
 #[cold]
 #[inline(never)]
-fn say(e: &ExchangeEvent<'_>) {
-    if let Some(line) = text_line(e) {
+fn say(said: &mut Said, e: &ExchangeEvent<'_>, now: u64) {
+    let Some(topic) = topic(e) else { return };
+    let (summary, shown) = said.note(topic, now);
+    if let Some(summary) = summary {
+        eprintln!("{summary}");
+    }
+    if shown && let Some(line) = text_line(e) {
         eprintln!("{line}");
+    }
+}
+
+/// Lines of one kind of report shown per [`SAY_INTERVAL_NS`]; past these, counted.
+pub(super) const SAY_BURST: u32 = 5;
+
+/// The interval of [`SAY_BURST`], ns (one second, the status line's).
+const SAY_INTERVAL_NS: u64 = 1_000_000_000;
+
+/// The kinds of report that have words for standard error, each limited on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Topic {
+    LogonRefused,
+    Disconnected,
+    LoggedOut,
+    OrderRejected,
+    SessionRejected,
+    Unhandled,
+}
+
+impl Topic {
+    const ALL: [Topic; 6] = [
+        Topic::LogonRefused,
+        Topic::Disconnected,
+        Topic::LoggedOut,
+        Topic::OrderRejected,
+        Topic::SessionRejected,
+        Topic::Unhandled,
+    ];
+
+    /// What they are, in the plural, and the record kind that holds them in the journal.
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Topic::LogonRefused => ("logon refusals", "exchange_session"),
+            Topic::Disconnected => ("disconnects", "exchange_session"),
+            Topic::LoggedOut => ("logouts", "exchange_session"),
+            Topic::OrderRejected => ("orders rejected by the exchange", "exchange_reject"),
+            Topic::SessionRejected => ("messages rejected by the exchange", "exchange_session"),
+            Topic::Unhandled => ("exchange messages not handled", "exchange_session"),
+        }
+    }
+}
+
+/// The topic of a report that has words for standard error ([`text_line`]); `None` for the
+/// others.
+fn topic(e: &ExchangeEvent<'_>) -> Option<Topic> {
+    Some(match e {
+        ExchangeEvent::LogonRefused { .. } => Topic::LogonRefused,
+        ExchangeEvent::Disconnected { .. } => Topic::Disconnected,
+        ExchangeEvent::LoggedOut { text } if !text.is_empty() => Topic::LoggedOut,
+        ExchangeEvent::OrderRejected { .. } => Topic::OrderRejected,
+        ExchangeEvent::SessionRejected { .. } => Topic::SessionRejected,
+        ExchangeEvent::Unhandled { .. } => Topic::Unhandled,
+        ExchangeEvent::LoggedOut { .. }
+        | ExchangeEvent::LoggedOn { .. }
+        | ExchangeEvent::Execution(_)
+        | ExchangeEvent::ResendRequested { .. }
+        | ExchangeEvent::GapFilled { .. }
+        | ExchangeEvent::SequenceReset { .. } => return None,
+    })
+}
+
+/// How many lines of each topic standard error has had this interval, and how many were held
+/// back. Fixed-size: nothing is allocated but a summary when one is written.
+#[derive(Debug, Default)]
+pub(super) struct Said {
+    /// Start of the current interval, monotonic ns (`None`: none yet).
+    since_ns: Option<u64>,
+    shown: [u32; Topic::ALL.len()],
+    held: [u32; Topic::ALL.len()],
+    /// Whether any line was held back this interval (checked in idle turns).
+    pub(super) holding: bool,
+}
+
+impl Said {
+    /// A report of `topic` at `now`: the summary of an interval that has ended, if lines were
+    /// held back in it, and whether this report's line is shown.
+    fn note(&mut self, topic: Topic, now: u64) -> (Option<String>, bool) {
+        let summary = self.roll(now);
+        let i = topic as usize;
+        if self.shown[i] < SAY_BURST {
+            self.shown[i] += 1;
+            (summary, true)
+        } else {
+            self.held[i] += 1;
+            self.holding = true;
+            (summary, false)
+        }
+    }
+
+    /// If the interval has ended at `now` (or none has begun): its summary, if lines were held
+    /// back, and a new interval from `now`.
+    pub(super) fn roll(&mut self, now: u64) -> Option<String> {
+        if self.since_ns.is_some_and(|since| now < since.saturating_add(SAY_INTERVAL_NS)) {
+            return None;
+        }
+        let summary = self.summary(now);
+        *self = Said { since_ns: Some(now), ..Said::default() };
+        summary
+    }
+
+    /// At shutdown (`now`): the summary of the interval so far, if lines were held back.
+    pub(super) fn finish(&mut self, now: u64) -> Option<String> {
+        let summary = self.summary(now);
+        *self = Said::default();
+        summary
+    }
+
+    fn summary(&self, now: u64) -> Option<String> {
+        if !self.holding {
+            return None;
+        }
+        let secs = now.saturating_sub(self.since_ns.unwrap_or(now)) as f64 / 1e9;
+        let lines: Vec<String> = Topic::ALL
+            .iter()
+            .filter(|t| self.held[**t as usize] > 0)
+            .map(|t| {
+                let (what, kind) = t.words();
+                format!(
+                    "oms: {} more {what} in the last {secs:.1} s not shown here; the journal has each one \
+                     (oms decode JOURNAL --kind {kind})",
+                    self.held[*t as usize]
+                )
+            })
+            .collect();
+        Some(lines.join("\n"))
     }
 }
 
@@ -207,6 +357,41 @@ fn text_line(e: &ExchangeEvent<'_>) -> Option<String> {
 mod tests {
     use super::*;
     use crate::exchange::{DisconnectCause, ExecutionReport};
+
+    /// A flood of one kind of report shows its first lines, then one line that counts the rest
+    /// once the second is over; another kind has its own allowance; a quiet second starts again.
+    #[test]
+    fn a_flood_of_reports_is_limited_and_counted() {
+        let mut said = Said::default();
+        let t0 = 5_000_000_000;
+        let mut shown = 0;
+        let mut summaries = Vec::new();
+        for i in 0..200u64 {
+            let (summary, show) = said.note(Topic::OrderRejected, t0 + i * 2_000_000); // 0.4 s
+            summaries.extend(summary);
+            shown += usize::from(show);
+        }
+        assert_eq!((shown, summaries.len()), (SAY_BURST as usize, 0));
+        assert!(said.holding);
+        let (summary, show) = said.note(Topic::LogonRefused, t0 + 500_000_000);
+        assert!(show && summary.is_none(), "a logon refusal has its own allowance");
+        assert_eq!(said.roll(t0 + 900_000_000), None, "the second is not over");
+        let summary = said.roll(t0 + 1_000_000_000).expect("the count once the second is over");
+        assert_eq!(
+            summary,
+            "oms: 195 more orders rejected by the exchange in the last 1.0 s not shown here; the \
+             journal has each one (oms decode JOURNAL --kind exchange_reject)"
+        );
+        assert!(!said.holding && said.roll(t0 + 5_000_000_000).is_none(), "said once");
+        assert_eq!(said.note(Topic::OrderRejected, t0 + 5_100_000_000), (None, true), "a new second");
+        // At shutdown, what was held back in the last interval is said too.
+        for i in 0..10 {
+            said.note(Topic::Unhandled, t0 + 5_200_000_000 + i);
+        }
+        let last = said.finish(t0 + 5_300_000_000).expect("the count at shutdown");
+        assert!(last.starts_with("oms: 5 more exchange messages not handled"), "{last}");
+        assert_eq!(topic(&ExchangeEvent::LoggedOut { text: "" }), None, "nothing to say");
+    }
 
     #[test]
     fn the_counterpartys_text_goes_to_standard_error_escaped() {

@@ -51,7 +51,8 @@ mod start;
 
 pub use driver::{AutoResponse, ReplayError, ReplayReport, replay};
 pub use scenario::{
-    Action, MAX_PRODUCERS, ScenarioError, ScenarioEvent, parse_ms, parse_scenario, parse_scenario_line,
+    Action, MAX_PRODUCERS, ScenarioError, ScenarioEvent, Verbs, parse_ms, parse_scenario,
+    parse_scenario_line, parse_scenario_line_for,
 };
 pub use sink::BatchJournal;
 pub use start::{default_start_wall_ns, parse_start};

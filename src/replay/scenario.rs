@@ -80,7 +80,7 @@ pub fn parse_scenario(text: &str) -> Result<Vec<ScenarioEvent>, ScenarioError> {
     let mut last_ns = 0u64;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let Some(ev) = parse_scenario_line(raw, line)? else { continue };
+        let Some(ev) = parse_scenario_line_for(raw, line, Verbs::All)? else { continue };
         if ev.at_ns < last_ns {
             return Err(ScenarioError {
                 line,
@@ -101,6 +101,42 @@ pub fn parse_scenario(text: &str) -> Result<Vec<ScenarioEvent>, ScenarioError> {
 /// for a blank or comment-only line. Does not check that time goes forward (that needs the
 /// line before: [`parse_scenario`] does). For input that arrives a line at a time.
 pub fn parse_scenario_line(raw: &str, line: usize) -> Result<Option<ScenarioEvent>, ScenarioError> {
+    parse_scenario_line_for(raw, line, Verbs::All)
+}
+
+/// Which verbs a reader of scenario lines takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbs {
+    /// Every verb: the requests, `response` and `advance` (`oms replay`).
+    All,
+    /// The requests and `advance`, not `response`: where a real exchange answers (`oms run`).
+    Requests,
+}
+
+impl Verbs {
+    /// The verbs taken, in words (`new, modify, cancel or advance`).
+    fn list(self) -> &'static str {
+        match self {
+            Verbs::All => "new, modify, cancel, response or advance",
+            Verbs::Requests => "new, modify, cancel or advance",
+        }
+    }
+}
+
+/// [`parse_scenario_line`] for a reader that takes only `verbs`: a `response` line where only
+/// requests are taken is an error saying why, and the messages list only the verbs taken.
+///
+/// ```
+/// use oms::replay::{parse_scenario_line_for, Verbs};
+/// let e = parse_scenario_line_for("@0 buy id=1", 1, Verbs::Requests).unwrap_err();
+/// assert!(e.message.ends_with("(expected new, modify, cancel or advance)"));
+/// assert!(parse_scenario_line_for("@0 response id=1 accept", 1, Verbs::Requests).is_err());
+/// ```
+pub fn parse_scenario_line_for(
+    raw: &str,
+    line: usize,
+    verbs: Verbs,
+) -> Result<Option<ScenarioEvent>, ScenarioError> {
     // Byte searches: `#`, `=` and `.` are ASCII, so every split lands on a char boundary.
     let content = match raw.bytes().position(|b| b == b'#') {
         Some(k) => &raw[..k],
@@ -109,7 +145,7 @@ pub fn parse_scenario_line(raw: &str, line: usize) -> Result<Option<ScenarioEven
     if content.trim_ascii().is_empty() {
         return Ok(None);
     }
-    parse_line(content, line).map(Some).map_err(|message| ScenarioError { line, message })
+    parse_line(content, line, verbs).map(Some).map_err(|message| ScenarioError { line, message })
 }
 
 /// Parses a time in milliseconds with up to 6 decimals (`150`, `0.5`, `12.000001`) into exact
@@ -239,18 +275,22 @@ impl Verb {
 }
 
 /// Parses one non-empty line (comment already removed).
-fn parse_line(content: &str, line: usize) -> Result<ScenarioEvent, String> {
+fn parse_line(content: &str, line: usize, verbs: Verbs) -> Result<ScenarioEvent, String> {
     let mut tokens = content.split_ascii_whitespace();
     let (Some(at), Some(verb)) = (tokens.next(), tokens.next()) else {
-        return Err("expected `@<ms> <verb> ...` (verbs: new, modify, cancel, response, advance)".into());
+        return Err(format!("expected `@<ms> <verb> ...` (verbs: {})", verbs.list()));
     };
     let Some(ms) = at.strip_prefix('@') else {
         return Err(format!("expected `@<ms>` at the start of the line, found {at:?}"));
     };
     let at_ns = parse_ms(ms)?;
-    let verb = Verb::parse(verb).ok_or_else(|| {
-        format!("unknown verb {verb:?} (expected new, modify, cancel, response or advance)")
-    })?;
+    let verb =
+        Verb::parse(verb).ok_or_else(|| format!("unknown verb {verb:?} (expected {})", verbs.list()))?;
+    if let (Verb::Response, Verbs::Requests) = (verb, verbs) {
+        return Err("`response` lines are not taken here: the exchange answers (they are for \
+                    `oms replay`)"
+            .into());
+    }
     let (required, optional) = verb.keys();
 
     let mut seen = 0u8;

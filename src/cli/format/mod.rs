@@ -49,19 +49,38 @@ mod columns;
 
 use columns::{Columns, Latency};
 
+/// The CSV header line, as a literal (for `--help` as well as [`CSV_HEADER`]).
+macro_rules! csv_header {
+    () => {
+        "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer,detail"
+    };
+}
+
 /// The exact CSV header line.
-pub const CSV_HEADER: &str =
-    "seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer,detail";
+pub const CSV_HEADER: &str = csv_header!();
 
 /// Output format of `decode` and `tail`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// One readable line per event, times in the session's time zone, latencies in µs.
     Text,
-    /// CSV with the header `seq,time,kind,order_id,symbol,side,price,qty,response,latency_ns,reason,producer,detail`.
+    /// CSV with the header [`CSV_HEADER`].
+    #[value(help = concat!("CSV, first line the header: ", csv_header!()))]
     Csv,
     /// One JSON object per line, with the CSV column names as keys.
     Jsonl,
+}
+
+/// The value parser of `--kind`: a record kind's name, one of [`EventKind::ALL`]. Its possible
+/// values come from that table, so `--help` lists every kind and a new kind appears there by
+/// itself; a name that is not a kind is refused with the list.
+pub fn kind_parser() -> impl clap::builder::TypedValueParser<Value = EventKind> {
+    use clap::builder::TypedValueParser;
+    let names = EventKind::ALL.map(EventKind::name);
+    clap::builder::PossibleValuesParser::new(names).try_map(|name: String| {
+        // The possible values are exactly the names, so this finds every one that got here.
+        EventKind::from_name(&name).ok_or_else(|| format!("unknown event kind {name:?}"))
+    })
 }
 
 /// Whether record `r` is about order `id` (`oms decode --order`): not for the engine's own

@@ -3,20 +3,26 @@
 //! scenario format of `oms replay` (`docs/scenario-format.md`): `new`, `modify`, `cancel` and
 //! `advance`, each `@<ms>` counted from the start of the run and executed at that real time (a
 //! line whose time has passed runs at once). `response` lines are refused: the exchange
-//! answers. A malformed line is an error naming it, and nothing is taken from it.
+//! answers. A file is checked whole: every bad line is reported at once (the first
+//! [`MAX_LISTED`], then how many more), and nothing starts. On standard input a bad line ends the
+//! input, as its end would: nothing is taken from it or after it, and the lines before it run
+//! their course (those not yet due are handed over at their times).
 
 use std::collections::VecDeque;
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
-use crate::replay::{Action, MAX_PRODUCERS, ScenarioEvent, parse_scenario, parse_scenario_line};
+use crate::replay::{Action, MAX_PRODUCERS, ScenarioEvent, Verbs, parse_scenario_line_for};
 use crate::ring::Producer;
 
 use super::taken::Taken;
 
 /// Name of standard input in messages.
 const STDIN: &str = "<stdin>";
+
+/// Bad lines of an orders file listed one by one; past these, only counted.
+const MAX_LISTED: usize = 20;
 
 /// A line from the standard-input reader thread.
 enum Line {
@@ -45,6 +51,8 @@ pub(super) struct Input {
     stdin: Option<Receiver<Line>>,
     producers: usize,
     last_ns: u64,
+    /// The bad line that ended standard input, until the run takes the message.
+    bad: Option<String>,
 }
 
 impl Input {
@@ -56,8 +64,14 @@ impl Input {
         {
             return Err(format!("--producers {n}: between 1 and {MAX_PRODUCERS}"));
         }
-        let mut input =
-            Input { name: String::new(), pending: VecDeque::new(), stdin: None, producers: 1, last_ns: 0 };
+        let mut input = Input {
+            name: String::new(),
+            pending: VecDeque::new(),
+            stdin: None,
+            producers: 1,
+            last_ns: 0,
+            bad: None,
+        };
         match orders {
             None => input.producers = producers.unwrap_or(1),
             Some(p) if p.as_os_str() == "-" => {
@@ -68,15 +82,28 @@ impl Input {
             Some(path) => {
                 input.name = path.display().to_string();
                 let text = read_text(path)?;
-                let events =
-                    parse_scenario(&text).map_err(|e| format!("{}:{}: {}", input.name, e.line, e.message))?;
+                let mut bad = Vec::new();
+                let mut events = Vec::new();
+                for (i, raw) in text.lines().enumerate() {
+                    match parse_scenario_line_for(raw, i + 1, Verbs::Requests) {
+                        Ok(Some(ev)) => events.push(ev),
+                        Ok(None) => {}
+                        Err(e) => bad.push((e.line, e.message)),
+                    }
+                }
                 let used = events.iter().filter_map(|e| match e.action {
                     Action::Request { producer, .. } => Some(producer + 1),
                     Action::Response(_) | Action::Advance => None,
                 });
                 input.producers = producers.unwrap_or_else(|| used.max().unwrap_or(1));
                 for ev in &events {
-                    input.check(ev)?;
+                    if let Err(message) = input.check(ev) {
+                        bad.push((ev.line, message));
+                    }
+                }
+                if !bad.is_empty() {
+                    bad.sort_by_key(|(line, _)| *line);
+                    return Err(bad_lines(&input.name, &bad));
                 }
                 input.pending = events.into();
             }
@@ -143,16 +170,18 @@ impl Input {
         self.stdin.is_none() && self.pending.is_empty()
     }
 
-    /// Hands over every line due `elapsed_ns` after the start, in order. `Err`: a malformed line
-    /// arrived on standard input (the message names it); the lines before it that are due are
-    /// handed over first, nothing is taken from it or after it.
+    /// Hands over every line due `elapsed_ns` after the start, in order. A bad line on standard
+    /// input ends the input there ([`take_bad`](Input::take_bad) tells it); the lines before it
+    /// are handed over at their times. `Err` only if a line names a ring the run does not have
+    /// (a bug: [`check`](Input::check) bounds them).
     pub(super) fn feed(&mut self, elapsed_ns: u64, producers: &mut [Producer]) -> Result<Feed, String> {
-        let bad = self.receive().err();
-        let fed = self.hand_over(elapsed_ns, producers)?;
-        match bad {
-            Some(msg) => Err(msg),
-            None => Ok(fed),
-        }
+        self.receive();
+        self.hand_over(elapsed_ns, producers)
+    }
+
+    /// The bad line that ended standard input (`<stdin>:LINE: what`), once.
+    pub(super) fn take_bad(&mut self) -> Option<String> {
+        self.bad.take()
     }
 
     fn hand_over(&mut self, elapsed_ns: u64, producers: &mut [Producer]) -> Result<Feed, String> {
@@ -174,55 +203,74 @@ impl Input {
         Ok(if self.ended() { Feed::Done } else { Feed::Idle })
     }
 
-    /// Takes the lines standard input has delivered so far.
-    fn receive(&mut self) -> Result<(), String> {
+    /// Takes the lines standard input has delivered so far; a bad one ends the input.
+    fn receive(&mut self) {
         loop {
-            let Some(rx) = &self.stdin else { return Ok(()) };
-            match rx.try_recv() {
-                Ok(Line::Event(ev)) => {
-                    self.check(&ev)?;
-                    self.pending.push_back(ev);
-                }
-                Ok(Line::Bad { line, message }) => {
-                    self.stdin = None;
-                    return Err(format!("{STDIN}:{line}: {message}"));
-                }
+            let Some(rx) = &self.stdin else { return };
+            let bad = match rx.try_recv() {
+                Ok(Line::Event(ev)) => match self.check(&ev) {
+                    Ok(()) => {
+                        self.pending.push_back(ev);
+                        continue;
+                    }
+                    Err(message) => (ev.line, message),
+                },
+                Ok(Line::Bad { line, message }) => (line, message),
                 Ok(Line::End) | Err(TryRecvError::Disconnected) => {
                     self.stdin = None;
-                    return Ok(());
+                    return;
                 }
-                Err(TryRecvError::Empty) => return Ok(()),
-            }
+                Err(TryRecvError::Empty) => return,
+            };
+            // Dropping the receiver stops the reader thread at its next line.
+            self.stdin = None;
+            self.bad = Some(format!("{STDIN}:{}: {}", bad.0, bad.1));
+            return;
         }
     }
 
     /// What `oms run` refuses in a line that parses: `response`, a producer it has no ring
-    /// for, a time before the previous line's.
+    /// for, a time before the previous line's. The message does not name the line.
     fn check(&mut self, ev: &ScenarioEvent) -> Result<(), String> {
-        let at = |msg: String| format!("{}:{}: {msg}", self.name, ev.line);
         match ev.action {
             Action::Response(_) => {
-                return Err(at("`response` lines are not taken by `oms run`: the exchange answers".into()));
+                return Err("`response` lines are not taken by `oms run`: the exchange answers".into());
             }
             Action::Request { producer, .. } if producer >= self.producers => {
                 let n = self.producers;
-                return Err(at(format!(
+                return Err(format!(
                     "p={producer}, but this run has {n} producer ring(s), p=0..{} (--producers N for more)",
                     n - 1
-                )));
+                ));
             }
             Action::Request { .. } | Action::Advance => {}
         }
         if ev.at_ns < self.last_ns {
-            return Err(at(format!(
+            return Err(format!(
                 "time goes backwards: @{} ms is before the previous line's @{} ms",
                 ev.at_ns as f64 / 1e6,
                 self.last_ns as f64 / 1e6
-            )));
+            ));
         }
         self.last_ns = ev.at_ns;
         Ok(())
     }
+}
+
+/// The message for the bad lines of file `name` (sorted by line): one line for one, else a
+/// count and the first [`MAX_LISTED`], one a line.
+fn bad_lines(name: &str, bad: &[(usize, String)]) -> String {
+    if let [(line, message)] = bad {
+        return format!("{name}:{line}: {message}");
+    }
+    let mut out = format!("{name}: {} bad lines; nothing was started:", bad.len());
+    for (line, message) in bad.iter().take(MAX_LISTED) {
+        out += &format!("\n  {name}:{line}: {message}");
+    }
+    if bad.len() > MAX_LISTED {
+        out += &format!("\n  ... and {} more", bad.len() - MAX_LISTED);
+    }
+    out
 }
 
 /// Reads `path` as UTF-8; a bad byte is reported with its line.
@@ -260,14 +308,17 @@ fn stdin_lines(tx: &SyncSender<Line>) {
                 return;
             }
             Ok(_) => match std::str::from_utf8(&buf) {
-                Ok(text) => match parse_scenario_line(text.trim_end_matches(['\n', '\r']), line) {
-                    Ok(Some(ev)) => tx.send(Line::Event(ev)),
-                    Ok(None) => Ok(()),
-                    Err(e) => {
-                        let _ = tx.send(Line::Bad { line, message: e.message });
-                        return;
+                Ok(text) => {
+                    match parse_scenario_line_for(text.trim_end_matches(['\n', '\r']), line, Verbs::Requests)
+                    {
+                        Ok(Some(ev)) => tx.send(Line::Event(ev)),
+                        Ok(None) => Ok(()),
+                        Err(e) => {
+                            let _ = tx.send(Line::Bad { line, message: e.message });
+                            return;
+                        }
                     }
-                },
+                }
                 Err(_) => {
                     let _ = tx.send(Line::Bad { line, message: "not UTF-8 text".into() });
                     return;
