@@ -23,8 +23,10 @@
 //!   which owns the publish protocol (release store of the sequence number after the body,
 //!   acquire load before reading it) and the one `unsafe fn` of the writer's path.
 //! * [`Journal`] reads a journal back (one segment, or a base path with all its segments),
-//!   validating every record (sequence number in place, CRC-32C) and [`Journal::verify`] reports
-//!   the last good record, any torn tail and the first corruption, naming file and offset.
+//!   validating every record (sequence number in place, CRC-32C), every header byte and what
+//!   follows the end, and [`Journal::verify`] reports the last good record, any torn tail and the
+//!   first corruption, naming file and offset. Every reader, recovery and resume judge a journal
+//!   with these same rules (one journal, one verdict: `reader.rs`).
 //! * [`Outcomes`] follows one producer's records: what became of its requests, from any thread
 //!   or process, with no work on the engine thread (`oms tail --producer N`).
 //! * [`Follower`] follows a live journal (`oms tail`). Like [`Journal`], it reads the files with
@@ -48,7 +50,7 @@ mod segment;
 mod ticker;
 pub mod writer;
 
-pub use error::{ConfigProblem, Corruption, HeaderText, JournalError};
+pub use error::{ConfigProblem, Corruption, FileKind, HeaderFlag, HeaderText, JournalError, ZeroArea};
 pub use follower::{Follower, Poll};
 pub use format::{FORMAT_VERSION, MAGIC, SegmentHeader, header_checksum, segment_path};
 pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};

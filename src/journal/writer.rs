@@ -512,6 +512,9 @@ impl JournalWriter {
         }
         self.durability.thread = None;
         self.journal_sync_failures();
+        // The segments prepared ahead go before the journal is marked closed: a follower that
+        // sees the mark checks what follows the end, and finds no file half deleted.
+        self.space.discard_unused();
         self.seg.map.store_dropped(self.dropped);
         self.seg.map.mark_closed();
         if let Some(f) = &mut self.durability.flusher {
@@ -519,7 +522,6 @@ impl JournalWriter {
             f.flush_header(&self.seg, &self.durability.shared);
         }
         self.closed = true;
-        self.space.discard_unused();
         Ok(self.stats())
     }
 
