@@ -147,6 +147,7 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
             Err(e) => return Err(e.into()),
         }
     }
+    let journal_watch = writer.watch();
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
     let mut producers: Vec<_> = (0..input.producers()).map(|_| builder.producer()).collect();
     let venue = match Venue::start(&valid, responder, clock.clone()) {
@@ -166,6 +167,7 @@ pub fn run(a: &RunArgs) -> Result<ExitCode, CliError> {
     };
     let window = &valid.engine.session.window;
     let mut status = Status::open(&a.journal, window)?;
+    status.watch_journal(journal_watch);
 
     let end = run_loop(a, &valid, &clock, &mut input, &mut producers, &mut status, &handle);
     let report = match handle.stop() {
@@ -268,6 +270,9 @@ fn run_loop(
             Err(msg) => return Ok(End::BadInput(msg)),
         };
         status.follow()?;
+        if let Some(news) = status.journal_news() {
+            eprintln!("{news}");
+        }
         let now = Instant::now();
         if now >= next_status {
             eprintln!("{}", status.line(clock.wall_ns(clock.now_ns())));

@@ -8,7 +8,8 @@
 //!   ([`EventSink::housekeep`](crate::sink::EventSink::housekeep)), so no third thread competes
 //!   with the engine and the producers for the cores. A journal that falls behind pushes back
 //!   ([`EventSink::takes_requests`](crate::sink::EventSink::takes_requests)) rather than
-//!   rejecting orders; only a full disk makes it reject New orders `journal_full`. A lazily
+//!   rejecting orders; only a full disk makes it reject New orders `journal_full`, and
+//!   [`JournalWatch`] tells another thread why (`oms run` prints it). A lazily
 //!   faulted page of a fresh mapping costs the engine microseconds where a pre-faulted one costs
 //!   nothing (docs/BENCHMARKS.md has the measurements).
 //! * [`JournalWriter::resume`] reopens an existing journal (after a crash or a clean stop) to
@@ -55,7 +56,7 @@ pub use follower::{Follower, Poll};
 pub use format::{FORMAT_VERSION, MAGIC, SegmentHeader, header_checksum, segment_path};
 pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};
 pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
-pub use writer::{Faults, JournalStats, JournalWriter, WriterOptions};
+pub use writer::{Faults, JournalStats, JournalWatch, JournalWriter, WriterOptions};
 
 /// When mapped pages are flushed to disk: `[journal] sync`. A flush writes what was published
 /// (`msync` of the records, the headers of new segments, `fsync` of the directory).

@@ -33,7 +33,11 @@
 //! [`EventSink::has_room`] is `false` (New orders rejected `journal_full`, nothing sent) only when
 //! preparing the next segment has failed (a full disk) and the room left is down to twice the
 //! reserve; at the reserve the engine stops taking requests as above, and the reserve (sized by
-//! [`WriterOptions::for_engine`]) holds the end of the session. A temporary failure that clears
+//! [`WriterOptions::for_engine`]) holds the end of the session. A disk smaller than the reserve
+//! (preparing fails with less than the reserve mapped ahead) cannot hold it whatever happens: the
+//! room there is split, half for `journal_full` rejects (at once), half kept for the end of the
+//! session, rather than taking no request at all. [`JournalWriter::watch`] tells another thread
+//! that preparing fails, and why (`oms run` prints it). A temporary failure that clears
 //! (the retry runs every 200 ms of the writer's clock) changes nothing. As a last resort, a record
 //! for which no slot is left (not even after preparing a segment on the spot) is dropped and
 //! counted ([`JournalStats::dropped`], and in the segment's header: `oms verify` exits 1).
@@ -57,6 +61,9 @@ use crate::sink::EventSink;
 
 mod resume;
 mod space;
+mod watch;
+
+pub use watch::JournalWatch;
 
 pub(super) const PAGE: usize = 4096;
 /// The fewest records a segment must hold.
@@ -209,6 +216,10 @@ pub struct JournalWriter {
     room_limit: u64,
     /// Preparing a segment failed and has not succeeded since.
     failing: bool,
+    /// The mapped room ahead (records) when the current failure began.
+    failed_room: u64,
+    /// What a [`JournalWatch`] sees.
+    health: Arc<watch::Health>,
     dropped: u64,
     /// Time of the last record (a `sync_failed` record written by the writer itself takes it).
     last_time_ns: i64,
@@ -356,6 +367,8 @@ impl JournalWriter {
             intake_limit: 0,
             room_limit: u64::MAX,
             failing: false,
+            failed_room: 0,
+            health: Arc::default(),
             dropped: 0,
             last_time_ns: 0,
             segments: 1,
@@ -395,16 +408,34 @@ impl JournalWriter {
         self.allocated_seq.saturating_sub(self.next_seq)
     }
 
+    /// A view of this writer's preparation of space for another thread (whether it is failing,
+    /// and why): see [`JournalWatch`].
+    pub fn watch(&self) -> JournalWatch {
+        JournalWatch::new(Arc::clone(&self.health), self.base.clone())
+    }
+
+    /// The reserve kept for the end of the session: [`WriterOptions::reserve_records`], unless
+    /// preparing space failed with less than that mapped ahead (a disk smaller than the
+    /// reserve): then half of the room there was, the other half taking `journal_full` rejects.
+    fn effective_reserve(&self) -> u64 {
+        if self.failing && self.failed_room < self.reserve {
+            self.failed_room.div_ceil(2)
+        } else {
+            self.reserve
+        }
+    }
+
     /// Recomputes the limits behind `takes_requests` and `has_room` (after the mapped or
     /// faulted-in room, or the failure state, changed; never on the hot path).
     fn update_limits(&mut self) {
-        let mut intake = self.allocated_seq.saturating_sub(self.reserve);
+        let reserve = self.effective_reserve();
+        let mut intake = self.allocated_seq.saturating_sub(reserve);
         if self.faulted_seq < self.allocated_seq {
             intake = intake.min(self.faulted_seq.saturating_sub(space::RUNWAY_LOW));
         }
         self.intake_limit = intake;
         self.room_limit =
-            if self.failing { self.allocated_seq.saturating_sub(2 * self.reserve) } else { u64::MAX };
+            if self.failing { self.allocated_seq.saturating_sub(2 * reserve) } else { u64::MAX };
     }
 
     /// A snapshot of the counters.

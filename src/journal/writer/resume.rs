@@ -37,6 +37,7 @@
 
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::space::Space;
 use super::{Durability, JournalWriter, WriterOptions, lock_base};
@@ -198,6 +199,8 @@ impl JournalWriter {
             intake_limit: 0,
             room_limit: u64::MAX,
             failing: false,
+            failed_room: 0,
+            health: Arc::default(),
             dropped: found.segments.iter().map(|(_, h)| h.dropped).max().unwrap_or(0),
             last_time_ns: found.last_time_ns,
             space,
