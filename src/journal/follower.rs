@@ -286,9 +286,9 @@ impl Follower {
     fn unpublished(&mut self) -> Result<Poll, JournalError> {
         // Closed in this segment, or in the one the follower came from (whose last record
         // filled it: the end is right after it, and this segment was only prepared).
-        let in_prev =
-            !self.seg.closed()? && self.prev.as_ref().map(Followed::closed).transpose()? == Some(true);
-        if in_prev || self.seg.closed()? {
+        let here = self.seg.closed()?;
+        let in_prev = !here && self.prev.as_ref().map(Followed::closed).transpose()? == Some(true);
+        if here || in_prev {
             // The writer may have published this slot and then closed between the two reads.
             let mut seq = [0u8; 8];
             self.seg.read(&mut seq, self.seg.offset(self.slot))?;
