@@ -267,6 +267,63 @@ fn foreign_and_empty_files_are_errors_not_panics() {
     }
 }
 
+/// Anything that is not a regular file is refused at once, with a message naming the path and
+/// what it is: a FIFO (opening it for reading would wait for a writer), a character device (it
+/// has no length: `/dev/zero` once read as an empty file), a directory. `oms audit` and
+/// `oms run` open journals with the same reader.
+#[test]
+fn readers_refuse_what_is_not_a_regular_file_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("f");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; no memory is kept.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let subdir = dir.path().join("d.journal");
+    std::fs::create_dir(&subdir).unwrap();
+    let config = dir.path().join("oms.toml");
+    std::fs::write(&config, "[session]\nusername = \"u\"\npassword = \"p\"\n").unwrap();
+    let cases = [
+        (p(&fifo), "is a named pipe (FIFO), not a regular file"),
+        ("/dev/zero", "is a character device, not a regular file"),
+        (p(&subdir), "is a directory, not a regular file"),
+    ];
+    for (path, what) in cases {
+        let commands: [&[&str]; 6] = [
+            &["verify", path],
+            &["decode", path],
+            &["stats", path],
+            &["tail", path],
+            &["audit", path, "--config", p(&config)],
+            &["run", "--config", p(&config), "--journal", path],
+        ];
+        for args in commands {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_oms"))
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while child.try_wait().unwrap().is_none() {
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("oms {args:?} blocks");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let o = child.wait_with_output().unwrap();
+            let err = text(&o.stderr);
+            assert!(matches!(o.status.code(), Some(1 | 2)), "oms {args:?}: {:?}: {err}", o.status);
+            // `oms run` says what it was doing between the path and the problem.
+            let named = err.contains(&format!("{path}: {what}"))
+                || (args[0] == "run"
+                    && err.contains(&format!("{path}: cannot recover from the journal: {what}")));
+            assert!(named, "oms {args:?}: {err}");
+        }
+    }
+}
+
 /// Nothing could be read: no table, no CSV header, only the error naming the file.
 #[test]
 fn stats_and_decode_of_a_missing_file_print_only_the_error() {

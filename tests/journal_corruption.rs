@@ -130,31 +130,39 @@ fn strings_end(header: &[u8]) -> usize {
     128 + len(80) + len(84)
 }
 
-/// Whether byte `at` of segment `file` is under a checksum: the fixed header up to and
-/// including its CRC field (0..92), the time zone and configuration strings, every byte of
-/// every published record.
-fn covered(file: usize, at: usize, strings_end: usize) -> bool {
-    let record = at >= HEADER && (((at - HEADER) / 64) as u64 + file as u64 * CAP) < RECORDS;
-    at < 92 || (128..strings_end).contains(&at) || record
-}
-
 /// Whether `damaged` differs from `pristine` where the format promises to notice: a missing or
-/// shortened file, or a changed byte under a checksum. One exception, by the publish protocol:
-/// a last record whose sequence number reads 0 is an unpublished (torn) tail, so its slot is
-/// not demanded.
+/// shortened file, or any changed byte but these: the dropped count (a running count the writer
+/// updates, bytes 96..104), a live flag that still reads 0 or 1 (`closed` 104..108, `sync_failed`
+/// 108..112: a change of state, not damage), and, by the publish protocol, the body of a slot
+/// whose sequence number reads 0 right after the last record: an unpublished (torn) tail (the
+/// last record itself, if its sequence number reads 0, or the slot after it). Everything else of
+/// a header is under its CRC or must be zero; every slot after the end must be zero.
 fn must_fail(pristine: &[Vec<u8>], damaged: &[Option<Vec<u8>>]) -> bool {
-    let last_slot = HEADER + ((RECORDS - 1) % CAP) as usize * 64;
-    let last_file = ((RECORDS - 1) / CAP) as usize;
+    let slot_of = |seq: u64| ((seq - 1) / CAP) as usize * SEG + HEADER + ((seq - 1) % CAP) as usize * 64;
+    let last = slot_of(RECORDS);
+    let file_of = |global: usize| global / SEG;
+    let flag = |d: &[u8], at: usize| matches!(u32::from_le_bytes(d[at..at + 4].try_into().unwrap()), 0 | 1);
     pristine.iter().zip(damaged).enumerate().any(|(file, (p, d))| {
         let Some(d) = d else { return true };
         if d.len() != p.len() {
             return true;
         }
-        let torn_last = file == last_file && d[last_slot..last_slot + 8] == [0; 8];
-        let end = strings_end(p);
-        p.iter().zip(d).enumerate().any(|(at, (a, b))| {
-            a != b && covered(file, at, end) && !(torn_last && (last_slot..last_slot + 64).contains(&at))
-        })
+        // The torn slot: the last record's (if its seq reads 0 now), else the one after it.
+        let seq_zero = |global: usize| file_of(global) == file && d[global % SEG..global % SEG + 8] == [0; 8];
+        let torn = if seq_zero(last) {
+            Some(last % SEG)
+        } else if seq_zero(last + 64) {
+            Some((last + 64) % SEG)
+        } else {
+            None
+        };
+        let free = |at: usize| {
+            (96..104).contains(&at)
+                || ((104..108).contains(&at) && flag(d, 104))
+                || ((108..112).contains(&at) && flag(d, 108))
+                || torn.is_some_and(|t| (t..t + 64).contains(&at))
+        };
+        p.iter().zip(d).enumerate().any(|(at, (a, b))| a != b && !free(at))
     })
 }
 
@@ -169,7 +177,7 @@ fn materialize(dir: &Path, files: &[Option<Vec<u8>>]) -> PathBuf {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
 
     #[test]
     fn random_damage_is_caught_never_accepted_never_a_panic(damages in proptest::collection::vec(damage(), 1..4)) {
@@ -211,6 +219,23 @@ proptest! {
         };
         prop_assert!(!(must_fail && sound), "damage {:?} went unnoticed", damages);
 
+        // The follower (`oms tail`) reaches the same verdict: it ends a sound journal closed at
+        // its end with the same records, and never ends one the reader refuses (it fails, or
+        // waits where the closed mark is gone).
+        let reader = Journal::open(&base).ok().map(|j| j.verify());
+        let closed_at_end = reader.as_ref().is_some_and(|r| {
+            let end = r.last_good.as_ref().and_then(|g| r.segments.iter().position(|s| s.path == g.path));
+            end.is_some_and(|e| r.segments[e].closed)
+        });
+        let (followed, ending) = follow(&base);
+        if sound && closed_at_end {
+            prop_assert_eq!(&ending, "closed", "a sound, closed journal the follower does not end");
+            prop_assert_eq!(followed, reader.as_ref().map_or(0, |r| r.records));
+        }
+        if !sound {
+            prop_assert_ne!(&ending, "closed", "the follower ends a journal the reader refuses: {:?}", damages);
+        }
+
         let o = Command::new(env!("CARGO_BIN_EXE_oms")).arg("verify").arg(&base).output().unwrap();
         prop_assert_eq!(o.status.code(), Some(if sound && !flagged { 0 } else { 1 }), "{}", String::from_utf8_lossy(&o.stderr));
         if !sound {
@@ -222,6 +247,25 @@ proptest! {
         }
         let o = Command::new(env!("CARGO_BIN_EXE_oms")).arg("stats").arg(&base).output().unwrap();
         prop_assert!(matches!(o.status.code(), Some(0 | 1)), "stats crashed: {:?}", o.status);
+    }
+}
+
+/// Follows the journal at `base` until the follower would wait: the records it returned and how
+/// it ended ("closed", "pending", or the error).
+fn follow(base: &Path) -> (u64, String) {
+    let mut f = match Follower::open(base) {
+        Ok(f) => f,
+        Err(e) => return (0, e.to_string()),
+    };
+    let mut n = 0;
+    loop {
+        match f.poll() {
+            Ok(Poll::Record(_)) => n += 1,
+            Ok(Poll::Closed) => return (n, "closed".into()),
+            Ok(Poll::Pending) => return (n, "pending".into()),
+            Err(e) => return (n, e.to_string()),
+        }
+        assert!(n <= 3 * CAP, "the follower returns more records than there are slots");
     }
 }
 
@@ -366,14 +410,19 @@ fn a_first_sequence_number_at_the_top_of_the_range_is_an_error_not_an_overflow()
 
 /// The highest first sequence number a header allows (its last slot just below `u64::MAX`): a
 /// full segment of records reads back and verifies without an overflow, through the reader and
-/// the follower.
+/// the follower. (A base file starts at 1: the segment is a numbered one, read alone.)
 #[test]
 fn the_highest_sequence_numbers_read_back_without_overflow() {
     let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("oms.journal");
-    write_journal(&base, 1, SMALL_SEGMENT, SyncPolicy::None);
+    let written = dir.path().join("oms.journal");
+    write_journal(&written, 1, SMALL_SEGMENT, SyncPolicy::None);
+    let base = segment_path(&written, 7);
+    std::fs::rename(&written, &base).unwrap();
     let first = u64::MAX - CAP;
-    rewrite_header(&base, |h| h.first_seq = first);
+    rewrite_header(&base, |h| {
+        h.segment_index = 7;
+        h.first_seq = first;
+    });
     let mut bytes = std::fs::read(&base).unwrap();
     for i in 0..CAP {
         let mut r = event(i + 1);
@@ -405,4 +454,40 @@ fn the_highest_sequence_numbers_read_back_without_overflow() {
     assert_eq!(n, CAP);
     let o = oms(&["verify".as_ref(), base.as_os_str()]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A full segment that is not closed and has the largest index there is (named
+/// `….4294967295`, as its header says): no segment can follow it, so the follower reports it
+/// after its last record instead of waiting for ever.
+#[test]
+fn a_full_segment_with_the_last_index_is_an_error_not_a_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("oms.journal");
+    write_journal(&written, 1, SMALL_SEGMENT, SyncPolicy::None);
+    let path = segment_path(&written, u32::MAX);
+    std::fs::rename(&written, &path).unwrap();
+    let first = 1 + u64::from(u32::MAX) * CAP;
+    rewrite_header(&path, |h| {
+        h.segment_index = u32::MAX;
+        h.first_seq = first;
+        h.closed = false;
+    });
+    let mut bytes = std::fs::read(&path).unwrap();
+    for i in 0..CAP {
+        let mut r = event(i + 1);
+        r.seq = first + i;
+        let at = HEADER + i as usize * 64;
+        bytes[at..at + 64].copy_from_slice(&r.to_bytes());
+    }
+    std::fs::write(&path, &bytes).unwrap();
+
+    let report = Journal::open(&path).unwrap().verify();
+    assert!(report.is_sound() && report.records == CAP, "{:?}", report.error);
+    let mut f = Follower::open(&path).unwrap();
+    for i in 0..CAP {
+        assert!(matches!(f.poll(), Ok(Poll::Record(r)) if r.seq == first + i));
+    }
+    let e = f.poll().expect_err("no segment can follow");
+    assert_eq!(e.corruption(), Some(&Corruption::LastIndex { index: u32::MAX }), "{e}");
+    assert!(e.to_string().contains("oms.journal.4294967295: offset 24"), "{e}");
 }

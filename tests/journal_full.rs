@@ -50,17 +50,32 @@ struct Rig {
     /// Exchange calls seen (sends answered) so far.
     seen: usize,
     backpressure: u64,
+    /// Records in the journal before this rig's engine started (a resumed journal).
+    before: u64,
 }
 
 impl Rig {
     fn new(cfg: &Config, opts: WriterOptions) -> Rig {
+        Rig::with(cfg, opts, false)
+    }
+
+    /// As [`Rig::new`], over the journal already at the configured path (resumed).
+    fn resume(cfg: &Config, opts: WriterOptions) -> Rig {
+        Rig::with(cfg, opts, true)
+    }
+
+    fn with(cfg: &Config, opts: WriterOptions, resume: bool) -> Rig {
         let valid = cfg.validate().expect("valid config");
         let start = "2026-11-23T10:00:00Z".parse::<jiff::Timestamp>().expect("ts").as_nanosecond() as i64;
         let (clock, mock) = EngineClock::manual(start);
         let (wclock, writer_mock) = quanta::Clock::mock();
         let opts = WriterOptions { clock: Some(wclock), ..opts };
-        let journal =
-            JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), opts).expect("journal");
+        let journal = if resume {
+            JournalWriter::resume(&valid.journal, opts).expect("journal")
+        } else {
+            JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), opts).expect("journal")
+        };
+        let before = journal.next_seq() - 1;
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
         let producer = b.producer();
         let engine = b.build(RecordingExchange::with_capacity(1024), journal);
@@ -74,6 +89,7 @@ impl Rig {
             pushed: 0,
             seen: 0,
             backpressure: 0,
+            before,
         }
     }
 
@@ -131,7 +147,8 @@ impl Rig {
         let verify = journal.verify();
         assert!(verify.is_sound(), "{:?}", verify.error);
         assert_eq!(verify.dropped, 0);
-        let records: Vec<_> = journal.records().collect::<Result<_, _>>().expect("records");
+        let mut records: Vec<_> = journal.records().collect::<Result<_, _>>().expect("records");
+        records.drain(..self.before as usize);
         assert_eq!(records.len() as u64, events, "every event the engine recorded is in the journal");
         let tail: Vec<_> = records.iter().rev().take(3).map(|r| r.kind).collect();
         assert!(tail.contains(&K::Logout), "the end of the session is recorded: {tail:?}");
@@ -357,5 +374,90 @@ fn a_full_disk_that_clears_pushes_back_then_resumes() {
     settle(&mut rig);
     assert_eq!(rig.journal_full(), full, "no more journal_full once the disk has room");
     assert!(rig.engine.stats().sent >= sent + 10_000, "orders flow again");
+    rig.finish();
+}
+
+/// A disk smaller than the reserve (the reserve of a 65536-order queue spans hundreds of 64 KiB
+/// segments; the disk holds two): preparing space fails before the session starts, with far
+/// less than the reserve mapped. Half of that room takes `journal_full` rejects, at once, the
+/// other half is kept for the end of the session; then the engine pushes back. The writer's
+/// watch tells why (the error, naming the file) before the first order, once.
+#[test]
+fn a_disk_smaller_than_the_reserve_rejects_at_once_then_pushes_back_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = config(dir.path(), 1000, None, 64, 65536);
+    let valid = cfg.validate().expect("valid");
+    let reserve = WriterOptions::for_engine(&valid.engine.capacities, 1);
+    assert!(reserve.reserve_records > 100 * 960, "this test is about a reserve far larger than the disk");
+    let opts = WriterOptions { inject_enospc_from_segment: Some(2), ..reserve };
+    let mut rig = Rig::new(&cfg, opts);
+    let mut watch = rig.engine.sink().watch();
+    assert!(watch.failing());
+    let news = watch.news().expect("the failure is news");
+    for what in [
+        "oms.journal.000002.tmp",
+        "No space left on device",
+        "1920 records of room",
+        "journal_full from now on",
+    ] {
+        assert!(news.contains(what), "{what:?} in {news}");
+    }
+    assert_eq!(watch.news(), None, "told once");
+    settle(&mut rig);
+    for _ in 0..3_000 {
+        rig.offer();
+        rig.advance(1_000_000);
+        settle_or_stuck(&mut rig);
+    }
+    let full = rig.journal_full();
+    assert!(full > 900 && full < 960, "{full} rejected journal_full: about half the room");
+    assert_eq!(rig.engine.exchange().sent().count(), 0, "nothing is sent on a full disk");
+    assert!(rig.backpressure > 0, "then the engine pushes back");
+    assert!(!rig.engine.sink().takes_requests());
+    assert!(watch.failing() && watch.prepare_failures() > 1, "retried, still failing");
+    let (records, stats) = rig.finish();
+    assert_eq!(stats.segments, 2);
+    // The orders left in the ring were rejected `shutdown` at the end, in the half kept.
+    assert!(records.iter().any(|r| r.reason == Some(RejectReason::Shutdown)));
+}
+
+/// The same on a restart: a journal written on a disk with room, resumed once the disk is full.
+/// The watch says so, New orders are rejected `journal_full`, then the engine pushes back; once
+/// the disk has room again the watch says that too.
+#[test]
+fn a_restart_on_a_full_disk_rejects_then_pushes_back_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = config(dir.path(), 1000, None, 64, 65536);
+    let valid = cfg.validate().expect("valid");
+    let reserve = WriterOptions::for_engine(&valid.engine.capacities, 1);
+    let (clock, _) = EngineClock::manual(0);
+    let mut first = JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), Default::default())
+        .expect("journal");
+    for t in 1..=500 {
+        first.record(&oms::EventRecord::new(t, oms::Event::Logon));
+    }
+    first.close().expect("close");
+
+    let faults = Arc::new(Faults::default());
+    faults.enospc.store(true, Ordering::Relaxed);
+    let mut rig = Rig::resume(&cfg, WriterOptions { faults: Some(faults.clone()), ..reserve });
+    let mut watch = rig.engine.sink().watch();
+    let news = watch.news().expect("the failure is news");
+    assert!(news.contains("No space left on device") && news.contains("journal_full"), "{news}");
+    settle(&mut rig);
+    for _ in 0..2_000 {
+        rig.offer();
+        rig.advance(1_000_000);
+        settle_or_stuck(&mut rig);
+    }
+    let full = rig.journal_full();
+    assert!(full > 100, "{full} rejected journal_full");
+    assert!(rig.backpressure > 0, "then the engine pushes back");
+    faults.enospc.store(false, Ordering::Relaxed);
+    rig.advance(300_000_000);
+    settle(&mut rig);
+    assert!(!watch.failing());
+    let news = watch.news().expect("the recovery is news");
+    assert!(news.contains("space prepared again"), "{news}");
     rig.finish();
 }

@@ -8,7 +8,7 @@
 //! have no gaps and `oms verify` exits 0. Every wait has a deadline.
 //!
 //! The restarts come faster than the bucket refills (60 tokens take 3 s; from the kill to the
-//! `recovered` record takes 0.6–1.6 s here, debug build and checks included), so a restart that
+//! `recovered` record takes 0.1–1.6 s here, debug build and checks included), so a restart that
 //! forgot the sends before an earlier restart would send a bucket the exchange never granted,
 //! and the audit would see it. (At 200/s with a burst of 4 the bucket was full again 20 ms
 //! after any crash, whatever the restart remembered.) `two_quick_kills_*` replays the sequence
@@ -203,7 +203,7 @@ fn kill_and_restart(sliding: bool, seed: u64) {
         let stop = Arc::new(AtomicBool::new(false));
         let first_id = (round as u64 + 1) * 1_000_000;
         let stdin = run.child.stdin.take().expect("stdin");
-        let feeder = feed(stdin, first_id, Duration::from_millis(25), stop.clone());
+        let feeder = feed(stdin, first_id, Duration::from_millis(10), stop.clone());
         // Under load: this run has restored the journal and taken orders of its own.
         let what = format!("round {round}");
         wait_for(&mut run, &journal, &what, |ev| {

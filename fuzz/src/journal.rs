@@ -11,8 +11,9 @@
 //!   a seed can be a real journal with its empty slots trimmed.
 //!
 //! Besides "no panic", it checks what the reader promises: every error names the file,
-//! `verify` agrees with iterating, the follower returns the same records as the reader, and a
-//! closed, sound journal ends a follow (never an endless `Pending`).
+//! `verify` agrees with iterating, the follower returns the same records as the reader, a
+//! closed, sound journal ends a follow (never an endless `Pending`), and a journal the reader
+//! refuses never does.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -126,7 +127,7 @@ pub fn run(dir: &Path, data: &[u8]) -> String {
         Ok(j) => j,
         Err(e) => {
             let _ = writeln!(out, "open: {}", names_file(&e));
-            follow(&base, &[], false, &mut out);
+            follow(&base, &[], (false, true), &mut out);
             return out;
         }
     };
@@ -194,7 +195,7 @@ pub fn run(dir: &Path, data: &[u8]) -> String {
     }
 
     // The follower must end a closed, sound journal whose last record's segment carries the
-    // closed mark (what the writer leaves).
+    // closed mark (what the writer leaves), and never end one the reader refuses.
     let end_closed = report.is_sound() && {
         let end_seg = report
             .last_good
@@ -203,12 +204,14 @@ pub fn run(dir: &Path, data: &[u8]) -> String {
             .unwrap_or(0);
         report.segments[end_seg].closed
     };
-    follow(&base, &records, end_closed, &mut out);
+    follow(&base, &records, (end_closed, !report.is_sound()), &mut out);
     out
 }
 
 /// Follows `base` until it would wait; checks the records against `records` (the reader's).
-fn follow(base: &Path, records: &[oms::EventRecord], must_close: bool, out: &mut String) {
+/// `must_close`: the follower must end the journal; `refused`: the reader refused it, so the
+/// follower must not end it.
+fn follow(base: &Path, records: &[oms::EventRecord], (must_close, refused): (bool, bool), out: &mut String) {
     let mut f = match Follower::open(base) {
         Ok(f) => f,
         Err(e) => {
@@ -237,6 +240,7 @@ fn follow(base: &Path, records: &[oms::EventRecord], must_close: bool, out: &mut
                 return;
             }
             Ok(Poll::Closed) => {
+                assert!(!refused, "the follower ends a journal the reader refuses after {n} records");
                 if must_close {
                     assert_eq!(n, records.len(), "the follower ends early");
                 }

@@ -168,6 +168,7 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
             Err(e) => return Err(e.into()),
         }
     }
+    let journal_watch = writer.watch();
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
     let mut producers: Vec<_> = (0..input.producers()).map(|_| builder.producer()).collect();
     let venue = match Venue::start(&valid, responder, clock.clone()) {
@@ -187,6 +188,7 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     };
     let window = &valid.engine.session.window;
     let mut status = Status::open(&a.journal, window, valid.fix.is_some())?;
+    status.watch_journal(journal_watch);
 
     let end = run_loop(a, &valid, &clock, &mut input, &mut producers, &mut status, &handle);
     let report = match handle.stop() {
@@ -244,7 +246,14 @@ fn journal_failed(given: &Path, doing: &str, e: &JournalError) -> Opening {
 /// the reading, which names the problem.
 fn refuse_if_in_use(base: &Path) -> Result<(), JournalError> {
     use std::os::fd::AsRawFd;
-    let Ok(file) = std::fs::File::open(base) else { return Ok(()) };
+    use std::os::unix::fs::OpenOptionsExt;
+    // Non-blocking: a FIFO in the journal's place must not hold the run here (the reading
+    // refuses anything that is not a regular file, naming it).
+    let opened = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(base);
+    let Ok(file) = opened else { return Ok(()) };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Ok(());
+    }
     // SAFETY: a plain system call on a descriptor this function owns; no memory is passed. The
     // lock, if taken, goes with the descriptor when `file` is dropped below.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
@@ -339,6 +348,9 @@ fn run_loop(
             bad_input = Some(msg);
         }
         status.follow()?;
+        if let Some(news) = status.journal_news() {
+            eprintln!("{news}");
+        }
         let now = Instant::now();
         if now >= next_status {
             eprintln!("{}", status.line(clock.wall_ns(clock.now_ns())));

@@ -99,6 +99,16 @@ pub enum JournalError {
         /// Its segment index.
         index: u32,
     },
+    /// The path is not a regular file (a directory, a FIFO, a device, a socket): a journal
+    /// segment is a regular file. Readers refuse it before reading a byte (opening a FIFO for
+    /// reading would wait for a writer).
+    #[error("{path}: is a {kind}, not a regular file (a journal segment is a regular file)", path = .path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        kind: FileKind,
+    },
     /// The journal configuration cannot be used.
     #[error("{path}: invalid journal configuration: {problem}", path = .path.display())]
     Config {
@@ -131,6 +141,7 @@ impl JournalError {
             | JournalError::MissingSegment { path, .. }
             | JournalError::InUse { path }
             | JournalError::NotBase { path, .. }
+            | JournalError::NotAFile { path, .. }
             | JournalError::Config { path, .. } => path,
         }
     }
@@ -220,13 +231,31 @@ pub enum Corruption {
         /// Journal id of the first segment.
         expected: u64,
     },
-    /// The header's segment index disagrees with the file name.
-    #[error("header says segment {in_header}, the file name says {in_name}")]
+    /// The header's segment index disagrees with the file name (a name that is not a numbered
+    /// segment's, `….000001`, is a base file's: segment 0).
+    #[error("header says segment {in_header}, {}", name_says(*.in_name))]
     WrongIndex {
         /// Index in the header.
         in_header: u32,
-        /// Index in the file name.
+        /// Index in the file name (0: not a numbered segment's name).
         in_name: u32,
+    },
+    /// A header byte the format keeps zero is not: a reserved field, or the padding after the
+    /// header's strings.
+    #[error("{area} must be zero, found {value:#04x}")]
+    NotZero {
+        /// Which bytes.
+        area: ZeroArea,
+        /// The first non-zero byte.
+        value: u8,
+    },
+    /// A live header flag holds something other than 0 or 1.
+    #[error("{flag} flag is {value:#x}, not 0 or 1")]
+    Flag {
+        /// Which flag.
+        flag: HeaderFlag,
+        /// What it holds.
+        value: u32,
     },
     /// A full segment has the largest index there is: no segment can follow it, so a follower
     /// waiting for one would wait forever.
@@ -278,6 +307,14 @@ pub enum Corruption {
         /// The segment where it ended.
         ended_in: PathBuf,
     },
+    /// A segment marked closed (the writer marks only its last one) is followed by a record.
+    #[error("marked closed (the writer's last segment), but record seq {seq} follows in {}", .next.display())]
+    ClosedNotLast {
+        /// The record's sequence number.
+        seq: u64,
+        /// The segment holding it.
+        next: PathBuf,
+    },
     /// The file is shorter than its header says.
     #[error("truncated: the file is {len} bytes, its header says {expected}")]
     Truncated {
@@ -286,6 +323,105 @@ pub enum Corruption {
         /// The header's segment size.
         expected: u64,
     },
+}
+
+fn name_says(in_name: u32) -> String {
+    if in_name == 0 {
+        "but the file name is a base file's (segment 0), not a numbered segment's".into()
+    } else {
+        format!("the file name says {in_name}")
+    }
+}
+
+/// Header bytes the format keeps zero ([`Corruption::NotZero`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ZeroArea {
+    /// The `flags` field (bytes 28..32).
+    Flags,
+    /// The reserved bytes 92..96 and 112..128.
+    Reserved,
+    /// The padding after the time zone and configuration strings, up to `header_bytes`.
+    Padding,
+}
+
+impl std::fmt::Display for ZeroArea {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ZeroArea::Flags => "the header's flags field (reserved)",
+            ZeroArea::Reserved => "a reserved header byte",
+            ZeroArea::Padding => "the header's padding after its strings",
+        })
+    }
+}
+
+/// A live header flag ([`Corruption::Flag`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderFlag {
+    /// `closed` (offset 104).
+    Closed,
+    /// `sync_failed` (offset 108).
+    SyncFailed,
+}
+
+impl std::fmt::Display for HeaderFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HeaderFlag::Closed => "the closed",
+            HeaderFlag::SyncFailed => "the sync_failed",
+        })
+    }
+}
+
+/// What a path is when it is not a regular file ([`JournalError::NotAFile`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A directory.
+    Directory,
+    /// A named pipe.
+    Fifo,
+    /// A character device (`/dev/zero`, a terminal).
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A Unix socket.
+    Socket,
+    /// Anything else that is not a regular file.
+    Other,
+}
+
+impl FileKind {
+    /// What `t` is, or `None` for a regular file.
+    pub fn of(t: std::fs::FileType) -> Option<FileKind> {
+        use std::os::unix::fs::FileTypeExt;
+        Some(if t.is_file() {
+            return None;
+        } else if t.is_dir() {
+            FileKind::Directory
+        } else if t.is_fifo() {
+            FileKind::Fifo
+        } else if t.is_char_device() {
+            FileKind::CharDevice
+        } else if t.is_block_device() {
+            FileKind::BlockDevice
+        } else if t.is_socket() {
+            FileKind::Socket
+        } else {
+            FileKind::Other
+        })
+    }
+}
+
+impl std::fmt::Display for FileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileKind::Directory => "directory",
+            FileKind::Fifo => "named pipe (FIFO)",
+            FileKind::CharDevice => "character device",
+            FileKind::BlockDevice => "block device",
+            FileKind::Socket => "socket",
+            FileKind::Other => "special file",
+        })
+    }
 }
 
 /// A string of the segment header.

@@ -16,7 +16,10 @@
 //! exactly fills a segment, the follower has already moved into the next segment, which the
 //! writer had only prepared (and deletes at close): it is never marked. So the follower keeps the
 //! segment it came from until it reads a record of the new one, and a `closed` mark there ends
-//! the follow too.
+//! the follow too. Before it says *closed*, the follower checks what follows the end with the
+//! readers' rules (`reader::check_after_end`): data after the end, a truncated segment, a
+//! segment after the end that does not continue the journal are errors, as `oms verify` reports
+//! them. A `closed` flag that is neither 0 nor 1 is an error too, never a wait.
 
 use std::fs::File;
 use std::io::ErrorKind;
@@ -26,8 +29,8 @@ use std::path::{Path, PathBuf};
 use crate::record::{EventRecord, RECORD_SIZE, checksum};
 
 use super::format::{SegmentHeader, offsets, segment_path, split_segment_path, u32_at, u64_at};
-use super::reader::{check_slot, continues, read_header_from};
-use super::{Corruption, JournalError};
+use super::reader::{check_after_end, check_slot, continues, open_segment};
+use super::{Corruption, HeaderFlag, JournalError};
 
 /// Slots read at a time while catching up.
 const BLOCK: u64 = 256;
@@ -54,8 +57,7 @@ struct Followed {
 impl Followed {
     /// Opens segment `path` and checks its header and length.
     fn open(path: &Path) -> Result<Followed, JournalError> {
-        let mut file = File::open(path).map_err(|e| JournalError::io(path, "open", e))?;
-        let (header, _) = read_header_from(&mut file, path)?;
+        let (file, header, _) = open_segment(path)?;
         let f = Followed { file, path: path.to_path_buf(), header };
         f.check_length()?;
         Ok(f)
@@ -100,11 +102,19 @@ impl Followed {
         Ok(())
     }
 
-    /// Whether the writer marked this segment as its last.
+    /// Whether the writer marked this segment as its last (an error if the flag is neither 0
+    /// nor 1).
     fn closed(&self) -> Result<bool, JournalError> {
         let mut b = [0u8; 4];
         self.read(&mut b, offsets::CLOSED as u64)?;
-        Ok(u32_at(&b, 0) == 1)
+        match u32_at(&b, 0) {
+            0 => Ok(false),
+            1 => Ok(true),
+            value => {
+                let problem = Corruption::Flag { flag: HeaderFlag::Closed, value };
+                Err(JournalError::corrupt(&self.path, offsets::CLOSED as u64, problem))
+            }
+        }
     }
 
     /// File offset of slot `slot`.
@@ -129,6 +139,8 @@ pub struct Follower {
     buf: Vec<u8>,
     buf_slot: u64,
     buf_len: u64,
+    /// The end of the closed journal has been checked ([`Poll::Closed`] returned).
+    ended: bool,
 }
 
 impl Follower {
@@ -150,6 +162,7 @@ impl Follower {
             buf: vec![0; BLOCK as usize * RECORD_SIZE],
             buf_slot: 0,
             buf_len: 0,
+            ended: false,
         })
     }
 
@@ -167,9 +180,13 @@ impl Follower {
     /// writer has closed the journal and everything has been read. A truncated, damaged or
     /// foreign file is an error naming the file (and the offset).
     pub fn poll(&mut self) -> Result<Poll, JournalError> {
+        if self.ended {
+            return Ok(Poll::Closed);
+        }
         if self.slot == self.seg.header.capacity() {
             if self.seg.closed()? {
-                return Ok(Poll::Closed);
+                let (path, slot) = (self.seg.path.clone(), self.slot);
+                return self.end(&path, slot);
             }
             if !self.next_segment()? {
                 return Ok(Poll::Pending);
@@ -209,6 +226,28 @@ impl Follower {
         Ok(Poll::Record(rec))
     }
 
+    /// The writer closed the journal and the follower found its end at slot `slot` of the
+    /// segment file `path`: `Closed` once what follows is what the readers accept after an end.
+    /// If the closed mark is gone by then (another writer resumed the journal), the follow goes
+    /// on: `Pending`.
+    fn end(&mut self, path: &Path, slot: u64) -> Result<Poll, JournalError> {
+        let verdict = check_after_end(&self.base, path, slot, self.expected);
+        let still_closed = || -> Result<bool, JournalError> {
+            Ok(self.seg.closed()? || self.prev.as_ref().map(Followed::closed).transpose()? == Some(true))
+        };
+        match verdict {
+            Ok(true) => {
+                self.ended = true;
+                Ok(Poll::Closed)
+            }
+            Ok(false) => Ok(Poll::Pending),
+            Err(e) => match still_closed() {
+                Ok(false) => Ok(Poll::Pending),
+                _ => Err(e),
+            },
+        }
+    }
+
     /// Moves into the next segment if it exists (`false` if not yet).
     fn next_segment(&mut self) -> Result<bool, JournalError> {
         let Some(index) = self.seg.header.segment_index.checked_add(1) else {
@@ -245,14 +284,22 @@ impl Follower {
     /// The slot at `slot` is not published: `Closed` if the writer has closed the journal
     /// (marking this segment or the one before), else `Pending`.
     fn unpublished(&mut self) -> Result<Poll, JournalError> {
-        let closed =
-            self.seg.closed()? || self.prev.as_ref().map(Followed::closed).transpose()? == Some(true);
-        if closed {
+        // Closed in this segment, or in the one the follower came from (whose last record
+        // filled it: the end is right after it, and this segment was only prepared).
+        let here = self.seg.closed()?;
+        let in_prev = !here && self.prev.as_ref().map(Followed::closed).transpose()? == Some(true);
+        if here || in_prev {
             // The writer may have published this slot and then closed between the two reads.
             let mut seq = [0u8; 8];
             self.seg.read(&mut seq, self.seg.offset(self.slot))?;
             if u64_at(&seq, 0) == 0 {
-                return Ok(Poll::Closed);
+                return match (in_prev, &self.prev) {
+                    (true, Some(prev)) => {
+                        let (path, capacity) = (prev.path.clone(), prev.header.capacity());
+                        self.end(&path, capacity)
+                    }
+                    _ => self.end(&self.seg.path.clone(), self.slot),
+                };
             }
         } else {
             // Truncated below this slot: the read above has reported it; truncated further on:

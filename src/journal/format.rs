@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::record::{RECORD_SIZE, crc32c_update};
 
-use super::{Corruption, HeaderText, JournalError, JournalMeta};
+use super::{Corruption, HeaderFlag, HeaderText, JournalError, JournalMeta, ZeroArea};
 
 /// First 8 bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
@@ -64,6 +64,8 @@ pub mod offsets {
     pub const CONFIG_LEN: usize = 84;
     /// `u32` CRC-32C of bytes 0..88 and of the strings.
     pub const HEADER_CRC: usize = 88;
+    /// 4 reserved bytes, zero.
+    pub const RESERVED_A: usize = 92;
     /// `u64` records the writer had to drop (live field, not under the CRC).
     pub const DROPPED: usize = 96;
     /// `u32` 1 once the writer closed the journal with this as its last segment (live field).
@@ -71,6 +73,8 @@ pub mod offsets {
     /// `u32` 1 once a flush of the journal to disk failed while this segment was being written or
     /// flushed (live field).
     pub const SYNC_FAILED: usize = 108;
+    /// 16 reserved bytes (up to the strings at 128), zero.
+    pub const RESERVED_B: usize = 112;
 }
 
 /// The part of the header covered by the CRC, before the strings.
@@ -144,9 +148,11 @@ impl SegmentHeader {
         b
     }
 
-    /// Decodes and checks a header. `bytes` is the start of the file (at least the whole
+    /// Decodes and checks a header: magic, version, sizes, CRC, strings, the sequence range,
+    /// the bytes the format keeps zero (flags, reserved bytes, the padding after the strings)
+    /// and the live flags (0 or 1). `bytes` is the start of the file (at least the whole
     /// header when the file is that long); `file_len` is the file's length. Errors name `path`
-    /// and the offset of the bad field.
+    /// and the offset of the bad byte.
     pub fn decode(path: &Path, bytes: &[u8], file_len: u64) -> Result<SegmentHeader, JournalError> {
         let corrupt =
             |offset: usize, problem: Corruption| JournalError::corrupt(path, offset as u64, problem);
@@ -214,6 +220,29 @@ impl SegmentHeader {
         if first_seq.checked_add(capacity).is_none() {
             return Err(corrupt(offsets::FIRST_SEQ, Corruption::SequenceRange { first_seq, capacity }));
         }
+        // Bytes the format keeps zero: the flags field (under the CRC), the reserved bytes
+        // (not under it) and the padding after the strings (as far as `bytes` reaches: a
+        // shorter file is reported as truncated by its reader).
+        let padding = strings_end as usize..(header_bytes as usize).min(bytes.len());
+        let zeros = [
+            (offsets::FLAGS..offsets::FLAGS + 4, ZeroArea::Flags),
+            (offsets::RESERVED_A..offsets::RESERVED_A + 4, ZeroArea::Reserved),
+            (offsets::RESERVED_B..FIXED_HEADER, ZeroArea::Reserved),
+            (padding, ZeroArea::Padding),
+        ];
+        for (range, area) in zeros {
+            if let Some(at) = bytes[range.clone()].iter().position(|&b| b != 0) {
+                let at = range.start + at;
+                return Err(corrupt(at, Corruption::NotZero { area, value: bytes[at] }));
+            }
+        }
+        let flag = |at: usize, flag: HeaderFlag| match u32_at(bytes, at) {
+            0 => Ok(false),
+            1 => Ok(true),
+            value => Err(corrupt(at, Corruption::Flag { flag, value })),
+        };
+        let closed = flag(offsets::CLOSED, HeaderFlag::Closed)?;
+        let sync_failed = flag(offsets::SYNC_FAILED, HeaderFlag::SyncFailed)?;
         Ok(SegmentHeader {
             version,
             header_bytes,
@@ -230,8 +259,8 @@ impl SegmentHeader {
                 config_toml,
             },
             dropped: u64_at(bytes, offsets::DROPPED),
-            closed: u32_at(bytes, offsets::CLOSED) == 1,
-            sync_failed: u32_at(bytes, offsets::SYNC_FAILED) == 1,
+            closed,
+            sync_failed,
         })
     }
 }
@@ -359,7 +388,10 @@ mod tests {
         let p = Path::new("x");
         assert_eq!(SegmentHeader::decode(p, &b, 65536).unwrap(), h);
         assert_eq!(h.capacity(), (65536 - 4096) / 64);
-        for i in (0..offsets::HEADER_CRC + 4).chain(FIXED_HEADER..FIXED_HEADER + 20) {
+        // Every byte of the header is checked (under the CRC, or zero, or a flag that is 0 or
+        // 1) but the running count of dropped records.
+        let dropped = offsets::DROPPED..offsets::DROPPED + 8;
+        for i in (0..b.len()).filter(|i| !dropped.contains(i)) {
             let mut c = b.clone();
             c[i] ^= 0x04;
             assert!(SegmentHeader::decode(p, &c, 65536).is_err(), "flip at {i} accepted");
@@ -371,6 +403,16 @@ mod tests {
         c[offsets::SYNC_FAILED] = 1;
         let d = SegmentHeader::decode(p, &c, 65536).unwrap();
         assert_eq!((d.dropped, d.closed, d.sync_failed), (7, true, true));
+        c[offsets::CLOSED] = 0x81;
+        let e = SegmentHeader::decode(p, &c, 65536).unwrap_err();
+        let flag = Corruption::Flag { flag: HeaderFlag::Closed, value: 0x81 };
+        assert_eq!(e.corruption(), Some(&flag), "{e}");
+        assert!(e.to_string().contains("x: offset 104: the closed flag is 0x81, not 0 or 1"), "{e}");
+        let mut c = b.clone();
+        c[700] = 0x20;
+        let e = SegmentHeader::decode(p, &c, 65536).unwrap_err();
+        let pad = Corruption::NotZero { area: ZeroArea::Padding, value: 0x20 };
+        assert_eq!((e.corruption(), e.to_string().contains("offset 700")), (Some(&pad), true), "{e}");
     }
 
     #[test]

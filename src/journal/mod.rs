@@ -8,7 +8,8 @@
 //!   ([`EventSink::housekeep`](crate::sink::EventSink::housekeep)), so no third thread competes
 //!   with the engine and the producers for the cores. A journal that falls behind pushes back
 //!   ([`EventSink::takes_requests`](crate::sink::EventSink::takes_requests)) rather than
-//!   rejecting orders; only a full disk makes it reject New orders `journal_full`. A lazily
+//!   rejecting orders; only a full disk makes it reject New orders `journal_full`, and
+//!   [`JournalWatch`] tells another thread why (`oms run` prints it). A lazily
 //!   faulted page of a fresh mapping costs the engine microseconds where a pre-faulted one costs
 //!   nothing (docs/BENCHMARKS.md has the measurements).
 //! * [`JournalWriter::resume`] reopens an existing journal (after a crash or a clean stop) to
@@ -23,8 +24,10 @@
 //!   which owns the publish protocol (release store of the sequence number after the body,
 //!   acquire load before reading it) and the one `unsafe fn` of the writer's path.
 //! * [`Journal`] reads a journal back (one segment, or a base path with all its segments),
-//!   validating every record (sequence number in place, CRC-32C) and [`Journal::verify`] reports
-//!   the last good record, any torn tail and the first corruption, naming file and offset.
+//!   validating every record (sequence number in place, CRC-32C), every header byte and what
+//!   follows the end, and [`Journal::verify`] reports the last good record, any torn tail and the
+//!   first corruption, naming file and offset. Every reader, recovery and resume judge a journal
+//!   with these same rules (one journal, one verdict: `reader.rs`).
 //! * [`Outcomes`] follows one producer's records: what became of its requests, from any thread
 //!   or process, with no work on the engine thread (`oms tail --producer N`).
 //! * [`Follower`] follows a live journal (`oms tail`). Like [`Journal`], it reads the files with
@@ -48,12 +51,12 @@ mod segment;
 mod ticker;
 pub mod writer;
 
-pub use error::{ConfigProblem, Corruption, HeaderText, JournalError};
+pub use error::{ConfigProblem, Corruption, FileKind, HeaderFlag, HeaderText, JournalError, ZeroArea};
 pub use follower::{Follower, Poll};
 pub use format::{FORMAT_VERSION, MAGIC, OLDEST_READ_VERSION, SegmentHeader, header_checksum, segment_path};
 pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};
 pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
-pub use writer::{Faults, JournalStats, JournalWriter, WriterOptions};
+pub use writer::{Faults, JournalStats, JournalWatch, JournalWriter, WriterOptions};
 
 /// When mapped pages are flushed to disk: `[journal] sync`. A flush writes what was published
 /// (`msync` of the records, the headers of new segments, `fsync` of the directory).

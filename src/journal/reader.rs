@@ -10,19 +10,35 @@
 //! number, data after the end, a missing or truncated segment) is corruption, reported with the
 //! file and byte offset.
 //!
+//! **One set of rules.** Every reader opens a segment with [`open_segment`] (a regular file, a
+//! sound header, the index its name gives, a base file starting at sequence number 1) and
+//! judges what follows the end with the same [`Records`] code: the rest of the segment and
+//! every later segment (prepared ahead and never used) must be zeros, each later segment must
+//! continue the sequence numbers and be as long as its header says. [`Journal`], recovery and
+//! `JournalWriter::resume` read with [`Records`]; the follower (`oms tail`) checks slots with
+//! the same `check_slot` and, at the end of a closed journal, runs [`check_after_end`]. So a
+//! journal one of them refuses, all refuse, with the same error.
+//!
 //! [`Journal`] reads each segment file into memory with `read(2)` (one at a time), not through a
 //! mapping: a file truncated under a reader would turn a mapping into SIGBUS, a read just sees
-//! the shorter file.
+//! the shorter file. Segments after the end are checked for zeros a chunk at a time, skipping
+//! the ranges the file system reports as holes (`SEEK_DATA`), which read as zeros: a segment
+//! prepared ahead is mostly unwritten blocks, so this costs a few system calls, not a read of
+//! the whole file.
 
 use std::collections::HashSet;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::record::{EventRecord, RECORD_SIZE, bytes_to_words, checksums, stored_checksum};
 
-use super::format::{FIXED_HEADER, SegmentHeader, existing_segments, offsets, segment_path, u32_at, u64_at};
-use super::{Corruption, JournalError};
+use super::format::{
+    FIXED_HEADER, SegmentHeader, existing_segments, offsets, segment_path, split_segment_path, u32_at, u64_at,
+};
+use super::{Corruption, FileKind, JournalError};
 
 /// Records whose CRCs are computed in one go.
 const CRC_BLOCK: usize = 256;
@@ -43,21 +59,60 @@ pub struct Journal {
     trailing_error: Option<JournalError>,
 }
 
-/// Reads and checks the header of `path`; also returns the file's length.
-fn read_header(path: &Path) -> Result<(SegmentHeader, u64), JournalError> {
-    let mut f = File::open(path).map_err(|e| JournalError::io(path, "open", e))?;
-    read_header_from(&mut f, path)
+/// Opens `path` for reading, if it is a regular file: anything else (a directory, a FIFO, a
+/// device, a socket) is [`JournalError::NotAFile`], refused before a byte is read. The file is
+/// opened non-blocking, so that a path replaced by a FIFO after the check does not block the
+/// open either (and is then refused).
+pub(super) fn open_file(path: &Path) -> Result<File, JournalError> {
+    let not_a_file = |kind| JournalError::NotAFile { path: path.to_path_buf(), kind };
+    let meta = std::fs::metadata(path).map_err(|e| JournalError::io(path, "open", e))?;
+    if let Some(kind) = FileKind::of(meta.file_type()) {
+        return Err(not_a_file(kind));
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| JournalError::io(path, "open", e))?;
+    let meta = file.metadata().map_err(|e| JournalError::io(path, "stat", e))?;
+    match FileKind::of(meta.file_type()) {
+        Some(kind) => Err(not_a_file(kind)),
+        None => Ok(file),
+    }
+}
+
+/// Opens the segment file `path` with the readers' rules: a regular file ([`open_file`]), a
+/// header that decodes ([`SegmentHeader::decode`]: every byte of it checked but the dropped
+/// count), the segment index its name gives (`….000007` is segment 7; a header that says
+/// another number than 0 needs that name), and, for a base file (segment 0), a first sequence
+/// number of 1. Returns the file, its header and its length.
+pub(super) fn open_segment(path: &Path) -> Result<(File, SegmentHeader, u64), JournalError> {
+    let mut f = open_file(path)?;
+    let (header, len) = read_header_from(&mut f, path)?;
+    let index = header.segment_index;
+    if index != 0 {
+        let in_name = split_segment_path(path).map_or(0, |(_, i)| i);
+        if in_name != index {
+            let problem = Corruption::WrongIndex { in_header: index, in_name };
+            return Err(JournalError::corrupt(path, offsets::SEGMENT_INDEX as u64, problem));
+        }
+    } else if header.first_seq != 1 {
+        let problem = Corruption::SequenceGap { found: header.first_seq, expected: 1 };
+        return Err(JournalError::corrupt(path, offsets::FIRST_SEQ as u64, problem));
+    }
+    Ok((f, header, len))
 }
 
 /// Reads and checks the header of `f` (the file `path`, read from its start); also returns the
 /// file's length.
-pub(super) fn read_header_from(f: &mut File, path: &Path) -> Result<(SegmentHeader, u64), JournalError> {
+fn read_header_from(f: &mut File, path: &Path) -> Result<(SegmentHeader, u64), JournalError> {
     let len = f.metadata().map_err(|e| JournalError::io(path, "stat", e))?.len();
     let mut buf = vec![0u8; len.min(4096) as usize];
     f.read_exact(&mut buf).map_err(|e| JournalError::io(path, "read the header", e))?;
     if buf.len() >= FIXED_HEADER && buf[..8] == super::format::MAGIC {
+        // The whole header (its padding is checked too), when the file is that long.
         let want = u32_at(&buf, offsets::HEADER_BYTES) as u64;
-        if want > buf.len() as u64 && want <= len && want <= 1 << 24 {
+        if want > buf.len() as u64 && want <= len {
             let mut more = vec![0u8; (want - buf.len() as u64) as usize];
             f.read_exact(&mut more).map_err(|e| JournalError::io(path, "read the header", e))?;
             buf.extend_from_slice(&more);
@@ -73,26 +128,33 @@ impl Journal {
     /// problems with later segments are reported by [`Journal::records`] when it gets there.
     pub fn open(path: impl AsRef<Path>) -> Result<Journal, JournalError> {
         let path = path.as_ref();
-        let (header, _) = read_header(path)?;
-        let is_base = header.segment_index == 0;
-        let journal_id = header.journal_id;
-        let mut j = Journal {
-            segments: vec![SegmentFile { path: path.to_path_buf(), header }],
-            trailing_error: None,
-        };
-        if !is_base {
-            return Ok(j);
+        let (_, header, _) = open_segment(path)?;
+        let first = SegmentFile { path: path.to_path_buf(), header };
+        if first.header.segment_index != 0 {
+            return Ok(Journal { segments: vec![first], trailing_error: None });
         }
-        for (expected, (index, seg_path)) in (1u32..).zip(existing_segments(path)?) {
+        Journal::with_later(path, first)
+    }
+
+    /// `first`, a segment of the journal at `base`, and every numbered segment after it (which
+    /// must follow without a gap and belong to the journal; a problem with one is reported when
+    /// iteration gets there).
+    fn with_later(base: &Path, first: SegmentFile) -> Result<Journal, JournalError> {
+        let from = first.header.segment_index;
+        let journal_id = first.header.journal_id;
+        let mut j = Journal { segments: vec![first], trailing_error: None };
+        let Some(next) = from.checked_add(1) else { return Ok(j) };
+        let later = existing_segments(base)?.into_iter().filter(|(index, _)| *index > from);
+        for (expected, (index, seg_path)) in (next..).zip(later) {
             if index != expected {
                 j.trailing_error = Some(JournalError::MissingSegment {
-                    path: segment_path(path, expected),
+                    path: segment_path(base, expected),
                     index: expected,
                     found: seg_path,
                 });
                 break;
             }
-            match read_header(&seg_path).and_then(|(h, _)| continues(&seg_path, &h, journal_id, index)) {
+            match open_segment(&seg_path).and_then(|(_, h, _)| continues(&seg_path, &h, journal_id, index)) {
                 Ok(header) => j.segments.push(SegmentFile { path: seg_path, header }),
                 Err(e) => {
                     j.trailing_error = Some(e);
@@ -121,6 +183,7 @@ impl Journal {
             seg: 0,
             buf: Vec::new(),
             loaded: false,
+            start: 0,
             slot: 0,
             avail: 0,
             expected: self.segments[0].header.first_seq,
@@ -188,6 +251,29 @@ impl Journal {
             .iter()
             .map(|s| std::fs::canonicalize(&s.path).unwrap_or_else(|_| s.path.clone()))
             .collect()
+    }
+}
+
+/// The readers' verdict on what follows the end of a closed journal that a follower found at
+/// slot `slot` (sequence number `expected`) of the segment file `path` of the journal at `base`:
+/// what [`Records`] checks after an end (a torn tail is allowed; data after it, a truncated
+/// file, a later segment that does not continue the journal or holds data, a record after the
+/// segment marked closed are not). `Ok(true)`: the journal ends there; `Ok(false)`: a record is
+/// there after all (another writer resumed the journal since it was found closed).
+pub(super) fn check_after_end(
+    base: &Path,
+    path: &Path,
+    slot: u64,
+    expected: u64,
+) -> Result<bool, JournalError> {
+    let (_, header, _) = open_segment(path)?;
+    let journal = Journal::with_later(base, SegmentFile { path: path.to_path_buf(), header })?;
+    let mut records = journal.records();
+    (records.start, records.expected) = (slot, expected);
+    match records.next() {
+        Some(Err(e)) => Err(e),
+        Some(Ok(_)) => Ok(false),
+        None => Ok(true),
     }
 }
 
@@ -308,6 +394,8 @@ pub struct Records<'a> {
     seg: usize,
     buf: Vec<u8>,
     loaded: bool,
+    /// The slot of the first segment to start at (0; a follower's end check starts later).
+    start: u64,
     slot: u64,
     /// Complete slots present in the file (less than the capacity if truncated).
     avail: u64,
@@ -348,13 +436,11 @@ impl Records<'_> {
         let s = &self.journal.segments[self.seg];
         // Reuse the buffer's allocation from one segment to the next.
         self.buf.clear();
-        File::open(&s.path)
-            .and_then(|mut f| f.read_to_end(&mut self.buf))
-            .map_err(|e| JournalError::io(&s.path, "read", e))?;
+        open_file(&s.path)?.read_to_end(&mut self.buf).map_err(|e| JournalError::io(&s.path, "read", e))?;
         let hb = s.header.header_bytes;
         let len = (self.buf.len() as u64).min(s.header.segment_bytes);
         self.avail = len.saturating_sub(hb) / RECORD_SIZE as u64;
-        self.slot = 0;
+        self.slot = std::mem::take(&mut self.start);
         self.crc_len = 0;
         self.loaded = true;
         Ok(())
@@ -379,19 +465,42 @@ impl Records<'_> {
         if self.avail < s.header.capacity() {
             return Err(truncated(s, self.buf.len() as u64));
         }
-        for later in &self.journal.segments[self.seg + 1..] {
-            let bytes = std::fs::read(&later.path).map_err(|e| JournalError::io(&later.path, "read", e))?;
-            let hb = (later.header.header_bytes as usize).min(bytes.len());
-            if let Some(off) = first_nonzero(&bytes[hb..]) {
-                let problem = Corruption::DataAfterEnd { seq: self.expected, ended_in: s.path.clone() };
-                return Err(JournalError::corrupt(
-                    &later.path,
-                    (hb + off / RECORD_SIZE * RECORD_SIZE) as u64,
-                    problem,
-                ));
-            }
+        let journal = self.journal;
+        for (before, later) in journal.segments[self.seg..].iter().zip(&journal.segments[self.seg + 1..]) {
+            self.check_unused(before, later, &s.path)?;
         }
         self.trailing()
+    }
+
+    /// Checks `later`, a segment after the end of the journal (which ended in `ended_in`):
+    /// prepared ahead and never used, it continues the sequence numbers of `before`, holds
+    /// nothing but zeros after its header and is as long as its header says.
+    fn check_unused(
+        &mut self,
+        before: &SegmentFile,
+        later: &SegmentFile,
+        ended_in: &Path,
+    ) -> Result<(), JournalError> {
+        let (path, h) = (&later.path, &later.header);
+        let expected = before.header.first_seq + before.header.capacity();
+        if h.first_seq != expected {
+            let problem = Corruption::SequenceGap { found: h.first_seq, expected };
+            return Err(JournalError::corrupt(path, offsets::FIRST_SEQ as u64, problem));
+        }
+        let file = open_file(path)?;
+        let len = file.metadata().map_err(|e| JournalError::io(path, "stat", e))?.len();
+        let end = len.min(h.segment_bytes);
+        let data =
+            first_nonzero_in(&file, h.header_bytes, end).map_err(|e| JournalError::io(path, "read", e))?;
+        if let Some(at) = data {
+            let slot_at = h.header_bytes + (at - h.header_bytes) / RECORD_SIZE as u64 * RECORD_SIZE as u64;
+            let problem = Corruption::DataAfterEnd { seq: self.expected, ended_in: ended_in.to_path_buf() };
+            return Err(JournalError::corrupt(path, slot_at, problem));
+        }
+        if len < h.segment_bytes {
+            return Err(truncated(later, len));
+        }
+        Ok(())
     }
 
     fn trailing(&self) -> Result<(), JournalError> {
@@ -404,6 +513,70 @@ impl Records<'_> {
 
 fn truncated(s: &SegmentFile, len: u64) -> JournalError {
     JournalError::corrupt(&s.path, len, Corruption::Truncated { len, expected: s.header.segment_bytes })
+}
+
+/// Bytes read at a time when checking a file for zeros.
+const ZERO_CHUNK: usize = 1 << 20;
+
+/// Offset of the first non-zero byte of `file` in `from..to`, reading it `ZERO_CHUNK` bytes at a
+/// time. Ranges the file system reports as holes (`lseek` `SEEK_DATA` / `SEEK_HOLE`) read as
+/// zeros and are skipped unread; a file system without them has no holes to report, and the
+/// whole range is read. (The buffer is a fresh allocation per file: on the dev VM, reading into
+/// a buffer whose pages were written before cost 4 times the kernel time of reading into fresh
+/// ones.)
+fn first_nonzero_in(file: &File, from: u64, to: u64) -> std::io::Result<Option<u64>> {
+    let mut buf = Vec::new();
+    let mut pos = from;
+    while pos < to {
+        let Some((data, hole)) = data_extent(file, pos, to)? else { return Ok(None) };
+        let mut at = data;
+        if buf.is_empty() {
+            buf = vec![0u8; ZERO_CHUNK];
+        }
+        while at < hole {
+            let n = ((hole - at) as usize).min(ZERO_CHUNK);
+            let got = file.read_at(&mut buf[..n], at)?;
+            if got == 0 {
+                // The file ended (it is shorter than `to`): nothing more to read.
+                return Ok(None);
+            }
+            if let Some(off) = first_nonzero(&buf[..got]) {
+                return Ok(Some(at + off as u64));
+            }
+            at += got as u64;
+        }
+        pos = hole;
+    }
+    Ok(None)
+}
+
+/// The next range of `file` at or after `pos` (and before `to`) that may hold data, as the file
+/// system reports it; `None` if only holes are left.
+fn data_extent(file: &File, pos: u64, to: u64) -> std::io::Result<Option<(u64, u64)>> {
+    let fd = file.as_raw_fd();
+    let Ok(off) = libc::off_t::try_from(pos) else { return Ok(Some((pos, to))) };
+    // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
+    let data = unsafe { libc::lseek(fd, off, libc::SEEK_DATA) };
+    if data < 0 {
+        let e = std::io::Error::last_os_error();
+        return match e.raw_os_error() {
+            // No data at or after `pos`.
+            Some(libc::ENXIO) => Ok(None),
+            // No SEEK_DATA here: read it all.
+            Some(libc::EINVAL | libc::EOPNOTSUPP) => Ok(Some((pos, to))),
+            _ => Err(e),
+        };
+    }
+    let data = (data as u64).max(pos);
+    if data >= to {
+        return Ok(None);
+    }
+    // SAFETY: as above.
+    let hole = unsafe { libc::lseek(fd, data as libc::off_t, libc::SEEK_HOLE) };
+    if hole < 0 {
+        return Ok(Some((data, to)));
+    }
+    Ok(Some((data, (hole as u64).clamp(data + 1, to))))
 }
 
 /// Offset of the first non-zero byte.
@@ -437,6 +610,20 @@ impl Iterator for Records<'_> {
                 }
                 if let Err(e) = self.load() {
                     return self.fail(e);
+                }
+                // The writer marks only its last segment closed (a resume clears the mark
+                // before it appends): a record after a closed segment is not the writer's.
+                if self.seg > 0 && segs[self.seg - 1].header.closed {
+                    let at = s.header.header_bytes as usize;
+                    if let Some(seq) = self.buf.get(at..at + 8).map(|b| u64_at(b, 0)).filter(|&q| q != 0) {
+                        let closed = &segs[self.seg - 1];
+                        let problem = Corruption::ClosedNotLast { seq, next: s.path.clone() };
+                        return self.fail(JournalError::corrupt(
+                            &closed.path,
+                            offsets::CLOSED as u64,
+                            problem,
+                        ));
+                    }
                 }
             }
             let s = &segs[self.seg];

@@ -205,19 +205,9 @@ pub(super) struct Existing {
 }
 
 impl Existing {
-    /// Refuses a segment file shorter than its header says: mapping it would turn a write past
-    /// its end into SIGBUS.
-    pub(super) fn check_len(path: &Path, header: &SegmentHeader) -> Result<(), JournalError> {
-        let len = std::fs::metadata(path).map_err(|e| JournalError::io(path, "stat", e))?.len();
-        if len < header.segment_bytes {
-            let problem = Corruption::Truncated { len, expected: header.segment_bytes };
-            return Err(JournalError::corrupt(path, len, problem));
-        }
-        Ok(())
-    }
-
-    /// Opens the segment file `path`, whose checked header is `header`, for writing (and checks
-    /// its length again).
+    /// Opens the segment file `path`, whose checked header is `header`, for writing, and checks
+    /// its length again (the reader checked it; a file shorter than its header says would turn a
+    /// write past its end into SIGBUS once mapped).
     pub(super) fn open(path: &Path, header: &SegmentHeader) -> Result<Existing, JournalError> {
         let file = OpenOptions::new()
             .read(true)

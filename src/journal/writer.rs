@@ -33,7 +33,11 @@
 //! [`EventSink::has_room`] is `false` (New orders rejected `journal_full`, nothing sent) only when
 //! preparing the next segment has failed (a full disk) and the room left is down to twice the
 //! reserve; at the reserve the engine stops taking requests as above, and the reserve (sized by
-//! [`WriterOptions::for_engine`]) holds the end of the session. A temporary failure that clears
+//! [`WriterOptions::for_engine`]) holds the end of the session. A disk smaller than the reserve
+//! (preparing fails with less than the reserve mapped ahead) cannot hold it whatever happens: the
+//! room there is split, half for `journal_full` rejects (at once), half kept for the end of the
+//! session, rather than taking no request at all. [`JournalWriter::watch`] tells another thread
+//! that preparing fails, and why (`oms run` prints it). A temporary failure that clears
 //! (the retry runs every 200 ms of the writer's clock) changes nothing. As a last resort, a record
 //! for which no slot is left (not even after preparing a segment on the spot) is dropped and
 //! counted ([`JournalStats::dropped`], and in the segment's header: `oms verify` exits 1).
@@ -56,6 +60,9 @@ use crate::sink::EventSink;
 
 mod resume;
 mod space;
+mod watch;
+
+pub use watch::JournalWatch;
 
 pub(super) const PAGE: usize = 4096;
 /// The fewest records a segment must hold.
@@ -208,6 +215,10 @@ pub struct JournalWriter {
     room_limit: u64,
     /// Preparing a segment failed and has not succeeded since.
     failing: bool,
+    /// The mapped room ahead (records) when the current failure began.
+    failed_room: u64,
+    /// What a [`JournalWatch`] sees.
+    health: Arc<watch::Health>,
     dropped: u64,
     /// Time of the last record (a `sync_failed` record written by the writer itself takes it).
     last_time_ns: i64,
@@ -355,6 +366,8 @@ impl JournalWriter {
             intake_limit: 0,
             room_limit: u64::MAX,
             failing: false,
+            failed_room: 0,
+            health: Arc::default(),
             dropped: 0,
             last_time_ns: 0,
             segments: 1,
@@ -394,16 +407,34 @@ impl JournalWriter {
         self.allocated_seq.saturating_sub(self.next_seq)
     }
 
+    /// A view of this writer's preparation of space for another thread (whether it is failing,
+    /// and why): see [`JournalWatch`].
+    pub fn watch(&self) -> JournalWatch {
+        JournalWatch::new(Arc::clone(&self.health), self.base.clone())
+    }
+
+    /// The reserve kept for the end of the session: [`WriterOptions::reserve_records`], unless
+    /// preparing space failed with less than that mapped ahead (a disk smaller than the
+    /// reserve): then half of the room there was, the other half taking `journal_full` rejects.
+    fn effective_reserve(&self) -> u64 {
+        if self.failing && self.failed_room < self.reserve {
+            self.failed_room.div_ceil(2)
+        } else {
+            self.reserve
+        }
+    }
+
     /// Recomputes the limits behind `takes_requests` and `has_room` (after the mapped or
     /// faulted-in room, or the failure state, changed; never on the hot path).
     fn update_limits(&mut self) {
-        let mut intake = self.allocated_seq.saturating_sub(self.reserve);
+        let reserve = self.effective_reserve();
+        let mut intake = self.allocated_seq.saturating_sub(reserve);
         if self.faulted_seq < self.allocated_seq {
             intake = intake.min(self.faulted_seq.saturating_sub(space::RUNWAY_LOW));
         }
         self.intake_limit = intake;
         self.room_limit =
-            if self.failing { self.allocated_seq.saturating_sub(2 * self.reserve) } else { u64::MAX };
+            if self.failing { self.allocated_seq.saturating_sub(2 * reserve) } else { u64::MAX };
     }
 
     /// A snapshot of the counters.
@@ -509,6 +540,9 @@ impl JournalWriter {
         }
         self.durability.thread = None;
         self.journal_sync_failures();
+        // The segments prepared ahead go before the journal is marked closed: a follower that
+        // sees the mark checks what follows the end, and finds no file half deleted.
+        self.space.discard_unused();
         self.seg.map.store_dropped(self.dropped);
         self.seg.map.mark_closed();
         if let Some(f) = &mut self.durability.flusher {
@@ -516,7 +550,6 @@ impl JournalWriter {
             f.flush_header(&self.seg, &self.durability.shared);
         }
         self.closed = true;
-        self.space.discard_unused();
         Ok(self.stats())
     }
 

@@ -21,7 +21,7 @@ use std::path::Path;
 use hdrhistogram::Histogram;
 use jiff::tz::TimeZone;
 
-use crate::journal::{Follower, JournalError, Poll};
+use crate::journal::{Follower, JournalError, JournalWatch, Poll};
 use crate::lifecycle::Lifecycle;
 use crate::model::DisconnectCause;
 use crate::record::{Event, SessionReport};
@@ -43,6 +43,8 @@ pub(super) struct Status {
     closed: bool,
     tz: TimeZone,
     sessions: Sessions,
+    /// The writer's preparation of space (a full disk), told as soon as it changes.
+    journal: Option<JournalWatch>,
 }
 
 impl Status {
@@ -66,7 +68,19 @@ impl Status {
             closed: false,
             tz: window.timezone().clone(),
             sessions: Sessions::new(window.clone(), session_venue),
+            journal: None,
         })
+    }
+
+    /// Watches the writer's preparation of space too ([`Status::journal_news`]).
+    pub(super) fn watch_journal(&mut self, watch: JournalWatch) {
+        self.journal = Some(watch);
+    }
+
+    /// A line for standard error when the journal's writer starts or stops failing to prepare
+    /// space (a full disk: why, and what the engine does about it), once per change.
+    pub(super) fn journal_news(&mut self) -> Option<String> {
+        self.journal.as_mut().and_then(JournalWatch::news).map(|n| format!("oms run: {n}"))
     }
 
     /// Reads what the journal has committed since the last call (a bounded slice of it).

@@ -1,8 +1,9 @@
 //! [`JournalWriter::resume`]: reopening an existing journal to append after its last committed
 //! record (a restart after a crash or a clean stop).
 //!
-//! The journal is read with the reader's rules before anything is written, and nothing is
-//! written into a journal the reader refuses:
+//! The journal is read with the reader's rules before anything is written ([`Journal`] and its
+//! records: the same code as `oms verify`), and nothing is written into a journal the reader
+//! refuses; resume adds no rule of its own, so a journal `oms verify` passes is one it resumes:
 //!
 //! * **The end.** A slot is committed when its sequence word is non-zero and the record is valid
 //!   (sequence number in place, CRC); the first slot whose sequence word is 0 ends the journal.
@@ -12,8 +13,9 @@
 //!   two) is zeroed before anything else is written, so that no byte but those of the record
 //!   being written ever follows the last committed one: the reader's "data after the end"
 //!   check cannot trigger, even if the resumed writer is killed before its first record.
-//! * **Segments prepared ahead and never used** (all zero after the header) are reused, in
-//!   order, after checking that each continues the sequence numbers of the one before. They are
+//! * **Segments prepared ahead and never used** (all zero after the header, continuing the
+//!   sequence numbers of the one before, as long as their header says: the reader's rules for
+//!   what follows the end) are reused, in order. They are
 //!   complete (a segment gets its final name only once its blocks are reserved and its header
 //!   written), they carry the journal's header, and a `sync_failed` flag a failed flush of their
 //!   header left stays with them; removing them would only repeat the same work before logon.
@@ -35,14 +37,15 @@
 
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::space::Space;
 use super::{Durability, JournalWriter, WriterOptions, lock_base};
-use crate::journal::format::{SegmentHeader, offsets, split_segment_path};
+use crate::journal::format::{SegmentHeader, split_segment_path};
 use crate::journal::reader::{Journal, TornTail};
 use crate::journal::segment::{Existing, Inject, sync_dir};
 use crate::journal::ticker::Ticker;
-use crate::journal::{Corruption, JournalError, JournalSettings, SyncPolicy};
+use crate::journal::{JournalError, JournalSettings, SyncPolicy};
 use crate::record::RECORD_SIZE;
 
 /// What an existing journal holds, read and checked before anything is written.
@@ -65,11 +68,8 @@ impl Found {
         if index != 0 {
             return Err(JournalError::NotBase { path: base.to_path_buf(), index });
         }
-        let (first_path, first) = journal.segments().next().expect("a journal has segment 0");
-        if first.first_seq != 1 {
-            let problem = Corruption::SequenceGap { found: first.first_seq, expected: 1 };
-            return Err(JournalError::corrupt(first_path, offsets::FIRST_SEQ as u64, problem));
-        }
+        // Everything is the reader's: segment 0 starts at 1, every segment after the end
+        // continues the one before, is as long as its header says and holds only zeros.
         let mut records = journal.records();
         let mut last = None;
         for r in &mut records {
@@ -79,19 +79,8 @@ impl Found {
         let segments: Vec<(PathBuf, SegmentHeader)> =
             journal.segments().map(|(p, h)| (p.to_path_buf(), h.clone())).collect();
         let (last_seq, last_time_ns) = last.map_or((0, 0), |r| (r.seq, r.time_ns));
-        // Segment 0 starts at 1 (checked above), so there is one.
+        // Segment 0 starts at 1 (the reader checks it), so there is one.
         let current = segments.iter().rposition(|(_, h)| h.first_seq <= last_seq.max(1)).unwrap_or(0);
-        // The reader checked every segment up to the end; those after it are empty, and the
-        // writer will write into them: each must continue the one before.
-        for k in current + 1..segments.len() {
-            let before = &segments[k - 1].1;
-            let (path, h) = &segments[k];
-            let expected = before.first_seq + before.capacity();
-            if h.first_seq != expected {
-                let problem = Corruption::SequenceGap { found: h.first_seq, expected };
-                return Err(JournalError::corrupt(path, offsets::FIRST_SEQ as u64, problem));
-            }
-        }
         if let Some(t) = &torn {
             debug_assert_eq!(t.seq, last_seq + 1, "the reader reports the slot after the last record");
         }
@@ -143,11 +132,6 @@ impl JournalWriter {
         let base = cfg.path.clone();
         let lock = lock_base(&base)?;
         let found = Found::read(&base)?;
-        // Before changing anything: every segment the writer will write into is as long as its
-        // header says (the reader checked the others).
-        for (path, h) in &found.segments[found.current..] {
-            Existing::check_len(path, h)?;
-        }
         let removed_tmp = remove_leftovers(&base)?;
         // One file open at a time (a long journal has more segments than a process has file
         // descriptors); a mapping outlives its descriptor.
@@ -215,6 +199,8 @@ impl JournalWriter {
             intake_limit: 0,
             room_limit: u64::MAX,
             failing: false,
+            failed_room: 0,
+            health: Arc::default(),
             dropped: found.segments.iter().map(|(_, h)| h.dropped).max().unwrap_or(0),
             last_time_ns: found.last_time_ns,
             space,

@@ -256,9 +256,20 @@ impl JournalWriter {
                 space.builder = None;
                 space.failed(&e);
                 space.retry_at = Some(space.clock.now() + RETRY);
-                self.failing = true;
                 debug_assert_eq!(index, space.template.segment_index);
+                if !self.failing {
+                    self.failing = true;
+                    self.failed_room = self.allocated_seq.saturating_sub(self.next_seq);
+                }
                 self.update_limits();
+                let space = &self.space;
+                let reserve = self.effective_reserve();
+                self.health.failed(
+                    space.prepare_failures,
+                    self.failed_room,
+                    reserve,
+                    space.last_error.as_ref(),
+                );
                 Step::Blocked
             }
         }
@@ -272,7 +283,10 @@ impl JournalWriter {
         self.space.template.first_seq = seg.end_seq();
         self.space.built += 1;
         self.space.retry_at = None;
-        self.failing = false;
+        if self.failing {
+            self.failing = false;
+            self.health.recovered();
+        }
         if let Some(f) = &mut self.durability.flusher {
             f.add(seg.clone());
         }
