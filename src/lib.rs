@@ -15,6 +15,7 @@
 //! Lints for every target are set in `Cargo.toml` (`[lints]`).
 
 pub mod audit;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -25,6 +26,7 @@ mod inflight;
 pub mod journal;
 pub mod lifecycle;
 pub mod model;
+#[cfg(any(feature = "cli", feature = "fix"))]
 mod numfmt;
 mod queue;
 pub mod record;

@@ -8,8 +8,8 @@
 
 use crate::clock::EngineClock;
 use crate::config::ValidConfig;
-use crate::exchange::fix::FixError;
-use crate::exchange::fix::FixExchange;
+#[cfg(feature = "fix")]
+use crate::exchange::fix::{FixError, FixExchange};
 use crate::exchange::{Exchange, ExchangeEvent, NotSent, SimulatedExchange};
 use crate::model::{Logon, Logout, OrderRequest};
 use crate::ring::Responder;
@@ -21,8 +21,13 @@ pub enum VenueError {
     #[error("cannot start the simulated exchange: {0}")]
     Simulated(#[source] std::io::Error),
     /// The FIX session could not be set up (its counterparty's address, its store).
+    #[cfg(feature = "fix")]
     #[error("cannot set up the FIX session: {0}")]
     Fix(#[source] FixError),
+    /// `[exchange] kind = "fix"` in a build without the FIX session (the `fix` feature).
+    #[cfg(not(feature = "fix"))]
+    #[error("[exchange] kind = \"fix\": this build has no FIX session (the `fix` feature)")]
+    NoFix,
 }
 
 /// The exchange of a run. One lives for the whole run, so its size does not matter, and the
@@ -33,6 +38,7 @@ pub enum Venue {
     /// The simulated exchange (`[exchange] kind = "simulated"`).
     Simulated(SimulatedExchange),
     /// The FIX 4.4 session (`[exchange] kind = "fix"`).
+    #[cfg(feature = "fix")]
     Fix(FixExchange),
 }
 
@@ -46,12 +52,15 @@ impl Venue {
             None => SimulatedExchange::spawn(&valid.exchange, responder, clock, capacity)
                 .map(Venue::Simulated)
                 .map_err(VenueError::Simulated),
+            #[cfg(feature = "fix")]
             Some(settings) => {
                 let window = valid.engine.session.window.clone();
                 FixExchange::new(settings, window, responder, clock, capacity)
                     .map(Venue::Fix)
                     .map_err(VenueError::Fix)
             }
+            #[cfg(not(feature = "fix"))]
+            Some(_) => Err(VenueError::NoFix),
         }
     }
 }
@@ -61,36 +70,42 @@ impl Exchange for Venue {
     fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         match self {
             Venue::Simulated(x) => x.send(order),
+            #[cfg(feature = "fix")]
             Venue::Fix(x) => x.send(order),
         }
     }
     fn send_logon(&mut self, logon: &Logon) {
         match self {
             Venue::Simulated(x) => x.send_logon(logon),
+            #[cfg(feature = "fix")]
             Venue::Fix(x) => x.send_logon(logon),
         }
     }
     fn send_logout(&mut self, logout: &Logout) {
         match self {
             Venue::Simulated(x) => x.send_logout(logout),
+            #[cfg(feature = "fix")]
             Venue::Fix(x) => x.send_logout(logout),
         }
     }
     fn ready(&self) -> bool {
         match self {
             Venue::Simulated(x) => x.ready(),
+            #[cfg(feature = "fix")]
             Venue::Fix(x) => x.ready(),
         }
     }
     fn poll(&mut self, now_ns: u64, events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
         match self {
             Venue::Simulated(x) => x.poll(now_ns, events),
+            #[cfg(feature = "fix")]
             Venue::Fix(x) => x.poll(now_ns, events),
         }
     }
     fn next_deadline_ns(&self) -> Option<u64> {
         match self {
             Venue::Simulated(x) => x.next_deadline_ns(),
+            #[cfg(feature = "fix")]
             Venue::Fix(x) => x.next_deadline_ns(),
         }
     }

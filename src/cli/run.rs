@@ -34,9 +34,7 @@ use std::time::{Duration, Instant};
 use crate::clock::EngineClock;
 use crate::config::{Config, ParsedConfig, ValidConfig};
 use crate::engine::{EngineBuilder, RecoveredState};
-use crate::journal::{
-    JournalError, JournalSettings, JournalWriter, WriterOptions, format::existing_segments,
-};
+use crate::journal::{JournalError, JournalSettings, JournalWriter, WriterOptions, existing_segments};
 use crate::recovery::{self, RecoveryError};
 use crate::runner::EngineHandle;
 use crate::session::TradingWindow;

@@ -115,7 +115,14 @@ impl ExchangeConfig {
                 self.no_fix_keys(p);
                 Some(None)
             }
-            "fix" => self.validate_fix(session, p).map(Some),
+            "fix" if cfg!(feature = "fix") => self.validate_fix(session, p).map(Some),
+            "fix" => {
+                p.push(
+                    "exchange.kind",
+                    "\"fix\": this build has no FIX session (built without the `fix` feature)",
+                );
+                None
+            }
             other => {
                 p.push(
                     "exchange.kind",

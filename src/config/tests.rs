@@ -306,6 +306,7 @@ fn the_simulated_exchange_stays_the_default() {
 }
 
 #[test]
+#[cfg(feature = "fix")]
 fn a_fix_exchange_section_with_defaults() {
     let text = r#"
 [session]
@@ -336,6 +337,7 @@ target_comp_id = "EXCH"
 }
 
 #[test]
+#[cfg(feature = "fix")]
 fn every_fix_problem_is_reported_at_once_with_the_others() {
     let text = r#"
 [session]
@@ -387,6 +389,7 @@ fn fix_keys_need_kind_fix_and_kind_must_be_known() {
 }
 
 #[test]
+#[cfg(feature = "fix")]
 fn a_password_with_soh_is_refused_without_showing_it() {
     let mut c = Config::default();
     c.session.password = Some("hun\u{1}ter2".into());
@@ -400,6 +403,7 @@ fn a_password_with_soh_is_refused_without_showing_it() {
 }
 
 #[test]
+#[cfg(feature = "fix")]
 fn the_fix_example_config_is_valid() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fix.toml");
     let v = Config::load_valid(path).unwrap();
@@ -410,6 +414,7 @@ fn the_fix_example_config_is_valid() {
 /// Values at the top of the TOML integer range are errors naming the key, not overflows later
 /// (a reconnect delay in ns, a segment that cannot be mapped).
 #[test]
+#[cfg(feature = "fix")]
 fn huge_values_are_errors_naming_the_key() {
     let fix = "[exchange]\nkind = \"fix\"\nhost = \"h\"\nport = 1\nsender_comp_id = \"A\"\ntarget_comp_id = \"B\"\n";
     let cases = [
@@ -540,4 +545,13 @@ fn unknown_keys_suggest_or_list_the_known_ones() {
     assert!(msg.contains("line 4: engine.zzz: unknown key; [engine] takes core, ring_capacity,"), "{msg}");
     let err = Config::from_toml_str("session = 5\n").unwrap_err().to_string();
     assert!(err.contains("line 1: session: 5 is not a table"), "{err}");
+}
+
+/// Without the FIX session in the build, `kind = "fix"` is a configuration error that says so.
+#[test]
+#[cfg(not(feature = "fix"))]
+fn a_fix_exchange_needs_the_fix_feature() {
+    let text = "[exchange]\nkind = \"fix\"\nhost = \"127.0.0.1\"\nport = 9878\n";
+    let err = Config::from_toml_str(text).and_then(|c| c.validate()).expect_err("refused");
+    assert!(err.to_string().contains("this build has no FIX session"), "{err}");
 }

@@ -16,7 +16,9 @@ mod tap;
 pub use tap::{ResponseTap, response_tap};
 
 pub use event::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
-pub use fix::{FixExchange, FixSettings};
+#[cfg(feature = "fix")]
+pub use fix::FixExchange;
+pub use fix::FixSettings;
 pub use recording::{ExchangeCall, NullExchange, RecordingExchange};
 pub use scripted::ScriptedExchange;
 pub use simulated::{SimulatedExchange, SimulatedSettings, SimulatedStats};

@@ -42,21 +42,25 @@ use crate::clock::EngineClock;
 
 mod error;
 mod flush;
-pub mod follower;
-pub mod format;
+mod follower;
+mod format;
 mod mapping;
-pub mod outcomes;
-pub mod reader;
+mod outcomes;
+mod reader;
 mod segment;
 mod ticker;
-pub mod writer;
+mod writer;
 
 pub use error::{ConfigProblem, Corruption, FileKind, HeaderFlag, HeaderText, JournalError, ZeroArea};
 pub use follower::{Follower, Poll};
+#[cfg(feature = "cli")]
+pub(crate) use format::existing_segments;
 pub use format::{FORMAT_VERSION, MAGIC, OLDEST_READ_VERSION, SegmentHeader, header_checksum, segment_path};
 pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};
 pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
-pub use writer::{Faults, JournalStats, JournalWatch, JournalWriter, WriterOptions};
+#[cfg(feature = "test-hooks")]
+pub use writer::Faults;
+pub use writer::{JournalStats, JournalWatch, JournalWriter, WriterOptions};
 
 /// When mapped pages are flushed to disk: `[journal] sync`. A flush writes what was published
 /// (`msync` of the records, the headers of new segments, `fsync` of the directory).

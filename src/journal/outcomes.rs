@@ -1,40 +1,4 @@
 //! [`Outcomes`]: what became of one producer's requests, read from the committed journal.
-//!
-//! Every record about a request carries the index of the producer that handed it over, so a
-//! producer learns its orders' fates by following the journal and keeping its own records:
-//! queued, sent, modified, cancelled, rejected (with the reason), the exchange's response (with
-//! the round trip) and, at shutdown, unanswered. The engine does no work for it: the journal
-//! is written anyway, and the reader is a [`Follower`] (`pread`, never a mapping, so it works
-//! from any thread or another process and a truncated file is an error, not SIGBUS).
-//!
-//! [`Outcomes::poll`] never blocks and allocates nothing per record (the follower's block
-//! buffer is allocated at open; moving to the next segment opens a file). It returns one outcome,
-//! [`OutcomePoll::Pending`] when this producer has nothing new, or [`OutcomePoll::Closed`] once
-//! the writer has closed the journal and everything was returned. Records of other producers
-//! are skipped inside the call. Commit → seen latency is in `docs/BENCHMARKS.md`.
-//!
-//! A request that left no record was never accepted: it was still in the producer's ring when
-//! the engine stopped. After a restart the engine rebuilds its queue and in-flight orders from
-//! the journal (`recovered`), so everything that had a record goes on; a producer that follows
-//! the engine's own records too ([`ENGINE`]) sees the `recovered` record that marks the restart.
-//!
-//! ```no_run
-//! use oms::journal::{OutcomeKind, OutcomePoll, Outcomes};
-//!
-//! let mut mine = Outcomes::follow("oms.journal", 2)?;
-//! loop {
-//!     match mine.poll()? {
-//!         OutcomePoll::Outcome(o) => {
-//!             if let OutcomeKind::Response { response, latency_ns } = o.kind {
-//!                 println!("order {}: {} after {latency_ns} ns", o.order.order_id, response.name());
-//!             }
-//!         }
-//!         OutcomePoll::Pending => std::thread::sleep(std::time::Duration::from_micros(50)),
-//!         OutcomePoll::Closed => break,
-//!     }
-//! }
-//! # Ok::<(), oms::journal::JournalError>(())
-//! ```
 
 use std::path::Path;
 
@@ -156,7 +120,43 @@ pub enum OutcomePoll {
     Closed,
 }
 
-/// Follows one producer's outcomes in a live (or closed) journal. See the [module docs](self).
+/// [`Outcomes`]: what became of one producer's requests, read from the committed journal.
+///
+/// Every record about a request carries the index of the producer that handed it over, so a
+/// producer learns its orders' fates by following the journal and keeping its own records:
+/// queued, sent, modified, cancelled, rejected (with the reason), the exchange's response (with
+/// the round trip) and, at shutdown, unanswered. The engine does no work for it: the journal
+/// is written anyway, and the reader is a [`Follower`] (`pread`, never a mapping, so it works
+/// from any thread or another process and a truncated file is an error, not SIGBUS).
+///
+/// [`Outcomes::poll`] never blocks and allocates nothing per record (the follower's block
+/// buffer is allocated at open; moving to the next segment opens a file). It returns one outcome,
+/// [`OutcomePoll::Pending`] when this producer has nothing new, or [`OutcomePoll::Closed`] once
+/// the writer has closed the journal and everything was returned. Records of other producers
+/// are skipped inside the call. Commit → seen latency is in `docs/BENCHMARKS.md`.
+///
+/// A request that left no record was never accepted: it was still in the producer's ring when
+/// the engine stopped. After a restart the engine rebuilds its queue and in-flight orders from
+/// the journal (`recovered`), so everything that had a record goes on; a producer that follows
+/// the engine's own records too ([`ENGINE`]) sees the `recovered` record that marks the restart.
+///
+/// ```no_run
+/// use oms::journal::{OutcomeKind, OutcomePoll, Outcomes};
+///
+/// let mut mine = Outcomes::follow("oms.journal", 2)?;
+/// loop {
+///     match mine.poll()? {
+///         OutcomePoll::Outcome(o) => {
+///             if let OutcomeKind::Response { response, latency_ns } = o.kind {
+///                 println!("order {}: {} after {latency_ns} ns", o.order.order_id, response.name());
+///             }
+///         }
+///         OutcomePoll::Pending => std::thread::sleep(std::time::Duration::from_micros(50)),
+///         OutcomePoll::Closed => break,
+///     }
+/// }
+/// # Ok::<(), oms::journal::JournalError>(())
+/// ```
 #[derive(Debug)]
 pub struct Outcomes {
     follower: Follower,

@@ -46,7 +46,7 @@ pub(super) struct Inject {
     /// Segment `n` and later fail to reserve their blocks (ENOSPC).
     pub(super) enospc_from_segment: Option<u32>,
     /// While set, every reservation fails (ENOSPC); clearing it frees the "disk" again.
-    pub(super) faults: Option<std::sync::Arc<super::Faults>>,
+    pub(super) faults: Option<std::sync::Arc<super::writer::Faults>>,
 }
 
 impl Inject {

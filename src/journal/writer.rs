@@ -83,20 +83,22 @@ pub struct WriterOptions {
     /// refusing to start (never one a writer has open). Default `false`: a journal is never
     /// overwritten silently. [`JournalWriter::resume`] ignores it.
     pub overwrite: bool,
-    /// Test hook: preparing segment `n` or any later one fails with ENOSPC, as on a full disk.
-    #[doc(hidden)]
+    /// Test hook (feature `test-hooks`): preparing segment `n` or any later one fails with
+    /// ENOSPC, as on a full disk.
+    #[cfg(feature = "test-hooks")]
     pub inject_enospc_from_segment: Option<u32>,
-    /// Test hook: failures switched on and off while the writer runs.
-    #[doc(hidden)]
+    /// Test hook (feature `test-hooks`): failures switched on and off while the writer runs.
+    #[cfg(feature = "test-hooks")]
     pub faults: Option<Arc<Faults>>,
-    /// Test hook: the clock that times retries, re-faulting and the interval policy (a mock
-    /// clock in tests); default the OS monotonic clock.
-    #[doc(hidden)]
+    /// Test hook (feature `test-hooks`): the clock that times retries, re-faulting and the
+    /// interval policy (a mock clock in tests); default the OS monotonic clock.
+    #[cfg(feature = "test-hooks")]
     pub clock: Option<quanta::Clock>,
 }
 
-/// Test hook ([`WriterOptions::faults`]): failures a test switches on and off while a writer runs.
-#[doc(hidden)]
+/// Test hook (feature `test-hooks`, [`WriterOptions`]'s `faults`): failures a test switches on
+/// and off while a writer runs. Without the feature nothing can build one, and the writer's
+/// paths that consult it see none.
 #[derive(Debug, Default)]
 pub struct Faults {
     /// While set, reserving a segment's blocks fails with ENOSPC (a full disk that may clear).
@@ -141,10 +143,32 @@ impl Default for WriterOptions {
         WriterOptions {
             reserve_records: 65536,
             overwrite: false,
+            #[cfg(feature = "test-hooks")]
             inject_enospc_from_segment: None,
+            #[cfg(feature = "test-hooks")]
             faults: None,
+            #[cfg(feature = "test-hooks")]
             clock: None,
         }
+    }
+}
+
+impl WriterOptions {
+    /// The injected failures (none in a build without the `test-hooks` feature).
+    pub(super) fn injected(&self) -> Inject {
+        #[cfg(feature = "test-hooks")]
+        return Inject { enospc_from_segment: self.inject_enospc_from_segment, faults: self.faults.clone() };
+        #[cfg(not(feature = "test-hooks"))]
+        Inject { enospc_from_segment: None, faults: None }
+    }
+
+    /// The clock that times the writer's retries and intervals: the OS monotonic clock, or a
+    /// test's (feature `test-hooks`).
+    pub(super) fn ticker(&self) -> Ticker {
+        #[cfg(feature = "test-hooks")]
+        return Ticker::new(self.clock.clone());
+        #[cfg(not(feature = "test-hooks"))]
+        Ticker::new(None)
     }
 }
 
@@ -255,7 +279,7 @@ impl Durability {
         segs: &[(Segment, Option<usize>)],
     ) -> Result<Durability, JournalError> {
         let new_flusher = || {
-            let mut f = Flusher::new(base.to_path_buf(), opts.faults.clone());
+            let mut f = Flusher::new(base.to_path_buf(), opts.injected().faults);
             for (seg, synced) in segs {
                 match synced {
                     None => f.add(seg.clone()),
@@ -342,14 +366,13 @@ impl JournalWriter {
             closed: false,
             sync_failed: false,
         };
-        let inject =
-            Inject { enospc_from_segment: opts.inject_enospc_from_segment, faults: opts.faults.clone() };
+        let inject = opts.injected();
         let seg0 = Builder::new(&base, template.clone()).finish(&inject)?;
         // A resume in another process between the link and this lock would find the journal
         // (empty) and hold the lock: this then fails `InUse`, and nothing is written twice.
         let lock = lock_base(&base)?;
         let cap = seg0.map.capacity();
-        let clock = Ticker::new(opts.clock.clone());
+        let clock = opts.ticker();
         let durability = Durability::start(cfg.sync, &base, &opts, &clock, &[(seg0.clone(), None)])?;
         let prepare = cfg.prepare_records.map_or(cap, NonZeroU64::get);
         let mut next = template;

@@ -24,7 +24,7 @@ use crate::model::{
     SessionEvent,
 };
 
-/// What one record says. See the [module docs](self).
+/// What one record says. See the [module docs](crate::record).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Event {
     /// Logon sent at a window start.

@@ -15,7 +15,7 @@
 //! | 24     | 3    | `price`      | f64  | price (as sent, as modified, or as rejected)              |
 //! | 32     | 4    | `qty`        | u64  | quantity                                                  |
 //! | 40     | 5    | `latency_ns` | u64  | `response`: round trip; `sent`: time inside the OMS       |
-//! | 48     | 6    | `symbol_id`  | i32  | symbol id; for `exchange_session`, `execution`, `exchange_reject`: the [`ExchangeDetail`] |
+//! | 48     | 6    | `symbol_id`  | i32  | symbol id; for `exchange_session`, `execution`, `exchange_reject`: their codes |
 //! | 52     | 6    | `side`       | u24  | side as a Unicode scalar (`'B'`, `'S'`, or what came in); 0 n/a |
 //! | 55     | 6    | `kind`       | u8   | [`EventKind`]                                             |
 //! | 56     | 7    | `reason`     | u8   | [`RejectReason`] for `rejected` events, 0 otherwise       |
@@ -24,12 +24,11 @@
 //! | 60     | 7    | `checksum`   | u32  | CRC-32C (Castagnoli) of bytes 0..60                       |
 //!
 //! The three exchange kinds (`exchange_session`, `execution`, `exchange_reject`) concern no
-//! instrument: bytes 48..52 hold their [`ExchangeDetail`] instead of a symbol id (side 0), and
-//! `order_id`, `qty`, `price`, `latency_ns` hold their numbers (see `docs/journal-format.md`).
-//! Decoding is strict for them too: a detail byte that is not a valid code refuses the record.
-//! The decoded record keeps those bytes in `symbol_id` and reads them as an [`ExchangeDetail`]
-//! with [`EventRecord::exchange`]: a separate field cost the journal append 4 instructions per
-//! record (callgrind), a match on an enum field 21.
+//! instrument: bytes 48..52 hold their codes instead of a symbol id (side 0), and `order_id`,
+//! `qty`, `price`, `latency_ns` hold their numbers (see `docs/journal-format.md`). Decoding is
+//! strict for them too: a code that is not valid refuses the record. The flat record keeps those
+//! bytes in `symbol_id` (a separate field costs the journal append instructions per record;
+//! `docs/BENCHMARKS.md`); [`EventRecord::event`] reads them into the typed [`Event`].
 //!
 //! Building the words from the fields and checksumming those (rather than serializing into a
 //! byte array first and reading it back) matters on the hot path: 16-byte loads over a
@@ -74,7 +73,7 @@ pub struct EventRecord {
     pub order_id: u64,
     /// Symbol id. For the exchange kinds (`exchange_session`, `execution`, `exchange_reject`),
     /// which concern no instrument, their codes as stored (bytes 48..52): read them with
-    /// [`EventRecord::exchange`].
+    /// [`EventRecord::event`].
     pub symbol_id: i32,
     /// Side as it came in (`'B'`, `'S'`, or what upstream sent); `'\0'` when not applicable.
     pub side: char,

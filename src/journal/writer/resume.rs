@@ -43,8 +43,7 @@ use super::space::Space;
 use super::{Durability, JournalWriter, WriterOptions, lock_base};
 use crate::journal::format::{SegmentHeader, split_segment_path};
 use crate::journal::reader::{Journal, TornTail};
-use crate::journal::segment::{Existing, Inject, sync_dir};
-use crate::journal::ticker::Ticker;
+use crate::journal::segment::{Existing, sync_dir};
 use crate::journal::{JournalError, JournalSettings, SyncPolicy};
 use crate::record::RECORD_SIZE;
 
@@ -167,9 +166,8 @@ impl JournalWriter {
         let header_bytes = seg.map.header_bytes();
         let ahead: Vec<_> = segs.collect();
         let allocated_seq = ahead.last().unwrap_or(&seg).end_seq();
-        let inject =
-            Inject { enospc_from_segment: opts.inject_enospc_from_segment, faults: opts.faults.clone() };
-        let clock = Ticker::new(opts.clock.clone());
+        let inject = opts.injected();
+        let clock = opts.ticker();
         let synced = std::iter::once((seg.clone(), Some(header_bytes + pos as usize * RECORD_SIZE)))
             .chain(ahead.iter().map(|s| (s.clone(), Some(s.map.header_bytes()))))
             .collect::<Vec<_>>();

@@ -1,0 +1,577 @@
+//! [`FixExchange`]: the FIX session, its codec, store and transport, as an [`Exchange`] (see the
+//! [module docs](super)).
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use super::settings::FixSettings;
+use super::{encode, session, tags, text};
+
+use super::decode::{DecodeError, Message, decode};
+use super::orders::OrderTable;
+use super::session::{Command, Now, Output, Session, SessionParams};
+use super::store::{SeqStore, StoreError};
+use super::transport::{Progress, Transport};
+use crate::clock::EngineClock;
+use crate::exchange::event::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
+use crate::exchange::{Exchange, NotSent};
+use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType, Secret};
+use crate::ring::Responder;
+use crate::session::TradingWindow;
+
+/// Bytes of the outbound buffer: every message of a loop turn (an order is ~150 bytes).
+pub const OUTBOUND_BYTES: usize = 1 << 20;
+/// Bytes of the receive buffer: the longest inbound message.
+pub const INBOUND_BYTES: usize = 1 << 16;
+/// How long a connect, Logon or Logout may stay unanswered.
+pub const ANSWER_TIMEOUT_NS: u64 = 10_000_000_000;
+
+/// Why a FIX exchange could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    /// The host did not resolve to an address.
+    #[error("FIX counterparty {host}:{port}: {source}")]
+    Resolve {
+        /// The configured host.
+        host: String,
+        /// The configured port.
+        port: u16,
+        /// The resolver's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sequence-number store could not be opened.
+    #[error("FIX sequence-number store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Counters (plain integers: one thread).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FixStats {
+    /// NewOrderSingles encoded.
+    pub orders_sent: u64,
+    /// Orders answered through the responder (first answers).
+    pub responses: u64,
+    /// Orders that could not be sent (`send` said `NotSent`: the engine rejects them `not_sent`).
+    pub not_sent: u64,
+    /// Orders sent but not tracked (more in flight than the table was sized for): their reports
+    /// come as events, not responses.
+    pub untracked: u64,
+    /// Responses the responder ring could not take at once (kept and retried).
+    pub responses_deferred: u64,
+    /// Responses lost because the deferred list was full too.
+    pub responses_lost: u64,
+    /// Logons accepted.
+    pub logons: u64,
+    /// `write` system calls (one per loop turn with output, more only when the kernel takes
+    /// part of it or would block).
+    pub writes: u64,
+}
+
+/// The FIX 4.4 initiator (see the module docs).
+pub struct FixExchange {
+    session: Session,
+    transport: Transport,
+    out: Vec<u8>,
+    store: SeqStore,
+    orders: OrderTable,
+    responder: Responder,
+    /// Responses the responder ring had no room for, oldest first (capacity fixed).
+    deferred: Vec<OrderResponse>,
+    clock: EngineClock,
+    window: TradingWindow,
+    symbols: Box<[(i32, Box<[u8]>)]>,
+    stats: FixStats,
+}
+
+impl std::fmt::Debug for FixExchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the buffers: the outbound one may hold a Logon with the password.
+        f.debug_struct("FixExchange")
+            .field("counterparty", &self.transport.addr())
+            .field("state", &self.session.state())
+            .field("seq", &self.session.seq())
+            .field("awaiting", &self.orders.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FixExchange {
+    /// Sets up the session (resolves the host, opens the store); connects at `send_logon`.
+    /// `window` decides when a stored session is stale: a store created before the current
+    /// window's start is reset at Logon. `capacity` is the most orders awaiting an answer (the
+    /// engine's `max_in_flight`).
+    pub fn new(
+        settings: &FixSettings,
+        window: TradingWindow,
+        responder: Responder,
+        clock: EngineClock,
+        capacity: usize,
+    ) -> Result<FixExchange, FixError> {
+        let resolve_err =
+            |source| FixError::Resolve { host: settings.host.clone(), port: settings.port, source };
+        let addr: SocketAddr = (settings.host.as_str(), settings.port)
+            .to_socket_addrs()
+            .map_err(resolve_err)?
+            .next()
+            .ok_or_else(|| resolve_err(std::io::Error::new(std::io::ErrorKind::NotFound, "no address")))?;
+        let now_wall = clock.wall_ns(clock.now_ns());
+        let store =
+            SeqStore::open(&settings.store, &settings.sender_comp_id, &settings.target_comp_id, now_wall)?;
+        let params = SessionParams {
+            sender: settings.sender_comp_id.clone(),
+            target: settings.target_comp_id.clone(),
+            heartbeat_secs: settings.heartbeat_secs.get(),
+            reset_on_logon: settings.reset_on_logon,
+            username: String::new(),
+            password: Secret::default(),
+            // Settings built in code skip the configuration's bounds: saturate, never overflow.
+            reconnect_min_ns: settings.reconnect_min_ms.max(1).saturating_mul(1_000_000),
+            reconnect_max_ns: settings
+                .reconnect_max_ms
+                .max(settings.reconnect_min_ms)
+                .max(1)
+                .saturating_mul(1_000_000),
+            answer_timeout_ns: ANSWER_TIMEOUT_NS,
+        };
+        let session = Session::new(params, store.next_out(), store.next_in());
+        let capacity = capacity.max(1);
+        Ok(FixExchange {
+            session,
+            transport: Transport::new(addr, INBOUND_BYTES),
+            out: Vec::with_capacity(OUTBOUND_BYTES),
+            store,
+            orders: OrderTable::with_capacity(capacity),
+            responder,
+            deferred: Vec::with_capacity(capacity),
+            clock,
+            window,
+            symbols: settings.symbols.iter().map(|(id, s)| (*id, s.as_bytes().into())).collect(),
+            stats: FixStats::default(),
+        })
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &FixStats {
+        &self.stats
+    }
+
+    /// (our next MsgSeqNum, the next one expected), as stored.
+    pub fn seq(&self) -> (u64, u64) {
+        self.session.seq()
+    }
+
+    /// Whether the session is logged on.
+    pub fn logged_on(&self) -> bool {
+        self.session.is_active()
+    }
+
+    /// Orders sent and not answered yet.
+    pub fn awaiting(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// The next instant (monotonic ns) at which `poll` has timer work: a heartbeat, a
+    /// TestRequest, a reconnect, an answer timeout.
+    pub fn next_deadline_ns(&self) -> Option<u64> {
+        self.session.next_deadline_ns()
+    }
+
+    #[inline]
+    fn now(&self, mono_ns: u64) -> Now {
+        Now { mono_ns, wall_ns: self.clock.wall_ns(mono_ns) }
+    }
+
+    #[inline]
+    fn symbol<'s>(symbols: &'s [(i32, Box<[u8]>)], id: i32, digits: &'s mut [u8; 20]) -> &'s [u8] {
+        match symbols.binary_search_by_key(&id, |(k, _)| *k) {
+            Ok(i) => &symbols[i].1,
+            Err(_) if id >= 0 => text::write_u64(digits, id as u64),
+            Err(_) => {
+                let len = text::write_u64(digits, u64::from(id.unsigned_abs())).len();
+                let start = text::U64_DIGITS - len - 1;
+                digits[start] = b'-';
+                &digits[start..]
+            }
+        }
+    }
+
+    /// Answers an order through the responder (or keeps the answer until the ring has room).
+    fn respond(
+        responder: &mut Responder,
+        deferred: &mut Vec<OrderResponse>,
+        stats: &mut FixStats,
+        r: OrderResponse,
+    ) {
+        stats.responses += 1;
+        if !deferred.is_empty() || responder.on_data(r).is_err() {
+            if deferred.len() < deferred.capacity() {
+                stats.responses_deferred += 1;
+                deferred.push(r);
+            } else {
+                stats.responses_lost += 1;
+            }
+        }
+    }
+
+    /// Reads, runs the session, writes (see [`Exchange::poll`]).
+    pub fn poll_session(&mut self, now_ns: u64, events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
+        let now = self.now(now_ns);
+        let mut work = 0;
+        // Answers the ring could not take earlier, in order.
+        while let Some(&r) = self.deferred.first() {
+            if self.responder.on_data(r).is_err() {
+                break;
+            }
+            self.deferred.remove(0);
+            work += 1;
+        }
+        // Connection progress and input, until the socket has nothing more.
+        for _ in 0..64 {
+            match self.transport.poll() {
+                Progress::Idle => break,
+                Progress::Connected => {
+                    work += 1;
+                    self.before_logon(now);
+                    let mut d = self.dispatcher(events);
+                    let cmd = d.session.on_connected(now, d.out, &mut |o| d.handler.on_output(o));
+                    self.apply(cmd, now, events);
+                }
+                Progress::Data => {
+                    work += 1;
+                    if !self.read_messages(now, events) {
+                        break;
+                    }
+                }
+                Progress::Closed(err) => {
+                    work += 1;
+                    self.out.clear();
+                    let (cause, text) = match &err {
+                        None => (DisconnectCause::PeerClosed, String::new()),
+                        Some(e) => (DisconnectCause::Io, e.to_string()),
+                    };
+                    let mut d = self.dispatcher(events);
+                    d.session.on_disconnected(now, cause, &text, &mut |o| d.handler.on_output(o));
+                    break;
+                }
+            }
+        }
+        let mut d = self.dispatcher(events);
+        let cmd = d.session.on_timer(now, d.out, &mut |o| d.handler.on_output(o));
+        self.apply(cmd, now, events);
+        self.flush(now, events);
+        let (o, i) = self.session.seq();
+        self.store.set(o, i);
+        work
+    }
+
+    /// Decodes and handles every complete message received; false if the connection was closed.
+    /// The bytes handled are dropped once at the end (not per message: a read may hold
+    /// hundreds of execution reports).
+    fn read_messages(&mut self, now: Now, events: &mut dyn FnMut(ExchangeEvent<'_>)) -> bool {
+        let mut at = 0;
+        loop {
+            let FixExchange { session, transport, out, orders, responder, deferred, stats, .. } = self;
+            let mut handler = Handler { orders, responder, deferred, stats, events: &mut *events };
+            let cmd = match decode(&transport.received()[at..], INBOUND_BYTES) {
+                Ok(None) => {
+                    transport.consume(at);
+                    return true;
+                }
+                Ok(Some((m, n))) => {
+                    let cmd = session.on_message(now, m, out, &mut |o| handler.on_output(o));
+                    at += n;
+                    cmd
+                }
+                Err(e) => {
+                    let text = garbled_text(e);
+                    let cmd = session.on_message_garbled(now, &text, &mut |o| handler.on_output(o));
+                    at = transport.received().len();
+                    cmd
+                }
+            };
+            if cmd != Command::None {
+                self.transport.consume(at);
+                at = 0;
+                self.apply(cmd, now, events);
+                if !self.transport.is_up() {
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn dispatcher<'s>(&'s mut self, events: &'s mut dyn FnMut(ExchangeEvent<'_>)) -> Dispatch<'s> {
+        let FixExchange { session, out, orders, responder, deferred, stats, .. } = self;
+        Dispatch { session, out, handler: Handler { orders, responder, deferred, stats, events } }
+    }
+
+    /// Carries out what the session asked for.
+    fn apply(&mut self, cmd: Command, now: Now, events: &mut dyn FnMut(ExchangeEvent<'_>)) {
+        match cmd {
+            Command::None => {}
+            Command::Connect => {
+                if let Err(e) = self.transport.connect() {
+                    let text = e.to_string();
+                    let mut d = self.dispatcher(events);
+                    d.session.on_connect_failed(now, &text, &mut |o| d.handler.on_output(o));
+                }
+            }
+            Command::Disconnect => {
+                // Best effort for a Logout or Reject just written, then close.
+                let _ = self.transport.flush(&mut self.out);
+                self.stats.writes = self.transport.writes();
+                self.transport.close();
+                self.out.clear();
+            }
+        }
+    }
+
+    fn flush(&mut self, now: Now, events: &mut dyn FnMut(ExchangeEvent<'_>)) {
+        if self.out.is_empty() || !self.transport.is_up() {
+            return;
+        }
+        let flushed = self.transport.flush(&mut self.out);
+        self.stats.writes = self.transport.writes();
+        if let Err(e) = flushed {
+            self.out.clear();
+            let text = e.to_string();
+            let mut d = self.dispatcher(events);
+            d.session.on_disconnected(now, DisconnectCause::Io, &text, &mut |o| d.handler.on_output(o));
+        }
+    }
+
+    /// A new window with a store from an earlier one starts a new session: both numbers at 1 and
+    /// ResetSeqNumFlag (141) on the Logon. (`reset_on_logon` does the same at every Logon.)
+    fn before_logon(&mut self, now: Now) {
+        let stale = match self.window.current_or_next(now.wall_ns) {
+            // The store keeps whole seconds of its creation time.
+            Some(span) if span.contains(now.wall_ns) => {
+                self.store.creation_wall_ns() < span.start_ns - 999_999_999
+            }
+            _ => false,
+        };
+        if stale {
+            self.session.reset_at_next_logon();
+        }
+        if stale || self.session.params().reset_on_logon {
+            // The numbers are reset in the mapped file whatever happens; only the creation time
+            // (a separate small file) can fail to be written, and then the next connect in this
+            // window finds the store stale again and resets again, which changes nothing.
+            let _ = self.store.reset(now.wall_ns);
+            self.session.set_seq(1, 1);
+        }
+    }
+}
+
+/// The session's borrowers, split from the exchange so the session and the handler can be used
+/// at once.
+struct Dispatch<'s> {
+    session: &'s mut Session,
+    out: &'s mut Vec<u8>,
+    handler: Handler<'s>,
+}
+
+/// Turns session outputs into responses and events.
+struct Handler<'s> {
+    orders: &'s mut OrderTable,
+    responder: &'s mut Responder,
+    deferred: &'s mut Vec<OrderResponse>,
+    stats: &'s mut FixStats,
+    events: &'s mut dyn FnMut(ExchangeEvent<'_>),
+}
+
+impl Handler<'_> {
+    fn answer(&mut self, order_id: u64, response_type: ResponseType) {
+        FixExchange::respond(
+            self.responder,
+            self.deferred,
+            self.stats,
+            OrderResponse { order_id, response_type },
+        );
+    }
+
+    fn on_output(&mut self, o: Output<'_>) {
+        match o {
+            Output::Event(e) => {
+                if let ExchangeEvent::LoggedOn { .. } = e {
+                    self.stats.logons += 1;
+                }
+                if let ExchangeEvent::GapFilled { begin, new_seq } = e {
+                    self.gap_filled(begin, new_seq);
+                }
+                (self.events)(e);
+            }
+            Output::App(m) => self.on_app(m),
+            Output::Reject { ref_seq, reason, text } => match self.orders.order_at(ref_seq) {
+                Some(order_id) => {
+                    if self.orders.answered(order_id) {
+                        self.answer(order_id, ResponseType::Reject);
+                    }
+                    let source = RejectSource::SessionReject;
+                    (self.events)(ExchangeEvent::OrderRejected { order_id, source, reason, text });
+                }
+                None => (self.events)(ExchangeEvent::SessionRejected { ref_seq, reason, text }),
+            },
+        }
+    }
+
+    /// Orders in `[begin, new_seq)` will never reach the counterparty: each unanswered one is
+    /// answered `reject`.
+    fn gap_filled(&mut self, begin: u64, new_seq: u64) {
+        for seq in begin..new_seq {
+            if let Some(order_id) = self.orders.order_at(seq)
+                && self.orders.answered(order_id)
+            {
+                self.answer(order_id, ResponseType::Reject);
+                let text = "the counterparty asked for it again; gap-filled, not re-sent";
+                (self.events)(ExchangeEvent::OrderRejected {
+                    order_id,
+                    source: RejectSource::GapFilled,
+                    reason: 0,
+                    text,
+                });
+            }
+        }
+    }
+
+    fn on_app(&mut self, m: Message<'_>) {
+        let seq = m.seq_num().unwrap_or(0);
+        match m.msg_type() {
+            tags::msg::EXECUTION_REPORT => {
+                let Some(order_id) = m.get_u64(tags::CL_ORD_ID) else {
+                    let reason = "ExecutionReport without a numeric ClOrdID (11)";
+                    return (self.events)(ExchangeEvent::Unhandled { msg_type: "8", seq, reason });
+                };
+                let first = |t| m.get(t).and_then(|v| v.first().copied()).unwrap_or(0);
+                let report = ExecutionReport {
+                    order_id,
+                    exec_type: first(tags::EXEC_TYPE),
+                    ord_status: first(tags::ORD_STATUS),
+                    last_qty: m.get(tags::LAST_QTY).and_then(text::parse_qty).unwrap_or(0),
+                    last_px: m.get(tags::LAST_PX).and_then(text::parse_f64).unwrap_or(0.0),
+                };
+                let pending_new = report.exec_type == b'A';
+                if !pending_new && self.orders.answered(order_id) {
+                    let rejected = report.exec_type == b'8' || report.ord_status == b'8';
+                    self.answer(order_id, if rejected { ResponseType::Reject } else { ResponseType::Accept });
+                    // A first report that is already a fill or a cancel is an event as well.
+                    if matches!(report.exec_type, b'0' | b'8') {
+                        return;
+                    }
+                }
+                (self.events)(ExchangeEvent::Execution(report));
+            }
+            tags::msg::BUSINESS_REJECT => {
+                let by_id = m.get_u64(tags::BUSINESS_REJECT_REF_ID);
+                let order =
+                    by_id.or_else(|| m.get_u64(tags::REF_SEQ_NUM).and_then(|s| self.orders.order_at(s)));
+                let Some(order_id) = order else {
+                    let reason = "BusinessMessageReject naming no order of this session";
+                    return (self.events)(ExchangeEvent::Unhandled { msg_type: "j", seq, reason });
+                };
+                if self.orders.answered(order_id) {
+                    self.answer(order_id, ResponseType::Reject);
+                }
+                let reason =
+                    m.get_u64(tags::BUSINESS_REJECT_REASON).map_or(0, |r| r.min(u64::from(u32::MAX)) as u32);
+                let text = m.get_str(tags::TEXT);
+                (self.events)(ExchangeEvent::OrderRejected {
+                    order_id,
+                    source: RejectSource::BusinessReject,
+                    reason,
+                    text,
+                });
+            }
+            _ => {
+                let msg_type = std::str::from_utf8(m.msg_type()).unwrap_or("?");
+                (self.events)(ExchangeEvent::Unhandled {
+                    msg_type,
+                    seq,
+                    reason: "application message not handled",
+                });
+            }
+        }
+    }
+}
+
+fn garbled_text(e: DecodeError) -> String {
+    format!("garbled input: {e}")
+}
+
+impl Exchange for FixExchange {
+    /// Encodes a NewOrderSingle (D) into the outbound buffer: no allocation, no system call
+    /// (the write happens in the loop turn's `poll`). An order that cannot be sent is answered
+    /// `reject` at once and reported at the next `poll`.
+    #[inline]
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        let now = self.now(self.clock.now_ns());
+        let side = match order.side {
+            'B' => b'1',
+            'S' => b'2',
+            _ => 0,
+        };
+        let mut digits = [0u8; 20];
+        let symbol = Self::symbol(&self.symbols, order.symbol_id, &mut digits);
+        let transact_time = self.session.timestamp(now.wall_ns);
+        let sent = if side == 0 {
+            Err(session::SendError::Encode(encode::EncodeError::BadValue))
+        } else {
+            self.session.send_app(&mut self.out, now, tags::msg::NEW_ORDER_SINGLE, |w| {
+                w.uint(tags::CL_ORD_ID, order.order_id)
+                    .str(tags::SYMBOL, symbol)
+                    .char(tags::SIDE, side)
+                    .str(tags::TRANSACT_TIME, &transact_time)
+                    .uint(tags::ORDER_QTY, order.qty)
+                    .char(tags::ORD_TYPE, b'2')
+                    .price(tags::PRICE, order.price);
+            })
+        };
+        match sent {
+            Ok(seq) => {
+                self.stats.orders_sent += 1;
+                if !self.orders.sent(order.order_id, seq) {
+                    self.stats.untracked += 1;
+                }
+                self.store.set(seq + 1, self.session.seq().1);
+                Ok(())
+            }
+            Err(_) => {
+                self.stats.not_sent += 1;
+                Err(NotSent)
+            }
+        }
+    }
+
+    /// Opens the session: connects (at the next `poll`) and logs on with these credentials,
+    /// reconnecting with backoff after every loss until `send_logout`.
+    fn send_logon(&mut self, logon: &Logon) {
+        let now = self.now(self.clock.now_ns());
+        self.session.set_credentials(&logon.username, &logon.password);
+        self.session.open(now);
+    }
+
+    /// Logs out (the Logout goes out at the next `poll`, the disconnect follows its answer).
+    fn send_logout(&mut self, _logout: &Logout) {
+        let now = self.now(self.clock.now_ns());
+        let cmd = self.session.close(now, &mut self.out);
+        // Closing reports nothing: a connect or Logon under way is simply abandoned.
+        self.apply(cmd, now, &mut |_| {});
+    }
+
+    fn ready(&self) -> bool {
+        self.session.is_active()
+    }
+
+    fn poll(&mut self, now_ns: u64, events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
+        self.poll_session(now_ns, events)
+    }
+
+    fn next_deadline_ns(&self) -> Option<u64> {
+        self.session.next_deadline_ns()
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
