@@ -35,7 +35,7 @@ fn engine(rate: u32, burst: u32) -> (Engine<AnsweringExchange, BenchSink>, Produ
     let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::system();
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
-    let producer = b.producer();
+    let producer = b.producer().expect("a producer handle");
     let sink = common::make_sink(&raw, &clock);
     let mut e = b.build(AnsweringExchange { responder, lost: 0 }, sink);
     e.poll(); // logon

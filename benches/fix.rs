@@ -148,7 +148,7 @@ fn engine_step(c: &mut Criterion) {
         while done < iters {
             let clock = EngineClock::system();
             let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
-            let mut p = b.producer();
+            let mut p = b.producer().expect("a producer handle");
             let exchange = make(&cfg, responder, &clock);
             let mut e = b.build(exchange, CountingSink::default());
             e.poll();

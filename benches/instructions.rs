@@ -220,7 +220,7 @@ impl Rig {
         n: u64,
     ) {
         let exchange = make(&self.cfg, self.responder, &self.clock);
-        let mut p = self.builder.producer();
+        let mut p = self.builder.producer().expect("a producer handle");
         let mut e = self.builder.build(exchange, CountingSink::default());
         e.poll(); // logon
         assert!(e.logged_on(), "bench window is open");
@@ -237,7 +237,7 @@ impl Rig {
     /// pushed before each `poll` (1: one order per turn). A constant, so that the loop of one
     /// order per turn compiles to just that.
     fn new_send_response<const BATCH: u64, S: EventSink>(mut self, sink: S, n: u64) {
-        let mut p = self.builder.producer();
+        let mut p = self.builder.producer().expect("a producer handle");
         let mut e = self.builder.build(Rig::answering(self.responder), sink);
         e.poll(); // logon
         assert!(e.logged_on(), "bench window is open");

@@ -83,6 +83,49 @@ pub struct Capacities {
 /// Most messages taken from one ring in one loop turn (keeps timers and other rings responsive).
 pub const BATCH: usize = 256;
 
+/// Most producers one engine numbers (0 to 65534; 65535 is the engine's own records).
+pub const MAX_PRODUCERS: usize = crate::record::ENGINE as usize;
+
+/// [`EngineBuilder::producer`] was asked for more than [`MAX_PRODUCERS`] producers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("at most {MAX_PRODUCERS} producers per engine (each record names its producer in 16 bits)")]
+pub struct TooManyProducers;
+
+impl Capacities {
+    /// The records an engine of these capacities with `producers` producers may still make
+    /// once its journal has stopped taking requests, up to the end of its session: the
+    /// journal's reserve ([`crate::journal::WriterOptions::with_reserve`]), so that every
+    /// accepted order still gets its fate in the journal.
+    ///
+    /// - `3 · max_queued_orders`: a queued order is sent, answered and reported on by the
+    ///   exchange (a fill, an exchange reject: a session adapter's report besides the response),
+    ///   or rejected (`session_ended`, `shutdown`);
+    /// - `2 · max_in_flight`: an order in flight is answered (or recorded `unanswered`) and
+    ///   reported on;
+    /// - `4 · producers · min(BATCH, ring_capacity)`: the requests taken in the loop turn that
+    ///   reaches the reserve (the intake is checked once per turn), each a New order that may be
+    ///   queued, sent, answered and reported on;
+    /// - `(producers + 1) · ring_capacity`: a full ring per producer drained at shutdown (one
+    ///   record each) and the response ring (answers that match no order);
+    /// - 64 more: logon, logout, the exchange session's own reports around its logout, clock
+    ///   steps, `sync_failed`.
+    ///
+    /// An exchange may report more than once on an order (partial fills, fills of orders
+    /// answered long before): those are not bounded by the engine's capacities. If they outrun
+    /// the reserve, the writer prepares a segment on the spot and, if even that fails (a full
+    /// disk), counts the records it drops (`oms verify` exits 1).
+    pub fn journal_reserve(&self, producers: usize) -> u64 {
+        let (queued, in_flight, ring) = (
+            self.max_queued_orders.get() as u64,
+            self.max_in_flight.get() as u64,
+            self.ring_capacity.get() as u64,
+        );
+        let producers = producers as u64;
+        let turn = 4 * producers * ring.min(BATCH as u64);
+        3 * queued + 2 * in_flight + turn + (producers + 1) * ring + 64
+    }
+}
+
 /// Counters kept by the engine (plain integers: one writer).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EngineStats {
@@ -182,15 +225,16 @@ impl EngineBuilder {
     /// A new producer handle with its own ring: one per upstream thread.
     ///
     /// Producers are numbered from 0 in the order they are made; the engine's records about a
-    /// request carry its producer's number. At most 65535 producers (`u16::MAX` is
-    /// [`ENGINE`](crate::record::ENGINE), the engine's own records).
-    pub fn producer(&mut self) -> Producer {
+    /// request carry its producer's number. At most [`MAX_PRODUCERS`] (`u16::MAX` is
+    /// [`ENGINE`](crate::record::ENGINE), the engine's own records): one more is
+    /// [`TooManyProducers`].
+    pub fn producer(&mut self) -> Result<Producer, TooManyProducers> {
         let index = u16::try_from(self.inputs.len()).ok().filter(|i| *i < crate::record::ENGINE);
-        let index = index.expect("at most 65535 producers per engine");
+        let index = index.ok_or(TooManyProducers)?;
         let (producer, requests) =
             request_ring(self.cfg.capacities.ring_capacity.get(), self.clock.quanta().clone(), index);
         self.inputs.push(requests);
-        producer
+        Ok(producer)
     }
 
     /// The engine's clock (to share with an exchange adapter that stamps times).

@@ -42,7 +42,7 @@ fn steady_state_allocates_nothing() {
     let journal =
         JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), opts).expect("journal");
     let (mut builder, mut responder) = EngineBuilder::new(&valid.engine, clock);
-    let mut producer = builder.producer();
+    let mut producer = builder.producer().expect("a producer handle");
     let mut engine = builder.build(NullExchange::default(), journal);
 
     // Per iteration: two News (one is sent, one waits), a Modify and a Cancel of the waiting one,

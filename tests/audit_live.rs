@@ -81,11 +81,12 @@ fn a_manual_clock_engine_with_a_journal_passes() {
     let writer = JournalWriter::create_with(
         &valid.journal,
         &cfg.journal_meta(&clock),
-        WriterOptions::for_engine(&valid.engine.capacities, 2),
+        WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(2)),
     )
     .expect("journal");
     let (mut b, mut responder) = EngineBuilder::new(&valid.engine, clock);
-    let (mut p0, mut p1) = (b.producer(), b.producer());
+    let (mut p0, mut p1) =
+        (b.producer().expect("a producer handle"), b.producer().expect("a producer handle"));
     let mut e = b.build(RecordingExchange::with_capacity(256), writer);
     settle(&mut e);
 
@@ -170,11 +171,11 @@ fn a_threaded_engine_on_the_tsc_passes() {
     let writer = JournalWriter::create_with(
         &valid.journal,
         &cfg.journal_meta(&clock),
-        WriterOptions::for_engine(&valid.engine.capacities, PRODUCERS as usize),
+        WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(PRODUCERS as usize)),
     )
     .expect("journal");
     let (mut b, responder) = EngineBuilder::new(&valid.engine, clock.clone());
-    let producers: Vec<_> = (0..PRODUCERS).map(|_| b.producer()).collect();
+    let producers: Vec<_> = (0..PRODUCERS).map(|_| b.producer().expect("a producer handle")).collect();
     let exchange = SimulatedExchange::spawn(&valid.exchange, responder, clock, 1 << 12).expect("exchange");
     let engine = EngineHandle::spawn(b.build(exchange, writer), &valid.runner).expect("engine thread");
     let threads: Vec<_> = producers
@@ -246,11 +247,11 @@ fn a_journal_not_closed_is_judged_so_far_and_says_so_first() {
     let writer = JournalWriter::create_with(
         &valid.journal,
         &cfg.journal_meta(&clock),
-        WriterOptions::for_engine(&valid.engine.capacities, 1),
+        WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(1)),
     )
     .expect("journal");
     let (mut b, _responder) = EngineBuilder::new(&valid.engine, clock);
-    let mut p0 = b.producer();
+    let mut p0 = b.producer().expect("a producer handle");
     let mut e = b.build(RecordingExchange::with_capacity(16), writer);
     settle(&mut e);
     for id in 1..=3 {

@@ -130,7 +130,7 @@ impl Rig {
         let t0 = "2026-11-23T10:00:00Z".parse::<jiff::Timestamp>().expect("time").as_nanosecond() as i64;
         let (clock, mock) = EngineClock::manual(t0);
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
-        let producer = b.producer();
+        let producer = b.producer().expect("a producer handle");
         let stub = Stub {
             ready: false,
             sent: Vec::new(),

@@ -95,11 +95,11 @@ impl Rig {
 
         // How `oms run` builds it.
         let clock = EngineClock::system();
-        let options = WriterOptions::for_engine(&valid.engine.capacities, 1);
+        let options = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(1));
         let journal = JournalWriter::create_with(&valid.journal, &c.journal_meta(&clock), options)
             .expect("create the journal");
         let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
-        let producer = builder.producer();
+        let producer = builder.producer().expect("a producer handle");
         let fix = FixExchange::new(
             valid.fix.as_ref().expect("kind = fix"),
             valid.engine.session.window.clone(),

@@ -45,7 +45,7 @@ fn the_fix_send_path_through_the_engine_allocates_nothing() {
     let valid = c.validate().expect("valid config");
     let clock = EngineClock::system();
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
-    let mut producer = builder.producer();
+    let mut producer = builder.producer().expect("a producer handle");
     let fix = FixExchange::new(
         valid.fix.as_ref().expect("fix"),
         valid.engine.session.window.clone(),

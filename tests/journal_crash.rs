@@ -61,7 +61,7 @@ impl<S: EventSink> Script<S> {
         let (clock, mock) = EngineClock::manual(start);
         let sink = sink(&clock);
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
-        let producer = b.producer();
+        let producer = b.producer().expect("a producer handle");
         let engine = b.build(RecordingExchange::with_capacity(1 << 16), sink);
         Script { engine, producer, responder, mock, next_id: 1, seen: 0 }
     }
@@ -105,7 +105,7 @@ fn crash_child() {
     let cfg = config(Path::new(&dir), &sync);
     let valid = cfg.validate().expect("valid config");
     let mut s = Script::new(&cfg, |clock| {
-        let opts = WriterOptions::for_engine(&valid.engine.capacities, 1);
+        let opts = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(1));
         JournalWriter::create_with(&valid.journal, &cfg.journal_meta(clock), opts).expect("journal")
     });
     let mut out = std::io::stdout().lock();

@@ -77,7 +77,7 @@ impl Rig {
         };
         let before = journal.next_seq() - 1;
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
-        let producer = b.producer();
+        let producer = b.producer().expect("a producer handle");
         let engine = b.build(RecordingExchange::with_capacity(1024), journal);
         Rig {
             engine,
@@ -204,7 +204,7 @@ fn an_engine_outrunning_its_journal_pushes_back_and_never_rejects() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = config(dir.path(), 10_000_000, Some(1000), 64, 1024);
     let valid = cfg.validate().expect("valid");
-    let mut rig = Rig::new(&cfg, WriterOptions::for_engine(&valid.engine.capacities, 1));
+    let mut rig = Rig::new(&cfg, WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(1)));
     // Saturation: more orders per turn than the ring holds, one turn per iteration, so the
     // engine has work (responses at least) in nearly every turn and few idle ones.
     let mut late = 0;
@@ -292,7 +292,7 @@ fn a_reserve_for_a_large_queue_spans_prepared_segments() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = config(dir.path(), 1, Some(1), 64, 1000);
     let valid = cfg.validate().expect("valid config");
-    let opts = WriterOptions::for_engine(&valid.engine.capacities, 1);
+    let opts = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(1));
     assert!(opts.reserve_records > 2 * 960, "this test is about a reserve larger than a segment");
     // The disk is full past the segments holding twice the reserve and about 500 records more:
     // about 500 of the 1000 orders queue before New orders are rejected `journal_full`.
@@ -326,7 +326,7 @@ fn a_short_enospc_changes_nothing() {
     let faults = Arc::new(Faults::default());
     let opts = WriterOptions {
         faults: Some(faults.clone()),
-        ..WriterOptions::for_engine(&valid.engine.capacities, 1)
+        ..WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(1))
     };
     let mut rig = Rig::new(&cfg, opts);
     run(&mut rig, 5_000, 10_000);
@@ -387,7 +387,7 @@ fn a_disk_smaller_than_the_reserve_rejects_at_once_then_pushes_back_and_says_why
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = config(dir.path(), 1000, None, 64, 65536);
     let valid = cfg.validate().expect("valid");
-    let reserve = WriterOptions::for_engine(&valid.engine.capacities, 1);
+    let reserve = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(1));
     assert!(reserve.reserve_records > 100 * 960, "this test is about a reserve far larger than the disk");
     let opts = WriterOptions { inject_enospc_from_segment: Some(2), ..reserve };
     let mut rig = Rig::new(&cfg, opts);
@@ -429,7 +429,7 @@ fn a_restart_on_a_full_disk_rejects_then_pushes_back_and_says_why() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = config(dir.path(), 1000, None, 64, 65536);
     let valid = cfg.validate().expect("valid");
-    let reserve = WriterOptions::for_engine(&valid.engine.capacities, 1);
+    let reserve = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(1));
     let (clock, _) = EngineClock::manual(0);
     let mut first = JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), Default::default())
         .expect("journal");

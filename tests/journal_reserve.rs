@@ -1,4 +1,4 @@
-//! The reserve [`WriterOptions::for_engine`] sizes holds everything an engine records once it has
+//! The reserve `Capacities::journal_reserve` sizes holds everything an engine records once it has
 //! stopped taking requests, on a full disk (the first segment and its reserve are all there is):
 //! with an exchange that reports on its orders as a FIX session does (a fill besides each order's
 //! response), and with several producers whose full rings are all taken in the loop turn that
@@ -53,7 +53,7 @@ impl Exchange for FillingExchange {
 type Live = Engine<FillingExchange, JournalWriter>;
 
 /// An engine on a manual clock, logged on (window 10:00-13:00 UTC), over a journal of 256 KiB
-/// segments whose disk is full from the second segment on, with its reserve from `for_engine`.
+/// segments whose disk is full from the second segment on, with its reserve from `Capacities::journal_reserve`.
 struct Rig {
     engine: Live,
     producers: Vec<Producer>,
@@ -78,12 +78,12 @@ impl Rig {
         let opts = WriterOptions {
             inject_enospc_from_segment: Some(1),
             clock: Some(wclock),
-            ..WriterOptions::for_engine(&valid.engine.capacities, producers)
+            ..WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(producers))
         };
         let journal =
             JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), opts).expect("journal");
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
-        let producers = (0..producers).map(|_| b.producer()).collect();
+        let producers = (0..producers).map(|_| b.producer().expect("a producer handle")).collect();
         let exchange = FillingExchange { responder, sent: Vec::new(), answered: 0, answering: false };
         let mut rig =
             Rig { engine: b.build(exchange, journal), producers, path: cfg.journal.path, id: 0, _dir: dir };

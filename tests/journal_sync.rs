@@ -113,7 +113,7 @@ impl Rig {
         let journal =
             JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), opts).expect("journal");
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
-        let producer = b.producer();
+        let producer = b.producer().expect("a producer handle");
         let engine = b.build(RecordingExchange::with_capacity(4096), journal);
         Rig { engine, producer, responder, mock, seen: 0, next_id: 1, base: cfg.journal.path.clone() }
     }

@@ -90,11 +90,11 @@ fn each_producer_sees_exactly_its_own_outcomes_in_order() {
     let cfg = config(&path);
     let valid = cfg.validate().expect("valid config");
     let clock = EngineClock::system();
-    let options = WriterOptions::for_engine(&valid.engine.capacities, PRODUCERS as usize);
+    let options = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(PRODUCERS as usize));
     let writer =
         JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), options).expect("journal");
     let (mut b, responder) = EngineBuilder::new(&valid.engine, clock.clone());
-    let producers: Vec<_> = (0..PRODUCERS).map(|_| b.producer()).collect();
+    let producers: Vec<_> = (0..PRODUCERS).map(|_| b.producer().expect("a producer handle")).collect();
     let exchange = SimulatedExchange::spawn(&valid.exchange, responder, clock, 1 << 12).expect("exchange");
     let engine = EngineHandle::spawn(b.build(exchange, writer), &valid.runner).expect("engine thread");
 

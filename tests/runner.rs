@@ -62,7 +62,7 @@ fn every_idle_strategy_runs_and_stops_cleanly() {
         cfg.engine.idle = idle.name().into();
         let valid = cfg.validate().expect("valid");
         let (mut b, _r) = EngineBuilder::new(&valid.engine, EngineClock::system());
-        let mut p = b.producer();
+        let mut p = b.producer().expect("a producer handle");
         let engine = b.build(RecordingExchange::default(), MemorySink::with_capacity(64));
         let running = EngineHandle::spawn(engine, &valid.runner).expect("spawn");
         assert!(running.is_running());

@@ -52,7 +52,7 @@ fn manual_engine(cfg: oms::Config, before: impl FnOnce(&mut Producer)) -> Manual
     let valid = cfg.validate().expect("valid");
     let (clock, mock) = EngineClock::manual(WALL_IN_WINDOW);
     let (mut b, _r) = EngineBuilder::new(&valid.engine, clock);
-    let mut producer = b.producer();
+    let mut producer = b.producer().expect("a producer handle");
     before(&mut producer);
     let probe = Probe::default();
     let engine = b.build(probe.clone(), MemorySink::with_capacity(64));

@@ -152,8 +152,8 @@ fn many_producers_every_order_reaches_its_fate_in_order() {
 
     let (clock, mock) = EngineClock::manual(WALL_IN_WINDOW);
     let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
-    let mut warmup = b.producer();
-    let producers: Vec<Producer> = (0..PRODUCERS).map(|_| b.producer()).collect();
+    let mut warmup = b.producer().expect("a producer handle");
+    let producers: Vec<Producer> = (0..PRODUCERS).map(|_| b.producer().expect("a producer handle")).collect();
     let sim = SimulatedExchange::spawn(&valid.exchange, responder, b.clock().clone(), 1 << 15)
         .expect("exchange thread");
     let sim_stats = sim.stats();

@@ -198,7 +198,7 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
-    let mut producer = b.producer();
+    let mut producer = b.producer().expect("a producer handle");
     let journal = common::make_sink(&raw, &clock);
     let sink = MixProbe::new(journal, schedule);
     let done = sink.done.clone();

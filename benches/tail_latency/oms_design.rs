@@ -149,7 +149,7 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outco
     let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
-    let mut producer = b.producer();
+    let mut producer = b.producer().expect("a producer handle");
     let inner = common::make_sink(&raw, &clock);
     let rt_probe = Probe::new(schedule);
     let done = rt_probe.done.clone();

@@ -121,7 +121,7 @@ fn run() -> Result<(), String> {
         answered: AtomicU64::new(0),
     });
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
-    let mut producer = builder.producer();
+    let mut producer = builder.producer().expect("a producer handle");
     let sink = LatencySink::new(clock.clone(), shared.clone(), n)?;
     let exchange: Box<dyn Exchange + Send> = if a.thread_reader {
         Box::new(split::SplitFix::connect(port, responder, clock.clone())?)

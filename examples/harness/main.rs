@@ -173,11 +173,18 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         valid.engine.throttle.mode,
         args.journal.display()
     );
-    let options = WriterOptions { overwrite: true, ..WriterOptions::for_engine(&valid.engine.capacities, 3) };
+    let options = WriterOptions {
+        overwrite: true,
+        ..WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(3))
+    };
     let journal = JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), options)?;
 
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
-    let producers = [builder.producer(), builder.producer(), builder.producer()];
+    let producers = [
+        builder.producer().expect("a producer handle"),
+        builder.producer().expect("a producer handle"),
+        builder.producer().expect("a producer handle"),
+    ];
     // The exchange the configuration names, started as `oms run` starts it.
     let exchange = Venue::start(&valid, responder, clock.clone())?;
     let engine = EngineHandle::spawn(builder.build(exchange, journal), &valid.runner)?;

@@ -168,7 +168,11 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     }
     let journal_watch = writer.watch();
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
-    let mut producers: Vec<_> = (0..input.producers()).map(|_| builder.producer()).collect();
+    let producers: Result<Vec<_>, _> = (0..input.producers()).map(|_| builder.producer()).collect();
+    let mut producers = match producers {
+        Ok(p) => p,
+        Err(e) => return failed(e),
+    };
     let venue = match Venue::start(&valid, responder, clock.clone()) {
         Ok(v) => v,
         Err(e) => return failed(e),
@@ -271,7 +275,7 @@ fn open_journal(
     producers: usize,
 ) -> Result<(JournalWriter, Option<RecoveredState>), Opening> {
     let settings = JournalSettings { path: a.journal.clone(), ..valid.journal.clone() };
-    let options = WriterOptions::for_engine(&valid.engine.capacities, producers);
+    let options = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(producers));
     if let Some(dir) = a.journal.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| Opening::Failed(format!("{}: cannot create the directory: {e}", dir.display())))?;

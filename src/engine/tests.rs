@@ -69,3 +69,19 @@ fn a_response_drained_ahead_of_a_report_is_recorded_as_the_response_step_records
     let kinds: Vec<EventKind> = a.sink.events().iter().map(|r| r.kind).collect();
     assert_eq!(kinds[kinds.len() - 2..], [EventKind::Response, EventKind::UnmatchedResponse]);
 }
+
+/// The builder numbers producers 0 to 65534 and refuses one more with a typed error (65535
+/// is the engine's own number in every record).
+#[test]
+fn one_producer_too_many_is_an_error_not_a_panic() {
+    let mut c = Config::default();
+    c.engine.ring_capacity = 1;
+    let v = c.validate().expect("valid config");
+    let (clock, _mock) = EngineClock::manual(0);
+    let (mut b, _responder) = EngineBuilder::new(&v.engine, clock);
+    for _ in 0..MAX_PRODUCERS {
+        b.producer().expect("within the limit");
+    }
+    assert_eq!(b.producer().err(), Some(TooManyProducers));
+    assert!(TooManyProducers.to_string().contains("65535"));
+}

@@ -255,7 +255,7 @@ mod tests {
         let valid = cfg.validate().expect("valid config");
         let (clock, mock) = EngineClock::manual(WALL);
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
-        let mut producer = b.producer();
+        let mut producer = b.producer().expect("a producer handle");
         let sim = SimulatedExchange::spawn(s, responder, b.clock().clone(), capacity).expect("thread");
         let stats = sim.stats();
         let mut engine: Engine<SimulatedExchange, MemorySink> =

@@ -33,7 +33,7 @@
 //! [`EventSink::has_room`] is `false` (New orders rejected `journal_full`, nothing sent) only when
 //! preparing the next segment has failed (a full disk) and the room left is down to twice the
 //! reserve; at the reserve the engine stops taking requests as above, and the reserve (sized by
-//! [`WriterOptions::for_engine`]) holds the end of the session. A disk smaller than the reserve
+//! [`WriterOptions::with_reserve`] and `Capacities::journal_reserve`) holds the end of the session. A disk smaller than the reserve
 //! (preparing fails with less than the reserve mapped ahead) cannot hold it whatever happens: the
 //! room there is split, half for `journal_full` rejects (at once), half kept for the end of the
 //! session, rather than taking no request at all. [`JournalWriter::watch`] tells another thread
@@ -54,7 +54,6 @@ use super::format::{FIXED_HEADER, FORMAT_VERSION, MAX_HEADER_BYTES, SegmentHeade
 use super::segment::{Builder, Inject, Segment};
 use super::ticker::Ticker;
 use super::{ConfigProblem, JournalError, JournalMeta, JournalSettings, SyncPolicy};
-use crate::engine::{BATCH, Capacities};
 use crate::record::{Event, EventRecord, RECORD_SIZE, seal};
 use crate::sink::EventSink;
 
@@ -77,7 +76,7 @@ pub struct WriterOptions {
     /// records once it stops taking requests: sends of queued orders and their responses, the
     /// exchange's reports on them, the `session_ended` / `shutdown` rejects of the queued orders,
     /// logout, `unanswered`, and the requests still in the rings at shutdown — see
-    /// [`WriterOptions::for_engine`]. Default 65536 (4 MiB of records).
+    /// [`WriterOptions::with_reserve`] and `Capacities::journal_reserve`. Default 65536 (4 MiB of records).
     pub reserve_records: u64,
     /// Remove an existing journal at the same path (base file and numbered segments) instead of
     /// refusing to start (never one a writer has open). Default `false`: a journal is never
@@ -108,33 +107,11 @@ pub struct Faults {
 }
 
 impl WriterOptions {
-    /// Options whose reserve covers what an engine with capacities `e` and `producers` producers
-    /// records once it has stopped taking requests, up to the end of its session:
-    ///
-    /// - `3 · max_queued_orders`: a queued order is sent, answered and reported on by the
-    ///   exchange (a fill, an exchange reject: a session adapter's report besides the response),
-    ///   or rejected (`session_ended`, `shutdown`);
-    /// - `2 · max_in_flight`: an order in flight is answered (or recorded `unanswered`) and
-    ///   reported on;
-    /// - `4 · producers · min(BATCH, ring_capacity)`: the requests taken in the loop turn that
-    ///   reaches the reserve (the intake is checked once per turn), each a New order that may be
-    ///   queued, sent, answered and reported on;
-    /// - `(producers + 1) · ring_capacity`: a full ring per producer drained at shutdown (one
-    ///   record each) and the response ring (answers that match no order);
-    /// - 64 more: logon, logout, the exchange session's own reports around its logout, clock
-    ///   steps, `sync_failed`.
-    ///
-    /// An exchange may report more than once on an order (partial fills, fills of orders
-    /// answered long before): those are not bounded by the engine's capacities. If they outrun
-    /// the reserve, the writer prepares a segment on the spot and, if even that fails (a full
-    /// disk), counts the records it drops ([`JournalStats::dropped`]; `oms verify` exits 1).
-    pub fn for_engine(e: &Capacities, producers: usize) -> Self {
-        let (queued, in_flight, ring) =
-            (e.max_queued_orders.get() as u64, e.max_in_flight.get() as u64, e.ring_capacity.get() as u64);
-        let producers = producers as u64;
-        let turn = 4 * producers * ring.min(BATCH as u64);
-        let tail = 3 * queued + 2 * in_flight + turn + (producers + 1) * ring;
-        WriterOptions { reserve_records: tail + 64, ..WriterOptions::default() }
+    /// Default options with a reserve of `records`: what the writer keeps prepared for the
+    /// records its user makes after it stops taking requests (an engine's:
+    /// [`Capacities::journal_reserve`](crate::engine::Capacities::journal_reserve)).
+    pub fn with_reserve(records: u64) -> Self {
+        WriterOptions { reserve_records: records, ..WriterOptions::default() }
     }
 }
 

@@ -180,7 +180,7 @@ impl<S: EventSink> Driver<S> {
         let (clock, mock) = EngineClock::manual(start);
         let exchange = ScriptedExchange::new(clock.clone(), auto.map(|a| (a.delay_ns, a.kind)));
         let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock);
-        let producers = (0..producers).map(|_| b.producer()).collect();
+        let producers = (0..producers).map(|_| b.producer().expect("a producer handle")).collect();
         let engine = b.build(exchange, sink);
         // Each poll takes up to BATCH messages per ring; the rings hold at most ring_capacity.
         let max_turns = cfg.engine.capacities.ring_capacity.get() / BATCH + 2;

@@ -51,7 +51,7 @@ mod start;
 
 pub use driver::{AutoResponse, ReplayError, ReplayReport, replay};
 pub use scenario::{
-    Action, MAX_PRODUCERS, ScenarioError, ScenarioEvent, Verbs, parse_ms, parse_scenario,
+    Action, MAX_SCENARIO_PRODUCERS, ScenarioError, ScenarioEvent, Verbs, parse_ms, parse_scenario,
     parse_scenario_line, parse_scenario_line_for,
 };
 pub use sink::BatchJournal;

@@ -28,7 +28,7 @@ use crate::model::{OrderRequest, OrderResponse, RequestType, ResponseType};
 
 /// Most producers a scenario may use (`p=0` … `p=63`): each one is a ring of `ring_capacity`
 /// slots, allocated up front.
-pub const MAX_PRODUCERS: usize = 64;
+pub const MAX_SCENARIO_PRODUCERS: usize = 64;
 
 /// Nanoseconds per millisecond.
 const NS_PER_MS: u64 = 1_000_000;
@@ -50,7 +50,7 @@ pub enum Action {
     /// An upstream request (`new`, `modify`, `cancel`) through producer ring `producer`.
     /// Fields a verb does not take are zero (`side` is `'\0'`).
     Request {
-        /// Index of the producer ring (`p=`, default 0), below [`MAX_PRODUCERS`].
+        /// Index of the producer ring (`p=`, default 0), below [`MAX_SCENARIO_PRODUCERS`].
         producer: usize,
         /// New, Modify or Cancel.
         request: RequestType,
@@ -340,10 +340,10 @@ fn parse_line(content: &str, line: usize, verbs: Verbs) -> Result<ScenarioEvent,
             }
             Key::P => {
                 producer = number(k, v, "a producer index")?;
-                if producer >= MAX_PRODUCERS {
+                if producer >= MAX_SCENARIO_PRODUCERS {
                     return Err(format!(
-                        "p={producer}: at most {MAX_PRODUCERS} producers (p=0..{})",
-                        MAX_PRODUCERS - 1
+                        "p={producer}: at most {MAX_SCENARIO_PRODUCERS} producers (p=0..{})",
+                        MAX_SCENARIO_PRODUCERS - 1
                     ));
                 }
             }

@@ -149,7 +149,7 @@ impl Rig {
         let valid = cfg.validate().expect("test config is valid");
         let (clock, mock) = EngineClock::manual(wall(start));
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
-        let producers = (0..producers).map(|_| b.producer()).collect();
+        let producers = (0..producers).map(|_| b.producer().expect("a producer handle")).collect();
         let (exchange, sink, send_cost, record_cost) = timed_parts(&mock);
         let engine = b.build(exchange, sink);
         let mut rig = Rig { engine, mock, producers, responder, send_cost, record_cost };
@@ -179,7 +179,7 @@ impl Rig {
         let (mut clock, mock) = EngineClock::manual(start_ns);
         state.prepare_clock(&mut clock);
         let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
-        let producers = (0..producers).map(|_| b.producer()).collect();
+        let producers = (0..producers).map(|_| b.producer().expect("a producer handle")).collect();
         let (exchange, sink, send_cost, record_cost) = timed_parts(&mock);
         let engine = b.recover(state, exchange, sink)?;
         let mut rig = Rig { engine, mock, producers, responder, send_cost, record_cost };

@@ -13,7 +13,7 @@ use std::io::BufRead;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 
-use crate::replay::{Action, MAX_PRODUCERS, ScenarioEvent, Verbs, parse_scenario_line_for};
+use crate::replay::{Action, MAX_SCENARIO_PRODUCERS, ScenarioEvent, Verbs, parse_scenario_line_for};
 use crate::ring::Producer;
 
 use super::taken::Taken;
@@ -60,9 +60,9 @@ impl Input {
     /// messages naming the file (and line).
     pub(super) fn open(orders: Option<&Path>, producers: Option<usize>) -> Result<Input, String> {
         if let Some(n) = producers
-            && !(1..=MAX_PRODUCERS).contains(&n)
+            && !(1..=MAX_SCENARIO_PRODUCERS).contains(&n)
         {
-            return Err(format!("--producers {n}: between 1 and {MAX_PRODUCERS}"));
+            return Err(format!("--producers {n}: between 1 and {MAX_SCENARIO_PRODUCERS}"));
         }
         let mut input = Input {
             name: String::new(),
