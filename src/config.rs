@@ -62,8 +62,8 @@ use crate::journal::{JournalMeta, JournalSettings};
 #[cfg(doc)]
 use crate::model::Secret;
 use crate::runner::RunnerSettings;
-use crate::session::TradingWindow;
 use crate::throttle::ThrottleSettings;
+use crate::window::TradingWindow;
 
 /// The whole configuration, as read from TOML. Every field has a default.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]

@@ -46,9 +46,9 @@ pub use crate::queue::QueuedOrder;
 use crate::record::{Event, EventRecord};
 pub use crate::ring::Inbound;
 use crate::ring::{InboundResponse, Producer, Requests, Responder, Responses, request_ring, response_ring};
-use crate::session::{SessionSettings, TradingWindow, WindowSpan};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
+use crate::window::{SessionSettings, TradingWindow, WindowSpan};
 
 mod adapter;
 mod recover;
@@ -171,8 +171,10 @@ impl EngineStats {
     }
 }
 
+/// Where the engine stands with the trading window: logged on inside one, logged out until
+/// the next, or stopping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Session {
+enum Phase {
     /// Waiting for the next window (None: no window ahead, which validation rules out).
     LoggedOut { next: Option<WindowSpan> },
     /// Inside `span`.
@@ -181,14 +183,14 @@ enum Session {
     Stopping { logged_on: bool },
 }
 
-impl Session {
+impl Phase {
     /// Why a New order (with valid fields) is refused in this state, if it is.
     #[inline]
     fn refuses_new(self) -> Option<RejectReason> {
         match self {
-            Session::LoggedOn { .. } => None,
-            Session::LoggedOut { .. } => Some(RejectReason::OutsideWindow),
-            Session::Stopping { .. } => Some(RejectReason::Shutdown),
+            Phase::LoggedOn { .. } => None,
+            Phase::LoggedOut { .. } => Some(RejectReason::OutsideWindow),
+            Phase::Stopping { .. } => Some(RejectReason::Shutdown),
         }
     }
 }
@@ -260,7 +262,7 @@ impl EngineBuilder {
             logon: cfg.session.logon.clone(),
             logout: cfg.session.logout.clone(),
             window,
-            session: Session::LoggedOut { next },
+            phase: Phase::LoggedOut { next },
             timer_ns: NO_TIMER,
             clock: self.clock,
             inputs: self.inputs.into_boxed_slice(),
@@ -286,7 +288,7 @@ pub struct Engine<E: Exchange, S: EventSink> {
     window: TradingWindow,
     logon: Logon,
     logout: Logout,
-    session: Session,
+    phase: Phase,
     /// The next logon or logout deadline (monotonic ns; [`NO_TIMER`] if none): every clock
     /// reading is compared with it.
     timer_ns: u64,
@@ -322,7 +324,7 @@ impl std::fmt::Debug for EngineBuilder {
 impl<E: Exchange, S: EventSink> std::fmt::Debug for Engine<E, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("session", &self.session)
+            .field("phase", &self.phase)
             .field("queued", &self.queue.len())
             .field("in_flight", &self.in_flight.len())
             .field("producers", &self.inputs.len())
@@ -384,7 +386,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 
     /// Whether a session is logged on.
     pub fn logged_on(&self) -> bool {
-        matches!(self.session, Session::LoggedOn { .. })
+        matches!(self.phase, Phase::LoggedOn { .. })
     }
 
     /// Whether the rings hold nothing.
@@ -517,7 +519,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     fn on_new(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, producer: u16) {
         let verdict = if let Err(reason) = o.validate_new() {
             Err(reason)
-        } else if let Some(reason) = self.session.refuses_new() {
+        } else if let Some(reason) = self.phase.refuses_new() {
             Err(reason)
         } else if !self.sink.has_room() {
             Err(RejectReason::JournalFull)

@@ -34,11 +34,11 @@ pub mod recovery;
 pub mod replay;
 mod ring;
 pub mod runner;
-pub mod session;
 pub mod sink;
 mod slab;
 pub mod throttle;
 pub mod venue;
+pub mod window;
 
 pub use clock::EngineClock;
 pub use config::{Config, ConfigError, ValidConfig};
@@ -51,8 +51,8 @@ pub use model::{
 pub use record::{Event, EventRecord};
 pub use ring::{Backpressure, Producer, Responder, ResponseBackpressure};
 pub use runner::{EngineHandle, RunError};
-pub use session::{DaySet, TradingWindow, WindowSpan};
 pub use sink::{EventSink, MemorySink};
+pub use window::{DaySet, TradingWindow, WindowSpan};
 
 /// The README's examples, compiled and run as doc-tests.
 #[cfg(doctest)]

@@ -75,8 +75,8 @@ pub use report::{AuditReport, RuleReport, Violation};
 pub use rules::Rule;
 
 use crate::record::EventRecord;
-use crate::session::TradingWindow;
 use crate::throttle::ThrottleSettings;
+use crate::window::TradingWindow;
 
 /// How strict the audit is about time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

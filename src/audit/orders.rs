@@ -27,7 +27,7 @@ pub(super) struct Queued {
 
 /// An order sent and not answered yet.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct InFlight {
+pub(super) struct Sent {
     /// Its `sent` record.
     pub since_seq: u64,
     /// Its send time, ns.
@@ -38,7 +38,7 @@ pub(super) struct InFlight {
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Live {
     Queued(Queued),
-    InFlight(InFlight),
+    InFlight(Sent),
 }
 
 impl Live {
@@ -102,7 +102,7 @@ impl Orders {
     }
 
     /// Marks `id` in flight (replacing whatever was live under that id).
-    pub(super) fn fly(&mut self, id: u64, f: InFlight) {
+    pub(super) fn fly(&mut self, id: u64, f: Sent) {
         self.put(id, Live::InFlight(f));
     }
 

@@ -17,8 +17,8 @@ use std::process::ExitCode;
 use crate::audit::{AuditOptions, Auditor};
 use crate::config::{Config, ParsedConfig};
 use crate::journal::Journal;
-use crate::session::TradingWindow;
 use crate::throttle::ThrottleSettings;
+use crate::window::TradingWindow;
 
 use super::{CliError, Out, stdout_err};
 

@@ -37,7 +37,7 @@ use crate::engine::{EngineBuilder, RecoveredState};
 use crate::journal::{JournalError, JournalSettings, JournalWriter, WriterOptions, existing_segments};
 use crate::recovery::{self, RecoveryError};
 use crate::runner::EngineHandle;
-use crate::session::TradingWindow;
+use crate::window::TradingWindow;
 
 use super::CliError;
 

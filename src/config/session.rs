@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Problems;
 use crate::model::{Logon, Logout, Secret};
-use crate::session::{DaySet, SessionSettings, TradingWindow};
+use crate::window::{DaySet, SessionSettings, TradingWindow};
 
 /// `[session]`.
 #[derive(Clone, Deserialize, Serialize, PartialEq)]

@@ -1,6 +1,6 @@
 //! Stopping the engine: what is still in the rings goes through the loop's own paths.
 
-use super::{Engine, EngineReport, NO_TIMER, Session};
+use super::{Engine, EngineReport, NO_TIMER, Phase};
 use crate::exchange::Exchange;
 use crate::model::RejectReason;
 use crate::record::{Event, EventRecord};
@@ -15,12 +15,12 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// recorded); orders still in flight are recorded `unanswered`; the sink is synced.
     pub fn shutdown(mut self) -> EngineReport<E, S> {
         let now = self.clock.now_ns();
-        if let Session::LoggedOn { span } = self.session
+        if let Phase::LoggedOn { span } = self.phase
             && now >= self.clock.mono_at_wall(span.end_ns)
         {
             self.window_ended(now);
         }
-        self.session = Session::Stopping { logged_on: self.logged_on() };
+        self.phase = Phase::Stopping { logged_on: self.logged_on() };
         self.timer_ns = NO_TIMER;
         // Off the hot path: a fresh clock reading per record keeps journal times non-decreasing.
         for i in 0..self.responses.len() {
@@ -36,7 +36,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
         let now = self.clock.now_ns();
         self.reject_queued(RejectReason::Shutdown, now);
-        if self.session == (Session::Stopping { logged_on: true }) {
+        if self.phase == (Phase::Stopping { logged_on: true }) {
             self.logout(now);
         }
         // A session adapter's Logout goes out and its answer (and any late order answers) is

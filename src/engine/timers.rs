@@ -10,13 +10,13 @@
 //! decided by the corrected clock, and a step larger than [`RECORDED_STEP_NS`] is recorded
 //! (`clock_step`) before it.
 
-use super::{Engine, NO_TIMER, Session};
+use super::{Engine, NO_TIMER, Phase};
 use crate::clock::RECORDED_STEP_NS;
 use crate::exchange::Exchange;
 use crate::model::{RejectReason, RequestType};
 use crate::record::{Event, EventRecord};
-use crate::session::WindowSpan;
 use crate::sink::EventSink;
+use crate::window::WindowSpan;
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Logon / logout due at `now`, then re-arms `timer_ns`.
@@ -24,11 +24,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     #[inline(never)]
     pub(super) fn fire_timers(&mut self, now: u64) {
         loop {
-            match self.session {
-                Session::LoggedOn { span } if now >= self.clock.mono_at_wall(span.end_ns) => {
+            match self.phase {
+                Phase::LoggedOn { span } if now >= self.clock.mono_at_wall(span.end_ns) => {
                     self.window_ended(now)
                 }
-                Session::LoggedOut { next: Some(span) } if now >= self.clock.mono_at_wall(span.start_ns) => {
+                Phase::LoggedOut { next: Some(span) } if now >= self.clock.mono_at_wall(span.start_ns) => {
                     self.window_started(span, now)
                 }
                 _ => break,
@@ -39,10 +39,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 
     /// `timer_ns` for the current session state.
     pub(super) fn arm_timer(&mut self) {
-        self.timer_ns = match self.session {
-            Session::LoggedOut { next: Some(span) } => self.clock.mono_at_wall(span.start_ns),
-            Session::LoggedOn { span } => self.clock.mono_at_wall(span.end_ns),
-            Session::LoggedOut { next: None } | Session::Stopping { .. } => NO_TIMER,
+        self.timer_ns = match self.phase {
+            Phase::LoggedOut { next: Some(span) } => self.clock.mono_at_wall(span.start_ns),
+            Phase::LoggedOn { span } => self.clock.mono_at_wall(span.end_ns),
+            Phase::LoggedOut { next: None } | Phase::Stopping { .. } => NO_TIMER,
         };
     }
 
@@ -57,13 +57,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             return;
         }
         if wall >= span.end_ns {
-            self.session = Session::LoggedOut { next: self.window.current_or_next(wall) };
+            self.phase = Phase::LoggedOut { next: self.window.current_or_next(wall) };
             return;
         }
         self.exchange.send_logon(&self.logon);
         self.stats.logons += 1;
         self.throttle.logon(now);
-        self.session = Session::LoggedOn { span };
+        self.phase = Phase::LoggedOn { span };
         self.emit(EventRecord::new(wall, Event::Logon));
     }
 
@@ -86,7 +86,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.reject_queued(RejectReason::SessionEnded, now);
         self.logout(now);
         let wall = self.clock.wall_ns(now);
-        self.session = Session::LoggedOut { next: self.window.current_or_next(wall) };
+        self.phase = Phase::LoggedOut { next: self.window.current_or_next(wall) };
     }
 
     /// Rejects every queued order with `reason`, oldest first.

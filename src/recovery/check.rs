@@ -7,8 +7,8 @@ use jiff::civil::Weekday;
 
 use crate::config::ValidConfig;
 use crate::engine::RecoveredState;
-use crate::session::{DaySet, TradingWindow};
 use crate::throttle::{ThrottleMode, ThrottleSettings};
+use crate::window::{DaySet, TradingWindow};
 
 /// One configuration field whose value differs from the journal's.
 #[derive(Clone, Debug, PartialEq, Eq)]

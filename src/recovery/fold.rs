@@ -15,8 +15,8 @@
 use crate::engine::RecoveredState;
 use crate::lifecycle::Lifecycle;
 use crate::record::{Event, EventRecord};
-use crate::session::TradingWindow;
 use crate::throttle::{Throttle, ThrottleSettings};
+use crate::window::TradingWindow;
 
 /// Folds records, one at a time, into a [`RecoveredState`]: the orders' lives
 /// ([`Lifecycle`]), the throttle (every `sent` counts against it), the session. A `recovered`

@@ -3,8 +3,8 @@
 
 use crate::model::{EventKind, RejectReason, SessionEvent};
 use crate::record::{Event, EventRecord};
-use crate::session::{TradingWindow, WindowSpan};
 use crate::throttle::{ThrottleMode, ThrottleSettings};
+use crate::window::{TradingWindow, WindowSpan};
 
 use super::bounds::{Excess, SlidingWindowBound, TokenBucketBound};
 use super::orders::Orders;

@@ -5,7 +5,7 @@
 
 use super::{Auditor, Bound, excess_message};
 use crate::audit::Rule;
-use crate::audit::orders::{InFlight, Live, Queued};
+use crate::audit::orders::{Live, Queued, Sent};
 use crate::model::{OrderRequest, RejectReason, RequestType};
 use crate::record::EventRecord;
 
@@ -111,7 +111,7 @@ impl Auditor {
                         )
                     });
                 }
-                self.orders.fly(id, InFlight { since_seq: r.seq, sent_ns: r.time_ns });
+                self.orders.fly(id, Sent { since_seq: r.seq, sent_ns: r.time_ns });
             }
             Some(Live::InFlight(f)) => {
                 self.fail(Rule::Fates, r.seq, Some(id), || {
@@ -127,7 +127,7 @@ impl Auditor {
                         format!("sent at once while {n} order(s) waited in the queue (oldest: order {front})")
                     });
                 }
-                self.orders.fly(id, InFlight { since_seq: r.seq, sent_ns: r.time_ns });
+                self.orders.fly(id, Sent { since_seq: r.seq, sent_ns: r.time_ns });
             }
         }
     }

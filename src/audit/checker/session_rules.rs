@@ -6,7 +6,7 @@ use super::{Auditor, Bound, ExchangeState, Open, between};
 use crate::audit::Rule;
 use crate::model::SessionEvent;
 use crate::record::EventRecord;
-use crate::session::WindowSpan;
+use crate::window::WindowSpan;
 
 impl Auditor {
     pub(super) fn on_logon(&mut self, r: &EventRecord) {

@@ -25,7 +25,7 @@ use crate::journal::{Follower, JournalError, JournalWatch, Poll};
 use crate::lifecycle::Lifecycle;
 use crate::model::DisconnectCause;
 use crate::record::{Event, SessionReport};
-use crate::session::TradingWindow;
+use crate::window::TradingWindow;
 
 /// Records read per call of [`Status::follow`], so that the run loop stays responsive.
 const SLICE: usize = 65_536;
@@ -325,7 +325,7 @@ fn duration(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::DaySet;
+    use crate::window::DaySet;
 
     const S: i64 = 1_000_000_000;
     const LOGGED_ON: SessionReport = SessionReport::LoggedOn { next_out_seq: 1, next_in_seq: 1 };

@@ -16,7 +16,7 @@ use crate::exchange::event::{DisconnectCause, ExchangeEvent, ExecutionReport, Re
 use crate::exchange::{Exchange, NotSent};
 use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType, Secret};
 use crate::ring::Responder;
-use crate::session::TradingWindow;
+use crate::window::TradingWindow;
 
 /// Bytes of the outbound buffer: every message of a loop turn (an order is ~150 bytes).
 pub const OUTBOUND_BYTES: usize = 1 << 20;
