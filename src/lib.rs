@@ -34,6 +34,11 @@ pub mod sink;
 mod slab;
 pub mod throttle;
 
+/// The date and time crate of the configuration API ([`TradingWindow::new`] takes its time zone
+/// and times of day), re-exported so that a program builds windows with the version `oms` was
+/// built with (`oms::jiff::Timestamp::now()`), with no `jiff` dependency of its own to keep in step.
+pub use jiff;
+
 pub use clock::EngineClock;
 pub use config::{Config, ConfigError, ValidConfig};
 pub use engine::{Engine, EngineBuilder, EngineReport, EngineStats};
@@ -44,7 +49,7 @@ pub use model::{
 };
 pub use record::EventRecord;
 pub use ring::{Backpressure, Producer, Responder, ResponseBackpressure};
-pub use runner::{EngineHandle, RunError};
+pub use runner::{EngineHandle, RunError, WaitError};
 pub use session::{DaySet, TradingWindow, WindowSpan};
 pub use sink::{EventSink, MemorySink};
 
