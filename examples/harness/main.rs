@@ -111,19 +111,7 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
-    let clock = EngineClock::system();
-    let t0 = Instant::now();
-    let zone = jiff::tz::TimeZone::system();
     if !args.keep_window {
-        cfg.session.timezone = zone.iana_name().unwrap_or("UTC").to_string();
-        let tz = jiff::tz::TimeZone::get(&cfg.session.timezone)?;
-        let now = jiff::Timestamp::from_nanosecond(clock.wall_ns(clock.now_ns()) as i128)?;
-        let at = |s: f64| -> Result<String, jiff::Error> {
-            let t = now.checked_add(jiff::SignedDuration::from_secs_f64(s))?;
-            Ok(t.to_zoned(tz.clone()).time().strftime("%H:%M:%S%.f").to_string())
-        };
-        cfg.session.start = at(args.open_after)?;
-        cfg.session.end = at(args.open_after + args.window)?;
         cfg.throttle.max_orders_per_sec = args.rate;
         cfg.throttle.burst = None;
         cfg.session.password = Some("demo-password-never-journaled".into());
@@ -152,6 +140,21 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
             }
         };
         acceptor::configure(&mut cfg, port, store.join("oms"), desks::SYM);
+    }
+    // The script's clock starts now, with the acceptor (installed the first time) already up.
+    let clock = EngineClock::system();
+    let t0 = Instant::now();
+    let zone = jiff::tz::TimeZone::system();
+    if !args.keep_window {
+        cfg.session.timezone = zone.iana_name().unwrap_or("UTC").to_string();
+        let tz = jiff::tz::TimeZone::get(&cfg.session.timezone)?;
+        let now = jiff::Timestamp::from_nanosecond(clock.wall_ns(clock.now_ns()) as i128)?;
+        let at = |s: f64| -> Result<String, jiff::Error> {
+            let t = now.checked_add(jiff::SignedDuration::from_secs_f64(s))?;
+            Ok(t.to_zoned(tz.clone()).time().strftime("%H:%M:%S%.f").to_string())
+        };
+        cfg.session.start = at(args.open_after)?;
+        cfg.session.end = at(args.open_after + args.window)?;
     }
     // A shared 2-core machine: sleep briefly when idle instead of spinning a core.
     cfg.engine.idle = IdleStrategy::Park.name().into();
