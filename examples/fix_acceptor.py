@@ -4,7 +4,8 @@
 It checks the Logon's Username (553) / Password (554), answers every NewOrderSingle (D) with an
 ExecutionReport (New, or Rejected when OrderQty is above --max-qty), fills orders on the symbol
 FILL right after accepting them, and answers orders on the symbol BMR with a
-BusinessMessageReject. Commands on standard input drive the session-level cases:
+BusinessMessageReject. Commands on standard input drive the session-level cases, when standard
+input is not a terminal (a pipe, as the tests drive it):
 
     gap            skip one outbound MsgSeqNum (the next message leaves a gap)
     testrequest    send a TestRequest
@@ -12,11 +13,16 @@ BusinessMessageReject. Commands on standard input drive the session-level cases:
     logout TEXT    log the session out with a Text
     quit           stop
 
+On a terminal it reads nothing (a background job of an interactive shell that read it would be
+stopped, SIGTTIN): it serves until it is killed (Ctrl-C, SIGTERM), as it does once a piped
+standard input ends.
+
 Every line it prints starts with a word the tests wait for (READY, LOGON, REFUSED, LOGOUT,
 IN, OUT, ORDER, ERROR; --quiet leaves out IN, OUT and ORDER); the password is printed as ***.
 
-Setup: .ci/quickfix-setup (a venv under target/quickfix-venv with quickfix-ssl), then
-    target/quickfix-venv/bin/python examples/fix_acceptor.py --port 9878 --store target/fix-acceptor
+Setup: .ci/quickfix-setup (a venv under target/quickfix-venv with quickfix-ssl; the FIX tests and
+`cargo run --release --example harness -- --exchange fix` run it themselves), then
+    target/quickfix-venv/bin/python examples/fix_acceptor.py --port 9878 --store target/fix-acceptor &
 An exception raised inside a QuickFIX callback aborts the process, so every callback catches its
 own, and a logon is refused by turning the Logon answer into a Logout with a Text, then
 disconnecting.
@@ -24,9 +30,9 @@ disconnecting.
 
 import argparse
 import os
+import signal
 import string
 import sys
-import tempfile
 import threading
 import time
 
@@ -223,46 +229,55 @@ def main():
         text = string.Template(f.read()).substitute(
             port=args.port, store=os.path.join(args.store, "store"), log=os.path.join(args.store, "log"),
             dictionary=dictionary)
-    cfg = tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False)
-    cfg.write(text)
-    cfg.close()
+    # The settings QuickFIX reads, in the store directory (a killed acceptor leaves nothing elsewhere).
+    cfg = os.path.join(args.store, "acceptor.cfg")
+    with open(cfg, "w") as f:
+        f.write(text)
 
-    settings = fix.SessionSettings(cfg.name)
+    settings = fix.SessionSettings(cfg)
     app = Acceptor(args)
     acceptor = fix.SocketAcceptor(app, fix.FileStoreFactory(settings), settings, fix.FileLogFactory(settings))
     acceptor.start()
     session_id = fix.SessionID("FIX.4.4", "EXCH", "OMS")
     say("READY", args.port)
+    # SIGTERM (`kill`) stops it as Ctrl-C does: QuickFIX's store and logs closed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
-        for line in sys.stdin:
-            words = line.split()
-            if not words:
-                continue
-            try:
-                session = fix.Session.lookupSession(session_id)
-                if words[0] == "quit":
-                    break
-                elif words[0] == "gap":
-                    nxt = session.getExpectedSenderNum()
-                    session.setNextSenderMsgSeqNum(nxt + 1)
-                    say("GAP", nxt)
-                elif words[0] == "testrequest":
-                    admin("1", [(112, "ACCEPTOR-%d" % int(time.time()))], session_id)
-                elif words[0] == "resend":
-                    admin("2", [(7, words[1]), (16, 0)], session_id)
-                elif words[0] == "logout":
-                    session.logout(" ".join(words[1:]))
-                else:
-                    say("ERROR", "unknown command", words[0])
-            except Exception as e:  # noqa: BLE001
-                say("ERROR", words[0], e)
-        else:
-            # Standard input closed: keep serving until killed.
+        if sys.stdin is None or sys.stdin.isatty() or not commands(session_id):
+            # No commands to read (a terminal), or standard input closed: serve until killed.
             while True:
                 time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
     finally:
         acceptor.stop()
-        os.unlink(cfg.name)
+
+
+def commands(session_id):
+    """Runs the commands read from standard input; True if one was `quit`."""
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        try:
+            session = fix.Session.lookupSession(session_id)
+            if words[0] == "quit":
+                return True
+            elif words[0] == "gap":
+                nxt = session.getExpectedSenderNum()
+                session.setNextSenderMsgSeqNum(nxt + 1)
+                say("GAP", nxt)
+            elif words[0] == "testrequest":
+                admin("1", [(112, "ACCEPTOR-%d" % int(time.time()))], session_id)
+            elif words[0] == "resend":
+                admin("2", [(7, words[1]), (16, 0)], session_id)
+            elif words[0] == "logout":
+                session.logout(" ".join(words[1:]))
+            else:
+                say("ERROR", "unknown command", words[0])
+        except Exception as e:  # noqa: BLE001
+            say("ERROR", words[0], e)
+    return False
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 //! open loop at a fixed rate, latencies in an hdrhistogram.
 //!
 //! ```text
-//! .ci/quickfix-setup
 //! cargo run --release --example fix_roundtrip -- --rate 1000 --seconds 10
 //! ```
+//!
+//! The acceptor's venv (`target/quickfix-venv`) is installed the first time it is needed
+//! (`examples/quickfix`).
 //!
 //! One thread drives the FIX exchange as the engine would: send when an order is due, `poll`
 //! otherwise (one `write` per turn, reads, timers). Latency is measured from the order's

@@ -1,7 +1,7 @@
 //! Configuration: TOML via serde, a default for every field, and [`Config::validate`], which
 //! checks every section, reports every problem at once and produces the checked values each
 //! part of the system is built from ([`ValidConfig`]). Those types live with their users: the
-//! trading window in [`crate::session`], the throttle mode in [`crate::throttle`], the sync policy
+//! trading window in [`crate::window`], the throttle mode in [`crate::throttle`], the sync policy
 //! in [`crate::journal`], the idle strategy in [`crate::runner`], the capacities in
 //! [`crate::engine`], the simulated exchange's settings in [`crate::exchange`]. This module only
 //! parses and validates.

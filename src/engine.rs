@@ -394,6 +394,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.responses.iter().all(|r| r.is_empty()) && self.inputs.iter().all(|r| r.is_empty())
     }
 
+    /// Whether the engine is done with everything handed to it so far: nothing in a ring, in
+    /// the queue or in flight (every request decided, every order sent answered). What
+    /// [`EngineHandle::wait_until_done`](crate::runner::EngineHandle::wait_until_done) waits for.
+    pub fn is_done(&self) -> bool {
+        self.queue.is_empty() && self.in_flight.is_empty() && self.rings_empty()
+    }
+
     /// The next instant (monotonic ns) at which the engine has something to do without new
     /// input: a logon, a logout, a throttle permit for a queued order, or the exchange adapter's
     /// next timer (a heartbeat, a reconnect). `None` if nothing is scheduled. (Replay advances

@@ -40,6 +40,11 @@ pub mod throttle;
 pub mod venue;
 pub mod window;
 
+/// The date and time crate of the configuration API ([`TradingWindow::new`] takes its time zone
+/// and times of day), re-exported so that a program builds windows with the version `oms` was
+/// built with (`oms::jiff::Timestamp::now()`), with no `jiff` dependency of its own to keep in step.
+pub use jiff;
+
 pub use clock::EngineClock;
 pub use config::{Config, ConfigError, ValidConfig};
 pub use engine::{Engine, EngineBuilder, EngineReport, EngineStats};
@@ -50,7 +55,7 @@ pub use model::{
 };
 pub use record::{Event, EventRecord};
 pub use ring::{Backpressure, Producer, Responder, ResponseBackpressure};
-pub use runner::{EngineHandle, RunError};
+pub use runner::{EngineHandle, RunError, WaitError};
 pub use sink::{EventSink, MemorySink};
 pub use window::{DaySet, TradingWindow, WindowSpan};
 

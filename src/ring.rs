@@ -168,7 +168,9 @@ pub(crate) fn response_ring(capacity: usize, clock: Clock) -> (Responder, Respon
 }
 
 impl Responder {
-    /// Hands an exchange response to the engine, stamped with its arrival time.
+    /// Hands an exchange response to the engine, stamped with its arrival time. May be called
+    /// from inside [`Exchange::send`](crate::Exchange::send) (the order is already in flight); a
+    /// full ring returns the response in the error.
     #[inline]
     pub fn on_data(&mut self, response: OrderResponse) -> Result<(), ResponseBackpressure> {
         let arrival_raw = self.clock.raw();

@@ -57,6 +57,11 @@ fn refuses_to_overwrite_unless_told() {
     let err = JournalWriter::create(&journal(&c), &meta(&c)).unwrap_err();
     assert!(matches!(err, JournalError::Exists { .. }), "{err}");
     assert!(err.to_string().contains("oms.journal"), "{err}");
+    // The message names the way to replace it.
+    assert!(
+        err.to_string().contains("JournalWriter::create_with") && err.to_string().contains("overwrite: true"),
+        "{err}"
+    );
     // A leftover numbered segment also blocks a new journal.
     std::fs::remove_file(&base).unwrap();
     std::fs::write(segment_path(&base, 4), b"x").unwrap();

@@ -1,11 +1,20 @@
 //! The engine thread: its name and pinning (read back from the thread's own affinity mask), each
-//! idle strategy running and stopping cleanly, and a missing core as a clear error.
+//! idle strategy running and stopping cleanly, a missing core as a clear error, waiting until the
+//! engine is done, and responses given from inside `Exchange::send`.
 
 mod runner_common;
 
-use oms::exchange::RecordingExchange;
-use oms::runner::{EngineHandle, IdleStrategy};
-use oms::{EngineBuilder, EngineClock, EventKind, MemorySink, OrderRequest, RequestType, RunError, Side};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use oms::exchange::NotSent;
+use oms::exchange::{ExchangeEvent, RecordingExchange};
+use oms::runner::{EngineHandle, IdleStrategy, Outstanding, WaitError};
+use oms::{
+    EngineBuilder, EngineClock, EventKind, Exchange, Logon, Logout, MemorySink, OrderRequest, OrderResponse,
+    Producer, RequestType, Responder, ResponseType, RunError, Side,
+};
 use runner_common::*;
 
 #[test]
@@ -77,4 +86,144 @@ fn every_idle_strategy_runs_and_stops_cleanly() {
         );
         assert_eq!(report.exchange.sent().count(), 1);
     }
+}
+
+/// An exchange that accepts every order from inside `send`, through its [`Responder`]; a
+/// response the full ring hands back waits in `backlog` and is pushed again from `poll`.
+struct AcceptsInSend {
+    responder: Responder,
+    backlog: Vec<OrderResponse>,
+    /// Times `on_data` handed a response back.
+    ring_full: u64,
+    /// `ready` (orders wait in the queue until the test opens it).
+    open: Arc<AtomicBool>,
+}
+
+impl AcceptsInSend {
+    fn new(responder: Responder) -> Self {
+        AcceptsInSend { responder, backlog: Vec::new(), ring_full: 0, open: Arc::new(AtomicBool::new(true)) }
+    }
+
+    fn push(&mut self, r: OrderResponse) {
+        if let Err(back) = self.responder.on_data(r) {
+            self.ring_full += 1;
+            self.backlog.push(back.0);
+        }
+    }
+}
+
+impl Exchange for AcceptsInSend {
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.push(OrderResponse { order_id: order.order_id, response_type: ResponseType::Accept });
+        Ok(())
+    }
+    fn send_logon(&mut self, _: &Logon) {}
+    fn send_logout(&mut self, _: &Logout) {}
+    fn ready(&self) -> bool {
+        self.open.load(Ordering::SeqCst)
+    }
+    fn poll(&mut self, _now_ns: u64, _events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
+        let waiting = std::mem::take(&mut self.backlog);
+        let n = waiting.len();
+        for r in waiting {
+            self.push(r);
+        }
+        n
+    }
+}
+
+/// Hands `n` New orders (ids 1..=n) to the engine, retrying while the ring is full.
+fn hand_over(p: &mut Producer, n: u64) {
+    for id in 1..=n {
+        let mut o = OrderRequest::new(id, 1, Side::Buy, 100.0, 1);
+        while let Err(back) = p.on_data(o, RequestType::New) {
+            o = back.order;
+            std::thread::yield_now();
+        }
+    }
+}
+
+#[test]
+fn wait_until_done_returns_once_the_queue_is_sent_and_every_order_answered() {
+    for idle in [IdleStrategy::Spin, IdleStrategy::Park] {
+        let mut cfg = open_now_config();
+        cfg.engine.idle = idle.name().into();
+        cfg.throttle.max_orders_per_sec = 200;
+        cfg.throttle.burst = Some(5);
+        let valid = cfg.validate().expect("valid");
+        let (mut b, responder) = EngineBuilder::new(&valid.engine, EngineClock::system());
+        let mut p = b.producer().expect("a producer handle");
+        let exchange = AcceptsInSend::new(responder);
+        let running = EngineHandle::spawn(b.build(exchange, MemorySink::with_capacity(512)), &valid.runner)
+            .expect("spawn");
+        // 60 orders against a burst of 5 at 200/s: 55 wait in the queue for about 0.3 s.
+        hand_over(&mut p, 60);
+        running.wait_until_done(Duration::from_secs(30)).expect("done within 30 s");
+        let report = stop_within(running, 30);
+        let s = &report.stats;
+        assert!(s.queued > 0, "{idle:?}: the throttle queued orders (else the wait proves nothing): {s:?}");
+        assert_eq!((s.sent, s.matched, s.unmatched), (60, 60, 0), "{idle:?}: {s:?}");
+        assert_eq!((s.rejected_total(), s.unanswered), (0, 0), "{idle:?}: nothing left for the stop: {s:?}");
+    }
+}
+
+#[test]
+fn wait_until_done_times_out_naming_what_is_left() {
+    let mut cfg = open_now_config();
+    cfg.engine.idle = IdleStrategy::Park.name().into();
+    let valid = cfg.validate().expect("valid");
+    let (mut b, _r) = EngineBuilder::new(&valid.engine, EngineClock::system());
+    let mut p = b.producer().expect("a producer handle");
+    // Never answers: the order stays in flight.
+    let running = EngineHandle::spawn(
+        b.build(RecordingExchange::default(), MemorySink::with_capacity(64)),
+        &valid.runner,
+    )
+    .expect("spawn");
+    hand_over(&mut p, 1);
+    let err = running.wait_until_done(Duration::from_millis(300)).expect_err("an order is never answered");
+    let left = Outstanding { queued: 0, in_flight: 1, in_rings: false };
+    assert_eq!(err, WaitError::TimedOut { within: Duration::from_millis(300), left: Some(left) });
+    assert!(err.to_string().ends_with("0 queued, 1 in flight"), "{err}");
+    assert!(running.is_running(), "the engine runs on after a wait gave up");
+    let report = stop_within(running, 30);
+    assert_eq!(report.stats.unanswered, 1);
+}
+
+/// `Responder::on_data` may be called from inside `Exchange::send`: the order is in the
+/// in-flight table before the exchange has it, and the engine drains the response ring only
+/// between its calls into the exchange. With a response ring of 4, a turn that sends 60 queued
+/// orders fills it and `on_data` hands responses back: pushed again from `poll`, every one is
+/// matched.
+#[test]
+fn responses_given_from_inside_send_are_matched_even_when_the_ring_fills() {
+    let mut cfg = open_now_config();
+    cfg.engine.ring_capacity = 4;
+    cfg.throttle.max_orders_per_sec = 100_000;
+    let valid = cfg.validate().expect("valid");
+    let (mut b, responder) = EngineBuilder::new(&valid.engine, EngineClock::system());
+    let mut p = b.producer().expect("a producer handle");
+    let exchange = AcceptsInSend::new(responder);
+    let open = exchange.open.clone();
+    open.store(false, Ordering::SeqCst);
+    let running = EngineHandle::spawn(b.build(exchange, MemorySink::with_capacity(1024)), &valid.runner)
+        .expect("spawn");
+    hand_over(&mut p, 60);
+    wait_until(30, "the 60 orders in the queue", || p.pending() == 0);
+    open.store(true, Ordering::SeqCst);
+    running.wait_until_done(Duration::from_secs(30)).expect("done within 30 s");
+    let report = stop_within(running, 30);
+    assert_eq!(
+        (report.stats.queued, report.stats.matched, report.stats.unmatched),
+        (60, 60, 0),
+        "{:?}",
+        report.stats
+    );
+    let events = report.sink.events();
+    for id in 1..=60 {
+        let of = |k: EventKind| events.iter().position(|e| e.kind == k && e.order_id == id);
+        let (sent, answered) = (of(EventKind::Sent), of(EventKind::Response));
+        assert!(sent.is_some() && sent < answered, "order {id}: sent, then its response");
+    }
+    assert!(report.exchange.ring_full > 0, "the response ring filled: the backlog path ran");
 }

@@ -1,6 +1,10 @@
 //! The counterparties of the FIX latency examples: the QuickFIX acceptor (examples/fix_acceptor.py
-//! from the venv `.ci/quickfix-setup` makes) and a minimal in-process echo.
+//! from the venv `.ci/quickfix-setup` makes, installed the first time it is needed) and a minimal
+//! in-process echo.
 #![allow(dead_code)] // each example uses a part
+
+#[path = "../quickfix/mod.rs"]
+mod quickfix;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -9,10 +13,7 @@ use std::process::{Child, Command, Stdio};
 /// Starts examples/fix_acceptor.py on a free port; returns it once it says READY.
 pub fn start_acceptor(store: &Path) -> Result<(Child, u16), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join("target/quickfix-venv/bin/python");
-    if !python.exists() {
-        return Err(format!("{} is missing: run .ci/quickfix-setup first", python.display()));
-    }
+    let python = quickfix::python()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?

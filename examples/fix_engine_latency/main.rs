@@ -1,9 +1,11 @@
 //! Latency of orders through the engine and its FIX session, open loop, on loopback:
 //!
 //! ```text
-//! .ci/quickfix-setup
 //! cargo run --release --example fix_engine_latency -- --rate 1000 --seconds 10 [--echo] [--reader thread]
 //! ```
+//!
+//! The acceptor's venv (`target/quickfix-venv`) is installed the first time it is needed
+//! (`examples/quickfix`).
 //!
 //! A producer thread (pinned to the first core) hands New orders to the engine (`on_data`) at
 //! fixed intended times (rate R, throttle at 10·R: not binding); the engine runs on its own

@@ -1,6 +1,6 @@
 //! `--exchange fix`: the QuickFIX acceptor (examples/fix_acceptor.py) as the demo's counterparty,
-//! started from the venv `.ci/quickfix-setup` makes, and the `[exchange]` settings that point
-//! the engine's FIX session at it.
+//! started from the venv `.ci/quickfix-setup` makes (run the first time it is needed:
+//! `examples/quickfix`), and the `[exchange]` settings that point the engine's FIX session at it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -34,15 +34,9 @@ impl Drop for Acceptor {
 /// come. Waits (up to 60 s) for it to say READY.
 pub fn start(dir: &Path, username: &str, password: &str) -> Result<Acceptor, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join("target/quickfix-venv/bin/python");
-    if !python.exists() {
-        return Err(format!(
-            "--exchange fix needs the QuickFIX acceptor: {} is missing. Run `.ci/quickfix-setup` \
-             (a Python venv with quickfix-ssl from PyPI), or start an acceptor yourself and pass \
-             --fix-port PORT",
-            python.display()
-        ));
-    }
+    let python = crate::quickfix::python().map_err(|e| {
+        format!("--exchange fix needs it ({e}); or start an acceptor yourself and pass --fix-port PORT")
+    })?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free loopback port: {e}"))?

@@ -15,8 +15,8 @@
 //! Flags (`--help`) change the window, rate, journal path, or load a config file.
 //!
 //! `--exchange fix` trades against a real FIX engine instead of the simulated exchange: the
-//! QuickFIX acceptor (examples/fix_acceptor.py, from the venv `.ci/quickfix-setup` installs) is
-//! started on a free loopback port, the engine's FIX 4.4 session logs on at the window's start,
+//! QuickFIX acceptor (examples/fix_acceptor.py, from the venv `.ci/quickfix-setup` installs in
+//! `target/quickfix-venv` the first time it is needed) is started on a free loopback port, the engine's FIX 4.4 session logs on at the window's start,
 //! sends each order as a NewOrderSingle, and logs out at its end; the acceptor accepts and fills
 //! orders (quantities above 15 are rejected). `oms decode` then shows the session's records
 //! (`exchange_session` logged_on / logged_out, `execution` fills) between the engine's own.
@@ -26,6 +26,8 @@ mod acceptor;
 mod checks;
 mod desks;
 mod narrator;
+#[path = "../quickfix/mod.rs"]
+mod quickfix;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,8 +44,10 @@ use oms::{Config, EngineClock};
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Journal path (segments continue as PATH.000001, ...). An existing journal there is replaced.
-    #[arg(long, default_value = "oms.journal")]
+    /// Journal path (segments continue as PATH.000001, ...; its directory is made if missing;
+    /// `--exchange fix` keeps the FIX stores beside it, in PATH with extension `.fix`). An
+    /// existing journal there is replaced.
+    #[arg(long, default_value = "target/oms.journal")]
     journal: PathBuf,
     /// Seconds from start until the window opens.
     #[arg(long, default_value_t = 2.0)]
@@ -62,7 +66,7 @@ struct Args {
     #[arg(long, requires = "config")]
     keep_window: bool,
     /// The exchange: the simulated one, or a FIX 4.4 session to the QuickFIX acceptor (started
-    /// from target/quickfix-venv; run .ci/quickfix-setup first).
+    /// from target/quickfix-venv, which the first run installs from PyPI: Python 3.11 needed).
     #[arg(long, value_enum, default_value_t = ExchangeKind::Simulated)]
     exchange: ExchangeKind,
     /// With `--exchange fix`: trade with the acceptor already listening on this loopback port
@@ -107,6 +111,37 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
+    if !args.keep_window {
+        cfg.throttle.max_orders_per_sec = args.rate;
+        cfg.throttle.burst = None;
+        cfg.session.password = Some("demo-password-never-journaled".into());
+        cfg.session.password_env = None;
+    }
+    cfg.journal.path = args.journal.clone();
+    if let Some(dir) = args.journal.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    }
+    let fix = args.exchange == ExchangeKind::Fix;
+    let store = args.journal.with_extension("fix");
+    let mut _acceptor = None;
+    if fix {
+        let port = match args.fix_port {
+            Some(port) => port,
+            None => {
+                let password = cfg.session.password.clone().unwrap_or_default();
+                println!(
+                    "oms demo: starting the QuickFIX acceptor (examples/fix_acceptor.py; the first time, \
+                     .ci/quickfix-setup installs it from PyPI into target/quickfix-venv) ..."
+                );
+                let a = acceptor::start(&store.join("acceptor"), &cfg.session.username, &password)?;
+                let port = a.port;
+                _acceptor = Some(a);
+                port
+            }
+        };
+        acceptor::configure(&mut cfg, port, store.join("oms"), desks::SYM);
+    }
+    // The script's clock starts now, with the acceptor (installed the first time) already up.
     let clock = EngineClock::system();
     let t0 = Instant::now();
     let zone = jiff::tz::TimeZone::system();
@@ -120,28 +155,6 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         };
         cfg.session.start = at(args.open_after)?;
         cfg.session.end = at(args.open_after + args.window)?;
-        cfg.throttle.max_orders_per_sec = args.rate;
-        cfg.throttle.burst = None;
-        cfg.session.password = Some("demo-password-never-journaled".into());
-        cfg.session.password_env = None;
-    }
-    cfg.journal.path = args.journal.clone();
-    let fix = args.exchange == ExchangeKind::Fix;
-    let store = args.journal.with_extension("fix");
-    let mut _acceptor = None;
-    if fix {
-        let port = match args.fix_port {
-            Some(port) => port,
-            None => {
-                let password = cfg.session.password.clone().unwrap_or_default();
-                println!("oms demo: starting the QuickFIX acceptor (examples/fix_acceptor.py) ...");
-                let a = acceptor::start(&store.join("acceptor"), &cfg.session.username, &password)?;
-                let port = a.port;
-                _acceptor = Some(a);
-                port
-            }
-        };
-        acceptor::configure(&mut cfg, port, store.join("oms"), desks::SYM);
     }
     // A shared 2-core machine: sleep briefly when idle instead of spinning a core.
     cfg.engine.idle = IdleStrategy::Park.name().into();

@@ -5,6 +5,16 @@
 //! The engine calls an `Exchange` only from its own thread, so implementations need not be
 //! thread-safe (the original exchange API is not). Responses come back through a
 //! [`Responder`](crate::ring::Responder), which an adapter may use from any one thread.
+//!
+//! **Answering from inside [`Exchange::send`] is allowed**: an adapter that knows the answer at
+//! once (a simulator, a test double, an in-process venue) may call
+//! [`Responder::on_data`](crate::ring::Responder::on_data) from `send` (or from
+//! [`Exchange::poll`]). The engine puts the order in its in-flight table before it calls `send`
+//! and reads the response ring only between its calls into the exchange, so the response is
+//! matched in the next loop turn like any other (`tests/runner.rs` does this). A full ring hands
+//! the response back ([`ResponseBackpressure`](crate::ResponseBackpressure)) rather than block:
+//! keep it and push it again from `poll`, which runs at the end of every turn (the engine drains
+//! the ring at the start of the next), or size `[engine] ring_capacity` for a turn's sends.
 
 mod event;
 pub mod fix;
@@ -35,7 +45,8 @@ pub struct NotSent;
 /// One exchange session. Called only from the engine thread.
 pub trait Exchange {
     /// Sends an order (`send(const OrderRequest&)`). Must not block: it runs on the hot path.
-    /// `Err(NotSent)` when nothing went out.
+    /// `Err(NotSent)` when nothing went out. It may answer at once through its
+    /// [`Responder`](crate::ring::Responder) (see the module docs).
     fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent>;
     /// Logs the session on (`sendLogon()`), at each window start.
     fn send_logon(&mut self, logon: &Logon);

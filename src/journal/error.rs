@@ -24,10 +24,11 @@ pub enum JournalError {
         #[source]
         source: Arc<std::io::Error>,
     },
-    /// The writer refuses to replace an existing journal.
+    /// The writer refuses to replace an existing journal (the default; `WriterOptions::overwrite`
+    /// replaces it).
     #[error(
         "{path}: a journal file already exists; refusing to overwrite it (remove it, choose another \
-         path, or set WriterOptions::overwrite)",
+         path, or replace it: JournalWriter::create_with(.., WriterOptions {{ overwrite: true, .. }}))",
         path = .path.display()
     )]
     Exists {

@@ -295,7 +295,17 @@ impl std::fmt::Debug for JournalWriter {
 
 impl JournalWriter {
     /// Creates a new journal at `cfg.path` with default [`WriterOptions`]. Refuses to replace an
-    /// existing journal ([`JournalError::Exists`]).
+    /// existing journal ([`JournalError::Exists`]); to replace it (never one a writer has open):
+    ///
+    /// ```no_run
+    /// # use oms::journal::{JournalWriter, WriterOptions};
+    /// # fn f(cfg: &oms::ValidConfig, meta: &oms::journal::JournalMeta) -> Result<(), oms::journal::JournalError> {
+    /// let replace = WriterOptions { overwrite: true, ..WriterOptions::default() };
+    /// let writer = JournalWriter::create_with(&cfg.journal, meta, replace)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// To continue an existing journal instead, see [`JournalWriter::resume`].
     pub fn create(cfg: &JournalSettings, meta: &JournalMeta) -> Result<JournalWriter, JournalError> {
         Self::create_with(cfg, meta, WriterOptions::default())
     }

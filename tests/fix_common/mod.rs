@@ -1,9 +1,12 @@
 //! The QuickFIX acceptor (examples/fix_acceptor.py) on a loopback port, and our FIX session
 //! driven directly (no engine), for the tests against a real FIX engine.
 //!
-//! The acceptor runs from the venv `.ci/quickfix-setup` creates; without it every test fails
-//! with the command to run. Every wait has a deadline and says what it waited for.
+//! The acceptor runs from the venv `.ci/quickfix-setup` creates, which the first test that needs
+//! it installs ([`python`]). Every wait has a deadline and says what it waited for.
 #![allow(dead_code)] // each test binary uses a different part of the rig
+
+#[path = "../../examples/quickfix/mod.rs"]
+mod quickfix;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -21,17 +24,18 @@ use oms::{Config, EngineClock, Logon, Logout, OrderRequest, OrderResponse, Secre
 pub const USER: &str = "trader";
 pub const PASSWORD: &str = "s3cr3t-pw";
 
-/// The venv's python, or a failure that says how to make it.
+/// The venv's python (`target/quickfix-venv`), installed the first time a test needs it
+/// (`examples/quickfix`). If it cannot be installed, the test fails with one line saying what
+/// is missing, printed as the test's output: the panic hook (and its backtrace, which would
+/// bury the line) is skipped.
 pub fn python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let py = root.join("target/quickfix-venv/bin/python");
-    let dict = root.join("target/quickfix-venv/share/quickfix/FIX44.xml");
-    assert!(
-        py.exists() && dict.exists(),
-        "the QuickFIX acceptor is not installed ({} missing): run `.ci/quickfix-setup` first",
-        if py.exists() { dict.display() } else { py.display() }
-    );
-    py
+    match quickfix::python() {
+        Ok(python) => python,
+        Err(line) => {
+            eprintln!("{line}");
+            std::panic::resume_unwind(Box::new(line))
+        }
+    }
 }
 
 /// A free loopback port (bound, then released for the acceptor).
