@@ -27,9 +27,9 @@ use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 
+use super::segment::Faults;
 use super::segment::{Segment, sync_dir};
 use super::ticker::Ticker;
-use super::writer::Faults;
 use crate::record::RECORD_SIZE;
 
 const PAGE: usize = 4096;

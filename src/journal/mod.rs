@@ -59,7 +59,7 @@ pub use format::{FORMAT_VERSION, MAGIC, OLDEST_READ_VERSION, SegmentHeader, head
 pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};
 pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
 #[cfg(feature = "test-hooks")]
-pub use writer::Faults;
+pub use segment::Faults;
 pub use writer::{JournalStats, JournalWatch, JournalWriter, WriterOptions};
 
 /// When mapped pages are flushed to disk: `[journal] sync`. A flush writes what was published

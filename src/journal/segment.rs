@@ -14,6 +14,7 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use super::format::{SegmentHeader, offsets, segment_path};
 use super::mapping::SegmentMap;
@@ -40,13 +41,24 @@ impl Segment {
     }
 }
 
+/// Test hook (feature `test-hooks`, [`WriterOptions`]'s `faults`): failures a test switches on
+/// and off while a writer runs. Without the feature nothing can build one, and the writer's
+/// paths that consult it see none.
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// While set, reserving a segment's blocks fails with ENOSPC (a full disk that may clear).
+    pub enospc: AtomicBool,
+    /// While set, every flush to disk fails with EIO.
+    pub sync_error: AtomicBool,
+}
+
 /// What a test asks the builder to fail (see `WriterOptions`).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Inject {
     /// Segment `n` and later fail to reserve their blocks (ENOSPC).
     pub(super) enospc_from_segment: Option<u32>,
     /// While set, every reservation fails (ENOSPC); clearing it frees the "disk" again.
-    pub(super) faults: Option<std::sync::Arc<super::writer::Faults>>,
+    pub(super) faults: Option<std::sync::Arc<Faults>>,
 }
 
 impl Inject {

@@ -47,10 +47,12 @@ use std::num::NonZeroU64;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use super::flush::{Flusher, IntervalThread, SyncShared};
 use super::format::{FIXED_HEADER, FORMAT_VERSION, MAX_HEADER_BYTES, SegmentHeader, existing_segments};
+#[cfg(feature = "test-hooks")]
+use super::segment::Faults;
 use super::segment::{Builder, Inject, Segment};
 use super::ticker::Ticker;
 use super::{ConfigProblem, JournalError, JournalMeta, JournalSettings, SyncPolicy};
@@ -93,17 +95,6 @@ pub struct WriterOptions {
     /// interval policy (a mock clock in tests); default the OS monotonic clock.
     #[cfg(feature = "test-hooks")]
     pub clock: Option<quanta::Clock>,
-}
-
-/// Test hook (feature `test-hooks`, [`WriterOptions`]'s `faults`): failures a test switches on
-/// and off while a writer runs. Without the feature nothing can build one, and the writer's
-/// paths that consult it see none.
-#[derive(Debug, Default)]
-pub struct Faults {
-    /// While set, reserving a segment's blocks fails with ENOSPC (a full disk that may clear).
-    pub enospc: AtomicBool,
-    /// While set, every flush to disk fails with EIO.
-    pub sync_error: AtomicBool,
 }
 
 impl WriterOptions {
