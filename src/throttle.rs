@@ -262,6 +262,13 @@ impl fmt::Debug for Throttle {
 
 mod restore;
 
+/// A throttle of `mode` at `rate` per second with `burst` (unit tests).
+#[cfg(test)]
+fn test_throttle(mode: ThrottleMode, rate: u32, burst: u32) -> Throttle {
+    let nz = |v| NonZeroU32::new(v).expect("non-zero");
+    Throttle::new(&ThrottleSettings { mode, rate: nz(rate), burst: nz(burst) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,10 +277,7 @@ mod tests {
 
     const S: u64 = NS_PER_SEC;
 
-    fn throttle(mode: ThrottleMode, rate: u32, burst: u32) -> Throttle {
-        let nz = |v| NonZeroU32::new(v).expect("non-zero");
-        Throttle::new(&ThrottleSettings { mode, rate: nz(rate), burst: nz(burst) })
-    }
+    use super::test_throttle as throttle;
 
     fn bucket(rate: u32, burst: u32) -> Throttle {
         throttle(ThrottleMode::TokenBucket, rate, burst)

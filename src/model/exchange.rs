@@ -4,67 +4,31 @@
 //! FIX values of an execution report ([`FixCode`]). Their numeric values are wire values; their
 //! snake_case names are what the CLI prints.
 
-/// What happened to the exchange session: the sub-code of an `exchange_session` record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum SessionEvent {
-    /// Logged on (at the window start, or again after a reconnect).
-    LoggedOn = 1,
-    /// The Logon was answered by a Logout, by a disconnect, or not at all; retried with backoff.
-    LogonRefused = 2,
-    /// The connection ended inside the window (or could not be made); retried with backoff.
-    Disconnected = 3,
-    /// Logged out at the window's end.
-    LoggedOut = 4,
-    /// An inbound gap: a ResendRequest went out.
-    ResendRequested = 5,
-    /// The counterparty asked for messages again and was answered with a gap fill.
-    GapFilled = 6,
-    /// The counterparty moved its sequence number (SequenceReset).
-    SequenceReset = 7,
-    /// A session-level Reject of one of our messages that was not an order.
-    SessionRejected = 8,
-    /// A message the session could not use.
-    Unhandled = 9,
+wire_enum! {
+    /// What happened to the exchange session: the sub-code of an `exchange_session` record.
+    pub enum SessionEvent {
+        /// Logged on (at the window start, or again after a reconnect).
+        LoggedOn = 1 => "logged_on",
+        /// The Logon was answered by a Logout, by a disconnect, or not at all; retried with backoff.
+        LogonRefused = 2 => "logon_refused",
+        /// The connection ended inside the window (or could not be made); retried with backoff.
+        Disconnected = 3 => "disconnected",
+        /// Logged out at the window's end.
+        LoggedOut = 4 => "logged_out",
+        /// An inbound gap: a ResendRequest went out.
+        ResendRequested = 5 => "resend_requested",
+        /// The counterparty asked for messages again and was answered with a gap fill.
+        GapFilled = 6 => "gap_filled",
+        /// The counterparty moved its sequence number (SequenceReset).
+        SequenceReset = 7 => "sequence_reset",
+        /// A session-level Reject of one of our messages that was not an order.
+        SessionRejected = 8 => "session_rejected",
+        /// A message the session could not use.
+        Unhandled = 9 => "unhandled",
+    }
 }
 
 impl SessionEvent {
-    /// Every sub-code, in wire order.
-    pub const ALL: [SessionEvent; 9] = [
-        SessionEvent::LoggedOn,
-        SessionEvent::LogonRefused,
-        SessionEvent::Disconnected,
-        SessionEvent::LoggedOut,
-        SessionEvent::ResendRequested,
-        SessionEvent::GapFilled,
-        SessionEvent::SequenceReset,
-        SessionEvent::SessionRejected,
-        SessionEvent::Unhandled,
-    ];
-
-    /// Decodes the wire value.
-    pub const fn from_u8(v: u8) -> Option<SessionEvent> {
-        match v.checked_sub(1) {
-            Some(i) if (i as usize) < Self::ALL.len() => Some(Self::ALL[i as usize]),
-            _ => None,
-        }
-    }
-
-    /// snake_case name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            SessionEvent::LoggedOn => "logged_on",
-            SessionEvent::LogonRefused => "logon_refused",
-            SessionEvent::Disconnected => "disconnected",
-            SessionEvent::LoggedOut => "logged_out",
-            SessionEvent::ResendRequested => "resend_requested",
-            SessionEvent::GapFilled => "gap_filled",
-            SessionEvent::SequenceReset => "sequence_reset",
-            SessionEvent::SessionRejected => "session_rejected",
-            SessionEvent::Unhandled => "unhandled",
-        }
-    }
-
     /// Whether orders can go out after this event: `Some(true)` once logged on, `Some(false)`
     /// once the session is down (refused, disconnected, logged out), `None` if it changes
     /// nothing (sequence repairs, rejects, unhandled messages happen inside a live session).
@@ -81,106 +45,42 @@ impl SessionEvent {
     }
 }
 
-/// Why a connection ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum DisconnectCause {
-    /// The counterparty closed the connection.
-    PeerClosed = 1,
-    /// A read or write failed (connection reset, broken pipe ...).
-    Io = 2,
-    /// Nothing arrived for 2.4 heartbeat intervals, a TestRequest included.
-    SilentPeer = 3,
-    /// The counterparty sent a Logout inside the window.
-    PeerLogout = 4,
-    /// Bytes that are not a FIX 4.4 message (bad frame or checksum).
-    Garbled = 5,
-    /// A session rule broken by the counterparty (MsgSeqNum too low, wrong CompID, ...).
-    Protocol = 6,
-    /// The connection could not be made (refused, unreachable, timed out).
-    ConnectFailed = 7,
-    /// Our outbound buffer is full: the counterparty does not read.
-    Backlog = 8,
-}
-
-impl DisconnectCause {
-    /// Every cause, in wire order.
-    pub const ALL: [DisconnectCause; 8] = [
-        DisconnectCause::PeerClosed,
-        DisconnectCause::Io,
-        DisconnectCause::SilentPeer,
-        DisconnectCause::PeerLogout,
-        DisconnectCause::Garbled,
-        DisconnectCause::Protocol,
-        DisconnectCause::ConnectFailed,
-        DisconnectCause::Backlog,
-    ];
-
-    /// Decodes the wire value.
-    pub const fn from_u8(v: u8) -> Option<DisconnectCause> {
-        match v.checked_sub(1) {
-            Some(i) if (i as usize) < Self::ALL.len() => Some(Self::ALL[i as usize]),
-            _ => None,
-        }
-    }
-
-    /// snake_case name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            DisconnectCause::PeerClosed => "peer_closed",
-            DisconnectCause::Io => "io_error",
-            DisconnectCause::SilentPeer => "silent_peer",
-            DisconnectCause::PeerLogout => "peer_logout",
-            DisconnectCause::Garbled => "garbled",
-            DisconnectCause::Protocol => "protocol",
-            DisconnectCause::ConnectFailed => "connect_failed",
-            DisconnectCause::Backlog => "backlog",
-        }
+wire_enum! {
+    /// Why a connection ended.
+    pub enum DisconnectCause {
+        /// The counterparty closed the connection.
+        PeerClosed = 1 => "peer_closed",
+        /// A read or write failed (connection reset, broken pipe ...).
+        Io = 2 => "io_error",
+        /// Nothing arrived for 2.4 heartbeat intervals, a TestRequest included.
+        SilentPeer = 3 => "silent_peer",
+        /// The counterparty sent a Logout inside the window.
+        PeerLogout = 4 => "peer_logout",
+        /// Bytes that are not a FIX 4.4 message (bad frame or checksum).
+        Garbled = 5 => "garbled",
+        /// A session rule broken by the counterparty (MsgSeqNum too low, wrong CompID, ...).
+        Protocol = 6 => "protocol",
+        /// The connection could not be made (refused, unreachable, timed out).
+        ConnectFailed = 7 => "connect_failed",
+        /// Our outbound buffer is full: the counterparty does not read.
+        Backlog = 8 => "backlog",
     }
 }
 
-/// Who turned an order down, when it was not an execution report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum RejectSource {
-    /// A session-level Reject (35=3) naming the order's message (RefSeqNum 45).
-    SessionReject = 1,
-    /// A BusinessMessageReject (35=j) naming the order (BusinessRejectRefID 379 or RefSeqNum).
-    BusinessReject = 2,
-    /// The counterparty asked for the order's message again and we sent a gap fill instead: the
-    /// counterparty never processed it and never will.
-    GapFilled = 3,
-    /// The order could not be sent at all. Written by format versions before 4 (a FIX session
-    /// answered such an order `reject` itself); this build's engine records the order
-    /// `rejected` `not_sent` instead, and reads this value only in older journals.
-    NotSent = 4,
-}
-
-impl RejectSource {
-    /// Every source, in wire order.
-    pub const ALL: [RejectSource; 4] = [
-        RejectSource::SessionReject,
-        RejectSource::BusinessReject,
-        RejectSource::GapFilled,
-        RejectSource::NotSent,
-    ];
-
-    /// Decodes the wire value.
-    pub const fn from_u8(v: u8) -> Option<RejectSource> {
-        match v.checked_sub(1) {
-            Some(i) if (i as usize) < Self::ALL.len() => Some(Self::ALL[i as usize]),
-            _ => None,
-        }
-    }
-
-    /// snake_case name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            RejectSource::SessionReject => "session_reject",
-            RejectSource::BusinessReject => "business_reject",
-            RejectSource::GapFilled => "gap_filled",
-            RejectSource::NotSent => "not_sent",
-        }
+wire_enum! {
+    /// Who turned an order down, when it was not an execution report.
+    pub enum RejectSource {
+        /// A session-level Reject (35=3) naming the order's message (RefSeqNum 45).
+        SessionReject = 1 => "session_reject",
+        /// A BusinessMessageReject (35=j) naming the order (BusinessRejectRefID 379 or RefSeqNum).
+        BusinessReject = 2 => "business_reject",
+        /// The counterparty asked for the order's message again and we sent a gap fill instead: the
+        /// counterparty never processed it and never will.
+        GapFilled = 3 => "gap_filled",
+        /// The order could not be sent at all. Written by format versions before 4 (a FIX session
+        /// answered such an order `reject` itself); this build's engine records the order
+        /// `rejected` `not_sent` instead, and reads this value only in older journals.
+        NotSent = 4 => "not_sent",
     }
 }
 

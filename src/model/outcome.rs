@@ -2,94 +2,62 @@
 //! every rejected request. Their numeric values are the journal's wire values; their snake_case
 //! names are what the CLI, the CSV and the scenario format print.
 
-/// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum EventKind {
-    /// Logon sent at a window start.
-    Logon = 1,
-    /// Logout sent at a window end (or at shutdown while logged on).
-    Logout = 2,
-    /// A New order waits in the queue for the throttle.
-    Queued = 3,
-    /// An order went to the exchange; `latency_ns` is its time inside the OMS.
-    Sent = 4,
-    /// A queued order's price and qty were replaced.
-    Modified = 5,
-    /// A queued order was removed.
-    Cancelled = 6,
-    /// A request was rejected; `reason` says why, `request` says which request.
-    Rejected = 7,
-    /// The exchange answered a sent order; `latency_ns` is the round trip.
-    Response = 8,
-    /// A response for an order that is not in flight (unknown or already answered).
-    UnmatchedResponse = 9,
-    /// A sent order still unanswered at shutdown.
-    Unanswered = 10,
-    /// The wall clock was re-anchored to the OS clock (at a logon) and moved by more than
-    /// `clock::RECORDED_STEP_NS`: `latency_ns` holds the step, new minus old wall time of the same
-    /// instant, in ns, as a two's-complement `i64` (negative: the clock went back). Records
-    /// after it carry times on the new anchor.
-    ClockStep = 11,
-    /// The engine restarted on this journal and rebuilt its state from the records before it:
-    /// `qty` holds the number of orders it restored to the queue, `order_id` the number it
-    /// restored in flight. A logon that follows may come late in its window (a start-up).
-    Recovered = 12,
-    /// The journal could not flush its records to disk (an `msync` / `fsync` failed): records up
-    /// to this one may be lost on a power failure. Written by the journal writer itself, with the
-    /// time of the record before it; `oms verify` exits 1 on such a journal.
-    SyncFailed = 13,
-    /// The exchange session changed state or repaired its sequence (a FIX logon, a refused
-    /// logon, a disconnect, a logout, a resend, a gap fill ...): what happened is a
-    /// [`SessionEvent`](super::SessionEvent) in the record's exchange detail, with its numbers.
-    /// The counterparty's text never goes into the journal.
-    ExchangeSession = 14,
-    /// An execution report after an order's first answer (a fill, a cancel by the venue ...), or
-    /// for an order this session did not send: `order_id`, `qty` = LastQty, `price` = LastPx,
-    /// ExecType and OrdStatus in the record's exchange detail.
-    Execution = 15,
-    /// An order turned down by the exchange outside an execution report (a session Reject, a
-    /// BusinessMessageReject, a gap fill over it, not sent): `order_id`, the
-    /// [`RejectSource`](super::RejectSource) in the exchange detail, the counterparty's reason
-    /// code in `qty`. The order's `response` (reject) is recorded before it.
-    ExchangeReject = 16,
+wire_enum! {
+    /// What happened.
+    pub enum EventKind {
+        /// Logon sent at a window start.
+        Logon = 1 => "logon",
+        /// Logout sent at a window end (or at shutdown while logged on).
+        Logout = 2 => "logout",
+        /// A New order waits in the queue for the throttle.
+        Queued = 3 => "queued",
+        /// An order went to the exchange; `latency_ns` is its time inside the OMS.
+        Sent = 4 => "sent",
+        /// A queued order's price and qty were replaced.
+        Modified = 5 => "modified",
+        /// A queued order was removed.
+        Cancelled = 6 => "cancelled",
+        /// A request was rejected; `reason` says why, `request` says which request.
+        Rejected = 7 => "rejected",
+        /// The exchange answered a sent order; `latency_ns` is the round trip.
+        Response = 8 => "response",
+        /// A response for an order that is not in flight (unknown or already answered).
+        UnmatchedResponse = 9 => "unmatched_response",
+        /// A sent order still unanswered at shutdown.
+        Unanswered = 10 => "unanswered",
+        /// The wall clock was re-anchored to the OS clock (at a logon) and moved by more than
+        /// `clock::RECORDED_STEP_NS`: `latency_ns` holds the step, new minus old wall time of the same
+        /// instant, in ns, as a two's-complement `i64` (negative: the clock went back). Records
+        /// after it carry times on the new anchor.
+        ClockStep = 11 => "clock_step",
+        /// The engine restarted on this journal and rebuilt its state from the records before it:
+        /// `qty` holds the number of orders it restored to the queue, `order_id` the number it
+        /// restored in flight. A logon that follows may come late in its window (a start-up).
+        Recovered = 12 => "recovered",
+        /// The journal could not flush its records to disk (an `msync` / `fsync` failed): records up
+        /// to this one may be lost on a power failure. Written by the journal writer itself, with the
+        /// time of the record before it; `oms verify` exits 1 on such a journal.
+        SyncFailed = 13 => "sync_failed",
+        /// The exchange session changed state or repaired its sequence (a FIX logon, a refused
+        /// logon, a disconnect, a logout, a resend, a gap fill ...): what happened is a
+        /// [`SessionEvent`](super::SessionEvent) in the record's exchange detail, with its numbers.
+        /// The counterparty's text never goes into the journal.
+        ExchangeSession = 14 => "exchange_session",
+        /// An execution report after an order's first answer (a fill, a cancel by the venue ...), or
+        /// for an order this session did not send: `order_id`, `qty` = LastQty, `price` = LastPx,
+        /// ExecType and OrdStatus in the record's exchange detail.
+        Execution = 15 => "execution",
+        /// An order turned down by the exchange outside an execution report (a session Reject, a
+        /// BusinessMessageReject, a gap fill over it, not sent): `order_id`, the
+        /// [`RejectSource`](super::RejectSource) in the exchange detail, the counterparty's reason
+        /// code in `qty`. The order's `response` (reject) is recorded before it.
+        ExchangeReject = 16 => "exchange_reject",
+    }
 }
 
 impl EventKind {
-    /// Every kind, in wire order.
-    pub const ALL: [EventKind; 16] = [
-        EventKind::Logon,
-        EventKind::Logout,
-        EventKind::Queued,
-        EventKind::Sent,
-        EventKind::Modified,
-        EventKind::Cancelled,
-        EventKind::Rejected,
-        EventKind::Response,
-        EventKind::UnmatchedResponse,
-        EventKind::Unanswered,
-        EventKind::ClockStep,
-        EventKind::Recovered,
-        EventKind::SyncFailed,
-        EventKind::ExchangeSession,
-        EventKind::Execution,
-        EventKind::ExchangeReject,
-    ];
-
     /// One more than the largest wire value: the length of a table indexed by `kind as usize`.
     pub const SLOTS: usize = EventKind::ExchangeReject as usize + 1;
-
-    /// Decodes the wire value.
-    pub const fn from_u8(v: u8) -> Option<EventKind> {
-        let mut i = 0;
-        while i < Self::ALL.len() {
-            if Self::ALL[i] as u8 == v {
-                return Some(Self::ALL[i]);
-            }
-            i += 1;
-        }
-        None
-    }
 
     /// Whether the kind is an exchange session's report (`exchange_session`, `execution`,
     /// `exchange_reject`): its record carries an exchange detail where order records carry the
@@ -97,112 +65,36 @@ impl EventKind {
     pub const fn is_exchange(self) -> bool {
         matches!(self, EventKind::ExchangeSession | EventKind::Execution | EventKind::ExchangeReject)
     }
-
-    /// snake_case name, as in the CLI and CSV.
-    pub const fn name(self) -> &'static str {
-        match self {
-            EventKind::Logon => "logon",
-            EventKind::Logout => "logout",
-            EventKind::Queued => "queued",
-            EventKind::Sent => "sent",
-            EventKind::Modified => "modified",
-            EventKind::Cancelled => "cancelled",
-            EventKind::Rejected => "rejected",
-            EventKind::Response => "response",
-            EventKind::UnmatchedResponse => "unmatched_response",
-            EventKind::Unanswered => "unanswered",
-            EventKind::ClockStep => "clock_step",
-            EventKind::Recovered => "recovered",
-            EventKind::SyncFailed => "sync_failed",
-            EventKind::ExchangeSession => "exchange_session",
-            EventKind::Execution => "execution",
-            EventKind::ExchangeReject => "exchange_reject",
-        }
-    }
-
-    /// Parses a snake_case name.
-    pub fn from_name(s: &str) -> Option<EventKind> {
-        Self::ALL.into_iter().find(|k| k.name() == s)
-    }
 }
 
-/// Why a request was rejected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum RejectReason {
-    /// A New order arrived while no session was logged on.
-    OutsideWindow = 1,
-    /// Price not finite or not > 0.
-    InvalidPrice = 2,
-    /// Quantity 0.
-    InvalidQty = 3,
-    /// Side other than `'B'` / `'S'`.
-    InvalidSide = 4,
-    /// `RequestType::Unknown`.
-    InvalidRequestType = 5,
-    /// A New whose id is already queued or in flight.
-    DuplicateOrderId = 6,
-    /// Modify/Cancel of an order that is not in the queue.
-    NotQueued = 7,
-    /// The pending queue is at `max_queued_orders`.
-    QueueFull = 8,
-    /// The journal has no room left: nothing more is accepted or sent.
-    JournalFull = 9,
-    /// Still queued when the window ended.
-    SessionEnded = 10,
-    /// Still queued (or still in a ring) when the engine stopped.
-    Shutdown = 11,
-    /// The exchange did not take the order when it was sent (a session adapter not logged on,
-    /// an order it cannot encode): nothing went out.
-    NotSent = 12,
-}
-
-impl RejectReason {
-    /// Every reason, in wire order.
-    pub const ALL: [RejectReason; 12] = [
-        RejectReason::OutsideWindow,
-        RejectReason::InvalidPrice,
-        RejectReason::InvalidQty,
-        RejectReason::InvalidSide,
-        RejectReason::InvalidRequestType,
-        RejectReason::DuplicateOrderId,
-        RejectReason::NotQueued,
-        RejectReason::QueueFull,
-        RejectReason::JournalFull,
-        RejectReason::SessionEnded,
-        RejectReason::Shutdown,
-        RejectReason::NotSent,
-    ];
-
-    /// Decodes the wire value.
-    pub const fn from_u8(v: u8) -> Option<RejectReason> {
-        match v.checked_sub(1) {
-            Some(i) if (i as usize) < Self::ALL.len() => Some(Self::ALL[i as usize]),
-            _ => None,
-        }
-    }
-
-    /// snake_case name, as in the CLI and CSV.
-    pub const fn name(self) -> &'static str {
-        match self {
-            RejectReason::OutsideWindow => "outside_window",
-            RejectReason::InvalidPrice => "invalid_price",
-            RejectReason::InvalidQty => "invalid_qty",
-            RejectReason::InvalidSide => "invalid_side",
-            RejectReason::InvalidRequestType => "invalid_request_type",
-            RejectReason::DuplicateOrderId => "duplicate_order_id",
-            RejectReason::NotQueued => "not_queued",
-            RejectReason::QueueFull => "queue_full",
-            RejectReason::JournalFull => "journal_full",
-            RejectReason::SessionEnded => "session_ended",
-            RejectReason::Shutdown => "shutdown",
-            RejectReason::NotSent => "not_sent",
-        }
-    }
-
-    /// Parses a snake_case name.
-    pub fn from_name(s: &str) -> Option<RejectReason> {
-        Self::ALL.into_iter().find(|r| r.name() == s)
+wire_enum! {
+    /// Why a request was rejected.
+    pub enum RejectReason {
+        /// A New order arrived while no session was logged on.
+        OutsideWindow = 1 => "outside_window",
+        /// Price not finite or not > 0.
+        InvalidPrice = 2 => "invalid_price",
+        /// Quantity 0.
+        InvalidQty = 3 => "invalid_qty",
+        /// Side other than `'B'` / `'S'`.
+        InvalidSide = 4 => "invalid_side",
+        /// `RequestType::Unknown`.
+        InvalidRequestType = 5 => "invalid_request_type",
+        /// A New whose id is already queued or in flight.
+        DuplicateOrderId = 6 => "duplicate_order_id",
+        /// Modify/Cancel of an order that is not in the queue.
+        NotQueued = 7 => "not_queued",
+        /// The pending queue is at `max_queued_orders`.
+        QueueFull = 8 => "queue_full",
+        /// The journal has no room left: nothing more is accepted or sent.
+        JournalFull = 9 => "journal_full",
+        /// Still queued when the window ended.
+        SessionEnded = 10 => "session_ended",
+        /// Still queued (or still in a ring) when the engine stopped.
+        Shutdown = 11 => "shutdown",
+        /// The exchange did not take the order when it was sent (a session adapter not logged on,
+        /// an order it cannot encode): nothing went out.
+        NotSent = 12 => "not_sent",
     }
 }
 

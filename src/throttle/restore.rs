@@ -81,19 +81,12 @@ impl Throttle {
 
 #[cfg(test)]
 mod tests {
-    use std::num::NonZeroU32;
-
     use proptest::prelude::*;
 
-    use super::super::{ThrottleMode, ThrottleSettings};
+    use super::super::{ThrottleMode, test_throttle as throttle};
     use super::*;
 
     const S: u64 = NS_PER_SEC;
-
-    fn throttle(mode: ThrottleMode, rate: u32, burst: u32) -> Throttle {
-        let nz = |v| NonZeroU32::new(v).expect("non-zero");
-        Throttle::new(&ThrottleSettings { mode, rate: nz(rate), burst: nz(burst) })
-    }
 
     #[test]
     fn a_rebuilt_bucket_refuses_what_the_live_one_would() {
