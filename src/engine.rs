@@ -631,8 +631,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.emit_at(now, producer, Event::Rejected { order: *o, request, reason });
     }
 
-    /// Records `event` at `now`, answering `producer`'s request.
-    #[inline]
+    /// Records `event` at `now`, answering `producer`'s request. Always inlined: at each call
+    /// the event's kind is known, so the encoding table folds to the field stores of that kind
+    /// (out of line, the event would be built in memory and matched again).
+    #[inline(always)]
     fn emit_at(&mut self, now: u64, producer: u16, event: Event) {
         let rec = EventRecord::new(self.clock.wall_ns(now), event);
         self.emit(rec.from_producer(producer));
