@@ -611,7 +611,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 
     /// Matches a response. `turn_now` is the loop turn's clock reading: the record is stamped
     /// with the later of it and the response's arrival, which keeps journal times non-decreasing
-    /// without another TSC read (~10 ns on the dev VM, a tenth of an engine step).
+    /// without another TSC read (a TSC read is a good part of an engine step).
     #[inline]
     fn on_response(&mut self, r: InboundResponse, turn_now: u64) {
         let rec = adapter::matched(r, turn_now, &mut self.in_flight, &self.clock, &mut self.stats);

@@ -34,7 +34,7 @@ pub trait SlabEntry: Copy + Default {
 /// usually sequential, so the live window of in-flight ids sits in a few hot lines instead of
 /// costing a cache miss per lookup (that miss was 40 % of `on_request` in the engine-step
 /// profile). An identity-like hash would keep even more locality but makes one cluster of the
-/// whole live window, and deletion then scans it: measured at 77 µs per cancel with 1M queued.
+/// whole live window, and deletion then scans it (measured: `docs/BENCHMARKS.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
     /// Every id hashed on its own (the pending queue: random access by nature).

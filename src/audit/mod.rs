@@ -43,10 +43,8 @@
 //! Journals hold millions of sends. [`Auditor`] keeps a model of the session, the queue (in
 //! order) and the orders in flight, fed one record at a time with [`Auditor::push`]; nothing
 //! is searched. The throttle bounds are one-pass checks too (two pointers for the sliding window,
-//! a running minimum in `i128` for the token bucket; see `bounds.rs`). Measured with the release
-//! `oms` on the 2-vCPU dev VM: a replayed journal of 1M orders (3M records: queued, sent,
-//! response; up to ~500k queued at once) audits in about 1.1 s of CPU and 165 MB, where `oms
-//! stats` reads it in 0.2 s; the cost above reading is the hash table of live orders. Order ids
+//! a running minimum in `i128` for the token bucket; see `bounds.rs`). The cost above reading
+//! the journal is the hash table of live orders (`docs/BENCHMARKS.md`). Order ids
 //! may be reused once an order has ended: fates are tracked per live order, not per id over
 //! the whole journal.
 //!

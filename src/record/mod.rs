@@ -33,7 +33,7 @@
 //! Building the words from the fields and checksumming those (rather than serializing into a
 //! byte array first and reading it back) matters on the hot path: 16-byte loads over a
 //! just-built byte array defeat store-to-load forwarding (perf showed it as the hottest
-//! instruction of the append, ~20 ns per record).
+//! instruction of the append; `docs/BENCHMARKS.md`).
 
 use crate::model::{
     DisconnectCause, EventKind, FixCode, RejectReason, RejectSource, RequestType, ResponseType, SessionEvent,

@@ -29,7 +29,7 @@
 //! `unanswered` (an exchange that keeps its session, such as a FIX acceptor, can still answer
 //! them, and the answer matches).
 //!
-//! **Cost.** One pass over the journal: reading (~24 M records/s) and one or two hash-table
+//! **Cost.** One pass over the journal: reading and one or two hash-table
 //! operations per order; `docs/BENCHMARKS.md` has the measured time per million records.
 
 use std::path::{Path, PathBuf};
