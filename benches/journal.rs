@@ -12,8 +12,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use oms::cli::format::{Format, Formatter};
-use oms::cli::stats::Stats;
+use oms::cli::{Format, Formatter, Stats};
 use oms::journal::{Journal, JournalMeta, JournalWriter, WriterOptions};
 use oms::journal::{JournalSettings, SyncPolicy};
 use oms::{Config, EngineClock, Event, EventRecord, EventSink, OrderRequest, RequestType, Side};

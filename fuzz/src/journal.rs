@@ -19,8 +19,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use oms::audit::{AuditOptions, audit};
-use oms::cli::format::{Format, Formatter};
-use oms::cli::stats::Stats;
+use oms::cli::{Format, Formatter, Stats};
 use oms::journal::{Follower, Journal, MAGIC, Poll, header_checksum, segment_path};
 use oms::record::{CHECKSUMMED, RECORD_SIZE, checksum};
 

@@ -1,7 +1,10 @@
 //! The `oms` command line (the binary in `src/bin/oms.rs` only parses and calls [`run()`]).
 //!
-//! Subcommands live in [`Command`]; each has its own argument struct and `run` function in
-//! [`commands`], so adding one (e.g. `replay`) is a variant, a struct and a match arm.
+//! Subcommands live in [`Command`]; each has its own argument struct and `run` function, in
+//! `commands.rs` (decode, stats, verify, tail) or in a file of its own (`audit.rs`,
+//! `replay.rs`, `run.rs` and `run/`), so adding one is a variant, a struct, its `run` and a match
+//! arm. The decoder's [`Formatter`] and the [`Stats`] of `oms stats` are public for the benches
+//! and the fuzz targets that measure and attack them.
 //!
 //! Exit codes: 0 success (for `verify`: the journal is sound), 1 a journal is corrupt, foreign
 //! or unreadable (the message names the file and the byte offset), 2 bad usage (clap; for
@@ -19,17 +22,19 @@ use clap::{Parser, Subcommand};
 
 use crate::journal::{Journal, JournalError};
 
-pub mod audit;
-pub mod commands;
-pub mod format;
-pub mod replay;
-pub mod run;
-pub mod stats;
+mod audit;
+mod commands;
+mod format;
+mod replay;
+mod run;
+mod stats;
 
 pub use audit::AuditArgs;
 pub use commands::{DecodeArgs, StatsArgs, TailArgs, VerifyArgs};
 pub use replay::ReplayArgs;
+pub use format::{CSV_HEADER, Format, Formatter};
 pub use run::RunArgs;
+pub use stats::Stats;
 
 /// `oms`: the order management system's journal tools, scenario replay, audit, and the live engine.
 #[derive(Debug, Parser)]
