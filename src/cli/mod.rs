@@ -31,8 +31,8 @@ mod stats;
 
 pub use audit::AuditArgs;
 pub use commands::{DecodeArgs, StatsArgs, TailArgs, VerifyArgs};
-pub use replay::ReplayArgs;
 pub use format::{CSV_HEADER, Format, Formatter};
+pub use replay::ReplayArgs;
 pub use run::RunArgs;
 pub use stats::Stats;
 

@@ -52,10 +52,12 @@ macro_rules! wire_enum {
 
 mod credentials;
 mod exchange;
+mod life;
 mod order;
 mod outcome;
 
 pub use credentials::{Logon, Logout, Secret};
 pub use exchange::{DisconnectCause, FixCode, RejectSource, SessionEvent};
+pub use life::{Filled, OrderLife, OrderState, Refusal, Unexpected};
 pub use order::{OrderRequest, OrderResponse, RequestType, ResponseType, Side};
 pub use outcome::{EventKind, RejectReason};
