@@ -39,7 +39,7 @@ use std::num::NonZeroUsize;
 
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
-use crate::inflight::InFlight;
+use crate::open::OpenOrders;
 use crate::model::{Logon, Logout, OrderRequest, RejectReason, RequestType};
 use crate::queue::PendingQueue;
 pub use crate::queue::QueuedOrder;
@@ -51,6 +51,8 @@ use crate::throttle::{Throttle, ThrottleSettings};
 use crate::window::{SessionSettings, TradingWindow, WindowSpan};
 
 mod adapter;
+mod answers;
+mod open_requests;
 mod recover;
 mod shutdown;
 mod timers;
@@ -78,6 +80,9 @@ pub struct Capacities {
     pub max_queued_orders: NonZeroUsize,
     /// Most orders sent and not yet answered; at this many, sending pauses.
     pub max_in_flight: NonZeroUsize,
+    /// Most orders at the exchange (sent, or working until filled, cancelled or expired); at
+    /// this many, sending pauses.
+    pub max_working_orders: NonZeroUsize,
 }
 
 /// Most messages taken from one ring in one loop turn (keeps timers and other rings responsive).
@@ -147,8 +152,16 @@ pub struct EngineStats {
     pub matched: u64,
     /// Responses that matched nothing.
     pub unmatched: u64,
-    /// Sent orders still unanswered at shutdown.
+    /// Orders still at the exchange at shutdown (their first answer awaited, or working).
     pub unanswered: u64,
+    /// Fills applied.
+    pub fills: u64,
+    /// Cancels of open orders sent.
+    pub cancels_sent: u64,
+    /// Replaces of open orders sent.
+    pub replaces_sent: u64,
+    /// Answers that did not fit their order's state (`unexpected_report`).
+    pub unexpected: u64,
     /// Logons sent.
     pub logons: u64,
     /// Logouts sent.
@@ -258,7 +271,8 @@ impl EngineBuilder {
         let mut engine = Engine {
             throttle: Throttle::new(&cfg.throttle),
             queue: PendingQueue::with_capacity(cfg.capacities.max_queued_orders.get()),
-            in_flight: InFlight::with_capacity(cfg.capacities.max_in_flight.get()),
+            open: OpenOrders::with_capacity(cfg.capacities.max_working_orders.get()),
+            cancels: std::collections::VecDeque::with_capacity(cfg.capacities.max_working_orders.get()),
             logon: cfg.session.logon.clone(),
             logout: cfg.session.logout.clone(),
             window,
@@ -294,7 +308,11 @@ pub struct Engine<E: Exchange, S: EventSink> {
     timer_ns: u64,
     throttle: Throttle,
     queue: PendingQueue,
-    in_flight: InFlight,
+    /// The orders at the exchange, each with its life.
+    open: OpenOrders,
+    /// Cancels of open orders waiting for a permit, oldest first (order id, the producer whose
+    /// Cancel it is): they go ahead of the queue. At most one per open order (pre-allocated).
+    cancels: std::collections::VecDeque<(u64, u16)>,
     stats: EngineStats,
     cfg: EngineSettings,
     /// What the exchange's reports have had on standard error this second (cold).
@@ -326,7 +344,7 @@ impl<E: Exchange, S: EventSink> std::fmt::Debug for Engine<E, S> {
         f.debug_struct("Engine")
             .field("phase", &self.phase)
             .field("queued", &self.queue.len())
-            .field("in_flight", &self.in_flight.len())
+            .field("open", &self.open.len())
             .field("producers", &self.inputs.len())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
@@ -379,9 +397,19 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.queue.iter()
     }
 
-    /// Orders sent and not answered.
+    /// Orders sent whose first answer is awaited.
     pub fn in_flight_len(&self) -> usize {
-        self.in_flight.len()
+        self.open.awaiting()
+    }
+
+    /// Orders at the exchange: sent, or working until filled, cancelled or expired.
+    pub fn open_len(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Order `id`'s life, if it is at the exchange.
+    pub fn open_order(&self, id: u64) -> Option<crate::model::OrderLife> {
+        self.open.get(id).map(|o| o.life)
     }
 
     /// Whether a session is logged on.
@@ -398,7 +426,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// the queue or in flight (every request decided, every order sent answered). What
     /// [`EngineHandle::wait_until_done`](crate::runner::EngineHandle::wait_until_done) waits for.
     pub fn is_done(&self) -> bool {
-        self.queue.is_empty() && self.in_flight.is_empty() && self.rings_empty()
+        self.queue.is_empty()
+            && self.cancels.is_empty()
+            && self.open.awaiting() == 0
+            && !self.requests_pending()
+            && self.rings_empty()
     }
 
     /// The next instant (monotonic ns) at which the engine has something to do without new
@@ -417,8 +449,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// and a queued order (a turn sends at most [`BATCH`] queued orders, so a poll that sent
     /// some may leave a permit for the next).
     pub fn next_send_ns(&self) -> Option<u64> {
-        (self.logged_on() && !self.queue.is_empty() && self.can_send_now())
-            .then(|| self.throttle.next_available_ns(self.clock.now_ns()))
+        let waiting = (!self.cancels.is_empty() && self.can_send_requests())
+            || (!self.queue.is_empty() && self.can_send_now());
+        (self.logged_on() && waiting).then(|| self.throttle.next_available_ns(self.clock.now_ns()))
     }
 
     /// One loop turn (see the module docs). Returns how many messages and sends it handled.
@@ -500,22 +533,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             RequestType::New => self.on_new(o, arrival_ns, now, p),
             RequestType::Modify => match o.validate_modify() {
                 Err(reason) => self.reject(&o, RequestType::Modify, reason, now, p),
-                Ok(()) => match self.queue.modify(o.order_id, o.price, o.qty) {
-                    Some(q) => {
-                        let order = q.order;
-                        self.stats.modified += 1;
-                        self.emit_at(now, p, Event::Modified { order });
-                    }
-                    None => self.reject(&o, RequestType::Modify, RejectReason::NotQueued, now, p),
-                },
+                Ok(()) => self.on_modify(o, arrival_ns, now, p),
             },
-            RequestType::Cancel => match self.queue.cancel(o.order_id) {
-                Some(q) => {
-                    self.stats.cancelled += 1;
-                    self.emit_at(now, p, Event::Cancelled { order: q.order });
-                }
-                None => self.reject(&o, RequestType::Cancel, RejectReason::NotQueued, now, p),
-            },
+            RequestType::Cancel => self.on_cancel(o, arrival_ns, now, p),
             RequestType::Unknown => {
                 self.reject(&o, RequestType::Unknown, RejectReason::InvalidRequestType, now, p)
             }
@@ -530,7 +550,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             Err(reason)
         } else if !self.sink.has_room() {
             Err(RejectReason::JournalFull)
-        } else if self.queue.contains(o.order_id) || self.in_flight.contains(o.order_id) {
+        } else if self.queue.contains(o.order_id) || self.open.contains(o.order_id) {
             Err(RejectReason::DuplicateOrderId)
         } else {
             Ok(())
@@ -549,10 +569,19 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
     }
 
-    /// Whether anything but the throttle stops a send right now.
+    /// Whether anything but the throttle stops a New order's send right now.
     #[inline]
     fn can_send_now(&self) -> bool {
-        !self.in_flight.is_full() && self.sink.has_room() && self.exchange.ready()
+        self.open.awaiting() < self.cfg.capacities.max_in_flight.get()
+            && !self.open.is_full()
+            && self.can_send_requests()
+    }
+
+    /// Whether anything but the throttle stops a cancel or replace of an open order right now
+    /// (the in-flight and open-order bounds are for New orders only).
+    #[inline]
+    fn can_send_requests(&self) -> bool {
+        self.sink.has_room() && self.exchange.ready()
     }
 
     /// Sends `o`, tracking it in flight first: the exchange never has an order the engine cannot
@@ -560,16 +589,16 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     #[inline]
     fn send(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, producer: u16) {
         // Cannot fail: both callers check `can_send_now` (room), and `on_new` rejects an id that
-        // is queued or in flight.
-        let tracked = self.in_flight.insert(o, now, producer);
-        debug_assert!(tracked.is_ok(), "order {} to be sent with the in-flight table full", o.order_id);
+        // is queued or at the exchange.
+        let tracked = self.open.insert(o, now, producer);
+        debug_assert!(tracked.is_ok(), "order {} to be sent with the open-order table full", o.order_id);
         if tracked.is_err() {
             // A release build keeps the order from the exchange and gives it a fate.
             return self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
         }
         if self.exchange.send(&o).is_err() {
-            // Nothing went out: the order is not in flight, and its fate is this reject.
-            let _ = self.in_flight.take(o.order_id);
+            // Nothing went out: the order is not at the exchange, and its fate is this reject.
+            let _ = self.open.remove(o.order_id);
             return self.reject(&o, RequestType::New, RejectReason::NotSent, now, producer);
         }
         self.stats.sent += 1;
@@ -585,7 +614,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// in the throttle, and the next turn goes on. Returns the sends and the last reading.
     #[inline(always)]
     fn dispatch(&mut self, now: u64) -> (usize, u64) {
-        if self.queue.is_empty() {
+        if self.queue.is_empty() && self.cancels.is_empty() {
             return (0, now);
         }
         self.dispatch_queued(now)
@@ -595,6 +624,19 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     #[inline(never)]
     fn dispatch_queued(&mut self, mut now: u64) -> (usize, u64) {
         let mut n = 0;
+        // Cancels first: they reduce what is at risk at the exchange.
+        while n < BATCH && self.logged_on() && !self.cancels.is_empty() && self.can_send_requests() {
+            if !self.cancel_still_waits() {
+                continue;
+            }
+            if !self.throttle.try_acquire(now) {
+                return (n, now);
+            }
+            let Some((id, producer)) = self.cancels.pop_front() else { break };
+            self.send_waiting_cancel(id, now, producer);
+            n += 1;
+            now = self.tick();
+        }
         while n < BATCH
             && self.logged_on()
             && !self.queue.is_empty()
@@ -602,7 +644,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             && self.throttle.try_acquire(now)
         {
             let Some(q) = self.queue.pop_front() else { break };
-            self.send(q.order, q.arrival_ns, now, q.producer);
+            if q.replace {
+                self.send_replace(q.order, q.arrival_ns, now, q.producer);
+            } else {
+                self.send(q.order, q.arrival_ns, now, q.producer);
+            }
             n += 1;
             now = self.tick();
         }
@@ -614,8 +660,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// without another TSC read (a TSC read is a good part of an engine step).
     #[inline]
     fn on_response(&mut self, r: InboundResponse, turn_now: u64) {
-        let rec = adapter::matched(r, turn_now, &mut self.in_flight, &self.clock, &mut self.stats);
-        self.emit(rec);
+        self.on_answer(r, turn_now);
     }
 
     #[inline]

@@ -22,7 +22,7 @@ pub mod config;
 pub mod engine;
 pub mod exchange;
 mod idmap;
-mod inflight;
+mod open;
 pub mod journal;
 pub mod lifecycle;
 pub mod model;

@@ -17,8 +17,11 @@ pub struct QueuedOrder {
     pub order: OrderRequest,
     /// When it arrived (monotonic ns), to report its time inside the OMS when sent.
     pub arrival_ns: u64,
-    /// The producer whose New request it is (its records carry it).
+    /// The producer whose request it is (its records carry it).
     pub producer: u16,
+    /// A replace of an order open at the exchange (its new price and quantity), waiting in
+    /// line with the New orders; else a New order.
+    pub replace: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -127,15 +130,22 @@ impl PendingQueue {
         !self.is_empty() && self.slab.find(id).is_some()
     }
 
-    /// Appends an order. The caller guarantees its id is not queued already.
+    /// Appends a New order. The caller guarantees its id is not queued already.
     #[inline]
-    pub fn push_back(
-        &mut self,
-        order: OrderRequest,
-        arrival_ns: u64,
-        producer: u16,
-    ) -> Result<(), QueueFull> {
-        let node = Node { item: QueuedOrder { order, arrival_ns, producer }, prev: self.tail, next: NIL };
+    pub fn push_back(&mut self, order: OrderRequest, arrival_ns: u64, producer: u16) -> Result<(), QueueFull> {
+        self.push(QueuedOrder { order, arrival_ns, producer, replace: false })
+    }
+
+    /// Appends a replace of an open order (`order`: its new version). The caller guarantees
+    /// its id is not queued already.
+    #[inline]
+    pub fn push_replace(&mut self, order: OrderRequest, arrival_ns: u64, producer: u16) -> Result<(), QueueFull> {
+        self.push(QueuedOrder { order, arrival_ns, producer, replace: true })
+    }
+
+    #[inline]
+    fn push(&mut self, item: QueuedOrder) -> Result<(), QueueFull> {
+        let node = Node { item, prev: self.tail, next: NIL };
         let slot = self.slab.insert(node).map_err(|SlabFull| QueueFull)?;
         if self.tail == NIL {
             self.head = slot;

@@ -33,11 +33,66 @@ pub struct Inbound {
     pub producer: u16,
 }
 
-/// A response as it travels through the response ring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What an exchange says about an order, as it travels through a response ring.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Answer {
+    /// The order's first answer: accepted (it is working) or rejected (`onData(OrderResponse&&)`).
+    Response(OrderResponse),
+    /// A fill of an open order: `last_qty` at `last_px` (a fill before the first answer accepts
+    /// the order).
+    Fill {
+        /// The order.
+        order_id: u64,
+        /// Quantity filled by this execution.
+        last_qty: u64,
+        /// Its price.
+        last_px: f64,
+    },
+    /// The exchange cancelled the order: the cancel sent for it was carried out, or the venue
+    /// cancelled it on its own.
+    Cancelled {
+        /// The order.
+        order_id: u64,
+    },
+    /// The replace sent for the order was carried out: its new version is live.
+    Replaced {
+        /// The order.
+        order_id: u64,
+    },
+    /// The cancel or replace sent for the order was refused (FIX OrderCancelReject, 35=9); the
+    /// order goes on as it was.
+    CancelRejected {
+        /// The order.
+        order_id: u64,
+        /// The venue's reason code (FIX CxlRejReason, 102), 0 if none.
+        code: u32,
+    },
+    /// Done for the day, or expired, at the venue.
+    Expired {
+        /// The order.
+        order_id: u64,
+    },
+}
+
+impl Answer {
+    /// The order the answer is about.
+    pub const fn order_id(&self) -> u64 {
+        match *self {
+            Answer::Response(r) => r.order_id,
+            Answer::Fill { order_id, .. }
+            | Answer::Cancelled { order_id }
+            | Answer::Replaced { order_id }
+            | Answer::CancelRejected { order_id, .. }
+            | Answer::Expired { order_id } => order_id,
+        }
+    }
+}
+
+/// An answer as it travels through a response ring, stamped as it entered.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InboundResponse {
-    /// The exchange's response.
-    pub response: OrderResponse,
+    /// What the exchange said.
+    pub answer: Answer,
     /// Raw clock reading when it arrived.
     pub arrival_raw: u64,
 }
@@ -56,6 +111,11 @@ pub struct Backpressure {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("response ring full: response for order {} not accepted", .0.order_id)]
 pub struct ResponseBackpressure(pub OrderResponse);
+
+/// The response ring is full: the answer is handed back untouched.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[error("response ring full: answer for order {} not accepted", .0.order_id())]
+pub struct AnswerBackpressure(pub Answer);
 
 /// One upstream thread's handle: `Send`, not `Clone`.
 #[derive(Debug)]
@@ -173,10 +233,18 @@ impl Responder {
     /// full ring returns the response in the error.
     #[inline]
     pub fn on_data(&mut self, response: OrderResponse) -> Result<(), ResponseBackpressure> {
+        self.on_answer(Answer::Response(response)).map_err(|_| ResponseBackpressure(response))
+    }
+
+    /// Hands any answer about an order to the engine (a fill, a cancel or replace carried out
+    /// or refused, an expiry, or a first answer), stamped with its arrival time. The rules of
+    /// [`on_data`](Self::on_data) apply.
+    #[inline]
+    pub fn on_answer(&mut self, answer: Answer) -> Result<(), AnswerBackpressure> {
         let arrival_raw = self.clock.raw();
-        self.ring.push(InboundResponse { response, arrival_raw }).map_err(|e| {
+        self.ring.push(InboundResponse { answer, arrival_raw }).map_err(|e| {
             let rtrb::PushError::Full(r) = e;
-            ResponseBackpressure(r.response)
+            AnswerBackpressure(r.answer)
         })
     }
 }
@@ -212,7 +280,7 @@ mod tests {
         r.on_data(resp).unwrap();
         assert_eq!(r.on_data(resp), Err(ResponseBackpressure(resp)));
         assert_eq!(responses.len(), 1);
-        assert_eq!(responses.pop().map(|x| x.response), Some(resp));
+        assert_eq!(responses.pop().map(|x| x.answer), Some(Answer::Response(resp)));
         assert!(responses.is_empty());
     }
 }

@@ -74,6 +74,20 @@ impl Exchange for Venue {
             Venue::Fix(x) => x.send(order),
         }
     }
+    fn send_cancel(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        match self {
+            Venue::Simulated(x) => x.send_cancel(order),
+            #[cfg(feature = "fix")]
+            Venue::Fix(x) => x.send_cancel(order),
+        }
+    }
+    fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        match self {
+            Venue::Simulated(x) => x.send_replace(order),
+            #[cfg(feature = "fix")]
+            Venue::Fix(x) => x.send_replace(order),
+        }
+    }
     fn send_logon(&mut self, logon: &Logon) {
         match self {
             Venue::Simulated(x) => x.send_logon(logon),

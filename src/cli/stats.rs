@@ -1,5 +1,7 @@
 //! `oms stats`: counts per kind and per reject reason, response latency percentiles
-//! (hdrhistogram, 3 significant digits), and the `.hgrm` percentile-distribution export.
+//! (hdrhistogram, 3 significant digits), the fill ratio (quantity filled over quantity sent),
+//! the round trips of cancels and replaces of open orders, and the `.hgrm`
+//! percentile-distribution export (of the responses).
 
 use std::io::Write;
 
@@ -11,6 +13,28 @@ use crate::record::{Event, EventRecord};
 /// The percentiles `oms stats` prints.
 pub const PERCENTILES: [(&str, f64); 5] =
     [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9), ("p99.99", 99.99)];
+
+/// Records `ns` in `h` (auto-resizing: only absurd values, beyond what it can ever track, are
+/// clamped).
+fn record(h: &mut Histogram<u64>, ns: u64) {
+    if h.record(ns).is_err() {
+        h.saturating_record(ns);
+    }
+}
+
+/// `title (N what):` and the percentiles of `h`, in µs and ns; `title: no what` when empty.
+fn percentiles(out: &mut impl Write, title: &str, what: &str, h: &Histogram<u64>) -> std::io::Result<()> {
+    if h.is_empty() {
+        return writeln!(out, "{title}: no {what}");
+    }
+    writeln!(out, "{title} ({} {what}):", h.len())?;
+    for (name, p) in PERCENTILES {
+        let v = h.value_at_percentile(p);
+        writeln!(out, "  {name:<7} {:>14.3} µs  {v:>14} ns", v as f64 / 1000.0)?;
+    }
+    let max = h.max();
+    writeln!(out, "  {:<7} {:>14.3} µs  {max:>14} ns", "max", max as f64 / 1000.0)
+}
 
 /// Accumulated statistics over one or more journals.
 #[derive(Debug)]
@@ -27,6 +51,14 @@ pub struct Stats {
     pub sessions: [u64; SessionEvent::ALL.len() + 1],
     /// Round-trip latency of `response` events, ns.
     pub latency: Histogram<u64>,
+    /// Quantity of the orders sent (their first version).
+    pub sent_qty: u64,
+    /// Quantity filled (`fill` records).
+    pub filled_qty: u64,
+    /// Round trip of our cancels carried out (cancel sent to `venue_cancelled`), ns.
+    pub cancel_latency: Histogram<u64>,
+    /// Round trip of replaces carried out (replace sent to `replaced`), ns.
+    pub replace_latency: Histogram<u64>,
 }
 
 impl Default for Stats {
@@ -39,14 +71,18 @@ impl Stats {
     /// Empty statistics.
     pub fn new() -> Stats {
         // 3 significant digits, auto-resizing: cannot fail.
-        let latency = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
+        let histogram = || Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
         Stats {
             records: 0,
             kinds: [0; EventKind::SLOTS],
             reasons: [0; RejectReason::ALL.len() + 1],
             responses: [0; 3],
             sessions: [0; SessionEvent::ALL.len() + 1],
-            latency,
+            latency: histogram(),
+            sent_qty: 0,
+            filled_qty: 0,
+            cancel_latency: histogram(),
+            replace_latency: histogram(),
         }
     }
 
@@ -59,19 +95,28 @@ impl Stats {
             Event::Rejected { reason, .. } => self.reasons[reason as usize] += 1,
             Event::Response { response, round_trip_ns, .. } => {
                 self.responses[response as usize] += 1;
-                // Auto-resizing: `record` grows the histogram; only absurd values (beyond what
-                // it can ever track) are clamped.
-                if self.latency.record(round_trip_ns).is_err() {
-                    self.latency.saturating_record(round_trip_ns);
-                }
+                record(&mut self.latency, round_trip_ns);
             }
             Event::ExchangeSession(report) => self.sessions[report.event() as usize] += 1,
+            Event::Sent { order, .. } => self.sent_qty = self.sent_qty.saturating_add(order.qty),
+            Event::Fill { last_qty, .. } => self.filled_qty = self.filled_qty.saturating_add(last_qty),
+            Event::VenueCancelled { solicited: true, round_trip_ns, .. } => {
+                record(&mut self.cancel_latency, round_trip_ns)
+            }
+            Event::Replaced { round_trip_ns, .. } => record(&mut self.replace_latency, round_trip_ns),
             // Counted by kind only. (A record that does not fit its kind is never decoded from
             // a journal.)
             Event::Logon
             | Event::Logout
             | Event::Queued { .. }
-            | Event::Sent { .. }
+            | Event::VenueCancelled { solicited: false, .. }
+            | Event::CancelQueued { .. }
+            | Event::CancelSent { .. }
+            | Event::ReplaceQueued { .. }
+            | Event::ReplaceSent { .. }
+            | Event::CancelRejected { .. }
+            | Event::Expired { .. }
+            | Event::UnexpectedReport { .. }
             | Event::Modified { .. }
             | Event::Cancelled { .. }
             | Event::UnmatchedResponse { .. }
@@ -114,17 +159,25 @@ impl Stats {
             responses(ResponseType::Reject),
             responses(ResponseType::Unknown)
         )?;
-        let h = &self.latency;
-        if h.is_empty() {
-            return writeln!(out, "response latency: no responses");
+        percentiles(out, "response latency", "responses", &self.latency)?;
+        if self.filled_qty > 0 || self.kinds[EventKind::Fill as usize] > 0 {
+            let ratio = self.filled_qty as f64 / self.sent_qty.max(1) as f64;
+            writeln!(
+                out,
+                "fill ratio: {:.4} ({} filled of {} sent, {} fills)",
+                ratio,
+                self.filled_qty,
+                self.sent_qty,
+                self.kinds[EventKind::Fill as usize]
+            )?;
         }
-        writeln!(out, "response latency ({} responses):", h.len())?;
-        for (name, p) in PERCENTILES {
-            let v = h.value_at_percentile(p);
-            writeln!(out, "  {name:<7} {:>14.3} µs  {v:>14} ns", v as f64 / 1000.0)?;
+        if !self.cancel_latency.is_empty() {
+            percentiles(out, "cancel latency", "cancels", &self.cancel_latency)?;
         }
-        let max = h.max();
-        writeln!(out, "  {:<7} {:>14.3} µs  {max:>14} ns", "max", max as f64 / 1000.0)
+        if !self.replace_latency.is_empty() {
+            percentiles(out, "replace latency", "replaces", &self.replace_latency)?;
+        }
+        Ok(())
     }
 
     /// Writes the latency histogram in HdrHistogram's percentile-distribution (`.hgrm`) format,

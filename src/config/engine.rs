@@ -21,6 +21,9 @@ pub struct EngineConfig {
     pub max_queued_orders: usize,
     /// Most orders sent and not yet answered; at this many, sending pauses (orders stay queued).
     pub max_in_flight: usize,
+    /// Most orders at the exchange (sent, or working until filled, cancelled or expired); at
+    /// this many, sending pauses. At least `max_in_flight`.
+    pub max_working_orders: usize,
     /// `"spin"`, `"yield"` or `"park"` ([`IdleStrategy`]).
     pub idle: String,
     /// Longest sleep of the `park` strategy, µs.
@@ -34,6 +37,7 @@ impl Default for EngineConfig {
             ring_capacity: 65536,
             max_queued_orders: 1 << 20,
             max_in_flight: 1 << 16,
+            max_working_orders: 1 << 16,
             idle: IdleStrategy::Spin.name().into(),
             park_max_us: 1000,
         }
@@ -43,8 +47,8 @@ impl Default for EngineConfig {
 /// Largest ring capacity (each producer ring and the response ring are allocated at start-up).
 pub const MAX_RING_CAPACITY: usize = 1 << 24;
 
-/// Largest `max_queued_orders + max_in_flight`: 2^26 live orders, about 4 GiB of tables (56 bytes
-/// each), allocated at start-up. Far above what one exchange session holds, and it keeps a typo in
+/// Largest `max_queued_orders + max_working_orders`: 2^26 live orders, several GiB of tables,
+/// allocated at start-up. Far above what one exchange session holds, and it keeps a typo in
 /// the config an error message rather than an out-of-memory abort.
 pub const MAX_LIVE_ORDERS: usize = 1 << 26;
 
@@ -53,11 +57,24 @@ impl EngineConfig {
         let ring_capacity: Option<NonZeroUsize> = p.non_zero("engine.ring_capacity", self.ring_capacity);
         let max_queued: Option<NonZeroUsize> = p.non_zero("engine.max_queued_orders", self.max_queued_orders);
         let max_in_flight: Option<NonZeroUsize> = p.non_zero("engine.max_in_flight", self.max_in_flight);
+        let max_working: Option<NonZeroUsize> = p.non_zero("engine.max_working_orders", self.max_working_orders);
+        if self.max_working_orders < self.max_in_flight {
+            p.push(
+                "engine.max_working_orders",
+                format!(
+                    "{} is below max_in_flight ({}): every order in flight is at the exchange",
+                    self.max_working_orders, self.max_in_flight
+                ),
+            );
+        }
         if self.ring_capacity > MAX_RING_CAPACITY {
             p.push("engine.ring_capacity", format!("{} is above {MAX_RING_CAPACITY}", self.ring_capacity));
         }
-        if self.max_queued_orders.saturating_add(self.max_in_flight) > MAX_LIVE_ORDERS {
-            p.push("engine", format!("max_queued_orders + max_in_flight must be at most {MAX_LIVE_ORDERS}"));
+        if self.max_queued_orders.saturating_add(self.max_working_orders) > MAX_LIVE_ORDERS {
+            p.push(
+                "engine",
+                format!("max_queued_orders + max_working_orders must be at most {MAX_LIVE_ORDERS}"),
+            );
         }
         let park_max_us: Option<NonZeroU64> = p.non_zero("engine.park_max_us", self.park_max_us);
         let idle = IdleStrategy::from_name(&self.idle);
@@ -77,6 +94,7 @@ impl EngineConfig {
                 ring_capacity: ring_capacity?,
                 max_queued_orders: max_queued?,
                 max_in_flight: max_in_flight?,
+                max_working_orders: max_working?,
             })
         })();
         let runner = (|| Some(RunnerSettings { core: self.core, idle: idle?, park_max_us: park_max_us? }))();

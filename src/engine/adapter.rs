@@ -26,13 +26,11 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Engine, EngineStats};
-use crate::clock::EngineClock;
+use super::Engine;
+use super::answers::answered;
 use crate::exchange::{Exchange, ExchangeEvent};
-use crate::inflight::InFlight;
-use crate::model::{FixCode, OrderResponse};
+use crate::model::FixCode;
 use crate::record::{Event, EventRecord, SessionReport};
-use crate::ring::InboundResponse;
 use crate::sink::EventSink;
 
 /// How long a shutdown keeps polling the adapter for its logout to go out and be answered.
@@ -42,7 +40,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// The adapter's work for this turn (see the module docs); returns how much it did.
     #[inline]
     pub(super) fn poll_exchange(&mut self, now: u64) -> usize {
-        let Engine { exchange, responses, in_flight, clock, stats, sink, said, .. } = self;
+        let Engine { exchange, responses, open, queue, clock, stats, sink, said, .. } = self;
         exchange.poll(now, &mut |e| {
             let order_report = matches!(e, ExchangeEvent::Execution(_) | ExchangeEvent::OrderRejected { .. });
             if order_report {
@@ -50,7 +48,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 for ring in responses.iter_mut() {
                     while let Some(r) = ring.pop() {
                         let time = clock.now_ns();
-                        let rec = matched(r, time, in_flight, clock, stats);
+                        let rec = answered(r, time, open, queue, clock, stats);
                         stats.events += 1;
                         sink.record(&rec);
                     }
@@ -96,36 +94,6 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             if work == 0 {
                 std::thread::sleep(Duration::from_micros(100));
             }
-        }
-    }
-}
-
-/// Matches a response to its in-flight order: the one path of both the loop's response step
-/// (`Engine::on_response`) and a response drained ahead of an order's report. The record is
-/// stamped with the later of `now` (the turn's reading) and the response's arrival, which keeps
-/// journal times non-decreasing without another TSC read; latency = arrival − send.
-#[inline(always)]
-pub(super) fn matched(
-    r: InboundResponse,
-    now: u64,
-    in_flight: &mut InFlight,
-    clock: &EngineClock,
-    stats: &mut EngineStats,
-) -> EventRecord {
-    stats.responses_in += 1;
-    let arrival_ns = clock.mono_ns(r.arrival_raw);
-    let time = clock.wall_ns(now.max(arrival_ns));
-    let OrderResponse { order_id, response_type } = r.response;
-    match in_flight.take(order_id) {
-        Some(sent) => {
-            stats.matched += 1;
-            let round_trip_ns = arrival_ns.saturating_sub(sent.sent_ns);
-            let event = Event::Response { order: sent.order, response: response_type, round_trip_ns };
-            EventRecord::new(time, event).from_producer(sent.producer)
-        }
-        None => {
-            stats.unmatched += 1;
-            EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type })
         }
     }
 }

@@ -12,7 +12,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Modify / Cancel still apply, a New order is rejected for a bad field or else `shutdown`);
     /// queued orders are rejected `shutdown`; a live session is logged out (a session adapter is
     /// polled, for at most 2 s, until its Logout is answered; what it reports meanwhile is
-    /// recorded); orders still in flight are recorded `unanswered`; the sink is synced.
+    /// recorded); orders still at the exchange (awaiting their first answer, or working) are
+    /// recorded `unanswered`; the sink is synced.
     pub fn shutdown(mut self) -> EngineReport<E, S> {
         let now = self.clock.now_ns();
         if let Phase::LoggedOn { span } = self.phase
@@ -44,9 +45,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.finish_exchange();
         let now = self.clock.now_ns();
         let time = self.clock.wall_ns(now);
-        for s in self.in_flight.drain_by_send_time() {
+        // Cancels still waiting for a permit do not go out: their orders are unanswered too.
+        self.cancels.clear();
+        for x in self.open.drain_by_send_time() {
             self.stats.unanswered += 1;
-            self.emit(EventRecord::new(time, Event::Unanswered { order: s.order }).from_producer(s.producer));
+            self.emit(EventRecord::new(time, Event::Unanswered { order: x.live() }).from_producer(x.producer));
         }
         self.sink.sync();
         EngineReport { stats: self.stats, exchange: self.exchange, sink: self.sink }

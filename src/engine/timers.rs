@@ -92,7 +92,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Rejects every queued order with `reason`, oldest first.
     pub(super) fn reject_queued(&mut self, reason: RejectReason, now: u64) {
         while let Some(q) = self.queue.pop_front() {
-            self.reject(&q.order, RequestType::New, reason, now, q.producer);
+            if q.replace {
+                // A replace waiting in line: the order at the exchange goes on as it is.
+                self.open.update(q.order.order_id, |x| x.waiting = crate::open::Waiting::Nothing);
+                self.reject(&q.order, RequestType::Modify, reason, now, q.producer);
+            } else {
+                self.reject(&q.order, RequestType::New, reason, now, q.producer);
+            }
         }
     }
 

@@ -48,6 +48,25 @@ pub trait Exchange {
     /// `Err(NotSent)` when nothing went out. It may answer at once through its
     /// [`Responder`](crate::ring::Responder) (see the module docs).
     fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent>;
+    /// Asks the exchange to cancel an order it accepted (`order`: the order as it is live). Its
+    /// answer comes through the [`Responder`](crate::ring::Responder) as an
+    /// [`Answer`](crate::ring::Answer): `Cancelled`, or `CancelRejected` (the order goes on),
+    /// or a fill that got there first. Must not block. Default: the exchange cannot cancel
+    /// (`Err(NotSent)`: the engine rejects the Cancel `not_sent`).
+    fn send_cancel(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        let _ = order;
+        Err(NotSent)
+    }
+
+    /// Asks the exchange to replace an order it accepted with `order` (same id, the new price
+    /// and quantity). Its answer: `Replaced`, or `CancelRejected` (the order goes on as it
+    /// was); fills may come for the old version meanwhile. Must not block. Default: the
+    /// exchange cannot replace (`Err(NotSent)`).
+    fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        let _ = order;
+        Err(NotSent)
+    }
+
     /// Logs the session on (`sendLogon()`), at each window start.
     fn send_logon(&mut self, logon: &Logon);
     /// Logs the session off (`sendLogout()`), at each window end.
@@ -79,6 +98,12 @@ pub trait Exchange {
 impl<E: Exchange + ?Sized> Exchange for Box<E> {
     fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         (**self).send(order)
+    }
+    fn send_cancel(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        (**self).send_cancel(order)
+    }
+    fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        (**self).send_replace(order)
     }
     fn send_logon(&mut self, logon: &Logon) {
         (**self).send_logon(logon)

@@ -3,8 +3,7 @@
 //! round-trip measurements); the engine builds its own ring.
 
 use crate::clock::EngineClock;
-use crate::model::OrderResponse;
-use crate::ring::{Responder, Responses, response_ring};
+use crate::ring::{Answer, Responder, Responses, response_ring};
 
 /// The reading end of a response ring made by [`response_tap`].
 #[derive(Debug)]
@@ -13,9 +12,9 @@ pub struct ResponseTap {
 }
 
 impl ResponseTap {
-    /// The oldest response and its arrival stamp (raw clock reading), if any.
-    pub fn pop(&mut self) -> Option<(OrderResponse, u64)> {
-        self.ring.pop().map(|r| (r.response, r.arrival_raw))
+    /// The oldest answer and its arrival stamp (raw clock reading), if any.
+    pub fn pop(&mut self) -> Option<(Answer, u64)> {
+        self.ring.pop().map(|r| (r.answer, r.arrival_raw))
     }
 
     /// Responses waiting.

@@ -9,7 +9,7 @@ use crate::record::ENGINE;
 use crate::record::{Event, EventRecord};
 
 /// What happened to a request (or, following [`ENGINE`], what the engine did).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum OutcomeKind {
     /// A New order waits in the queue for the throttle.
     Queued,
@@ -36,8 +36,57 @@ pub enum OutcomeKind {
         /// Round trip from the send, ns.
         latency_ns: u64,
     },
-    /// The order was sent but not answered before the engine shut down.
+    /// The order was still at the exchange (its first answer awaited, or working) when the
+    /// engine shut down: its fate there is unknown.
     Unanswered,
+    /// A Cancel of the open order waits for a throttle permit (ahead of the queue).
+    CancelQueued,
+    /// The cancel went to the exchange, `in_oms_ns` after the Cancel was handed over.
+    CancelSent {
+        /// The Cancel's time inside the OMS, ns.
+        in_oms_ns: u64,
+    },
+    /// A Modify of the open order waits in the queue (`order`: as it would become).
+    ReplaceQueued,
+    /// The replace went to the exchange (`order`: as it would become).
+    ReplaceSent {
+        /// The Modify's time inside the OMS, ns.
+        in_oms_ns: u64,
+    },
+    /// An execution: `last_qty` at `last_px`, `cum_qty` filled in all; `complete` when it
+    /// filled the order in full (its life ends).
+    Fill {
+        /// This execution's quantity.
+        last_qty: u64,
+        /// Its price.
+        last_px: f64,
+        /// The order's filled quantity after it.
+        cum_qty: u64,
+        /// Whether the order is now filled in full.
+        complete: bool,
+    },
+    /// The exchange cancelled the open order: our cancel (`solicited`), or on its own.
+    VenueCancelled {
+        /// Whether it carried out a cancel sent for the order.
+        solicited: bool,
+        /// The cancel's round trip, ns (0 when unsolicited).
+        round_trip_ns: u64,
+    },
+    /// The replace was carried out: `order` is the new version.
+    Replaced {
+        /// The replace's round trip, ns.
+        round_trip_ns: u64,
+    },
+    /// The exchange refused the cancel (`request` Cancel) or replace (Modify): the order goes
+    /// on as it was.
+    CancelRejected {
+        /// Which request was refused.
+        request: RequestType,
+        /// The venue's reason code.
+        code: u64,
+    },
+    /// The open order ended at the venue (done for the day, or expired).
+    Expired,
     /// A record that is not about one of a producer's requests: the engine's own (logon,
     /// logout, clock step, recovered, unmatched response, the exchange's reports), seen when
     /// following [`ENGINE`].
@@ -72,6 +121,19 @@ impl Outcome {
                 OutcomeKind::Response { response, latency_ns: round_trip_ns }
             }
             Event::Unanswered { .. } => OutcomeKind::Unanswered,
+            Event::CancelQueued { .. } => OutcomeKind::CancelQueued,
+            Event::CancelSent { in_oms_ns, .. } => OutcomeKind::CancelSent { in_oms_ns },
+            Event::ReplaceQueued { .. } => OutcomeKind::ReplaceQueued,
+            Event::ReplaceSent { in_oms_ns, .. } => OutcomeKind::ReplaceSent { in_oms_ns },
+            Event::Fill { last_qty, last_px, cum_qty, complete, .. } => {
+                OutcomeKind::Fill { last_qty, last_px, cum_qty, complete }
+            }
+            Event::VenueCancelled { solicited, round_trip_ns, .. } => {
+                OutcomeKind::VenueCancelled { solicited, round_trip_ns }
+            }
+            Event::Replaced { round_trip_ns, .. } => OutcomeKind::Replaced { round_trip_ns },
+            Event::CancelRejected { request, code, .. } => OutcomeKind::CancelRejected { request, code },
+            Event::Expired { .. } => OutcomeKind::Expired,
             e @ (Event::Logon
             | Event::Logout
             | Event::UnmatchedResponse { .. }
@@ -81,6 +143,7 @@ impl Outcome {
             | Event::ExchangeSession(_)
             | Event::Execution { .. }
             | Event::ExchangeReject { .. }
+            | Event::UnexpectedReport { .. }
             | Event::Unfit(_)) => OutcomeKind::Other(e.kind()),
         };
         // The engine's own records carry no order; an exchange report names one by its id.
@@ -94,16 +157,30 @@ impl Outcome {
         Outcome { seq: r.seq, time_ns: r.time_ns, order, kind }
     }
 
-    /// Whether nothing more will be recorded about the request: it was cancelled, rejected (a
-    /// New), answered, or left unanswered at shutdown. A rejected Modify or Cancel leaves its
-    /// order as it was.
+    /// Whether the order's life has ended: cancelled (in the queue or at the exchange),
+    /// rejected (a New; or its first answer a reject), filled in full, expired, or left
+    /// unanswered at shutdown. A rejected Modify or Cancel leaves its order as it was, and an
+    /// accepted order is working until one of the above. (An order whose replace is acknowledged
+    /// after fills that reached its new quantity is done without a final outcome of its own: its
+    /// `replaced` outcome shows the new quantity, its fills the quantity filled.)
     pub fn is_final(&self) -> bool {
         match self.kind {
-            OutcomeKind::Cancelled | OutcomeKind::Response { .. } | OutcomeKind::Unanswered => true,
+            OutcomeKind::Cancelled
+            | OutcomeKind::Unanswered
+            | OutcomeKind::VenueCancelled { .. }
+            | OutcomeKind::Expired => true,
+            OutcomeKind::Response { response, .. } => response != ResponseType::Accept,
+            OutcomeKind::Fill { complete, .. } => complete,
             OutcomeKind::Rejected { request, .. } => request == RequestType::New,
             OutcomeKind::Queued
             | OutcomeKind::Sent { .. }
             | OutcomeKind::Modified
+            | OutcomeKind::CancelQueued
+            | OutcomeKind::CancelSent { .. }
+            | OutcomeKind::ReplaceQueued
+            | OutcomeKind::ReplaceSent { .. }
+            | OutcomeKind::Replaced { .. }
+            | OutcomeKind::CancelRejected { .. }
             | OutcomeKind::Other(_) => false,
         }
     }

@@ -26,31 +26,51 @@
 //! Fill prices are kept exactly: the notional is an integer of nano-units (`qty · round(px ·
 //! 10⁹)` summed in `i128`), so the average price has no float drift however many fills.
 
-/// Where an order stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OrderState {
-    /// Waiting in the engine's queue for a permit (local).
-    Queued,
-    /// Sent; its first answer is awaited (pending new).
-    Sent,
-    /// Accepted by the exchange, nothing filled.
-    Working,
-    /// Accepted, filled in part.
-    PartiallyFilled,
-    /// A cancel was sent and is not answered yet.
-    PendingCancel,
-    /// A replace was sent and is not answered yet.
-    PendingReplace,
-    /// Filled in full. Final.
-    Filled,
-    /// Cancelled, in the queue or at the exchange. Final.
-    Cancelled,
-    /// Refused, by the engine or the exchange. Final.
-    Rejected,
-    /// Done for the day, or expired, at the venue. Final.
-    Expired,
-    /// The session ended with the order still open at the exchange, its fate unknown. Final.
-    Unanswered,
+wire_enum! {
+    /// Where an order stands.
+    pub enum OrderState {
+        /// Waiting in the engine's queue for a permit (local).
+        Queued = 1 => "queued",
+        /// Sent; its first answer is awaited (pending new).
+        Sent = 2 => "sent",
+        /// Accepted by the exchange, nothing filled.
+        Working = 3 => "working",
+        /// Accepted, filled in part.
+        PartiallyFilled = 4 => "partially_filled",
+        /// A cancel was sent and is not answered yet.
+        PendingCancel = 5 => "pending_cancel",
+        /// A replace was sent and is not answered yet.
+        PendingReplace = 6 => "pending_replace",
+        /// Filled in full. Final.
+        Filled = 7 => "filled",
+        /// Cancelled, in the queue or at the exchange. Final.
+        Cancelled = 8 => "cancelled",
+        /// Refused, by the engine or the exchange. Final.
+        Rejected = 9 => "rejected",
+        /// Done for the day, or expired, at the venue. Final.
+        Expired = 10 => "expired",
+        /// The session ended with the order still open at the exchange, its fate unknown. Final.
+        Unanswered = 11 => "unanswered",
+    }
+}
+
+wire_enum! {
+    /// Which answer about an order an exchange gave (an `unexpected_report` record says which
+    /// did not fit).
+    pub enum AnswerKind {
+        /// The first answer: accepted or rejected.
+        Response = 1 => "response",
+        /// A fill.
+        Fill = 2 => "fill",
+        /// A cancel carried out.
+        Cancelled = 3 => "cancelled",
+        /// A replace carried out.
+        Replaced = 4 => "replaced",
+        /// A cancel or replace refused.
+        CancelRejected = 5 => "cancel_rejected",
+        /// Done for the day.
+        Expired = 6 => "expired",
+    }
 }
 
 impl OrderState {
@@ -76,23 +96,6 @@ impl OrderState {
                 | OrderState::PendingCancel
                 | OrderState::PendingReplace
         )
-    }
-
-    /// snake_case name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            OrderState::Queued => "queued",
-            OrderState::Sent => "sent",
-            OrderState::Working => "working",
-            OrderState::PartiallyFilled => "partially_filled",
-            OrderState::PendingCancel => "pending_cancel",
-            OrderState::PendingReplace => "pending_replace",
-            OrderState::Filled => "filled",
-            OrderState::Cancelled => "cancelled",
-            OrderState::Rejected => "rejected",
-            OrderState::Expired => "expired",
-            OrderState::Unanswered => "unanswered",
-        }
     }
 }
 
@@ -248,10 +251,11 @@ impl OrderLife {
         Ok(())
     }
 
-    /// A fill of `last_qty` at `last_px`. A fill before the first answer accepts the order; a
-    /// fill that would take the order beyond the live version's quantity is a misfit.
+    /// A fill of `last_qty` at `last_px` of an open order (its first answer comes before: a
+    /// fill of an order awaiting it does not fit); one that would take the order beyond the
+    /// live version's quantity does not fit either.
     pub fn fill(&mut self, last_qty: u64, last_px: f64) -> Result<Filled, Unexpected> {
-        let open = self.state.is_open() || self.state == OrderState::Sent;
+        let open = self.state.is_open();
         if !open || last_qty == 0 {
             return Err(self.unexpected(if last_qty == 0 { "a fill of nothing" } else { "a fill" }));
         }
@@ -265,7 +269,7 @@ impl OrderLife {
             return Ok(Filled::Fully);
         }
         match self.state {
-            OrderState::Sent | OrderState::Working => self.state = OrderState::PartiallyFilled,
+            OrderState::Working => self.state = OrderState::PartiallyFilled,
             // A pending request goes on; refused, it returns to "filled in part".
             OrderState::PendingCancel | OrderState::PendingReplace => {
                 self.before = OrderState::PartiallyFilled

@@ -52,12 +52,47 @@ wire_enum! {
         /// [`RejectSource`](super::RejectSource) in the exchange detail, the counterparty's reason
         /// code in `qty`. The order's `response` (reject) is recorded before it.
         ExchangeReject = 16 => "exchange_reject",
+        /// A Cancel of an order open at the exchange waits for a throttle permit; cancels go out
+        /// ahead of the queue. The order as it is live.
+        CancelQueued = 17 => "cancel_queued",
+        /// A cancel went to the exchange for an open order (the order as it is live); `latency_ns`
+        /// is the Cancel's time inside the OMS.
+        CancelSent = 18 => "cancel_sent",
+        /// A Modify of an order open at the exchange waits in the queue, in its place among the
+        /// New orders: the order as it would become (its new price and quantity).
+        ReplaceQueued = 19 => "replace_queued",
+        /// A replace went to the exchange: the order as it would become; `latency_ns` is the
+        /// Modify's time inside the OMS.
+        ReplaceSent = 20 => "replace_sent",
+        /// An execution filled part of an open order, which stays open: `qty` = LastQty,
+        /// `price` = LastPx, `latency_ns` = the order's filled quantity after it.
+        Fill = 21 => "fill",
+        /// The exchange cancelled an open order: the cancel sent for it (`request` Cancel;
+        /// `latency_ns` the cancel's round trip), or on its own (`request` New, latency 0).
+        VenueCancelled = 22 => "venue_cancelled",
+        /// The exchange carried out the replace sent for an order: the order as it now is;
+        /// `latency_ns` the replace's round trip.
+        Replaced = 23 => "replaced",
+        /// The exchange refused the cancel (`request` Cancel) or replace (`request` Modify) sent
+        /// for an order, which goes on as it was; `latency_ns` holds the venue's reason code.
+        CancelRejected = 24 => "cancel_rejected",
+        /// An open order ended at the venue: done for the day, or expired.
+        Expired = 25 => "expired",
+        /// An answer from the exchange that does not fit its order's state (a fill of a
+        /// cancelled order, a replace acknowledged with none pending, an overfill): recorded, and
+        /// nothing changed. `latency_ns` holds which answer (byte 0, an `AnswerKind`) and the
+        /// order's state then (byte 1, an `OrderState`; 0: not open); `qty` and `price` a
+        /// fill's numbers.
+        UnexpectedReport = 26 => "unexpected_report",
+        /// The execution that filled an open order in full (its last fill; its life ends): as
+        /// `fill`.
+        Filled = 27 => "filled",
     }
 }
 
 impl EventKind {
     /// One more than the largest wire value: the length of a table indexed by `kind as usize`.
-    pub const SLOTS: usize = EventKind::ExchangeReject as usize + 1;
+    pub const SLOTS: usize = EventKind::Filled as usize + 1;
 
     /// Whether the kind is an exchange session's report (`exchange_session`, `execution`,
     /// `exchange_reject`): its record carries an exchange detail where order records carry the
@@ -82,7 +117,8 @@ wire_enum! {
         InvalidRequestType = 5 => "invalid_request_type",
         /// A New whose id is already queued or in flight.
         DuplicateOrderId = 6 => "duplicate_order_id",
-        /// Modify/Cancel of an order that is not in the queue.
+        /// Modify/Cancel of an order that is not in the queue. Written by format versions before
+        /// 4, when only queued orders could be modified or cancelled; now `not_open`.
         NotQueued = 7 => "not_queued",
         /// The pending queue is at `max_queued_orders`.
         QueueFull = 8 => "queue_full",
@@ -95,6 +131,15 @@ wire_enum! {
         /// The exchange did not take the order when it was sent (a session adapter not logged on,
         /// an order it cannot encode): nothing went out.
         NotSent = 12 => "not_sent",
+        /// A Modify or Cancel of an order that is neither queued nor open at the exchange (an
+        /// unknown id, or an order whose life has ended).
+        NotOpen = 13 => "not_open",
+        /// A Modify or Cancel of an order with a cancel or replace pending, or whose first answer
+        /// is awaited: one request at a time, so the versions of an order form one chain. The
+        /// order is as it was; send the request again once the exchange has answered.
+        RequestPending = 14 => "request_pending",
+        /// A Modify of an open order to a quantity at or below what is already filled.
+        ReplaceBelowFilled = 15 => "replace_below_filled",
     }
 }
 

@@ -20,8 +20,8 @@
 
 use super::{ENGINE, EventRecord, ExchangeDetail};
 use crate::model::{
-    DisconnectCause, EventKind, FixCode, OrderRequest, RejectReason, RejectSource, RequestType, ResponseType,
-    SessionEvent,
+    AnswerKind, DisconnectCause, EventKind, FixCode, OrderRequest, OrderState, RejectReason, RejectSource,
+    RequestType, ResponseType, SessionEvent,
 };
 
 /// What one record says. See the [module docs](crate::record).
@@ -123,6 +123,94 @@ pub enum Event {
         source: RejectSource,
         /// The counterparty's reason code (SessionRejectReason 373 or BusinessRejectReason 380).
         code: u64,
+    },
+    /// A Cancel of an order open at the exchange waits for a throttle permit (cancels go ahead
+    /// of the queue).
+    CancelQueued {
+        /// The order as it is live.
+        order: OrderRequest,
+    },
+    /// A cancel went to the exchange.
+    CancelSent {
+        /// The order as it is live.
+        order: OrderRequest,
+        /// The Cancel's time inside the OMS, ns.
+        in_oms_ns: u64,
+    },
+    /// A Modify of an order open at the exchange waits in the queue, among the New orders.
+    ReplaceQueued {
+        /// The order as it would become.
+        order: OrderRequest,
+    },
+    /// A replace went to the exchange.
+    ReplaceSent {
+        /// The order as it would become.
+        order: OrderRequest,
+        /// The Modify's time inside the OMS, ns.
+        in_oms_ns: u64,
+    },
+    /// An execution filled part of an open order (`fill`), or the rest of it (`filled`: the
+    /// order's life ends).
+    Fill {
+        /// The order's id, symbol and side (its price and quantity: the live version's, which
+        /// the record does not keep: see the fold).
+        order_id: u64,
+        /// Its symbol.
+        symbol_id: i32,
+        /// Its side.
+        side: char,
+        /// Quantity of this execution (LastQty).
+        last_qty: u64,
+        /// Its price (LastPx).
+        last_px: f64,
+        /// The order's filled quantity after it.
+        cum_qty: u64,
+        /// Whether it filled the order in full (`filled`).
+        complete: bool,
+    },
+    /// The exchange cancelled an open order.
+    VenueCancelled {
+        /// The order as it was live.
+        order: OrderRequest,
+        /// Whether it carried out a cancel sent for the order (else the venue cancelled it on
+        /// its own).
+        solicited: bool,
+        /// The cancel's round trip (cancel sent to its answer), ns; 0 when unsolicited.
+        round_trip_ns: u64,
+    },
+    /// The exchange carried out the replace sent for an order.
+    Replaced {
+        /// The order as it now is.
+        order: OrderRequest,
+        /// The replace's round trip, ns.
+        round_trip_ns: u64,
+    },
+    /// The exchange refused the cancel or replace sent for an order; it goes on as it was.
+    CancelRejected {
+        /// The order as it is live.
+        order: OrderRequest,
+        /// Which request was refused: Cancel or Modify.
+        request: RequestType,
+        /// The venue's reason code (FIX CxlRejReason, 102), 0 if none.
+        code: u64,
+    },
+    /// An open order ended at the venue (done for the day, or expired).
+    Expired {
+        /// The order as it was live.
+        order: OrderRequest,
+    },
+    /// An answer that did not fit its order's state: recorded, nothing changed.
+    UnexpectedReport {
+        /// The order it named.
+        order_id: u64,
+        /// Which answer.
+        answer: AnswerKind,
+        /// The order's state then; `None` when it was not open (unknown, or ended).
+        state: Option<OrderState>,
+        /// A fill's quantity (0 for other answers).
+        qty: u64,
+        /// A fill's price (0 for other answers).
+        price: f64,
     },
     /// A record whose fields do not fit its kind ([`EventRecord::misfit`] says how): only a
     /// record made by hand; decoding a journal refuses them.
@@ -255,6 +343,17 @@ impl Event {
             Event::ExchangeSession(_) => EventKind::ExchangeSession,
             Event::Execution { .. } => EventKind::Execution,
             Event::ExchangeReject { .. } => EventKind::ExchangeReject,
+            Event::CancelQueued { .. } => EventKind::CancelQueued,
+            Event::CancelSent { .. } => EventKind::CancelSent,
+            Event::ReplaceQueued { .. } => EventKind::ReplaceQueued,
+            Event::ReplaceSent { .. } => EventKind::ReplaceSent,
+            Event::Fill { complete: false, .. } => EventKind::Fill,
+            Event::Fill { complete: true, .. } => EventKind::Filled,
+            Event::VenueCancelled { .. } => EventKind::VenueCancelled,
+            Event::Replaced { .. } => EventKind::Replaced,
+            Event::CancelRejected { .. } => EventKind::CancelRejected,
+            Event::Expired { .. } => EventKind::Expired,
+            Event::UnexpectedReport { .. } => EventKind::UnexpectedReport,
             Event::Unfit(kind) => *kind,
         }
     }
@@ -269,10 +368,20 @@ impl Event {
             | Event::Cancelled { order }
             | Event::Rejected { order, .. }
             | Event::Response { order, .. }
-            | Event::Unanswered { order } => Some(order.order_id),
+            | Event::Unanswered { order }
+            | Event::CancelQueued { order }
+            | Event::CancelSent { order, .. }
+            | Event::ReplaceQueued { order }
+            | Event::ReplaceSent { order, .. }
+            | Event::VenueCancelled { order, .. }
+            | Event::Replaced { order, .. }
+            | Event::CancelRejected { order, .. }
+            | Event::Expired { order } => Some(order.order_id),
             Event::UnmatchedResponse { order_id, .. }
             | Event::Execution { order_id, .. }
-            | Event::ExchangeReject { order_id, .. } => Some(*order_id),
+            | Event::ExchangeReject { order_id, .. }
+            | Event::Fill { order_id, .. }
+            | Event::UnexpectedReport { order_id, .. } => Some(*order_id),
             Event::Logon
             | Event::Logout
             | Event::ClockStep { .. }
@@ -293,10 +402,20 @@ impl Event {
             | Event::Cancelled { order }
             | Event::Rejected { order, .. }
             | Event::Response { order, .. }
-            | Event::Unanswered { order } => Some(order),
+            | Event::Unanswered { order }
+            | Event::CancelQueued { order }
+            | Event::CancelSent { order, .. }
+            | Event::ReplaceQueued { order }
+            | Event::ReplaceSent { order, .. }
+            | Event::VenueCancelled { order, .. }
+            | Event::Replaced { order, .. }
+            | Event::CancelRejected { order, .. }
+            | Event::Expired { order } => Some(order),
             Event::UnmatchedResponse { .. }
             | Event::Execution { .. }
             | Event::ExchangeReject { .. }
+            | Event::Fill { .. }
+            | Event::UnexpectedReport { .. }
             | Event::Logon
             | Event::Logout
             | Event::ClockStep { .. }
@@ -308,16 +427,27 @@ impl Event {
     }
 }
 
-/// The request each kind answers: a `rejected` record any (`None` here), the others one.
-const fn request_of(kind: EventKind) -> Option<RequestType> {
+/// Whether a record of `kind` may answer (or carry out) `request`.
+const fn request_fits(kind: EventKind, request: RequestType) -> bool {
+    use RequestType::{Cancel, Modify, New, Unknown};
     match kind {
-        EventKind::Queued | EventKind::Sent | EventKind::Response | EventKind::Unanswered => {
-            Some(RequestType::New)
+        EventKind::Queued
+        | EventKind::Sent
+        | EventKind::Response
+        | EventKind::Unanswered
+        | EventKind::Fill
+        | EventKind::Filled
+        | EventKind::Expired => matches!(request, New),
+        EventKind::Modified | EventKind::ReplaceQueued | EventKind::ReplaceSent | EventKind::Replaced => {
+            matches!(request, Modify)
         }
-        EventKind::Modified => Some(RequestType::Modify),
-        EventKind::Cancelled => Some(RequestType::Cancel),
-        EventKind::Rejected => None,
-        EventKind::Logon
+        EventKind::Cancelled | EventKind::CancelQueued | EventKind::CancelSent => matches!(request, Cancel),
+        // Our cancel carried out, or the venue's own.
+        EventKind::VenueCancelled => matches!(request, Cancel | New),
+        EventKind::CancelRejected => matches!(request, Cancel | Modify),
+        EventKind::Rejected => true,
+        EventKind::UnexpectedReport
+        | EventKind::Logon
         | EventKind::Logout
         | EventKind::UnmatchedResponse
         | EventKind::ClockStep
@@ -325,8 +455,22 @@ const fn request_of(kind: EventKind) -> Option<RequestType> {
         | EventKind::SyncFailed
         | EventKind::ExchangeSession
         | EventKind::Execution
-        | EventKind::ExchangeReject => Some(RequestType::Unknown),
+        | EventKind::ExchangeReject => matches!(request, Unknown),
     }
+}
+
+/// An `unexpected_report` record's codes (`latency_ns`): which answer (byte 0) and the order's
+/// state then (byte 1, 0: not open); the other bytes are zero.
+fn report_codes(v: u64) -> Result<(AnswerKind, Option<OrderState>), (&'static str, u32)> {
+    if v >> 16 != 0 {
+        return Err(("report codes", (v >> 16) as u32));
+    }
+    let answer = AnswerKind::from_u8(v as u8).ok_or(("answer kind", u32::from(v as u8)))?;
+    let state = match (v >> 8) as u8 {
+        0 => None,
+        b => Some(OrderState::from_u8(b).ok_or(("order state", u32::from(b)))?),
+    };
+    Ok((answer, state))
 }
 
 /// How a record's fields do not fit its kind ([`EventRecord::misfit`]).
@@ -436,6 +580,42 @@ impl EventRecord {
                 qty: code,
                 ..exchange(EventKind::ExchangeReject, ExchangeDetail::Reject { source })
             },
+            Event::CancelQueued { order: o } => order(EventKind::CancelQueued, &o, RequestType::Cancel),
+            Event::CancelSent { order: o, in_oms_ns } => {
+                EventRecord { latency_ns: in_oms_ns, ..order(EventKind::CancelSent, &o, RequestType::Cancel) }
+            }
+            Event::ReplaceQueued { order: o } => order(EventKind::ReplaceQueued, &o, RequestType::Modify),
+            Event::ReplaceSent { order: o, in_oms_ns } => {
+                EventRecord { latency_ns: in_oms_ns, ..order(EventKind::ReplaceSent, &o, RequestType::Modify) }
+            }
+            Event::Fill { order_id, symbol_id, side, last_qty, last_px, cum_qty, complete } => EventRecord {
+                order_id,
+                symbol_id,
+                side,
+                price: last_px,
+                qty: last_qty,
+                latency_ns: cum_qty,
+                request: RequestType::New,
+                ..bare(if complete { EventKind::Filled } else { EventKind::Fill })
+            },
+            Event::VenueCancelled { order: o, solicited, round_trip_ns } => {
+                let request = if solicited { RequestType::Cancel } else { RequestType::New };
+                EventRecord { latency_ns: round_trip_ns, ..order(EventKind::VenueCancelled, &o, request) }
+            }
+            Event::Replaced { order: o, round_trip_ns } => {
+                EventRecord { latency_ns: round_trip_ns, ..order(EventKind::Replaced, &o, RequestType::Modify) }
+            }
+            Event::CancelRejected { order: o, request, code } => {
+                EventRecord { latency_ns: code, ..order(EventKind::CancelRejected, &o, request) }
+            }
+            Event::Expired { order: o } => order(EventKind::Expired, &o, RequestType::New),
+            Event::UnexpectedReport { order_id, answer, state, qty, price } => EventRecord {
+                order_id,
+                qty,
+                price,
+                latency_ns: u64::from(answer as u8) | u64::from(state.map_or(0, |s| s as u8)) << 8,
+                ..bare(EventKind::UnexpectedReport)
+            },
             Event::Unfit(kind) => bare(kind),
         }
     }
@@ -494,6 +674,39 @@ impl EventRecord {
                     Ok(ExchangeDetail::None) | Err(_) => Event::Unfit(self.kind),
                 }
             }
+            EventKind::CancelQueued => Event::CancelQueued { order: order() },
+            EventKind::CancelSent => Event::CancelSent { order: order(), in_oms_ns: self.latency_ns },
+            EventKind::ReplaceQueued => Event::ReplaceQueued { order: order() },
+            EventKind::ReplaceSent => Event::ReplaceSent { order: order(), in_oms_ns: self.latency_ns },
+            EventKind::Fill | EventKind::Filled => Event::Fill {
+                order_id: self.order_id,
+                symbol_id: self.symbol_id,
+                side: self.side,
+                last_qty: self.qty,
+                last_px: self.price,
+                cum_qty: self.latency_ns,
+                complete: self.kind == EventKind::Filled,
+            },
+            EventKind::VenueCancelled => Event::VenueCancelled {
+                order: order(),
+                solicited: self.request == RequestType::Cancel,
+                round_trip_ns: self.latency_ns,
+            },
+            EventKind::Replaced => Event::Replaced { order: order(), round_trip_ns: self.latency_ns },
+            EventKind::CancelRejected => {
+                Event::CancelRejected { order: order(), request: self.request, code: self.latency_ns }
+            }
+            EventKind::Expired => Event::Expired { order: order() },
+            EventKind::UnexpectedReport => match report_codes(self.latency_ns) {
+                Ok((answer, state)) => Event::UnexpectedReport {
+                    order_id: self.order_id,
+                    answer,
+                    state,
+                    qty: self.qty,
+                    price: self.price,
+                },
+                Err(_) => Event::Unfit(self.kind),
+            },
         }
     }
 
@@ -502,7 +715,7 @@ impl EventRecord {
     /// `response` and `unmatched_response`), an exchange record's codes and side. `None` for
     /// every record the engine writes; decoding a journal refuses the others.
     pub fn misfit(&self) -> Option<Misfit> {
-        if request_of(self.kind).is_some_and(|q| q != self.request) {
+        if !request_fits(self.kind, self.request) {
             return Some(Misfit::Request(self.request));
         }
         if (self.kind == EventKind::Rejected) != self.reason.is_some() {
@@ -519,6 +732,11 @@ impl EventRecord {
             if let Err((field, value)) = ExchangeDetail::from_bits(self.kind, self.symbol_id as u32) {
                 return Some(Misfit::Detail(field, value));
             }
+        }
+        if self.kind == EventKind::UnexpectedReport
+            && let Err((field, value)) = report_codes(self.latency_ns)
+        {
+            return Some(Misfit::Detail(field, value));
         }
         None
     }

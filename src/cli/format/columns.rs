@@ -2,7 +2,7 @@
 //! of [`super`]), from the record's typed view.
 
 use super::{json_str, push_u64};
-use crate::model::{FixCode, OrderRequest, RejectReason, ResponseType};
+use crate::model::{AnswerKind, FixCode, OrderRequest, OrderState, RejectReason, ResponseType};
 use crate::record::{Event, SessionReport};
 
 /// A `latency_ns` cell: a duration, or a clock step's signed ns.
@@ -42,10 +42,51 @@ impl Columns {
             Event::Queued { order: o }
             | Event::Modified { order: o }
             | Event::Cancelled { order: o }
-            | Event::Unanswered { order: o } => order(&o),
-            Event::Sent { order: o, in_oms_ns } => {
+            | Event::Unanswered { order: o }
+            | Event::CancelQueued { order: o }
+            | Event::ReplaceQueued { order: o }
+            | Event::Expired { order: o } => order(&o),
+            Event::Sent { order: o, in_oms_ns }
+            | Event::CancelSent { order: o, in_oms_ns }
+            | Event::ReplaceSent { order: o, in_oms_ns } => {
                 Columns { latency: Some(Latency::Ns(in_oms_ns)), ..order(&o) }
             }
+            Event::Replaced { order: o, round_trip_ns } => {
+                Columns { latency: Some(Latency::Ns(round_trip_ns)), ..order(&o) }
+            }
+            Event::VenueCancelled { order: o, solicited, round_trip_ns } => Columns {
+                latency: solicited.then_some(Latency::Ns(round_trip_ns)),
+                detail: Some(Detail::words(if solicited { "our_cancel" } else { "by_the_venue" }, [None, None])),
+                ..order(&o)
+            },
+            Event::CancelRejected { order: o, request, code } => Columns {
+                detail: Some(Detail::words(
+                    "refused",
+                    [Some(("request", DetailValue::Name(request.name()))), Some(("code", DetailValue::Num(code)))],
+                )),
+                ..order(&o)
+            },
+            Event::Fill { order_id, symbol_id, side, last_qty, last_px, cum_qty, .. } => Columns {
+                order_id: Some(order_id),
+                symbol: Some((symbol_id, side)),
+                price: Some(last_px),
+                qty: Some(last_qty),
+                detail: Some(Detail::words("", [Some(("cum_qty", DetailValue::Num(cum_qty))), None])),
+                ..none
+            },
+            Event::UnexpectedReport { order_id, answer, state, qty, price } => Columns {
+                order_id: Some(order_id),
+                price: (answer == AnswerKind::Fill).then_some(price),
+                qty: (answer == AnswerKind::Fill).then_some(qty),
+                detail: Some(Detail::words(
+                    "",
+                    [
+                        Some(("answer", DetailValue::Name(answer.name()))),
+                        Some(("state", DetailValue::Name(state.map_or("not_open", OrderState::name)))),
+                    ],
+                )),
+                ..none
+            },
             Event::Rejected { order: o, reason, .. } => Columns { reason: Some(reason), ..order(&o) },
             Event::Response { order: o, response, round_trip_ns } => {
                 // A record that kept only the id has no side.
@@ -113,6 +154,11 @@ pub(super) struct Detail {
 }
 
 impl Detail {
+    /// A first word (none if empty) and up to two pairs.
+    fn words(first: &'static str, pairs: [Option<(&'static str, DetailValue)>; 2]) -> Detail {
+        Detail { first: (!first.is_empty()).then_some(first), pairs: [pairs[0], pairs[1], None] }
+    }
+
     fn session(report: &SessionReport) -> Detail {
         use DetailValue::{Name, Num};
         let pairs = match *report {

@@ -38,6 +38,7 @@ pub(super) struct Status {
     queued: u64,
     rejected: u64,
     responses: u64,
+    fills: u64,
     round_trip: Option<Histogram<u64>>,
     last_logout_ns: Option<i64>,
     closed: bool,
@@ -62,6 +63,7 @@ impl Status {
             queued: 0,
             rejected: 0,
             responses: 0,
+            fills: 0,
             // 1 ns to an hour, 3 significant digits; `None` only if those bounds were invalid.
             round_trip: Histogram::new_with_bounds(1, 3_600_000_000_000, 3).ok(),
             last_logout_ns: None,
@@ -108,7 +110,17 @@ impl Status {
                     }
                 }
                 Event::Logout => self.last_logout_ns = Some(r.time_ns),
+                Event::Fill { .. } => self.fills += 1,
                 Event::Logon
+                | Event::CancelQueued { .. }
+                | Event::CancelSent { .. }
+                | Event::ReplaceQueued { .. }
+                | Event::ReplaceSent { .. }
+                | Event::VenueCancelled { .. }
+                | Event::Replaced { .. }
+                | Event::CancelRejected { .. }
+                | Event::Expired { .. }
+                | Event::UnexpectedReport { .. }
                 | Event::Modified { .. }
                 | Event::Cancelled { .. }
                 | Event::UnmatchedResponse { .. }
@@ -154,11 +166,12 @@ impl Status {
             _ => "round trip -".into(),
         };
         format!(
-            "oms run: {time} {session} | sent {} queued {} rejected {} responses {} | queue depth {} in flight {} | {rt}",
+            "oms run: {time} {session} | sent {} queued {} rejected {} responses {} fills {} | queue depth {} in flight {} | {rt}",
             self.sent,
             self.queued,
             self.rejected,
             self.responses,
+            self.fills,
             self.orders.queued_len(),
             self.orders.in_flight_len(),
         )
@@ -252,6 +265,16 @@ impl Sessions {
             | Event::SyncFailed
             | Event::Execution { .. }
             | Event::ExchangeReject { .. }
+            | Event::CancelQueued { .. }
+            | Event::CancelSent { .. }
+            | Event::ReplaceQueued { .. }
+            | Event::ReplaceSent { .. }
+            | Event::Fill { .. }
+            | Event::VenueCancelled { .. }
+            | Event::Replaced { .. }
+            | Event::CancelRejected { .. }
+            | Event::Expired { .. }
+            | Event::UnexpectedReport { .. }
             | Event::Unfit(_) => {}
         }
     }

@@ -1,0 +1,161 @@
+//! What the exchange says about an order, applied to its life ([`OrderLife`]) and recorded.
+//!
+//! - The first answer (`response`): accepted, the order is working; rejected, its life ends.
+//!   Its round trip is measured from the send.
+//! - A `fill`: never beyond the quantity of the version that is live (a fill for the old
+//!   version after a replace was sent counts against the old version); filled in full, the
+//!   order's life ends. The record carries the filled quantity after it.
+//! - A cancel carried out (`venue_cancelled`, with the cancel's round trip when it was ours), a
+//!   replace carried out (`replaced`, the new version live, with its round trip), a cancel or
+//!   replace refused (`cancel_rejected`: the order goes on as it was), an expiry (`expired`).
+//! - Anything that does not fit the order's state (a fill of a cancelled order, a replace
+//!   acknowledged with none pending, an overfill, an answer for an order not at the exchange)
+//!   is recorded as an `unexpected_report` and changes nothing; a first answer for an order
+//!   not awaiting one stays an `unmatched_response`.
+//!
+//! Each record is stamped with the later of the turn's reading and the answer's arrival (the
+//! journal's times never go back) and carries the producer of the order's New request.
+
+use super::{Engine, EngineStats};
+use crate::clock::EngineClock;
+use crate::exchange::Exchange;
+use crate::model::{AnswerKind, Filled, OrderResponse, OrderState, ResponseType};
+use crate::open::{OpenOrders, Waiting};
+use crate::queue::PendingQueue;
+use crate::record::{Event, EventRecord};
+use crate::ring::{Answer, InboundResponse};
+use crate::sink::EventSink;
+
+impl<E: Exchange, S: EventSink> Engine<E, S> {
+    /// Applies and records one answer taken from a response ring at the turn's reading `now`.
+    #[inline]
+    pub(super) fn on_answer(&mut self, r: InboundResponse, now: u64) {
+        let rec = answered(r, now, &mut self.open, &mut self.queue, &self.clock, &mut self.stats);
+        self.emit(rec);
+    }
+}
+
+/// An order's life at the exchange ended: it leaves the table, and a replace of it waiting in
+/// the queue goes with it (a cancel waiting in the line is skipped when it comes up).
+fn end(open: &mut OpenOrders, queue: &mut PendingQueue, id: u64) {
+    if let Some(x) = open.remove(id)
+        && x.waiting == Waiting::Replace
+    {
+        queue.cancel(id);
+    }
+}
+
+/// Applies answer `r` at `now` (see the module docs) and returns its record: the one path of
+/// the loop's response step and of an answer drained ahead of an exchange report.
+#[inline(always)]
+pub(super) fn answered(
+    r: InboundResponse,
+    now: u64,
+    open: &mut OpenOrders,
+    queue: &mut PendingQueue,
+    clock: &EngineClock,
+    stats: &mut EngineStats,
+) -> EventRecord {
+    stats.responses_in += 1;
+    let arrival_ns = clock.mono_ns(r.arrival_raw);
+    let time = clock.wall_ns(now.max(arrival_ns));
+    let id = r.answer.order_id();
+    if let Answer::Response(OrderResponse { order_id, response_type }) = r.answer {
+        let first = open.update(order_id, |x| {
+            if x.life.state() != OrderState::Sent {
+                return None;
+            }
+            let _ = if response_type == ResponseType::Accept { x.life.accept() } else { x.life.reject() };
+            Some((x.order, x.sent_ns, x.producer))
+        });
+        let Some(Some((order, sent_ns, producer))) = first else {
+            stats.unmatched += 1;
+            return EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type });
+        };
+        stats.matched += 1;
+        if response_type != ResponseType::Accept {
+            end(open, queue, order_id);
+        }
+        let round_trip_ns = arrival_ns.saturating_sub(sent_ns);
+        let event = Event::Response { order, response: response_type, round_trip_ns };
+        return EventRecord::new(time, event).from_producer(producer);
+    }
+    let unexpected = |state: Option<OrderState>| {
+        let (answer, qty, price) = match r.answer {
+            Answer::Fill { last_qty, last_px, .. } => (AnswerKind::Fill, last_qty, last_px),
+            Answer::Cancelled { .. } => (AnswerKind::Cancelled, 0, 0.0),
+            Answer::Replaced { .. } => (AnswerKind::Replaced, 0, 0.0),
+            Answer::CancelRejected { .. } => (AnswerKind::CancelRejected, 0, 0.0),
+            Answer::Expired { .. } => (AnswerKind::Expired, 0, 0.0),
+            Answer::Response(_) => (AnswerKind::Response, 0, 0.0),
+        };
+        Event::UnexpectedReport { order_id: id, answer, state, qty, price }
+    };
+    let Some(x) = open.get(id).copied() else {
+        stats.unexpected += 1;
+        return EventRecord::new(time, unexpected(None));
+    };
+    let rtt = arrival_ns.saturating_sub(x.request_ns);
+    let mut life = x.life;
+    let (event, ended) = match r.answer {
+        Answer::Fill { last_qty, last_px, .. } => match life.fill(last_qty, last_px) {
+            Ok(filled) => {
+                stats.fills += 1;
+                let e = Event::Fill {
+                    order_id: id,
+                    symbol_id: x.order.symbol_id,
+                    side: x.order.side,
+                    last_qty,
+                    last_px,
+                    cum_qty: life.cum_qty(),
+                    complete: filled == Filled::Fully,
+                };
+                (Ok(e), filled == Filled::Fully)
+            }
+            Err(_) => (Err(()), false),
+        },
+        Answer::Cancelled { .. } => {
+            let solicited = life.state() == OrderState::PendingCancel;
+            match life.cancelled() {
+                Ok(()) => {
+                    let round_trip_ns = if solicited { rtt } else { 0 };
+                    (Ok(Event::VenueCancelled { order: x.live(), solicited, round_trip_ns }), true)
+                }
+                Err(_) => (Err(()), false),
+            }
+        }
+        Answer::Replaced { .. } => match life.replaced() {
+            Ok(()) => {
+                let order = crate::model::OrderRequest { price: life.price(), qty: life.qty(), ..x.order };
+                (Ok(Event::Replaced { order, round_trip_ns: rtt }), life.state() == OrderState::Filled)
+            }
+            Err(_) => (Err(()), false),
+        },
+        Answer::CancelRejected { code, .. } => {
+            let request = if life.state() == OrderState::PendingReplace {
+                crate::model::RequestType::Modify
+            } else {
+                crate::model::RequestType::Cancel
+            };
+            match life.cancel_rejected() {
+                Ok(()) => (Ok(Event::CancelRejected { order: x.live(), request, code: u64::from(code) }), false),
+                Err(_) => (Err(()), false),
+            }
+        }
+        Answer::Expired { .. } => match life.expired() {
+            Ok(()) => (Ok(Event::Expired { order: x.live() }), true),
+            Err(_) => (Err(()), false),
+        },
+        Answer::Response(_) => (Err(()), false),
+    };
+    let Ok(event) = event else {
+        stats.unexpected += 1;
+        return EventRecord::new(time, unexpected(Some(x.life.state())));
+    };
+    if ended {
+        end(open, queue, id);
+    } else {
+        open.update(id, |o| o.life = life);
+    }
+    EventRecord::new(time, event).from_producer(x.producer)
+}

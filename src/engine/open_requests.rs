@@ -1,0 +1,190 @@
+//! Modify and Cancel of an order: in the queue, the local O(1) operations they always were; at
+//! the exchange, a replace or a cancel sent to it.
+//!
+//! Every message to the exchange takes a throttle permit. A cancel of an open order goes out at
+//! once when a permit is free and no other cancel waits; otherwise it waits in the cancel line,
+//! which the dispatch serves before the queue (a cancel reduces what is at risk). A replace
+//! keeps its place in line with the New orders: it goes out at once only when the queue is
+//! empty, else it waits in the queue (a Modify of it rewrites it in place, a Cancel drops it).
+//! One cancel or replace per order at a time: a second request while one waits or is pending
+//! is refused `request_pending` (the producer learns at once, and the versions of an order form
+//! one chain), as is one before the order's first answer. A replace to a quantity at or below
+//! what is already filled is refused `replace_below_filled`.
+//!
+//! Each request is answered with one record when it is taken: `modified` / `cancelled` (in the
+//! queue), `replace_sent` / `replace_queued`, `cancel_sent` / `cancel_queued`, or a `rejected`;
+//! a waiting one's `replace_sent` / `cancel_sent` follows when it goes out.
+
+use super::Engine;
+use crate::exchange::Exchange;
+use crate::model::{OrderRequest, Refusal, RejectReason, RequestType};
+use crate::open::Waiting;
+use crate::record::Event;
+use crate::sink::EventSink;
+
+impl<E: Exchange, S: EventSink> Engine<E, S> {
+    /// A valid Modify of order `o.order_id` to `o.price` / `o.qty`.
+    #[inline]
+    pub(super) fn on_modify(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
+        let id = o.order_id;
+        let open = self.open.get(id).map(|x| (x.waiting, x.life.may_replace(o.qty), x.order));
+        // A replace waiting in the queue is rewritten in place, but never to what is filled.
+        if let Some((Waiting::Replace, Err(Refusal::BelowFilled), _)) = open {
+            return self.reject(&o, RequestType::Modify, RejectReason::ReplaceBelowFilled, now, p);
+        }
+        if let Some(q) = self.queue.modify(id, o.price, o.qty) {
+            let order = q.order;
+            self.stats.modified += 1;
+            return self.emit_at(now, p, Event::Modified { order });
+        }
+        let reason = match open {
+            None => RejectReason::NotOpen,
+            Some((Waiting::Nothing, Ok(()), order)) => {
+                let new = OrderRequest { price: o.price, qty: o.qty, ..order };
+                return self.replace(new, arrival_ns, now, p);
+            }
+            Some((Waiting::Cancel { .. } | Waiting::Replace, _, _)) | Some((_, Err(Refusal::Pending), _)) => {
+                RejectReason::RequestPending
+            }
+            Some((_, Err(Refusal::BelowFilled), _)) => RejectReason::ReplaceBelowFilled,
+            Some((_, Err(Refusal::NotOpen), _)) => RejectReason::NotOpen,
+        };
+        self.reject(&o, RequestType::Modify, reason, now, p)
+    }
+
+    /// A replace of an open order to `new`: at once if nothing waits in the queue and a permit
+    /// is free, else in the queue.
+    fn replace(&mut self, new: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
+        if self.queue.is_empty()
+            && self.logged_on()
+            && self.can_send_requests()
+            && self.throttle.try_acquire(now)
+        {
+            return self.send_replace(new, arrival_ns, now, p);
+        }
+        if self.queue.push_replace(new, arrival_ns, p).is_err() {
+            return self.reject(&new, RequestType::Modify, RejectReason::QueueFull, now, p);
+        }
+        self.open.update(new.order_id, |x| x.waiting = Waiting::Replace);
+        self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
+        self.emit_at(now, p, Event::ReplaceQueued { order: new });
+    }
+
+    /// Sends the replace of an open order to `new` (a permit taken).
+    pub(super) fn send_replace(&mut self, new: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
+        let id = new.order_id;
+        let ready = self.open.update(id, |x| {
+            x.waiting = Waiting::Nothing;
+            x.life.may_replace(new.qty)
+        });
+        match ready {
+            // The order ended (or filled past the new quantity) while its replace waited.
+            None | Some(Err(Refusal::NotOpen)) => {
+                return self.reject(&new, RequestType::Modify, RejectReason::NotOpen, now, p);
+            }
+            Some(Err(Refusal::BelowFilled)) => {
+                return self.reject(&new, RequestType::Modify, RejectReason::ReplaceBelowFilled, now, p);
+            }
+            Some(Err(Refusal::Pending)) => {
+                return self.reject(&new, RequestType::Modify, RejectReason::RequestPending, now, p);
+            }
+            Some(Ok(())) => {}
+        }
+        if self.exchange.send_replace(&new).is_err() {
+            return self.reject(&new, RequestType::Modify, RejectReason::NotSent, now, p);
+        }
+        self.open.update(id, |x| {
+            x.request_ns = now;
+            let _ = x.life.replace_sent(new.price, new.qty);
+        });
+        self.stats.replaces_sent += 1;
+        self.emit_at(now, p, Event::ReplaceSent { order: new, in_oms_ns: now.saturating_sub(arrival_ns) });
+    }
+
+    /// A Cancel of order `o.order_id`: in the queue, removed there; at the exchange, a cancel.
+    #[inline]
+    pub(super) fn on_cancel(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
+        let id = o.order_id;
+        match self.queue.cancel(id) {
+            Some(q) if !q.replace => {
+                self.stats.cancelled += 1;
+                return self.emit_at(now, p, Event::Cancelled { order: q.order });
+            }
+            // A replace waiting in the queue is dropped: the order is cancelled instead.
+            Some(_) => {
+                self.open.update(id, |x| x.waiting = Waiting::Nothing);
+            }
+            None => {}
+        }
+        let open = self.open.get(id).map(|x| (x.waiting, x.life.may_cancel(), x.live()));
+        let reason = match open {
+            None => RejectReason::NotOpen,
+            Some((Waiting::Nothing, Ok(()), live)) => return self.cancel(live, arrival_ns, now, p),
+            Some((Waiting::Cancel { .. } | Waiting::Replace, _, _)) | Some((_, Err(Refusal::Pending), _)) => {
+                RejectReason::RequestPending
+            }
+            Some((_, Err(Refusal::NotOpen | Refusal::BelowFilled), _)) => RejectReason::NotOpen,
+        };
+        self.reject(&o, RequestType::Cancel, reason, now, p)
+    }
+
+    /// A cancel of the open order `live`: at once if no cancel waits and a permit is free, else
+    /// in the cancel line.
+    fn cancel(&mut self, live: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
+        if self.cancels.is_empty()
+            && self.logged_on()
+            && self.can_send_requests()
+            && self.throttle.try_acquire(now)
+        {
+            return self.send_cancel(live, arrival_ns, now, p);
+        }
+        // Room: at most one waiting cancel per open order, and the line holds as many.
+        self.cancels.push_back((live.order_id, p));
+        self.open.update(live.order_id, |x| x.waiting = Waiting::Cancel { arrival_ns });
+        self.emit_at(now, p, Event::CancelQueued { order: live });
+    }
+
+    /// Whether the cancel at the front of the line still waits; drops it if its order ended.
+    pub(super) fn cancel_still_waits(&mut self) -> bool {
+        let Some(&(id, _)) = self.cancels.front() else { return false };
+        let waits = matches!(self.open.get(id), Some(x) if matches!(x.waiting, Waiting::Cancel { .. }));
+        if !waits {
+            self.cancels.pop_front();
+        }
+        waits
+    }
+
+    /// Sends the waiting cancel of order `id` (a permit taken).
+    pub(super) fn send_waiting_cancel(&mut self, id: u64, now: u64, p: u16) {
+        let taken = self.open.update(id, |x| {
+            let arrival = match x.waiting {
+                Waiting::Cancel { arrival_ns } => arrival_ns,
+                Waiting::Nothing | Waiting::Replace => now,
+            };
+            x.waiting = Waiting::Nothing;
+            (x.live(), arrival)
+        });
+        if let Some((live, arrival_ns)) = taken {
+            self.send_cancel(live, arrival_ns, now, p);
+        }
+    }
+
+    /// Sends the cancel of the open order `live` (a permit taken).
+    fn send_cancel(&mut self, live: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
+        if self.exchange.send_cancel(&live).is_err() {
+            return self.reject(&live, RequestType::Cancel, RejectReason::NotSent, now, p);
+        }
+        self.open.update(live.order_id, |x| {
+            x.request_ns = now;
+            let _ = x.life.cancel_sent();
+        });
+        self.stats.cancels_sent += 1;
+        self.emit_at(now, p, Event::CancelSent { order: live, in_oms_ns: now.saturating_sub(arrival_ns) });
+    }
+
+    /// Whether a cancel waits for a permit, or a cancel or replace is pending at the exchange
+    /// (a replace waiting in the queue is in the queue).
+    pub(super) fn requests_pending(&self) -> bool {
+        !self.cancels.is_empty() || self.open.pending() > 0
+    }
+}
