@@ -1,17 +1,21 @@
 //! [`Lifecycle`]: the life of every order a journal names, folded record by record — which
-//! orders wait in the queue (in order, every modify applied) and which are in flight — and what
-//! each record was: the answer to a request as the engine took it from a ring, or a later fate
-//! of an order taken before.
+//! orders wait in the queue (in order, every modify applied; a replace of an open order waits
+//! there too, in its place among the New orders), which are at the exchange and where each
+//! stands ([`OrderLife`]), which cancels wait for a permit — and what each record was: the
+//! answer to a request as the engine took it from a ring, or a later fate of an order taken
+//! before.
 //!
-//! It follows the engine's own bookkeeping: `queued` appends to the queue, `modified` rewrites
-//! a queued order in place, `cancelled` and the `session_ended` / `shutdown` rejects of queued
-//! orders (always the oldest first) remove it, `sent` moves an order in flight, `response` and
-//! `unanswered` end it. The engine answers every request it takes with exactly one record when
-//! it takes it (a New with `queued`, `sent` at once or `rejected`; a Modify with `modified` or
-//! `rejected`; a Cancel with `cancelled` or `rejected`); the other order records are later
-//! fates. Telling the two apart needs only the queue, which is why the one fold serves
-//! recovery ([`crate::recovery::StateBuilder`] adds the throttle and the session), `oms run`'s
-//! lines already taken from an `--orders` file, and its status line.
+//! It follows the engine's own bookkeeping (`src/engine.rs`, `engine/open_requests.rs`,
+//! `engine/answers.rs`). The engine answers every request it takes with exactly one record when
+//! it takes it: a New with `queued`, `sent` (at once) or `rejected`; a Modify with `modified`
+//! (in the queue), `replace_queued`, `replace_sent` (at once) or `rejected`; a Cancel with
+//! `cancelled` (in the queue), `cancel_queued`, `cancel_sent` (at once) or `rejected`. The other
+//! order records are later fates: a queued order's `sent`, a queued replace's `replace_sent`, a
+//! waiting cancel's `cancel_sent`, the rejects of what waited (at a logout or a shutdown, an
+//! exchange that did not take it, a queued replace a fill made pointless), and every answer of
+//! the exchange. The one fold serves recovery ([`crate::recovery::StateBuilder`] adds the
+//! throttle and the session), `oms run`'s lines already taken from an `--orders` file, and its
+//! status line.
 //!
 //! O(1) per record (amortized): the queue is a deque whose removed entries go stale (skipped
 //! when they reach the front), indexed by order id.
@@ -19,19 +23,48 @@
 use std::collections::VecDeque;
 
 use crate::idmap::IdMap;
-use crate::model::{OrderRequest, RejectReason, RequestType};
+use crate::model::{OrderLife, OrderRequest, RejectReason, RequestType, ResponseType, Waiting};
 use crate::record::{Event, EventRecord};
 
-/// A live order: the order as it stands (queued: modifies applied; in flight: as sent), the
-/// producer whose New request it is, and since when (wall ns: queued, or sent).
+/// An order waiting in the queue: the order as it stands (modifies applied), the producer whose
+/// request it is, and since when (wall ns). A replace of an open order (`replace`) waits with
+/// the order as it would become.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LiveOrder {
-    /// The order as it will be sent (queued: modifies applied) or as it was sent (in flight).
+    /// The order as it will be sent (modifies applied).
+    pub order: OrderRequest,
+    /// The producer whose request it is.
+    pub producer: u16,
+    /// Wall-clock ns: when it was queued.
+    pub since_ns: i64,
+    /// A replace of an order open at the exchange, not a New order.
+    pub replace: bool,
+}
+
+/// An order at the exchange and where it stands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OpenLife {
+    /// Its id, symbol and side (its price and quantity: the life's live version).
     pub order: OrderRequest,
     /// The producer whose New request it is.
     pub producer: u16,
-    /// Wall-clock ns: when it was queued (a queued order) or sent (in flight).
-    pub since_ns: i64,
+    /// Wall-clock ns: when it was sent.
+    pub sent_ns: i64,
+    /// Where it stands.
+    pub life: OrderLife,
+    /// Wall-clock ns: when the pending cancel or replace was sent (0 if none).
+    pub request_ns: i64,
+    /// A cancel or replace taken and waiting for a permit.
+    pub waiting: Waiting,
+    /// Wall-clock ns: when the waiting cancel was taken.
+    pub wait_ns: i64,
+}
+
+impl OpenLife {
+    /// The order as it is live.
+    pub fn live(&self) -> OrderRequest {
+        OrderRequest { price: self.life.price(), qty: self.life.qty(), ..self.order }
+    }
 }
 
 /// What a record was, to the life of the orders.
@@ -39,23 +72,37 @@ pub struct LiveOrder {
 pub enum Step {
     /// The engine's answer to a request as it took it from a ring: which request.
     Took(RequestType),
-    /// A later fate of an order taken before (a queued order sent, rejected at a logout or a
-    /// shutdown; an answer; unanswered at shutdown).
+    /// A later fate of an order (or request) taken before.
     Fate,
-    /// Not about a producer's request (a logon, a clock step, an exchange report ...).
+    /// Not about a producer's request (a logon, a clock step, an exchange session report ...).
     Other,
 }
 
-/// The queue and the orders in flight, record by record. See the [module docs](self).
+/// What a fold leaves: the queue in order, the orders at the exchange (oldest send first), and
+/// the waiting cancels in line order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lives {
+    /// The queue, oldest first (New orders and replaces).
+    pub queued: Vec<LiveOrder>,
+    /// The orders at the exchange, oldest send first (then id).
+    pub open: Vec<OpenLife>,
+    /// The ids whose cancel waits for a permit, in line order.
+    pub cancels: Vec<u64>,
+}
+
+/// The queue, the orders at the exchange and the cancel line, record by record. See the
+/// [module docs](self).
 #[derive(Debug, Default)]
 pub struct Lifecycle {
-    /// The queue in order; `None` where an order left it from the middle.
+    /// The queue in order; `None` where an entry left it from the middle.
     queue: VecDeque<Option<LiveOrder>>,
     /// Position (since the start) of `queue[0]`.
     queue_base: u64,
-    /// Queued order id → its position.
+    /// Queued id → its position.
     queued: IdMap<u64>,
-    in_flight: IdMap<LiveOrder>,
+    open: IdMap<OpenLife>,
+    /// Ids whose cancel waits, in line order (stale ones skipped at the end).
+    cancels: VecDeque<u64>,
 }
 
 impl Lifecycle {
@@ -66,20 +113,28 @@ impl Lifecycle {
 
     /// Applies one record (records in journal order); what it was.
     pub fn push(&mut self, r: &EventRecord) -> Step {
-        let live = |order| LiveOrder { order, producer: r.producer, since_ns: r.time_ns };
+        let (t, p) = (r.time_ns, r.producer);
         match r.event() {
             Event::Queued { order } => {
                 // The engine never queues a live id; if a journal does, the later one stands.
-                let id = order.order_id;
-                self.unqueue(id);
-                self.in_flight.remove(&id);
-                self.queued.insert(id, self.queue_base + self.queue.len() as u64);
-                self.queue.push_back(Some(live(order)));
+                self.unqueue(order.order_id);
+                self.open.remove(&order.order_id);
+                self.enqueue(LiveOrder { order, producer: p, since_ns: t, replace: false });
                 Step::Took(RequestType::New)
             }
             Event::Sent { order, .. } => {
                 let from_queue = self.unqueue(order.order_id);
-                self.in_flight.insert(order.order_id, live(order));
+                let life = OrderLife::sent(order.price, order.qty);
+                let open = OpenLife {
+                    order,
+                    producer: p,
+                    sent_ns: t,
+                    life,
+                    request_ns: 0,
+                    waiting: Waiting::Nothing,
+                    wait_ns: 0,
+                };
+                self.open.insert(order.order_id, open);
                 if from_queue { Step::Fate } else { Step::Took(RequestType::New) }
             }
             Event::Modified { order } => {
@@ -92,30 +147,96 @@ impl Lifecycle {
                 self.unqueue(order.order_id);
                 Step::Took(RequestType::Cancel)
             }
-            Event::Rejected { order, request, reason } => {
-                // A queued order is rejected only at a logout or a shutdown (the queue, oldest
-                // first), or when the exchange does not take it as it leaves the queue's front
-                // (`not_sent`); a New rejected for its own reasons (a duplicate of a queued id
-                // among them) never touches the queue.
-                let ends_queued = request == RequestType::New
-                    && matches!(
-                        reason,
-                        RejectReason::SessionEnded | RejectReason::Shutdown | RejectReason::NotSent
-                    )
-                    && self.front() == Some(order.order_id);
-                if ends_queued {
-                    self.unqueue(order.order_id);
-                    Step::Fate
-                } else {
-                    Step::Took(request)
+            Event::Rejected { order, request, reason } => self.rejected(order.order_id, request, reason),
+            Event::Response { order, response, .. } => {
+                let id = order.order_id;
+                let accepted = response == ResponseType::Accept;
+                let ended = self.open.get_mut(&id).is_some_and(|x| {
+                    let _ = if accepted { x.life.accept() } else { x.life.reject() };
+                    !accepted
+                });
+                if ended {
+                    self.end(id);
                 }
-            }
-            Event::Response { order, .. } | Event::Unanswered { order } => {
-                self.in_flight.remove(&order.order_id);
                 Step::Fate
             }
-            // An exchange report follows its order's response (or concerns no order), and the
-            // engine's, the journal's and the session's own records move no order.
+            Event::Unanswered { order } => {
+                self.end(order.order_id);
+                Step::Fate
+            }
+            Event::CancelQueued { order } => {
+                let id = order.order_id;
+                self.drop_replace(id);
+                if let Some(x) = self.open.get_mut(&id) {
+                    (x.waiting, x.wait_ns) = (Waiting::Cancel, t);
+                }
+                self.cancels.push_back(id);
+                Step::Took(RequestType::Cancel)
+            }
+            Event::CancelSent { order, .. } => {
+                let id = order.order_id;
+                let from_line = self.open.get(&id).is_some_and(|x| x.waiting == Waiting::Cancel);
+                if !from_line {
+                    self.drop_replace(id);
+                }
+                if let Some(x) = self.open.get_mut(&id) {
+                    x.waiting = Waiting::Nothing;
+                    x.request_ns = t;
+                    let _ = x.life.cancel_sent();
+                }
+                if from_line { Step::Fate } else { Step::Took(RequestType::Cancel) }
+            }
+            Event::ReplaceQueued { order } => {
+                let id = order.order_id;
+                if let Some(x) = self.open.get_mut(&id) {
+                    x.waiting = Waiting::Replace;
+                }
+                self.enqueue(LiveOrder { order, producer: p, since_ns: t, replace: true });
+                Step::Took(RequestType::Modify)
+            }
+            Event::ReplaceSent { order, .. } => {
+                let id = order.order_id;
+                let from_queue = self.is_queued(id) && self.unqueue(id);
+                if let Some(x) = self.open.get_mut(&id) {
+                    x.waiting = Waiting::Nothing;
+                    x.request_ns = t;
+                    let _ = x.life.replace_sent(order.price, order.qty);
+                }
+                if from_queue { Step::Fate } else { Step::Took(RequestType::Modify) }
+            }
+            Event::Fill { order_id, last_qty, last_px, complete, .. } => {
+                if let Some(x) = self.open.get_mut(&order_id) {
+                    let _ = x.life.fill(last_qty, last_px);
+                }
+                if complete {
+                    self.end(order_id);
+                }
+                Step::Fate
+            }
+            Event::VenueCancelled { order, .. } | Event::Expired { order } => {
+                self.end(order.order_id);
+                Step::Fate
+            }
+            Event::Replaced { order, .. } => {
+                let id = order.order_id;
+                let filled = self.open.get_mut(&id).is_some_and(|x| {
+                    let _ = x.life.replaced();
+                    x.life.state().is_final()
+                });
+                if filled {
+                    self.end(id);
+                }
+                Step::Fate
+            }
+            Event::CancelRejected { order, .. } => {
+                if let Some(x) = self.open.get_mut(&order.order_id) {
+                    let _ = x.life.cancel_rejected();
+                }
+                Step::Fate
+            }
+            // An exchange report follows its order's response (or concerns no order), an answer
+            // that did not fit changed nothing, and the engine's, the journal's and the
+            // session's own records move no order.
             Event::Logon
             | Event::Logout
             | Event::UnmatchedResponse { .. }
@@ -125,36 +246,119 @@ impl Lifecycle {
             | Event::ExchangeSession(_)
             | Event::Execution { .. }
             | Event::ExchangeReject { .. }
+            | Event::UnexpectedReport { .. }
             | Event::Unfit(_) => Step::Other,
         }
     }
 
-    /// Orders in the queue.
+    /// A `rejected` record: a request refused as the engine took it, or the end of something
+    /// that waited (see the module docs).
+    fn rejected(&mut self, id: u64, request: RequestType, reason: RejectReason) -> Step {
+        let front = self.front().filter(|q| q.order.order_id == id);
+        match request {
+            // A queued order is rejected only at a logout or a shutdown (the queue, oldest
+            // first), or when the exchange does not take it as it leaves the queue's front; a
+            // New rejected for its own reasons (a duplicate of a queued id among them) never
+            // touches the queue.
+            RequestType::New
+                if front.is_some_and(|q| !q.replace)
+                    && matches!(
+                        reason,
+                        RejectReason::SessionEnded | RejectReason::Shutdown | RejectReason::NotSent
+                    ) =>
+            {
+                self.unqueue(id);
+                Step::Fate
+            }
+            RequestType::Modify if self.queued_replace(id).is_some() => {
+                let at_front = front.is_some_and(|q| q.replace);
+                let cum = self.open.get(&id).map_or(0, |x| x.life.cum_qty());
+                let pointless = self.queued_replace(id).is_some_and(|q| q.qty <= cum);
+                let ends = match reason {
+                    RejectReason::SessionEnded | RejectReason::Shutdown | RejectReason::NotSent => at_front,
+                    // A fill made the waiting replace pointless: dropped at once. (A new Modify
+                    // asking for that little is refused with the replace left as it was.)
+                    RejectReason::ReplaceBelowFilled => pointless,
+                    _ => false,
+                };
+                if !ends {
+                    return Step::Took(request);
+                }
+                self.drop_replace(id);
+                Step::Fate
+            }
+            // A waiting cancel the exchange did not take as it went out.
+            RequestType::Cancel
+                if reason == RejectReason::NotSent
+                    && self.open.get(&id).is_some_and(|x| x.waiting == Waiting::Cancel) =>
+            {
+                if let Some(x) = self.open.get_mut(&id) {
+                    x.waiting = Waiting::Nothing;
+                }
+                Step::Fate
+            }
+            _ => Step::Took(request),
+        }
+    }
+
+    /// Orders (New orders and replaces) in the queue.
     pub fn queued_len(&self) -> usize {
         self.queued.len()
     }
 
-    /// Orders in flight.
+    /// Orders at the exchange whose first answer is awaited.
     pub fn in_flight_len(&self) -> usize {
-        self.in_flight.len()
+        self.open.values().filter(|x| x.life.state() == crate::model::OrderState::Sent).count()
     }
 
-    /// Whether order `id` waits in the queue.
+    /// Orders at the exchange.
+    pub fn open_len(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Whether order `id` waits in the queue (a New order, or a replace of it).
     pub fn is_queued(&self, id: u64) -> bool {
         self.queued.contains_key(&id)
     }
 
-    /// The queue in order, and the orders in flight by send time (then id).
-    pub fn finish(self) -> (Vec<LiveOrder>, Vec<LiveOrder>) {
-        let queued: Vec<LiveOrder> = self.queue.into_iter().flatten().collect();
-        let mut in_flight: Vec<LiveOrder> = self.in_flight.into_values().collect();
-        in_flight.sort_by_key(|o| (o.since_ns, o.order.order_id));
-        (queued, in_flight)
+    /// Order `id`, if it is at the exchange.
+    pub fn open(&self, id: u64) -> Option<&OpenLife> {
+        self.open.get(&id)
     }
 
-    /// The id at the front of the queue.
-    fn front(&self) -> Option<u64> {
-        self.queue.front().and_then(|q| q.map(|q| q.order.order_id))
+    /// What the fold leaves (see [`Lives`]).
+    pub fn finish(self) -> Lives {
+        let queued: Vec<LiveOrder> = self.queue.into_iter().flatten().collect();
+        let cancels: Vec<u64> = self
+            .cancels
+            .iter()
+            .copied()
+            .filter(|id| self.open.get(id).is_some_and(|x| x.waiting == Waiting::Cancel))
+            .collect();
+        let mut open: Vec<OpenLife> = self.open.into_values().collect();
+        open.sort_by_key(|o| (o.sent_ns, o.order.order_id));
+        Lives { queued, open, cancels }
+    }
+
+    fn enqueue(&mut self, q: LiveOrder) {
+        self.queued.insert(q.order.order_id, self.queue_base + self.queue.len() as u64);
+        self.queue.push_back(Some(q));
+    }
+
+    /// The entry at the front of the queue.
+    fn front(&self) -> Option<LiveOrder> {
+        self.queue.front().copied().flatten()
+    }
+
+    fn queued_entry(&self, id: u64) -> Option<&LiveOrder> {
+        let pos = *self.queued.get(&id)?;
+        let at = usize::try_from(pos - self.queue_base).ok()?;
+        self.queue.get(at).and_then(Option::as_ref)
+    }
+
+    /// The new version a replace of `id` waiting in the queue asks for.
+    fn queued_replace(&self, id: u64) -> Option<OrderRequest> {
+        self.queued_entry(id).filter(|q| q.replace).map(|q| q.order)
     }
 
     fn queued_mut(&mut self, id: u64) -> Option<&mut LiveOrder> {
@@ -163,7 +367,23 @@ impl Lifecycle {
         self.queue.get_mut(at).and_then(Option::as_mut)
     }
 
-    /// Removes order `id` from the queue; whether it was there.
+    /// Drops a replace of `id` waiting in the queue, if there is one.
+    fn drop_replace(&mut self, id: u64) {
+        if self.queued_replace(id).is_some() {
+            self.unqueue(id);
+            if let Some(x) = self.open.get_mut(&id) {
+                x.waiting = Waiting::Nothing;
+            }
+        }
+    }
+
+    /// Order `id`'s life at the exchange ended: it leaves, with a replace of it that waited.
+    fn end(&mut self, id: u64) {
+        self.drop_replace(id);
+        self.open.remove(&id);
+    }
+
+    /// Removes the queue's entry for `id`; whether there was one.
     fn unqueue(&mut self, id: u64) -> bool {
         let Some(pos) = self.queued.remove(&id) else { return false };
         if let Some(slot) = usize::try_from(pos - self.queue_base).ok().and_then(|at| self.queue.get_mut(at))

@@ -8,23 +8,8 @@
 //! ([`Layout::Grouped`]). The table counts the orders whose first answer is awaited: sending
 //! pauses at `max_in_flight` of them, and at a full table.
 
-use crate::model::{OrderLife, OrderRequest, OrderState};
+use crate::model::{OrderLife, OrderRequest, OrderState, Waiting};
 use crate::slab::{Layout, NIL, Slab, SlabEntry, SlabFull};
-
-/// A request about an open order that the engine took and that waits for a throttle permit.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Waiting {
-    /// Nothing waits.
-    #[default]
-    Nothing,
-    /// A cancel waits (ahead of the queue).
-    Cancel {
-        /// When the Cancel arrived (monotonic ns), for its time inside the OMS.
-        arrival_ns: u64,
-    },
-    /// A replace waits in the queue, among the New orders.
-    Replace,
-}
 
 /// An order at the exchange.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,6 +27,8 @@ pub struct OpenOrder {
     pub request_ns: u64,
     /// A cancel or replace taken and waiting for a permit.
     pub waiting: Waiting,
+    /// When the waiting cancel arrived (monotonic ns), for its time inside the OMS.
+    pub wait_ns: u64,
 }
 
 impl OpenOrder {
@@ -60,6 +47,7 @@ impl Default for OpenOrder {
             life: OrderLife::sent(0.0, 0),
             request_ns: 0,
             waiting: Waiting::Nothing,
+            wait_ns: 0,
         }
     }
 }
@@ -184,6 +172,7 @@ impl OpenOrders {
             life: OrderLife::sent(order.price, order.qty),
             request_ns: 0,
             waiting: Waiting::Nothing,
+            wait_ns: 0,
         };
         self.restore(open)
     }

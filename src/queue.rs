@@ -177,6 +177,15 @@ impl PendingQueue {
         Some(&node.item)
     }
 
+    /// Queued order `id`, if it is queued.
+    #[inline]
+    pub fn get(&self, id: u64) -> Option<&QueuedOrder> {
+        if self.is_empty() {
+            return None;
+        }
+        self.slab.find(id).map(|slot| &self.slab.get(slot).item)
+    }
+
     /// Removes queued order `id`.
     #[inline]
     pub fn cancel(&mut self, id: u64) -> Option<QueuedOrder> {

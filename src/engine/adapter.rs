@@ -48,9 +48,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 for ring in responses.iter_mut() {
                     while let Some(r) = ring.pop() {
                         let time = clock.now_ns();
-                        let rec = answered(r, time, open, queue, clock, stats);
-                        stats.events += 1;
-                        sink.record(&rec);
+                        let (rec, dropped) = answered(r, time, open, queue, clock, stats);
+                        for rec in std::iter::once(rec).chain(dropped) {
+                            stats.events += 1;
+                            sink.record(&rec);
+                        }
                     }
                 }
             }

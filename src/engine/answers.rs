@@ -19,8 +19,9 @@
 use super::{Engine, EngineStats};
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
-use crate::model::{AnswerKind, Filled, OrderResponse, OrderState, ResponseType};
-use crate::open::{OpenOrders, Waiting};
+use crate::model::{AnswerKind, Filled, OrderResponse, OrderState, RejectReason, RequestType, ResponseType};
+use crate::model::Waiting;
+use crate::open::OpenOrders;
 use crate::queue::PendingQueue;
 use crate::record::{Event, EventRecord};
 use crate::ring::{Answer, InboundResponse};
@@ -30,8 +31,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Applies and records one answer taken from a response ring at the turn's reading `now`.
     #[inline]
     pub(super) fn on_answer(&mut self, r: InboundResponse, now: u64) {
-        let rec = answered(r, now, &mut self.open, &mut self.queue, &self.clock, &mut self.stats);
+        let (rec, dropped) = answered(r, now, &mut self.open, &mut self.queue, &self.clock, &mut self.stats);
         self.emit(rec);
+        if let Some(rec) = dropped {
+            self.emit(rec);
+        }
     }
 }
 
@@ -46,7 +50,10 @@ fn end(open: &mut OpenOrders, queue: &mut PendingQueue, id: u64) {
 }
 
 /// Applies answer `r` at `now` (see the module docs) and returns its record: the one path of
-/// the loop's response step and of an answer drained ahead of an exchange report.
+/// the loop's response step and of an answer drained ahead of an exchange report. A fill that
+/// reaches the quantity a replace waiting in the queue asks for makes that replace pointless:
+/// it is dropped from the queue at once and its Modify rejected `replace_below_filled` (the
+/// second record), so a queued replace always asks for more than is filled.
 #[inline(always)]
 pub(super) fn answered(
     r: InboundResponse,
@@ -55,7 +62,7 @@ pub(super) fn answered(
     queue: &mut PendingQueue,
     clock: &EngineClock,
     stats: &mut EngineStats,
-) -> EventRecord {
+) -> (EventRecord, Option<EventRecord>) {
     stats.responses_in += 1;
     let arrival_ns = clock.mono_ns(r.arrival_raw);
     let time = clock.wall_ns(now.max(arrival_ns));
@@ -70,7 +77,7 @@ pub(super) fn answered(
         });
         let Some(Some((order, sent_ns, producer))) = first else {
             stats.unmatched += 1;
-            return EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type });
+            return (EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type }), None);
         };
         stats.matched += 1;
         if response_type != ResponseType::Accept {
@@ -78,7 +85,7 @@ pub(super) fn answered(
         }
         let round_trip_ns = arrival_ns.saturating_sub(sent_ns);
         let event = Event::Response { order, response: response_type, round_trip_ns };
-        return EventRecord::new(time, event).from_producer(producer);
+        return (EventRecord::new(time, event).from_producer(producer), None);
     }
     let unexpected = |state: Option<OrderState>| {
         let (answer, qty, price) = match r.answer {
@@ -93,7 +100,7 @@ pub(super) fn answered(
     };
     let Some(x) = open.get(id).copied() else {
         stats.unexpected += 1;
-        return EventRecord::new(time, unexpected(None));
+        return (EventRecord::new(time, unexpected(None)), None);
     };
     let rtt = arrival_ns.saturating_sub(x.request_ns);
     let mut life = x.life;
@@ -133,9 +140,9 @@ pub(super) fn answered(
         },
         Answer::CancelRejected { code, .. } => {
             let request = if life.state() == OrderState::PendingReplace {
-                crate::model::RequestType::Modify
+                RequestType::Modify
             } else {
-                crate::model::RequestType::Cancel
+                RequestType::Cancel
             };
             match life.cancel_rejected() {
                 Ok(()) => (Ok(Event::CancelRejected { order: x.live(), request, code: u64::from(code) }), false),
@@ -150,12 +157,24 @@ pub(super) fn answered(
     };
     let Ok(event) = event else {
         stats.unexpected += 1;
-        return EventRecord::new(time, unexpected(Some(x.life.state())));
+        return (EventRecord::new(time, unexpected(Some(x.life.state()))), None);
     };
+    let mut dropped = None;
     if ended {
         end(open, queue, id);
     } else {
         open.update(id, |o| o.life = life);
+        if x.waiting == Waiting::Replace
+            && let Some(q) = queue.get(id)
+            && q.order.qty <= life.cum_qty()
+            && let Some(q) = queue.cancel(id)
+        {
+            open.update(id, |o| o.waiting = Waiting::Nothing);
+            stats.rejected[RejectReason::ReplaceBelowFilled as usize] += 1;
+            let reason = RejectReason::ReplaceBelowFilled;
+            let rejected = Event::Rejected { order: q.order, request: RequestType::Modify, reason };
+            dropped = Some(EventRecord::new(time, rejected).from_producer(q.producer));
+        }
     }
-    EventRecord::new(time, event).from_producer(x.producer)
+    (EventRecord::new(time, event).from_producer(x.producer), dropped)
 }

@@ -17,8 +17,7 @@
 
 use super::Engine;
 use crate::exchange::Exchange;
-use crate::model::{OrderRequest, Refusal, RejectReason, RequestType};
-use crate::open::Waiting;
+use crate::model::{OrderRequest, Refusal, RejectReason, RequestType, Waiting};
 use crate::record::Event;
 use crate::sink::EventSink;
 
@@ -43,7 +42,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 let new = OrderRequest { price: o.price, qty: o.qty, ..order };
                 return self.replace(new, arrival_ns, now, p);
             }
-            Some((Waiting::Cancel { .. } | Waiting::Replace, _, _)) | Some((_, Err(Refusal::Pending), _)) => {
+            Some((Waiting::Cancel | Waiting::Replace, _, _)) | Some((_, Err(Refusal::Pending), _)) => {
                 RejectReason::RequestPending
             }
             Some((_, Err(Refusal::BelowFilled), _)) => RejectReason::ReplaceBelowFilled,
@@ -120,7 +119,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let reason = match open {
             None => RejectReason::NotOpen,
             Some((Waiting::Nothing, Ok(()), live)) => return self.cancel(live, arrival_ns, now, p),
-            Some((Waiting::Cancel { .. } | Waiting::Replace, _, _)) | Some((_, Err(Refusal::Pending), _)) => {
+            Some((Waiting::Cancel | Waiting::Replace, _, _)) | Some((_, Err(Refusal::Pending), _)) => {
                 RejectReason::RequestPending
             }
             Some((_, Err(Refusal::NotOpen | Refusal::BelowFilled), _)) => RejectReason::NotOpen,
@@ -140,14 +139,14 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
         // Room: at most one waiting cancel per open order, and the line holds as many.
         self.cancels.push_back((live.order_id, p));
-        self.open.update(live.order_id, |x| x.waiting = Waiting::Cancel { arrival_ns });
+        self.open.update(live.order_id, |x| (x.waiting, x.wait_ns) = (Waiting::Cancel, arrival_ns));
         self.emit_at(now, p, Event::CancelQueued { order: live });
     }
 
     /// Whether the cancel at the front of the line still waits; drops it if its order ended.
     pub(super) fn cancel_still_waits(&mut self) -> bool {
         let Some(&(id, _)) = self.cancels.front() else { return false };
-        let waits = matches!(self.open.get(id), Some(x) if matches!(x.waiting, Waiting::Cancel { .. }));
+        let waits = matches!(self.open.get(id), Some(x) if x.waiting == Waiting::Cancel);
         if !waits {
             self.cancels.pop_front();
         }
@@ -157,10 +156,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Sends the waiting cancel of order `id` (a permit taken).
     pub(super) fn send_waiting_cancel(&mut self, id: u64, now: u64, p: u16) {
         let taken = self.open.update(id, |x| {
-            let arrival = match x.waiting {
-                Waiting::Cancel { arrival_ns } => arrival_ns,
-                Waiting::Nothing | Waiting::Replace => now,
-            };
+            let arrival = if x.waiting == Waiting::Cancel { x.wait_ns } else { now };
             x.waiting = Waiting::Nothing;
             (x.live(), arrival)
         });

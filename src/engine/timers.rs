@@ -94,7 +94,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         while let Some(q) = self.queue.pop_front() {
             if q.replace {
                 // A replace waiting in line: the order at the exchange goes on as it is.
-                self.open.update(q.order.order_id, |x| x.waiting = crate::open::Waiting::Nothing);
+                self.open.update(q.order.order_id, |x| x.waiting = crate::model::Waiting::Nothing);
                 self.reject(&q.order, RequestType::Modify, reason, now, q.producer);
             } else {
                 self.reject(&q.order, RequestType::New, reason, now, q.producer);

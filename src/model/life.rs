@@ -99,6 +99,20 @@ impl OrderState {
     }
 }
 
+/// A cancel or replace of an open order that the engine took and that waits for a throttle
+/// permit (`cancel_queued`, `replace_queued`): a second request for the order is refused while
+/// it waits, as while a request is pending at the exchange.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Waiting {
+    /// Nothing waits.
+    #[default]
+    Nothing,
+    /// A cancel waits, ahead of the queue.
+    Cancel,
+    /// A replace waits in the queue, among the New orders.
+    Replace,
+}
+
 /// Why a request about an order is refused before anything goes to the exchange.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
