@@ -197,9 +197,10 @@ enum Phase {
 }
 
 impl Phase {
-    /// Why a New order (with valid fields) is refused in this state, if it is.
+    /// Why a request that would go to the exchange (a New order with valid fields, a cancel or
+    /// replace of an open order) is refused in this state, if it is.
     #[inline]
-    fn refuses_new(self) -> Option<RejectReason> {
+    fn refuses_sending(self) -> Option<RejectReason> {
         match self {
             Phase::LoggedOn { .. } => None,
             Phase::LoggedOut { .. } => Some(RejectReason::OutsideWindow),
@@ -546,7 +547,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     fn on_new(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, producer: u16) {
         let verdict = if let Err(reason) = o.validate_new() {
             Err(reason)
-        } else if let Some(reason) = self.phase.refuses_new() {
+        } else if let Some(reason) = self.phase.refuses_sending() {
             Err(reason)
         } else if !self.sink.has_room() {
             Err(RejectReason::JournalFull)

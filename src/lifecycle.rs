@@ -86,8 +86,9 @@ pub struct Lives {
     pub queued: Vec<LiveOrder>,
     /// The orders at the exchange, oldest send first (then id).
     pub open: Vec<OpenLife>,
-    /// The ids whose cancel waits for a permit, in line order.
-    pub cancels: Vec<u64>,
+    /// The cancels waiting for a permit, in line order: the order id and the producer whose
+    /// Cancel it is.
+    pub cancels: Vec<(u64, u16)>,
 }
 
 /// The queue, the orders at the exchange and the cancel line, record by record. See the
@@ -101,8 +102,8 @@ pub struct Lifecycle {
     /// Queued id → its position.
     queued: IdMap<u64>,
     open: IdMap<OpenLife>,
-    /// Ids whose cancel waits, in line order (stale ones skipped at the end).
-    cancels: VecDeque<u64>,
+    /// Waiting cancels (id, producer), in line order (stale ones skipped at the end).
+    cancels: VecDeque<(u64, u16)>,
 }
 
 impl Lifecycle {
@@ -170,13 +171,15 @@ impl Lifecycle {
                 if let Some(x) = self.open.get_mut(&id) {
                     (x.waiting, x.wait_ns) = (Waiting::Cancel, t);
                 }
-                self.cancels.push_back(id);
+                self.cancels.push_back((id, p));
                 Step::Took(RequestType::Cancel)
             }
             Event::CancelSent { order, .. } => {
                 let id = order.order_id;
                 let from_line = self.open.get(&id).is_some_and(|x| x.waiting == Waiting::Cancel);
-                if !from_line {
+                if from_line {
+                    self.leave_line(id);
+                } else {
                     self.drop_replace(id);
                 }
                 if let Some(x) = self.open.get_mut(&id) {
@@ -287,14 +290,19 @@ impl Lifecycle {
                 self.drop_replace(id);
                 Step::Fate
             }
-            // A waiting cancel the exchange did not take as it went out.
+            // A waiting cancel the exchange did not take as it went out, or rejected at a
+            // logout or a shutdown (a new Cancel of an order whose cancel waits is refused
+            // `request_pending`).
             RequestType::Cancel
-                if reason == RejectReason::NotSent
-                    && self.open.get(&id).is_some_and(|x| x.waiting == Waiting::Cancel) =>
+                if matches!(
+                    reason,
+                    RejectReason::SessionEnded | RejectReason::Shutdown | RejectReason::NotSent
+                ) && self.open.get(&id).is_some_and(|x| x.waiting == Waiting::Cancel) =>
             {
                 if let Some(x) = self.open.get_mut(&id) {
                     x.waiting = Waiting::Nothing;
                 }
+                self.leave_line(id);
                 Step::Fate
             }
             _ => Step::Took(request),
@@ -329,15 +337,27 @@ impl Lifecycle {
     /// What the fold leaves (see [`Lives`]).
     pub fn finish(self) -> Lives {
         let queued: Vec<LiveOrder> = self.queue.into_iter().flatten().collect();
-        let cancels: Vec<u64> = self
+        let cancels: Vec<(u64, u16)> = self
             .cancels
             .iter()
             .copied()
-            .filter(|id| self.open.get(id).is_some_and(|x| x.waiting == Waiting::Cancel))
+            .filter(|(id, _)| self.open.get(id).is_some_and(|x| x.waiting == Waiting::Cancel))
             .collect();
         let mut open: Vec<OpenLife> = self.open.into_values().collect();
         open.sort_by_key(|o| (o.sent_ns, o.order.order_id));
         Lives { queued, open, cancels }
+    }
+
+    /// The waiting cancel of order `id` left the line (the engine serves it front first; the
+    /// entries before it are of orders whose life ended while their cancel waited).
+    fn leave_line(&mut self, id: u64) {
+        if self.cancels.iter().any(|(c, _)| *c == id) {
+            while let Some((c, _)) = self.cancels.pop_front() {
+                if c == id {
+                    break;
+                }
+            }
+        }
     }
 
     fn enqueue(&mut self, q: LiveOrder) {

@@ -207,15 +207,6 @@ impl OpenOrders {
         }
         out
     }
-
-    /// Every order at the exchange, in no particular order (allocates; off the hot path).
-    pub fn ids(&self) -> Vec<u64> {
-        (0..self.slab.capacity() as u32)
-            .map(|i| self.slab.get(i))
-            .filter(|s| s.live)
-            .map(|s| s.open.order.order_id)
-            .collect()
-    }
 }
 
 #[cfg(test)]

@@ -65,8 +65,8 @@ fn line(r: &EventRecord) -> String {
         Event::ClockStep { step_ns } => {
             format!("ENGINE   CLOCK      wall clock re-anchored by {step_ns:+} ns")
         }
-        Event::Recovered { queued, in_flight } => {
-            format!("ENGINE   RESTART    {queued} queued and {in_flight} in flight restored")
+        Event::Recovered { queued, open } => {
+            format!("ENGINE   RESTART    {queued} queued and {open} open at the exchange restored")
         }
         Event::UnmatchedResponse { order_id, .. } => {
             format!("ENGINE   unmatched  response for #{order_id} matches no order in flight")

@@ -1,16 +1,17 @@
-//! The audit's model of the live orders: the queue (in order) and the orders in flight, as the
-//! journal tells them. Each operation is O(1) (amortized), so a journal of millions of orders is
-//! checked in one pass.
+//! The audit's model of the live orders as the journal tells them: the queue (in order: New
+//! orders and replaces of open orders), the orders at the exchange with where each stands
+//! ([`OrderLife`]), and the line of cancels waiting for a permit. Each operation is O(1)
+//! (amortized), so a journal of millions of orders is checked in one pass.
 //!
-//! A cancelled or rejected order leaves the middle of the queue; rather than search for it, its
-//! queue entry goes stale (its ticket no longer matches a queued order) and is skipped when it
-//! reaches the front.
+//! An entry that leaves the middle of the queue (or of the cancel line) is not searched for:
+//! it goes stale (its ticket no longer matches) and is skipped when it reaches the front.
 
 use std::collections::VecDeque;
 
 use crate::idmap::IdMap;
+use crate::model::OrderLife;
 
-/// An order waiting in the queue, with the values it would be sent with.
+/// A New order, or a replace, waiting in the queue with the values it would be sent with.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Queued {
     /// Its place in the queue (increasing in queue order).
@@ -25,46 +26,80 @@ pub(super) struct Queued {
     pub modified: bool,
 }
 
-/// An order sent and not answered yet.
+/// An order at the exchange.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Sent {
+pub(super) struct Open {
     /// Its `sent` record.
     pub since_seq: u64,
     /// Its send time, ns.
     pub sent_ns: i64,
+    pub symbol_id: i32,
+    pub side: char,
+    /// Where it stands.
+    pub life: OrderLife,
+    /// When the pending cancel or replace was sent, ns.
+    pub request_ns: i64,
+    /// A cancel of it waits in the cancel line.
+    pub cancel_waits: bool,
+    /// A replace of it waits in the queue.
+    pub replace: Option<Queued>,
 }
 
 /// A live order.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Live {
     Queued(Queued),
-    InFlight(Sent),
+    Open(Open),
 }
 
 impl Live {
     pub(super) fn since_seq(&self) -> u64 {
         match self {
             Live::Queued(q) => q.since_seq,
-            Live::InFlight(f) => f.since_seq,
+            Live::Open(o) => o.since_seq,
         }
     }
 
     pub(super) fn state(&self) -> &'static str {
         match self {
             Live::Queued(_) => "queued",
-            Live::InFlight(_) => "in flight",
+            Live::Open(o) => o.life.state().name(),
         }
     }
 }
 
-/// The live orders by id, and the queue in order.
+/// What is at the front of the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Front {
+    /// A New order.
+    New(u64),
+    /// A replace of an open order.
+    Replace(u64),
+}
+
+impl Front {
+    pub(super) fn id(self) -> u64 {
+        match self {
+            Front::New(id) | Front::Replace(id) => id,
+        }
+    }
+}
+
+/// The live orders by id, the queue in order, the cancel line.
 #[derive(Debug, Default)]
 pub(super) struct Orders {
     live: IdMap<Live>,
     /// `(id, ticket)` in queue order; entries whose ticket no longer matches are stale.
     queue: VecDeque<(u64, u64)>,
+    /// New orders and replaces in the queue.
     queued: usize,
+    /// Replaces in the queue.
+    replaces: usize,
     next_ticket: u64,
+    /// Ids whose cancel waits, in line order; entries whose order no longer waits are stale.
+    cancels: VecDeque<u64>,
+    /// Cancels waiting.
+    waiting_cancels: usize,
 }
 
 impl Orders {
@@ -72,52 +107,116 @@ impl Orders {
         self.live.get(&id)
     }
 
-    pub(super) fn queued_mut(&mut self, id: u64) -> Option<&mut Queued> {
-        match self.live.get_mut(&id) {
-            Some(Live::Queued(q)) => Some(q),
-            Some(Live::InFlight(_)) | None => None,
+    /// Order `id` if it is at the exchange.
+    pub(super) fn open(&self, id: u64) -> Option<&Open> {
+        match self.live.get(&id) {
+            Some(Live::Open(o)) => Some(o),
+            Some(Live::Queued(_)) | None => None,
         }
     }
 
+    /// Order `id`'s life, if it is at the exchange (the queue and the cancel line change only
+    /// through the other methods).
+    pub(super) fn life_mut(&mut self, id: u64) -> Option<&mut OrderLife> {
+        match self.live.get_mut(&id) {
+            Some(Live::Open(o)) => Some(&mut o.life),
+            Some(Live::Queued(_)) | None => None,
+        }
+    }
+
+    /// Notes when order `id`'s cancel or replace went out.
+    pub(super) fn set_request_ns(&mut self, id: u64, t: i64) {
+        if let Some(Live::Open(o)) = self.live.get_mut(&id) {
+            o.request_ns = t;
+        }
+    }
+
+    /// The New order `id` waiting in the queue, or the replace of it waiting there.
+    pub(super) fn queued_mut(&mut self, id: u64) -> Option<&mut Queued> {
+        match self.live.get_mut(&id) {
+            Some(Live::Queued(q)) => Some(q),
+            Some(Live::Open(o)) => o.replace.as_mut(),
+            None => None,
+        }
+    }
+
+    /// Whether New order `id` waits in the queue.
     pub(super) fn is_queued(&self, id: u64) -> bool {
         matches!(self.live.get(&id), Some(Live::Queued(_)))
     }
 
-    /// Orders in the queue.
+    /// New orders and replaces in the queue.
     pub(super) fn queued_len(&self) -> usize {
         self.queued
     }
 
-    /// Orders in flight.
-    pub(super) fn in_flight_len(&self) -> usize {
-        self.live.len() - self.queued
+    /// Orders at the exchange.
+    pub(super) fn open_len(&self) -> usize {
+        self.live.len() - self.queued_news()
     }
 
-    /// Puts `id` at the back of the queue (replacing whatever was live under that id).
-    pub(super) fn enqueue(&mut self, id: u64, mut q: Queued) {
+    /// Cancels waiting for a permit.
+    pub(super) fn waiting_cancels(&self) -> usize {
+        self.waiting_cancels
+    }
+
+    fn queued_news(&self) -> usize {
+        self.queued - self.replaces
+    }
+
+    fn ticket(&mut self, id: u64, mut q: Queued) -> Queued {
         q.ticket = self.next_ticket;
         self.next_ticket += 1;
         self.queue.push_back((id, q.ticket));
-        self.put(id, Live::Queued(q));
+        self.queued += 1;
+        q
     }
 
-    /// Marks `id` in flight (replacing whatever was live under that id).
-    pub(super) fn fly(&mut self, id: u64, f: Sent) {
-        self.put(id, Live::InFlight(f));
+    /// Puts New order `id` at the back of the queue (ending whatever was live under that id).
+    pub(super) fn enqueue(&mut self, id: u64, q: Queued) {
+        self.end(id);
+        let q = self.ticket(id, q);
+        self.live.insert(id, Live::Queued(q));
     }
 
-    fn put(&mut self, id: u64, live: Live) {
-        let new_queued = matches!(live, Live::Queued(_));
-        let old_queued = matches!(self.live.insert(id, live), Some(Live::Queued(_)));
-        self.queued = self.queued + usize::from(new_queued) - usize::from(old_queued);
+    /// Puts a replace of the open order `id` at the back of the queue (a replace already
+    /// waiting is dropped).
+    pub(super) fn enqueue_replace(&mut self, id: u64, q: Queued) {
+        if !matches!(self.live.get(&id), Some(Live::Open(_))) {
+            return;
+        }
+        self.drop_replace(id);
+        let q = self.ticket(id, q);
+        self.replaces += 1;
+        if let Some(Live::Open(o)) = self.live.get_mut(&id) {
+            o.replace = Some(q);
+        }
     }
 
-    /// The order at the front of the queue (dropping stale entries on the way).
-    pub(super) fn front(&mut self) -> Option<u64> {
+    /// The replace of `id` waiting in the queue leaves it; what it was.
+    pub(super) fn drop_replace(&mut self, id: u64) -> Option<Queued> {
+        let Some(Live::Open(o)) = self.live.get_mut(&id) else { return None };
+        let q = o.replace.take()?;
+        self.queued -= 1;
+        self.replaces -= 1;
+        Some(q)
+    }
+
+    /// Order `id` is at the exchange (ending whatever was live under that id).
+    pub(super) fn send(&mut self, id: u64, o: Open) {
+        self.end(id);
+        self.live.insert(id, Live::Open(o));
+    }
+
+    /// The entry at the front of the queue (dropping stale entries on the way).
+    pub(super) fn front(&mut self) -> Option<Front> {
         while let Some(&(id, ticket)) = self.queue.front() {
             match self.live.get(&id) {
-                Some(Live::Queued(q)) if q.ticket == ticket => return Some(id),
-                Some(Live::Queued(_) | Live::InFlight(_)) | None => {
+                Some(Live::Queued(q)) if q.ticket == ticket => return Some(Front::New(id)),
+                Some(Live::Open(Open { replace: Some(q), .. })) if q.ticket == ticket => {
+                    return Some(Front::Replace(id));
+                }
+                Some(_) | None => {
                     self.queue.pop_front();
                 }
             }
@@ -125,8 +224,43 @@ impl Orders {
         None
     }
 
-    /// Ends `id` whatever its state; what it was.
+    /// A cancel of the open order `id` waits in the line.
+    pub(super) fn wait_cancel(&mut self, id: u64) {
+        if let Some(Live::Open(o)) = self.live.get_mut(&id)
+            && !o.cancel_waits
+        {
+            o.cancel_waits = true;
+            self.waiting_cancels += 1;
+            self.cancels.push_back(id);
+        }
+    }
+
+    /// The order whose cancel is first in line (dropping stale entries on the way).
+    pub(super) fn cancel_front(&mut self) -> Option<u64> {
+        while let Some(&id) = self.cancels.front() {
+            if matches!(self.live.get(&id), Some(Live::Open(o)) if o.cancel_waits) {
+                return Some(id);
+            }
+            self.cancels.pop_front();
+        }
+        None
+    }
+
+    /// The cancel of `id` no longer waits (it went out, or was rejected); whether it waited.
+    pub(super) fn unwait_cancel(&mut self, id: u64) -> bool {
+        let Some(Live::Open(o)) = self.live.get_mut(&id) else { return false };
+        let waited = std::mem::take(&mut o.cancel_waits);
+        if waited {
+            self.waiting_cancels -= 1;
+        }
+        waited
+    }
+
+    /// Ends `id` whatever its state (a replace or cancel of it waiting goes with it); what it
+    /// was.
     pub(super) fn end(&mut self, id: u64) -> Option<Live> {
+        self.drop_replace(id);
+        self.unwait_cancel(id);
         let old = self.live.remove(&id);
         if matches!(old, Some(Live::Queued(_))) {
             self.queued -= 1;
@@ -134,12 +268,30 @@ impl Orders {
         old
     }
 
-    /// Ends every queued order; the first in queue order and how many there were.
+    /// Empties the queue: ends every queued New order and drops every queued replace (its
+    /// order stays open); the first in queue order and how many there were.
     pub(super) fn drop_queue(&mut self) -> Option<(u64, usize)> {
         let first = self.front()?;
         let n = self.queued;
-        while let Some(id) = self.front() {
-            self.end(id);
+        while let Some(front) = self.front() {
+            match front {
+                Front::New(id) => {
+                    self.end(id);
+                }
+                Front::Replace(id) => {
+                    self.drop_replace(id);
+                }
+            }
+        }
+        Some((first.id(), n))
+    }
+
+    /// Empties the cancel line; the first in line and how many there were.
+    pub(super) fn drop_cancels(&mut self) -> Option<(u64, usize)> {
+        let first = self.cancel_front()?;
+        let n = self.waiting_cancels;
+        while let Some(id) = self.cancel_front() {
+            self.unwait_cancel(id);
         }
         Some((first, n))
     }

@@ -27,11 +27,13 @@ pub enum Rule {
     SessionEnd,
     /// Every response matches an order in flight, with a consistent latency.
     Responses,
+    /// An order's life at the exchange follows its state machine.
+    Lifecycle,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 11] = [
         Rule::Records,
         Rule::Window,
         Rule::Sessions,
@@ -42,6 +44,7 @@ impl Rule {
         Rule::Fates,
         Rule::SessionEnd,
         Rule::Responses,
+        Rule::Lifecycle,
     ];
 
     /// The rule's short name (snake_case), as `oms audit` prints it.
@@ -57,6 +60,7 @@ impl Rule {
             Rule::Fates => "fates",
             Rule::SessionEnd => "session_end",
             Rule::Responses => "responses",
+            Rule::Lifecycle => "lifecycle",
         }
     }
 
@@ -66,12 +70,13 @@ impl Rule {
             Rule::Records => "records",
             Rule::Window => "orders sent or queued",
             Rule::Sessions => "logons",
-            Rule::Throttle | Rule::Fifo => "sends",
+            Rule::Throttle | Rule::Fifo => "messages sent",
             Rule::Modify => "modifies",
             Rule::WellFormed => "orders accepted",
             Rule::Fates => "New orders",
             Rule::SessionEnd => "logouts",
             Rule::Responses => "responses",
+            Rule::Lifecycle => "cancels, replaces and answers at the exchange",
         }
     }
 
@@ -97,29 +102,39 @@ impl Rule {
                 if options.exact_timers { " exactly" } else { "" }
             ),
             Rule::Throttle => throttle_statement(throttle),
-            Rule::Fifo => "queued orders go out oldest first; a new order is never sent at once while \
-                           another order waits in the queue"
+            Rule::Fifo => "queued orders and replaces go out oldest first; a new order or a replace is \
+                           never sent at once while another waits in the queue; waiting cancels go \
+                           out oldest first, and none is sent at once while another waits"
                 .into(),
-            Rule::Modify => "a modify changes a queued order in place: it keeps its place in the queue, \
-                             its new price and quantity are valid, and the order is sent with its last \
-                             modified values"
+            Rule::Modify => "a modify changes a queued order (or a queued replace) in place: it keeps its \
+                             place in the queue, its new price and quantity are valid, and it is sent \
+                             with its last modified values"
                 .into(),
             Rule::WellFormed => "only well-formed orders are accepted or sent: price finite and above 0, \
                                  quantity above 0, side B or S"
                 .into(),
             Rule::Fates => "every New order ends exactly once (sent, cancelled or rejected) and every \
-                            sent order exactly once (response or unanswered); no order is sent twice; \
-                            each reject reason fits the state"
+                            sent order exactly once (rejected, filled, cancelled, expired or \
+                            unanswered); no order is sent twice; each reject reason fits the state"
                 .into(),
-            Rule::SessionEnd => "orders still queued at a logout are rejected session_ended, oldest first, \
-                                 right before the logout (at shutdown: rejected shutdown)"
+            Rule::SessionEnd => "cancels and orders still waiting at a logout are rejected session_ended, \
+                                 oldest first, right before the logout (at shutdown: rejected shutdown)"
                 .into(),
             Rule::Responses => format!(
                 "every response answers an order in flight, with a latency {} the time from its send to \
-                 the response; unmatched_response only for an id not in flight; an execution report or \
-                 exchange reject about an order comes after its response",
+                 the response (a cancel's or replace's answer: from the cancel or replace sent); \
+                 unmatched_response only for an id not in flight; an execution report or exchange \
+                 reject about an order comes after its response",
                 if options.exact_latency { "equal to" } else { "no longer than" }
             ),
+            Rule::Lifecycle => "an order's life at the exchange follows its state machine: a cancel or \
+                                replace is sent only for a working order (accepted, not filled), one at a \
+                                time, and a replace never asks for what is already filled; no order is \
+                                filled beyond the quantity of the version that was live; every answer \
+                                fits the order's state (one that does not is an unexpected_report); \
+                                every order at the exchange ends filled, cancelled, rejected, expired or \
+                                unanswered"
+                .into(),
         }
     }
 }

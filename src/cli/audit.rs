@@ -115,10 +115,10 @@ pub fn run(a: &AuditArgs) -> Result<ExitCode, CliError> {
 
 /// What a journal that is not closed means for the verdict, with what is still open in it.
 fn open_note(path: &Path, auditor: &Auditor, records: u64) -> String {
-    let (queued, in_flight) = (auditor.queued(), auditor.in_flight());
+    let (queued, at_exchange) = (auditor.queued(), auditor.open());
     let mut open = Vec::new();
-    if queued + in_flight > 0 {
-        open.push(format!("{queued} orders queued and {in_flight} in flight have no fate yet"));
+    if queued + at_exchange > 0 {
+        open.push(format!("{queued} orders queued and {at_exchange} open at the exchange have no fate yet"));
     }
     if auditor.logged_on() {
         open.push("a session is logged on".to_string());

@@ -1,6 +1,8 @@
 //! Modify and Cancel of an order: in the queue, the local O(1) operations they always were; at
 //! the exchange, a replace or a cancel sent to it.
 //!
+//! Only a logged-on session sends them: outside the window a cancel or replace of an open order
+//! is refused `outside_window` as a New order is (and `shutdown` while the engine stops).
 //! Every message to the exchange takes a throttle permit. A cancel of an open order goes out at
 //! once when a permit is free and no other cancel waits; otherwise it waits in the cancel line,
 //! which the dispatch serves before the queue (a cancel reduces what is at risk). A replace
@@ -54,6 +56,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// A replace of an open order to `new`: at once if nothing waits in the queue and a permit
     /// is free, else in the queue.
     fn replace(&mut self, new: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
+        if let Some(reason) = self.phase.refuses_sending() {
+            return self.reject(&new, RequestType::Modify, reason, now, p);
+        }
         if self.queue.is_empty()
             && self.logged_on()
             && self.can_send_requests()
@@ -130,6 +135,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// A cancel of the open order `live`: at once if no cancel waits and a permit is free, else
     /// in the cancel line.
     fn cancel(&mut self, live: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
+        if let Some(reason) = self.phase.refuses_sending() {
+            return self.reject(&live, RequestType::Cancel, reason, now, p);
+        }
         if self.cancels.is_empty()
             && self.logged_on()
             && self.can_send_requests()

@@ -1,23 +1,25 @@
 //! Restarting an engine with the state its previous run left in the journal.
 //!
 //! [`RecoveredState`] is what the engine restores: the queue in order (modifies applied,
-//! cancelled and rejected orders gone), the orders in flight with their send times, the
-//! throttle as the recorded sends left it, and whether a session was logged on.
+//! cancelled and rejected orders gone, replaces of open orders in their place), the orders at
+//! the exchange with their send times and where each stands, the cancels waiting for a permit,
+//! the throttle as the recorded sends left it, and whether a session was logged on.
 //! [`crate::recovery`] computes it from a journal; [`EngineBuilder::recover`] builds an engine
 //! that starts from it:
 //!
-//! - the queue and the in-flight table are filled (a late response still matches, with its
-//!   round trip measured from the original send);
+//! - the queue, the open-order table and the cancel line are filled (a late answer still
+//!   matches, with its round trip measured from the original send);
 //! - the throttle is moved onto the engine's monotonic time ([`Throttle::rebase`]), so the
 //!   bound holds across the restart; if the engine restarts inside the window it was logged on
 //!   in, its logon continues that session ([`Throttle::continue_session`]: the bucket is not
 //!   refilled);
-//! - a `recovered` record states how many orders were restored (`qty`: queued, `order_id`: in
-//!   flight); the wall clock is re-anchored to the OS clock right after it, as at a logon (a
+//! - a `recovered` record states how many orders were restored (`qty`: queued, `order_id`:
+//!   open at the exchange); the wall clock is re-anchored to the OS clock right after it, as at a logon (a
 //!   `clock_step` if it moves), so the restored times sit on the anchor the session runs on;
 //! - if the window the engine was logged on in has ended meanwhile, the restored queue is
 //!   rejected `session_ended` (the window it waited for is over; there is no session to log
-//!   out of: it died with the process). Orders in flight stay in flight.
+//!   out of: it died with the process), and so are the waiting cancels. Open orders
+//! stay open.
 //!
 //! The session itself needs nothing: the engine logs on at its first poll if a window is open
 //! (a logon late in its window, which the audit accepts after a `recovered` record), or waits.
@@ -29,8 +31,9 @@
 use super::{Engine, EngineBuilder};
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
-use crate::lifecycle::LiveOrder;
-use crate::model::RejectReason;
+use crate::lifecycle::{LiveOrder, OpenLife};
+use crate::model::{OrderState, RejectReason, RequestType, Waiting};
+use crate::open::OpenOrder;
 use crate::record::{Event, EventRecord};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
@@ -39,15 +42,18 @@ use crate::throttle::{Throttle, ThrottleSettings};
 /// reaches: room for the re-anchor at recovery (steps are micro- to milliseconds).
 const REACH_BACK_MARGIN_NS: i64 = 1_000_000_000;
 
-/// The state an engine restarts with: the queue, the orders in flight, the throttle and the
-/// session its previous run left ([`crate::recovery`] reads it from a journal;
+/// The state an engine restarts with: the queue, the orders at the exchange, the waiting
+/// cancels, the throttle and the session its previous run left ([`crate::recovery`] reads it from a journal;
 /// [`EngineBuilder::recover`] restores it).
 #[derive(Clone, Debug)]
 pub struct RecoveredState {
-    /// Orders waiting in the queue, in queue order.
+    /// Orders waiting in the queue, in queue order (New orders and replaces of open orders).
     pub queued: Vec<LiveOrder>,
-    /// Orders sent and not answered, oldest send first.
-    pub in_flight: Vec<LiveOrder>,
+    /// Orders at the exchange (sent, their life not ended), oldest send first.
+    pub open: Vec<OpenLife>,
+    /// Cancels of open orders waiting for a permit, in line order: the order id and the
+    /// producer whose Cancel it is.
+    pub cancels: Vec<(u64, u16)>,
     /// The throttle after the recorded sends, on wall-clock ns ([`Throttle::record_send`]).
     pub throttle: Throttle,
     /// The settings the throttle was built from.
@@ -61,9 +67,13 @@ pub struct RecoveredState {
 
 impl RecoveredState {
     /// The earliest wall-clock time the engine must be able to express in monotonic ns: the
-    /// oldest restored order's.
+    /// oldest restored order's (or request's).
     pub fn earliest_ns(&self) -> Option<i64> {
-        self.queued.iter().chain(&self.in_flight).map(|o| o.since_ns).min()
+        let queued = self.queued.iter().map(|q| q.since_ns);
+        let open = self.open.iter().flat_map(|o| {
+            [Some(o.sent_ns), request_time(o), (o.waiting == Waiting::Cancel).then_some(o.wait_ns)]
+        });
+        queued.chain(open.flatten()).min()
     }
 
     /// Moves `clock`'s origin back so that every restored order's time has a monotonic reading
@@ -88,9 +98,9 @@ pub enum RecoverError {
         /// The configured capacity.
         capacity: usize,
     },
-    /// More orders in flight than `engine.max_in_flight` allows.
-    #[error("{restored} orders to restore in flight, but engine.max_in_flight is {capacity}")]
-    InFlightCapacity {
+    /// More open orders than `engine.max_working_orders` allows.
+    #[error("{restored} orders to restore open at the exchange, but engine.max_working_orders is {capacity}")]
+    OpenCapacity {
         /// Orders to restore.
         restored: usize,
         /// The configured capacity.
@@ -121,21 +131,36 @@ pub enum RecoverError {
         /// The id.
         order_id: u64,
     },
+    /// A restored replace or cancel is of an order not restored open.
+    #[error("a {request} of order {order_id} is restored, but the order is not open")]
+    NotOpen {
+        /// The id.
+        order_id: u64,
+        /// The request: a replace (`modify`) or a `cancel`.
+        request: &'static str,
+    },
+}
+
+/// When `o`'s pending cancel or replace was sent, if one is pending.
+fn request_time(o: &OpenLife) -> Option<i64> {
+    matches!(o.life.state(), OrderState::PendingCancel | OrderState::PendingReplace).then_some(o.request_ns)
 }
 
 impl EngineBuilder {
     /// Builds an engine that carries on from `state`: allocates every table as
     /// [`build`](Self::build) does, then
     ///
-    /// - records `recovered` (`qty`: orders restored to the queue, `order_id`: in flight) and
-    ///   re-anchors the wall clock to the OS clock, as a logon does (a `clock_step` if it moves);
-    /// - fills the queue (in order) and the in-flight table (a late response still matches,
-    ///   its round trip measured from the original send);
+    /// - records `recovered` (`qty`: orders restored to the queue, `order_id`: open at the
+    ///   exchange) and re-anchors the wall clock to the OS clock, as a logon does (a
+    ///   `clock_step` if it moves);
+    /// - fills the queue (in order), the open-order table and the cancel line (a late answer
+    ///   still matches, its round trip measured from the original send or request);
     /// - moves the throttle onto the engine's monotonic time, so the bound holds across the
     ///   restart; if the engine restarts inside the window it was logged on in, its logon
     ///   continues that session (the token bucket is not refilled);
     /// - if that window has ended, rejects the restored queue `session_ended` (there is no
-    ///   session to log out of: it died with the process). Orders in flight stay in flight.
+    ///   session to log out of: it died with the process), as are the waiting cancels.
+    ///   Open orders stay open.
     ///
     /// The session needs nothing more: the first poll logs on if a window is open (late in its
     /// window, which the audit accepts after a `recovered` record), or the engine waits. The
@@ -153,8 +178,8 @@ impl EngineBuilder {
         check(state.queued.len(), caps.max_queued_orders.get(), |restored, capacity| {
             RecoverError::QueueCapacity { restored, capacity }
         })?;
-        check(state.in_flight.len(), caps.max_in_flight.get(), |restored, capacity| {
-            RecoverError::InFlightCapacity { restored, capacity }
+        check(state.open.len(), caps.max_working_orders.get(), |restored, capacity| {
+            RecoverError::OpenCapacity { restored, capacity }
         })?;
         if state.throttle_settings != self.cfg.throttle {
             let (restored, configured) = (state.throttle_settings, self.cfg.throttle);
@@ -169,8 +194,8 @@ impl EngineBuilder {
         let now = engine.clock.now_ns();
         let wall_now = engine.clock.wall_ns(now);
         let crashed = state.logged_on_at.and_then(|t| engine.window.current(t));
-        let (queued, in_flight) = (state.queued.len() as u64, state.in_flight.len() as u64);
-        engine.emit(EventRecord::new(wall_now, Event::Recovered { queued, in_flight }));
+        let (queued, open) = (state.queued.len() as u64, state.open.len() as u64);
+        engine.emit(EventRecord::new(wall_now, Event::Recovered { queued, open }));
         // Anchor the wall clock to the OS clock now, as a logon does, so the restored times
         // are placed on the anchor the session runs on (the logon right after steps by next to
         // nothing, and the throttle moves with any step: `reanchor`).
@@ -182,22 +207,49 @@ impl EngineBuilder {
             throttle.continue_session();
         }
         engine.throttle = throttle;
-        for q in &state.queued {
-            let arrival = engine.clock.mono_at_wall(q.since_ns);
-            if engine.queue.contains(q.order.order_id) {
-                return Err(RecoverError::Duplicate { order_id: q.order.order_id });
-            }
-            // Cannot fail: the capacity was checked above.
-            let _ = engine.queue.push_back(q.order, arrival, q.producer);
-        }
-        for s in &state.in_flight {
-            let id = s.order.order_id;
-            if engine.queue.contains(id) || engine.in_flight.contains(id) {
+        for o in &state.open {
+            let id = o.order.order_id;
+            if engine.open.contains(id) {
                 return Err(RecoverError::Duplicate { order_id: id });
             }
-            let sent = engine.clock.mono_at_wall(s.since_ns);
+            let mono = |t: i64| engine.clock.mono_at_wall(t);
+            let open = OpenOrder {
+                order: o.order,
+                producer: o.producer,
+                sent_ns: mono(o.sent_ns),
+                life: o.life,
+                request_ns: request_time(o).map_or(0, mono),
+                waiting: o.waiting,
+                wait_ns: if o.waiting == Waiting::Cancel { mono(o.wait_ns) } else { 0 },
+            };
             // Cannot fail: the capacity was checked above.
-            let _ = engine.in_flight.insert(s.order, sent, s.producer);
+            let _ = engine.open.restore(open);
+        }
+        for q in &state.queued {
+            let id = q.order.order_id;
+            let open = engine.open.get(id).map(|x| x.waiting);
+            if engine.queue.contains(id) || (!q.replace && open.is_some()) {
+                return Err(RecoverError::Duplicate { order_id: id });
+            }
+            if q.replace && open != Some(Waiting::Replace) {
+                return Err(RecoverError::NotOpen { order_id: id, request: RequestType::Modify.name() });
+            }
+            let arrival = engine.clock.mono_at_wall(q.since_ns);
+            // Cannot fail: the capacity was checked above.
+            let _ = if q.replace {
+                engine.queue.push_replace(q.order, arrival, q.producer)
+            } else {
+                engine.queue.push_back(q.order, arrival, q.producer)
+            };
+        }
+        for &(id, producer) in &state.cancels {
+            if engine.open.get(id).map(|x| x.waiting) != Some(Waiting::Cancel) {
+                return Err(RecoverError::NotOpen { order_id: id, request: RequestType::Cancel.name() });
+            }
+            if engine.cancels.iter().any(|(c, _)| *c == id) {
+                return Err(RecoverError::Duplicate { order_id: id });
+            }
+            engine.cancels.push_back((id, producer));
         }
         engine.stats.max_queue_len = engine.queue.len() as u64;
         if crashed.is_some_and(|span| wall_now >= span.end_ns) {

@@ -10,7 +10,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Stops the engine cleanly: a window that has ended logs out as usual (no window is opened
     /// just to be closed); the rings are drained through the usual paths (responses are matched,
     /// Modify / Cancel still apply, a New order is rejected for a bad field or else `shutdown`);
-    /// queued orders are rejected `shutdown`; a live session is logged out (a session adapter is
+    /// queued orders, replaces and cancels are rejected `shutdown`; a live session is logged out (a session adapter is
     /// polled, for at most 2 s, until its Logout is answered; what it reports meanwhile is
     /// recorded); orders still at the exchange (awaiting their first answer, or working) are
     /// recorded `unanswered`; the sink is synced.
@@ -45,8 +45,6 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.finish_exchange();
         let now = self.clock.now_ns();
         let time = self.clock.wall_ns(now);
-        // Cancels still waiting for a permit do not go out: their orders are unanswered too.
-        self.cancels.clear();
         for x in self.open.drain_by_send_time() {
             self.stats.unanswered += 1;
             self.emit(EventRecord::new(time, Event::Unanswered { order: x.live() }).from_producer(x.producer));

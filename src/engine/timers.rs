@@ -13,7 +13,7 @@
 use super::{Engine, NO_TIMER, Phase};
 use crate::clock::RECORDED_STEP_NS;
 use crate::exchange::Exchange;
-use crate::model::{RejectReason, RequestType};
+use crate::model::{RejectReason, RequestType, Waiting};
 use crate::record::{Event, EventRecord};
 use crate::sink::EventSink;
 use crate::window::WindowSpan;
@@ -89,12 +89,25 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.phase = Phase::LoggedOut { next: self.window.current_or_next(wall) };
     }
 
-    /// Rejects every queued order with `reason`, oldest first.
+    /// Rejects every queued order (and replace) with `reason`, oldest first.
+    /// Cancels waiting for a permit go first (they are not sent: their orders stay open).
     pub(super) fn reject_queued(&mut self, reason: RejectReason, now: u64) {
+        while let Some((id, producer)) = self.cancels.pop_front() {
+            let waited = self.open.update(id, |x| {
+                let waited = x.waiting == Waiting::Cancel;
+                if waited {
+                    x.waiting = Waiting::Nothing;
+                }
+                waited.then(|| x.live())
+            });
+            if let Some(Some(live)) = waited {
+                self.reject(&live, RequestType::Cancel, reason, now, producer);
+            }
+        }
         while let Some(q) = self.queue.pop_front() {
             if q.replace {
                 // A replace waiting in line: the order at the exchange goes on as it is.
-                self.open.update(q.order.order_id, |x| x.waiting = crate::model::Waiting::Nothing);
+                self.open.update(q.order.order_id, |x| x.waiting = Waiting::Nothing);
                 self.reject(&q.order, RequestType::Modify, reason, now, q.producer);
             } else {
                 self.reject(&q.order, RequestType::New, reason, now, q.producer);

@@ -94,8 +94,8 @@ pub enum Event {
     Recovered {
         /// Orders restored to the queue.
         queued: u64,
-        /// Orders restored in flight.
-        in_flight: u64,
+        /// Orders restored at the exchange (sent, their life not ended).
+        open: u64,
     },
     /// The journal could not flush its records to disk (written by the journal itself).
     SyncFailed,
@@ -560,8 +560,8 @@ impl EventRecord {
             Event::ClockStep { step_ns } => {
                 EventRecord { latency_ns: step_ns as u64, ..bare(EventKind::ClockStep) }
             }
-            Event::Recovered { queued, in_flight } => {
-                EventRecord { qty: queued, order_id: in_flight, ..bare(EventKind::Recovered) }
+            Event::Recovered { queued, open } => {
+                EventRecord { qty: queued, order_id: open, ..bare(EventKind::Recovered) }
             }
             Event::SyncFailed => bare(EventKind::SyncFailed),
             Event::ExchangeSession(report) => {
@@ -653,7 +653,7 @@ impl EventRecord {
             }
             EventKind::Unanswered => Event::Unanswered { order: order() },
             EventKind::ClockStep => Event::ClockStep { step_ns: self.latency_ns as i64 },
-            EventKind::Recovered => Event::Recovered { queued: self.qty, in_flight: self.order_id },
+            EventKind::Recovered => Event::Recovered { queued: self.qty, open: self.order_id },
             EventKind::SyncFailed => Event::SyncFailed,
             EventKind::ExchangeSession | EventKind::Execution | EventKind::ExchangeReject => {
                 match ExchangeDetail::from_bits(self.kind, self.symbol_id as u32) {

@@ -433,7 +433,7 @@ mod tests {
             Event::UnmatchedResponse { order_id: 4, response: ResponseType::Reject },
             Event::Unanswered { order: o },
             Event::ClockStep { step_ns: -2_500_000 },
-            Event::Recovered { queued: 12, in_flight: 3 },
+            Event::Recovered { queued: 12, open: 3 },
             Event::SyncFailed,
         ];
         events.extend(exchange_samples().iter().map(EventRecord::event));

@@ -80,11 +80,11 @@ pub(super) fn capacities(state: &RecoveredState, valid: &ValidConfig) -> Vec<Dif
             configured: caps.max_queued_orders.to_string(),
         });
     }
-    if state.in_flight.len() > caps.max_in_flight.get() {
+    if state.open.len() > caps.max_working_orders.get() {
         out.push(Difference {
-            field: "engine.max_in_flight",
-            journal: format!("{} orders in flight", state.in_flight.len()),
-            configured: caps.max_in_flight.to_string(),
+            field: "engine.max_working_orders",
+            journal: format!("{} orders open at the exchange", state.open.len()),
+            configured: caps.max_working_orders.to_string(),
         });
     }
     out

@@ -1,7 +1,7 @@
 //! [`StateBuilder`]: folds journal records, one at a time, into the state an engine restarts
 //! with ([`RecoveredState`]): the orders' lives ([`Lifecycle`]: the queue in order with every
-//! modify applied, the orders in flight), the throttle (every `sent` counts against it) and the
-//! session (`logon` / `logout`). O(1) per record (amortized).
+//! modify applied, the orders at the exchange, the waiting cancels), the throttle (every message
+//! sent counts against it) and the session (`logon` / `logout`). O(1) per record (amortized).
 //!
 //! A `recovered` record is a restart, and the fold decides about it what the restarted engine
 //! decided ([`EngineBuilder::recover`](crate::engine::EngineBuilder::recover)): when the
@@ -13,13 +13,13 @@
 //! restarts without a logon in between.
 
 use crate::engine::RecoveredState;
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{Lifecycle, Lives};
 use crate::record::{Event, EventRecord};
 use crate::throttle::{Throttle, ThrottleSettings};
 use crate::window::TradingWindow;
 
 /// Folds records, one at a time, into a [`RecoveredState`]: the orders' lives
-/// ([`Lifecycle`]), the throttle (every `sent` counts against it), the session. A `recovered`
+/// ([`Lifecycle`]), the throttle (every message sent counts against it), the session. A `recovered`
 /// record continues the session it interrupted, as the restarted engine did (see the module
 /// docs).
 #[derive(Debug)]
@@ -67,7 +67,10 @@ impl StateBuilder {
                 self.throttle.logon(wall_u64(t));
             }
             Event::Logout => self.logged_on_at = None,
-            Event::Sent { .. } => self.throttle.record_send(wall_u64(t)),
+            // Every message to the exchange takes a permit.
+            Event::Sent { .. } | Event::CancelSent { .. } | Event::ReplaceSent { .. } => {
+                self.throttle.record_send(wall_u64(t))
+            }
             Event::Recovered { .. } => {
                 // The restarted engine's decision (`EngineBuilder::recover`): restarted inside
                 // the window it was logged on in, its next logon continues that session. The
@@ -91,6 +94,14 @@ impl StateBuilder {
             | Event::ExchangeSession(_)
             | Event::Execution { .. }
             | Event::ExchangeReject { .. }
+            | Event::CancelQueued { .. }
+            | Event::ReplaceQueued { .. }
+            | Event::Fill { .. }
+            | Event::VenueCancelled { .. }
+            | Event::Replaced { .. }
+            | Event::CancelRejected { .. }
+            | Event::Expired { .. }
+            | Event::UnexpectedReport { .. }
             | Event::Unfit(_) => {}
         }
     }
@@ -100,9 +111,9 @@ impl StateBuilder {
         self.orders.queued_len()
     }
 
-    /// Orders in flight.
-    pub fn in_flight_len(&self) -> usize {
-        self.orders.in_flight_len()
+    /// Orders open at the exchange.
+    pub fn open_len(&self) -> usize {
+        self.orders.open_len()
     }
 
     /// Whether a session is logged on.
@@ -120,12 +131,13 @@ impl StateBuilder {
         self.last_seq
     }
 
-    /// The state: the queue in order, the orders in flight by send time.
+    /// The state: the queue in order, the open orders by send time, the cancel line.
     pub fn finish(self) -> RecoveredState {
-        let (queued, in_flight) = self.orders.finish();
+        let Lives { queued, open, cancels } = self.orders.finish();
         RecoveredState {
             queued,
-            in_flight,
+            open,
+            cancels,
             throttle: self.throttle,
             throttle_settings: self.settings,
             logged_on_at: self.logged_on_at,

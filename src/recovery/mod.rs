@@ -4,8 +4,8 @@
 //! before anyone else sees it. [`read`] opens a journal, checks that the configuration is the
 //! one it was written with (trading window, time zone, throttle: a different session needs a
 //! new journal), and folds its committed records ([`StateBuilder`]) into a
-//! [`RecoveredState`]: the queue in order with every modify applied, the orders in flight with
-//! their send times, the throttle, the session. [`EngineBuilder::recover`] builds an engine
+//! [`RecoveredState`]: the queue in order with every modify applied, the orders at the exchange
+//! with their send times and where each stands, the waiting cancels, the throttle, the session. [`EngineBuilder::recover`] builds an engine
 //! from it.
 //!
 //! ```no_run
@@ -25,7 +25,7 @@
 //! stopped was never accepted: there is no record of it, and nothing to restore. Its producer
 //! learns that from its outcomes ([`crate::journal::Outcomes`]): no record answers it, and a
 //! `recovered` record marks the restart. A simulated exchange restarts empty too: it never
-//! answers the orders restored in flight, which stay in flight until a shutdown records them
+//! answers the orders restored open, which stay open until a shutdown records them
 //! `unanswered` (an exchange that keeps its session, such as a FIX acceptor, can still answer
 //! them, and the answer matches).
 //!
@@ -82,13 +82,14 @@ impl Recovery {
             None => String::new(),
         };
         format!(
-            "{}: {} committed records (last seq {}), {stop}{torn}; restores {} queued and {} in flight; \
-             the session was {session}",
+            "{}: {} committed records (last seq {}), {stop}{torn}; restores {} queued and {} open at the exchange \
+             ({} cancels waiting); the session was {session}",
             self.path.display(),
             self.records,
             self.last_seq,
             s.queued.len(),
-            s.in_flight.len(),
+            s.open.len(),
+            s.cancels.len(),
         )
     }
 }

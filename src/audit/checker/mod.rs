@@ -1,5 +1,5 @@
-//! [`Auditor`]: replays records, one at a time, against a model of the session, the queue and
-//! the orders in flight, and notes the first violation of each rule.
+//! [`Auditor`]: replays records, one at a time, against a model of the session, the queue, the
+//! cancel line and the orders at the exchange, and notes the first violation of each rule.
 
 use crate::model::{EventKind, RejectReason, SessionEvent};
 use crate::record::{Event, EventRecord};
@@ -10,6 +10,7 @@ use super::bounds::{Excess, SlidingWindowBound, TokenBucketBound};
 use super::orders::Orders;
 use super::{AuditOptions, AuditReport, Rule, RuleReport, Violation};
 
+mod life_rules;
 mod order_rules;
 mod session_rules;
 
@@ -121,9 +122,9 @@ impl Auditor {
         self.orders.queued_len()
     }
 
-    /// Orders the journal shows in flight so far.
-    pub fn in_flight(&self) -> usize {
-        self.orders.in_flight_len()
+    /// Orders the journal shows at the exchange so far.
+    pub fn open(&self) -> usize {
+        self.orders.open_len()
     }
 
     /// Whether the journal shows a session logged on.
@@ -237,14 +238,14 @@ impl Auditor {
             Event::Modified { order } => self.on_modified(r, &order),
             Event::Cancelled { order } => self.on_cancelled(r, order.order_id),
             Event::Rejected { order, request, reason } => self.on_rejected(r, &order, request, reason),
-            Event::Response { order, round_trip_ns, .. } => {
-                self.on_response(r, order.order_id, round_trip_ns)
+            Event::Response { order, response, round_trip_ns } => {
+                self.on_response(r, order.order_id, response, round_trip_ns)
             }
             Event::UnmatchedResponse { order_id, .. } => self.on_unmatched(r, order_id),
             Event::Unanswered { order } => self.on_unanswered(r, order.order_id),
             // Record sanity only (above): the step itself moves no order.
             Event::ClockStep { .. } => {}
-            Event::Recovered { queued, in_flight } => self.on_recovered(r, queued, in_flight),
+            Event::Recovered { queued, open } => self.on_recovered(r, queued, open),
             // The journal's own note that a flush failed: it moves no order (`oms verify` is
             // what fails such a journal).
             Event::SyncFailed => {}
@@ -252,6 +253,20 @@ impl Auditor {
             Event::Execution { order_id, .. } | Event::ExchangeReject { order_id, .. } => {
                 self.on_exchange_order_event(r, order_id)
             }
+            Event::CancelQueued { order } => self.on_cancel_queued(r, &order),
+            Event::CancelSent { order, .. } => self.on_cancel_sent(r, &order),
+            Event::ReplaceQueued { order } => self.on_replace_queued(r, &order),
+            Event::ReplaceSent { order, .. } => self.on_replace_sent(r, &order),
+            Event::Fill { order_id, last_qty, last_px, cum_qty, complete, .. } => {
+                self.on_fill(r, order_id, last_qty, last_px, cum_qty, complete)
+            }
+            Event::VenueCancelled { order, solicited, round_trip_ns } => {
+                self.on_venue_cancelled(r, order.order_id, solicited, round_trip_ns)
+            }
+            Event::Replaced { order, round_trip_ns } => self.on_replaced(r, &order, round_trip_ns),
+            Event::CancelRejected { order, request, .. } => self.on_cancel_rejected(r, order.order_id, request),
+            Event::Expired { order } => self.on_expired(r, order.order_id),
+            Event::UnexpectedReport { order_id, .. } => self.on_unexpected(r, order_id),
             // Reported under `records` (above).
             Event::Unfit(_) => {}
         }
@@ -309,6 +324,13 @@ fn after_shutdown_logout(kind: EventKind) -> bool {
         | EventKind::ExchangeSession
         | EventKind::Execution
         | EventKind::ExchangeReject
+        | EventKind::Fill
+        | EventKind::Filled
+        | EventKind::VenueCancelled
+        | EventKind::Replaced
+        | EventKind::CancelRejected
+        | EventKind::Expired
+        | EventKind::UnexpectedReport
         // A restart on the journal, or the writer's note of a failed flush.
         | EventKind::Recovered
         | EventKind::SyncFailed => true,
@@ -318,6 +340,10 @@ fn after_shutdown_logout(kind: EventKind) -> bool {
         | EventKind::Modified
         | EventKind::Cancelled
         | EventKind::Rejected
+        | EventKind::CancelQueued
+        | EventKind::CancelSent
+        | EventKind::ReplaceQueued
+        | EventKind::ReplaceSent
         | EventKind::ClockStep => false,
     }
 }

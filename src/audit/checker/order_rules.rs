@@ -1,12 +1,13 @@
-//! The order rules of the [`Auditor`]: every order's fate (`fates`), FIFO among queued orders
-//! (`fifo`), modifies in place (`modify`), the throttle over every send (`throttle`), orders
-//! well formed (`well_formed`), answers matched to orders in flight (`responses`), and the
-//! queue emptied at a logout (`session_end`).
+//! The New-order rules of the [`Auditor`]: every order's fate (`fates`), FIFO among queued
+//! orders (`fifo`), modifies in place (`modify`), the throttle over every message sent
+//! (`throttle`), orders well formed (`well_formed`), first answers matched to orders in flight
+//! (`responses`), and the queue emptied at a logout (`session_end`). Cancels, replaces and the
+//! later answers are `life_rules.rs`.
 
 use super::{Auditor, Bound, excess_message};
 use crate::audit::Rule;
-use crate::audit::orders::{Live, Queued, Sent};
-use crate::model::{OrderRequest, RejectReason, RequestType};
+use crate::audit::orders::{Front, Live, Open, Queued};
+use crate::model::{OrderLife, OrderRequest, OrderState, RejectReason, RequestType, ResponseType};
 use crate::record::EventRecord;
 
 impl Auditor {
@@ -16,14 +17,17 @@ impl Auditor {
         self.count(Rule::Responses);
         match self.orders.get(id).copied() {
             None => {}
-            Some(Live::InFlight(f)) => self.fail(Rule::Responses, r.seq, Some(id), || {
-                format!(
-                    "a {} record for an order in flight since seq {} without its response: the \
-                     response (its first answer) is recorded first",
-                    r.kind.name(),
-                    f.since_seq
-                )
-            }),
+            Some(Live::Open(o)) if o.life.state() == OrderState::Sent => {
+                self.fail(Rule::Responses, r.seq, Some(id), || {
+                    format!(
+                        "a {} record for an order in flight since seq {} without its response: the \
+                         response (its first answer) is recorded first",
+                        r.kind.name(),
+                        o.since_seq
+                    )
+                })
+            }
+            Some(Live::Open(_)) => {}
             Some(Live::Queued(q)) => self.fail(Rule::Responses, r.seq, Some(id), || {
                 format!(
                     "a {} record for an order queued since seq {}: it never reached the exchange",
@@ -66,11 +70,11 @@ impl Auditor {
         self.orders.enqueue(o.order_id, q);
     }
 
-    pub(super) fn on_sent(&mut self, r: &EventRecord, o: &OrderRequest) {
-        let id = o.order_id;
+    /// A message to the exchange about order `id` (a New order, a cancel, a replace): inside
+    /// the window and a logged-on session, the exchange session up, within the throttle.
+    pub(super) fn check_message(&mut self, r: &EventRecord, id: u64) {
         self.check_window(r, id);
         self.check_exchange_ready(r, id);
-        self.check_well_formed(r, o);
         self.count(Rule::Throttle);
         let excess = match &mut self.bound {
             Bound::Sliding(b) => b.push(r.time_ns),
@@ -80,14 +84,30 @@ impl Auditor {
             self.fail(Rule::Throttle, r.seq, Some(id), || excess_message(&e));
         }
         self.count(Rule::Fifo);
+    }
+
+    pub(super) fn on_sent(&mut self, r: &EventRecord, o: &OrderRequest) {
+        let id = o.order_id;
+        self.check_message(r, id);
+        self.check_well_formed(r, o);
+        let open = Open {
+            since_seq: r.seq,
+            sent_ns: r.time_ns,
+            symbol_id: o.symbol_id,
+            side: o.side,
+            life: OrderLife::sent(o.price, o.qty),
+            request_ns: 0,
+            cancel_waits: false,
+            replace: None,
+        };
         match self.orders.get(id).copied() {
             Some(Live::Queued(q)) => {
                 let front = self.orders.front();
-                if front != Some(id) {
+                if front != Some(Front::New(id)) {
                     self.fail(Rule::Fifo, r.seq, Some(id), || {
                         format!(
                             "sent from the queue before order {}, which was queued earlier",
-                            front.unwrap_or_default()
+                            front.map_or(0, Front::id)
                         )
                     });
                 }
@@ -111,24 +131,32 @@ impl Auditor {
                         )
                     });
                 }
-                self.orders.fly(id, Sent { since_seq: r.seq, sent_ns: r.time_ns });
+                self.orders.send(id, open);
             }
-            Some(Live::InFlight(f)) => {
+            Some(Live::Open(f)) => {
                 self.fail(Rule::Fates, r.seq, Some(id), || {
-                    format!("sent twice: it is in flight since seq {}", f.since_seq)
+                    format!("sent twice: it is at the exchange since seq {}", f.since_seq)
                 });
             }
             None => {
                 // Sent at once: a New request of its own.
                 self.count(Rule::Fates);
-                if let Some(front) = self.orders.front() {
-                    let n = self.orders.queued_len();
-                    self.fail(Rule::Fifo, r.seq, Some(id), || {
-                        format!("sent at once while {n} order(s) waited in the queue (oldest: order {front})")
-                    });
-                }
-                self.orders.fly(id, Sent { since_seq: r.seq, sent_ns: r.time_ns });
+                self.check_queue_empty(r, id, "sent at once");
+                self.orders.send(id, open);
             }
+        }
+    }
+
+    /// Something sent at once: nothing may wait in the queue.
+    pub(super) fn check_queue_empty(&mut self, r: &EventRecord, id: u64, what: &str) {
+        if let Some(front) = self.orders.front() {
+            let n = self.orders.queued_len();
+            self.fail(Rule::Fifo, r.seq, Some(id), || {
+                format!(
+                    "{what} while {n} order(s) or replace(s) waited in the queue (oldest: order {})",
+                    front.id()
+                )
+            });
         }
     }
 
@@ -144,7 +172,9 @@ impl Auditor {
             });
         }
         let Some(q) = self.orders.queued_mut(id) else {
-            self.fail(Rule::Modify, r.seq, Some(id), || "modified while not in the queue".into());
+            self.fail(Rule::Modify, r.seq, Some(id), || {
+                "modified while neither it nor a replace of it is in the queue".into()
+            });
             return;
         };
         let (symbol_id, side) = (q.symbol_id, q.side);
@@ -173,47 +203,8 @@ impl Auditor {
     ) {
         match request {
             RequestType::New => self.on_rejected_new(r, o, reason),
-            RequestType::Modify => {
-                let fits = match reason {
-                    RejectReason::InvalidPrice | RejectReason::InvalidQty => {
-                        o.validate_modify() == Err(reason)
-                    }
-                    RejectReason::NotQueued => {
-                        o.validate_modify().is_ok() && !self.orders.is_queued(o.order_id)
-                    }
-                    RejectReason::OutsideWindow
-                    | RejectReason::InvalidSide
-                    | RejectReason::InvalidRequestType
-                    | RejectReason::DuplicateOrderId
-                    | RejectReason::QueueFull
-                    | RejectReason::JournalFull
-                    | RejectReason::SessionEnded
-                    | RejectReason::Shutdown
-                    | RejectReason::NotSent => false,
-                };
-                if !fits {
-                    self.reason_unfit(Rule::Modify, r, o, request, reason);
-                }
-            }
-            RequestType::Cancel => {
-                let fits = match reason {
-                    RejectReason::NotQueued => !self.orders.is_queued(o.order_id),
-                    RejectReason::OutsideWindow
-                    | RejectReason::InvalidPrice
-                    | RejectReason::InvalidQty
-                    | RejectReason::InvalidSide
-                    | RejectReason::InvalidRequestType
-                    | RejectReason::DuplicateOrderId
-                    | RejectReason::QueueFull
-                    | RejectReason::JournalFull
-                    | RejectReason::SessionEnded
-                    | RejectReason::Shutdown
-                    | RejectReason::NotSent => false,
-                };
-                if !fits {
-                    self.reason_unfit(Rule::Fates, r, o, request, reason);
-                }
-            }
+            RequestType::Modify => self.on_rejected_modify(r, o, reason),
+            RequestType::Cancel => self.on_rejected_cancel(r, o, reason),
             RequestType::Unknown => {
                 if reason != RejectReason::InvalidRequestType {
                     self.reason_unfit(Rule::Fates, r, o, request, reason);
@@ -222,7 +213,7 @@ impl Auditor {
         }
     }
 
-    fn reason_unfit(
+    pub(super) fn reason_unfit(
         &mut self,
         rule: Rule,
         r: &EventRecord,
@@ -261,10 +252,14 @@ impl Auditor {
             RejectReason::QueueFull => {
                 valid.is_ok() && logged_on && self.orders.get(id).is_none() && self.orders.queued_len() > 0
             }
-            RejectReason::InvalidRequestType | RejectReason::NotQueued => false,
-            RejectReason::SessionEnded => return self.on_session_ended(r, id),
+            RejectReason::InvalidRequestType
+            | RejectReason::NotQueued
+            | RejectReason::NotOpen
+            | RejectReason::RequestPending
+            | RejectReason::ReplaceBelowFilled => false,
+            RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::New),
             RejectReason::NotSent => {
-                if self.orders.front() == Some(id) {
+                if self.orders.front() == Some(Front::New(id)) {
                     // The queue's oldest order, which the exchange did not take as it left the
                     // queue: its fate. Sent (had it gone out) only while logged on.
                     self.orders.end(id);
@@ -278,7 +273,7 @@ impl Auditor {
             }
             RejectReason::Shutdown => {
                 self.shutdown_seen = true;
-                if self.orders.front() == Some(id) {
+                if self.orders.front() == Some(Front::New(id)) {
                     // The queue emptied at shutdown, oldest first.
                     self.orders.end(id);
                     return;
@@ -293,7 +288,9 @@ impl Auditor {
         }
     }
 
-    fn on_session_ended(&mut self, r: &EventRecord, id: u64) {
+    /// A `session_ended` reject of `request` for order `id`: at a logout, the waiting cancels
+    /// first, then the queue (New orders and replaces), oldest first, right before the logout.
+    pub(super) fn on_session_ended(&mut self, r: &EventRecord, id: u64, request: RequestType) {
         // A restarted engine rejects what a window that ended while it was down left queued:
         // no session is on, and no logout follows (the session died with the process).
         let after_restart = self.session.is_none() && self.crashed.is_some_and(|s| r.time_ns >= s.end_ns);
@@ -307,44 +304,105 @@ impl Auditor {
                 });
             }
         }
-        let front = self.orders.front();
-        if front == Some(id) {
-            self.orders.end(id);
+        if request == RequestType::Cancel {
+            let first = self.orders.cancel_front();
+            if first == Some(id) {
+                self.orders.unwait_cancel(id);
+            } else {
+                self.fail(Rule::SessionEnd, r.seq, Some(id), || match first {
+                    Some(first) => format!(
+                        "a cancel rejected session_ended out of line order: the cancel of order {first} \
+                         waited longer"
+                    ),
+                    None => "a cancel rejected session_ended, but no cancel of it waits".into(),
+                });
+                self.orders.unwait_cancel(id);
+            }
             return;
         }
-        if self.orders.is_queued(id) {
+        if let Some((first, _)) = self.orders.drop_cancels() {
+            self.fail(Rule::SessionEnd, r.seq, Some(id), || {
+                format!("the queue rejected session_ended while the cancel of order {first} still waits: cancels first")
+            });
+        }
+        let front = self.orders.front();
+        let expected = if request == RequestType::Modify { Front::Replace(id) } else { Front::New(id) };
+        if front == Some(expected) {
+            self.leave_front(expected);
+            return;
+        }
+        let waits = match request {
+            RequestType::Modify => self.orders.open(id).is_some_and(|o| o.replace.is_some()),
+            _ => self.orders.is_queued(id),
+        };
+        if waits {
             self.fail(Rule::SessionEnd, r.seq, Some(id), || {
                 format!(
                     "rejected session_ended out of queue order: order {} was queued earlier",
-                    front.unwrap_or_default()
+                    front.map_or(0, Front::id)
                 )
             });
-            self.orders.end(id);
+            self.leave_front(expected);
         } else {
             self.fail(Rule::SessionEnd, r.seq, Some(id), || {
-                "rejected session_ended but it is not in the queue".into()
+                format!("a {} rejected session_ended, but it is not in the queue", request.name())
             });
         }
     }
 
-    pub(super) fn on_response(&mut self, r: &EventRecord, id: u64, round_trip_ns: u64) {
+    /// The queue entry `front` leaves the queue without being sent (a replace's order stays
+    /// open).
+    pub(super) fn leave_front(&mut self, front: Front) {
+        match front {
+            Front::New(id) => {
+                self.orders.end(id);
+            }
+            Front::Replace(id) => {
+                self.orders.drop_replace(id);
+            }
+        }
+    }
+
+    pub(super) fn on_response(&mut self, r: &EventRecord, id: u64, response: ResponseType, round_trip_ns: u64) {
         self.count(Rule::Responses);
-        let Some(Live::InFlight(f)) = self.orders.get(id).copied() else {
+        let Some(f) = self.orders.open(id).copied().filter(|o| o.life.state() == OrderState::Sent) else {
             self.fail(Rule::Responses, r.seq, Some(id), || {
                 "a response matched to an order that is not in flight (it should be unmatched_response)"
                     .into()
             });
             return;
         };
-        self.orders.end(id);
+        if response == ResponseType::Accept {
+            if let Some(life) = self.orders.life_mut(id) {
+                let _ = life.accept();
+            }
+        } else {
+            self.orders.end(id);
+        }
         let elapsed = i128::from(r.time_ns) - i128::from(f.sent_ns);
-        let latency = i128::from(round_trip_ns);
-        let ok = if self.options.exact_latency { latency == elapsed } else { latency <= elapsed };
+        self.check_round_trip(r, id, round_trip_ns, elapsed, f.since_seq, "send");
+    }
+
+    /// A round trip of `latency` ns recorded `elapsed` ns after what it measures (at `since_seq`).
+    pub(super) fn check_round_trip(
+        &mut self,
+        r: &EventRecord,
+        id: u64,
+        latency: u64,
+        elapsed: i128,
+        since_seq: u64,
+        what: &str,
+    ) {
+        let ok = if self.options.exact_latency {
+            i128::from(latency) == elapsed
+        } else {
+            i128::from(latency) <= elapsed
+        };
         if !ok {
             self.fail(Rule::Responses, r.seq, Some(id), || {
                 format!(
-                    "latency {round_trip_ns} ns, but the response is recorded {elapsed} ns after the send (seq {})",
-                    f.since_seq
+                    "latency {latency} ns, but the {} is recorded {elapsed} ns after the {what} (seq {since_seq})",
+                    r.kind.name()
                 )
             });
         }
@@ -352,22 +410,24 @@ impl Auditor {
 
     pub(super) fn on_unmatched(&mut self, r: &EventRecord, id: u64) {
         self.count(Rule::Responses);
-        if let Some(Live::InFlight(f)) = self.orders.get(id).copied() {
+        if let Some(f) = self.orders.open(id).filter(|o| o.life.state() == OrderState::Sent) {
+            let since = f.since_seq;
             self.fail(Rule::Responses, r.seq, Some(id), || {
-                format!("unmatched_response for an order in flight since seq {}", f.since_seq)
+                format!("unmatched_response for an order in flight since seq {since}")
             });
         }
     }
 
     pub(super) fn on_unanswered(&mut self, r: &EventRecord, id: u64) {
         self.shutdown_seen = true;
-        if !matches!(self.orders.get(id), Some(Live::InFlight(_))) {
-            self.fail(Rule::Fates, r.seq, Some(id), || "unanswered, but it is not in flight".into());
+        if self.orders.open(id).is_none() {
+            self.fail(Rule::Fates, r.seq, Some(id), || "unanswered, but it is not at the exchange".into());
         }
         self.orders.end(id);
-        if self.session.is_some() || self.orders.queued_len() > 0 {
+        if self.session.is_some() || self.orders.queued_len() > 0 || self.orders.waiting_cancels() > 0 {
             self.fail(Rule::Fates, r.seq, Some(id), || {
-                "unanswered while a session is on or orders are queued: it is recorded only at shutdown, after both"
+                "unanswered while a session is on or orders or cancels wait: it is recorded only at shutdown, \
+                 after both"
                     .into()
             });
         }

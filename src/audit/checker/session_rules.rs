@@ -63,6 +63,14 @@ impl Auditor {
         self.exchange = ExchangeState::Down(r.seq, SessionEvent::LoggedOut);
         let t = r.time_ns;
         let ending = self.ending.take();
+        if let Some((first, n)) = self.orders.drop_cancels() {
+            self.fail(Rule::SessionEnd, r.seq, Some(first), || {
+                format!(
+                    "{n} cancel(s) still waiting at the logout without a reject (session_ended at the \
+                     window's end, shutdown at shutdown); this one waited longest"
+                )
+            });
+        }
         if let Some((first, n)) = self.orders.drop_queue() {
             self.fail(Rule::SessionEnd, r.seq, Some(first), || {
                 format!(
@@ -171,15 +179,15 @@ impl Auditor {
     /// The engine restarted: the counts it states must be the journal's; the session it was
     /// logged on in (if any) died with the process, and what it had begun (a run of
     /// `session_ended` rejects, a shutdown) was cut short.
-    pub(super) fn on_recovered(&mut self, r: &EventRecord, stated_queued: u64, stated_in_flight: u64) {
+    pub(super) fn on_recovered(&mut self, r: &EventRecord, stated_queued: u64, stated_open: u64) {
         // Checked under `fates` but not counted: its count is of New orders.
         let queued = self.orders.queued_len() as u64;
-        let in_flight = self.orders.in_flight_len() as u64;
-        if (stated_queued, stated_in_flight) != (queued, in_flight) {
+        let open = self.orders.open_len() as u64;
+        if (stated_queued, stated_open) != (queued, open) {
             self.fail(Rule::Fates, r.seq, None, || {
                 format!(
-                    "recovered states {stated_queued} queued and {stated_in_flight} in flight, but the journal \
-                     before it shows {queued} queued and {in_flight} in flight"
+                    "recovered states {stated_queued} queued and {stated_open} open, but the journal \
+                     before it shows {queued} queued and {open} open at the exchange"
                 )
             });
         }

@@ -98,9 +98,9 @@ impl Columns {
                 Columns { order_id: Some(order_id), response: Some(response), ..none }
             }
             Event::ClockStep { step_ns } => Columns { latency: Some(Latency::Step(step_ns)), ..none },
-            // The counts: in flight under order_id, queued under qty.
-            Event::Recovered { queued, in_flight } => {
-                Columns { order_id: Some(in_flight), qty: Some(queued), ..none }
+            // The counts: open under order_id, queued under qty.
+            Event::Recovered { queued, open } => {
+                Columns { order_id: Some(open), qty: Some(queued), ..none }
             }
             Event::ExchangeSession(report) => Columns { detail: Some(Detail::session(&report)), ..none },
             Event::Execution { order_id, last_qty, last_px, exec_type, ord_status } => Columns {

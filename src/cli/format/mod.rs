@@ -26,7 +26,7 @@
 //! `side` is also empty whenever it is not recorded (`'\0'`). `producer` (text: `p=N`) is the
 //! index of the producer whose request the event answers; it is empty for the engine's own events
 //! (logon, logout, clock_step, recovered, the exchange kinds) and the writer's (sync_failed). Text
-//! shows a `recovered` record as `recovered queued=Q in_flight=F`.
+//! shows a `recovered` record as `recovered queued=Q open=O`.
 //!
 //! `detail` says what an exchange record reports, as `key=value` words separated by spaces in
 //! CSV and text (no commas, no quotes), and as an object in JSONL:
@@ -239,11 +239,11 @@ impl Formatter {
             out.push(b' ');
             out.extend_from_slice(request.name().as_bytes());
         }
-        if let Event::Recovered { queued, in_flight } = e {
+        if let Event::Recovered { queued, open } = e {
             out.extend_from_slice(b" queued=");
             push_u64(out, queued);
-            out.extend_from_slice(b" in_flight=");
-            push_u64(out, in_flight);
+            out.extend_from_slice(b" open=");
+            push_u64(out, open);
         } else if let Some(id) = c.order_id {
             out.extend_from_slice(b" order=");
             push_u64(out, id);

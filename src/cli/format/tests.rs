@@ -127,7 +127,7 @@ fn every_kind_has_as_many_csv_cells_as_the_header() {
         Event::UnmatchedResponse { order_id: 1, response: ResponseType::Accept },
         Event::Unanswered { order: o },
         Event::ClockStep { step_ns: 1 },
-        Event::Recovered { queued: 1, in_flight: 1 },
+        Event::Recovered { queued: 1, open: 1 },
         Event::SyncFailed,
         Event::ExchangeSession(SessionReport::LoggedOut),
         Event::Execution { order_id: 1, last_qty: 1, last_px: 1.0, exec_type: code, ord_status: code },
@@ -146,7 +146,7 @@ fn every_kind_has_as_many_csv_cells_as_the_header() {
 
 #[test]
 fn recovered_prints_its_counts() {
-    let r = EventRecord::new(1_704_169_800_000_000_000, Event::Recovered { queued: 12, in_flight: 3 });
+    let r = EventRecord::new(1_704_169_800_000_000_000, Event::Recovered { queued: 12, open: 3 });
     let r = EventRecord { seq: 9, ..r };
     let line = |format| {
         let mut out = Vec::new();
@@ -159,5 +159,5 @@ fn recovered_prints_its_counts() {
         json.contains("\"order_id\":3,\"symbol\":null,\"side\":null,\"price\":null,\"qty\":12,"),
         "{json}"
     );
-    assert!(line(Format::Text).ends_with(" recovered queued=12 in_flight=3\n"), "{}", line(Format::Text));
+    assert!(line(Format::Text).ends_with(" recovered queued=12 open=3\n"), "{}", line(Format::Text));
 }

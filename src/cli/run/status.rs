@@ -416,7 +416,7 @@ mod tests {
         let mut s = Sessions::new(w, true);
         push(&mut s, at(10, 0, 0), Event::Logon);
         push(&mut s, at(10, 0, 1), Event::ExchangeSession(LOGGED_ON));
-        push(&mut s, at(11, 0, 0), Event::Recovered { queued: 0, in_flight: 0 });
+        push(&mut s, at(11, 0, 0), Event::Recovered { queued: 0, open: 0 });
         assert_eq!(s.describe(at(11, 0, 0)), "window closed | exchange not connected");
         push(&mut s, at(11, 0, 0), Event::Logon);
         assert_eq!(s.describe(at(11, 0, 0)), "window open | exchange logging on (0µs)");
