@@ -4,8 +4,10 @@
 It checks the Logon's Username (553) / Password (554), answers every NewOrderSingle (D) with an
 ExecutionReport (New, or Rejected when OrderQty is above --max-qty), fills orders on the symbol
 FILL right after accepting them, and answers orders on the symbol BMR with a
-BusinessMessageReject. Commands on standard input drive the session-level cases, when standard
-input is not a terminal (a pipe, as the tests drive it):
+BusinessMessageReject. With --resend-delay-ms it holds each ResendRequest it sends for that long
+(a counterparty whose ResendRequest arrives after what the initiator sent next). Commands on
+standard input drive the session-level cases, when standard input is not a terminal (a pipe, as
+the tests drive it):
 
     gap            skip one outbound MsgSeqNum (the next message leaves a gap)
     testrequest    send a TestRequest
@@ -121,6 +123,9 @@ class Acceptor(fix.Application):
                 threading.Timer(0.2, self.disconnect, args=(session_id,)).start()
                 msg_type = "5"
             say("OUT", msg_type, masked(message))
+            if msg_type == "2" and self.args.resend_delay_ms > 0:
+                # Called before QuickFIX writes the message: the ResendRequest leaves this much later.
+                time.sleep(self.args.resend_delay_ms / 1000)
         except Exception as e:  # noqa: BLE001
             say("ERROR", "toAdmin", e)
 
@@ -216,6 +221,8 @@ def main():
     ap.add_argument("--username", default="trader")
     ap.add_argument("--password", default="secret")
     ap.add_argument("--max-qty", type=float, default=1_000_000)
+    ap.add_argument("--resend-delay-ms", type=int, default=0,
+                    help="hold each ResendRequest this long before it is sent")
     ap.add_argument("--quiet", action="store_true", help="print no line per message (benchmarks)")
     args = ap.parse_args()
     global QUIET

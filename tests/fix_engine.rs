@@ -380,6 +380,88 @@ fn orders_queued_while_the_acceptor_is_down_go_out_in_order_after_the_reconnect(
     assert!(records.iter().any(|r| r.kind == K::Logout));
 }
 
+/// An acceptor whose store lost our last numbers (restored to an earlier point: it expects a
+/// number of ours it already had) asks for them again at the next Logon. The orders that waited
+/// in the queue while it was down go out only once the session is known to be in sync, never
+/// into the range it asks for: each is accepted, none rejected `gap_filled`. The acceptor holds
+/// its ResendRequest 300 ms, so that it comes after anything sent at the Logon's answer.
+#[test]
+fn orders_queued_while_down_are_not_gap_filled_by_an_acceptor_that_lost_our_numbers() {
+    let dir = tempdir();
+    let port = free_port();
+    let mut acc = Acceptor::start(port, &dir.path().join("acceptor"), &["--resend-delay-ms", "300"]);
+    let mut rig = Rig::new(dir.path(), port, PASSWORD, 0.3, 3600.0, 100);
+    rig.until("logged on", WAIT, |r| r.count_session(SessionEvent::LoggedOn) == 1);
+    rig.new_order(1, 1, 10, 5.0);
+    rig.until("order 1 answered", WAIT, |r| r.of(K::Response).len() == 1);
+    acceptor_stored_next_inbound(&acc, 3);
+    acc.kill();
+    // The store forgets our order (MsgSeqNum 2): the acceptor expects it again. Its own numbers
+    // are kept (its answer to order 1 was sent).
+    acceptor_forgets_from(&acc, 2);
+    rig.until("the disconnect seen", WAIT, |r| r.count_session(SessionEvent::Disconnected) >= 1);
+    for id in 2..=4 {
+        rig.new_order(id, 1, 10 * id, 5.0);
+    }
+    assert_eq!(rig.engine.queue_len(), 3, "{}", rig.dump());
+
+    acc.restart();
+    rig.until("orders 2..4 answered", WAIT, |r| r.of(K::Response).len() == 4);
+    let rejected: Vec<u64> = rig
+        .of(K::Response)
+        .iter()
+        .filter(|r| r.response != ResponseType::Accept)
+        .map(|r| r.order_id)
+        .collect();
+    assert!(rejected.is_empty(), "orders {rejected:?} rejected:\n{}\n{}", rig.dump(), acc.dump());
+    assert!(rig.of(K::ExchangeReject).is_empty(), "{}", rig.dump());
+    // The acceptor's ResendRequest was answered before the session reported itself logged on
+    // again, and the orders went out after that, past everything the gap fill covered.
+    let mut filled_to = None;
+    let mut logged_on_after_fill = false;
+    for r in rig.records() {
+        match r.event() {
+            Event::ExchangeSession(SessionReport::GapFilled { begin: 2, new_seq }) => {
+                filled_to = Some(new_seq)
+            }
+            Event::ExchangeSession(SessionReport::LoggedOn { .. }) => {
+                logged_on_after_fill = filled_to.is_some()
+            }
+            Event::Sent { .. } if r.order_id == 2 => {
+                assert!(logged_on_after_fill, "order 2 sent before the session was in sync:\n{}", rig.dump());
+            }
+            _ => {}
+        }
+    }
+    let filled_to = filled_to.unwrap_or_else(|| panic!("no gap fill from 2:\n{}", rig.dump()));
+    let orders: Vec<(u64, u64)> = (2..=4)
+        .map(|_| {
+            let line = acc.expect("ORDER", WAIT);
+            let id = line.split(' ').nth(1).and_then(|s| s.parse().ok());
+            let seq = line.rsplit(' ').next().and_then(|s| s.parse().ok());
+            id.zip(seq).unwrap_or_else(|| panic!("{line}"))
+        })
+        .collect();
+    assert_eq!(orders.iter().map(|o| o.0).collect::<Vec<_>>(), [2, 3, 4], "{}", acc.dump());
+    assert!(orders.iter().all(|o| o.1 >= filled_to), "gap-filled to {filled_to}: {orders:?}\n{}", acc.dump());
+    let (records, text, _) = rig.finish();
+    assert!(text.contains("exchange_session gap_filled begin=2"), "{text}");
+    assert_eq!(records.iter().filter(|r| r.kind == K::Response).count(), 4);
+}
+
+/// Rewrites the (stopped) acceptor's store so that it expects `next` from us again: it forgets
+/// our messages from `next` on and keeps its own numbers.
+fn acceptor_forgets_from(acc: &Acceptor, next: u64) {
+    let file = acc.dir.join("store").join("FIX.4.4-EXCH-OMS.seqnums");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let sender: u64 = text
+        .split(':')
+        .next()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{}: {text:?}", file.display()));
+    std::fs::write(&file, format!("{sender:010} : {next:010}")).expect("rewrite the acceptor's store");
+}
+
 /// Waits until the acceptor's sequence-number store expects `next` from us.
 fn acceptor_stored_next_inbound(acc: &Acceptor, next: u64) {
     let file = acc.dir.join("store").join("FIX.4.4-EXCH-OMS.seqnums");

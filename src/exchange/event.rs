@@ -25,8 +25,11 @@ pub struct ExecutionReport {
 /// One thing the session did or saw.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ExchangeEvent<'a> {
-    /// Logged on (at the window start, or again after a reconnect), with the sequence numbers
-    /// the session goes on from.
+    /// Logged on (at the window start, or again after a reconnect) and in sync: orders may go
+    /// out from here. A FIX Logon that continues earlier sequence numbers is reported once a
+    /// TestRequest's Heartbeat showed the counterparty has asked for all it will ask for again
+    /// (a gap fill it asked for comes before this). With the sequence numbers the session goes
+    /// on from.
     LoggedOn {
         /// Our next MsgSeqNum.
         next_out_seq: u64,

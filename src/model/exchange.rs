@@ -7,7 +7,8 @@
 wire_enum! {
     /// What happened to the exchange session: the sub-code of an `exchange_session` record.
     pub enum SessionEvent {
-        /// Logged on (at the window start, or again after a reconnect).
+        /// Logged on (at the window start, or again after a reconnect) and in sync: orders may go
+        /// out from here.
         LoggedOn = 1 => "logged_on",
         /// The Logon was answered by a Logout, by a disconnect, or not at all; retried with backoff.
         LogonRefused = 2 => "logon_refused",

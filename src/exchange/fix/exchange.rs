@@ -60,7 +60,7 @@ pub struct FixStats {
     pub responses_deferred: u64,
     /// Responses lost because the deferred list was full too.
     pub responses_lost: u64,
-    /// Logons accepted.
+    /// Logons accepted and in sync (each `LoggedOn` reported).
     pub logons: u64,
     /// `write` system calls (one per loop turn with output, more only when the kernel takes
     /// part of it or would block).
@@ -161,7 +161,8 @@ impl FixExchange {
         self.session.seq()
     }
 
-    /// Whether the session is logged on.
+    /// Whether the session is logged on and in sync: orders go out (what [`Exchange::ready`]
+    /// says). After a Logon that continues earlier numbers, only once its TestRequest is answered.
     pub fn logged_on(&self) -> bool {
         self.session.is_active()
     }

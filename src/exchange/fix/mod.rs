@@ -17,6 +17,11 @@
 //! constraints (hotfix is async, on tokio, and allocates per message), so the codec and session
 //! are this crate's own, small, and tested against QuickFIX.
 //!
+//! After a Logon that continues earlier sequence numbers (a reconnect, a restart from the store),
+//! the session is not [ready](Exchange::ready) until a TestRequest round trip shows the
+//! counterparty in sync: orders wait in the engine's queue meanwhile, so none is sent into a
+//! range the counterparty then asks for again ([`session`] has the reasoning).
+//!
 //! Responses: an ExecutionReport with ExecType/OrdStatus Rejected (8) answers `reject`, any other
 //! (New, or a fill or cancel that skips New) answers `accept`, except Pending New (A), which is
 //! not an answer yet. A session Reject (3) or BusinessMessageReject (j) naming an unanswered

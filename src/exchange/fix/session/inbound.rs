@@ -8,9 +8,10 @@ impl Session {
     /// Bytes that are not a message: the stream cannot be trusted past them.
     pub fn on_message_garbled(&mut self, now: Now, text: &str, emit: &mut Emit<'_>) -> Command {
         match self.state {
-            State::LogonSent { .. } | State::Active | State::LogoutSent { .. } => {
-                self.drop_connection(now, DisconnectCause::Garbled, text, emit)
-            }
+            State::LogonSent { .. }
+            | State::Synchronizing { .. }
+            | State::Active
+            | State::LogoutSent { .. } => self.drop_connection(now, DisconnectCause::Garbled, text, emit),
             _ => Command::None,
         }
     }
@@ -39,7 +40,9 @@ impl Session {
         self.last_recv_ns = now.mono_ns;
         match self.state {
             State::LogonSent { .. } => self.on_logon_answer(now, m, seq, out, emit),
-            State::Active | State::LogoutSent { .. } => self.in_session(now, m, seq, out, emit),
+            State::Synchronizing { .. } | State::Active | State::LogoutSent { .. } => {
+                self.in_session(now, m, seq, out, emit)
+            }
             // No connection is up in the other states: bytes from a closed one are ignored.
             _ => Command::None,
         }
@@ -78,7 +81,6 @@ impl Session {
             self.scratch = text;
             return Command::Disconnect;
         }
-        self.state = State::Active;
         self.reset_next_logon = false;
         self.backoff_ns = self.p.reconnect_min_ns;
         self.test_request = None;
@@ -86,10 +88,15 @@ impl Session {
         if !gap {
             self.next_in += 1;
         }
-        emit(Output::Event(ExchangeEvent::LoggedOn {
-            next_out_seq: self.next_out,
-            next_in_seq: self.next_in,
-        }));
+        if self.logon_seq > 1 {
+            // Our Logon continues earlier numbers the counterparty may have lost (module docs).
+            let cmd = self.synchronize(now, now.mono_ns, out, emit);
+            if cmd != Command::None {
+                return cmd;
+            }
+        } else {
+            self.in_sync(emit);
+        }
         if gap {
             return self.request_resend(now, seq, out, emit);
         }
@@ -122,10 +129,18 @@ impl Session {
         }
         if seq > self.next_in {
             // Messages past a gap are dropped (they come again), except those that must act now.
+            // A Heartbeat answering our TestRequest counts: what the counterparty sent before it
+            // on this connection has arrived, and it will not be sent again (a resend gap-fills
+            // Heartbeats).
             if t == msg::RESEND_REQUEST {
-                self.answer_resend(now, m, out, emit);
+                let cmd = self.answer_resend(now, m, out, emit);
+                if cmd != Command::None {
+                    return cmd;
+                }
             } else if t == msg::LOGOUT {
                 return self.on_logout(now, m, out, emit);
+            } else if t == msg::HEARTBEAT {
+                self.on_heartbeat(m, emit);
             }
             return self.request_resend(now, seq, out, emit);
         }
@@ -134,11 +149,7 @@ impl Session {
             self.resend_until = None;
         }
         match t {
-            msg::HEARTBEAT => {
-                if self.test_request.is_some() && m.get_u64(tags::TEST_REQ_ID) == self.test_request {
-                    self.test_request = None;
-                }
-            }
+            msg::HEARTBEAT => self.on_heartbeat(m, emit),
             msg::TEST_REQUEST => {
                 // A TestRequest without its TestReqID still gets a Heartbeat, without the field
                 // (an empty `112=` is not FIX).
@@ -159,7 +170,7 @@ impl Session {
                     );
                 }
             }
-            msg::RESEND_REQUEST => self.answer_resend(now, m, out, emit),
+            msg::RESEND_REQUEST => return self.answer_resend(now, m, out, emit),
             msg::REJECT => emit(Output::Reject {
                 ref_seq: m.get_u64(tags::REF_SEQ_NUM).unwrap_or(0),
                 reason: m
@@ -233,14 +244,27 @@ impl Session {
         Command::None
     }
 
-    /// Answers a ResendRequest with one gap fill over the range (see the module docs).
-    fn answer_resend(&mut self, now: Now, m: Message<'_>, out: &mut Vec<u8>, emit: &mut Emit<'_>) {
+    /// A Heartbeat: the answer to our TestRequest if it carries its TestReqID; while
+    /// synchronizing, that answer puts the session in sync.
+    fn on_heartbeat(&mut self, m: Message<'_>, emit: &mut Emit<'_>) {
+        if self.test_request.is_none() || m.get_u64(tags::TEST_REQ_ID) != self.test_request {
+            return;
+        }
+        self.test_request = None;
+        if let State::Synchronizing { .. } = self.state {
+            self.in_sync(emit);
+        }
+    }
+
+    /// Answers a ResendRequest with one gap fill over the range (see the module docs). While
+    /// synchronizing, a fill over our TestRequest replaces it: a new one follows the fill.
+    fn answer_resend(&mut self, now: Now, m: Message<'_>, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
         let begin = m.get_u64(tags::BEGIN_SEQ_NO).unwrap_or(1).max(1);
         let end = m.get_u64(tags::END_SEQ_NO).unwrap_or(0);
         let new_seq = if end == 0 || end >= self.next_out { self.next_out } else { end + 1 };
         if begin >= new_seq {
             // Nothing of ours in that range (we have not sent it yet).
-            return;
+            return Command::None;
         }
         let sent = self.write(out, now, msg::SEQUENCE_RESET, begin, |w, _| {
             w.char(tags::POSS_DUP_FLAG, b'Y')
@@ -251,7 +275,13 @@ impl Session {
         if sent.is_ok() {
             self.last_sent_ns = now.mono_ns;
             emit(Output::Event(ExchangeEvent::GapFilled { begin, new_seq }));
+            if let State::Synchronizing { since, test_seq } = self.state
+                && (begin..new_seq).contains(&test_seq)
+            {
+                return self.synchronize(now, since, out, emit);
+            }
         }
+        Command::None
     }
 
     fn on_logout(&mut self, now: Now, m: Message<'_>, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
@@ -274,7 +304,10 @@ impl Session {
 
     /// A broken session rule: Logout with the reason, report, disconnect, retry later.
     fn fatal(&mut self, now: Now, out: &mut Vec<u8>, text: &str, emit: &mut Emit<'_>) -> Command {
-        if matches!(self.state, State::Active | State::LogoutSent { .. } | State::LogonSent { .. }) {
+        if matches!(
+            self.state,
+            State::Active | State::Synchronizing { .. } | State::LogoutSent { .. } | State::LogonSent { .. }
+        ) {
             let _ = self.admin(out, now, msg::LOGOUT, |w| {
                 w.str(tags::TEXT, text.as_bytes());
             });

@@ -8,6 +8,20 @@
 //!   ResetSeqNumFlag (141) when configured. A Logout, a disconnect or silence instead of a Logon
 //!   is a refusal: reported with the counterparty's Text (58) and retried with backoff while the
 //!   window is open (doubling from the minimum to the maximum; a logon resets it).
+//! - **In sync before orders.** A Logon that continues earlier numbers of ours (MsgSeqNum above
+//!   1: a reconnect, a restart from the store) may reach a counterparty that lost some of them;
+//!   it asks for them with a ResendRequest, and whatever we sent before that request arrives is
+//!   in the range it asks for and gap-filled. So the session logs on *synchronizing*: it sends a
+//!   TestRequest and takes application messages only once that TestRequest's Heartbeat arrives.
+//!   The counterparty processes our messages in order, so by then it has seen our Logon and
+//!   everything before the TestRequest, and any ResendRequest it sent on seeing them has reached
+//!   us (one connection keeps order) and been answered. A ResendRequest before the Heartbeat is
+//!   gap-filled as always; when the fill covers the TestRequest (the counterparty discards what it
+//!   received past its gap), a new TestRequest follows the fill. No answer within 2.4 heartbeat
+//!   intervals of the Logon's answer is a silent counterparty (disconnect, retry). A Logon at
+//!   MsgSeqNum 1 (ResetSeqNumFlag, or a new store) needs none of this: no number of ours
+//!   precedes it, so there is nothing to ask for again. [`ExchangeEvent::LoggedOn`] is reported
+//!   when the session is in sync, the moment orders may go out.
 //! - **Heartbeats** both ways: a Heartbeat (0) when we sent nothing for an interval; a
 //!   TestRequest (1) after 1.2 intervals of inbound silence; a disconnect (silent counterparty)
 //!   after 2.4 intervals, QuickFIX's thresholds. An inbound TestRequest is answered with its
@@ -115,7 +129,16 @@ pub enum State {
         /// Give up then.
         deadline: u64,
     },
-    /// Logged on.
+    /// Logged on, not known to be in sync yet: the TestRequest sent after the Logon awaits its
+    /// Heartbeat; no application message goes out (see the module docs).
+    Synchronizing {
+        /// When the Logon was answered (monotonic ns): the TestRequest's answer is due within
+        /// 2.4 heartbeat intervals of it.
+        since: u64,
+        /// MsgSeqNum of the TestRequest awaiting its Heartbeat.
+        test_seq: u64,
+    },
+    /// Logged on and in sync: application messages go out.
     Active,
     /// Logout sent at the window's end.
     LogoutSent {
@@ -130,6 +153,9 @@ pub enum SendError {
     /// The session is not logged on.
     #[error("the FIX session is not logged on")]
     NotLoggedOn,
+    /// The session is logged on but not known to be in sync yet (see [`State::Synchronizing`]).
+    #[error("the FIX session is logged on but not yet in sync with the counterparty")]
+    NotInSync,
     /// The message could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
@@ -148,6 +174,8 @@ pub struct Session {
     last_recv_ns: u64,
     /// Id of the TestRequest awaiting its Heartbeat.
     test_request: Option<u64>,
+    /// MsgSeqNum of our last Logon.
+    logon_seq: u64,
     test_requests_sent: u64,
     /// A ResendRequest is out and covers up to this number.
     resend_until: Option<u64>,
@@ -177,6 +205,7 @@ impl Session {
             last_sent_ns: 0,
             last_recv_ns: 0,
             test_request: None,
+            logon_seq: 0,
             test_requests_sent: 0,
             resend_until: None,
             scratch: String::new(),
@@ -190,7 +219,7 @@ impl Session {
         self.state
     }
 
-    /// Whether application messages can be sent.
+    /// Whether application messages can be sent: logged on and in sync.
     #[inline]
     pub fn is_active(&self) -> bool {
         self.state == State::Active
@@ -240,7 +269,7 @@ impl Session {
     pub fn close(&mut self, now: Now, out: &mut Vec<u8>) -> Command {
         self.window_open = false;
         match self.state {
-            State::Active => {
+            State::Active | State::Synchronizing { .. } => {
                 if self.admin(out, now, msg::LOGOUT, |_| {}).is_err() {
                     self.state = State::Idle;
                     return Command::Disconnect;
@@ -267,7 +296,7 @@ impl Session {
             State::Idle => None,
             State::Waiting { at } => Some(at),
             State::Connecting { deadline } | State::LogonSent { deadline } => Some(deadline),
-            State::Active | State::LogoutSent { .. } => {
+            State::Active | State::Synchronizing { .. } | State::LogoutSent { .. } => {
                 let hb = self.last_sent_ns.saturating_add(self.heartbeat_ns);
                 let silence = self.last_recv_ns.saturating_add(if self.test_request.is_some() {
                     self.silent_peer_ns()
@@ -275,8 +304,10 @@ impl Session {
                     self.test_request_ns()
                 });
                 let mut t = hb.min(silence);
-                if let State::LogoutSent { deadline } = self.state {
-                    t = t.min(deadline);
+                match self.state {
+                    State::LogoutSent { deadline } => t = t.min(deadline),
+                    State::Synchronizing { since, .. } => t = t.min(self.sync_deadline(since)),
+                    _ => {}
                 }
                 Some(t)
             }
@@ -321,6 +352,7 @@ impl Session {
             self.next_in = 1;
         }
         let seq = self.next_out;
+        self.logon_seq = seq;
         let sent = self.write(out, now, msg::LOGON, seq, |w, p| {
             w.uint(tags::ENCRYPT_METHOD, 0).uint(tags::HEART_BT_INT, u64::from(p.heartbeat_secs));
             if reset {
@@ -370,7 +402,9 @@ impl Session {
             State::Connecting { .. } => {
                 ExchangeEvent::Disconnected { cause: DisconnectCause::ConnectFailed, text, retry_in_ns }
             }
-            State::Active => ExchangeEvent::Disconnected { cause, text, retry_in_ns },
+            State::Active | State::Synchronizing { .. } => {
+                ExchangeEvent::Disconnected { cause, text, retry_in_ns }
+            }
             State::Idle | State::Waiting { .. } => return,
         };
         emit(Output::Event(event));
@@ -439,13 +473,21 @@ impl Session {
         body: impl FnOnce(&mut MessageWriter<'_>),
     ) -> Result<u64, SendError> {
         if self.state != State::Active {
-            return Err(SendError::NotLoggedOn);
+            return Err(self.not_ready());
         }
         let seq = self.next_out;
         self.write(out, now, msg_type, seq, |w, _| body(w))?;
         self.next_out += 1;
         self.last_sent_ns = now.mono_ns;
         Ok(seq)
+    }
+
+    #[cold]
+    fn not_ready(&self) -> SendError {
+        match self.state {
+            State::Synchronizing { .. } => SendError::NotInSync,
+            _ => SendError::NotLoggedOn,
+        }
     }
 
     /// Timers: connect, heartbeat, TestRequest, silent counterparty, answer timeouts.
@@ -476,8 +518,56 @@ impl Session {
                 emit(Output::Event(ExchangeEvent::LoggedOut { text: "no answer to the Logout" }));
                 Command::Disconnect
             }
-            State::Active | State::LogoutSent { .. } => self.keep_alive(now, out, emit),
+            State::Synchronizing { since, .. } if t >= self.sync_deadline(since) => self.drop_connection(
+                now,
+                DisconnectCause::SilentPeer,
+                "the TestRequest after the Logon was not answered within 2.4 heartbeat intervals",
+                emit,
+            ),
+            State::Active | State::Synchronizing { .. } | State::LogoutSent { .. } => {
+                self.keep_alive(now, out, emit)
+            }
         }
+    }
+
+    /// When a [`State::Synchronizing`] session that logged on at `since` gives up on the
+    /// TestRequest's answer: the silent-counterparty interval, counted from the Logon's answer
+    /// (a counterparty that keeps sending but never answers it is as good as silent).
+    fn sync_deadline(&self, since: u64) -> u64 {
+        since.saturating_add(self.silent_peer_ns())
+    }
+
+    /// Sends a TestRequest with a new TestReqID and awaits its Heartbeat; returns its MsgSeqNum.
+    fn send_test_request(&mut self, now: Now, out: &mut Vec<u8>) -> Result<u64, EncodeError> {
+        self.test_requests_sent += 1;
+        let id = self.test_requests_sent;
+        let seq = self.next_out;
+        self.admin(out, now, msg::TEST_REQUEST, |w| {
+            w.uint(tags::TEST_REQ_ID, id);
+        })?;
+        self.test_request = Some(id);
+        Ok(seq)
+    }
+
+    /// Logged on, not known to be in sync: the TestRequest whose Heartbeat will show it (see
+    /// the module docs). `since` is when the Logon was answered.
+    fn synchronize(&mut self, now: Now, since: u64, out: &mut Vec<u8>, emit: &mut Emit<'_>) -> Command {
+        match self.send_test_request(now, out) {
+            Ok(test_seq) => {
+                self.state = State::Synchronizing { since, test_seq };
+                Command::None
+            }
+            Err(_) => self.drop_connection(now, DisconnectCause::Backlog, "no room for a TestRequest", emit),
+        }
+    }
+
+    /// The session is in sync: application messages go out from here on.
+    fn in_sync(&mut self, emit: &mut Emit<'_>) {
+        self.state = State::Active;
+        emit(Output::Event(ExchangeEvent::LoggedOn {
+            next_out_seq: self.next_out,
+            next_in_seq: self.next_in,
+        }));
     }
 
     /// Inbound silence after which a TestRequest goes out: 1.2 heartbeat intervals. The interval
@@ -504,23 +594,11 @@ impl Session {
                 emit,
             );
         }
-        if silence >= self.test_request_ns() && self.test_request.is_none() {
-            self.test_requests_sent += 1;
-            let id = self.test_requests_sent;
-            if self
-                .admin(out, now, msg::TEST_REQUEST, |w| {
-                    w.uint(tags::TEST_REQ_ID, id);
-                })
-                .is_err()
-            {
-                return self.drop_connection(
-                    now,
-                    DisconnectCause::Backlog,
-                    "no room for a TestRequest",
-                    emit,
-                );
-            }
-            self.test_request = Some(id);
+        if silence >= self.test_request_ns()
+            && self.test_request.is_none()
+            && self.send_test_request(now, out).is_err()
+        {
+            return self.drop_connection(now, DisconnectCause::Backlog, "no room for a TestRequest", emit);
         }
         if t.saturating_sub(self.last_sent_ns) >= self.heartbeat_ns
             && self.admin(out, now, msg::HEARTBEAT, |_| {}).is_err()

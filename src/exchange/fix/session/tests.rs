@@ -499,3 +499,181 @@ fn the_longest_timeouts_and_backoff_saturate_their_deadlines() {
     assert_eq!(t.s.close(now, &mut t.out), Command::None);
     assert_eq!(t.s.state(), State::LogoutSent { deadline: u64::MAX }, "the Logout's answer timeout");
 }
+
+/// Opens the window and logs on from stored numbers (`next_out` above 1: a reconnect or a
+/// restart continuing the session); the counterparty's Logon is `peer_seq`. Returns our
+/// messages after the Logon.
+fn relogon(next_out: u64, next_in: u64, peer_seq: u64) -> (T, Vec<Sent>) {
+    let mut t = T::new(params());
+    t.s.set_seq(next_out, next_in);
+    t.s.open(t.now);
+    assert_eq!(t.timer(), Command::Connect);
+    assert_eq!(t.connected(), Command::None);
+    let logon = t.sent().remove(0);
+    assert_eq!((logon.msg_type.as_str(), logon.seq), ("A", next_out));
+    assert_eq!(t.feed(&peer(b"A", peer_seq, &[(98, "0"), (108, "10")])), Command::None);
+    let sent = t.sent();
+    (t, sent)
+}
+
+/// Writes an order (NewOrderSingle with ClOrdID `id`); its MsgSeqNum, or why it was not sent.
+fn order(t: &mut T, id: u64) -> Result<u64, SendError> {
+    t.s.send_app(&mut t.out, t.now, b"D", |w| {
+        w.uint(11, id);
+    })
+}
+
+#[test]
+fn a_logon_that_continues_our_numbers_sends_no_order_until_its_test_request_is_answered() {
+    let (mut t, sent) = relogon(5, 4, 4);
+    // Logged on, but the counterparty may have lost our 1..4: a TestRequest, no order.
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!((sent[0].msg_type.as_str(), sent[0].seq, sent[0].get(112)), ("1", 6, Some("1")));
+    assert_eq!(t.s.state(), State::Synchronizing { since: t.now.mono_ns, test_seq: 6 });
+    assert!(!t.s.is_active());
+    assert_eq!(order(&mut t, 1), Err(SendError::NotInSync));
+    assert!(t.sent().is_empty(), "nothing written");
+    assert!(t.events.is_empty(), "logged_on only once in sync: {:?}", t.events);
+    // Other traffic does not put it in sync: a Heartbeat without our TestReqID, one with
+    // another, an execution report.
+    t.advance(SEC);
+    let _ = t.feed(&peer(b"0", 5, &[]));
+    let _ = t.feed(&peer(b"0", 6, &[(112, "7")]));
+    let _ = t.feed(&peer(b"8", 7, &[]));
+    assert!(!t.s.is_active());
+    assert_eq!(t.events, ["App(8)"]);
+    // Its Heartbeat: in sync, reported as logged on with the numbers it goes on from.
+    let _ = t.feed(&peer(b"0", 8, &[(112, "1")]));
+    assert!(t.s.is_active());
+    assert_eq!(t.events[1..], ["LoggedOn { next_out_seq: 7, next_in_seq: 9 }"]);
+    assert_eq!(order(&mut t, 1), Ok(7));
+}
+
+#[test]
+fn a_resend_request_before_the_heartbeat_is_gap_filled_and_the_order_after_it_is_not() {
+    // The counterparty expects our 2 (it lost 2..4): it asks for them on seeing our Logon 5.
+    let (mut t, sent) = relogon(5, 4, 4);
+    assert_eq!((sent[0].msg_type.as_str(), sent[0].seq), ("1", 6));
+    let _ = t.feed(&peer(b"2", 5, &[(7, "2"), (16, "0")]));
+    // The gap fill covers our TestRequest (6), which the counterparty drops with the rest of
+    // what came past its gap: a new TestRequest follows the fill.
+    let sent = t.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!((sent[0].msg_type.as_str(), sent[0].seq, sent[0].get(36)), ("4", 2, Some("7")));
+    assert_eq!((sent[1].msg_type.as_str(), sent[1].seq, sent[1].get(112)), ("1", 7, Some("2")));
+    assert_eq!(t.events, ["GapFilled { begin: 2, new_seq: 7 }"]);
+    assert!(!t.s.is_active(), "still waiting for a Heartbeat");
+    assert!(order(&mut t, 1).is_err());
+    // The first TestRequest's answer (a counterparty that kept it) is not the one awaited.
+    let _ = t.feed(&peer(b"0", 6, &[(112, "1")]));
+    assert!(!t.s.is_active());
+    let _ = t.feed(&peer(b"0", 7, &[(112, "2")]));
+    assert!(t.s.is_active());
+    assert_eq!(t.events[1..], ["LoggedOn { next_out_seq: 8, next_in_seq: 8 }"]);
+    // The order goes after everything the fill covered.
+    assert_eq!(order(&mut t, 1), Ok(8));
+    let sent = t.sent();
+    assert_eq!((sent[0].msg_type.as_str(), sent[0].seq, sent[0].get(11)), ("D", 8, Some("1")));
+}
+
+#[test]
+fn a_resend_request_that_stops_before_the_test_request_leaves_it_awaited() {
+    let (mut t, _) = relogon(5, 4, 4);
+    let _ = t.feed(&peer(b"2", 5, &[(7, "3"), (16, "4")]));
+    let sent = t.sent();
+    assert_eq!(sent.len(), 1, "only the fill: {sent:?}");
+    assert_eq!((sent[0].msg_type.as_str(), sent[0].seq, sent[0].get(36)), ("4", 3, Some("5")));
+    let _ = t.feed(&peer(b"0", 6, &[(112, "1")]));
+    assert!(t.s.is_active());
+}
+
+#[test]
+fn a_logon_at_one_is_in_sync_at_once() {
+    // A new session (both at 1) and a reset one (ResetSeqNumFlag): no number of ours precedes
+    // the Logon, nothing can be asked for again.
+    let mut t = T::logged_on(params());
+    assert!(t.sent().is_empty(), "no TestRequest");
+    assert_eq!(order(&mut t, 1), Ok(2));
+    let mut t = T::new(SessionParams { reset_on_logon: true, ..params() });
+    t.s.set_seq(40, 30);
+    t.s.open(t.now);
+    let _ = t.timer();
+    let _ = t.connected();
+    t.sent();
+    let _ = t.feed(&peer(b"A", 1, &[(98, "0"), (108, "10"), (141, "Y")]));
+    assert!(t.s.is_active());
+    assert!(t.sent().is_empty(), "no TestRequest");
+    assert_eq!(t.events, ["LoggedOn { next_out_seq: 2, next_in_seq: 2 }"]);
+}
+
+#[test]
+fn a_reconnect_synchronizes_again() {
+    let mut t = T::logged_on(params());
+    assert_eq!(order(&mut t, 1), Ok(2));
+    t.sent();
+    let events = &mut t.events;
+    t.s.on_disconnected(t.now, DisconnectCause::PeerClosed, "", &mut |o| T::record(events, o));
+    t.advance(SEC);
+    assert_eq!(t.timer(), Command::Connect);
+    let _ = t.connected();
+    let _ = t.feed(&peer(b"A", 2, &[(98, "0"), (108, "10")]));
+    let types = t.types();
+    assert_eq!(types, ["A", "1"], "the Logon (3), then a TestRequest");
+    assert!(!t.s.is_active());
+    let _ = t.feed(&peer(b"0", 3, &[(112, "1")]));
+    assert!(t.s.is_active());
+    assert_eq!(t.events.last().unwrap(), "LoggedOn { next_out_seq: 5, next_in_seq: 4 }");
+}
+
+#[test]
+fn a_heartbeat_past_an_inbound_gap_still_answers_the_test_request() {
+    // The counterparty's numbers jump (it asks us nothing): its Heartbeat to our TestRequest
+    // comes past the gap. Its resend will gap-fill it, so it counts now.
+    let (mut t, _) = relogon(5, 4, 4);
+    let _ = t.feed(&peer(b"0", 9, &[(112, "1")]));
+    assert!(t.s.is_active());
+    assert_eq!(
+        t.events,
+        ["LoggedOn { next_out_seq: 7, next_in_seq: 5 }", "ResendRequested { begin: 5, end: 0 }"]
+    );
+}
+
+#[test]
+fn an_unanswered_test_request_after_the_logon_is_a_silent_counterparty() {
+    let (mut t, _) = relogon(5, 4, 4);
+    let since = t.now.mono_ns;
+    assert_eq!(t.s.next_deadline_ns(), Some(since + HB), "our next heartbeat first");
+    // The counterparty keeps talking (its heartbeats) but never answers the TestRequest.
+    for seq in 5..7 {
+        t.advance(HB);
+        let _ = t.feed(&peer(b"0", seq, &[]));
+        assert_eq!(t.timer(), Command::None);
+        assert_eq!(t.types(), ["0"], "our heartbeat; no second TestRequest");
+    }
+    assert_eq!(t.s.next_deadline_ns(), Some(since + HB * 12 / 5));
+    t.advance(HB * 2 / 5 - 1);
+    assert_eq!(t.timer(), Command::None);
+    t.advance(1);
+    assert_eq!(t.timer(), Command::Disconnect);
+    assert_eq!(
+        t.events,
+        [format!(
+            "Disconnected {{ cause: SilentPeer, text: \"the TestRequest after the Logon was not answered \
+             within 2.4 heartbeat intervals\", retry_in_ns: {SEC} }}"
+        )]
+    );
+    assert_eq!(t.s.state(), State::Waiting { at: t.now.mono_ns + SEC });
+}
+
+#[test]
+fn the_window_closing_while_synchronizing_logs_out() {
+    let (mut t, _) = relogon(5, 4, 4);
+    assert_eq!(t.s.close(t.now, &mut t.out), Command::None);
+    assert_eq!(t.types(), ["5"]);
+    assert!(matches!(t.s.state(), State::LogoutSent { .. }));
+    // Its Heartbeat after the Logout changes nothing.
+    let _ = t.feed(&peer(b"0", 5, &[(112, "1")]));
+    assert!(!t.s.is_active());
+    assert_eq!(t.feed(&peer(b"5", 6, &[])), Command::Disconnect);
+    assert_eq!(t.events, ["LoggedOut { text: \"\" }"]);
+}
