@@ -139,7 +139,9 @@ fn run() -> Result<(), String> {
         if work == 0 && a.park && tap.is_empty() {
             std::thread::sleep(Duration::from_micros(50));
         }
-        while let Some((r, raw)) = tap.pop() {
+        while let Some((answer, raw)) = tap.pop() {
+            // Only first answers are timed (the acceptor does not fill).
+            let oms::Answer::Response(r) = answer else { continue };
             let i = usize::try_from(r.order_id - 1).map_err(|_| "bad id")?;
             let at = clock.mono_ns(raw);
             from_intended.record(at.saturating_sub(intended[i]).max(1)).map_err(|e| e.to_string())?;

@@ -143,7 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut restored = (0, 0);
     let recover = best_of_3(|| {
         let r = oms::recovery::read(&path, &valid)?;
-        restored = (r.state.queued.len(), r.state.in_flight.len());
+        restored = (r.state.queued.len(), r.state.open.len());
         Ok(())
     })?;
     // Restoring that state into an engine (tables allocated, queue and in-flight table filled).

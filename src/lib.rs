@@ -54,7 +54,7 @@ pub use model::{
     Side,
 };
 pub use record::{Event, EventRecord};
-pub use ring::{Backpressure, Producer, Responder, ResponseBackpressure};
+pub use ring::{Answer, Backpressure, Producer, Responder, ResponseBackpressure};
 pub use runner::{EngineHandle, RunError, WaitError};
 pub use sink::{EventSink, MemorySink};
 pub use window::{DaySet, TradingWindow, WindowSpan};

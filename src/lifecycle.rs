@@ -23,7 +23,7 @@
 use std::collections::VecDeque;
 
 use crate::idmap::IdMap;
-use crate::model::{OrderLife, OrderRequest, RejectReason, RequestType, ResponseType, Waiting};
+use crate::model::{OrderLife, OrderRequest, OrderState, RejectReason, RequestType, ResponseType, Waiting};
 use crate::record::{Event, EventRecord};
 
 /// An order waiting in the queue: the order as it stands (modifies applied), the producer whose
@@ -316,7 +316,7 @@ impl Lifecycle {
 
     /// Orders at the exchange whose first answer is awaited.
     pub fn in_flight_len(&self) -> usize {
-        self.open.values().filter(|x| x.life.state() == crate::model::OrderState::Sent).count()
+        self.open.values().filter(|x| x.life.state() == OrderState::Sent).count()
     }
 
     /// Orders at the exchange.
@@ -492,10 +492,12 @@ mod tests {
                 Step::Took(New),
             ]
         );
-        assert_eq!((f.queued_len(), f.in_flight_len()), (0, 1), "order 2 still in flight");
-        let (queued, in_flight) = f.finish();
-        assert!(queued.is_empty());
-        assert_eq!(in_flight.iter().map(|l| (l.order.order_id, l.producer)).collect::<Vec<_>>(), [(2, 1)]);
+        assert_eq!((f.queued_len(), f.in_flight_len(), f.open_len()), (0, 1, 2), "order 2 still in flight");
+        let lives = f.finish();
+        assert!(lives.queued.is_empty() && lives.cancels.is_empty());
+        let open: Vec<(u64, u16, OrderState)> =
+            lives.open.iter().map(|l| (l.order.order_id, l.producer, l.life.state())).collect();
+        assert_eq!(open, [(1, 0, OrderState::Working), (2, 1, OrderState::Sent)], "order 1 accepted: working");
     }
 
     #[test]
@@ -508,10 +510,10 @@ mod tests {
         f.push(&at(0, Event::Cancelled { order: o(2) }));
         f.push(&at(0, Event::Sent { order: o(1), in_oms_ns: 0 }));
         assert!(f.is_queued(3) && !f.is_queued(2) && !f.is_queued(1));
-        let (queued, in_flight) = f.finish();
+        let lives = f.finish();
         let q: Vec<(u64, f64, u64)> =
-            queued.iter().map(|l| (l.order.order_id, l.order.price, l.order.qty)).collect();
+            lives.queued.iter().map(|l| (l.order.order_id, l.order.price, l.order.qty)).collect();
         assert_eq!(q, [(3, 10.0, 1), (4, 11.0, 7), (5, 10.0, 1)]);
-        assert_eq!(in_flight.len(), 1);
+        assert_eq!(lives.open.len(), 1);
     }
 }

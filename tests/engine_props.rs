@@ -224,7 +224,7 @@ fn run(
         // The engine's state is what its journal says, once its rings are drained.
         if rig.engine.rings_empty() {
             prop_assert_eq!(auditor.queued(), rig.engine.queue_len(), "queue length");
-            prop_assert_eq!(auditor.in_flight(), rig.engine.in_flight_len(), "orders in flight");
+            prop_assert_eq!(auditor.open(), rig.engine.open_len(), "orders at the exchange");
             prop_assert_eq!(auditor.logged_on(), rig.engine.logged_on(), "logged on");
         }
         if let Some(t) = rig.engine.next_send_ns() {

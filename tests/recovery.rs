@@ -74,7 +74,7 @@ fn the_queue_comes_back_in_order_with_every_modify_applied() {
     let queued: Vec<(u64, f64, u64)> =
         state.queued.iter().map(|q| (q.order.order_id, q.order.price, q.order.qty)).collect();
     assert_eq!(queued, [(3, 101.0, 20), (4, 100.0, 10), (5, 98.0, 2)]);
-    assert_eq!(state.in_flight.iter().map(|s| s.order.order_id).collect::<Vec<_>>(), [1]);
+    assert_eq!(state.open.iter().map(|s| s.order.order_id).collect::<Vec<_>>(), [1]);
 
     let mut b = Rig::recovered(&cfg, "2026-11-23T10:30:00.700Z", 1, state).expect("recovers");
     assert_eq!(b.kinds(), [K::Recovered, K::Logon]);

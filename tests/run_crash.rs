@@ -324,7 +324,7 @@ fn check_journal(journal: &Path, config: &Path, kills: usize) {
         let mut model = fold_model(config);
         ev[..k].iter().for_each(|r| model.push(r));
         let state = model.finish();
-        assert_eq!((r.qty, r.order_id), (state.queued.len() as u64, state.in_flight.len() as u64));
+        assert_eq!((r.qty, r.order_id), (state.queued.len() as u64, state.open.len() as u64));
         let restored: Vec<u64> = state.queued.iter().map(|q| q.order.order_id).collect();
         let rank: HashMap<u64, usize> = restored.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let sent_ranks: Vec<usize> = ev[k..]

@@ -279,8 +279,35 @@ impl Desk {
                 )
             }
             OutcomeKind::Unanswered => {
-                format!("unanswered #{id} was sent but got no response before shutdown")
+                format!("unanswered #{id} was still at the exchange at shutdown: its fate there is unknown")
             }
+            OutcomeKind::CancelQueued => format!("cancel     #{id} waits for a permit (ahead of the queue)"),
+            OutcomeKind::CancelSent { in_oms_ns } => {
+                format!("CANCEL     #{id} sent to the exchange after {:.0} us", in_oms_ns as f64 / 1e3)
+            }
+            OutcomeKind::ReplaceQueued => format!("replace    {order} waits in line with the New orders"),
+            OutcomeKind::ReplaceSent { in_oms_ns } => {
+                format!("REPLACE    {order} sent to the exchange after {:.0} us", in_oms_ns as f64 / 1e3)
+            }
+            OutcomeKind::Fill { last_qty, last_px, cum_qty, complete } => {
+                let state = if complete { "FILLED" } else { "partially filled" };
+                format!("FILL       #{id} {last_qty} @ {last_px:.2}: {cum_qty} done, {state}")
+            }
+            OutcomeKind::VenueCancelled { solicited: true, round_trip_ns } => format!(
+                "CANCELLED  #{id} at the exchange, {:.0} us after the cancel went out",
+                round_trip_ns as f64 / 1e3
+            ),
+            OutcomeKind::VenueCancelled { solicited: false, .. } => {
+                format!("CANCELLED  #{id} by the exchange on its own")
+            }
+            OutcomeKind::Replaced { round_trip_ns } => {
+                format!("REPLACED   {order} live, {:.0} us after the replace went out", round_trip_ns as f64 / 1e3)
+            }
+            OutcomeKind::CancelRejected { request, code } => {
+                let what = if request == RequestType::Modify { "replace" } else { "cancel" };
+                format!("REFUSED    #{id} {what} refused by the exchange (code {code}): the order goes on")
+            }
+            OutcomeKind::Expired => format!("expired    #{id} done for the day at the exchange"),
             OutcomeKind::Other(kind) => format!("{}       #{id}", kind.name()),
         }
     }

@@ -80,7 +80,21 @@ fn line(r: &EventRecord) -> String {
         Event::ExchangeReject { order_id, source, code } => {
             format!("EXCHANGE REJECTED #{order_id} by the exchange ({}, code {code})", source.name())
         }
+        Event::UnexpectedReport { order_id, answer, state, .. } => format!(
+            "EXCHANGE unexpected {} for #{order_id}, which is {}: recorded, nothing changed",
+            answer.name(),
+            state.map_or("not at the exchange", |s| s.name())
+        ),
         e @ (Event::Queued { .. }
+        | Event::CancelQueued { .. }
+        | Event::CancelSent { .. }
+        | Event::ReplaceQueued { .. }
+        | Event::ReplaceSent { .. }
+        | Event::Fill { .. }
+        | Event::VenueCancelled { .. }
+        | Event::Replaced { .. }
+        | Event::CancelRejected { .. }
+        | Event::Expired { .. }
         | Event::Sent { .. }
         | Event::Modified { .. }
         | Event::Cancelled { .. }

@@ -14,12 +14,14 @@ impl Engine<RecordingExchange, MemorySink> {
     }
 }
 
-/// An engine logged on inside a UTC window, on a manual clock, with `max_in_flight` 1.
+/// An engine logged on inside a UTC window, on a manual clock, with `max_in_flight` and
+/// `max_working_orders` 1.
 fn logged_on_engine() -> Engine<RecordingExchange, MemorySink> {
     let mut c = Config::default();
     c.session.timezone = "UTC".into();
     (c.session.start, c.session.end) = ("00:00:00".into(), "23:59:59".into());
     c.engine.max_in_flight = 1;
+    c.engine.max_working_orders = 1;
     let v = c.validate().expect("valid config");
     let (clock, _mock) = EngineClock::manual(1_800_000_000_000_000_000 + 3_600_000_000_000);
     let (b, _responder) = EngineBuilder::new(&v.engine, clock);
@@ -30,11 +32,11 @@ fn logged_on_engine() -> Engine<RecordingExchange, MemorySink> {
 }
 
 #[test]
-fn an_order_the_in_flight_table_cannot_hold_never_reaches_the_exchange() {
+fn an_order_the_open_order_table_cannot_hold_never_reaches_the_exchange() {
     let mut e = logged_on_engine();
     let now = e.clock.now_ns();
     // The table is full (the callers' `can_send_now` check is bypassed on purpose).
-    e.in_flight.insert(OrderRequest::new(1, 1, Side::Buy, 1.0, 1), now, 0).expect("room for one");
+    e.open.insert(OrderRequest::new(1, 1, Side::Buy, 1.0, 1), now, 0).expect("room for one");
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         e.send(OrderRequest::new(2, 1, Side::Buy, 1.0, 1), now, now, 0);
     }));
@@ -48,26 +50,43 @@ fn an_order_the_in_flight_table_cannot_hold_never_reaches_the_exchange() {
 }
 
 #[test]
-fn a_response_drained_ahead_of_a_report_is_recorded_as_the_response_step_records_it() {
-    use crate::ring::InboundResponse;
+fn an_answer_drained_ahead_of_a_report_is_recorded_as_the_response_step_records_it() {
+    use crate::ring::{Answer, InboundResponse};
     let mut a = logged_on_engine();
     let mut b = logged_on_engine();
     for e in [&mut a, &mut b] {
         e.mock_send(OrderRequest::new(1, 3, Side::Sell, 10.5, 7));
     }
     let raw = a.clock.quanta().raw();
-    for (id, response_type) in [(1, ResponseType::Accept), (2, ResponseType::Reject)] {
-        let r = InboundResponse { response: OrderResponse { order_id: id, response_type }, arrival_raw: raw };
+    let answers = [
+        Answer::Response(OrderResponse { order_id: 1, response_type: ResponseType::Accept }),
+        Answer::Fill { order_id: 1, last_qty: 3, last_px: 10.5 },
+        Answer::Response(OrderResponse { order_id: 2, response_type: ResponseType::Reject }),
+        Answer::Cancelled { order_id: 1 },
+        Answer::Fill { order_id: 1, last_qty: 4, last_px: 10.25 },
+    ];
+    for answer in answers {
+        let r = InboundResponse { answer, arrival_raw: raw };
         let now = a.clock.now_ns();
         a.on_response(r, now);
-        let Engine { in_flight, clock, stats, .. } = &mut b;
-        let rec = adapter::matched(r, now, in_flight, clock, stats);
+        let Engine { open, queue, clock, stats, .. } = &mut b;
+        let (rec, dropped) = answers::answered(r, now, open, queue, clock, stats);
         b.emit(rec);
+        assert!(dropped.is_none());
     }
     assert_eq!(a.sink.events(), b.sink.events());
     assert_eq!(a.stats, b.stats);
     let kinds: Vec<EventKind> = a.sink.events().iter().map(|r| r.kind).collect();
-    assert_eq!(kinds[kinds.len() - 2..], [EventKind::Response, EventKind::UnmatchedResponse]);
+    assert_eq!(
+        kinds[kinds.len() - 5..],
+        [
+            EventKind::Response,
+            EventKind::Fill,
+            EventKind::UnmatchedResponse,
+            EventKind::VenueCancelled,
+            EventKind::UnexpectedReport
+        ]
+    );
 }
 
 /// The builder numbers producers 0 to 65534 and refuses one more with a typed error (65535

@@ -370,6 +370,7 @@ mod tests {
             assert!(Instant::now() < deadline, "{got} of {N} orders answered in 10 s");
             sim.poll(clock.now_ns(), &mut |e| panic!("the simulated exchange reports nothing: {e:?}"));
             while let Some((r, _)) = tap.pop() {
+                let crate::ring::Answer::Response(r) = r else { panic!("only first answers: {r:?}") };
                 assert_eq!(r.response_type, ResponseType::Accept, "order {}", r.order_id);
                 answers[r.order_id as usize] += 1;
                 got += 1;

@@ -300,8 +300,10 @@ impl Oms {
             log.push_str(&format!("{e:?}\n"));
             events.push(e.into());
         });
-        while let Some(r) = self.tap.pop() {
-            self.responses.push(r);
+        while let Some((answer, at)) = self.tap.pop() {
+            if let oms::Answer::Response(r) = answer {
+                self.responses.push((r, at));
+            }
         }
         n
     }

@@ -54,7 +54,12 @@ impl H {
     }
 
     fn responses(&mut self) -> Vec<(u64, ResponseType)> {
-        std::iter::from_fn(|| self.tap.pop()).map(|(r, _)| (r.order_id, r.response_type)).collect()
+        std::iter::from_fn(|| self.tap.pop())
+            .filter_map(|(a, _)| match a {
+                crate::ring::Answer::Response(r) => Some((r.order_id, r.response_type)),
+                _ => None,
+            })
+            .collect()
     }
 }
 
