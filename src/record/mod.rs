@@ -319,9 +319,9 @@ pub fn bytes_to_words(b: &[u8; RECORD_SIZE]) -> Words {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::model::{OrderRequest, Side};
+    use crate::model::{AnswerKind, OrderRequest, OrderState, Side};
 
     fn sample() -> EventRecord {
         let o = OrderRequest::new(42, -7, Side::Sell, 101.25, 300);
@@ -416,10 +416,8 @@ mod tests {
         v
     }
 
-    /// Every event, encoded and decoded, is itself: the encoding table and the decoding are
-    /// inverses.
-    #[test]
-    fn the_typed_view_round_trips_every_kind() {
+    /// One event of every kind (some kinds several times), in wire order.
+    pub(crate) fn every_kind() -> Vec<Event> {
         let o = OrderRequest::new(42, -7, Side::Sell, 101.25, 300);
         let mut events = vec![
             Event::Logon,
@@ -437,6 +435,45 @@ mod tests {
             Event::SyncFailed,
         ];
         events.extend(exchange_samples().iter().map(EventRecord::event));
+        let fill = |complete| Event::Fill {
+            order_id: 42,
+            symbol_id: -7,
+            side: 'S',
+            last_qty: 100,
+            last_px: 101.5,
+            cum_qty: 300,
+            complete,
+        };
+        events.extend([
+            Event::CancelQueued { order: o },
+            Event::CancelSent { order: o, in_oms_ns: 6 },
+            Event::ReplaceQueued { order: o },
+            Event::ReplaceSent { order: o, in_oms_ns: 7 },
+            fill(false),
+            Event::VenueCancelled { order: o, solicited: true, round_trip_ns: 11 },
+            Event::VenueCancelled { order: o, solicited: false, round_trip_ns: 0 },
+            Event::Replaced { order: o, round_trip_ns: 12 },
+            Event::CancelRejected { order: o, request: RequestType::Modify, code: 1 },
+            Event::CancelRejected { order: o, request: RequestType::Cancel, code: 0 },
+            Event::Expired { order: o },
+            Event::UnexpectedReport {
+                order_id: 42,
+                answer: AnswerKind::Fill,
+                state: Some(OrderState::Cancelled),
+                qty: 5,
+                price: 99.0,
+            },
+            Event::UnexpectedReport { order_id: 43, answer: AnswerKind::Replaced, state: None, qty: 0, price: 0.0 },
+            fill(true),
+        ]);
+        events
+    }
+
+    /// Every event, encoded and decoded, is itself: the encoding table and the decoding are
+    /// inverses.
+    #[test]
+    fn the_typed_view_round_trips_every_kind() {
+        let events = every_kind();
         let mut kinds: Vec<EventKind> = events.iter().map(Event::kind).collect();
         kinds.dedup();
         assert_eq!(kinds, EventKind::ALL, "one event of every kind, in wire order");
