@@ -184,14 +184,18 @@ impl EngineStats {
     }
 }
 
-/// Where the engine stands with the trading window: logged on inside one, logged out until
-/// the next, or stopping.
+/// Where the engine stands with the trading window: logged on inside one, cancelling its
+/// working orders after its end, logged out until the next, or stopping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// Waiting for the next window (None: no window ahead, which validation rules out).
     LoggedOut { next: Option<WindowSpan> },
     /// Inside `span`.
     LoggedOn { span: WindowSpan },
+    /// `span` has ended and the session is still on: cancels of the working orders go out
+    /// (nothing else is sent); the Logout follows once no order is open, or at `deadline`
+    /// (monotonic ns). See [`crate::window::Closing`].
+    Closing { span: WindowSpan, deadline: u64 },
     /// [`Engine::shutdown`] is draining the rings; `logged_on`: a logout is still owed.
     Stopping { logged_on: bool },
 }
@@ -203,8 +207,18 @@ impl Phase {
     fn refuses_sending(self) -> Option<RejectReason> {
         match self {
             Phase::LoggedOn { .. } => None,
-            Phase::LoggedOut { .. } => Some(RejectReason::OutsideWindow),
+            Phase::LoggedOut { .. } | Phase::Closing { .. } => Some(RejectReason::OutsideWindow),
             Phase::Stopping { .. } => Some(RejectReason::Shutdown),
+        }
+    }
+
+    /// Why a cancel of an open order is refused in this state, if it is: it goes out while the
+    /// session is on, in the window and after it while the working orders are cancelled.
+    #[inline]
+    fn refuses_cancel(self) -> Option<RejectReason> {
+        match self {
+            Phase::Closing { .. } => None,
+            other => other.refuses_sending(),
         }
     }
 }
@@ -415,7 +429,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 
     /// Whether a session is logged on.
     pub fn logged_on(&self) -> bool {
-        matches!(self.phase, Phase::LoggedOn { .. })
+        matches!(self.phase, Phase::LoggedOn { .. } | Phase::Closing { .. })
     }
 
     /// Whether the rings hold nothing.

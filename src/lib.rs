@@ -57,7 +57,7 @@ pub use record::{Event, EventRecord};
 pub use ring::{Answer, Backpressure, Producer, Responder, ResponseBackpressure};
 pub use runner::{EngineHandle, RunError, WaitError};
 pub use sink::{EventSink, MemorySink};
-pub use window::{DaySet, TradingWindow, WindowSpan};
+pub use window::{Closing, DaySet, TradingWindow, WindowSpan};
 
 /// The README's examples, compiled and run as doc-tests.
 #[cfg(doctest)]

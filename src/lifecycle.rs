@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 
 use crate::idmap::IdMap;
 use crate::model::{OrderLife, OrderRequest, OrderState, RejectReason, RequestType, ResponseType, Waiting};
-use crate::record::{Event, EventRecord};
+use crate::record::{ENGINE, Event, EventRecord};
 
 /// An order waiting in the queue: the order as it stands (modifies applied), the producer whose
 /// request it is, and since when (wall ns). A replace of an open order (`replace`) waits with
@@ -172,7 +172,8 @@ impl Lifecycle {
                     (x.waiting, x.wait_ns) = (Waiting::Cancel, t);
                 }
                 self.cancels.push_back((id, p));
-                Step::Took(RequestType::Cancel)
+                // The engine's own cancel of a working order after the window's end.
+                if p == ENGINE { Step::Other } else { Step::Took(RequestType::Cancel) }
             }
             Event::CancelSent { order, .. } => {
                 let id = order.order_id;

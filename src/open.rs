@@ -194,6 +194,19 @@ impl OpenOrders {
         Some(slot.open)
     }
 
+    /// Calls `f` on every order at the exchange, in table order (a walk of the whole table: off
+    /// the order path). `f` must not change an order's life (the counts follow it).
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut OpenOrder)) {
+        for i in 0..self.slab.capacity() as u32 {
+            let slot = self.slab.get_mut(i);
+            if slot.live {
+                let state = slot.open.life.state();
+                f(&mut slot.open);
+                debug_assert_eq!(state, slot.open.life.state(), "for_each_mut changed an order's life");
+            }
+        }
+    }
+
     /// Every order still at the exchange, oldest send first, removed (shutdown; allocates).
     pub fn drain_by_send_time(&mut self) -> Vec<OpenOrder> {
         let mut out: Vec<OpenOrder> = (0..self.slab.capacity() as u32)

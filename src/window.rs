@@ -103,6 +103,23 @@ pub struct SessionSettings {
     pub logon: Logon,
     /// Logout message.
     pub logout: Logout,
+    /// What happens to working orders at the window's end.
+    pub closing: Closing,
+}
+
+/// What the engine does with the orders working at the exchange when its window ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closing {
+    /// Cancel them first (within the throttle, ahead of nothing: the queue is rejected
+    /// `session_ended`), then log out once every order at the exchange has ended or after
+    /// `grace_ns`; orders still open then are recorded `unanswered`.
+    CancelFirst {
+        /// Longest wait for the cancels' answers, ns.
+        grace_ns: u64,
+    },
+    /// Log out at once; working orders stay open at the exchange (answers about them are still
+    /// recorded; they are `unanswered` at shutdown).
+    LogoutAtEnd,
 }
 
 /// One concrete window occurrence, in wall-clock ns since the Unix epoch (UTC). `[start_ns, end_ns)`.

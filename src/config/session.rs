@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Problems;
 use crate::model::{Logon, Logout, Secret};
-use crate::window::{DaySet, SessionSettings, TradingWindow};
+use crate::window::{Closing, DaySet, SessionSettings, TradingWindow};
 
 /// `[session]`.
 #[derive(Clone, Deserialize, Serialize, PartialEq)]
@@ -30,7 +30,16 @@ pub struct SessionConfig {
     pub end: String,
     /// Days on which a window starts (`Mon`…`Sun`); default every day.
     pub days: Option<Vec<String>>,
+    /// At the window's end, cancel every order working at the exchange before the Logout
+    /// (default true). Off: the Logout goes at once and working orders stay open.
+    pub cancel_on_logout: bool,
+    /// With `cancel_on_logout`, how long the Logout waits for the cancels' answers at most, ms
+    /// (default 2000, at most 60000): orders still open then are recorded `unanswered`.
+    pub logout_grace_ms: u64,
 }
+
+/// Longest `logout_grace_ms`.
+pub const MAX_LOGOUT_GRACE_MS: u64 = 60_000;
 
 impl fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -42,6 +51,8 @@ impl fmt::Debug for SessionConfig {
             .field("start", &self.start)
             .field("end", &self.end)
             .field("days", &self.days)
+            .field("cancel_on_logout", &self.cancel_on_logout)
+            .field("logout_grace_ms", &self.logout_grace_ms)
             .finish()
     }
 }
@@ -56,6 +67,8 @@ impl Default for SessionConfig {
             start: "10:00:00".into(),
             end: "13:00:00".into(),
             days: None,
+            cancel_on_logout: true,
+            logout_grace_ms: 2_000,
         }
     }
 }
@@ -98,12 +111,24 @@ impl SessionConfig {
             },
             (None, None) => Some(Secret::default()),
         };
+        if self.logout_grace_ms > MAX_LOGOUT_GRACE_MS {
+            p.push(
+                "session.logout_grace_ms",
+                format!("{} is above {MAX_LOGOUT_GRACE_MS} (a minute)", self.logout_grace_ms),
+            );
+        }
         let window = self.window(p)?;
         let username = self.username.clone();
+        let closing = if self.cancel_on_logout {
+            Closing::CancelFirst { grace_ns: self.logout_grace_ms.min(MAX_LOGOUT_GRACE_MS) * 1_000_000 }
+        } else {
+            Closing::LogoutAtEnd
+        };
         Some(SessionSettings {
             window,
             logon: Logon { username: username.clone(), password: password? },
             logout: Logout { username },
+            closing,
         })
     }
 

@@ -16,10 +16,10 @@
 //! Each record is stamped with the later of the turn's reading and the answer's arrival (the
 //! journal's times never go back) and carries the producer of the order's New request.
 
-use super::{Engine, EngineStats};
+use super::{Engine, EngineStats, Phase};
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
-use crate::model::{AnswerKind, Filled, OrderResponse, OrderState, RejectReason, RequestType, ResponseType};
+use crate::model::{AnswerKind, EventKind, Filled, OrderResponse, OrderState, RejectReason, RequestType, ResponseType};
 use crate::model::Waiting;
 use crate::open::OpenOrders;
 use crate::queue::PendingQueue;
@@ -35,6 +35,17 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.emit(rec);
         if let Some(rec) = dropped {
             self.emit(rec);
+        }
+        // After the window's end, an order that became working (accepted, or its replace
+        // answered) is cancelled before the Logout; a refused cancel is not sent again.
+        if matches!(self.phase, Phase::Closing { .. })
+            && match rec.kind {
+                EventKind::Response | EventKind::Replaced => true,
+                EventKind::CancelRejected => rec.request == RequestType::Modify,
+                _ => false,
+            }
+        {
+            self.cancel_if_working(rec.order_id, now);
         }
     }
 }

@@ -2,7 +2,9 @@
 //! the exchange, a replace or a cancel sent to it.
 //!
 //! Only a logged-on session sends them: outside the window a cancel or replace of an open order
-//! is refused `outside_window` as a New order is (and `shutdown` while the engine stops).
+//! is refused `outside_window` as a New order is (and `shutdown` while the engine stops); a
+//! cancel still goes out after the window's end while the engine cancels its working orders
+//! before the Logout (`timers.rs`).
 //! Every message to the exchange takes a throttle permit. A cancel of an open order goes out at
 //! once when a permit is free and no other cancel waits; otherwise it waits in the cancel line,
 //! which the dispatch serves before the queue (a cancel reduces what is at risk). A replace
@@ -135,7 +137,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// A cancel of the open order `live`: at once if no cancel waits and a permit is free, else
     /// in the cancel line.
     fn cancel(&mut self, live: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
-        if let Some(reason) = self.phase.refuses_sending() {
+        if let Some(reason) = self.phase.refuses_cancel() {
             return self.reject(&live, RequestType::Cancel, reason, now, p);
         }
         if self.cancels.is_empty()

@@ -3,7 +3,6 @@
 use super::{Engine, EngineReport, NO_TIMER, Phase};
 use crate::exchange::Exchange;
 use crate::model::RejectReason;
-use crate::record::{Event, EventRecord};
 use crate::sink::EventSink;
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
@@ -19,7 +18,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if let Phase::LoggedOn { span } = self.phase
             && now >= self.clock.mono_at_wall(span.end_ns)
         {
-            self.window_ended(now);
+            // No cancelling of working orders before this Logout: the engine is stopping, and
+            // what is still open is recorded `unanswered` below.
+            self.reject_queued(RejectReason::SessionEnded, now);
+            self.log_out_after(now);
         }
         self.phase = Phase::Stopping { logged_on: self.logged_on() };
         self.timer_ns = NO_TIMER;
@@ -44,11 +46,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         // read and recorded.
         self.finish_exchange();
         let now = self.clock.now_ns();
-        let time = self.clock.wall_ns(now);
-        for x in self.open.drain_by_send_time() {
-            self.stats.unanswered += 1;
-            self.emit(EventRecord::new(time, Event::Unanswered { order: x.live() }).from_producer(x.producer));
-        }
+        self.record_unanswered(now);
         self.sink.sync();
         EngineReport { stats: self.stats, exchange: self.exchange, sink: self.sink }
     }

@@ -40,7 +40,7 @@ impl Auditor {
 
     pub(super) fn on_cancel_queued(&mut self, r: &EventRecord, o: &OrderRequest) {
         let id = o.order_id;
-        self.check_window(r, id);
+        self.check_cancel_window(r, id);
         let Some(state) = self.open_state(r, id) else { return };
         // A Cancel drops a replace of the order waiting in the queue: the order is cancelled
         // instead.
@@ -338,7 +338,7 @@ impl Auditor {
                 None => false,
             },
             RejectReason::QueueFull => valid && logged_on && open.is_some(),
-            RejectReason::OutsideWindow => valid && !logged_on && open.is_some(),
+            RejectReason::OutsideWindow => valid && (!logged_on || self.after_end(r)) && open.is_some(),
             RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::Modify),
             RejectReason::Shutdown | RejectReason::NotSent if front == Some(Front::Replace(id)) => {
                 if reason == RejectReason::Shutdown {

@@ -1,7 +1,7 @@
 //! [`Auditor`]: replays records, one at a time, against a model of the session, the queue, the
 //! cancel line and the orders at the exchange, and notes the first violation of each rule.
 
-use crate::model::{EventKind, RejectReason, SessionEvent};
+use crate::model::{EventKind, SessionEvent};
 use crate::record::{Event, EventRecord};
 use crate::throttle::{ThrottleMode, ThrottleSettings};
 use crate::window::{TradingWindow, WindowSpan};
@@ -26,6 +26,9 @@ enum Bound {
 struct Open {
     span: WindowSpan,
     logon_seq: u64,
+    /// A record after the window's end while the session is still on: the engine is cancelling
+    /// its working orders before the Logout, which may then come late.
+    closing: bool,
 }
 
 /// What the journal says about the exchange session since the engine's last logon.
@@ -194,24 +197,30 @@ impl Auditor {
         self.tally[rule as usize].checked += 1;
     }
 
+    /// Whether record `r` is after the logged-on window's end (the session still on).
+    fn after_end(&self, r: &EventRecord) -> bool {
+        self.session.is_some_and(|s| r.time_ns >= s.span.end_ns)
+    }
+
     /// Checks one record (records in journal order).
     pub fn push(&mut self, r: &EventRecord) {
         self.check_record(r);
         let e = r.event();
         let id = e.order_id();
+        if r.kind != EventKind::Logout
+            && let Some(s) = &mut self.session
+            && r.time_ns >= s.span.end_ns
+        {
+            s.closing = true;
+        }
         if let Some(first) = self.ending
-            && !matches!(
-                e,
-                Event::Logout
-                    | Event::Recovered { .. }
-                    | Event::Rejected { reason: RejectReason::SessionEnded, .. }
-            )
+            && !after_session_ended(r.kind)
         {
             self.ending = None;
             self.fail(Rule::SessionEnd, r.seq, id, || {
                 format!(
-                    "a {} record interrupts the session_ended rejects begun at seq {first}: they \
-                         come right before the logout",
+                    "a {} record after the session_ended rejects begun at seq {first}: from the \
+                     window's end to the logout only cancels go out",
                     r.kind.name()
                 )
             });
@@ -309,6 +318,40 @@ impl Auditor {
                 format!("a {} record {}", r.kind.name(), misfit.describe())
             });
         }
+    }
+}
+
+/// What may follow `session_ended` rejects (the window's end) until the logout: more rejects,
+/// the cancels of the working orders and their answers, the orders left `unanswered`.
+fn after_session_ended(kind: EventKind) -> bool {
+    match kind {
+        EventKind::Logout
+        | EventKind::Recovered
+        | EventKind::Rejected
+        | EventKind::CancelQueued
+        | EventKind::CancelSent
+        | EventKind::Unanswered
+        | EventKind::Response
+        | EventKind::UnmatchedResponse
+        | EventKind::ExchangeSession
+        | EventKind::Execution
+        | EventKind::ExchangeReject
+        | EventKind::Fill
+        | EventKind::Filled
+        | EventKind::VenueCancelled
+        | EventKind::Replaced
+        | EventKind::CancelRejected
+        | EventKind::Expired
+        | EventKind::UnexpectedReport
+        | EventKind::SyncFailed => true,
+        EventKind::Logon
+        | EventKind::Queued
+        | EventKind::Sent
+        | EventKind::Modified
+        | EventKind::Cancelled
+        | EventKind::ReplaceQueued
+        | EventKind::ReplaceSent
+        | EventKind::ClockStep => false,
     }
 }
 

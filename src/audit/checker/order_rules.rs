@@ -73,7 +73,11 @@ impl Auditor {
     /// A message to the exchange about order `id` (a New order, a cancel, a replace): inside
     /// the window and a logged-on session, the exchange session up, within the throttle.
     pub(super) fn check_message(&mut self, r: &EventRecord, id: u64) {
-        self.check_window(r, id);
+        if r.kind == crate::model::EventKind::CancelSent {
+            self.check_cancel_window(r, id);
+        } else {
+            self.check_window(r, id);
+        }
         self.check_exchange_ready(r, id);
         self.count(Rule::Throttle);
         let excess = match &mut self.bound {
@@ -246,7 +250,7 @@ impl Auditor {
             RejectReason::InvalidPrice | RejectReason::InvalidQty | RejectReason::InvalidSide => {
                 valid == Err(reason)
             }
-            RejectReason::OutsideWindow => valid.is_ok() && !logged_on,
+            RejectReason::OutsideWindow => valid.is_ok() && (!logged_on || self.after_end(r)),
             RejectReason::JournalFull => valid.is_ok() && logged_on,
             RejectReason::DuplicateOrderId => valid.is_ok() && logged_on && self.orders.get(id).is_some(),
             RejectReason::QueueFull => {
@@ -319,11 +323,6 @@ impl Auditor {
                 self.orders.unwait_cancel(id);
             }
             return;
-        }
-        if let Some((first, _)) = self.orders.drop_cancels() {
-            self.fail(Rule::SessionEnd, r.seq, Some(id), || {
-                format!("the queue rejected session_ended while the cancel of order {first} still waits: cancels first")
-            });
         }
         let front = self.orders.front();
         let expected = if request == RequestType::Modify { Front::Replace(id) } else { Front::New(id) };
@@ -424,10 +423,13 @@ impl Auditor {
             self.fail(Rule::Fates, r.seq, Some(id), || "unanswered, but it is not at the exchange".into());
         }
         self.orders.end(id);
-        if self.session.is_some() || self.orders.queued_len() > 0 || self.orders.waiting_cancels() > 0 {
+        // At shutdown, or at the logout after the window's end once the working orders were
+        // cancelled (or their grace is over).
+        let session_over = self.session.is_none() || self.after_end(r);
+        if !session_over || self.orders.queued_len() > 0 || self.orders.waiting_cancels() > 0 {
             self.fail(Rule::Fates, r.seq, Some(id), || {
-                "unanswered while a session is on or orders or cancels wait: it is recorded only at shutdown, \
-                 after both"
+                "unanswered while the session is on in its window, or orders or cancels wait: it is \
+                 recorded only at shutdown or at the logout after the window's end, after both"
                     .into()
             });
         }

@@ -51,7 +51,7 @@ impl Auditor {
         {
             b.reset();
         }
-        self.session = Some(Open { span, logon_seq: r.seq });
+        self.session = Some(Open { span, logon_seq: r.seq, closing: false });
         self.stopped_until = None;
         self.shutdown_seen = false;
         self.exchange = ExchangeState::Silent { sends: None };
@@ -98,7 +98,8 @@ impl Auditor {
             self.shutdown_seen = true;
             return;
         }
-        if self.options.exact_timers && t != span.end_ns {
+        // After the window's end the engine may still be cancelling its working orders.
+        if self.options.exact_timers && t != span.end_ns && !(open.closing && t > span.end_ns) {
             self.fail(Rule::Sessions, r.seq, None, || {
                 format!("logout {} after the window's end", between(t, span.end_ns))
             });
@@ -112,6 +113,17 @@ impl Auditor {
                     between(t, next.start_ns)
                 )
             });
+        }
+    }
+
+    /// The window rule for a cancel of order `id` queued or sent at `r`: inside a logged-on
+    /// session, in the window or after its end (the working orders are cancelled before the
+    /// Logout).
+    pub(super) fn check_cancel_window(&mut self, r: &EventRecord, id: u64) {
+        if self.after_end(r) {
+            self.count(Rule::Window);
+        } else {
+            self.check_window(r, id);
         }
     }
 
