@@ -39,8 +39,8 @@ use std::num::NonZeroUsize;
 
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
-use crate::open::OpenOrders;
 use crate::model::{Logon, Logout, OrderRequest, RejectReason, RequestType};
+use crate::open::OpenOrders;
 use crate::queue::PendingQueue;
 pub use crate::queue::QueuedOrder;
 use crate::record::{Event, EventRecord};
@@ -454,7 +454,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// virtual time to it; the `park` idle strategy sleeps until it, at most `park_max_us`:
     /// data arriving from the exchange is not a deadline.)
     pub fn next_deadline_ns(&self) -> Option<u64> {
-        let timer = (self.timer_ns != NO_TIMER).then_some(self.timer_ns);
+        let timer = match self.phase {
+            // The timer is due at every turn then; the Logout's own deadline is the grace's end.
+            Phase::Closing { deadline, .. } => Some(deadline),
+            _ => (self.timer_ns != NO_TIMER).then_some(self.timer_ns),
+        };
         [timer, self.next_send_ns(), self.exchange.next_deadline_ns()].into_iter().flatten().min()
     }
 

@@ -22,12 +22,12 @@ pub mod config;
 pub mod engine;
 pub mod exchange;
 mod idmap;
-mod open;
 pub mod journal;
 pub mod lifecycle;
 pub mod model;
 #[cfg(any(feature = "cli", feature = "fix"))]
 mod numfmt;
+mod open;
 mod queue;
 pub mod record;
 pub mod recovery;
@@ -50,8 +50,8 @@ pub use config::{Config, ConfigError, ValidConfig};
 pub use engine::{Engine, EngineBuilder, EngineReport, EngineStats};
 pub use exchange::Exchange;
 pub use model::{
-    EventKind, Logon, Logout, OrderRequest, OrderResponse, RejectReason, RequestType, ResponseType, Secret,
-    Side,
+    EventKind, Logon, Logout, OrderLife, OrderRequest, OrderResponse, OrderState, RejectReason, RequestType,
+    ResponseType, Secret, Side,
 };
 pub use record::{Event, EventRecord};
 pub use ring::{Answer, Backpressure, Producer, Responder, ResponseBackpressure};

@@ -498,7 +498,11 @@ mod tests {
         assert!(lives.queued.is_empty() && lives.cancels.is_empty());
         let open: Vec<(u64, u16, OrderState)> =
             lives.open.iter().map(|l| (l.order.order_id, l.producer, l.life.state())).collect();
-        assert_eq!(open, [(1, 0, OrderState::Working), (2, 1, OrderState::Sent)], "order 1 accepted: working");
+        assert_eq!(
+            open,
+            [(1, 0, OrderState::Working), (2, 1, OrderState::Sent)],
+            "order 1 accepted: working"
+        );
     }
 
     #[test]

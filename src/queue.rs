@@ -132,14 +132,24 @@ impl PendingQueue {
 
     /// Appends a New order. The caller guarantees its id is not queued already.
     #[inline]
-    pub fn push_back(&mut self, order: OrderRequest, arrival_ns: u64, producer: u16) -> Result<(), QueueFull> {
+    pub fn push_back(
+        &mut self,
+        order: OrderRequest,
+        arrival_ns: u64,
+        producer: u16,
+    ) -> Result<(), QueueFull> {
         self.push(QueuedOrder { order, arrival_ns, producer, replace: false })
     }
 
     /// Appends a replace of an open order (`order`: its new version). The caller guarantees
     /// its id is not queued already.
     #[inline]
-    pub fn push_replace(&mut self, order: OrderRequest, arrival_ns: u64, producer: u16) -> Result<(), QueueFull> {
+    pub fn push_replace(
+        &mut self,
+        order: OrderRequest,
+        arrival_ns: u64,
+        producer: u16,
+    ) -> Result<(), QueueFull> {
         self.push(QueuedOrder { order, arrival_ns, producer, replace: true })
     }
 

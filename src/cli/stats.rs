@@ -71,7 +71,8 @@ impl Stats {
     /// Empty statistics.
     pub fn new() -> Stats {
         // 3 significant digits, auto-resizing: cannot fail.
-        let histogram = || Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
+        let histogram =
+            || Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant digits are valid"));
         Stats {
             records: 0,
             kinds: [0; EventKind::SLOTS],

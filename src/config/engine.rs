@@ -57,7 +57,8 @@ impl EngineConfig {
         let ring_capacity: Option<NonZeroUsize> = p.non_zero("engine.ring_capacity", self.ring_capacity);
         let max_queued: Option<NonZeroUsize> = p.non_zero("engine.max_queued_orders", self.max_queued_orders);
         let max_in_flight: Option<NonZeroUsize> = p.non_zero("engine.max_in_flight", self.max_in_flight);
-        let max_working: Option<NonZeroUsize> = p.non_zero("engine.max_working_orders", self.max_working_orders);
+        let max_working: Option<NonZeroUsize> =
+            p.non_zero("engine.max_working_orders", self.max_working_orders);
         if self.max_working_orders < self.max_in_flight {
             p.push(
                 "engine.max_working_orders",

@@ -112,7 +112,10 @@ fn capacities_that_would_exhaust_memory_are_errors() {
     c.engine.ring_capacity = MAX_RING_CAPACITY + 1;
     c.engine.max_queued_orders = MAX_LIVE_ORDERS;
     let msg = c.validate().unwrap_err().to_string();
-    assert!(msg.contains("engine.ring_capacity") && msg.contains("max_working_orders must be at most"), "{msg}");
+    assert!(
+        msg.contains("engine.ring_capacity") && msg.contains("max_working_orders must be at most"),
+        "{msg}"
+    );
     c.engine.ring_capacity = MAX_RING_CAPACITY;
     c.engine.max_queued_orders = MAX_LIVE_ORDERS - c.engine.max_working_orders;
     assert!(c.validate().is_ok());

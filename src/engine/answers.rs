@@ -19,8 +19,10 @@
 use super::{Engine, EngineStats, Phase};
 use crate::clock::EngineClock;
 use crate::exchange::Exchange;
-use crate::model::{AnswerKind, EventKind, Filled, OrderResponse, OrderState, RejectReason, RequestType, ResponseType};
 use crate::model::Waiting;
+use crate::model::{
+    AnswerKind, EventKind, Filled, OrderResponse, OrderState, RejectReason, RequestType, ResponseType,
+};
 use crate::open::OpenOrders;
 use crate::queue::PendingQueue;
 use crate::record::{Event, EventRecord};
@@ -88,7 +90,10 @@ pub(super) fn answered(
         });
         let Some(Some((order, sent_ns, producer))) = first else {
             stats.unmatched += 1;
-            return (EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type }), None);
+            return (
+                EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type }),
+                None,
+            );
         };
         stats.matched += 1;
         if response_type != ResponseType::Accept {
@@ -156,7 +161,9 @@ pub(super) fn answered(
                 RequestType::Cancel
             };
             match life.cancel_rejected() {
-                Ok(()) => (Ok(Event::CancelRejected { order: x.live(), request, code: u64::from(code) }), false),
+                Ok(()) => {
+                    (Ok(Event::CancelRejected { order: x.live(), request, code: u64::from(code) }), false)
+                }
                 Err(_) => (Err(()), false),
             }
         }

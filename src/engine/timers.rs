@@ -21,13 +21,13 @@
 //! (`clock_step`) before it.
 
 use super::{Engine, NO_TIMER, Phase};
-use crate::record::ENGINE;
-use crate::window::Closing;
 use crate::clock::RECORDED_STEP_NS;
 use crate::exchange::Exchange;
 use crate::model::{RejectReason, RequestType, Waiting};
+use crate::record::ENGINE;
 use crate::record::{Event, EventRecord};
 use crate::sink::EventSink;
+use crate::window::Closing;
 use crate::window::WindowSpan;
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
@@ -174,7 +174,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let time = self.clock.wall_ns(now);
         for x in self.open.drain_by_send_time() {
             self.stats.unanswered += 1;
-            self.emit(EventRecord::new(time, Event::Unanswered { order: x.live() }).from_producer(x.producer));
+            self.emit(
+                EventRecord::new(time, Event::Unanswered { order: x.live() }).from_producer(x.producer),
+            );
         }
     }
 

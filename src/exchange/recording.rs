@@ -12,6 +12,10 @@ pub enum ExchangeCall {
     Logout(String),
     /// `send`.
     Send(OrderRequest),
+    /// `send_cancel` (the order as live).
+    Cancel(OrderRequest),
+    /// `send_replace` (the order as it would become).
+    Replace(OrderRequest),
 }
 
 /// Records every call in order (pre-allocate with [`RecordingExchange::with_capacity`]).
@@ -35,6 +39,22 @@ impl RecordingExchange {
         })
     }
 
+    /// The cancels sent, in order.
+    pub fn cancels(&self) -> impl Iterator<Item = &OrderRequest> + '_ {
+        self.calls.iter().filter_map(|c| match c {
+            ExchangeCall::Cancel(o) => Some(o),
+            _ => None,
+        })
+    }
+
+    /// The replaces sent, in order.
+    pub fn replaces(&self) -> impl Iterator<Item = &OrderRequest> + '_ {
+        self.calls.iter().filter_map(|c| match c {
+            ExchangeCall::Replace(o) => Some(o),
+            _ => None,
+        })
+    }
+
     /// Number of logons.
     pub fn logons(&self) -> usize {
         self.calls.iter().filter(|c| matches!(c, ExchangeCall::Logon(_))).count()
@@ -51,6 +71,14 @@ impl Exchange for RecordingExchange {
         self.calls.push(ExchangeCall::Send(*order));
         Ok(())
     }
+    fn send_cancel(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.calls.push(ExchangeCall::Cancel(*order));
+        Ok(())
+    }
+    fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.calls.push(ExchangeCall::Replace(*order));
+        Ok(())
+    }
     fn send_logon(&mut self, logon: &Logon) {
         self.calls.push(ExchangeCall::Logon(logon.username.clone()));
     }
@@ -64,6 +92,8 @@ impl Exchange for RecordingExchange {
 pub struct NullExchange {
     /// Orders sent.
     pub sent: u64,
+    /// Cancels and replaces sent.
+    pub requests: u64,
     /// Logons.
     pub logons: u64,
     /// Logouts.
@@ -74,6 +104,16 @@ impl Exchange for NullExchange {
     #[inline]
     fn send(&mut self, _order: &OrderRequest) -> Result<(), NotSent> {
         self.sent += 1;
+        Ok(())
+    }
+    #[inline]
+    fn send_cancel(&mut self, _order: &OrderRequest) -> Result<(), NotSent> {
+        self.requests += 1;
+        Ok(())
+    }
+    #[inline]
+    fn send_replace(&mut self, _order: &OrderRequest) -> Result<(), NotSent> {
+        self.requests += 1;
         Ok(())
     }
     fn send_logon(&mut self, _logon: &Logon) {

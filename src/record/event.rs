@@ -585,9 +585,10 @@ impl EventRecord {
                 EventRecord { latency_ns: in_oms_ns, ..order(EventKind::CancelSent, &o, RequestType::Cancel) }
             }
             Event::ReplaceQueued { order: o } => order(EventKind::ReplaceQueued, &o, RequestType::Modify),
-            Event::ReplaceSent { order: o, in_oms_ns } => {
-                EventRecord { latency_ns: in_oms_ns, ..order(EventKind::ReplaceSent, &o, RequestType::Modify) }
-            }
+            Event::ReplaceSent { order: o, in_oms_ns } => EventRecord {
+                latency_ns: in_oms_ns,
+                ..order(EventKind::ReplaceSent, &o, RequestType::Modify)
+            },
             Event::Fill { order_id, symbol_id, side, last_qty, last_px, cum_qty, complete } => EventRecord {
                 order_id,
                 symbol_id,
@@ -602,9 +603,10 @@ impl EventRecord {
                 let request = if solicited { RequestType::Cancel } else { RequestType::New };
                 EventRecord { latency_ns: round_trip_ns, ..order(EventKind::VenueCancelled, &o, request) }
             }
-            Event::Replaced { order: o, round_trip_ns } => {
-                EventRecord { latency_ns: round_trip_ns, ..order(EventKind::Replaced, &o, RequestType::Modify) }
-            }
+            Event::Replaced { order: o, round_trip_ns } => EventRecord {
+                latency_ns: round_trip_ns,
+                ..order(EventKind::Replaced, &o, RequestType::Modify)
+            },
             Event::CancelRejected { order: o, request, code } => {
                 EventRecord { latency_ns: code, ..order(EventKind::CancelRejected, &o, request) }
             }

@@ -463,7 +463,13 @@ pub(crate) mod tests {
                 qty: 5,
                 price: 99.0,
             },
-            Event::UnexpectedReport { order_id: 43, answer: AnswerKind::Replaced, state: None, qty: 0, price: 0.0 },
+            Event::UnexpectedReport {
+                order_id: 43,
+                answer: AnswerKind::Replaced,
+                state: None,
+                qty: 0,
+                price: 0.0,
+            },
             fill(true),
         ]);
         events

@@ -79,6 +79,16 @@ impl Exchange for TimedExchange {
         self.send_cost.spend(&self.mock);
         taken
     }
+    fn send_cancel(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        let taken = self.inner.send_cancel(order);
+        self.send_cost.spend(&self.mock);
+        taken
+    }
+    fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        let taken = self.inner.send_replace(order);
+        self.send_cost.spend(&self.mock);
+        taken
+    }
     fn send_logon(&mut self, logon: &Logon) {
         self.inner.send_logon(logon);
     }
@@ -217,6 +227,12 @@ impl Rig {
         self.advance(t - now);
     }
 
+    /// Advances to a wall-clock instant (RFC 3339), as [`Rig::advance`] does.
+    pub fn advance_to_wall(&mut self, ts: &str) {
+        let t = self.engine.clock().mono_at_wall(wall(ts));
+        self.advance_to(t);
+    }
+
     pub fn submit(&mut self, p: usize, o: OrderRequest, t: RequestType) {
         self.push(p, o, t);
         self.poll();
@@ -238,6 +254,12 @@ impl Rig {
 
     pub fn respond(&mut self, id: u64, t: ResponseType) {
         self.responder.on_data(OrderResponse { order_id: id, response_type: t }).expect("room");
+        self.poll();
+    }
+
+    /// The exchange says `answer`; polled.
+    pub fn answer(&mut self, answer: oms::Answer) {
+        self.responder.on_answer(answer).expect("room");
         self.poll();
     }
 

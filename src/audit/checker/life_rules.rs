@@ -81,7 +81,9 @@ impl Auditor {
         }
         match self.orders.life_mut(id).map(|l| l.cancel_sent()) {
             Some(Err(Refusal::Pending)) => self.misfit(r, id, state, "one cancel or replace at a time"),
-            Some(Err(_)) => self.misfit(r, id, state, "only a working order (accepted, not filled) is cancelled"),
+            Some(Err(_)) => {
+                self.misfit(r, id, state, "only a working order (accepted, not filled) is cancelled")
+            }
             _ => {}
         }
         self.orders.set_request_ns(id, r.time_ns);
@@ -158,7 +160,10 @@ impl Auditor {
         let id = o.order_id;
         if o.validate_modify().is_err() {
             self.fail(Rule::Modify, r.seq, Some(id), || {
-                format!("a replace to price {} and qty {}: a modify with these values must be rejected", o.price, o.qty)
+                format!(
+                    "a replace to price {} and qty {}: a modify with these values must be rejected",
+                    o.price, o.qty
+                )
             });
         }
         if let Some(x) = self.orders.open(id)
@@ -239,11 +244,19 @@ impl Auditor {
         }
     }
 
-    pub(super) fn on_venue_cancelled(&mut self, r: &EventRecord, id: u64, solicited: bool, round_trip_ns: u64) {
+    pub(super) fn on_venue_cancelled(
+        &mut self,
+        r: &EventRecord,
+        id: u64,
+        solicited: bool,
+        round_trip_ns: u64,
+    ) {
         let Some(state) = self.open_state(r, id) else { return };
         let Some(x) = self.orders.open(id).copied() else { return };
         if solicited != (state == OrderState::PendingCancel) {
-            let why = if solicited { "it says it carried out our cancel, but none was pending" } else {
+            let why = if solicited {
+                "it says it carried out our cancel, but none was pending"
+            } else {
                 "our cancel was pending, but it says the venue cancelled on its own"
             };
             self.misfit(r, id, state, why);
@@ -285,7 +298,9 @@ impl Auditor {
         let pending = match state {
             OrderState::PendingCancel => RequestType::Cancel,
             OrderState::PendingReplace => RequestType::Modify,
-            _ => return self.misfit(r, id, state, "a cancel or replace is refused only while one is pending"),
+            _ => {
+                return self.misfit(r, id, state, "a cancel or replace is refused only while one is pending");
+            }
         };
         if request != pending {
             let (asked, was) = (request.name(), pending.name());
@@ -326,7 +341,10 @@ impl Auditor {
                     && open.is_none_or(|x| x.life.may_replace(o.qty) == Err(Refusal::NotOpen))
             }
             RejectReason::RequestPending => open.is_some_and(|x| {
-                valid && (x.cancel_waits || x.replace.is_some() || x.life.may_replace(o.qty) == Err(Refusal::Pending))
+                valid
+                    && (x.cancel_waits
+                        || x.replace.is_some()
+                        || x.life.may_replace(o.qty) == Err(Refusal::Pending))
             }),
             RejectReason::ReplaceBelowFilled => match open {
                 // A fill made the waiting replace pointless: it leaves the queue.
@@ -378,7 +396,8 @@ impl Auditor {
             // Written by engines before cancel / replace of open orders.
             RejectReason::NotQueued => !self.orders.is_queued(id),
             RejectReason::NotOpen => {
-                !self.orders.is_queued(id) && open.is_none_or(|x| x.life.may_cancel() == Err(Refusal::NotOpen))
+                !self.orders.is_queued(id)
+                    && open.is_none_or(|x| x.life.may_cancel() == Err(Refusal::NotOpen))
             }
             RejectReason::RequestPending => {
                 open.is_some_and(|x| x.cancel_waits || x.life.may_cancel() == Err(Refusal::Pending))

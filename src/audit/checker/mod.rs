@@ -273,7 +273,9 @@ impl Auditor {
                 self.on_venue_cancelled(r, order.order_id, solicited, round_trip_ns)
             }
             Event::Replaced { order, round_trip_ns } => self.on_replaced(r, &order, round_trip_ns),
-            Event::CancelRejected { order, request, .. } => self.on_cancel_rejected(r, order.order_id, request),
+            Event::CancelRejected { order, request, .. } => {
+                self.on_cancel_rejected(r, order.order_id, request)
+            }
             Event::Expired { order } => self.on_expired(r, order.order_id),
             Event::UnexpectedReport { order_id, .. } => self.on_unexpected(r, order_id),
             // Reported under `records` (above).

@@ -362,7 +362,13 @@ impl Auditor {
         }
     }
 
-    pub(super) fn on_response(&mut self, r: &EventRecord, id: u64, response: ResponseType, round_trip_ns: u64) {
+    pub(super) fn on_response(
+        &mut self,
+        r: &EventRecord,
+        id: u64,
+        response: ResponseType,
+        round_trip_ns: u64,
+    ) {
         self.count(Rule::Responses);
         let Some(f) = self.orders.open(id).copied().filter(|o| o.life.state() == OrderState::Sent) else {
             self.fail(Rule::Responses, r.seq, Some(id), || {

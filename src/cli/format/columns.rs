@@ -56,13 +56,19 @@ impl Columns {
             }
             Event::VenueCancelled { order: o, solicited, round_trip_ns } => Columns {
                 latency: solicited.then_some(Latency::Ns(round_trip_ns)),
-                detail: Some(Detail::words(if solicited { "our_cancel" } else { "by_the_venue" }, [None, None])),
+                detail: Some(Detail::words(
+                    if solicited { "our_cancel" } else { "by_the_venue" },
+                    [None, None],
+                )),
                 ..order(&o)
             },
             Event::CancelRejected { order: o, request, code } => Columns {
                 detail: Some(Detail::words(
                     "refused",
-                    [Some(("request", DetailValue::Name(request.name()))), Some(("code", DetailValue::Num(code)))],
+                    [
+                        Some(("request", DetailValue::Name(request.name()))),
+                        Some(("code", DetailValue::Num(code))),
+                    ],
                 )),
                 ..order(&o)
             },
@@ -99,9 +105,7 @@ impl Columns {
             }
             Event::ClockStep { step_ns } => Columns { latency: Some(Latency::Step(step_ns)), ..none },
             // The counts: open under order_id, queued under qty.
-            Event::Recovered { queued, open } => {
-                Columns { order_id: Some(open), qty: Some(queued), ..none }
-            }
+            Event::Recovered { queued, open } => Columns { order_id: Some(open), qty: Some(queued), ..none },
             Event::ExchangeSession(report) => Columns { detail: Some(Detail::session(&report)), ..none },
             Event::Execution { order_id, last_qty, last_px, exec_type, ord_status } => Columns {
                 order_id: Some(order_id),
