@@ -102,32 +102,31 @@ impl Capacities {
     /// journal's reserve ([`crate::journal::WriterOptions::with_reserve`]), so that every
     /// accepted order still gets its fate in the journal.
     ///
-    /// - `3 · max_queued_orders`: a queued order is sent, answered and reported on by the
-    ///   exchange (a fill, an exchange reject: a session adapter's report besides the response),
-    ///   or rejected (`session_ended`, `shutdown`);
-    /// - `2 · max_in_flight`: an order in flight is answered (or recorded `unanswered`) and
-    ///   reported on;
-    /// - `4 · producers · min(BATCH, ring_capacity)`: the requests taken in the loop turn that
-    ///   reaches the reserve (the intake is checked once per turn), each a New order that may be
-    ///   queued, sent, answered and reported on;
+    /// - `6 · (max_queued_orders + max_working_orders)`: an order in the engine's care may still
+    ///   be sent, answered, reported on by the exchange (an `execution` besides the answer),
+    ///   cancelled at the window's end (`cancel_queued`, `cancel_sent`, its answer), and end
+    ///   (a fill, `unanswered`), or be rejected (`session_ended`, `shutdown`);
+    /// - `6 · producers · min(BATCH, ring_capacity)`: the requests taken in the loop turn that
+    ///   reaches the reserve (the intake is checked once per turn), each a New order that may
+    ///   go the same way;
     /// - `(producers + 1) · ring_capacity`: a full ring per producer drained at shutdown (one
     ///   record each) and the response ring (answers that match no order);
     /// - 64 more: logon, logout, the exchange session's own reports around its logout, clock
     ///   steps, `sync_failed`.
     ///
-    /// An exchange may report more than once on an order (partial fills, fills of orders
-    /// answered long before): those are not bounded by the engine's capacities. If they outrun
-    /// the reserve, the writer prepares a segment on the spot and, if even that fails (a full
-    /// disk), counts the records it drops (`oms verify` exits 1).
+    /// An exchange may report more than that on an order (many partial fills, a cancel
+    /// refused and sent again): those are not bounded by the engine's capacities. If they
+    /// outrun the reserve, the writer prepares a segment on the spot and, if even that fails (a
+    /// full disk), counts the records it drops (`oms verify` exits 1).
     pub fn journal_reserve(&self, producers: usize) -> u64 {
-        let (queued, in_flight, ring) = (
+        let (queued, working, ring) = (
             self.max_queued_orders.get() as u64,
-            self.max_in_flight.get() as u64,
+            self.max_working_orders.get() as u64,
             self.ring_capacity.get() as u64,
         );
         let producers = producers as u64;
-        let turn = 4 * producers * ring.min(BATCH as u64);
-        3 * queued + 2 * in_flight + turn + (producers + 1) * ring + 64
+        let turn = 6 * producers * ring.min(BATCH as u64);
+        6 * (queued + working) + turn + (producers + 1) * ring + 64
     }
 }
 

@@ -13,8 +13,12 @@ use oms::{
 
 const MON_0959_59: &str = "2026-11-23T09:59:59Z";
 
+/// The window 10:00-13:00 UTC, `rate`/s with `burst`, working orders cancelled before the
+/// Logout (the default).
 fn cfg(rate: u32, burst: u32) -> Config {
-    config("10:00:00", "13:00:00", rate, Some(burst))
+    let mut c = config("10:00:00", "13:00:00", rate, Some(burst));
+    c.session.cancel_on_logout = true;
+    c
 }
 
 /// A rig logged on at 10:00:00 with `rate`/s, burst `burst`.

@@ -157,7 +157,7 @@ fn sliding_window_never_exceeds_x_in_any_second() {
 // ---- Rule 3: modify and cancel in the queue ------------------------------------------------
 
 #[test]
-fn modify_in_place_cancel_removes_and_not_queued_otherwise() {
+fn modify_in_place_cancel_removes_and_not_open_otherwise() {
     let mut rig = Rig::new(&config("10:00:00", "13:00:00", 1, None), MON_0959_59, 1);
     rig.advance(SEC);
     for id in 1..=3 {
@@ -171,14 +171,16 @@ fn modify_in_place_cancel_removes_and_not_queued_otherwise() {
     assert_eq!((m[1].price, m[1].qty, m[1].symbol_id, m[1].side), (102.5, 30, 7, 'B'), "values after modify");
     rig.submit(0, OrderRequest::new(3, 0, Side::Buy, 0.0, 0), RequestType::Cancel);
     assert_eq!(rig.ids(K::Cancelled), [3]);
-    // Modify/cancel of a sent, a cancelled or an unknown order: not_queued.
+    // Modify/cancel of an order sent and not answered yet: request_pending (the exchange's
+    // first answer comes first; tests/engine_lifecycle.rs has the rest of its life); of a
+    // cancelled or an unknown order: not_open.
     rig.submit(0, OrderRequest::new(1, 0, Side::Buy, 1.0, 1), RequestType::Modify);
     rig.submit(0, OrderRequest::new(1, 0, Side::Buy, 1.0, 1), RequestType::Cancel);
     rig.submit(0, OrderRequest::new(3, 0, Side::Buy, 1.0, 1), RequestType::Cancel);
     rig.submit(0, OrderRequest::new(99, 0, Side::Buy, 1.0, 1), RequestType::Modify);
-    assert_eq!(rig.rejects(1), [R::NotQueued, R::NotQueued]);
-    assert_eq!(rig.rejects(3), [R::NotQueued]);
-    assert_eq!(rig.rejects(99), [R::NotQueued]);
+    assert_eq!(rig.rejects(1), [R::RequestPending, R::RequestPending]);
+    assert_eq!(rig.rejects(3), [R::NotOpen]);
+    assert_eq!(rig.rejects(99), [R::NotOpen]);
     // A bad modify leaves the queued order untouched.
     rig.submit(0, OrderRequest::new(2, 0, Side::Buy, f64::NAN, 5), RequestType::Modify);
     rig.submit(0, OrderRequest::new(2, 0, Side::Buy, 5.0, 0), RequestType::Modify);

@@ -31,6 +31,7 @@ fn config(dir: &std::path::Path, rate: u32, burst: Option<u32>, ring: usize, que
     cfg.engine.ring_capacity = ring;
     cfg.engine.max_queued_orders = queue;
     cfg.engine.max_in_flight = 64;
+    cfg.engine.max_working_orders = 64;
     cfg.journal.path = dir.join("oms.journal");
     cfg.journal.segment_bytes = 64 * 1024;
     cfg
@@ -109,13 +110,15 @@ impl Rig {
         }
     }
 
-    /// Answers every order sent and not answered yet (as far as the response ring takes them).
+    /// Answers every order sent and not answered yet: accepted and filled (each is for 1), as
+    /// far as the response ring takes them.
     fn answer(&mut self) {
         let calls = &self.engine.exchange().calls;
         while self.seen < calls.len() {
             if let ExchangeCall::Send(o) = &calls[self.seen] {
                 let r = OrderResponse { order_id: o.order_id, response_type: ResponseType::Accept };
-                if self.responder.on_data(r).is_err() {
+                let fill = oms::Answer::Fill { order_id: o.order_id, last_qty: 1, last_px: 10.0 };
+                if self.responder.on_data(r).is_err() || self.responder.on_answer(fill).is_err() {
                     break;
                 }
             }
@@ -294,9 +297,9 @@ fn a_reserve_for_a_large_queue_spans_prepared_segments() {
     let valid = cfg.validate().expect("valid config");
     let opts = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(1));
     assert!(opts.reserve_records > 2 * 960, "this test is about a reserve larger than a segment");
-    // The disk is full past the segments holding twice the reserve and about 500 records more:
-    // about 500 of the 1000 orders queue before New orders are rejected `journal_full`.
-    let full_from = (2 * opts.reserve_records + 500).div_ceil(960) as u32;
+    // The disk is full past the segments holding twice the reserve and 1 to 960 records more:
+    // that many of the 1000 orders queue before New orders are rejected `journal_full`.
+    let full_from = (2 * opts.reserve_records + 1).div_ceil(960) as u32;
     let opts = WriterOptions { inject_enospc_from_segment: Some(full_from), ..opts };
     let mut rig = Rig::new(&cfg, opts);
     settle(&mut rig); // the idle turns find the full disk

@@ -11,11 +11,12 @@ use oms::engine::{Engine, EngineBuilder};
 use oms::exchange::NotSent;
 use oms::exchange::{Exchange, ExchangeEvent, ExecutionReport};
 use oms::journal::{Journal, JournalWriter, WriterOptions};
-use oms::{EngineClock, EventKind as K, EventRecord, EventSink, Logon, Logout, OrderRequest};
+use oms::{Answer, EngineClock, EventKind as K, EventRecord, EventSink, Logon, Logout, OrderRequest};
 use oms::{OrderResponse, Producer, RejectReason, RequestType, Responder, ResponseType, Side};
 
 /// Keeps what is sent unanswered until `answering`; then, in its polls, answers each order
-/// (accept) through the responder and reports a fill of it.
+/// (accept) through the responder, fills it (each order is for 1) and reports the fill's
+/// execution report too.
 #[derive(Debug)]
 struct FillingExchange {
     responder: Responder,
@@ -36,7 +37,9 @@ impl Exchange for FillingExchange {
         while self.answering && self.answered < self.sent.len() {
             let order_id = self.sent[self.answered];
             let r = OrderResponse { order_id, response_type: ResponseType::Accept };
-            if self.responder.on_data(r).is_err() {
+            if self.responder.on_data(r).is_err()
+                || self.responder.on_answer(Answer::Fill { order_id, last_qty: 1, last_px: 10.0 }).is_err()
+            {
                 break;
             }
             let fill =
@@ -70,6 +73,7 @@ impl Rig {
         cfg.engine.ring_capacity = ring;
         cfg.engine.max_queued_orders = queue;
         cfg.engine.max_in_flight = in_flight;
+        cfg.engine.max_working_orders = in_flight;
         cfg.journal.path = dir.path().join("oms.journal");
         cfg.journal.segment_bytes = 256 * 1024;
         let valid = cfg.validate().expect("valid config");
@@ -143,7 +147,7 @@ fn shutdown_rejects(records: &[EventRecord]) -> usize {
 }
 
 /// The in-flight table full, an order queued, the ring full: at shutdown each order in flight is
-/// answered and filled (two records), the rest rejected `shutdown`.
+/// answered, filled and reported on (three records), the rest rejected `shutdown`.
 #[test]
 fn the_reserve_holds_a_response_and_a_fill_per_order_in_flight() {
     const IN_FLIGHT: usize = 200;
@@ -165,6 +169,7 @@ fn the_reserve_holds_a_response_and_a_fill_per_order_in_flight() {
     assert_eq!(rig.producers[0].pending(), RING);
     let records = rig.finish();
     assert_eq!(count(&records, K::Response), IN_FLIGHT);
+    assert_eq!(count(&records, K::Filled), IN_FLIGHT);
     assert_eq!(count(&records, K::Execution), IN_FLIGHT);
     assert_eq!(shutdown_rejects(&records), 1 + RING, "the queued order and the ring's requests");
 }
@@ -194,5 +199,5 @@ fn the_reserve_holds_the_turn_that_reaches_it_and_full_rings_at_shutdown() {
     rig.fill_rings();
     let records = rig.finish();
     assert_eq!(shutdown_rejects(&records), 1 + PRODUCERS * RING, "the queued order and the rings' requests");
-    assert_eq!((count(&records, K::Response), count(&records, K::Execution)), (1, 1));
+    assert_eq!((count(&records, K::Response), count(&records, K::Filled), count(&records, K::Execution)), (1, 1, 1));
 }

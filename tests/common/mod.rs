@@ -24,9 +24,12 @@ pub fn wall(ts: &str) -> i64 {
     ts.parse::<jiff::Timestamp>().expect("valid timestamp in test").as_nanosecond() as i64
 }
 
-/// A config with a UTC window and the given throttle.
+/// A config with a UTC window and the given throttle. The Logout goes at the window's end
+/// (`cancel_on_logout` off: orders still open stay open); `tests/engine_lifecycle.rs` tests the
+/// cancels before the Logout.
 pub fn config(start: &str, end: &str, rate: u32, burst: Option<u32>) -> Config {
     let mut c = Config::default();
+    c.session.cancel_on_logout = false;
     c.session.timezone = "UTC".into();
     c.session.start = start.into();
     c.session.end = end.into();
