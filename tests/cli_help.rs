@@ -56,7 +56,10 @@ fn decode_lists_every_record_kind_under_kind() {
         .expect("run oms");
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("fills") && err.contains("exchange_session") && err.contains("venue_cancelled"), "{err}");
+    assert!(
+        err.contains("fills") && err.contains("exchange_session") && err.contains("venue_cancelled"),
+        "{err}"
+    );
 }
 
 /// `--once` with a window open all day runs until the window's end: the help says so, and how to

@@ -199,5 +199,8 @@ fn the_reserve_holds_the_turn_that_reaches_it_and_full_rings_at_shutdown() {
     rig.fill_rings();
     let records = rig.finish();
     assert_eq!(shutdown_rejects(&records), 1 + PRODUCERS * RING, "the queued order and the rings' requests");
-    assert_eq!((count(&records, K::Response), count(&records, K::Filled), count(&records, K::Execution)), (1, 1, 1));
+    assert_eq!(
+        (count(&records, K::Response), count(&records, K::Filled), count(&records, K::Execution)),
+        (1, 1, 1)
+    );
 }

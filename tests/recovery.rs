@@ -376,7 +376,7 @@ fn a_journal_under_another_configuration_is_refused_naming_the_fields() {
     let ids: Vec<u64> = r.state.queued.iter().map(|q| q.order.order_id).collect();
     assert_eq!(ids, [2, 3, 4]);
     assert_eq!(r.state.queued[1].order.price, 101.0);
-    assert!(r.summary().contains("restores 3 queued and 1 in flight"), "{}", r.summary());
+    assert!(r.summary().contains("restores 3 queued and 1 open at the exchange"), "{}", r.summary());
 
     let mut other = cfg.clone();
     other.session.start = "11:00".into();
@@ -422,4 +422,72 @@ fn a_torn_tail_is_not_part_of_what_is_recovered() {
     let ids: Vec<u64> = r.state.queued.iter().map(|q| q.order.order_id).collect();
     assert_eq!(ids, [2, 3, 4], "order 99 was never published");
     assert!(r.summary().contains("discarded"), "{}", r.summary());
+}
+
+/// Working orders come back with their fills and pending requests: a partly filled order with a
+/// cancel pending, one with a replace pending, one whose cancel waits for a permit, one whose
+/// replace waits in the queue. After the restart the late answers match (round trips measured
+/// from the requests sent before the crash), the waiting cancel and replace go out in their
+/// turn, and a fill beyond the live quantity is still refused.
+#[test]
+fn working_orders_come_back_with_their_fills_and_pending_requests() {
+    use oms::{Answer, OrderState as S};
+    // 1/s, burst 4: four orders at logon, then a permit a second.
+    let cfg = config("10:00:00", "13:00:00", 1, Some(4));
+    let mut a = Rig::new(&cfg, "2026-11-23T10:30:00Z", 1);
+    for id in 1..=4 {
+        a.new_order(id); // qty 10 each, all sent
+    }
+    for id in 1..=4 {
+        a.respond(id, ResponseType::Accept);
+    }
+    a.answer(Answer::Fill { order_id: 1, last_qty: 3, last_px: 100.0 });
+    a.advance(SEC);
+    a.submit(0, order(1, 0.0, 0), RequestType::Cancel); // sent: pending cancel
+    a.advance(SEC);
+    a.submit(0, order(2, 100.5, 20), RequestType::Modify); // sent: pending replace
+    a.submit(0, order(3, 0.0, 0), RequestType::Cancel); // no permit: waits in line
+    a.submit(0, order(4, 99.5, 15), RequestType::Modify); // no permit: waits in the queue
+    a.advance(200 * MS);
+    let before = a.events().to_vec();
+    let state = fold(&cfg, &before);
+    let lives: Vec<(u64, S, u64, u64)> = state
+        .open
+        .iter()
+        .map(|o| (o.order.order_id, o.life.state(), o.life.qty(), o.life.cum_qty()))
+        .collect();
+    assert_eq!(
+        lives,
+        [
+            (1, S::PendingCancel, 10, 3),
+            (2, S::PendingReplace, 10, 0),
+            (3, S::Working, 10, 0),
+            (4, S::Working, 10, 0)
+        ]
+    );
+    assert_eq!(state.cancels.iter().map(|c| c.0).collect::<Vec<_>>(), [3]);
+    let queued: Vec<(u64, bool, u64)> =
+        state.queued.iter().map(|q| (q.order.order_id, q.replace, q.order.qty)).collect();
+    assert_eq!(queued, [(4, true, 15)]);
+
+    let mut b = Rig::recovered(&cfg, "2026-11-23T10:30:02.500Z", 1, state).expect("recovers");
+    for id in 1..=4 {
+        assert!(b.engine.open_order(id).is_some(), "order {id} open after the restart");
+    }
+    // The late answers to the requests sent before the crash match, with their round trips.
+    b.answer(Answer::Cancelled { order_id: 1 });
+    let cancelled = b.of(oms::EventKind::VenueCancelled);
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0].latency_ns, 1_500 * MS, "from the cancel sent at 10:30:01");
+    b.answer(Answer::Replaced { order_id: 2 });
+    assert_eq!(b.engine.open_order(2).map(|l| (l.qty(), l.price())), Some((20, 100.5)));
+    // The waiting cancel goes first at the next permit, then the waiting replace.
+    b.advance(2 * SEC);
+    assert_eq!(b.engine.exchange().cancels().map(|o| o.order_id).collect::<Vec<_>>(), [3]);
+    assert_eq!(b.engine.exchange().replaces().map(|o| (o.order_id, o.qty)).collect::<Vec<_>>(), [(4, 15)]);
+    // Order 3 is for 10, nothing filled: a fill of 11 would overfill it and changes nothing.
+    b.answer(Answer::Fill { order_id: 3, last_qty: 11, last_px: 100.0 });
+    assert_eq!(b.ids(oms::EventKind::UnexpectedReport), [3]);
+    let after = shutdown(b);
+    assert_audit_clean(&cfg, &before, &after);
 }
