@@ -137,7 +137,7 @@ impl OpenOrders {
     }
 
     /// Order `id`, if it is at the exchange.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, id: u64) -> Option<&OpenOrder> {
         if self.is_empty() {
             return None;
@@ -147,7 +147,7 @@ impl OpenOrders {
 
     /// Applies `f` to order `id` if it is at the exchange, keeping the count of orders awaiting
     /// their first answer; `f`'s result.
-    #[inline]
+    #[inline(always)]
     pub fn update<R>(&mut self, id: u64, f: impl FnOnce(&mut OpenOrder) -> R) -> Option<R> {
         if self.is_empty() {
             return None;
@@ -162,8 +162,27 @@ impl OpenOrders {
         Some(r)
     }
 
+    /// The first answer for order `id` if it awaits one: accepted, the order is working;
+    /// refused, it is rejected (the caller removes it). Returns the order as sent, its send time and producer;
+    /// `None` if `id` is not awaiting its first answer (the table is unchanged).
+    #[inline(always)]
+    pub fn first_answer(&mut self, id: u64, accepted: bool) -> Option<(OrderRequest, u64, u16)> {
+        if self.awaiting == 0 {
+            return None;
+        }
+        let slot = self.slab.find(id)?;
+        let open = &mut self.slab.get_mut(slot).open;
+        if open.life.state() != OrderState::Sent {
+            return None;
+        }
+        let answered = (open.order, open.sent_ns, open.producer);
+        self.awaiting -= 1;
+        let _ = if accepted { open.life.accept() } else { open.life.reject() };
+        Some(answered)
+    }
+
     /// Records a send. The caller guarantees `order.order_id` is not at the exchange.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, order: OrderRequest, sent_ns: u64, producer: u16) -> Result<(), SlabFull> {
         let open = OpenOrder {
             order,
@@ -178,6 +197,7 @@ impl OpenOrders {
     }
 
     /// Puts back an order as it stood (recovery). The caller guarantees its id is not here.
+    #[inline(always)]
     pub fn restore(&mut self, open: OpenOrder) -> Result<(), SlabFull> {
         self.slab.insert(Slot { open, next_free: NIL, live: true })?;
         let (awaiting, pending) = counts(open.life.state());
@@ -186,7 +206,7 @@ impl OpenOrders {
     }
 
     /// Removes order `id` (its life ended).
-    #[inline]
+    #[inline(always)]
     pub fn remove(&mut self, id: u64) -> Option<OpenOrder> {
         let (_, slot) = self.slab.remove(id)?;
         let (awaiting, pending) = counts(slot.open.life.state());
@@ -215,9 +235,8 @@ impl OpenOrders {
             .map(|s| s.open)
             .collect();
         out.sort_by_key(|o| (o.sent_ns, o.order.order_id));
-        for o in &out {
-            self.remove(o.order.order_id);
-        }
+        self.slab.clear();
+        (self.awaiting, self.pending) = (0, 0);
         out
     }
 }

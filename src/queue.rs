@@ -178,13 +178,19 @@ impl PendingQueue {
 
     /// Replaces price and qty of queued order `id` in place (its place in line is kept).
     /// Returns the order as it now stands, or `None` if `id` is not queued.
-    #[inline]
+    #[cfg(test)]
     pub fn modify(&mut self, id: u64, price: f64, qty: u64) -> Option<&QueuedOrder> {
+        let q = self.get_mut(id)?;
+        q.order.price = price;
+        q.order.qty = qty;
+        Some(q)
+    }
+
+    /// Queued order `id`, if it is queued, to change in place (not its id).
+    #[inline]
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut QueuedOrder> {
         let slot = self.slab.find(id)?;
-        let node = self.slab.get_mut(slot);
-        node.item.order.price = price;
-        node.item.order.qty = qty;
-        Some(&node.item)
+        Some(&mut self.slab.get_mut(slot).item)
     }
 
     /// Queued order `id`, if it is queued.

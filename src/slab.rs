@@ -115,6 +115,12 @@ impl IdIndex {
             .count()
     }
 
+    /// Forgets every key (a walk of every bucket).
+    pub fn clear(&mut self) {
+        self.buckets.fill(0);
+        self.displaced = 0;
+    }
+
     /// Number of buckets (for memory accounting).
     #[cfg(test)]
     pub fn buckets(&self) -> usize {
@@ -236,6 +242,17 @@ impl<T: SlabEntry> Slab<T> {
     #[inline(always)]
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Frees every entry at once (a walk of the whole slab, without a lookup per entry).
+    pub fn clear(&mut self) {
+        let capacity = self.entries.len();
+        for (i, e) in self.entries.iter_mut().enumerate() {
+            e.set_next_free(if i + 1 < capacity { (i + 1) as u32 } else { NIL });
+        }
+        self.free_head = if capacity == 0 { NIL } else { 0 };
+        self.index.clear();
+        self.len = 0;
     }
 
     /// Whether no entry is live.

@@ -98,6 +98,51 @@ impl Exchange for AnsweringExchange {
     fn send_logout(&mut self, _logout: &Logout) {}
 }
 
+/// An exchange that answers within the send: every order accepted (and, with `fill`, filled in
+/// full), every cancel carried out, every replace carried out. Answers go through the response
+/// ring as a real exchange's would.
+pub struct LifeExchange {
+    /// The response handle.
+    pub responder: Responder,
+    /// Fill each order in full right after accepting it.
+    pub fill: bool,
+    /// Answers the ring refused.
+    pub lost: u64,
+}
+
+impl LifeExchange {
+    #[inline(always)]
+    fn say(&mut self, answer: oms::Answer) {
+        if self.responder.on_answer(answer).is_err() {
+            self.lost += 1;
+        }
+    }
+}
+
+impl Exchange for LifeExchange {
+    #[inline(always)]
+    fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        let order_id = order.order_id;
+        self.say(oms::Answer::Response(OrderResponse { order_id, response_type: ResponseType::Accept }));
+        if self.fill {
+            self.say(oms::Answer::Fill { order_id, last_qty: order.qty, last_px: order.price });
+        }
+        Ok(())
+    }
+    #[inline(always)]
+    fn send_cancel(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.say(oms::Answer::Cancelled { order_id: order.order_id });
+        Ok(())
+    }
+    #[inline(always)]
+    fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.say(oms::Answer::Replaced { order_id: order.order_id });
+        Ok(())
+    }
+    fn send_logon(&mut self, _logon: &Logon) {}
+    fn send_logout(&mut self, _logout: &Logout) {}
+}
+
 /// A FIX counterparty on a thread of this process that answers the Logon, then reads and
 /// discards everything (no ExecutionReports): the FIX send path without its answers. Returns
 /// its loopback port.

@@ -81,14 +81,8 @@ pub(super) fn answered(
     let time = clock.wall_ns(now.max(arrival_ns));
     let id = r.answer.order_id();
     if let Answer::Response(OrderResponse { order_id, response_type }) = r.answer {
-        let first = open.update(order_id, |x| {
-            if x.life.state() != OrderState::Sent {
-                return None;
-            }
-            let _ = if response_type == ResponseType::Accept { x.life.accept() } else { x.life.reject() };
-            Some((x.order, x.sent_ns, x.producer))
-        });
-        let Some(Some((order, sent_ns, producer))) = first else {
+        let first = open.first_answer(order_id, response_type == ResponseType::Accept);
+        let Some((order, sent_ns, producer)) = first else {
             stats.unmatched += 1;
             return (
                 EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type }),

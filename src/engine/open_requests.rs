@@ -30,16 +30,18 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     #[inline]
     pub(super) fn on_modify(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
         let id = o.order_id;
-        let open = self.open.get(id).map(|x| (x.waiting, x.life.may_replace(o.qty), x.order));
-        // A replace waiting in the queue is rewritten in place, but never to what is filled.
-        if let Some((Waiting::Replace, Err(Refusal::BelowFilled), _)) = open {
-            return self.reject(&o, RequestType::Modify, RejectReason::ReplaceBelowFilled, now, p);
-        }
-        if let Some(q) = self.queue.modify(id, o.price, o.qty) {
+        // A queued order, or a replace waiting in the queue, is rewritten in place (a replace
+        // never to what is filled).
+        if let Some(q) = self.queue.get_mut(id) {
+            if q.replace && self.open.get(id).is_some_and(|x| o.qty <= x.life.cum_qty()) {
+                return self.reject(&o, RequestType::Modify, RejectReason::ReplaceBelowFilled, now, p);
+            }
+            (q.order.price, q.order.qty) = (o.price, o.qty);
             let order = q.order;
             self.stats.modified += 1;
             return self.emit_at(now, p, Event::Modified { order });
         }
+        let open = self.open.get(id).map(|x| (x.waiting, x.life.may_replace(o.qty), x.order));
         let reason = match open {
             None => RejectReason::NotOpen,
             Some((Waiting::Nothing, Ok(()), order)) => {

@@ -146,7 +146,7 @@ pub enum Filled {
 }
 
 /// An order's life: its state, the live version's price and quantity, what is filled, and the
-/// cancel or replace pending. See the [module docs](self).
+/// cancel or replace pending. The transitions are drawn at the top of `src/model/life.rs`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OrderLife {
     state: OrderState,
@@ -155,8 +155,12 @@ pub struct OrderLife {
     cum_qty: u64,
     /// Σ last qty × round(last px · 10⁹).
     notional: i128,
-    /// The replacement asked for, while a replace is pending.
-    replacement: Option<(f64, u64)>,
+    /// The replacement's price, while a replace is pending.
+    replacement_price: f64,
+    /// The replacement's quantity, while a replace is pending (0: none; a replace always asks
+    /// for more than is filled, so never 0). Two plain fields rather than an `Option` keep the
+    /// life in 64 bytes, which the open-order table copies on every send.
+    replacement_qty: u64,
     /// The state before the pending cancel or replace (to return to when it is refused).
     before: OrderState,
 }
@@ -178,7 +182,16 @@ impl OrderLife {
     }
 
     const fn at(state: OrderState, price: f64, qty: u64) -> OrderLife {
-        OrderLife { state, price, qty, cum_qty: 0, notional: 0, replacement: None, before: state }
+        OrderLife {
+            state,
+            price,
+            qty,
+            cum_qty: 0,
+            notional: 0,
+            replacement_price: 0.0,
+            replacement_qty: 0,
+            before: state,
+        }
     }
 
     /// Where the order stands.
@@ -213,7 +226,11 @@ impl OrderLife {
 
     /// The replacement (price, quantity) asked for while a replace is pending.
     pub const fn replacement(&self) -> Option<(f64, u64)> {
-        self.replacement
+        if self.replacement_qty == 0 { None } else { Some((self.replacement_price, self.replacement_qty)) }
+    }
+
+    const fn clear_replacement(&mut self) {
+        self.replacement_qty = 0;
     }
 
     fn unexpected(&self, what: &'static str) -> Unexpected {
@@ -279,7 +296,7 @@ impl OrderLife {
         self.notional += i128::from(last_qty) * nanos(last_px);
         if cum == self.qty {
             self.state = OrderState::Filled;
-            self.replacement = None;
+            self.clear_replacement();
             return Ok(Filled::Fully);
         }
         match self.state {
@@ -321,7 +338,7 @@ impl OrderLife {
     pub fn replace_sent(&mut self, price: f64, qty: u64) -> Result<(), Refusal> {
         self.may_replace(qty)?;
         (self.before, self.state) = (self.state, OrderState::PendingReplace);
-        self.replacement = Some((price, qty));
+        (self.replacement_price, self.replacement_qty) = (price, qty);
         Ok(())
     }
 
@@ -332,17 +349,18 @@ impl OrderLife {
             return Err(self.unexpected("a cancellation"));
         }
         self.state = OrderState::Cancelled;
-        self.replacement = None;
+        self.clear_replacement();
         Ok(())
     }
 
     /// The exchange confirmed the pending replace: the new version is live. If fills meanwhile
     /// reached its quantity, the order is filled.
     pub fn replaced(&mut self) -> Result<(), Unexpected> {
-        let Some((price, qty)) = self.replacement.filter(|_| self.state == OrderState::PendingReplace) else {
+        let Some((price, qty)) = self.replacement().filter(|_| self.state == OrderState::PendingReplace) else {
             return Err(self.unexpected("a replace acknowledgment"));
         };
-        (self.price, self.qty, self.replacement) = (price, qty, None);
+        (self.price, self.qty) = (price, qty);
+        self.clear_replacement();
         self.state = if self.cum_qty >= qty {
             OrderState::Filled
         } else if self.cum_qty > 0 {
@@ -359,7 +377,7 @@ impl OrderLife {
             return Err(self.unexpected("a cancel reject"));
         }
         self.state = self.before;
-        self.replacement = None;
+        self.clear_replacement();
         Ok(())
     }
 
@@ -369,7 +387,7 @@ impl OrderLife {
             return Err(self.unexpected("an expiry"));
         }
         self.state = OrderState::Expired;
-        self.replacement = None;
+        self.clear_replacement();
         Ok(())
     }
 
