@@ -54,7 +54,10 @@ fn the_fix_send_path_allocates_nothing() {
             if id % 64 == 0 {
                 fix.poll(clock.now_ns(), &mut |_| {});
                 while let Some((r, _)) = tap.pop() {
-                    assert!(matches!(r, oms::Answer::Response(a) if a.response_type == ResponseType::Accept), "{r:?}");
+                    assert!(
+                        matches!(r, oms::Answer::Response(a) if a.response_type == ResponseType::Accept),
+                        "{r:?}"
+                    );
                     *answered += 1;
                 }
             }
