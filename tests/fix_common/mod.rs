@@ -7,6 +7,7 @@
 
 #[path = "../../examples/quickfix/mod.rs"]
 mod quickfix;
+pub mod rig;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
