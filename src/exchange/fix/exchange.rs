@@ -402,12 +402,12 @@ struct Handler<'s> {
 }
 
 /// Whether an ExecutionReport about request `n` of an order (0: its New) says the order's life
-/// ended at the exchange: filled, cancelled, expired or done for the day, or its New rejected.
-fn ends_order(exec_type: u8, ord_status: u8, leaves_qty: Option<u64>, n: u32) -> bool {
+/// ended at the exchange: filled, cancelled, expired or done for the day, or its New rejected
+/// (a trade that leaves nothing, LeavesQty 0, ends it too: the caller checks that).
+fn ends_order(exec_type: u8, ord_status: u8, n: u32) -> bool {
     matches!(exec_type, b'4' | b'C' | b'3')
         || matches!(ord_status, b'2' | b'4' | b'C' | b'3')
         || (n == 0 && (exec_type == b'8' || ord_status == b'8'))
-        || (exec_type == b'F' && leaves_qty == Some(0))
 }
 
 impl Handler<'_> {
@@ -457,6 +457,14 @@ impl Handler<'_> {
         }
     }
 
+    /// Whether a refusal of order `order_id`'s request `n` is about a request that is not the
+    /// pending one (a duplicate of an answer given already): the engine would take it for the
+    /// refusal of the request that is pending. Only known for a request of an order the session
+    /// follows.
+    fn stale(&self, order_id: u64, n: u32) -> bool {
+        n > 0 && self.orders.chain(order_id).is_some_and(|c| c.pending != n)
+    }
+
     /// Messages in `[begin, new_seq)` will never reach the counterparty: each unanswered order
     /// is answered `reject`, each pending request refused.
     fn gap_filled(&mut self, begin: u64, new_seq: u64) {
@@ -485,13 +493,17 @@ impl Handler<'_> {
         match m.msg_type() {
             tags::msg::EXECUTION_REPORT => self.on_execution_report(m, seq),
             tags::msg::ORDER_CANCEL_REJECT => {
-                let named = |tag| m.get(tag).and_then(parse_cl_ord_id);
-                let Some((order_id, n)) = named(tags::CL_ORD_ID).or_else(|| named(tags::ORIG_CL_ORD_ID))
-                else {
+                let request = m.get(tags::CL_ORD_ID).and_then(parse_cl_ord_id);
+                let orig = || m.get(tags::ORIG_CL_ORD_ID).and_then(parse_cl_ord_id).map(|(id, _)| (id, 0));
+                let Some((order_id, n)) = request.or_else(orig) else {
                     let reason =
                         "OrderCancelReject without a ClOrdID (11) or OrigClOrdID (41) of this session";
                     return (self.events)(ExchangeEvent::Unhandled { msg_type: "9", seq, reason });
                 };
+                if self.stale(order_id, n) {
+                    let reason = "OrderCancelReject of a request that is not pending (answered already)";
+                    return (self.events)(ExchangeEvent::Unhandled { msg_type: "9", seq, reason });
+                }
                 self.orders.settled(order_id, n);
                 let code = m.get_u64(tags::CXL_REJ_REASON).map_or(0, |c| c.min(u64::from(u32::MAX)) as u32);
                 self.answer(Answer::CancelRejected { order_id, code });
@@ -568,8 +580,9 @@ impl Handler<'_> {
                 Some(Answer::Replaced { order_id })
             }
             b'C' | b'3' => Some(Answer::Expired { order_id }),
-            // A request refused in an execution report rather than an OrderCancelReject.
-            b'8' => {
+            // A request refused in an execution report rather than an OrderCancelReject (a
+            // duplicate of an answer given already is only journaled).
+            b'8' if !self.stale(order_id, n) => {
                 self.orders.settled(order_id, n);
                 Some(Answer::CancelRejected { order_id, code: 0 })
             }
@@ -579,8 +592,9 @@ impl Handler<'_> {
             Some(a) => self.answer(a),
             None => (self.events)(ExchangeEvent::Execution(report)),
         }
-        let leaves_qty = m.get(tags::LEAVES_QTY).and_then(text::parse_qty);
-        if ends_order(exec_type, ord_status, leaves_qty, n) {
+        // LeavesQty is read only for a trade whose OrdStatus does not say filled.
+        let leaves_qty = || m.get(tags::LEAVES_QTY).and_then(text::parse_qty);
+        if ends_order(exec_type, ord_status, n) || (exec_type == b'F' && leaves_qty() == Some(0)) {
             self.orders.ended(order_id);
         }
     }

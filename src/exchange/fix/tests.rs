@@ -127,7 +127,9 @@ fn each_exec_type_becomes_its_answer_and_pending_states_stay_events() {
     h.app(b"8", &[(11, "2.1"), (41, "2"), (150, "5"), (39, "0"), (38, "50"), (44, "7.5")]);
     h.app(b"8", &[(11, "3"), (150, "C"), (39, "C")]);
     h.app(b"8", &[(11, "4"), (150, "3"), (39, "3")]);
+    h.orders.request_sent(5, 1, 22);
     h.app(b"9", &[(11, "5.1"), (41, "5"), (39, "0"), (434, "1"), (102, "1")]);
+    h.orders.request_sent(5, 2, 23);
     h.app(b"9", &[(11, "5.2"), (41, "5"), (39, "0"), (434, "2")]);
     h.app(b"8", &[(11, "6"), (150, "D"), (39, "0")]);
     assert_eq!(
@@ -273,4 +275,34 @@ fn answers_wait_when_the_ring_is_full_and_keep_their_order() {
     assert_eq!(deferred, [2, 3, 1]);
     assert_eq!((h.stats.answers_deferred, h.stats.responses, h.stats.answers), (3, 3, 1));
     assert_eq!(h.responses(), [(1, ResponseType::Accept)]);
+}
+
+#[test]
+fn a_refusal_of_a_request_that_is_not_pending_is_journaled_not_applied() {
+    let mut h = H::new(16);
+    h.orders.sent(1, 2);
+    h.app(b"8", &[(11, "1"), (150, "0"), (39, "0")]);
+    h.orders.request_sent(1, 1, 3);
+    h.app(b"9", &[(11, "1.1"), (41, "1"), (102, "0")]);
+    // Request 2 pending; a second copy of request 1's refusal (and an execution report saying
+    // the same) must not be taken for request 2's.
+    h.orders.request_sent(1, 2, 4);
+    h.app(b"9", &[(11, "1.1"), (41, "1"), (102, "0")]);
+    h.app(b"8", &[(11, "1.1"), (41, "1"), (150, "8"), (39, "0")]);
+    // Named by its OrigClOrdID only: which request is unknown, the engine judges.
+    h.app(b"9", &[(11, "NONE"), (41, "1")]);
+    h.app(b"9", &[(11, "1.2"), (41, "1"), (102, "1")]);
+    assert_eq!(
+        h.answers(),
+        [
+            accept(1),
+            Answer::CancelRejected { order_id: 1, code: 0 },
+            Answer::CancelRejected { order_id: 1, code: 0 },
+            Answer::CancelRejected { order_id: 1, code: 1 },
+        ]
+    );
+    assert_eq!(h.events.len(), 2, "{:?}", h.events);
+    assert!(h.events[0].contains("not pending") && h.events[0].contains("msg_type: \"9\""), "{:?}", h.events);
+    assert!(h.events[1].contains("order_id: 1, exec_type: 56"), "{:?}", h.events);
+    assert_eq!(h.orders.chain(1), Some(Chain { requests: 2, live: 0, pending: 0 }));
 }
