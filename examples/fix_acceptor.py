@@ -2,13 +2,29 @@
 """A QuickFIX 4.4 acceptor to trade against: the counterparty of the OMS's FIX session.
 
 It checks the Logon's Username (553) / Password (554), answers every NewOrderSingle (D) with an
-ExecutionReport (New, or Rejected when OrderQty is above --max-qty), fills orders on the symbol
-FILL right after accepting them, and answers orders on the symbol BMR with a
-BusinessMessageReject. With --resend-delay-ms it holds each ResendRequest it sends for that long
-(a counterparty whose ResendRequest arrives after what the initiator sent next). Commands on
-standard input drive the session-level cases, when standard input is not a terminal (a pipe, as
-the tests drive it):
+ExecutionReport (New, or Rejected when OrderQty is above --max-qty or the ClOrdID was seen
+before), and keeps each accepted order working until it is filled, cancelled or done for the
+day. Orders on the symbol FILL are filled right after they are accepted, in --fill-parts parts
+(default 1: in full), --fill-delay-ms apart (default 0); orders on the symbol BMR are answered
+with a BusinessMessageReject; orders on any other symbol stay working until a command fills them.
 
+An OrderCancelRequest (F) cancels the order whose live ClOrdID is its OrigClOrdID (41):
+ExecutionReport ExecType 4, or an OrderCancelReject (9) when that order is already filled,
+cancelled or done (CxlRejReason 0, too late: a cancel that lost the race to a fill), unknown (1)
+or the request's ClOrdID was seen before (6). An OrderCancelReplaceRequest (G) replaces it:
+ExecutionReport ExecType 5 with the new quantity and price (its ClOrdID is the order's live one
+from then on), or an OrderCancelReject for the same reasons, or when the new quantity is at or
+below what is filled (99). With --pending-acks a cancel or replace is first acknowledged
+ExecType 6 / E (pending). Every ClOrdID is checked against all those seen since the acceptor
+started: a duplicate is turned down, as a venue does.
+
+With --resend-delay-ms it holds each ResendRequest it sends for that long (a counterparty whose
+ResendRequest arrives after what the initiator sent next). Commands on standard input drive the
+rest, when standard input is not a terminal (a pipe, as the tests drive it):
+
+    fill ID QTY    fill QTY of order ID (its OMS order id) at its price
+    cancel ID      cancel order ID on the venue's own account (unsolicited: ExecType 4)
+    done ID|all    done for the day: ExecType 3 for order ID, or for every working order
     gap            skip one outbound MsgSeqNum (the next message leaves a gap)
     testrequest    send a TestRequest
     resend N       send a ResendRequest for everything from N
@@ -20,7 +36,8 @@ stopped, SIGTTIN): it serves until it is killed (Ctrl-C, SIGTERM), as it does on
 standard input ends.
 
 Every line it prints starts with a word the tests wait for (READY, LOGON, REFUSED, LOGOUT,
-IN, OUT, ORDER, ERROR; --quiet leaves out IN, OUT and ORDER); the password is printed as ***.
+IN, OUT, ORDER, CANCEL, REPLACE, FILL, DONE, ERROR; --quiet leaves out IN, OUT, ORDER, CANCEL,
+REPLACE, FILL and DONE); the password is printed as ***.
 
 Setup: .ci/quickfix-setup (a venv under target/quickfix-venv with quickfix-ssl; the FIX tests and
 `cargo run --release --example harness -- --exchange fix` run it themselves), then
@@ -52,7 +69,7 @@ QUIET = False
 
 
 def say(*words):
-    if QUIET and words[0] in ("IN", "OUT", "ORDER"):
+    if QUIET and words[0] in ("IN", "OUT", "ORDER", "CANCEL", "REPLACE", "FILL", "DONE"):
         return
     sys.stdout.write(" ".join(str(w) for w in words) + "\n")
     sys.stdout.flush()
@@ -63,6 +80,12 @@ def field(message, tag, default=""):
         return message.getField(tag)
     except Exception:  # noqa: BLE001 - quickfix raises FieldNotFound
         return default
+
+
+def num(x):
+    """A quantity as FIX writes it: whole numbers without a point."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() else repr(x)
 
 
 def header_field(message, tag, default=""):
@@ -78,7 +101,12 @@ class Acceptor(fix.Application):
         self.args = args
         self.refused = {}
         self.exec_id = 0
-        self.lock = threading.Lock()
+        # Orders by their OMS order id (the ClOrdID of the New), every ClOrdID seen, the live
+        # ClOrdID of each open order; guarded by the lock (fills on a timer run on other threads).
+        self.orders = {}
+        self.seen = set()
+        self.live = {}
+        self.lock = threading.RLock()
 
     # Every callback catches everything: an exception escaping into QuickFIX aborts the process.
     def onCreate(self, session_id):
@@ -147,61 +175,221 @@ class Acceptor(fix.Application):
         try:
             msg_type = header_field(message, 35)
             say("IN", msg_type, masked(message))
-            if msg_type == "D":
-                self.on_order(message, session_id)
+            with self.lock:
+                if msg_type == "D":
+                    self.on_order(message, session_id)
+                elif msg_type == "F":
+                    self.on_cancel(message, session_id)
+                elif msg_type == "G":
+                    self.on_replace(message, session_id)
         except Exception as e:  # noqa: BLE001
             say("ERROR", "fromApp", e)
 
-    def on_order(self, order, session_id):
-        cl_ord_id = field(order, 11)
-        symbol = field(order, 55)
-        qty = float(field(order, 38, "0"))
-        price = field(order, 44, "0")
-        say("ORDER", cl_ord_id, symbol, field(order, 54), field(order, 38), price, header_field(order, 34))
+    def on_order(self, msg, session_id):
+        cl_ord_id = field(msg, 11)
+        symbol = field(msg, 55)
+        qty = float(field(msg, 38, "0"))
+        price = field(msg, 44, "0")
+        say("ORDER", cl_ord_id, symbol, field(msg, 54), field(msg, 38), price, header_field(msg, 34))
         if symbol == "BMR":
             reject = fix.Message()
             reject.getHeader().setField(fix.StringField(35, "j"))
-            reject.setField(fix.StringField(45, header_field(order, 34)))
+            reject.setField(fix.StringField(45, header_field(msg, 34)))
             reject.setField(fix.StringField(372, "D"))
             reject.setField(fix.StringField(379, cl_ord_id))
             reject.setField(fix.StringField(380, "2"))
             reject.setField(fix.StringField(58, "unknown security " + symbol))
             fix.Session.sendToTarget(reject, session_id)
             return
-        if qty > self.args.max_qty:
-            self.report(order, session_id, "8", "8", 0, "0", text="quantity above the limit")
+        order = {"id": cl_ord_id, "cl": cl_ord_id, "symbol": symbol, "side": field(msg, 54), "qty": qty,
+                 "price": price, "cum": 0.0, "notional": 0.0, "status": "0"}
+        duplicate = cl_ord_id in self.seen
+        self.seen.add(cl_ord_id)
+        if duplicate or qty > self.args.max_qty:
+            order["status"] = "8"
+            text = "duplicate ClOrdID" if duplicate else "quantity above the limit"
+            self.report(order, session_id, "8", text=text)
             return
-        self.report(order, session_id, "0", "0", 0, "0")
+        self.orders[cl_ord_id] = order
+        self.live[cl_ord_id] = order
+        self.report(order, session_id, "0")
         if symbol == "FILL":
-            self.report(order, session_id, "F", "2", qty, price)
+            self.fill_in_parts(order, session_id)
 
-    def report(self, order, session_id, exec_type, status, last_qty, last_px, text=None):
-        with self.lock:
-            self.exec_id += 1
-            exec_id = self.exec_id
+    def fill_in_parts(self, order, session_id):
+        parts = max(1, self.args.fill_parts)
+        left = order["qty"]
+        sizes = []
+        for i in range(parts):
+            size = left if i == parts - 1 else max(1.0, float(int(order["qty"] / parts)))
+            size = min(size, left)
+            if size > 0:
+                sizes.append(size)
+                left -= size
+        if self.args.fill_delay_ms <= 0:
+            for size in sizes:
+                self.fill(order, size, session_id)
+            return
+        for i, size in enumerate(sizes):
+            delay = self.args.fill_delay_ms * (i + 1) / 1000
+            threading.Timer(delay, self.fill_later, args=(order, size, session_id)).start()
+
+    def fill_later(self, order, size, session_id):
+        try:
+            with self.lock:
+                self.fill(order, size, session_id)
+        except Exception as e:  # noqa: BLE001
+            say("ERROR", "fill", e)
+
+    def fill(self, order, size, session_id):
+        """Fills `size` of an open order (no more than is left) at its price."""
+        if order["status"] not in ("0", "1"):
+            return
+        size = min(size, order["qty"] - order["cum"])
+        if size <= 0:
+            return
+        px = float(order["price"])
+        order["cum"] += size
+        order["notional"] += size * px
+        order["status"] = "2" if order["cum"] >= order["qty"] else "1"
+        if order["status"] == "2":
+            self.live.pop(order["cl"], None)
+        self.report(order, session_id, "F", last_qty=size, last_px=order["price"])
+        say("FILL", order["cl"], num(size), order["price"], num(order["cum"]), num(self.leaves(order)))
+
+    def request(self, msg, session_id, kind):
+        """The order an OrderCancelRequest or OrderCancelReplaceRequest is about, or None when it
+        was answered with an OrderCancelReject."""
+        cl_ord_id, orig = field(msg, 11), field(msg, 41)
+        order = self.live.get(orig)
+        duplicate = cl_ord_id in self.seen
+        self.seen.add(cl_ord_id)
+        if duplicate:
+            reason, text = "6", "duplicate ClOrdID"
+        elif order is None:
+            known = any(o["cl"] == orig or o["id"] == orig for o in self.orders.values())
+            reason, text = ("0", "too late: the order is no longer open") if known else ("1", "unknown order")
+        else:
+            return order
+        self.cancel_reject(msg, session_id, kind, reason, text)
+        return None
+
+    def on_cancel(self, msg, session_id):
+        order = self.request(msg, session_id, "1")
+        if order is None:
+            say("CANCEL", field(msg, 11), field(msg, 41), "rejected")
+            return
+        if self.args.pending_acks:
+            self.report(order, session_id, "6", status="6", orig=order["cl"], cl=field(msg, 11))
+        orig = order["cl"]
+        self.close(order, "4")
+        order["cl"] = field(msg, 11)
+        self.report(order, session_id, "4", orig=orig)
+        say("CANCEL", field(msg, 11), orig, "canceled")
+
+    def on_replace(self, msg, session_id):
+        order = self.request(msg, session_id, "2")
+        if order is None:
+            say("REPLACE", field(msg, 11), field(msg, 41), "rejected")
+            return
+        qty = float(field(msg, 38, "0"))
+        if qty <= order["cum"] or qty > self.args.max_qty:
+            text = "new quantity at or below the filled quantity" if qty <= order["cum"] else "quantity above the limit"
+            self.cancel_reject(msg, session_id, "2", "99", text, order)
+            say("REPLACE", field(msg, 11), field(msg, 41), "rejected")
+            return
+        orig = order["cl"]
+        if self.args.pending_acks:
+            self.report(order, session_id, "E", status="E", orig=orig, cl=field(msg, 11))
+        self.live.pop(orig, None)
+        order["cl"] = field(msg, 11)
+        order["qty"] = qty
+        order["price"] = field(msg, 44, order["price"])
+        self.live[order["cl"]] = order
+        self.report(order, session_id, "5", orig=orig)
+        say("REPLACE", order["cl"], orig, num(qty), order["price"], "replaced")
+
+    def close(self, order, status):
+        order["status"] = status
+        self.live.pop(order["cl"], None)
+
+    def cancel_reject(self, msg, session_id, response_to, reason, text, order=None):
+        m = fix.Message()
+        m.getHeader().setField(fix.StringField(35, "9"))
+        status = order["status"] if order else "8"
+        if order is None:
+            known = [o for o in self.orders.values() if o["cl"] == field(msg, 41) or o["id"] == field(msg, 41)]
+            status = known[0]["status"] if known else "8"
+        for tag, value in [(37, "O" + field(msg, 41)), (11, field(msg, 11)), (41, field(msg, 41)),
+                           (39, status), (434, response_to), (102, reason), (58, text)]:
+            m.setField(fix.StringField(tag, str(value)))
+        fix.Session.sendToTarget(m, session_id)
+
+    def leaves(self, order):
+        return 0 if order["status"] not in ("0", "1", "6", "E") else order["qty"] - order["cum"]
+
+    def report(self, order, session_id, exec_type, status=None, last_qty=0, last_px="0", text=None, orig=None,
+               cl=None):
+        self.exec_id += 1
+        status = order["status"] if status is None else status
+        avg = order["notional"] / order["cum"] if order["cum"] else 0
         er = fix.Message()
         er.getHeader().setField(fix.StringField(35, "8"))
         values = [
-            (37, "O" + field(order, 11)),
-            (17, "E%d" % exec_id),
+            (37, "O" + order["id"]),
+            (17, "E%d" % self.exec_id),
             (150, exec_type),
             (39, status),
-            (55, field(order, 55)),
-            (54, field(order, 54)),
-            (11, field(order, 11)),
-            (38, field(order, 38)),
-            (44, field(order, 44, "0")),
-            (151, "0" if status in ("2", "8") else field(order, 38)),
-            (14, "%g" % last_qty),
-            (6, last_px if last_qty else "0"),
+            (55, order["symbol"]),
+            (54, order["side"]),
+            (11, cl or order["cl"]),
+            (38, num(order["qty"])),
+            (44, order["price"]),
+            (151, num(self.leaves(order))),
+            (14, num(order["cum"])),
+            (6, "%.10g" % avg),
         ]
+        if orig:
+            values.append((41, orig))
         if last_qty:
-            values += [(32, "%g" % last_qty), (31, last_px)]
+            values += [(32, num(last_qty)), (31, last_px)]
         if text:
             values.append((58, text))
         for tag, value in values:
             er.setField(fix.StringField(tag, str(value)))
         fix.Session.sendToTarget(er, session_id)
+
+    def command(self, words, session_id):
+        """An order command from standard input (fill, cancel, done); False if it is none."""
+        with self.lock:
+            if words[0] == "fill":
+                order = self.orders.get(words[1])
+                if order is None or order["status"] not in ("0", "1"):
+                    say("ERROR", "fill", words[1], "is not a working order")
+                else:
+                    self.fill(order, float(words[2]), session_id)
+            elif words[0] == "cancel":
+                order = self.orders.get(words[1])
+                if order is None or order["status"] not in ("0", "1"):
+                    say("ERROR", "cancel", words[1], "is not a working order")
+                else:
+                    self.close(order, "4")
+                    self.report(order, session_id, "4")
+                    say("CANCEL", order["cl"], order["cl"], "unsolicited")
+            elif words[0] == "done":
+                ids = [o["id"] for o in self.orders.values() if o["status"] in ("0", "1")] \
+                    if words[1] == "all" else [words[1]]
+                for i in ids:
+                    order = self.orders.get(i)
+                    if order is None or order["status"] not in ("0", "1"):
+                        say("ERROR", "done", i, "is not a working order")
+                        continue
+                    self.close(order, "3")
+                    self.report(order, session_id, "3")
+                    say("DONE", order["cl"])
+            else:
+                return False
+            return True
 
 
 def admin(msg_type, fields, session_id):
@@ -223,6 +411,12 @@ def main():
     ap.add_argument("--max-qty", type=float, default=1_000_000)
     ap.add_argument("--resend-delay-ms", type=int, default=0,
                     help="hold each ResendRequest this long before it is sent")
+    ap.add_argument("--fill-parts", type=int, default=1,
+                    help="fill each order on the symbol FILL in this many parts (default 1: in full)")
+    ap.add_argument("--fill-delay-ms", type=int, default=0,
+                    help="wait this long before each part of a FILL order's fill (default 0: at once)")
+    ap.add_argument("--pending-acks", action="store_true",
+                    help="acknowledge each cancel / replace with ExecType 6 / E before carrying it out")
     ap.add_argument("--quiet", action="store_true", help="print no line per message (benchmarks)")
     args = ap.parse_args()
     global QUIET
@@ -250,7 +444,7 @@ def main():
     # SIGTERM (`kill`) stops it as Ctrl-C does: QuickFIX's store and logs closed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
-        if sys.stdin is None or sys.stdin.isatty() or not commands(session_id):
+        if sys.stdin is None or sys.stdin.isatty() or not commands(app, session_id):
             # No commands to read (a terminal), or standard input closed: serve until killed.
             while True:
                 time.sleep(3600)
@@ -260,7 +454,7 @@ def main():
         acceptor.stop()
 
 
-def commands(session_id):
+def commands(app, session_id):
     """Runs the commands read from standard input; True if one was `quit`."""
     for line in sys.stdin:
         words = line.split()
@@ -280,6 +474,8 @@ def commands(session_id):
                 admin("2", [(7, words[1]), (16, 0)], session_id)
             elif words[0] == "logout":
                 session.logout(" ".join(words[1:]))
+            elif app.command(words, session_id):
+                pass
             else:
                 say("ERROR", "unknown command", words[0])
         except Exception as e:  # noqa: BLE001

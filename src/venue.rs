@@ -10,7 +10,7 @@ use crate::clock::EngineClock;
 use crate::config::ValidConfig;
 #[cfg(feature = "fix")]
 use crate::exchange::fix::{FixError, FixExchange};
-use crate::exchange::{Exchange, ExchangeEvent, NotSent, SimulatedExchange};
+use crate::exchange::{Exchange, ExchangeEvent, NotSent, RestoredOrder, SimulatedExchange};
 use crate::model::{Logon, Logout, OrderRequest};
 use crate::ring::Responder;
 
@@ -55,6 +55,9 @@ impl Venue {
             #[cfg(feature = "fix")]
             Some(settings) => {
                 let window = valid.engine.session.window.clone();
+                // The session follows every order at the exchange (its ClOrdID chain), not only
+                // those awaiting a first answer.
+                let capacity = valid.engine.capacities.max_working_orders.get();
                 FixExchange::new(settings, window, responder, clock, capacity)
                     .map(Venue::Fix)
                     .map_err(VenueError::Fix)
@@ -86,6 +89,13 @@ impl Exchange for Venue {
             Venue::Simulated(x) => x.send_replace(order),
             #[cfg(feature = "fix")]
             Venue::Fix(x) => x.send_replace(order),
+        }
+    }
+    fn restore(&mut self, order: &RestoredOrder) {
+        match self {
+            Venue::Simulated(x) => x.restore(order),
+            #[cfg(feature = "fix")]
+            Venue::Fix(x) => x.restore(order),
         }
     }
     fn send_logon(&mut self, logon: &Logon) {

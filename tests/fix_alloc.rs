@@ -1,6 +1,7 @@
 //! Zero heap allocations per order on the FIX send path: a counting global allocator counts this
-//! thread's allocations while `FixExchange::send` encodes 100k NewOrderSingles and `poll` writes
-//! them and takes the counterparty's ExecutionReports back through the responder. The
+//! thread's allocations while `FixExchange` encodes 100k NewOrderSingles, as many
+//! OrderCancelReplaceRequests and OrderCancelRequests, and `poll` writes them and takes the
+//! counterparty's ExecutionReports (new, replaced, a fill, canceled) back through the responder. The
 //! counterparty is a small in-process acceptor on loopback (its own thread's allocations are not
 //! counted); the tests against QuickFIX are in fix_session.rs and fix_recovery.rs.
 //!
@@ -10,7 +11,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use oms::exchange::{Exchange, FixExchange, FixSettings, response_tap};
-use oms::{Config, EngineClock, Logon, OrderRequest, ResponseType, Secret, Side};
+use oms::{Answer, Config, EngineClock, Logon, OrderRequest, ResponseType, Secret, Side};
 
 mod counting_alloc;
 mod fix_echo;
@@ -45,42 +46,64 @@ fn the_fix_send_path_allocates_nothing() {
         fix.poll(clock.now_ns(), &mut |_| events += 1);
     }
 
-    let mut answered = 0u64;
-    let mut run = |fix: &mut FixExchange, from: u64, n: u64, answered: &mut u64| {
-        for id in from..from + n {
-            let side = if id % 2 == 0 { Side::Buy } else { Side::Sell };
-            fix.send(&OrderRequest::new(id, 7, side, 100.0 + (id % 100) as f64 * 0.25, 1 + id % 1000))
-                .expect("logged on: the session takes the order");
-            if id % 64 == 0 {
-                fix.poll(clock.now_ns(), &mut |_| {});
-                while let Some((r, _)) = tap.pop() {
-                    assert!(
-                        matches!(r, oms::Answer::Response(a) if a.response_type == ResponseType::Accept),
-                        "{r:?}"
-                    );
-                    *answered += 1;
+    let mut answers = [0u64; 4]; // first answers, replaced, fills, cancelled
+    let take = |tap: &mut oms::exchange::ResponseTap, answers: &mut [u64; 4]| {
+        while let Some((a, _)) = tap.pop() {
+            let i = match a {
+                Answer::Response(r) if r.response_type == ResponseType::Accept => 0,
+                Answer::Replaced { .. } => 1,
+                Answer::Fill { last_qty: 1, .. } => 2,
+                Answer::Cancelled { .. } => 3,
+                other => panic!("{other:?}"),
+            };
+            answers[i] += 1;
+        }
+    };
+    // Each order's life in three steps, a batch of orders at a time: the New, answered; a
+    // replace, answered replaced and then a fill of 1; a cancel, answered cancelled.
+    let mut run = |fix: &mut FixExchange, from: u64, n: u64, answers: &mut [u64; 4]| {
+        let order = |id: u64, step: u64| {
+            let side = if id.is_multiple_of(2) { Side::Buy } else { Side::Sell };
+            let price = 100.0 + (id % 100) as f64 * 0.25 + step as f64 * 0.5;
+            OrderRequest::new(id, 7, side, price, 1 + id % 1000 + step)
+        };
+        for batch in (from..from + n).step_by(5_000) {
+            let ids = batch..(batch + 5_000).min(from + n);
+            for (step, want) in [(0, 0), (1, 2), (2, 3)] {
+                let before = answers[want];
+                for id in ids.clone() {
+                    let sent = match step {
+                        0 => fix.send(&order(id, 0)),
+                        1 => fix.send_replace(&order(id, 1)),
+                        _ => fix.send_cancel(&order(id, 1)),
+                    };
+                    sent.expect("logged on and following the order: the session takes it");
+                    if id % 64 == 0 {
+                        fix.poll(clock.now_ns(), &mut |_| {});
+                        take(&mut tap, answers);
+                    }
+                }
+                let deadline = Instant::now() + Duration::from_secs(20);
+                while answers[want] < before + ids.end - ids.start {
+                    assert!(Instant::now() < deadline, "answers {answers:?} at step {step}: {fix:?}");
+                    fix.poll(clock.now_ns(), &mut |_| {});
+                    take(&mut tap, answers);
                 }
             }
         }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while *answered < from + n - 1 {
-            assert!(Instant::now() < deadline, "only {answered} answers: {fix:?}");
-            fix.poll(clock.now_ns(), &mut |_| {});
-            while tap.pop().is_some() {
-                *answered += 1;
-            }
-        }
     };
-    run(&mut fix, 1, 5_000, &mut answered);
+    run(&mut fix, 1, 5_000, &mut answers);
     // The counter counts this thread's allocations.
     let probe = counting_alloc::this_thread();
     drop(std::hint::black_box(vec![1u8; 16]));
     assert_eq!(counting_alloc::this_thread(), probe + 1);
     let before = counting_alloc::this_thread();
-    run(&mut fix, 5_001, 100_000, &mut answered);
+    run(&mut fix, 5_001, 100_000, &mut answers);
     let after = counting_alloc::this_thread();
-    assert_eq!(after - before, 0, "{} allocations for 100k orders", after - before);
-    assert_eq!(answered, 105_000);
-    assert_eq!(fix.stats().orders_sent, 105_000);
-    assert!(fix.stats().writes < 105_000 / 32, "orders coalesced into few writes: {:?}", fix.stats());
+    assert_eq!(after - before, 0, "{} allocations for 100k orders, replaces and cancels", after - before);
+    assert_eq!(answers, [105_000; 4]);
+    let stats = fix.stats();
+    assert_eq!((stats.orders_sent, stats.replaces_sent, stats.cancels_sent), (105_000, 105_000, 105_000));
+    assert_eq!(fix.tracked(), 0, "every cancelled order left the session's table");
+    assert!(fix.stats().writes < 3 * 105_000 / 32, "messages coalesced into few writes: {:?}", fix.stats());
 }

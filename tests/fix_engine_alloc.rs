@@ -1,8 +1,9 @@
 //! Zero heap allocations per order on the FIX send path through the engine: a counting global
-//! allocator counts this thread's allocations while 100k New orders go from a producer ring
-//! through the engine (checks, throttle, in-flight table, `FixExchange::send` encoding the
-//! NewOrderSingle, the turn's one `write`, reading the ExecutionReports, their answers through
-//! the response ring, matched and recorded). The counterparty is the in-process acceptor of
+//! allocator counts this thread's allocations while 100k orders live their whole life through
+//! the engine, each from a producer ring (checks, throttle, open-order table, `FixExchange`
+//! encoding the NewOrderSingle, then for its Modify an OrderCancelReplaceRequest, then for its
+//! Cancel an OrderCancelRequest, the turn's one `write`, reading the ExecutionReports: new,
+//! replaced, a fill, canceled; their answers through the response ring, applied and recorded). The counterparty is the in-process acceptor of
 //! tests/fix_echo (its own thread's allocations are not counted).
 //!
 //! This file holds a single test so no other test thread allocates while it measures.
@@ -61,19 +62,36 @@ fn the_fix_send_path_through_the_engine_allocates_nothing() {
         engine.poll();
     }
 
+    // Each order's whole life, a batch at a time: the New, accepted; a Modify, sent as a replace
+    // and answered replaced, then a fill of 1; a Cancel, sent and answered cancelled.
     let mut run = |from: u64, n: u64| {
-        for id in from..from + n {
-            let side = if id % 2 == 0 { Side::Buy } else { Side::Sell };
-            let o = OrderRequest::new(id, 7, side, 100.0 + (id % 100) as f64 * 0.25, 1 + id % 1000);
-            producer.on_data(o, RequestType::New).expect("ring room");
-            if id % 64 == 0 {
-                engine.poll();
+        let order = |id: u64, step: u64| {
+            let side = if id.is_multiple_of(2) { Side::Buy } else { Side::Sell };
+            let price = 100.0 + (id % 100) as f64 * 0.25 + step as f64 * 0.5;
+            OrderRequest::new(id, 7, side, price, 1 + id % 1000 + step)
+        };
+        for batch in (from..from + n).step_by(5_000) {
+            let ids = batch..(batch + 5_000).min(from + n);
+            for (step, request) in
+                [RequestType::New, RequestType::Modify, RequestType::Cancel].into_iter().enumerate()
+            {
+                for id in ids.clone() {
+                    producer.on_data(order(id, step.min(1) as u64), request).expect("ring room");
+                    if id % 64 == 0 {
+                        engine.poll();
+                    }
+                }
+                let done = |e: &oms::engine::Engine<FixExchange, CountingSink>| match request {
+                    RequestType::New => e.stats().matched >= ids.end - 1,
+                    RequestType::Modify => e.stats().fills >= ids.end - 1,
+                    _ => e.open_len() == 0,
+                };
+                let deadline = Instant::now() + Duration::from_secs(20);
+                while !done(&engine) {
+                    assert!(Instant::now() < deadline, "answers missing ({request:?}): {:?}", engine.stats());
+                    engine.poll();
+                }
             }
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while engine.stats().matched < from + n - 1 {
-            assert!(Instant::now() < deadline, "answers missing: {:?}", engine.stats());
-            engine.poll();
         }
     };
     run(1, 5_000);
@@ -84,13 +102,21 @@ fn the_fix_send_path_through_the_engine_allocates_nothing() {
     let before = counting_alloc::this_thread();
     run(5_001, 100_000);
     let after = counting_alloc::this_thread();
-    assert_eq!(after - before, 0, "{} allocations for 100k orders through the engine", after - before);
+    assert_eq!(
+        after - before,
+        0,
+        "{} allocations for 100k orders through the engine, each replaced, filled and cancelled",
+        after - before
+    );
     let stats = engine.stats().clone();
     assert_eq!((stats.sent, stats.matched, stats.unmatched), (105_000, 105_000, 0), "{stats:?}");
-    assert_eq!(engine.exchange().stats().orders_sent, 105_000);
-    assert!(
-        engine.exchange().stats().writes < 105_000 / 32,
-        "orders coalesced: {:?}",
-        engine.exchange().stats()
+    assert_eq!(
+        (stats.replaces_sent, stats.fills, stats.cancels_sent),
+        (105_000, 105_000, 105_000),
+        "{stats:?}"
     );
+    assert_eq!((stats.unexpected, stats.rejected_total()), (0, 0), "{stats:?}");
+    let fix = engine.exchange().stats();
+    assert_eq!((fix.orders_sent, fix.replaces_sent, fix.cancels_sent), (105_000, 105_000, 105_000));
+    assert!(fix.writes < 3 * 105_000 / 32, "messages coalesced: {fix:?}");
 }

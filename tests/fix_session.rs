@@ -6,8 +6,8 @@ mod fix_common;
 use std::time::Duration;
 
 use fix_common::*;
-use oms::ResponseType;
 use oms::exchange::{Exchange, RejectSource};
+use oms::{Answer, ResponseType};
 
 #[test]
 fn logon_orders_answered_and_logout() {
@@ -89,19 +89,17 @@ fn rejected_filled_and_business_rejected_orders() {
     oms.send(4, 1, 1000, 10.0).expect("logged on: the session takes the order"); // at the limit: accepted
     oms.poll();
     oms.pump_until("4 answers and the fill", WAIT, |o| {
-        o.responses.len() == 4 && o.count(|e| matches!(e, Ev::Execution(_))) == 1
+        o.responses.len() == 4 && o.later_answers().len() == 1
     });
     let kind = |id| oms.answered(id).map(|r| r.response_type);
     assert_eq!(
         [kind(1), kind(2), kind(3), kind(4)],
         [ResponseType::Reject, ResponseType::Accept, ResponseType::Reject, ResponseType::Accept].map(Some)
     );
-    let fill =
-        oms.events.iter().find_map(|e| if let Ev::Execution(r) = e { Some(*r) } else { None }).unwrap();
-    assert_eq!(
-        (fill.order_id, fill.exec_type, fill.ord_status, fill.last_qty, fill.last_px),
-        (2, b'F', b'2', 300, 99.75)
-    );
+    assert_eq!(oms.later_answers(), [Answer::Fill { order_id: 2, last_qty: 300, last_px: 99.75 }]);
+    assert_eq!(oms.count(|e| matches!(e, Ev::Execution(_))), 0, "{:?}", oms.events);
+    // The rejected and the filled orders are no longer followed; the accepted one is.
+    assert_eq!((oms.fix.tracked(), oms.fix.awaiting()), (1, 0));
     assert!(
         oms.events.contains(&Ev::OrderRejected(
             3,
@@ -218,4 +216,133 @@ fn a_refused_connection_is_reported_and_retried_with_backoff() {
     });
     assert_eq!(oms.logged_on_count(), 0);
     assert!(!oms.fix.ready());
+}
+
+/// Cancels and replaces of a working order over QuickFIX: each request carries a new ClOrdID of
+/// the order's chain (`<id>.<n>`) and OrigClOrdID its live one (the New's until a replace is
+/// carried out, then that replace's); each answer comes back as what it says. The acceptor
+/// turns down a replace to at or below what is filled, and a cancel that comes after the
+/// order filled (too late). An order the session does not follow gets no request at all.
+#[test]
+fn cancels_and_replaces_of_working_orders_follow_the_cl_ord_id_chain() {
+    let dir = tempdir();
+    let port = free_port();
+    let mut acc = Acceptor::start(port, &dir.path().join("acceptor"), &[]);
+    let mut oms = Oms::new(&settings(port, &dir.path().join("oms"), 30), PASSWORD);
+    oms.logon();
+    oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
+    oms.send(1, 1, 100, 10.0).expect("logged on");
+    oms.send(2, 1, 40, 20.0).expect("logged on");
+    oms.poll();
+    oms.pump_until("accepted", WAIT, |o| o.responses.len() == 2);
+
+    oms.replace(1, 1, 80, 10.5).expect("a working order: the replace goes out");
+    oms.poll();
+    oms.pump_until("replaced", WAIT, |o| o.later_answers().len() == 1);
+    assert_eq!(acc.expect("REPLACE", WAIT), "REPLACE 1.1 1 80 10.5 replaced");
+    acc.command("fill 1 30");
+    oms.pump_until("filled in part", WAIT, |o| o.later_answers().len() == 2);
+    // A replace to the filled quantity: refused by the acceptor (the engine would not send it).
+    oms.replace(1, 1, 30, 10.5).expect("sent");
+    oms.poll();
+    oms.pump_until("replace refused", WAIT, |o| o.later_answers().len() == 3);
+    assert_eq!(acc.expect("REPLACE", WAIT), "REPLACE 1.2 1.1 rejected");
+    oms.cancel(1, 1, 80, 10.5).expect("sent");
+    oms.poll();
+    oms.pump_until("cancelled", WAIT, |o| o.later_answers().len() == 4);
+    assert_eq!(acc.expect("CANCEL", WAIT), "CANCEL 1.3 1.1 canceled");
+    assert_eq!(
+        oms.later_answers(),
+        [
+            Answer::Replaced { order_id: 1 },
+            Answer::Fill { order_id: 1, last_qty: 30, last_px: 10.5 },
+            Answer::CancelRejected { order_id: 1, code: 99 },
+            Answer::Cancelled { order_id: 1 },
+        ]
+    );
+    // Cancelled: the session no longer follows it, and sends nothing more for it.
+    assert_eq!(oms.fix.chain(1), None);
+    assert_eq!(oms.cancel(1, 1, 50, 10.5), Err(oms::exchange::NotSent));
+
+    // A cancel that loses the race: order 2 fills in full at the acceptor before the cancel
+    // gets there (we send it before reading the fill).
+    acc.command("fill 2 40");
+    acc.expect("FILL 2 40", WAIT);
+    oms.cancel(2, 1, 40, 20.0).expect("the fill is not read yet: the order is followed");
+    oms.poll();
+    oms.pump_until("the fill and the refusal", WAIT, |o| o.later_answers().len() == 6);
+    assert_eq!(acc.expect("CANCEL", WAIT), "CANCEL 2.1 2 rejected");
+    assert_eq!(
+        oms.later_answers()[4..],
+        [
+            Answer::Fill { order_id: 2, last_qty: 40, last_px: 20.0 },
+            Answer::CancelRejected { order_id: 2, code: 0 }
+        ]
+    );
+    let log = acc.message_log();
+    for (msg, fields) in [
+        ("G", ["|11=1.1|", "|41=1|", "|38=80|", "|44=10.5|"]),
+        ("G", ["|11=1.2|", "|41=1.1|", "|38=30|", "|40=2|"]),
+        ("F", ["|11=1.3|", "|41=1.1|", "|38=80|", "|54=1|"]),
+        ("F", ["|11=2.1|", "|41=2|", "|55=ACME|", "|60="]),
+    ] {
+        let tag = format!("|35={msg}|");
+        assert!(
+            log.lines().any(|l| l.contains(&tag) && fields.iter().all(|f| l.contains(f))),
+            "no {msg} with {fields:?} in:\n{log}"
+        );
+    }
+    assert!(acc.lines_starting("ERROR").is_empty(), "{}", acc.dump());
+    assert_eq!((oms.fix.stats().cancels_sent, oms.fix.stats().replaces_sent), (2, 2));
+}
+
+/// Our side restarted while orders are working: a session that is handed each order's place in
+/// its chain (as the engine's recovery does from the journal) goes on with the next ClOrdID and
+/// the live OrigClOrdID, which the acceptor takes; one that is not sends nothing rather than
+/// guess; one handed too low a count repeats a ClOrdID, and the acceptor turns it down as a
+/// duplicate.
+#[test]
+fn after_a_restart_the_chain_goes_on_from_what_it_is_handed() {
+    let dir = tempdir();
+    let port = free_port();
+    let store = dir.path().join("oms");
+    let mut acc = Acceptor::start(port, &dir.path().join("acceptor"), &[]);
+    let mut oms = Oms::new(&settings(port, &store, 30), PASSWORD);
+    oms.logon();
+    oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
+    for id in [1, 2] {
+        oms.send(id, 1, 100, 10.0).expect("logged on");
+    }
+    oms.poll();
+    oms.pump_until("accepted", WAIT, |o| o.responses.len() == 2);
+    oms.replace(1, 1, 90, 10.0).expect("sent");
+    oms.replace(2, 1, 90, 10.0).expect("sent");
+    oms.poll();
+    oms.pump_until("replaced", WAIT, |o| o.later_answers().len() == 2);
+    drop(oms);
+    acc.expect("LOGOUT", WAIT);
+
+    let mut oms = Oms::new(&settings(port, &store, 30), PASSWORD);
+    let restored = |id, requests_sent, live_request| oms::exchange::RestoredOrder {
+        order: oms::OrderRequest::new(id, 1, oms::Side::Buy, 10.0, 90),
+        state: oms::model::OrderState::Working,
+        requests_sent,
+        live_request,
+    };
+    oms.fix.restore(&restored(1, 1, 1));
+    oms.fix.restore(&restored(2, 0, 0)); // too low: the journal would say 1, 1
+    oms.logon();
+    oms.pump_until("logged on", WAIT, |o| o.fix.logged_on());
+    assert_eq!(oms.cancel(3, 1, 90, 10.0), Err(oms::exchange::NotSent), "never sent: no chain");
+    oms.cancel(1, 1, 90, 10.0).expect("restored");
+    oms.cancel(2, 1, 90, 10.0).expect("restored");
+    oms.poll();
+    oms.pump_until("two answers", WAIT, |o| o.later_answers().len() == 2);
+    assert_eq!(
+        oms.later_answers(),
+        [Answer::Cancelled { order_id: 1 }, Answer::CancelRejected { order_id: 2, code: 6 }]
+    );
+    assert_eq!(acc.expect("CANCEL", WAIT), "CANCEL 1.2 1.1 canceled");
+    assert_eq!(acc.expect("CANCEL", WAIT), "CANCEL 2.1 2 rejected");
+    assert!(acc.message_log().contains("|58=duplicate ClOrdID|"), "{}", acc.message_log());
 }

@@ -1,9 +1,10 @@
 //! `oms run` trading with the QuickFIX acceptor (examples/fix_acceptor.py) over FIX 4.4 on
 //! loopback, configured the way a user would (`[exchange] kind = "fix"`): the window's logon
 //! logs the session on, orders from a file go out and are answered by execution reports, a
-//! fill and a business reject become records, the window's end logs out; `oms audit` and
-//! `oms verify` accept the journal, `oms decode` shows the session, and the password appears
-//! nowhere (journal, decode, stderr).
+//! fill and a business reject become records, a Modify and a Cancel of working orders go out
+//! as a replace (35=G) and a cancel (35=F) and are carried out, the window's end logs out;
+//! `oms audit` and `oms verify` accept the journal, `oms decode` shows the session, and the
+//! password appears nowhere (journal, decode, stderr).
 //!
 //! Real time (the counterparty runs in it): the window opens a couple of seconds from now, and
 //! every wait has a deadline and says what it waited for.
@@ -62,7 +63,9 @@ fn oms_run_trades_with_the_quickfix_acceptor() {
         "@2610 new id=2 sym=1 side=S px=100.5 qty=20",
         "@2620 new id=3 sym=2 side=B px=99.75 qty=300   # FILL: accepted, then filled",
         "@2630 new id=4 sym=3 side=B px=1 qty=10        # BMR: a BusinessMessageReject",
-        "@2700 advance",
+        "@2800 modify id=1 px=100.5 qty=15              # working: replaced at the exchange",
+        "@2900 cancel id=2                              # working: cancelled at the exchange",
+        "@3000 advance",
     ];
     std::fs::write(&orders, flow.join("\n") + "\n").expect("orders");
     let journal = dir.path().join("oms.journal");
@@ -107,8 +110,18 @@ fn oms_run_trades_with_the_quickfix_acceptor() {
         assert_eq!(got, want, "order {id}");
         assert!(latency > 0, "order {id}: a round trip is journaled");
     }
-    assert_eq!(of(K::Execution).iter().map(|r| (r.order_id, r.qty)).collect::<Vec<_>>(), [(3, 300)]);
+    assert_eq!(of(K::Filled).iter().map(|r| (r.order_id, r.qty)).collect::<Vec<_>>(), [(3, 300)]);
     assert_eq!(of(K::ExchangeReject).iter().map(|r| r.order_id).collect::<Vec<_>>(), [4]);
+    let ids = |k: K| of(k).iter().map(|r| r.order_id).collect::<Vec<_>>();
+    assert_eq!((ids(K::ReplaceSent), ids(K::Replaced)), (vec![1], vec![1]), "{}", dump());
+    assert_eq!((of(K::Replaced)[0].qty, of(K::Replaced)[0].price), (15, 100.5));
+    assert_eq!(ids(K::CancelSent), [2], "{}", dump());
+    assert!(ids(K::VenueCancelled).contains(&2), "{}", dump());
+    // Order 1 works on until the end: cancelled before the Logout, or unanswered at shutdown.
+    assert!(ids(K::Unanswered).contains(&1) || ids(K::VenueCancelled).contains(&1), "{}", dump());
+    let requests: Vec<String> =
+        acc.lines_starting("REPLACE").into_iter().chain(acc.lines_starting("CANCEL")).collect();
+    assert_eq!(requests[..2], ["REPLACE 1.1 1 15 100.5 replaced", "CANCEL 2.1 2 canceled"], "{}", acc.dump());
     acc.expect("LOGOUT", Duration::from_secs(10));
 
     let audit =
@@ -118,7 +131,19 @@ fn oms_run_trades_with_the_quickfix_acceptor() {
     assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stdout));
     let decode = Command::new(OMS).arg("decode").arg(&journal).output().expect("decode");
     let text = String::from_utf8_lossy(&decode.stdout);
-    for kind in ["logon", "exchange_session", "sent", "response", "execution", "exchange_reject", "logout"] {
+    for kind in [
+        "logon",
+        "exchange_session",
+        "sent",
+        "response",
+        "filled",
+        "exchange_reject",
+        "replace_sent",
+        "replaced",
+        "cancel_sent",
+        "venue_cancelled",
+        "logout",
+    ] {
         assert!(text.contains(kind), "oms decode shows {kind}:\n{text}");
     }
     assert!(!text.contains(PASSWORD), "the password reached oms decode");

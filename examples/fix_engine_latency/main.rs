@@ -104,6 +104,14 @@ fn run() -> Result<(), String> {
     c.throttle.burst = Some(u32::try_from(a.rate).map_err(|_| "--rate too high")?);
     c.engine.ring_capacity = 1 << 16;
     c.engine.max_in_flight = 1 << 17;
+    // The counterparty only acknowledges: every order stays working until the run ends (then
+    // recorded unanswered), so the table of orders at the exchange holds them all.
+    let live = usize::try_from(n).map_err(|_| "--rate x --seconds too large")?;
+    c.engine.max_working_orders = live.max(c.engine.max_in_flight);
+    if c.engine.max_working_orders + c.engine.max_queued_orders > oms::config::MAX_LIVE_ORDERS {
+        let most = oms::config::MAX_LIVE_ORDERS - c.engine.max_queued_orders;
+        return Err(format!("--rate x --seconds is {n}: at most {most} orders per run"));
+    }
     c.engine.idle = "spin".into();
     c.engine.core = (cores.len() >= 2).then(|| cores.len() - 1);
     c.exchange.kind = "fix".into();
@@ -133,7 +141,7 @@ fn run() -> Result<(), String> {
             valid.engine.session.window.clone(),
             responder,
             clock.clone(),
-            valid.engine.capacities.max_in_flight.get(),
+            valid.engine.capacities.max_working_orders.get(),
         )
         .map_err(|e| e.to_string())?;
         Box::new(fix)

@@ -1,5 +1,6 @@
-//! What an exchange session reports besides order responses: logons, refusals, disconnects,
-//! execution reports after an order's first answer, rejects tied to an order, sequence repairs.
+//! What an exchange session reports besides its answers about orders: logons, refusals,
+//! disconnects, execution reports that are no answer (pending states), rejects tied to an order,
+//! sequence repairs.
 //!
 //! An adapter hands these to the engine from [`Exchange::poll`](super::Exchange::poll); each fits
 //! an event record (numbers and one-byte codes) except the counterparty's text, which borrows the
@@ -10,7 +11,7 @@ pub use crate::model::{DisconnectCause, RejectSource};
 /// An ExecutionReport (35=8), in the fields a record can hold.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExecutionReport {
-    /// ClOrdID (11) as an order id.
+    /// The order its ClOrdID (11) names.
     pub order_id: u64,
     /// ExecType (150), e.g. `b'0'` new, `b'F'` trade, `b'4'` canceled, `b'8'` rejected.
     pub exec_type: u8,
@@ -59,11 +60,13 @@ pub enum ExchangeEvent<'a> {
         /// The counterparty's Text (58), or what happened.
         text: &'a str,
     },
-    /// An execution report for an order whose first answer was already given (fills, venue
-    /// cancels ...), or for an order this session did not send.
+    /// An execution report that is not an answer about the order (pending new, pending cancel
+    /// or replace, a restatement ...; fills, cancels, replaces and expiries go through the
+    /// responder as answers).
     Execution(ExecutionReport),
-    /// An order turned down outside an execution report; the order's response (`reject`) went
-    /// through the responder if it had none yet.
+    /// An order, or a cancel or replace of it, turned down outside an execution report: the
+    /// order's response (`reject`) went through the responder if it had none yet, the pending
+    /// request's refusal (`CancelRejected`) if it was that.
     OrderRejected {
         /// The order.
         order_id: u64,
@@ -104,7 +107,8 @@ pub enum ExchangeEvent<'a> {
         new_seq: u64,
     },
     /// A message this session could not use (an application message it does not handle, an
-    /// execution report without a numeric ClOrdID ...): reported, not acted on.
+    /// execution report whose ClOrdID is not of this session's form ...): reported, not acted
+    /// on.
     Unhandled {
         /// MsgType (35).
         msg_type: &'a str,

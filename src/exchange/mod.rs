@@ -33,7 +33,7 @@ pub use recording::{ExchangeCall, NullExchange, RecordingExchange};
 pub use scripted::ScriptedExchange;
 pub use simulated::{SimulatedExchange, SimulatedSettings, SimulatedStats};
 
-use crate::model::{Logon, Logout, OrderRequest};
+use crate::model::{Logon, Logout, OrderRequest, OrderState};
 
 /// The exchange did not take an order ([`Exchange::send`]): nothing went out (a session
 /// adapter not logged on, an order it cannot encode). The engine takes the order back out of
@@ -41,6 +41,23 @@ use crate::model::{Logon, Logout, OrderRequest};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the exchange did not take the order: nothing was sent")]
 pub struct NotSent;
+
+/// An order open at the exchange that the engine restored from its journal at a restart, as
+/// handed to [`Exchange::restore`]: what an adapter needs to go on with it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RestoredOrder {
+    /// The order as it is live: its id, symbol and side, the live version's price and quantity.
+    pub order: OrderRequest,
+    /// Where it stands (sent: its first answer is awaited; pending cancel or replace: the last
+    /// request sent is not answered yet).
+    pub state: OrderState,
+    /// Cancel and replace requests sent for it so far: its `cancel_sent` and `replace_sent`
+    /// records, numbered from 1 in the order sent.
+    pub requests_sent: u32,
+    /// The request live at the exchange: the number of the one its last `replaced` record
+    /// answered, 0 for none (the New is live).
+    pub live_request: u32,
+}
 
 /// One exchange session. Called only from the engine thread.
 pub trait Exchange {
@@ -65,6 +82,14 @@ pub trait Exchange {
     fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         let _ = order;
         Err(NotSent)
+    }
+
+    /// Takes back an order the engine restored open at the exchange at a restart, before the
+    /// engine's first loop turn: an adapter that names requests after earlier ones (FIX:
+    /// OrigClOrdID and a new ClOrdID per request) goes on from where the journal left the
+    /// order. Default: nothing to do.
+    fn restore(&mut self, order: &RestoredOrder) {
+        let _ = order;
     }
 
     /// Logs the session on (`sendLogon()`), at each window start.
@@ -104,6 +129,9 @@ impl<E: Exchange + ?Sized> Exchange for Box<E> {
     }
     fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         (**self).send_replace(order)
+    }
+    fn restore(&mut self, order: &RestoredOrder) {
+        (**self).restore(order)
     }
     fn send_logon(&mut self, logon: &Logon) {
         (**self).send_logon(logon)

@@ -7,6 +7,7 @@
 
 #[path = "../../examples/quickfix/mod.rs"]
 mod quickfix;
+pub mod rig;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use oms::exchange::{
     DisconnectCause, Exchange, ExchangeEvent, ExecutionReport, FixExchange, FixSettings, RejectSource,
     ResponseTap, response_tap,
 };
-use oms::{Config, EngineClock, Logon, Logout, OrderRequest, OrderResponse, Secret, Side};
+use oms::{Answer, Config, EngineClock, Logon, Logout, OrderRequest, OrderResponse, Secret, Side};
 
 pub const USER: &str = "trader";
 pub const PASSWORD: &str = "s3cr3t-pw";
@@ -243,6 +244,8 @@ pub struct Oms {
     pub clock: EngineClock,
     pub events: Vec<Ev>,
     pub responses: Vec<(OrderResponse, u64)>,
+    /// Every answer through the responder, first answers included, in order.
+    pub answers: Vec<Answer>,
     /// Every event's Debug text, as a log would hold it.
     pub log: String,
     pub password: String,
@@ -278,6 +281,7 @@ impl Oms {
             clock,
             events: Vec::new(),
             responses: Vec::new(),
+            answers: Vec::new(),
             log: String::new(),
             password: password.into(),
         }
@@ -301,9 +305,10 @@ impl Oms {
             events.push(e.into());
         });
         while let Some((answer, at)) = self.tap.pop() {
-            if let oms::Answer::Response(r) = answer {
+            if let Answer::Response(r) = answer {
                 self.responses.push((r, at));
             }
+            self.answers.push(answer);
         }
         n
     }
@@ -349,6 +354,33 @@ impl Oms {
     /// Hands an order to the session; `Err` when it did not take it (nothing went out).
     pub fn send(&mut self, id: u64, symbol: i32, qty: u64, price: f64) -> Result<(), oms::exchange::NotSent> {
         self.fix.send(&OrderRequest::new(id, symbol, Side::Buy, price, qty))
+    }
+
+    /// Asks the session to cancel order `id` (live at `qty`); `Err` when nothing went out.
+    pub fn cancel(
+        &mut self,
+        id: u64,
+        symbol: i32,
+        qty: u64,
+        price: f64,
+    ) -> Result<(), oms::exchange::NotSent> {
+        self.fix.send_cancel(&OrderRequest::new(id, symbol, Side::Buy, price, qty))
+    }
+
+    /// Asks the session to replace order `id` by `qty` at `price`; `Err` when nothing went out.
+    pub fn replace(
+        &mut self,
+        id: u64,
+        symbol: i32,
+        qty: u64,
+        price: f64,
+    ) -> Result<(), oms::exchange::NotSent> {
+        self.fix.send_replace(&OrderRequest::new(id, symbol, Side::Buy, price, qty))
+    }
+
+    /// The answers other than first answers, in order.
+    pub fn later_answers(&self) -> Vec<Answer> {
+        self.answers.iter().copied().filter(|a| !matches!(a, Answer::Response(_))).collect()
     }
 }
 

@@ -7,15 +7,15 @@ use super::settings::FixSettings;
 use super::{encode, session, tags, text};
 
 use super::decode::{DecodeError, Message, decode};
-use super::orders::OrderTable;
+use super::orders::{CL_ORD_ID_BYTES, Chain, OrderTable, parse_cl_ord_id, write_cl_ord_id};
 use super::session::{Command, Now, Output, Session, SessionParams};
 use super::store::{SeqStore, StoreError};
 use super::transport::{Progress, Transport};
 use crate::clock::EngineClock;
 use crate::exchange::event::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
-use crate::exchange::{Exchange, NotSent};
-use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType, Secret};
-use crate::ring::Responder;
+use crate::exchange::{Exchange, NotSent, RestoredOrder};
+use crate::model::{Logon, Logout, OrderRequest, OrderResponse, OrderState, ResponseType, Secret};
+use crate::ring::{Answer, Responder};
 use crate::window::TradingWindow;
 
 /// Bytes of the outbound buffer: every message of a loop turn (an order is ~150 bytes).
@@ -49,17 +49,26 @@ pub enum FixError {
 pub struct FixStats {
     /// NewOrderSingles encoded.
     pub orders_sent: u64,
+    /// OrderCancelRequests encoded.
+    pub cancels_sent: u64,
+    /// OrderCancelReplaceRequests encoded.
+    pub replaces_sent: u64,
     /// Orders answered through the responder (first answers).
     pub responses: u64,
-    /// Orders that could not be sent (`send` said `NotSent`: the engine rejects them `not_sent`).
+    /// Later answers through the responder: fills, cancels and replaces carried out or refused,
+    /// expiries.
+    pub answers: u64,
+    /// Orders, cancels and replaces that could not be sent (`NotSent`: the engine rejects them
+    /// `not_sent`).
     pub not_sent: u64,
-    /// Orders sent but not tracked (more in flight than the table was sized for): their reports
-    /// come as events, not responses.
+    /// Orders sent but not tracked (more at the exchange than the table was sized for): their
+    /// first report is not known to be their first, and no cancel or replace of them can be
+    /// sent.
     pub untracked: u64,
-    /// Responses the responder ring could not take at once (kept and retried).
-    pub responses_deferred: u64,
-    /// Responses lost because the deferred list was full too.
-    pub responses_lost: u64,
+    /// Answers the responder ring could not take at once (kept and retried).
+    pub answers_deferred: u64,
+    /// Answers lost because the deferred list was full too.
+    pub answers_lost: u64,
     /// Logons accepted and in sync (each `LoggedOn` reported).
     pub logons: u64,
     /// `write` system calls (one per loop turn with output, more only when the kernel takes
@@ -75,8 +84,8 @@ pub struct FixExchange {
     store: SeqStore,
     orders: OrderTable,
     responder: Responder,
-    /// Responses the responder ring had no room for, oldest first (capacity fixed).
-    deferred: Vec<OrderResponse>,
+    /// Answers the responder ring had no room for, oldest first (capacity fixed).
+    deferred: Vec<Answer>,
     clock: EngineClock,
     window: TradingWindow,
     symbols: Box<[(i32, Box<[u8]>)]>,
@@ -99,8 +108,8 @@ impl std::fmt::Debug for FixExchange {
 impl FixExchange {
     /// Sets up the session (resolves the host, opens the store); connects at `send_logon`.
     /// `window` decides when a stored session is stale: a store created before the current
-    /// window's start is reset at Logon. `capacity` is the most orders awaiting an answer (the
-    /// engine's `max_in_flight`).
+    /// window's start is reset at Logon. `capacity` is the most orders at the exchange at once
+    /// (the engine's `max_working_orders`): the session follows each one's ClOrdID chain.
     pub fn new(
         settings: &FixSettings,
         window: TradingWindow,
@@ -169,7 +178,18 @@ impl FixExchange {
 
     /// Orders sent and not answered yet.
     pub fn awaiting(&self) -> usize {
+        self.orders.awaiting()
+    }
+
+    /// Orders the session follows at the exchange (sent, their end not reported yet).
+    pub fn tracked(&self) -> usize {
         self.orders.len()
+    }
+
+    /// Where order `id`'s ClOrdID chain stands, if the session follows it: the requests sent
+    /// for it and which one is live (see [`orders`](super::orders)).
+    pub fn chain(&self, id: u64) -> Option<Chain> {
+        self.orders.chain(id)
     }
 
     /// The next instant (monotonic ns) at which `poll` has timer work: a heartbeat, a
@@ -197,20 +217,19 @@ impl FixExchange {
         }
     }
 
-    /// Answers an order through the responder (or keeps the answer until the ring has room).
-    fn respond(
-        responder: &mut Responder,
-        deferred: &mut Vec<OrderResponse>,
-        stats: &mut FixStats,
-        r: OrderResponse,
-    ) {
-        stats.responses += 1;
-        if !deferred.is_empty() || responder.on_data(r).is_err() {
+    /// Hands an answer to the responder (or keeps it until the ring has room).
+    fn respond(responder: &mut Responder, deferred: &mut Vec<Answer>, stats: &mut FixStats, a: Answer) {
+        if let Answer::Response(_) = a {
+            stats.responses += 1;
+        } else {
+            stats.answers += 1;
+        }
+        if !deferred.is_empty() || responder.on_answer(a).is_err() {
             if deferred.len() < deferred.capacity() {
-                stats.responses_deferred += 1;
-                deferred.push(r);
+                stats.answers_deferred += 1;
+                deferred.push(a);
             } else {
-                stats.responses_lost += 1;
+                stats.answers_lost += 1;
             }
         }
     }
@@ -220,8 +239,8 @@ impl FixExchange {
         let now = self.now(now_ns);
         let mut work = 0;
         // Answers the ring could not take earlier, in order.
-        while let Some(&r) = self.deferred.first() {
-            if self.responder.on_data(r).is_err() {
+        while let Some(&a) = self.deferred.first() {
+            if self.responder.on_answer(a).is_err() {
                 break;
             }
             self.deferred.remove(0);
@@ -373,23 +392,31 @@ struct Dispatch<'s> {
     handler: Handler<'s>,
 }
 
-/// Turns session outputs into responses and events.
+/// Turns session outputs into answers and events.
 struct Handler<'s> {
     orders: &'s mut OrderTable,
     responder: &'s mut Responder,
-    deferred: &'s mut Vec<OrderResponse>,
+    deferred: &'s mut Vec<Answer>,
     stats: &'s mut FixStats,
     events: &'s mut dyn FnMut(ExchangeEvent<'_>),
 }
 
+/// Whether an ExecutionReport about request `n` of an order (0: its New) says the order's life
+/// ended at the exchange: filled, cancelled, expired or done for the day, or its New rejected
+/// (a trade that leaves nothing, LeavesQty 0, ends it too: the caller checks that).
+fn ends_order(exec_type: u8, ord_status: u8, n: u32) -> bool {
+    matches!(exec_type, b'4' | b'C' | b'3')
+        || matches!(ord_status, b'2' | b'4' | b'C' | b'3')
+        || (n == 0 && (exec_type == b'8' || ord_status == b'8'))
+}
+
 impl Handler<'_> {
-    fn answer(&mut self, order_id: u64, response_type: ResponseType) {
-        FixExchange::respond(
-            self.responder,
-            self.deferred,
-            self.stats,
-            OrderResponse { order_id, response_type },
-        );
+    fn answer(&mut self, a: Answer) {
+        FixExchange::respond(self.responder, self.deferred, self.stats, a);
+    }
+
+    fn first_answer(&mut self, order_id: u64, response_type: ResponseType) {
+        self.answer(Answer::Response(OrderResponse { order_id, response_type }));
     }
 
     fn on_output(&mut self, o: Output<'_>) {
@@ -405,10 +432,8 @@ impl Handler<'_> {
             }
             Output::App(m) => self.on_app(m),
             Output::Reject { ref_seq, reason, text } => match self.orders.order_at(ref_seq) {
-                Some(order_id) => {
-                    if self.orders.answered(order_id) {
-                        self.answer(order_id, ResponseType::Reject);
-                    }
+                Some((order_id, n)) => {
+                    self.refused(order_id, n);
                     let source = RejectSource::SessionReject;
                     (self.events)(ExchangeEvent::OrderRejected { order_id, source, reason, text });
                 }
@@ -417,14 +442,41 @@ impl Handler<'_> {
         }
     }
 
-    /// Orders in `[begin, new_seq)` will never reach the counterparty: each unanswered one is
-    /// answered `reject`.
+    /// Order `order_id`'s message `n` (0: the New, else its n-th request) was turned down
+    /// outside an execution report (a session Reject, a BusinessMessageReject, a gap fill over
+    /// it): an unanswered New is answered `reject`, a pending request is answered refused (the
+    /// order goes on as it was). Anything else was answered already.
+    fn refused(&mut self, order_id: u64, n: u32) {
+        if n == 0 {
+            if self.orders.answered(order_id) {
+                self.first_answer(order_id, ResponseType::Reject);
+                self.orders.ended(order_id);
+            }
+        } else if self.orders.settled(order_id, n) {
+            self.answer(Answer::CancelRejected { order_id, code: 0 });
+        }
+    }
+
+    /// Whether a refusal of order `order_id`'s request `n` is about a request that is not the
+    /// pending one (a duplicate of an answer given already): the engine would take it for the
+    /// refusal of the request that is pending. Only known for a request of an order the session
+    /// follows.
+    fn stale(&self, order_id: u64, n: u32) -> bool {
+        n > 0 && self.orders.chain(order_id).is_some_and(|c| c.pending != n)
+    }
+
+    /// Messages in `[begin, new_seq)` will never reach the counterparty: each unanswered order
+    /// is answered `reject`, each pending request refused.
     fn gap_filled(&mut self, begin: u64, new_seq: u64) {
         for seq in begin..new_seq {
-            if let Some(order_id) = self.orders.order_at(seq)
-                && self.orders.answered(order_id)
-            {
-                self.answer(order_id, ResponseType::Reject);
+            let Some((order_id, n)) = self.orders.order_at(seq) else { continue };
+            let open = if n == 0 {
+                self.orders.awaits(order_id)
+            } else {
+                self.orders.chain(order_id).is_some_and(|c| c.pending == n)
+            };
+            if open {
+                self.refused(order_id, n);
                 let text = "the counterparty asked for it again; gap-filled, not re-sent";
                 (self.events)(ExchangeEvent::OrderRejected {
                     order_id,
@@ -439,41 +491,32 @@ impl Handler<'_> {
     fn on_app(&mut self, m: Message<'_>) {
         let seq = m.seq_num().unwrap_or(0);
         match m.msg_type() {
-            tags::msg::EXECUTION_REPORT => {
-                let Some(order_id) = m.get_u64(tags::CL_ORD_ID) else {
-                    let reason = "ExecutionReport without a numeric ClOrdID (11)";
-                    return (self.events)(ExchangeEvent::Unhandled { msg_type: "8", seq, reason });
+            tags::msg::EXECUTION_REPORT => self.on_execution_report(m, seq),
+            tags::msg::ORDER_CANCEL_REJECT => {
+                let request = m.get(tags::CL_ORD_ID).and_then(parse_cl_ord_id);
+                let orig = || m.get(tags::ORIG_CL_ORD_ID).and_then(parse_cl_ord_id).map(|(id, _)| (id, 0));
+                let Some((order_id, n)) = request.or_else(orig) else {
+                    let reason =
+                        "OrderCancelReject without a ClOrdID (11) or OrigClOrdID (41) of this session";
+                    return (self.events)(ExchangeEvent::Unhandled { msg_type: "9", seq, reason });
                 };
-                let first = |t| m.get(t).and_then(|v| v.first().copied()).unwrap_or(0);
-                let report = ExecutionReport {
-                    order_id,
-                    exec_type: first(tags::EXEC_TYPE),
-                    ord_status: first(tags::ORD_STATUS),
-                    last_qty: m.get(tags::LAST_QTY).and_then(text::parse_qty).unwrap_or(0),
-                    last_px: m.get(tags::LAST_PX).and_then(text::parse_f64).unwrap_or(0.0),
-                };
-                let pending_new = report.exec_type == b'A';
-                if !pending_new && self.orders.answered(order_id) {
-                    let rejected = report.exec_type == b'8' || report.ord_status == b'8';
-                    self.answer(order_id, if rejected { ResponseType::Reject } else { ResponseType::Accept });
-                    // A first report that is already a fill or a cancel is an event as well.
-                    if matches!(report.exec_type, b'0' | b'8') {
-                        return;
-                    }
+                if self.stale(order_id, n) {
+                    let reason = "OrderCancelReject of a request that is not pending (answered already)";
+                    return (self.events)(ExchangeEvent::Unhandled { msg_type: "9", seq, reason });
                 }
-                (self.events)(ExchangeEvent::Execution(report));
+                self.orders.settled(order_id, n);
+                let code = m.get_u64(tags::CXL_REJ_REASON).map_or(0, |c| c.min(u64::from(u32::MAX)) as u32);
+                self.answer(Answer::CancelRejected { order_id, code });
             }
             tags::msg::BUSINESS_REJECT => {
-                let by_id = m.get_u64(tags::BUSINESS_REJECT_REF_ID);
+                let by_id = m.get(tags::BUSINESS_REJECT_REF_ID).and_then(parse_cl_ord_id);
                 let order =
                     by_id.or_else(|| m.get_u64(tags::REF_SEQ_NUM).and_then(|s| self.orders.order_at(s)));
-                let Some(order_id) = order else {
+                let Some((order_id, n)) = order else {
                     let reason = "BusinessMessageReject naming no order of this session";
                     return (self.events)(ExchangeEvent::Unhandled { msg_type: "j", seq, reason });
                 };
-                if self.orders.answered(order_id) {
-                    self.answer(order_id, ResponseType::Reject);
-                }
+                self.refused(order_id, n);
                 let reason =
                     m.get_u64(tags::BUSINESS_REJECT_REASON).map_or(0, |r| r.min(u64::from(u32::MAX)) as u32);
                 let text = m.get_str(tags::TEXT);
@@ -494,24 +537,145 @@ impl Handler<'_> {
             }
         }
     }
+
+    /// An ExecutionReport: the order's first answer if it awaits one, then what the report says
+    /// as an [`Answer`] (a fill, a cancel or replace carried out, a request refused, an
+    /// expiry), or as an [`ExchangeEvent::Execution`] (pending new, pending cancel or replace,
+    /// anything else). The engine judges whether the answer fits the order.
+    fn on_execution_report(&mut self, m: Message<'_>, seq: u64) {
+        let Some((order_id, n)) = m.get(tags::CL_ORD_ID).and_then(parse_cl_ord_id) else {
+            let reason = "ExecutionReport without a ClOrdID (11) of this session";
+            return (self.events)(ExchangeEvent::Unhandled { msg_type: "8", seq, reason });
+        };
+        let first = |t| m.get(t).and_then(|v| v.first().copied()).unwrap_or(0);
+        let (exec_type, ord_status) = (first(tags::EXEC_TYPE), first(tags::ORD_STATUS));
+        let last_qty = m.get(tags::LAST_QTY).and_then(text::parse_qty);
+        // A trade without a readable price still counts its quantity (never overfilled); its
+        // fill record shows the price 0.
+        let last_px = m.get(tags::LAST_PX).and_then(text::parse_f64).unwrap_or(0.0);
+        let report =
+            ExecutionReport { order_id, exec_type, ord_status, last_qty: last_qty.unwrap_or(0), last_px };
+        // Pending New: not an answer yet.
+        if exec_type == b'A' {
+            return (self.events)(ExchangeEvent::Execution(report));
+        }
+        let rejected = exec_type == b'8' || ord_status == b'8';
+        if n == 0 && (self.orders.answered(order_id) || exec_type == b'0' || rejected) {
+            // The first answer, or a New / Rejected report for an order not known to await one
+            // (sent before a restart, or not tracked): the engine matches it or records it
+            // `unmatched_response`.
+            self.first_answer(order_id, if rejected { ResponseType::Reject } else { ResponseType::Accept });
+            if matches!(exec_type, b'0' | b'8') || rejected {
+                if rejected {
+                    self.orders.ended(order_id);
+                }
+                return;
+            }
+        }
+        let answer = match exec_type {
+            b'F' => last_qty.map(|last_qty| Answer::Fill { order_id, last_qty, last_px }),
+            b'4' => Some(Answer::Cancelled { order_id }),
+            b'5' => {
+                self.orders.replaced(order_id, n);
+                Some(Answer::Replaced { order_id })
+            }
+            b'C' | b'3' => Some(Answer::Expired { order_id }),
+            // A request refused in an execution report rather than an OrderCancelReject (a
+            // duplicate of an answer given already is only journaled).
+            b'8' if !self.stale(order_id, n) => {
+                self.orders.settled(order_id, n);
+                Some(Answer::CancelRejected { order_id, code: 0 })
+            }
+            _ => None,
+        };
+        match answer {
+            Some(a) => self.answer(a),
+            None => (self.events)(ExchangeEvent::Execution(report)),
+        }
+        // LeavesQty is read only for a trade whose OrdStatus does not say filled.
+        let leaves_qty = || m.get(tags::LEAVES_QTY).and_then(text::parse_qty);
+        if ends_order(exec_type, ord_status, n) || (exec_type == b'F' && leaves_qty() == Some(0)) {
+            self.orders.ended(order_id);
+        }
+    }
 }
 
 fn garbled_text(e: DecodeError) -> String {
     format!("garbled input: {e}")
 }
 
+/// Side (54) of an order's side, 0 if it has none.
+#[inline]
+fn side_code(side: char) -> u8 {
+    match side {
+        'B' => b'1',
+        'S' => b'2',
+        _ => 0,
+    }
+}
+
+impl FixExchange {
+    /// Encodes the next request of the order `order` names, a cancel (F) or a replace (G) to
+    /// `order`'s price and quantity, into the outbound buffer: OrigClOrdID the order's live
+    /// ClOrdID, ClOrdID the next of its chain (see [`orders`](super::orders)). No allocation, no
+    /// system call. Not sent (`NotSent`) when the session is not in sync, when it does not
+    /// follow the order (its chain is unknown: never guessed, a guess could repeat a ClOrdID),
+    /// or when a field has no FIX form.
+    #[inline]
+    fn send_request(&mut self, order: &OrderRequest, replace: bool) -> Result<(), NotSent> {
+        let id = order.order_id;
+        let side = side_code(order.side);
+        let next = self.orders.chain(id).and_then(|c| Some((c.live, c.requests.checked_add(1)?)));
+        let (Some((live, n)), true) = (next, side != 0) else {
+            self.stats.not_sent += 1;
+            return Err(NotSent);
+        };
+        let now = self.now(self.clock.now_ns());
+        let mut digits = [0u8; 20];
+        let symbol = Self::symbol(&self.symbols, order.symbol_id, &mut digits);
+        let transact_time = self.session.timestamp(now.wall_ns);
+        let (mut orig, mut cl) = ([0u8; CL_ORD_ID_BYTES], [0u8; CL_ORD_ID_BYTES]);
+        let (orig, cl) = (write_cl_ord_id(&mut orig, id, live), write_cl_ord_id(&mut cl, id, n));
+        let msg_type =
+            if replace { tags::msg::ORDER_CANCEL_REPLACE_REQUEST } else { tags::msg::ORDER_CANCEL_REQUEST };
+        let sent = self.session.send_app(&mut self.out, now, msg_type, |w| {
+            w.str(tags::ORIG_CL_ORD_ID, orig)
+                .str(tags::CL_ORD_ID, cl)
+                .str(tags::SYMBOL, symbol)
+                .char(tags::SIDE, side)
+                .str(tags::TRANSACT_TIME, &transact_time)
+                .uint(tags::ORDER_QTY, order.qty);
+            if replace {
+                w.char(tags::ORD_TYPE, b'2').price(tags::PRICE, order.price);
+            }
+        });
+        match sent {
+            Ok(seq) => {
+                if replace {
+                    self.stats.replaces_sent += 1;
+                } else {
+                    self.stats.cancels_sent += 1;
+                }
+                self.orders.request_sent(id, n, seq);
+                self.store.set(seq + 1, self.session.seq().1);
+                Ok(())
+            }
+            Err(_) => {
+                self.stats.not_sent += 1;
+                Err(NotSent)
+            }
+        }
+    }
+}
+
 impl Exchange for FixExchange {
-    /// Encodes a NewOrderSingle (D) into the outbound buffer: no allocation, no system call
-    /// (the write happens in the loop turn's `poll`). An order that cannot be sent is answered
-    /// `reject` at once and reported at the next `poll`.
+    /// Encodes a NewOrderSingle (D), ClOrdID the order id, into the outbound buffer: no
+    /// allocation, no system call (the write happens in the loop turn's `poll`). Not sent
+    /// (`NotSent`) when the session is not in sync or a field has no FIX form.
     #[inline]
     fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         let now = self.now(self.clock.now_ns());
-        let side = match order.side {
-            'B' => b'1',
-            'S' => b'2',
-            _ => 0,
-        };
+        let side = side_code(order.side);
         let mut digits = [0u8; 20];
         let symbol = Self::symbol(&self.symbols, order.symbol_id, &mut digits);
         let transact_time = self.session.timestamp(now.wall_ns);
@@ -541,6 +705,32 @@ impl Exchange for FixExchange {
                 self.stats.not_sent += 1;
                 Err(NotSent)
             }
+        }
+    }
+
+    /// An OrderCancelRequest (F) for the order as it is live (see `send_request`).
+    #[inline]
+    fn send_cancel(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.send_request(order, false)
+    }
+
+    /// An OrderCancelReplaceRequest (G) to `order`'s price and quantity (see `send_request`).
+    #[inline]
+    fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.send_request(order, true)
+    }
+
+    /// Follows an order the engine restored open at a restart: its chain goes on from the
+    /// journal's count of its requests (the next ClOrdID is `<id>.<requests_sent + 1>`,
+    /// OrigClOrdID the live one), and a first answer still awaited is its response.
+    fn restore(&mut self, o: &RestoredOrder) {
+        let pending = match o.state {
+            OrderState::PendingCancel | OrderState::PendingReplace => o.requests_sent,
+            _ => 0,
+        };
+        let chain = Chain { requests: o.requests_sent, live: o.live_request.min(o.requests_sent), pending };
+        if !self.orders.restore(o.order.order_id, chain, o.state == OrderState::Sent) {
+            self.stats.untracked += 1;
         }
     }
 

@@ -1,10 +1,13 @@
-//! A FIX 4.4 initiator session as an [`Exchange`]: orders go out as NewOrderSingle (D), and
-//! each order's first ExecutionReport (8) comes back through the [`Responder`] as its response.
+//! A FIX 4.4 initiator session as an [`Exchange`]: orders go out as NewOrderSingle (D), cancels
+//! of working orders as OrderCancelRequest (F), replaces as OrderCancelReplaceRequest (G); what
+//! the counterparty says about an order comes back through the [`Responder`] as an
+//! [`Answer`](crate::ring::Answer).
 //!
 //! The pieces, each in its own file: [`encode`] and [`decode`](mod@decode) (the codec: BodyLength,
 //! CheckSum, fields), [`session`] (the session rules as pure logic on passed-in time), [`store`]
 //! (sequence numbers across restarts, QuickFIX FileStore layout), [`transport`] (non-blocking
-//! TCP, one write per loop turn), [`orders`] (which orders await their first answer).
+//! TCP, one write per loop turn), [`orders`] (the orders at the exchange: which await their first
+//! answer, and each one's ClOrdID chain).
 //!
 //! Threading: a `FixExchange` is driven by one thread, the engine's. [`Exchange::send`] encodes
 //! into a pre-allocated buffer (no allocation, no system call); [`Exchange::poll`], once per loop
@@ -22,11 +25,31 @@
 //! counterparty in sync: orders wait in the engine's queue meanwhile, so none is sent into a
 //! range the counterparty then asks for again ([`session`] has the reasoning).
 //!
-//! Responses: an ExecutionReport with ExecType/OrdStatus Rejected (8) answers `reject`, any other
-//! (New, or a fill or cancel that skips New) answers `accept`, except Pending New (A), which is
-//! not an answer yet. A session Reject (3) or BusinessMessageReject (j) naming an unanswered
-//! order answers it `reject`; so does a gap fill over it (the counterparty never saw it). A
-//! later report is an [`ExchangeEvent::Execution`].
+//! **ClOrdIDs.** A New carries ClOrdID `<order id>`; the n-th cancel or replace of the order
+//! carries `<order id>.<n>`, with OrigClOrdID (41) the order's live ClOrdID (the New's until a
+//! replace is carried out, then that replace's). Every answer names its order by the digits
+//! before the dot of its ClOrdID (or OrigClOrdID). The chain goes on across a restart from what
+//! the journal counts ([`Exchange::restore`]); a request for an order the session does not
+//! follow is not sent rather than guessed ([`orders`] has the reasoning).
+//!
+//! **Answers.** An ExecutionReport (8) of an order awaiting its first answer answers it first:
+//! `reject` if it is Rejected (ExecType or OrdStatus 8), else `accept`, except Pending New (A),
+//! which is not an answer yet. Then, by ExecType: New (0) is nothing more; a trade (F) is a
+//! `Fill` (LastQty 32, LastPx 31; one without a whole LastQty is an `execution` record, its
+//! quantity unknown); Canceled (4) `Cancelled`; Replaced (5) `Replaced` (its ClOrdID
+//! is the live one from then on); Expired (C) and Done for Day (3) `Expired`; Rejected (8) of a
+//! request `CancelRejected`. An OrderCancelReject (9) is `CancelRejected` with its CxlRejReason
+//! (102, 0 if absent). Pending Cancel (6), Pending Replace (E) and anything else are an
+//! [`ExchangeEvent::Execution`] (the journal's `execution` record). A New or Rejected report of an
+//! order not known to await its first answer (sent before a restart) is still a first answer:
+//! the engine matches it or records it `unmatched_response`, as it records an answer that fits
+//! no order's state `unexpected_report`. A report whose ClOrdID is not of this session's form is
+//! [`ExchangeEvent::Unhandled`].
+//!
+//! A session Reject (3) or BusinessMessageReject (j) naming an unanswered order answers it
+//! `reject`, and one naming a pending cancel or replace refuses it (`CancelRejected`, code 0);
+//! so does a gap fill over them (the counterparty never saw them). Each is an
+//! [`ExchangeEvent::OrderRejected`] as well.
 
 #[cfg(doc)]
 use crate::exchange::{Exchange, ExchangeEvent};

@@ -31,6 +31,8 @@ pub const ORDER_QTY: u32 = 38;
 pub const ORD_STATUS: u32 = 39;
 /// OrdType (40).
 pub const ORD_TYPE: u32 = 40;
+/// OrigClOrdID (41).
+pub const ORIG_CL_ORD_ID: u32 = 41;
 /// PossDupFlag (43).
 pub const POSS_DUP_FLAG: u32 = 43;
 /// Price (44).
@@ -53,6 +55,8 @@ pub const TEXT: u32 = 58;
 pub const TRANSACT_TIME: u32 = 60;
 /// EncryptMethod (98).
 pub const ENCRYPT_METHOD: u32 = 98;
+/// CxlRejReason (102).
+pub const CXL_REJ_REASON: u32 = 102;
 /// HeartBtInt (108).
 pub const HEART_BT_INT: u32 = 108;
 /// TestReqID (112).
@@ -65,6 +69,8 @@ pub const GAP_FILL_FLAG: u32 = 123;
 pub const RESET_SEQ_NUM_FLAG: u32 = 141;
 /// ExecType (150).
 pub const EXEC_TYPE: u32 = 150;
+/// LeavesQty (151).
+pub const LEAVES_QTY: u32 = 151;
 /// RefMsgType (372).
 pub const REF_MSG_TYPE: u32 = 372;
 /// SessionRejectReason (373).
@@ -94,10 +100,16 @@ pub mod msg {
     pub const LOGOUT: &[u8] = b"5";
     /// ExecutionReport.
     pub const EXECUTION_REPORT: &[u8] = b"8";
+    /// OrderCancelReject.
+    pub const ORDER_CANCEL_REJECT: &[u8] = b"9";
     /// Logon.
     pub const LOGON: &[u8] = b"A";
     /// NewOrderSingle.
     pub const NEW_ORDER_SINGLE: &[u8] = b"D";
+    /// OrderCancelRequest.
+    pub const ORDER_CANCEL_REQUEST: &[u8] = b"F";
+    /// OrderCancelReplaceRequest.
+    pub const ORDER_CANCEL_REPLACE_REQUEST: &[u8] = b"G";
     /// BusinessMessageReject.
     pub const BUSINESS_REJECT: &[u8] = b"j";
 }
