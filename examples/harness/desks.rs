@@ -301,7 +301,10 @@ impl Desk {
                 format!("CANCELLED  #{id} by the exchange on its own")
             }
             OutcomeKind::Replaced { round_trip_ns } => {
-                format!("REPLACED   {order} live, {:.0} us after the replace went out", round_trip_ns as f64 / 1e3)
+                format!(
+                    "REPLACED   {order} live, {:.0} us after the replace went out",
+                    round_trip_ns as f64 / 1e3
+                )
             }
             OutcomeKind::CancelRejected { request, code } => {
                 let what = if request == RequestType::Modify { "replace" } else { "cancel" };

@@ -31,7 +31,7 @@ pub use fix::FixExchange;
 pub use fix::FixSettings;
 pub use recording::{ExchangeCall, NullExchange, RecordingExchange};
 pub use scripted::ScriptedExchange;
-pub use simulated::{SimulatedExchange, SimulatedSettings, SimulatedStats};
+pub use simulated::{CXL_REJ_TOO_LATE, MAX_FILL_PARTS, SimulatedExchange, SimulatedSettings, SimulatedStats};
 
 use crate::model::{Logon, Logout, OrderRequest};
 
