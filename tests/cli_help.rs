@@ -51,12 +51,12 @@ fn decode_lists_every_record_kind_under_kind() {
     }
     // A kind that is not one is refused with the list.
     let o = Command::new(env!("CARGO_BIN_EXE_oms"))
-        .args(["decode", "--kind", "fill", "j"])
+        .args(["decode", "--kind", "trade", "j"])
         .output()
         .expect("run oms");
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("fill") && err.contains("exchange_session"), "{err}");
+    assert!(err.contains("trade") && err.contains("exchange_session") && err.contains("cancel_rejected"), "{err}");
 }
 
 /// `--once` with a window open all day runs until the window's end: the help says so, and how to
