@@ -28,8 +28,11 @@
 //! max_queued_orders = 1048576
 //! idle = "spin"                  # "spin", "yield" or "park"
 //! [exchange]
-//! kind = "fix"                   # or "simulated" (the default: latency_min_us, latency_max_us,
-//!                                #   reject_ratio, seed)
+//! kind = "fix"                   # or "simulated" (the default), whose keys are:
+//!                                #   latency_min_us = 200, latency_max_us = 800 (every answer),
+//!                                #   reject_ratio = 0.1, seed = 1, fill_ratio = 1.0 (accepted
+//!                                #   orders that fill), fill_parts = 1 (fills per order),
+//!                                #   fill_interval_us = 1000 (ack to first fill, and between)
 //! host = "127.0.0.1"
 //! port = 9878
 //! sender_comp_id = "OMS"

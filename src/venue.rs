@@ -47,7 +47,7 @@ impl Venue {
     /// on the engine's clock. The error says what could not be started (no password in it:
     /// the credentials are only used at Logon).
     pub fn start(valid: &ValidConfig, responder: Responder, clock: EngineClock) -> Result<Venue, VenueError> {
-        let capacity = valid.engine.capacities.max_in_flight.get();
+        let capacity = valid.engine.capacities.max_working_orders.get();
         match &valid.fix {
             None => SimulatedExchange::spawn(&valid.exchange, responder, clock, capacity)
                 .map(Venue::Simulated)

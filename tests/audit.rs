@@ -44,7 +44,8 @@ max_in_flight = 1024
 segment_bytes = 65536
 "#;
 
-/// From 09:59:59 (@1000 is the window start). Every rule has something to check.
+/// From 09:59:59 (@1000 is the window start). Every rule has something to check, and every
+/// order ends (filled, cancelled, rejected) before the run does.
 const SCENARIO: &str = "\
 @500   new id=1 sym=1 side=B px=10 qty=5   # outside_window
 @1000  new id=2 sym=1 side=B px=10 qty=5   # logon, sent at once
@@ -54,11 +55,21 @@ const SCENARIO: &str = "\
 @1100  modify id=4 px=11 qty=7
 @1200  cancel id=5
 @1300  response id=2 accept                # latency 300 ms
+@1400  fill id=2 qty=2 px=10               # partially filled
+@2050  response id=3 accept
+@2100  response id=4 reject
+@2600  cancel id=3                         # a cancel of a working order, sent at once
+@2700  cancelled id=3                      # its round trip: 100 ms
+@3100  modify id=2 px=10 qty=8             # a replace, sent at once
+@3250  replaced id=2                       # its round trip: 150 ms
+@3300  fill id=2 qty=6 px=10               # filled: 8
 @10000 new id=6 sym=1 side=B px=10 qty=5   # sent at once
 @10000 new id=7 sym=1 side=B px=10 qty=5   # queued, sent @10500
 @10000 new id=8 sym=1 side=B px=10 qty=5   # queued at the logout @11000: session_ended
 @10000 new id=9 sym=1 side=S px=10 qty=5   # session_ended
-@12000 new id=10 sym=1 side=B px=10 qty=5  # outside_window; then shutdown: 3 4 6 7 unanswered
+@10200 response id=6 reject
+@10700 response id=7 reject
+@12000 new id=10 sym=1 side=B px=10 qty=5  # outside_window; nothing is left for the shutdown
 ";
 
 /// Replays the scenario into `dir/good.journal`.
@@ -133,59 +144,75 @@ fn a_replayed_journal_passes_live_and_virtual() {
         reasons,
         [(1, "outside_window"), (8, "session_ended"), (9, "session_ended"), (10, "outside_window")]
     );
-    assert_eq!(records.iter().filter(|r| r.kind == K::Unanswered).count(), 4);
+    let count = |k: K| records.iter().filter(|r| r.kind == k).count();
+    assert_eq!(count(K::Unanswered), 0, "every order ends");
+    let life = [K::Fill, K::Filled, K::CancelSent, K::VenueCancelled, K::ReplaceSent, K::Replaced];
+    assert_eq!(life.map(count), [1; 6], "a life at the exchange to audit");
     for extra in [&[][..], &["--virtual-time"]] {
         let (code, out, broken) = audit(&good, extra);
         assert_eq!((code, broken.len()), (0, 0), "{out}");
-        assert_eq!(out.lines().filter(|l| l.starts_with("ok ")).count(), 10, "one line per rule: {out}");
-        assert!(out.contains("all 10 rules hold"), "{out}");
+        assert_eq!(out.lines().filter(|l| l.starts_with("ok ")).count(), 11, "one line per rule: {out}");
+        assert!(out.contains("all 11 rules hold"), "{out}");
     }
 }
 
-/// One tampering: what it does to the good records, the rule it must break, and the index of
-/// the record the audit must name first.
+/// Sets the latency of order `id`'s response to the time from its (tampered) send: a tampering
+/// of sends breaks its own rule, not the round trip's too.
+fn round_trip_from_send(r: &mut [EventRecord], id: u64) {
+    let sent = r[index(r, K::Sent, id)].time_ns;
+    let i = index(r, K::Response, id);
+    r[i].latency_ns = (r[i].time_ns - sent) as u64;
+}
+
+/// One tampering: what it does to the good records, the rules it must break (in the order the
+/// audit lists them), and the index of the record the audit must name as a first violation.
 struct Tamper {
     name: &'static str,
-    rule: &'static str,
+    rules: &'static [&'static str],
     apply: fn(&mut Vec<EventRecord>) -> (usize, u64),
 }
 
 const TAMPERS: &[Tamper] = &[
     Tamper {
-        name: "a send moved after the logout",
-        rule: "window",
+        name: "a send (and its response) moved after the logout",
+        rules: &["window"],
         apply: |r| {
             let mut sent = r.remove(index(r, K::Sent, 6));
+            let mut response = r.remove(index(r, K::Response, 6));
             let logout = r.iter().position(|x| x.kind == K::Logout).expect("logout");
-            sent.time_ns = r[logout].time_ns;
+            (sent.time_ns, response.time_ns, response.latency_ns) = (r[logout].time_ns, r[logout].time_ns, 0);
             r.insert(logout + 1, sent);
+            r.insert(logout + 2, response);
             (logout + 1, 6)
         },
     },
     Tamper {
         name: "two sends bunched into the same instant",
-        rule: "throttle",
+        rules: &["throttle"],
         apply: |r| {
             let (a, b) = (index(r, K::Sent, 3), index(r, K::Sent, 4));
             assert_eq!(b, a + 1, "nothing between the two sends");
             r[b].time_ns = r[a].time_ns;
+            round_trip_from_send(r, 4);
             (b, 4)
         },
     },
     Tamper {
         name: "two queued orders swapped",
-        rule: "fifo",
+        rules: &["fifo"],
         apply: |r| {
             let (a, b) = (index(r, K::Sent, 3), index(r, K::Sent, 4));
             let (ta, tb) = (r[a].time_ns, r[b].time_ns);
             r.swap(a, b);
             (r[a].time_ns, r[b].time_ns) = (ta, tb);
+            round_trip_from_send(r, 3);
+            round_trip_from_send(r, 4);
             (a, 4)
         },
     },
     Tamper {
         name: "an order with two fates (answered, then unanswered too)",
-        rule: "fates",
+        rules: &["fates"],
         apply: |r| {
             let mut extra = r[index(r, K::Sent, 2)];
             extra.kind = K::Unanswered;
@@ -197,7 +224,7 @@ const TAMPERS: &[Tamper] = &[
     },
     Tamper {
         name: "a wrong latency",
-        rule: "responses",
+        rules: &["responses"],
         apply: |r| {
             let i = index(r, K::Response, 2);
             r[i].latency_ns += MS;
@@ -206,7 +233,7 @@ const TAMPERS: &[Tamper] = &[
     },
     Tamper {
         name: "a modified order sent with its old qty",
-        rule: "modify",
+        rules: &["modify"],
         apply: |r| {
             let i = index(r, K::Sent, 4);
             r[i].qty = 5;
@@ -214,8 +241,41 @@ const TAMPERS: &[Tamper] = &[
         },
     },
     Tamper {
+        // The audit does not apply a fill it refuses: the order then never ends either.
+        name: "a fill beyond the quantity of the live version",
+        rules: &["fates", "lifecycle"],
+        apply: |r| {
+            let i = index(r, K::Filled, 2);
+            (r[i].qty, r[i].latency_ns) = (7, 9);
+            (i, 2)
+        },
+    },
+    Tamper {
+        name: "a cancel sent for an order the exchange rejected (not working)",
+        rules: &["lifecycle"],
+        apply: |r| {
+            // At 10:00:03, when a permit is free: only the order's state is wrong.
+            let mut cancel = r[index(r, K::CancelSent, 3)];
+            let four = r[index(r, K::Sent, 4)];
+            (cancel.order_id, cancel.price, cancel.qty, cancel.side) = (4, four.price, four.qty, four.side);
+            cancel.time_ns = r[index(r, K::Filled, 2)].time_ns + 700 * MS as i64;
+            let at = index(r, K::Filled, 2) + 1;
+            r.insert(at, cancel);
+            (at, 4)
+        },
+    },
+    Tamper {
+        name: "a fill stating more filled than its fills add up to",
+        rules: &["lifecycle"],
+        apply: |r| {
+            let i = index(r, K::Fill, 2);
+            r[i].latency_ns += 1;
+            (i, 2)
+        },
+    },
+    Tamper {
         name: "a missing session_ended",
-        rule: "session_end",
+        rules: &["session_end"],
         apply: |r| {
             r.remove(index(r, K::Rejected, 9));
             (r.iter().position(|x| x.kind == K::Logout).expect("logout"), 9)
@@ -238,10 +298,11 @@ fn each_tampered_journal_passes_verify_and_breaks_its_rule() {
         for extra in [&[][..], &["--virtual-time"]] {
             let (code, out, broken) = audit(&path, extra);
             assert_eq!(code, 1, "{}: {out}", t.name);
-            assert_eq!(broken, [t.rule], "{} {extra:?}: exactly its rule breaks: {out}", t.name);
+            assert_eq!(broken, t.rules, "{} {extra:?}: exactly its rules break: {out}", t.name);
             let named = format!("first violation: seq {}, order {id}:", at + 1);
             assert!(out.contains(&named), "{}: expected `{named}` in\n{out}", t.name);
-            assert!(out.contains(&format!("1 of 10 rules broken: {}", t.rule)), "{out}");
+            let summary = format!("{} of 11 rules broken: {}", t.rules.len(), t.rules.join(", "));
+            assert!(out.contains(&summary), "{out}");
         }
     }
 }

@@ -417,9 +417,9 @@ fn shutdown_polls_the_exchange_until_its_logout_is_answered() {
     for id in 1..=3 {
         rig.new_order(id);
     }
-    // Order 3 waits for its permit; 1 and 2 are in flight. The exchange answers order 2 while
-    // its Logout is out.
-    rig.stub().then(Step::Answer(2, ResponseType::Accept));
+    // Order 3 waits for its permit; 1 and 2 are in flight. The exchange answers order 2 (a
+    // reject: its life ends) while its Logout is out.
+    rig.stub().then(Step::Answer(2, ResponseType::Reject));
     let report = rig.engine.shutdown();
     assert_eq!(report.exchange.logouts, 1);
     assert_eq!(report.exchange.logout_polls, None, "polled until the Logout was answered");

@@ -91,6 +91,52 @@ fn auto_response_answers_every_order() {
     assert!(lines.iter().all(|l| l.contains(",reject,150000000,")), "{csv}");
 }
 
+/// `:fill` accepts and fills every order; cancels and replaces are carried out.
+#[test]
+fn auto_response_fills_and_carries_out_cancels_and_replaces() {
+    let f = files(b"@0 new id=1 sym=7 side=B px=1.5 qty=3\n@0 new id=2 sym=7 side=S px=1 qty=1\n");
+    let args = |auto: &'static str| {
+        let f = &f;
+        move || {
+            oms(&[
+                "replay",
+                &f.scenario,
+                "--config",
+                &f.config,
+                "--journal",
+                &f.journal,
+                "--start",
+                "2026-11-23T10:00:00Z",
+                "--auto-response",
+                auto,
+                "--overwrite",
+            ])
+        }
+    };
+    let o = args("150:fill")();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("2 fills"), "{}", text(&o.stdout));
+    let csv = text(&oms(&["decode", "--format", "csv", "--kind", "filled", &f.journal]).stdout);
+    let lines: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].contains("T10:00:00.150000000Z,filled,1,7,B,1.5,3,"), "{csv}");
+    assert!(oms(&["audit", "--virtual-time", &f.journal]).status.success());
+
+    std::fs::write(
+        &f.scenario,
+        "@0 new id=1 sym=7 side=B px=1.5 qty=3\n@600 modify id=1 px=1.25 qty=4\n@1200 cancel id=1\n",
+    )
+    .expect("write");
+    let o = args("150")();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("1 cancels and 1 replaces sent"), "{}", text(&o.stdout));
+    let csv = text(&oms(&["decode", "--format", "csv", &f.journal]).stdout);
+    for (kind, at) in [("replaced", "10:00:00.750000000"), ("venue_cancelled", "10:00:01.350000000")] {
+        assert!(csv.lines().any(|l| l.contains(&format!("T{at}Z,{kind},1,"))), "{kind} at {at}:\n{csv}");
+    }
+    assert!(oms(&["audit", "--virtual-time", &f.journal]).status.success());
+}
+
 #[test]
 fn malformed_scenario_exits_2_naming_file_and_line_and_writes_nothing() {
     let f = files(b"# fine\n@0 new id=1 sym=7 side=B px=1 qty=1\n@1 new id=2 sym=7 side=B px=1\n");
@@ -99,6 +145,13 @@ fn malformed_scenario_exits_2_naming_file_and_line_and_writes_nothing() {
     let err = text(&o.stderr);
     assert!(err.contains(&format!("{}:3: new: missing qty", f.scenario)), "{err}");
     assert!(!Path::new(&f.journal).exists(), "nothing happens before the scenario is known good");
+
+    let f = files(b"@0 new id=1 sym=7 side=B px=1 qty=1\n@1 fill id=1 qty=1\n");
+    let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains(&format!("{}:2: fill: missing px", f.scenario)), "{err}");
+    assert!(!Path::new(&f.journal).exists());
 
     let f = files(b"@0 advance\n@1 advance \xff\n");
     let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal]);
@@ -116,9 +169,12 @@ fn bad_config_start_auto_response_and_missing_files_exit_2() {
     assert!(err.contains(&f.config) && err.contains("max_orders_per_sec"), "{err}");
 
     let f = files(b"@0 advance\n");
-    for (flag, value) in
-        [("--start", "tomorrow"), ("--auto-response", "soon"), ("--auto-response", "5:maybe")]
-    {
+    for (flag, value) in [
+        ("--start", "tomorrow"),
+        ("--auto-response", "soon"),
+        ("--auto-response", "5:maybe"),
+        ("--auto-response", "5:filled"),
+    ] {
         let o = oms(&["replay", &f.scenario, "--config", &f.config, "--journal", &f.journal, flag, value]);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}");
     }

@@ -42,6 +42,7 @@ const CASES: &[Case] = &[
     Case { name: "sliding_window", config: "sliding.toml", start: MON_0959_59, auto: None },
     Case { name: "modify_cancel", config: "slow.toml", start: MON_0959_59, auto: None },
     Case { name: "responses", config: "bucket.toml", start: MON_0959_59, auto: None },
+    Case { name: "lifecycle", config: "bucket.toml", start: MON_0959_59, auto: None },
     Case { name: "auto_accept", config: "slow.toml", start: MON_0959_59, auto: Some("250") },
     Case {
         name: "auto_reject_window_end",
@@ -251,6 +252,9 @@ fn malformed_annotations_are_errors_naming_the_line() {
         ("# expect: sent id=1 id=2 @5\n", "id given twice"),
         ("# expect: sent id=1 @1.0000001\n", "bad time"),
         ("# expect: rejected id=1 @1 reason=bored\n", "bad value for reason"),
+        ("# expect: sent id=1 @1 cum=3\n", "cum= does not apply to sent"),
+        ("# expect: fill id=1 @1 code=3\n", "code= does not apply to fill"),
+        ("# expect: filled id=1 @1 cum=x\n", "bad value for cum"),
         ("@0 new id=1 sym=1 side=B px=1 qty=1  # expect: sent id=1 @0; queued\n", "no @<ms> time"),
     ] {
         let err = golden_expect::parse(text).expect_err(text);

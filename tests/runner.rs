@@ -12,8 +12,8 @@ use oms::exchange::NotSent;
 use oms::exchange::{ExchangeEvent, RecordingExchange};
 use oms::runner::{EngineHandle, IdleStrategy, Outstanding, WaitError};
 use oms::{
-    EngineBuilder, EngineClock, EventKind, Exchange, Logon, Logout, MemorySink, OrderRequest, OrderResponse,
-    Producer, RequestType, Responder, ResponseType, RunError, Side,
+    Answer, EngineBuilder, EngineClock, EventKind, Exchange, Logon, Logout, MemorySink, OrderRequest,
+    OrderResponse, Producer, RequestType, Responder, ResponseType, RunError, Side,
 };
 use runner_common::*;
 
@@ -88,12 +88,13 @@ fn every_idle_strategy_runs_and_stops_cleanly() {
     }
 }
 
-/// An exchange that accepts every order from inside `send`, through its [`Responder`]; a
-/// response the full ring hands back waits in `backlog` and is pushed again from `poll`.
+/// An exchange that accepts and fills every order from inside `send`, through its
+/// [`Responder`] (so each order's life ends); an answer the full ring hands back waits in
+/// `backlog` and is pushed again from `poll`.
 struct AcceptsInSend {
     responder: Responder,
-    backlog: Vec<OrderResponse>,
-    /// Times `on_data` handed a response back.
+    backlog: Vec<Answer>,
+    /// Times `on_answer` handed an answer back.
     ring_full: u64,
     /// `ready` (orders wait in the queue until the test opens it).
     open: Arc<AtomicBool>,
@@ -104,8 +105,8 @@ impl AcceptsInSend {
         AcceptsInSend { responder, backlog: Vec::new(), ring_full: 0, open: Arc::new(AtomicBool::new(true)) }
     }
 
-    fn push(&mut self, r: OrderResponse) {
-        if let Err(back) = self.responder.on_data(r) {
+    fn push(&mut self, a: Answer) {
+        if let Err(back) = self.responder.on_answer(a) {
             self.ring_full += 1;
             self.backlog.push(back.0);
         }
@@ -114,7 +115,17 @@ impl AcceptsInSend {
 
 impl Exchange for AcceptsInSend {
     fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
-        self.push(OrderResponse { order_id: order.order_id, response_type: ResponseType::Accept });
+        let order_id = order.order_id;
+        // Behind a backlog, answers wait their turn: a fill never overtakes its acceptance.
+        let accept = Answer::Response(OrderResponse { order_id, response_type: ResponseType::Accept });
+        let fill = Answer::Fill { order_id, last_qty: order.qty, last_px: order.price };
+        for a in [accept, fill] {
+            if self.backlog.is_empty() {
+                self.push(a);
+            } else {
+                self.backlog.push(a);
+            }
+        }
         Ok(())
     }
     fn send_logon(&mut self, _: &Logon) {}
@@ -125,8 +136,12 @@ impl Exchange for AcceptsInSend {
     fn poll(&mut self, _now_ns: u64, _events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
         let waiting = std::mem::take(&mut self.backlog);
         let n = waiting.len();
-        for r in waiting {
-            self.push(r);
+        for a in waiting {
+            if self.backlog.is_empty() {
+                self.push(a);
+            } else {
+                self.backlog.push(a);
+            }
         }
         n
     }
@@ -162,7 +177,7 @@ fn wait_until_done_returns_once_the_queue_is_sent_and_every_order_answered() {
         let report = stop_within(running, 30);
         let s = &report.stats;
         assert!(s.queued > 0, "{idle:?}: the throttle queued orders (else the wait proves nothing): {s:?}");
-        assert_eq!((s.sent, s.matched, s.unmatched), (60, 60, 0), "{idle:?}: {s:?}");
+        assert_eq!((s.sent, s.matched, s.unmatched, s.fills), (60, 60, 0, 60), "{idle:?}: {s:?}");
         assert_eq!((s.rejected_total(), s.unanswered), (0, 0), "{idle:?}: nothing left for the stop: {s:?}");
     }
 }
@@ -213,17 +228,13 @@ fn responses_given_from_inside_send_are_matched_even_when_the_ring_fills() {
     open.store(true, Ordering::SeqCst);
     running.wait_until_done(Duration::from_secs(30)).expect("done within 30 s");
     let report = stop_within(running, 30);
-    assert_eq!(
-        (report.stats.queued, report.stats.matched, report.stats.unmatched),
-        (60, 60, 0),
-        "{:?}",
-        report.stats
-    );
+    let s = &report.stats;
+    assert_eq!((s.queued, s.matched, s.unmatched, s.fills, s.unanswered), (60, 60, 0, 60, 0), "{s:?}");
     let events = report.sink.events();
     for id in 1..=60 {
         let of = |k: EventKind| events.iter().position(|e| e.kind == k && e.order_id == id);
-        let (sent, answered) = (of(EventKind::Sent), of(EventKind::Response));
-        assert!(sent.is_some() && sent < answered, "order {id}: sent, then its response");
+        let (sent, answered, filled) = (of(EventKind::Sent), of(EventKind::Response), of(EventKind::Filled));
+        assert!(sent.is_some() && sent < answered && answered < filled, "order {id}: sent, answered, filled");
     }
     assert!(report.exchange.ring_full > 0, "the response ring filled: the backlog path ran");
 }

@@ -1,5 +1,6 @@
 //! Several producer threads at once, the engine on its own thread, the simulated exchange on its
-//! own: every order reaches the fate its requests call for (none is left for shutdown), each
+//! own: every order reaches the fate its requests call for (none is left for shutdown: the
+//! exchange rejects some and fills the others in full), each
 //! producer's order and the queue's FIFO order reach the exchange, every Modify and Cancel has
 //! its effect on what is sent, and full rings are met and survived.
 //!
@@ -10,8 +11,9 @@
 //! 2. With the clock still, every New from the producers is queued, so the Modify and Cancel that
 //!    follow it through the same ring find it queued: their effects are exact, not a matter of
 //!    timing.
-//! 3. The test then moves the clock until every order is sent and answered, with a deadline:
-//!    an engine that stops draining or sending fails here, naming what is missing.
+//! 3. The test then moves the clock until every order is sent, answered and, if accepted,
+//!    filled, with a deadline: an engine that stops draining or sending fails here, naming what
+//!    is missing.
 
 mod runner_common;
 
@@ -94,6 +96,12 @@ impl Exchange for Tap {
             }
         }
         Ok(())
+    }
+    fn send_cancel(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.inner.send_cancel(order)
+    }
+    fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.inner.send_replace(order)
     }
     fn send_logon(&mut self, logon: &Logon) {
         self.inner.send_logon(logon);
@@ -192,24 +200,29 @@ fn many_producers_every_order_reaches_its_fate_in_order() {
     assert!(full.iter().all(|n| *n > 0), "every producer met a full ring: {full:?}");
     wait_until(secs, "the engine to drain every ring", || done.iter().all(|d| d.0.pending() == 0));
 
-    // 2. Move the clock (8 ms = a full bucket of 8 permits) until everything is sent and
-    // answered.
+    // 2. Move the clock (8 ms = a full bucket of 8 permits) until everything is sent, answered
+    // and, if accepted, filled.
     let cancels = (0..ORDERS).filter(|i| cancelled(*i)).count() as u64 * PRODUCERS;
     let expected_sends = WARMUP + PRODUCERS * ORDERS - cancels;
     let answered = || sim_stats.accepted.load(Ordering::SeqCst) + sim_stats.rejected.load(Ordering::SeqCst);
+    let unfilled = || sim_stats.accepted.load(Ordering::SeqCst) - sim_stats.filled.load(Ordering::SeqCst);
     let deadline = Instant::now() + 2 * PATIENCE;
     loop {
-        let (sent, ans) = (tap_state.sent.load(Ordering::SeqCst), answered());
-        if sent == expected_sends && ans == expected_sends {
+        let (sent, ans, open) = (tap_state.sent.load(Ordering::SeqCst), answered(), unfilled());
+        if sent == expected_sends && ans == expected_sends && open == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{sent} of {expected_sends} orders sent, {ans} answered");
+        assert!(
+            Instant::now() < deadline,
+            "{sent} of {expected_sends} orders sent, {ans} answered, {open} accepted and not filled"
+        );
         mock.increment(Duration::from_millis(WARMUP));
         // Wait for progress before moving on, so manual time never outruns the engine (and
         // never reaches the window's end).
         let t = Instant::now();
         while tap_state.sent.load(Ordering::SeqCst) == sent
             && answered() == ans
+            && unfilled() == open
             && t.elapsed() < PATIENCE / 60
         {
             // Sleep rather than spin: the engine and the exchange need the two cores.
@@ -232,10 +245,20 @@ fn check(events: &[EventRecord], sent: &[OrderRequest], exchange_rejects: u64) {
     }
     let kinds =
         |id: u64| by_id.get(&id).map(|v| v.iter().map(|e| e.kind).collect::<Vec<_>>()).unwrap_or_default();
+    // An order the exchange accepted is filled in full (one part); a rejected one ends there.
+    let accepted = |id: u64| {
+        by_id.get(&id).is_some_and(|v| {
+            v.iter().any(|e| e.kind == K::Response && e.response == ResponseType::Accept)
+        })
+    };
+    let answered = |id: u64| {
+        if accepted(id) { vec![K::Sent, K::Response, K::Filled] } else { vec![K::Sent, K::Response] }
+    };
     let mut expected_events = 2; // one logon, one logout (at shutdown)
     for k in 0..WARMUP {
-        assert_eq!(kinds(warmup_id(k)), [K::Sent, K::Response], "warm-up order {k}");
-        expected_events += 2;
+        let want = answered(warmup_id(k));
+        assert_eq!(kinds(warmup_id(k)), want, "warm-up order {k}");
+        expected_events += want.len();
     }
     for p in 0..PRODUCERS {
         for i in 0..ORDERS {
@@ -243,20 +266,22 @@ fn check(events: &[EventRecord], sent: &[OrderRequest], exchange_rejects: u64) {
             let (price, qty) = final_values(p, i);
             let mut want = vec![K::Queued];
             want.extend(modified(i).then_some(K::Modified));
-            want.extend(if cancelled(i) { [K::Cancelled, K::Rejected] } else { [K::Sent, K::Response] });
+            if cancelled(i) {
+                want.extend([K::Cancelled, K::Rejected]);
+            } else {
+                want.extend(answered(oid));
+            }
             assert_eq!(kinds(oid), want, "order {oid} (producer {p}, #{i})");
             expected_events += want.len();
             for e in &by_id[&oid] {
                 match e.kind {
                     K::Queued => assert_eq!((e.price, e.qty), (50.0, 1 + i), "{e:?}"),
-                    K::Modified | K::Cancelled | K::Sent | K::Response => {
+                    // A full fill: the whole quantity at the order's price.
+                    K::Modified | K::Cancelled | K::Sent | K::Response | K::Filled => {
                         assert_eq!((e.price, e.qty), (price, qty), "{e:?}")
                     }
                     K::Rejected => {
-                        assert_eq!(
-                            (e.request, e.reason),
-                            (RequestType::Modify, Some(RejectReason::NotQueued))
-                        )
+                        assert_eq!((e.request, e.reason), (RequestType::Modify, Some(RejectReason::NotOpen)))
                     }
                     _ => unreachable!("kinds checked above"),
                 }
@@ -269,6 +294,8 @@ fn check(events: &[EventRecord], sent: &[OrderRequest], exchange_rejects: u64) {
     let rejected_answers =
         events.iter().filter(|e| e.kind == K::Response && e.response == ResponseType::Reject);
     assert_eq!(rejected_answers.count() as u64, exchange_rejects);
+    assert!(count(K::Filled) > 0 && exchange_rejects > 0, "both fates occur");
+    assert_eq!(count(K::Unanswered), 0, "nothing is left for the shutdown");
 
     // What the exchange received: the warm-up, then the queue in FIFO order (the order the
     // engine queued them, producers interleaved as their rings were drained), with the values

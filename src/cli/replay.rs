@@ -32,8 +32,10 @@ pub struct ReplayArgs {
     /// Default: today's window start in the configuration's time zone.
     #[arg(long, value_name = "RFC3339")]
     pub start: Option<String>,
-    /// Answer every sent order MS milliseconds after its send (accept unless `:reject`).
-    #[arg(long, value_name = "MS[:accept|reject]", value_parser = parse_auto)]
+    /// Answer every message sent MS milliseconds after its send: each order accepted (it then
+    /// works until the scenario fills or cancels it), rejected (`:reject`), or accepted and
+    /// filled in full at its price (`:fill`); each cancel and replace carried out.
+    #[arg(long, value_name = "MS[:accept|reject|fill]", value_parser = parse_auto)]
     pub auto_response: Option<AutoResponse>,
     /// Replace an existing journal at PATH (default: refuse).
     #[arg(long)]
@@ -128,13 +130,18 @@ pub fn run(a: &ReplayArgs) -> Result<ExitCode, CliError> {
     let journal = report.sink.close()?;
     println!(
         "replayed {events} scenario events: {} sent, {} queued, {} cancelled, {} rejected, {} responses \
-         ({} unmatched), {} unanswered; {} records in {}",
+         ({} unmatched), {} fills, {} cancels and {} replaces sent, {} unexpected answers, {} unanswered; \
+         {} records in {}",
         stats.sent,
         stats.queued,
         stats.cancelled,
         stats.rejected_total(),
         stats.matched,
         stats.unmatched,
+        stats.fills,
+        stats.cancels_sent,
+        stats.replaces_sent,
+        stats.unexpected,
         stats.unanswered,
         journal.records,
         a.journal.display()

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{MAX_SIMULATED_LATENCY_US, Problems, SessionConfig};
 use crate::exchange::fix::settings::DEFAULT_HEARTBEAT_SECS;
-use crate::exchange::{FixSettings, SimulatedSettings};
+use crate::exchange::{FixSettings, MAX_FILL_PARTS, SimulatedSettings};
 
 /// Longest heartbeat interval accepted, seconds (an hour).
 pub const MAX_HEARTBEAT_SECS: i64 = 3600;
@@ -30,8 +30,15 @@ pub struct ExchangeConfig {
     pub latency_max_us: u64,
     /// Simulated: fraction of orders rejected, 0.0 ..= 1.0.
     pub reject_ratio: f64,
-    /// Simulated: random seed (latency and reject draws are reproducible).
+    /// Simulated: random seed (every draw is reproducible).
     pub seed: u64,
+    /// Simulated: fraction of accepted orders that fill, 0.0 ..= 1.0 (the others stay working
+    /// until cancelled).
+    pub fill_ratio: f64,
+    /// Simulated: fills per filled order, 1 ..= 1000 (1: one full fill).
+    pub fill_parts: u64,
+    /// Simulated: time from an order's acknowledgment to its first fill and between fills, µs.
+    pub fill_interval_us: u64,
     /// FIX: counterparty host.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -66,12 +73,16 @@ pub struct ExchangeConfig {
 
 impl Default for ExchangeConfig {
     fn default() -> Self {
+        let sim = SimulatedSettings::default();
         ExchangeConfig {
             kind: "simulated".into(),
-            latency_min_us: 200,
-            latency_max_us: 800,
-            reject_ratio: 0.1,
-            seed: 1,
+            latency_min_us: sim.latency_min_us,
+            latency_max_us: sim.latency_max_us,
+            reject_ratio: sim.reject_ratio,
+            seed: sim.seed,
+            fill_ratio: sim.fill_ratio,
+            fill_parts: u64::from(sim.fill_parts),
+            fill_interval_us: sim.fill_interval_us,
             host: None,
             port: None,
             sender_comp_id: None,
@@ -153,15 +164,37 @@ impl ExchangeConfig {
                 format!("{} is above {MAX_SIMULATED_LATENCY_US} (an hour)", self.latency_max_us),
             );
         }
-        if !(0.0..=1.0).contains(&self.reject_ratio) {
+        for (field, ratio) in
+            [("exchange.reject_ratio", self.reject_ratio), ("exchange.fill_ratio", self.fill_ratio)]
+        {
+            if !(0.0..=1.0).contains(&ratio) {
+                ok = false;
+                p.push(field, format!("{ratio} is not within 0.0 ..= 1.0"));
+            }
+        }
+        let fill_parts = u32::try_from(self.fill_parts).ok().filter(|n| (1..=MAX_FILL_PARTS).contains(n));
+        if fill_parts.is_none() {
             ok = false;
-            p.push("exchange.reject_ratio", format!("{} is not within 0.0 ..= 1.0", self.reject_ratio));
+            p.push(
+                "exchange.fill_parts",
+                format!("{} is not within 1 ..= {MAX_FILL_PARTS}", self.fill_parts),
+            );
+        }
+        if self.fill_interval_us > MAX_SIMULATED_LATENCY_US {
+            ok = false;
+            p.push(
+                "exchange.fill_interval_us",
+                format!("{} is above {MAX_SIMULATED_LATENCY_US} (an hour)", self.fill_interval_us),
+            );
         }
         ok.then_some(SimulatedSettings {
             latency_min_us: self.latency_min_us,
             latency_max_us: self.latency_max_us,
             reject_ratio: self.reject_ratio,
             seed: self.seed,
+            fill_ratio: self.fill_ratio,
+            fill_parts: fill_parts?,
+            fill_interval_us: self.fill_interval_us,
         })
     }
 

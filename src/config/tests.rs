@@ -257,6 +257,12 @@ fn each_validation_error_alone_names_its_field() {
         ("[exchange]\nreject_ratio = 1.01", "exchange.reject_ratio", "1.01 is not within 0.0 ..= 1.0"),
         ("[exchange]\nreject_ratio = -0.01", "exchange.reject_ratio", "-0.01 is not within"),
         ("[exchange]\nreject_ratio = nan", "exchange.reject_ratio", "NaN is not within"),
+        ("[exchange]\nfill_ratio = 1.5", "exchange.fill_ratio", "1.5 is not within 0.0 ..= 1.0"),
+        ("[exchange]\nfill_ratio = nan", "exchange.fill_ratio", "NaN is not within"),
+        ("[exchange]\nfill_parts = 0", "exchange.fill_parts", "0 is not within 1 ..= 1000"),
+        ("[exchange]\nfill_parts = 1001", "exchange.fill_parts", "1001 is not within 1 ..= 1000"),
+        ("[exchange]\nfill_parts = 4294967297", "exchange.fill_parts", "4294967297 is not within"),
+        ("[exchange]\nfill_interval_us = 3600000001", "exchange.fill_interval_us", "is above 3600000000"),
         ("[session]\nstart = \"10:00:00\"\nend = \"10:00\"", "session", "start and end are both 10:00:00"),
         ("[session]\ndays = []", "session.days", "empty list: the session would never open"),
     ];
@@ -276,6 +282,8 @@ fn values_at_the_edge_of_each_rule_are_accepted() {
         "[exchange]\nlatency_min_us = 500\nlatency_max_us = 500",
         "[exchange]\nreject_ratio = 0.0",
         "[exchange]\nreject_ratio = 1.0",
+        "[exchange]\nfill_ratio = 0.0\nfill_parts = 1\nfill_interval_us = 0",
+        "[exchange]\nfill_ratio = 1.0\nfill_parts = 1000\nfill_interval_us = 3600000000",
         "[session]\nstart = \"10:00:00\"\nend = \"10:00:00.001\"",
         "[session]\ndays = [\"Sun\"]",
     ];
@@ -305,6 +313,17 @@ fn the_simulated_exchange_stays_the_default() {
     let v = Config::default().validate().unwrap();
     assert!(v.fix.is_none());
     assert_eq!(v.exchange.latency_max_us, 800);
+    // Every accepted order ends: filled in one part, 1 ms after its acknowledgment.
+    assert_eq!(v.exchange, crate::exchange::SimulatedSettings::default());
+    assert_eq!((v.exchange.fill_ratio, v.exchange.fill_parts, v.exchange.fill_interval_us), (1.0, 1, 1000));
+    let set = Config::from_toml_str("[exchange]\nfill_ratio = 0.5\nfill_parts = 3\nfill_interval_us = 250\n")
+        .unwrap()
+        .validate()
+        .unwrap();
+    assert_eq!(
+        (set.exchange.fill_ratio, set.exchange.fill_parts, set.exchange.fill_interval_us),
+        (0.5, 3, 250)
+    );
     assert!(!Config::default().public_toml().contains("host"), "unset FIX keys are not written");
 }
 

@@ -30,8 +30,8 @@ pub use event::{DisconnectCause, ExchangeEvent, ExecutionReport, RejectSource};
 pub use fix::FixExchange;
 pub use fix::FixSettings;
 pub use recording::{ExchangeCall, NullExchange, RecordingExchange};
-pub use scripted::ScriptedExchange;
-pub use simulated::{SimulatedExchange, SimulatedSettings, SimulatedStats};
+pub use scripted::{AutoAnswer, ScriptedExchange};
+pub use simulated::{CXL_REJ_TOO_LATE, MAX_FILL_PARTS, SimulatedExchange, SimulatedSettings, SimulatedStats};
 
 use crate::model::{Logon, Logout, OrderRequest, OrderState};
 

@@ -1,26 +1,44 @@
 //! A simulated exchange on its own thread: answers every order after a latency drawn from a
-//! fixed value or a uniform range, rejecting a configurable fraction, through the response ring.
+//! fixed value or a uniform range, rejecting a configurable fraction, fills the orders it
+//! accepts (a configurable fraction, in a configurable number of parts), and answers cancels
+//! and replaces after a latency drawn the same way, through the response ring.
 //!
-//! Both draws for an order (its latency, then whether it is rejected) are made when the exchange
-//! thread takes the order, in the order the orders were sent, so a seed gives every order the
-//! same latency and verdict however the threads interleave.
+//! **The model.** A New order is answered (accepted or rejected) a drawn latency after its send.
+//! An accepted order that fills (`fill_ratio` of them) is filled in `fill_parts` parts,
+//! `fill_interval_us` after the acknowledgment and after each other, each part a share of what
+//! is left (`leaves / parts left`, rounded up; the last part takes the rest) at the order's
+//! price; the other accepted orders stay working until they are cancelled. A cancel is carried
+//! out (`Cancelled`) a drawn latency after its send, unless the order is no longer live then
+//! (filled meanwhile: the cancel lost the race) — `CancelRejected` with code
+//! [`CXL_REJ_TOO_LATE`]. A replace is carried out (`Replaced`: the fills still to come are
+//! shares of the new quantity, at the new price) a drawn latency after its send, unless the
+//! order is no longer live or has filled as much as the new quantity by then
+//! (`CancelRejected`, [`CXL_REJ_TOO_LATE`]). At a Logout the venue's day ends: orders still
+//! open there are forgotten and nothing more is said about them (their answers due after the
+//! Logout are dropped; the engine records such orders `unanswered`).
 //!
-//! The engine-side `send` only pushes `(order id, send time)` into an SPSC ring (rtrb; the engine
-//! thread is its one producer): no allocation, no syscall. The exchange thread takes each order,
-//! adds the drawn latency to its send time to get its due time, and keeps pending answers in a
-//! min-heap by due time, pre-sized so it does not grow in steady state; it sleeps briefly when
-//! idle (it is a test fixture, not the measured path).
+//! **Reproducible.** Every draw (a New's latency, then its verdict, then whether it fills; a
+//! cancel's or a replace's latency) is made when the exchange thread takes the message, in the
+//! order the engine sent them, and answers due at the same instant go in a fixed order (the
+//! order of the messages that caused them), so a seed gives every order the same answers at the
+//! same times however the threads interleave.
 //!
-//! **No order is dropped.** An order that finds the ring full (a `capacity` below the engine's
-//! `max_in_flight`, and an exchange thread behind) waits in a backlog on the engine side, in the
-//! order sent, with its send time, and goes into the ring at the next `send` or
-//! [`Exchange::poll`] that finds room: it is answered like any other order, its latency counting
-//! the wait, and counted in [`SimulatedStats::overflow`]. The backlog allocates only when it
-//! grows, which a `capacity` of at least `max_in_flight` never lets happen: every order in the
-//! ring is in flight.
+//! The engine-side calls (`send`, `send_cancel`, `send_replace`, `send_logout`) only push a
+//! small message with the clock's reading into an SPSC ring (rtrb; the engine thread is its one
+//! producer): no allocation, no syscall. The exchange thread takes each message, adds the drawn
+//! latency to its send time to get its due time, and keeps the answers it owes in a min-heap by
+//! due time and the live orders in a map, both pre-sized so they do not grow in steady state;
+//! it sleeps briefly when idle (it is a test fixture, not the measured path).
+//!
+//! **No message is dropped.** A message that finds the ring full (a `capacity` below what the
+//! engine has outstanding, and an exchange thread behind) waits in a backlog on the engine side,
+//! in the order sent, with its send time, and goes into the ring at the next call or
+//! [`Exchange::poll`] that finds room: it is answered like any other, its latency counting the
+//! wait, and counted in [`SimulatedStats::overflow`]. The backlog is pre-sized to `capacity`
+//! and allocates only beyond that.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::cmp::{Ordering as Order, Reverse};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -29,19 +47,49 @@ use std::time::Duration;
 use super::{Exchange, ExchangeEvent, NotSent};
 use crate::clock::EngineClock;
 use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType};
-use crate::ring::Responder;
+use crate::ring::{Answer, Responder};
+
+/// The code of every `CancelRejected` the simulated exchange gives: FIX CxlRejReason (102) 0,
+/// "too late to cancel" (the order filled, or was cancelled, before the request reached it).
+pub const CXL_REJ_TOO_LATE: u32 = 0;
+
+/// Most parts an order may be filled in (`fill_parts`).
+pub const MAX_FILL_PARTS: u32 = 1000;
 
 /// A checked `[exchange]` section: how the simulated exchange answers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimulatedSettings {
-    /// Shortest response latency, µs.
+    /// Shortest latency of an answer (to a New, a cancel or a replace), µs.
     pub latency_min_us: u64,
-    /// Longest response latency, µs (= min for a fixed latency).
+    /// Longest latency, µs (= min for a fixed latency).
     pub latency_max_us: u64,
     /// Fraction of orders rejected, 0.0 ..= 1.0.
     pub reject_ratio: f64,
-    /// Random seed (latency and reject draws are reproducible).
+    /// Random seed (every draw is reproducible).
     pub seed: u64,
+    /// Fraction of accepted orders that fill, 0.0 ..= 1.0; the others stay working until
+    /// cancelled.
+    pub fill_ratio: f64,
+    /// Fills per filled order, 1 ..= [`MAX_FILL_PARTS`] (1: one full fill).
+    pub fill_parts: u32,
+    /// Time from the acknowledgment to the first fill and between fills, µs.
+    pub fill_interval_us: u64,
+}
+
+impl Default for SimulatedSettings {
+    /// The `[exchange]` defaults: 200..=800 µs, 10 % rejected, seed 1, every accepted order
+    /// filled in one part 1 ms after its acknowledgment.
+    fn default() -> Self {
+        SimulatedSettings {
+            latency_min_us: 200,
+            latency_max_us: 800,
+            reject_ratio: 0.1,
+            seed: 1,
+            fill_ratio: 1.0,
+            fill_parts: 1,
+            fill_interval_us: 1000,
+        }
+    }
 }
 
 /// Counters shared with the exchange thread.
@@ -49,13 +97,27 @@ pub struct SimulatedSettings {
 pub struct SimulatedStats {
     /// Orders received by `send`.
     pub received: AtomicU64,
-    /// Orders that found the ring to the exchange thread full and waited in the backlog (each is
-    /// still answered).
+    /// Cancels received by `send_cancel`.
+    pub cancels_received: AtomicU64,
+    /// Replaces received by `send_replace`.
+    pub replaces_received: AtomicU64,
+    /// Messages that found the ring to the exchange thread full and waited in the backlog (each
+    /// is still answered).
     pub overflow: AtomicU64,
     /// Accept responses delivered.
     pub accepted: AtomicU64,
     /// Reject responses delivered.
     pub rejected: AtomicU64,
+    /// Fills delivered (every part).
+    pub fills: AtomicU64,
+    /// Orders filled in full (their last fill delivered).
+    pub filled: AtomicU64,
+    /// Cancels carried out.
+    pub cancelled: AtomicU64,
+    /// Replaces carried out.
+    pub replaced: AtomicU64,
+    /// Cancels and replaces refused (too late).
+    pub cancel_rejected: AtomicU64,
     /// Logons received.
     pub logons: AtomicU64,
     /// Logouts received.
@@ -65,13 +127,33 @@ pub struct SimulatedStats {
     pub turns: AtomicU64,
 }
 
+impl SimulatedStats {
+    /// Every answer delivered so far: first answers, fills, and answers to cancels and replaces.
+    pub fn answers(&self) -> u64 {
+        [&self.accepted, &self.rejected, &self.fills, &self.cancelled, &self.replaced, &self.cancel_rejected]
+            .iter()
+            .map(|c| c.load(Ordering::SeqCst))
+            .sum()
+    }
+}
+
+/// A message from the engine thread to the exchange thread, with the engine clock's reading
+/// when it was handed over (monotonic ns).
+#[derive(Clone, Copy, Debug)]
+enum ToVenue {
+    New { id: u64, qty: u64, px: f64, at_ns: u64 },
+    Cancel { id: u64, at_ns: u64 },
+    Replace { id: u64, qty: u64, px: f64, at_ns: u64 },
+    Logout { at_ns: u64 },
+}
+
 /// The engine-side half of the simulated exchange (implements [`Exchange`]).
 #[derive(Debug)]
 pub struct SimulatedExchange {
-    /// `(order id, send time)`, engine thread to exchange thread.
-    orders: rtrb::Producer<(u64, u64)>,
-    /// Orders that found `orders` full, oldest first, `(order id, send time)`.
-    backlog: VecDeque<(u64, u64)>,
+    /// Engine thread to exchange thread.
+    to_venue: rtrb::Producer<ToVenue>,
+    /// Messages that found `to_venue` full, oldest first.
+    backlog: VecDeque<ToVenue>,
     clock: EngineClock,
     stats: Arc<SimulatedStats>,
     stop: Arc<AtomicBool>,
@@ -79,69 +161,72 @@ pub struct SimulatedExchange {
 }
 
 impl SimulatedExchange {
-    /// Starts the exchange thread. `capacity` sizes the ring of orders to it and its heap of
-    /// pending answers: use the engine's `max_in_flight`, which the engine never exceeds, and the
-    /// ring never fills (a smaller one makes orders wait in the backlog; see the module docs).
-    /// `clock` must be the engine's clock.
+    /// Starts the exchange thread. `capacity` sizes the ring of messages to it, the backlog,
+    /// its book of live orders and its heap of answers owed: use the engine's
+    /// `max_working_orders`, which bounds the orders open at once (a smaller one makes messages
+    /// wait in the backlog; see the module docs). `clock` must be the engine's clock.
     pub fn spawn(
         cfg: &SimulatedSettings,
-        mut responder: Responder,
+        responder: Responder,
         clock: EngineClock,
         capacity: usize,
     ) -> std::io::Result<Self> {
-        let (orders, mut rx) = rtrb::RingBuffer::<(u64, u64)>::new(capacity.max(1));
+        let capacity = capacity.max(1);
+        let (to_venue, mut rx) = rtrb::RingBuffer::<ToVenue>::new(capacity);
         let stats = Arc::new(SimulatedStats::default());
         let stop = Arc::new(AtomicBool::new(false));
-        let (st, stp, clk) = (stats.clone(), stop.clone(), clock.clone());
-        let min_ns = cfg.latency_min_us.saturating_mul(1000);
-        let max_ns = cfg.latency_max_us.saturating_mul(1000).max(min_ns);
-        let reject_ratio = cfg.reject_ratio;
-        let mut rng = fastrand::Rng::with_seed(cfg.seed);
+        let mut venue = Matcher::new(cfg, responder, stats.clone(), stop.clone(), capacity);
+        let clk = clock.clone();
         let thread = std::thread::Builder::new().name("oms-sim-exchange".into()).spawn(move || {
-            // (due time, order id, rejected?), earliest first.
-            let mut due: BinaryHeap<Reverse<(u64, u64, bool)>> = BinaryHeap::with_capacity(capacity.max(1));
-            while !stp.load(Ordering::Relaxed) {
-                while let Ok((id, sent_ns)) = rx.pop() {
-                    let latency = if max_ns > min_ns { rng.u64(min_ns..=max_ns) } else { min_ns };
-                    let reject = rng.f64() < reject_ratio;
-                    due.push(Reverse((sent_ns.saturating_add(latency), id, reject)));
-                }
-                let now = clk.now_ns();
+            while !venue.stopped() {
                 let mut worked = false;
-                while let Some(&Reverse((at, id, reject))) = due.peek() {
-                    if at > now {
-                        break;
-                    }
-                    let response_type = if reject { ResponseType::Reject } else { ResponseType::Accept };
-                    let mut resp = OrderResponse { order_id: id, response_type };
-                    // The engine drains the ring every loop turn; wait for room rather than drop.
-                    while let Err(back) = responder.on_data(resp) {
-                        if stp.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        resp = back.0;
-                        std::thread::yield_now();
-                    }
-                    due.pop();
-                    let counter = if reject { &st.rejected } else { &st.accepted };
-                    counter.fetch_add(1, Ordering::Relaxed);
+                while let Ok(msg) = rx.pop() {
                     worked = true;
+                    if venue.take(msg).is_err() {
+                        return;
+                    }
+                }
+                match venue.deliver_until(clk.now_ns()) {
+                    Ok(n) => worked |= n > 0,
+                    Err(Stopped) => return,
                 }
                 if !worked {
                     std::thread::sleep(Duration::from_micros(20));
                 }
-                st.turns.fetch_add(1, Ordering::SeqCst);
+                venue.stats.turns.fetch_add(1, Ordering::SeqCst);
             }
         })?;
-        Ok(SimulatedExchange { orders, backlog: VecDeque::new(), clock, stats, stop, thread: Some(thread) })
+        Ok(SimulatedExchange {
+            to_venue,
+            backlog: VecDeque::with_capacity(capacity),
+            clock,
+            stats,
+            stop,
+            thread: Some(thread),
+        })
     }
 
-    /// Moves backlogged orders into the ring while it has room, oldest first; returns how many.
+    /// Hands a message to the exchange thread, through the backlog if it is not empty or the
+    /// ring is full.
+    #[inline]
+    fn hand_over(&mut self, msg: ToVenue) {
+        // Behind a backlog, a message waits its turn: the thread takes them in the order sent.
+        if !self.backlog.is_empty() {
+            self.flush_backlog();
+        }
+        if !self.backlog.is_empty() || self.to_venue.push(msg).is_err() {
+            self.stats.overflow.fetch_add(1, Ordering::Relaxed);
+            self.backlog.push_back(msg);
+        }
+    }
+
+    /// Moves backlogged messages into the ring while it has room, oldest first; returns how
+    /// many.
     #[cold]
     fn flush_backlog(&mut self) -> usize {
         let mut moved = 0;
-        while let Some(&order) = self.backlog.front() {
-            if self.orders.push(order).is_err() {
+        while let Some(&msg) = self.backlog.front() {
+            if self.to_venue.push(msg).is_err() {
                 break;
             }
             self.backlog.pop_front();
@@ -160,15 +245,22 @@ impl Exchange for SimulatedExchange {
     #[inline]
     fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         self.stats.received.fetch_add(1, Ordering::Relaxed);
-        let entry = (order.order_id, self.clock.now_ns());
-        // Behind a backlog, an order waits its turn: the thread takes orders in the order sent.
-        if !self.backlog.is_empty() {
-            self.flush_backlog();
-        }
-        if !self.backlog.is_empty() || self.orders.push(entry).is_err() {
-            self.stats.overflow.fetch_add(1, Ordering::Relaxed);
-            self.backlog.push_back(entry);
-        }
+        let at_ns = self.clock.now_ns();
+        self.hand_over(ToVenue::New { id: order.order_id, qty: order.qty, px: order.price, at_ns });
+        Ok(())
+    }
+    #[inline]
+    fn send_cancel(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.stats.cancels_received.fetch_add(1, Ordering::Relaxed);
+        let at_ns = self.clock.now_ns();
+        self.hand_over(ToVenue::Cancel { id: order.order_id, at_ns });
+        Ok(())
+    }
+    #[inline]
+    fn send_replace(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
+        self.stats.replaces_received.fetch_add(1, Ordering::Relaxed);
+        let at_ns = self.clock.now_ns();
+        self.hand_over(ToVenue::Replace { id: order.order_id, qty: order.qty, px: order.price, at_ns });
         Ok(())
     }
     fn send_logon(&mut self, _logon: &Logon) {
@@ -176,11 +268,14 @@ impl Exchange for SimulatedExchange {
     }
     fn send_logout(&mut self, _logout: &Logout) {
         self.stats.logouts.fetch_add(1, Ordering::Relaxed);
+        let at_ns = self.clock.now_ns();
+        self.hand_over(ToVenue::Logout { at_ns });
     }
     fn poll(&mut self, _now_ns: u64, _events: &mut dyn FnMut(ExchangeEvent<'_>)) -> usize {
         if self.backlog.is_empty() { 0 } else { self.flush_backlog() }
     }
-    /// While orders wait in the backlog, now: the engine keeps polling until they are handed over.
+    /// While messages wait in the backlog, now: the engine keeps polling until they are handed
+    /// over.
     fn next_deadline_ns(&self) -> Option<u64> {
         (!self.backlog.is_empty()).then(|| self.clock.now_ns())
     }
@@ -195,26 +290,282 @@ impl Drop for SimulatedExchange {
     }
 }
 
+/// The exchange thread was told to stop while it waited for room in the response ring.
+struct Stopped;
+
+/// An order live at the simulated venue.
+#[derive(Clone, Copy, Debug)]
+struct Resting {
+    /// The sequence number of its New message: answers owed to an earlier order of the same id
+    /// (ended, its id used again) do not apply to it.
+    origin: u64,
+    qty: u64,
+    cum: u64,
+    px: f64,
+    /// Fills still to come (0 for an order that does not fill).
+    parts_left: u32,
+}
+
+/// An answer owed, due at `at` (monotonic ns).
+#[derive(Clone, Copy, Debug)]
+struct Due {
+    at: u64,
+    /// The sequence number of the message that caused it (for a fill: the order's New).
+    origin: u64,
+    /// 0 for the answer to the message itself; fill `k` is step `k`.
+    step: u32,
+    id: u64,
+    what: What,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum What {
+    Ack { reject: bool },
+    Fill,
+    Cancel,
+    Replace { qty: u64, px: f64 },
+}
+
+/// Answers due at the same instant go in the order of the messages that caused them: `(at,
+/// origin, step)` is unique, so nothing else needs comparing.
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> Order {
+        (self.at, self.origin, self.step).cmp(&(other.at, other.origin, other.step))
+    }
+}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<Order> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Order::Equal
+    }
+}
+impl Eq for Due {}
+
+/// The exchange thread's state: the settings in ns, the draws, the book and the answers owed.
+struct Matcher {
+    min_ns: u64,
+    max_ns: u64,
+    reject_ratio: f64,
+    fill_ratio: f64,
+    fill_parts: u32,
+    fill_interval_ns: u64,
+    rng: fastrand::Rng,
+    /// Messages taken so far (the last one's sequence number).
+    seq: u64,
+    book: HashMap<u64, Resting>,
+    due: BinaryHeap<Reverse<Due>>,
+    responder: Responder,
+    stats: Arc<SimulatedStats>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Matcher {
+    fn new(
+        cfg: &SimulatedSettings,
+        responder: Responder,
+        stats: Arc<SimulatedStats>,
+        stop: Arc<AtomicBool>,
+        capacity: usize,
+    ) -> Matcher {
+        let min_ns = cfg.latency_min_us.saturating_mul(1000);
+        Matcher {
+            min_ns,
+            max_ns: cfg.latency_max_us.saturating_mul(1000).max(min_ns),
+            reject_ratio: cfg.reject_ratio,
+            fill_ratio: cfg.fill_ratio,
+            fill_parts: cfg.fill_parts.clamp(1, MAX_FILL_PARTS),
+            fill_interval_ns: cfg.fill_interval_us.saturating_mul(1000),
+            rng: fastrand::Rng::with_seed(cfg.seed),
+            seq: 0,
+            // Twice the live orders at most: removals never make the map grow (it rehashes in
+            // place while at most half full).
+            book: HashMap::with_capacity(2 * capacity),
+            // An answer or a fill and a cancel or replace per live order, and fills of orders
+            // cancelled meanwhile.
+            due: BinaryHeap::with_capacity(4 * capacity),
+            responder,
+            stats,
+            stop,
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn latency(&mut self) -> u64 {
+        if self.max_ns > self.min_ns { self.rng.u64(self.min_ns..=self.max_ns) } else { self.min_ns }
+    }
+
+    /// Takes one message from the engine: draws, books, schedules its answer.
+    fn take(&mut self, msg: ToVenue) -> Result<(), Stopped> {
+        self.seq += 1;
+        let origin = self.seq;
+        let (at, id, what) = match msg {
+            ToVenue::New { id, qty, px, at_ns } => {
+                let latency = self.latency();
+                let reject = self.rng.f64() < self.reject_ratio;
+                let fills = self.rng.f64() < self.fill_ratio;
+                let parts_left = if fills { self.fill_parts } else { 0 };
+                self.book.insert(id, Resting { origin, qty, cum: 0, px, parts_left });
+                (at_ns.saturating_add(latency), id, What::Ack { reject })
+            }
+            ToVenue::Cancel { id, at_ns } => (at_ns.saturating_add(self.latency()), id, What::Cancel),
+            ToVenue::Replace { id, qty, px, at_ns } => {
+                (at_ns.saturating_add(self.latency()), id, What::Replace { qty, px })
+            }
+            ToVenue::Logout { at_ns } => {
+                // What was due by the Logout is said; then the day is over.
+                self.deliver_until(at_ns)?;
+                self.book.clear();
+                self.due.clear();
+                return Ok(());
+            }
+        };
+        self.due.push(Reverse(Due { at, origin, step: 0, id, what }));
+        Ok(())
+    }
+
+    /// Delivers every answer due at or before `now`, in due order; returns how many.
+    fn deliver_until(&mut self, now: u64) -> Result<usize, Stopped> {
+        let mut n = 0;
+        while let Some(&Reverse(d)) = self.due.peek() {
+            if d.at > now {
+                break;
+            }
+            self.due.pop();
+            if let Some(answer) = self.answer(d) {
+                self.push(answer)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// What the venue says when `d` is due (nothing for a fill of an order no longer live),
+    /// and the next fill it schedules.
+    fn answer(&mut self, d: Due) -> Option<Answer> {
+        let id = d.id;
+        let st = &self.stats;
+        let live = self.book.get_mut(&id);
+        match d.what {
+            What::Ack { reject } => {
+                let o = live.filter(|o| o.origin == d.origin)?;
+                if reject {
+                    self.book.remove(&id);
+                    st.rejected.fetch_add(1, Ordering::Relaxed);
+                    return Some(Answer::Response(OrderResponse {
+                        order_id: id,
+                        response_type: ResponseType::Reject,
+                    }));
+                }
+                if o.parts_left > 0 {
+                    let at = d.at.saturating_add(self.fill_interval_ns);
+                    self.due.push(Reverse(Due { at, origin: d.origin, step: 1, id, what: What::Fill }));
+                }
+                st.accepted.fetch_add(1, Ordering::Relaxed);
+                Some(Answer::Response(OrderResponse { order_id: id, response_type: ResponseType::Accept }))
+            }
+            What::Fill => {
+                let o = live.filter(|o| o.origin == d.origin && o.parts_left > 0)?;
+                let last_qty = (o.qty - o.cum).div_ceil(u64::from(o.parts_left));
+                o.cum += last_qty;
+                o.parts_left -= 1;
+                let (last_px, done) = (o.px, o.cum == o.qty);
+                st.fills.fetch_add(1, Ordering::Relaxed);
+                if done {
+                    self.book.remove(&id);
+                    st.filled.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    let at = d.at.saturating_add(self.fill_interval_ns);
+                    self.due.push(Reverse(Due { at, step: d.step + 1, ..d }));
+                }
+                Some(Answer::Fill { order_id: id, last_qty, last_px })
+            }
+            What::Cancel => {
+                if self.book.remove(&id).is_some() {
+                    st.cancelled.fetch_add(1, Ordering::Relaxed);
+                    return Some(Answer::Cancelled { order_id: id });
+                }
+                st.cancel_rejected.fetch_add(1, Ordering::Relaxed);
+                Some(Answer::CancelRejected { order_id: id, code: CXL_REJ_TOO_LATE })
+            }
+            What::Replace { qty, px } => match live {
+                Some(o) if qty > o.cum => {
+                    (o.qty, o.px) = (qty, px);
+                    st.replaced.fetch_add(1, Ordering::Relaxed);
+                    Some(Answer::Replaced { order_id: id })
+                }
+                _ => {
+                    st.cancel_rejected.fetch_add(1, Ordering::Relaxed);
+                    Some(Answer::CancelRejected { order_id: id, code: CXL_REJ_TOO_LATE })
+                }
+            },
+        }
+    }
+
+    /// Hands an answer to the engine. The engine drains the ring every loop turn: wait for room
+    /// rather than drop.
+    fn push(&mut self, mut answer: Answer) -> Result<(), Stopped> {
+        while let Err(back) = self.responder.on_answer(answer) {
+            if self.stopped() {
+                return Err(Stopped);
+            }
+            answer = back.0;
+            std::thread::yield_now();
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The exchange thread on a manual clock: the test moves the clock in small steps and, after
-    //! each, waits until the thread has seen it (two more loop turns), so every response arrives
-    //! at the first step at or after its due time and the latencies the engine records are exact
-    //! to the step.
+    //! each, waits until the thread has seen it (two more loop turns), so every answer arrives
+    //! at the first step at or after its due time and the times the engine records are exact to
+    //! the step.
 
     use std::time::Instant;
 
     use super::*;
     use crate::config::Config;
     use crate::engine::{Engine, EngineBuilder};
+    use crate::exchange::{ResponseTap, response_tap};
     use crate::model::{EventKind, RequestType, Side};
     use crate::sink::MemorySink;
 
     /// 2026-11-23 10:30 in Asia/Kolkata: inside the default window (10:00-13:00).
     const WALL: i64 = 1_795_410_000_000_000_000;
+    const US: u64 = 1_000;
 
+    /// First answers only: nothing fills.
     fn settings(latency_min_us: u64, latency_max_us: u64, reject_ratio: f64, seed: u64) -> SimulatedSettings {
-        SimulatedSettings { latency_min_us, latency_max_us, reject_ratio, seed }
+        SimulatedSettings {
+            latency_min_us,
+            latency_max_us,
+            reject_ratio,
+            seed,
+            fill_ratio: 0.0,
+            ..Default::default()
+        }
+    }
+
+    /// A fixed latency, nothing rejected, every order filled in `parts` parts `interval_us`
+    /// apart.
+    fn filling(latency_us: u64, parts: u32, interval_us: u64) -> SimulatedSettings {
+        SimulatedSettings {
+            latency_min_us: latency_us,
+            latency_max_us: latency_us,
+            reject_ratio: 0.0,
+            fill_ratio: 1.0,
+            fill_parts: parts,
+            fill_interval_us: interval_us,
+            seed: 7,
+        }
     }
 
     /// Waits (at most 10 s) until the exchange thread has started two more loop turns.
@@ -227,13 +578,286 @@ mod tests {
         }
     }
 
+    /// The exchange alone on a manual clock: messages in, answers out through a tap, each with
+    /// the monotonic time (µs) it arrived.
+    struct Alone {
+        sim: SimulatedExchange,
+        tap: ResponseTap,
+        clock: EngineClock,
+        mock: Arc<quanta::Mock>,
+        stats: Arc<SimulatedStats>,
+        /// When false, messages are not waited for before the clock moves (the thread takes
+        /// them whenever it comes round to them).
+        settle_sends: bool,
+        /// Every answer so far, with the µs it arrived.
+        log: Vec<(u64, Answer)>,
+    }
+
+    impl Alone {
+        fn new(s: &SimulatedSettings, capacity: usize) -> Alone {
+            let (clock, mock) = EngineClock::manual(WALL);
+            let (responder, tap) = response_tap(4 * capacity, &clock);
+            let sim = SimulatedExchange::spawn(s, responder, clock.clone(), capacity).expect("thread");
+            let stats = sim.stats();
+            Alone { sim, tap, clock, mock, stats, settle_sends: true, log: Vec::new() }
+        }
+
+        fn sent(&self) {
+            if self.settle_sends {
+                settle(&self.stats);
+            }
+        }
+
+        fn new_order(&mut self, id: u64, qty: u64, px: f64) {
+            self.sim.send(&OrderRequest::new(id, 1, Side::Buy, px, qty)).expect("taken");
+            self.sent();
+        }
+
+        fn cancel(&mut self, id: u64) {
+            self.sim.send_cancel(&OrderRequest::new(id, 1, Side::Buy, 0.0, 0)).expect("taken");
+            self.sent();
+        }
+
+        fn replace(&mut self, id: u64, qty: u64, px: f64) {
+            self.sim.send_replace(&OrderRequest::new(id, 1, Side::Buy, px, qty)).expect("taken");
+            self.sent();
+        }
+
+        fn now_us(&self) -> u64 {
+            self.clock.now_ns() / US
+        }
+
+        /// Moves the clock to `t_us` a µs at a time; the answers that arrived meanwhile (also
+        /// kept in `log`).
+        fn run_to(&mut self, t_us: u64) -> Vec<(u64, Answer)> {
+            let from = self.log.len();
+            while self.now_us() < t_us {
+                self.mock.increment(US);
+                settle(&self.stats);
+                while let Some((a, raw)) = self.tap.pop() {
+                    self.log.push((self.clock.mono_ns(raw) / US, a));
+                }
+            }
+            self.log[from..].to_vec()
+        }
+    }
+
+    fn accept(id: u64) -> Answer {
+        Answer::Response(OrderResponse { order_id: id, response_type: ResponseType::Accept })
+    }
+
+    fn fill(id: u64, last_qty: u64, last_px: f64) -> Answer {
+        Answer::Fill { order_id: id, last_qty, last_px }
+    }
+
+    fn too_late(id: u64) -> Answer {
+        Answer::CancelRejected { order_id: id, code: CXL_REJ_TOO_LATE }
+    }
+
+    #[test]
+    fn an_accepted_order_fills_in_parts_at_the_interval_after_its_ack() {
+        let mut x = Alone::new(&filling(100, 3, 50), 16);
+        x.new_order(1, 10, 10.5);
+        x.new_order(2, 2, 20.0);
+        let got = x.run_to(400);
+        assert_eq!(
+            got,
+            [
+                (100, accept(1)),
+                (100, accept(2)),
+                // A share of what is left, rounded up: 10 = 4 + 3 + 3; 2 = 1 + 1 (done early).
+                (150, fill(1, 4, 10.5)),
+                (150, fill(2, 1, 20.0)),
+                (200, fill(1, 3, 10.5)),
+                (200, fill(2, 1, 20.0)),
+                (250, fill(1, 3, 10.5)),
+            ]
+        );
+        assert_eq!((x.stats.fills.load(Ordering::SeqCst), x.stats.filled.load(Ordering::SeqCst)), (5, 2));
+        // One part: one full fill; an interval of 0: at the ack's instant, after it.
+        let mut x = Alone::new(&filling(30, 1, 0), 16);
+        x.new_order(3, 7, 1.25);
+        assert_eq!(x.run_to(40), [(30, accept(3)), (30, fill(3, 7, 1.25))]);
+    }
+
+    #[test]
+    fn the_fill_ratio_decides_which_accepted_orders_fill() {
+        let fills = |ratio: f64| {
+            let s = SimulatedSettings { fill_ratio: ratio, ..filling(10, 1, 10) };
+            let mut x = Alone::new(&s, 2000);
+            for id in 1..=2000 {
+                x.sim.send(&OrderRequest::new(id, 1, Side::Buy, 1.0, 1)).expect("taken");
+            }
+            settle(&x.stats);
+            let got = x.run_to(30);
+            assert_eq!(got.iter().filter(|(_, a)| matches!(a, Answer::Response(_))).count(), 2000);
+            got.iter().filter(|(t, a)| matches!(a, Answer::Fill { .. }) && *t == 20).count()
+        };
+        assert_eq!(fills(0.0), 0);
+        assert_eq!(fills(1.0), 2000);
+        // Binomial(2000, 0.25): mean 500, standard deviation 19.4; ±100 is over 5 deviations.
+        let quarter = fills(0.25);
+        assert!((400..=600).contains(&quarter), "{quarter} of 2000 filled at ratio 0.25");
+    }
+
+    #[test]
+    fn a_cancel_is_carried_out_after_a_latency_unless_the_order_filled_first() {
+        // Acks at 100, fills at 300 and 500.
+        let mut x = Alone::new(&filling(100, 2, 200), 16);
+        for id in 1..=3 {
+            x.new_order(id, 10, 9.0);
+        }
+        x.run_to(150);
+        x.cancel(1); // due 250: before its first fill
+        x.run_to(400);
+        x.cancel(2); // due 500: the same instant as its last fill, which came first
+        x.run_to(450);
+        x.cancel(3); // due 550: after its last fill
+        x.run_to(700);
+        assert_eq!(
+            x.log[3..],
+            [
+                (250, Answer::Cancelled { order_id: 1 }),
+                (300, fill(2, 5, 9.0)),
+                (300, fill(3, 5, 9.0)),
+                (500, fill(2, 5, 9.0)),
+                (500, fill(3, 5, 9.0)),
+                (500, too_late(2)),
+                (550, too_late(3)),
+            ]
+        );
+        let s = &x.stats;
+        let counts = [&s.cancels_received, &s.cancelled, &s.cancel_rejected, &s.filled]
+            .map(|c| c.load(Ordering::SeqCst));
+        assert_eq!(counts, [3, 1, 2, 2]);
+    }
+
+    #[test]
+    fn a_replace_changes_the_fills_still_to_come_or_is_refused_too_late() {
+        // Acks at 100, first fills (5 of 10) at 300, last fills at 500.
+        let mut x = Alone::new(&filling(100, 2, 200), 16);
+        for id in 1..=4 {
+            x.new_order(id, 10, 10.0);
+        }
+        x.run_to(150);
+        x.replace(1, 4, 9.5); // due 250, before any fill: 4 in 2 parts
+        x.run_to(250);
+        x.replace(2, 6, 11.0); // due 350: 6 > the 5 filled, the last fill is 1 at 11
+        x.replace(3, 5, 11.0); // due 350: 5 is what is filled: too late, the order goes on
+        x.run_to(350);
+        x.replace(4, 20, 12.0); // due 450: the last fill is 15 at 12
+        x.run_to(520);
+        x.replace(4, 30, 12.0); // due 620: filled in full at 500: too late
+        x.run_to(700);
+        assert_eq!(
+            x.log[4..],
+            [
+                (250, Answer::Replaced { order_id: 1 }),
+                (300, fill(1, 2, 9.5)),
+                (300, fill(2, 5, 10.0)),
+                (300, fill(3, 5, 10.0)),
+                (300, fill(4, 5, 10.0)),
+                (350, Answer::Replaced { order_id: 2 }),
+                (350, too_late(3)),
+                (450, Answer::Replaced { order_id: 4 }),
+                (500, fill(1, 2, 9.5)),
+                (500, fill(2, 1, 11.0)),
+                (500, fill(3, 5, 10.0)),
+                (500, fill(4, 15, 12.0)),
+                (620, too_late(4)),
+            ]
+        );
+        assert_eq!(x.stats.replaced.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn at_a_logout_the_venue_forgets_its_open_orders() {
+        let mut x = Alone::new(&filling(100, 1, 200), 16);
+        x.new_order(1, 10, 10.0); // ack due 100, fill due 300
+        x.run_to(50);
+        x.new_order(2, 10, 10.0); // ack due 150
+        // The thread takes the Logout at 120 but the clock stands at 50: what was due by the
+        // Logout is said, nothing after.
+        x.mock.increment(70 * US);
+        x.sim.send_logout(&Logout { username: "t".into() });
+        settle(&x.stats);
+        assert_eq!(x.run_to(1000), [(120, accept(1))]);
+        x.cancel(1);
+        assert_eq!(x.run_to(1200), [(1100, too_late(1))], "the venue no longer knows order 1");
+        x.sim.send_logon(&Logon { username: "t".into(), password: Default::default() });
+        x.new_order(3, 1, 5.0);
+        assert_eq!(x.run_to(1500), [(1300, accept(3)), (1500, fill(3, 1, 5.0))]);
+    }
+
+    #[test]
+    fn answers_owed_to_an_ended_order_do_not_reach_a_new_order_with_its_id() {
+        let mut x = Alone::new(&filling(100, 2, 200), 16);
+        x.new_order(1, 10, 10.0); // ack 100, fills due 300, 500
+        x.run_to(110);
+        x.cancel(1); // cancelled at 210
+        x.run_to(220);
+        x.new_order(1, 4, 8.0); // the id again: ack 320, fills 520, 720
+        x.run_to(800);
+        assert_eq!(
+            x.log,
+            [
+                (100, accept(1)),
+                (210, Answer::Cancelled { order_id: 1 }),
+                (320, accept(1)),
+                (520, fill(1, 2, 8.0)),
+                (720, fill(1, 2, 8.0)),
+            ]
+        );
+    }
+
+    /// The same messages at the same times, with the thread taking them as they come (in a
+    /// turn that may be delivering answers) or each waited for: the same answers at the same
+    /// times.
+    #[test]
+    fn a_seed_gives_the_same_answers_however_the_thread_interleaves() {
+        let s = SimulatedSettings {
+            latency_min_us: 5,
+            latency_max_us: 60,
+            reject_ratio: 0.2,
+            seed: 11,
+            fill_ratio: 0.7,
+            fill_parts: 3,
+            fill_interval_us: 20,
+        };
+        let run = |s: &SimulatedSettings, settle_sends: bool| {
+            let mut x = Alone::new(s, 256);
+            x.settle_sends = settle_sends;
+            let mut got = Vec::new();
+            for t in 0..300u64 {
+                let id = t / 3 + 1;
+                match t % 3 {
+                    0 => x.new_order(id, 1 + t % 17, 10.0 + (t % 5) as f64),
+                    1 if t % 2 == 1 => x.cancel(id.saturating_sub(5).max(1)),
+                    _ => x.replace(id.saturating_sub(3).max(1), 2 + t % 19, 11.0),
+                }
+                got.extend(x.run_to(t + 1));
+            }
+            got.extend(x.run_to(600));
+            got
+        };
+        let settled = run(&s, true);
+        assert!(settled.len() > 300, "{} answers", settled.len());
+        let kinds = |k: fn(&Answer) -> bool| settled.iter().filter(|(_, a)| k(a)).count();
+        assert!(kinds(|a| matches!(a, Answer::Fill { .. })) > 50);
+        assert!(kinds(|a| matches!(a, Answer::Cancelled { .. })) > 5);
+        assert!(kinds(|a| matches!(a, Answer::Replaced { .. })) > 5);
+        assert!(kinds(|a| matches!(a, Answer::CancelRejected { .. })) > 5);
+        assert_eq!(settled, run(&s, false), "same seed, other interleaving");
+        assert_ne!(settled, run(&SimulatedSettings { seed: 12, ..s }, true), "another seed, other draws");
+    }
+
     /// One answered order: (order id, verdict, latency the engine recorded in ns).
-    type Answer = (u64, ResponseType, u64);
+    type Verdict = (u64, ResponseType, u64);
 
     /// Sends `n` orders through an engine to a simulated exchange on a manual clock, the first
     /// `first` of them at once and the rest after `gap_steps` clock steps of `step_ns`, then
     /// steps the clock until every order is answered. Returns the answers sorted by order id.
-    fn run(s: &SimulatedSettings, n: u64, first: u64, gap_steps: u64, step_ns: u64) -> Vec<Answer> {
+    fn run(s: &SimulatedSettings, n: u64, first: u64, gap_steps: u64, step_ns: u64) -> Vec<Verdict> {
         run_with_capacity(s, n, first, gap_steps, step_ns, n as usize)
     }
 
@@ -245,7 +869,7 @@ mod tests {
         gap_steps: u64,
         step_ns: u64,
         capacity: usize,
-    ) -> Vec<Answer> {
+    ) -> Vec<Verdict> {
         let mut cfg = Config::default();
         cfg.throttle.max_orders_per_sec = 1_000_000;
         cfg.throttle.burst = Some(n as u32);
@@ -287,7 +911,7 @@ mod tests {
         }
         assert_eq!(engine.stats().sent, n);
         assert_eq!(engine.stats().unmatched, 0);
-        let mut answers: Vec<Answer> = engine
+        let mut answers: Vec<Verdict> = engine
             .sink()
             .events()
             .iter()
@@ -340,7 +964,7 @@ mod tests {
         // thread interleaves its work differently, the draws per order must not change.
         let in_two_goes = run(&s, 1000, 500, 150, 1_000);
         assert_eq!(at_once.len(), 1000);
-        let differ = |a: &[Answer], b: &[Answer]| a.iter().zip(b).filter(|(x, y)| x != y).count();
+        let differ = |a: &[Verdict], b: &[Verdict]| a.iter().zip(b).filter(|(x, y)| x != y).count();
         let first = at_once.iter().zip(&in_two_goes).find(|(x, y)| x != y);
         assert_eq!(differ(&at_once, &in_two_goes), 0, "same seed, first difference: {first:?}");
         let other_seed = run(&settings(20, 400, 0.3, 43), 1000, 1000, 0, 1_000);
@@ -395,5 +1019,73 @@ mod tests {
         let ids: Vec<u64> = answers.iter().map(|a| a.0).collect();
         assert_eq!(ids, (1..=300).collect::<Vec<_>>(), "each order answered exactly once");
         assert!(answers.iter().all(|a| a.1 == ResponseType::Accept && a.2 >= 50_000), "{answers:?}");
+    }
+
+    /// Through the engine: fills in parts, a cancel of a working order, a replace, and a cancel
+    /// that loses the race to a fill are recorded as such, with exact round trips, and the
+    /// journal keeps every rule.
+    #[test]
+    fn through_the_engine_every_step_of_a_life_is_recorded_and_audits_clean() {
+        let mut cfg = Config::default();
+        cfg.throttle.max_orders_per_sec = 1_000_000;
+        cfg.throttle.burst = Some(16);
+        let valid = cfg.validate().expect("valid config");
+        let (clock, mock) = EngineClock::manual(WALL);
+        let (mut b, responder) = EngineBuilder::new(&valid.engine, clock);
+        let mut producer = b.producer().expect("a producer handle");
+        // Acks 100 µs after the send; fills of 5 at 300 and 500 µs.
+        let sim = SimulatedExchange::spawn(&filling(100, 2, 200), responder, b.clock().clone(), 64)
+            .expect("thread");
+        let stats = sim.stats();
+        let mut engine = b.build(sim, MemorySink::with_capacity(256));
+        let t0 = engine.clock().now_ns();
+        let step_to = |engine: &mut Engine<SimulatedExchange, MemorySink>, t_us: u64| {
+            while engine.clock().now_ns() - t0 < t_us * US {
+                mock.increment(10 * US);
+                settle(&stats);
+                while engine.poll() > 0 {}
+            }
+        };
+        for id in 1..=4 {
+            producer.on_data(OrderRequest::new(id, 1, Side::Buy, 10.0, 10), RequestType::New).expect("room");
+        }
+        while engine.poll() > 0 {}
+        let mut request = |engine: &mut Engine<_, _>, o: OrderRequest, r: RequestType| {
+            producer.on_data(o, r).expect("room");
+            while engine.poll() > 0 {}
+            settle(&stats);
+        };
+        step_to(&mut engine, 150);
+        request(&mut engine, OrderRequest::new(1, 1, Side::Buy, 0.0, 0), RequestType::Cancel);
+        step_to(&mut engine, 350);
+        request(&mut engine, OrderRequest::new(2, 1, Side::Buy, 11.0, 20), RequestType::Modify);
+        step_to(&mut engine, 450);
+        request(&mut engine, OrderRequest::new(3, 1, Side::Buy, 0.0, 0), RequestType::Cancel);
+        step_to(&mut engine, 700);
+        let report = engine.shutdown();
+        let ev = report.sink.events();
+        let of = |id: u64| ev.iter().filter(|e| e.order_id == id).map(|e| e.kind).collect::<Vec<_>>();
+        use EventKind as K;
+        assert_eq!(of(1), [K::Sent, K::Response, K::CancelSent, K::VenueCancelled]);
+        assert_eq!(of(2), [K::Sent, K::Response, K::Fill, K::ReplaceSent, K::Replaced, K::Filled]);
+        // The cancel went out while the order was working; the last fill came first, and the
+        // venue's "too late" found the order ended.
+        assert_eq!(of(3), [K::Sent, K::Response, K::Fill, K::CancelSent, K::Filled, K::UnexpectedReport]);
+        assert_eq!(of(4), [K::Sent, K::Response, K::Fill, K::Filled]);
+        let find =
+            |id: u64, k: K| ev.iter().find(|e| e.order_id == id && e.kind == k).copied().expect("record");
+        assert_eq!(find(1, K::VenueCancelled).latency_ns, 100 * US, "the cancel's round trip");
+        let replaced = find(2, K::Replaced);
+        assert_eq!((replaced.latency_ns, replaced.qty, replaced.price), (100 * US, 20, 11.0));
+        let filled = find(2, K::Filled);
+        assert_eq!((filled.qty, filled.price, filled.latency_ns), (15, 11.0, 20), "15 at 11: 20 done");
+        assert_eq!(report.stats.unanswered, 0);
+        let audit = crate::audit::audit(
+            ev,
+            &valid.engine.session.window,
+            &valid.engine.throttle,
+            crate::audit::AuditOptions::LIVE,
+        );
+        assert!(audit.is_clean(), "{audit}");
     }
 }

@@ -22,30 +22,31 @@ use super::scenario::{Action, ScenarioEvent, parse_ms};
 use crate::clock::EngineClock;
 use crate::config::ValidConfig;
 use crate::engine::{BATCH, Engine, EngineBuilder, EngineStats};
-use crate::exchange::ScriptedExchange;
-use crate::model::ResponseType;
+use crate::exchange::{AutoAnswer, ScriptedExchange};
 use crate::ring::{Producer, Responder};
 use crate::sink::EventSink;
 
-/// `--auto-response MS[:accept|reject]`: answer every sent order this long after its send.
+/// `--auto-response MS[:accept|reject|fill]`: answer every message sent this long after its
+/// send: each order as `kind` says, each cancel and replace carried out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AutoResponse {
     /// Delay after the send, ns.
     pub delay_ns: u64,
-    /// The answer (accept by default).
-    pub kind: ResponseType,
+    /// How each order is answered (accept by default).
+    pub kind: AutoAnswer,
 }
 
 impl FromStr for AutoResponse {
     type Err = String;
 
-    /// Parses `MS` or `MS:accept` / `MS:reject` (MS as in a scenario `@<ms>`).
+    /// Parses `MS` or `MS:accept` / `MS:reject` / `MS:fill` (MS as in a scenario `@<ms>`).
     fn from_str(s: &str) -> Result<Self, String> {
         let (ms, kind) = match s.split_once(':') {
-            None => (s, ResponseType::Accept),
-            Some((ms, "accept")) => (ms, ResponseType::Accept),
-            Some((ms, "reject")) => (ms, ResponseType::Reject),
-            Some((_, k)) => return Err(format!("{k:?}: expected `accept` or `reject` after the ':'")),
+            None => (s, AutoAnswer::Accept),
+            Some((ms, k)) => match AutoAnswer::from_name(k) {
+                Some(kind) => (ms, kind),
+                None => return Err(format!("{k:?}: expected `accept`, `reject` or `fill` after the ':'")),
+            },
         };
         Ok(AutoResponse { delay_ns: parse_ms(ms)?, kind })
     }
@@ -64,7 +65,7 @@ pub struct ReplayReport<S> {
     pub start_wall_ns: i64,
     /// Virtual wall-clock time at shutdown.
     pub end_wall_ns: i64,
-    /// Auto-responses still scheduled at shutdown (their orders are `unanswered`).
+    /// Automatic answers still scheduled at shutdown (their orders are `unanswered`).
     pub answers_pending: usize,
 }
 
@@ -142,8 +143,8 @@ pub fn replay<S: EventSink>(
                     return Err(ReplayError::RingFull { line: ev.line });
                 }
             }
-            Action::Response(r) => {
-                if d.responder.on_data(r).is_err() {
+            Action::Answer(a) => {
+                if d.responder.on_answer(a).is_err() {
                     return Err(ReplayError::RingFull { line: ev.line });
                 }
             }
@@ -245,13 +246,13 @@ impl<S: EventSink> Driver<S> {
         Ok(())
     }
 
-    /// Pushes every auto-response due now into the response ring (draining it when full).
+    /// Pushes every automatic answer due now into the response ring (draining it when full).
     fn deliver_due(&mut self) -> Result<(), ReplayError> {
         let now = self.now();
-        while let Some(r) = self.engine.exchange_mut().pop_due(now) {
-            if self.responder.on_data(r).is_err() {
+        while let Some(a) = self.engine.exchange_mut().pop_due(now) {
+            if self.responder.on_answer(a).is_err() {
                 self.settle()?;
-                if self.responder.on_data(r).is_err() {
+                if self.responder.on_answer(a).is_err() {
                     return Err(ReplayError::RingFull { line: 0 });
                 }
             }
@@ -260,9 +261,13 @@ impl<S: EventSink> Driver<S> {
     }
 
     /// After the last line: keep time running while the session is on and the queue holds orders
-    /// or auto-responses are due, but not past the window end (the logout is a wake-up).
+    /// (or replaces), cancels wait for a permit, or automatic answers are owed, but not past the
+    /// window end (the logout is a wake-up).
     fn run_tail(&mut self) -> Result<(), ReplayError> {
-        while self.engine.logged_on() && (self.engine.queue_len() > 0 || self.engine.exchange().pending() > 0)
+        while self.engine.logged_on()
+            && (self.engine.queue_len() > 0
+                || self.engine.next_send_ns().is_some()
+                || self.engine.exchange().pending() > 0)
         {
             match self.next_wake()? {
                 Some(wake) => self.run_until(wake)?,
@@ -312,12 +317,71 @@ mod tests {
         let ev = run(
             ("10:00", "11:00"),
             10,
-            "@0 new id=1 sym=1 side=B px=1 qty=1\n@150 response id=1 accept\n",
+            "@0 new id=1 sym=1 side=B px=1 qty=1\n@150 response id=1 accept\n@160 fill id=1 qty=1 px=1\n",
             None,
         );
         let r = ev.iter().find(|e| e.kind == K::Response).unwrap();
         assert_eq!((r.latency_ns, at(&ev, K::Response, 1)), (150 * MS, 150 * MS as i64));
-        assert_eq!(kinds(&ev), [(K::Logon, 0), (K::Sent, 1), (K::Response, 1), (K::Logout, 0)]);
+        assert_eq!(
+            kinds(&ev),
+            [(K::Logon, 0), (K::Sent, 1), (K::Response, 1), (K::Filled, 1), (K::Logout, 0)]
+        );
+    }
+
+    /// Scripted answers for three orders: a partial fill, a replace and the rest filled on the
+    /// new quantity; a cancel of a working order; a cancel that loses the race to a fill. Round
+    /// trips are exact.
+    #[test]
+    fn scripted_answers_drive_a_whole_life_with_exact_round_trips() {
+        let text = "@0 new id=1 sym=1 side=B px=10 qty=10\n@0 new id=2 sym=1 side=B px=10 qty=10\n\
+                    @0 new id=3 sym=1 side=B px=10 qty=10\n\
+                    @5 response id=1 accept\n@5 response id=2 accept\n@5 response id=3 accept\n\
+                    @20 fill id=1 qty=4 px=10\n@30 modify id=1 px=11 qty=20\n@45 replaced id=1\n\
+                    @50 fill id=1 qty=16 px=11\n\
+                    @60 cancel id=2\n@60 cancel id=3\n@65 fill id=3 qty=10 px=10\n\
+                    @70 cancel_rejected id=3\n@72 cancelled id=2\n";
+        // 1000/s, burst 1: one permit a ms (the cancel of 3 waits for @61).
+        let ev = run(("10:00", "11:00"), 1000, text, None);
+        let of = |id: u64| ev.iter().filter(|e| e.order_id == id).map(|e| e.kind).collect::<Vec<_>>();
+        assert_eq!(of(1), [K::Sent, K::Response, K::Fill, K::ReplaceSent, K::Replaced, K::Filled]);
+        assert_eq!(of(2), [K::Queued, K::Sent, K::Response, K::CancelSent, K::VenueCancelled]);
+        let race =
+            [K::Queued, K::Sent, K::Response, K::CancelQueued, K::CancelSent, K::Filled, K::UnexpectedReport];
+        assert_eq!(of(3), race);
+        assert_eq!(at(&ev, K::CancelSent, 3), 61 * MS as i64);
+        let find = |k: K, id: u64| *ev.iter().find(|e| e.kind == k && e.order_id == id).unwrap();
+        assert_eq!(find(K::Replaced, 1).latency_ns, 15 * MS);
+        assert_eq!((find(K::Filled, 1).qty, find(K::Filled, 1).latency_ns), (16, 20), "16 filled, 20 done");
+        assert_eq!(find(K::VenueCancelled, 2).latency_ns, 12 * MS);
+        assert!(!ev.iter().any(|e| e.kind == K::Unanswered));
+    }
+
+    #[test]
+    fn automatic_answers_carry_out_cancels_and_replaces_and_may_fill() {
+        let text = "@0 new id=1 sym=1 side=B px=10 qty=10\n@10 modify id=1 px=11 qty=12\n@20 cancel id=1\n";
+        let ev = run(("10:00", "11:00"), 1000, text, Some("5"));
+        let want = [
+            K::Logon,
+            K::Sent,
+            K::Response,
+            K::ReplaceSent,
+            K::Replaced,
+            K::CancelSent,
+            K::VenueCancelled,
+            K::Logout,
+        ];
+        assert_eq!(ev.iter().map(|e| e.kind).collect::<Vec<_>>(), want);
+        assert_eq!(
+            [at(&ev, K::Response, 1), at(&ev, K::Replaced, 1), at(&ev, K::VenueCancelled, 1)],
+            [5, 15, 25].map(|m| m * MS as i64)
+        );
+        let ev = run(("10:00", "11:00"), 1000, "@0 new id=1 sym=1 side=S px=9.5 qty=7\n", Some("5:fill"));
+        assert_eq!(
+            kinds(&ev),
+            [(K::Logon, 0), (K::Sent, 1), (K::Response, 1), (K::Filled, 1), (K::Logout, 0)]
+        );
+        let filled = ev.iter().find(|e| e.kind == K::Filled).unwrap();
+        assert_eq!((filled.qty, filled.price, at(&ev, K::Filled, 1)), (7, 9.5, 5 * MS as i64));
     }
 
     #[test]
@@ -380,10 +444,12 @@ mod tests {
     fn bad_arguments_are_errors() {
         assert_eq!(
             "150".parse::<AutoResponse>(),
-            Ok(AutoResponse { delay_ns: 150 * MS, kind: ResponseType::Accept })
+            Ok(AutoResponse { delay_ns: 150 * MS, kind: AutoAnswer::Accept })
         );
-        assert_eq!("0.5:reject".parse::<AutoResponse>().map(|a| a.kind), Ok(ResponseType::Reject));
-        for bad in ["", "x", "1:maybe", "-1", "1:"] {
+        assert_eq!("0.5:reject".parse::<AutoResponse>().map(|a| a.kind), Ok(AutoAnswer::Reject));
+        assert_eq!("2:fill".parse::<AutoResponse>().map(|a| a.kind), Ok(AutoAnswer::Fill));
+        assert_eq!("2:accept".parse::<AutoResponse>().map(|a| a.kind), Ok(AutoAnswer::Accept));
+        for bad in ["", "x", "1:maybe", "-1", "1:", "1:FILL"] {
             assert!(bad.parse::<AutoResponse>().is_err(), "{bad:?}");
         }
         let cfg = Config::default().validate().unwrap();

@@ -20,14 +20,17 @@
 //!
 //! # Semantics
 //!
-//! - At equal times: timers (logon, logout, throttle permits) and due auto-responses run first,
+//! - At equal times: timers (logon, logout, throttle permits) and due automatic answers run first,
 //!   then the scenario's lines, in file order.
-//! - `response` lines arrive at their time; with [`AutoResponse`] every sent order is also
-//!   answered a fixed delay after its send.
-//! - After the last line, time keeps running while a session is logged on and orders are queued
-//!   or auto-responses are outstanding — up to the window end at most (the logout runs; queued
-//!   orders are rejected `session_ended`). Then the engine shuts down as live: in-flight orders
-//!   are `unanswered` (the queue is empty by then, so no `shutdown` rejects).
+//! - Answer lines (`response`, `fill`, `cancelled`, `replaced`, `cancel_rejected`, `expired`)
+//!   arrive at their time; with [`AutoResponse`] every message sent is also answered a fixed
+//!   delay after its send (an order accepted, rejected or filled; a cancel or replace carried
+//!   out).
+//! - After the last line, time keeps running while a session is logged on and orders are queued,
+//!   cancels wait for a permit, or automatic answers are owed — up to the window end at most (the
+//!   logout runs; queued orders and cancels are rejected `session_ended`). Then the engine shuts
+//!   down as live: orders still at the exchange are `unanswered` (the queue is empty by then, so
+//!   no `shutdown` rejects).
 //!
 //! ```
 //! use oms::replay::{parse_scenario, replay, AutoResponse};

@@ -4,27 +4,37 @@
 //! The grammar (`docs/scenario-format.md` is the user-facing reference):
 //!
 //! ```text
-//! @<ms> new      id=<u64> sym=<i32> side=<char> px=<f64> qty=<u64> [p=<producer>]
-//! @<ms> modify   id=<u64> px=<f64> qty=<u64> [p=<producer>]
-//! @<ms> cancel   id=<u64> [p=<producer>]
-//! @<ms> response id=<u64> accept|reject
+//! @<ms> new             id=<u64> sym=<i32> side=<char> px=<f64> qty=<u64> [p=<producer>]
+//! @<ms> modify          id=<u64> px=<f64> qty=<u64> [p=<producer>]
+//! @<ms> cancel          id=<u64> [p=<producer>]
+//! @<ms> response        id=<u64> accept|reject
+//! @<ms> fill            id=<u64> qty=<u64> px=<f64>
+//! @<ms> cancelled       id=<u64>
+//! @<ms> replaced        id=<u64>
+//! @<ms> cancel_rejected id=<u64> [code=<u32>]
+//! @<ms> expired         id=<u64>
 //! @<ms> advance
 //! ```
 //!
 //! `#` starts a comment, blank lines are skipped, fields are `key=value` in any order. The parser
-//! checks syntax only: a side of `X` or a price of `NaN` parse fine, so that the engine's own
-//! rejects (`invalid_side`, `invalid_price`) can be replayed.
+//! checks syntax only: a side of `X`, a price of `NaN` or a fill of 0 parse fine, so that the
+//! engine's own rejects (`invalid_side`, `invalid_price`) and its handling of answers that do
+//! not fit (`unexpected_report`) can be replayed.
 //!
 //! ```
 //! use oms::replay::{parse_scenario, Action};
-//! let events = parse_scenario("@0 new id=1 sym=7 side=B px=100.5 qty=10\n@1.5 cancel id=1 p=2\n").unwrap();
+//! use oms::Answer;
+//! let events = parse_scenario("@0 new id=1 sym=7 side=B px=100.5 qty=10\n@1.5 cancel id=1 p=2\n\
+//!                              @2 fill id=1 qty=4 px=100.5\n").unwrap();
 //! assert_eq!(events[1].at_ns, 1_500_000);
 //! assert!(matches!(events[1].action, Action::Request { producer: 2, .. }));
+//! assert_eq!(events[2].action, Action::Answer(Answer::Fill { order_id: 1, last_qty: 4, last_px: 100.5 }));
 //! let err = parse_scenario("@0 new id=1\n").unwrap_err();
 //! assert_eq!(err.line, 1);
 //! ```
 
 use crate::model::{OrderRequest, OrderResponse, RequestType, ResponseType};
+use crate::ring::Answer;
 
 /// Most producers a scenario may use (`p=0` … `p=63`): each one is a ring of `ring_capacity`
 /// slots, allocated up front.
@@ -57,8 +67,9 @@ pub enum Action {
         /// The order fields as written.
         order: OrderRequest,
     },
-    /// An exchange response arriving at this time.
-    Response(OrderResponse),
+    /// An answer of the exchange arriving at this time: a first answer (`response`), a fill, a
+    /// cancel or replace carried out or refused, an expiry.
+    Answer(Answer),
     /// Nothing but the passage of time (timers due up to this time run).
     Advance,
 }
@@ -107,9 +118,9 @@ pub fn parse_scenario_line(raw: &str, line: usize) -> Result<Option<ScenarioEven
 /// Which verbs a reader of scenario lines takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verbs {
-    /// Every verb: the requests, `response` and `advance` (`oms replay`).
+    /// Every verb: the requests, the exchange's answers and `advance` (`oms replay`).
     All,
-    /// The requests and `advance`, not `response`: where a real exchange answers (`oms run`).
+    /// The requests and `advance`, not the answers: where a real exchange answers (`oms run`).
     Requests,
 }
 
@@ -117,20 +128,24 @@ impl Verbs {
     /// The verbs taken, in words (`new, modify, cancel or advance`).
     fn list(self) -> &'static str {
         match self {
-            Verbs::All => "new, modify, cancel, response or advance",
+            Verbs::All => {
+                "new, modify, cancel, response, fill, cancelled, replaced, cancel_rejected, expired or advance"
+            }
             Verbs::Requests => "new, modify, cancel or advance",
         }
     }
 }
 
-/// [`parse_scenario_line`] for a reader that takes only `verbs`: a `response` line where only
-/// requests are taken is an error saying why, and the messages list only the verbs taken.
+/// [`parse_scenario_line`] for a reader that takes only `verbs`: an answer line (`response`,
+/// `fill`, ...) where only requests are taken is an error saying why, and the messages list only
+/// the verbs taken.
 ///
 /// ```
 /// use oms::replay::{parse_scenario_line_for, Verbs};
 /// let e = parse_scenario_line_for("@0 buy id=1", 1, Verbs::Requests).unwrap_err();
 /// assert!(e.message.ends_with("(expected new, modify, cancel or advance)"));
 /// assert!(parse_scenario_line_for("@0 response id=1 accept", 1, Verbs::Requests).is_err());
+/// assert!(parse_scenario_line_for("@0 fill id=1 qty=1 px=1", 1, Verbs::Requests).is_err());
 /// ```
 pub fn parse_scenario_line_for(
     raw: &str,
@@ -198,6 +213,7 @@ enum Key {
     Px = 8,
     Qty = 16,
     P = 32,
+    Code = 64,
 }
 
 impl Key {
@@ -211,6 +227,7 @@ impl Key {
             b"px" => Key::Px,
             b"qty" => Key::Qty,
             b"p" => Key::P,
+            b"code" => Key::Code,
             _ => return None,
         })
     }
@@ -223,10 +240,11 @@ impl Key {
             Key::Px => "px",
             Key::Qty => "qty",
             Key::P => "p",
+            Key::Code => "code",
         }
     }
 
-    const ALL: [Key; 6] = [Key::Id, Key::Sym, Key::Side, Key::Px, Key::Qty, Key::P];
+    const ALL: [Key; 7] = [Key::Id, Key::Sym, Key::Side, Key::Px, Key::Qty, Key::P, Key::Code];
 }
 
 /// The verbs, with the keys each requires and allows.
@@ -236,6 +254,11 @@ enum Verb {
     Modify,
     Cancel,
     Response,
+    Fill,
+    Cancelled,
+    Replaced,
+    CancelRejected,
+    Expired,
     Advance,
 }
 
@@ -246,6 +269,11 @@ impl Verb {
             b"modify" => Verb::Modify,
             b"cancel" => Verb::Cancel,
             b"response" => Verb::Response,
+            b"fill" => Verb::Fill,
+            b"cancelled" => Verb::Cancelled,
+            b"replaced" => Verb::Replaced,
+            b"cancel_rejected" => Verb::CancelRejected,
+            b"expired" => Verb::Expired,
             b"advance" => Verb::Advance,
             _ => return None,
         })
@@ -253,12 +281,14 @@ impl Verb {
 
     /// (required keys, optional keys) as bit sets.
     fn keys(self) -> (u8, u8) {
-        let (id, sym, side, px, qty, p) = (1, 2, 4, 8, 16, 32);
+        let (id, sym, side, px, qty, p, code) = (1, 2, 4, 8, 16, 32, 64);
         match self {
             Verb::New => (id | sym | side | px | qty, p),
             Verb::Modify => (id | px | qty, p),
             Verb::Cancel => (id, p),
-            Verb::Response => (id, 0),
+            Verb::Fill => (id | qty | px, 0),
+            Verb::CancelRejected => (id, code),
+            Verb::Response | Verb::Cancelled | Verb::Replaced | Verb::Expired => (id, 0),
             Verb::Advance => (0, 0),
         }
     }
@@ -269,8 +299,18 @@ impl Verb {
             Verb::Modify => "modify",
             Verb::Cancel => "cancel",
             Verb::Response => "response",
+            Verb::Fill => "fill",
+            Verb::Cancelled => "cancelled",
+            Verb::Replaced => "replaced",
+            Verb::CancelRejected => "cancel_rejected",
+            Verb::Expired => "expired",
             Verb::Advance => "advance",
         }
+    }
+
+    /// Whether the line is an answer of the exchange (not a request, not `advance`).
+    fn is_answer(self) -> bool {
+        !matches!(self, Verb::New | Verb::Modify | Verb::Cancel | Verb::Advance)
     }
 }
 
@@ -286,16 +326,18 @@ fn parse_line(content: &str, line: usize, verbs: Verbs) -> Result<ScenarioEvent,
     let at_ns = parse_ms(ms)?;
     let verb =
         Verb::parse(verb).ok_or_else(|| format!("unknown verb {verb:?} (expected {})", verbs.list()))?;
-    if let (Verb::Response, Verbs::Requests) = (verb, verbs) {
-        return Err("`response` lines are not taken here: the exchange answers (they are for \
-                    `oms replay`)"
-            .into());
+    if verb.is_answer() && verbs == Verbs::Requests {
+        return Err(format!(
+            "`{}` lines are not taken here: the exchange answers (they are for `oms replay`)",
+            verb.name()
+        ));
     }
     let (required, optional) = verb.keys();
 
     let mut seen = 0u8;
     let mut order = OrderRequest { symbol_id: 0, price: 0.0, qty: 0, side: '\0', order_id: 0 };
     let mut producer = 0usize;
+    let mut code = 0u32;
     let mut response: Option<ResponseType> = None;
     for tok in tokens {
         if let Verb::Response = verb
@@ -338,6 +380,7 @@ fn parse_line(content: &str, line: usize, verbs: Verbs) -> Result<ScenarioEvent,
                     _ => return Err(format!("side={v:?}: expected exactly one character")),
                 };
             }
+            Key::Code => code = number(k, v, "a reason code (u32)")?,
             Key::P => {
                 producer = number(k, v, "a producer index")?;
                 if producer >= MAX_SCENARIO_PRODUCERS {
@@ -360,10 +403,19 @@ fn parse_line(content: &str, line: usize, verbs: Verbs) -> Result<ScenarioEvent,
         Verb::Cancel => Action::Request { producer, request: RequestType::Cancel, order },
         Verb::Response => match response {
             Some(response_type) => {
-                Action::Response(OrderResponse { order_id: order.order_id, response_type })
+                Action::Answer(Answer::Response(OrderResponse { order_id: order.order_id, response_type }))
             }
             None => return Err("response: missing `accept` or `reject`".into()),
         },
+        Verb::Fill => Action::Answer(Answer::Fill {
+            order_id: order.order_id,
+            last_qty: order.qty,
+            last_px: order.price,
+        }),
+        Verb::Cancelled => Action::Answer(Answer::Cancelled { order_id: order.order_id }),
+        Verb::Replaced => Action::Answer(Answer::Replaced { order_id: order.order_id }),
+        Verb::CancelRejected => Action::Answer(Answer::CancelRejected { order_id: order.order_id, code }),
+        Verb::Expired => Action::Answer(Answer::Expired { order_id: order.order_id }),
         Verb::Advance => Action::Advance,
     };
     Ok(ScenarioEvent { at_ns, line, action })
@@ -401,7 +453,10 @@ mod tests {
         assert!(matches!(ev[2].action, Action::Request { producer: 1, request: RequestType::Cancel, .. }));
         assert_eq!(
             ev[3].action,
-            Action::Response(OrderResponse { order_id: 1, response_type: ResponseType::Reject })
+            Action::Answer(Answer::Response(OrderResponse {
+                order_id: 1,
+                response_type: ResponseType::Reject
+            }))
         );
         assert_eq!(ev[3].at_ns, 2_250_000);
         assert_eq!((ev[4].action, ev[4].line), (Action::Advance, 7));
@@ -457,6 +512,22 @@ mod tests {
             ("@1 response accept", "missing id"),
             ("@1 advance id=3", "does not apply"),
             ("@1 cancel id", "key=value"),
+            ("@1 fill id=1 qty=2", "fill: missing px"),
+            ("@1 fill id=1 px=2", "fill: missing qty"),
+            ("@1 fill qty=1 px=2", "fill: missing id"),
+            ("@1 fill id=1 qty=-2 px=1", "quantity"),
+            ("@1 fill id=1 qty=2 px=1 p=1", "does not apply"),
+            ("@1 fill id=1 qty=2 px=1 accept", "key=value"),
+            ("@1 cancelled", "cancelled: missing id"),
+            ("@1 cancelled id=1 qty=1", "does not apply"),
+            ("@1 replaced id=x", "order id"),
+            ("@1 replaced id=1 code=1", "does not apply"),
+            ("@1 cancel_rejected id=1 code=-1", "reason code"),
+            ("@1 cancel_rejected id=1 code=4294967296", "reason code"),
+            ("@1 cancel_rejected id=1 code=1 code=2", "twice"),
+            ("@1 expired id=1 px=1", "does not apply"),
+            ("@1 cancel id=1 code=1", "does not apply"),
+            ("@1 canceled id=1", "unknown verb"),
         ];
         for (line, needle) in cases {
             let e = err(&format!("{ok}\n{line}\n{ok}"));
@@ -467,6 +538,33 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.message.contains("backwards"), "{}", e.message);
         assert_eq!(e.to_string(), "line 2: time goes backwards: @4.999 is before the previous line's @5");
+    }
+
+    #[test]
+    fn every_answer_verb_parses() {
+        let text = "@1 fill px=99.5 id=4 qty=3\n@2 cancelled id=4\n@3 replaced id=5\n\
+                    @4 cancel_rejected id=6\n@5 cancel_rejected code=99 id=6\n@6 expired id=7\n\
+                    @7 fill id=8 qty=0 px=NaN   # syntax only: the engine judges\n";
+        let got: Vec<Action> = parse_scenario(text).unwrap().iter().map(|e| e.action).collect();
+        assert_eq!(
+            got[..6],
+            [
+                Action::Answer(Answer::Fill { order_id: 4, last_qty: 3, last_px: 99.5 }),
+                Action::Answer(Answer::Cancelled { order_id: 4 }),
+                Action::Answer(Answer::Replaced { order_id: 5 }),
+                Action::Answer(Answer::CancelRejected { order_id: 6, code: 0 }),
+                Action::Answer(Answer::CancelRejected { order_id: 6, code: 99 }),
+                Action::Answer(Answer::Expired { order_id: 7 }),
+            ]
+        );
+        assert!(
+            matches!(got[6], Action::Answer(Answer::Fill { last_qty: 0, last_px, .. }) if last_px.is_nan())
+        );
+        // Where the exchange answers (`oms run`), no answer line is taken, each saying why.
+        for line in text.lines() {
+            let e = parse_scenario_line_for(line, 9, Verbs::Requests).unwrap_err();
+            assert!(e.message.contains("lines are not taken here: the exchange answers"), "{line}: {e}");
+        }
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct Expectation {
     pub reason: Option<RejectReason>,
     pub response: Option<ResponseType>,
     pub latency_ns: Option<u64>,
+    /// A fill's quantity filled so far (`cum=`).
+    pub cum: Option<u64>,
+    /// A `cancel_rejected`'s reason code (`code=`).
+    pub code: Option<u64>,
     pub req: Option<RequestType>,
     /// The producer the record answers (`p=`, as in scenario lines).
     pub p: Option<u16>,
@@ -63,6 +67,8 @@ fn parse_one(line: usize, text: &str) -> Result<Expectation, String> {
         reason: None,
         response: None,
         latency_ns: None,
+        cum: None,
+        code: None,
         req: None,
         p: None,
     };
@@ -97,6 +103,11 @@ fn parse_one(line: usize, text: &str) -> Result<Expectation, String> {
                 })
             }
             "latency" => e.latency_ns = Some(ms_to_ns(value).ok_or_else(bad)?),
+            "cum" if matches!(kind, EventKind::Fill | EventKind::Filled) => {
+                e.cum = Some(value.parse().map_err(|_| bad())?)
+            }
+            "code" if kind == EventKind::CancelRejected => e.code = Some(value.parse().map_err(|_| bad())?),
+            "cum" | "code" => return Err(err(format!("{key}= does not apply to {}", kind.name()))),
             "req" => {
                 e.req = Some(match value {
                     "new" => RequestType::New,
@@ -142,6 +153,8 @@ fn matches(e: &Expectation, r: &EventRecord, start_ns: i64) -> bool {
         && e.reason.is_none_or(|v| Some(v) == r.reason)
         && e.response.is_none_or(|v| v == r.response)
         && e.latency_ns.is_none_or(|v| v == r.latency_ns)
+        && e.cum.is_none_or(|v| v == r.latency_ns)
+        && e.code.is_none_or(|v| v == r.latency_ns)
         && e.req.is_none_or(|v| v == r.request)
         && e.p.is_none_or(|v| v == r.producer)
 }

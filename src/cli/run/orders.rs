@@ -93,7 +93,7 @@ impl Input {
                 }
                 let used = events.iter().filter_map(|e| match e.action {
                     Action::Request { producer, .. } => Some(producer + 1),
-                    Action::Response(_) | Action::Advance => None,
+                    Action::Answer(_) | Action::Advance => None,
                 });
                 input.producers = producers.unwrap_or_else(|| used.max().unwrap_or(1));
                 for ev in &events {
@@ -229,12 +229,16 @@ impl Input {
         }
     }
 
-    /// What `oms run` refuses in a line that parses: `response`, a producer it has no ring
-    /// for, a time before the previous line's. The message does not name the line.
+    /// What `oms run` refuses in a line that parses: an answer (`response`, `fill`, ...), a
+    /// producer it has no ring for, a time before the previous line's. The message does not
+    /// name the line.
     fn check(&mut self, ev: &ScenarioEvent) -> Result<(), String> {
         match ev.action {
-            Action::Response(_) => {
-                return Err("`response` lines are not taken by `oms run`: the exchange answers".into());
+            Action::Answer(_) => {
+                return Err(
+                    "answer lines (`response`, `fill`, ...) are not taken by `oms run`: the exchange answers"
+                        .into(),
+                );
             }
             Action::Request { producer, .. } if producer >= self.producers => {
                 let n = self.producers;
