@@ -60,6 +60,12 @@ impl Live {
         }
     }
 
+    /// Whether the exchange has answered the order (it is working, filled in part, or has a
+    /// cancel or replace pending): its life is the `lifecycle` rule's.
+    pub(super) fn answered(&self) -> bool {
+        matches!(self, Live::Open(o) if o.life.state() != crate::model::OrderState::Sent)
+    }
+
     pub(super) fn state(&self) -> &'static str {
         match self {
             Live::Queued(_) => "queued",
@@ -296,13 +302,17 @@ impl Orders {
         Some((first, n))
     }
 
-    /// The live order recorded earliest: (id, order), for the end-of-journal report.
-    pub(super) fn oldest(&self) -> Option<(u64, Live)> {
-        self.live.iter().min_by_key(|(_, l)| l.since_seq()).map(|(id, l)| (*id, *l))
-    }
-
-    /// Live orders.
-    pub(super) fn len(&self) -> usize {
-        self.live.len()
+    /// Among the live orders `which` picks, the one recorded earliest (id, order) and how many
+    /// there are, for the end-of-journal report (a walk over every live order, once).
+    pub(super) fn oldest(&self, which: impl Fn(&Live) -> bool) -> Option<(u64, Live, usize)> {
+        let mut n = 0;
+        let mut oldest: Option<(u64, Live)> = None;
+        for (id, l) in self.live.iter().filter(|(_, l)| which(l)) {
+            n += 1;
+            if oldest.is_none_or(|(_, o)| l.since_seq() < o.since_seq()) {
+                oldest = Some((*id, *l));
+            }
+        }
+        oldest.map(|(id, l)| (id, l, n))
     }
 }
