@@ -59,7 +59,7 @@ impl Auditor {
         // A Cancel drops a replace of the order waiting in the queue: the order is cancelled
         // instead.
         self.orders.drop_replace(id);
-        let waits = self.orders.open(id).is_some_and(|x| x.cancel_waits);
+        let waits = self.orders.open(id).is_some_and(|x| x.cancel_waits());
         let may = self.orders.open(id).map(|x| x.life.may_cancel());
         if waits {
             self.misfit(r, id, state, "a cancel of it already waits (one request at a time)");
@@ -73,7 +73,7 @@ impl Auditor {
         let id = o.order_id;
         self.check_message(r, id);
         let Some(state) = self.open_state(r, id) else { return };
-        if self.orders.open(id).is_some_and(|x| x.cancel_waits) {
+        if self.orders.open(id).is_some_and(|x| x.cancel_waits()) {
             let first = self.orders.cancel_front();
             if first != Some(id) {
                 self.fail(Rule::Fifo, r.seq, Some(id), || {
@@ -106,7 +106,7 @@ impl Auditor {
         self.check_replace_values(r, o);
         let Some(state) = self.open_state(r, id) else { return };
         let Some(x) = self.orders.open(id).copied() else { return };
-        if x.cancel_waits || x.replace.is_some() {
+        if x.cancel_waits() || x.replace.is_some() {
             self.misfit(r, id, state, "a cancel or replace of it already waits (one request at a time)");
         } else {
             self.check_may_replace(r, id, state, x.life.may_replace(o.qty), x.life.cum_qty());
@@ -155,7 +155,7 @@ impl Auditor {
             self.orders.drop_replace(id);
         } else {
             self.check_queue_empty(r, id, "a replace sent at once");
-            if x.cancel_waits {
+            if x.cancel_waits() {
                 self.misfit(r, id, state, "a cancel of it waits (one request at a time)");
             }
         }
@@ -370,11 +370,14 @@ impl Auditor {
             let what = if answer == AnswerKind::Fill {
                 format!("a fill of {qty} @ {price}")
             } else {
-                format!("a {} answer", answer.name())
+                format!("the answer {}", answer.name())
             };
             let state = state.map_or("", OrderState::name);
             self.fail(Rule::Lifecycle, r.seq, Some(id), || {
-                format!("{what} recorded as an unexpected_report, but it fits the order's state ({state}): it is applied")
+                format!(
+                    "{what} is recorded as an unexpected_report, but it fits the order's state ({state}): \
+                     it is applied"
+                )
             });
         }
     }
@@ -397,7 +400,7 @@ impl Auditor {
             }
             RejectReason::RequestPending => open.is_some_and(|x| {
                 valid
-                    && (x.cancel_waits
+                    && (x.cancel_waits()
                         || x.replace.is_some()
                         || x.life.may_replace(o.qty) == Err(Refusal::Pending))
             }),
@@ -446,7 +449,7 @@ impl Auditor {
         let id = o.order_id;
         let open = self.orders.open(id).copied();
         let logged_on = self.session.is_some();
-        let waited = open.is_some_and(|x| x.cancel_waits);
+        let waited = open.is_some_and(|x| x.cancel_waits());
         let fits = match reason {
             // Written by engines before cancel / replace of open orders.
             RejectReason::NotQueued => !self.orders.is_queued(id),
@@ -455,7 +458,7 @@ impl Auditor {
                     && open.is_none_or(|x| x.life.may_cancel() == Err(Refusal::NotOpen))
             }
             RejectReason::RequestPending => {
-                open.is_some_and(|x| x.cancel_waits || x.life.may_cancel() == Err(Refusal::Pending))
+                open.is_some_and(|x| x.cancel_waits() || x.life.may_cancel() == Err(Refusal::Pending))
             }
             RejectReason::OutsideWindow => !logged_on && open.is_some(),
             RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::Cancel),

@@ -102,7 +102,7 @@ impl Auditor {
             side: o.side,
             life: OrderLife::sent(o.price, o.qty),
             request_ns: 0,
-            cancel_waits: false,
+            cancel_ticket: None,
             replace: None,
         };
         match self.orders.get(id).copied() {
