@@ -124,6 +124,10 @@ fn a_fix_sessions_day_passes() {
         .session(10_001, E::LoggedOut)
         .response(10_002, 4, ResponseType::Accept)
         .execution(10_003, 4)
+        // Accepted orders work on until the shutdown leaves them unanswered.
+        .unanswered(10_004, 1)
+        .unanswered(10_004, 3)
+        .unanswered(10_004, 4)
         .audit();
     assert!(report.is_clean(), "{report}");
     assert_eq!(report.rule(Rule::Responses).checked, 8, "4 responses, 3 executions, 1 reject");
@@ -143,6 +147,7 @@ fn what_the_exchange_says_while_a_shutdown_logout_goes_out_is_allowed() {
         .execution(3001, 2)
         .session(3002, E::LoggedOut)
         .unanswered(3003, 1)
+        .unanswered(3003, 2)
         .audit();
     assert!(report.is_clean(), "{report}");
     // A send there is not.
@@ -162,6 +167,8 @@ fn a_send_while_the_exchange_session_is_down_breaks_the_window_rule() {
             .response(5, 1, ResponseType::Accept)
             .response(5, 2, ResponseType::Accept)
             .logout(10_000)
+            .unanswered(10_000, 1)
+            .unanswered(10_000, 2)
             .audit();
         let (seq, id, message) = first(&report, Rule::Window);
         assert_eq!((seq, id), (5, Some(2)), "{down:?}: {message}");
@@ -185,7 +192,13 @@ fn sends_before_the_exchange_session_first_logs_on_break_the_window_rule() {
     assert_eq!((seq, id), (2, Some(1)), "{message}");
     assert!(message.starts_with("2 order(s) sent after the logon"), "{message}");
     // An exchange that never reports (the simulated one) is ready at the logon.
-    let report = J::default().logon(0).sent(1, 1).response(6, 1, ResponseType::Accept).logout(10_000).audit();
+    let report = J::default()
+        .logon(0)
+        .sent(1, 1)
+        .response(6, 1, ResponseType::Accept)
+        .logout(10_000)
+        .unanswered(10_000, 1)
+        .audit();
     assert!(report.is_clean(), "{report}");
 }
 

@@ -83,6 +83,13 @@ impl J {
     fn unanswered(self, ms: i64, id: u64) -> Self {
         self.event(ms, Event::Unanswered { order: J::order(id) })
     }
+    /// A fill of `qty` of order `id` (symbol 7, buy, qty 5), `cum` filled after it.
+    fn fill(self, ms: i64, id: u64, qty: u64, cum: u64) -> Self {
+        let (last_qty, cum_qty, complete) = (qty, cum, cum == J::order(id).qty);
+        let e =
+            Event::Fill { order_id: id, symbol_id: 7, side: 'B', last_qty, last_px: 10.0, cum_qty, complete };
+        self.event(ms, e)
+    }
 
     fn numbered(&self) -> Vec<EventRecord> {
         self.0.iter().enumerate().map(|(i, r)| EventRecord { seq: i as u64 + 1, ..*r }).collect()
@@ -107,8 +114,8 @@ fn broken(report: &AuditReport, rule: Rule, seq: u64, order: Option<u64>, words:
     assert!(v.message.contains(words), "{:?} does not say {words:?}", v.message);
 }
 
-/// Logon, order 1 sent at once and answered, 2 and 3 queued, 3 modified, 2 sent, 3 cancelled,
-/// id 3 reused and sent, id 1 reused and queued at the logout (session_ended).
+/// Logon, order 1 sent at once, accepted and filled, 2 and 3 queued, 3 modified, 2 sent, 3
+/// cancelled, id 3 reused and sent, id 1 reused and queued at the logout (session_ended).
 fn good() -> J {
     let modified = OrderRequest { price: 11.0, qty: 9, ..J::order(3) };
     J::default()
@@ -119,6 +126,7 @@ fn good() -> J {
         .queued(0, 3)
         .modified(100, modified)
         .response(200, 1, 200)
+        .fill(300, 1, 5, 5)
         .sent(500, 2)
         .cancelled(600, 3)
         .sent(1000, 3)
@@ -139,7 +147,7 @@ fn a_correct_journal_passes_and_counts_what_it_checked() {
     let r = good().audit();
     assert!(r.is_clean() && r.complete, "{r}");
     let checked = |rule| r.rule(rule).checked;
-    assert_eq!(checked(Rule::Records), 20);
+    assert_eq!(checked(Rule::Records), 21);
     assert_eq!(checked(Rule::Throttle), 3);
     assert_eq!(checked(Rule::Fates), 8, "New orders: 9, 1, 2, 3, 3 again, 1 again, 2 again, 4");
     assert_eq!(checked(Rule::Responses), 2);
@@ -251,7 +259,7 @@ fn modify_rule_breaks() {
     let r = nan.rejected(10_000, J::order(1), Q::New, R::SessionEnded).logout(10_000).audit();
     broken(&r, Rule::Modify, 3, Some(1), "must be rejected");
     let not_queued = J::default().logon(0).sent(0, 1).modified(100, to(11.0, 9));
-    broken(&end(not_queued).audit(), Rule::Modify, 3, Some(1), "not in the queue");
+    broken(&end(not_queued).audit(), Rule::Modify, 3, Some(1), "nor a replace of it is in the queue");
     let wrongly = J::default().logon(0).queued(0, 1).rejected(100, to(11.0, 9), Q::Modify, R::NotQueued);
     let r = wrongly.rejected(10_000, J::order(1), Q::New, R::SessionEnded).logout(10_000).audit();
     broken(&r, Rule::Modify, 3, Some(1), "rejected not_queued does not fit");
@@ -268,7 +276,7 @@ fn well_formed_rule_breaks() {
 fn fates_rule_breaks() {
     let end = |j: J| j.logout(10_000);
     let twice = J::default().logon(0).sent(0, 1).sent(500, 1).response(600, 1, 100);
-    broken(&end(twice).audit(), Rule::Fates, 3, Some(1), "sent twice");
+    broken(&end(twice).unanswered(10_000, 1).audit(), Rule::Fates, 3, Some(1), "sent twice");
     let requeued = J::default().logon(0).sent(0, 1).queued(0, 1).unanswered(0, 1);
     assert!(end(requeued).audit().broken().contains(&Rule::Fates));
     let not_queued = J::default().logon(0).cancelled(0, 1);
@@ -300,9 +308,14 @@ fn session_end_rule_breaks() {
     let q = || J::default().logon(0).queued(0, 1).queued(0, 2);
     let order = reject(reject(q(), 2), 1).logout(10_000);
     broken(&order.audit(), Rule::SessionEnd, 4, Some(2), "out of queue order");
-    let gap = reject(q(), 1).unmatched(10_000, 7);
+    // Between the rejects and the logout the exchange may still answer (the working orders are
+    // cancelled before the logout), but nothing else is decided.
+    let answer = reject(reject(q(), 1), 2).unmatched(10_000, 7).logout(10_000);
+    assert!(answer.audit().is_clean(), "{}", answer.audit());
+    let modified = OrderRequest { price: 11.0, ..J::order(2) };
+    let gap = reject(q(), 1).modified(10_000, modified);
     let gap = reject(gap, 2).logout(10_000);
-    broken(&gap.audit(), Rule::SessionEnd, 5, Some(7), "right before the logout");
+    broken(&gap.audit(), Rule::SessionEnd, 5, Some(2), "right before the logout");
     let reject_at_5 = |j: J, id| j.rejected(5_000, J::order(id), Q::New, R::SessionEnded);
     let early = reject_at_5(reject_at_5(q(), 1), 2).logout(5_000);
     broken(&early.audit(), Rule::SessionEnd, 4, None, "before the window's end");
@@ -310,17 +323,18 @@ fn session_end_rule_breaks() {
 
 #[test]
 fn responses_rule_breaks() {
-    let end = |j: J| j.logout(10_000);
+    // Accepted orders work on: the shutdown after the logout leaves them unanswered.
+    let end = |j: J| j.logout(10_000).unanswered(10_000, 1);
     let long = J::default().logon(0).sent(0, 1).response(100, 1, 101);
     broken(&end(long).audit(), Rule::Responses, 3, Some(1), "latency 101000000 ns");
     let short = J::default().logon(0).sent(0, 1).response(100, 1, 99);
     assert!(end(short).audit().is_clean(), "live: at most the gap");
-    let v = J::default().logon(0).sent(0, 1).response(100, 1, 99).logout(10_000);
+    let v = J::default().logon(0).sent(0, 1).response(100, 1, 99).logout(10_000).unanswered(10_000, 1);
     let r =
         v.audit_with(&ten_seconds(), &throttle(ThrottleMode::TokenBucket, 2, 1), AuditOptions::VIRTUAL_TIME);
     broken(&r, Rule::Responses, 3, Some(1), "latency 99000000 ns");
     let queued = J::default().logon(0).queued(0, 1).response(100, 1, 100);
-    let r = end(queued.rejected(10_000, J::order(1), Q::New, R::SessionEnded)).audit();
+    let r = queued.rejected(10_000, J::order(1), Q::New, R::SessionEnded).logout(10_000).audit();
     assert!(r.broken().contains(&Rule::Responses), "{r}");
     let unmatched = J::default().logon(0).sent(0, 1).unmatched(100, 1).response(200, 1, 200);
     broken(&end(unmatched).audit(), Rule::Responses, 3, Some(1), "in flight since seq 2");

@@ -39,10 +39,17 @@ pub(super) struct Open {
     pub life: OrderLife,
     /// When the pending cancel or replace was sent, ns.
     pub request_ns: i64,
-    /// A cancel of it waits in the cancel line.
-    pub cancel_waits: bool,
+    /// A cancel of it waits in the cancel line: its place there.
+    pub cancel_ticket: Option<u64>,
     /// A replace of it waits in the queue.
     pub replace: Option<Queued>,
+}
+
+impl Open {
+    /// Whether a cancel of it waits in the cancel line.
+    pub(super) fn cancel_waits(&self) -> bool {
+        self.cancel_ticket.is_some()
+    }
 }
 
 /// A live order.
@@ -58,6 +65,12 @@ impl Live {
             Live::Queued(q) => q.since_seq,
             Live::Open(o) => o.since_seq,
         }
+    }
+
+    /// Whether the exchange has answered the order (it is working, filled in part, or has a
+    /// cancel or replace pending): its life is the `lifecycle` rule's.
+    pub(super) fn answered(&self) -> bool {
+        matches!(self, Live::Open(o) if o.life.state() != crate::model::OrderState::Sent)
     }
 
     pub(super) fn state(&self) -> &'static str {
@@ -96,8 +109,9 @@ pub(super) struct Orders {
     /// Replaces in the queue.
     replaces: usize,
     next_ticket: u64,
-    /// Ids whose cancel waits, in line order; entries whose order no longer waits are stale.
-    cancels: VecDeque<u64>,
+    /// `(id, ticket)` of the waiting cancels in line order; entries whose ticket no longer
+    /// matches are stale (the cancel went out or was rejected, perhaps followed by another).
+    cancels: VecDeque<(u64, u64)>,
     /// Cancels waiting.
     waiting_cancels: usize,
 }
@@ -227,18 +241,20 @@ impl Orders {
     /// A cancel of the open order `id` waits in the line.
     pub(super) fn wait_cancel(&mut self, id: u64) {
         if let Some(Live::Open(o)) = self.live.get_mut(&id)
-            && !o.cancel_waits
+            && o.cancel_ticket.is_none()
         {
-            o.cancel_waits = true;
+            let ticket = self.next_ticket;
+            self.next_ticket += 1;
+            o.cancel_ticket = Some(ticket);
             self.waiting_cancels += 1;
-            self.cancels.push_back(id);
+            self.cancels.push_back((id, ticket));
         }
     }
 
     /// The order whose cancel is first in line (dropping stale entries on the way).
     pub(super) fn cancel_front(&mut self) -> Option<u64> {
-        while let Some(&id) = self.cancels.front() {
-            if matches!(self.live.get(&id), Some(Live::Open(o)) if o.cancel_waits) {
+        while let Some(&(id, ticket)) = self.cancels.front() {
+            if matches!(self.live.get(&id), Some(Live::Open(o)) if o.cancel_ticket == Some(ticket)) {
                 return Some(id);
             }
             self.cancels.pop_front();
@@ -249,7 +265,7 @@ impl Orders {
     /// The cancel of `id` no longer waits (it went out, or was rejected); whether it waited.
     pub(super) fn unwait_cancel(&mut self, id: u64) -> bool {
         let Some(Live::Open(o)) = self.live.get_mut(&id) else { return false };
-        let waited = std::mem::take(&mut o.cancel_waits);
+        let waited = o.cancel_ticket.take().is_some();
         if waited {
             self.waiting_cancels -= 1;
         }
@@ -296,13 +312,17 @@ impl Orders {
         Some((first, n))
     }
 
-    /// The live order recorded earliest: (id, order), for the end-of-journal report.
-    pub(super) fn oldest(&self) -> Option<(u64, Live)> {
-        self.live.iter().min_by_key(|(_, l)| l.since_seq()).map(|(id, l)| (*id, *l))
-    }
-
-    /// Live orders.
-    pub(super) fn len(&self) -> usize {
-        self.live.len()
+    /// Among the live orders `which` picks, the one recorded earliest (id, order) and how many
+    /// there are, for the end-of-journal report (a walk over every live order, once).
+    pub(super) fn oldest(&self, which: impl Fn(&Live) -> bool) -> Option<(u64, Live, usize)> {
+        let mut n = 0;
+        let mut oldest: Option<(u64, Live)> = None;
+        for (id, l) in self.live.iter().filter(|(_, l)| which(l)) {
+            n += 1;
+            if oldest.is_none_or(|(_, o)| l.since_seq() < o.since_seq()) {
+                oldest = Some((*id, *l));
+            }
+        }
+        oldest.map(|(id, l)| (id, l, n))
     }
 }

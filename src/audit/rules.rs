@@ -104,7 +104,8 @@ impl Rule {
             Rule::Throttle => throttle_statement(throttle),
             Rule::Fifo => "queued orders and replaces go out oldest first; a new order or a replace is \
                            never sent at once while another waits in the queue; waiting cancels go \
-                           out oldest first, and none is sent at once while another waits"
+                           out before any new order or replace, oldest first, and none is sent at \
+                           once while another waits"
                 .into(),
             Rule::Modify => "a modify changes a queued order (or a queued replace) in place: it keeps its \
                              place in the queue, its new price and quantity are valid, and it is sent \
@@ -131,8 +132,8 @@ impl Rule {
                                 replace is sent only for a working order (accepted, not filled), one at a \
                                 time, and a replace never asks for what is already filled; no order is \
                                 filled beyond the quantity of the version that was live; every answer \
-                                fits the order's state (one that does not is an unexpected_report); \
-                                every order at the exchange ends filled, cancelled, rejected, expired or \
+                                fits the order's state, and an unexpected_report only one that does not; \
+                                every order the exchange accepted ends filled, cancelled, expired or \
                                 unanswered"
                 .into(),
         }

@@ -7,7 +7,7 @@
 use super::Auditor;
 use crate::audit::Rule;
 use crate::audit::orders::{Front, Queued};
-use crate::model::{Filled, OrderRequest, OrderState, Refusal, RejectReason, RequestType};
+use crate::model::{AnswerKind, Filled, OrderRequest, OrderState, Refusal, RejectReason, RequestType};
 use crate::record::EventRecord;
 
 impl Auditor {
@@ -31,6 +31,20 @@ impl Auditor {
         state
     }
 
+    /// Why a cancel or replace may not go out for an order in `state` (not working).
+    fn not_working(&mut self, r: &EventRecord, id: u64, state: OrderState, refusal: Refusal) {
+        let why = match (state, refusal) {
+            (OrderState::Sent, _) => {
+                "it awaits its first answer: only a working order (accepted, not filled) is cancelled or \
+                 replaced"
+            }
+            (_, Refusal::Pending) => "a cancel or replace of it is pending: one at a time",
+            (_, Refusal::BelowFilled) => "a replace never asks for what is already filled",
+            (_, Refusal::NotOpen) => "only a working order (accepted, not filled) is cancelled or replaced",
+        };
+        self.misfit(r, id, state, why);
+    }
+
     /// A transition the order's state does not allow.
     fn misfit(&mut self, r: &EventRecord, id: u64, state: OrderState, why: &str) {
         self.fail(Rule::Lifecycle, r.seq, Some(id), || {
@@ -45,12 +59,12 @@ impl Auditor {
         // A Cancel drops a replace of the order waiting in the queue: the order is cancelled
         // instead.
         self.orders.drop_replace(id);
-        let waits = self.orders.open(id).is_some_and(|x| x.cancel_waits);
+        let waits = self.orders.open(id).is_some_and(|x| x.cancel_waits());
         let may = self.orders.open(id).map(|x| x.life.may_cancel());
         if waits {
             self.misfit(r, id, state, "a cancel of it already waits (one request at a time)");
-        } else if may != Some(Ok(())) {
-            self.misfit(r, id, state, "only a working order (accepted, not filled) is cancelled");
+        } else if let Some(Err(refusal)) = may {
+            self.not_working(r, id, state, refusal);
         }
         self.orders.wait_cancel(id);
     }
@@ -59,7 +73,7 @@ impl Auditor {
         let id = o.order_id;
         self.check_message(r, id);
         let Some(state) = self.open_state(r, id) else { return };
-        if self.orders.open(id).is_some_and(|x| x.cancel_waits) {
+        if self.orders.open(id).is_some_and(|x| x.cancel_waits()) {
             let first = self.orders.cancel_front();
             if first != Some(id) {
                 self.fail(Rule::Fifo, r.seq, Some(id), || {
@@ -79,12 +93,8 @@ impl Auditor {
             }
             self.orders.drop_replace(id);
         }
-        match self.orders.life_mut(id).map(|l| l.cancel_sent()) {
-            Some(Err(Refusal::Pending)) => self.misfit(r, id, state, "one cancel or replace at a time"),
-            Some(Err(_)) => {
-                self.misfit(r, id, state, "only a working order (accepted, not filled) is cancelled")
-            }
-            _ => {}
+        if let Some(Err(refusal)) = self.orders.life_mut(id).map(|l| l.cancel_sent()) {
+            self.not_working(r, id, state, refusal);
         }
         self.orders.set_request_ns(id, r.time_ns);
     }
@@ -96,7 +106,7 @@ impl Auditor {
         self.check_replace_values(r, o);
         let Some(state) = self.open_state(r, id) else { return };
         let Some(x) = self.orders.open(id).copied() else { return };
-        if x.cancel_waits || x.replace.is_some() {
+        if x.cancel_waits() || x.replace.is_some() {
             self.misfit(r, id, state, "a cancel or replace of it already waits (one request at a time)");
         } else {
             self.check_may_replace(r, id, state, x.life.may_replace(o.qty), x.life.cum_qty());
@@ -117,6 +127,7 @@ impl Auditor {
         let id = o.order_id;
         self.check_message(r, id);
         self.check_replace_values(r, o);
+        self.check_cancels_first(r, id);
         let Some(state) = self.open_state(r, id) else { return };
         let Some(x) = self.orders.open(id).copied() else { return };
         if let Some(q) = x.replace {
@@ -144,7 +155,7 @@ impl Auditor {
             self.orders.drop_replace(id);
         } else {
             self.check_queue_empty(r, id, "a replace sent at once");
-            if x.cancel_waits {
+            if x.cancel_waits() {
                 self.misfit(r, id, state, "a cancel of it waits (one request at a time)");
             }
         }
@@ -189,13 +200,10 @@ impl Auditor {
     ) {
         match may {
             Ok(()) => {}
-            Err(Refusal::Pending) => self.misfit(r, id, state, "one cancel or replace at a time"),
-            Err(Refusal::BelowFilled) => {
-                self.misfit(r, id, state, &format!("a replace never asks for what is filled ({cum})"))
+            Err(Refusal::BelowFilled) if state != OrderState::Sent => {
+                self.misfit(r, id, state, &format!("a replace never asks for what is already filled ({cum})"))
             }
-            Err(Refusal::NotOpen) => {
-                self.misfit(r, id, state, "only a working order (accepted, not filled) is replaced")
-            }
+            Err(refusal) => self.not_working(r, id, state, refusal),
         }
     }
 
@@ -215,16 +223,21 @@ impl Auditor {
         let after = *life;
         match filled {
             Err(_) => {
-                let leaves = before.leaves();
-                self.misfit(
-                    r,
-                    id,
-                    state,
-                    &format!(
-                        "a fill of {last_qty} with {leaves} left of the live version: never filled beyond its \
-                         quantity"
-                    ),
-                );
+                let why = if !state.is_open() {
+                    "the exchange fills only an order it has accepted (a fill before the first answer is \
+                     an unexpected_report)"
+                        .to_string()
+                } else if last_qty == 0 {
+                    "a fill of nothing".to_string()
+                } else {
+                    format!(
+                        "a fill of {last_qty} with {} of {} left of the live version: never filled beyond \
+                         its quantity (a fill that would overfill is an unexpected_report)",
+                        before.leaves(),
+                        before.qty()
+                    )
+                };
+                self.misfit(r, id, state, &why);
             }
             Ok(filled) => {
                 if cum_qty != after.cum_qty() || complete != (filled == Filled::Fully) {
@@ -319,9 +332,54 @@ impl Auditor {
         self.orders.end(id);
     }
 
-    /// An answer that fit no order's state: recorded, and it changed nothing.
-    pub(super) fn on_unexpected(&mut self, _r: &EventRecord, _id: u64) {
-        self.count(Rule::Responses);
+    /// An answer that fit no order's state: recorded, and it changed nothing. The state it
+    /// states must be the order's, and the answer must indeed not fit it.
+    pub(super) fn on_unexpected(
+        &mut self,
+        r: &EventRecord,
+        id: u64,
+        answer: AnswerKind,
+        stated: Option<OrderState>,
+        qty: u64,
+        price: f64,
+    ) {
+        self.count(Rule::Lifecycle);
+        let life = self.orders.open(id).map(|o| o.life);
+        let state = life.map(|l| l.state());
+        if stated != state {
+            let name = |s: Option<OrderState>| s.map_or("not open at the exchange", OrderState::name);
+            self.fail(Rule::Lifecycle, r.seq, Some(id), || {
+                format!(
+                    "an unexpected_report states the order was {}, but the journal shows it {}",
+                    name(stated),
+                    name(state)
+                )
+            });
+            return;
+        }
+        let Some(mut life) = life else { return };
+        let fits = match answer {
+            AnswerKind::Response => life.state() == OrderState::Sent,
+            AnswerKind::Fill => life.fill(qty, price).is_ok(),
+            AnswerKind::Cancelled => life.cancelled().is_ok(),
+            AnswerKind::Replaced => life.replaced().is_ok(),
+            AnswerKind::CancelRejected => life.cancel_rejected().is_ok(),
+            AnswerKind::Expired => life.expired().is_ok(),
+        };
+        if fits {
+            let what = if answer == AnswerKind::Fill {
+                format!("a fill of {qty} @ {price}")
+            } else {
+                format!("the answer {}", answer.name())
+            };
+            let state = state.map_or("", OrderState::name);
+            self.fail(Rule::Lifecycle, r.seq, Some(id), || {
+                format!(
+                    "{what} is recorded as an unexpected_report, but it fits the order's state ({state}): \
+                     it is applied"
+                )
+            });
+        }
     }
 
     /// A Modify refused, or a replace that waited and ends without going out.
@@ -342,7 +400,7 @@ impl Auditor {
             }
             RejectReason::RequestPending => open.is_some_and(|x| {
                 valid
-                    && (x.cancel_waits
+                    && (x.cancel_waits()
                         || x.replace.is_some()
                         || x.life.may_replace(o.qty) == Err(Refusal::Pending))
             }),
@@ -391,7 +449,7 @@ impl Auditor {
         let id = o.order_id;
         let open = self.orders.open(id).copied();
         let logged_on = self.session.is_some();
-        let waited = open.is_some_and(|x| x.cancel_waits);
+        let waited = open.is_some_and(|x| x.cancel_waits());
         let fits = match reason {
             // Written by engines before cancel / replace of open orders.
             RejectReason::NotQueued => !self.orders.is_queued(id),
@@ -400,7 +458,7 @@ impl Auditor {
                     && open.is_none_or(|x| x.life.may_cancel() == Err(Refusal::NotOpen))
             }
             RejectReason::RequestPending => {
-                open.is_some_and(|x| x.cancel_waits || x.life.may_cancel() == Err(Refusal::Pending))
+                open.is_some_and(|x| x.cancel_waits() || x.life.may_cancel() == Err(Refusal::Pending))
             }
             RejectReason::OutsideWindow => !logged_on && open.is_some(),
             RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::Cancel),
@@ -439,7 +497,7 @@ impl Auditor {
             | RejectReason::ReplaceBelowFilled => false,
         };
         if !fits {
-            self.reason_unfit(Rule::Lifecycle, r, o, RequestType::Cancel, reason);
+            self.reason_unfit(Rule::Fates, r, o, RequestType::Cancel, reason);
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::throttle::{ThrottleMode, ThrottleSettings};
 use crate::window::{TradingWindow, WindowSpan};
 
 use super::bounds::{Excess, SlidingWindowBound, TokenBucketBound};
-use super::orders::Orders;
+use super::orders::{Live, Orders};
 use super::{AuditOptions, AuditReport, Rule, RuleReport, Violation};
 
 mod life_rules;
@@ -26,9 +26,18 @@ enum Bound {
 struct Open {
     span: WindowSpan,
     logon_seq: u64,
-    /// A record after the window's end while the session is still on: the engine is cancelling
-    /// its working orders before the Logout, which may then come late.
-    closing: bool,
+    /// From the first record at or after the window's end (the logout aside) while the session
+    /// is still on: whether orders were open at the exchange then. With orders open the engine
+    /// may cancel them before the Logout, which then comes late; with none it logs out at the
+    /// end.
+    after_end: Option<AfterEnd>,
+}
+
+/// What the journal showed at the first record after a logged-on window's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AfterEnd {
+    /// Orders were open at the exchange (the engine may cancel them before its Logout).
+    orders_open: bool,
 }
 
 /// What the journal says about the exchange session since the engine's last logon.
@@ -169,12 +178,21 @@ impl Auditor {
                 "the journal ends while this session is logged on: no logout at its end or at shutdown".into()
             });
         }
-        if let Some((id, live)) = self.orders.oldest() {
-            let n = self.orders.len();
+        if let Some((id, live, n)) = self.orders.oldest(|l| !l.answered()) {
             self.fail(Rule::Fates, live.since_seq(), Some(id), || {
                 format!(
                     "{n} order(s) without a fate at the end of the journal; the earliest is still {} \
                      (was the engine still running, or are records missing?)",
+                    live.state()
+                )
+            });
+        }
+        if let Some((id, live, n)) = self.orders.oldest(Live::answered) {
+            self.fail(Rule::Lifecycle, live.since_seq(), Some(id), || {
+                format!(
+                    "{n} order(s) still open at the exchange at the end of the journal, without a final \
+                     state (filled, cancelled, expired) or unanswered; the earliest is {} (was the \
+                     engine still running, or are records missing?)",
                     live.state()
                 )
             });
@@ -210,8 +228,9 @@ impl Auditor {
         if r.kind != EventKind::Logout
             && let Some(s) = &mut self.session
             && r.time_ns >= s.span.end_ns
+            && s.after_end.is_none()
         {
-            s.closing = true;
+            s.after_end = Some(AfterEnd { orders_open: self.orders.open_len() > 0 });
         }
         if let Some(first) = self.ending
             && !after_session_ended(r.kind)
@@ -219,8 +238,9 @@ impl Auditor {
             self.ending = None;
             self.fail(Rule::SessionEnd, r.seq, id, || {
                 format!(
-                    "a {} record after the session_ended rejects begun at seq {first}: from the \
-                     window's end to the logout only cancels go out",
+                    "a {} record after the session_ended rejects begun at seq {first}: they come right \
+                     before the logout, with only the cancels of open orders, the exchange's answers and \
+                     unanswered records between",
                     r.kind.name()
                 )
             });
@@ -277,7 +297,9 @@ impl Auditor {
                 self.on_cancel_rejected(r, order.order_id, request)
             }
             Event::Expired { order } => self.on_expired(r, order.order_id),
-            Event::UnexpectedReport { order_id, .. } => self.on_unexpected(r, order_id),
+            Event::UnexpectedReport { order_id, answer, state, qty, price } => {
+                self.on_unexpected(r, order_id, answer, state, qty, price)
+            }
             // Reported under `records` (above).
             Event::Unfit(_) => {}
         }

@@ -94,6 +94,7 @@ impl Auditor {
         let id = o.order_id;
         self.check_message(r, id);
         self.check_well_formed(r, o);
+        self.check_cancels_first(r, id);
         let open = Open {
             since_seq: r.seq,
             sent_ns: r.time_ns,
@@ -101,7 +102,7 @@ impl Auditor {
             side: o.side,
             life: OrderLife::sent(o.price, o.qty),
             request_ns: 0,
-            cancel_waits: false,
+            cancel_ticket: None,
             replace: None,
         };
         match self.orders.get(id).copied() {
@@ -148,6 +149,22 @@ impl Auditor {
                 self.check_queue_empty(r, id, "sent at once");
                 self.orders.send(id, open);
             }
+        }
+    }
+
+    /// A New order or a replace goes out: no cancel may wait in the cancel line (it is served
+    /// first: a cancel reduces what is at risk).
+    pub(super) fn check_cancels_first(&mut self, r: &EventRecord, id: u64) {
+        let n = self.orders.waiting_cancels();
+        if n > 0 {
+            let first = self.orders.cancel_front().unwrap_or_default();
+            self.fail(Rule::Fifo, r.seq, Some(id), || {
+                format!(
+                    "a {} while {n} cancel(s) waited in the cancel line (oldest: the cancel of order \
+                     {first}): waiting cancels go out first",
+                    r.kind.name()
+                )
+            });
         }
     }
 
