@@ -291,11 +291,10 @@ impl Rig {
                     p.on_data(new, RequestType::Modify).expect("ring has room");
                     e.poll();
                     e.poll(); // the replace answered
-                    e.exchange_mut().responder.on_answer(oms::Answer::Fill {
-                        order_id: id,
-                        last_qty: new.qty,
-                        last_px: new.price,
-                    }).expect("ring has room");
+                    e.exchange_mut()
+                        .responder
+                        .on_answer(oms::Answer::Fill { order_id: id, last_qty: new.qty, last_px: new.price })
+                        .expect("ring has room");
                 }
                 _ => {}
             }

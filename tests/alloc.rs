@@ -93,7 +93,9 @@ fn steady_state_allocates_nothing() {
         let o = |id| OrderRequest::new(id, 1, Side::Buy, 100.0, 10);
         if i.is_multiple_of(2) && i >= 100 {
             let target = 2 * (i - 100) + 1;
-            producer.on_data(OrderRequest::new(target, 1, Side::Buy, 100.5, 12), RequestType::Modify).expect("room");
+            producer
+                .on_data(OrderRequest::new(target, 1, Side::Buy, 100.5, 12), RequestType::Modify)
+                .expect("room");
         } else if !i.is_multiple_of(2) && i >= 300 {
             producer.on_data(o(2 * (i - 300) + 1), RequestType::Cancel).expect("room");
         }
@@ -122,7 +124,12 @@ fn steady_state_allocates_nothing() {
     let s = engine.stats().clone();
     let journal = engine.sink().stats();
     let events = (s.requests - stats_before.requests) + (s.responses_in - stats_before.responses_in);
-    assert_eq!(after - before, 0, "{} allocations during {events} requests and answers; {journal:?}", after - before);
+    assert_eq!(
+        after - before,
+        0,
+        "{} allocations during {events} requests and answers; {journal:?}",
+        after - before
+    );
     assert!(events >= 1_000_000, "only {events} requests and answers");
     // The workload really exercised every path, into the journal, across roll-overs.
     let n = |f: fn(&oms::EngineStats) -> u64| f(&s) - f(&stats_before);
@@ -140,7 +147,11 @@ fn steady_state_allocates_nothing() {
     assert!(replaced >= m / 2 && cancelled >= m / 2 && filled >= m / 2, "{replaced} {cancelled} {filled}");
     assert!(engine.logged_on());
     assert!(journal.records >= 1_000_000 && journal.dropped == 0, "{journal:?}");
-    assert!(journal.segments - segments_before >= 50, "only {} roll-overs", journal.segments - segments_before);
+    assert!(
+        journal.segments - segments_before >= 50,
+        "only {} roll-overs",
+        journal.segments - segments_before
+    );
 
     // Past the prepared space: the idle turns build segments. A few allocations per segment.
     let built_before = journal.segments_built;

@@ -247,9 +247,9 @@ fn check(events: &[EventRecord], sent: &[OrderRequest], exchange_rejects: u64) {
         |id: u64| by_id.get(&id).map(|v| v.iter().map(|e| e.kind).collect::<Vec<_>>()).unwrap_or_default();
     // An order the exchange accepted is filled in full (one part); a rejected one ends there.
     let accepted = |id: u64| {
-        by_id.get(&id).is_some_and(|v| {
-            v.iter().any(|e| e.kind == K::Response && e.response == ResponseType::Accept)
-        })
+        by_id
+            .get(&id)
+            .is_some_and(|v| v.iter().any(|e| e.kind == K::Response && e.response == ResponseType::Accept))
     };
     let answered = |id: u64| {
         if accepted(id) { vec![K::Sent, K::Response, K::Filled] } else { vec![K::Sent, K::Response] }

@@ -356,7 +356,8 @@ impl OrderLife {
     /// The exchange confirmed the pending replace: the new version is live. If fills meanwhile
     /// reached its quantity, the order is filled.
     pub fn replaced(&mut self) -> Result<(), Unexpected> {
-        let Some((price, qty)) = self.replacement().filter(|_| self.state == OrderState::PendingReplace) else {
+        let Some((price, qty)) = self.replacement().filter(|_| self.state == OrderState::PendingReplace)
+        else {
             return Err(self.unexpected("a replace acknowledgment"));
         };
         (self.price, self.qty) = (price, qty);

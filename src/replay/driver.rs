@@ -290,7 +290,19 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     fn run(window: (&str, &str), rate: u32, text: &str, auto: Option<&str>) -> Vec<EventRecord> {
+        run_closing(window, rate, text, auto, true)
+    }
+
+    /// [`run`], choosing whether the working orders are cancelled at the window's end.
+    fn run_closing(
+        window: (&str, &str),
+        rate: u32,
+        text: &str,
+        auto: Option<&str>,
+        cancel_on_logout: bool,
+    ) -> Vec<EventRecord> {
         let mut c = Config::default();
+        c.session.cancel_on_logout = cancel_on_logout;
         c.session.timezone = "UTC".into();
         (c.session.start, c.session.end) = (window.0.into(), window.1.into());
         c.throttle.max_orders_per_sec = rate;
@@ -404,13 +416,40 @@ mod tests {
     #[test]
     fn the_tail_stops_at_the_window_end() {
         // A 1 s window at 1/s: order 2 is still queued at the end, order 1 still unanswered.
+        // Without cancel_on_logout the Logout goes at the window's end.
         let text = "@0 new id=1 sym=1 side=B px=1 qty=1\n@0 new id=2 sym=1 side=B px=1 qty=1\n";
-        let ev = run(("10:00:00", "10:00:01"), 1, text, Some("2000"));
+        let ev = run_closing(("10:00:00", "10:00:01"), 1, text, Some("2000"), false);
         assert_eq!(at(&ev, K::Logout, 0), 1_000 * MS as i64);
         let rej: Vec<_> =
             ev.iter().filter(|e| e.kind == K::Rejected).map(|e| (e.order_id, e.reason)).collect();
         assert_eq!(rej, [(2, Some(R::SessionEnded))]);
         assert_eq!(at(&ev, K::Unanswered, 1), 1_000 * MS as i64, "its answer was due after the end");
+    }
+
+    #[test]
+    fn at_the_window_end_working_orders_are_cancelled_before_the_logout() {
+        let text = "@0 new id=1 sym=1 side=B px=1 qty=1\n@0 new id=2 sym=1 side=B px=1 qty=1\n";
+        let ev = run(("10:00:00", "10:00:01"), 1, text, Some("2000"));
+        // Order 2 never went out; order 1 is accepted inside the 2 s grace and its cancel goes
+        // at once, but its answer (2 s later) is due after the grace: unanswered at the Logout.
+        let k: Vec<_> = kinds(&ev).into_iter().filter(|&(k, _)| k != K::Queued).collect();
+        assert_eq!(
+            k,
+            [
+                (K::Logon, 0),
+                (K::Sent, 1),
+                (K::Rejected, 2),
+                (K::Response, 1),
+                (K::CancelQueued, 1),
+                (K::CancelSent, 1),
+                (K::Unanswered, 1),
+                (K::Logout, 0)
+            ]
+        );
+        assert_eq!(at(&ev, K::Rejected, 2), 1_000 * MS as i64, "the queue is rejected at the end");
+        assert_eq!(at(&ev, K::CancelSent, 1), 2_000 * MS as i64, "cancelled as soon as it works");
+        assert_eq!(at(&ev, K::Logout, 0), 3_000 * MS as i64, "the grace ends the closing");
+        assert_eq!(at(&ev, K::Unanswered, 1), 3_000 * MS as i64);
     }
 
     #[test]
