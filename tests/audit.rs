@@ -241,9 +241,10 @@ const TAMPERS: &[Tamper] = &[
         },
     },
     Tamper {
-        // The audit does not apply a fill it refuses: the order then never ends either.
+        // The audit does not apply a fill it refuses, so the order never ends either: the
+        // lifecycle rule says both (the fates rule counts the `filled` record as the order's end).
         name: "a fill beyond the quantity of the live version",
-        rules: &["fates", "lifecycle"],
+        rules: &["lifecycle"],
         apply: |r| {
             let i = index(r, K::Filled, 2);
             (r[i].qty, r[i].latency_ns) = (7, 9);

@@ -84,6 +84,9 @@ fn config(dir: &Path, sync: SyncPolicy) -> Config {
     cfg.session.timezone = "UTC".into();
     cfg.session.start = "10:00:00".into();
     cfg.session.end = "10:00:05".into();
+    // The Logout at the window's end itself (orders still working stay so): what is on disk
+    // by then is the question here, not the cancels before it.
+    cfg.session.cancel_on_logout = false;
     cfg.throttle.max_orders_per_sec = 1_000_000;
     cfg.engine.ring_capacity = 256;
     cfg.engine.max_queued_orders = 256;

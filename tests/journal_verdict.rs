@@ -337,7 +337,7 @@ fn killed_cases() -> Vec<(&'static str, Damage, Result<(), &'static str>)> {
             |b| xor_at(&last_segment(b), 50, 1),
             Err("offset 88: header checksum mismatch"),
         ),
-        ("the base file's header padding", |b| xor_at(b, 700, 0x20), Err("offset 700")),
+        ("the base file's header padding", |b| xor_at(b, 4000, 0x20), Err("offset 4000")),
         ("a prepared segment's header padding", |b| xor_at(&last_segment(b), 4095, 1), Err("offset 4095")),
         ("the reserved bytes after the header checksum", |b| xor_at(b, 93, 1), Err("offset 93")),
         (
@@ -409,7 +409,7 @@ fn closed_cases() -> Vec<(&'static str, Damage, Result<(), &'static str>)> {
             Err("record seq 36 is missing (slot empty) but data follows at offset 6400"),
         ),
         ("garbage at the end of the segment", |b| xor_at(b, 65535, 1), Err("data follows at offset 65472")),
-        ("the header's padding", |b| xor_at(b, 700, 1), Err("offset 700")),
+        ("the header's padding", |b| xor_at(b, 4000, 1), Err("offset 4000")),
         ("a closed flag of 0x81", |b| write_at(b, 104, &[0x81]), Err("offset 104")),
         (
             "a segment after the end",
