@@ -106,7 +106,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         match self.cfg.session.closing {
             Closing::CancelFirst { grace_ns } if !self.open.is_empty() => {
                 self.reject_queue(RejectReason::SessionEnded, now);
-                self.phase = Phase::Closing { span, deadline: now.saturating_add(grace_ns) };
+                // The grace never runs into the next window: its Logon comes on time.
+                let next =
+                    self.window.current_or_next(span.end_ns).map(|w| self.clock.mono_at_wall(w.start_ns));
+                let deadline = now.saturating_add(grace_ns).min(next.unwrap_or(u64::MAX));
+                self.phase = Phase::Closing { span, deadline };
                 self.cancel_all_working(now);
             }
             Closing::CancelFirst { .. } | Closing::LogoutAtEnd => {

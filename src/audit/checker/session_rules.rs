@@ -110,8 +110,10 @@ impl Auditor {
                 )
             });
         }
+        // The cancels' grace ends at the next window's start at the latest: a Logout then is
+        // on time; one with no cancels to wait for comes at the end (checked above).
         if let Some(next) = self.window.current_or_next(span.end_ns)
-            && t >= next.start_ns
+            && (t > next.start_ns || (t == next.start_ns && !cancelling))
         {
             self.fail(Rule::Sessions, r.seq, None, || {
                 format!(
