@@ -276,7 +276,8 @@ fn check_journal(journal: &Path, config: &Path, kills: usize) {
         sent: u32,
         cancelled: u32,
         rejected: u32,
-        answered: u32,
+        responses: u32,
+        unanswered: u32,
     }
     let mut fates: HashMap<u64, Fate> = HashMap::new();
     for r in &ev {
@@ -297,7 +298,8 @@ fn check_journal(journal: &Path, config: &Path, kills: usize) {
                 f.accepted = true;
                 f.rejected += 1;
             }
-            _ => f.answered += 1,
+            K::Response => f.responses += 1,
+            _ => f.unanswered += 1,
         }
     }
     for (id, f) in &fates {
@@ -312,10 +314,15 @@ fn check_journal(journal: &Path, config: &Path, kills: usize) {
             f.cancelled,
             f.rejected
         );
-        assert_eq!(
-            f.answered, f.sent,
-            "order {id}: sent {} times, answered or unanswered {} times",
-            f.sent, f.answered
+        // A sent order has one first answer, or none and is unanswered at a session's end; an
+        // accepted one may be unanswered too (working when a session ended: the simulated
+        // exchange of a new process knows nothing of it). `oms audit` checks the rest.
+        assert!(
+            f.responses <= f.sent && f.unanswered <= f.sent && f.responses + f.unanswered >= f.sent,
+            "order {id}: sent {} times, answered {} times, unanswered {} times",
+            f.sent,
+            f.responses,
+            f.unanswered
         );
     }
 

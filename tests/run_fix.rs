@@ -115,10 +115,13 @@ fn oms_run_trades_with_the_quickfix_acceptor() {
     let ids = |k: K| of(k).iter().map(|r| r.order_id).collect::<Vec<_>>();
     assert_eq!((ids(K::ReplaceSent), ids(K::Replaced)), (vec![1], vec![1]), "{}", dump());
     assert_eq!((of(K::Replaced)[0].qty, of(K::Replaced)[0].price), (15, 100.5));
-    assert_eq!(ids(K::CancelSent), [2], "{}", dump());
-    assert!(ids(K::VenueCancelled).contains(&2), "{}", dump());
-    // Order 1 works on until the end: cancelled before the Logout, or unanswered at shutdown.
-    assert!(ids(K::Unanswered).contains(&1) || ids(K::VenueCancelled).contains(&1), "{}", dump());
+    // Order 2 cancelled on request; order 1 works on until the window's end, where the engine
+    // cancels it before the Logout (cancel_on_logout, on by default).
+    assert_eq!(ids(K::CancelSent), [2, 1], "{}", dump());
+    assert_eq!(of(K::CancelSent)[1].producer, u16::MAX, "the engine's own cancel: {}", dump());
+    assert_eq!(ids(K::VenueCancelled), [2, 1], "{}", dump());
+    let logout = of(K::Logout)[0].seq;
+    assert!(of(K::VenueCancelled)[1].seq < logout, "cancelled before the Logout: {}", dump());
     let requests: Vec<String> =
         acc.lines_starting("REPLACE").into_iter().chain(acc.lines_starting("CANCEL")).collect();
     assert_eq!(requests[..2], ["REPLACE 1.1 1 15 100.5 replaced", "CANCEL 2.1 2 canceled"], "{}", acc.dump());
