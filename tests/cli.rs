@@ -378,3 +378,41 @@ fn audit_of_an_unusable_stored_configuration_says_to_pass_config() {
     assert!(err.contains("oms.journal: the configuration stored in the journal header"), "{err}");
     assert!(err.contains("Mars/Olympus") && err.contains("pass --config FILE"), "{err}");
 }
+
+/// `oms stats` of an order's whole life (the golden lifecycle scenario, replayed on the virtual
+/// clock): the fill ratio counts partial and completing fills, and the cancel and replace
+/// latencies (request sent to its answer) have their own percentiles.
+#[test]
+fn stats_of_fills_cancels_and_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let journal = dir.path().join("j");
+    let o = oms(&[
+        "replay",
+        "--config",
+        p(&golden.join("bucket.toml")),
+        "--start",
+        "2026-11-23T09:59:59Z",
+        "--journal",
+        p(&journal),
+        p(&golden.join("lifecycle.scenario")),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = oms(&["stats", p(&journal)]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    for line in [
+        "fill ratio: 0.4667 (28 filled of 60 sent, 5 fills: 2 partial, 3 completing an order)",
+        "cancel latency (1 cancels):",
+        "replace latency (1 replaces):",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no line {line:?} in:\n{out}");
+    }
+    // The scripted answers come 100 ms after the cancel and 200 ms after the replace was sent.
+    let p50 = |section: &str| {
+        let mut lines = out.lines().skip_while(|l| !l.starts_with(section));
+        lines.nth(1).and_then(|l| l.split_whitespace().nth(1)).map(str::to_owned)
+    };
+    assert_eq!(p50("cancel latency").as_deref(), Some("100007.935"), "{out}");
+    assert_eq!(p50("replace latency").as_deref(), Some("200015.871"), "{out}");
+}

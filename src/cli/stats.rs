@@ -165,11 +165,13 @@ impl Stats {
             let ratio = self.filled_qty as f64 / self.sent_qty.max(1) as f64;
             writeln!(
                 out,
-                "fill ratio: {:.4} ({} filled of {} sent, {} fills)",
+                "fill ratio: {:.4} ({} filled of {} sent, {} fills: {} partial, {} completing an order)",
                 ratio,
                 self.filled_qty,
                 self.sent_qty,
-                self.kinds[EventKind::Fill as usize]
+                self.kinds[EventKind::Fill as usize] + self.kinds[EventKind::Filled as usize],
+                self.kinds[EventKind::Fill as usize],
+                self.kinds[EventKind::Filled as usize]
             )?;
         }
         if !self.cancel_latency.is_empty() {
