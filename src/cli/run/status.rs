@@ -165,15 +165,18 @@ impl Status {
             }
             _ => "round trip -".into(),
         };
+        // Orders at the exchange: awaiting their first answer, or accepted and working.
+        let in_flight = self.orders.in_flight_len();
         format!(
-            "oms run: {time} {session} | sent {} queued {} rejected {} responses {} fills {} | queue depth {} in flight {} | {rt}",
+            "oms run: {time} {session} | sent {} queued {} rejected {} responses {} fills {} | queue depth {} in flight {} working {} | {rt}",
             self.sent,
             self.queued,
             self.rejected,
             self.responses,
             self.fills,
             self.orders.queued_len(),
-            self.orders.in_flight_len(),
+            in_flight,
+            self.orders.open_len() - in_flight,
         )
     }
 }
