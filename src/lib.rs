@@ -50,8 +50,8 @@ pub use config::{Config, ConfigError, ValidConfig};
 pub use engine::{Engine, EngineBuilder, EngineReport, EngineStats};
 pub use exchange::Exchange;
 pub use model::{
-    EventKind, Logon, Logout, OrderLife, OrderRequest, OrderResponse, OrderState, RejectReason, RequestType,
-    ResponseType, Secret, Side,
+    AnswerKind, EventKind, Logon, Logout, OrderLife, OrderRequest, OrderResponse, OrderState, RejectReason,
+    RequestType, ResponseType, Secret, Side,
 };
 pub use record::{Event, EventRecord};
 pub use ring::{Answer, Backpressure, Producer, Responder, ResponseBackpressure};

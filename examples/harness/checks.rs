@@ -8,6 +8,7 @@ use oms::audit::{AuditOptions, Rule, audit};
 use oms::journal::JournalStats;
 use oms::model::SessionEvent;
 use oms::record::Event;
+use oms::window::Closing;
 use oms::{EngineStats, EventKind as K, EventRecord, RejectReason, RequestType, ValidConfig};
 
 use crate::desks::{Expect, Script};
@@ -85,7 +86,8 @@ pub fn check_run(
 
     r.check(
         &format!(
-            "one logon and one logout, at most {} ms after the window's start and end (the engine parks \
+            "one logon and one logout, at most {} ms after the window's start and end (the logout also \
+             the grace it gives the cancels of working orders; the engine parks \
              up to 200 us when idle; the rest is room for a busy machine's scheduler)",
             TIMER_SLACK_NS / 1_000_000
         ),
@@ -163,9 +165,17 @@ fn timer_problems(ev: &[EventRecord], cfg: &ValidConfig) -> Vec<String> {
     let Some(span) = cfg.engine.session.window.current_or_next(on) else {
         return vec!["no window around the logon".into()];
     };
+    // With orders working at the window's end the Logout waits for their cancels, for the
+    // grace at most (the audit checks it waited for nothing else).
+    let grace = match cfg.engine.session.closing {
+        Closing::CancelFirst { grace_ns } => i64::try_from(grace_ns).unwrap_or(i64::MAX),
+        Closing::LogoutAtEnd => 0,
+    };
     let mut p = Vec::new();
-    for (what, at, due) in [("logon", on, span.start_ns), ("logout", off, span.end_ns)] {
-        if !(0..=TIMER_SLACK_NS).contains(&(at - due)) {
+    for (what, at, due, late) in
+        [("logon", on, span.start_ns, TIMER_SLACK_NS), ("logout", off, span.end_ns, grace + TIMER_SLACK_NS)]
+    {
+        if !(0..=late).contains(&(at - due)) {
             p.push(format!("{what} {:.3} ms after its instant", (at - due) as f64 / 1e6));
         }
     }

@@ -86,8 +86,15 @@ impl Script {
             step(0.5, new(1108, 101.0, 15), Modify, "modify #1108 while it waits in the queue", Any),
             step(0.6, new(1108, 101.5, 20), Modify, "modify #1108 again (repeated modify)", Any),
             step(0.7, new(1109, 0.0, 0), Cancel, "cancel #1109 while it waits in the queue", Any),
-            step(0.8, new(1101, 90.0, 1), Modify, "modify #1101, already sent", Reject("not_queued")),
-            step(0.9, new(9999, 0.0, 0), Cancel, "cancel #9999, never seen", Reject("not_queued")),
+            step(0.9, new(9999, 0.0, 0), Cancel, "cancel #9999, never seen", Reject("not_open")),
+            // At the exchange (the simulated one: each answer 50 ms after its request, fills in
+            // two halves 1 s and 2 s after the acceptance; seed 1 accepts #1105, #1108, #1110):
+            // #1110 goes out at ~2.2 s and works; #1105's last half fills at ~2.92 s, while a
+            // cancel sent at 2.89 s is still on its way (it arrives too late); #1108 is half
+            // filled at ~2.92 s and cancelled after.
+            step(2.4, new(1110, 100.5, 12), Modify, "modify #1110, working: a replace at the exchange", Any),
+            step(2.89, new(1105, 0.0, 0), Cancel, "cancel #1105 just before its last fill: a race", Any),
+            step(2.95, new(1108, 0.0, 0), Cancel, "cancel #1108, working and half filled", Any),
             step(4.5, new(1215, 0.0, 0), Cancel, "cancel #1215 from the second burst", Any),
             step(4.6, new(1220, 98.5, 7), Modify, "modify #1220, last in line", Any),
         ];
@@ -279,7 +286,7 @@ impl Desk {
                 )
             }
             OutcomeKind::Unanswered => {
-                format!("unanswered #{id} was still at the exchange at shutdown: its fate there is unknown")
+                format!("unanswered #{id} was still at the exchange at the logout: its fate there is unknown")
             }
             OutcomeKind::CancelQueued => format!("cancel     #{id} waits for a permit (ahead of the queue)"),
             OutcomeKind::CancelSent { in_oms_ns } => {

@@ -5,9 +5,11 @@
 //! thread) exercise every rule; each desk follows its own outcomes in the journal live
 //! (`oms::journal::Outcomes`) and tells what became of its requests, and a narrator tells the
 //! engine's own records (logon, logout). Together they tell the story:
-//! waiting for logon, logon, throttled sends, queueing, modify and cancel in the queue, modify and
-//! cancel of unknown or already sent orders, repeated modifies, a burst, a duplicate id, invalid
-//! orders, logout with orders still queued, an order after logout. At the end the demo reads its
+//! waiting for logon, logon, throttled sends, queueing, modify and cancel in the queue, repeated
+//! modifies, partial fills, a replace and a cancel of working orders at the exchange, a cancel
+//! that races the order's last fill, a cancel of an unknown order, a burst, a duplicate id,
+//! invalid orders, the window's end (queued orders rejected, working ones cancelled before the
+//! logout), an order after logout. At the end the demo reads its
 //! own journal back, audits it against the rules (`oms::audit`, as `oms audit` does) and checks
 //! what its script promises (exit code 1 if anything is broken), prints a summary and the
 //! `oms decode` / `oms audit` commands to read the journal.
@@ -117,6 +119,15 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         cfg.session.password = Some("demo-password-never-journaled".into());
         cfg.session.password_env = None;
     }
+    if args.config.is_none() {
+        // The simulated venue at a pace the story can be followed at: each answer 50 ms after
+        // its request, every accepted order filled in two halves, 1 s and 2 s after its
+        // acceptance, so the desks can replace and cancel working orders and race a fill.
+        cfg.exchange.latency_min_us = 50_000;
+        cfg.exchange.latency_max_us = 50_000;
+        cfg.exchange.fill_parts = 2;
+        cfg.exchange.fill_interval_us = 1_000_000;
+    }
     cfg.journal.path = args.journal.clone();
     if let Some(dir) = args.journal.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
@@ -206,7 +217,12 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
 
     let script = desks::Script::new(t0, secs(args.open_after), secs(args.window));
     let desks = script.start(producers, &args.journal, &tz)?;
-    std::thread::sleep(script.end().saturating_duration_since(Instant::now()));
+    // After the window's end the engine cancels what is still working, for its grace at most.
+    let grace = match valid.engine.session.closing {
+        oms::window::Closing::CancelFirst { grace_ns } => Duration::from_nanos(grace_ns),
+        oms::window::Closing::LogoutAtEnd => Duration::ZERO,
+    };
+    std::thread::sleep((script.end() + grace).saturating_duration_since(Instant::now()));
 
     let report = engine.stop()?;
     let journal_stats = report.sink.close()?;

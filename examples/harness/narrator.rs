@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use oms::journal::{JournalError, Outcomes, Poll};
 use oms::record::{ENGINE, Event, SessionReport};
-use oms::{EngineClock, EventRecord};
+use oms::{AnswerKind, EngineClock, EventRecord, RequestType};
 
 use crate::desks::time;
 
@@ -80,14 +80,28 @@ fn line(r: &EventRecord) -> String {
         Event::ExchangeReject { order_id, source, code } => {
             format!("EXCHANGE REJECTED #{order_id} by the exchange ({}, code {code})", source.name())
         }
+        // A cancel that reached the exchange after the order's last fill: it lost the race.
+        Event::UnexpectedReport { order_id, answer: AnswerKind::CancelRejected, state: None, .. } => format!(
+            "EXCHANGE cancel     #{order_id} refused: the order had filled first (the cancel lost the \
+             race; recorded unexpected_report, nothing changed)"
+        ),
         Event::UnexpectedReport { order_id, answer, state, .. } => format!(
             "EXCHANGE unexpected {} for #{order_id}, which is {}: recorded, nothing changed",
             answer.name(),
             state.map_or("not at the exchange", |s| s.name())
         ),
+        // The engine's own cancels at the window's end (cancel_on_logout).
+        Event::CancelQueued { order, .. } => format!(
+            "ENGINE   cancel     #{}: still working at the window's end, cancelled before the logout",
+            order.order_id
+        ),
+        Event::CancelSent { order, .. } => format!("ENGINE   cancel     #{} sent", order.order_id),
+        Event::Rejected { order, request: RequestType::Cancel, reason } => format!(
+            "ENGINE   cancel     #{} {}: no permit for it before the logout",
+            order.order_id,
+            reason.name()
+        ),
         e @ (Event::Queued { .. }
-        | Event::CancelQueued { .. }
-        | Event::CancelSent { .. }
         | Event::ReplaceQueued { .. }
         | Event::ReplaceSent { .. }
         | Event::Fill { .. }
