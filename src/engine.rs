@@ -576,7 +576,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if let Err(reason) = verdict {
             return self.reject(&o, RequestType::New, reason, now, producer);
         }
-        if self.queue.is_empty() && self.can_send_now() && self.throttle.try_acquire(now) {
+        if self.queue.is_empty()
+            && self.cancels.is_empty()
+            && self.can_send_now()
+            && self.throttle.try_acquire(now)
+        {
             self.send(o, arrival_ns, now, producer);
         } else if self.queue.push_back(o, arrival_ns, producer).is_ok() {
             self.stats.queued += 1;

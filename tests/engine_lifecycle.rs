@@ -51,6 +51,21 @@ fn audit_all(c: &Config, events: &[EventRecord]) {
     assert!(report.is_clean(), "{report}");
 }
 
+/// The messages sent to the exchange so far, in order.
+fn calls(rig: &Rig) -> Vec<String> {
+    rig.engine
+        .exchange()
+        .calls
+        .iter()
+        .filter_map(|c| match c {
+            oms::exchange::ExchangeCall::Send(o) => Some(format!("new {}", o.order_id)),
+            oms::exchange::ExchangeCall::Cancel(o) => Some(format!("cancel {}", o.order_id)),
+            oms::exchange::ExchangeCall::Replace(o) => Some(format!("replace {} @ {}", o.order_id, o.price)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Order `id` sent and accepted: working.
 fn working(rig: &mut Rig, id: u64, qty: u64) {
     rig.submit(0, order(id, 100.0, qty), RequestType::New);
@@ -157,19 +172,29 @@ fn cancels_go_ahead_of_the_queue_and_replaces_keep_their_place_in_it() {
     for _ in 0..3 {
         rig.advance(SEC);
     }
-    let calls: Vec<String> = rig
-        .engine
-        .exchange()
-        .calls
-        .iter()
-        .filter_map(|c| match c {
-            oms::exchange::ExchangeCall::Send(o) => Some(format!("new {}", o.order_id)),
-            oms::exchange::ExchangeCall::Cancel(o) => Some(format!("cancel {}", o.order_id)),
-            oms::exchange::ExchangeCall::Replace(o) => Some(format!("replace {} @ {}", o.order_id, o.price)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(calls, ["new 1", "new 2", "cancel 2", "new 3", "replace 1 @ 102"]);
+    assert_eq!(calls(&rig), ["new 1", "new 2", "cancel 2", "new 3", "replace 1 @ 102"]);
+    audit_so_far(&c, rig.events());
+}
+
+#[test]
+fn a_permit_that_falls_due_inside_a_turn_goes_to_the_waiting_cancel_not_to_a_new_order() {
+    // 1/s, burst 1: order 1 takes the logon's permit; its cancel waits for the next.
+    let c = cfg(1, 1);
+    let mut rig = logged_on(&c);
+    working(&mut rig, 1, 10);
+    rig.submit(0, order(1, 0.0, 0), RequestType::Cancel);
+    assert_eq!(rig.ids(K::CancelQueued), [1]);
+    // 1 ms before the next permit, one turn: an answer whose record takes 2 ms (the permit
+    // falls due after the turn's dispatch), then a New taken in the same turn.
+    rig.mock.increment(SEC - MS);
+    rig.responder.on_answer(Answer::Fill { order_id: 1, last_qty: 1, last_px: 100.0 }).unwrap();
+    rig.push(0, order(2, 100.0, 10), RequestType::New);
+    rig.record_cost.set(2 * MS);
+    rig.engine.poll();
+    rig.record_cost.set(0);
+    assert_eq!(calls(&rig), ["new 1", "cancel 1"], "the permit went to the cancel; the New waits");
+    rig.advance(2 * SEC);
+    assert_eq!(calls(&rig), ["new 1", "cancel 1", "new 2"]);
     audit_so_far(&c, rig.events());
 }
 

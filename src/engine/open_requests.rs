@@ -63,7 +63,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if let Some(reason) = self.phase.refuses_sending() {
             return self.reject(&new, RequestType::Modify, reason, now, p);
         }
+        // Not ahead of a waiting cancel: a permit that fell due in this turn goes to the cancel.
         if self.queue.is_empty()
+            && self.cancels.is_empty()
             && self.logged_on()
             && self.can_send_requests()
             && self.throttle.try_acquire(now)
