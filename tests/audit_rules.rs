@@ -6,6 +6,7 @@ use std::num::NonZeroU32;
 
 use jiff::civil::time;
 use oms::audit::{AuditOptions, AuditReport, Rule, audit};
+use oms::model::FixCode;
 use oms::throttle::{ThrottleMode, ThrottleSettings};
 use oms::{
     DaySet, Event, EventRecord, OrderRequest, RejectReason as R, RequestType as Q, ResponseType, Side,
@@ -338,4 +339,16 @@ fn responses_rule_breaks() {
     assert!(r.broken().contains(&Rule::Responses), "{r}");
     let unmatched = J::default().logon(0).sent(0, 1).unmatched(100, 1).response(200, 1, 200);
     broken(&end(unmatched).audit(), Rule::Responses, 3, Some(1), "in flight since seq 2");
+    // An execution report before the response breaks the rule, unless it is a Pending New.
+    let report = |exec_type: u8| Event::Execution {
+        order_id: 1,
+        last_qty: 0,
+        last_px: 0.0,
+        exec_type: FixCode::new(exec_type).expect("a FIX code"),
+        ord_status: FixCode::new(exec_type).expect("a FIX code"),
+    };
+    let early = J::default().logon(0).sent(0, 1).event(50, report(b'6')).response(100, 1, 100);
+    broken(&end(early).audit(), Rule::Responses, 3, Some(1), "without its response");
+    let pending_new = J::default().logon(0).sent(0, 1).event(50, report(b'A')).response(100, 1, 100);
+    assert!(end(pending_new).audit().is_clean(), "a Pending New comes before the response");
 }

@@ -125,7 +125,7 @@ impl Rule {
                 "every response answers an order in flight, with a latency {} the time from its send to \
                  the response (a cancel's or replace's answer: from the cancel or replace sent); \
                  unmatched_response only for an id not in flight; an execution report or exchange \
-                 reject about an order comes after its response",
+                 reject about an order comes after its response (a Pending New may come before)",
                 if options.exact_latency { "equal to" } else { "no longer than" }
             ),
             Rule::Lifecycle => "an order's life at the exchange follows its state machine: a cancel or \

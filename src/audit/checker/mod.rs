@@ -279,6 +279,9 @@ impl Auditor {
             // what fails such a journal).
             Event::SyncFailed => {}
             Event::ExchangeSession(report) => self.on_exchange_session(r, report.event()),
+            // A Pending New (ExecType A) is the venue's word that it has the order, before it
+            // answers it: the only report that may come before the order's response.
+            Event::Execution { exec_type, .. } if exec_type.byte() == b'A' => self.count(Rule::Responses),
             Event::Execution { order_id, .. } | Event::ExchangeReject { order_id, .. } => {
                 self.on_exchange_order_event(r, order_id)
             }
