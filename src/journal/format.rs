@@ -17,8 +17,13 @@ use super::{Corruption, HeaderFlag, HeaderText, JournalError, JournalMeta, ZeroA
 /// First 8 bytes of every segment.
 pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
 /// The format version this build writes (3: CRC-32C checksums, the `sync_failed` header flag;
-/// 4: the reject reason `not_sent`).
-pub const FORMAT_VERSION: u16 = 4;
+/// 4: the reject reason `not_sent`; 5: an order's life at the exchange, the record kinds 17 to
+/// 27 (`cancel_queued`, `cancel_sent`, `replace_queued`, `replace_sent`, `fill`,
+/// `venue_cancelled`, `replaced`, `cancel_rejected`, `expired`, `unexpected_report`, `filled`),
+/// the reject reasons `not_open`, `request_pending` and `replace_below_filled`, and the
+/// `recovered` record's `order_id` counting the orders restored open at the exchange rather
+/// than in flight).
+pub const FORMAT_VERSION: u16 = 5;
 /// The oldest version this build reads: versions from it to [`FORMAT_VERSION`] share every
 /// layout, and each later one only adds record values (a kind, a reason) the earlier ones never
 /// hold, so a journal of an older version is read as it was written.

@@ -32,7 +32,9 @@ wire_enum! {
         ClockStep = 11 => "clock_step",
         /// The engine restarted on this journal and rebuilt its state from the records before it:
         /// `qty` holds the number of orders it restored to the queue, `order_id` the number it
-        /// restored in flight. A logon that follows may come late in its window (a start-up).
+        /// restored open at the exchange (sent, their life not ended; before format version 5:
+        /// in flight, sent and unanswered). A logon that follows may come late in its window (a
+        /// start-up).
         Recovered = 12 => "recovered",
         /// The journal could not flush its records to disk (an `msync` / `fsync` failed): records up
         /// to this one may be lost on a power failure. Written by the journal writer itself, with the
@@ -118,7 +120,7 @@ wire_enum! {
         /// A New whose id is already queued or in flight.
         DuplicateOrderId = 6 => "duplicate_order_id",
         /// Modify/Cancel of an order that is not in the queue. Written by format versions before
-        /// 4, when only queued orders could be modified or cancelled; now `not_open`.
+        /// 5, when only queued orders could be modified or cancelled; now `not_open`.
         NotQueued = 7 => "not_queued",
         /// The pending queue is at `max_queued_orders`.
         QueueFull = 8 => "queue_full",
