@@ -572,3 +572,31 @@ fn older_versions_that_share_the_layout_are_read_and_others_refused() {
         );
     }
 }
+
+/// A journal of an older version is read but not continued: before version 5 an accepted
+/// order's life ended at its response, so neither recovery nor a resumed writer may take its
+/// records with today's meaning. Both say so, naming the file and its version.
+#[test]
+fn an_older_version_is_neither_recovered_from_nor_resumed() {
+    use oms::journal::{FORMAT_VERSION, OLDEST_READ_VERSION};
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("oms.journal");
+    write_journal(&base, 1200, SMALL_SEGMENT, SyncPolicy::None);
+    let c = config(&base, SMALL_SEGMENT, SyncPolicy::None);
+    for version in OLDEST_READ_VERSION..FORMAT_VERSION {
+        relabel(&base, version);
+        assert!(Journal::open(&base).is_ok(), "version {version} is read");
+        let err = JournalWriter::resume(&journal(&c), WriterOptions::default()).expect_err("not resumed");
+        let text = err.to_string();
+        assert!(matches!(err, JournalError::OlderVersion { found, .. } if found == version), "{text}");
+        assert!(
+            text.contains(&format!("journal format version {version}")) && text.contains("oms.journal"),
+            "{text}"
+        );
+        let valid = c.validate().expect("valid");
+        let err = oms::recovery::read(&base, &valid).expect_err("not recovered");
+        assert!(err.to_string().contains(&format!("journal format version {version}")), "{err}");
+    }
+    relabel(&base, FORMAT_VERSION);
+    assert!(JournalWriter::resume(&journal(&c), WriterOptions::default()).is_ok(), "today's version resumes");
+}

@@ -55,6 +55,22 @@ pub enum JournalError {
         /// Version this build reads.
         supported: u16,
     },
+    /// A journal of an older format version, which this build reads but does not continue:
+    /// before version 5 an accepted order's life ended at its response, so a restart on it
+    /// would take every accepted order for one still working.
+    #[error(
+        "{path}: journal format version {found}, written before orders stayed open at the exchange after their \
+         first answer: this build reads it (decode, stats, verify) but neither recovers from it nor appends to it \
+         (version {current}); start a new journal",
+        current = super::format::FORMAT_VERSION,
+        path = .path.display()
+    )]
+    OlderVersion {
+        /// The first segment of that version.
+        path: PathBuf,
+        /// Its version.
+        found: u16,
+    },
     /// Bad data at a known place.
     #[error("{path}: offset {offset}: {problem}", path = .path.display())]
     Corrupt {
@@ -138,6 +154,7 @@ impl JournalError {
             | JournalError::Exists { path }
             | JournalError::Foreign { path }
             | JournalError::Version { path, .. }
+            | JournalError::OlderVersion { path, .. }
             | JournalError::Corrupt { path, .. }
             | JournalError::MissingSegment { path, .. }
             | JournalError::InUse { path }

@@ -38,7 +38,7 @@ use crate::config::{Config, ConfigError, ValidConfig};
 #[cfg(doc)]
 use crate::engine::EngineBuilder;
 use crate::engine::RecoveredState;
-use crate::journal::{Journal, JournalError, TornTail};
+use crate::journal::{FORMAT_VERSION, Journal, JournalError, TornTail};
 
 mod check;
 mod fold;
@@ -140,6 +140,9 @@ impl RecoveryError {
 /// before it is an error.
 pub fn read(path: &Path, valid: &ValidConfig) -> Result<Recovery, RecoveryError> {
     let journal = Journal::open(path)?;
+    if let Some((p, h)) = journal.segments().find(|(_, h)| h.version < FORMAT_VERSION) {
+        return Err(JournalError::OlderVersion { path: p.to_path_buf(), found: h.version }.into());
+    }
     let header = &journal.header().meta;
     let stored = Config::from_toml_str(&header.config_toml)
         .and_then(|c| c.rules())

@@ -41,7 +41,7 @@ use std::sync::Arc;
 
 use super::space::Space;
 use super::{Durability, JournalWriter, WriterOptions, lock_base};
-use crate::journal::format::{SegmentHeader, split_segment_path};
+use crate::journal::format::{FORMAT_VERSION, SegmentHeader, split_segment_path};
 use crate::journal::reader::{Journal, TornTail};
 use crate::journal::segment::{Existing, sync_dir};
 use crate::journal::{JournalError, JournalSettings, SyncPolicy};
@@ -131,6 +131,9 @@ impl JournalWriter {
         let base = cfg.path.clone();
         let lock = lock_base(&base)?;
         let found = Found::read(&base)?;
+        if let Some((path, h)) = found.segments.iter().find(|(_, h)| h.version < FORMAT_VERSION) {
+            return Err(JournalError::OlderVersion { path: path.clone(), found: h.version });
+        }
         let removed_tmp = remove_leftovers(&base)?;
         // One file open at a time (a long journal has more segments than a process has file
         // descriptors); a mapping outlives its descriptor.
