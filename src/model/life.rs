@@ -129,7 +129,7 @@ pub enum Filled {
 }
 
 /// An order's life: its state, the live version's price and quantity, what is filled, and the
-/// cancel or replace pending. See the [module docs](self).
+/// cancel or replace pending. The transitions are drawn at the top of `src/model/life.rs`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct OrderLife {
     state: OrderState,
