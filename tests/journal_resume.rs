@@ -442,8 +442,14 @@ fn one_writer_at_a_time() {
     let e = JournalWriter::create_with(&s, &meta(&c), overwrite).unwrap_err();
     assert!(matches!(&e, JournalError::InUse { .. }), "overwrite never removes a live journal: {e}");
     append(&mut live, 11, 20);
-    live.close().unwrap();
-    let mut w = resume(&s, options()).unwrap();
+    // A writer that lets go a moment later (as a process killed a moment ago does, once the
+    // kernel has torn it down) is waited for: resuming then succeeds, with no retry by the caller.
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        live.close().unwrap();
+    });
+    let mut w = JournalWriter::resume(&s, options()).expect("the lock is waited for");
+    closer.join().unwrap();
     append(&mut w, 21, 30);
     w.close().unwrap();
     check(&base, 30, &header(&base));

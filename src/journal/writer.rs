@@ -562,24 +562,38 @@ impl JournalWriter {
     }
 }
 
-/// Opens the base file `base` and locks it (`flock`, exclusive, without waiting); the lock lasts
-/// as long as the returned file is open. [`JournalError::InUse`] if another writer holds it.
+/// How long opening a journal waits for another writer's lock to go (see [`lock_base`]).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens the base file `base` and locks it (`flock`, exclusive); the lock lasts as long as the
+/// returned file is open. [`JournalError::InUse`] if another writer still holds it after
+/// [`LOCK_WAIT`].
+
 fn lock_base(base: &Path) -> Result<File, JournalError> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(base)
         .map_err(|e| JournalError::io(base, "open the journal", e))?;
-    // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
+    // A writer killed a moment ago still holds the lock until the kernel has torn the process
+    // down (unmapping its segments can take tens of ms): a restart right after `kill -9` waits
+    // for that, up to LOCK_WAIT, before it says the journal is in use.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(file);
+        }
         let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(JournalError::io(base, "lock the journal (flock)", e));
+        }
+        if std::time::Instant::now() >= deadline {
             return Err(JournalError::InUse { path: base.to_path_buf() });
         }
-        return Err(JournalError::io(base, "lock the journal (flock)", e));
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    Ok(file)
 }
 
 /// Refuses to start over an existing journal at `base`, or removes it if `overwrite`.
