@@ -46,10 +46,22 @@ impl ProbeExchange {
             tid: Default::default(),
         }
     }
+}
 
+/// An exchange that measures against a schedule, as [`start`] needs it.
+pub trait Measuring: Exchange {
     /// Measures against `schedule` from now on (the restarted one).
-    pub fn restart(&mut self, schedule: &Schedule) {
+    fn restart(&mut self, schedule: &Schedule);
+    /// Where the engine thread publishes its id at its first turn.
+    fn tid(&self) -> std::sync::Arc<std::sync::atomic::AtomicI32>;
+}
+
+impl Measuring for ProbeExchange {
+    fn restart(&mut self, schedule: &Schedule) {
         self.probe.schedule = schedule.clone();
+    }
+    fn tid(&self) -> std::sync::Arc<std::sync::atomic::AtomicI32> {
+        self.tid.clone()
     }
 }
 
@@ -124,16 +136,16 @@ pub struct Outcome {
 /// Starts a built engine: restarts `schedule` now that the set-up (the journal's space, the
 /// engine's tables) is done, so it is not counted, points the exchange's probe and, through
 /// `restart_sink`, the sink's at it, spawns the engine thread and starts accounting its time.
-pub fn start<S: EventSink + Send + 'static>(
-    mut engine: Engine<ProbeExchange, S>,
+pub fn start<X: Measuring + Send + 'static, S: EventSink + Send + 'static>(
+    mut engine: Engine<X, S>,
     runner: &RunnerSettings,
     schedule: &Schedule,
     restart_sink: impl FnOnce(&mut S, &Schedule),
-) -> (Schedule, EngineHandle<ProbeExchange, S>, driver::Whereabouts) {
+) -> (Schedule, EngineHandle<X, S>, driver::Whereabouts) {
     let schedule = schedule.restarted();
     engine.exchange_mut().restart(&schedule);
     restart_sink(engine.sink_mut(), &schedule);
-    let tid = engine.exchange().tid.clone();
+    let tid = engine.exchange().tid();
     let handle = EngineHandle::spawn(engine, runner).expect("engine thread starts (and pins)");
     let time = driver::Whereabouts::start(driver::engine_tid(&tid));
     (schedule, handle, time)
