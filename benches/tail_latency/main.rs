@@ -16,7 +16,8 @@
 //! that intended instant, so a stall counts against every order it delays. Two points: at the
 //! exchange `send` (on_data → send) and when the response has been matched and recorded (round
 //! trip; the no-op exchange answers inline through the response ring, so no third thread
-//! spins). Both are read on the engine thread with the engine's TSC clock and go into
+//! spins; its answer is `Reject`, which ends the order, so that the engine's table of orders
+//! at the exchange never fills: see [`oms_design`]). Both are read on the engine thread with the engine's TSC clock and go into
 //! pre-sized hdrhistograms (no allocation). The first 0.25 s (0.05 s quick) of each run is
 //! warm-up and not recorded.
 //!
