@@ -7,13 +7,17 @@
 //! the oms engine ([`oms_design`]), then the baseline ([`baseline`]: Mutex + VecDeque + HashMap,
 //! a Condvar-woken sender thread, responses logged as text through a BufWriter). Before the max
 //! runs, an unpaced saturation probe of each design measures the highest throughput it takes.
-//! Last, the ring comparison ([`rings`]): crossbeam `ArrayQueue` vs `rtrb` in the same driver.
+//! Then the Modify / Cancel mix ([`mix`]) and the cancel of working orders ([`cancel`]: at 10k
+//! and 100k requests/s, New and Cancel alternating, on_data(Cancel) → `send_cancel` beside
+//! on_data(New) → `send`). Last, the ring comparison ([`rings`]): crossbeam `ArrayQueue` vs
+//! `rtrb` in the same driver.
 //!
 //! **How it measures.** Order `i` is meant to go at `start + i / rate`; its latency is taken from
 //! that intended instant, so a stall counts against every order it delays. Two points: at the
 //! exchange `send` (on_data → send) and when the response has been matched and recorded (round
 //! trip; the no-op exchange answers inline through the response ring, so no third thread
-//! spins). Both are read on the engine thread with the engine's TSC clock and go into
+//! spins; its answer is `Reject`, which ends the order, so that the engine's table of orders
+//! at the exchange never fills: see [`oms_design`]). Both are read on the engine thread with the engine's TSC clock and go into
 //! pre-sized hdrhistograms (no allocation). The first 0.25 s (0.05 s quick) of each run is
 //! warm-up and not recorded.
 //!
@@ -21,7 +25,7 @@
 //! to the second; on a single-core machine nothing is pinned and the header says so. The throttle
 //! is set to 2·10⁹/s so it never binds; the engine idles by spinning.
 //!
-//! **One section.** `-- --only mix` (or `rates`, `rings`) runs that section alone and writes no
+//! **One section.** `-- --only mix` (or `rates`, `cancel`, `rings`) runs that section alone and writes no
 //! files; `rates` includes the saturation probe and the max run.
 //!
 //! **Output.** A table per rate (both designs and the baseline/oms ratio per percentile), then
@@ -32,6 +36,7 @@
 mod common;
 
 mod baseline;
+mod cancel;
 mod driver;
 mod mix;
 mod oms_design;
@@ -49,7 +54,8 @@ use report::Run;
 /// Run lengths, per mode.
 struct Plan {
     quick: bool,
-    /// `--only SECTION`: run that section alone (`rates`, `mix` or `rings`) and write no files.
+    /// `--only SECTION`: run that section alone (`rates`, `mix`, `cancel` or `rings`) and write
+    /// no files.
     only: Option<String>,
     /// (offered rate, seconds measured)
     rates: Vec<(u64, f64)>,
@@ -68,9 +74,9 @@ impl Plan {
             || std::env::var("OMS_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
         let only = args.iter().position(|a| a == "--only").and_then(|k| args.get(k + 1)).cloned();
         if let Some(o) = &only
-            && !["rates", "mix", "rings"].contains(&o.as_str())
+            && !["rates", "mix", "cancel", "rings"].contains(&o.as_str())
         {
-            eprintln!("tail_latency: --only takes rates, mix or rings, not {o:?}");
+            eprintln!("tail_latency: --only takes rates, mix, cancel or rings, not {o:?}");
             std::process::exit(2);
         }
         if quick {
@@ -227,6 +233,11 @@ fn main() {
 
     let mix_rows =
         if plan.runs("mix") { mix_section(&plan, &schedule, engine_core.map(|c| c.id)) } else { Vec::new() };
+    let cancel_rows = if plan.runs("cancel") {
+        cancel_section(&plan, &schedule, engine_core.map(|c| c.id))
+    } else {
+        Vec::new()
+    };
     let ring_rows =
         if plan.runs("rings") { rings_section(&plan, &schedule, engine_core) } else { Vec::new() };
     if plan.only.is_some() {
@@ -258,6 +269,7 @@ fn main() {
         "saturation": saturation,
         "rings": ring_rows,
         "mix": mix_rows,
+        "cancel": cancel_rows,
     });
     let text = serde_json::to_string_pretty(&summary).expect("summary serialises");
     std::fs::write(out.join("summary.json"), text).expect("write summary.json");
@@ -324,6 +336,70 @@ fn mix_section(
         );
     }
     mix_rows
+}
+
+/// The cancel of working orders (oms only): on_data(Cancel) → `send_cancel` and on_data(New) →
+/// `send` in the same run, at the rates up to 100k/s. Prints its table and returns its rows for
+/// `summary.json`.
+fn cancel_section(
+    plan: &Plan,
+    schedule: &dyn Fn(Option<u64>, u64) -> Schedule,
+    engine_core: Option<usize>,
+) -> Vec<Value> {
+    let mut rows = Vec::new();
+    println!(
+        "\n== Cancel of working orders ({} New first, then New and Cancel alternating, each Cancel for the order \
+         accepted {} requests before; the exchange accepts each New and answers each cancel Cancelled; \
+         throttle 2·10⁹/s): on_data -> send / send_cancel",
+        cancel::LAG,
+        2 * cancel::LAG + 1
+    );
+    println!(
+        "{:<10}{:<9}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}{:>10}{:>10}",
+        "offered", "request", "p50", "p90", "p99", "p99.9", "p99.99", "max", "rejected", "samples"
+    );
+    for &(rate, secs) in plan.rates.iter().filter(|(r, _)| *r <= 100_000) {
+        let requests = (rate as f64 * secs) as u64;
+        let dir = tempfile::tempdir().expect("temp dir for the journal");
+        let c = cancel::run(&schedule(Some(rate), requests), engine_core, dir.path());
+        assert_eq!(c.lost, 0, "the response ring overflowed: the run is invalid");
+        for (k, (name, h)) in [("new", &c.new_send), ("cancel", &c.cancel_send)].into_iter().enumerate() {
+            let p = report::pcts(h);
+            print!("{:<10}{name:<9}", report::rate_label(rate as f64));
+            for v in p {
+                print!("{:>11}", report::ns(v));
+            }
+            println!("{:>10}{:>10}", c.rejected.0[k], h.len());
+            rows.push(json!({"rate": rate, "request": name, "metric": "on_data_to_send", "p50_ns": p[0],
+                "p90_ns": p[1], "p99_ns": p[2], "p999_ns": p[3], "p9999_ns": p[4], "max_ns": p[5],
+                "mean_ns": h.mean().round() as u64, "rejected": c.rejected.0[k], "samples": h.len(),
+                "preempted": c.preempted}));
+        }
+        println!(
+            "{:<10}sent {} New, {} cancels ({} carried out); queued {}; first reject {:?}; most working {}; \
+             preempted {}x{}",
+            "",
+            c.sent.0,
+            c.sent.1,
+            c.cancelled,
+            c.queued,
+            c.rejected.1.map(|r| r.name()),
+            c.max_working,
+            c.preempted,
+            if c.complete { "" } else { " (INCOMPLETE)" }
+        );
+        println!(
+            "{:<10}not running: engine {}, producer {}; engine turns >= 1 ms: {}; producer gaps >= 1 ms: {}; \
+             steal per vCPU {:?} ms",
+            "",
+            c.time.0.describe(),
+            c.time.1.describe(),
+            c.stalls.0,
+            c.stalls.1,
+            c.steal_ms
+        );
+    }
+    rows
 }
 
 /// The ring comparison: crossbeam `ArrayQueue` vs `rtrb` in the same driver, at each rate and

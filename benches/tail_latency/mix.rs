@@ -164,7 +164,8 @@ impl<S: EventSink> EventSink for MixProbe<S> {
 pub struct Outcome {
     /// Decision latency per request type (New, Modify, Cancel).
     pub hist: [Histogram<u64>; 3],
-    /// Rejected requests per type (Modify / Cancel of an order already sent: `not_queued`).
+    /// Rejected requests per type (Modify / Cancel of an order already sent: `request_pending`
+    /// before its answer, `not_open` after it).
     pub rejected: [u64; 3],
     /// Deepest the queue was.
     pub max_queue: u64,

@@ -2,6 +2,16 @@
 //! spinning) thread, a no-op exchange that answers every order at once through the
 //! [`Responder`], and the event sink of `common::BenchSink` (the journal once it lands).
 //!
+//! The exchange's one answer is `Reject`: it ends the order's life at the exchange, so the
+//! engine's table of orders at the exchange (`max_working_orders`) never fills however many
+//! orders a run sends, and every order costs one answer, as the engine drains them (at most
+//! `BATCH` answers and `BATCH` requests per ring per turn). An `Accept` would leave each order
+//! working: past `max_working_orders` the engine stops sending; and an `Accept` followed by a
+//! fill is two answers per order, which overflow the response ring whenever the engine falls
+//! behind (a backlog of requests adds 256 answers per turn more than it drains). The engine
+//! matches a `Reject` and records its `response` as it does an `Accept`, then takes the order
+//! out of its table; the cancel section ([`crate::cancel`]) measures orders that stay working.
+//!
 //! Measurement points, both on the engine thread and allocation-free:
 //! - **on_data → send**: [`ProbeExchange::send`] reads the clock when the engine calls `send`.
 //! - **round trip**: [`ProbeSink::record`] reads the clock after the engine's `response` event has
@@ -21,7 +31,8 @@ use oms::{EventKind, EventRecord, EventSink};
 use crate::common;
 use crate::driver::{self, Probe, Schedule, Stalls};
 
-/// No-op exchange that stamps `send` and answers Accept at once through the response ring.
+/// No-op exchange that stamps `send` and answers `Reject` at once through the response ring
+/// (the order is done; see the module docs).
 pub struct ProbeExchange {
     probe: Probe,
     responder: Responder,
@@ -46,10 +57,22 @@ impl ProbeExchange {
             tid: Default::default(),
         }
     }
+}
 
+/// An exchange that measures against a schedule, as [`start`] needs it.
+pub trait Measuring: Exchange {
     /// Measures against `schedule` from now on (the restarted one).
-    pub fn restart(&mut self, schedule: &Schedule) {
+    fn restart(&mut self, schedule: &Schedule);
+    /// Where the engine thread publishes its id at its first turn.
+    fn tid(&self) -> std::sync::Arc<std::sync::atomic::AtomicI32>;
+}
+
+impl Measuring for ProbeExchange {
+    fn restart(&mut self, schedule: &Schedule) {
         self.probe.schedule = schedule.clone();
+    }
+    fn tid(&self) -> std::sync::Arc<std::sync::atomic::AtomicI32> {
+        self.tid.clone()
     }
 }
 
@@ -57,7 +80,7 @@ impl Exchange for ProbeExchange {
     #[inline(always)]
     fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         self.probe.on_send(order.order_id);
-        let resp = OrderResponse { order_id: order.order_id, response_type: ResponseType::Accept };
+        let resp = OrderResponse { order_id: order.order_id, response_type: ResponseType::Reject };
         if self.responder.on_data(resp).is_err() {
             self.lost += 1;
         }
@@ -124,16 +147,16 @@ pub struct Outcome {
 /// Starts a built engine: restarts `schedule` now that the set-up (the journal's space, the
 /// engine's tables) is done, so it is not counted, points the exchange's probe and, through
 /// `restart_sink`, the sink's at it, spawns the engine thread and starts accounting its time.
-pub fn start<S: EventSink + Send + 'static>(
-    mut engine: Engine<ProbeExchange, S>,
+pub fn start<X: Measuring + Send + 'static, S: EventSink + Send + 'static>(
+    mut engine: Engine<X, S>,
     runner: &RunnerSettings,
     schedule: &Schedule,
     restart_sink: impl FnOnce(&mut S, &Schedule),
-) -> (Schedule, EngineHandle<ProbeExchange, S>, driver::Whereabouts) {
+) -> (Schedule, EngineHandle<X, S>, driver::Whereabouts) {
     let schedule = schedule.restarted();
     engine.exchange_mut().restart(&schedule);
     restart_sink(engine.sink_mut(), &schedule);
-    let tid = engine.exchange().tid.clone();
+    let tid = engine.exchange().tid();
     let handle = EngineHandle::spawn(engine, runner).expect("engine thread starts (and pins)");
     let time = driver::Whereabouts::start(driver::engine_tid(&tid));
     (schedule, handle, time)
