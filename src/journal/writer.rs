@@ -568,7 +568,6 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Opens the base file `base` and locks it (`flock`, exclusive); the lock lasts as long as the
 /// returned file is open. [`JournalError::InUse`] if another writer still holds it after
 /// [`LOCK_WAIT`].
-
 fn lock_base(base: &Path) -> Result<File, JournalError> {
     let file = OpenOptions::new()
         .read(true)
