@@ -360,7 +360,10 @@ impl OrderLife {
         else {
             return Err(self.unexpected("a replace acknowledgment"));
         };
-        (self.price, self.qty) = (price, qty);
+        // Fills that came for the old version while the replace was on its way may already
+        // reach the new quantity: the order is then done, its quantity what was filled (a
+        // version is never filled beyond its quantity).
+        (self.price, self.qty) = (price, qty.max(self.cum_qty));
         self.clear_replacement();
         self.state = if self.cum_qty >= qty {
             OrderState::Filled
@@ -420,6 +423,17 @@ mod tests {
         // (5 · 101 + 7 · 100.5) / 12, exact to the nano-unit.
         assert_eq!(o.avg_price(), Some(100.708333333));
         assert!(o.fill(1, 1.0).is_err(), "nothing after the last fill");
+    }
+
+    #[test]
+    fn a_replace_down_to_less_than_the_old_version_filled_meanwhile_leaves_the_order_done() {
+        let mut o = OrderLife::sent(100.0, 7);
+        o.accept().unwrap();
+        o.replace_sent(99.0, 1).unwrap();
+        o.fill(2, 100.0).unwrap(); // on the old version's terms: 2 of 7
+        o.replaced().unwrap();
+        assert_eq!((o.state(), o.cum_qty(), o.qty(), o.leaves()), (OrderState::Filled, 2, 2, 0));
+        assert!(o.accept().is_err() && o.fill(1, 99.0).is_err(), "done: nothing more");
     }
 
     #[test]
