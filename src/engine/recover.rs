@@ -19,7 +19,7 @@
 //! - if the window the engine was logged on in has ended meanwhile, the restored queue is
 //!   rejected `session_ended` (the window it waited for is over; there is no session to log
 //!   out of: it died with the process), and so are the waiting cancels. Open orders
-//! stay open.
+//!   stay open.
 //!
 //! The session itself needs nothing: the engine logs on at its first poll if a window is open
 //! (a logon late in its window, which the audit accepts after a `recovered` record), or waits.
