@@ -31,7 +31,9 @@ use crate::sink::EventSink;
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Applies and records one answer taken from a response ring at the turn's reading `now`.
-    #[inline]
+    /// Always inlined into the loop's response step: a call there costs the answer of each
+    /// order a frame (`benches/instructions.rs`).
+    #[inline(always)]
     pub(super) fn on_answer(&mut self, r: InboundResponse, now: u64) {
         let (rec, dropped) = answered(r, now, &mut self.open, &mut self.queue, &self.clock, &mut self.stats);
         self.emit(rec);
