@@ -60,6 +60,7 @@ struct Slot {
 }
 
 impl SlabEntry for Slot {
+    const LAYOUT: Layout = Layout::Grouped;
     #[inline]
     fn key(&self) -> u64 {
         self.open.order.order_id
@@ -97,7 +98,7 @@ fn counts(state: OrderState) -> (usize, usize) {
 impl OpenOrders {
     /// A table for up to `capacity` orders at the exchange, allocated now.
     pub fn with_capacity(capacity: usize) -> Self {
-        OpenOrders { slab: Slab::with_capacity(capacity, Layout::Grouped), awaiting: 0, pending: 0 }
+        OpenOrders { slab: Slab::with_capacity(capacity), awaiting: 0, pending: 0 }
     }
 
     /// Orders at the exchange.
