@@ -155,17 +155,34 @@ impl IdIndex {
     /// Finds the slot of `id`; `key_of(slot)` returns the key stored in a slot.
     #[inline(always)]
     pub fn find(&self, id: u64, layout: Layout, key_of: impl Fn(u32) -> u64) -> Option<u32> {
-        let mut i = self.home(id, layout);
+        self.probe(id, layout, key_of).ok()
+    }
+
+    /// Finds the slot of `id`, or else returns where the lookup ended: `id`'s home bucket and
+    /// the empty bucket that ends its probe chain, where [`IdIndex::fill`] files it.
+    #[inline(always)]
+    fn probe(&self, id: u64, layout: Layout, key_of: impl Fn(u32) -> u64) -> Result<u32, (usize, usize)> {
+        let home = self.home(id, layout);
+        let mut i = home;
         loop {
             let b = self.buckets[i];
             if b == 0 {
-                return None;
+                return Err((home, i));
             }
             if key_of(b - 1) == id {
-                return Some(b - 1);
+                return Ok(b - 1);
             }
             i = (i + 1) & self.mask;
         }
+    }
+
+    /// Files `slot` in `bucket` for a key whose home is `home`: what [`IdIndex::probe`] returned
+    /// for it, the index unchanged since.
+    #[inline(always)]
+    fn fill(&mut self, home: usize, bucket: usize, slot: u32) {
+        debug_assert_eq!(self.buckets[bucket], 0, "bucket {bucket} taken since the probe");
+        self.buckets[bucket] = slot + 1;
+        self.displaced += usize::from(bucket != home);
     }
 
     /// Files `slot` under `id`. The caller guarantees `id` is absent and the index not full.
@@ -222,6 +239,42 @@ impl IdIndex {
         }
         self.buckets[hole] = 0;
         Some(slot)
+    }
+}
+
+/// An id absent from a [`Slab`], with the index bucket its lookup found for it: inserting it
+/// there ([`VacantEntry::insert`]) takes no second lookup. It holds the slab borrowed, so the
+/// index cannot change in between.
+#[derive(Debug)]
+pub struct VacantEntry<'a, T: SlabEntry> {
+    slab: &'a mut Slab<T>,
+    id: u64,
+    home: usize,
+    bucket: usize,
+}
+
+impl<T: SlabEntry> VacantEntry<'_, T> {
+    /// The slab.
+    #[inline(always)]
+    pub fn slab(&self) -> &Slab<T> {
+        self.slab
+    }
+
+    /// Stores `value` (whose key must be the id looked up) and returns its slot.
+    #[inline(always)]
+    pub fn insert(self, value: T) -> Result<u32, SlabFull> {
+        debug_assert_eq!(value.key(), self.id, "an entry filed under another id");
+        let slab = self.slab;
+        let slot = slab.free_head;
+        if slot == NIL {
+            return Err(SlabFull);
+        }
+        let e = &mut slab.entries[slot as usize];
+        slab.free_head = e.next_free();
+        *e = value;
+        slab.index.fill(self.home, self.bucket, slot);
+        slab.len += 1;
+        Ok(slot)
     }
 }
 
@@ -326,6 +379,17 @@ impl<T: SlabEntry> Slab<T> {
     pub fn find(&self, id: u64) -> Option<u32> {
         let entries = &self.entries;
         self.index.find(id, T::LAYOUT, |s| entries[s as usize].key())
+    }
+
+    /// The slot of `id` if live; else `id`'s [`VacantEntry`]: one lookup that serves both a
+    /// check that `id` is absent and its insertion.
+    #[inline(always)]
+    pub fn entry(&mut self, id: u64) -> Result<u32, VacantEntry<'_, T>> {
+        let entries = &self.entries;
+        match self.index.probe(id, T::LAYOUT, |s| entries[s as usize].key()) {
+            Ok(slot) => Ok(slot),
+            Err((home, bucket)) => Err(VacantEntry { slab: self, id, home, bucket }),
+        }
     }
 
     /// Stores `value` (whose key must not be live) and returns its slot.
@@ -433,7 +497,16 @@ mod tests {
                 if m.contains_key(&k) {
                     continue;
                 }
-                let r = s.insert(E { key: k, val: i as u64, next: 0 });
+                let e = E { key: k, val: i as u64, next: 0 };
+                // Half the inserts through the entry of a lookup.
+                let r = if i % 2 == 0 {
+                    s.insert(e)
+                } else {
+                    match s.entry(k) {
+                        Ok(_) => return Err(TestCaseError::fail(format!("absent key {k} found"))),
+                        Err(vacant) => vacant.insert(e),
+                    }
+                };
                 if m.len() < cap {
                     prop_assert!(r.is_ok());
                     m.insert(k, i as u64);
@@ -451,6 +524,7 @@ mod tests {
             for (&k, &v) in &m {
                 let slot = s.find(k);
                 prop_assert!(slot.is_some(), "lost key {}", k);
+                prop_assert_eq!(s.entry(k).ok(), slot);
                 prop_assert_eq!(s.get(slot.unwrap()).val, v);
             }
         }
