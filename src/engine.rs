@@ -222,6 +222,13 @@ impl Phase {
     }
 }
 
+/// Whether the open-order table takes one more New order: fewer than `max_in_flight` orders
+/// await their first answer (`awaiting`), and it is not `full`.
+#[inline(always)]
+fn room_for_new(awaiting: usize, full: bool, capacities: &Capacities) -> bool {
+    awaiting < capacities.max_in_flight.get() && !full
+}
+
 /// `Engine::timer_ns` when no logon or logout is ahead.
 const NO_TIMER: u64 = u64::MAX;
 
@@ -568,7 +575,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             Err(reason)
         } else if !self.sink.has_room() {
             Err(RejectReason::JournalFull)
-        } else if self.queue.contains(o.order_id) || self.open.contains(o.order_id) {
+        } else if self.queue.contains(o.order_id) {
             Err(RejectReason::DuplicateOrderId)
         } else {
             Ok(())
@@ -576,12 +583,20 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if let Err(reason) = verdict {
             return self.reject(&o, RequestType::New, reason, now, producer);
         }
+        // One lookup of the open-order table is the duplicate check and, if the order goes out
+        // at once, the place of its record there.
+        let Some(vacancy) = self.open.vacancy(o.order_id) else {
+            return self.reject(&o, RequestType::New, RejectReason::DuplicateOrderId, now, producer);
+        };
         if self.queue.is_empty()
             && self.cancels.is_empty()
-            && self.can_send_now()
+            && room_for_new(vacancy.awaiting(), vacancy.is_full(), &self.cfg.capacities)
+            && self.sink.has_room()
+            && self.exchange.ready()
             && self.throttle.try_acquire(now)
         {
-            self.send(o, arrival_ns, now, producer);
+            let tracked = vacancy.insert(o, now, producer);
+            self.send_tracked(tracked.is_ok(), o, arrival_ns, now, producer);
         } else if self.queue.push_back(o, arrival_ns, producer).is_ok() {
             self.stats.queued += 1;
             self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
@@ -591,11 +606,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
     }
 
-    /// Whether anything but the throttle stops a New order's send right now.
+    /// Whether anything but the throttle stops a New order's send right now (`on_new` asks
+    /// the same of the open-order table it holds borrowed).
     #[inline]
     fn can_send_now(&self) -> bool {
-        self.open.awaiting() < self.cfg.capacities.max_in_flight.get()
-            && !self.open.is_full()
+        room_for_new(self.open.awaiting(), self.open.is_full(), &self.cfg.capacities)
             && self.can_send_requests()
     }
 
@@ -610,11 +625,17 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// match.
     #[inline]
     fn send(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, producer: u16) {
-        // Cannot fail: both callers check `can_send_now` (room), and `on_new` rejects an id that
-        // is queued or at the exchange.
         let tracked = self.open.insert(o, now, producer);
-        debug_assert!(tracked.is_ok(), "order {} to be sent with the open-order table full", o.order_id);
-        if tracked.is_err() {
+        self.send_tracked(tracked.is_ok(), o, arrival_ns, now, producer);
+    }
+
+    /// Sends `o`, whose record in the open-order table was just made (`tracked`) or failed.
+    #[inline]
+    fn send_tracked(&mut self, tracked: bool, o: OrderRequest, arrival_ns: u64, now: u64, producer: u16) {
+        // Cannot fail: the callers check that the table has room (`can_send_now`), and `on_new`
+        // rejects an id that is queued or at the exchange.
+        debug_assert!(tracked, "order {} to be sent with the open-order table full", o.order_id);
+        if !tracked {
             // A release build keeps the order from the exchange and gives it a fate.
             return self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
         }

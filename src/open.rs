@@ -9,7 +9,7 @@
 //! pauses at `max_in_flight` of them, and at a full table.
 
 use crate::model::{OrderLife, OrderRequest, OrderState, Waiting};
-use crate::slab::{Layout, NIL, Slab, SlabEntry, SlabFull};
+use crate::slab::{Layout, NIL, Slab, SlabEntry, SlabFull, VacantEntry};
 
 /// An order at the exchange.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,6 +32,20 @@ pub struct OpenOrder {
 }
 
 impl OpenOrder {
+    /// Order `order`, sent at `sent_ns` for `producer`: its first answer awaited.
+    #[inline(always)]
+    fn sent(order: OrderRequest, sent_ns: u64, producer: u16) -> OpenOrder {
+        OpenOrder {
+            order,
+            producer,
+            sent_ns,
+            life: OrderLife::sent(order.price, order.qty),
+            request_ns: 0,
+            waiting: Waiting::Nothing,
+            wait_ns: 0,
+        }
+    }
+
     /// The order as it is live: the live version's price and quantity.
     pub fn live(&self) -> OrderRequest {
         OrderRequest { price: self.life.price(), qty: self.life.qty(), ..self.order }
@@ -60,6 +74,7 @@ struct Slot {
 }
 
 impl SlabEntry for Slot {
+    const LAYOUT: Layout = Layout::Grouped;
     #[inline]
     fn key(&self) -> u64 {
         self.open.order.order_id
@@ -72,6 +87,38 @@ impl SlabEntry for Slot {
     fn set_next_free(&mut self, next: u32) {
         self.next_free = next;
         self.live = false;
+    }
+}
+
+/// An order id not at the exchange, with the place the lookup that found it absent has for
+/// it: the duplicate check of a New order and the record of its send in one lookup. It holds
+/// the table borrowed (nothing can change it in between).
+#[derive(Debug)]
+pub struct Vacancy<'a> {
+    entry: VacantEntry<'a, Slot>,
+    awaiting: &'a mut usize,
+}
+
+impl Vacancy<'_> {
+    /// Orders whose first answer is awaited.
+    #[inline(always)]
+    pub fn awaiting(&self) -> usize {
+        *self.awaiting
+    }
+
+    /// Whether the table is full.
+    #[inline(always)]
+    pub fn is_full(&self) -> bool {
+        self.entry.slab().is_full()
+    }
+
+    /// Records the send of `order` (the id looked up) at `sent_ns` for `producer`.
+    #[inline(always)]
+    pub fn insert(self, order: OrderRequest, sent_ns: u64, producer: u16) -> Result<(), SlabFull> {
+        let open = OpenOrder::sent(order, sent_ns, producer);
+        self.entry.insert(Slot { open, next_free: NIL, live: true })?;
+        *self.awaiting += 1;
+        Ok(())
     }
 }
 
@@ -97,7 +144,7 @@ fn counts(state: OrderState) -> (usize, usize) {
 impl OpenOrders {
     /// A table for up to `capacity` orders at the exchange, allocated now.
     pub fn with_capacity(capacity: usize) -> Self {
-        OpenOrders { slab: Slab::with_capacity(capacity, Layout::Grouped), awaiting: 0, pending: 0 }
+        OpenOrders { slab: Slab::with_capacity(capacity), awaiting: 0, pending: 0 }
     }
 
     /// Orders at the exchange.
@@ -184,16 +231,15 @@ impl OpenOrders {
     /// Records a send. The caller guarantees `order.order_id` is not at the exchange.
     #[inline(always)]
     pub fn insert(&mut self, order: OrderRequest, sent_ns: u64, producer: u16) -> Result<(), SlabFull> {
-        let open = OpenOrder {
-            order,
-            producer,
-            sent_ns,
-            life: OrderLife::sent(order.price, order.qty),
-            request_ns: 0,
-            waiting: Waiting::Nothing,
-            wait_ns: 0,
-        };
-        self.restore(open)
+        self.restore(OpenOrder::sent(order, sent_ns, producer))
+    }
+
+    /// `None` if order `id` is at the exchange; else its [`Vacancy`], which records its send
+    /// without another lookup.
+    #[inline(always)]
+    pub fn vacancy(&mut self, id: u64) -> Option<Vacancy<'_>> {
+        let OpenOrders { slab, awaiting, .. } = self;
+        slab.entry(id).err().map(|entry| Vacancy { entry, awaiting })
     }
 
     /// Puts back an order as it stood (recovery). The caller guarantees its id is not here.

@@ -39,6 +39,7 @@ impl Default for Node {
 }
 
 impl SlabEntry for Node {
+    const LAYOUT: Layout = Layout::Spread;
     #[inline]
     fn key(&self) -> u64 {
         self.item.order.order_id
@@ -68,7 +69,7 @@ pub struct PendingQueue {
 impl PendingQueue {
     /// A queue for up to `capacity` orders, allocated now.
     pub fn with_capacity(capacity: usize) -> Self {
-        PendingQueue { slab: Slab::with_capacity(capacity, Layout::Spread), head: NIL, tail: NIL }
+        PendingQueue { slab: Slab::with_capacity(capacity), head: NIL, tail: NIL }
     }
 
     /// Orders waiting.

@@ -16,6 +16,9 @@ pub const NIL: u32 = u32::MAX;
 
 /// An entry that can live in a [`Slab`].
 pub trait SlabEntry: Copy + Default {
+    /// How the slab's index places the ids of these entries. A constant of the entry type, so
+    /// that every lookup compiles to the one hash (no test of the layout at run time).
+    const LAYOUT: Layout;
     /// The order id this entry is filed under.
     fn key(&self) -> u64;
     /// Link used while the entry is free.
@@ -45,9 +48,14 @@ pub enum Layout {
 
 const GROUP_BITS: u32 = 4;
 
+/// Fewest buckets an index has: with [`Layout::Grouped`], two groups, so that the hash of the
+/// group keeps at least one bit (a shift by less than 64).
+const MIN_BUCKETS: usize = 2 << GROUP_BITS;
+
+/// The Fibonacci hash of `x`, its top `64 - shift` bits (`shift` in 1..64).
 #[inline(always)]
-fn fib(x: u64, bits: u32) -> usize {
-    if bits == 0 { 0 } else { (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize }
+fn fib(x: u64, shift: u32) -> usize {
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
 }
 
 /// Asks the CPU to bring the cache line holding `p` into L1 ahead of a load (a hint: no
@@ -69,9 +77,10 @@ fn prefetch<T>(p: &T) {
 pub struct IdIndex {
     /// 0 = empty, otherwise slot + 1.
     buckets: Box<[u32]>,
-    bits: u32,
+    /// `64 −` the bits of the hash: of the id with [`Layout::Spread`], of its group with
+    /// [`Layout::Grouped`] (kept rather than computed at each lookup).
+    shift: u32,
     mask: usize,
-    layout: Layout,
     /// Keys filed in a bucket other than their home. While there are none, a removal has
     /// nothing to shift back (every other key sits at home and stays there), so it skips the
     /// scan of the rest of the cluster: with [`Layout::Grouped`], the in-flight window of
@@ -81,10 +90,15 @@ pub struct IdIndex {
 }
 
 impl IdIndex {
-    /// An index for up to `capacity` keys.
+    /// An index for up to `capacity` keys, placed by `layout` (every call after this one must
+    /// pass the same: [`Slab`] passes its entry type's constant).
     pub fn with_capacity(capacity: usize, layout: Layout) -> Self {
-        let buckets = (capacity.max(1) * 2).next_power_of_two().max(1 << GROUP_BITS);
+        let buckets = (capacity.max(1) * 2).next_power_of_two().max(MIN_BUCKETS);
         let bits = buckets.trailing_zeros();
+        let shift = match layout {
+            Layout::Spread => 64 - bits,
+            Layout::Grouped => 64 - (bits - GROUP_BITS),
+        };
         let mut table = vec![0u32; buckets].into_boxed_slice();
         // The allocator hands zeroed memory out as untouched pages: write one word per page now,
         // so that the hot path never takes a page fault on its first use of a bucket (as the
@@ -92,26 +106,25 @@ impl IdIndex {
         for b in table.iter_mut().step_by(4096 / std::mem::size_of::<u32>()) {
             *b = std::hint::black_box(0);
         }
-        IdIndex { buckets: table, bits, mask: buckets - 1, layout, displaced: 0 }
+        IdIndex { buckets: table, shift, mask: buckets - 1, displaced: 0 }
     }
 
     /// The home bucket of `id`.
     #[inline(always)]
-    fn home(&self, id: u64) -> usize {
-        match self.layout {
-            Layout::Spread => fib(id, self.bits),
+    fn home(&self, id: u64, layout: Layout) -> usize {
+        match layout {
+            Layout::Spread => fib(id, self.shift),
             Layout::Grouped => {
-                (fib(id >> GROUP_BITS, self.bits - GROUP_BITS) << GROUP_BITS)
-                    | (id as usize & ((1 << GROUP_BITS) - 1))
+                (fib(id >> GROUP_BITS, self.shift) << GROUP_BITS) | (id as usize & ((1 << GROUP_BITS) - 1))
             }
         }
     }
 
     /// Keys not in their home bucket, counted (the figure `displaced` must equal).
     #[cfg(test)]
-    fn count_displaced(&self, key_of: impl Fn(u32) -> u64) -> usize {
+    fn count_displaced(&self, layout: Layout, key_of: impl Fn(u32) -> u64) -> usize {
         (0..self.buckets.len())
-            .filter(|&i| self.buckets[i] != 0 && self.home(key_of(self.buckets[i] - 1)) != i)
+            .filter(|&i| self.buckets[i] != 0 && self.home(key_of(self.buckets[i] - 1), layout) != i)
             .count()
     }
 
@@ -129,36 +142,53 @@ impl IdIndex {
 
     /// Starts loading the bucket where the lookup of `id` begins.
     #[inline(always)]
-    pub fn prefetch(&self, id: u64) {
-        prefetch(&self.buckets[self.home(id)]);
+    pub fn prefetch(&self, id: u64, layout: Layout) {
+        prefetch(&self.buckets[self.home(id, layout)]);
     }
 
     /// The slot in `id`'s home bucket, if any: most often `id`'s own (probe chains are short).
     #[inline(always)]
-    fn home_slot(&self, id: u64) -> Option<u32> {
-        self.buckets[self.home(id)].checked_sub(1)
+    fn home_slot(&self, id: u64, layout: Layout) -> Option<u32> {
+        self.buckets[self.home(id, layout)].checked_sub(1)
     }
 
     /// Finds the slot of `id`; `key_of(slot)` returns the key stored in a slot.
     #[inline(always)]
-    pub fn find(&self, id: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
-        let mut i = self.home(id);
+    pub fn find(&self, id: u64, layout: Layout, key_of: impl Fn(u32) -> u64) -> Option<u32> {
+        self.probe(id, layout, key_of).ok()
+    }
+
+    /// Finds the slot of `id`, or else returns where the lookup ended: `id`'s home bucket and
+    /// the empty bucket that ends its probe chain, where [`IdIndex::fill`] files it.
+    #[inline(always)]
+    fn probe(&self, id: u64, layout: Layout, key_of: impl Fn(u32) -> u64) -> Result<u32, (usize, usize)> {
+        let home = self.home(id, layout);
+        let mut i = home;
         loop {
             let b = self.buckets[i];
             if b == 0 {
-                return None;
+                return Err((home, i));
             }
             if key_of(b - 1) == id {
-                return Some(b - 1);
+                return Ok(b - 1);
             }
             i = (i + 1) & self.mask;
         }
     }
 
+    /// Files `slot` in `bucket` for a key whose home is `home`: what [`IdIndex::probe`] returned
+    /// for it, the index unchanged since.
+    #[inline(always)]
+    fn fill(&mut self, home: usize, bucket: usize, slot: u32) {
+        debug_assert_eq!(self.buckets[bucket], 0, "bucket {bucket} taken since the probe");
+        self.buckets[bucket] = slot + 1;
+        self.displaced += usize::from(bucket != home);
+    }
+
     /// Files `slot` under `id`. The caller guarantees `id` is absent and the index not full.
     #[inline(always)]
-    pub fn insert(&mut self, id: u64, slot: u32) {
-        let home = self.home(id);
+    pub fn insert(&mut self, id: u64, layout: Layout, slot: u32) {
+        let home = self.home(id, layout);
         let mut i = home;
         while self.buckets[i] != 0 {
             i = (i + 1) & self.mask;
@@ -169,8 +199,8 @@ impl IdIndex {
 
     /// Removes `id`, returning its slot. Backward-shift deletion keeps probe chains intact.
     #[inline(always)]
-    pub fn remove(&mut self, id: u64, key_of: impl Fn(u32) -> u64) -> Option<u32> {
-        let id_home = self.home(id);
+    pub fn remove(&mut self, id: u64, layout: Layout, key_of: impl Fn(u32) -> u64) -> Option<u32> {
+        let id_home = self.home(id, layout);
         let mut i = id_home;
         let slot = loop {
             let b = self.buckets[i];
@@ -196,7 +226,7 @@ impl IdIndex {
             if b == 0 {
                 break;
             }
-            let home = self.home(key_of(b - 1));
+            let home = self.home(key_of(b - 1), layout);
             // Move b into the hole unless its home lies cyclically in (hole, j].
             let dist_home = j.wrapping_sub(home) & self.mask;
             let dist_hole = j.wrapping_sub(hole) & self.mask;
@@ -209,6 +239,42 @@ impl IdIndex {
         }
         self.buckets[hole] = 0;
         Some(slot)
+    }
+}
+
+/// An id absent from a [`Slab`], with the index bucket its lookup found for it: inserting it
+/// there ([`VacantEntry::insert`]) takes no second lookup. It holds the slab borrowed, so the
+/// index cannot change in between.
+#[derive(Debug)]
+pub struct VacantEntry<'a, T: SlabEntry> {
+    slab: &'a mut Slab<T>,
+    id: u64,
+    home: usize,
+    bucket: usize,
+}
+
+impl<T: SlabEntry> VacantEntry<'_, T> {
+    /// The slab.
+    #[inline(always)]
+    pub fn slab(&self) -> &Slab<T> {
+        self.slab
+    }
+
+    /// Stores `value` (whose key must be the id looked up) and returns its slot.
+    #[inline(always)]
+    pub fn insert(self, value: T) -> Result<u32, SlabFull> {
+        debug_assert_eq!(value.key(), self.id, "an entry filed under another id");
+        let slab = self.slab;
+        let slot = slab.free_head;
+        if slot == NIL {
+            return Err(SlabFull);
+        }
+        let e = &mut slab.entries[slot as usize];
+        slab.free_head = e.next_free();
+        *e = value;
+        slab.index.fill(self.home, self.bucket, slot);
+        slab.len += 1;
+        Ok(slot)
     }
 }
 
@@ -228,14 +294,14 @@ pub struct SlabFull;
 impl<T: SlabEntry> Slab<T> {
     /// Allocates (and touches, so pages are faulted in now rather than on the hot path) room for
     /// `capacity` entries. `capacity` must be below `u32::MAX`.
-    pub fn with_capacity(capacity: usize, layout: Layout) -> Self {
+    pub fn with_capacity(capacity: usize) -> Self {
         assert!(capacity < NIL as usize, "slab capacity {capacity} too large");
         let mut entries = vec![T::default(); capacity].into_boxed_slice();
         for (i, e) in entries.iter_mut().enumerate() {
             e.set_next_free(if i + 1 < capacity { (i + 1) as u32 } else { NIL });
         }
         let free_head = if capacity == 0 { NIL } else { 0 };
-        Slab { entries, index: IdIndex::with_capacity(capacity, layout), free_head, len: 0 }
+        Slab { entries, index: IdIndex::with_capacity(capacity, T::LAYOUT), free_head, len: 0 }
     }
 
     /// Live entries.
@@ -282,13 +348,13 @@ impl<T: SlabEntry> Slab<T> {
     /// Stage 1 of a lookup a few requests ahead: starts loading `id`'s index bucket.
     #[inline(always)]
     pub fn prefetch_index(&self, id: u64) {
-        self.index.prefetch(id);
+        self.index.prefetch(id, T::LAYOUT);
     }
 
     /// Stage 2 (once the bucket is likely cached): starts loading the entry it points to.
     #[inline(always)]
     pub fn prefetch_entry(&self, id: u64) {
-        if let Some(slot) = self.index.home_slot(id) {
+        if let Some(slot) = self.index.home_slot(id, T::LAYOUT) {
             prefetch(&self.entries[slot as usize]);
         }
     }
@@ -297,7 +363,7 @@ impl<T: SlabEntry> Slab<T> {
     /// hints only (it may be another key's).
     #[inline(always)]
     pub fn home_entry(&self, id: u64) -> Option<&T> {
-        self.index.home_slot(id).map(|slot| &self.entries[slot as usize])
+        self.index.home_slot(id, T::LAYOUT).map(|slot| &self.entries[slot as usize])
     }
 
     /// Starts loading entry `slot` (a hint; nothing for `NIL` or a slot past the end).
@@ -312,7 +378,18 @@ impl<T: SlabEntry> Slab<T> {
     #[inline(always)]
     pub fn find(&self, id: u64) -> Option<u32> {
         let entries = &self.entries;
-        self.index.find(id, |s| entries[s as usize].key())
+        self.index.find(id, T::LAYOUT, |s| entries[s as usize].key())
+    }
+
+    /// The slot of `id` if live; else `id`'s [`VacantEntry`]: one lookup that serves both a
+    /// check that `id` is absent and its insertion.
+    #[inline(always)]
+    pub fn entry(&mut self, id: u64) -> Result<u32, VacantEntry<'_, T>> {
+        let entries = &self.entries;
+        match self.index.probe(id, T::LAYOUT, |s| entries[s as usize].key()) {
+            Ok(slot) => Ok(slot),
+            Err((home, bucket)) => Err(VacantEntry { slab: self, id, home, bucket }),
+        }
     }
 
     /// Stores `value` (whose key must not be live) and returns its slot.
@@ -326,7 +403,7 @@ impl<T: SlabEntry> Slab<T> {
         let e = &mut self.entries[slot as usize];
         self.free_head = e.next_free();
         *e = value;
-        self.index.insert(value.key(), slot);
+        self.index.insert(value.key(), T::LAYOUT, slot);
         self.len += 1;
         Ok(slot)
     }
@@ -335,7 +412,7 @@ impl<T: SlabEntry> Slab<T> {
     #[inline(always)]
     pub fn remove(&mut self, id: u64) -> Option<(u32, T)> {
         let entries = &self.entries;
-        let slot = self.index.remove(id, |s| entries[s as usize].key())?;
+        let slot = self.index.remove(id, T::LAYOUT, |s| entries[s as usize].key())?;
         let e = &mut self.entries[slot as usize];
         let value = *e;
         e.set_next_free(self.free_head);
@@ -363,13 +440,15 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
+    /// A test entry, its ids placed [`Layout::Grouped`] if `GROUPED`, else [`Layout::Spread`].
     #[derive(Clone, Copy, Default, Debug, PartialEq)]
-    struct E {
+    struct E<const GROUPED: bool = false> {
         key: u64,
         val: u64,
         next: u32,
     }
-    impl SlabEntry for E {
+    impl<const GROUPED: bool> SlabEntry for E<GROUPED> {
+        const LAYOUT: Layout = if GROUPED { Layout::Grouped } else { Layout::Spread };
         fn key(&self) -> u64 {
             self.key
         }
@@ -383,7 +462,7 @@ mod tests {
 
     #[test]
     fn fills_up_and_reuses_slots() {
-        let mut s: Slab<E> = Slab::with_capacity(3, Layout::Spread);
+        let mut s: Slab<E> = Slab::with_capacity(3);
         for k in 1..=3 {
             s.insert(E { key: k, val: k * 10, next: 0 }).unwrap();
         }
@@ -397,6 +476,61 @@ mod tests {
         assert_eq!(s.len(), 3);
     }
 
+    /// One run of [`matches_a_hashmap`] on a slab of `E<GROUPED>`.
+    fn run_against_a_hashmap<const GROUPED: bool>(
+        ops: Vec<(bool, u64)>,
+        cap: usize,
+        stride: u64,
+    ) -> Result<(), TestCaseError> {
+        let mut s: Slab<E<GROUPED>> = Slab::with_capacity(cap);
+        let mut m: HashMap<u64, u64> = HashMap::new();
+        for (i, (ins, k)) in ops.into_iter().enumerate() {
+            let k = k * stride; // sequential, and strides that collide more on small tables
+            // The look-ahead hints (the one `unsafe` block here) on present and absent keys:
+            // no effect on any result.
+            s.prefetch_index(k);
+            s.prefetch_entry(k);
+            s.prefetch_slot(k as u32);
+            s.prefetch_slot(NIL);
+            prop_assert!(s.home_entry(k).is_none() || !m.is_empty());
+            if ins {
+                if m.contains_key(&k) {
+                    continue;
+                }
+                let e = E { key: k, val: i as u64, next: 0 };
+                // Half the inserts through the entry of a lookup.
+                let r = if i % 2 == 0 {
+                    s.insert(e)
+                } else {
+                    match s.entry(k) {
+                        Ok(_) => return Err(TestCaseError::fail(format!("absent key {k} found"))),
+                        Err(vacant) => vacant.insert(e),
+                    }
+                };
+                if m.len() < cap {
+                    prop_assert!(r.is_ok());
+                    m.insert(k, i as u64);
+                } else {
+                    prop_assert_eq!(r, Err(SlabFull));
+                }
+            } else {
+                let r = s.remove(k).map(|(_, e)| e.val);
+                prop_assert_eq!(r, m.remove(&k));
+            }
+            prop_assert_eq!(s.len(), m.len());
+            let displaced =
+                s.index.count_displaced(E::<GROUPED>::LAYOUT, |slot| s.entries[slot as usize].key);
+            prop_assert_eq!(s.index.displaced, displaced);
+            for (&k, &v) in &m {
+                let slot = s.find(k);
+                prop_assert!(slot.is_some(), "lost key {}", k);
+                prop_assert_eq!(s.entry(k).ok(), slot);
+                prop_assert_eq!(s.get(slot.unwrap()).val, v);
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
         /// The slab behaves like a HashMap under any sequence of inserts and removes, including
         /// keys that collide in the table (small key space, dense clusters), with prefetch hints
@@ -404,33 +538,10 @@ mod tests {
         #[test]
         fn matches_a_hashmap(ops in proptest::collection::vec((any::<bool>(), 0u64..64), 1..400), cap in 1usize..40,
                              grouped in any::<bool>(), stride in prop_oneof![Just(1u64), Just(16), Just(1024)]) {
-            let layout = if grouped { Layout::Grouped } else { Layout::Spread };
-            let mut s: Slab<E> = Slab::with_capacity(cap, layout);
-            let mut m: HashMap<u64, u64> = HashMap::new();
-            for (i, (ins, k)) in ops.into_iter().enumerate() {
-                let k = k * stride; // sequential, and strides that collide more on small tables
-                // The look-ahead hints (the one `unsafe` block here) on present and absent keys:
-                // no effect on any result.
-                s.prefetch_index(k);
-                s.prefetch_entry(k);
-                s.prefetch_slot(k as u32);
-                s.prefetch_slot(NIL);
-                prop_assert!(s.home_entry(k).is_none() || !m.is_empty());
-                if ins {
-                    if m.contains_key(&k) { continue; }
-                    let r = s.insert(E { key: k, val: i as u64, next: 0 });
-                    if m.len() < cap { prop_assert!(r.is_ok()); m.insert(k, i as u64); } else { prop_assert_eq!(r, Err(SlabFull)); }
-                } else {
-                    let r = s.remove(k).map(|(_, e)| e.val);
-                    prop_assert_eq!(r, m.remove(&k));
-                }
-                prop_assert_eq!(s.len(), m.len());
-                prop_assert_eq!(s.index.displaced, s.index.count_displaced(|slot| s.entries[slot as usize].key));
-                for (&k, &v) in &m {
-                    let slot = s.find(k);
-                    prop_assert!(slot.is_some(), "lost key {}", k);
-                    prop_assert_eq!(s.get(slot.unwrap()).val, v);
-                }
+            if grouped {
+                run_against_a_hashmap::<true>(ops, cap, stride)?;
+            } else {
+                run_against_a_hashmap::<false>(ops, cap, stride)?;
             }
         }
     }

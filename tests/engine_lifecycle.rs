@@ -320,3 +320,23 @@ fn shutdown_rejects_waiting_cancels_and_records_open_orders_unanswered() {
     assert_eq!(events.iter().find(|r| r.kind == K::Rejected).and_then(|r| r.reason), Some(R::Shutdown));
     audit_all(&c, events);
 }
+
+#[test]
+fn a_new_order_with_the_id_of_an_order_at_the_exchange_is_a_duplicate() {
+    let c = cfg(100, 2);
+    let mut rig = logged_on(&c);
+    working(&mut rig, 1, 10);
+    // Everything else would send it at once: the one lookup that files a send finds the id.
+    rig.submit(0, order(1, 100.0, 10), RequestType::New);
+    rig.submit(0, order(2, 100.0, 10), RequestType::New); // the burst's last permit
+    rig.submit(0, order(3, 100.0, 10), RequestType::New); // queued
+    // With orders queued, a New waits in the queue: the check still finds both ids.
+    rig.submit(0, order(1, 101.0, 5), RequestType::New);
+    rig.submit(0, order(2, 101.0, 5), RequestType::New);
+    assert_eq!(rig.rejects(1), [R::DuplicateOrderId; 2]);
+    assert_eq!(rig.rejects(2), [R::DuplicateOrderId]);
+    assert_eq!(rig.engine.exchange().sent().map(|o| o.order_id).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(rig.engine.open_order(1).map(|l| (l.state(), l.qty())), Some((OrderState::Working, 10)));
+    assert_eq!(rig.engine.queue_len(), 1);
+    audit_so_far(&c, rig.events());
+}

@@ -31,8 +31,28 @@ use crate::sink::EventSink;
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// Applies and records one answer taken from a response ring at the turn's reading `now`.
-    #[inline]
+    /// Always inlined into the loop's response step: a call there costs the answer of each
+    /// order a frame (`benches/instructions.rs`).
+    #[inline(always)]
     pub(super) fn on_answer(&mut self, r: InboundResponse, now: u64) {
+        if let Answer::Response(response) = r.answer {
+            // The first answer, the most frequent: its own path, one record and nothing else
+            // to record.
+            let rec = first_answered(
+                response,
+                r,
+                now,
+                &mut self.open,
+                &mut self.queue,
+                &self.clock,
+                &mut self.stats,
+            );
+            self.emit(rec);
+            if rec.kind == EventKind::Response && matches!(self.phase, Phase::Closing { .. }) {
+                self.cancel_if_working(rec.order_id, now);
+            }
+            return;
+        }
         let (rec, dropped) = answered(r, now, &mut self.open, &mut self.queue, &self.clock, &mut self.stats);
         self.emit(rec);
         if let Some(rec) = dropped {
@@ -62,6 +82,44 @@ fn end(open: &mut OpenOrders, queue: &mut PendingQueue, id: u64) {
     }
 }
 
+/// The arrival of answer `r` (monotonic ns) and the wall time of its record, taken at the
+/// turn's reading `now`.
+#[inline(always)]
+fn stamp(r: &InboundResponse, now: u64, clock: &EngineClock) -> (u64, i64) {
+    let arrival_ns = clock.mono_ns(r.arrival_raw);
+    (arrival_ns, clock.wall_ns(now.max(arrival_ns)))
+}
+
+/// Applies the first answer `response` (which came as `r`) at `now` and returns its record: a
+/// `response` with the round trip from the send, or an `unmatched_response` for an order not
+/// awaiting one.
+#[inline(always)]
+fn first_answered(
+    response: OrderResponse,
+    r: InboundResponse,
+    now: u64,
+    open: &mut OpenOrders,
+    queue: &mut PendingQueue,
+    clock: &EngineClock,
+    stats: &mut EngineStats,
+) -> EventRecord {
+    let OrderResponse { order_id, response_type } = response;
+    stats.responses_in += 1;
+    let (arrival_ns, time) = stamp(&r, now, clock);
+    let first = open.first_answer(order_id, response_type == ResponseType::Accept);
+    let Some((order, sent_ns, producer)) = first else {
+        stats.unmatched += 1;
+        return EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type });
+    };
+    stats.matched += 1;
+    if response_type != ResponseType::Accept {
+        end(open, queue, order_id);
+    }
+    let round_trip_ns = arrival_ns.saturating_sub(sent_ns);
+    let event = Event::Response { order, response: response_type, round_trip_ns };
+    EventRecord::new(time, event).from_producer(producer)
+}
+
 /// Applies answer `r` at `now` (see the module docs) and returns its record: the one path of
 /// the loop's response step and of an answer drained ahead of an exchange report. A fill that
 /// reaches the quantity a replace waiting in the queue asks for makes that replace pointless:
@@ -76,27 +134,12 @@ pub(super) fn answered(
     clock: &EngineClock,
     stats: &mut EngineStats,
 ) -> (EventRecord, Option<EventRecord>) {
-    stats.responses_in += 1;
-    let arrival_ns = clock.mono_ns(r.arrival_raw);
-    let time = clock.wall_ns(now.max(arrival_ns));
-    let id = r.answer.order_id();
-    if let Answer::Response(OrderResponse { order_id, response_type }) = r.answer {
-        let first = open.first_answer(order_id, response_type == ResponseType::Accept);
-        let Some((order, sent_ns, producer)) = first else {
-            stats.unmatched += 1;
-            return (
-                EventRecord::new(time, Event::UnmatchedResponse { order_id, response: response_type }),
-                None,
-            );
-        };
-        stats.matched += 1;
-        if response_type != ResponseType::Accept {
-            end(open, queue, order_id);
-        }
-        let round_trip_ns = arrival_ns.saturating_sub(sent_ns);
-        let event = Event::Response { order, response: response_type, round_trip_ns };
-        return (EventRecord::new(time, event).from_producer(producer), None);
+    if let Answer::Response(response) = r.answer {
+        return (first_answered(response, r, now, open, queue, clock, stats), None);
     }
+    stats.responses_in += 1;
+    let (arrival_ns, time) = stamp(&r, now, clock);
+    let id = r.answer.order_id();
     let unexpected = |state: Option<OrderState>| {
         let (answer, qty, price) = match r.answer {
             Answer::Fill { last_qty, last_px, .. } => (AnswerKind::Fill, last_qty, last_px),
