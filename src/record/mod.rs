@@ -41,10 +41,12 @@ use crate::model::{
 
 mod crc;
 mod event;
+mod session;
 
 pub(crate) use crc::crc32c_update;
 pub use crc::{checksum, checksums, seal, stored_checksum};
-pub use event::{Event, Misfit, SessionReport};
+pub use event::{Event, Misfit};
+pub use session::SessionReport;
 
 /// Size of one record in bytes.
 pub const RECORD_SIZE: usize = 64;
