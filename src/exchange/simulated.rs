@@ -438,8 +438,10 @@ impl Matcher {
                 break;
             }
             self.due.pop();
-            if let Some(answer) = self.answer(d) {
+            if let Some((answer, last_fill)) = self.answer(d) {
                 self.push(answer)?;
+                // Counted once delivered: a reader of the counts finds the answer in the ring.
+                self.count(&answer, last_fill);
                 n += 1;
             }
         }
@@ -447,28 +449,24 @@ impl Matcher {
     }
 
     /// What the venue says when `d` is due (nothing for a fill of an order no longer live),
-    /// and the next fill it schedules.
-    fn answer(&mut self, d: Due) -> Option<Answer> {
+    /// and the next fill it schedules; whether the answer is an order's last fill.
+    fn answer(&mut self, d: Due) -> Option<(Answer, bool)> {
         let id = d.id;
-        let st = &self.stats;
         let live = self.book.get_mut(&id);
         match d.what {
             What::Ack { reject } => {
                 let o = live.filter(|o| o.origin == d.origin)?;
                 if reject {
                     self.book.remove(&id);
-                    st.rejected.fetch_add(1, Ordering::Relaxed);
-                    return Some(Answer::Response(OrderResponse {
-                        order_id: id,
-                        response_type: ResponseType::Reject,
-                    }));
+                    let reject = OrderResponse { order_id: id, response_type: ResponseType::Reject };
+                    return Some((Answer::Response(reject), false));
                 }
                 if o.parts_left > 0 {
                     let at = d.at.saturating_add(self.fill_interval_ns);
                     self.due.push(Reverse(Due { at, origin: d.origin, step: 1, id, what: What::Fill }));
                 }
-                st.accepted.fetch_add(1, Ordering::Relaxed);
-                Some(Answer::Response(OrderResponse { order_id: id, response_type: ResponseType::Accept }))
+                let accept = OrderResponse { order_id: id, response_type: ResponseType::Accept };
+                Some((Answer::Response(accept), false))
             }
             What::Fill => {
                 let o = live.filter(|o| o.origin == d.origin && o.parts_left > 0)?;
@@ -476,36 +474,48 @@ impl Matcher {
                 o.cum += last_qty;
                 o.parts_left -= 1;
                 let (last_px, done) = (o.px, o.cum == o.qty);
-                st.fills.fetch_add(1, Ordering::Relaxed);
                 if done {
                     self.book.remove(&id);
-                    st.filled.fetch_add(1, Ordering::Relaxed);
                 } else {
                     let at = d.at.saturating_add(self.fill_interval_ns);
                     self.due.push(Reverse(Due { at, step: d.step + 1, ..d }));
                 }
-                Some(Answer::Fill { order_id: id, last_qty, last_px })
+                Some((Answer::Fill { order_id: id, last_qty, last_px }, done))
             }
             What::Cancel => {
                 if self.book.remove(&id).is_some() {
-                    st.cancelled.fetch_add(1, Ordering::Relaxed);
-                    return Some(Answer::Cancelled { order_id: id });
+                    return Some((Answer::Cancelled { order_id: id }, false));
                 }
-                st.cancel_rejected.fetch_add(1, Ordering::Relaxed);
-                Some(Answer::CancelRejected { order_id: id, code: CXL_REJ_TOO_LATE })
+                Some((Answer::CancelRejected { order_id: id, code: CXL_REJ_TOO_LATE }, false))
             }
             What::Replace { qty, px } => match live {
                 Some(o) if qty > o.cum => {
                     (o.qty, o.px) = (qty, px);
-                    st.replaced.fetch_add(1, Ordering::Relaxed);
-                    Some(Answer::Replaced { order_id: id })
+                    Some((Answer::Replaced { order_id: id }, false))
                 }
-                _ => {
-                    st.cancel_rejected.fetch_add(1, Ordering::Relaxed);
-                    Some(Answer::CancelRejected { order_id: id, code: CXL_REJ_TOO_LATE })
-                }
+                _ => Some((Answer::CancelRejected { order_id: id, code: CXL_REJ_TOO_LATE }, false)),
             },
         }
+    }
+
+    /// Counts answer `a`, delivered (`last_fill`: an order's last fill).
+    fn count(&self, a: &Answer, last_fill: bool) {
+        let st = &self.stats;
+        let counter = match a {
+            Answer::Response(r) if r.response_type == ResponseType::Accept => &st.accepted,
+            Answer::Response(_) => &st.rejected,
+            Answer::Fill { .. } => {
+                if last_fill {
+                    st.filled.fetch_add(1, Ordering::Relaxed);
+                }
+                &st.fills
+            }
+            Answer::Cancelled { .. } => &st.cancelled,
+            Answer::Replaced { .. } => &st.replaced,
+            Answer::CancelRejected { .. } => &st.cancel_rejected,
+            Answer::Expired { .. } => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Hands an answer to the engine. The engine drains the ring every loop turn: wait for room
