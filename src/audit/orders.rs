@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 
 use crate::idmap::IdMap;
-use crate::model::OrderLife;
+use crate::model::{OrderLife, OrderRequest};
 
 /// A New order, or a replace, waiting in the queue with the values it would be sent with.
 #[derive(Clone, Copy, Debug)]
@@ -24,6 +24,21 @@ pub(super) struct Queued {
     pub qty: u64,
     /// Whether a modify has changed it.
     pub modified: bool,
+}
+
+impl Queued {
+    /// Order `o` as its record `seq` puts it in the queue (its ticket given on enqueueing).
+    pub(super) fn from_record(o: &OrderRequest, seq: u64) -> Queued {
+        Queued {
+            ticket: 0,
+            since_seq: seq,
+            symbol_id: o.symbol_id,
+            side: o.side,
+            price: o.price,
+            qty: o.qty,
+            modified: false,
+        }
+    }
 }
 
 /// An order at the exchange.

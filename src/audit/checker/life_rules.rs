@@ -111,15 +111,7 @@ impl Auditor {
         } else {
             self.check_may_replace(r, id, state, x.life.may_replace(o.qty), x.life.cum_qty());
         }
-        let q = Queued {
-            ticket: 0,
-            since_seq: r.seq,
-            symbol_id: o.symbol_id,
-            side: o.side,
-            price: o.price,
-            qty: o.qty,
-            modified: false,
-        };
+        let q = Queued::from_record(o, r.seq);
         self.orders.enqueue_replace(id, q);
     }
 

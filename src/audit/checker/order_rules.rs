@@ -58,15 +58,7 @@ impl Auditor {
                     live.state(), live.since_seq())
             });
         }
-        let q = Queued {
-            ticket: 0,
-            since_seq: r.seq,
-            symbol_id: o.symbol_id,
-            side: o.side,
-            price: o.price,
-            qty: o.qty,
-            modified: false,
-        };
+        let q = Queued::from_record(o, r.seq);
         self.orders.enqueue(o.order_id, q);
     }
 
