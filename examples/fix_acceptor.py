@@ -50,6 +50,7 @@ disconnecting.
 import argparse
 import os
 import signal
+import socket
 import string
 import sys
 import threading
@@ -435,6 +436,7 @@ def main():
     with open(cfg, "w") as f:
         f.write(text)
 
+    wait_for_port(args.port)
     settings = fix.SessionSettings(cfg)
     app = Acceptor(args)
     acceptor = fix.SocketAcceptor(app, fix.FileStoreFactory(settings), settings, fix.FileLogFactory(settings))
@@ -452,6 +454,27 @@ def main():
         pass
     finally:
         acceptor.stop()
+
+
+def wait_for_port(port, seconds=10.0):
+    """Waits until PORT can be listened on, as QuickFIX will (SO_REUSEADDR): an acceptor just
+    killed on it may still be closing. QuickFIX aborts the process on a port in use, so this says
+    why instead, after SECONDS."""
+    deadline = time.monotonic() + seconds
+    while True:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("", port))
+            probe.listen(1)
+            return
+        except OSError as e:
+            if time.monotonic() >= deadline:
+                sys.exit("fix_acceptor: cannot listen on port %d: %s (another acceptor still running?)"
+                         % (port, e.strerror))
+        finally:
+            probe.close()
+        time.sleep(0.1)
 
 
 def commands(app, session_id):
