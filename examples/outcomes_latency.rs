@@ -8,7 +8,9 @@
 //! A writer thread appends records open loop at `--rate`, `--batch` at a time back to back
 //! (batch *k* at `start + k·batch/rate`), sleeping in between as an engine parks when idle
 //! (`--batch 1` spins between records instead), answering `--producers` producers in turn; each carries the TSC reading taken just before its
-//! append (the append publishes it). A reader thread follows producer 1's outcomes and, for
+//! append (the append publishes it). Each `sent` record is followed by the exchange's answer to
+//! the order sent 1000 before (a reject: its life ends), so the reader's order fold holds about
+//! 1000 live orders, as behind an engine; the answers are not timed. A reader thread follows producer 1's outcomes and, for
 //! each, takes the TSC again: the difference is commit → seen, including the records of the
 //! other producers it skips. Two readers, one run each: one that spins when it finds nothing
 //! new (a dedicated core), one that sleeps 50 µs, as `oms tail` and the demo's desks do. The
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use oms::journal::{JournalWriter, OutcomeKind, OutcomePoll, Outcomes, SyncPolicy, WriterOptions};
-use oms::{Config, EngineClock, Event, EventRecord, EventSink, OrderRequest, Side};
+use oms::{Config, EngineClock, Event, EventRecord, EventSink, OrderRequest, ResponseType, Side};
 
 struct Args {
     rate: u64,
@@ -56,6 +58,9 @@ fn pin(core: usize) {
     }
 }
 
+/// Orders between a send and its answer.
+const LIVE: u64 = 1000;
+
 /// One run: returns the commit → seen histogram (ns) of producer 1's records.
 fn run(a: &Args, spin: bool) -> Result<Histogram<u64>, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
@@ -64,13 +69,13 @@ fn run(a: &Args, spin: bool) -> Result<Histogram<u64>, Box<dyn std::error::Error
     cfg.journal.sync = SyncPolicy::None.into();
     let total = a.rate * a.seconds;
     // One segment holds the whole run: no roll, no segment preparation while measuring.
-    cfg.journal.segment_bytes = (total * 64 + (1 << 20)).div_ceil(4096) * 4096;
+    cfg.journal.segment_bytes = (2 * total * 64 + (1 << 20)).div_ceil(4096) * 4096;
     let valid = cfg.validate()?;
     let clock = EngineClock::system();
     let mut w =
         JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), WriterOptions::default())?;
     // The whole run's space prepared (allocated and faulted in) before measuring.
-    w.prepare(total + 1024)?;
+    w.prepare(2 * total + 1024)?;
     let mut reader = Outcomes::follow(&valid.journal.path, 1)?;
     let q = clock.quanta().clone();
     let start = Arc::new(Barrier::new(2));
@@ -111,10 +116,17 @@ fn run(a: &Args, spin: bool) -> Result<Histogram<u64>, Box<dyn std::error::Error
                 std::hint::spin_loop();
             }
         }
+        let producer = |id: u64| (id % u64::from(a.producers)) as u16;
         let o = OrderRequest::new(i, 1, Side::Buy, 100.0, 1);
-        let r = EventRecord::new(0, Event::Sent { order: o, in_oms_ns: q.raw() })
-            .from_producer((i % u64::from(a.producers)) as u16);
+        let r = EventRecord::new(0, Event::Sent { order: o, in_oms_ns: q.raw() }).from_producer(producer(i));
         w.record(&r);
+        // The exchange's answer to the order sent LIVE orders before: the reader's fold holds
+        // about LIVE open orders, as it would behind an engine.
+        if let Some(id) = i.checked_sub(LIVE) {
+            let order = OrderRequest::new(id, 1, Side::Buy, 100.0, 1);
+            let answer = Event::Response { order, response: ResponseType::Reject, round_trip_ns: 1 };
+            w.record(&EventRecord::new(0, answer).from_producer(producer(id)));
+        }
     }
     let h = reader.join().map_err(|_| "the reader panicked")??;
     w.close()?;

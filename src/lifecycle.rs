@@ -104,6 +104,8 @@ pub struct Lifecycle {
     open: IdMap<OpenLife>,
     /// Waiting cancels (id, producer), in line order (stale ones skipped at the end).
     cancels: VecDeque<(u64, u16)>,
+    /// Where the order the last record was about stands after it.
+    last: Option<OrderLife>,
 }
 
 impl Lifecycle {
@@ -112,8 +114,59 @@ impl Lifecycle {
         Self::default()
     }
 
+    /// No order yet, with room for `orders` live orders (queued or at the exchange) before a
+    /// table grows.
+    pub fn with_capacity(orders: usize) -> Self {
+        Lifecycle {
+            queue: VecDeque::with_capacity(orders),
+            queued: IdMap::with_capacity_and_hasher(orders, Default::default()),
+            open: IdMap::with_capacity_and_hasher(orders, Default::default()),
+            cancels: VecDeque::with_capacity(orders),
+            ..Self::default()
+        }
+    }
+
+    /// Where the order the last [`push`](Self::push)ed record was about stands after it, by the
+    /// one state machine ([`OrderLife`]): queued, sent, working, pending, or the final state the
+    /// record put it in (filled, cancelled, rejected, expired, unanswered). For a refused Modify
+    /// or Cancel, the order as it goes on (as for a report that did not fit its state). `None`
+    /// for a record about no order (the engine's own, the session's) or about an order whose
+    /// earlier records the fold did not see.
+    pub fn last_life(&self) -> Option<OrderLife> {
+        self.last
+    }
+
     /// Applies one record (records in journal order); what it was.
     pub fn push(&mut self, r: &EventRecord) -> Step {
+        self.last = None;
+        self.apply(r)
+    }
+
+    /// Order `id` as it stands, if it is live: at the exchange, or waiting in the queue as a
+    /// New order.
+    pub fn life(&self, id: u64) -> Option<OrderLife> {
+        match self.open.get(&id) {
+            Some(x) => Some(x.life),
+            None => self
+                .queued_entry(id)
+                .filter(|q| !q.replace)
+                .map(|q| OrderLife::queued(q.order.price, q.order.qty)),
+        }
+    }
+
+    /// Order `id`'s life at the exchange after `step`, kept as the last life; the order leaves
+    /// the exchange if that ended it.
+    fn step_open(&mut self, id: u64, step: impl FnOnce(&mut OrderLife)) {
+        let Some(x) = self.open.get_mut(&id) else { return };
+        step(&mut x.life);
+        let life = x.life;
+        self.last = Some(life);
+        if life.state().is_final() {
+            self.end(id);
+        }
+    }
+
+    fn apply(&mut self, r: &EventRecord) -> Step {
         let (t, p) = (r.time_ns, r.producer);
         match r.event() {
             Event::Queued { order } => {
@@ -121,6 +174,7 @@ impl Lifecycle {
                 self.unqueue(order.order_id);
                 self.open.remove(&order.order_id);
                 self.enqueue(LiveOrder { order, producer: p, since_ns: t, replace: false });
+                self.last = Some(OrderLife::queued(order.price, order.qty));
                 Step::Took(RequestType::New)
             }
             Event::Sent { order, .. } => {
@@ -136,32 +190,47 @@ impl Lifecycle {
                     wait_ns: 0,
                 };
                 self.open.insert(order.order_id, open);
+                self.last = Some(life);
                 if from_queue { Step::Fate } else { Step::Took(RequestType::New) }
             }
             Event::Modified { order } => {
                 if let Some(q) = self.queued_mut(order.order_id) {
                     (q.order.price, q.order.qty) = (order.price, order.qty);
                 }
+                self.last = self.life(order.order_id);
                 Step::Took(RequestType::Modify)
             }
             Event::Cancelled { order } => {
                 self.unqueue(order.order_id);
+                let mut life = OrderLife::queued(order.price, order.qty);
+                let _ = life.cancel_queued();
+                self.last = Some(life);
                 Step::Took(RequestType::Cancel)
             }
-            Event::Rejected { order, request, reason } => self.rejected(order.order_id, request, reason),
+            Event::Rejected { order, request, reason } => {
+                let step = self.rejected(order.order_id, request, reason);
+                self.last = if request == RequestType::New {
+                    // The New request's own life ends here (a duplicate id's order goes on).
+                    let mut life = OrderLife::queued(order.price, order.qty);
+                    let _ = life.reject();
+                    Some(life)
+                } else {
+                    self.life(order.order_id)
+                };
+                step
+            }
             Event::Response { order, response, .. } => {
-                let id = order.order_id;
                 let accepted = response == ResponseType::Accept;
-                let ended = self.open.get_mut(&id).is_some_and(|x| {
-                    let _ = if accepted { x.life.accept() } else { x.life.reject() };
-                    !accepted
+                self.step_open(order.order_id, |life| {
+                    let _ = if accepted { life.accept() } else { life.reject() };
                 });
-                if ended {
-                    self.end(id);
-                }
                 Step::Fate
             }
             Event::Unanswered { order } => {
+                self.step_open(order.order_id, |life| {
+                    let _ = life.unanswered();
+                });
+                // Whatever it was, the order's life in this session is over.
                 self.end(order.order_id);
                 Step::Fate
             }
@@ -172,6 +241,7 @@ impl Lifecycle {
                     (x.waiting, x.wait_ns) = (Waiting::Cancel, t);
                 }
                 self.cancels.push_back((id, p));
+                self.last = self.life(id);
                 // The engine's own cancel of a working order after the window's end.
                 if p == ENGINE { Step::Other } else { Step::Took(RequestType::Cancel) }
             }
@@ -188,6 +258,7 @@ impl Lifecycle {
                     x.request_ns = t;
                     let _ = x.life.cancel_sent();
                 }
+                self.last = self.life(id);
                 if from_line { Step::Fate } else { Step::Took(RequestType::Cancel) }
             }
             Event::ReplaceQueued { order } => {
@@ -196,6 +267,7 @@ impl Lifecycle {
                     x.waiting = Waiting::Replace;
                 }
                 self.enqueue(LiveOrder { order, producer: p, since_ns: t, replace: true });
+                self.last = self.life(id);
                 Step::Took(RequestType::Modify)
             }
             Event::ReplaceSent { order, .. } => {
@@ -206,36 +278,42 @@ impl Lifecycle {
                     x.request_ns = t;
                     let _ = x.life.replace_sent(order.price, order.qty);
                 }
+                self.last = self.life(id);
                 if from_queue { Step::Fate } else { Step::Took(RequestType::Modify) }
             }
             Event::Fill { order_id, last_qty, last_px, complete, .. } => {
-                if let Some(x) = self.open.get_mut(&order_id) {
-                    let _ = x.life.fill(last_qty, last_px);
-                }
+                self.step_open(order_id, |life| {
+                    let _ = life.fill(last_qty, last_px);
+                });
                 if complete {
                     self.end(order_id);
                 }
                 Step::Fate
             }
-            Event::VenueCancelled { order, .. } | Event::Expired { order } => {
+            Event::VenueCancelled { order, .. } => {
+                self.step_open(order.order_id, |life| {
+                    let _ = life.cancelled();
+                });
+                self.end(order.order_id);
+                Step::Fate
+            }
+            Event::Expired { order } => {
+                self.step_open(order.order_id, |life| {
+                    let _ = life.expired();
+                });
                 self.end(order.order_id);
                 Step::Fate
             }
             Event::Replaced { order, .. } => {
-                let id = order.order_id;
-                let filled = self.open.get_mut(&id).is_some_and(|x| {
-                    let _ = x.life.replaced();
-                    x.life.state().is_final()
+                self.step_open(order.order_id, |life| {
+                    let _ = life.replaced();
                 });
-                if filled {
-                    self.end(id);
-                }
                 Step::Fate
             }
             Event::CancelRejected { order, .. } => {
-                if let Some(x) = self.open.get_mut(&order.order_id) {
-                    let _ = x.life.cancel_rejected();
-                }
+                self.step_open(order.order_id, |life| {
+                    let _ = life.cancel_rejected();
+                });
                 Step::Fate
             }
             // An exchange report follows its order's response (or concerns no order), an answer

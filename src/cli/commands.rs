@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::journal::{Follower, Journal, JournalError, Outcomes, Poll};
+use crate::journal::{Follower, Journal, JournalError, Poll};
 use crate::model::EventKind;
 use crate::record::EventRecord;
 
@@ -271,10 +271,7 @@ pub fn verify(a: &VerifyArgs) -> Result<ExitCode, CliError> {
 
 /// `oms tail`.
 pub fn tail(a: &TailArgs) -> Result<ExitCode, CliError> {
-    let mut follower = match a.producer {
-        None => Followed::All(Follower::open(&a.path)?),
-        Some(p) => Followed::One(Outcomes::follow(&a.path, p)?),
-    };
+    let mut follower = Followed { follower: Follower::open(&a.path)?, producer: a.producer };
     let mut f = formatter(a.format, &a.path, follower.timezone());
     let mut out = Out::new();
     f.header(out.buf());
@@ -306,23 +303,22 @@ pub fn tail(a: &TailArgs) -> Result<ExitCode, CliError> {
 }
 
 /// What `oms tail` follows: every record, or one producer's.
-enum Followed {
-    All(Follower),
-    One(Outcomes),
+struct Followed {
+    follower: Follower,
+    producer: Option<u16>,
 }
 
 impl Followed {
     fn poll(&mut self) -> Result<Poll, JournalError> {
-        match self {
-            Followed::All(f) => f.poll(),
-            Followed::One(o) => o.poll_record(),
+        loop {
+            match self.follower.poll()? {
+                Poll::Record(r) if self.producer.is_some_and(|p| p != r.producer) => continue,
+                other => return Ok(other),
+            }
         }
     }
 
     fn timezone(&self) -> &str {
-        match self {
-            Followed::All(f) => f.timezone(),
-            Followed::One(o) => o.timezone(),
-        }
+        self.follower.timezone()
     }
 }

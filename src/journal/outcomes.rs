@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use super::{Follower, JournalError, Poll};
-use crate::model::{EventKind, OrderRequest, RejectReason, RequestType, ResponseType};
+use crate::lifecycle::Lifecycle;
+use crate::model::{EventKind, OrderLife, OrderRequest, RejectReason, RequestType, ResponseType};
 #[cfg(doc)]
 use crate::record::ENGINE;
 use crate::record::{Event, EventRecord};
@@ -105,11 +106,20 @@ pub struct Outcome {
     pub order: OrderRequest,
     /// What happened.
     pub kind: OutcomeKind,
+    /// Where the order stands after it, by the one order state machine ([`OrderLife`]: its
+    /// state, the live version's price and quantity, what is filled and at what average price,
+    /// the replacement pending): queued, sent, working, partially filled, pending cancel or
+    /// replace, or the final state this record put it in. For a refused Modify or Cancel, the
+    /// order as it goes on; for a refused New, that request's own end (`rejected`). `None` for
+    /// the engine's own records and for a request about no live order (a Cancel of an unknown
+    /// or finished order), or when the follower started at a later segment than the order's
+    /// first record.
+    pub life: Option<OrderLife>,
 }
 
 impl Outcome {
-    /// The outcome a record tells.
-    pub fn of(r: &EventRecord) -> Outcome {
+    /// The outcome record `r` tells, the order's life after it being `life`.
+    fn of(r: &EventRecord, life: Option<OrderLife>) -> Outcome {
         let event = r.event();
         let kind = match event {
             Event::Queued { .. } => OutcomeKind::Queued,
@@ -154,16 +164,19 @@ impl Outcome {
             side: '\0',
             order_id: event.order_id().unwrap_or(0),
         });
-        Outcome { seq: r.seq, time_ns: r.time_ns, order, kind }
+        Outcome { seq: r.seq, time_ns: r.time_ns, order, kind, life }
     }
 
-    /// Whether the order's life has ended: cancelled (in the queue or at the exchange),
-    /// rejected (a New; or its first answer a reject), filled in full, expired, or left
+    /// Whether the order's life ended with this outcome: cancelled (in the queue or at the
+    /// exchange), rejected (a New; or its first answer a reject), filled in full (by a fill, or
+    /// by a replace acknowledged after fills that reached its new quantity), expired, or left
     /// unanswered at shutdown. A rejected Modify or Cancel leaves its order as it was, and an
-    /// accepted order is working until one of the above. (An order whose replace is acknowledged
-    /// after fills that reached its new quantity is done without a final outcome of its own: its
-    /// `replaced` outcome shows the new quantity, its fills the quantity filled.)
+    /// accepted order is working until one of the above. Read from [`Outcome::life`] when the
+    /// follower knows it, else from the record alone.
     pub fn is_final(&self) -> bool {
+        if let Some(life) = self.life {
+            return life.state().is_final();
+        }
         match self.kind {
             OutcomeKind::Cancelled
             | OutcomeKind::Unanswered
@@ -206,8 +219,16 @@ pub enum OutcomePoll {
 /// is written anyway, and the reader is a [`Follower`] (`pread`, never a mapping, so it works
 /// from any thread or another process and a truncated file is an error, not SIGBUS).
 ///
-/// [`Outcomes::poll`] never blocks and allocates nothing per record (the follower's block
-/// buffer is allocated at open; moving to the next segment opens a file). It returns one outcome,
+/// Each outcome carries the order's life after it ([`Outcome::life`]): the follower folds every
+/// record of the journal, of all producers, through the same order state machine the engine
+/// and recovery use ([`Lifecycle`]), so a producer sees where each order stands (filled and
+/// leaves quantity, average price, pending cancel or replace) without keeping books of its own,
+/// and a Cancel another producer sent for one of its orders still moves that order's life.
+///
+/// [`Outcomes::poll`] never blocks and allocates nothing per record: the follower's block
+/// buffer is allocated at open, its order tables have room for [`Outcomes::ORDERS`] live orders
+/// and grow (amortized, as a `Vec` does) only when more are live at once than ever before;
+/// moving to the next segment opens a file. It returns one outcome,
 /// [`OutcomePoll::Pending`] when this producer has nothing new, or [`OutcomePoll::Closed`] once
 /// the writer has closed the journal and everything was returned. Records of other producers
 /// are skipped inside the call. Commit → seen latency is in `docs/BENCHMARKS.md`.
@@ -238,13 +259,23 @@ pub enum OutcomePoll {
 pub struct Outcomes {
     follower: Follower,
     producer: u16,
+    /// Every order's life, from every record read.
+    lives: Lifecycle,
 }
 
 impl Outcomes {
+    /// How many live orders (queued or at the exchange, of all producers) the order tables hold
+    /// before they first grow.
+    pub const ORDERS: usize = 1024;
+
     /// Follows the records of producer `producer` in the journal at `path` (a base path, or a
     /// segment to start from), from its first record.
     pub fn follow(path: impl AsRef<Path>, producer: u16) -> Result<Outcomes, JournalError> {
-        Ok(Outcomes { follower: Follower::open(path)?, producer })
+        Ok(Outcomes {
+            follower: Follower::open(path)?,
+            producer,
+            lives: Lifecycle::with_capacity(Self::ORDERS),
+        })
     }
 
     /// The producer followed.
@@ -260,7 +291,7 @@ impl Outcomes {
     /// The producer's next outcome; never blocks.
     pub fn poll(&mut self) -> Result<OutcomePoll, JournalError> {
         Ok(match self.poll_record()? {
-            Poll::Record(r) => OutcomePoll::Outcome(Outcome::of(&r)),
+            Poll::Record(r) => OutcomePoll::Outcome(Outcome::of(&r, self.lives.last_life())),
             Poll::Pending => OutcomePoll::Pending,
             Poll::Closed => OutcomePoll::Closed,
         })
@@ -271,9 +302,20 @@ impl Outcomes {
     pub fn poll_record(&mut self) -> Result<Poll, JournalError> {
         loop {
             match self.follower.poll()? {
-                Poll::Record(r) if r.producer != self.producer => continue,
+                Poll::Record(r) => {
+                    self.lives.push(&r);
+                    if r.producer == self.producer {
+                        return Ok(Poll::Record(r));
+                    }
+                }
                 other => return Ok(other),
             }
         }
+    }
+
+    /// Order `id`'s life as the records read so far leave it, if it is live (queued or at the
+    /// exchange); `None` once its life ended, or for an order the follower has not seen.
+    pub fn life(&self, id: u64) -> Option<OrderLife> {
+        self.lives.life(id)
     }
 }

@@ -115,3 +115,82 @@ pub fn rewrite_header(path: &Path, edit: impl FnOnce(&mut SegmentHeader)) {
 pub fn oms(args: &[&std::ffi::OsStr]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_oms")).args(args).output().expect("run oms")
 }
+
+/// The final state each script of [`life_stream`] leaves its order in, by `k % 5`.
+pub const LIFE_ENDS: [&str; 5] = ["filled", "cancelled", "cancelled", "rejected", "rejected"];
+
+/// Whole order lives, `live` orders under way at a time and their records interleaved round
+/// robin, as an engine with fills, cancels and replaces writes them: `orders` orders, each by
+/// `k % 5` (see [`LIFE_ENDS`]): queued, sent, accepted, filled in two parts; sent at once,
+/// accepted, filled in part, replaced (a fill of the old version while the replace is pending),
+/// cancelled at the exchange; queued, modified, cancelled in the queue; sent, rejected by the
+/// exchange; a New refused as it is taken. Order `k` has id `5000 + k` and is producer
+/// `k % 3`'s; `seq` and `time_ns` are set.
+pub fn life_stream(orders: u64, live: usize) -> Vec<EventRecord> {
+    fn script(k: u64) -> Vec<Event> {
+        let o = OrderRequest::new(5000 + k, (k % 7) as i32, Side::Buy, 100.0 + (k % 9) as f64 * 0.5, 10);
+        let accept = Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 90_000 };
+        let fill = |last_qty, cum_qty, complete| Event::Fill {
+            order_id: o.order_id,
+            symbol_id: o.symbol_id,
+            side: o.side,
+            last_qty,
+            last_px: o.price,
+            cum_qty,
+            complete,
+        };
+        let bigger = OrderRequest { qty: 12, price: o.price + 0.25, ..o };
+        match k % 5 {
+            0 => vec![
+                Event::Queued { order: o },
+                Event::Sent { order: o, in_oms_ns: 900 },
+                accept,
+                fill(4, 4, false),
+                fill(6, 10, true),
+            ],
+            1 => vec![
+                Event::Sent { order: o, in_oms_ns: 400 },
+                accept,
+                fill(3, 3, false),
+                Event::ReplaceSent { order: bigger, in_oms_ns: 300 },
+                fill(2, 5, false),
+                Event::Replaced { order: bigger, round_trip_ns: 70_000 },
+                Event::CancelSent { order: bigger, in_oms_ns: 200 },
+                Event::VenueCancelled { order: bigger, solicited: true, round_trip_ns: 60_000 },
+            ],
+            2 => vec![
+                Event::Queued { order: o },
+                Event::Modified { order: OrderRequest { qty: 7, ..o } },
+                Event::Cancelled { order: OrderRequest { qty: 7, ..o } },
+            ],
+            3 => vec![
+                Event::Sent { order: o, in_oms_ns: 500 },
+                Event::Response { order: o, response: ResponseType::Reject, round_trip_ns: 80_000 },
+            ],
+            _ => vec![Event::Rejected {
+                order: OrderRequest { qty: 0, ..o },
+                request: RequestType::New,
+                reason: RejectReason::InvalidQty,
+            }],
+        }
+    }
+    let mut out = Vec::new();
+    let mut next = 0;
+    // (producer, order's events not yet emitted, oldest first)
+    let mut under_way: Vec<(u16, std::collections::VecDeque<Event>)> = Vec::new();
+    while next < orders || !under_way.is_empty() {
+        while under_way.len() < live && next < orders {
+            under_way.push(((next % 3) as u16, script(next).into()));
+            next += 1;
+        }
+        for (producer, events) in &mut under_way {
+            let e = events.pop_front().expect("a script has a record left");
+            let seq = out.len() as u64 + 1;
+            let mut r = EventRecord::new(T0 + seq as i64 * 1_000, e).from_producer(*producer);
+            r.seq = seq;
+            out.push(r);
+        }
+        under_way.retain(|(_, events)| !events.is_empty());
+    }
+    out
+}
