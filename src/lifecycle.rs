@@ -12,8 +12,8 @@
 //! `cancelled` (in the queue), `cancel_queued`, `cancel_sent` (at once) or `rejected`. The other
 //! order records are later fates: a queued order's `sent`, a queued replace's `replace_sent`, a
 //! waiting cancel's `cancel_sent`, the rejects of what waited (at a logout or a shutdown, an
-//! exchange that did not take it, a queued replace a fill made pointless), and every answer of
-//! the exchange. The one fold serves recovery ([`crate::recovery::StateBuilder`] adds the
+//! exchange that did not take it, a queued replace a fill made pointless, a cancel or replace
+//! still waiting when its order ended), and every answer of the exchange. The one fold serves recovery ([`crate::recovery::StateBuilder`] adds the
 //! throttle and the session), `oms run`'s lines already taken from an `--orders` file, and its
 //! status line.
 //!
@@ -338,6 +338,9 @@ impl Lifecycle {
     fn rejected(&mut self, id: u64, request: RequestType, reason: RejectReason) -> Step {
         let front = self.front().filter(|q| q.order.order_id == id);
         match request {
+            // A cancel or replace that waited when its order's life ended (the record before
+            // ended it, and the replace with it); a waiting cancel's line entry is skipped.
+            RequestType::Cancel | RequestType::Modify if reason == RejectReason::OrderEnded => Step::Fate,
             // A queued order is rejected only at a logout or a shutdown (the queue, oldest
             // first), or when the exchange does not take it as it leaves the queue's front; a
             // New rejected for its own reasons (a duplicate of a queued id among them) never

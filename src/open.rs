@@ -29,6 +29,8 @@ pub struct OpenOrder {
     pub waiting: Waiting,
     /// When the waiting cancel arrived (monotonic ns), for its time inside the OMS.
     pub wait_ns: u64,
+    /// The producer whose Cancel waits (its records carry it).
+    pub wait_producer: u16,
 }
 
 impl OpenOrder {
@@ -43,6 +45,7 @@ impl OpenOrder {
             request_ns: 0,
             waiting: Waiting::Nothing,
             wait_ns: 0,
+            wait_producer: 0,
         }
     }
 
@@ -62,6 +65,7 @@ impl Default for OpenOrder {
             request_ns: 0,
             waiting: Waiting::Nothing,
             wait_ns: 0,
+            wait_producer: 0,
         }
     }
 }

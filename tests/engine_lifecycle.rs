@@ -340,3 +340,64 @@ fn a_new_order_with_the_id_of_an_order_at_the_exchange_is_a_duplicate() {
     assert_eq!(rig.engine.queue_len(), 1);
     audit_so_far(&c, rig.events());
 }
+
+#[test]
+fn a_cancel_or_replace_still_waiting_when_its_order_ends_is_rejected_order_ended() {
+    let c = cfg(1, 1);
+    let mut rig = logged_on(&c);
+    working(&mut rig, 1, 10); // the logon's permit
+    rig.advance(SEC);
+    working(&mut rig, 2, 10); // the second; no permit left
+    rig.submit(1, order(1, 0.0, 0), RequestType::Cancel); // producer 1's cancel waits in line
+    rig.submit(0, order(2, 101.0, 20), RequestType::Modify); // the replace waits in the queue
+    assert_eq!(rig.ids(K::CancelQueued), [1]);
+    assert_eq!(rig.ids(K::ReplaceQueued), [2]);
+    // Order 1 fills in full, the venue cancels order 2 on its own: each waiting request is
+    // answered at once, right after the answer that ended its order, for its own producer.
+    rig.answer(Answer::Fill { order_id: 1, last_qty: 10, last_px: 100.0 });
+    rig.answer(Answer::Cancelled { order_id: 2 });
+    let tail: Vec<(K, u64, u16)> = rig
+        .events()
+        .iter()
+        .skip_while(|r| r.kind != K::Filled)
+        .map(|r| (r.kind, r.order_id, r.producer))
+        .collect();
+    assert_eq!(
+        tail,
+        [(K::Filled, 1, 0), (K::Rejected, 1, 1), (K::VenueCancelled, 2, 0), (K::Rejected, 2, 0)]
+    );
+    let ended: Vec<(u64, RequestType, Option<R>)> =
+        rig.of(K::Rejected).iter().map(|r| (r.order_id, r.request, r.reason)).collect();
+    assert_eq!(
+        ended,
+        [(1, RequestType::Cancel, Some(R::OrderEnded)), (2, RequestType::Modify, Some(R::OrderEnded))]
+    );
+    assert_eq!(rig.engine.queue_len(), 0);
+    // Nothing goes out for them when permits come.
+    rig.advance(3 * SEC);
+    assert_eq!(calls(&rig), ["new 1", "new 2"]);
+    audit_so_far(&c, rig.events());
+
+    // The audit holds the engine to it: without the reject, or with one nothing was owed.
+    let events = rig.events().to_vec();
+    let at = events.iter().position(|r| r.kind == K::Rejected).expect("the cancel's reject");
+    let mut dropped = events.clone();
+    dropped.remove(at);
+    for r in dropped.iter_mut().skip(at) {
+        r.seq -= 1;
+    }
+    let (window, throttle) = c.rules().expect("rules");
+    let mut a = Auditor::new(&window, &throttle, AuditOptions::LIVE);
+    dropped.iter().for_each(|r| a.push(r));
+    let report = a.report().to_string();
+    assert!(
+        report.contains("ended at seq") && report.contains("not that request's rejected order_ended"),
+        "{report}"
+    );
+    let mut spurious = events.clone();
+    spurious[at].request = RequestType::Modify; // a replace never waited for order 1
+    let mut a = Auditor::new(&window, &throttle, AuditOptions::LIVE);
+    spurious.iter().for_each(|r| a.push(r));
+    let report = a.report().to_string();
+    assert!(report.contains("order_ended") && !a.report().is_clean(), "{report}");
+}

@@ -23,7 +23,7 @@ use crate::model::Waiting;
 use crate::model::{
     AnswerKind, EventKind, Filled, OrderResponse, OrderState, RejectReason, RequestType, ResponseType,
 };
-use crate::open::OpenOrders;
+use crate::open::{OpenOrder, OpenOrders};
 use crate::queue::PendingQueue;
 use crate::record::{Event, EventRecord};
 use crate::ring::{Answer, InboundResponse};
@@ -38,15 +38,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if let Answer::Response(response) = r.answer {
             // The first answer, the most frequent: its own path, one record and nothing else
             // to record.
-            let rec = first_answered(
-                response,
-                r,
-                now,
-                &mut self.open,
-                &mut self.queue,
-                &self.clock,
-                &mut self.stats,
-            );
+            let rec = first_answered(response, r, now, &mut self.open, &self.clock, &mut self.stats);
             self.emit(rec);
             if rec.kind == EventKind::Response && matches!(self.phase, Phase::Closing { .. }) {
                 self.cancel_if_working(rec.order_id, now);
@@ -72,14 +64,46 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 }
 
-/// An order's life at the exchange ended: it leaves the table, and a replace of it waiting in
-/// the queue goes with it (a cancel waiting in the line is skipped when it comes up).
-fn end(open: &mut OpenOrders, queue: &mut PendingQueue, id: u64) {
-    if let Some(x) = open.remove(id)
-        && x.waiting == Waiting::Replace
-    {
-        queue.cancel(id);
+/// An order's life at the exchange ended (a record stamped `time` says so): it leaves the
+/// table. A cancel or replace of it that waited for a permit is answered: its `rejected`
+/// `order_ended` record, returned.
+#[inline(always)]
+fn end(
+    open: &mut OpenOrders,
+    queue: &mut PendingQueue,
+    id: u64,
+    time: i64,
+    stats: &mut EngineStats,
+) -> Option<EventRecord> {
+    let x = open.remove(id)?;
+    if x.waiting == Waiting::Nothing {
+        return None;
     }
+    waiting_ended(&x, queue, time, stats)
+}
+
+/// The request that waited for open order `x` when its life ended: a replace leaves the queue
+/// (a cancel's entry in the line is skipped when it comes up); its `rejected` `order_ended`.
+/// Out of line: rare, and the answer path stays small.
+#[cold]
+#[inline(never)]
+fn waiting_ended(
+    x: &OpenOrder,
+    queue: &mut PendingQueue,
+    time: i64,
+    stats: &mut EngineStats,
+) -> Option<EventRecord> {
+    let (order, request, producer) = match x.waiting {
+        Waiting::Nothing => return None,
+        Waiting::Replace => {
+            let q = queue.cancel(x.order.order_id)?;
+            (q.order, RequestType::Modify, q.producer)
+        }
+        Waiting::Cancel => (x.live(), RequestType::Cancel, x.wait_producer),
+    };
+    let reason = RejectReason::OrderEnded;
+    stats.rejected[reason as usize] += 1;
+    Some(EventRecord::new(time, Event::Rejected { order, request, reason }).from_producer(producer))
 }
 
 /// The arrival of answer `r` (monotonic ns) and the wall time of its record, taken at the
@@ -99,7 +123,6 @@ fn first_answered(
     r: InboundResponse,
     now: u64,
     open: &mut OpenOrders,
-    queue: &mut PendingQueue,
     clock: &EngineClock,
     stats: &mut EngineStats,
 ) -> EventRecord {
@@ -113,7 +136,9 @@ fn first_answered(
     };
     stats.matched += 1;
     if response_type != ResponseType::Accept {
-        end(open, queue, order_id);
+        // Its life ends. Nothing of it waits: a Cancel or Modify before the first answer is
+        // refused `request_pending`.
+        let _ = open.remove(order_id);
     }
     let round_trip_ns = arrival_ns.saturating_sub(sent_ns);
     let event = Event::Response { order, response: response_type, round_trip_ns };
@@ -124,7 +149,9 @@ fn first_answered(
 /// the loop's response step and of an answer drained ahead of an exchange report. A fill that
 /// reaches the quantity a replace waiting in the queue asks for makes that replace pointless:
 /// it is dropped from the queue at once and its Modify rejected `replace_below_filled` (the
-/// second record), so a queued replace always asks for more than is filled.
+/// second record), so a queued replace always asks for more than is filled. An answer that
+/// ends the order answers the cancel or replace that waited for a permit: `order_ended` (the
+/// second record).
 #[inline(always)]
 pub(super) fn answered(
     r: InboundResponse,
@@ -135,7 +162,7 @@ pub(super) fn answered(
     stats: &mut EngineStats,
 ) -> (EventRecord, Option<EventRecord>) {
     if let Answer::Response(response) = r.answer {
-        return (first_answered(response, r, now, open, queue, clock, stats), None);
+        return (first_answered(response, r, now, open, clock, stats), None);
     }
     stats.responses_in += 1;
     let (arrival_ns, time) = stamp(&r, now, clock);
@@ -216,7 +243,7 @@ pub(super) fn answered(
     };
     let mut dropped = None;
     if ended {
-        end(open, queue, id);
+        dropped = end(open, queue, id, time, stats);
     } else {
         open.update(id, |o| o.life = life);
         if x.waiting == Waiting::Replace

@@ -153,7 +153,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
         // Room: at most one waiting cancel per open order, and the line holds as many.
         self.cancels.push_back((live.order_id, p));
-        self.open.update(live.order_id, |x| (x.waiting, x.wait_ns) = (Waiting::Cancel, arrival_ns));
+        self.open.update(live.order_id, |x| {
+            (x.waiting, x.wait_ns, x.wait_producer) = (Waiting::Cancel, arrival_ns, p)
+        });
         self.emit_at(now, p, Event::CancelQueued { order: live });
     }
 

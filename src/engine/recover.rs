@@ -221,6 +221,7 @@ impl EngineBuilder {
                 request_ns: request_time(o).map_or(0, mono),
                 waiting: o.waiting,
                 wait_ns: if o.waiting == Waiting::Cancel { mono(o.wait_ns) } else { 0 },
+                wait_producer: 0, // the cancel line's, below
             };
             // Cannot fail: the capacity was checked above.
             let _ = engine.open.restore(open);
@@ -250,6 +251,7 @@ impl EngineBuilder {
                 return Err(RecoverError::Duplicate { order_id: id });
             }
             engine.cancels.push_back((id, producer));
+            engine.open.update(id, |x| x.wait_producer = producer);
         }
         engine.stats.max_queue_len = engine.queue.len() as u64;
         if crashed.is_some_and(|span| wall_now >= span.end_ns) {

@@ -57,11 +57,13 @@ pub enum JournalError {
     },
     /// A journal of an older format version, which this build reads but does not continue:
     /// before version 5 an accepted order's life ended at its response, so a restart on it
-    /// would take every accepted order for one still working.
+    /// would take every accepted order for one still working; before version 6 a cancel or
+    /// replace still waiting when its order ended was dropped without a record. A journal
+    /// never mixes versions.
     #[error(
-        "{path}: journal format version {found}, written before orders stayed open at the exchange after their \
-         first answer: this build reads it (decode, stats, verify) but neither recovers from it nor appends to it \
-         (version {current}); start a new journal",
+        "{path}: journal format version {found}, older than this build's (version {current}), which records \
+         order lives it did not: this build reads it (decode, stats, verify) but neither recovers from it nor \
+         appends to it; start a new journal",
         current = super::format::FORMAT_VERSION,
         path = .path.display()
     )]

@@ -142,6 +142,10 @@ wire_enum! {
         RequestPending = 14 => "request_pending",
         /// A Modify of an open order to a quantity at or below what is already filled.
         ReplaceBelowFilled = 15 => "replace_below_filled",
+        /// A Cancel or Modify of an open order that waited for a permit (the cancel in its
+        /// line, the replace in the queue) when the order's life ended at the exchange (filled,
+        /// cancelled by the venue, expired): nothing was sent.
+        OrderEnded = 16 => "order_ended",
     }
 }
 

@@ -243,7 +243,7 @@ impl Auditor {
                     });
                 }
                 if filled == Filled::Fully {
-                    self.orders.end(id);
+                    self.end_at_exchange(r, id);
                 }
             }
         }
@@ -273,7 +273,7 @@ impl Auditor {
             let elapsed = i128::from(r.time_ns) - i128::from(x.request_ns);
             self.check_round_trip(r, id, round_trip_ns, elapsed, x.since_seq, "cancel sent");
         }
-        self.orders.end(id);
+        self.end_at_exchange(r, id);
     }
 
     pub(super) fn on_replaced(&mut self, r: &EventRecord, o: &OrderRequest, round_trip_ns: u64) {
@@ -294,8 +294,22 @@ impl Auditor {
         let elapsed = i128::from(r.time_ns) - i128::from(x.request_ns);
         self.check_round_trip(r, id, round_trip_ns, elapsed, x.since_seq, "replace sent");
         if ended {
-            self.orders.end(id);
+            self.end_at_exchange(r, id);
         }
+    }
+
+    /// Order `id`'s life ended at the exchange with record `r`: a cancel or replace of it that
+    /// waited for a permit is owed its `rejected` `order_ended`, the next record.
+    fn end_at_exchange(&mut self, r: &EventRecord, id: u64) {
+        if let Some(x) = self.orders.open(id) {
+            let waited = if x.cancel_waits() {
+                Some(RequestType::Cancel)
+            } else {
+                x.replace.map(|_| RequestType::Modify)
+            };
+            self.owed = waited.map(|request| (id, request, r.seq));
+        }
+        self.orders.end(id);
     }
 
     pub(super) fn on_cancel_rejected(&mut self, r: &EventRecord, id: u64, request: RequestType) {
@@ -321,7 +335,7 @@ impl Auditor {
         if let Some(Err(_)) = self.orders.life_mut(id).map(|l| l.expired()) {
             self.misfit(r, id, state, "only an order open at the exchange expires");
         }
-        self.orders.end(id);
+        self.end_at_exchange(r, id);
     }
 
     /// An answer that fit no order's state: recorded, and it changed nothing. The state it
@@ -430,6 +444,10 @@ impl Auditor {
             | RejectReason::InvalidRequestType
             | RejectReason::DuplicateOrderId
             | RejectReason::JournalFull => false,
+            // The replace waited in the queue when the order's life ended (the record before).
+            RejectReason::OrderEnded => {
+                self.owing.take_if(|w| (w.0, w.1) == (id, RequestType::Modify)).is_some()
+            }
         };
         if !fits {
             self.reason_unfit(Rule::Modify, r, o, RequestType::Modify, reason);
@@ -487,6 +505,10 @@ impl Auditor {
             | RejectReason::QueueFull
             | RejectReason::JournalFull
             | RejectReason::ReplaceBelowFilled => false,
+            // The cancel waited in line when the order's life ended (the record before).
+            RejectReason::OrderEnded => {
+                self.owing.take_if(|w| (w.0, w.1) == (id, RequestType::Cancel)).is_some()
+            }
         };
         if !fits {
             self.reason_unfit(Rule::Fates, r, o, RequestType::Cancel, reason);

@@ -1,7 +1,7 @@
 //! [`Auditor`]: replays records, one at a time, against a model of the session, the queue, the
 //! cancel line and the orders at the exchange, and notes the first violation of each rule.
 
-use crate::model::{EventKind, SessionEvent};
+use crate::model::{EventKind, RequestType, SessionEvent};
 use crate::record::{Event, EventRecord};
 use crate::throttle::{ThrottleMode, ThrottleSettings};
 use crate::window::{TradingWindow, WindowSpan};
@@ -94,6 +94,12 @@ pub struct Auditor {
     crashed: Option<WindowSpan>,
     /// Inside a run of `session_ended` rejects: the seq of its first.
     ending: Option<u64>,
+    /// An order's life ended at the exchange with a cancel or replace of it waiting for a
+    /// permit: the next record must answer that request, `rejected` `order_ended` (the order
+    /// id, the request, the seq of the answer that ended it).
+    owed: Option<(u64, RequestType, u64)>,
+    /// While one record is checked: what it must be (`owed` as it came to it).
+    owing: Option<(u64, RequestType, u64)>,
     orders: Orders,
     bound: Bound,
     exchange: ExchangeState,
@@ -123,6 +129,8 @@ impl Auditor {
             shutdown_seen: false,
             crashed: None,
             ending: None,
+            owed: None,
+            owing: None,
             orders: Orders::default(),
             bound,
             exchange: ExchangeState::Silent { sends: None },
@@ -259,6 +267,22 @@ impl Auditor {
                 )
             });
         }
+        self.owing = self.owed.take();
+        self.dispatch(r, e);
+        if let Some((id, request, seq)) = self.owing.take() {
+            self.fail(Rule::Fates, r.seq, Some(id), || {
+                format!(
+                    "order {id} ended at seq {seq} with a {} of it waiting for a permit, but the next \
+                     record, a {}, is not that request's rejected order_ended",
+                    request.name(),
+                    r.kind.name()
+                )
+            });
+        }
+    }
+
+    /// Checks record `r`, event `e`, by its kind.
+    fn dispatch(&mut self, r: &EventRecord, e: Event) {
         match e {
             Event::Logon => self.on_logon(r),
             Event::Logout => self.on_logout(r),

@@ -269,7 +269,8 @@ impl Auditor {
             | RejectReason::NotQueued
             | RejectReason::NotOpen
             | RejectReason::RequestPending
-            | RejectReason::ReplaceBelowFilled => false,
+            | RejectReason::ReplaceBelowFilled
+            | RejectReason::OrderEnded => false,
             RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::New),
             RejectReason::NotSent => {
                 if self.orders.front() == Some(Front::New(id)) {
