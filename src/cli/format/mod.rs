@@ -42,7 +42,7 @@ use std::io::Write;
 use jiff::tz::TimeZone;
 
 use crate::model::{EventKind, RejectReason, ResponseType};
-use crate::numfmt::{U64_DIGITS, civil_from_days, write_u64};
+use crate::numfmt::{self, DIGIT_PAIRS, U64_DIGITS, civil_from_days, write_u64};
 use crate::record::{ENGINE, Event, EventRecord};
 
 mod columns;
@@ -89,13 +89,15 @@ pub fn about_order(r: &EventRecord, id: u64) -> bool {
     r.event().order_id() == Some(id)
 }
 
-/// Formats records; keeps per-journal state (time zone, cached date).
+/// Formats records; keeps per-journal state (time zone, the second last printed).
 #[derive(Debug)]
 pub struct Formatter {
     format: Format,
     tz: TimeZone,
-    day: i64,
-    date: [u8; 10],
+    /// The second (since the epoch, in the printed zone) and separator `stamp` is for.
+    second: (i64, u8),
+    /// `YYYY-MM-DD?HH:MM:SS.` of that second: records come many to a second.
+    stamp: [u8; 20],
 }
 
 impl Formatter {
@@ -111,7 +113,7 @@ impl Formatter {
     }
 
     fn with_zone(format: Format, tz: TimeZone) -> Formatter {
-        Formatter { format, tz, day: i64::MIN, date: [0; 10] }
+        Formatter { format, tz, second: (i64::MIN, 0), stamp: [0; 20] }
     }
 
     /// Appends the header line, if the format has one.
@@ -322,33 +324,37 @@ impl Formatter {
     fn push_civil(&mut self, out: &mut Vec<u8>, ns: i64, sep: u8) {
         let secs = ns.div_euclid(1_000_000_000);
         let frac = ns.rem_euclid(1_000_000_000) as u32;
-        let day = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400) as u32;
-        if day != self.day {
-            let (y, m, d) = civil_from_days(day);
-            let mut b = Vec::with_capacity(10);
-            let _ = write!(b, "{y:04}-{m:02}-{d:02}");
-            self.date = [0; 10];
-            let n = b.len().min(10);
-            self.date[..n].copy_from_slice(&b[..n]);
-            self.day = day;
+        if self.second != (secs, sep) {
+            self.stamp = civil_stamp(secs, sep);
+            self.second = (secs, sep);
         }
-        out.extend_from_slice(&self.date);
-        out.push(sep);
-        push2(out, sod / 3600);
-        out.push(b':');
-        push2(out, sod / 60 % 60);
-        out.push(b':');
-        push2(out, sod % 60);
-        out.push(b'.');
-        let mut b = [b'0'; 9];
-        let mut f = frac;
-        for i in (0..9).rev() {
-            b[i] = b'0' + (f % 10) as u8;
-            f /= 10;
+        let mut b = [0; 29];
+        b[..20].copy_from_slice(&self.stamp);
+        // Nine digits: four pairs and one.
+        let (pairs, last) = (frac / 10, frac % 10);
+        for (i, p) in
+            [pairs / 1_000_000, pairs / 10_000 % 100, pairs / 100 % 100, pairs % 100].into_iter().enumerate()
+        {
+            let p = p as usize * 2;
+            b[20 + 2 * i..22 + 2 * i].copy_from_slice(&DIGIT_PAIRS[p..p + 2]);
         }
+        b[28] = b'0' + last as u8;
         out.extend_from_slice(&b);
     }
+}
+
+/// `YYYY-MM-DD?HH:MM:SS.` for second `secs` since the epoch, `?` being `sep`.
+fn civil_stamp(secs: i64, sep: u8) -> [u8; 20] {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400) as u32;
+    let mut text = Vec::with_capacity(20);
+    let _ = write!(text, "{y:04}-{m:02}-{d:02}?{:02}:{:02}:{:02}.", sod / 3600, sod / 60 % 60, sod % 60);
+    // i64 nanoseconds span the years 1677 to 2262: always 20 bytes.
+    let mut stamp = [b'0'; 20];
+    let n = text.len().min(20);
+    stamp[..n].copy_from_slice(&text[..n]);
+    stamp[10] = sep;
+    stamp
 }
 
 fn push2(out: &mut Vec<u8>, v: u32) {
@@ -377,9 +383,16 @@ fn push_latency(out: &mut Vec<u8>, latency: Latency) {
     }
 }
 
-/// Shortest round-trip decimal (`101.25`, `100`, `NaN`, `inf`).
+/// Shortest round-trip decimal (`101.25`, `100`, `NaN`, `inf`): prices the fast way, anything
+/// else through `Display`, to the same text.
 fn push_f64(out: &mut Vec<u8>, v: f64) {
-    let _ = write!(out, "{v}");
+    let mut b = [0; numfmt::PRICE_LIKE_BYTES];
+    match numfmt::write_price_like(&mut b, v) {
+        Some(text) => out.extend_from_slice(text),
+        None => {
+            let _ = write!(out, "{v}");
+        }
+    }
 }
 
 /// Nanoseconds as microseconds with three decimals and the unit (`512.300µs`).

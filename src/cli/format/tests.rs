@@ -143,3 +143,40 @@ fn recovered_prints_its_counts() {
     );
     assert!(line(Format::Text).ends_with(" recovered queued=12 open=3\n"), "{}", line(Format::Text));
 }
+
+proptest::proptest! {
+    /// The cached second and the digit pairs print what jiff prints, in UTC and in a zone with
+    /// a half-hour offset, for times in any order (the cache is per second and separator).
+    #[test]
+    fn times_print_as_jiff_does(times in proptest::collection::vec(any_time(), 1..40)) {
+        let kolkata = TimeZone::get("Asia/Kolkata").unwrap();
+        let mut utc = Formatter::utc(Format::Csv);
+        let mut local = Formatter::new(Format::Text, "Asia/Kolkata").unwrap();
+        for ns in times {
+            let t = jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap();
+            let frac = ns.rem_euclid(1_000_000_000);
+            let mut out = Vec::new();
+            utc.push_utc(&mut out, ns);
+            let want = format!("{}.{frac:09}Z", t.to_zoned(TimeZone::UTC).strftime("%Y-%m-%dT%H:%M:%S"));
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+            if ns < 0 {
+                continue; // before 1970 the zone's offsets have seconds (LMT), printed as hh:mm
+            }
+            let mut out = Vec::new();
+            local.push_local(&mut out, ns);
+            let z = t.to_zoned(kolkata.clone());
+            let want = format!("{}.{frac:09}{}", z.strftime("%Y-%m-%d %H:%M:%S"), z.strftime("%:z"));
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+    }
+}
+
+/// Times from 1900 to 2200, many within the same second as the one before.
+fn any_time() -> impl proptest::strategy::Strategy<Value = i64> {
+    use proptest::strategy::Strategy;
+    proptest::prop_oneof![
+        -2_208_988_800_000_000_000i64..7_258_118_400_000_000_000,
+        (0i64..3).prop_map(|s| 1_704_169_800_000_000_000 + s * 1_000_000_000 + 123),
+        (0i64..1_000_000_000).prop_map(|ns| 1_704_169_799_000_000_000 + ns),
+    ]
+}
