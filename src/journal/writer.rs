@@ -226,6 +226,17 @@ pub struct JournalWriter {
 }
 
 /// The sync policy's state.
+/// Where a writer starts appending: its segment and slot, the next sequence number, the last
+/// sequence number of the segments already allocated, and what the journal says so far.
+struct Position {
+    seg: Segment,
+    pos: u64,
+    next_seq: u64,
+    allocated_seq: u64,
+    dropped: u64,
+    last_time_ns: i64,
+}
+
 struct Durability {
     policy: SyncPolicy,
     shared: Arc<SyncShared>,
@@ -357,21 +368,42 @@ impl JournalWriter {
         next.segment_index = 1;
         next.first_seq = seg0.end_seq();
         let space = space::Space::new(next, inject, clock, (prepare, cap), 1, 1);
-        let mut w = JournalWriter {
+        let at = Position {
             allocated_seq: seg0.end_seq(),
             seg: seg0,
             pos: 0,
             next_seq: 1,
-            faulted_seq: 1,
+            dropped: 0,
+            last_time_ns: 0,
+        };
+        Ok(JournalWriter::start(at, &opts, space, durability, base, lock))
+    }
+
+    /// A writer at `at` with its space, durability, base path and lock: nothing failing, its
+    /// limits set, the space `opts` asks for prepared.
+    fn start(
+        at: Position,
+        opts: &WriterOptions,
+        space: space::Space,
+        durability: Durability,
+        base: PathBuf,
+        lock: File,
+    ) -> JournalWriter {
+        let mut w = JournalWriter {
+            segments: at.seg.index + 1,
+            seg: at.seg,
+            pos: at.pos,
+            next_seq: at.next_seq,
+            faulted_seq: at.next_seq,
+            allocated_seq: at.allocated_seq,
             reserve: opts.reserve_records,
             intake_limit: 0,
             room_limit: u64::MAX,
             failing: false,
             failed_room: 0,
             health: Arc::default(),
-            dropped: 0,
-            last_time_ns: 0,
-            segments: 1,
+            dropped: at.dropped,
+            last_time_ns: at.last_time_ns,
             space,
             durability,
             base,
@@ -380,7 +412,7 @@ impl JournalWriter {
         };
         w.prepare_up_front();
         w.update_limits();
-        Ok(w)
+        w
     }
 
     /// The journal's base path.

@@ -37,10 +37,9 @@
 
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::space::Space;
-use super::{Durability, JournalWriter, WriterOptions, lock_base};
+use super::{Durability, JournalWriter, Position, WriterOptions, lock_base};
 use crate::journal::format::{FORMAT_VERSION, SegmentHeader, split_segment_path};
 use crate::journal::reader::{Journal, TornTail};
 use crate::journal::segment::{Existing, sync_dir};
@@ -189,29 +188,8 @@ impl JournalWriter {
         let mut space = Space::new(next, inject, clock, (prepare, cap), next_seq, 0);
         space.ahead.extend(ahead);
 
-        let mut w = JournalWriter {
-            segments: seg.index + 1,
-            seg,
-            pos,
-            next_seq,
-            faulted_seq: next_seq,
-            allocated_seq,
-            reserve: opts.reserve_records,
-            intake_limit: 0,
-            room_limit: u64::MAX,
-            failing: false,
-            failed_room: 0,
-            health: Arc::default(),
-            dropped: found.segments.iter().map(|(_, h)| h.dropped).max().unwrap_or(0),
-            last_time_ns: found.last_time_ns,
-            space,
-            durability,
-            base,
-            closed: false,
-            _lock: lock,
-        };
-        w.prepare_up_front();
-        w.update_limits();
-        Ok(w)
+        let dropped = found.segments.iter().map(|(_, h)| h.dropped).max().unwrap_or(0);
+        let at = Position { seg, pos, next_seq, allocated_seq, dropped, last_time_ns: found.last_time_ns };
+        Ok(JournalWriter::start(at, &opts, space, durability, base, lock))
     }
 }
