@@ -265,3 +265,41 @@ fn malformed_annotations_are_errors_naming_the_line() {
     assert_eq!(ok.len(), 2);
     assert_eq!((ok[1].at_ns, ok[1].latency_ns), (500_000, Some(1)));
 }
+
+/// `oms decode --format scenario` of each golden journal, replayed under the same configuration
+/// from the start its first line names, gives the same records: the scenario holds every
+/// request the engine took and every answer the exchange gave, at their times.
+#[test]
+fn a_journal_decoded_as_a_scenario_replays_to_the_same_records() {
+    let mut differ = Vec::new();
+    for case in CASES {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = |name: &str| dir.path().join(name).to_str().expect("UTF-8 path").to_owned();
+        let (first, again, scenario) = (path("first.journal"), path("again.journal"), path("day.scenario"));
+        let config = golden(case.config).to_str().expect("UTF-8 path").to_owned();
+        let original = golden(&format!("{}.scenario", case.name)).to_str().expect("UTF-8 path").to_owned();
+        let mut args =
+            vec!["replay", &original, "--config", &config, "--journal", &first, "--start", case.start];
+        if let Some(a) = case.auto {
+            args.extend(["--auto-response", a]);
+        }
+        oms(&args);
+        let text = oms(&["decode", "--format", "scenario", &first]);
+        let start = text
+            .lines()
+            .next()
+            .and_then(|l| l.split("--start ").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{}: the first line names the start:\n{text}", case.name))
+            .to_owned();
+        std::fs::write(&scenario, &text).expect("write the scenario");
+        oms(&["replay", &scenario, "--config", &config, "--journal", &again, "--start", &start]);
+        let (want, got) =
+            (oms(&["decode", "--format", "csv", &first]), oms(&["decode", "--format", "csv", &again]));
+        if got != want {
+            eprintln!("--- {}: the decoded scenario replays differently:\n{text}\n{got}", case.name);
+            differ.push(case.name);
+        }
+    }
+    assert!(differ.is_empty(), "{differ:?}");
+}

@@ -121,6 +121,7 @@ pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
         for r in j.records() {
             match r {
                 Ok(rec) => {
+                    f.see(&rec);
                     if keep(&rec) {
                         f.line(out.buf(), &rec);
                         out.maybe_flush()?;
@@ -278,7 +279,7 @@ pub fn tail(a: &TailArgs) -> Result<ExitCode, CliError> {
     let mut idle = Duration::from_micros(50);
     let mut followed = 0u64;
     loop {
-        match follower.poll()? {
+        match follower.poll(&mut f)? {
             Poll::Record(r) => {
                 f.line(out.buf(), &r);
                 out.maybe_flush()?;
@@ -302,17 +303,23 @@ pub fn tail(a: &TailArgs) -> Result<ExitCode, CliError> {
     }
 }
 
-/// What `oms tail` follows: every record, or one producer's.
+/// What `oms tail` follows: every record, or one producer's; every record is shown to the
+/// formatter (`see`) first.
 struct Followed {
     follower: Follower,
     producer: Option<u16>,
 }
 
 impl Followed {
-    fn poll(&mut self) -> Result<Poll, JournalError> {
+    fn poll(&mut self, f: &mut Formatter) -> Result<Poll, JournalError> {
         loop {
             match self.follower.poll()? {
-                Poll::Record(r) if self.producer.is_some_and(|p| p != r.producer) => continue,
+                Poll::Record(r) => {
+                    f.see(&r);
+                    if self.producer.is_none_or(|p| p == r.producer) {
+                        return Ok(Poll::Record(r));
+                    }
+                }
                 other => return Ok(other),
             }
         }

@@ -1,4 +1,5 @@
-//! Record formatting for `oms decode` / `oms tail`: text, CSV and JSON lines.
+//! Record formatting for `oms decode` / `oms tail`: text, CSV and JSON lines, and the scenario
+//! `oms replay` reads (`scenario.rs`).
 //!
 //! Lines are appended to a `Vec<u8>` with hand-written integer and time formatting (no
 //! `format!` per field): `oms decode --format csv` has to keep up with millions of records per
@@ -46,6 +47,7 @@ use crate::numfmt::{self, DIGIT_PAIRS, U64_DIGITS, civil_from_days, write_u64};
 use crate::record::{ENGINE, Event, EventRecord};
 
 mod columns;
+mod scenario;
 
 use columns::{Columns, Latency};
 
@@ -69,6 +71,9 @@ pub enum Format {
     Csv,
     /// One JSON object per line, with the CSV column names as keys.
     Jsonl,
+    /// The requests the engine took and the exchange's answers, as `oms replay` reads them
+    /// (`@ms` after the first record, whose time the first line gives as `--start`).
+    Scenario,
 }
 
 /// The value parser of `--kind`: a record kind's name, one of [`EventKind::ALL`]. Its possible
@@ -98,6 +103,8 @@ pub struct Formatter {
     second: (i64, u8),
     /// `YYYY-MM-DD?HH:MM:SS.` of that second: records come many to a second.
     stamp: [u8; 20],
+    /// The order fold and time origin of [`Format::Scenario`].
+    scenario: scenario::Scenario,
 }
 
 impl Formatter {
@@ -113,7 +120,7 @@ impl Formatter {
     }
 
     fn with_zone(format: Format, tz: TimeZone) -> Formatter {
-        Formatter { format, tz, second: (i64::MIN, 0), stamp: [0; 20] }
+        Formatter { format, tz, second: (i64::MIN, 0), stamp: [0; 20], scenario: Default::default() }
     }
 
     /// Appends the header line, if the format has one.
@@ -124,12 +131,22 @@ impl Formatter {
         }
     }
 
-    /// Appends one line for `r`.
+    /// Takes in record `r`, whether or not its line is wanted: every record of the journal, in
+    /// order, goes through here before its [`line`](Self::line) (the scenario format folds them
+    /// all to know which were requests; the others keep nothing).
+    pub fn see(&mut self, r: &EventRecord) {
+        if self.format == Format::Scenario {
+            self.scenario.see(r);
+        }
+    }
+
+    /// Appends one line for `r` (none for a record the scenario format has no line for).
     pub fn line(&mut self, out: &mut Vec<u8>, r: &EventRecord) {
         match self.format {
             Format::Csv => self.csv(out, r),
             Format::Jsonl => self.jsonl(out, r),
             Format::Text => self.text(out, r),
+            Format::Scenario => self.scenario.line(out, r),
         }
     }
 

@@ -180,3 +180,57 @@ fn any_time() -> impl proptest::strategy::Strategy<Value = i64> {
         (0i64..1_000_000_000).prop_map(|ns| 1_704_169_799_000_000_000 + ns),
     ]
 }
+
+#[test]
+fn scenario_lines_and_what_they_cannot_hold() {
+    use crate::model::{RejectReason, RequestType};
+    let t0 = 1_704_169_800_000_000_000;
+    let at = |ms_ns: i64, p: u16, e: Event| {
+        let mut r = EventRecord::new(t0 + ms_ns, e).from_producer(p);
+        r.seq = (ms_ns / 1000) as u64;
+        r
+    };
+    let o = OrderRequest::new(7, 3, Side::Buy, 100.25, 5);
+    let odd_side = OrderRequest { side: ' ', ..OrderRequest::new(8, 3, Side::Buy, 1.0, 1) };
+    let records = [
+        EventRecord::new(t0, Event::Logon),
+        at(1_500_000, 2, Event::Sent { order: o, in_oms_ns: 10 }),
+        at(2_000_001, 2, Event::Queued { order: OrderRequest { order_id: 9, ..o } }),
+        at(3_000_000, 70, Event::Queued { order: OrderRequest { order_id: 10, ..o } }),
+        at(
+            4_000_000,
+            1,
+            Event::Rejected { order: odd_side, request: RequestType::New, reason: RejectReason::InvalidSide },
+        ),
+        at(5_000_000, 2, Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 9 }),
+        at(6_000_000, crate::record::ENGINE, Event::CancelSent { order: o, in_oms_ns: 0 }),
+        at(7_250_000, 2, Event::VenueCancelled { order: o, solicited: true, round_trip_ns: 9 }),
+        at(8_000_000, 2, Event::Sent { order: OrderRequest { order_id: 9, ..o }, in_oms_ns: 10 }),
+        at(9_000_000, 0, Event::Logout),
+    ];
+    let mut f = Formatter::utc(Format::Scenario);
+    let mut out = Vec::new();
+    for r in &records {
+        f.see(r);
+        f.line(&mut out, r);
+    }
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "# oms replay THIS --config CONFIG --journal PATH --start 2024-01-02T04:30:00Z   (@0 is the journal's first record)",
+            "@1.5 new id=7 sym=3 side=B px=100.25 qty=5 p=2",
+            "@2.000001 new id=9 sym=3 side=B px=100.25 qty=5 p=2",
+            "# seq 3000 (queued order 10 p=70): left out, a request of a producer past the scenario's 64",
+            "# seq 4000 (rejected order 8 p=1): left out, a New whose side is not one printable character",
+            "@5 response id=7 accept",
+            "@7.25 cancelled id=7",
+            "@9 advance",
+        ],
+        "the engine's own cancel and the queued order's send have no line"
+    );
+    // What it prints parses as a scenario.
+    let parsed = crate::replay::parse_scenario(&text).expect("a scenario");
+    assert_eq!(parsed.len(), 5);
+}
