@@ -43,31 +43,57 @@ impl Scenario {
     pub(super) fn line(&mut self, out: &mut Vec<u8>, r: &EventRecord) {
         let Some(step) = self.step else { return };
         let e = r.event();
-        let verb = match (step, e) {
-            (Step::Took(request), _) => Verb::Request(request),
-            (_, Event::Response { response, .. }) | (_, Event::UnmatchedResponse { response, .. }) => {
-                Verb::Response(response)
-            }
-            (_, Event::Fill { last_qty, last_px, .. }) => Verb::Fill(last_qty, last_px),
-            (_, Event::VenueCancelled { .. }) => Verb::Word("cancelled"),
-            (_, Event::Replaced { .. }) => Verb::Word("replaced"),
-            (_, Event::CancelRejected { code, .. }) => Verb::CancelRejected(code),
-            (_, Event::Expired { .. }) => Verb::Word("expired"),
-            // The replay runs at least this far (its engine stops after the last line): a
-            // logout at shutdown comes at the same time.
-            (_, Event::Logout) => Verb::Advance,
-            // An answer that did not fit its order: the exchange gave it all the same.
-            (_, Event::UnexpectedReport { answer, qty, price, .. }) => match answer {
-                AnswerKind::Fill => Verb::Fill(qty, price),
-                AnswerKind::Cancelled => Verb::Word("cancelled"),
-                AnswerKind::Replaced => Verb::Word("replaced"),
-                AnswerKind::CancelRejected => Verb::CancelRejected(0),
-                AnswerKind::Expired => Verb::Word("expired"),
-                AnswerKind::Response => {
-                    return self.comment(out, r, "a first answer that fit no order, of unrecorded verdict");
+        let verb = if let Step::Took(request) = step {
+            Verb::Request(request)
+        } else {
+            match e {
+                Event::Response { response, .. } | Event::UnmatchedResponse { response, .. } => {
+                    Verb::Response(response)
                 }
-            },
-            _ => return,
+                Event::Fill { last_qty, last_px, .. } => Verb::Fill(last_qty, last_px),
+                Event::VenueCancelled { .. } => Verb::Word("cancelled"),
+                Event::Replaced { .. } => Verb::Word("replaced"),
+                Event::CancelRejected { code, .. } => Verb::CancelRejected(code),
+                Event::Expired { .. } => Verb::Word("expired"),
+                // The replay runs at least this far (its engine stops after the last line): a
+                // logout at shutdown comes at the same time.
+                Event::Logout => Verb::Advance,
+                // An answer that did not fit its order: the exchange gave it all the same.
+                Event::UnexpectedReport { answer, qty, price, .. } => match answer {
+                    AnswerKind::Fill => Verb::Fill(qty, price),
+                    AnswerKind::Cancelled => Verb::Word("cancelled"),
+                    AnswerKind::Replaced => Verb::Word("replaced"),
+                    AnswerKind::CancelRejected => Verb::CancelRejected(0),
+                    AnswerKind::Expired => Verb::Word("expired"),
+                    AnswerKind::Response => {
+                        return self.comment(
+                            out,
+                            r,
+                            "a first answer that fit no order, of unrecorded verdict",
+                        );
+                    }
+                },
+                // The engine's own doing, which the replayed engine does again (later fates of
+                // requests, its session, its clock), and what no replay can ask for.
+                Event::Logon
+                | Event::Queued { .. }
+                | Event::Sent { .. }
+                | Event::Modified { .. }
+                | Event::Cancelled { .. }
+                | Event::Rejected { .. }
+                | Event::Unanswered { .. }
+                | Event::ClockStep { .. }
+                | Event::Recovered { .. }
+                | Event::SyncFailed
+                | Event::ExchangeSession(_)
+                | Event::Execution { .. }
+                | Event::ExchangeReject { .. }
+                | Event::CancelQueued { .. }
+                | Event::CancelSent { .. }
+                | Event::ReplaceQueued { .. }
+                | Event::ReplaceSent { .. }
+                | Event::Unfit(_) => return,
+            }
         };
         if let Verb::Request(_) = verb {
             if r.producer == ENGINE {
