@@ -592,10 +592,36 @@ fn first_nonzero(b: &[u8]) -> Option<usize> {
     chunks.remainder().iter().position(|&x| x != 0).map(|p| base + p)
 }
 
+impl Records<'_> {
+    /// The common case of [`Iterator::next`]: the next slot of the loaded segment, its checksum
+    /// already computed, holding the record due. `None` for anything else (the segment's end,
+    /// the journal's, a new checksum block, any problem): the full path then decides, and says
+    /// what is wrong.
+    #[inline(always)]
+    fn next_in_block(&mut self) -> Option<EventRecord> {
+        let rel = self.slot.wrapping_sub(self.crc_base);
+        if !self.loaded || self.done || rel >= self.crc_len || self.expected == u64::MAX {
+            return None;
+        }
+        // The block lies within the complete slots present: `crc_base + crc_len <= avail`.
+        let hb = self.journal.segments[self.seg].header.header_bytes as usize;
+        let at = hb + self.slot as usize * RECORD_SIZE;
+        let bytes = <&[u8; RECORD_SIZE]>::try_from(self.buf.get(at..at + RECORD_SIZE)?).ok()?;
+        let rec = check_slot(bytes, self.expected, self.crcs[rel as usize]).ok()?;
+        self.last_good = Some((self.seg, self.expected, at as u64));
+        self.slot += 1;
+        self.expected += 1;
+        Some(rec)
+    }
+}
+
 impl Iterator for Records<'_> {
     type Item = Result<EventRecord, JournalError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(rec) = self.next_in_block() {
+            return Some(Ok(rec));
+        }
         loop {
             if self.done {
                 return None;
