@@ -124,9 +124,11 @@ fn an_execution_report_wakes_a_sleeping_engine() {
     let tid = seen.tid.load(Ordering::SeqCst);
 
     for id in 1..=3u64 {
+        // Counted before the push: a sleep begun after it began after the order went out (the
+        // turn that takes the order sends it).
+        let sleeps = bell.sleeps();
         producer.on_data(OrderRequest::new(id, 7, Side::Buy, 10.0, 1), RequestType::New).expect("room");
         orders.recv_timeout(Duration::from_secs(10)).expect("the order reached the counterparty");
-        let sleeps = bell.sleeps();
         wait_until(10, "the engine thread to sleep", || thread_state(tid) == 'S' && bell.sleeps() > sleeps);
         let t0 = Instant::now();
         go.send(()).expect("the counterparty runs");
