@@ -26,7 +26,7 @@
 //! core = 1                       # optional
 //! ring_capacity = 65536
 //! max_queued_orders = 1048576
-//! idle = "spin"                  # "spin", "yield", "park" or "backoff"
+//! idle = "backoff"               # the default; or "spin" (a core set aside), "yield", "park"
 //! spin_us = 20                   # backoff: spin 20 µs after the last work, then yield
 //! yield_us = 20                  #   20 µs, then sleep until woken (a push, the FIX socket,
 //! sleep_max_us = 100000          #   the next timer), at most 100 ms at a time

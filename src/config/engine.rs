@@ -44,7 +44,7 @@ impl Default for EngineConfig {
             max_queued_orders: 1 << 20,
             max_in_flight: 1 << 16,
             max_working_orders: 1 << 16,
-            idle: IdleStrategy::Spin.name().into(),
+            idle: IdleStrategy::Backoff.name().into(),
             park_max_us: 1000,
             spin_us: Backoff::default().spin_us,
             yield_us: Backoff::default().yield_us,

@@ -14,7 +14,7 @@ fn defaults_are_valid() {
     assert_eq!(v.engine.capacities.ring_capacity.get(), 65536);
     assert_eq!(v.journal.sync, SyncPolicy::OnLogout);
     assert_eq!(v.journal.prepare_records, None, "one segment's worth");
-    assert_eq!(v.runner.idle, IdleStrategy::Spin);
+    assert_eq!(v.runner.idle, IdleStrategy::Backoff);
     let v = Config::from_toml_str("[journal]\nprepare_records = 4000000").unwrap().validate().unwrap();
     assert_eq!(v.journal.prepare_records, NonZeroU64::new(4_000_000));
 }
