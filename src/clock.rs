@@ -108,6 +108,12 @@ impl EngineClock {
         (c, mock)
     }
 
+    /// Whether this is a manual clock ([`EngineClock::manual`]): its time moves only when a
+    /// test moves it, so a thread cannot sleep until one of its instants.
+    pub fn is_manual(&self) -> bool {
+        matches!(self.wall, WallSource::Manual { .. })
+    }
+
     /// A manual clock's [`WallOffset`] (shared by its clones); `None` for other clocks.
     pub fn manual_wall_offset(&self) -> Option<WallOffset> {
         match &self.wall {

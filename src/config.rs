@@ -26,7 +26,10 @@
 //! core = 1                       # optional
 //! ring_capacity = 65536
 //! max_queued_orders = 1048576
-//! idle = "spin"                  # "spin", "yield" or "park"
+//! idle = "backoff"               # the default; or "spin" (a core set aside), "yield", "park"
+//! spin_us = 20                   # backoff: spin 20 µs after the last work, then yield
+//! yield_us = 20                  #   20 µs, then sleep until woken (a push, the FIX socket,
+//! sleep_max_us = 100000          #   the next timer), at most 100 ms at a time
 //! [exchange]
 //! kind = "fix"                   # or "simulated" (the default), whose keys are:
 //!                                #   latency_min_us = 200, latency_max_us = 800 (every answer),

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod doorbell;
 pub mod engine;
 pub mod exchange;
 mod idmap;

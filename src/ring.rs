@@ -15,8 +15,11 @@
 //! engine can report how long an order spent inside the OMS and the exact round-trip latency of a
 //! response (arrival stamp minus send stamp), independent of how late the engine drains the ring.
 
+use std::sync::Arc;
+
 use quanta::Clock;
 
+use crate::doorbell::Doorbell;
 use crate::model::{OrderRequest, OrderResponse, RequestType};
 
 /// A request as it travels through a producer ring.
@@ -123,6 +126,8 @@ pub struct Producer {
     ring: rtrb::Producer<Inbound>,
     clock: Clock,
     index: u16,
+    /// Rung after each push: wakes an engine asleep under `idle = "backoff"`.
+    bell: Arc<Doorbell>,
 }
 
 /// The engine's end of one producer's ring.
@@ -162,11 +167,16 @@ impl Requests {
     }
 }
 
-/// A producer's ring of `capacity` requests: the producer's handle (index `index`) and the
-/// engine's end.
-pub(crate) fn request_ring(capacity: usize, clock: Clock, index: u16) -> (Producer, Requests) {
+/// A producer's ring of `capacity` requests: the producer's handle (index `index`, ringing
+/// `bell` after each push) and the engine's end.
+pub(crate) fn request_ring(
+    capacity: usize,
+    clock: Clock,
+    index: u16,
+    bell: Arc<Doorbell>,
+) -> (Producer, Requests) {
     let (ring, consumer) = rtrb::RingBuffer::new(capacity);
-    (Producer { ring, clock, index }, Requests(consumer))
+    (Producer { ring, clock, index, bell }, Requests(consumer))
 }
 
 impl Producer {
@@ -176,14 +186,19 @@ impl Producer {
     }
 
     /// Hands a request to the engine (`onData(OrderRequest&&, RequestType)`). Never blocks,
-    /// never allocates; a full ring returns the request in the error.
+    /// never allocates; a full ring returns the request in the error. After the push, one fence
+    /// and one load of the engine's `sleeping` flag; a system call only to wake an engine asleep
+    /// under `idle = "backoff"` ([`crate::doorbell`]).
     #[inline]
     pub fn on_data(&mut self, order: OrderRequest, request: RequestType) -> Result<(), Backpressure> {
         let arrival_raw = self.clock.raw();
-        self.ring.push(Inbound { order, request, arrival_raw, producer: self.index }).map_err(|e| {
-            let rtrb::PushError::Full(i) = e;
-            Backpressure { order: i.order, request }
-        })
+        match self.ring.push(Inbound { order, request, arrival_raw, producer: self.index }) {
+            Ok(()) => {
+                self.bell.ring();
+                Ok(())
+            }
+            Err(rtrb::PushError::Full(i)) => Err(Backpressure { order: i.order, request }),
+        }
     }
 
     /// Requests waiting in this producer's ring.
@@ -197,6 +212,8 @@ impl Producer {
 pub struct Responder {
     ring: rtrb::Producer<InboundResponse>,
     clock: Clock,
+    /// Rung after each push, as a [`Producer`]'s.
+    bell: Arc<Doorbell>,
 }
 
 /// The reading end of one responder's ring.
@@ -221,10 +238,11 @@ impl Responses {
     }
 }
 
-/// A response ring of `capacity`: the responder's handle and the reading end.
-pub(crate) fn response_ring(capacity: usize, clock: Clock) -> (Responder, Responses) {
+/// A response ring of `capacity`: the responder's handle (ringing `bell` after each push) and
+/// the reading end.
+pub(crate) fn response_ring(capacity: usize, clock: Clock, bell: Arc<Doorbell>) -> (Responder, Responses) {
     let (ring, consumer) = rtrb::RingBuffer::new(capacity);
-    (Responder { ring, clock }, Responses(consumer))
+    (Responder { ring, clock, bell }, Responses(consumer))
 }
 
 impl Responder {
@@ -242,10 +260,13 @@ impl Responder {
     #[inline]
     pub fn on_answer(&mut self, answer: Answer) -> Result<(), AnswerBackpressure> {
         let arrival_raw = self.clock.raw();
-        self.ring.push(InboundResponse { answer, arrival_raw }).map_err(|e| {
-            let rtrb::PushError::Full(r) = e;
-            AnswerBackpressure(r.answer)
-        })
+        match self.ring.push(InboundResponse { answer, arrival_raw }) {
+            Ok(()) => {
+                self.bell.ring();
+                Ok(())
+            }
+            Err(rtrb::PushError::Full(r)) => Err(AnswerBackpressure(r.answer)),
+        }
     }
 }
 
@@ -261,7 +282,7 @@ mod tests {
         assert_send::<Producer>();
         assert_send::<Responder>();
         let (clock, mock) = Clock::mock();
-        let (mut p, mut ring) = request_ring(1, clock.clone(), 4);
+        let (mut p, mut ring) = request_ring(1, clock.clone(), 4, Arc::default());
         mock.increment(5u64);
         let o = OrderRequest::new(1, 2, Side::Buy, 3.0, 4);
         p.on_data(o, RequestType::New).unwrap();
@@ -275,7 +296,7 @@ mod tests {
         );
         assert!(ring.is_empty() && ring.pop().is_none() && p.pending() == 0);
 
-        let (mut r, mut responses) = response_ring(1, clock);
+        let (mut r, mut responses) = response_ring(1, clock, Arc::default());
         let resp = OrderResponse { order_id: 1, response_type: ResponseType::Accept };
         r.on_data(resp).unwrap();
         assert_eq!(r.on_data(resp), Err(ResponseBackpressure(resp)));

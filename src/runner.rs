@@ -4,13 +4,28 @@
 //! when there is one (a core that does not exist is an error returned before any work starts),
 //! and loops on [`Engine::poll`] ([`run`]). When a turn finds nothing to do, the
 //! [`IdleStrategy`] decides what the thread does: `spin` (a pause instruction; lowest latency),
-//! `yield`, or `park` (sleep until the next timer, at most `park_max_us`, for shared machines).
+//! `yield`, `park` (sleep until the next timer, at most `park_max_us`), or `backoff` (spin, then
+//! yield, then sleep until woken: for shared machines and low rates).
 //! [`EngineHandle::stop`] asks the loop to finish, runs [`Engine::shutdown`] on the engine
 //! thread, and returns the final counters with the exchange and sink.
 //!
-//! **The default strategy, `spin`, holds its core at 100 %** even with nothing to do: right for
-//! a core set aside for the engine (`[engine] core`), wasteful in a plain program or on a shared
-//! machine, where `park` (or `yield`) gives the core back between timers.
+//! **The default strategy is `backoff`**: an idle engine costs next to no CPU (an idle `oms run`
+//! 0.2 % of a core, against 92 % spinning), and a busy one never sleeps (at 1M orders/s the
+//! next order comes before the spin phase ends). `spin` holds its core at 100 % even with
+//! nothing to do and saves the wake-up (tens of µs) of an order that comes after a quiet spell:
+//! choose it, with `[engine] core`, for a core set aside for the engine (figures in
+//! `docs/BENCHMARKS.md`).
+//!
+//! **`backoff`.** After the last turn that found work, the thread spins for `spin_us`, then
+//! yields for `yield_us`, then sleeps on the engine's [`Doorbell`] until the next timer the
+//! engine knows ([`Engine::next_deadline_ns`]: logon, logout, a throttle permit for a waiting
+//! order, the exchange adapter's heartbeat or reconnect), at most `sleep_max_us`. A push into
+//! any ring (a producer's request, an exchange's answer) wakes it: the pusher pays one fence and
+//! one load per push, and a system call only when the engine sleeps ([`crate::doorbell`] has the
+//! protocol and why no wake-up is lost). With an exchange that has a descriptor to wait on
+//! ([`Exchange::wait_fd`]: a FIX session's socket), the sleep waits on it too, so an inbound
+//! message wakes the engine. A stop and a [`EngineHandle::wait_until_done`] ring the doorbell.
+//! While spinning, a turn costs what it costs under `spin`.
 //!
 //! **Waiting until the work is done.** [`EngineHandle::wait_until_done`] returns once every
 //! request handed over before the call has been decided and every order sent has been answered
@@ -29,6 +44,7 @@ use std::time::{Duration, Instant};
 
 use core_affinity::CoreId;
 
+use crate::doorbell::Doorbell;
 use crate::engine::{Engine, EngineReport};
 use crate::exchange::Exchange;
 use crate::sink::EventSink;
@@ -36,13 +52,17 @@ use crate::sink::EventSink;
 /// What the engine thread does when a loop turn found no work.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum IdleStrategy {
-    /// Busy-spin (lowest latency; burns the core).
-    #[default]
+    /// Busy-spin (lowest latency on a core set aside; burns the core).
     Spin,
     /// `thread::yield_now` between turns.
     Yield,
-    /// Sleep until the next timer, at most `park_max_us` (for shared machines).
+    /// Sleep until the next timer, at most `park_max_us`; not woken by a push.
     Park,
+    /// Spin for `spin_us` after the last work, then yield for `yield_us`, then sleep until a
+    /// push, the exchange's socket or the next timer wakes it (see the module docs). The
+    /// default.
+    #[default]
+    Backoff,
 }
 
 impl IdleStrategy {
@@ -52,16 +72,22 @@ impl IdleStrategy {
             IdleStrategy::Spin => "spin",
             IdleStrategy::Yield => "yield",
             IdleStrategy::Park => "park",
+            IdleStrategy::Backoff => "backoff",
         }
     }
 
+    /// Every strategy.
+    pub const ALL: [IdleStrategy; 4] =
+        [IdleStrategy::Spin, IdleStrategy::Yield, IdleStrategy::Park, IdleStrategy::Backoff];
+
     /// Parses a configuration name.
     pub fn from_name(s: &str) -> Option<IdleStrategy> {
-        [IdleStrategy::Spin, IdleStrategy::Yield, IdleStrategy::Park].into_iter().find(|i| i.name() == s)
+        Self::ALL.into_iter().find(|i| i.name() == s)
     }
 }
 
-/// How the engine thread runs: a checked `[engine]` `core`, `idle` and `park_max_us`.
+/// How the engine thread runs: a checked `[engine]` `core`, `idle`, `park_max_us` and the
+/// `backoff` strategy's `spin_us`, `yield_us`, `sleep_max_us`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunnerSettings {
     /// Core to pin to; none = not pinned.
@@ -70,6 +96,30 @@ pub struct RunnerSettings {
     pub idle: IdleStrategy,
     /// Longest sleep of the `park` strategy, µs.
     pub park_max_us: NonZeroU64,
+    /// The `backoff` strategy's phases.
+    pub backoff: Backoff,
+}
+
+/// The phases of the `backoff` idle strategy (`[engine] spin_us`, `yield_us`, `sleep_max_us`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// Spin this long after the last turn that found work, µs.
+    pub spin_us: u64,
+    /// Then yield this long, µs.
+    pub yield_us: u64,
+    /// Then sleep until woken, at most this long at a time, µs.
+    pub sleep_max_us: NonZeroU64,
+}
+
+impl Default for Backoff {
+    /// 20 µs of spinning, 20 µs of yielding, sleeps of at most 100 ms.
+    fn default() -> Self {
+        Backoff {
+            spin_us: 20,
+            yield_us: 20,
+            sleep_max_us: NonZeroU64::new(100_000).unwrap_or(NonZeroU64::MIN),
+        }
+    }
 }
 
 /// Errors from starting or stopping the engine thread.
@@ -138,9 +188,14 @@ impl std::fmt::Display for Outstanding {
     }
 }
 
-/// What the engine thread shares with its handle: the stop flag and the waiters' tickets.
+/// What the engine thread shares with its handle: the stop flag, the waiters' tickets, the
+/// engine's doorbell and the thread's CPU time.
 #[derive(Debug, Default)]
 struct Control {
+    /// The engine's doorbell: a stop or a wait rings it.
+    bell: Arc<Doorbell>,
+    /// The engine thread's id (Linux TID; 0 until it runs).
+    tid: AtomicU64,
     /// Set by [`EngineHandle::stop`] (and on drop); read by every loop turn.
     stop: AtomicBool,
     /// The last ticket taken by [`EngineHandle::wait_until_done`]; read by idle turns only.
@@ -157,17 +212,22 @@ struct Control {
 }
 
 impl Control {
+    /// Whether a waiter took a ticket after [`Control::answer`] saw `seen`.
+    fn asked_since(&self, seen: u64) -> bool {
+        self.asked.load(Ordering::Acquire) != seen
+    }
+
     /// On an idle turn: answers the waiters' tickets if the engine is done, else says what is
-    /// left. One load and one compare when nobody waits.
+    /// left. One load and one compare when nobody waits. Returns the last ticket it saw.
     #[inline]
-    fn answer<E: Exchange, S: EventSink>(&self, engine: &Engine<E, S>) {
+    fn answer<E: Exchange, S: EventSink>(&self, engine: &Engine<E, S>) -> u64 {
         // Acquire: what the waiter handed over before taking its ticket (a request pushed into
         // a ring) is visible to the checks below.
         let asked = self.asked.load(Ordering::Acquire);
-        if asked == self.answered.load(Ordering::Relaxed) {
-            return;
+        if asked != self.answered.load(Ordering::Relaxed) {
+            self.note_progress(engine, asked);
         }
-        self.note_progress(engine, asked);
+        asked
     }
 
     #[cold]
@@ -205,11 +265,12 @@ impl<E: Exchange + Send + 'static, S: EventSink + Send + 'static> EngineHandle<E
     pub fn spawn(engine: Engine<E, S>, settings: &RunnerSettings) -> Result<EngineHandle<E, S>, RunError> {
         let core = settings.core.map(core_id).transpose()?;
         let settings = *settings;
-        let control = Arc::new(Control::default());
+        let control = Arc::new(Control { bell: engine.doorbell().clone(), ..Control::default() });
         let shared = control.clone();
         let (pinned_tx, pinned_rx) = mpsc::sync_channel::<bool>(1);
         let thread = std::thread::Builder::new().name("oms-engine".into()).spawn(move || {
             let pinned = core.is_none_or(core_affinity::set_for_current);
+            shared.tid.store(current_tid(), Ordering::Release);
             let _ = pinned_tx.send(pinned);
             if !pinned {
                 // Nothing ran: no logon, no record. `spawn` reports the error.
@@ -244,14 +305,15 @@ fn turns<E: Exchange, S: EventSink>(
     waits: Option<&Control>,
 ) {
     let park_max_ns = settings.park_max_us.get().saturating_mul(1000);
+    let mut backoff = BackoffState::new(&settings.backoff);
     while !stop.load(Ordering::Relaxed) {
         if engine.poll() > 0 {
+            backoff.worked();
             continue;
         }
-        if let Some(w) = waits {
-            w.answer(engine);
-        }
+        let seen = waits.map(|w| (w, w.answer(engine)));
         match settings.idle {
+            IdleStrategy::Backoff => backoff.idle(engine, stop, seen),
             IdleStrategy::Spin => std::hint::spin_loop(),
             IdleStrategy::Yield => std::thread::yield_now(),
             IdleStrategy::Park => {
@@ -268,7 +330,119 @@ fn turns<E: Exchange, S: EventSink>(
     }
 }
 
+/// Where the `backoff` strategy is in its phases.
+struct BackoffState {
+    spin: Duration,
+    spin_and_yield: Duration,
+    sleep_max_ns: u64,
+    /// When the idle turns began (none while working).
+    since: Option<Instant>,
+}
+
+impl BackoffState {
+    fn new(b: &Backoff) -> BackoffState {
+        BackoffState {
+            spin: Duration::from_micros(b.spin_us),
+            spin_and_yield: Duration::from_micros(b.spin_us.saturating_add(b.yield_us)),
+            sleep_max_ns: b.sleep_max_us.get().saturating_mul(1000),
+            since: None,
+        }
+    }
+
+    /// A turn found work: the next idle turn starts the phases over.
+    #[inline(always)]
+    fn worked(&mut self) {
+        self.since = None;
+    }
+
+    /// An idle turn: spin, yield or sleep, by how long the engine has been idle.
+    #[inline]
+    fn idle<E: Exchange, S: EventSink>(
+        &mut self,
+        engine: &Engine<E, S>,
+        stop: &AtomicBool,
+        seen: Option<(&Control, u64)>,
+    ) {
+        let now = Instant::now();
+        let idle = now - *self.since.get_or_insert(now);
+        if idle < self.spin {
+            std::hint::spin_loop();
+        } else if idle < self.spin_and_yield {
+            std::thread::yield_now();
+        } else {
+            self.sleep(engine, stop, seen);
+        }
+    }
+
+    /// Sleeps on the engine's doorbell until a push, the exchange's descriptor or the next
+    /// deadline (the protocol of [`crate::doorbell`]: flag, fence, last look, wait).
+    #[cold]
+    fn sleep<E: Exchange, S: EventSink>(
+        &mut self,
+        engine: &Engine<E, S>,
+        stop: &AtomicBool,
+        seen: Option<(&Control, u64)>,
+    ) {
+        let bell = engine.doorbell();
+        bell.prepare();
+        // A waiter's ticket taken since this idle turn's answer: answer it before sleeping.
+        let asked = seen.is_some_and(|(w, ticket)| w.asked_since(ticket));
+        if stop.load(Ordering::Relaxed) || asked || !engine.rings_empty() {
+            bell.cancel();
+            return;
+        }
+        let now = engine.clock().now_ns();
+        let ns = engine.next_deadline_ns().map_or(self.sleep_max_ns, |d| d.saturating_sub(now));
+        let ns = ns.min(self.sleep_max_ns);
+        if ns == 0 {
+            bell.cancel();
+            return;
+        }
+        let other = engine.exchange().wait_fd().map(|w| {
+            let read = if w.readable { libc::POLLIN } else { 0 };
+            (w.fd, read | if w.writable { libc::POLLOUT } else { 0 })
+        });
+        bell.wait(Duration::from_nanos(ns), other);
+    }
+}
+
+/// The calling thread's Linux thread id.
+fn current_tid() -> u64 {
+    // SAFETY: a plain system call without arguments.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
+    u64::try_from(tid).unwrap_or(0)
+}
+
+/// CPU time thread `tid` of this process has used: from `/proc/self/task/TID/schedstat` (ns),
+/// else from its `stat` (user + system, clock ticks); `None` where neither can be read.
+pub fn thread_cpu_time(tid: u64) -> Option<Duration> {
+    let schedstat = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok();
+    if let Some(ns) = schedstat.and_then(|t| t.split_whitespace().next()?.parse::<u64>().ok()) {
+        return Some(Duration::from_nanos(ns));
+    }
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from field 3 on: utime is field 14,
+    // stime field 15, in clock ticks.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    // SAFETY: a plain system call without memory arguments.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = u64::try_from(hz).ok().filter(|h| *h > 0)?;
+    Some(Duration::from_nanos((utime + stime).saturating_mul(1_000_000_000) / hz))
+}
+
 impl<E, S> EngineHandle<E, S> {
+    /// The CPU time the engine thread has used so far ([`thread_cpu_time`]). `None` where it
+    /// cannot be read, or once the thread has ended.
+    pub fn engine_cpu_time(&self) -> Option<Duration> {
+        match self.control.tid.load(Ordering::Acquire) {
+            0 => None,
+            tid => thread_cpu_time(tid),
+        }
+    }
+
     /// Whether the engine thread is still running.
     pub fn is_running(&self) -> bool {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
@@ -293,8 +467,9 @@ impl<E, S> EngineHandle<E, S> {
         let c = &self.control;
         // Release: what this thread handed over before is visible to the engine's check.
         let ticket = c.asked.fetch_add(1, Ordering::AcqRel) + 1;
+        c.bell.ring(); // a sleeping engine checks now, not at its next timer
         if let Some(t) = &self.thread {
-            t.thread().unpark(); // a parked engine checks now, not at its next timer
+            t.thread().unpark(); // as does a parked one
         }
         let mut pause = Duration::from_micros(50);
         loop {
@@ -321,6 +496,7 @@ impl<E, S> EngineHandle<E, S> {
     /// Stops the loop, shuts the engine down on its thread, and returns the report.
     pub fn stop(mut self) -> Result<EngineReport<E, S>, RunError> {
         self.control.stop.store(true, Ordering::Relaxed);
+        self.control.bell.ring();
         if let Some(t) = &self.thread {
             t.thread().unpark();
         }
@@ -334,6 +510,7 @@ impl<E, S> EngineHandle<E, S> {
 impl<E, S> Drop for EngineHandle<E, S> {
     fn drop(&mut self) {
         self.control.stop.store(true, Ordering::Relaxed);
+        self.control.bell.ring();
         if let Some(t) = self.thread.take() {
             t.thread().unpark();
             let _ = t.join();

@@ -10,7 +10,7 @@ use crate::clock::EngineClock;
 use crate::config::ValidConfig;
 #[cfg(feature = "fix")]
 use crate::exchange::fix::{FixError, FixExchange};
-use crate::exchange::{Exchange, ExchangeEvent, NotSent, RestoredOrder, SimulatedExchange};
+use crate::exchange::{Exchange, ExchangeEvent, NotSent, RestoredOrder, SimulatedExchange, WaitFd};
 use crate::model::{Logon, Logout, OrderRequest};
 use crate::ring::Responder;
 
@@ -131,6 +131,13 @@ impl Exchange for Venue {
             Venue::Simulated(x) => x.next_deadline_ns(),
             #[cfg(feature = "fix")]
             Venue::Fix(x) => x.next_deadline_ns(),
+        }
+    }
+    fn wait_fd(&self) -> Option<WaitFd> {
+        match self {
+            Venue::Simulated(x) => x.wait_fd(),
+            #[cfg(feature = "fix")]
+            Venue::Fix(x) => x.wait_fd(),
         }
     }
 }

@@ -212,3 +212,92 @@ fn yield_gives_the_core_to_another_thread() {
     // A yielding engine hands the core over: the busy thread gets nearly all of it.
     assert!(10 * yield_ns < busy_with_yield, "yield {yield_ns} ns vs busy {busy_with_yield} ns");
 }
+
+/// A manual-clock config idling with `backoff`, sleeping at most a minute at a time: only a
+/// wake-up (a push, a stop) or a deadline ends a sleep within the tests' bounds.
+fn backoff_config() -> oms::Config {
+    let mut cfg = manual_config();
+    cfg.engine.idle = IdleStrategy::Backoff.name().into();
+    cfg.engine.sleep_max_us = 60_000_000;
+    cfg
+}
+
+#[test]
+fn backoff_sleeps_and_a_push_wakes_it() {
+    let mut m = manual_engine(backoff_config(), |_| {});
+    let tid = m.probe.engine_thread(30).tid;
+    wait_parked(tid);
+    for id in 1..=3 {
+        m.producer.on_data(order(id), RequestType::New).expect("room");
+        let t0 = Instant::now();
+        wait_until(15, "the sleeping engine to take a new order (it sleeps up to a minute)", || {
+            m.probe.sent() == id
+        });
+        eprintln!("order {id} sent {:?} after it was handed over", t0.elapsed());
+        wait_parked(tid);
+    }
+    m.stop();
+}
+
+#[test]
+fn backoff_wakes_for_the_next_deadline() {
+    // As `park_wakes_for_the_next_deadline_not_at_park_max`: the next permit is 250 ms of
+    // manual time away, the longest sleep a minute.
+    let mut cfg = backoff_config();
+    cfg.throttle.max_orders_per_sec = 4;
+    cfg.throttle.burst = Some(1);
+    let m = manual_engine(cfg, |p| {
+        p.on_data(order(1), RequestType::New).expect("room");
+        p.on_data(order(2), RequestType::New).expect("room");
+    });
+    let tid = m.probe.engine_thread(30).tid;
+    wait_until(30, "order 1 to be sent", || m.probe.sent() == 1);
+    wait_parked(tid);
+    assert_eq!(m.probe.sent(), 1, "order 2 waits for the throttle");
+    m.mock.increment(Duration::from_millis(250));
+    wait_until(15, "order 2 after the throttle deadline passed (the sleep is ≤ 250 ms)", || {
+        m.probe.sent() == 2
+    });
+    m.stop();
+}
+
+#[test]
+fn stop_wakes_a_sleeping_backoff_engine() {
+    let m = manual_engine(backoff_config(), |_| {});
+    let tid = m.probe.engine_thread(30).tid;
+    wait_parked(tid);
+    let t0 = Instant::now();
+    let handle = { m }.handle.take().expect("running");
+    let _report = stop_within(handle, 30);
+    assert!(t0.elapsed() < Duration::from_secs(20), "stop took {:?}: it waited for sleep_max", t0.elapsed());
+}
+
+#[test]
+fn backoff_leaves_the_core_idle_and_reports_its_cpu_time() {
+    let (backoff, backoff_tid) = quiet_engine(IdleStrategy::Backoff, None);
+    let (spin, spin_tid) = quiet_engine(IdleStrategy::Spin, None);
+    wait_parked(backoff_tid);
+    let before = backoff.handle.as_ref().and_then(|h| h.engine_cpu_time()).expect("the engine's CPU time");
+    let cpu = cpu_over_a_second(&[backoff_tid, spin_tid]);
+    let spin_cpu = spin.handle.as_ref().and_then(|h| h.engine_cpu_time()).expect("the engine's CPU time");
+    let (backoff_ns, spin_ns) = (cpu[0], cpu[1]);
+    eprintln!(
+        "over one quiet second: backoff {} µs, spin {} ms of CPU; spin's own report {spin_cpu:?}",
+        backoff_ns / 1_000,
+        spin_ns / 1_000_000
+    );
+    let after = backoff.handle.as_ref().and_then(|h| h.engine_cpu_time()).expect("the engine's CPU time");
+    backoff.stop();
+    spin.stop();
+    assert!(spin_ns > 4 * backoff_ns.max(10_000_000), "spin {spin_ns} ns vs backoff {backoff_ns} ns");
+    // Asleep between timers (the next one hours of manual time away, the longest sleep 100 ms
+    // by default): a few wake-ups a second, well under 5 % of a core.
+    assert!(backoff_ns < 50_000_000, "a sleeping engine used {backoff_ns} ns of CPU in one quiet second");
+    // The handle's report reads the same thread: the spinning engine's shows most of its time.
+    assert!(spin_cpu >= Duration::from_millis(100), "spin's reported CPU time {spin_cpu:?}");
+    assert!(
+        after - before < Duration::from_millis(50),
+        "backoff's reported CPU time grew {:?}",
+        after - before
+    );
+}

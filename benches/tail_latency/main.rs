@@ -23,7 +23,10 @@
 //!
 //! **Where.** The producer is pinned to the first core and the engine (or the baseline's sender)
 //! to the second; on a single-core machine nothing is pinned and the header says so. The throttle
-//! is set to 2·10⁹/s so it never binds; the engine idles by spinning.
+//! is set to 2·10⁹/s so it never binds. At each rate the oms engine runs twice, idling by
+//! spinning (`spin`) and by `backoff` (spin 20 µs, yield 20 µs, then sleep until a push wakes
+//! it), each beside the same baseline run; each oms row reports the engine thread's CPU time as
+//! a share of one core (`engine_cpu_pct` in `summary.json`, with `idle` and `producers`).
 //!
 //! **One section.** `-- --only mix` (or `rates`, `cancel`, `rings`) runs that section alone and writes no
 //! files; `rates` includes the saturation probe and the max run.
@@ -49,7 +52,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use driver::Schedule;
+use oms::runner::IdleStrategy;
 use report::Run;
+
+/// The engine's idle strategies measured at every rate, each beside the baseline.
+const IDLES: [IdleStrategy; 2] = [IdleStrategy::Spin, IdleStrategy::Backoff];
 
 /// Run lengths, per mode.
 struct Plan {
@@ -157,28 +164,36 @@ fn main() {
     let mut run_pair = |label: String, rate: u64, secs: f64| -> String {
         let orders = ((rate as f64 * secs) as u64).max(1);
         // A fresh schedule per design: each run starts its own clock `lead` after its set-up is done.
-        let dir = tempfile::tempdir().expect("temp dir for the journal");
-        let pre = driver::preemptions();
-        let o = oms_design::run(&schedule(Some(rate), orders), engine_core.map(|c| c.id), dir.path());
-        assert_eq!(o.lost, 0, "the response ring overflowed: the run is invalid");
-        let oms = Run {
-            design: "oms",
-            label: label.clone(),
-            offered: rate,
-            achieved: o.rt.achieved(),
-            rejected: o.rt.rejected,
-            send: o.send.send,
-            rt: o.rt.round_trip,
-            complete: o.complete,
-            preempted: driver::preemptions() - pre,
-            engine_time: Some(o.time.0),
-            producer_time: o.time.1,
-        };
+        let mut oms_runs = Vec::new();
+        for idle in IDLES {
+            let dir = tempfile::tempdir().expect("temp dir for the journal");
+            let pre = driver::preemptions();
+            let o =
+                oms_design::run(&schedule(Some(rate), orders), engine_core.map(|c| c.id), dir.path(), idle);
+            assert_eq!(o.lost, 0, "the response ring overflowed: the run is invalid");
+            oms_runs.push(Run {
+                design: "oms",
+                idle: idle.name(),
+                producers: 1,
+                label: label.clone(),
+                offered: rate,
+                achieved: o.rt.achieved(),
+                rejected: o.rt.rejected,
+                send: o.send.send,
+                rt: o.rt.round_trip,
+                complete: o.complete,
+                preempted: driver::preemptions() - pre,
+                engine_time: Some(o.time.0),
+                producer_time: o.time.1,
+            });
+        }
         let dir = tempfile::tempdir().expect("temp dir for the baseline log");
         let pre = driver::preemptions();
         let b = baseline::run(&schedule(Some(rate), orders), engine_core, dir.path());
         let base = Run {
             design: "baseline",
+            idle: "condvar",
+            producers: 1,
             label,
             offered: rate,
             achieved: b.probe.achieved(),
@@ -190,9 +205,13 @@ fn main() {
             engine_time: None,
             producer_time: driver::producer_stalls().1,
         };
-        let t = report::table(&oms, &base);
-        print!("{t}");
-        runs.push(oms);
+        let mut t = String::new();
+        for oms in &oms_runs {
+            let one = report::table(oms, &base);
+            print!("{one}");
+            t += &one;
+        }
+        runs.extend(oms_runs);
         runs.push(base);
         t
     };
@@ -205,7 +224,12 @@ fn main() {
 
         // Saturation: unpaced producer, throughput from the first send to the last response.
         let dir = tempfile::tempdir().expect("temp dir for the journal");
-        let sat = oms_design::run(&schedule(None, plan.probe_orders), engine_core.map(|c| c.id), dir.path());
+        let sat = oms_design::run(
+            &schedule(None, plan.probe_orders),
+            engine_core.map(|c| c.id),
+            dir.path(),
+            IdleStrategy::Spin,
+        );
         let oms_sat = sat.rt.achieved();
         let dir = tempfile::tempdir().expect("temp dir for the baseline log");
         let bsat = baseline::run(&schedule(None, plan.baseline_probe_orders), engine_core, dir.path())
@@ -248,7 +272,7 @@ fn main() {
     // Files.
     for r in &runs {
         for (metric, h) in [("send", &r.send), ("rtt", &r.rt)] {
-            let p = out.join(format!("{}-{}-{metric}.hgrm", r.design, r.label));
+            let p = out.join(format!("{}-{}-{metric}.hgrm", r.name().replace(' ', "-"), r.label));
             report::write_hgrm(&p, h).expect("write .hgrm");
         }
     }

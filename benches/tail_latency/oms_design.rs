@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use oms::engine::{Engine, EngineBuilder};
 use oms::exchange::NotSent;
-use oms::runner::{EngineHandle, RunnerSettings};
+use oms::runner::{EngineHandle, IdleStrategy, RunnerSettings};
 use oms::{
     EngineClock, Exchange, Logon, Logout, OrderRequest, OrderResponse, RequestType, Responder, ResponseType,
 };
@@ -162,10 +162,12 @@ pub fn start<X: Measuring + Send + 'static, S: EventSink + Send + 'static>(
     (schedule, handle, time)
 }
 
-/// One run of the oms design on `schedule` (the caller pins itself to the producer core).
-pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path) -> Outcome {
+/// One run of the oms design on `schedule`, the engine idling as `idle` (the caller pins itself
+/// to the producer core).
+pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path, idle: IdleStrategy) -> Outcome {
     driver::settle();
     let mut raw = common::raw_config(engine_core, 2_000_000_000, 2_000_000_000, dir);
+    raw.engine.idle = idle.name().into();
     // The session's journal space prepared before logon: two records (sent, response) per order,
     // and a margin.
     raw.journal.prepare_records = Some(schedule.orders * 2 + 65_536);

@@ -18,6 +18,11 @@ pub const PCTS: [(f64, &str); 5] =
 pub struct Run {
     /// `"oms"` or `"baseline"`.
     pub design: &'static str,
+    /// The engine's idle strategy (`spin`, `backoff`; the baseline's sender waits on a
+    /// condvar: `condvar`).
+    pub idle: &'static str,
+    /// Producer threads (rings) feeding the design.
+    pub producers: u32,
     /// Short rate label (`10k`, `100k`, `1M`, `max`).
     pub label: String,
     /// Offered orders per second.
@@ -40,6 +45,22 @@ pub struct Run {
     pub engine_time: Option<Whereabouts>,
     /// Where the producer thread's time went.
     pub producer_time: Whereabouts,
+}
+
+impl Run {
+    /// `oms` (spinning), `oms backoff`, `baseline`: the design as tables and files name it.
+    pub fn name(&self) -> String {
+        if self.design == "oms" && self.idle != "spin" {
+            format!("{} {}", self.design, self.idle)
+        } else {
+            self.design.to_string()
+        }
+    }
+
+    /// The engine thread's CPU time over the run, % of one core (oms only).
+    pub fn engine_cpu_pct(&self) -> Option<f64> {
+        self.engine_time.filter(|w| w.wall_ns > 0).map(|w| 100.0 * w.on_cpu_ns as f64 / w.wall_ns as f64)
+    }
 }
 
 /// `[p50, p90, p99, p99.9, p99.99, max]` in ns.
@@ -85,9 +106,10 @@ pub fn table(oms: &Run, base: &Run) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "\n== offered {}/s ({} orders/s): achieved oms {}/s{}, baseline {}/s{}; preempted oms {}x, baseline {}x",
+        "\n== offered {}/s ({} orders/s): achieved {} {}/s{}, baseline {}/s{}; preempted oms {}x, baseline {}x",
         oms.label,
         oms.offered,
+        oms.name(),
         rate_label(oms.achieved),
         if oms.complete && oms.rejected == 0 { "" } else { " (INCOMPLETE / REJECTS)" },
         rate_label(base.achieved),
@@ -97,7 +119,8 @@ pub fn table(oms: &Run, base: &Run) -> String {
     );
     let _ = writeln!(
         t,
-        "not running: oms engine {}, oms producer {}; baseline producer {}",
+        "engine CPU {}; not running: oms engine {}, oms producer {}; baseline producer {}",
+        oms.engine_cpu_pct().map_or("-".into(), |p| format!("{p:.1} % of a core")),
         oms.engine_time.map_or("-".into(), |w| w.describe()),
         oms.producer_time.describe(),
         base.producer_time.describe(),
@@ -110,7 +133,8 @@ pub fn table(oms: &Run, base: &Run) -> String {
         }
         let _ = writeln!(t, "{:>10}", "samples");
         let (pa, pb) = (pcts(a), pcts(b));
-        for (name, p, n) in [("  oms", pa, a.len()), ("  baseline", pb, b.len())] {
+        let oms_name = format!("  {}", oms.name());
+        for (name, p, n) in [(oms_name.as_str(), pa, a.len()), ("  baseline", pb, b.len())] {
             let _ = write!(t, "{name:<16}");
             for v in p {
                 let _ = write!(t, "{:>11}", ns(v));
@@ -138,6 +162,9 @@ pub fn run_json(r: &Run) -> Value {
     let mut v = pct_json(&r.send);
     let o = v.as_object_mut().expect("pct_json is an object");
     o.insert("design".into(), json!(r.design));
+    o.insert("idle".into(), json!(r.idle));
+    o.insert("producers".into(), json!(r.producers));
+    o.insert("engine_cpu_pct".into(), json!(r.engine_cpu_pct().map(|p| (p * 100.0).round() / 100.0)));
     o.insert("label".into(), json!(r.label));
     o.insert("rate".into(), json!(r.offered));
     o.insert("achieved".into(), json!(r.achieved.round() as u64));
@@ -230,8 +257,13 @@ pub fn plot(path: &Path, runs: &[Run], title: &str) -> Result<(), Box<dyn std::e
             labels.len() - 1
         });
         let color = palette[idx % palette.len()];
-        let name = format!("{} {}/s", r.design, r.label);
-        if r.design == "oms" {
+        let name = format!("{} {}/s", r.name(), r.label);
+        if r.design == "oms" && r.idle != "spin" {
+            chart
+                .draw_series(DashedLineSeries::new(pts.iter().copied(), 2, 3, color.stroke_width(2)))?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        } else if r.design == "oms" {
             chart
                 .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?
                 .label(name)

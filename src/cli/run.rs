@@ -192,7 +192,11 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     let mut status = Status::open(&a.journal, window, valid.fix.is_some())?;
     status.watch_journal(journal_watch);
 
+    let started = Instant::now();
     let end = run_loop(a, &valid, &clock, &mut input, &mut producers, &mut status, &handle);
+    // Read while the thread runs (its `/proc` entry goes with it).
+    let cpu =
+        CpuUse { engine: handle.engine_cpu_time(), process: process_cpu_time(), over: started.elapsed() };
     let report = match handle.stop() {
         Ok(r) => r,
         Err(e) => return failed(e),
@@ -204,6 +208,7 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     }
     eprintln!("{}", status.line(clock.wall_ns(clock.now_ns())));
     eprintln!("oms run: journal closed: {} records in {}", journal.records, a.journal.display());
+    eprintln!("oms run: {} (idle = \"{}\")", cpu, valid.runner.idle.name());
     match end {
         Ok(End::Clean { bad_input: None }) => Ok(ExitCode::SUCCESS),
         Ok(End::Clean { bad_input: Some(msg) }) => {
@@ -212,6 +217,43 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
         Ok(End::BadInput(msg)) => usage(msg),
         Err(e) => Err(e),
     }
+}
+
+/// The CPU time the engine thread and the whole process used over a run.
+struct CpuUse {
+    engine: Option<Duration>,
+    process: Option<Duration>,
+    over: Duration,
+}
+
+impl std::fmt::Display for CpuUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.over.as_secs_f64().max(1e-9);
+        let said = |t: Option<Duration>| match t {
+            Some(t) => {
+                format!("{:.3} s ({:.1} % of a core)", t.as_secs_f64(), 100.0 * t.as_secs_f64() / secs)
+            }
+            None => "unknown".to_string(),
+        };
+        write!(
+            f,
+            "CPU time over {:.1} s: engine thread {}, process {}",
+            secs,
+            said(self.engine),
+            said(self.process)
+        )
+    }
+}
+
+/// CPU time (user + system) of the whole process so far.
+fn process_cpu_time() -> Option<Duration> {
+    // SAFETY: `getrusage` fills the zeroed struct it is given, which lives across the call.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        (libc::getrusage(libc::RUSAGE_SELF, &mut u) == 0).then_some(u)
+    }?;
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32).saturating_mul(1000));
+    Some(tv(usage.ru_utime) + tv(usage.ru_stime))
 }
 
 /// Why the journal could not be opened.
@@ -365,13 +407,18 @@ fn run_loop(
                 return Ok(End::Clean { bad_input });
             }
         }
-        let wait = match fed {
-            Feed::Wait(at_ns) => Duration::from_nanos(at_ns).saturating_sub(start.elapsed()),
-            Feed::Full => Duration::from_micros(50),
-            Feed::Idle | Feed::Done => Duration::from_millis(2),
+        // Lines arriving on standard input are handed over within 2 ms, lines of a file at their
+        // time; between them, and with the input done, this thread only follows the journal and
+        // looks for a signal, 50 times a second (each look reads the journal's new records:
+        // every 2 ms it was most of an idle run's CPU time).
+        let (wait, most) = match fed {
+            Feed::Wait(at_ns) => (Duration::from_nanos(at_ns).saturating_sub(start.elapsed()), 20),
+            Feed::Full => (Duration::from_micros(50), 2),
+            Feed::Idle => (Duration::from_millis(2), 2),
+            Feed::Done => (Duration::from_millis(20), 20),
         };
         std::thread::sleep(
-            wait.min(Duration::from_millis(2)).min(next_status.saturating_duration_since(now)),
+            wait.min(Duration::from_millis(most)).min(next_status.saturating_duration_since(now)),
         );
     }
 }

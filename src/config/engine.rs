@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Problems;
 use crate::engine::Capacities;
-use crate::runner::{IdleStrategy, RunnerSettings, core_id};
+use crate::runner::{Backoff, IdleStrategy, RunnerSettings, core_id};
 
 /// `[engine]`.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -24,10 +24,16 @@ pub struct EngineConfig {
     /// Most orders at the exchange (sent, or working until filled, cancelled or expired); at
     /// this many, sending pauses. At least `max_in_flight`.
     pub max_working_orders: usize,
-    /// `"spin"`, `"yield"` or `"park"` ([`IdleStrategy`]).
+    /// `"spin"`, `"yield"`, `"park"` or `"backoff"` ([`IdleStrategy`]).
     pub idle: String,
     /// Longest sleep of the `park` strategy, µs.
     pub park_max_us: u64,
+    /// `backoff`: spin this long after the last work, µs.
+    pub spin_us: u64,
+    /// `backoff`: then yield this long, µs.
+    pub yield_us: u64,
+    /// `backoff`: then sleep until woken, at most this long at a time, µs.
+    pub sleep_max_us: u64,
 }
 
 impl Default for EngineConfig {
@@ -38,8 +44,11 @@ impl Default for EngineConfig {
             max_queued_orders: 1 << 20,
             max_in_flight: 1 << 16,
             max_working_orders: 1 << 16,
-            idle: IdleStrategy::Spin.name().into(),
+            idle: IdleStrategy::Backoff.name().into(),
             park_max_us: 1000,
+            spin_us: Backoff::default().spin_us,
+            yield_us: Backoff::default().yield_us,
+            sleep_max_us: Backoff::default().sleep_max_us.get(),
         }
     }
 }
@@ -82,7 +91,10 @@ impl EngineConfig {
         if idle.is_none() {
             p.push(
                 "engine.idle",
-                format!("{:?} is not an idle strategy (\"spin\", \"yield\" or \"park\")", self.idle),
+                format!(
+                    "{:?} is not an idle strategy (\"spin\", \"yield\", \"park\" or \"backoff\")",
+                    self.idle
+                ),
             );
         }
         if let Some(core) = self.core
@@ -98,7 +110,12 @@ impl EngineConfig {
                 max_working_orders: max_working?,
             })
         })();
-        let runner = (|| Some(RunnerSettings { core: self.core, idle: idle?, park_max_us: park_max_us? }))();
+        let sleep_max_us: Option<NonZeroU64> = p.non_zero("engine.sleep_max_us", self.sleep_max_us);
+        let (spin_us, yield_us) = (self.spin_us, self.yield_us);
+        let runner = (|| {
+            let backoff = Backoff { spin_us, yield_us, sleep_max_us: sleep_max_us? };
+            Some(RunnerSettings { core: self.core, idle: idle?, park_max_us: park_max_us?, backoff })
+        })();
         (capacities, runner)
     }
 }

@@ -14,7 +14,7 @@ fn defaults_are_valid() {
     assert_eq!(v.engine.capacities.ring_capacity.get(), 65536);
     assert_eq!(v.journal.sync, SyncPolicy::OnLogout);
     assert_eq!(v.journal.prepare_records, None, "one segment's worth");
-    assert_eq!(v.runner.idle, IdleStrategy::Spin);
+    assert_eq!(v.runner.idle, IdleStrategy::Backoff);
     let v = Config::from_toml_str("[journal]\nprepare_records = 4000000").unwrap().validate().unwrap();
     assert_eq!(v.journal.prepare_records, NonZeroU64::new(4_000_000));
 }
@@ -207,9 +207,12 @@ fn password_env_that_is_not_utf8_is_an_error() {
 
 #[test]
 fn idle_strategy_and_park_max_from_toml() {
-    for (name, idle) in
-        [("spin", IdleStrategy::Spin), ("yield", IdleStrategy::Yield), ("park", IdleStrategy::Park)]
-    {
+    for (name, idle) in [
+        ("spin", IdleStrategy::Spin),
+        ("yield", IdleStrategy::Yield),
+        ("park", IdleStrategy::Park),
+        ("backoff", IdleStrategy::Backoff),
+    ] {
         let text = format!("[engine]\nidle = \"{name}\"\npark_max_us = 250\n");
         let v = Config::from_toml_str(&text).unwrap().validate().unwrap();
         assert_eq!(v.runner.idle, idle, "{name}");
@@ -229,6 +232,24 @@ fn idle_strategy_and_park_max_from_toml() {
     let err = Config::from_toml_str("[engine]\npark_max_us = -1\n").unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { .. }), "{err}");
     assert_eq!(err.problems()[0].field, "engine.park_max_us", "{err}");
+}
+
+#[test]
+fn backoff_phases_from_toml() {
+    let v = Config::from_toml_str("[engine]\nidle = \"backoff\"\n").unwrap().validate().unwrap();
+    assert_eq!(v.runner.idle, IdleStrategy::Backoff);
+    assert_eq!(v.runner.backoff, crate::runner::Backoff::default(), "defaults");
+    assert_eq!((v.runner.backoff.spin_us, v.runner.backoff.yield_us), (20, 20));
+    assert_eq!(v.runner.backoff.sleep_max_us.get(), 100_000);
+    let text = "[engine]\nidle = \"backoff\"\nspin_us = 0\nyield_us = 5\nsleep_max_us = 7\n";
+    let v = Config::from_toml_str(text).unwrap().validate().unwrap();
+    assert_eq!((v.runner.backoff.spin_us, v.runner.backoff.yield_us), (0, 5));
+    assert_eq!(v.runner.backoff.sleep_max_us.get(), 7);
+    // Every bad key at once, each with its line.
+    let text = "[engine]\nidle = \"backoff\"\nsleep_max_us = 0\nspin_us = -3\n";
+    let err = super::ParsedConfig::parse(text).unwrap().validate().unwrap_err();
+    let got: Vec<(Option<usize>, &str)> = err.problems().iter().map(|p| (p.line, p.field.as_str())).collect();
+    assert_eq!(got, [(Some(3), "engine.sleep_max_us"), (Some(4), "engine.spin_us")], "{err}");
 }
 
 /// The single problem `text` has, as `(field, message)`.

@@ -29,6 +29,12 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         &mut self.exchange
     }
 
+    /// The doorbell every producer and responder of this engine rings after a push: what a
+    /// runner sleeps on ([`crate::doorbell`]).
+    pub fn doorbell(&self) -> &Arc<Doorbell> {
+        &self.bell
+    }
+
     /// The engine's clock.
     pub fn clock(&self) -> &EngineClock {
         &self.clock

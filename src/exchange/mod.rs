@@ -59,6 +59,18 @@ pub struct RestoredOrder {
     pub live_request: u32,
 }
 
+/// A descriptor whose readiness means [`Exchange::poll`] has work: what an engine asleep under
+/// `idle = "backoff"` waits on beside its doorbell ([`Exchange::wait_fd`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitFd {
+    /// The descriptor (a socket).
+    pub fd: std::os::fd::RawFd,
+    /// Wake when it has bytes to read (or is closed).
+    pub readable: bool,
+    /// Wake when it takes bytes (a connect under way, output the kernel did not take yet).
+    pub writable: bool,
+}
+
 /// One exchange session. Called only from the engine thread.
 pub trait Exchange {
     /// Sends an order (`send(const OrderRequest&)`). Must not block: it runs on the hot path.
@@ -118,6 +130,14 @@ pub trait Exchange {
     fn next_deadline_ns(&self) -> Option<u64> {
         None
     }
+
+    /// The descriptor whose readiness gives [`Exchange::poll`] work (a session's socket), if
+    /// there is one: an engine that sleeps between orders waits on it too, so what arrives on
+    /// it wakes the engine. Default: none (answers come through the response ring, whose
+    /// pushes wake the engine).
+    fn wait_fd(&self) -> Option<WaitFd> {
+        None
+    }
 }
 
 impl<E: Exchange + ?Sized> Exchange for Box<E> {
@@ -147,5 +167,8 @@ impl<E: Exchange + ?Sized> Exchange for Box<E> {
     }
     fn next_deadline_ns(&self) -> Option<u64> {
         (**self).next_deadline_ns()
+    }
+    fn wait_fd(&self) -> Option<WaitFd> {
+        (**self).wait_fd()
     }
 }

@@ -27,8 +27,14 @@
 //! small message with the clock's reading into an SPSC ring (rtrb; the engine thread is its one
 //! producer): no allocation, no syscall. The exchange thread takes each message, adds the drawn
 //! latency to its send time to get its due time, and keeps the answers it owes in a min-heap by
-//! due time and the live orders in a map, both pre-sized so they do not grow in steady state;
-//! it sleeps briefly when idle (it is a test fixture, not the measured path).
+//! due time and the live orders in a map, both pre-sized so they do not grow in steady state.
+//!
+//! **Idle, it sleeps.** With nothing to take and nothing due, the exchange thread sleeps on a
+//! [`Doorbell`] until the engine hands it a message (each `send` rings it: one fence and one
+//! load, a system call only while the thread sleeps) or its next answer is due, at most
+//! [`IDLE_SLEEP_MAX`]: an idle simulated exchange costs next to no CPU. On a manual clock
+//! ([`EngineClock::is_manual`]) due times are not instants the thread can sleep until, so it
+//! naps [`MANUAL_NAP`] at a time and looks again, as a test moves the clock.
 //!
 //! **No message is dropped.** A message that finds the ring full (a `capacity` below what the
 //! engine has outstanding, and an exchange thread behind) waits in a backlog on the engine side,
@@ -46,12 +52,20 @@ use std::time::Duration;
 
 use super::{Exchange, ExchangeEvent, NotSent};
 use crate::clock::EngineClock;
+use crate::doorbell::Doorbell;
 use crate::model::{Logon, Logout, OrderRequest, OrderResponse, ResponseType};
 use crate::ring::{Answer, Responder};
 
 /// The code of every `CancelRejected` the simulated exchange gives: FIX CxlRejReason (102) 0,
 /// "too late to cancel" (the order filled, or was cancelled, before the request reached it).
 pub const CXL_REJ_TOO_LATE: u32 = 0;
+
+/// The longest sleep of an idle exchange thread: it wakes for a message from the engine or its
+/// next due answer sooner.
+pub const IDLE_SLEEP_MAX: Duration = Duration::from_millis(100);
+
+/// How long an idle exchange thread on a manual clock sleeps before it looks at the clock again.
+pub const MANUAL_NAP: Duration = Duration::from_micros(20);
 
 /// Most parts an order may be filled in (`fill_parts`).
 pub const MAX_FILL_PARTS: u32 = 1000;
@@ -154,6 +168,8 @@ pub struct SimulatedExchange {
     to_venue: rtrb::Producer<ToVenue>,
     /// Messages that found `to_venue` full, oldest first.
     backlog: VecDeque<ToVenue>,
+    /// Rung after each message handed over: wakes the exchange thread.
+    bell: Arc<Doorbell>,
     clock: EngineClock,
     stats: Arc<SimulatedStats>,
     stop: Arc<AtomicBool>,
@@ -177,6 +193,8 @@ impl SimulatedExchange {
         let stop = Arc::new(AtomicBool::new(false));
         let mut venue = Matcher::new(cfg, responder, stats.clone(), stop.clone(), capacity);
         let clk = clock.clone();
+        let bell = Arc::new(Doorbell::new());
+        let thread_bell = bell.clone();
         let thread = std::thread::Builder::new().name("oms-sim-exchange".into()).spawn(move || {
             while !venue.stopped() {
                 let mut worked = false;
@@ -191,7 +209,7 @@ impl SimulatedExchange {
                     Err(Stopped) => return,
                 }
                 if !worked {
-                    std::thread::sleep(Duration::from_micros(20));
+                    venue.idle(&thread_bell, &rx, &clk);
                 }
                 venue.stats.turns.fetch_add(1, Ordering::SeqCst);
             }
@@ -199,6 +217,7 @@ impl SimulatedExchange {
         Ok(SimulatedExchange {
             to_venue,
             backlog: VecDeque::with_capacity(capacity),
+            bell,
             clock,
             stats,
             stop,
@@ -217,6 +236,8 @@ impl SimulatedExchange {
         if !self.backlog.is_empty() || self.to_venue.push(msg).is_err() {
             self.stats.overflow.fetch_add(1, Ordering::Relaxed);
             self.backlog.push_back(msg);
+        } else {
+            self.bell.ring();
         }
     }
 
@@ -231,6 +252,9 @@ impl SimulatedExchange {
             }
             self.backlog.pop_front();
             moved += 1;
+        }
+        if moved > 0 {
+            self.bell.ring();
         }
         moved
     }
@@ -284,6 +308,7 @@ impl Exchange for SimulatedExchange {
 impl Drop for SimulatedExchange {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.bell.ring();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -395,6 +420,32 @@ impl Matcher {
 
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// A turn found nothing to take and nothing due: sleeps on `bell` until the engine hands a
+    /// message over, the next answer is due, or a stop (the doorbell's protocol: flag, fence,
+    /// last look, wait).
+    #[cold]
+    fn idle(&self, bell: &Doorbell, rx: &rtrb::Consumer<ToVenue>, clock: &EngineClock) {
+        if clock.is_manual() {
+            std::thread::sleep(MANUAL_NAP);
+            return;
+        }
+        bell.prepare();
+        if !rx.is_empty() || self.stopped() {
+            bell.cancel();
+            return;
+        }
+        let now = clock.now_ns();
+        let until = self
+            .due
+            .peek()
+            .map_or(IDLE_SLEEP_MAX, |Reverse(d)| Duration::from_nanos(d.at.saturating_sub(now)));
+        if until.is_zero() {
+            bell.cancel();
+            return;
+        }
+        bell.wait(until.min(IDLE_SLEEP_MAX), None);
     }
 
     fn latency(&mut self) -> u64 {

@@ -31,6 +31,6 @@ impl ResponseTap {
 /// A response ring of `capacity` on `clock`: the responder for the adapter, the tap for the
 /// caller.
 pub fn response_tap(capacity: usize, clock: &EngineClock) -> (Responder, ResponseTap) {
-    let (responder, ring) = response_ring(capacity.max(1), clock.quanta().clone());
+    let (responder, ring) = response_ring(capacity.max(1), clock.quanta().clone(), Default::default());
     (responder, ResponseTap { ring })
 }

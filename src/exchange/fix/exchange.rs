@@ -553,6 +553,12 @@ impl Exchange for FixExchange {
     fn next_deadline_ns(&self) -> Option<u64> {
         self.session.next_deadline_ns()
     }
+
+    /// The socket: an engine asleep between orders wakes when a message arrives (or a connect
+    /// completes).
+    fn wait_fd(&self) -> Option<crate::exchange::WaitFd> {
+        self.transport.wait_fd(!self.out.is_empty())
+    }
 }
 
 #[path = "handler.rs"]

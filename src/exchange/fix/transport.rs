@@ -81,6 +81,19 @@ impl Transport {
         self.writes
     }
 
+    /// The socket to wait on while idle, if there is one: writable while a connect is under way
+    /// (it completed or failed); once connected, readable (bytes or the peer's close), and
+    /// writable too when `unsent` (output the kernel has not taken yet).
+    pub fn wait_fd(&self, unsent: bool) -> Option<crate::exchange::WaitFd> {
+        use crate::exchange::WaitFd;
+        use std::os::fd::AsRawFd;
+        match &self.conn {
+            Conn::None => None,
+            Conn::Connecting(s) => Some(WaitFd { fd: s.as_raw_fd(), readable: false, writable: true }),
+            Conn::Up(s) => Some(WaitFd { fd: s.as_raw_fd(), readable: true, writable: unsent }),
+        }
+    }
+
     /// Whether a connection is up.
     pub fn is_up(&self) -> bool {
         matches!(self.conn, Conn::Up(_))
