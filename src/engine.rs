@@ -46,6 +46,7 @@ pub use crate::queue::QueuedOrder;
 use crate::record::{Event, EventRecord};
 pub use crate::ring::Inbound;
 use crate::ring::{InboundResponse, Producer, Requests, Responder, Responses, request_ring, response_ring};
+use crate::risk::{Risk, RiskSettings, booking};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
 use crate::window::{SessionSettings, TradingWindow, WindowSpan};
@@ -70,6 +71,8 @@ pub struct EngineSettings {
     pub throttle: ThrottleSettings,
     /// Ring and table sizes.
     pub capacities: Capacities,
+    /// Pre-trade risk limits (none: no check).
+    pub risk: Option<RiskSettings>,
 }
 
 /// Ring and table sizes, all allocated when the engine is built.
@@ -295,6 +298,7 @@ impl EngineBuilder {
             queue: PendingQueue::with_capacity(cfg.capacities.max_queued_orders.get()),
             open: OpenOrders::with_capacity(cfg.capacities.max_working_orders.get()),
             cancels: std::collections::VecDeque::with_capacity(cfg.capacities.max_working_orders.get()),
+            risk: cfg.risk.as_ref().map(Risk::new),
             logon: cfg.session.logon.clone(),
             logout: cfg.session.logout.clone(),
             window,
@@ -335,6 +339,8 @@ pub struct Engine<E: Exchange, S: EventSink> {
     /// Cancels of open orders waiting for a permit, oldest first (order id, the producer whose
     /// Cancel it is): they go ahead of the queue. At most one per open order (pre-allocated).
     cancels: std::collections::VecDeque<(u64, u16)>,
+    /// The risk limits' books, when limits are set.
+    risk: Option<Risk>,
     stats: EngineStats,
     cfg: EngineSettings,
     /// What the exchange's reports have had on standard error this second (cold).
@@ -483,6 +489,16 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let Some(vacancy) = self.open.vacancy(o.order_id) else {
             return self.reject(&o, RequestType::New, RejectReason::DuplicateOrderId, now, producer);
         };
+        let slot = match &self.risk {
+            None => None,
+            Some(risk) => match risk.check_new(&o) {
+                Ok(slot) => Some(slot),
+                Err(reason) => return self.reject(&o, RequestType::New, reason, now, producer),
+            },
+        };
+        if let (Some(risk), Some(slot)) = (&mut self.risk, slot) {
+            risk.open(slot, &o);
+        }
         if self.queue.is_empty()
             && self.cancels.is_empty()
             && room_for_new(vacancy.awaiting(), vacancy.is_full(), &self.cfg.capacities)
@@ -497,7 +513,16 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
             self.emit_at(now, producer, Event::Queued { order: o });
         } else {
+            self.risk_close(&o, booking(o.price, o.qty));
             self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
+        }
+    }
+
+    /// An order that booked `held` against the risk limits is no longer open.
+    #[inline(always)]
+    fn risk_close(&mut self, o: &OrderRequest, held: (u64, f64)) {
+        if let Some(risk) = &mut self.risk {
+            risk.close(o.symbol_id, o.side, held);
         }
     }
 
@@ -532,11 +557,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         debug_assert!(tracked, "order {} to be sent with the open-order table full", o.order_id);
         if !tracked {
             // A release build keeps the order from the exchange and gives it a fate.
+            self.risk_close(&o, booking(o.price, o.qty));
             return self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
         }
         if self.exchange.send(&o).is_err() {
             // Nothing went out: the order is not at the exchange, and its fate is this reject.
             let _ = self.open.remove(o.order_id);
+            self.risk_close(&o, booking(o.price, o.qty));
             return self.reject(&o, RequestType::New, RejectReason::NotSent, now, producer);
         }
         self.stats.sent += 1;

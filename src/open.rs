@@ -31,6 +31,8 @@ pub struct OpenOrder {
     pub wait_ns: u64,
     /// The producer whose Cancel waits (its records carry it).
     pub wait_producer: u16,
+    /// What it books against the risk limits (quantity, notional): see [`crate::risk`].
+    pub booked: (u64, f64),
 }
 
 impl OpenOrder {
@@ -46,6 +48,7 @@ impl OpenOrder {
             waiting: Waiting::Nothing,
             wait_ns: 0,
             wait_producer: 0,
+            booked: crate::risk::booking(order.price, order.qty),
         }
     }
 
@@ -66,6 +69,7 @@ impl Default for OpenOrder {
             waiting: Waiting::Nothing,
             wait_ns: 0,
             wait_producer: 0,
+            booked: (0, 0.0),
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::open::{OpenOrder, OpenOrders};
 use crate::queue::PendingQueue;
 use crate::record::{Event, EventRecord};
 use crate::ring::{Answer, InboundResponse};
+use crate::risk::Risk;
 use crate::sink::EventSink;
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
@@ -38,14 +39,23 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if let Answer::Response(response) = r.answer {
             // The first answer, the most frequent: its own path, one record and nothing else
             // to record.
-            let rec = first_answered(response, r, now, &mut self.open, &self.clock, &mut self.stats);
+            let rec = first_answered(
+                response,
+                r,
+                now,
+                &mut self.open,
+                &mut self.risk,
+                &self.clock,
+                &mut self.stats,
+            );
             self.emit(rec);
             if rec.kind == EventKind::Response && matches!(self.phase, Phase::Closing { .. }) {
                 self.cancel_if_working(rec.order_id, now);
             }
             return;
         }
-        let (rec, dropped) = answered(r, now, &mut self.open, &mut self.queue, &self.clock, &mut self.stats);
+        let (rec, dropped) =
+            answered(r, now, &mut self.open, &mut self.queue, &mut self.risk, &self.clock, &mut self.stats);
         self.emit(rec);
         if let Some(rec) = dropped {
             self.emit(rec);
@@ -71,11 +81,15 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 fn end(
     open: &mut OpenOrders,
     queue: &mut PendingQueue,
+    risk: &mut Option<Risk>,
     id: u64,
     time: i64,
     stats: &mut EngineStats,
 ) -> Option<EventRecord> {
     let x = open.remove(id)?;
+    if let Some(risk) = risk {
+        risk.close(x.order.symbol_id, x.order.side, x.booked);
+    }
     if x.waiting == Waiting::Nothing {
         return None;
     }
@@ -106,6 +120,27 @@ fn waiting_ended(
     Some(EventRecord::new(time, Event::Rejected { order, request, reason }).from_producer(producer))
 }
 
+/// What an answer `a` that fitted order `x` (now `life`) moves in the risk books: a fill
+/// moves its quantity from the order's booking to the position; a replace carried out or
+/// refused books the version live now (a replace in flight booked the larger of the two).
+/// Out of line: the answer path without limits pays one branch.
+#[inline(never)]
+fn rebook(risk: &mut Risk, x: &OpenOrder, life: &crate::model::OrderLife, a: &Answer) -> (u64, f64) {
+    let (symbol, side) = (x.order.symbol_id, x.order.side);
+    let booked = match *a {
+        Answer::Fill { last_qty, last_px, .. } => {
+            risk.fill(symbol, side, last_qty, last_px);
+            (x.booked.0.saturating_sub(last_qty), (x.booked.1 - x.life.price() * last_qty as f64).max(0.0))
+        }
+        Answer::Replaced { .. } | Answer::CancelRejected { .. } => {
+            crate::risk::booking(life.price(), life.qty().saturating_sub(life.cum_qty()))
+        }
+        Answer::Cancelled { .. } | Answer::Expired { .. } | Answer::Response(_) => return x.booked,
+    };
+    risk.rebook(symbol, side, x.booked, booked);
+    booked
+}
+
 /// The arrival of answer `r` (monotonic ns) and the wall time of its record, taken at the
 /// turn's reading `now`.
 #[inline(always)]
@@ -123,6 +158,7 @@ fn first_answered(
     r: InboundResponse,
     now: u64,
     open: &mut OpenOrders,
+    risk: &mut Option<Risk>,
     clock: &EngineClock,
     stats: &mut EngineStats,
 ) -> EventRecord {
@@ -138,7 +174,9 @@ fn first_answered(
     if response_type != ResponseType::Accept {
         // Its life ends. Nothing of it waits: a Cancel or Modify before the first answer is
         // refused `request_pending`.
-        let _ = open.remove(order_id);
+        if let (Some(x), Some(risk)) = (open.remove(order_id), risk) {
+            risk.close(x.order.symbol_id, x.order.side, x.booked);
+        }
     }
     let round_trip_ns = arrival_ns.saturating_sub(sent_ns);
     let event = Event::Response { order, response: response_type, round_trip_ns };
@@ -158,11 +196,12 @@ pub(super) fn answered(
     now: u64,
     open: &mut OpenOrders,
     queue: &mut PendingQueue,
+    risk: &mut Option<Risk>,
     clock: &EngineClock,
     stats: &mut EngineStats,
 ) -> (EventRecord, Option<EventRecord>) {
     if let Answer::Response(response) = r.answer {
-        return (first_answered(response, r, now, open, clock, stats), None);
+        return (first_answered(response, r, now, open, risk, clock, stats), None);
     }
     stats.responses_in += 1;
     let (arrival_ns, time) = stamp(&r, now, clock);
@@ -241,9 +280,14 @@ pub(super) fn answered(
         stats.unexpected += 1;
         return (EventRecord::new(time, unexpected(Some(x.life.state()))), None);
     };
+    if let Some(risk) = risk {
+        // The table's copy moves too: `end` releases it, or it stays with the open order.
+        let booked = rebook(risk, &x, &life, &r.answer);
+        open.update(id, |o| o.booked = booked);
+    }
     let mut dropped = None;
     if ended {
-        dropped = end(open, queue, id, time, stats);
+        dropped = end(open, queue, risk, id, time, stats);
     } else {
         open.update(id, |o| o.life = life);
         if x.waiting == Waiting::Replace

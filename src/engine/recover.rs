@@ -222,7 +222,11 @@ impl EngineBuilder {
                 waiting: o.waiting,
                 wait_ns: if o.waiting == Waiting::Cancel { mono(o.wait_ns) } else { 0 },
                 wait_producer: 0, // the cancel line's, below
+                booked: crate::risk::booking(o.life.price(), o.life.qty().saturating_sub(o.life.cum_qty())),
             };
+            if let Some(risk) = &mut engine.risk {
+                risk.restore_open(&o.order, open.booked);
+            }
             // Cannot fail: the capacity was checked above.
             let _ = engine.open.restore(open);
         }
@@ -234,6 +238,20 @@ impl EngineBuilder {
             }
             if q.replace && open != Some(Waiting::Replace) {
                 return Err(RecoverError::NotOpen { order_id: id, request: RequestType::Modify.name() });
+            }
+            if let Some(risk) = &mut engine.risk {
+                let o = q.order;
+                if q.replace {
+                    // A replace waiting books the larger of the order's two versions.
+                    let cum = engine.open.get(id).map_or(0, |x| x.life.cum_qty());
+                    let (lq, ln) = crate::risk::booking(o.price, o.qty.saturating_sub(cum));
+                    let held = engine.open.get(id).map_or((0, 0.0), |x| x.booked);
+                    let booked = (held.0.max(lq), held.1.max(ln));
+                    risk.rebook(o.symbol_id, o.side, held, booked);
+                    engine.open.update(id, |x| x.booked = booked);
+                } else {
+                    risk.restore_open(&o, crate::risk::booking(o.price, o.qty));
+                }
             }
             let arrival = engine.clock.mono_at_wall(q.since_ns);
             // Cannot fail: the capacity was checked above.

@@ -440,10 +440,24 @@ impl Auditor {
             }
             // A replace the exchange did not take as it was sent at once.
             RejectReason::NotSent => logged_on && open.is_some(),
+            // A Modify checked against the risk limits as the order it would become.
+            RejectReason::MaxOrderQty
+            | RejectReason::MaxOrderNotional
+            | RejectReason::PriceBand
+            | RejectReason::NoReferencePrice
+            | RejectReason::MaxPosition
+            | RejectReason::MaxDailyNotional => {
+                valid
+                    && logged_on
+                    && (self.orders.is_queued(id) || open.is_some())
+                    && self.risk_refusal_fits(r, o, reason)
+            }
             RejectReason::InvalidSide
             | RejectReason::InvalidRequestType
             | RejectReason::DuplicateOrderId
-            | RejectReason::JournalFull => false,
+            | RejectReason::JournalFull
+            | RejectReason::MaxOpenOrders
+            | RejectReason::TooManySymbols => false,
             // The replace waited in the queue when the order's life ended (the record before).
             RejectReason::OrderEnded => {
                 self.owing.take_if(|w| (w.0, w.1) == (id, RequestType::Modify)).is_some()
@@ -504,7 +518,15 @@ impl Auditor {
             | RejectReason::DuplicateOrderId
             | RejectReason::QueueFull
             | RejectReason::JournalFull
-            | RejectReason::ReplaceBelowFilled => false,
+            | RejectReason::ReplaceBelowFilled
+            | RejectReason::MaxOrderQty
+            | RejectReason::MaxOrderNotional
+            | RejectReason::PriceBand
+            | RejectReason::NoReferencePrice
+            | RejectReason::MaxPosition
+            | RejectReason::MaxDailyNotional
+            | RejectReason::MaxOpenOrders
+            | RejectReason::TooManySymbols => false,
             // The cancel waited in line when the order's life ended (the record before).
             RejectReason::OrderEnded => {
                 self.owing.take_if(|w| (w.0, w.1) == (id, RequestType::Cancel)).is_some()

@@ -12,6 +12,7 @@ use super::{AuditOptions, AuditReport, Rule, RuleReport, Violation};
 
 mod life_rules;
 mod order_rules;
+mod risk_rules;
 mod session_rules;
 
 /// The throttle bound of the configured mode.
