@@ -286,6 +286,17 @@ impl Config {
         p.finish(all)
     }
 
+    /// The pre-trade risk limits of `[risk]` (none without the section): what an audit checks
+    /// orders against besides [`Config::rules`].
+    pub fn risk_rules(&self) -> Result<Option<crate::risk::RiskSettings>, ConfigError> {
+        let mut p = Problems::default();
+        let risk = match &self.risk {
+            Some(r) => r.validate(&mut p).map(Some),
+            None => Some(None),
+        };
+        p.finish(risk)
+    }
+
     /// Just the rules the engine enforces, the trading window and the throttle: what a journal's
     /// audit needs, without the credentials (a stored configuration names a password
     /// variable that need not be set where the audit runs).
@@ -368,6 +379,15 @@ impl ParsedConfig {
     /// [`Config::rules`], with the keys that could not be read, as [`validate`](Self::validate).
     pub fn rules(&self) -> Result<(TradingWindow, ThrottleSettings), ConfigError> {
         match self.config.rules() {
+            Ok(rules) if self.problems.is_empty() => Ok(rules),
+            Ok(_) => Err(self.error(Vec::new())),
+            Err(e) => Err(self.error(e.problems().to_vec())),
+        }
+    }
+
+    /// [`Config::risk_rules`], with the keys that could not be read, as [`validate`](Self::validate).
+    pub fn risk_rules(&self) -> Result<Option<crate::risk::RiskSettings>, ConfigError> {
+        match self.config.risk_rules() {
             Ok(rules) if self.problems.is_empty() => Ok(rules),
             Ok(_) => Err(self.error(Vec::new())),
             Err(e) => Err(self.error(e.problems().to_vec())),

@@ -37,12 +37,16 @@ fn sell(id: u64, px: f64, qty: u64) -> OrderRequest {
 /// Every rule holds so far (the session is still on).
 fn audit_all(c: &Config, rig: &Rig) {
     let (window, throttle) = c.rules().expect("rules");
-    let mut a = oms::audit::Auditor::new(&window, &throttle, oms::audit::AuditOptions::LIVE);
+    let risk = c.risk_rules().expect("risk rules");
+    let mut a =
+        oms::audit::Auditor::new(&window, &throttle, oms::audit::AuditOptions::LIVE).with_risk(risk.as_ref());
     for r in rig.events() {
         a.push(r);
     }
     let report = a.report();
     assert!(report.is_clean(), "{report}");
+    let checked = report.rule(oms::audit::Rule::Risk).checked;
+    assert!(c.risk.is_none() || checked > 0, "the risk rule checked the orders: {report}");
 }
 
 fn limits() -> RiskConfig {

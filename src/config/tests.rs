@@ -591,7 +591,10 @@ fn risk_limits_default_per_symbol_and_absent() {
     assert_eq!(risk.max_symbols.get(), 1024);
     assert_eq!(risk.limits(1).max_order_qty, Some(100));
     let seven = risk.limits(7);
-    assert_eq!((seven.max_order_qty, seven.max_position, seven.price_band_bps), (Some(5), Some(20), Some(50)));
+    assert_eq!(
+        (seven.max_order_qty, seven.max_position, seven.price_band_bps),
+        (Some(5), Some(20), Some(50))
+    );
     let round = Config::from_toml_str(&Config::from_toml_str(text).unwrap().public_toml()).unwrap();
     assert_eq!(round.validate().unwrap().engine.risk, Some(risk), "the header keeps the limits");
 }

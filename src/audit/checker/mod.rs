@@ -8,7 +8,9 @@ use crate::window::{TradingWindow, WindowSpan};
 
 use super::bounds::{Excess, SlidingWindowBound, TokenBucketBound};
 use super::orders::{Live, Orders};
+use super::risk::RiskModel;
 use super::{AuditOptions, AuditReport, Rule, RuleReport, Violation};
+use crate::risk::RiskSettings;
 
 mod life_rules;
 mod order_rules;
@@ -104,6 +106,8 @@ pub struct Auditor {
     orders: Orders,
     bound: Bound,
     exchange: ExchangeState,
+    /// The risk limits' model, when limits are configured.
+    risk: Option<RiskModel>,
 }
 
 impl Auditor {
@@ -135,7 +139,15 @@ impl Auditor {
             orders: Orders::default(),
             bound,
             exchange: ExchangeState::Silent { sends: None },
+            risk: None,
         }
+    }
+
+    /// The same auditor, checking the pre-trade risk limits `risk` too (none: no limits, and
+    /// no refusal for one fits).
+    pub fn with_risk(mut self, risk: Option<&RiskSettings>) -> Self {
+        self.risk = risk.map(RiskModel::new);
+        self
     }
 
     /// Orders the journal shows in the queue so far.
@@ -270,6 +282,7 @@ impl Auditor {
         }
         self.owing = self.owed.take();
         self.dispatch(r, e);
+        self.on_risk(r, &e);
         if let Some((id, request, seq)) = self.owing.take() {
             self.fail(Rule::Fates, r.seq, Some(id), || {
                 format!(
