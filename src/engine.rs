@@ -59,7 +59,7 @@ mod recover;
 mod shutdown;
 mod timers;
 
-pub use recover::{RecoverError, RecoveredState};
+pub use recover::{RecoverError, RecoveredState, SymbolFills};
 
 /// What an engine is built from: the rules it enforces and the sizes of its tables. Produced by
 /// [`Config::validate`](crate::config::Config::validate) as `ValidConfig::engine`.
@@ -489,15 +489,12 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let Some(vacancy) = self.open.vacancy(o.order_id) else {
             return self.reject(&o, RequestType::New, RejectReason::DuplicateOrderId, now, producer);
         };
-        let slot = match &self.risk {
-            None => None,
-            Some(risk) => match risk.check_new(&o) {
-                Ok(slot) => Some(slot),
-                Err(reason) => return self.reject(&o, RequestType::New, reason, now, producer),
-            },
-        };
-        if let (Some(risk), Some(slot)) = (&mut self.risk, slot) {
-            risk.open(slot, &o);
+        // The risk limits, when set: checked and, passed, the order booked (released if it
+        // is not taken after all).
+        if let Some(risk) = &mut self.risk
+            && let Err(reason) = risk.take_new(&o)
+        {
+            return self.reject(&o, RequestType::New, reason, now, producer);
         }
         if self.queue.is_empty()
             && self.cancels.is_empty()
@@ -557,17 +554,24 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         debug_assert!(tracked, "order {} to be sent with the open-order table full", o.order_id);
         if !tracked {
             // A release build keeps the order from the exchange and gives it a fate.
-            self.risk_close(&o, booking(o.price, o.qty));
-            return self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
+            return self.not_sent(&o, RejectReason::QueueFull, now, producer);
         }
         if self.exchange.send(&o).is_err() {
             // Nothing went out: the order is not at the exchange, and its fate is this reject.
             let _ = self.open.remove(o.order_id);
-            self.risk_close(&o, booking(o.price, o.qty));
-            return self.reject(&o, RequestType::New, RejectReason::NotSent, now, producer);
+            return self.not_sent(&o, RejectReason::NotSent, now, producer);
         }
         self.stats.sent += 1;
         self.emit_at(now, producer, Event::Sent { order: o, in_oms_ns: now.saturating_sub(arrival_ns) });
+    }
+
+    /// New order `o`, taken, did not go out: it is rejected `reason` and no longer open. Out of
+    /// line: rare, and the send path stays small.
+    #[cold]
+    #[inline(never)]
+    fn not_sent(&mut self, o: &OrderRequest, reason: RejectReason, now: u64, producer: u16) {
+        self.risk_close(o, booking(o.price, o.qty));
+        self.reject(o, RequestType::New, reason, now, producer);
     }
 
     /// Sends queued orders, oldest first, while everything allows, at most [`BATCH`] in one call.

@@ -110,36 +110,21 @@ impl RiskSettings {
     }
 }
 
-/// Limits as the checks read them: every one set (an unset limit is the largest value).
-#[derive(Clone, Copy, Debug)]
-struct Flat {
-    max_qty: u64,
-    max_notional: f64,
-    band: f64,
-    max_open: u32,
-    max_position: u64,
-    max_daily: f64,
-}
-
-impl Flat {
-    fn of(l: &Limits) -> Flat {
-        Flat {
-            max_qty: l.max_order_qty.unwrap_or(u64::MAX),
-            max_notional: l.max_order_notional.unwrap_or(f64::INFINITY),
-            band: l.price_band_bps.map_or(f64::INFINITY, |b| f64::from(b) / 10_000.0),
-            max_open: l.max_open_orders.unwrap_or(u32::MAX),
-            max_position: l.max_position.unwrap_or(u64::MAX),
-            max_daily: l.max_daily_notional.unwrap_or(f64::INFINITY),
-        }
-    }
-}
-
-/// One symbol's state.
+/// One symbol's limits and state, in the form the checks read: every limit set (an unset one
+/// is the largest value), the band's policy folded in.
 #[derive(Clone, Copy, Debug)]
 pub struct Book {
     /// The symbol.
     pub symbol: i32,
-    limits: Flat,
+    max_qty: u64,
+    max_notional: f64,
+    /// The band as a fraction of the reference (infinite: none).
+    band: f64,
+    /// A band is set and the policy refuses orders without a reference.
+    refuse_unreferenced: bool,
+    max_open: u32,
+    max_position: i64,
+    max_daily: f64,
     /// The last fill's price (0: none yet).
     pub reference: f64,
     /// Orders open: queued or at the exchange.
@@ -154,12 +139,74 @@ pub struct Book {
     pub day_notional: f64,
 }
 
-/// Where a symbol's book is: its index, or the index it gets when its first order is taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Slot {
-    book: u32,
-    bucket: u32,
-    new: bool,
+impl Book {
+    fn new(symbol: i32, l: &Limits, policy: NoReference) -> Book {
+        Book {
+            symbol,
+            max_qty: l.max_order_qty.unwrap_or(u64::MAX),
+            max_notional: l.max_order_notional.unwrap_or(f64::INFINITY),
+            band: l.price_band_bps.map_or(f64::INFINITY, |b| f64::from(b) / 10_000.0),
+            refuse_unreferenced: l.price_band_bps.is_some() && policy == NoReference::Refuse,
+            max_open: l.max_open_orders.unwrap_or(u32::MAX),
+            max_position: l.max_position.map_or(i64::MAX, |m| i64::try_from(m).unwrap_or(i64::MAX)),
+            max_daily: l.max_daily_notional.unwrap_or(f64::INFINITY),
+            reference: 0.0,
+            open_orders: 0,
+            open_qty: [0; 2],
+            open_notional: 0.0,
+            position: 0,
+            day_notional: 0.0,
+        }
+    }
+
+    /// The limits for order `o` leaving `leaves` on this book, the order booking `held`
+    /// already; `more` orders open if it is taken (1 for a New, 0 for a Modify). The order's own
+    /// size (`max_order_qty`, `max_order_notional`) is the callers'.
+    #[inline(always)]
+    fn exposure(
+        &self,
+        o: &OrderRequest,
+        leaves: u64,
+        held: (u64, f64),
+        more: u32,
+    ) -> Result<(), RejectReason> {
+        if self.reference > 0.0 {
+            if (o.price - self.reference).abs() > self.band * self.reference {
+                return Err(RejectReason::PriceBand);
+            }
+        } else if self.refuse_unreferenced {
+            return Err(RejectReason::NoReferencePrice);
+        }
+        if self.open_orders.saturating_add(more) > self.max_open {
+            return Err(RejectReason::MaxOpenOrders);
+        }
+        let s = side_index(o.side);
+        let signed = if s == 0 { self.position } else { self.position.saturating_neg() };
+        let worst = signed
+            .saturating_add_unsigned(self.open_qty[s].saturating_sub(held.0))
+            .saturating_add_unsigned(leaves);
+        if worst > self.max_position {
+            return Err(RejectReason::MaxPosition);
+        }
+        if self.day_notional + (self.open_notional - held.1).max(0.0) + o.price * leaves as f64
+            > self.max_daily
+        {
+            return Err(RejectReason::MaxDailyNotional);
+        }
+        Ok(())
+    }
+
+    /// The order's own size: quantity, then notional (`notional`: price × qty).
+    #[inline(always)]
+    fn size(&self, qty: u64, notional: f64) -> Result<(), RejectReason> {
+        if qty > self.max_qty {
+            return Err(RejectReason::MaxOrderQty);
+        }
+        if notional > self.max_notional {
+            return Err(RejectReason::MaxOrderNotional);
+        }
+        Ok(())
+    }
 }
 
 const EMPTY: u32 = u32::MAX;
@@ -171,14 +218,22 @@ pub struct Risk {
     index: Box<[u32]>,
     mask: usize,
     capacity: usize,
-    default: Flat,
     settings: RiskSettings,
+    /// The next logon continues the session a restart interrupted: the day goes on.
+    continue_day: bool,
 }
 
-/// The quantity and notional an order books: its leaves at its price.
+/// The quantity and notional an order books: `leaves` at `price`.
 #[inline(always)]
 pub fn booking(price: f64, leaves: u64) -> (u64, f64) {
     (leaves, price * leaves as f64)
+}
+
+/// What an open order books: `booked` when a replace set it, else its live version's
+/// `leaves` at `price` (`booked` is `(0, 0.0)` then).
+#[inline(always)]
+pub fn held(booked: (u64, f64), price: f64, leaves: u64) -> (u64, f64) {
+    if booked == (0, 0.0) { booking(price, leaves) } else { booked }
 }
 
 #[inline(always)]
@@ -202,13 +257,11 @@ impl Risk {
             index: vec![EMPTY; buckets].into_boxed_slice(),
             mask: buckets - 1,
             capacity,
-            default: Flat::of(&settings.default),
             settings: settings.clone(),
+            continue_day: false,
         };
         for (symbol, _) in &settings.symbols {
-            if let Ok(slot) = risk.find(*symbol) {
-                risk.book_at(slot, *symbol);
-            }
+            risk.book_index(*symbol);
         }
         risk
     }
@@ -225,67 +278,79 @@ impl Risk {
 
     /// The book of `symbol`, if it has one.
     pub fn book(&self, symbol: i32) -> Option<&Book> {
-        match self.find(symbol) {
-            Ok(s) if !s.new => Some(&self.books[s.book as usize]),
-            _ => None,
-        }
+        self.lookup(symbol).map(|i| &self.books[i])
     }
 
-    /// Where `symbol`'s book is, or will be; `Err(TooManySymbols)` when it has none and the
-    /// table is full.
-    #[inline]
-    fn find(&self, symbol: i32) -> Result<Slot, RejectReason> {
+    /// The index of `symbol`'s book, if it has one: one probe of the index in the common case.
+    #[inline(always)]
+    fn lookup(&self, symbol: i32) -> Option<usize> {
         let mut b = hash(symbol) & self.mask;
         loop {
-            let i = self.index[b];
+            let i = *self.index.get(b)?;
             if i == EMPTY {
-                if self.books.len() >= self.capacity {
-                    return Err(RejectReason::TooManySymbols);
-                }
-                return Ok(Slot { book: self.books.len() as u32, bucket: b as u32, new: true });
+                return None;
             }
-            if self.books[i as usize].symbol == symbol {
-                return Ok(Slot { book: i, bucket: b as u32, new: false });
+            let i = i as usize;
+            if self.books.get(i)?.symbol == symbol {
+                return Some(i);
             }
             b = (b + 1) & self.mask;
         }
     }
 
-    /// The book at `slot`, made if it is new (room was checked by `find`).
-    #[inline]
-    fn book_at(&mut self, slot: Slot, symbol: i32) -> &mut Book {
-        if slot.new {
-            let limits = match self.settings.symbols.iter().find(|(s, _)| *s == symbol) {
-                Some((_, l)) => Flat::of(&self.settings.default.overridden_by(l)),
-                None => self.default,
-            };
-            self.index[slot.bucket as usize] = self.books.len() as u32;
-            self.books.push(Book {
-                symbol,
-                limits,
-                reference: 0.0,
-                open_orders: 0,
-                open_qty: [0; 2],
-                open_notional: 0.0,
-                position: 0,
-                day_notional: 0.0,
-            });
+    /// The index of `symbol`'s book, made now if it has none and the table has room.
+    fn book_index(&mut self, symbol: i32) -> Option<usize> {
+        let mut b = hash(symbol) & self.mask;
+        loop {
+            let i = self.index[b];
+            if i == EMPTY {
+                break;
+            }
+            if self.books[i as usize].symbol == symbol {
+                return Some(i as usize);
+            }
+            b = (b + 1) & self.mask;
         }
-        &mut self.books[slot.book as usize]
+        if self.books.len() >= self.capacity {
+            return None;
+        }
+        let limits = self.settings.limits(symbol);
+        self.index[b] = self.books.len() as u32;
+        self.books.push(Book::new(symbol, &limits, self.settings.no_reference));
+        Some(self.books.len() - 1)
     }
 
-    /// Checks a New order `o` (its fields valid). `Ok`: where its book is, for [`Risk::open`].
-    #[inline]
-    pub fn check_new(&self, o: &OrderRequest) -> Result<Slot, RejectReason> {
-        let slot = self.find(o.symbol_id)?;
-        let (limits, book) = if slot.new {
-            (&self.default, None)
-        } else {
-            let b = &self.books[slot.book as usize];
-            (&b.limits, Some(b))
-        };
-        check(limits, book, self.settings.no_reference, o, (0, 0.0), 1)?;
-        Ok(slot)
+    /// Checks a New order `o` (its fields valid) and, passed, books it: one more open order,
+    /// its quantity and notional. O(1): one lookup of the symbol, a few compares.
+    #[inline(always)]
+    pub fn take_new(&mut self, o: &OrderRequest) -> Result<(), RejectReason> {
+        let Some(i) = self.lookup(o.symbol_id) else { return self.take_new_symbol(o) };
+        let b = &mut self.books[i];
+        let notional = o.price * o.qty as f64;
+        b.size(o.qty, notional)?;
+        b.exposure(o, o.qty, (0, 0.0), 1)?;
+        b.open_orders += 1;
+        b.open_qty[side_index(o.side)] += o.qty;
+        b.open_notional += notional;
+        Ok(())
+    }
+
+    /// [`Risk::take_new`] for a symbol without a book: one is made, if the table has room
+    /// (`too_many_symbols` if not), and only if the order is taken.
+    #[cold]
+    #[inline(never)]
+    fn take_new_symbol(&mut self, o: &OrderRequest) -> Result<(), RejectReason> {
+        if self.books.len() >= self.capacity {
+            return Err(RejectReason::TooManySymbols);
+        }
+        let limits = self.settings.limits(o.symbol_id);
+        let fresh = Book::new(o.symbol_id, &limits, self.settings.no_reference);
+        fresh.size(o.qty, o.price * o.qty as f64)?;
+        fresh.exposure(o, o.qty, (0, 0.0), 1)?;
+        match self.book_index(o.symbol_id) {
+            Some(_) => self.take_new(o),
+            None => Err(RejectReason::TooManySymbols),
+        }
     }
 
     /// Checks a Modify of an open order to `new` (its leaves then `new_leaves`), which now
@@ -297,30 +362,11 @@ impl Risk {
         new_leaves: u64,
         held: (u64, f64),
     ) -> Result<(), RejectReason> {
-        let Ok(slot) = self.find(new.symbol_id) else { return Ok(()) };
-        if slot.new {
-            return Ok(());
-        }
-        let b = &self.books[slot.book as usize];
+        let Some(i) = self.lookup(new.symbol_id) else { return Ok(()) };
+        let b = &self.books[i];
         // The order's own size limits are for its whole quantity; the rest for what it leaves.
-        if new.qty > b.limits.max_qty {
-            return Err(RejectReason::MaxOrderQty);
-        }
-        if new.price * new.qty as f64 > b.limits.max_notional {
-            return Err(RejectReason::MaxOrderNotional);
-        }
-        let leaves = OrderRequest { qty: new_leaves, ..*new };
-        check(&b.limits, Some(b), self.settings.no_reference, &leaves, held, 0)
-    }
-
-    /// A New order `o` was taken (queued or sent): it books its quantity.
-    #[inline]
-    pub fn open(&mut self, slot: Slot, o: &OrderRequest) {
-        let b = self.book_at(slot, o.symbol_id);
-        b.open_orders += 1;
-        let (q, n) = booking(o.price, o.qty);
-        b.open_qty[side_index(o.side)] += q;
-        b.open_notional += n;
+        b.size(new.qty, new.price * new.qty as f64)?;
+        b.exposure(new, new_leaves, held, 0)
     }
 
     /// An open order of `symbol` / `side` now books `new` instead of `old`.
@@ -349,33 +395,46 @@ impl Risk {
     #[inline]
     pub fn fill(&mut self, symbol: i32, side: char, qty: u64, px: f64) {
         if let Some(b) = self.book_mut(symbol) {
-            let q = qty as i64;
-            b.position += if side_index(side) == 0 { q } else { -q };
+            let q = i64::try_from(qty).unwrap_or(i64::MAX);
+            b.position = if side_index(side) == 0 {
+                b.position.saturating_add(q)
+            } else {
+                b.position.saturating_sub(q)
+            };
             b.day_notional += px * qty as f64;
             b.reference = px;
         }
     }
 
-    /// A new session: the day's notional starts again.
+    /// A logon: the day's notional starts again, unless the logon continues the session a
+    /// restart interrupted ([`Risk::continue_day`]).
     pub fn new_day(&mut self) {
+        if std::mem::take(&mut self.continue_day) {
+            return;
+        }
         for b in &mut self.books {
             b.day_notional = 0.0;
         }
     }
 
+    /// The next logon continues the session a restart interrupted: its day goes on.
+    pub fn continue_day(&mut self) {
+        self.continue_day = true;
+    }
+
     /// Restores a book's position, day's notional and reference (recovery); the open orders
     /// are booked again one by one.
     pub fn restore(&mut self, symbol: i32, position: i64, day_notional: f64, reference: f64) {
-        if let Ok(slot) = self.find(symbol) {
-            let b = self.book_at(slot, symbol);
+        if let Some(i) = self.book_index(symbol) {
+            let b = &mut self.books[i];
             (b.position, b.day_notional, b.reference) = (position, day_notional, reference);
         }
     }
 
-    /// Books an order restored open (recovery): as [`Risk::open`], with `held`.
+    /// Books an order restored open (recovery), holding `held`.
     pub fn restore_open(&mut self, o: &OrderRequest, held: (u64, f64)) {
-        if let Ok(slot) = self.find(o.symbol_id) {
-            let b = self.book_at(slot, o.symbol_id);
+        if let Some(i) = self.book_index(o.symbol_id) {
+            let b = &mut self.books[i];
             b.open_orders += 1;
             b.open_qty[side_index(o.side)] += held.0;
             b.open_notional += held.1;
@@ -384,60 +443,9 @@ impl Risk {
 
     #[inline]
     fn book_mut(&mut self, symbol: i32) -> Option<&mut Book> {
-        match self.find(symbol) {
-            Ok(s) if !s.new => Some(&mut self.books[s.book as usize]),
-            _ => None,
-        }
+        let i = self.lookup(symbol)?;
+        self.books.get_mut(i)
     }
-}
-
-/// The limits `l` for order `o` (its leaves in `o.qty`) on `book` (None: a symbol without
-/// orders yet), the order booking `held` already; `more` orders open if it is taken (1 for a
-/// New, 0 for a Modify).
-#[inline(always)]
-fn check(
-    l: &Flat,
-    book: Option<&Book>,
-    policy: NoReference,
-    o: &OrderRequest,
-    held: (u64, f64),
-    more: u32,
-) -> Result<(), RejectReason> {
-    let notional = o.price * o.qty as f64;
-    if o.qty > l.max_qty {
-        return Err(RejectReason::MaxOrderQty);
-    }
-    if notional > l.max_notional {
-        return Err(RejectReason::MaxOrderNotional);
-    }
-    let reference = book.map_or(0.0, |b| b.reference);
-    if l.band.is_finite() {
-        if reference > 0.0 {
-            if (o.price - reference).abs() > l.band * reference {
-                return Err(RejectReason::PriceBand);
-            }
-        } else if policy == NoReference::Refuse {
-            return Err(RejectReason::NoReferencePrice);
-        }
-    }
-    let (open, qty, open_notional, position, day) = match book {
-        Some(b) => {
-            (b.open_orders, b.open_qty[side_index(o.side)], b.open_notional, b.position, b.day_notional)
-        }
-        None => (0, 0, 0.0, 0, 0.0),
-    };
-    if open.saturating_add(more) > l.max_open {
-        return Err(RejectReason::MaxOpenOrders);
-    }
-    let signed = if side_index(o.side) == 0 { position } else { -position };
-    let worst = i128::from(signed) + i128::from(qty.saturating_sub(held.0)) + i128::from(o.qty);
-    if worst > i128::from(l.max_position) {
-        return Err(RejectReason::MaxPosition);
-    }
-    if day + (open_notional - held.1).max(0.0) + notional > l.max_daily {
-        return Err(RejectReason::MaxDailyNotional);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -465,35 +473,27 @@ mod tests {
             price_band_bps: Some(100),
             max_open_orders: Some(2),
             max_position: Some(150),
-            max_daily_notional: Some(3000.0),
+            max_daily_notional: Some(1300.0),
         };
         let mut r = Risk::new(&settings(l));
-        assert_eq!(r.check_new(&buy(1, 1, 1.0, 101)), Err(RejectReason::MaxOrderQty));
-        assert_eq!(r.check_new(&buy(1, 1, 20.0, 60)), Err(RejectReason::MaxOrderNotional));
-        assert_eq!(r.check_new(&buy(1, 7, 1.0, 6)), Err(RejectReason::MaxOrderQty), "the symbol's own");
-        let s = r.check_new(&buy(1, 1, 10.0, 90)).unwrap();
-        r.open(s, &buy(1, 1, 10.0, 90));
-        assert_eq!(r.check_new(&buy(2, 1, 10.0, 61)), Err(RejectReason::MaxPosition));
+        assert_eq!(r.take_new(&buy(1, 1, 1.0, 101)), Err(RejectReason::MaxOrderQty));
+        assert_eq!(r.take_new(&buy(1, 1, 20.0, 60)), Err(RejectReason::MaxOrderNotional));
+        assert_eq!(r.take_new(&buy(1, 7, 1.0, 6)), Err(RejectReason::MaxOrderQty), "the symbol's own");
+        assert!(r.book(1).is_none(), "no book for a refused order's symbol");
+        r.take_new(&buy(1, 1, 10.0, 90)).unwrap();
+        assert_eq!(r.take_new(&buy(2, 1, 10.0, 61)), Err(RejectReason::MaxPosition));
         r.fill(1, 'B', 10, 10.0);
         r.rebook(1, 'B', (90, 900.0), (80, 800.0));
         assert_eq!(r.book(1).unwrap().position, 10);
-        assert_eq!(r.check_new(&buy(2, 1, 10.2, 10)), Err(RejectReason::PriceBand));
-        let s = r.check_new(&buy(2, 1, 10.1, 10)).unwrap();
-        r.open(s, &buy(2, 1, 10.1, 10));
-        assert_eq!(r.check_new(&buy(3, 1, 10.0, 1)), Err(RejectReason::MaxOpenOrders));
+        assert_eq!(r.take_new(&buy(2, 1, 10.2, 10)), Err(RejectReason::PriceBand));
+        r.take_new(&buy(2, 1, 10.1, 10)).unwrap();
+        assert_eq!(r.take_new(&buy(3, 1, 10.0, 1)), Err(RejectReason::MaxOpenOrders));
         r.close(1, 'B', (10, 101.0));
-        // Position 10 + open 80 + 60 = 150; notional filled 100 + open 800 + 600 = 1500.
-        let s = r.check_new(&buy(3, 1, 10.0, 60)).unwrap();
-        r.open(s, &buy(3, 1, 10.0, 60));
-        assert_eq!(r.check_new(&buy(4, 1, 10.0, 1)), Err(RejectReason::MaxOpenOrders));
-        r.close(1, 'B', (60, 600.0));
-        // Under a daily cap of 1300: filled 100 + open 800 + 10 × 50 = 1400 is over, 1300 not.
-        let i = r.find(1).unwrap().book as usize;
-        r.books[i].limits.max_daily = 1300.0;
-        assert_eq!(r.check_new(&buy(4, 1, 10.0, 61)), Err(RejectReason::MaxPosition));
-        assert_eq!(r.check_new(&buy(4, 1, 10.0, 50)), Err(RejectReason::MaxDailyNotional));
-        assert_eq!(r.check_new(&buy(4, 1, 10.0, 40)), Ok(r.find(1).unwrap()));
-        assert_eq!(r.book(1).unwrap().open_orders, 1);
+        // Position 10 + open 80 + 61 = 151; filled 100 + open 800 + 10 × 50 = 1400 > 1300.
+        assert_eq!(r.take_new(&buy(3, 1, 10.0, 61)), Err(RejectReason::MaxPosition));
+        assert_eq!(r.take_new(&buy(3, 1, 10.0, 50)), Err(RejectReason::MaxDailyNotional));
+        r.take_new(&buy(3, 1, 10.0, 40)).unwrap();
+        assert_eq!(r.book(1).unwrap().open_orders, 2);
         r.new_day();
         assert_eq!(r.book(1).unwrap().day_notional, 0.0);
     }
@@ -504,11 +504,11 @@ mod tests {
         let mut s = settings(l);
         s.no_reference = NoReference::Refuse;
         let mut r = Risk::new(&s);
-        assert_eq!(r.check_new(&buy(1, 1, 1.0, 1)), Err(RejectReason::NoReferencePrice));
+        assert_eq!(r.take_new(&buy(1, 1, 1.0, 1)), Err(RejectReason::NoReferencePrice));
         r.restore(1, 0, 0.0, 1.0);
-        assert!(r.check_new(&buy(1, 1, 1.0, 1)).is_ok());
+        assert!(r.take_new(&buy(1, 1, 1.0, 1)).is_ok());
         // Symbols 7 (configured) and 1 fill the table of two.
-        assert_eq!(r.check_new(&buy(1, 2, 1.0, 1)), Err(RejectReason::TooManySymbols));
+        assert_eq!(r.take_new(&buy(1, 2, 1.0, 1)), Err(RejectReason::TooManySymbols));
         assert_eq!(r.books().len(), 2);
     }
 
@@ -516,15 +516,11 @@ mod tests {
     fn a_modify_is_checked_as_the_order_it_would_become() {
         let l = Limits { max_position: Some(100), max_order_qty: Some(80), ..Limits::default() };
         let mut r = Risk::new(&settings(l));
-        let o = buy(1, 1, 10.0, 60);
-        let s = r.check_new(&o).unwrap();
-        r.open(s, &o);
+        r.take_new(&buy(1, 1, 10.0, 60)).unwrap();
         let held = booking(10.0, 60);
         assert_eq!(r.check_modify(&buy(1, 1, 10.0, 80), 80, held), Ok(()));
         assert_eq!(r.check_modify(&buy(1, 1, 10.0, 81), 81, held), Err(RejectReason::MaxOrderQty));
-        let o2 = buy(2, 1, 10.0, 30);
-        let s = r.check_new(&o2).unwrap();
-        r.open(s, &o2);
+        r.take_new(&buy(2, 1, 10.0, 30)).unwrap();
         assert_eq!(r.check_modify(&buy(1, 1, 10.0, 71), 71, held), Err(RejectReason::MaxPosition));
         assert_eq!(r.check_modify(&buy(1, 1, 10.0, 70), 70, held), Ok(()));
     }

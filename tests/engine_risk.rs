@@ -229,3 +229,71 @@ fn without_risk_limits_the_records_are_the_same_as_with_none_set() {
     assert_eq!(none, run(Some(RiskConfig::default())), "a [risk] section without limits refuses nothing");
     assert!(none.iter().all(|r| r.reason.is_none()));
 }
+
+/// The state a crashed run's records leave, for an engine configured as `c`.
+fn fold(c: &Config, records: &[oms::EventRecord]) -> oms::engine::RecoveredState {
+    let valid = c.validate().expect("valid config");
+    let mut b = oms::recovery::StateBuilder::new(&valid.engine.session.window, &valid.engine.throttle);
+    for r in records {
+        b.push(r);
+    }
+    b.finish()
+}
+
+#[test]
+fn a_crash_and_a_restart_keep_the_position_the_open_orders_and_the_days_notional() {
+    let c = cfg(Some(RiskConfig {
+        max_position: Some(100),
+        max_open_orders: Some(3),
+        max_daily_notional: Some(2000.0),
+        price_band_bps: Some(500),
+        ..RiskConfig::default()
+    }));
+    let mut a = logged_on(&c);
+    a.submit(0, buy(1, 10.0, 60), RequestType::New);
+    a.respond(1, ResponseType::Accept);
+    a.answer(Answer::Fill { order_id: 1, last_qty: 60, last_px: 10.0 });
+    a.submit(0, buy(2, 10.0, 30), RequestType::New);
+    a.respond(2, ResponseType::Accept);
+    a.submit(0, sell(3, 10.0, 50), RequestType::New);
+    let before_book = *a.engine.risk_book(7).expect("a book");
+    // The process dies: its records are all that is left.
+    let before = a.events().to_vec();
+    let mut b = Rig::recovered(&c, "2026-11-23T10:00:05Z", 1, fold(&c, &before)).expect("restart");
+    assert!(b.engine.logged_on(), "the interrupted session goes on");
+    let book = *b.engine.risk_book(7).expect("a book");
+    assert_eq!(
+        (book.position, book.open_orders, book.open_qty, book.day_notional, book.reference),
+        (60, 2, [30, 50], 600.0, 10.0)
+    );
+    assert_eq!(book.open_notional, before_book.open_notional);
+    // 60 filled + 30 open + 11 = 101.
+    b.submit(0, buy(4, 10.0, 11), RequestType::New);
+    // 5 % from the last fill's 10.
+    b.submit(0, buy(5, 10.6, 1), RequestType::New);
+    // 600 filled + 800 open + 610 = 2010.
+    b.submit(0, sell(6, 10.0, 61), RequestType::New);
+    b.submit(0, buy(7, 10.0, 10), RequestType::New);
+    // Three open.
+    b.submit(0, sell(8, 10.0, 1), RequestType::New);
+    let refused: Vec<_> = (4..=8).map(|id| b.rejects(id)).collect();
+    assert_eq!(
+        refused,
+        [vec![R::MaxPosition], vec![R::PriceBand], vec![R::MaxDailyNotional], vec![], vec![R::MaxOpenOrders]]
+    );
+    assert_eq!(b.sent_ids(), [7]);
+    // The two runs as one journal, audited with the limits.
+    let last = before.last().map_or(0, |r| r.seq);
+    let after = b.events().iter().map(|r| oms::EventRecord { seq: r.seq + last, ..*r });
+    let joined: Vec<_> = before.iter().copied().chain(after).collect();
+    let (window, throttle) = c.rules().expect("rules");
+    let risk = c.risk_rules().expect("risk rules");
+    let mut audit =
+        oms::audit::Auditor::new(&window, &throttle, oms::audit::AuditOptions::LIVE).with_risk(risk.as_ref());
+    for r in &joined {
+        audit.push(r);
+    }
+    let report = audit.report();
+    assert!(report.is_clean(), "{report}");
+    assert!(report.rule(oms::audit::Rule::Risk).checked >= 8, "{report}");
+}

@@ -4,13 +4,14 @@
 //! order taken and each refusal. It shares no code with the engine's books ([`crate::risk`]):
 //! it reads the rules as `docs/journal-format.md` and `[risk]` state them.
 //!
-//! What an order books (its leaves and their notional at its price) follows the records: a New
-//! taken (`queued`, or `sent` at once) books its quantity; a `modified` queued New books its new
-//! one; a replace taken (`replace_queued`, `replace_sent`, or a waiting one `modified`) books the
-//! larger of the live version's leaves and the new one's, each part on its own, until the
-//! exchange answers (`replaced`: the new version's leaves; `cancel_rejected`: the live one's); a
-//! `fill` moves its quantity from the booking (at the live version's price) to the position and
-//! the day's notional; any end releases what is booked.
+//! What an order books follows the records: its live version's leaves (quantity less filled)
+//! and their notional at its price, from when it is taken (`queued`, or `sent` at once; a
+//! `modified` queued New is its new version); a replace taken (`replace_queued`,
+//! `replace_sent`, or a waiting one `modified`) books instead the larger of that and the new
+//! version's leaves and notional, each part on its own, until the exchange answers
+//! (`replaced`, `cancel_rejected`: the live version again), a `fill` taking its quantity (at the
+//! live version's price) off that larger booking meanwhile; a `fill` moves its quantity to the
+//! position and its notional to the day's; any end releases what is booked.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,13 +23,24 @@ use crate::risk::{Limits, NoReference, RiskSettings};
 struct Held {
     symbol: i32,
     buy: bool,
-    qty: u64,
-    notional: f64,
+    /// What a replace taken and not answered books (the larger version); `None`: the live one.
+    over: Option<(u64, f64)>,
     live_px: f64,
     live_qty: u64,
     cum: u64,
     /// A replace of it waits in the queue (its `replace_sent` is not a new request).
     replace_waits: bool,
+}
+
+impl Held {
+    /// What it books: the larger version a replace set, or its live version's leaves at its
+    /// price.
+    fn held(&self) -> (u64, f64) {
+        self.over.unwrap_or_else(|| {
+            let leaves = self.live_qty.saturating_sub(self.cum);
+            (leaves, self.live_px * leaves as f64)
+        })
+    }
 }
 
 /// One symbol.
@@ -90,7 +102,7 @@ impl RiskModel {
         let l = self.limits(h.symbol);
         let o = OrderRequest { symbol_id: h.symbol, side: if h.buy { 'B' } else { 'S' }, ..*new };
         size(&l, new.price, new.qty)
-            .or_else(|| self.exposure(&l, &o, new.qty.saturating_sub(h.cum), (h.qty, h.notional), 0))
+            .or_else(|| self.exposure(&l, &o, new.qty.saturating_sub(h.cum), h.held(), 0))
     }
 
     /// The band, the count, the position and the day's notional for `o` leaving `leaves`, with
@@ -139,8 +151,7 @@ impl RiskModel {
         let h = Held {
             symbol: o.symbol_id,
             buy: o.side == 'B',
-            qty,
-            notional,
+            over: None,
             live_px: o.price,
             live_qty: o.qty,
             cum: 0,
@@ -149,31 +160,37 @@ impl RiskModel {
         self.orders.insert(o.order_id, h);
     }
 
-    fn rebook(&mut self, id: u64, qty: u64, notional: f64) {
-        let Some(h) = self.orders.get_mut(&id) else { return };
+    /// Order `id`, which held `old`, holds what its state says now.
+    fn rebook(&mut self, id: u64, old: (u64, f64)) {
+        let Some(h) = self.orders.get(&id) else { return };
+        let new = h.held();
         let s = self.symbols.entry(h.symbol).or_default();
         let side = usize::from(!h.buy);
-        s.open_qty[side] = (s.open_qty[side] + qty).saturating_sub(h.qty);
-        s.open_notional = (s.open_notional + notional - h.notional).max(0.0);
-        (h.qty, h.notional) = (qty, notional);
+        s.open_qty[side] = (s.open_qty[side] + new.0).saturating_sub(old.0);
+        s.open_notional = (s.open_notional + new.1 - old.1).max(0.0);
+    }
+
+    /// Changes held order `id` with `f` and books what it holds then.
+    fn change(&mut self, id: u64, f: impl FnOnce(&mut Held)) {
+        let Some(h) = self.orders.get_mut(&id) else { return };
+        let old = h.held();
+        f(h);
+        self.rebook(id, old);
     }
 
     /// A queued New `id` rewritten to `new`: booked as it is now.
     pub(crate) fn modified_queued(&mut self, id: u64, new: &OrderRequest) {
-        self.rebook(id, new.qty, new.price * new.qty as f64);
-        if let Some(h) = self.orders.get_mut(&id) {
-            (h.live_px, h.live_qty) = (new.price, new.qty);
-        }
+        self.change(id, |h| (h.live_px, h.live_qty, h.over) = (new.price, new.qty, None));
     }
 
     /// A replace of held order `id` to `new` taken: the larger of the two versions.
     pub(crate) fn replace_taken(&mut self, id: u64, new: &OrderRequest, waits: bool) {
-        let Some(h) = self.orders.get(&id).copied() else { return };
-        let leaves = new.qty.saturating_sub(h.cum);
-        self.rebook(id, h.qty.max(leaves), h.notional.max(new.price * leaves as f64));
-        if let Some(h) = self.orders.get_mut(&id) {
+        self.change(id, |h| {
+            let (q, n) = h.held();
+            let leaves = new.qty.saturating_sub(h.cum);
+            h.over = Some((q.max(leaves), n.max(new.price * leaves as f64)));
             h.replace_waits = waits;
-        }
+        });
     }
 
     /// Whether a replace of `id` waits in the queue (its `replace_sent` then books nothing new).
@@ -181,17 +198,15 @@ impl RiskModel {
         self.orders.get(&id).is_some_and(|h| h.replace_waits)
     }
 
-    /// The exchange answered the replace or cancel of `id`: the live version `live` books its
-    /// leaves.
+    /// The exchange answered the replace or cancel of `id`: it books its live version, `live`
+    /// when the replace was carried out.
     pub(crate) fn settled(&mut self, id: u64, live: Option<&OrderRequest>) {
-        let Some(mut h) = self.orders.get(&id).copied() else { return };
-        if let Some(o) = live {
-            (h.live_px, h.live_qty) = (o.price, o.qty);
-        }
-        h.replace_waits = false;
-        let leaves = h.live_qty.saturating_sub(h.cum);
-        self.orders.insert(id, Held { ..h });
-        self.rebook(id, leaves, h.live_px * leaves as f64);
+        self.change(id, |h| {
+            if let Some(o) = live {
+                (h.live_px, h.live_qty) = (o.price, o.qty);
+            }
+            (h.over, h.replace_waits) = (None, false);
+        });
     }
 
     /// A fill of `qty` at `px` of order `id` (symbol, side from the record).
@@ -200,22 +215,43 @@ impl RiskModel {
         s.position += if buy { i128::from(qty) } else { -i128::from(qty) };
         s.day += px * qty as f64;
         s.reference = Some(px);
-        if let Some(h) = self.orders.get(&id).copied() {
-            self.rebook(id, h.qty.saturating_sub(qty), (h.notional - h.live_px * qty as f64).max(0.0));
-            if let Some(h) = self.orders.get_mut(&id) {
-                h.cum += qty;
-            }
-        }
+        self.change(id, |h| {
+            h.over = h
+                .over
+                .map(|(q, n)| (q.saturating_sub(qty), (n - h.live_px * qty as f64).max(0.0)))
+                .filter(|o| *o != (0, 0.0));
+            h.cum += qty;
+        });
     }
 
     /// Order `id` is no longer open: what it books is released.
     pub(crate) fn end(&mut self, id: u64) {
         let Some(h) = self.orders.remove(&id) else { return };
+        let held = h.held();
         let s = self.symbols.entry(h.symbol).or_default();
         let side = usize::from(!h.buy);
         s.open = s.open.saturating_sub(1);
-        s.open_qty[side] = s.open_qty[side].saturating_sub(h.qty);
-        s.open_notional = if s.open == 0 { 0.0 } else { (s.open_notional - h.notional).max(0.0) };
+        s.open_qty[side] = s.open_qty[side].saturating_sub(held.0);
+        s.open_notional = if s.open == 0 { 0.0 } else { (s.open_notional - held.1).max(0.0) };
+    }
+
+    /// The orders held.
+    pub(crate) fn ids(&self) -> Vec<u64> {
+        self.orders.keys().copied().collect()
+    }
+
+    /// After a restart, order `id` books what the restarted engine restores for it: its live
+    /// version, or the larger of it and `replace` (price, quantity), a replace at the exchange
+    /// or waiting in the queue.
+    pub(crate) fn restarted(&mut self, id: u64, replace: Option<(f64, u64)>) {
+        self.change(id, |h| {
+            h.over = None;
+            if let Some((price, qty)) = replace {
+                let (q, n) = h.held();
+                let leaves = qty.saturating_sub(h.cum);
+                h.over = Some((q.max(leaves), n.max(price * leaves as f64)));
+            }
+        });
     }
 
     /// A logon: the day's notional starts again.

@@ -81,15 +81,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 fn end(
     open: &mut OpenOrders,
     queue: &mut PendingQueue,
-    risk: &mut Option<Risk>,
     id: u64,
     time: i64,
     stats: &mut EngineStats,
 ) -> Option<EventRecord> {
     let x = open.remove(id)?;
-    if let Some(risk) = risk {
-        risk.close(x.order.symbol_id, x.order.side, x.booked);
-    }
     if x.waiting == Waiting::Nothing {
         return None;
     }
@@ -120,25 +116,38 @@ fn waiting_ended(
     Some(EventRecord::new(time, Event::Rejected { order, request, reason }).from_producer(producer))
 }
 
-/// What an answer `a` that fitted order `x` (now `life`) moves in the risk books: a fill
-/// moves its quantity from the order's booking to the position; a replace carried out or
-/// refused books the version live now (a replace in flight booked the larger of the two).
-/// Out of line: the answer path without limits pays one branch.
+/// What an answer `a` that fitted order `x` (now `life`) moves in the risk books: a fill moves
+/// its quantity from the order's booking to the position; a replace carried out or refused
+/// leaves the order booking its live version (a replace in flight booked the larger of the
+/// two). Returns the order's `booked` now and what it holds (which its end releases). Out of
+/// line: the answer path without limits pays one branch.
 #[inline(never)]
-fn rebook(risk: &mut Risk, x: &OpenOrder, life: &crate::model::OrderLife, a: &Answer) -> (u64, f64) {
+fn rebook(
+    risk: &mut Risk,
+    x: &OpenOrder,
+    life: &crate::model::OrderLife,
+    a: &Answer,
+) -> ((u64, f64), (u64, f64)) {
     let (symbol, side) = (x.order.symbol_id, x.order.side);
+    let old = x.held();
     let booked = match *a {
         Answer::Fill { last_qty, last_px, .. } => {
             risk.fill(symbol, side, last_qty, last_px);
-            (x.booked.0.saturating_sub(last_qty), (x.booked.1 - x.life.price() * last_qty as f64).max(0.0))
+            if x.booked == (0, 0.0) {
+                (0, 0.0)
+            } else {
+                (
+                    x.booked.0.saturating_sub(last_qty),
+                    (x.booked.1 - x.life.price() * last_qty as f64).max(0.0),
+                )
+            }
         }
-        Answer::Replaced { .. } | Answer::CancelRejected { .. } => {
-            crate::risk::booking(life.price(), life.qty().saturating_sub(life.cum_qty()))
-        }
-        Answer::Cancelled { .. } | Answer::Expired { .. } | Answer::Response(_) => return x.booked,
+        Answer::Replaced { .. } | Answer::CancelRejected { .. } => (0, 0.0),
+        Answer::Cancelled { .. } | Answer::Expired { .. } | Answer::Response(_) => return (x.booked, old),
     };
-    risk.rebook(symbol, side, x.booked, booked);
-    booked
+    let new = crate::risk::held(booked, life.price(), life.qty().saturating_sub(life.cum_qty()));
+    risk.rebook(symbol, side, old, new);
+    (booked, new)
 }
 
 /// The arrival of answer `r` (monotonic ns) and the wall time of its record, taken at the
@@ -175,7 +184,7 @@ fn first_answered(
         // Its life ends. Nothing of it waits: a Cancel or Modify before the first answer is
         // refused `request_pending`.
         if let (Some(x), Some(risk)) = (open.remove(order_id), risk) {
-            risk.close(x.order.symbol_id, x.order.side, x.booked);
+            risk.close(x.order.symbol_id, x.order.side, x.held());
         }
     }
     let round_trip_ns = arrival_ns.saturating_sub(sent_ns);
@@ -281,13 +290,16 @@ pub(super) fn answered(
         return (EventRecord::new(time, unexpected(Some(x.life.state()))), None);
     };
     if let Some(risk) = risk {
-        // The table's copy moves too: `end` releases it, or it stays with the open order.
-        let booked = rebook(risk, &x, &life, &r.answer);
-        open.update(id, |o| o.booked = booked);
+        let (booked, held) = rebook(risk, &x, &life, &r.answer);
+        if ended {
+            risk.close(x.order.symbol_id, x.order.side, held);
+        } else {
+            open.update(id, |o| o.booked = booked);
+        }
     }
     let mut dropped = None;
     if ended {
-        dropped = end(open, queue, risk, id, time, stats);
+        dropped = end(open, queue, id, time, stats);
     } else {
         open.update(id, |o| o.life = life);
         if x.waiting == Waiting::Replace

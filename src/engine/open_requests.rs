@@ -90,7 +90,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         old: OrderRequest,
     ) -> Result<(), RejectReason> {
         let held =
-            if replace { self.open.get(o.order_id).map(|x| (x.life.cum_qty(), x.booked)) } else { None };
+            if replace { self.open.get(o.order_id).map(|x| (x.life.cum_qty(), x.held())) } else { None };
         let Some(risk) = &mut self.risk else { return Ok(()) };
         let new = OrderRequest { price: o.price, qty: o.qty, ..old };
         let (cum, held) = held.unwrap_or((0, booking(old.price, old.qty)));
@@ -110,7 +110,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// answers.
     fn book_replace(&mut self, new: &OrderRequest) -> Result<(), RejectReason> {
         let (Some(risk), Some(x)) = (&mut self.risk, self.open.get(new.order_id)) else { return Ok(()) };
-        let (cum, held) = (x.life.cum_qty(), x.booked);
+        let (cum, held) = (x.life.cum_qty(), x.held());
         let leaves = new.qty.saturating_sub(cum);
         risk.check_modify(new, leaves, held)?;
         let booked = larger(held, booking(new.price, leaves));

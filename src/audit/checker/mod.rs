@@ -108,6 +108,8 @@ pub struct Auditor {
     exchange: ExchangeState,
     /// The risk limits' model, when limits are configured.
     risk: Option<RiskModel>,
+    /// The last logon continued the session a restart interrupted.
+    logon_continues: bool,
 }
 
 impl Auditor {
@@ -140,6 +142,7 @@ impl Auditor {
             bound,
             exchange: ExchangeState::Silent { sends: None },
             risk: None,
+            logon_continues: false,
         }
     }
 

@@ -79,7 +79,18 @@ impl Auditor {
         let Some(model) = &mut self.risk else { return };
         let mut broke = None;
         match e {
-            Event::Logon => model.new_day(),
+            // The day's notional starts again with each session, not at a logon that
+            // continues the session a restart interrupted.
+            Event::Logon if !self.logon_continues => model.new_day(),
+            Event::Recovered { .. } => {
+                for id in model.ids() {
+                    let replace = self
+                        .orders
+                        .open(id)
+                        .and_then(|x| x.replace.map(|q| (q.price, q.qty)).or_else(|| x.life.replacement()));
+                    model.restarted(id, replace);
+                }
+            }
             Event::Queued { order } | Event::Sent { order, .. } if !model.holds(order.order_id) => {
                 broke = model.judge_new(order).map(|v| (v, "taken", *order));
                 model.take(order);
@@ -107,7 +118,8 @@ impl Auditor {
             }
             Event::Replaced { order, .. } => model.settled(order.order_id, Some(order)),
             Event::CancelRejected { order, .. } => model.settled(order.order_id, None),
-            Event::Response { response: ResponseType::Accept, .. }
+            Event::Logon
+            | Event::Response { response: ResponseType::Accept, .. }
             | Event::Queued { .. }
             | Event::Sent { .. }
             | Event::Modified { .. }
@@ -122,7 +134,6 @@ impl Auditor {
             | Event::Logout
             | Event::UnmatchedResponse { .. }
             | Event::ClockStep { .. }
-            | Event::Recovered { .. }
             | Event::SyncFailed
             | Event::ExchangeSession(_)
             | Event::Execution { .. }
