@@ -159,39 +159,46 @@ impl Book {
         }
     }
 
-    /// The limits for order `o` leaving `leaves` on this book, the order booking `held`
-    /// already; `more` orders open if it is taken (1 for a New, 0 for a Modify). The order's own
-    /// size (`max_order_qty`, `max_order_notional`) is the callers'.
+    /// The limits for order `o` leaving `leaves` (their notional `notional`) on this book, the
+    /// order booking `held` already; `more` orders open if it is taken (1 for a New, 0 for a
+    /// Modify). The order's own size (`max_order_qty`, `max_order_notional`) is the callers'.
     #[inline(always)]
     fn exposure(
         &self,
         o: &OrderRequest,
         leaves: u64,
+        notional: f64,
         held: (u64, f64),
         more: u32,
     ) -> Result<(), RejectReason> {
+        self.band(o.price)?;
+        if self.open_orders.saturating_add(more) > self.max_open {
+            return Err(RejectReason::MaxOpenOrders);
+        }
+        // The position if every open order of the side filled, this one too: what the side
+        // adds (`exposure`, never past u64) against the room the position leaves (i128: no
+        // overflow whatever the values).
+        let s = side_index(o.side);
+        let signed = if s == 0 { self.position } else { self.position.wrapping_neg() };
+        let exposure = self.open_qty[s].saturating_sub(held.0).saturating_add(leaves);
+        if i128::from(exposure) > i128::from(self.max_position) - i128::from(signed) {
+            return Err(RejectReason::MaxPosition);
+        }
+        if self.day_notional + (self.open_notional - held.1).max(0.0) + notional > self.max_daily {
+            return Err(RejectReason::MaxDailyNotional);
+        }
+        Ok(())
+    }
+
+    /// The price band around the reference price, or the policy without one.
+    #[inline(always)]
+    fn band(&self, price: f64) -> Result<(), RejectReason> {
         if self.reference > 0.0 {
-            if (o.price - self.reference).abs() > self.band * self.reference {
+            if (price - self.reference).abs() > self.band * self.reference {
                 return Err(RejectReason::PriceBand);
             }
         } else if self.refuse_unreferenced {
             return Err(RejectReason::NoReferencePrice);
-        }
-        if self.open_orders.saturating_add(more) > self.max_open {
-            return Err(RejectReason::MaxOpenOrders);
-        }
-        let s = side_index(o.side);
-        let signed = if s == 0 { self.position } else { self.position.saturating_neg() };
-        let worst = signed
-            .saturating_add_unsigned(self.open_qty[s].saturating_sub(held.0))
-            .saturating_add_unsigned(leaves);
-        if worst > self.max_position {
-            return Err(RejectReason::MaxPosition);
-        }
-        if self.day_notional + (self.open_notional - held.1).max(0.0) + o.price * leaves as f64
-            > self.max_daily
-        {
-            return Err(RejectReason::MaxDailyNotional);
         }
         Ok(())
     }
@@ -328,9 +335,22 @@ impl Risk {
         let b = &mut self.books[i];
         let notional = o.price * o.qty as f64;
         b.size(o.qty, notional)?;
-        b.exposure(o, o.qty, (0, 0.0), 1)?;
+        b.band(o.price)?;
+        // As `Book::exposure` for a New (nothing booked yet, one more order open).
+        if b.open_orders >= b.max_open {
+            return Err(RejectReason::MaxOpenOrders);
+        }
+        let s = side_index(o.side);
+        let signed = if s == 0 { b.position } else { b.position.wrapping_neg() };
+        let exposure = b.open_qty[s].saturating_add(o.qty);
+        if i128::from(exposure) > i128::from(b.max_position) - i128::from(signed) {
+            return Err(RejectReason::MaxPosition);
+        }
+        if b.day_notional + b.open_notional + notional > b.max_daily {
+            return Err(RejectReason::MaxDailyNotional);
+        }
         b.open_orders += 1;
-        b.open_qty[side_index(o.side)] += o.qty;
+        b.open_qty[s] = exposure;
         b.open_notional += notional;
         Ok(())
     }
@@ -345,8 +365,9 @@ impl Risk {
         }
         let limits = self.settings.limits(o.symbol_id);
         let fresh = Book::new(o.symbol_id, &limits, self.settings.no_reference);
-        fresh.size(o.qty, o.price * o.qty as f64)?;
-        fresh.exposure(o, o.qty, (0, 0.0), 1)?;
+        let notional = o.price * o.qty as f64;
+        fresh.size(o.qty, notional)?;
+        fresh.exposure(o, o.qty, notional, (0, 0.0), 1)?;
         match self.book_index(o.symbol_id) {
             Some(_) => self.take_new(o),
             None => Err(RejectReason::TooManySymbols),
@@ -366,7 +387,7 @@ impl Risk {
         let b = &self.books[i];
         // The order's own size limits are for its whole quantity; the rest for what it leaves.
         b.size(new.qty, new.price * new.qty as f64)?;
-        b.exposure(new, new_leaves, held, 0)
+        b.exposure(new, new_leaves, new.price * new_leaves as f64, held, 0)
     }
 
     /// An open order of `symbol` / `side` now books `new` instead of `old`.
