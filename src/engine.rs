@@ -547,9 +547,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     /// Sends `o`, whose record in the open-order table was just made (`tracked`) or failed.
-    /// Always inlined: out of line, the New path pays a call and its frame
-    /// (`benches/instructions.rs`).
-    #[inline(always)]
+    #[inline]
     fn send_tracked(&mut self, tracked: bool, o: OrderRequest, arrival_ns: u64, now: u64, producer: u16) {
         // Cannot fail: the callers check that the table has room (`can_send_now`), and `on_new`
         // rejects an id that is queued or at the exchange.

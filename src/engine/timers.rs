@@ -181,7 +181,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     pub(super) fn record_unanswered(&mut self, now: u64) {
         let time = self.clock.wall_ns(now);
         for x in self.open.drain_by_send_time() {
-            self.risk_close(&x.order, x.held());
+            if self.risk.is_some() {
+                self.risk_close(&x.order, x.held());
+            }
             self.stats.unanswered += 1;
             self.emit(
                 EventRecord::new(time, Event::Unanswered { order: x.live() }).from_producer(x.producer),
