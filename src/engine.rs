@@ -28,7 +28,8 @@
 //!
 //! A New order is checked in this order: fields (`invalid_price`, `invalid_qty`, `invalid_side`),
 //! `outside_window` (`shutdown` once the engine is stopping), `journal_full`,
-//! `duplicate_order_id`; then it is sent at once if the queue is empty and the throttle allows,
+//! `duplicate_order_id`, then the pre-trade risk limits when `[risk]` sets any
+//! ([`crate::risk`]: one reason per limit); then it is sent at once if the queue is empty and the throttle allows,
 //! else queued (`queue_full` if the queue is at capacity). A new order never overtakes a queued
 //! one. Sending also pauses while `max_in_flight` orders are unanswered, the sink is out of
 //! room, or the exchange is not [ready](Exchange::ready) (a FIX session logging on or
