@@ -65,7 +65,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 let new = OrderRequest { price: o.price, qty: o.qty, ..order };
                 if self.risk.is_some()
                     && self.phase.refuses_sending().is_none()
-                    && let Err(reason) = self.book_replace(&new)
+                    && let Err(reason) = self.check_replace(&new)
                 {
                     return self.reject(&o, RequestType::Modify, reason, now, p);
                 }
@@ -106,17 +106,21 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     /// Checks the replace of an open order to `new` against the risk limits as the order it
-    /// would become and, passed, books the larger of its two versions until the exchange
-    /// answers.
-    fn book_replace(&mut self, new: &OrderRequest) -> Result<(), RejectReason> {
-        let (Some(risk), Some(x)) = (&mut self.risk, self.open.get(new.order_id)) else { return Ok(()) };
-        let (cum, held) = (x.life.cum_qty(), x.held());
-        let leaves = new.qty.saturating_sub(cum);
-        risk.check_modify(new, leaves, held)?;
-        let booked = larger(held, booking(new.price, leaves));
+    /// would become (it is booked once it is taken: `book_replace`).
+    fn check_replace(&self, new: &OrderRequest) -> Result<(), RejectReason> {
+        let (Some(risk), Some(x)) = (&self.risk, self.open.get(new.order_id)) else { return Ok(()) };
+        risk.check_modify(new, new.qty.saturating_sub(x.life.cum_qty()), x.held())
+    }
+
+    /// The replace of an open order to `new` is taken (waiting in the queue, or sent): with
+    /// risk limits, the order books the larger of its two versions until the exchange answers.
+    #[inline]
+    fn book_replace(&mut self, new: &OrderRequest) {
+        let (Some(risk), Some(x)) = (&mut self.risk, self.open.get(new.order_id)) else { return };
+        let held = x.held();
+        let booked = larger(held, booking(new.price, new.qty.saturating_sub(x.life.cum_qty())));
         risk.rebook(new.symbol_id, new.side, held, booked);
         self.open.update(new.order_id, |x| x.booked = booked);
-        Ok(())
     }
 
     /// A replace of an open order to `new`: at once if nothing waits in the queue and a permit
@@ -139,6 +143,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
         self.open.update(new.order_id, |x| x.waiting = Waiting::Replace);
         self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
+        self.book_replace(&new);
         self.emit_at(now, p, Event::ReplaceQueued { order: new });
     }
 
@@ -170,6 +175,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             let _ = x.life.replace_sent(new.price, new.qty);
         });
         self.stats.replaces_sent += 1;
+        self.book_replace(&new);
         self.emit_at(now, p, Event::ReplaceSent { order: new, in_oms_ns: now.saturating_sub(arrival_ns) });
     }
 
