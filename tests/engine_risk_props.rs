@@ -1,12 +1,14 @@
 //! Property test of the pre-trade risk limits: random flows of New orders on two symbols, the
 //! exchange's first answers, fills (which move positions, the day's notional and the reference
-//! price) and cancels, through a real engine on a manual clock with every limit set tight
+//! price), cancels, and Modify of working orders (a replace books the larger of its two versions
+//! until the exchange carries it out), through a real engine on a manual clock with every limit set tight
 //! enough to bite. A model written here from the stated rules (not the engine's books) decides
 //! each New before the engine sees it:
 //!
 //! - an order the engine sends, the model takes (never an order out that the model refuses);
 //! - an order the engine refuses for a limit, the model refuses for that limit (never a refusal
-//!   the model allows, nor for another limit).
+//!   the model allows, nor for another limit);
+//! - the same for each Modify: a replace goes out exactly when the model takes it.
 //!
 //! Prices are quarters and quantities whole, so every notional is exact and the model's sums
 //! equal the engine's. The journal is audited with the limits at the end.
@@ -28,6 +30,8 @@ enum Op {
     Reject { k: usize },
     Fill { k: usize, qty: u64, quarters: u32 },
     Cancel { k: usize },
+    Modify { k: usize, more: u64, quarters: u32 },
+    Replaced { k: usize },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -38,6 +42,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(|k| Op::Reject { k }),
         3 => (any::<usize>(), 1..=40u64, 36..=44u32).prop_map(|(k, qty, quarters)| Op::Fill { k, qty, quarters }),
         1 => any::<usize>().prop_map(|k| Op::Cancel { k }),
+        3 => (any::<usize>(), 1..=40u64, 36..=44u32).prop_map(|(k, more, quarters)| Op::Modify { k, more, quarters }),
+        1 => any::<usize>().prop_map(|k| Op::Replaced { k }),
     ]
 }
 
@@ -51,6 +57,17 @@ struct Open {
     cum: u64,
     working: bool,
     cancelling: bool,
+    /// A replace at the exchange: its price and quantity.
+    replacing: Option<(f64, u64)>,
+    /// While a replace is taken: the larger of the two versions' leaves and notional.
+    over: Option<(u64, f64)>,
+}
+
+impl Open {
+    /// What it books: the larger version while a replace is taken, else its leaves at its price.
+    fn held(&self) -> (u64, f64) {
+        self.over.unwrap_or(((self.qty - self.cum), self.price * (self.qty - self.cum) as f64))
+    }
 }
 
 /// One symbol as the model holds it.
@@ -77,11 +94,16 @@ struct Model {
 impl Model {
     /// The first limit a New `o` breaks, in the stated order.
     fn judge(&self, o: &OrderRequest) -> Option<R> {
-        let notional = o.price * o.qty as f64;
+        self.judge_as(o, o.qty, (0, 0.0), 1)
+    }
+
+    /// The first limit `o` (leaving `leaves`) breaks, the order booking `held` already and
+    /// opening `more` orders (a New 1, a Modify 0).
+    fn judge_as(&self, o: &OrderRequest, leaves: u64, held: (u64, f64), more: usize) -> Option<R> {
         if o.qty > MAX_QTY {
             return Some(R::MaxOrderQty);
         }
-        if notional > MAX_NOTIONAL {
+        if o.price * o.qty as f64 > MAX_NOTIONAL {
             return Some(R::MaxOrderNotional);
         }
         let s = self.syms.get(&o.symbol_id).copied().unwrap_or_default();
@@ -89,17 +111,17 @@ impl Model {
             return Some(R::PriceBand);
         }
         let mine: Vec<&Open> = self.open.values().filter(|x| x.symbol == o.symbol_id).collect();
-        if mine.len() >= MAX_OPEN {
+        if mine.len() + more > MAX_OPEN {
             return Some(R::MaxOpenOrders);
         }
         let sell = o.side == 'S';
-        let side_open: u64 = mine.iter().filter(|x| x.sell == sell).map(|x| x.qty - x.cum).sum();
+        let side_open: u64 = mine.iter().filter(|x| x.sell == sell).map(|x| x.held().0).sum();
         let signed = if sell { -s.position } else { s.position };
-        if signed + side_open as i64 + o.qty as i64 > MAX_POSITION {
+        if signed + (side_open - held.0) as i64 + leaves as i64 > MAX_POSITION {
             return Some(R::MaxPosition);
         }
-        let open_notional: f64 = mine.iter().map(|x| x.price * (x.qty - x.cum) as f64).sum();
-        if s.day + open_notional + notional > MAX_DAILY {
+        let open_notional: f64 = mine.iter().map(|x| x.held().1).sum();
+        if s.day + (open_notional - held.1).max(0.0) + o.price * leaves as f64 > MAX_DAILY {
             return Some(R::MaxDailyNotional);
         }
         None
@@ -154,8 +176,17 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                     }
                 }
                 if verdict.is_none() {
-                    let x =
-                        Open { symbol, sell, price: o.price, qty, cum: 0, working: false, cancelling: false };
+                    let x = Open {
+                        symbol,
+                        sell,
+                        price: o.price,
+                        qty,
+                        cum: 0,
+                        working: false,
+                        cancelling: false,
+                        replacing: None,
+                        over: None,
+                    };
                     model.open.insert(id, x);
                 }
             }
@@ -184,18 +215,64 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                     if x.cum + qty == x.qty {
                         model.open.remove(&id);
                     } else {
-                        model.open.get_mut(&id).expect("open").cum += qty;
+                        let x = model.open.get_mut(&id).expect("open");
+                        x.cum += qty;
+                        x.over = x
+                            .over
+                            .map(|(q, n)| (q.saturating_sub(qty), (n - x.price * qty as f64).max(0.0)))
+                            .filter(|o| *o != (0, 0.0));
                     }
                 }
             }
             Op::Cancel { k } => {
-                if let Some(id) = pick(k).filter(|id| model.open[id].working && !model.open[id].cancelling) {
+                let idle = |x: &Open| x.working && !x.cancelling && x.replacing.is_none();
+                if let Some(id) = pick(k).filter(|id| idle(&model.open[id])) {
                     let x = model.open[&id];
                     let side = if x.sell { Side::Sell } else { Side::Buy };
                     rig.submit(0, OrderRequest::new(id, x.symbol, side, x.price, x.qty), RequestType::Cancel);
                     model.open.get_mut(&id).expect("open").cancelling = true;
                     rig.answer(Answer::Cancelled { order_id: id });
                     model.open.remove(&id);
+                }
+            }
+            Op::Modify { k, more, quarters } => {
+                let idle = |x: &Open| x.working && !x.cancelling && x.replacing.is_none();
+                if let Some(id) = pick(k).filter(|id| idle(&model.open[id])) {
+                    let x = model.open[&id];
+                    let side = if x.sell { Side::Sell } else { Side::Buy };
+                    let new = OrderRequest::new(id, x.symbol, side, f64::from(quarters) / 4.0, x.cum + more);
+                    let leaves = new.qty - x.cum;
+                    let verdict = model.judge_as(&new, leaves, x.held(), 0);
+                    let before = rig.of(oms::EventKind::ReplaceSent).len();
+                    rig.submit(0, new, RequestType::Modify);
+                    let sent = rig.of(oms::EventKind::ReplaceSent).len() > before;
+                    let refused = rig.rejects(id).last().copied();
+                    match verdict {
+                        None => {
+                            prop_assert!(sent, "the model takes the Modify {new:?}; the engine: {refused:?}")
+                        }
+                        Some(r) => {
+                            prop_assert!(!sent, "Modify {new:?} sent, but the model refuses it {r:?}");
+                            prop_assert_eq!(refused, Some(r), "Modify {:?}", new);
+                        }
+                    }
+                    if sent {
+                        let x = model.open.get_mut(&id).expect("open");
+                        let (q, n) = x.held();
+                        x.over = Some((q.max(leaves), n.max(new.price * leaves as f64)));
+                        x.replacing = Some((new.price, new.qty));
+                    }
+                }
+            }
+            Op::Replaced { k } => {
+                if let Some(id) = pick(k).filter(|id| model.open[id].replacing.is_some()) {
+                    rig.answer(Answer::Replaced { order_id: id });
+                    let x = model.open.get_mut(&id).expect("open");
+                    let (price, qty) = x.replacing.take().expect("a replace");
+                    (x.price, x.qty, x.over) = (price, qty, None);
+                    if x.cum >= x.qty {
+                        model.open.remove(&id);
+                    }
                 }
             }
         }
@@ -214,7 +291,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
     fn the_engine_refuses_exactly_what_the_limits_refuse(ops in prop::collection::vec(op(), 1..80)) {
