@@ -237,12 +237,36 @@ fn room_for_new(awaiting: usize, full: bool, capacities: &Capacities) -> bool {
 /// `Engine::timer_ns` when no logon or logout is ahead.
 const NO_TIMER: u64 = u64::MAX;
 
+/// The kill switch as a handle any thread may hold ([`EngineBuilder::halt_switch`]): `halt`
+/// asks the engine to halt trading, `resume` to resume it; the engine reads the handle once
+/// per loop turn and journals each change as one decision ([`Engine::halt`]).
+#[derive(Clone, Debug, Default)]
+pub struct HaltSwitch(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl HaltSwitch {
+    /// Asks the engine to halt trading.
+    pub fn halt(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Asks the engine to resume trading.
+    pub fn resume(&self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether a halt is asked for.
+    pub fn is_halted(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// Assembles an engine: hands out producer handles, then [`EngineBuilder::build`].
 pub struct EngineBuilder {
     cfg: EngineSettings,
     clock: EngineClock,
     inputs: Vec<Requests>,
     responses: Vec<Responses>,
+    switch: Option<HaltSwitch>,
 }
 
 impl EngineBuilder {
@@ -251,7 +275,14 @@ impl EngineBuilder {
     pub fn new(cfg: &EngineSettings, clock: EngineClock) -> (EngineBuilder, Responder) {
         let (responder, responses) =
             response_ring(cfg.capacities.ring_capacity.get(), clock.quanta().clone());
-        (EngineBuilder { cfg: cfg.clone(), clock, inputs: Vec::new(), responses: vec![responses] }, responder)
+        let builder = EngineBuilder {
+            cfg: cfg.clone(),
+            clock,
+            inputs: Vec::new(),
+            responses: vec![responses],
+            switch: None,
+        };
+        (builder, responder)
     }
 
     /// Another response handle with its own ring, for an exchange adapter that answers from
@@ -278,6 +309,12 @@ impl EngineBuilder {
         Ok(producer)
     }
 
+    /// The kill switch of the engine being built, as a handle for any thread (the same switch
+    /// each call).
+    pub fn halt_switch(&mut self) -> HaltSwitch {
+        self.switch.get_or_insert_with(HaltSwitch::default).clone()
+    }
+
     /// The engine's clock (to share with an exchange adapter that stamps times).
     pub fn clock(&self) -> &EngineClock {
         &self.clock
@@ -300,6 +337,8 @@ impl EngineBuilder {
             open: OpenOrders::with_capacity(cfg.capacities.max_working_orders.get()),
             cancels: std::collections::VecDeque::with_capacity(cfg.capacities.max_working_orders.get()),
             risk: cfg.risk.as_ref().map(Risk::new),
+            halted: false,
+            switch: self.switch,
             logon: cfg.session.logon.clone(),
             logout: cfg.session.logout.clone(),
             window,
@@ -342,6 +381,10 @@ pub struct Engine<E: Exchange, S: EventSink> {
     cancels: std::collections::VecDeque<(u64, u16)>,
     /// The risk limits' books, when limits are set.
     risk: Option<Risk>,
+    /// Trading is halted (the kill switch): News and Modifies are refused, cancels go out.
+    halted: bool,
+    /// The kill switch's handle, when one was handed out.
+    switch: Option<HaltSwitch>,
     stats: EngineStats,
     cfg: EngineSettings,
     /// What the exchange's reports have had on standard error this second (cold).
@@ -384,6 +427,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// One loop turn (see the module docs). Returns how many messages and sends it handled.
     pub fn poll(&mut self) -> usize {
         let now = self.tick();
+        if let Some(switch) = &self.switch
+            && switch.is_halted() != self.halted
+        {
+            self.switched(now);
+        }
         let (mut work, now) = self.dispatch(now);
         for i in 0..self.responses.len() {
             for _ in 0..BATCH {
@@ -475,6 +523,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             Err(reason)
         } else if let Some(reason) = self.phase.refuses_sending() {
             Err(reason)
+        } else if self.halted {
+            Err(RejectReason::Halted)
         } else if !self.sink.has_room() {
             Err(RejectReason::JournalFull)
         } else if self.queue.contains(o.order_id) {
@@ -522,6 +572,63 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if let Some(risk) = &mut self.risk {
             risk.close(o.symbol_id, o.side, held);
         }
+    }
+
+    /// Halts trading (the kill switch), in one journaled decision: a `halted` record, the queue
+    /// rejected `halted` (New orders and replaces, oldest first), and a cancel of every working
+    /// order lined up (the engine's own, producer 65535), which the dispatch sends ahead of
+    /// everything, within the throttle; an order that becomes working later is cancelled too.
+    /// Until [`Engine::resume`], every New and Modify is refused `halted`; Cancels still go out.
+    /// Nothing happens if trading is halted already.
+    pub fn halt(&mut self) {
+        if let Some(switch) = &self.switch {
+            switch.halt();
+        }
+        let now = self.tick();
+        self.halt_at(now);
+    }
+
+    /// Resumes trading after a halt (a `resumed` record); nothing happens if it is not halted.
+    pub fn resume(&mut self) {
+        if let Some(switch) = &self.switch {
+            switch.resume();
+        }
+        let now = self.tick();
+        self.resume_at(now);
+    }
+
+    /// The kill switch's handle changed: halt or resume as it says. Out of line: rare.
+    #[cold]
+    #[inline(never)]
+    fn switched(&mut self, now: u64) {
+        match self.switch.as_ref().map(HaltSwitch::is_halted) {
+            Some(true) => self.halt_at(now),
+            Some(false) => self.resume_at(now),
+            None => {}
+        }
+    }
+
+    fn halt_at(&mut self, now: u64) {
+        if self.halted {
+            return;
+        }
+        self.halted = true;
+        self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Halted));
+        self.reject_queue(RejectReason::Halted, now);
+        self.cancel_all_working(now);
+    }
+
+    fn resume_at(&mut self, now: u64) {
+        if !self.halted {
+            return;
+        }
+        self.halted = false;
+        self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Resumed));
+    }
+
+    /// Whether trading is halted (the kill switch).
+    pub fn is_halted(&self) -> bool {
+        self.halted
     }
 
     /// Whether anything but the throttle stops a New order's send right now (`on_new` asks

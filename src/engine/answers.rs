@@ -49,7 +49,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 &mut self.stats,
             );
             self.emit(rec);
-            if rec.kind == EventKind::Response && matches!(self.phase, Phase::Closing { .. }) {
+            if rec.kind == EventKind::Response && (matches!(self.phase, Phase::Closing { .. }) || self.halted)
+            {
                 self.cancel_if_working(rec.order_id, now);
             }
             return;
@@ -62,7 +63,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
         // After the window's end, an order that became working (accepted, or its replace
         // answered) is cancelled before the Logout; a refused cancel is not sent again.
-        if matches!(self.phase, Phase::Closing { .. })
+        if (matches!(self.phase, Phase::Closing { .. }) || self.halted)
             && match rec.kind {
                 EventKind::Response | EventKind::Replaced => true,
                 EventKind::CancelRejected => rec.request == RequestType::Modify,

@@ -37,6 +37,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     #[inline]
     pub(super) fn on_modify(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
         let id = o.order_id;
+        if self.halted {
+            return self.reject(&o, RequestType::Modify, RejectReason::Halted, now, p);
+        }
         // A queued order, or a replace waiting in the queue, is rewritten in place (a replace
         // never to what is filled).
         if let Some(q) = self.queue.get_mut(id) {

@@ -19,6 +19,9 @@
 //! - a `recovered` record states how many orders were restored (`qty`: queued, `order_id`:
 //!   open at the exchange); the wall clock is re-anchored to the OS clock right after it, as at a logon (a
 //!   `clock_step` if it moves), so the restored times sit on the anchor the session runs on;
+//! - a halt (the kill switch) without its resume: the engine restarts halted (what the halt's
+//!   decision had still to do when the process died is done: the queue rejected `halted`, the
+//!   working orders' cancels lined up);
 //! - if the window the engine was logged on in has ended meanwhile, the restored queue is
 //!   rejected `session_ended` (the window it waited for is over; there is no session to log
 //!   out of: it died with the process), and so are the waiting cancels. Open orders
@@ -69,6 +72,8 @@ pub struct RecoveredState {
     /// What the fills left per symbol, for the risk limits' books: every symbol an order was
     /// taken for in the journal (each has a book), in the order it was first taken.
     pub fills: Vec<SymbolFills>,
+    /// Trading was halted (the kill switch) and not resumed: the restarted engine is halted.
+    pub halted: bool,
 }
 
 /// One symbol's fills in a journal: what the risk limits' book restores.
@@ -216,6 +221,13 @@ impl EngineBuilder {
         let crashed = state.logged_on_at.and_then(|t| engine.window.current(t));
         let (queued, open) = (state.queued.len() as u64, state.open.len() as u64);
         engine.emit(EventRecord::new(wall_now, Event::Recovered { queued, open }));
+        // A halt survives the crash: the restarted engine is halted (and its switch says so).
+        if state.halted {
+            engine.halted = true;
+            if let Some(switch) = &engine.switch {
+                switch.halt();
+            }
+        }
         // Anchor the wall clock to the OS clock now, as a logon does, so the restored times
         // are placed on the anchor the session runs on (the logon right after steps by next to
         // nothing, and the throttle moves with any step: `reanchor`).
@@ -309,6 +321,11 @@ impl EngineBuilder {
         engine.stats.max_queue_len = engine.queue.len() as u64;
         if crashed.is_some_and(|span| wall_now >= span.end_ns) {
             engine.reject_queued(RejectReason::SessionEnded, now);
+        }
+        if engine.halted {
+            // A crash in the middle of the halt's decision: what it had still to do.
+            engine.reject_queue(RejectReason::Halted, now);
+            engine.cancel_all_working(now);
         }
         Ok(engine)
     }

@@ -26,7 +26,8 @@ pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
 /// for a permit when its order's life ended, answered instead of dropped without a record);
 /// 7: the reject reasons of the pre-trade risk limits (`max_order_qty`, `max_order_notional`,
 /// `price_band`, `no_reference_price`, `max_open_orders`, `max_position`,
-/// `max_daily_notional`, `too_many_symbols`).
+/// `max_daily_notional`, `too_many_symbols`) and the kill switch (the kinds `halted`,
+/// `resumed`, the reject reason `halted`).
 pub const FORMAT_VERSION: u16 = 7;
 /// The oldest version this build reads: versions from it to [`FORMAT_VERSION`] share every
 /// layout, and each later one only adds record values (a kind, a reason) the earlier ones never

@@ -89,12 +89,18 @@ wire_enum! {
         /// The execution that filled an open order in full (its last fill; its life ends): as
         /// `fill`.
         Filled = 27 => "filled",
+        /// The kill switch: trading halted. The queue is rejected `halted` right after it, a
+        /// cancel of every working order lined up (the engine's own), and every New or Modify is
+        /// refused `halted` until `resumed`; cancels still go out.
+        Halted = 28 => "halted",
+        /// Trading resumed after a halt.
+        Resumed = 29 => "resumed",
     }
 }
 
 impl EventKind {
     /// One more than the largest wire value: the length of a table indexed by `kind as usize`.
-    pub const SLOTS: usize = EventKind::Filled as usize + 1;
+    pub const SLOTS: usize = EventKind::Resumed as usize + 1;
 
     /// Whether the kind is an exchange session's report (`exchange_session`, `execution`,
     /// `exchange_reject`): its record carries an exchange detail where order records carry the
@@ -166,6 +172,9 @@ wire_enum! {
         MaxDailyNotional = 23 => "max_daily_notional",
         /// A New order of a symbol with no book while the risk table holds `max_symbols` books.
         TooManySymbols = 24 => "too_many_symbols",
+        /// Trading is halted (the kill switch): a New or Modify refused, or an order or replace
+        /// still queued when the halt came.
+        Halted = 25 => "halted",
     }
 }
 

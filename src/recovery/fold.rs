@@ -37,6 +37,8 @@ pub struct StateBuilder {
     symbols: std::collections::HashMap<i32, usize>,
     /// The next logon continues an interrupted session: the day's notional goes on.
     continue_day: bool,
+    /// Trading is halted (a `halted` record without its `resumed`).
+    halted: bool,
 }
 
 /// Wall-clock ns as the throttle's `u64` time (0 before the epoch).
@@ -59,6 +61,7 @@ impl StateBuilder {
             fills: Vec::new(),
             symbols: std::collections::HashMap::new(),
             continue_day: false,
+            halted: false,
         }
     }
 
@@ -85,6 +88,8 @@ impl StateBuilder {
                 self.fill(symbol_id, side, last_qty, last_px)
             }
             Event::Logout => self.logged_on_at = None,
+            Event::Halted => self.halted = true,
+            Event::Resumed => self.halted = false,
             // Every message to the exchange takes a permit; an order taken gives its symbol a
             // book.
             Event::Sent { order, .. } => {
@@ -186,6 +191,7 @@ impl StateBuilder {
             logged_on_at: self.logged_on_at,
             last_time_ns: self.last_time_ns,
             fills: self.fills,
+            halted: self.halted,
         }
     }
 }

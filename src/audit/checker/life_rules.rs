@@ -422,6 +422,12 @@ impl Auditor {
             RejectReason::QueueFull => valid && logged_on && open.is_some(),
             RejectReason::OutsideWindow => valid && (!logged_on || self.after_end(r)) && open.is_some(),
             RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::Modify),
+            // The kill switch: a replace rejected with the queue at the halt, or a Modify refused
+            // while halted.
+            RejectReason::Halted => {
+                let queued = self.orders.is_queued(id) || open.is_some();
+                self.halted_refusal_fits(id, RequestType::Modify) && queued
+            }
             RejectReason::Shutdown | RejectReason::NotSent if front == Some(Front::Replace(id)) => {
                 if reason == RejectReason::Shutdown {
                     self.shutdown_seen = true;
@@ -526,7 +532,8 @@ impl Auditor {
             | RejectReason::MaxPosition
             | RejectReason::MaxDailyNotional
             | RejectReason::MaxOpenOrders
-            | RejectReason::TooManySymbols => false,
+            | RejectReason::TooManySymbols
+            | RejectReason::Halted => false,
             // The cancel waited in line when the order's life ended (the record before).
             RejectReason::OrderEnded => {
                 self.owing.take_if(|w| (w.0, w.1) == (id, RequestType::Cancel)).is_some()

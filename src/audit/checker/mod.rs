@@ -110,6 +110,8 @@ pub struct Auditor {
     risk: Option<RiskModel>,
     /// The last logon continued the session a restart interrupted.
     logon_continues: bool,
+    /// Trading is halted: a `halted` record without its `resumed`.
+    halted: bool,
 }
 
 impl Auditor {
@@ -143,6 +145,7 @@ impl Auditor {
             exchange: ExchangeState::Silent { sends: None },
             risk: None,
             logon_continues: false,
+            halted: false,
         }
     }
 
@@ -302,6 +305,8 @@ impl Auditor {
     fn dispatch(&mut self, r: &EventRecord, e: Event) {
         match e {
             Event::Logon => self.on_logon(r),
+            // The kill switch: the `risk` rule follows it (`risk_rules.rs`).
+            Event::Halted | Event::Resumed => {}
             Event::Logout => self.on_logout(r),
             Event::Queued { order } => self.on_queued(r, &order),
             Event::Sent { order, .. } => self.on_sent(r, &order),
@@ -411,6 +416,8 @@ fn after_session_ended(kind: EventKind) -> bool {
         | EventKind::CancelRejected
         | EventKind::Expired
         | EventKind::UnexpectedReport
+        | EventKind::Halted
+        | EventKind::Resumed
         | EventKind::SyncFailed => true,
         EventKind::Logon
         | EventKind::Queued
@@ -455,6 +462,8 @@ fn after_shutdown_logout(kind: EventKind) -> bool {
         | EventKind::CancelSent
         | EventKind::ReplaceQueued
         | EventKind::ReplaceSent
+        | EventKind::Halted
+        | EventKind::Resumed
         | EventKind::ClockStep => false,
     }
 }

@@ -285,6 +285,11 @@ impl Auditor {
                     && self.orders.get(id).is_none()
                     && self.risk_refusal_fits(r, o, reason)
             }
+            // The kill switch: the queue rejected at the halt, or a New refused while halted.
+            RejectReason::Halted => {
+                let queued = self.orders.front() == Some(Front::New(id));
+                self.halted_refusal_fits(id, RequestType::New) && (queued || valid.is_ok())
+            }
             RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::New),
             RejectReason::NotSent => {
                 if self.orders.front() == Some(Front::New(id)) {

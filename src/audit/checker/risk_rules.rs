@@ -1,6 +1,7 @@
 //! The `risk` rule: every order taken or modified within the configured limits, every refusal
 //! for a limit the one the limits give (`audit/risk.rs` is the model they are judged on).
 
+use crate::audit::orders::Front;
 use crate::model::{OrderRequest, RejectReason, RequestType, ResponseType};
 use crate::record::{Event, EventRecord};
 
@@ -28,6 +29,8 @@ fn order_of(e: &Event) -> Option<u64> {
         Event::Fill { order_id, .. } => Some(*order_id),
         Event::Logon
         | Event::Logout
+        | Event::Halted
+        | Event::Resumed
         | Event::UnmatchedResponse { .. }
         | Event::ClockStep { .. }
         | Event::Recovered { .. }
@@ -72,10 +75,75 @@ impl Auditor {
         true
     }
 
+    /// Whether a `halted` refusal of order `id`'s `request` fits: only while halted. The queue
+    /// is rejected at the halt, oldest first: a New or a replace at its front leaves it.
+    pub(super) fn halted_refusal_fits(&mut self, id: u64, request: RequestType) -> bool {
+        let expected = match request {
+            RequestType::Modify => Front::Replace(id),
+            RequestType::New => Front::New(id),
+            RequestType::Cancel | RequestType::Unknown => return false,
+        };
+        if self.orders.front() == Some(expected) {
+            self.leave_front(expected);
+        }
+        self.halted
+    }
+
+    /// The kill switch: between a `halted` record and its `resumed`, nothing but cancels is
+    /// queued or sent (no New, no replace, no modify).
+    fn on_halt_rule(&mut self, r: &EventRecord, e: &Event) {
+        let taken = match e {
+            Event::Halted => {
+                self.halted = true;
+                return;
+            }
+            Event::Resumed => {
+                self.halted = false;
+                return;
+            }
+            Event::Queued { order } | Event::Sent { order, .. } => Some(("a New", order.order_id)),
+            Event::Modified { order } => Some(("a modify", order.order_id)),
+            Event::ReplaceQueued { order } | Event::ReplaceSent { order, .. } => {
+                Some(("a replace", order.order_id))
+            }
+            Event::Logon
+            | Event::Logout
+            | Event::Cancelled { .. }
+            | Event::Rejected { .. }
+            | Event::Response { .. }
+            | Event::UnmatchedResponse { .. }
+            | Event::Unanswered { .. }
+            | Event::ClockStep { .. }
+            | Event::Recovered { .. }
+            | Event::SyncFailed
+            | Event::ExchangeSession(_)
+            | Event::Execution { .. }
+            | Event::ExchangeReject { .. }
+            | Event::CancelQueued { .. }
+            | Event::CancelSent { .. }
+            | Event::Fill { .. }
+            | Event::VenueCancelled { .. }
+            | Event::Replaced { .. }
+            | Event::CancelRejected { .. }
+            | Event::Expired { .. }
+            | Event::UnexpectedReport { .. }
+            | Event::Unfit(_) => None,
+        };
+        if let Some((what, id)) = taken {
+            self.count(Rule::Risk);
+            if self.halted {
+                self.fail(Rule::Risk, r.seq, Some(id), || {
+                    format!("{what} of order {id} taken while trading is halted (only cancels go out)")
+                });
+            }
+        }
+    }
+
     /// The risk model after record `r` (event `e`), which the other rules have checked: an
     /// order taken or modified is judged first, then booked; fills move positions; an order
     /// the lifecycle no longer holds releases its booking.
     pub(super) fn on_risk(&mut self, r: &EventRecord, e: &Event) {
+        self.on_halt_rule(r, e);
         let Some(model) = &mut self.risk else { return };
         let mut broke = None;
         match e {
@@ -119,6 +187,8 @@ impl Auditor {
             Event::Replaced { order, .. } => model.settled(order.order_id, Some(order)),
             Event::CancelRejected { order, .. } => model.settled(order.order_id, None),
             Event::Logon
+            | Event::Halted
+            | Event::Resumed
             | Event::Response { response: ResponseType::Accept, .. }
             | Event::Queued { .. }
             | Event::Sent { .. }
