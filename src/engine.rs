@@ -28,8 +28,8 @@
 //!
 //! A New order is checked in this order: fields (`invalid_price`, `invalid_qty`, `invalid_side`),
 //! `outside_window` (`shutdown` once the engine is stopping), `journal_full`,
-//! `duplicate_order_id`, then the pre-trade risk limits when `[risk]` sets any
-//! ([`crate::risk`]: one reason per limit); then it is sent at once if the queue is empty and the throttle allows,
+//! `duplicate_order_id`, `halted` (the kill switch, [`Engine::halt`]), then the pre-trade risk
+//! limits when `[risk]` sets any ([`crate::risk`]: one reason per limit); then it is sent at once if the queue is empty and the throttle allows,
 //! else queued (`queue_full` if the queue is at capacity). A new order never overtakes a queued
 //! one. Sending also pauses while `max_in_flight` orders are unanswered, the sink is out of
 //! room, or the exchange is not [ready](Exchange::ready) (a FIX session logging on or
@@ -338,6 +338,7 @@ impl EngineBuilder {
             cancels: std::collections::VecDeque::with_capacity(cfg.capacities.max_working_orders.get()),
             risk: cfg.risk.as_ref().map(Risk::new),
             halted: false,
+            guarded: cfg.risk.is_some(),
             switch: self.switch,
             logon: cfg.session.logon.clone(),
             logout: cfg.session.logout.clone(),
@@ -383,6 +384,9 @@ pub struct Engine<E: Exchange, S: EventSink> {
     risk: Option<Risk>,
     /// Trading is halted (the kill switch): News and Modifies are refused, cancels go out.
     halted: bool,
+    /// Risk limits are set or trading is halted: a New or Modify has more to pass than its
+    /// fields and the session (one test on the paths without either).
+    guarded: bool,
     /// The kill switch's handle, when one was handed out.
     switch: Option<HaltSwitch>,
     stats: EngineStats,
@@ -523,8 +527,6 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             Err(reason)
         } else if let Some(reason) = self.phase.refuses_sending() {
             Err(reason)
-        } else if self.halted {
-            Err(RejectReason::Halted)
         } else if !self.sink.has_room() {
             Err(RejectReason::JournalFull)
         } else if self.queue.contains(o.order_id) {
@@ -540,12 +542,17 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let Some(vacancy) = self.open.vacancy(o.order_id) else {
             return self.reject(&o, RequestType::New, RejectReason::DuplicateOrderId, now, producer);
         };
-        // The risk limits, when set: checked and, passed, the order booked (released if it
-        // is not taken after all).
-        if let Some(risk) = &mut self.risk
-            && let Err(reason) = risk.take_new(&o)
-        {
-            return self.reject(&o, RequestType::New, reason, now, producer);
+        // The kill switch, then the risk limits when set: checked and, passed, the order
+        // booked (released if it is not taken after all). One test of `guarded` without either.
+        if self.guarded {
+            let verdict = match &mut self.risk {
+                _ if self.halted => Err(RejectReason::Halted),
+                Some(risk) => risk.take_new(&o),
+                None => Ok(()),
+            };
+            if let Err(reason) = verdict {
+                return self.reject(&o, RequestType::New, reason, now, producer);
+            }
         }
         if self.queue.is_empty()
             && self.cancels.is_empty()
@@ -612,7 +619,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if self.halted {
             return;
         }
-        self.halted = true;
+        (self.halted, self.guarded) = (true, true);
         self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Halted));
         self.reject_queue(RejectReason::Halted, now);
         self.cancel_all_working(now);
@@ -622,7 +629,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if !self.halted {
             return;
         }
-        self.halted = false;
+        (self.halted, self.guarded) = (false, self.risk.is_some());
         self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Resumed));
     }
 

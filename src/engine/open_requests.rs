@@ -37,18 +37,18 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     #[inline]
     pub(super) fn on_modify(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
         let id = o.order_id;
-        if self.halted {
-            return self.reject(&o, RequestType::Modify, RejectReason::Halted, now, p);
-        }
         // A queued order, or a replace waiting in the queue, is rewritten in place (a replace
         // never to what is filled).
         if let Some(q) = self.queue.get_mut(id) {
             if q.replace && self.open.get(id).is_some_and(|x| o.qty <= x.life.cum_qty()) {
                 return self.reject(&o, RequestType::Modify, RejectReason::ReplaceBelowFilled, now, p);
             }
-            let q = if self.risk.is_none() {
+            let q = if !self.guarded {
                 q
             } else {
+                if self.halted {
+                    return self.reject(&o, RequestType::Modify, RejectReason::Halted, now, p);
+                }
                 let (replace, old) = (q.replace, q.order);
                 if let Err(reason) = self.book_queued_modify(&o, replace, old) {
                     return self.reject(&o, RequestType::Modify, reason, now, p);
@@ -60,6 +60,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             let order = q.order;
             self.stats.modified += 1;
             return self.emit_at(now, p, Event::Modified { order });
+        }
+        if self.halted && self.open.contains(id) {
+            // The kill switch: no Modify of an open order, whatever it waits for.
+            return self.reject(&o, RequestType::Modify, RejectReason::Halted, now, p);
         }
         let open = self.open.get(id).map(|x| (x.waiting, x.life.may_replace(o.qty), x.order));
         let reason = match open {

@@ -223,7 +223,7 @@ impl EngineBuilder {
         engine.emit(EventRecord::new(wall_now, Event::Recovered { queued, open }));
         // A halt survives the crash: the restarted engine is halted (and its switch says so).
         if state.halted {
-            engine.halted = true;
+            (engine.halted, engine.guarded) = (true, true);
             if let Some(switch) = &engine.switch {
                 switch.halt();
             }
