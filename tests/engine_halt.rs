@@ -154,3 +154,34 @@ fn the_audit_fails_an_order_sent_while_halted_and_a_halted_refusal_without_a_hal
     assert_eq!(audited(&c, &records).broken(), [Rule::Fates]);
     rig.poll();
 }
+
+#[test]
+fn halt_and_resume_lines_in_a_scenario() {
+    let c = cfg();
+    let valid = c.validate().expect("valid");
+    let text = "@0 new id=1 sym=7 side=B px=10 qty=5\n@1 response id=1 accept\n@2 new id=2 sym=7 side=B px=10 qty=5\n\
+                @3 new id=3 sym=7 side=B px=10 qty=5\n@4 halt\n@5 new id=4 sym=7 side=B px=10 qty=5\n\
+                @600 cancelled id=1\n@700 resume\n@800 new id=5 sym=7 side=B px=10 qty=5\n";
+    let scenario = oms::replay::parse_scenario(text).expect("parses");
+    let start = wall("2026-11-23T10:00:00Z");
+    let report =
+        oms::replay::replay(&valid, &scenario, start, None, oms::MemorySink::default()).expect("runs");
+    let events = report.sink.events();
+    let kinds: Vec<K> = events.iter().map(|r| r.kind).collect();
+    assert!(kinds.contains(&K::Halted) && kinds.contains(&K::Resumed), "{kinds:?}");
+    let reasons =
+        |id| -> Vec<R> { events.iter().filter(|r| r.order_id == id).filter_map(|r| r.reason).collect() };
+    // Order 3 waited for the throttle (2/s, burst 2): rejected with the queue; 4 refused.
+    assert_eq!((reasons(3), reasons(4), reasons(5)), (vec![R::Halted], vec![R::Halted], vec![]));
+    let cancels: Vec<u64> = events.iter().filter(|r| r.kind == K::CancelSent).map(|r| r.order_id).collect();
+    assert_eq!(cancels, [1]);
+    let sent: Vec<u64> = events.iter().filter(|r| r.kind == K::Sent).map(|r| r.order_id).collect();
+    assert_eq!(sent, [1, 2, 5]);
+    let report = oms::audit::audit(
+        events,
+        &valid.engine.session.window,
+        &valid.engine.throttle,
+        AuditOptions::VIRTUAL_TIME,
+    );
+    assert!(report.is_clean(), "{report}");
+}
