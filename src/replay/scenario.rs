@@ -129,7 +129,7 @@ pub enum Verbs {
 }
 
 impl Verbs {
-    /// The verbs taken, in words (`new, modify, cancel or advance`).
+    /// The verbs taken, in words (`new, modify, cancel, advance, halt or resume`).
     fn list(self) -> &'static str {
         match self {
             Verbs::All => {
@@ -147,7 +147,7 @@ impl Verbs {
 /// ```
 /// use oms::replay::{parse_scenario_line_for, Verbs};
 /// let e = parse_scenario_line_for("@0 buy id=1", 1, Verbs::Requests).unwrap_err();
-/// assert!(e.message.ends_with("(expected new, modify, cancel or advance)"));
+/// assert!(e.message.ends_with("(expected new, modify, cancel, advance, halt or resume)"));
 /// assert!(parse_scenario_line_for("@0 response id=1 accept", 1, Verbs::Requests).is_err());
 /// assert!(parse_scenario_line_for("@0 fill id=1 qty=1 px=1", 1, Verbs::Requests).is_err());
 /// ```
