@@ -45,6 +45,8 @@
 //! reset_on_logon = false         # default false
 //! [exchange.symbols]             # optional: Symbol (55) per symbol id; others go as the id
 //! 1 = "RELIANCE"
+//! [risk]                         # optional: pre-trade limits (`config/risk.rs`)
+//! max_order_qty = 10000
 //! ```
 //!
 //! Every problem is reported at once, each with its line: unknown sections and keys, values of
@@ -85,6 +87,9 @@ pub struct Config {
     pub engine: EngineConfig,
     /// The exchange: the simulated one (the default) or a FIX session.
     pub exchange: ExchangeConfig,
+    /// Pre-trade risk limits; none without the section.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskConfig>,
 }
 
 /// One problem with one field.
@@ -263,9 +268,18 @@ impl Config {
         let journal = self.journal.validate(&mut p);
         let (capacities, runner) = self.engine.validate(&mut p);
         let (exchange, fix) = self.exchange.validate(&self.session, &mut p);
+        let risk = match &self.risk {
+            Some(r) => r.validate(&mut p).map(Some),
+            None => Some(None),
+        };
         let all = (|| {
             Some(ValidConfig {
-                engine: EngineSettings { session: session?, throttle: throttle?, capacities: capacities? },
+                engine: EngineSettings {
+                    session: session?,
+                    throttle: throttle?,
+                    capacities: capacities?,
+                    risk: risk?,
+                },
                 journal: journal?,
                 runner: runner?,
                 exchange: exchange?,
@@ -273,6 +287,17 @@ impl Config {
             })
         })();
         p.finish(all)
+    }
+
+    /// The pre-trade risk limits of `[risk]` (none without the section): what an audit checks
+    /// orders against besides [`Config::rules`].
+    pub fn risk_rules(&self) -> Result<Option<crate::risk::RiskSettings>, ConfigError> {
+        let mut p = Problems::default();
+        let risk = match &self.risk {
+            Some(r) => r.validate(&mut p).map(Some),
+            None => Some(None),
+        };
+        p.finish(risk)
     }
 
     /// Just the rules the engine enforces, the trading window and the throttle: what a journal's
@@ -363,6 +388,15 @@ impl ParsedConfig {
         }
     }
 
+    /// [`Config::risk_rules`], with the keys that could not be read, as [`validate`](Self::validate).
+    pub fn risk_rules(&self) -> Result<Option<crate::risk::RiskSettings>, ConfigError> {
+        match self.config.risk_rules() {
+            Ok(rules) if self.problems.is_empty() => Ok(rules),
+            Ok(_) => Err(self.error(Vec::new())),
+            Err(e) => Err(self.error(e.problems().to_vec())),
+        }
+    }
+
     /// Every problem, sorted by line: the reading's, then `values` (a value problem of a key
     /// that could not be read is about its default, and left out).
     fn error(&self, values: Vec<Problem>) -> ConfigError {
@@ -384,12 +418,14 @@ mod engine;
 mod exchange;
 mod journal;
 mod parse;
+mod risk;
 mod session;
 mod throttle;
 
 pub use engine::{EngineConfig, MAX_LIVE_ORDERS, MAX_RING_CAPACITY};
 pub use exchange::ExchangeConfig;
 pub use journal::{JournalConfig, MAX_PREPARE_RECORDS, MAX_SEGMENT_BYTES, SyncValue};
+pub use risk::{LimitsConfig, MAX_RISK_SYMBOLS, RiskConfig};
 pub use session::SessionConfig;
 pub use throttle::{MAX_SLIDING_WINDOW_RATE, ThrottleConfig};
 

@@ -28,7 +28,8 @@
 //!
 //! A New order is checked in this order: fields (`invalid_price`, `invalid_qty`, `invalid_side`),
 //! `outside_window` (`shutdown` once the engine is stopping), `journal_full`,
-//! `duplicate_order_id`; then it is sent at once if the queue is empty and the throttle allows,
+//! `duplicate_order_id`, `halted` (the kill switch, [`Engine::halt`]), then the pre-trade risk
+//! limits when `[risk]` sets any ([`crate::risk`]: one reason per limit); then it is sent at once if the queue is empty and the throttle allows,
 //! else queued (`queue_full` if the queue is at capacity). A new order never overtakes a queued
 //! one. Sending also pauses while `max_in_flight` orders are unanswered, the sink is out of
 //! room, or the exchange is not [ready](Exchange::ready) (a FIX session logging on or
@@ -49,6 +50,7 @@ pub use crate::queue::QueuedOrder;
 use crate::record::{Event, EventRecord};
 pub use crate::ring::Inbound;
 use crate::ring::{InboundResponse, Producer, Requests, Responder, Responses, request_ring, response_ring};
+use crate::risk::{Risk, RiskSettings, booking};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
 use crate::window::{SessionSettings, TradingWindow, WindowSpan};
@@ -61,7 +63,7 @@ mod recover;
 mod shutdown;
 mod timers;
 
-pub use recover::{RecoverError, RecoveredState};
+pub use recover::{RecoverError, RecoveredState, SymbolFills};
 
 /// What an engine is built from: the rules it enforces and the sizes of its tables. Produced by
 /// [`Config::validate`](crate::config::Config::validate) as `ValidConfig::engine`.
@@ -73,6 +75,8 @@ pub struct EngineSettings {
     pub throttle: ThrottleSettings,
     /// Ring and table sizes.
     pub capacities: Capacities,
+    /// Pre-trade risk limits (none: no check).
+    pub risk: Option<RiskSettings>,
 }
 
 /// Ring and table sizes, all allocated when the engine is built.
@@ -236,6 +240,29 @@ fn room_for_new(awaiting: usize, full: bool, capacities: &Capacities) -> bool {
 /// `Engine::timer_ns` when no logon or logout is ahead.
 const NO_TIMER: u64 = u64::MAX;
 
+/// The kill switch as a handle any thread may hold ([`EngineBuilder::halt_switch`]): `halt`
+/// asks the engine to halt trading, `resume` to resume it; the engine reads the handle once
+/// per loop turn and journals each change as one decision ([`Engine::halt`]).
+#[derive(Clone, Debug, Default)]
+pub struct HaltSwitch(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl HaltSwitch {
+    /// Asks the engine to halt trading.
+    pub fn halt(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Asks the engine to resume trading.
+    pub fn resume(&self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether a halt is asked for.
+    pub fn is_halted(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// Assembles an engine: hands out producer handles, then [`EngineBuilder::build`].
 pub struct EngineBuilder {
     cfg: EngineSettings,
@@ -244,6 +271,7 @@ pub struct EngineBuilder {
     responses: Vec<Responses>,
     /// Rung by every producer and responder after a push (wakes a sleeping engine thread).
     bell: Arc<Doorbell>,
+    switch: Option<HaltSwitch>,
 }
 
 impl EngineBuilder {
@@ -253,8 +281,15 @@ impl EngineBuilder {
         let bell = Arc::new(Doorbell::new());
         let (responder, responses) =
             response_ring(cfg.capacities.ring_capacity.get(), clock.quanta().clone(), bell.clone());
-        let responses = vec![responses];
-        (EngineBuilder { cfg: cfg.clone(), clock, inputs: Vec::new(), responses, bell }, responder)
+        let builder = EngineBuilder {
+            cfg: cfg.clone(),
+            clock,
+            inputs: Vec::new(),
+            responses: vec![responses],
+            bell,
+            switch: None,
+        };
+        (builder, responder)
     }
 
     /// Another response handle with its own ring, for an exchange adapter that answers from
@@ -285,6 +320,12 @@ impl EngineBuilder {
         Ok(producer)
     }
 
+    /// The kill switch of the engine being built, as a handle for any thread (the same switch
+    /// each call).
+    pub fn halt_switch(&mut self) -> HaltSwitch {
+        self.switch.get_or_insert_with(HaltSwitch::default).clone()
+    }
+
     /// The engine's clock (to share with an exchange adapter that stamps times).
     pub fn clock(&self) -> &EngineClock {
         &self.clock
@@ -306,6 +347,10 @@ impl EngineBuilder {
             queue: PendingQueue::with_capacity(cfg.capacities.max_queued_orders.get()),
             open: OpenOrders::with_capacity(cfg.capacities.max_working_orders.get()),
             cancels: std::collections::VecDeque::with_capacity(cfg.capacities.max_working_orders.get()),
+            risk: cfg.risk.as_ref().map(Risk::new),
+            halted: false,
+            guarded: cfg.risk.is_some(),
+            switch: self.switch,
             logon: cfg.session.logon.clone(),
             logout: cfg.session.logout.clone(),
             window,
@@ -349,6 +394,15 @@ pub struct Engine<E: Exchange, S: EventSink> {
     /// Cancels of open orders waiting for a permit, oldest first (order id, the producer whose
     /// Cancel it is): they go ahead of the queue. At most one per open order (pre-allocated).
     cancels: std::collections::VecDeque<(u64, u16)>,
+    /// The risk limits' books, when limits are set.
+    risk: Option<Risk>,
+    /// Trading is halted (the kill switch): News and Modifies are refused, cancels go out.
+    halted: bool,
+    /// Risk limits are set or trading is halted: a New or Modify has more to pass than its
+    /// fields and the session (one test on the paths without either).
+    guarded: bool,
+    /// The kill switch's handle, when one was handed out.
+    switch: Option<HaltSwitch>,
     stats: EngineStats,
     cfg: EngineSettings,
     /// What the exchange's reports have had on standard error this second (cold).
@@ -391,6 +445,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// One loop turn (see the module docs). Returns how many messages and sends it handled.
     pub fn poll(&mut self) -> usize {
         let now = self.tick();
+        if let Some(switch) = &self.switch
+            && switch.is_halted() != self.halted
+        {
+            self.switched(now);
+        }
         let (mut work, now) = self.dispatch(now);
         for i in 0..self.responses.len() {
             for _ in 0..BATCH {
@@ -497,6 +556,18 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let Some(vacancy) = self.open.vacancy(o.order_id) else {
             return self.reject(&o, RequestType::New, RejectReason::DuplicateOrderId, now, producer);
         };
+        // The kill switch, then the risk limits when set: checked and, passed, the order
+        // booked (released if it is not taken after all). One test of `guarded` without either.
+        if self.guarded {
+            let verdict = match &mut self.risk {
+                _ if self.halted => Err(RejectReason::Halted),
+                Some(risk) => risk.take_new(&o),
+                None => Ok(()),
+            };
+            if let Err(reason) = verdict {
+                return self.reject(&o, RequestType::New, reason, now, producer);
+            }
+        }
         if self.queue.is_empty()
             && self.cancels.is_empty()
             && room_for_new(vacancy.awaiting(), vacancy.is_full(), &self.cfg.capacities)
@@ -511,8 +582,74 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
             self.emit_at(now, producer, Event::Queued { order: o });
         } else {
+            self.risk_close(&o, booking(o.price, o.qty));
             self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
         }
+    }
+
+    /// An order that booked `held` against the risk limits is no longer open.
+    #[inline(always)]
+    fn risk_close(&mut self, o: &OrderRequest, held: (u64, f64)) {
+        if let Some(risk) = &mut self.risk {
+            risk.close(o.symbol_id, o.side, held);
+        }
+    }
+
+    /// Halts trading (the kill switch), in one journaled decision: a `halted` record, the queue
+    /// rejected `halted` (New orders and replaces, oldest first), and a cancel of every working
+    /// order lined up (the engine's own, producer 65535), which the dispatch sends ahead of
+    /// everything, within the throttle; an order that becomes working later is cancelled too.
+    /// Until [`Engine::resume`], every New and Modify is refused `halted`; Cancels still go out.
+    /// Nothing happens if trading is halted already.
+    pub fn halt(&mut self) {
+        if let Some(switch) = &self.switch {
+            switch.halt();
+        }
+        let now = self.tick();
+        self.halt_at(now);
+    }
+
+    /// Resumes trading after a halt (a `resumed` record); nothing happens if it is not halted.
+    pub fn resume(&mut self) {
+        if let Some(switch) = &self.switch {
+            switch.resume();
+        }
+        let now = self.tick();
+        self.resume_at(now);
+    }
+
+    /// The kill switch's handle changed: halt or resume as it says. Out of line: rare.
+    #[cold]
+    #[inline(never)]
+    fn switched(&mut self, now: u64) {
+        match self.switch.as_ref().map(HaltSwitch::is_halted) {
+            Some(true) => self.halt_at(now),
+            Some(false) => self.resume_at(now),
+            None => {}
+        }
+    }
+
+    fn halt_at(&mut self, now: u64) {
+        if self.halted {
+            return;
+        }
+        (self.halted, self.guarded) = (true, true);
+        self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Halted));
+        self.reject_queue(RejectReason::Halted, now);
+        self.cancel_all_working(now);
+    }
+
+    fn resume_at(&mut self, now: u64) {
+        if !self.halted {
+            return;
+        }
+        (self.halted, self.guarded) = (false, self.risk.is_some());
+        self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Resumed));
+    }
+
+    /// Whether trading is halted (the kill switch).
+    pub fn is_halted(&self) -> bool {
+        self.halted
     }
 
     /// Whether anything but the throttle stops a New order's send right now (`on_new` asks
@@ -539,8 +676,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     }
 
     /// Sends `o`, whose record in the open-order table was just made (`tracked`) or failed.
-    /// Always inlined: out of line, its call (five arguments, the order by value) costs more
-    /// than its body on the path of a New order sent at once.
+    /// Always inlined: out of line, the New path pays a call and its frame (five arguments, the
+    /// order by value), and the inliner weighs the rest of the turn differently
+    /// (`benches/instructions.rs`: 10 to 170 instructions per order).
     #[inline(always)]
     fn send_tracked(&mut self, tracked: bool, o: OrderRequest, arrival_ns: u64, now: u64, producer: u16) {
         // Cannot fail: the callers check that the table has room (`can_send_now`), and `on_new`
@@ -548,15 +686,24 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         debug_assert!(tracked, "order {} to be sent with the open-order table full", o.order_id);
         if !tracked {
             // A release build keeps the order from the exchange and gives it a fate.
-            return self.reject(&o, RequestType::New, RejectReason::QueueFull, now, producer);
+            return self.not_sent(&o, RejectReason::QueueFull, now, producer);
         }
         if self.exchange.send(&o).is_err() {
             // Nothing went out: the order is not at the exchange, and its fate is this reject.
             let _ = self.open.remove(o.order_id);
-            return self.reject(&o, RequestType::New, RejectReason::NotSent, now, producer);
+            return self.not_sent(&o, RejectReason::NotSent, now, producer);
         }
         self.stats.sent += 1;
         self.emit_at(now, producer, Event::Sent { order: o, in_oms_ns: now.saturating_sub(arrival_ns) });
+    }
+
+    /// New order `o`, taken, did not go out: it is rejected `reason` and no longer open. Out of
+    /// line: rare, and the send path stays small.
+    #[cold]
+    #[inline(never)]
+    fn not_sent(&mut self, o: &OrderRequest, reason: RejectReason, now: u64, producer: u16) {
+        self.risk_close(o, booking(o.price, o.qty));
+        self.reject(o, RequestType::New, reason, now, producer);
     }
 
     /// Sends queued orders, oldest first, while everything allows, at most [`BATCH`] in one call.

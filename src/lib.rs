@@ -34,6 +34,7 @@ pub mod record;
 pub mod recovery;
 pub mod replay;
 mod ring;
+pub mod risk;
 pub mod runner;
 pub mod sink;
 mod slab;

@@ -321,6 +321,8 @@ impl Lifecycle {
             // session's own records move no order.
             Event::Logon
             | Event::Logout
+            | Event::Halted
+            | Event::Resumed
             | Event::UnmatchedResponse { .. }
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -341,15 +343,18 @@ impl Lifecycle {
             // A cancel or replace that waited when its order's life ended (the record before
             // ended it, and the replace with it); a waiting cancel's line entry is skipped.
             RequestType::Cancel | RequestType::Modify if reason == RejectReason::OrderEnded => Step::Fate,
-            // A queued order is rejected only at a logout or a shutdown (the queue, oldest
-            // first), or when the exchange does not take it as it leaves the queue's front; a
+            // A queued order is rejected only at a logout, a shutdown or a halt (the queue,
+            // oldest first), or when the exchange does not take it as it leaves the queue's front; a
             // New rejected for its own reasons (a duplicate of a queued id among them) never
             // touches the queue.
             RequestType::New
                 if front.is_some_and(|q| !q.replace)
                     && matches!(
                         reason,
-                        RejectReason::SessionEnded | RejectReason::Shutdown | RejectReason::NotSent
+                        RejectReason::SessionEnded
+                            | RejectReason::Shutdown
+                            | RejectReason::NotSent
+                            | RejectReason::Halted
                     ) =>
             {
                 self.unqueue(id);
@@ -360,7 +365,10 @@ impl Lifecycle {
                 let cum = self.open.get(&id).map_or(0, |x| x.life.cum_qty());
                 let pointless = self.queued_replace(id).is_some_and(|q| q.qty <= cum);
                 let ends = match reason {
-                    RejectReason::SessionEnded | RejectReason::Shutdown | RejectReason::NotSent => at_front,
+                    RejectReason::SessionEnded
+                    | RejectReason::Shutdown
+                    | RejectReason::NotSent
+                    | RejectReason::Halted => at_front,
                     // A fill made the waiting replace pointless: dropped at once. (A new Modify
                     // asking for that little is refused with the replace left as it was.)
                     RejectReason::ReplaceBelowFilled => pointless,

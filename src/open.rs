@@ -31,6 +31,10 @@ pub struct OpenOrder {
     pub wait_ns: u64,
     /// The producer whose Cancel waits (its records carry it).
     pub wait_producer: u16,
+    /// What it books against the risk limits (quantity, notional) while a replace of it is
+    /// taken and not answered: the larger of its two versions; `(0, 0.0)` otherwise (it books
+    /// its live version). See [`crate::risk`] and [`OpenOrder::held`].
+    pub booked: (u64, f64),
 }
 
 impl OpenOrder {
@@ -46,7 +50,15 @@ impl OpenOrder {
             waiting: Waiting::Nothing,
             wait_ns: 0,
             wait_producer: 0,
+            booked: (0, 0.0),
         }
+    }
+
+    /// What it books against the risk limits: `booked`, or else its live version's leaves
+    /// (quantity less filled) at its price.
+    #[inline]
+    pub fn held(&self) -> (u64, f64) {
+        crate::risk::held(self.booked, self.life.price(), self.life.qty().saturating_sub(self.life.cum_qty()))
     }
 
     /// The order as it is live: the live version's price and quantity.
@@ -66,6 +78,7 @@ impl Default for OpenOrder {
             waiting: Waiting::Nothing,
             wait_ns: 0,
             wait_producer: 0,
+            booked: (0, 0.0),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! checks, throttle, queue, open-order table, the simulated exchange on its own thread) into the
 //! memory-mapped journal, rolling over into prepared segments dozens of times, and the
 //! allocation count of the whole process (the engine's thread and the exchange's) must not move.
+//! Every risk limit is set (none refuses), so their checks and books are on the path too.
 //! Every step of an order's life is in the workload: New orders sent and queued, Modify and
 //! Cancel in the queue, acknowledgments, partial and full fills, replaces and cancels of working
 //! orders sent to the exchange and carried out. Then the same workload runs past the prepared
@@ -64,6 +65,16 @@ fn steady_state_allocates_nothing() {
     cfg.exchange.fill_ratio = 1.0;
     cfg.exchange.fill_parts = 2;
     cfg.exchange.fill_interval_us = 200;
+    // Every risk limit set (none refuses): their checks and books are on the order path too.
+    cfg.risk = Some(oms::config::RiskConfig {
+        max_order_qty: Some(1_000_000),
+        max_order_notional: Some(1e12),
+        price_band_bps: Some(1_000_000),
+        max_open_orders: Some(1 << 20),
+        max_position: Some(1 << 62),
+        max_daily_notional: Some(1e300),
+        ..oms::config::RiskConfig::default()
+    });
     let dir = tempfile::tempdir().expect("temp dir");
     cfg.journal.path = dir.path().join("oms.journal");
     cfg.journal.sync = SyncPolicy::None.into();

@@ -62,6 +62,10 @@ fn line(r: &EventRecord) -> String {
     match r.event() {
         Event::Logon => "ENGINE   LOGON      window open: orders may go to the exchange".to_string(),
         Event::Logout => "ENGINE   LOGOUT     window closed".to_string(),
+        Event::Halted => {
+            "ENGINE   HALTED     kill switch: queue rejected, working orders cancelled".to_string()
+        }
+        Event::Resumed => "ENGINE   RESUMED    trading resumed after a halt".to_string(),
         Event::ClockStep { step_ns } => {
             format!("ENGINE   CLOCK      wall clock re-anchored by {step_ns:+} ns")
         }

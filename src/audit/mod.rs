@@ -66,6 +66,7 @@ pub(crate) mod bounds;
 mod checker;
 mod orders;
 mod report;
+mod risk;
 mod rules;
 
 pub use checker::Auditor;

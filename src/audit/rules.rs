@@ -29,11 +29,14 @@ pub enum Rule {
     Responses,
     /// An order's life at the exchange follows its state machine.
     Lifecycle,
+    /// No order taken or modified beyond a configured risk limit; each refusal for a limit
+    /// is the one the limits give.
+    Risk,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 12] = [
         Rule::Records,
         Rule::Window,
         Rule::Sessions,
@@ -45,6 +48,7 @@ impl Rule {
         Rule::SessionEnd,
         Rule::Responses,
         Rule::Lifecycle,
+        Rule::Risk,
     ];
 
     /// The rule's short name (snake_case), as `oms audit` prints it.
@@ -61,6 +65,7 @@ impl Rule {
             Rule::SessionEnd => "session_end",
             Rule::Responses => "responses",
             Rule::Lifecycle => "lifecycle",
+            Rule::Risk => "risk",
         }
     }
 
@@ -77,6 +82,7 @@ impl Rule {
             Rule::SessionEnd => "logouts",
             Rule::Responses => "responses",
             Rule::Lifecycle => "cancels, replaces and answers at the exchange",
+            Rule::Risk => "orders taken, modifies and refusals for a limit",
         }
     }
 
@@ -135,6 +141,12 @@ impl Rule {
                                 fits the order's state, and an unexpected_report only one that does not; \
                                 every order the exchange accepted ends filled, cancelled, expired or \
                                 unanswered"
+                .into(),
+            Rule::Risk => "no order is taken (queued or sent) and no order modified beyond a configured \
+                           [risk] limit (order size, price band, open orders, position with the open \
+                           orders of its side, the day's notional, the number of symbols), and each \
+                           refusal for a limit names the first limit the request breaks; without \
+                           limits, nothing is refused for one"
                 .into(),
         }
     }

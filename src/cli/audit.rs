@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use crate::audit::{AuditOptions, Auditor};
 use crate::config::{Config, ParsedConfig};
 use crate::journal::Journal;
+use crate::risk::RiskSettings;
 use crate::throttle::ThrottleSettings;
 use crate::window::TradingWindow;
 
@@ -44,12 +45,16 @@ fn unusable(msg: impl std::fmt::Display) -> Result<ExitCode, CliError> {
 }
 
 /// The rules to check: from `--config`, else from the journal header.
-fn rules(a: &AuditArgs, journal: &Journal) -> Result<(TradingWindow, ThrottleSettings, String), String> {
+fn rules(
+    a: &AuditArgs,
+    journal: &Journal,
+) -> Result<(TradingWindow, ThrottleSettings, Option<RiskSettings>, String), String> {
     match &a.config {
         Some(file) => {
             let parsed = ParsedConfig::load(file).map_err(|e| e.to_string())?;
             let (w, t) = parsed.rules().map_err(|e| e.to_string())?;
-            Ok((w, t, format!("from {}", file.display())))
+            let risk = parsed.risk_rules().map_err(|e| e.to_string())?;
+            Ok((w, t, risk, format!("from {}", file.display())))
         }
         None => {
             let stored = &journal.header().meta.config_toml;
@@ -60,8 +65,10 @@ fn rules(a: &AuditArgs, journal: &Journal) -> Result<(TradingWindow, ThrottleSet
                     a.journal.display()
                 )
             };
-            let (w, t) = Config::from_toml_str(stored).and_then(|c| c.rules()).map_err(header)?;
-            Ok((w, t, "from the journal header".into()))
+            let config = Config::from_toml_str(stored).map_err(header)?;
+            let (w, t) = config.rules().map_err(header)?;
+            let risk = config.risk_rules().map_err(header)?;
+            Ok((w, t, risk, "from the journal header".into()))
         }
     }
 }
@@ -72,12 +79,12 @@ pub fn run(a: &AuditArgs) -> Result<ExitCode, CliError> {
         Ok(j) => j,
         Err(e) => return unusable(e),
     };
-    let (window, throttle, source) = match rules(a, &journal) {
+    let (window, throttle, risk, source) = match rules(a, &journal) {
         Ok(r) => r,
         Err(msg) => return unusable(msg),
     };
     let options = if a.virtual_time { AuditOptions::VIRTUAL_TIME } else { AuditOptions::LIVE };
-    let mut auditor = Auditor::new(&window, &throttle, options);
+    let mut auditor = Auditor::new(&window, &throttle, options).with_risk(risk.as_ref());
     let mut records = journal.records();
     for r in &mut records {
         match r {

@@ -169,6 +169,7 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     let journal_watch = writer.watch();
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
     let producers: Result<Vec<_>, _> = (0..input.producers()).map(|_| builder.producer()).collect();
+    input.set_switch(builder.halt_switch());
     let mut producers = match producers {
         Ok(p) => p,
         Err(e) => return failed(e),
@@ -371,6 +372,10 @@ fn run_loop(
     loop {
         if signal::received() {
             return Ok(End::Clean { bad_input });
+        }
+        // SIGUSR1 / SIGUSR2: the kill switch, which the engine reads at its next turn.
+        if let (Some(halt), Some(switch)) = (signal::switch_asked(), input.halt_switch()) {
+            if halt { switch.halt() } else { switch.resume() }
         }
         if !handle.is_running() {
             return Err(CliError::Output {

@@ -109,6 +109,8 @@ impl Stats {
             // a journal.)
             Event::Logon
             | Event::Logout
+            | Event::Halted
+            | Event::Resumed
             | Event::Queued { .. }
             | Event::VenueCancelled { solicited: false, .. }
             | Event::CancelQueued { .. }

@@ -15,7 +15,9 @@ use std::fmt;
 use serde::de::{DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::{Config, EngineConfig, ExchangeConfig, JournalConfig, Problem, SessionConfig, ThrottleConfig};
+use super::{
+    Config, EngineConfig, ExchangeConfig, JournalConfig, Problem, RiskConfig, SessionConfig, ThrottleConfig,
+};
 
 /// Where each section and key of the text is: line numbers by dotted path.
 #[derive(Clone, Debug, Default)]
@@ -98,6 +100,7 @@ pub(super) fn read(text: &str) -> Result<Read, toml::de::Error> {
             "journal" => reader.section::<JournalConfig>(&name, section),
             "engine" => reader.section::<EngineConfig>(&name, section),
             "exchange" => reader.section::<ExchangeConfig>(&name, section),
+            "risk" => reader.section::<RiskConfig>(&name, section),
             // A section of `Config` this list does not name yet: checked whole, below.
             _ => {}
         }
@@ -358,7 +361,7 @@ mod tests {
 
     #[test]
     fn field_names_come_from_the_structs() {
-        assert_eq!(keys_of::<Config>(), ["session", "throttle", "journal", "engine", "exchange"]);
+        assert_eq!(keys_of::<Config>(), ["session", "throttle", "journal", "engine", "exchange", "risk"]);
         assert_eq!(keys_of::<ThrottleConfig>(), ["max_orders_per_sec", "mode", "burst"]);
     }
 

@@ -598,3 +598,47 @@ fn a_fix_exchange_needs_the_fix_feature() {
     let err = Config::from_toml_str(text).and_then(|c| c.validate()).expect_err("refused");
     assert!(err.to_string().contains("this build has no FIX session"), "{err}");
 }
+
+#[test]
+fn risk_limits_default_per_symbol_and_absent() {
+    let v = Config::default().validate().unwrap();
+    assert_eq!(v.engine.risk, None, "no [risk]: no limits");
+    assert!(!Config::default().public_toml().contains("risk"), "and the header's config is as before");
+    let text = "[risk]\nmax_order_qty = 100\nprice_band_bps = 50\nno_reference = \"refuse\"\n\
+                [risk.symbols.7]\nmax_order_qty = 5\nmax_position = 20\n";
+    let v = Config::from_toml_str(text).unwrap().validate().unwrap();
+    let risk = v.engine.risk.expect("limits");
+    assert_eq!(risk.no_reference, crate::risk::NoReference::Refuse);
+    assert_eq!(risk.max_symbols.get(), 1024);
+    assert_eq!(risk.limits(1).max_order_qty, Some(100));
+    let seven = risk.limits(7);
+    assert_eq!(
+        (seven.max_order_qty, seven.max_position, seven.price_band_bps),
+        (Some(5), Some(20), Some(50))
+    );
+    let round = Config::from_toml_str(&Config::from_toml_str(text).unwrap().public_toml()).unwrap();
+    assert_eq!(round.validate().unwrap().engine.risk, Some(risk), "the header keeps the limits");
+}
+
+#[test]
+fn every_risk_problem_is_reported_with_its_line() {
+    let text = "[risk]\nmax_order_qty = 0\nno_reference = \"maybe\"\nmax_symbols = 1\nmax_daily_notional = -1.0\n\
+                price_band_bps = \"wide\"\nmax_postion = 3\n[risk.symbols.x]\nmax_order_qty = 1\n\
+                [risk.symbols.2]\nmax_order_qty = 1\n[risk.symbols.3]\nmax_open_orders = 0\n";
+    let err = ParsedConfig::parse(text).unwrap().validate().unwrap_err();
+    let got: Vec<(Option<usize>, &str)> = err.problems().iter().map(|p| (p.line, p.field.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (Some(2), "risk.max_order_qty"),
+            (Some(3), "risk.no_reference"),
+            (Some(4), "risk.max_symbols"),
+            (Some(5), "risk.max_daily_notional"),
+            (Some(6), "risk.price_band_bps"),
+            (Some(7), "risk.max_postion"),
+            (Some(8), "risk.symbols.x"),
+            (Some(13), "risk.symbols.3.max_open_orders"),
+        ],
+        "{err}"
+    );
+}

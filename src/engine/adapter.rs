@@ -40,7 +40,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// The adapter's work for this turn (see the module docs); returns how much it did.
     #[inline]
     pub(super) fn poll_exchange(&mut self, now: u64) -> usize {
-        let Engine { exchange, responses, open, queue, clock, stats, sink, said, .. } = self;
+        let Engine { exchange, responses, open, queue, risk, clock, stats, sink, said, .. } = self;
         exchange.poll(now, &mut |e| {
             let order_report = matches!(e, ExchangeEvent::Execution(_) | ExchangeEvent::OrderRejected { .. });
             if order_report {
@@ -48,7 +48,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 for ring in responses.iter_mut() {
                     while let Some(r) = ring.pop() {
                         let time = clock.now_ns();
-                        let (rec, dropped) = answered(r, time, open, queue, clock, stats);
+                        let (rec, dropped) = answered(r, time, open, queue, risk, clock, stats);
                         for rec in std::iter::once(rec).chain(dropped) {
                             stats.events += 1;
                             sink.record(&rec);

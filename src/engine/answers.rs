@@ -27,6 +27,7 @@ use crate::open::{OpenOrder, OpenOrders};
 use crate::queue::PendingQueue;
 use crate::record::{Event, EventRecord};
 use crate::ring::{Answer, InboundResponse};
+use crate::risk::Risk;
 use crate::sink::EventSink;
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
@@ -38,21 +39,31 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if let Answer::Response(response) = r.answer {
             // The first answer, the most frequent: its own path, one record and nothing else
             // to record.
-            let rec = first_answered(response, r, now, &mut self.open, &self.clock, &mut self.stats);
+            let rec = first_answered(
+                response,
+                r,
+                now,
+                &mut self.open,
+                &mut self.risk,
+                &self.clock,
+                &mut self.stats,
+            );
             self.emit(rec);
-            if rec.kind == EventKind::Response && matches!(self.phase, Phase::Closing { .. }) {
+            if rec.kind == EventKind::Response && (matches!(self.phase, Phase::Closing { .. }) || self.halted)
+            {
                 self.cancel_if_working(rec.order_id, now);
             }
             return;
         }
-        let (rec, dropped) = answered(r, now, &mut self.open, &mut self.queue, &self.clock, &mut self.stats);
+        let (rec, dropped) =
+            answered(r, now, &mut self.open, &mut self.queue, &mut self.risk, &self.clock, &mut self.stats);
         self.emit(rec);
         if let Some(rec) = dropped {
             self.emit(rec);
         }
         // After the window's end, an order that became working (accepted, or its replace
         // answered) is cancelled before the Logout; a refused cancel is not sent again.
-        if matches!(self.phase, Phase::Closing { .. })
+        if (matches!(self.phase, Phase::Closing { .. }) || self.halted)
             && match rec.kind {
                 EventKind::Response | EventKind::Replaced => true,
                 EventKind::CancelRejected => rec.request == RequestType::Modify,
@@ -106,6 +117,40 @@ fn waiting_ended(
     Some(EventRecord::new(time, Event::Rejected { order, request, reason }).from_producer(producer))
 }
 
+/// What an answer `a` that fitted order `x` (now `life`) moves in the risk books: a fill moves
+/// its quantity from the order's booking to the position; a replace carried out or refused
+/// leaves the order booking its live version (a replace in flight booked the larger of the
+/// two). Returns the order's `booked` now and what it holds (which its end releases). Out of
+/// line: the answer path without limits pays one branch.
+#[inline(never)]
+fn rebook(
+    risk: &mut Risk,
+    x: &OpenOrder,
+    life: &crate::model::OrderLife,
+    a: &Answer,
+) -> ((u64, f64), (u64, f64)) {
+    let (symbol, side) = (x.order.symbol_id, x.order.side);
+    let old = x.held();
+    let booked = match *a {
+        Answer::Fill { last_qty, last_px, .. } => {
+            risk.fill(symbol, side, last_qty, last_px);
+            if x.booked == (0, 0.0) {
+                (0, 0.0)
+            } else {
+                (
+                    x.booked.0.saturating_sub(last_qty),
+                    (x.booked.1 - x.life.price() * last_qty as f64).max(0.0),
+                )
+            }
+        }
+        Answer::Replaced { .. } | Answer::CancelRejected { .. } => (0, 0.0),
+        Answer::Cancelled { .. } | Answer::Expired { .. } | Answer::Response(_) => return (x.booked, old),
+    };
+    let new = crate::risk::held(booked, life.price(), life.qty().saturating_sub(life.cum_qty()));
+    risk.rebook(symbol, side, old, new);
+    (booked, new)
+}
+
 /// The arrival of answer `r` (monotonic ns) and the wall time of its record, taken at the
 /// turn's reading `now`.
 #[inline(always)]
@@ -123,6 +168,7 @@ fn first_answered(
     r: InboundResponse,
     now: u64,
     open: &mut OpenOrders,
+    risk: &mut Option<Risk>,
     clock: &EngineClock,
     stats: &mut EngineStats,
 ) -> EventRecord {
@@ -138,7 +184,9 @@ fn first_answered(
     if response_type != ResponseType::Accept {
         // Its life ends. Nothing of it waits: a Cancel or Modify before the first answer is
         // refused `request_pending`.
-        let _ = open.remove(order_id);
+        if let (Some(x), Some(risk)) = (open.remove(order_id), risk) {
+            risk.close(x.order.symbol_id, x.order.side, x.held());
+        }
     }
     let round_trip_ns = arrival_ns.saturating_sub(sent_ns);
     let event = Event::Response { order, response: response_type, round_trip_ns };
@@ -158,11 +206,12 @@ pub(super) fn answered(
     now: u64,
     open: &mut OpenOrders,
     queue: &mut PendingQueue,
+    risk: &mut Option<Risk>,
     clock: &EngineClock,
     stats: &mut EngineStats,
 ) -> (EventRecord, Option<EventRecord>) {
     if let Answer::Response(response) = r.answer {
-        return (first_answered(response, r, now, open, clock, stats), None);
+        return (first_answered(response, r, now, open, risk, clock, stats), None);
     }
     stats.responses_in += 1;
     let (arrival_ns, time) = stamp(&r, now, clock);
@@ -241,6 +290,14 @@ pub(super) fn answered(
         stats.unexpected += 1;
         return (EventRecord::new(time, unexpected(Some(x.life.state()))), None);
     };
+    if let Some(risk) = risk {
+        let (booked, held) = rebook(risk, &x, &life, &r.answer);
+        if ended {
+            risk.close(x.order.symbol_id, x.order.side, held);
+        } else {
+            open.update(id, |o| o.booked = booked);
+        }
+    }
     let mut dropped = None;
     if ended {
         dropped = end(open, queue, id, time, stats);

@@ -45,6 +45,12 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         &self.cfg
     }
 
+    /// The risk limits' book of `symbol` (position, open orders, the day's notional), when
+    /// limits are set and the symbol has one.
+    pub fn risk_book(&self, symbol: i32) -> Option<&crate::risk::Book> {
+        self.risk.as_ref()?.book(symbol)
+    }
+
     /// Orders waiting in the queue.
     pub fn queue_len(&self) -> usize {
         self.queue.len()

@@ -23,7 +23,14 @@ use super::Engine;
 use crate::exchange::Exchange;
 use crate::model::{OrderRequest, Refusal, RejectReason, RequestType, Waiting};
 use crate::record::Event;
+use crate::risk::booking;
 use crate::sink::EventSink;
+
+/// The larger of two bookings (quantity, notional), each part on its own.
+#[inline]
+fn larger(a: (u64, f64), b: (u64, f64)) -> (u64, f64) {
+    (a.0.max(b.0), a.1.max(b.1))
+}
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// A valid Modify of order `o.order_id` to `o.price` / `o.qty`.
@@ -36,16 +43,39 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             if q.replace && self.open.get(id).is_some_and(|x| o.qty <= x.life.cum_qty()) {
                 return self.reject(&o, RequestType::Modify, RejectReason::ReplaceBelowFilled, now, p);
             }
+            let q = if !self.guarded {
+                q
+            } else {
+                if self.halted {
+                    return self.reject(&o, RequestType::Modify, RejectReason::Halted, now, p);
+                }
+                let (replace, old) = (q.replace, q.order);
+                if let Err(reason) = self.book_queued_modify(&o, replace, old) {
+                    return self.reject(&o, RequestType::Modify, reason, now, p);
+                }
+                let Some(q) = self.queue.get_mut(id) else { return };
+                q
+            };
             (q.order.price, q.order.qty) = (o.price, o.qty);
             let order = q.order;
             self.stats.modified += 1;
             return self.emit_at(now, p, Event::Modified { order });
+        }
+        if self.halted && self.open.contains(id) {
+            // The kill switch: no Modify of an open order, whatever it waits for.
+            return self.reject(&o, RequestType::Modify, RejectReason::Halted, now, p);
         }
         let open = self.open.get(id).map(|x| (x.waiting, x.life.may_replace(o.qty), x.order));
         let reason = match open {
             None => RejectReason::NotOpen,
             Some((Waiting::Nothing, Ok(()), order)) => {
                 let new = OrderRequest { price: o.price, qty: o.qty, ..order };
+                if self.risk.is_some()
+                    && self.phase.refuses_sending().is_none()
+                    && let Err(reason) = self.check_replace(&new)
+                {
+                    return self.reject(&o, RequestType::Modify, reason, now, p);
+                }
                 return self.replace(new, arrival_ns, now, p);
             }
             Some((Waiting::Cancel | Waiting::Replace, _, _)) | Some((_, Err(Refusal::Pending), _)) => {
@@ -55,6 +85,49 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             Some((_, Err(Refusal::NotOpen), _)) => RejectReason::NotOpen,
         };
         self.reject(&o, RequestType::Modify, reason, now, p)
+    }
+
+    /// Checks a Modify `o` of a queued order (`old`; a replace waiting in the queue when
+    /// `replace`) against the risk limits as the order it would become and, passed, rebooks it:
+    /// a queued New exactly as it becomes, a replace the larger of its versions.
+    fn book_queued_modify(
+        &mut self,
+        o: &OrderRequest,
+        replace: bool,
+        old: OrderRequest,
+    ) -> Result<(), RejectReason> {
+        let held =
+            if replace { self.open.get(o.order_id).map(|x| (x.life.cum_qty(), x.held())) } else { None };
+        let Some(risk) = &mut self.risk else { return Ok(()) };
+        let new = OrderRequest { price: o.price, qty: o.qty, ..old };
+        let (cum, held) = held.unwrap_or((0, booking(old.price, old.qty)));
+        let leaves = new.qty.saturating_sub(cum);
+        risk.check_modify(&new, leaves, held)?;
+        let booked =
+            if replace { larger(held, booking(new.price, leaves)) } else { booking(new.price, leaves) };
+        risk.rebook(new.symbol_id, new.side, held, booked);
+        if replace {
+            self.open.update(o.order_id, |x| x.booked = booked);
+        }
+        Ok(())
+    }
+
+    /// Checks the replace of an open order to `new` against the risk limits as the order it
+    /// would become (it is booked once it is taken: `book_replace`).
+    fn check_replace(&self, new: &OrderRequest) -> Result<(), RejectReason> {
+        let (Some(risk), Some(x)) = (&self.risk, self.open.get(new.order_id)) else { return Ok(()) };
+        risk.check_modify(new, new.qty.saturating_sub(x.life.cum_qty()), x.held())
+    }
+
+    /// The replace of an open order to `new` is taken (waiting in the queue, or sent): with
+    /// risk limits, the order books the larger of its two versions until the exchange answers.
+    #[inline]
+    fn book_replace(&mut self, new: &OrderRequest) {
+        let (Some(risk), Some(x)) = (&mut self.risk, self.open.get(new.order_id)) else { return };
+        let held = x.held();
+        let booked = larger(held, booking(new.price, new.qty.saturating_sub(x.life.cum_qty())));
+        risk.rebook(new.symbol_id, new.side, held, booked);
+        self.open.update(new.order_id, |x| x.booked = booked);
     }
 
     /// A replace of an open order to `new`: at once if nothing waits in the queue and a permit
@@ -77,6 +150,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
         self.open.update(new.order_id, |x| x.waiting = Waiting::Replace);
         self.stats.max_queue_len = self.stats.max_queue_len.max(self.queue.len() as u64);
+        self.book_replace(&new);
         self.emit_at(now, p, Event::ReplaceQueued { order: new });
     }
 
@@ -108,6 +182,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             let _ = x.life.replace_sent(new.price, new.qty);
         });
         self.stats.replaces_sent += 1;
+        self.book_replace(&new);
         self.emit_at(now, p, Event::ReplaceSent { order: new, in_oms_ns: now.saturating_sub(arrival_ns) });
     }
 
@@ -117,6 +192,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let id = o.order_id;
         match self.queue.cancel(id) {
             Some(q) if !q.replace => {
+                self.risk_close(&q.order, booking(q.order.price, q.order.qty));
                 self.stats.cancelled += 1;
                 return self.emit_at(now, p, Event::Cancelled { order: q.order });
             }

@@ -9,6 +9,9 @@
 //!
 //! - the queue, the open-order table and the cancel line are filled (a late answer still
 //!   matches, with its round trip measured from the original send);
+//! - with risk limits, their books: the positions, the day's notional and the reference prices
+//!   the fills left ([`SymbolFills`]), and every restored order booked as it was (a replace at
+//!   the exchange or waiting in the queue: the larger of its two versions);
 //! - the throttle is moved onto the engine's monotonic time ([`Throttle::rebase`]), so the
 //!   bound holds across the restart; if the engine restarts inside the window it was logged on
 //!   in, its logon continues that session ([`Throttle::continue_session`]: the bucket is not
@@ -16,6 +19,9 @@
 //! - a `recovered` record states how many orders were restored (`qty`: queued, `order_id`:
 //!   open at the exchange); the wall clock is re-anchored to the OS clock right after it, as at a logon (a
 //!   `clock_step` if it moves), so the restored times sit on the anchor the session runs on;
+//! - a halt (the kill switch) without its resume: the engine restarts halted (what the halt's
+//!   decision had still to do when the process died is done: the queue rejected `halted`, the
+//!   working orders' cancels lined up);
 //! - if the window the engine was logged on in has ended meanwhile, the restored queue is
 //!   rejected `session_ended` (the window it waited for is over; there is no session to log
 //!   out of: it died with the process), and so are the waiting cancels. Open orders
@@ -63,6 +69,25 @@ pub struct RecoveredState {
     pub logged_on_at: Option<i64>,
     /// Time of the last record (wall ns), if any.
     pub last_time_ns: Option<i64>,
+    /// What the fills left per symbol, for the risk limits' books: every symbol an order was
+    /// taken for in the journal (each has a book), in the order it was first taken.
+    pub fills: Vec<SymbolFills>,
+    /// Trading was halted (the kill switch) and not resumed: the restarted engine is halted.
+    pub halted: bool,
+}
+
+/// One symbol's fills in a journal: what the risk limits' book restores.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SymbolFills {
+    /// The symbol.
+    pub symbol: i32,
+    /// Filled buys minus filled sells, over the whole journal.
+    pub position: i64,
+    /// Notional filled since the last logon (the engine's next logon starts the day
+    /// again).
+    pub day_notional: f64,
+    /// The last fill's price.
+    pub reference: f64,
 }
 
 impl RecoveredState {
@@ -196,6 +221,13 @@ impl EngineBuilder {
         let crashed = state.logged_on_at.and_then(|t| engine.window.current(t));
         let (queued, open) = (state.queued.len() as u64, state.open.len() as u64);
         engine.emit(EventRecord::new(wall_now, Event::Recovered { queued, open }));
+        // A halt survives the crash: the restarted engine is halted (and its switch says so).
+        if state.halted {
+            (engine.halted, engine.guarded) = (true, true);
+            if let Some(switch) = &engine.switch {
+                switch.halt();
+            }
+        }
         // Anchor the wall clock to the OS clock now, as a logon does, so the restored times
         // are placed on the anchor the session runs on (the logon right after steps by next to
         // nothing, and the throttle moves with any step: `reanchor`).
@@ -205,6 +237,9 @@ impl EngineBuilder {
         throttle.rebase(u64::try_from(engine.clock.wall_ns(0)).unwrap_or(0));
         if crashed.is_some_and(|span| span.contains(wall_now)) {
             throttle.continue_session();
+            if let Some(risk) = &mut engine.risk {
+                risk.continue_day();
+            }
         }
         engine.throttle = throttle;
         for o in &state.open {
@@ -222,9 +257,25 @@ impl EngineBuilder {
                 waiting: o.waiting,
                 wait_ns: if o.waiting == Waiting::Cancel { mono(o.wait_ns) } else { 0 },
                 wait_producer: 0, // the cancel line's, below
+                booked: (0, 0.0),
             };
+            let mut open = open;
+            if let Some(risk) = &mut engine.risk {
+                // A replace at the exchange: the larger of the two versions until it is answered.
+                if let Some((price, qty)) = o.life.replacement() {
+                    let new = crate::risk::booking(price, qty.saturating_sub(o.life.cum_qty()));
+                    let live = open.held();
+                    open.booked = (live.0.max(new.0), live.1.max(new.1));
+                }
+                risk.restore_open(&o.order, open.held());
+            }
             // Cannot fail: the capacity was checked above.
             let _ = engine.open.restore(open);
+        }
+        if let Some(risk) = &mut engine.risk {
+            for f in &state.fills {
+                risk.restore(f.symbol, f.position, f.day_notional, f.reference);
+            }
         }
         for q in &state.queued {
             let id = q.order.order_id;
@@ -234,6 +285,20 @@ impl EngineBuilder {
             }
             if q.replace && open != Some(Waiting::Replace) {
                 return Err(RecoverError::NotOpen { order_id: id, request: RequestType::Modify.name() });
+            }
+            if let Some(risk) = &mut engine.risk {
+                let o = q.order;
+                if q.replace {
+                    // A replace waiting books the larger of the order's two versions.
+                    let cum = engine.open.get(id).map_or(0, |x| x.life.cum_qty());
+                    let (lq, ln) = crate::risk::booking(o.price, o.qty.saturating_sub(cum));
+                    let held = engine.open.get(id).map_or((0, 0.0), |x| x.held());
+                    let booked = (held.0.max(lq), held.1.max(ln));
+                    risk.rebook(o.symbol_id, o.side, held, booked);
+                    engine.open.update(id, |x| x.booked = booked);
+                } else {
+                    risk.restore_open(&o, crate::risk::booking(o.price, o.qty));
+                }
             }
             let arrival = engine.clock.mono_at_wall(q.since_ns);
             // Cannot fail: the capacity was checked above.
@@ -256,6 +321,11 @@ impl EngineBuilder {
         engine.stats.max_queue_len = engine.queue.len() as u64;
         if crashed.is_some_and(|span| wall_now >= span.end_ns) {
             engine.reject_queued(RejectReason::SessionEnded, now);
+        }
+        if engine.halted {
+            // A crash in the middle of the halt's decision: what it had still to do.
+            engine.reject_queue(RejectReason::Halted, now);
+            engine.cancel_all_working(now);
         }
         Ok(engine)
     }

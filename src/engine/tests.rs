@@ -69,8 +69,8 @@ fn an_answer_drained_ahead_of_a_report_is_recorded_as_the_response_step_records_
         let r = InboundResponse { answer, arrival_raw: raw };
         let now = a.clock.now_ns();
         a.on_response(r, now);
-        let Engine { open, queue, clock, stats, .. } = &mut b;
-        let (rec, dropped) = answers::answered(r, now, open, queue, clock, stats);
+        let Engine { open, queue, risk, clock, stats, .. } = &mut b;
+        let (rec, dropped) = answers::answered(r, now, open, queue, risk, clock, stats);
         b.emit(rec);
         assert!(dropped.is_none());
     }

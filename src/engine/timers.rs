@@ -80,6 +80,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.exchange.send_logon(&self.logon);
         self.stats.logons += 1;
         self.throttle.logon(now);
+        if let Some(risk) = &mut self.risk {
+            // The day's notional counts from each logon.
+            risk.new_day();
+        }
         self.phase = Phase::LoggedOn { span };
         self.emit(EventRecord::new(wall, Event::Logon));
     }
@@ -177,6 +181,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     pub(super) fn record_unanswered(&mut self, now: u64) {
         let time = self.clock.wall_ns(now);
         for x in self.open.drain_by_send_time() {
+            if self.risk.is_some() {
+                self.risk_close(&x.order, x.held());
+            }
             self.stats.unanswered += 1;
             self.emit(
                 EventRecord::new(time, Event::Unanswered { order: x.live() }).from_producer(x.producer),
@@ -215,6 +222,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 self.open.update(q.order.order_id, |x| x.waiting = Waiting::Nothing);
                 self.reject(&q.order, RequestType::Modify, reason, now, q.producer);
             } else {
+                self.risk_close(&q.order, crate::risk::booking(q.order.price, q.order.qty));
                 self.reject(&q.order, RequestType::New, reason, now, q.producer);
             }
         }

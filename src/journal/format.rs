@@ -23,8 +23,12 @@ pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
 /// the reject reasons `not_open`, `request_pending` and `replace_below_filled`, and the
 /// `recovered` record's `order_id` counting the orders restored open at the exchange rather
 /// than in flight); 6: the reject reason `order_ended` (a cancel or replace that still waited
-/// for a permit when its order's life ended, answered instead of dropped without a record).
-pub const FORMAT_VERSION: u16 = 6;
+/// for a permit when its order's life ended, answered instead of dropped without a record);
+/// 7: the reject reasons of the pre-trade risk limits (`max_order_qty`, `max_order_notional`,
+/// `price_band`, `no_reference_price`, `max_open_orders`, `max_position`,
+/// `max_daily_notional`, `too_many_symbols`) and the kill switch (the kinds `halted`,
+/// `resumed`, the reject reason `halted`).
+pub const FORMAT_VERSION: u16 = 7;
 /// The oldest version this build reads: versions from it to [`FORMAT_VERSION`] share every
 /// layout, and each later one only adds record values (a kind, a reason) the earlier ones never
 /// hold, so a journal of an older version is read as it was written.

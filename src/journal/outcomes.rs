@@ -146,6 +146,8 @@ impl Outcome {
             Event::Expired { .. } => OutcomeKind::Expired,
             e @ (Event::Logon
             | Event::Logout
+            | Event::Halted
+            | Event::Resumed
             | Event::UnmatchedResponse { .. }
             | Event::ClockStep { .. }
             | Event::Recovered { .. }

@@ -89,12 +89,18 @@ wire_enum! {
         /// The execution that filled an open order in full (its last fill; its life ends): as
         /// `fill`.
         Filled = 27 => "filled",
+        /// The kill switch: trading halted. The queue is rejected `halted` right after it, a
+        /// cancel of every working order lined up (the engine's own), and every New or Modify is
+        /// refused `halted` until `resumed`; cancels still go out.
+        Halted = 28 => "halted",
+        /// Trading resumed after a halt.
+        Resumed = 29 => "resumed",
     }
 }
 
 impl EventKind {
     /// One more than the largest wire value: the length of a table indexed by `kind as usize`.
-    pub const SLOTS: usize = EventKind::Filled as usize + 1;
+    pub const SLOTS: usize = EventKind::Resumed as usize + 1;
 
     /// Whether the kind is an exchange session's report (`exchange_session`, `execution`,
     /// `exchange_reject`): its record carries an exchange detail where order records carry the
@@ -146,6 +152,29 @@ wire_enum! {
         /// line, the replace in the queue) when the order's life ended at the exchange (filled,
         /// cancelled by the venue, expired): nothing was sent.
         OrderEnded = 16 => "order_ended",
+        /// A New or Modify over the symbol's `max_order_qty` (`[risk]`).
+        MaxOrderQty = 17 => "max_order_qty",
+        /// A New or Modify whose price × quantity is over the symbol's `max_order_notional`.
+        MaxOrderNotional = 18 => "max_order_notional",
+        /// A New or Modify priced more than `price_band_bps` from the symbol's reference price
+        /// (its last fill's).
+        PriceBand = 19 => "price_band",
+        /// A New or Modify of a symbol with a price band and no reference price yet, under the
+        /// policy `no_reference = "refuse"`.
+        NoReferencePrice = 20 => "no_reference_price",
+        /// A New order over the symbol's `max_open_orders` (queued and at the exchange).
+        MaxOpenOrders = 21 => "max_open_orders",
+        /// A New or Modify that would take the symbol's position past `max_position` if every
+        /// open order of its side filled.
+        MaxPosition = 22 => "max_position",
+        /// A New or Modify that would take the notional filled in the session plus that of the
+        /// open orders past the symbol's `max_daily_notional`.
+        MaxDailyNotional = 23 => "max_daily_notional",
+        /// A New order of a symbol with no book while the risk table holds `max_symbols` books.
+        TooManySymbols = 24 => "too_many_symbols",
+        /// Trading is halted (the kill switch): a New or Modify refused, or an order or replace
+        /// still queued when the halt came.
+        Halted = 25 => "halted",
     }
 }
 

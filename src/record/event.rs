@@ -29,6 +29,10 @@ use crate::model::{
 pub enum Event {
     /// Logon sent at a window start.
     Logon,
+    /// Trading halted (the kill switch).
+    Halted,
+    /// Trading resumed after a halt.
+    Resumed,
     /// Logout sent at a window end (or at shutdown while logged on).
     Logout,
     /// A New order waits in the queue for the throttle.
@@ -222,6 +226,8 @@ impl Event {
     pub const fn kind(&self) -> EventKind {
         match self {
             Event::Logon => EventKind::Logon,
+            Event::Halted => EventKind::Halted,
+            Event::Resumed => EventKind::Resumed,
             Event::Logout => EventKind::Logout,
             Event::Queued { .. } => EventKind::Queued,
             Event::Sent { .. } => EventKind::Sent,
@@ -277,6 +283,8 @@ impl Event {
             | Event::Fill { order_id, .. }
             | Event::UnexpectedReport { order_id, .. } => Some(*order_id),
             Event::Logon
+            | Event::Halted
+            | Event::Resumed
             | Event::Logout
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -311,6 +319,8 @@ impl Event {
             | Event::Fill { .. }
             | Event::UnexpectedReport { .. }
             | Event::Logon
+            | Event::Halted
+            | Event::Resumed
             | Event::Logout
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -342,6 +352,8 @@ const fn request_fits(kind: EventKind, request: RequestType) -> bool {
         EventKind::Rejected => true,
         EventKind::UnexpectedReport
         | EventKind::Logon
+        | EventKind::Halted
+        | EventKind::Resumed
         | EventKind::Logout
         | EventKind::UnmatchedResponse
         | EventKind::ClockStep
@@ -432,6 +444,8 @@ impl EventRecord {
             |kind, detail: ExchangeDetail| EventRecord { symbol_id: detail.bits() as i32, ..bare(kind) };
         match event {
             Event::Logon => bare(EventKind::Logon),
+            Event::Halted => bare(EventKind::Halted),
+            Event::Resumed => bare(EventKind::Resumed),
             Event::Logout => bare(EventKind::Logout),
             Event::Queued { order: o } => order(EventKind::Queued, &o, RequestType::New),
             Event::Sent { order: o, in_oms_ns } => {
@@ -532,6 +546,8 @@ impl EventRecord {
         };
         match self.kind {
             EventKind::Logon => Event::Logon,
+            EventKind::Halted => Event::Halted,
+            EventKind::Resumed => Event::Resumed,
             EventKind::Logout => Event::Logout,
             EventKind::Queued => Event::Queued { order: order() },
             EventKind::Sent => Event::Sent { order: order(), in_oms_ns: self.latency_ns },

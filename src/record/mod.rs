@@ -473,6 +473,8 @@ pub(crate) mod tests {
                 price: 0.0,
             },
             fill(true),
+            Event::Halted,
+            Event::Resumed,
         ]);
         events
     }

@@ -12,7 +12,7 @@
 //! exchange never granted. The logon the engine was logged on since survives any number of
 //! restarts without a logon in between.
 
-use crate::engine::RecoveredState;
+use crate::engine::{RecoveredState, SymbolFills};
 use crate::lifecycle::{Lifecycle, Lives};
 use crate::record::{Event, EventRecord};
 use crate::throttle::{Throttle, ThrottleSettings};
@@ -32,6 +32,13 @@ pub struct StateBuilder {
     last_time_ns: Option<i64>,
     last_seq: u64,
     records: u64,
+    fills: Vec<SymbolFills>,
+    /// Where each symbol is in `fills`.
+    symbols: std::collections::HashMap<i32, usize>,
+    /// The next logon continues an interrupted session: the day's notional goes on.
+    continue_day: bool,
+    /// Trading is halted (a `halted` record without its `resumed`).
+    halted: bool,
 }
 
 /// Wall-clock ns as the throttle's `u64` time (0 before the epoch).
@@ -51,6 +58,10 @@ impl StateBuilder {
             last_time_ns: None,
             last_seq: 0,
             records: 0,
+            fills: Vec::new(),
+            symbols: std::collections::HashMap::new(),
+            continue_day: false,
+            halted: false,
         }
     }
 
@@ -65,12 +76,30 @@ impl StateBuilder {
             Event::Logon => {
                 self.logged_on_at = Some(t);
                 self.throttle.logon(wall_u64(t));
+                // The day's notional counts from each logon that starts a session, as the
+                // engine's books do.
+                if !std::mem::take(&mut self.continue_day) {
+                    for f in &mut self.fills {
+                        f.day_notional = 0.0;
+                    }
+                }
+            }
+            Event::Fill { symbol_id, side, last_qty, last_px, .. } => {
+                self.fill(symbol_id, side, last_qty, last_px)
             }
             Event::Logout => self.logged_on_at = None,
-            // Every message to the exchange takes a permit.
-            Event::Sent { .. } | Event::CancelSent { .. } | Event::ReplaceSent { .. } => {
-                self.throttle.record_send(wall_u64(t))
+            Event::Halted => self.halted = true,
+            Event::Resumed => self.halted = false,
+            // Every message to the exchange takes a permit; an order taken gives its symbol a
+            // book.
+            Event::Sent { order, .. } => {
+                self.throttle.record_send(wall_u64(t));
+                self.symbol(order.symbol_id);
             }
+            Event::Queued { order } => {
+                self.symbol(order.symbol_id);
+            }
+            Event::CancelSent { .. } | Event::ReplaceSent { .. } => self.throttle.record_send(wall_u64(t)),
             Event::Recovered { .. } => {
                 // The restarted engine's decision (`EngineBuilder::recover`): restarted inside
                 // the window it was logged on in, its next logon continues that session. The
@@ -78,12 +107,12 @@ impl StateBuilder {
                 let interrupted = self.logged_on_at.and_then(|on| self.window.current(on));
                 if interrupted.is_some_and(|span| span.contains(t)) {
                     self.throttle.continue_session();
+                    self.continue_day = true;
                 }
             }
             // The orders' lives are the lifecycle's; nothing else here is about the session
             // or the throttle.
-            Event::Queued { .. }
-            | Event::Modified { .. }
+            Event::Modified { .. }
             | Event::Cancelled { .. }
             | Event::Rejected { .. }
             | Event::Response { .. }
@@ -96,7 +125,6 @@ impl StateBuilder {
             | Event::ExchangeReject { .. }
             | Event::CancelQueued { .. }
             | Event::ReplaceQueued { .. }
-            | Event::Fill { .. }
             | Event::VenueCancelled { .. }
             | Event::Replaced { .. }
             | Event::CancelRejected { .. }
@@ -104,6 +132,26 @@ impl StateBuilder {
             | Event::UnexpectedReport { .. }
             | Event::Unfit(_) => {}
         }
+    }
+
+    /// The entry of `symbol` in `fills`, made if it has none.
+    fn symbol(&mut self, symbol: i32) -> &mut SymbolFills {
+        let fills = &mut self.fills;
+        let i = *self.symbols.entry(symbol).or_insert_with(|| {
+            fills.push(SymbolFills { symbol, position: 0, day_notional: 0.0, reference: 0.0 });
+            fills.len() - 1
+        });
+        &mut fills[i]
+    }
+
+    /// A fill of `qty` at `px` of an order of `symbol` / `side`: the symbol's position, day's
+    /// notional and reference, as the engine's risk books take it.
+    fn fill(&mut self, symbol: i32, side: char, qty: u64, px: f64) {
+        let f = self.symbol(symbol);
+        let q = i64::try_from(qty).unwrap_or(i64::MAX);
+        f.position = if side == 'S' { f.position.saturating_sub(q) } else { f.position.saturating_add(q) };
+        f.day_notional += px * qty as f64;
+        f.reference = px;
     }
 
     /// Orders in the queue.
@@ -142,6 +190,8 @@ impl StateBuilder {
             throttle_settings: self.settings,
             logged_on_at: self.logged_on_at,
             last_time_ns: self.last_time_ns,
+            fills: self.fills,
+            halted: self.halted,
         }
     }
 }

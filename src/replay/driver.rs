@@ -149,6 +149,8 @@ pub fn replay<S: EventSink>(
                 }
             }
             Action::Advance => {}
+            Action::Halt => d.engine.halt(),
+            Action::Resume => d.engine.resume(),
         }
         d.settle()?;
     }

@@ -72,6 +72,10 @@ pub enum Action {
     Answer(Answer),
     /// Nothing but the passage of time (timers due up to this time run).
     Advance,
+    /// The kill switch: trading halted at this time ([`crate::engine::Engine::halt`]).
+    Halt,
+    /// Trading resumed at this time ([`crate::engine::Engine::resume`]).
+    Resume,
 }
 
 /// A scenario that cannot be parsed: the first problem found.
@@ -125,13 +129,13 @@ pub enum Verbs {
 }
 
 impl Verbs {
-    /// The verbs taken, in words (`new, modify, cancel or advance`).
+    /// The verbs taken, in words (`new, modify, cancel, advance, halt or resume`).
     fn list(self) -> &'static str {
         match self {
             Verbs::All => {
-                "new, modify, cancel, response, fill, cancelled, replaced, cancel_rejected, expired or advance"
+                "new, modify, cancel, response, fill, cancelled, replaced, cancel_rejected, expired, advance, halt or resume"
             }
-            Verbs::Requests => "new, modify, cancel or advance",
+            Verbs::Requests => "new, modify, cancel, advance, halt or resume",
         }
     }
 }
@@ -143,7 +147,7 @@ impl Verbs {
 /// ```
 /// use oms::replay::{parse_scenario_line_for, Verbs};
 /// let e = parse_scenario_line_for("@0 buy id=1", 1, Verbs::Requests).unwrap_err();
-/// assert!(e.message.ends_with("(expected new, modify, cancel or advance)"));
+/// assert!(e.message.ends_with("(expected new, modify, cancel, advance, halt or resume)"));
 /// assert!(parse_scenario_line_for("@0 response id=1 accept", 1, Verbs::Requests).is_err());
 /// assert!(parse_scenario_line_for("@0 fill id=1 qty=1 px=1", 1, Verbs::Requests).is_err());
 /// ```
@@ -260,6 +264,8 @@ enum Verb {
     CancelRejected,
     Expired,
     Advance,
+    Halt,
+    Resume,
 }
 
 impl Verb {
@@ -275,6 +281,8 @@ impl Verb {
             b"cancel_rejected" => Verb::CancelRejected,
             b"expired" => Verb::Expired,
             b"advance" => Verb::Advance,
+            b"halt" => Verb::Halt,
+            b"resume" => Verb::Resume,
             _ => return None,
         })
     }
@@ -289,7 +297,7 @@ impl Verb {
             Verb::Fill => (id | qty | px, 0),
             Verb::CancelRejected => (id, code),
             Verb::Response | Verb::Cancelled | Verb::Replaced | Verb::Expired => (id, 0),
-            Verb::Advance => (0, 0),
+            Verb::Advance | Verb::Halt | Verb::Resume => (0, 0),
         }
     }
 
@@ -305,12 +313,14 @@ impl Verb {
             Verb::CancelRejected => "cancel_rejected",
             Verb::Expired => "expired",
             Verb::Advance => "advance",
+            Verb::Halt => "halt",
+            Verb::Resume => "resume",
         }
     }
 
     /// Whether the line is an answer of the exchange (not a request, not `advance`).
     fn is_answer(self) -> bool {
-        !matches!(self, Verb::New | Verb::Modify | Verb::Cancel | Verb::Advance)
+        !matches!(self, Verb::New | Verb::Modify | Verb::Cancel | Verb::Advance | Verb::Halt | Verb::Resume)
     }
 }
 
@@ -417,6 +427,8 @@ fn parse_line(content: &str, line: usize, verbs: Verbs) -> Result<ScenarioEvent,
         Verb::CancelRejected => Action::Answer(Answer::CancelRejected { order_id: order.order_id, code }),
         Verb::Expired => Action::Answer(Answer::Expired { order_id: order.order_id }),
         Verb::Advance => Action::Advance,
+        Verb::Halt => Action::Halt,
+        Verb::Resume => Action::Resume,
     };
     Ok(ScenarioEvent { at_ns, line, action })
 }

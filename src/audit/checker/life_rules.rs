@@ -422,6 +422,12 @@ impl Auditor {
             RejectReason::QueueFull => valid && logged_on && open.is_some(),
             RejectReason::OutsideWindow => valid && (!logged_on || self.after_end(r)) && open.is_some(),
             RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::Modify),
+            // The kill switch: a replace rejected with the queue at the halt, or a Modify refused
+            // while halted.
+            RejectReason::Halted => {
+                let queued = self.orders.is_queued(id) || open.is_some();
+                self.halted_refusal_fits(id, RequestType::Modify) && queued
+            }
             RejectReason::Shutdown | RejectReason::NotSent if front == Some(Front::Replace(id)) => {
                 if reason == RejectReason::Shutdown {
                     self.shutdown_seen = true;
@@ -440,10 +446,24 @@ impl Auditor {
             }
             // A replace the exchange did not take as it was sent at once.
             RejectReason::NotSent => logged_on && open.is_some(),
+            // A Modify checked against the risk limits as the order it would become.
+            RejectReason::MaxOrderQty
+            | RejectReason::MaxOrderNotional
+            | RejectReason::PriceBand
+            | RejectReason::NoReferencePrice
+            | RejectReason::MaxPosition
+            | RejectReason::MaxDailyNotional => {
+                valid
+                    && logged_on
+                    && (self.orders.is_queued(id) || open.is_some())
+                    && self.risk_refusal_fits(r, o, reason)
+            }
             RejectReason::InvalidSide
             | RejectReason::InvalidRequestType
             | RejectReason::DuplicateOrderId
-            | RejectReason::JournalFull => false,
+            | RejectReason::JournalFull
+            | RejectReason::MaxOpenOrders
+            | RejectReason::TooManySymbols => false,
             // The replace waited in the queue when the order's life ended (the record before).
             RejectReason::OrderEnded => {
                 self.owing.take_if(|w| (w.0, w.1) == (id, RequestType::Modify)).is_some()
@@ -504,7 +524,16 @@ impl Auditor {
             | RejectReason::DuplicateOrderId
             | RejectReason::QueueFull
             | RejectReason::JournalFull
-            | RejectReason::ReplaceBelowFilled => false,
+            | RejectReason::ReplaceBelowFilled
+            | RejectReason::MaxOrderQty
+            | RejectReason::MaxOrderNotional
+            | RejectReason::PriceBand
+            | RejectReason::NoReferencePrice
+            | RejectReason::MaxPosition
+            | RejectReason::MaxDailyNotional
+            | RejectReason::MaxOpenOrders
+            | RejectReason::TooManySymbols
+            | RejectReason::Halted => false,
             // The cancel waited in line when the order's life ended (the record before).
             RejectReason::OrderEnded => {
                 self.owing.take_if(|w| (w.0, w.1) == (id, RequestType::Cancel)).is_some()

@@ -8,10 +8,13 @@ use crate::window::{TradingWindow, WindowSpan};
 
 use super::bounds::{Excess, SlidingWindowBound, TokenBucketBound};
 use super::orders::{Live, Orders};
+use super::risk::RiskModel;
 use super::{AuditOptions, AuditReport, Rule, RuleReport, Violation};
+use crate::risk::RiskSettings;
 
 mod life_rules;
 mod order_rules;
+mod risk_rules;
 mod session_rules;
 
 /// The throttle bound of the configured mode.
@@ -103,6 +106,12 @@ pub struct Auditor {
     orders: Orders,
     bound: Bound,
     exchange: ExchangeState,
+    /// The risk limits' model, when limits are configured.
+    risk: Option<RiskModel>,
+    /// The last logon continued the session a restart interrupted.
+    logon_continues: bool,
+    /// Trading is halted: a `halted` record without its `resumed`.
+    halted: bool,
 }
 
 impl Auditor {
@@ -134,7 +143,17 @@ impl Auditor {
             orders: Orders::default(),
             bound,
             exchange: ExchangeState::Silent { sends: None },
+            risk: None,
+            logon_continues: false,
+            halted: false,
         }
+    }
+
+    /// The same auditor, checking the pre-trade risk limits `risk` too (none: no limits, and
+    /// no refusal for one fits).
+    pub fn with_risk(mut self, risk: Option<&RiskSettings>) -> Self {
+        self.risk = risk.map(RiskModel::new);
+        self
     }
 
     /// Orders the journal shows in the queue so far.
@@ -269,6 +288,7 @@ impl Auditor {
         }
         self.owing = self.owed.take();
         self.dispatch(r, e);
+        self.on_risk(r, &e);
         if let Some((id, request, seq)) = self.owing.take() {
             self.fail(Rule::Fates, r.seq, Some(id), || {
                 format!(
@@ -285,6 +305,8 @@ impl Auditor {
     fn dispatch(&mut self, r: &EventRecord, e: Event) {
         match e {
             Event::Logon => self.on_logon(r),
+            // The kill switch: the `risk` rule follows it (`risk_rules.rs`).
+            Event::Halted | Event::Resumed => {}
             Event::Logout => self.on_logout(r),
             Event::Queued { order } => self.on_queued(r, &order),
             Event::Sent { order, .. } => self.on_sent(r, &order),
@@ -394,6 +416,8 @@ fn after_session_ended(kind: EventKind) -> bool {
         | EventKind::CancelRejected
         | EventKind::Expired
         | EventKind::UnexpectedReport
+        | EventKind::Halted
+        | EventKind::Resumed
         | EventKind::SyncFailed => true,
         EventKind::Logon
         | EventKind::Queued
@@ -438,6 +462,8 @@ fn after_shutdown_logout(kind: EventKind) -> bool {
         | EventKind::CancelSent
         | EventKind::ReplaceQueued
         | EventKind::ReplaceSent
+        | EventKind::Halted
+        | EventKind::Resumed
         | EventKind::ClockStep => false,
     }
 }

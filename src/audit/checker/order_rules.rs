@@ -271,6 +271,25 @@ impl Auditor {
             | RejectReason::RequestPending
             | RejectReason::ReplaceBelowFilled
             | RejectReason::OrderEnded => false,
+            // A risk limit: the limits and the books are the risk rule's (`risk_rules.rs`).
+            RejectReason::MaxOrderQty
+            | RejectReason::MaxOrderNotional
+            | RejectReason::PriceBand
+            | RejectReason::NoReferencePrice
+            | RejectReason::MaxPosition
+            | RejectReason::MaxDailyNotional
+            | RejectReason::MaxOpenOrders
+            | RejectReason::TooManySymbols => {
+                valid.is_ok()
+                    && logged_on
+                    && self.orders.get(id).is_none()
+                    && self.risk_refusal_fits(r, o, reason)
+            }
+            // The kill switch: the queue rejected at the halt, or a New refused while halted.
+            RejectReason::Halted => {
+                let queued = self.orders.front() == Some(Front::New(id));
+                self.halted_refusal_fits(id, RequestType::New) && (queued || valid.is_ok())
+            }
             RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::New),
             RejectReason::NotSent => {
                 if self.orders.front() == Some(Front::New(id)) {

@@ -46,6 +46,7 @@ impl Auditor {
         // A logon into the window the engine was logged on in when it stopped continues that
         // session: the restarted engine restores its bucket instead of refilling it.
         let continues = self.crashed.take() == Some(span);
+        self.logon_continues = continues;
         if let Bound::Bucket(b) = &mut self.bound
             && !continues
         {

@@ -38,7 +38,12 @@ impl Columns {
             ..none
         };
         match *e {
-            Event::Logon | Event::Logout | Event::SyncFailed | Event::Unfit(_) => none,
+            Event::Logon
+            | Event::Logout
+            | Event::Halted
+            | Event::Resumed
+            | Event::SyncFailed
+            | Event::Unfit(_) => none,
             Event::Queued { order: o }
             | Event::Modified { order: o }
             | Event::Cancelled { order: o }

@@ -2,7 +2,8 @@
 //! the engine took from a producer's ring (`new`, `modify`, `cancel`, as the producer gave it)
 //! and each answer of the exchange (`response`, `fill`, `cancelled`, `replaced`,
 //! `cancel_rejected`, `expired`), at its time after the journal's first record, and an
-//! `advance` at each logout (a replay stops after its last line). Replayed under
+//! `advance` at each logout (a replay stops after its last line), and each `halt` / `resume` of
+//! the kill switch. Replayed under
 //! the journal's own configuration from that first record's time (the first line says how), it
 //! gives the same records; under another configuration it answers "what would this day's flow
 //! have done there?".
@@ -57,7 +58,10 @@ impl Scenario {
                 Event::Expired { .. } => Verb::Word("expired"),
                 // The replay runs at least this far (its engine stops after the last line): a
                 // logout at shutdown comes at the same time.
-                Event::Logout => Verb::Advance,
+                Event::Logout => Verb::Bare("advance"),
+                // The kill switch, as it was thrown.
+                Event::Halted => Verb::Bare("halt"),
+                Event::Resumed => Verb::Bare("resume"),
                 // An answer that did not fit its order: the exchange gave it all the same.
                 Event::UnexpectedReport { answer, qty, price, .. } => match answer {
                     AnswerKind::Fill => Verb::Fill(qty, price),
@@ -146,7 +150,10 @@ impl Scenario {
                 out.extend_from_slice(b" code=");
                 push_u64(out, code);
             }
-            Verb::Advance => out.extend_from_slice(b" advance"),
+            Verb::Bare(word) => {
+                out.push(b' ');
+                out.extend_from_slice(word.as_bytes());
+            }
             Verb::Word(word) => {
                 out.push(b' ');
                 out.extend_from_slice(word.as_bytes());
@@ -213,7 +220,8 @@ enum Verb {
     Fill(u64, f64),
     CancelRejected(u64),
     Word(&'static str),
-    Advance,
+    /// A verb alone: `advance`, `halt`, `resume`.
+    Bare(&'static str),
 }
 
 /// ` px=<price> qty=<qty>` of the request record `r` carries.

@@ -53,6 +53,8 @@ pub(super) struct Input {
     last_ns: u64,
     /// The bad line that ended standard input, until the run takes the message.
     bad: Option<String>,
+    /// The engine's kill switch, for `halt` and `resume` lines.
+    switch: Option<crate::engine::HaltSwitch>,
 }
 
 impl Input {
@@ -71,6 +73,7 @@ impl Input {
             producers: 1,
             last_ns: 0,
             bad: None,
+            switch: None,
         };
         match orders {
             None => input.producers = producers.unwrap_or(1),
@@ -93,7 +96,7 @@ impl Input {
                 }
                 let used = events.iter().filter_map(|e| match e.action {
                     Action::Request { producer, .. } => Some(producer + 1),
-                    Action::Answer(_) | Action::Advance => None,
+                    Action::Answer(_) | Action::Advance | Action::Halt | Action::Resume => None,
                 });
                 input.producers = producers.unwrap_or_else(|| used.max().unwrap_or(1));
                 for ev in &events {
@@ -109,6 +112,16 @@ impl Input {
             }
         }
         Ok(input)
+    }
+
+    /// The engine's kill switch: `halt` and `resume` lines work it at their times.
+    pub(super) fn set_switch(&mut self, switch: crate::engine::HaltSwitch) {
+        self.switch = Some(switch);
+    }
+
+    /// The engine's kill switch, once set.
+    pub(super) fn halt_switch(&self) -> Option<&crate::engine::HaltSwitch> {
+        self.switch.as_ref()
     }
 
     /// Producer rings the run needs.
@@ -189,6 +202,14 @@ impl Input {
             if ev.at_ns > elapsed_ns {
                 return Ok(Feed::Wait(ev.at_ns));
             }
+            match ev.action {
+                Action::Halt | Action::Resume => {
+                    if let Some(switch) = &self.switch {
+                        if ev.action == Action::Halt { switch.halt() } else { switch.resume() }
+                    }
+                }
+                Action::Request { .. } | Action::Answer(_) | Action::Advance => {}
+            }
             if let Action::Request { producer, request, order } = ev.action {
                 // `check` bounds `producer`; a missing ring would be a bug, not a lost line.
                 let Some(ring) = producers.get_mut(producer) else {
@@ -247,7 +268,7 @@ impl Input {
                     n - 1
                 ));
             }
-            Action::Request { .. } | Action::Advance => {}
+            Action::Request { .. } | Action::Advance | Action::Halt | Action::Resume => {}
         }
         if ev.at_ns < self.last_ns {
             return Err(format!(

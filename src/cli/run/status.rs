@@ -112,6 +112,8 @@ impl Status {
                 Event::Logout => self.last_logout_ns = Some(r.time_ns),
                 Event::Fill { .. } => self.fills += 1,
                 Event::Logon
+                | Event::Halted
+                | Event::Resumed
                 | Event::CancelQueued { .. }
                 | Event::CancelSent { .. }
                 | Event::ReplaceQueued { .. }
@@ -234,6 +236,8 @@ impl Sessions {
                 self.exchange =
                     if self.exchange == Link::LoggedOn { Link::LoggingOut } else { Link::NotConnected };
             }
+            // The kill switch moves neither the window nor the exchange session.
+            Event::Halted | Event::Resumed => {}
             // A restarted engine: the old process's session died with it; the engine logs on
             // again if a window is open.
             Event::Recovered { .. } => (self.open, self.exchange) = (false, Link::NotConnected),
