@@ -59,11 +59,14 @@ const STEP_NS: u64 = 1_000;
 /// (docs/BENCHMARKS.md); lower one when a change earns it. The risk limits may add at most 40
 /// per New to the workloads without limits (the first three: their budgets were raised by what
 /// the limits' and the kill switch's hooks cost, within that; `modify_queued` by their one test
-/// on the Modify path); `risk_counting_sink` is ~5 % above its count.
+/// on the Modify path); `risk_counting_sink` is ~5 % above its count. The doorbell (a fence and
+/// a load per push, for the `backoff` idle strategy) and those hooks together took the New
+/// workloads from 835.5 / 635.3 / 618.5 to 887.5 / 689.3 / 661.5 (2026-12-07); their budgets were
+/// raised to ~2-3 % above that, on purpose: the next change on the New path needs room made.
 const WORKLOADS: [(&str, f64); 11] = [
-    ("new_send_response/journal", 873.0),
-    ("new_send_response/journal_batch256", 675.0),
-    ("new_send_response/counting_sink", 660.0),
+    ("new_send_response/journal", 905.0),
+    ("new_send_response/journal_batch256", 705.0),
+    ("new_send_response/counting_sink", 680.0),
     ("new_send_response/risk_counting_sink", 765.0),
     ("modify_queued/journal", 260.0),
     ("cancel_queued/journal", 650.0),
