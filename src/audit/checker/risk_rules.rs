@@ -8,41 +8,6 @@ use crate::record::{Event, EventRecord};
 use super::super::Rule;
 use super::Auditor;
 
-/// The order a record is about, if any.
-fn order_of(e: &Event) -> Option<u64> {
-    match e {
-        Event::Queued { order }
-        | Event::Sent { order, .. }
-        | Event::Modified { order }
-        | Event::Cancelled { order }
-        | Event::Rejected { order, .. }
-        | Event::Response { order, .. }
-        | Event::Unanswered { order }
-        | Event::CancelQueued { order }
-        | Event::CancelSent { order, .. }
-        | Event::ReplaceQueued { order }
-        | Event::ReplaceSent { order, .. }
-        | Event::VenueCancelled { order, .. }
-        | Event::Replaced { order, .. }
-        | Event::CancelRejected { order, .. }
-        | Event::Expired { order } => Some(order.order_id),
-        Event::Fill { order_id, .. } => Some(*order_id),
-        Event::Logon
-        | Event::Logout
-        | Event::Halted
-        | Event::Resumed
-        | Event::UnmatchedResponse { .. }
-        | Event::ClockStep { .. }
-        | Event::Recovered { .. }
-        | Event::SyncFailed
-        | Event::ExchangeSession(_)
-        | Event::Execution { .. }
-        | Event::ExchangeReject { .. }
-        | Event::UnexpectedReport { .. }
-        | Event::Unfit(_) => None,
-    }
-}
-
 impl Auditor {
     /// Whether the refusal of `o`'s `request` for risk limit `reason` at record `r` fits: with
     /// limits configured, the model must refuse it for that limit first (else a `risk`
@@ -211,7 +176,7 @@ impl Auditor {
             | Event::UnexpectedReport { .. }
             | Event::Unfit(_) => {}
         }
-        if let Some(id) = order_of(e)
+        if let Some(id) = e.order_id()
             && model.holds(id)
             && self.orders.get(id).is_none()
         {
