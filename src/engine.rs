@@ -49,7 +49,7 @@ use crate::queue::PendingQueue;
 pub use crate::queue::QueuedOrder;
 use crate::record::{Event, EventRecord};
 pub use crate::ring::Inbound;
-use crate::ring::{InboundResponse, Producer, Requests, Responder, Responses, request_ring, response_ring};
+use crate::ring::{InboundResponse, Requests, Responses};
 use crate::risk::{Risk, RiskSettings, booking};
 use crate::sink::EventSink;
 use crate::throttle::{Throttle, ThrottleSettings};
@@ -57,12 +57,15 @@ use crate::window::{SessionSettings, TradingWindow, WindowSpan};
 
 mod adapter;
 mod answers;
+mod builder;
+mod halt;
 mod inspect;
 mod open_requests;
 mod recover;
 mod shutdown;
 mod timers;
 
+pub use builder::{EngineBuilder, HaltSwitch};
 pub use recover::{RecoverError, RecoveredState, SymbolFills};
 
 /// What an engine is built from: the rules it enforces and the sizes of its tables. Produced by
@@ -240,137 +243,6 @@ fn room_for_new(awaiting: usize, full: bool, capacities: &Capacities) -> bool {
 /// `Engine::timer_ns` when no logon or logout is ahead.
 const NO_TIMER: u64 = u64::MAX;
 
-/// The kill switch as a handle any thread may hold ([`EngineBuilder::halt_switch`]): `halt`
-/// asks the engine to halt trading, `resume` to resume it; the engine reads the handle once
-/// per loop turn and journals each change as one decision ([`Engine::halt`]).
-#[derive(Clone, Debug, Default)]
-pub struct HaltSwitch(std::sync::Arc<std::sync::atomic::AtomicBool>);
-
-impl HaltSwitch {
-    /// Asks the engine to halt trading.
-    pub fn halt(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::Release);
-    }
-
-    /// Asks the engine to resume trading.
-    pub fn resume(&self) {
-        self.0.store(false, std::sync::atomic::Ordering::Release);
-    }
-
-    /// Whether a halt is asked for.
-    pub fn is_halted(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Acquire)
-    }
-}
-
-/// Assembles an engine: hands out producer handles, then [`EngineBuilder::build`].
-pub struct EngineBuilder {
-    cfg: EngineSettings,
-    clock: EngineClock,
-    inputs: Vec<Requests>,
-    responses: Vec<Responses>,
-    /// Rung by every producer and responder after a push (wakes a sleeping engine thread).
-    bell: Arc<Doorbell>,
-    switch: Option<HaltSwitch>,
-}
-
-impl EngineBuilder {
-    /// Starts building from a validated config and a clock. Returns the builder and the single
-    /// response handle for the exchange side.
-    pub fn new(cfg: &EngineSettings, clock: EngineClock) -> (EngineBuilder, Responder) {
-        let bell = Arc::new(Doorbell::new());
-        let (responder, responses) =
-            response_ring(cfg.capacities.ring_capacity.get(), clock.quanta().clone(), bell.clone());
-        let builder = EngineBuilder {
-            cfg: cfg.clone(),
-            clock,
-            inputs: Vec::new(),
-            responses: vec![responses],
-            bell,
-            switch: None,
-        };
-        (builder, responder)
-    }
-
-    /// Another response handle with its own ring, for an exchange adapter that answers from
-    /// several threads: one [`Responder`] per thread (each ring has one pushing thread).
-    pub fn responder(&mut self) -> Responder {
-        let (responder, responses) = response_ring(
-            self.cfg.capacities.ring_capacity.get(),
-            self.clock.quanta().clone(),
-            self.bell.clone(),
-        );
-        self.responses.push(responses);
-        responder
-    }
-
-    /// A new producer handle with its own ring: one per upstream thread.
-    ///
-    /// Producers are numbered from 0 in the order they are made; the engine's records about a
-    /// request carry its producer's number. At most [`MAX_PRODUCERS`] (`u16::MAX` is
-    /// [`ENGINE`](crate::record::ENGINE), the engine's own records): one more is
-    /// [`TooManyProducers`].
-    pub fn producer(&mut self) -> Result<Producer, TooManyProducers> {
-        let index = u16::try_from(self.inputs.len()).ok().filter(|i| *i < crate::record::ENGINE);
-        let index = index.ok_or(TooManyProducers)?;
-        let capacity = self.cfg.capacities.ring_capacity.get();
-        let (producer, requests) =
-            request_ring(capacity, self.clock.quanta().clone(), index, self.bell.clone());
-        self.inputs.push(requests);
-        Ok(producer)
-    }
-
-    /// The kill switch of the engine being built, as a handle for any thread (the same switch
-    /// each call).
-    pub fn halt_switch(&mut self) -> HaltSwitch {
-        self.switch.get_or_insert_with(HaltSwitch::default).clone()
-    }
-
-    /// The engine's clock (to share with an exchange adapter that stamps times).
-    pub fn clock(&self) -> &EngineClock {
-        &self.clock
-    }
-
-    /// The settings being built.
-    pub fn settings(&self) -> &EngineSettings {
-        &self.cfg
-    }
-
-    /// Allocates every table (queue, in-flight, index, throttle history) and returns the engine.
-    /// The session state is decided on the first [`Engine::poll`].
-    pub fn build<E: Exchange, S: EventSink>(self, exchange: E, sink: S) -> Engine<E, S> {
-        let cfg = self.cfg;
-        let window = cfg.session.window.clone();
-        let next = window.current_or_next(self.clock.wall_ns(self.clock.now_ns()));
-        let mut engine = Engine {
-            throttle: Throttle::new(&cfg.throttle),
-            queue: PendingQueue::with_capacity(cfg.capacities.max_queued_orders.get()),
-            open: OpenOrders::with_capacity(cfg.capacities.max_working_orders.get()),
-            cancels: std::collections::VecDeque::with_capacity(cfg.capacities.max_working_orders.get()),
-            risk: cfg.risk.as_ref().map(Risk::new),
-            halted: false,
-            guarded: cfg.risk.is_some(),
-            switch: self.switch,
-            logon: cfg.session.logon.clone(),
-            logout: cfg.session.logout.clone(),
-            window,
-            phase: Phase::LoggedOut { next },
-            timer_ns: NO_TIMER,
-            clock: self.clock,
-            inputs: self.inputs.into_boxed_slice(),
-            responses: self.responses.into_boxed_slice(),
-            bell: self.bell,
-            exchange,
-            sink,
-            stats: EngineStats::default(),
-            cfg,
-            said: adapter::Said::default(),
-        };
-        engine.arm_timer();
-        engine
-    }
-}
-
 /// The single-threaded OMS engine. See the module docs for one loop turn.
 pub struct Engine<E: Exchange, S: EventSink> {
     clock: EngineClock,
@@ -418,15 +290,6 @@ pub struct EngineReport<E, S> {
     pub exchange: E,
     /// The sink, handed back (e.g. to close a journal).
     pub sink: S,
-}
-
-impl std::fmt::Debug for EngineBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineBuilder")
-            .field("settings", &self.cfg)
-            .field("producers", &self.inputs.len())
-            .finish_non_exhaustive()
-    }
 }
 
 impl<E: Exchange, S: EventSink> std::fmt::Debug for Engine<E, S> {
@@ -593,63 +456,6 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         if let Some(risk) = &mut self.risk {
             risk.close(o.symbol_id, o.side, held);
         }
-    }
-
-    /// Halts trading (the kill switch), in one journaled decision: a `halted` record, the queue
-    /// rejected `halted` (New orders and replaces, oldest first), and a cancel of every working
-    /// order lined up (the engine's own, producer 65535), which the dispatch sends ahead of
-    /// everything, within the throttle; an order that becomes working later is cancelled too.
-    /// Until [`Engine::resume`], every New and Modify is refused `halted`; Cancels still go out.
-    /// Nothing happens if trading is halted already.
-    pub fn halt(&mut self) {
-        if let Some(switch) = &self.switch {
-            switch.halt();
-        }
-        let now = self.tick();
-        self.halt_at(now);
-    }
-
-    /// Resumes trading after a halt (a `resumed` record); nothing happens if it is not halted.
-    pub fn resume(&mut self) {
-        if let Some(switch) = &self.switch {
-            switch.resume();
-        }
-        let now = self.tick();
-        self.resume_at(now);
-    }
-
-    /// The kill switch's handle changed: halt or resume as it says. Out of line: rare.
-    #[cold]
-    #[inline(never)]
-    fn switched(&mut self, now: u64) {
-        match self.switch.as_ref().map(HaltSwitch::is_halted) {
-            Some(true) => self.halt_at(now),
-            Some(false) => self.resume_at(now),
-            None => {}
-        }
-    }
-
-    fn halt_at(&mut self, now: u64) {
-        if self.halted {
-            return;
-        }
-        (self.halted, self.guarded) = (true, true);
-        self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Halted));
-        self.reject_queue(RejectReason::Halted, now);
-        self.cancel_all_working(now);
-    }
-
-    fn resume_at(&mut self, now: u64) {
-        if !self.halted {
-            return;
-        }
-        (self.halted, self.guarded) = (false, self.risk.is_some());
-        self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Resumed));
-    }
-
-    /// Whether trading is halted (the kill switch).
-    pub fn is_halted(&self) -> bool {
-        self.halted
     }
 
     /// Whether anything but the throttle stops a New order's send right now (`on_new` asks
