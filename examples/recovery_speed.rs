@@ -8,8 +8,8 @@
 //!
 //! The journal is written first, as an engine under load would leave it when killed: every
 //! order queued, sent `--queued` orders later (so that many wait in the queue throughout, the
-//! worst case for the queue's index, and at the end), answered 1000 orders after its send (the
-//! last ones are in flight at the end); every 10th order modified and every 50th cancelled while
+//! worst case for the queue's index, and at the end), accepted 1000 orders after its send and
+//! filled 1000 orders after that (the last ones are in flight or working at the end); every 10th order modified and every 50th cancelled while
 //! queued. `--sliding` uses the sliding-window throttle (its history
 //! is rebuilt too). Last, `JournalWriter::resume` on the same journal (after closing it). The journal is in a temporary directory; each measurement is the best of 3
 //! (the file is in the page cache after the first).
@@ -70,6 +70,15 @@ fn write(cfg: &Config, a: &Args) -> Result<(JournalWriter, u64), Box<dyn std::er
             EventKind::Response => {
                 Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 1 }
             }
+            EventKind::Filled => Event::Fill {
+                order_id: id,
+                symbol_id: o.symbol_id,
+                side: 'B',
+                last_qty: o.qty,
+                last_px: o.price,
+                cum_qty: o.qty,
+                complete: true,
+            },
             other => return Err(format!("no {} records in this journal", other.name())),
         };
         debug_assert_eq!(
@@ -99,9 +108,13 @@ fn write(cfg: &Config, a: &Args) -> Result<(JournalWriter, u64), Box<dyn std::er
                 put(EventKind::Sent, s, RequestType::New, t)?;
             }
         }
-        // Answered 1000 orders after its send; the last ones stay in flight.
+        // Accepted 1000 orders after its send, filled in full 1000 orders after that (so
+        // the orders at the exchange stay about 2000); the last ones stay in flight or working.
         if let Some(s) = i.checked_sub(a.queued + 1000).filter(|s| !cancelled(*s)) {
             put(EventKind::Response, s, RequestType::New, t)?;
+        }
+        if let Some(s) = i.checked_sub(a.queued + 2000).filter(|s| !cancelled(*s)) {
+            put(EventKind::Filled, s, RequestType::Unknown, t)?;
         }
     }
     Ok((w, n))
