@@ -138,8 +138,14 @@ impl Lifecycle {
 
     /// Applies one record (records in journal order); what it was.
     pub fn push(&mut self, r: &EventRecord) -> Step {
+        self.push_event(r, r.event())
+    }
+
+    /// [`push`](Self::push) for a caller that has the record's typed view already
+    /// (`event` is `r.event()`): the record is decoded once.
+    pub fn push_event(&mut self, r: &EventRecord, event: Event) -> Step {
         self.last = None;
-        self.apply(r)
+        self.apply(r, event)
     }
 
     /// Order `id` as it stands, if it is live: at the exchange, or waiting in the queue as a
@@ -166,9 +172,9 @@ impl Lifecycle {
         }
     }
 
-    fn apply(&mut self, r: &EventRecord) -> Step {
+    fn apply(&mut self, r: &EventRecord, event: Event) -> Step {
         let (t, p) = (r.time_ns, r.producer);
-        match r.event() {
+        match event {
             Event::Queued { order } => {
                 // The engine never queues a live id; if a journal does, the later one stands.
                 self.unqueue(order.order_id);

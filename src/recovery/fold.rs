@@ -13,6 +13,7 @@
 //! restarts without a logon in between.
 
 use crate::engine::{RecoveredState, SymbolFills};
+use crate::idmap::IdMap;
 use crate::lifecycle::{Lifecycle, Lives};
 use crate::record::{Event, EventRecord};
 use crate::throttle::{Throttle, ThrottleSettings};
@@ -33,8 +34,10 @@ pub struct StateBuilder {
     last_seq: u64,
     records: u64,
     fills: Vec<SymbolFills>,
-    /// Where each symbol is in `fills`.
-    symbols: std::collections::HashMap<i32, usize>,
+    /// Where each symbol (its bits as a `u32`) is in `fills`.
+    symbols: IdMap<usize>,
+    /// The symbol looked up last and where it is in `fills`.
+    last_symbol: Option<(i32, usize)>,
     /// The next logon continues an interrupted session: the day's notional goes on.
     continue_day: bool,
     /// Trading is halted (a `halted` record without its `resumed`).
@@ -59,7 +62,8 @@ impl StateBuilder {
             last_seq: 0,
             records: 0,
             fills: Vec::new(),
-            symbols: std::collections::HashMap::new(),
+            symbols: IdMap::default(),
+            last_symbol: None,
             continue_day: false,
             halted: false,
         }
@@ -71,8 +75,9 @@ impl StateBuilder {
         self.last_seq = r.seq;
         self.last_time_ns = Some(r.time_ns);
         let t = r.time_ns;
-        self.orders.push(r);
-        match r.event() {
+        let event = r.event();
+        self.orders.push_event(r, event);
+        match event {
             Event::Logon => {
                 self.logged_on_at = Some(t);
                 self.throttle.logon(wall_u64(t));
@@ -134,14 +139,22 @@ impl StateBuilder {
         }
     }
 
-    /// The entry of `symbol` in `fills`, made if it has none.
+    /// The entry of `symbol` in `fills`, made if it has none. The last symbol's entry is
+    /// found without the map (a day's records are mostly of few symbols).
     fn symbol(&mut self, symbol: i32) -> &mut SymbolFills {
-        let fills = &mut self.fills;
-        let i = *self.symbols.entry(symbol).or_insert_with(|| {
-            fills.push(SymbolFills { symbol, position: 0, day_notional: 0.0, reference: 0.0 });
-            fills.len() - 1
-        });
-        &mut fills[i]
+        let i = match self.last_symbol {
+            Some((s, i)) if s == symbol => i,
+            _ => {
+                let fills = &mut self.fills;
+                let i = *self.symbols.entry(u64::from(symbol.cast_unsigned())).or_insert_with(|| {
+                    fills.push(SymbolFills { symbol, position: 0, day_notional: 0.0, reference: 0.0 });
+                    fills.len() - 1
+                });
+                self.last_symbol = Some((symbol, i));
+                i
+            }
+        };
+        &mut self.fills[i]
     }
 
     /// A fill of `qty` at `px` of an order of `symbol` / `side`: the symbol's position, day's
