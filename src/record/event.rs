@@ -331,6 +331,25 @@ impl Event {
     }
 }
 
+/// Per kind (by wire value), the requests a record of it may answer: bit `r` for the request
+/// of wire value `r` ([`request_fits`], tabled at compile time: one load and a test per record).
+const REQUESTS_FITTING: [u8; EventKind::SLOTS] = {
+    let mut table = [0u8; EventKind::SLOTS];
+    let mut i = 0;
+    while i < EventKind::ALL.len() {
+        let kind = EventKind::ALL[i];
+        let mut r = 0;
+        while r < 8 {
+            if RequestType::from_u8(r) as u8 == r && request_fits(kind, RequestType::from_u8(r)) {
+                table[kind as usize] |= 1 << r;
+            }
+            r += 1;
+        }
+        i += 1;
+    }
+    table
+};
+
 /// Whether a record of `kind` may answer (or carry out) `request`.
 const fn request_fits(kind: EventKind, request: RequestType) -> bool {
     use RequestType::{Cancel, Modify, New, Unknown};
@@ -627,7 +646,7 @@ impl EventRecord {
     /// `response` and `unmatched_response`), an exchange record's codes and side. `None` for
     /// every record the engine writes; decoding a journal refuses the others.
     pub fn misfit(&self) -> Option<Misfit> {
-        if !request_fits(self.kind, self.request) {
+        if REQUESTS_FITTING[self.kind as usize] & (1 << (self.request as u8 & 7)) == 0 {
             return Some(Misfit::Request(self.request));
         }
         if (self.kind == EventKind::Rejected) != self.reason.is_some() {
@@ -651,5 +670,21 @@ impl EventRecord {
             return Some(Misfit::Detail(field, value));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_of_fitting_requests_is_request_fits() {
+        let requests = [RequestType::Unknown, RequestType::New, RequestType::Modify, RequestType::Cancel];
+        for kind in EventKind::ALL {
+            for request in requests {
+                let tabled = REQUESTS_FITTING[kind as usize] & (1 << request as u8) != 0;
+                assert_eq!(tabled, request_fits(kind, request), "{kind:?} {request:?}");
+            }
+        }
     }
 }
