@@ -19,9 +19,12 @@
 //! the same `check_slot` and, at the end of a closed journal, runs [`check_after_end`]. So a
 //! journal one of them refuses, all refuse, with the same error.
 //!
-//! [`Journal`] reads each segment file into memory with `read(2)` (one at a time), not through a
-//! mapping: a file truncated under a reader would turn a mapping into SIGBUS, a read just sees
-//! the shorter file. Segments after the end are checked for zeros a chunk at a time, skipping
+//! [`Journal`] reads each segment file with `pread(2)`, a window of [`WINDOW_SLOTS`] records at
+//! a time into one buffer that stays in the CPU's cache, not through a mapping: a file
+//! truncated under a reader would turn a mapping into SIGBUS, a read just sees the shorter
+//! file. A journal still being written is read as far as it was published; where the end
+//! seems to be followed by data, the end slot is read again (the writer publishes in order), so
+//! a record published meanwhile is read on, not called a gap. Segments after the end are checked for zeros a chunk at a time, skipping
 //! the ranges the file system reports as holes (`SEEK_DATA`), which read as zeros: a segment
 //! prepared ahead is mostly unwritten blocks, so this costs a few system calls, not a read of
 //! the whole file.
