@@ -81,7 +81,7 @@ impl EngineBuilder {
     /// A new producer handle with its own ring: one per upstream thread.
     ///
     /// Producers are numbered from 0 in the order they are made; the engine's records about a
-    /// request carry its producer's number. At most [`MAX_PRODUCERS`] (`u16::MAX` is
+    /// request carry its producer's number. At most [`MAX_PRODUCERS`](super::MAX_PRODUCERS) (`u16::MAX` is
     /// [`ENGINE`](crate::record::ENGINE), the engine's own records): one more is
     /// [`TooManyProducers`].
     pub fn producer(&mut self) -> Result<Producer, TooManyProducers> {
