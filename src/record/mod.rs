@@ -475,6 +475,8 @@ pub(crate) mod tests {
             fill(true),
             Event::Halted,
             Event::Resumed,
+            Event::ClientAttached { pid: 4321 },
+            Event::ClientDetached { pid: 4321, cause: crate::model::DetachCause::Protocol, cancel: true },
         ]);
         events
     }

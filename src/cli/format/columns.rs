@@ -42,6 +42,8 @@ impl Columns {
             | Event::Logout
             | Event::Halted
             | Event::Resumed
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. }
             | Event::SyncFailed
             | Event::Unfit(_) => none,
             Event::Queued { order: o }
