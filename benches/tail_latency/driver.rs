@@ -291,11 +291,6 @@ pub fn current_tid() -> i32 {
 pub struct Whereabouts {
     tid: i32,
     at: (u64, u64, u64),
-    /// The thread's kernel id.
-    pub fn tid(&self) -> i32 {
-        self.tid
-    }
-
     /// Wall-clock ns of the stretch.
     pub wall_ns: u64,
     /// ns the thread ran.
@@ -313,6 +308,11 @@ impl Whereabouts {
         let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
         let mut f = text.split_whitespace().map(|v| v.parse::<u64>().ok());
         Some((mono_ns(), f.next()??, f.next()??))
+    }
+
+    /// The thread's kernel id.
+    pub fn tid(&self) -> i32 {
+        self.tid
     }
 
     /// Starts a stretch for thread `tid` (any thread of this process).

@@ -42,7 +42,9 @@ pub fn child_main() -> bool {
     let schedule = Schedule::at(quanta::Clock::new(), num(1), rate, num(3), num(4));
     let mut client = oms::ipc::connect(f[0]).expect("the child attaches");
     driver::pin(driver::core_split().map(|c| c.0));
-    driver::produce_here(&schedule, |o| client.on_data(o, RequestType::New).map_err(|e| e.into_inner().order));
+    driver::produce_here(&schedule, |o| {
+        client.on_data(o, RequestType::New).map_err(|e| e.into_inner().order)
+    });
     // Its ring drains before the client goes (a drop would be taken too; this keeps the
     // socket's end out of the measured run).
     while client.pending() > 0 {
@@ -172,11 +174,13 @@ pub fn section(quick: bool, engine_core: Option<usize>) -> serde_json::Value {
         for child in [false, true] {
             let warmup = rate.map_or(0, |r| r / 4);
             // Order 0 is due late enough for the child to start, calibrate its clock and attach.
-            let schedule = Schedule::new(clock.clone(), rate, orders + warmup, warmup, Duration::from_millis(800));
+            let schedule =
+                Schedule::new(clock.clone(), rate, orders + warmup, warmup, Duration::from_millis(800));
             let dir = tempfile::tempdir().expect("temp dir for the journal");
             let traced = strace && rate.is_some();
             let m = run(&schedule, engine_core, dir.path(), child, traced);
-            let per = |n: Option<u64>| n.map_or("-".to_string(), |n| format!("{:.4}", n as f64 / orders as f64));
+            let per =
+                |n: Option<u64>| n.map_or("-".to_string(), |n| format!("{:.4}", n as f64 / orders as f64));
             let name = format!("{label} {}", if child { "child process" } else { "in-process" });
             let p = m.send;
             println!(

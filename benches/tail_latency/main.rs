@@ -268,7 +268,8 @@ fn main() {
     };
     let ring_rows =
         if plan.runs("rings") { rings_section(&plan, &schedule, engine_core) } else { Vec::new() };
-    let ipc_rows = if plan.runs("ipc") { ipc::section(plan.quick, engine_core.map(|c| c.id)) } else { json!([]) };
+    let ipc_rows =
+        if plan.runs("ipc") { ipc::section(plan.quick, engine_core.map(|c| c.id)) } else { json!([]) };
     if plan.only.is_some() {
         println!("\n--only {}: no files written", plan.only.as_deref().unwrap_or_default());
         return;
