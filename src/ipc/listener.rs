@@ -253,7 +253,7 @@ impl State {
             (ConnState::Attached { .. }, Ok(n)) if n > 0 => {}
             (&ConnState::Attached { slot, generation }, _) => {
                 self.conns.swap_remove(i);
-                self.to_engine(ToEngine::Detach { slot, generation });
+                self.tell_engine(ToEngine::Detach { slot, generation });
             }
         }
     }
@@ -306,12 +306,12 @@ impl State {
         self.slots[slot] = SlotState::Busy { generation };
         let pid = self.conns[i].pid;
         self.conns[i].state = ConnState::Attached { slot: slot as u16, generation };
-        self.to_engine(ToEngine::Attach { slot: slot as u16, generation, ring, pid });
+        self.tell_engine(ToEngine::Attach { slot: slot as u16, generation, ring, pid });
     }
 
     /// Hands `msg` to the engine and rings its doorbell. The ring has room for two messages
     /// per slot, and a slot has at most an attach and a detach in flight.
-    fn to_engine(&mut self, msg: ToEngine) {
+    fn tell_engine(&mut self, msg: ToEngine) {
         if self.port.control.push(msg).is_err() {
             debug_assert!(false, "the control ring is sized for every slot");
         }

@@ -141,7 +141,7 @@ impl SharedRing {
     /// and this process's `capacity`, below the mapping's length.
     #[inline(always)]
     fn word(&self, offset: usize) -> &AtomicU64 {
-        debug_assert!(offset % 8 == 0 && offset + 8 <= self.map.len(), "offset {offset}");
+        debug_assert!(offset.is_multiple_of(8) && offset + 8 <= self.map.len(), "offset {offset}");
         // Checked in release builds too: a wrong offset must never reach the pointer.
         assert!(offset + 8 <= self.map.len());
         // SAFETY: `offset + 8` is within the mapping (asserted) and a multiple of 8 from its

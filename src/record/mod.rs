@@ -39,6 +39,7 @@ use crate::model::{
     DisconnectCause, EventKind, FixCode, RejectReason, RejectSource, RequestType, ResponseType, SessionEvent,
 };
 
+mod codes;
 mod crc;
 mod event;
 mod session;
