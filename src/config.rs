@@ -90,6 +90,10 @@ pub struct Config {
     /// Pre-trade risk limits; none without the section.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<RiskConfig>,
+    /// Producers in other processes; the defaults without the section (a run listens only
+    /// with `dir` set or `oms run --listen`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<IpcConfig>,
 }
 
 /// One problem with one field.
@@ -224,6 +228,8 @@ pub struct ValidConfig {
     pub exchange: SimulatedSettings,
     /// The FIX session, when `[exchange] kind = "fix"`.
     pub fix: Option<FixSettings>,
+    /// Producers in other processes (`[ipc]`, its defaults without the section).
+    pub ipc: crate::ipc::IpcSettings,
 }
 
 /// Largest simulated latency, µs (an hour): far beyond any exchange, and it keeps every due time
@@ -272,6 +278,7 @@ impl Config {
             Some(r) => r.validate(&mut p).map(Some),
             None => Some(None),
         };
+        let ipc = self.ipc.clone().unwrap_or_default().validate(&mut p);
         let all = (|| {
             Some(ValidConfig {
                 engine: EngineSettings {
@@ -284,6 +291,7 @@ impl Config {
                 runner: runner?,
                 exchange: exchange?,
                 fix: fix?,
+                ipc: ipc?,
             })
         })();
         p.finish(all)
@@ -416,6 +424,7 @@ impl ParsedConfig {
 
 mod engine;
 mod exchange;
+mod ipc;
 mod journal;
 mod parse;
 mod risk;
@@ -424,6 +433,7 @@ mod throttle;
 
 pub use engine::{EngineConfig, MAX_LIVE_ORDERS, MAX_RING_CAPACITY};
 pub use exchange::ExchangeConfig;
+pub use ipc::IpcConfig;
 pub use journal::{JournalConfig, MAX_PREPARE_RECORDS, MAX_SEGMENT_BYTES, SyncValue};
 pub use risk::{LimitsConfig, MAX_RISK_SYMBOLS, RiskConfig};
 pub use session::SessionConfig;

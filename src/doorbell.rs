@@ -84,6 +84,13 @@ impl Doorbell {
         Doorbell { sleeping: AtomicBool::new(false), fd, wakes: AtomicU64::new(0), sleeps: AtomicU64::new(0) }
     }
 
+    /// A duplicate of the eventfd (for a producer in another process: it writes it as
+    /// [`ring`](Self::ring) does, after the same fence and a load of a flag the sleeper sets
+    /// with [`prepare`](Self::prepare)); `None` without one.
+    pub fn try_clone_fd(&self) -> Option<OwnedFd> {
+        self.fd.as_ref().and_then(|fd| fd.try_clone().ok())
+    }
+
     /// Whether it has its eventfd (else the sleeper only naps).
     pub fn has_eventfd(&self) -> bool {
         self.fd.is_some()

@@ -58,6 +58,7 @@ use crate::window::{SessionSettings, TradingWindow, WindowSpan};
 mod adapter;
 mod answers;
 mod builder;
+mod clients;
 mod halt;
 mod inspect;
 mod open_requests;
@@ -250,6 +251,12 @@ pub struct Engine<E: Exchange, S: EventSink> {
     responses: Box<[Responses]>,
     /// What every ring's pusher rings (the runner sleeps on it).
     bell: Arc<Doorbell>,
+    /// The rings of producers in other processes, when the engine takes them
+    /// ([`EngineBuilder::clients`]): their own field and drain (`clients.rs`).
+    clients: Option<Box<crate::ipc::ClientInputs>>,
+    /// The first client producer number ([`crate::record::ENGINE`] without clients): a Modify
+    /// or Cancel from one at or past it may touch only its own orders.
+    first_client: u16,
     exchange: E,
     sink: S,
     window: TradingWindow,
@@ -328,6 +335,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 work += ring.drain(BATCH, |a, b| self.on_requests(a, b));
             }
             self.inputs = inputs;
+            if self.clients.is_some() {
+                work += self.poll_clients();
+            }
         }
         let now = self.tick();
         let (sent, now) = self.dispatch(now);
@@ -385,6 +395,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let now = self.tick();
         let arrival_ns = self.clock.mono_ns(msg.arrival_raw);
         let (o, p) = (msg.order, msg.producer);
+        if clients::owner_checked(msg.request, p, self.first_client) && self.not_owner(o.order_id, p) {
+            return self.refuse_not_owner(&msg);
+        }
         match msg.request {
             RequestType::New => self.on_new(o, arrival_ns, now, p),
             RequestType::Modify => match o.validate_modify() {

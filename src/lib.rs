@@ -23,6 +23,7 @@ pub mod doorbell;
 pub mod engine;
 pub mod exchange;
 mod idmap;
+pub mod ipc;
 pub mod journal;
 pub mod lifecycle;
 pub mod model;

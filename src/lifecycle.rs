@@ -329,6 +329,8 @@ impl Lifecycle {
             | Event::Logout
             | Event::Halted
             | Event::Resumed
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. }
             | Event::UnmatchedResponse { .. }
             | Event::ClockStep { .. }
             | Event::Recovered { .. }

@@ -384,18 +384,19 @@ impl BackoffState {
         seen: Option<(&Control, u64)>,
     ) {
         let bell = engine.doorbell();
-        bell.prepare();
+        // The doorbell's flag, and the one in each client ring's header (`crate::ipc`).
+        engine.prepare_sleep();
         // A waiter's ticket taken since this idle turn's answer: answer it before sleeping.
         let asked = seen.is_some_and(|(w, ticket)| w.asked_since(ticket));
         if stop.load(Ordering::Relaxed) || asked || !engine.rings_empty() {
-            bell.cancel();
+            engine.cancel_sleep();
             return;
         }
         let now = engine.clock().now_ns();
         let ns = engine.next_deadline_ns().map_or(self.sleep_max_ns, |d| d.saturating_sub(now));
         let ns = ns.min(self.sleep_max_ns);
         if ns == 0 {
-            bell.cancel();
+            engine.cancel_sleep();
             return;
         }
         let other = engine.exchange().wait_fd().map(|w| {
@@ -403,6 +404,7 @@ impl BackoffState {
             (w.fd, read | if w.writable { libc::POLLOUT } else { 0 })
         });
         bell.wait(Duration::from_nanos(ns), other);
+        engine.cancel_sleep();
     }
 }
 

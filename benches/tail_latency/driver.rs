@@ -60,6 +60,12 @@ impl Schedule {
         Schedule { clock, start_raw: now + lead_ticks, rate, orders, warmup, lead_ticks, start_mono_ns }
     }
 
+    /// A schedule whose order 0 is due at raw reading `start_raw` of `clock` (a producer in
+    /// another process: the TSC is the machine's, and each process calibrates its own clock).
+    pub fn at(clock: Clock, start_raw: u64, rate: Option<u64>, orders: u64, warmup: u64) -> Self {
+        Schedule { clock, start_raw, rate, orders, warmup, lead_ticks: 0, start_mono_ns: 0 }
+    }
+
     /// The same schedule, starting its lead from now. A design calls it once its set-up (the
     /// journal's space prepared before logon, the tables allocated) is done and before it makes
     /// its probes, so that the set-up is not counted as a stall of the first orders.
@@ -147,7 +153,7 @@ pub fn produce_requests(
 }
 
 /// The producer loop, on the calling thread.
-fn produce_here(s: &Schedule, mut submit: impl FnMut(OrderRequest) -> Result<(), OrderRequest>) -> u64 {
+pub fn produce_here(s: &Schedule, mut submit: impl FnMut(OrderRequest) -> Result<(), OrderRequest>) -> u64 {
     pace(s, |i| {
         let mut o = Schedule::order(i);
         let mut pushback = 0;
@@ -302,6 +308,11 @@ impl Whereabouts {
         let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
         let mut f = text.split_whitespace().map(|v| v.parse::<u64>().ok());
         Some((mono_ns(), f.next()??, f.next()??))
+    }
+
+    /// The thread's kernel id.
+    pub fn tid(&self) -> i32 {
+        self.tid
     }
 
     /// Starts a stretch for thread `tid` (any thread of this process).

@@ -41,6 +41,7 @@ mod common;
 mod baseline;
 mod cancel;
 mod driver;
+mod ipc;
 mod mix;
 mod oms_design;
 mod report;
@@ -81,9 +82,9 @@ impl Plan {
             || std::env::var("OMS_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
         let only = args.iter().position(|a| a == "--only").and_then(|k| args.get(k + 1)).cloned();
         if let Some(o) = &only
-            && !["rates", "mix", "cancel", "rings"].contains(&o.as_str())
+            && !["rates", "mix", "cancel", "rings", "ipc"].contains(&o.as_str())
         {
-            eprintln!("tail_latency: --only takes rates, mix, cancel or rings, not {o:?}");
+            eprintln!("tail_latency: --only takes rates, mix, cancel, rings or ipc, not {o:?}");
             std::process::exit(2);
         }
         if quick {
@@ -138,6 +139,9 @@ fn machine() -> String {
 }
 
 fn main() {
+    if ipc::child_main() {
+        return;
+    }
     let plan = Plan::from_env();
     let t0 = Instant::now();
     let out = out_dir();
@@ -264,6 +268,8 @@ fn main() {
     };
     let ring_rows =
         if plan.runs("rings") { rings_section(&plan, &schedule, engine_core) } else { Vec::new() };
+    let ipc_rows =
+        if plan.runs("ipc") { ipc::section(plan.quick, engine_core.map(|c| c.id)) } else { json!([]) };
     if plan.only.is_some() {
         println!("\n--only {}: no files written", plan.only.as_deref().unwrap_or_default());
         return;
@@ -294,6 +300,7 @@ fn main() {
         "rings": ring_rows,
         "mix": mix_rows,
         "cancel": cancel_rows,
+        "ipc": ipc_rows,
     });
     let text = serde_json::to_string_pretty(&summary).expect("summary serialises");
     std::fs::write(out.join("summary.json"), text).expect("write summary.json");

@@ -59,6 +59,13 @@ impl ProbeExchange {
     }
 }
 
+impl ProbeExchange {
+    /// The send probe.
+    pub fn probe(&self) -> &Probe {
+        &self.probe
+    }
+}
+
 /// An exchange that measures against a schedule, as [`start`] needs it.
 pub trait Measuring: Exchange {
     /// Measures against `schedule` from now on (the restarted one).
@@ -102,6 +109,23 @@ impl Exchange for ProbeExchange {
 pub struct ProbeSink<S> {
     inner: S,
     probe: Probe,
+}
+
+impl<S> ProbeSink<S> {
+    /// Wraps `inner`, stamping on `probe`.
+    pub fn new(inner: S, probe: Probe) -> Self {
+        ProbeSink { inner, probe }
+    }
+
+    /// Measures against `schedule` from now on.
+    pub fn restart(&mut self, schedule: &Schedule) {
+        self.probe.schedule = schedule.clone();
+    }
+
+    /// The round-trip probe.
+    pub fn probe(&self) -> &Probe {
+        &self.probe
+    }
 }
 
 impl<S: EventSink> EventSink for ProbeSink<S> {

@@ -66,6 +66,12 @@ fn line(r: &EventRecord) -> String {
             "ENGINE   HALTED     kill switch: queue rejected, working orders cancelled".to_string()
         }
         Event::Resumed => "ENGINE   RESUMED    trading resumed after a halt".to_string(),
+        Event::ClientAttached { pid } => {
+            format!("CLIENT   ATTACHED   process {pid} is producer {}", r.producer)
+        }
+        Event::ClientDetached { pid, cause, .. } => {
+            format!("CLIENT   DETACHED   process {pid} ({}), producer {}", cause.name(), r.producer)
+        }
         Event::ClockStep { step_ns } => {
             format!("ENGINE   CLOCK      wall clock re-anchored by {step_ns:+} ns")
         }

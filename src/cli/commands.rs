@@ -70,7 +70,7 @@ pub struct TailArgs {
     pub producer: Option<u16>,
 }
 
-fn formatter(format: Format, j_path: &Path, timezone: &str) -> Formatter {
+pub(super) fn formatter(format: Format, j_path: &Path, timezone: &str) -> Formatter {
     Formatter::new(format, timezone).unwrap_or_else(|_| {
         if format == Format::Text {
             eprintln!("oms: {}: unknown time zone {timezone:?} in the header; showing UTC", j_path.display());

@@ -28,6 +28,7 @@ mod format;
 mod replay;
 mod run;
 mod stats;
+mod submit;
 
 pub use audit::AuditArgs;
 pub use commands::{DecodeArgs, StatsArgs, TailArgs, VerifyArgs};
@@ -35,6 +36,7 @@ pub use format::{CSV_HEADER, Format, Formatter};
 pub use replay::ReplayArgs;
 pub use run::RunArgs;
 pub use stats::Stats;
+pub use submit::SubmitArgs;
 
 /// `oms`: the order management system's journal tools, scenario replay, audit, and the live engine.
 #[derive(Debug, Parser)]
@@ -64,6 +66,10 @@ pub enum Command {
     /// Run the engine on the real clock against the configured exchange, writing a journal;
     /// feed it orders from a file or standard input; stop on SIGINT / SIGTERM (or --once).
     Run(RunArgs),
+    /// Attach to a listening `oms run` (--listen DIR) as a producer in another process: send
+    /// orders from a file or standard input at their times, print this client's outcomes as
+    /// they are journaled, exit once every request sent is answered.
+    Submit(SubmitArgs),
 }
 
 /// Runs a parsed command line.
@@ -76,6 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Replay(a) => replay::run(&a),
         Command::Audit(a) => audit::run(&a),
         Command::Run(a) => run::run(&a),
+        Command::Submit(a) => submit::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -42,7 +42,7 @@ use crate::window::TradingWindow;
 use super::CliError;
 
 mod orders;
-mod signal;
+pub(super) mod signal;
 mod status;
 mod taken;
 
@@ -78,6 +78,11 @@ pub struct RunArgs {
     /// 1 for standard input.
     #[arg(long, value_name = "N")]
     pub producers: Option<usize>,
+    /// Take producers in other processes: listen in DIR (made mode 0700; the socket
+    /// DIR/oms.sock) for clients (`oms submit --connect DIR`, `oms::ipc::connect`). Overrides
+    /// `[ipc] dir`. Clients are numbered after the --orders producers.
+    #[arg(long, value_name = "DIR")]
+    pub listen: Option<PathBuf>,
 }
 
 /// How a run ends.
@@ -142,6 +147,11 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
         Err(e) => return usage(e),
     };
     let config = parsed.config;
+    let mut valid = valid;
+    if let Some(dir) = &a.listen {
+        valid.ipc.dir = Some(dir.clone());
+    }
+    let clients = if valid.ipc.dir.is_some() { usize::from(valid.ipc.max_clients) } else { 0 };
     let mut input = match Input::open(a.orders.as_deref(), a.producers) {
         Ok(i) => i,
         Err(msg) => return usage(msg),
@@ -151,7 +161,8 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     }
 
     let mut clock = EngineClock::system();
-    let (writer, recovered) = match open_journal(a, &config, &valid, &mut clock, input.producers()) {
+    let (writer, recovered) = match open_journal(a, &config, &valid, &mut clock, input.producers() + clients)
+    {
         Ok(opened) => opened,
         Err(Opening::Usage(msg)) => return usage(msg),
         Err(Opening::Failed(msg)) => return failed(msg),
@@ -173,6 +184,30 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     let mut producers = match producers {
         Ok(p) => p,
         Err(e) => return failed(e),
+    };
+    let listener = match &valid.ipc.dir {
+        None => None,
+        Some(dir) => {
+            let port = match builder.clients(&valid.ipc) {
+                Ok(p) => p,
+                Err(e) => return failed(format!("cannot take clients: {e}")),
+            };
+            let first = port.first_producer();
+            match crate::ipc::Listener::start(dir, port, Some(&a.journal)) {
+                Ok(l) => {
+                    eprintln!(
+                        "oms run: listening in {} for up to {} clients (producers {} to {}; on_client_exit = \"{}\")",
+                        dir.display(),
+                        valid.ipc.max_clients,
+                        first,
+                        first + valid.ipc.max_clients - 1,
+                        valid.ipc.on_client_exit.name()
+                    );
+                    Some(l)
+                }
+                Err(e) => return failed(format!("cannot listen: {e}")),
+            }
+        }
     };
     let venue = match Venue::start(&valid, responder, clock.clone()) {
         Ok(v) => v,
@@ -198,6 +233,10 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     // Read while the thread runs (its `/proc` entry goes with it).
     let cpu =
         CpuUse { engine: handle.engine_cpu_time(), process: process_cpu_time(), over: started.elapsed() };
+    // Clients first: each sees the engine gone; what they published is taken at the stop.
+    if let Some(l) = listener {
+        l.stop();
+    }
     let report = match handle.stop() {
         Ok(r) => r,
         Err(e) => return failed(e),

@@ -111,6 +111,8 @@ impl Stats {
             | Event::Logout
             | Event::Halted
             | Event::Resumed
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. }
             | Event::Queued { .. }
             | Event::VenueCancelled { solicited: false, .. }
             | Event::CancelQueued { .. }

@@ -16,7 +16,8 @@ use serde::de::{DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use super::{
-    Config, EngineConfig, ExchangeConfig, JournalConfig, Problem, RiskConfig, SessionConfig, ThrottleConfig,
+    Config, EngineConfig, ExchangeConfig, IpcConfig, JournalConfig, Problem, RiskConfig, SessionConfig,
+    ThrottleConfig,
 };
 
 /// Where each section and key of the text is: line numbers by dotted path.
@@ -101,6 +102,7 @@ pub(super) fn read(text: &str) -> Result<Read, toml::de::Error> {
             "engine" => reader.section::<EngineConfig>(&name, section),
             "exchange" => reader.section::<ExchangeConfig>(&name, section),
             "risk" => reader.section::<RiskConfig>(&name, section),
+            "ipc" => reader.section::<IpcConfig>(&name, section),
             // A section of `Config` this list does not name yet: checked whole, below.
             _ => {}
         }
@@ -361,7 +363,10 @@ mod tests {
 
     #[test]
     fn field_names_come_from_the_structs() {
-        assert_eq!(keys_of::<Config>(), ["session", "throttle", "journal", "engine", "exchange", "risk"]);
+        assert_eq!(
+            keys_of::<Config>(),
+            ["session", "throttle", "journal", "engine", "exchange", "risk", "ipc"]
+        );
         assert_eq!(keys_of::<ThrottleConfig>(), ["max_orders_per_sec", "mode", "burst"]);
     }
 

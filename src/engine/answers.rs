@@ -52,6 +52,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             if rec.kind == EventKind::Response && (matches!(self.phase, Phase::Closing { .. }) || self.halted)
             {
                 self.cancel_if_working(rec.order_id, now);
+            } else if rec.kind == EventKind::Response && self.client_doomed(rec.producer) {
+                // Its client went under the cancel policy: the client's cancel, now possible.
+                self.cancel_if_working_for(rec.order_id, now, rec.producer);
             }
             return;
         }
@@ -71,6 +74,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             }
         {
             self.cancel_if_working(rec.order_id, now);
+        } else if self.clients.is_some()
+            && matches!(rec.kind, EventKind::Replaced | EventKind::CancelRejected)
+            && self.client_doomed(rec.producer)
+        {
+            self.cancel_if_working_for(rec.order_id, now, rec.producer);
         }
     }
 }

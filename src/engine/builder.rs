@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Engine, EngineSettings, EngineStats, NO_TIMER, Phase, TooManyProducers, adapter};
+use super::{Engine, EngineSettings, EngineStats, MAX_PRODUCERS, NO_TIMER, Phase, TooManyProducers, adapter};
 use crate::clock::EngineClock;
 use crate::doorbell::Doorbell;
 use crate::exchange::Exchange;
@@ -46,6 +46,10 @@ pub struct EngineBuilder {
     /// Rung by every producer and responder after a push (wakes a sleeping engine thread).
     bell: Arc<Doorbell>,
     switch: Option<HaltSwitch>,
+    /// The rings of producers in other processes, with the producer numbers they reserved.
+    clients: Option<Box<crate::ipc::ClientInputs>>,
+    /// Producer numbers reserved for clients (in-process producers made later come after).
+    reserved: usize,
 }
 
 impl EngineBuilder {
@@ -62,6 +66,8 @@ impl EngineBuilder {
             responses: vec![responses],
             bell,
             switch: None,
+            clients: None,
+            reserved: 0,
         };
         (builder, responder)
     }
@@ -85,13 +91,38 @@ impl EngineBuilder {
     /// [`ENGINE`](crate::record::ENGINE), the engine's own records): one more is
     /// [`TooManyProducers`].
     pub fn producer(&mut self) -> Result<Producer, TooManyProducers> {
-        let index = u16::try_from(self.inputs.len()).ok().filter(|i| *i < crate::record::ENGINE);
+        let index =
+            u16::try_from(self.inputs.len() + self.reserved).ok().filter(|i| *i < crate::record::ENGINE);
         let index = index.ok_or(TooManyProducers)?;
         let capacity = self.cfg.capacities.ring_capacity.get();
         let (producer, requests) =
             request_ring(capacity, self.clock.quanta().clone(), index, self.bell.clone());
         self.inputs.push(requests);
         Ok(producer)
+    }
+
+    /// Makes the engine take producers in other processes ([`crate::ipc`]): reserves
+    /// `settings.max_clients` producer numbers, from the next one, and returns the listener's
+    /// end ([`crate::ipc::Listener::start`] takes it). Once only; at most
+    /// [`MAX_CLIENTS`](crate::ipc::MAX_CLIENTS) clients.
+    pub fn clients(&mut self, settings: &crate::ipc::IpcSettings) -> std::io::Result<crate::ipc::ClientPort> {
+        let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_string());
+        if self.clients.is_some() {
+            return Err(invalid("the engine takes clients already"));
+        }
+        if settings.max_clients == 0 || settings.max_clients > crate::ipc::MAX_CLIENTS {
+            return Err(invalid("max_clients must be 1 to 64"));
+        }
+        let first = self.inputs.len() + self.reserved;
+        let last = first + usize::from(settings.max_clients);
+        let first = u16::try_from(first)
+            .ok()
+            .filter(|_| last <= MAX_PRODUCERS)
+            .ok_or_else(|| invalid(&TooManyProducers.to_string()))?;
+        let (inputs, port) = crate::ipc::client_inputs(first, settings, self.bell.clone())?;
+        self.clients = Some(Box::new(inputs));
+        self.reserved += usize::from(settings.max_clients);
+        Ok(port)
     }
 
     /// The kill switch of the engine being built, as a handle for any thread (the same switch
@@ -116,7 +147,10 @@ impl EngineBuilder {
         let cfg = self.cfg;
         let window = cfg.session.window.clone();
         let next = window.current_or_next(self.clock.wall_ns(self.clock.now_ns()));
+        let first_client = self.clients.as_ref().map_or(crate::record::ENGINE, |c| c.first());
         let mut engine = Engine {
+            clients: self.clients,
+            first_client,
             throttle: Throttle::new(&cfg.throttle),
             queue: PendingQueue::with_capacity(cfg.capacities.max_queued_orders.get()),
             open: OpenOrders::with_capacity(cfg.capacities.max_working_orders.get()),

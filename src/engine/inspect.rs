@@ -83,7 +83,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 
     /// Whether the rings hold nothing.
     pub fn rings_empty(&self) -> bool {
-        self.responses.iter().all(|r| r.is_empty()) && self.inputs.iter().all(|r| r.is_empty())
+        self.responses.iter().all(|r| r.is_empty())
+            && self.inputs.iter().all(|r| r.is_empty())
+            && self.clients_idle()
     }
 
     /// Whether the engine is done with everything handed to it so far: nothing in a ring, in

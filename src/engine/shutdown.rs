@@ -37,6 +37,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 self.on_request(msg);
             }
         }
+        self.drain_clients_at_shutdown();
         let now = self.clock.now_ns();
         self.reject_queued(RejectReason::Shutdown, now);
         if self.phase == (Phase::Stopping { logged_on: true }) {

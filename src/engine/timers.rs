@@ -163,6 +163,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// While the working orders are cancelled before the Logout, order `id` became working (its
     /// first answer, or a replace answered): its cancel joins the line.
     pub(super) fn cancel_if_working(&mut self, id: u64, now: u64) {
+        self.cancel_if_working_for(id, now, ENGINE);
+    }
+
+    /// [`Self::cancel_if_working`], the cancel being `producer`'s (a client's exit policy).
+    pub(super) fn cancel_if_working_for(&mut self, id: u64, now: u64, producer: u16) {
         let lined = self.open.update(id, |x| {
             let cancel = x.waiting == Waiting::Nothing && x.life.may_cancel().is_ok();
             if cancel {
@@ -171,8 +176,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             cancel.then(|| x.live())
         });
         if let Some(Some(order)) = lined {
-            self.cancels.push_back((id, ENGINE));
-            self.emit_at(now, ENGINE, Event::CancelQueued { order });
+            self.cancels.push_back((id, producer));
+            self.emit_at(now, producer, Event::CancelQueued { order });
         }
     }
 

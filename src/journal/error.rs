@@ -59,8 +59,8 @@ pub enum JournalError {
     /// before version 5 an accepted order's life ended at its response, so a restart on it
     /// would take every accepted order for one still working; before version 6 a cancel or
     /// replace still waiting when its order ended was dropped without a record; a version-6
-    /// reader takes the risk limits' reject reasons of version 7 for corruption. A journal
-    /// never mixes versions.
+    /// reader takes the risk limits' reject reasons of version 7 for corruption, and a
+    /// version-7 reader the client records of version 8. A journal never mixes versions.
     #[error(
         "{path}: journal format version {found}, older than this build's (version {current}), which records \
          order lives it did not: this build reads it (decode, stats, verify) but neither recovers from it nor \

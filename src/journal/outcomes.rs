@@ -148,6 +148,8 @@ impl Outcome {
             | Event::Logout
             | Event::Halted
             | Event::Resumed
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. }
             | Event::UnmatchedResponse { .. }
             | Event::ClockStep { .. }
             | Event::Recovered { .. }

@@ -60,4 +60,4 @@ pub use credentials::{Logon, Logout, Secret};
 pub use exchange::{DisconnectCause, FixCode, RejectSource, SessionEvent};
 pub use life::{AnswerKind, Filled, OrderLife, OrderState, Refusal, Unexpected, Waiting};
 pub use order::{OrderRequest, OrderResponse, RequestType, ResponseType, Side};
-pub use outcome::{EventKind, RejectReason};
+pub use outcome::{DetachCause, EventKind, RejectReason};

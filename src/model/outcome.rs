@@ -95,12 +95,20 @@ wire_enum! {
         Halted = 28 => "halted",
         /// Trading resumed after a halt.
         Resumed = 29 => "resumed",
+        /// A producer in another process attached (`oms::ipc`): the record's `producer` is the
+        /// number it got, `order_id` its process id. The producer's requests follow it.
+        ClientAttached = 30 => "client_attached",
+        /// A producer in another process went: every request it published was taken before this
+        /// record. `order_id` is its process id, `latency_ns` the cause (byte 0: 1 its socket
+        /// ended, 2 its ring broke the protocol, 3 the engine stopped) and the exit policy (byte
+        /// 1: 1 cancel, 0 keep); the policy's cancels follow, for the same producer.
+        ClientDetached = 31 => "client_detached",
     }
 }
 
 impl EventKind {
     /// One more than the largest wire value: the length of a table indexed by `kind as usize`.
-    pub const SLOTS: usize = EventKind::Resumed as usize + 1;
+    pub const SLOTS: usize = EventKind::ClientDetached as usize + 1;
 
     /// Whether the kind is an exchange session's report (`exchange_session`, `execution`,
     /// `exchange_reject`): its record carries an exchange detail where order records carry the
@@ -175,6 +183,42 @@ wire_enum! {
         /// Trading is halted (the kill switch): a New or Modify refused, or an order or replace
         /// still queued when the halt came.
         Halted = 25 => "halted",
+        /// A Modify or Cancel from a producer in another process of an order another producer
+        /// owns (it may touch only its own orders).
+        NotOwner = 26 => "not_owner",
+    }
+}
+
+/// Why the engine let a client go (a `client_detached` record says it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DetachCause {
+    /// Its socket ended: it exited, closed, or died (`kill -9` too).
+    Closed = 1,
+    /// Its ring broke the protocol (a head moved back, or past the capacity): dropped.
+    Protocol = 2,
+    /// The engine stopped.
+    Shutdown = 3,
+}
+
+impl DetachCause {
+    /// From the wire.
+    pub const fn from_u8(v: u8) -> Option<DetachCause> {
+        match v {
+            1 => Some(DetachCause::Closed),
+            2 => Some(DetachCause::Protocol),
+            3 => Some(DetachCause::Shutdown),
+            _ => None,
+        }
+    }
+
+    /// Its snake_case name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DetachCause::Closed => "closed",
+            DetachCause::Protocol => "protocol",
+            DetachCause::Shutdown => "shutdown",
+        }
     }
 }
 

@@ -18,10 +18,11 @@
 //! bits where its codes belong ...) is never written by the engine, and decoding a journal
 //! refuses it; a record made by hand can still be one, and reads as [`Event::Unfit`].
 
+use super::codes::{detach_codes, report_codes};
 use super::{ENGINE, EventRecord, ExchangeDetail, SessionReport};
 use crate::model::{
-    AnswerKind, EventKind, FixCode, OrderRequest, OrderState, RejectReason, RejectSource, RequestType,
-    ResponseType,
+    AnswerKind, DetachCause, EventKind, FixCode, OrderRequest, OrderState, RejectReason, RejectSource,
+    RequestType, ResponseType,
 };
 
 /// What one record says. See the [module docs](crate::record).
@@ -33,6 +34,20 @@ pub enum Event {
     Halted,
     /// Trading resumed after a halt.
     Resumed,
+    /// A producer in another process attached (the record's producer is its number).
+    ClientAttached {
+        /// Its process id.
+        pid: u32,
+    },
+    /// A producer in another process went; everything it published was taken before.
+    ClientDetached {
+        /// Its process id.
+        pid: u32,
+        /// Why.
+        cause: DetachCause,
+        /// Whether its orders are cancelled (`on_client_exit = "cancel"`).
+        cancel: bool,
+    },
     /// Logout sent at a window end (or at shutdown while logged on).
     Logout,
     /// A New order waits in the queue for the throttle.
@@ -228,6 +243,8 @@ impl Event {
             Event::Logon => EventKind::Logon,
             Event::Halted => EventKind::Halted,
             Event::Resumed => EventKind::Resumed,
+            Event::ClientAttached { .. } => EventKind::ClientAttached,
+            Event::ClientDetached { .. } => EventKind::ClientDetached,
             Event::Logout => EventKind::Logout,
             Event::Queued { .. } => EventKind::Queued,
             Event::Sent { .. } => EventKind::Sent,
@@ -285,6 +302,8 @@ impl Event {
             Event::Logon
             | Event::Halted
             | Event::Resumed
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. }
             | Event::Logout
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -321,6 +340,8 @@ impl Event {
             | Event::Logon
             | Event::Halted
             | Event::Resumed
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. }
             | Event::Logout
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -373,6 +394,8 @@ const fn request_fits(kind: EventKind, request: RequestType) -> bool {
         | EventKind::Logon
         | EventKind::Halted
         | EventKind::Resumed
+        | EventKind::ClientAttached
+        | EventKind::ClientDetached
         | EventKind::Logout
         | EventKind::UnmatchedResponse
         | EventKind::ClockStep
@@ -382,20 +405,6 @@ const fn request_fits(kind: EventKind, request: RequestType) -> bool {
         | EventKind::Execution
         | EventKind::ExchangeReject => matches!(request, Unknown),
     }
-}
-
-/// An `unexpected_report` record's codes (`latency_ns`): which answer (byte 0) and the order's
-/// state then (byte 1, 0: not open); the other bytes are zero.
-fn report_codes(v: u64) -> Result<(AnswerKind, Option<OrderState>), (&'static str, u32)> {
-    if v >> 16 != 0 {
-        return Err(("report codes", (v >> 16) as u32));
-    }
-    let answer = AnswerKind::from_u8(v as u8).ok_or(("answer kind", u32::from(v as u8)))?;
-    let state = match (v >> 8) as u8 {
-        0 => None,
-        b => Some(OrderState::from_u8(b).ok_or(("order state", u32::from(b)))?),
-    };
-    Ok((answer, state))
 }
 
 /// How a record's fields do not fit its kind ([`EventRecord::misfit`]).
@@ -465,6 +474,14 @@ impl EventRecord {
             Event::Logon => bare(EventKind::Logon),
             Event::Halted => bare(EventKind::Halted),
             Event::Resumed => bare(EventKind::Resumed),
+            Event::ClientAttached { pid } => {
+                EventRecord { order_id: u64::from(pid), ..bare(EventKind::ClientAttached) }
+            }
+            Event::ClientDetached { pid, cause, cancel } => EventRecord {
+                order_id: u64::from(pid),
+                latency_ns: cause as u64 | u64::from(cancel) << 8,
+                ..bare(EventKind::ClientDetached)
+            },
             Event::Logout => bare(EventKind::Logout),
             Event::Queued { order: o } => order(EventKind::Queued, &o, RequestType::New),
             Event::Sent { order: o, in_oms_ns } => {
@@ -567,6 +584,11 @@ impl EventRecord {
             EventKind::Logon => Event::Logon,
             EventKind::Halted => Event::Halted,
             EventKind::Resumed => Event::Resumed,
+            EventKind::ClientAttached => Event::ClientAttached { pid: self.order_id as u32 },
+            EventKind::ClientDetached => match detach_codes(self.latency_ns) {
+                Ok((cause, cancel)) => Event::ClientDetached { pid: self.order_id as u32, cause, cancel },
+                Err(_) => Event::Unfit(self.kind),
+            },
             EventKind::Logout => Event::Logout,
             EventKind::Queued => Event::Queued { order: order() },
             EventKind::Sent => Event::Sent { order: order(), in_oms_ns: self.latency_ns },
@@ -668,6 +690,16 @@ impl EventRecord {
             && let Err((field, value)) = report_codes(self.latency_ns)
         {
             return Some(Misfit::Detail(field, value));
+        }
+        if self.kind == EventKind::ClientDetached
+            && let Err((field, value)) = detach_codes(self.latency_ns)
+        {
+            return Some(Misfit::Detail(field, value));
+        }
+        if matches!(self.kind, EventKind::ClientAttached | EventKind::ClientDetached)
+            && (self.order_id > u64::from(u32::MAX) || self.producer == ENGINE)
+        {
+            return Some(Misfit::Detail("client process id", (self.order_id >> 32) as u32));
         }
         None
     }

@@ -39,6 +39,7 @@ use crate::model::{
     DisconnectCause, EventKind, FixCode, RejectReason, RejectSource, RequestType, ResponseType, SessionEvent,
 };
 
+mod codes;
 mod crc;
 mod event;
 mod session;
@@ -475,6 +476,8 @@ pub(crate) mod tests {
             fill(true),
             Event::Halted,
             Event::Resumed,
+            Event::ClientAttached { pid: 4321 },
+            Event::ClientDetached { pid: 4321, cause: crate::model::DetachCause::Protocol, cancel: true },
         ]);
         events
     }

@@ -94,6 +94,9 @@ impl StateBuilder {
             }
             Event::Logout => self.logged_on_at = None,
             Event::Halted => self.halted = true,
+            // A client's coming and going changes no state a restart rebuilds (its orders are
+            // folded by their own records).
+            Event::ClientAttached { .. } | Event::ClientDetached { .. } => {}
             Event::Resumed => self.halted = false,
             // Every message to the exchange takes a permit; an order taken gives its symbol a
             // book.

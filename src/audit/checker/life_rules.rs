@@ -396,6 +396,11 @@ impl Auditor {
         let logged_on = self.session.is_some();
         let front = self.orders.front();
         let fits = match reason {
+            // A client's Modify of an order another producer owns (the owner is not followed
+            // here: the order must be live, and the request a producer's).
+            RejectReason::NotOwner => {
+                (self.orders.is_queued(id) || open.is_some()) && r.producer != crate::record::ENGINE
+            }
             RejectReason::InvalidPrice | RejectReason::InvalidQty => o.validate_modify() == Err(reason),
             // Written by engines before cancel / replace of open orders.
             RejectReason::NotQueued => valid && !self.orders.is_queued(id),
@@ -481,6 +486,10 @@ impl Auditor {
         let logged_on = self.session.is_some();
         let waited = open.is_some_and(|x| x.cancel_waits());
         let fits = match reason {
+            // A client's Cancel of an order another producer owns.
+            RejectReason::NotOwner => {
+                (self.orders.is_queued(id) || open.is_some()) && r.producer != crate::record::ENGINE
+            }
             // Written by engines before cancel / replace of open orders.
             RejectReason::NotQueued => !self.orders.is_queued(id),
             RejectReason::NotOpen => {

@@ -306,7 +306,7 @@ impl Auditor {
         match e {
             Event::Logon => self.on_logon(r),
             // The kill switch: the `risk` rule follows it (`risk_rules.rs`).
-            Event::Halted | Event::Resumed => {}
+            Event::Halted | Event::Resumed | Event::ClientAttached { .. } | Event::ClientDetached { .. } => {}
             Event::Logout => self.on_logout(r),
             Event::Queued { order } => self.on_queued(r, &order),
             Event::Sent { order, .. } => self.on_sent(r, &order),
@@ -418,6 +418,8 @@ fn after_session_ended(kind: EventKind) -> bool {
         | EventKind::UnexpectedReport
         | EventKind::Halted
         | EventKind::Resumed
+        | EventKind::ClientAttached
+        | EventKind::ClientDetached
         | EventKind::SyncFailed => true,
         EventKind::Logon
         | EventKind::Queued
@@ -464,6 +466,8 @@ fn after_shutdown_logout(kind: EventKind) -> bool {
         | EventKind::ReplaceSent
         | EventKind::Halted
         | EventKind::Resumed
+        | EventKind::ClientAttached
+        | EventKind::ClientDetached
         | EventKind::ClockStep => false,
     }
 }

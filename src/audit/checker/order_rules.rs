@@ -259,6 +259,8 @@ impl Auditor {
             RejectReason::InvalidPrice | RejectReason::InvalidQty | RejectReason::InvalidSide => {
                 valid == Err(reason)
             }
+            // Never a New's reason.
+            RejectReason::NotOwner => false,
             RejectReason::OutsideWindow => valid.is_ok() && (!logged_on || self.after_end(r)),
             RejectReason::JournalFull => valid.is_ok() && logged_on,
             RejectReason::DuplicateOrderId => valid.is_ok() && logged_on && self.orders.get(id).is_some(),

@@ -73,6 +73,8 @@ impl Auditor {
             }
             Event::Logon
             | Event::Logout
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. }
             | Event::Cancelled { .. }
             | Event::Rejected { .. }
             | Event::Response { .. }
@@ -154,6 +156,8 @@ impl Auditor {
             Event::Logon
             | Event::Halted
             | Event::Resumed
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. }
             | Event::Response { response: ResponseType::Accept, .. }
             | Event::Queued { .. }
             | Event::Sent { .. }

@@ -44,6 +44,20 @@ impl Columns {
             | Event::Resumed
             | Event::SyncFailed
             | Event::Unfit(_) => none,
+            Event::ClientAttached { pid } => Columns {
+                detail: Some(Detail::words("", [Some(("pid", DetailValue::Num(u64::from(pid)))), None])),
+                ..none
+            },
+            Event::ClientDetached { pid, cause, cancel } => Columns {
+                detail: Some(Detail::words(
+                    if cancel { "cancel" } else { "keep" },
+                    [
+                        Some(("pid", DetailValue::Num(u64::from(pid)))),
+                        Some(("cause", DetailValue::Name(cause.name()))),
+                    ],
+                )),
+                ..none
+            },
             Event::Queued { order: o }
             | Event::Modified { order: o }
             | Event::Cancelled { order: o }

@@ -80,6 +80,8 @@ impl Scenario {
                 // The engine's own doing, which the replayed engine does again (later fates of
                 // requests, its session, its clock), and what no replay can ask for.
                 Event::Logon
+                | Event::ClientAttached { .. }
+                | Event::ClientDetached { .. }
                 | Event::Queued { .. }
                 | Event::Sent { .. }
                 | Event::Modified { .. }

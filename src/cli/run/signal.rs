@@ -18,7 +18,7 @@ extern "C" fn on_signal(signal: libc::c_int) {
 }
 
 /// Installs the handler for SIGINT, SIGTERM, SIGUSR1 and SIGUSR2.
-pub(super) fn install() -> std::io::Result<()> {
+pub(in crate::cli) fn install() -> std::io::Result<()> {
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2] {
         // SAFETY: `sigaction` is plain data; all-zero is a valid value (no flags, empty mask,
         // no handler) that is filled in below before use.
@@ -38,7 +38,7 @@ pub(super) fn install() -> std::io::Result<()> {
 }
 
 /// Whether SIGINT or SIGTERM has arrived.
-pub(super) fn received() -> bool {
+pub(in crate::cli) fn received() -> bool {
     STOP.load(Ordering::Relaxed)
 }
 
