@@ -42,6 +42,7 @@ use crate::model::{
 mod codes;
 mod crc;
 mod event;
+mod fits;
 mod session;
 
 pub(crate) use crc::crc32c_update;
