@@ -11,9 +11,10 @@
 //! instant to the exchange's `send` on the engine thread, as everywhere in this harness.
 //!
 //! Measured: at 100k orders/s, the `send` percentiles of both; unpaced, the saturation
-//! throughput of both; and, when `strace` is installed, the system calls per order of the child
-//! producer (`strace -c -f` around it) and of the engine thread (`strace -c -p TID` attached for
-//! the paced run).
+//! throughput of both; and, when `strace` is installed, in a second pair of paced runs, the
+//! system calls per order of the child producer (`strace -c -f` around the whole process: its
+//! start-up, attach and wake-ups of the engine included) and of the engine thread (`strace -c
+//! -p TID` attached for the run: its sleeps and wake-ups under `backoff` included).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -168,16 +169,24 @@ pub fn section(quick: bool, engine_core: Option<usize>) -> serde_json::Value {
         "{:<26} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12} {:>14} {:>14}",
         "run", "p50", "p90", "p99", "p99.9", "p99.99", "max", "orders/s", "engine sys/ord", "client sys/ord"
     );
-    for (label, rate, orders) in
-        [("100k/s", Some(rate), (rate as f64 * secs) as u64), ("saturation", None, probe)]
-    {
+    let paced = (rate as f64 * secs) as u64;
+    // The paced runs twice: as they are, then under strace for the system calls (strace
+    // attached to a thread stops it for a moment and slows each call it traces).
+    let plan = [
+        ("100k/s", Some(rate), paced, false),
+        ("100k/s strace", Some(rate), paced, strace),
+        ("saturation", None, probe, false),
+    ];
+    for (label, rate, orders, traced) in plan {
+        if label.ends_with("strace") && !traced {
+            continue;
+        }
         for child in [false, true] {
             let warmup = rate.map_or(0, |r| r / 4);
             // Order 0 is due late enough for the child to start, calibrate its clock and attach.
             let schedule =
                 Schedule::new(clock.clone(), rate, orders + warmup, warmup, Duration::from_millis(800));
             let dir = tempfile::tempdir().expect("temp dir for the journal");
-            let traced = strace && rate.is_some();
             let m = run(&schedule, engine_core, dir.path(), child, traced);
             let per =
                 |n: Option<u64>| n.map_or("-".to_string(), |n| format!("{:.4}", n as f64 / orders as f64));
