@@ -72,6 +72,8 @@ fn a_halt_rejects_the_queue_cancels_the_working_orders_and_refuses_news_until_th
     assert!(rig.kinds().contains(&K::Resumed));
     let report = audited(&c, rig.events());
     assert!(report.is_clean(), "{report}");
+    // Six New orders, each counted once (the queue's halted rejections are their fates).
+    assert_eq!(report.rule(Rule::Fates).checked, 6, "{report}");
 }
 
 #[test]
