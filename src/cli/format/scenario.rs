@@ -12,7 +12,8 @@
 //! taken when it went out at once, and a later fate when it left the queue. So every record
 //! goes through [`Scenario::see`], printed or not. The engine's own requests (its cancels at a
 //! window's end) are left out: the engine makes them again. What a scenario line cannot hold
-//! (a producer past the scenario's 64, a side that is not one printable character) is written
+//! (a producer past the scenario's 64, a side that is not one printable character, a request of
+//! an unknown type) is written
 //! as a comment naming the record, never dropped silently.
 
 use super::{push_f64, push_u64};
@@ -109,6 +110,9 @@ impl Scenario {
             if verb == Verb::Request(RequestType::New) && !one_printable(r.side) {
                 return self.comment(out, r, "a New whose side is not one printable character");
             }
+            if verb == Verb::Request(RequestType::Unknown) {
+                return self.comment(out, r, "a request of an unknown type, which no scenario line asks for");
+            }
         }
         self.at(out, r);
         match verb {
@@ -127,6 +131,7 @@ impl Scenario {
                 push_u64(out, r.order_id);
                 push_order_terms(out, r);
             }
+            // (An unknown type is a comment, above.)
             Verb::Request(RequestType::Cancel | RequestType::Unknown) => {
                 out.extend_from_slice(b" cancel id=");
                 push_u64(out, r.order_id);

@@ -202,6 +202,15 @@ fn scenario_lines_and_what_they_cannot_hold() {
             1,
             Event::Rejected { order: odd_side, request: RequestType::New, reason: RejectReason::InvalidSide },
         ),
+        at(
+            4_500_000,
+            1,
+            Event::Rejected {
+                order: OrderRequest { order_id: 11, ..o },
+                request: RequestType::Unknown,
+                reason: RejectReason::InvalidRequestType,
+            },
+        ),
         at(5_000_000, 2, Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 9 }),
         at(6_000_000, crate::record::ENGINE, Event::CancelSent { order: o, in_oms_ns: 0 }),
         at(7_250_000, 2, Event::VenueCancelled { order: o, solicited: true, round_trip_ns: 9 }),
@@ -224,6 +233,7 @@ fn scenario_lines_and_what_they_cannot_hold() {
             "@2.000001 new id=9 sym=3 side=B px=100.25 qty=5 p=2",
             "# seq 3000 (queued order 10 p=70): left out, a request of a producer past the scenario's 64",
             "# seq 4000 (rejected order 8 p=1): left out, a New whose side is not one printable character",
+            "# seq 4500 (rejected order 11 p=1): left out, a request of an unknown type, which no scenario line asks for",
             "@5 response id=7 accept",
             "@7.25 cancelled id=7",
             "@9 advance",
