@@ -309,7 +309,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     pub fn poll(&mut self) -> usize {
         let now = self.tick();
         if let Some(switch) = &self.switch
-            && switch.is_halted() != self.halted
+            && switch.state() != u8::from(self.halted)
         {
             self.switched(now);
         }

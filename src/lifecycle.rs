@@ -335,6 +335,7 @@ impl Lifecycle {
             | Event::Logout
             | Event::Halted
             | Event::Resumed
+            | Event::Reference { .. }
             | Event::UnmatchedResponse { .. }
             | Event::ClockStep { .. }
             | Event::Recovered { .. }

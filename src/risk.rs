@@ -452,6 +452,14 @@ impl Risk {
         }
     }
 
+    /// `symbol`'s reference price is `price` (a `reference` request), its book made now if it
+    /// has none and the table has room.
+    pub fn set_reference(&mut self, symbol: i32, price: f64) {
+        if let Some(i) = self.book_index(symbol) {
+            self.books[i].reference = price;
+        }
+    }
+
     /// Books an order restored open (recovery), holding `held`.
     pub fn restore_open(&mut self, o: &OrderRequest, held: (u64, f64)) {
         if let Some(i) = self.book_index(o.symbol_id) {

@@ -297,3 +297,104 @@ fn a_crash_and_a_restart_keep_the_position_the_open_orders_and_the_days_notional
     assert!(report.is_clean(), "{report}");
     assert!(report.rule(oms::audit::Rule::Risk).checked >= 8, "{report}");
 }
+
+#[test]
+fn a_reference_set_by_request_is_the_bands_centre_journaled_restored_and_audited() {
+    let risk =
+        RiskConfig { price_band_bps: Some(100), no_reference: "refuse".into(), ..RiskConfig::default() };
+    let c = cfg(Some(risk));
+    let mut a = logged_on(&c);
+    a.submit(0, buy(1, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(1), [R::NoReferencePrice]);
+    assert_eq!(a.engine.set_reference(7, f64::NAN), Err(R::InvalidPrice), "not a price: nothing journaled");
+    a.engine.set_reference(7, 10.0).expect("a price");
+    let reference: Vec<_> = a.events().iter().filter(|r| r.kind == K::Reference).collect();
+    assert_eq!(reference.len(), 1);
+    assert_eq!(reference[0].event(), oms::Event::Reference { symbol: 7, price: 10.0 });
+    a.submit(0, buy(2, 10.11, 5), RequestType::New);
+    a.submit(0, buy(3, 10.1, 5), RequestType::New);
+    assert_eq!((a.rejects(2), a.sent_ids()), (vec![R::PriceBand], vec![3]));
+    a.engine.set_reference(7, 20.0).expect("a price");
+    a.submit(0, buy(4, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(4), [R::PriceBand], "the band is around 20 now");
+    // A fill moves it again.
+    a.respond(3, ResponseType::Accept);
+    a.answer(Answer::Fill { order_id: 3, last_qty: 5, last_px: 10.05 });
+    a.engine.set_reference(8, 50.0).expect("a price");
+    // The process dies; the restart keeps both symbols' references.
+    let before = a.events().to_vec();
+    let b = Rig::recovered(&c, "2026-11-23T10:00:05Z", 1, fold(&c, &before)).expect("restart");
+    assert_eq!(b.engine.risk_book(7).map(|b| b.reference), Some(10.05));
+    assert_eq!(b.engine.risk_book(8).map(|b| b.reference), Some(50.0));
+    audit_all(&c, &a);
+    // The audit follows the reference: without its record, order 3 broke the band's policy.
+    let tampered: Vec<oms::EventRecord> = before
+        .iter()
+        .filter(|r| r.kind != K::Reference)
+        .enumerate()
+        .map(|(i, r)| oms::EventRecord { seq: i as u64 + 1, ..*r })
+        .collect();
+    let (window, throttle) = c.rules().expect("rules");
+    let risk = c.risk_rules().expect("risk rules");
+    let mut audit =
+        oms::audit::Auditor::new(&window, &throttle, oms::audit::AuditOptions::LIVE).with_risk(risk.as_ref());
+    for r in &tampered {
+        audit.push(r);
+    }
+    assert_eq!(audit.report().broken(), [oms::audit::Rule::Risk], "{}", audit.report());
+}
+
+#[test]
+fn reference_lines_in_a_scenario() {
+    let risk =
+        RiskConfig { price_band_bps: Some(100), no_reference: "refuse".into(), ..RiskConfig::default() };
+    let valid = cfg(Some(risk)).validate().expect("valid");
+    let text = "@0 reference sym=7 px=10\n@1 new id=1 sym=7 side=B px=10.05 qty=5\n\
+                @2 new id=2 sym=7 side=B px=10.5 qty=5\n@3 reference sym=7 px=10.5\n\
+                @4 new id=3 sym=7 side=B px=10.5 qty=5\n";
+    let scenario = oms::replay::parse_scenario(text).expect("parses");
+    let bad = oms::replay::parse_scenario("@0 reference sym=7 px=-1\n").expect_err("not a price");
+    assert!(bad.message.contains("reference: px=-1"), "{}", bad.message);
+    let start = wall("2026-11-23T10:00:00Z");
+    let report =
+        oms::replay::replay(&valid, &scenario, start, None, oms::MemorySink::default()).expect("runs");
+    let events = report.sink.events();
+    let sent: Vec<u64> = events.iter().filter(|r| r.kind == K::Sent).map(|r| r.order_id).collect();
+    assert_eq!(sent, [1, 3]);
+    let refused: Vec<_> = events.iter().filter_map(|r| r.reason.map(|x| (r.order_id, x))).collect();
+    assert_eq!(refused, [(2, R::PriceBand)]);
+    assert_eq!(events.iter().filter(|r| r.kind == K::Reference).count(), 2);
+}
+
+#[test]
+fn a_reference_from_another_thread_is_taken_at_the_next_turn() {
+    let risk = RiskConfig { price_band_bps: Some(100), ..RiskConfig::default() };
+    let valid = cfg(Some(risk)).validate().expect("valid");
+    let (clock, _mock) = oms::EngineClock::manual(wall("2026-11-23T10:00:01Z"));
+    let (mut b, _responder) = oms::EngineBuilder::new(&valid.engine, clock);
+    let switch = b.halt_switch();
+    let mut e = b.build(oms::exchange::RecordingExchange::default(), oms::MemorySink::default());
+    e.poll();
+    assert_eq!(switch.set_reference(7, 0.0), Err(R::InvalidPrice));
+    let s = switch.clone();
+    std::thread::spawn(move || {
+        (0..300).map(|i| s.set_reference(7, 1.0 + f64::from(i)).is_ok()).filter(|ok| *ok).count()
+    })
+    .join()
+    .map(|taken| assert_eq!(taken, 256, "the handle holds 256 until the engine's next turn"))
+    .expect("thread");
+    e.poll();
+    let prices: Vec<f64> = e
+        .sink()
+        .events()
+        .iter()
+        .filter_map(|r| match r.event() {
+            oms::Event::Reference { symbol: 7, price } => Some(price),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(prices.len(), 256, "each one journaled, oldest first");
+    assert_eq!((prices[0], prices[255]), (1.0, 256.0));
+    assert_eq!(e.risk_book(7).map(|b| b.reference), Some(256.0));
+    assert!(!e.is_halted(), "a reference is no halt");
+}

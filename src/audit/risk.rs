@@ -209,6 +209,11 @@ impl RiskModel {
         });
     }
 
+    /// A reference price set for `symbol` by request: the band's centre until its next fill.
+    pub(crate) fn reference(&mut self, symbol: i32, px: f64) {
+        self.symbols.entry(symbol).or_default().reference = Some(px);
+    }
+
     /// A fill of `qty` at `px` of order `id` (symbol, side from the record).
     pub(crate) fn fill(&mut self, id: u64, symbol: i32, buy: bool, qty: u64, px: f64) {
         let s = self.symbols.entry(symbol).or_default();

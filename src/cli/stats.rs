@@ -111,6 +111,7 @@ impl Stats {
             | Event::Logout
             | Event::Halted
             | Event::Resumed
+            | Event::Reference { .. }
             | Event::Queued { .. }
             | Event::VenueCancelled { solicited: false, .. }
             | Event::CancelQueued { .. }

@@ -88,7 +88,7 @@ pub struct SymbolFills {
     /// Notional filled since the last logon (the engine's next logon starts the day
     /// again).
     pub day_notional: f64,
-    /// The last fill's price.
+    /// The reference price: the last fill's, or a later `reference` record's.
     pub reference: f64,
 }
 

@@ -27,8 +27,9 @@ pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
 /// 7: the reject reasons of the pre-trade risk limits (`max_order_qty`, `max_order_notional`,
 /// `price_band`, `no_reference_price`, `max_open_orders`, `max_position`,
 /// `max_daily_notional`, `too_many_symbols`) and the kill switch (the kinds `halted`,
-/// `resumed`, the reject reason `halted`).
-pub const FORMAT_VERSION: u16 = 7;
+/// `resumed`, the reject reason `halted`); 8: the kind `reference` (a reference price set for a
+/// symbol by request).
+pub const FORMAT_VERSION: u16 = 8;
 /// The oldest version this build reads: versions from it to [`FORMAT_VERSION`] share every
 /// layout, and each later one only adds record values (a kind, a reason) the earlier ones never
 /// hold, so a journal of an older version is read as it was written.

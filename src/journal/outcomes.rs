@@ -148,6 +148,7 @@ impl Outcome {
             | Event::Logout
             | Event::Halted
             | Event::Resumed
+            | Event::Reference { .. }
             | Event::UnmatchedResponse { .. }
             | Event::ClockStep { .. }
             | Event::Recovered { .. }

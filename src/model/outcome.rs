@@ -95,12 +95,16 @@ wire_enum! {
         Halted = 28 => "halted",
         /// Trading resumed after a halt.
         Resumed = 29 => "resumed",
+        /// A reference price set for a symbol by request (the operator's, or a scenario's): the
+        /// price band's centre until the symbol's next fill (or the next reference).
+        /// `symbol_id` and `price` carry it; the engine's own record (producer 65535).
+        Reference = 30 => "reference",
     }
 }
 
 impl EventKind {
     /// One more than the largest wire value: the length of a table indexed by `kind as usize`.
-    pub const SLOTS: usize = EventKind::Resumed as usize + 1;
+    pub const SLOTS: usize = EventKind::Reference as usize + 1;
 
     /// Whether the kind is an exchange session's report (`exchange_session`, `execution`,
     /// `exchange_reject`): its record carries an exchange detail where order records carry the

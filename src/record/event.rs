@@ -33,6 +33,13 @@ pub enum Event {
     Halted,
     /// Trading resumed after a halt.
     Resumed,
+    /// A reference price set for a symbol (the price band's centre until its next fill).
+    Reference {
+        /// The symbol.
+        symbol: i32,
+        /// The price.
+        price: f64,
+    },
     /// Logout sent at a window end (or at shutdown while logged on).
     Logout,
     /// A New order waits in the queue for the throttle.
@@ -228,6 +235,7 @@ impl Event {
             Event::Logon => EventKind::Logon,
             Event::Halted => EventKind::Halted,
             Event::Resumed => EventKind::Resumed,
+            Event::Reference { .. } => EventKind::Reference,
             Event::Logout => EventKind::Logout,
             Event::Queued { .. } => EventKind::Queued,
             Event::Sent { .. } => EventKind::Sent,
@@ -285,6 +293,7 @@ impl Event {
             Event::Logon
             | Event::Halted
             | Event::Resumed
+            | Event::Reference { .. }
             | Event::Logout
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -321,6 +330,7 @@ impl Event {
             | Event::Logon
             | Event::Halted
             | Event::Resumed
+            | Event::Reference { .. }
             | Event::Logout
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -354,6 +364,7 @@ const fn request_fits(kind: EventKind, request: RequestType) -> bool {
         | EventKind::Logon
         | EventKind::Halted
         | EventKind::Resumed
+        | EventKind::Reference
         | EventKind::Logout
         | EventKind::UnmatchedResponse
         | EventKind::ClockStep
@@ -446,6 +457,9 @@ impl EventRecord {
             Event::Logon => bare(EventKind::Logon),
             Event::Halted => bare(EventKind::Halted),
             Event::Resumed => bare(EventKind::Resumed),
+            Event::Reference { symbol, price } => {
+                EventRecord { symbol_id: symbol, price, ..bare(EventKind::Reference) }
+            }
             Event::Logout => bare(EventKind::Logout),
             Event::Queued { order: o } => order(EventKind::Queued, &o, RequestType::New),
             Event::Sent { order: o, in_oms_ns } => {
@@ -548,6 +562,7 @@ impl EventRecord {
             EventKind::Logon => Event::Logon,
             EventKind::Halted => Event::Halted,
             EventKind::Resumed => Event::Resumed,
+            EventKind::Reference => Event::Reference { symbol: self.symbol_id, price: self.price },
             EventKind::Logout => Event::Logout,
             EventKind::Queued => Event::Queued { order: order() },
             EventKind::Sent => Event::Sent { order: order(), in_oms_ns: self.latency_ns },

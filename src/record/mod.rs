@@ -475,6 +475,7 @@ pub(crate) mod tests {
             fill(true),
             Event::Halted,
             Event::Resumed,
+            Event::Reference { symbol: -7, price: 101.25 },
         ]);
         events
     }

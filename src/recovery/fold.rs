@@ -90,6 +90,8 @@ impl StateBuilder {
             Event::Logout => self.logged_on_at = None,
             Event::Halted => self.halted = true,
             Event::Resumed => self.halted = false,
+            // A reference set by request gives its symbol a book, as the engine's does.
+            Event::Reference { symbol, price } => self.symbol(symbol).reference = price,
             // Every message to the exchange takes a permit; an order taken gives its symbol a
             // book.
             Event::Sent { order, .. } => {

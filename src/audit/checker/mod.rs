@@ -306,7 +306,7 @@ impl Auditor {
         match e {
             Event::Logon => self.on_logon(r),
             // The kill switch: the `risk` rule follows it (`risk_rules.rs`).
-            Event::Halted | Event::Resumed => {}
+            Event::Halted | Event::Resumed | Event::Reference { .. } => {}
             Event::Logout => self.on_logout(r),
             Event::Queued { order } => self.on_queued(r, &order),
             Event::Sent { order, .. } => self.on_sent(r, &order),
@@ -418,6 +418,7 @@ fn after_session_ended(kind: EventKind) -> bool {
         | EventKind::UnexpectedReport
         | EventKind::Halted
         | EventKind::Resumed
+        | EventKind::Reference
         | EventKind::SyncFailed => true,
         EventKind::Logon
         | EventKind::Queued
@@ -449,8 +450,10 @@ fn after_shutdown_logout(kind: EventKind) -> bool {
         | EventKind::CancelRejected
         | EventKind::Expired
         | EventKind::UnexpectedReport
-        // A restart on the journal, or the writer's note of a failed flush.
+        // A restart on the journal, or the writer's note of a failed flush; a reference price
+        // (the operator's, moving no order).
         | EventKind::Recovered
+        | EventKind::Reference
         | EventKind::SyncFailed => true,
         EventKind::Logout
         | EventKind::Queued

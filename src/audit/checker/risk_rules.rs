@@ -62,6 +62,7 @@ impl Auditor {
                 self.halted = true;
                 return;
             }
+            Event::Reference { .. } => return,
             Event::Resumed => {
                 self.halted = false;
                 return;
@@ -151,6 +152,7 @@ impl Auditor {
             }
             Event::Replaced { order, .. } => model.settled(order.order_id, Some(order)),
             Event::CancelRejected { order, .. } => model.settled(order.order_id, None),
+            Event::Reference { symbol, price } => model.reference(*symbol, *price),
             Event::Logon
             | Event::Halted
             | Event::Resumed

@@ -44,6 +44,9 @@ impl Columns {
             | Event::Resumed
             | Event::SyncFailed
             | Event::Unfit(_) => none,
+            Event::Reference { symbol, price } => {
+                Columns { symbol: Some((symbol, '\0')), price: Some(price), ..none }
+            }
             Event::Queued { order: o }
             | Event::Modified { order: o }
             | Event::Cancelled { order: o }

@@ -285,6 +285,10 @@ impl Formatter {
             push_u64(out, qty);
             out.push(b'@');
             push_f64(out, price);
+        } else if let (Some(price), None) = (c.price, c.qty) {
+            // A price alone: a reference price.
+            out.extend_from_slice(b" px=");
+            push_f64(out, price);
         }
         if let Some(response) = c.response {
             out.push(b' ');

@@ -63,6 +63,7 @@ impl Scenario {
                 // The kill switch, as it was thrown.
                 Event::Halted => Verb::Bare("halt"),
                 Event::Resumed => Verb::Bare("resume"),
+                Event::Reference { symbol, price } => Verb::Reference(symbol, price),
                 // An answer that did not fit its order: the exchange gave it all the same.
                 Event::UnexpectedReport { answer, qty, price, .. } => match answer {
                     AnswerKind::Fill => Verb::Fill(qty, price),
@@ -159,6 +160,12 @@ impl Scenario {
                 out.push(b' ');
                 out.extend_from_slice(word.as_bytes());
             }
+            Verb::Reference(symbol, price) => {
+                out.extend_from_slice(b" reference sym=");
+                super::push_i64(out, symbol.into());
+                out.extend_from_slice(b" px=");
+                push_f64(out, price);
+            }
             Verb::Word(word) => {
                 out.push(b' ');
                 out.extend_from_slice(word.as_bytes());
@@ -227,6 +234,8 @@ enum Verb {
     Word(&'static str),
     /// A verb alone: `advance`, `halt`, `resume`.
     Bare(&'static str),
+    /// `reference sym=<i32> px=<f64>`.
+    Reference(i32, f64),
 }
 
 /// ` px=<price> qty=<qty>` of the request record `r` carries.

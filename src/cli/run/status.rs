@@ -114,6 +114,7 @@ impl Status {
                 Event::Logon
                 | Event::Halted
                 | Event::Resumed
+                | Event::Reference { .. }
                 | Event::CancelQueued { .. }
                 | Event::CancelSent { .. }
                 | Event::ReplaceQueued { .. }
@@ -237,7 +238,7 @@ impl Sessions {
                     if self.exchange == Link::LoggedOn { Link::LoggingOut } else { Link::NotConnected };
             }
             // The kill switch moves neither the window nor the exchange session.
-            Event::Halted | Event::Resumed => {}
+            Event::Halted | Event::Resumed | Event::Reference { .. } => {}
             // A restarted engine: the old process's session died with it; the engine logs on
             // again if a window is open.
             Event::Recovered { .. } => (self.open, self.exchange) = (false, Link::NotConnected),
