@@ -214,7 +214,7 @@ impl Lifecycle {
                 self.last = Some(life);
                 Step::Took(RequestType::Cancel)
             }
-            Event::Rejected { order, request, reason } => {
+            Event::Rejected { order, request, reason, .. } => {
                 let step = self.rejected(order.order_id, request, reason);
                 self.last = if request == RequestType::New {
                     // The New request's own life ends here (a duplicate id's order goes on).
@@ -535,7 +535,7 @@ mod tests {
     }
 
     fn rejected(id: u64, request: RequestType, reason: RejectReason) -> EventRecord {
-        at(1, Event::Rejected { order: o(id), request, reason })
+        at(1, Event::Rejected { order: o(id), request, reason, value: 0.0 })
     }
 
     /// What each record was, and the queue it leaves.

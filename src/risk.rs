@@ -101,6 +101,23 @@ pub struct RiskSettings {
 }
 
 impl RiskSettings {
+    /// The limit `reason` names for `symbol`, in its own unit (`price_band`: basis points;
+    /// `no_reference_price`: the band it needs; `too_many_symbols`: `max_symbols`), if the
+    /// reason is a limit and the limit is set.
+    pub fn limit_of(&self, symbol: i32, reason: RejectReason) -> Option<f64> {
+        let l = self.limits(symbol);
+        match reason {
+            RejectReason::MaxOrderQty => l.max_order_qty.map(|v| v as f64),
+            RejectReason::MaxOrderNotional => l.max_order_notional,
+            RejectReason::PriceBand | RejectReason::NoReferencePrice => l.price_band_bps.map(f64::from),
+            RejectReason::MaxOpenOrders => l.max_open_orders.map(f64::from),
+            RejectReason::MaxPosition => l.max_position.map(|v| v as f64),
+            RejectReason::MaxDailyNotional => l.max_daily_notional,
+            RejectReason::TooManySymbols => Some(self.max_symbols.get() as f64),
+            _ => None,
+        }
+    }
+
     /// The limits of `symbol`.
     pub fn limits(&self, symbol: i32) -> Limits {
         match self.symbols.iter().find(|(s, _)| *s == symbol) {
@@ -388,6 +405,54 @@ impl Risk {
         // The order's own size limits are for its whole quantity; the rest for what it leaves.
         b.size(new.qty, new.price * new.qty as f64)?;
         b.exposure(new, new_leaves, new.price * new_leaves as f64, held, 0)
+    }
+
+    /// The number limit `reason` refused order `o` on, in the limit's own unit (what the
+    /// decoder shows beside the limit): `max_order_qty` the quantity, `max_order_notional`
+    /// price × qty, `price_band` the price's distance from the reference in basis points,
+    /// `max_open_orders` the orders open with it, `max_position` the position (long or short)
+    /// if every open order of its side filled, with it, `max_daily_notional` the day's notional
+    /// with every open order and it, `too_many_symbols` the books it would make; 0 for any
+    /// other reason. `leaves`, `held` and `more` as for the check that refused it (a New:
+    /// `o.qty`, nothing held, one more order). Computed after the refusal, which changed
+    /// nothing: off the path of an order that passes.
+    #[cold]
+    #[inline(never)]
+    pub fn value_of(
+        &self,
+        o: &OrderRequest,
+        reason: RejectReason,
+        leaves: u64,
+        held: (u64, f64),
+        more: u32,
+    ) -> f64 {
+        let fresh;
+        let b = match self.lookup(o.symbol_id) {
+            Some(i) => &self.books[i],
+            None => {
+                fresh = Book::new(o.symbol_id, &Limits::default(), self.settings.no_reference);
+                &fresh
+            }
+        };
+        let s = side_index(o.side);
+        match reason {
+            RejectReason::MaxOrderQty => o.qty as f64,
+            RejectReason::MaxOrderNotional => o.price * o.qty as f64,
+            RejectReason::PriceBand if b.reference > 0.0 => {
+                (o.price - b.reference).abs() / b.reference * 10_000.0
+            }
+            RejectReason::MaxOpenOrders => f64::from(b.open_orders.saturating_add(more)),
+            RejectReason::MaxPosition => {
+                let signed = if s == 0 { i128::from(b.position) } else { -i128::from(b.position) };
+                let exposure = b.open_qty[s].saturating_sub(held.0).saturating_add(leaves);
+                (signed + i128::from(exposure)) as f64
+            }
+            RejectReason::MaxDailyNotional => {
+                b.day_notional + (b.open_notional - held.1).max(0.0) + o.price * leaves as f64
+            }
+            RejectReason::TooManySymbols => (self.books.len() + 1) as f64,
+            _ => 0.0,
+        }
     }
 
     /// An open order of `symbol` / `side` now books `new` instead of `old`.

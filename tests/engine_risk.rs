@@ -398,3 +398,59 @@ fn a_reference_from_another_thread_is_taken_at_the_next_turn() {
     assert_eq!(e.risk_book(7).map(|b| b.reference), Some(256.0));
     assert!(!e.is_halted(), "a reference is no halt");
 }
+
+#[test]
+fn each_refusal_carries_the_value_its_limit_refused() {
+    let risk = RiskConfig {
+        max_order_qty: Some(1000),
+        max_order_notional: Some(50_000.0),
+        price_band_bps: Some(100),
+        max_open_orders: Some(3),
+        max_position: Some(1500),
+        max_daily_notional: Some(18_050.0),
+        ..RiskConfig::default()
+    };
+    let c = cfg(Some(risk));
+    let mut rig = logged_on(&c);
+    rig.submit(0, buy(1, 10.0, 1001), RequestType::New);
+    rig.submit(0, buy(2, 60.0, 1000), RequestType::New);
+    rig.submit(0, buy(3, 10.0, 800), RequestType::New);
+    rig.respond(3, ResponseType::Accept);
+    rig.answer(Answer::Fill { order_id: 3, last_qty: 100, last_px: 10.0 });
+    rig.submit(0, buy(4, 10.2, 10), RequestType::New); // 200 bps off the last fill
+    rig.submit(0, buy(5, 10.0, 800), RequestType::New); // 100 filled + 700 open + 800 = 1600
+    rig.submit(0, sell(6, 10.0, 1000), RequestType::New);
+    rig.submit(0, sell(7, 10.0, 10), RequestType::New); // 1000 filled + 17 000 open + 100
+    rig.submit(0, buy(8, 10.0, 1), RequestType::New);
+    rig.submit(0, buy(9, 10.0, 1), RequestType::New); // a fourth open order
+    rig.submit(
+        0,
+        OrderRequest { order_id: 3, symbol_id: 0, side: '\0', price: 10.0, qty: 1500 },
+        RequestType::Modify,
+    );
+    let refused: Vec<(u64, R, f64)> = rig
+        .events()
+        .iter()
+        .filter_map(|r| match r.event() {
+            oms::Event::Rejected { order, reason, value, .. } => Some((order.order_id, reason, value)),
+            _ => None,
+        })
+        .collect();
+    let bps = (10.2f64 - 10.0).abs() / 10.0 * 10_000.0;
+    assert_eq!(
+        refused,
+        [
+            (1, R::MaxOrderQty, 1001.0),
+            (2, R::MaxOrderNotional, 60_000.0),
+            (4, R::PriceBand, bps),
+            (5, R::MaxPosition, 1600.0),
+            (7, R::MaxDailyNotional, 18_100.0),
+            (9, R::MaxOpenOrders, 4.0),
+            (3, R::MaxOrderQty, 1500.0),
+        ]
+    );
+    // The Modify's refusal names the order as it would become (its symbol and side).
+    let modify = rig.events().iter().rev().find(|r| r.kind == K::Rejected).expect("the Modify's");
+    assert_eq!((modify.symbol_id, modify.side, modify.qty), (7, 'B', 1500));
+    audit_all(&c, &rig);
+}

@@ -111,7 +111,13 @@ fn a_days_journal_replayed_under_other_limits_names_the_orders_they_would_have_s
 
     // The CLI answers the question in one line per order: the decode of the refusals.
     let refusals = ok(&["decode", &what_if, "--kind", "rejected"]);
-    for want in ["order=2", "reason=max_order_qty", "order=3", "reason=price_band", "modify order=4"] {
+    // Each with the limit (from the configuration in the journal's header) and the value it
+    // refused: 5000 shares, 3000 bps off the last fill, a replace to 2000 shares.
+    for want in [
+        "new order=2 sym=7 B 5000@100 reason=max_order_qty limit=1000 value=5000",
+        "new order=3 sym=7 S 10@130 reason=price_band limit=1000 value=3000",
+        "modify order=4 sym=7 B 2000@101 reason=max_order_qty limit=1000 value=2000",
+    ] {
         assert!(refusals.contains(want), "{want:?} in:\n{refusals}");
     }
 

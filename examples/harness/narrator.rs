@@ -66,6 +66,9 @@ fn line(r: &EventRecord) -> String {
             "ENGINE   HALTED     kill switch: queue rejected, working orders cancelled".to_string()
         }
         Event::Resumed => "ENGINE   RESUMED    trading resumed after a halt".to_string(),
+        Event::Reference { symbol, price } => {
+            format!("ENGINE   REFERENCE  symbol {symbol}: reference price {price} (the price band's centre)")
+        }
         Event::ClockStep { step_ns } => {
             format!("ENGINE   CLOCK      wall clock re-anchored by {step_ns:+} ns")
         }
@@ -100,7 +103,7 @@ fn line(r: &EventRecord) -> String {
             order.order_id
         ),
         Event::CancelSent { order, .. } => format!("ENGINE   cancel     #{} sent", order.order_id),
-        Event::Rejected { order, request: RequestType::Cancel, reason } => format!(
+        Event::Rejected { order, request: RequestType::Cancel, reason, .. } => format!(
             "ENGINE   cancel     #{} {}: no permit for it before the logout",
             order.order_id,
             reason.name()

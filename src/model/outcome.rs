@@ -182,6 +182,24 @@ wire_enum! {
     }
 }
 
+impl RejectReason {
+    /// Whether the reason is a pre-trade risk limit's (`max_order_qty` to `too_many_symbols`):
+    /// its `rejected` record carries the number the limit refused (`Event::Rejected::value`).
+    pub const fn is_limit(self) -> bool {
+        matches!(
+            self,
+            RejectReason::MaxOrderQty
+                | RejectReason::MaxOrderNotional
+                | RejectReason::PriceBand
+                | RejectReason::NoReferencePrice
+                | RejectReason::MaxOpenOrders
+                | RejectReason::MaxPosition
+                | RejectReason::MaxDailyNotional
+                | RejectReason::TooManySymbols
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

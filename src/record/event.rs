@@ -72,6 +72,10 @@ pub enum Event {
         request: RequestType,
         /// Why.
         reason: RejectReason,
+        /// A risk limit's refusal ([`RejectReason::is_limit`]): the number the limit refused,
+        /// in its unit ([`crate::risk::Risk::value_of`]; the limit is the configuration's, in
+        /// the journal header); 0 for any other reason (and in journals before version 8).
+        value: f64,
     },
     /// The exchange answered a sent order.
     Response {
@@ -467,9 +471,11 @@ impl EventRecord {
             }
             Event::Modified { order: o } => order(EventKind::Modified, &o, RequestType::Modify),
             Event::Cancelled { order: o } => order(EventKind::Cancelled, &o, RequestType::Cancel),
-            Event::Rejected { order: o, request, reason } => {
-                EventRecord { reason: Some(reason), ..order(EventKind::Rejected, &o, request) }
-            }
+            Event::Rejected { order: o, request, reason, value } => EventRecord {
+                reason: Some(reason),
+                latency_ns: value.to_bits(),
+                ..order(EventKind::Rejected, &o, request)
+            },
             Event::Response { order: o, response, round_trip_ns } => EventRecord {
                 response,
                 latency_ns: round_trip_ns,
@@ -569,7 +575,12 @@ impl EventRecord {
             EventKind::Modified => Event::Modified { order: order() },
             EventKind::Cancelled => Event::Cancelled { order: order() },
             EventKind::Rejected => match self.reason {
-                Some(reason) => Event::Rejected { order: order(), request: self.request, reason },
+                Some(reason) => Event::Rejected {
+                    order: order(),
+                    request: self.request,
+                    reason,
+                    value: f64::from_bits(self.latency_ns),
+                },
                 None => Event::Unfit(self.kind),
             },
             EventKind::Response => {

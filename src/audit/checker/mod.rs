@@ -312,7 +312,7 @@ impl Auditor {
             Event::Sent { order, .. } => self.on_sent(r, &order),
             Event::Modified { order } => self.on_modified(r, &order),
             Event::Cancelled { order } => self.on_cancelled(r, order.order_id),
-            Event::Rejected { order, request, reason } => self.on_rejected(r, &order, request, reason),
+            Event::Rejected { order, request, reason, .. } => self.on_rejected(r, &order, request, reason),
             Event::Response { order, response, round_trip_ns } => {
                 self.on_response(r, order.order_id, response, round_trip_ns)
             }

@@ -212,7 +212,12 @@ fn scenario_lines_and_what_they_cannot_hold() {
         at(
             4_000_000,
             1,
-            Event::Rejected { order: odd_side, request: RequestType::New, reason: RejectReason::InvalidSide },
+            Event::Rejected {
+                order: odd_side,
+                request: RequestType::New,
+                reason: RejectReason::InvalidSide,
+                value: 0.0,
+            },
         ),
         at(
             4_500_000,
@@ -221,6 +226,7 @@ fn scenario_lines_and_what_they_cannot_hold() {
                 order: OrderRequest { order_id: 11, ..o },
                 request: RequestType::Unknown,
                 reason: RejectReason::InvalidRequestType,
+                value: 0.0,
             },
         ),
         at(5_000_000, 2, Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 9 }),
