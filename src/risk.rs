@@ -154,6 +154,11 @@ pub struct Book {
     pub position: i64,
     /// Notional filled since the session's logon.
     pub day_notional: f64,
+    /// What a New of each side may still add before `max_position`: the limit less the
+    /// position (signed for the side) less the side's open quantity, 0 if that is negative
+    /// (exact: i128). Kept by every change of the position or the open quantity, so a New's
+    /// check of the position is one compare ([`Book::refresh_room`]).
+    room: [u64; 2],
 }
 
 impl Book {
@@ -173,6 +178,23 @@ impl Book {
             open_notional: 0.0,
             position: 0,
             day_notional: 0.0,
+            room: [0; 2],
+        }
+        .refreshed()
+    }
+
+    fn refreshed(mut self) -> Book {
+        self.refresh_room();
+        self
+    }
+
+    /// Recomputes `room` from the position and the open quantities (after any change of them
+    /// but a New's booking, which takes its quantity from its side's room).
+    fn refresh_room(&mut self) {
+        for s in 0..2 {
+            let signed = if s == 0 { i128::from(self.position) } else { -i128::from(self.position) };
+            let room = i128::from(self.max_position) - signed - i128::from(self.open_qty[s]);
+            self.room[s] = u64::try_from(room.max(0)).unwrap_or(u64::MAX);
         }
     }
 
@@ -235,11 +257,19 @@ impl Book {
 
 const EMPTY: u32 = u32::MAX;
 
+/// A bucket of the symbol index: a symbol and its book's place in `books` ([`EMPTY`]: none).
+/// The symbol is kept here, beside the place, so a lookup reads one bucket and no book.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    symbol: i32,
+    book: u32,
+}
+
 /// The engine's risk state: a fixed table of [`Book`]s.
 #[derive(Clone, Debug)]
 pub struct Risk {
     books: Vec<Book>,
-    index: Box<[u32]>,
+    index: Box<[Slot]>,
     mask: usize,
     capacity: usize,
     settings: RiskSettings,
@@ -278,7 +308,7 @@ impl Risk {
         let buckets = (2 * capacity).next_power_of_two().max(16);
         let mut risk = Risk {
             books: Vec::with_capacity(capacity),
-            index: vec![EMPTY; buckets].into_boxed_slice(),
+            index: vec![Slot { symbol: 0, book: EMPTY }; buckets].into_boxed_slice(),
             mask: buckets - 1,
             capacity,
             settings: settings.clone(),
@@ -310,13 +340,12 @@ impl Risk {
     fn lookup(&self, symbol: i32) -> Option<usize> {
         let mut b = hash(symbol) & self.mask;
         loop {
-            let i = *self.index.get(b)?;
-            if i == EMPTY {
+            let slot = *self.index.get(b)?;
+            if slot.book == EMPTY {
                 return None;
             }
-            let i = i as usize;
-            if self.books.get(i)?.symbol == symbol {
-                return Some(i);
+            if slot.symbol == symbol {
+                return Some(slot.book as usize);
             }
             b = (b + 1) & self.mask;
         }
@@ -326,12 +355,12 @@ impl Risk {
     fn book_index(&mut self, symbol: i32) -> Option<usize> {
         let mut b = hash(symbol) & self.mask;
         loop {
-            let i = self.index[b];
-            if i == EMPTY {
+            let slot = self.index[b];
+            if slot.book == EMPTY {
                 break;
             }
-            if self.books[i as usize].symbol == symbol {
-                return Some(i as usize);
+            if slot.symbol == symbol {
+                return Some(slot.book as usize);
             }
             b = (b + 1) & self.mask;
         }
@@ -339,7 +368,7 @@ impl Risk {
             return None;
         }
         let limits = self.settings.limits(symbol);
-        self.index[b] = self.books.len() as u32;
+        self.index[b] = Slot { symbol, book: self.books.len() as u32 };
         self.books.push(Book::new(symbol, &limits, self.settings.no_reference));
         Some(self.books.len() - 1)
     }
@@ -357,17 +386,20 @@ impl Risk {
         if b.open_orders >= b.max_open {
             return Err(RejectReason::MaxOpenOrders);
         }
+        // The position if every open order of the side filled, this one too, within the limit:
+        // the side's room (`Book::exposure`'s test, kept as one number).
         let s = side_index(o.side);
-        let signed = if s == 0 { b.position } else { b.position.wrapping_neg() };
-        let exposure = b.open_qty[s].saturating_add(o.qty);
-        if i128::from(exposure) > i128::from(b.max_position) - i128::from(signed) {
+        if o.qty > b.room[s] {
             return Err(RejectReason::MaxPosition);
         }
         if b.day_notional + b.open_notional + notional > b.max_daily {
             return Err(RejectReason::MaxDailyNotional);
         }
         b.open_orders += 1;
-        b.open_qty[s] = exposure;
+        // No overflow: the quantity fits the room, which the open quantity leaves below the
+        // limit less the position (at most 2^64 - 1).
+        b.open_qty[s] += o.qty;
+        b.room[s] -= o.qty;
         b.open_notional += notional;
         Ok(())
     }
@@ -460,8 +492,9 @@ impl Risk {
     pub fn rebook(&mut self, symbol: i32, side: char, old: (u64, f64), new: (u64, f64)) {
         if let Some(b) = self.book_mut(symbol) {
             let s = side_index(side);
-            b.open_qty[s] = (b.open_qty[s] + new.0).saturating_sub(old.0);
+            b.open_qty[s] = b.open_qty[s].saturating_add(new.0).saturating_sub(old.0);
             b.open_notional = (b.open_notional + new.1 - old.1).max(0.0);
+            b.refresh_room();
         }
     }
 
@@ -473,6 +506,7 @@ impl Risk {
             b.open_orders = b.open_orders.saturating_sub(1);
             b.open_qty[s] = b.open_qty[s].saturating_sub(held.0);
             b.open_notional = if b.open_orders == 0 { 0.0 } else { (b.open_notional - held.1).max(0.0) };
+            b.refresh_room();
         }
     }
 
@@ -489,6 +523,7 @@ impl Risk {
             };
             b.day_notional += px * qty as f64;
             b.reference = px;
+            b.refresh_room();
         }
     }
 
@@ -514,6 +549,7 @@ impl Risk {
         if let Some(i) = self.book_index(symbol) {
             let b = &mut self.books[i];
             (b.position, b.day_notional, b.reference) = (position, day_notional, reference);
+            b.refresh_room();
         }
     }
 
@@ -529,9 +565,11 @@ impl Risk {
     pub fn restore_open(&mut self, o: &OrderRequest, held: (u64, f64)) {
         if let Some(i) = self.book_index(o.symbol_id) {
             let b = &mut self.books[i];
-            b.open_orders += 1;
-            b.open_qty[side_index(o.side)] += held.0;
+            b.open_orders = b.open_orders.saturating_add(1);
+            let s = side_index(o.side);
+            b.open_qty[s] = b.open_qty[s].saturating_add(held.0);
             b.open_notional += held.1;
+            b.refresh_room();
         }
     }
 
