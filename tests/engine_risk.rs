@@ -454,3 +454,48 @@ fn each_refusal_carries_the_value_its_limit_refused() {
     assert_eq!((modify.symbol_id, modify.side, modify.qty), (7, 'B', 1500));
     audit_all(&c, &rig);
 }
+
+/// A New of a new symbol passes the limits (its symbol gets a book) and is then refused
+/// `queue_full`: the book stays, and counts against `max_symbols`, in the engine, in the
+/// audit's model and across a restart alike.
+#[test]
+fn a_symbol_whose_first_order_is_refused_queue_full_keeps_its_book_everywhere() {
+    let mut c = config("10:00:00", "13:00:00", 1, Some(1));
+    c.engine.max_queued_orders = 1;
+    c.risk = Some(RiskConfig { max_symbols: 2, max_order_qty: Some(1000), ..RiskConfig::default() });
+    let mut a = logged_on(&c);
+    a.submit(0, buy(1, 10.0, 5), RequestType::New); // sent (the one permit)
+    a.submit(0, buy(2, 10.0, 5), RequestType::New); // queued (the queue holds one)
+    a.submit(0, OrderRequest::new(3, 8, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(3), [R::QueueFull]);
+    assert!(a.engine.risk_book(8).is_some(), "symbol 8 passed the limits: it has a book");
+    a.submit(0, OrderRequest::new(4, 9, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(4), [R::TooManySymbols], "symbols 7 and 8 fill the table");
+    audit_all(&c, &a);
+    let before = a.events().to_vec();
+    let mut b = Rig::recovered(&c, "2026-11-23T10:00:05Z", 1, fold(&c, &before)).expect("restart");
+    b.submit(0, OrderRequest::new(5, 9, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(b.rejects(5), [R::TooManySymbols], "the restart keeps symbol 8's book");
+}
+
+/// A reference makes its symbol a book if the table has room, and is journaled but keeps none
+/// if it is full: the audit's model and a restart agree.
+#[test]
+fn a_reference_makes_a_book_only_while_the_symbol_table_has_room_everywhere() {
+    let c = cfg(Some(RiskConfig { max_symbols: 2, price_band_bps: Some(100), ..RiskConfig::default() }));
+    let mut a = logged_on(&c);
+    a.submit(0, buy(1, 10.0, 5), RequestType::New);
+    a.engine.set_reference(8, 10.0).expect("a price");
+    assert!(a.engine.risk_book(8).is_some(), "room for symbol 8");
+    a.submit(0, OrderRequest::new(2, 9, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(2), [R::TooManySymbols], "symbols 7 and 8 fill the table");
+    a.engine.set_reference(10, 10.0).expect("a price");
+    assert!(a.engine.risk_book(10).is_none(), "no room for symbol 10");
+    a.submit(0, OrderRequest::new(3, 10, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(3), [R::TooManySymbols]);
+    audit_all(&c, &a);
+    let before = a.events().to_vec();
+    let b = Rig::recovered(&c, "2026-11-23T10:00:05Z", 1, fold(&c, &before)).expect("restart");
+    let books: Vec<i32> = [7, 8, 9, 10].into_iter().filter(|s| b.engine.risk_book(*s).is_some()).collect();
+    assert_eq!(books, [7, 8], "the same books after a restart");
+}
