@@ -340,7 +340,11 @@ impl Risk {
     fn lookup(&self, symbol: i32) -> Option<usize> {
         let mut b = hash(symbol) & self.mask;
         loop {
-            let slot = *self.index.get(b)?;
+            debug_assert!(b < self.index.len());
+            // SAFETY: `b` is masked by `mask`, and `index` has `mask + 1` buckets (made so in
+            // `Risk::new`, never resized): `b` is in bounds. (Measured: the bounds checks of
+            // this lookup and of the book it finds were 8 of a New's 78 instructions.)
+            let slot = unsafe { *self.index.get_unchecked(b) };
             if slot.book == EMPTY {
                 return None;
             }
@@ -378,7 +382,10 @@ impl Risk {
     #[inline(always)]
     pub fn take_new(&mut self, o: &OrderRequest) -> Result<(), RejectReason> {
         let Some(i) = self.lookup(o.symbol_id) else { return self.take_new_symbol(o) };
-        let b = &mut self.books[i];
+        debug_assert!(i < self.books.len());
+        // SAFETY: `lookup` returns only a slot's `book`, which `book_index` set to the place of
+        // the book it pushed right after; books are never removed: `i` is in bounds.
+        let b = unsafe { self.books.get_unchecked_mut(i) };
         let notional = o.price * o.qty as f64;
         b.size(o.qty, notional)?;
         b.band(o.price)?;
