@@ -33,7 +33,12 @@ fn event(seq: u64) -> EventRecord {
         0 => Event::Queued { order: o },
         1 => Event::Sent { order: o, in_oms_ns: ns },
         2 => Event::Response { order: o, response: oms::ResponseType::Accept, round_trip_ns: ns },
-        _ => Event::Rejected { order: o, request: RequestType::New, reason: oms::RejectReason::QueueFull },
+        _ => Event::Rejected {
+            order: o,
+            request: RequestType::New,
+            reason: oms::RejectReason::QueueFull,
+            value: 0.0,
+        },
     };
     EventRecord { seq, ..EventRecord::new(1_704_169_800_000_000_000 + seq as i64 * 1000, event) }
 }

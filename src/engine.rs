@@ -316,7 +316,7 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     pub fn poll(&mut self) -> usize {
         let now = self.tick();
         if let Some(switch) = &self.switch
-            && switch.is_halted() != self.halted
+            && switch.state() != u8::from(self.halted)
         {
             self.switched(now);
         }
@@ -441,7 +441,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 None => Ok(()),
             };
             if let Err(reason) = verdict {
-                return self.reject(&o, RequestType::New, reason, now, producer);
+                let value = match &self.risk {
+                    Some(risk) if reason.is_limit() => risk.value_of(&o, reason, o.qty, (0, 0.0), 1),
+                    _ => 0.0,
+                };
+                return self.reject_valued(&o, RequestType::New, reason, value, now, producer);
             }
         }
         if self.queue.is_empty()
@@ -592,8 +596,23 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         now: u64,
         producer: u16,
     ) {
+        self.reject_valued(o, request, reason, 0.0, now, producer);
+    }
+
+    /// [`Engine::reject`] of a request a risk limit refused, with the number it refused
+    /// ([`Risk::value_of`]).
+    #[inline]
+    fn reject_valued(
+        &mut self,
+        o: &OrderRequest,
+        request: RequestType,
+        reason: RejectReason,
+        value: f64,
+        now: u64,
+        producer: u16,
+    ) {
         self.stats.rejected[reason as usize] += 1;
-        self.emit_at(now, producer, Event::Rejected { order: *o, request, reason });
+        self.emit_at(now, producer, Event::Rejected { order: *o, request, reason, value });
     }
 
     /// Records `event` at `now`, answering `producer`'s request. Always inlined: at each call

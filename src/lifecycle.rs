@@ -58,6 +58,11 @@ pub struct OpenLife {
     pub waiting: Waiting,
     /// Wall-clock ns: when the waiting cancel was taken.
     pub wait_ns: i64,
+    /// Cancels and replaces sent for it so far (its `cancel_sent` and `replace_sent` records).
+    pub requests_sent: u32,
+    /// The request live at the exchange: the number (from 1, in the order sent) of the one its
+    /// last `replaced` record carried out; 0 while the New is live.
+    pub live_request: u32,
 }
 
 impl OpenLife {
@@ -194,6 +199,8 @@ impl Lifecycle {
                     request_ns: 0,
                     waiting: Waiting::Nothing,
                     wait_ns: 0,
+                    requests_sent: 0,
+                    live_request: 0,
                 };
                 self.open.insert(order.order_id, open);
                 self.last = Some(life);
@@ -213,7 +220,7 @@ impl Lifecycle {
                 self.last = Some(life);
                 Step::Took(RequestType::Cancel)
             }
-            Event::Rejected { order, request, reason } => {
+            Event::Rejected { order, request, reason, .. } => {
                 let step = self.rejected(order.order_id, request, reason);
                 self.last = if request == RequestType::New {
                     // The New request's own life ends here (a duplicate id's order goes on).
@@ -262,6 +269,7 @@ impl Lifecycle {
                 if let Some(x) = self.open.get_mut(&id) {
                     x.waiting = Waiting::Nothing;
                     x.request_ns = t;
+                    x.requests_sent = x.requests_sent.saturating_add(1);
                     let _ = x.life.cancel_sent();
                 }
                 self.last = self.life(id);
@@ -282,6 +290,7 @@ impl Lifecycle {
                 if let Some(x) = self.open.get_mut(&id) {
                     x.waiting = Waiting::Nothing;
                     x.request_ns = t;
+                    x.requests_sent = x.requests_sent.saturating_add(1);
                     let _ = x.life.replace_sent(order.price, order.qty);
                 }
                 self.last = self.life(id);
@@ -311,6 +320,9 @@ impl Lifecycle {
                 Step::Fate
             }
             Event::Replaced { order, .. } => {
+                if let Some(x) = self.open.get_mut(&order.order_id) {
+                    x.live_request = x.requests_sent;
+                }
                 self.step_open(order.order_id, |life| {
                     let _ = life.replaced();
                 });
@@ -331,6 +343,7 @@ impl Lifecycle {
             | Event::Resumed
             | Event::ClientAttached { .. }
             | Event::ClientDetached { .. }
+            | Event::Reference { .. }
             | Event::UnmatchedResponse { .. }
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -530,7 +543,7 @@ mod tests {
     }
 
     fn rejected(id: u64, request: RequestType, reason: RejectReason) -> EventRecord {
-        at(1, Event::Rejected { order: o(id), request, reason })
+        at(1, Event::Rejected { order: o(id), request, reason, value: 0.0 })
     }
 
     /// What each record was, and the queue it leaves.

@@ -69,7 +69,7 @@ impl J {
         self.event(ms, Event::Response { order: J::order(id), response: t, round_trip_ns: 0 })
     }
     fn rejected(self, ms: i64, id: u64, reason: R) -> Self {
-        self.event(ms, Event::Rejected { order: J::order(id), request: Q::New, reason })
+        self.event(ms, Event::Rejected { order: J::order(id), request: Q::New, reason, value: 0.0 })
     }
     fn unanswered(self, ms: i64, id: u64) -> Self {
         self.event(ms, Event::Unanswered { order: J::order(id) })

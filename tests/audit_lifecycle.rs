@@ -126,7 +126,7 @@ impl J {
         self.event(ms, Event::UnexpectedReport { order_id: id, answer, state, qty, price })
     }
     fn rejected(self, ms: i64, o: OrderRequest, request: Q, reason: R) -> Self {
-        self.event(ms, Event::Rejected { order: o, request, reason })
+        self.event(ms, Event::Rejected { order: o, request, reason, value: 0.0 })
     }
     fn unanswered(self, ms: i64, id: u64) -> Self {
         self.event(ms, Event::Unanswered { order: order(id) })

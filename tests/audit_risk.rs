@@ -72,7 +72,7 @@ impl J {
         })
     }
     fn refused(self, o: OrderRequest, q: Q, reason: R) -> Self {
-        self.e(Event::Rejected { order: o, request: q, reason })
+        self.e(Event::Rejected { order: o, request: q, reason, value: 0.0 })
     }
     fn replace_sent(self, o: OrderRequest) -> Self {
         self.e(Event::ReplaceSent { order: o, in_oms_ns: 0 })

@@ -72,7 +72,7 @@ impl J {
         self.event(ms, Event::Cancelled { order: J::order(id) })
     }
     fn rejected(self, ms: i64, o: OrderRequest, q: Q, reason: R) -> Self {
-        self.event(ms, Event::Rejected { order: o, request: q, reason })
+        self.event(ms, Event::Rejected { order: o, request: q, reason, value: 0.0 })
     }
     fn response(self, ms: i64, id: u64, latency_ms: i64) -> Self {
         let round_trip_ns = (latency_ms * MS) as u64;

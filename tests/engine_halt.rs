@@ -72,6 +72,8 @@ fn a_halt_rejects_the_queue_cancels_the_working_orders_and_refuses_news_until_th
     assert!(rig.kinds().contains(&K::Resumed));
     let report = audited(&c, rig.events());
     assert!(report.is_clean(), "{report}");
+    // Six New orders, each counted once (the queue's halted rejections are their fates).
+    assert_eq!(report.rule(Rule::Fates).checked, 6, "{report}");
 }
 
 #[test]
@@ -147,7 +149,10 @@ fn the_audit_fails_an_order_sent_while_halted_and_a_halted_refusal_without_a_hal
     let seq = rig.events().len() as u64 + 1;
     let forged = EventRecord {
         seq,
-        ..EventRecord::new(t, Event::Rejected { order: buy(9), request: RequestType::New, reason: R::Halted })
+        ..EventRecord::new(
+            t,
+            Event::Rejected { order: buy(9), request: RequestType::New, reason: R::Halted, value: 0.0 },
+        )
     };
     let mut records = rig.events().to_vec();
     records.push(forged);

@@ -297,3 +297,205 @@ fn a_crash_and_a_restart_keep_the_position_the_open_orders_and_the_days_notional
     assert!(report.is_clean(), "{report}");
     assert!(report.rule(oms::audit::Rule::Risk).checked >= 8, "{report}");
 }
+
+#[test]
+fn a_reference_set_by_request_is_the_bands_centre_journaled_restored_and_audited() {
+    let risk =
+        RiskConfig { price_band_bps: Some(100), no_reference: "refuse".into(), ..RiskConfig::default() };
+    let c = cfg(Some(risk));
+    let mut a = logged_on(&c);
+    a.submit(0, buy(1, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(1), [R::NoReferencePrice]);
+    assert_eq!(a.engine.set_reference(7, f64::NAN), Err(R::InvalidPrice), "not a price: nothing journaled");
+    a.engine.set_reference(7, 10.0).expect("a price");
+    let reference: Vec<_> = a.events().iter().filter(|r| r.kind == K::Reference).collect();
+    assert_eq!(reference.len(), 1);
+    assert_eq!(reference[0].event(), oms::Event::Reference { symbol: 7, price: 10.0 });
+    a.submit(0, buy(2, 10.11, 5), RequestType::New);
+    a.submit(0, buy(3, 10.1, 5), RequestType::New);
+    assert_eq!((a.rejects(2), a.sent_ids()), (vec![R::PriceBand], vec![3]));
+    a.engine.set_reference(7, 20.0).expect("a price");
+    a.submit(0, buy(4, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(4), [R::PriceBand], "the band is around 20 now");
+    // A fill moves it again.
+    a.respond(3, ResponseType::Accept);
+    a.answer(Answer::Fill { order_id: 3, last_qty: 5, last_px: 10.05 });
+    a.engine.set_reference(8, 50.0).expect("a price");
+    // The process dies; the restart keeps both symbols' references.
+    let before = a.events().to_vec();
+    let b = Rig::recovered(&c, "2026-11-23T10:00:05Z", 1, fold(&c, &before)).expect("restart");
+    assert_eq!(b.engine.risk_book(7).map(|b| b.reference), Some(10.05));
+    assert_eq!(b.engine.risk_book(8).map(|b| b.reference), Some(50.0));
+    audit_all(&c, &a);
+    // The audit follows the reference: without its record, order 3 broke the band's policy.
+    let tampered: Vec<oms::EventRecord> = before
+        .iter()
+        .filter(|r| r.kind != K::Reference)
+        .enumerate()
+        .map(|(i, r)| oms::EventRecord { seq: i as u64 + 1, ..*r })
+        .collect();
+    let (window, throttle) = c.rules().expect("rules");
+    let risk = c.risk_rules().expect("risk rules");
+    let mut audit =
+        oms::audit::Auditor::new(&window, &throttle, oms::audit::AuditOptions::LIVE).with_risk(risk.as_ref());
+    for r in &tampered {
+        audit.push(r);
+    }
+    assert_eq!(audit.report().broken(), [oms::audit::Rule::Risk], "{}", audit.report());
+}
+
+#[test]
+fn reference_lines_in_a_scenario() {
+    let risk =
+        RiskConfig { price_band_bps: Some(100), no_reference: "refuse".into(), ..RiskConfig::default() };
+    let valid = cfg(Some(risk)).validate().expect("valid");
+    let text = "@0 reference sym=7 px=10\n@1 new id=1 sym=7 side=B px=10.05 qty=5\n\
+                @2 new id=2 sym=7 side=B px=10.5 qty=5\n@3 reference sym=7 px=10.5\n\
+                @4 new id=3 sym=7 side=B px=10.5 qty=5\n";
+    let scenario = oms::replay::parse_scenario(text).expect("parses");
+    let bad = oms::replay::parse_scenario("@0 reference sym=7 px=-1\n").expect_err("not a price");
+    assert!(bad.message.contains("reference: px=-1"), "{}", bad.message);
+    let start = wall("2026-11-23T10:00:00Z");
+    let report =
+        oms::replay::replay(&valid, &scenario, start, None, oms::MemorySink::default()).expect("runs");
+    let events = report.sink.events();
+    let sent: Vec<u64> = events.iter().filter(|r| r.kind == K::Sent).map(|r| r.order_id).collect();
+    assert_eq!(sent, [1, 3]);
+    let refused: Vec<_> = events.iter().filter_map(|r| r.reason.map(|x| (r.order_id, x))).collect();
+    assert_eq!(refused, [(2, R::PriceBand)]);
+    assert_eq!(events.iter().filter(|r| r.kind == K::Reference).count(), 2);
+}
+
+#[test]
+fn a_reference_from_another_thread_is_taken_at_the_next_turn() {
+    let risk = RiskConfig { price_band_bps: Some(100), ..RiskConfig::default() };
+    let valid = cfg(Some(risk)).validate().expect("valid");
+    let (clock, _mock) = oms::EngineClock::manual(wall("2026-11-23T10:00:01Z"));
+    let (mut b, _responder) = oms::EngineBuilder::new(&valid.engine, clock);
+    let switch = b.halt_switch();
+    let mut e = b.build(oms::exchange::RecordingExchange::default(), oms::MemorySink::default());
+    e.poll();
+    assert_eq!(switch.set_reference(7, 0.0), Err(R::InvalidPrice));
+    let s = switch.clone();
+    std::thread::spawn(move || {
+        (0..300).map(|i| s.set_reference(7, 1.0 + f64::from(i)).is_ok()).filter(|ok| *ok).count()
+    })
+    .join()
+    .map(|taken| assert_eq!(taken, 256, "the handle holds 256 until the engine's next turn"))
+    .expect("thread");
+    e.poll();
+    let prices: Vec<f64> = e
+        .sink()
+        .events()
+        .iter()
+        .filter_map(|r| match r.event() {
+            oms::Event::Reference { symbol: 7, price } => Some(price),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(prices.len(), 256, "each one journaled, oldest first");
+    assert_eq!((prices[0], prices[255]), (1.0, 256.0));
+    assert_eq!(e.risk_book(7).map(|b| b.reference), Some(256.0));
+    assert!(!e.is_halted(), "a reference is no halt");
+}
+
+#[test]
+fn each_refusal_carries_the_value_its_limit_refused() {
+    let risk = RiskConfig {
+        max_order_qty: Some(1000),
+        max_order_notional: Some(50_000.0),
+        price_band_bps: Some(100),
+        max_open_orders: Some(3),
+        max_position: Some(1500),
+        max_daily_notional: Some(18_050.0),
+        ..RiskConfig::default()
+    };
+    let c = cfg(Some(risk));
+    let mut rig = logged_on(&c);
+    rig.submit(0, buy(1, 10.0, 1001), RequestType::New);
+    rig.submit(0, buy(2, 60.0, 1000), RequestType::New);
+    rig.submit(0, buy(3, 10.0, 800), RequestType::New);
+    rig.respond(3, ResponseType::Accept);
+    rig.answer(Answer::Fill { order_id: 3, last_qty: 100, last_px: 10.0 });
+    rig.submit(0, buy(4, 10.2, 10), RequestType::New); // 200 bps off the last fill
+    rig.submit(0, buy(5, 10.0, 800), RequestType::New); // 100 filled + 700 open + 800 = 1600
+    rig.submit(0, sell(6, 10.0, 1000), RequestType::New);
+    rig.submit(0, sell(7, 10.0, 10), RequestType::New); // 1000 filled + 17 000 open + 100
+    rig.submit(0, buy(8, 10.0, 1), RequestType::New);
+    rig.submit(0, buy(9, 10.0, 1), RequestType::New); // a fourth open order
+    rig.submit(
+        0,
+        OrderRequest { order_id: 3, symbol_id: 0, side: '\0', price: 10.0, qty: 1500 },
+        RequestType::Modify,
+    );
+    let refused: Vec<(u64, R, f64)> = rig
+        .events()
+        .iter()
+        .filter_map(|r| match r.event() {
+            oms::Event::Rejected { order, reason, value, .. } => Some((order.order_id, reason, value)),
+            _ => None,
+        })
+        .collect();
+    let bps = (10.2f64 - 10.0).abs() / 10.0 * 10_000.0;
+    assert_eq!(
+        refused,
+        [
+            (1, R::MaxOrderQty, 1001.0),
+            (2, R::MaxOrderNotional, 60_000.0),
+            (4, R::PriceBand, bps),
+            (5, R::MaxPosition, 1600.0),
+            (7, R::MaxDailyNotional, 18_100.0),
+            (9, R::MaxOpenOrders, 4.0),
+            (3, R::MaxOrderQty, 1500.0),
+        ]
+    );
+    // The Modify's refusal names the order as it would become (its symbol and side).
+    let modify = rig.events().iter().rev().find(|r| r.kind == K::Rejected).expect("the Modify's");
+    assert_eq!((modify.symbol_id, modify.side, modify.qty), (7, 'B', 1500));
+    audit_all(&c, &rig);
+}
+
+/// A New of a new symbol passes the limits (its symbol gets a book) and is then refused
+/// `queue_full`: the book stays, and counts against `max_symbols`, in the engine, in the
+/// audit's model and across a restart alike.
+#[test]
+fn a_symbol_whose_first_order_is_refused_queue_full_keeps_its_book_everywhere() {
+    let mut c = config("10:00:00", "13:00:00", 1, Some(1));
+    c.engine.max_queued_orders = 1;
+    c.risk = Some(RiskConfig { max_symbols: 2, max_order_qty: Some(1000), ..RiskConfig::default() });
+    let mut a = logged_on(&c);
+    a.submit(0, buy(1, 10.0, 5), RequestType::New); // sent (the one permit)
+    a.submit(0, buy(2, 10.0, 5), RequestType::New); // queued (the queue holds one)
+    a.submit(0, OrderRequest::new(3, 8, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(3), [R::QueueFull]);
+    assert!(a.engine.risk_book(8).is_some(), "symbol 8 passed the limits: it has a book");
+    a.submit(0, OrderRequest::new(4, 9, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(4), [R::TooManySymbols], "symbols 7 and 8 fill the table");
+    audit_all(&c, &a);
+    let before = a.events().to_vec();
+    let mut b = Rig::recovered(&c, "2026-11-23T10:00:05Z", 1, fold(&c, &before)).expect("restart");
+    b.submit(0, OrderRequest::new(5, 9, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(b.rejects(5), [R::TooManySymbols], "the restart keeps symbol 8's book");
+}
+
+/// A reference makes its symbol a book if the table has room, and is journaled but keeps none
+/// if it is full: the audit's model and a restart agree.
+#[test]
+fn a_reference_makes_a_book_only_while_the_symbol_table_has_room_everywhere() {
+    let c = cfg(Some(RiskConfig { max_symbols: 2, price_band_bps: Some(100), ..RiskConfig::default() }));
+    let mut a = logged_on(&c);
+    a.submit(0, buy(1, 10.0, 5), RequestType::New);
+    a.engine.set_reference(8, 10.0).expect("a price");
+    assert!(a.engine.risk_book(8).is_some(), "room for symbol 8");
+    a.submit(0, OrderRequest::new(2, 9, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(2), [R::TooManySymbols], "symbols 7 and 8 fill the table");
+    a.engine.set_reference(10, 10.0).expect("a price");
+    assert!(a.engine.risk_book(10).is_none(), "no room for symbol 10");
+    a.submit(0, OrderRequest::new(3, 10, Side::Buy, 10.0, 5), RequestType::New);
+    assert_eq!(a.rejects(3), [R::TooManySymbols]);
+    audit_all(&c, &a);
+    let before = a.events().to_vec();
+    let b = Rig::recovered(&c, "2026-11-23T10:00:05Z", 1, fold(&c, &before)).expect("restart");
+    let books: Vec<i32> = [7, 8, 9, 10].into_iter().filter(|s| b.engine.risk_book(*s).is_some()).collect();
+    assert_eq!(books, [7, 8], "the same books after a restart");
+}

@@ -331,7 +331,7 @@ fn every_bad_line_of_an_orders_file_is_reported_at_once() {
     let file = orders.display();
     for (line, what) in [
         (2, "missing qty"),
-        (4, "unknown verb \"buy\" (expected new, modify, cancel, advance, halt or resume)"),
+        (4, "unknown verb \"buy\" (expected new, modify, cancel, advance, halt, resume or reference)"),
         (5, "the exchange answers"),
         (6, "--producers"),
         (7, "time goes backwards"),

@@ -4,14 +4,26 @@
 use std::path::Path;
 
 use hdrhistogram::Histogram;
-use oms::audit::{AuditOptions, Rule, audit};
+use oms::audit::{AuditOptions, Auditor, Rule};
 use oms::journal::JournalStats;
 use oms::model::SessionEvent;
 use oms::record::Event;
 use oms::window::Closing;
 use oms::{EngineStats, EventKind as K, EventRecord, RejectReason, RequestType, ValidConfig};
 
-use crate::desks::{Expect, Script};
+use crate::desks::{Expect, FAT_FINGER_ID, FAT_FINGER_QTY, Script};
+
+/// The reject reasons of the pre-trade risk limits.
+const LIMITS: [RejectReason; 8] = [
+    RejectReason::MaxOrderQty,
+    RejectReason::MaxOrderNotional,
+    RejectReason::PriceBand,
+    RejectReason::NoReferencePrice,
+    RejectReason::MaxOpenOrders,
+    RejectReason::MaxPosition,
+    RejectReason::MaxDailyNotional,
+    RejectReason::TooManySymbols,
+];
 
 /// How late (ns) the logon and the logout may be after the configured instants. The engine
 /// parks at most 200 µs when idle and wakes at its next deadline, so on a quiet machine they are
@@ -52,7 +64,11 @@ pub fn check_run(
 ) -> std::io::Result<bool> {
     let (window, throttle) = (&cfg.engine.session.window, &cfg.engine.throttle);
     println!("The rules, audited from the journal ({} records; `oms audit` checks the same):", ev.len());
-    let audit = audit(ev, window, throttle, AuditOptions::LIVE);
+    let mut auditor = Auditor::new(window, throttle, AuditOptions::LIVE).with_risk(cfg.engine.risk.as_ref());
+    for r in ev {
+        auditor.push(r);
+    }
+    let audit = auditor.finish();
     for line in audit.to_string().lines() {
         println!("  {line}");
     }
@@ -67,22 +83,40 @@ pub fn check_run(
 
     let mut p = Vec::new();
     for s in script.steps() {
-        if let Expect::Reject(reason) = s.expect {
-            let hit = of(K::Rejected).any(|e| {
-                e.order_id == s.order.order_id
-                    && e.request == s.request
-                    && e.reason.map(|x| x.name()) == Some(reason)
-            });
-            if !hit {
-                p.push(format!("{} #{}: expected {reason}", s.request.name(), s.order.order_id));
-            }
+        let refused = |want: &dyn Fn(RejectReason) -> bool| {
+            of(K::Rejected).any(|e| {
+                e.order_id == s.order.order_id && e.request == s.request && e.reason.is_some_and(want)
+            })
+        };
+        let (hit, expected) = match s.expect {
+            Expect::Any => continue,
+            Expect::Reject(reason) => (refused(&|x| x.name() == reason), reason),
+            Expect::Limit => (refused(&|x| LIMITS.contains(&x)), "a risk limit"),
+        };
+        if !hit {
+            p.push(format!("{} #{}: expected {expected}", s.request.name(), s.order.order_id));
         }
     }
-    r.check("invalid, duplicate, unknown, already-sent and out-of-window requests get their reason", p);
+    r.check(
+        "invalid, duplicate, unknown, already-sent, out-of-window and halted requests get their reason; \
+         the fat finger is refused by a risk limit",
+        p,
+    );
+    let leaked: Vec<String> = of(K::Sent)
+        .filter(|e| e.order_id == FAT_FINGER_ID)
+        .map(|e| format!("#{} sent at seq {}", e.order_id, e.seq))
+        .collect();
+    r.check("the fat finger never reaches the exchange", leaked);
+
+    r.check(
+        "the halt: one decision (the queue rejected halted, a cancel of every working order), nothing \
+         but cancels sent until the resume, trading again after it",
+        halt_problems(ev, cfg.fix.is_none()),
+    );
 
     let ended = of(K::Rejected).filter(|e| e.reason == Some(RejectReason::SessionEnded)).count();
     let p = if ended == 0 { vec!["no order was still queued at the logout".into()] } else { vec![] };
-    r.check(&format!("the second burst outlasts the window: {ended} orders rejected session_ended"), p);
+    r.check(&format!("the last burst outlasts the window: {ended} orders rejected session_ended"), p);
 
     r.check(
         &format!(
@@ -127,6 +161,66 @@ pub fn check_run(
 
     r.check("the password appears in no byte of the journal", password_problems(cfg, journal)?);
     Ok(r.ok)
+}
+
+/// One `halted` and one `resumed`; between them nothing sent but cancels; every order working
+/// at the halt (sent and accepted, its life not ended) gets the engine's cancel, or ends by
+/// itself first (a fill); the queue at the halt rejected `halted`. With the simulated exchange
+/// (`working_expected`: its orders work for 2 s) at least one order was working at the halt.
+fn halt_problems(ev: &[EventRecord], working_expected: bool) -> Vec<String> {
+    let at = |k: K| ev.iter().position(|e| e.kind == k);
+    let (Some(h), Some(res)) = (at(K::Halted), at(K::Resumed)) else {
+        return vec![format!(
+            "halted at {:?}, resumed at {:?}: expected one of each",
+            at(K::Halted),
+            at(K::Resumed)
+        )];
+    };
+    let mut p = Vec::new();
+    if ev.iter().filter(|e| matches!(e.kind, K::Halted | K::Resumed)).count() != 2 {
+        p.push("more than one halt or resume".into());
+    }
+    for e in &ev[h..res] {
+        if matches!(e.kind, K::Sent | K::ReplaceSent) {
+            p.push(format!("{} #{} at seq {} while halted", e.kind.name(), e.order_id, e.seq));
+        }
+    }
+    let working = working_at(&ev[..h]);
+    let cancelled: Vec<u64> = ev[h..]
+        .iter()
+        .filter(|e| e.kind == K::CancelQueued && e.producer == u16::MAX)
+        .map(|e| e.order_id)
+        .collect();
+    for id in &working {
+        if !cancelled.contains(id) {
+            p.push(format!("#{id} was working at the halt and got no cancel"));
+        }
+    }
+    if working_expected && working.is_empty() {
+        p.push("no order was working at the halt".into());
+    }
+    if !ev[res..].iter().any(|e| e.kind == K::Sent) {
+        p.push("nothing sent after the resume".into());
+    }
+    p
+}
+
+/// The orders working (accepted, their life not ended) at the end of `ev`.
+fn working_at(ev: &[EventRecord]) -> Vec<u64> {
+    let mut working: Vec<u64> = Vec::new();
+    for e in ev {
+        match e.event() {
+            Event::Response { order, response: oms::ResponseType::Accept, .. } => {
+                working.push(order.order_id)
+            }
+            Event::Fill { order_id, complete: true, .. } => working.retain(|id| *id != order_id),
+            Event::VenueCancelled { order, .. } | Event::Expired { order } | Event::Unanswered { order } => {
+                working.retain(|id| *id != order.order_id)
+            }
+            _ => {}
+        }
+    }
+    working
 }
 
 /// The FIX session's own records: logged on after the engine's logon and before the first send,
@@ -203,9 +297,10 @@ fn password_problems(cfg: &ValidConfig, journal: &Path) -> std::io::Result<Vec<S
     Ok(p)
 }
 
-/// Counts per kind and reason, response latency percentiles.
-pub fn summary(ev: &[EventRecord], stats: &EngineStats, journal: &JournalStats) {
+/// Counts per kind and reason, response latency percentiles; the fat finger and the halt.
+pub fn summary(ev: &[EventRecord], stats: &EngineStats, journal: &JournalStats, cfg: &ValidConfig) {
     println!("\nSummary:");
+    risk_summary(ev, cfg);
     for k in K::ALL {
         let n = ev.iter().filter(|e| e.kind == k).count();
         if n > 0 {
@@ -239,5 +334,53 @@ pub fn summary(ev: &[EventRecord], stats: &EngineStats, journal: &JournalStats) 
     println!(
         "  engine:             {} requests, {} sent, deepest queue {}; journal: {} records in {} segment(s)",
         stats.requests, stats.sent, stats.max_queue_len, journal.records, journal.segments
+    );
+}
+
+/// What the risk limits and the kill switch did: the fat finger's refusal (with the limit it
+/// broke), and the halt's decision.
+fn risk_summary(ev: &[EventRecord], cfg: &ValidConfig) {
+    let refusal = ev.iter().find(|e| e.kind == K::Rejected && e.order_id == FAT_FINGER_ID);
+    let limit = cfg.engine.risk.as_ref().map(|r| r.limits(crate::desks::SYM));
+    match refusal.and_then(|e| e.reason) {
+        Some(reason) => {
+            let set = match (reason, limit) {
+                (RejectReason::MaxOrderQty, Some(l)) => l.max_order_qty.map(|m| format!(" > limit {m}")),
+                _ => None,
+            };
+            println!(
+                "  fat finger:         #{FAT_FINGER_ID} for {FAT_FINGER_QTY} shares refused {} (qty {FAT_FINGER_QTY}{}), never sent",
+                reason.name(),
+                set.unwrap_or_default()
+            );
+        }
+        None => println!("  fat finger:         #{FAT_FINGER_ID}: no refusal in the journal"),
+    }
+    let Some(h) = ev.iter().position(|e| e.kind == K::Halted) else {
+        println!("  kill switch:        no halt in the journal");
+        return;
+    };
+    let res = ev.iter().position(|e| e.kind == K::Resumed).unwrap_or(ev.len());
+    let during = &ev[h..res];
+    let queue = during
+        .iter()
+        .filter(|e| {
+            e.kind == K::Rejected && e.reason == Some(RejectReason::Halted) && e.request == RequestType::New
+        })
+        .count();
+    let cancels: Vec<u64> = during
+        .iter()
+        .filter(|e| e.kind == K::CancelQueued && e.producer == u16::MAX)
+        .map(|e| e.order_id)
+        .collect();
+    let done = ev[h..]
+        .iter()
+        .filter(|e| matches!(e.event(), Event::VenueCancelled { solicited: true, order, .. } if cancels.contains(&order.order_id)))
+        .count();
+    println!(
+        "  kill switch:        halted for {:.1} s: {queue} New orders rejected halted (queued or new), \
+         {working} working orders cancelled by the engine ({done} cancels carried out), nothing else sent",
+        ev.get(res).map_or(0, |r| r.time_ns - ev[h].time_ns) as f64 / 1e9,
+        working = cancels.len()
     );
 }

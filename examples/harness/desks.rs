@@ -19,6 +19,9 @@ pub enum Expect {
     Any,
     /// Rejected with this reason.
     Reject(&'static str),
+    /// Refused by a pre-trade risk limit (which one is the configuration's: the demo's own
+    /// `[risk]` refuses it `max_order_qty`).
+    Limit,
 }
 
 /// One request at one moment.
@@ -46,6 +49,21 @@ pub struct Script {
 
 /// The one symbol the desks trade.
 pub const SYM: i32 = 42;
+
+/// The demo's `[risk]` limit on one order's quantity (when its configuration has no `[risk]`):
+/// the desks' orders are 1 to 20 shares; the fat finger is [`FAT_FINGER_QTY`].
+pub const MAX_ORDER_QTY: u64 = 1000;
+
+/// The fat finger's quantity (order [`FAT_FINGER_ID`]): refused by a limit, never sent.
+pub const FAT_FINGER_QTY: u64 = 1_000_000;
+
+/// The fat finger's order id.
+pub const FAT_FINGER_ID: u64 = 1406;
+
+/// Seconds after the window opens: the operator halts trading (the kill switch), then resumes.
+pub const HALT_AT: f64 = 5.0;
+/// See [`HALT_AT`].
+pub const RESUME_AT: f64 = 6.0;
 
 fn new(id: u64, price: f64, qty: u64) -> OrderRequest {
     OrderRequest::new(id, SYM, if id.is_multiple_of(2) { Side::Buy } else { Side::Sell }, price, qty)
@@ -79,6 +97,11 @@ impl Script {
         }
         for id in 1201..=1220 {
             flow.push(step(4.0, new(id, 99.0, 5), New, "burst of 20", Any));
+        }
+        // The operator halts at HALT_AT (the queue rejected `halted`, the working orders
+        // cancelled) and resumes at RESUME_AT; trading goes on after it.
+        for id in 1501..=1510 {
+            flow.push(step(RESUME_AT + 0.2, new(id, 99.5, 4), New, "burst of 10 after the resume", Any));
         }
         flow.push(step(w + 0.5, new(1301, 100.0, 1), New, "a New after logout", Reject("outside_window")));
 
@@ -119,6 +142,14 @@ impl Script {
                 "request type Unknown",
                 Reject("invalid_request_type"),
             ),
+            step(
+                1.7,
+                new(FAT_FINGER_ID, 100.0, FAT_FINGER_QTY),
+                New,
+                "a fat finger: 1 000 000 shares",
+                Limit,
+            ),
+            step(5.3, new(1407, 100.0, 5), New, "a New while trading is halted", Reject("halted")),
         ];
         Script { t0, open_after, window, desks: [flow, amend, checks] }
     }
@@ -269,10 +300,13 @@ impl Desk {
                 format!("cancelled  #{id} removed from the queue")
             }
             OutcomeKind::Rejected { request, reason } => {
-                // A queued order leaves the queue rejected only at logout or shutdown (a
+                // A queued order leaves the queue rejected only at logout, shutdown or a halt (a
                 // duplicate New for a queued id is rejected without touching the queued one).
                 if request == RequestType::New
-                    && matches!(reason, RejectReason::SessionEnded | RejectReason::Shutdown)
+                    && matches!(
+                        reason,
+                        RejectReason::SessionEnded | RejectReason::Shutdown | RejectReason::Halted
+                    )
                 {
                     self.queued.remove(&id);
                 }

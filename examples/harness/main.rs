@@ -8,8 +8,11 @@
 //! waiting for logon, logon, throttled sends, queueing, modify and cancel in the queue, repeated
 //! modifies, partial fills, a replace and a cancel of working orders at the exchange, a cancel
 //! that races the order's last fill, a cancel of an unknown order, a burst, a duplicate id,
-//! invalid orders, the window's end (queued orders rejected, working ones cancelled before the
-//! logout), an order after logout. At the end the demo reads its
+//! invalid orders, a fat-finger order refused by a pre-trade limit (`[risk]`: the demo's own
+//! `max_order_qty`, unless its configuration has a `[risk]`), a halt (the kill switch, from the
+//! operator's `HaltSwitch`: the queue rejected `halted`, every working order cancelled, a New
+//! refused) and its resume, the window's end (queued orders rejected, working ones cancelled
+//! before the logout), an order after logout. At the end the demo reads its
 //! own journal back, audits it against the rules (`oms::audit`, as `oms audit` does) and checks
 //! what its script promises (exit code 1 if anything is broken), prints a summary and the
 //! `oms decode` / `oms audit` commands to read the journal.
@@ -128,6 +131,15 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         cfg.exchange.fill_parts = 2;
         cfg.exchange.fill_interval_us = 1_000_000;
     }
+    if cfg.risk.is_none() {
+        // Pre-trade limits: the desks' orders are 1 to 20 shares near 100, so only the fat
+        // finger meets them.
+        cfg.risk = Some(oms::config::RiskConfig {
+            max_order_qty: Some(desks::MAX_ORDER_QTY),
+            max_order_notional: Some(1_000_000.0),
+            ..Default::default()
+        });
+    }
     cfg.journal.path = args.journal.clone();
     if let Some(dir) = args.journal.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
@@ -204,6 +216,7 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let journal = JournalWriter::create_with(&valid.journal, &cfg.journal_meta(&clock), options)?;
 
     let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
+    let switch = builder.halt_switch();
     let producers = [
         builder.producer().expect("a producer handle"),
         builder.producer().expect("a producer handle"),
@@ -217,6 +230,17 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
 
     let script = desks::Script::new(t0, secs(args.open_after), secs(args.window));
     let desks = script.start(producers, &args.journal, &tz)?;
+    // The operator's kill switch, from this thread (as `kill -USR1` / `-USR2` do to `oms run`).
+    for (at, halt) in [(desks::HALT_AT, true), (desks::RESUME_AT, false)] {
+        std::thread::sleep((script.opens() + secs(at)).saturating_duration_since(Instant::now()));
+        if halt {
+            println!("               operator > HALT: the kill switch (HaltSwitch::halt)");
+            switch.halt();
+        } else {
+            println!("               operator > resume trading (HaltSwitch::resume)");
+            switch.resume();
+        }
+    }
     // After the window's end the engine cancels what is still working, for its grace at most.
     let grace = match valid.engine.session.closing {
         oms::window::Closing::CancelFirst { grace_ns } => Duration::from_nanos(grace_ns),
@@ -236,7 +260,7 @@ fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let records = journal.records().collect::<Result<Vec<_>, _>>()?;
     println!();
     let ok = checks::check_run(&records, &script, &valid, &args.journal, &seen)?;
-    checks::summary(&records, &report.stats, &journal_stats);
+    checks::summary(&records, &report.stats, &journal_stats, &valid);
     println!("\nRead the journal:  cargo run --release --bin oms -- decode {}", args.journal.display());
     println!("Audit it:          cargo run --release --bin oms -- audit {}", args.journal.display());
     println!("Elapsed: {:.1} s", t0.elapsed().as_secs_f64());

@@ -72,6 +72,9 @@ fn line(r: &EventRecord) -> String {
         Event::ClientDetached { pid, cause, .. } => {
             format!("CLIENT   DETACHED   process {pid} ({}), producer {}", cause.name(), r.producer)
         }
+        Event::Reference { symbol, price } => {
+            format!("ENGINE   REFERENCE  symbol {symbol}: reference price {price} (the price band's centre)")
+        }
         Event::ClockStep { step_ns } => {
             format!("ENGINE   CLOCK      wall clock re-anchored by {step_ns:+} ns")
         }
@@ -106,7 +109,7 @@ fn line(r: &EventRecord) -> String {
             order.order_id
         ),
         Event::CancelSent { order, .. } => format!("ENGINE   cancel     #{} sent", order.order_id),
-        Event::Rejected { order, request: RequestType::Cancel, reason } => format!(
+        Event::Rejected { order, request: RequestType::Cancel, reason, .. } => format!(
             "ENGINE   cancel     #{} {}: no permit for it before the logout",
             order.order_id,
             reason.name()

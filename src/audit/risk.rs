@@ -209,6 +209,33 @@ impl RiskModel {
         });
     }
 
+    /// A reference price set for `symbol` by request: the band's centre until its next fill.
+    /// The engine makes the symbol a book for it if the table has room; if not, it keeps
+    /// neither.
+    pub(crate) fn reference(&mut self, symbol: i32, px: f64) {
+        if self.book(symbol) {
+            self.symbols.entry(symbol).or_default().reference = Some(px);
+        }
+    }
+
+    /// A New of `symbol` passed the limits and was refused after all (`queue_full`, or
+    /// `not_sent` as it went out): the engine made its symbol a book when it passed, and keeps
+    /// it.
+    pub(crate) fn passed(&mut self, symbol: i32) {
+        self.book(symbol);
+    }
+
+    /// Whether `symbol` has a book, made now if the table has room.
+    fn book(&mut self, symbol: i32) -> bool {
+        if self.known.contains(&symbol) {
+            return true;
+        }
+        if self.known.len() >= self.settings.max_symbols.get() {
+            return false;
+        }
+        self.known.insert(symbol)
+    }
+
     /// A fill of `qty` at `px` of order `id` (symbol, side from the record).
     pub(crate) fn fill(&mut self, id: u64, symbol: i32, buy: bool, qty: u64, px: f64) {
         let s = self.symbols.entry(symbol).or_default();

@@ -79,6 +79,12 @@ pub(super) fn formatter(format: Format, j_path: &Path, timezone: &str) -> Format
     })
 }
 
+/// The `[risk]` limits of the configuration a journal's header holds (none if it has none, or
+/// if it cannot be read: a refusal's line then shows the value without its limit).
+fn header_risk(config_toml: &str) -> Option<crate::risk::RiskSettings> {
+    crate::config::Config::from_toml_str(config_toml).ok()?.risk_rules().ok()?
+}
+
 fn report_err(out: &mut Out, e: &dyn std::fmt::Display) -> Result<(), CliError> {
     out.flush()?;
     eprintln!("oms: {e}");
@@ -114,6 +120,7 @@ pub fn decode(a: &DecodeArgs) -> Result<ExitCode, CliError> {
         };
         let first = j.segments().next().map(|(p, _)| p.to_path_buf()).unwrap_or_default();
         let mut f = formatter(a.format, &first, &j.header().meta.timezone);
+        f.set_risk(header_risk(&j.header().meta.config_toml));
         if !header_done {
             f.header(out.buf());
             header_done = true;

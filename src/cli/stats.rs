@@ -113,6 +113,7 @@ impl Stats {
             | Event::Resumed
             | Event::ClientAttached { .. }
             | Event::ClientDetached { .. }
+            | Event::Reference { .. }
             | Event::Queued { .. }
             | Event::VenueCancelled { solicited: false, .. }
             | Event::CancelQueued { .. }

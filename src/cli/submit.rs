@@ -105,6 +105,9 @@ fn request_of(raw: &str, line: usize, name: &str) -> Result<Option<Line>, String
         Some((_, Action::Halt | Action::Resume)) => Err(format!(
             "{name}:line {line}: halt and resume are the run's (SIGUSR1 / SIGUSR2), not a client's"
         )),
+        Some((_, Action::Reference { .. })) => Err(format!(
+            "{name}:line {line}: a reference price is the run's (a `reference` line in its orders input), not a client's"
+        )),
         Some((_, Action::Answer(_))) => {
             Err(format!("{name}:line {line}: the exchange answers, not a client"))
         }

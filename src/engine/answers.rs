@@ -122,7 +122,10 @@ fn waiting_ended(
     };
     let reason = RejectReason::OrderEnded;
     stats.rejected[reason as usize] += 1;
-    Some(EventRecord::new(time, Event::Rejected { order, request, reason }).from_producer(producer))
+    Some(
+        EventRecord::new(time, Event::Rejected { order, request, reason, value: 0.0 })
+            .from_producer(producer),
+    )
 }
 
 /// What an answer `a` that fitted order `x` (now `life`) moves in the risk books: a fill moves
@@ -319,7 +322,8 @@ pub(super) fn answered(
             open.update(id, |o| o.waiting = Waiting::Nothing);
             stats.rejected[RejectReason::ReplaceBelowFilled as usize] += 1;
             let reason = RejectReason::ReplaceBelowFilled;
-            let rejected = Event::Rejected { order: q.order, request: RequestType::Modify, reason };
+            let rejected =
+                Event::Rejected { order: q.order, request: RequestType::Modify, reason, value: 0.0 };
             dropped = Some(EventRecord::new(time, rejected).from_producer(q.producer));
         }
     }

@@ -2,11 +2,15 @@
 //! handle, then [`EngineBuilder::build`], which allocates every table.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crossbeam_queue::ArrayQueue;
 
 use super::{Engine, EngineSettings, EngineStats, MAX_PRODUCERS, NO_TIMER, Phase, TooManyProducers, adapter};
 use crate::clock::EngineClock;
 use crate::doorbell::Doorbell;
 use crate::exchange::Exchange;
+use crate::model::RejectReason;
 use crate::open::OpenOrders;
 use crate::queue::PendingQueue;
 use crate::ring::{Producer, Requests, Responder, Responses, request_ring, response_ring};
@@ -14,26 +18,77 @@ use crate::risk::Risk;
 use crate::sink::EventSink;
 use crate::throttle::Throttle;
 
-/// The kill switch as a handle any thread may hold ([`EngineBuilder::halt_switch`]): `halt`
-/// asks the engine to halt trading, `resume` to resume it; the engine reads the handle once
-/// per loop turn and journals each change as one decision ([`Engine::halt`]).
+/// The operator's handle on the engine, for any thread ([`EngineBuilder::halt_switch`]): the
+/// kill switch (`halt` asks the engine to halt trading, `resume` to resume it) and reference
+/// prices for the price band (`set_reference`). The engine reads the handle's state once per
+/// loop turn (one load) and journals each change as one decision ([`Engine::halt`],
+/// [`Engine::set_reference`]).
 #[derive(Clone, Debug, Default)]
-pub struct HaltSwitch(std::sync::Arc<std::sync::atomic::AtomicBool>);
+pub struct HaltSwitch(Arc<Control>);
+
+/// What a [`HaltSwitch`] shares with the engine.
+#[derive(Debug)]
+struct Control {
+    /// [`HALT_ASKED`] and [`REFERENCES_WAIT`].
+    state: AtomicU8,
+    /// Reference prices asked for, oldest first.
+    references: ArrayQueue<(i32, f64)>,
+}
+
+impl Default for Control {
+    fn default() -> Control {
+        Control { state: AtomicU8::new(0), references: ArrayQueue::new(REFERENCE_CAPACITY) }
+    }
+}
+
+/// A halt is asked for.
+pub(super) const HALT_ASKED: u8 = 1;
+/// Reference prices wait for the engine.
+pub(super) const REFERENCES_WAIT: u8 = 2;
+/// Reference prices a [`HaltSwitch`] holds until the engine's next turn takes them.
+const REFERENCE_CAPACITY: usize = 256;
 
 impl HaltSwitch {
     /// Asks the engine to halt trading.
     pub fn halt(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::Release);
+        self.0.state.fetch_or(HALT_ASKED, Ordering::Release);
     }
 
     /// Asks the engine to resume trading.
     pub fn resume(&self) {
-        self.0.store(false, std::sync::atomic::Ordering::Release);
+        self.0.state.fetch_and(!HALT_ASKED, Ordering::Release);
     }
 
     /// Whether a halt is asked for.
     pub fn is_halted(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::Acquire)
+        self.state() & HALT_ASKED != 0
+    }
+
+    /// Asks the engine to take `price` as `symbol`'s reference price (the price band's centre
+    /// until the symbol's next fill). Refused `invalid_price` (NaN, infinite or ≤ 0), or
+    /// `queue_full` while 256 wait for the engine's next turn (try again).
+    pub fn set_reference(&self, symbol: i32, price: f64) -> Result<(), RejectReason> {
+        if !(price.is_finite() && price > 0.0) {
+            return Err(RejectReason::InvalidPrice);
+        }
+        self.0.references.push((symbol, price)).map_err(|_| RejectReason::QueueFull)?;
+        self.0.state.fetch_or(REFERENCES_WAIT, Ordering::Release);
+        Ok(())
+    }
+
+    /// The state the engine compares with its own each turn.
+    #[inline(always)]
+    pub(super) fn state(&self) -> u8 {
+        self.0.state.load(Ordering::Acquire)
+    }
+
+    /// The reference prices that wait, oldest first (the flag cleared before they are taken:
+    /// one pushed meanwhile sets it again).
+    pub(super) fn take_references(&self, mut f: impl FnMut(i32, f64)) {
+        self.0.state.fetch_and(!REFERENCES_WAIT, Ordering::AcqRel);
+        while let Some((symbol, price)) = self.0.references.pop() {
+            f(symbol, price);
+        }
     }
 }
 

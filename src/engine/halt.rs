@@ -1,7 +1,8 @@
-//! The kill switch: halt and resume, from the engine's owner or from a [`HaltSwitch`] any
-//! thread holds.
+//! The operator's controls: the kill switch (halt and resume) and reference prices, from the
+//! engine's owner or from a [`HaltSwitch`](super::HaltSwitch) any thread holds.
 
-use super::{Engine, HaltSwitch};
+use super::Engine;
+use super::builder::{HALT_ASKED, REFERENCES_WAIT};
 use crate::exchange::Exchange;
 use crate::model::RejectReason;
 use crate::record::{Event, EventRecord};
@@ -31,14 +32,39 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         self.resume_at(now);
     }
 
-    /// The kill switch's handle changed: halt or resume as it says. Out of line: rare.
+    /// The handle's state differs from the engine's: reference prices wait, or the kill
+    /// switch changed (halt or resume as it says). Out of line: rare.
     #[cold]
     #[inline(never)]
     pub(super) fn switched(&mut self, now: u64) {
-        match self.switch.as_ref().map(HaltSwitch::is_halted) {
-            Some(true) => self.halt_at(now),
-            Some(false) => self.resume_at(now),
-            None => {}
+        let Some(switch) = self.switch.clone() else { return };
+        if switch.state() & REFERENCES_WAIT != 0 {
+            switch.take_references(|symbol, price| self.reference_at(now, symbol, price));
+        }
+        if switch.state() & HALT_ASKED != 0 {
+            self.halt_at(now);
+        } else {
+            self.resume_at(now);
+        }
+    }
+
+    /// Sets `symbol`'s reference price (the price band's centre until its next fill, or the
+    /// next reference), in one journaled decision (a `reference` record); with `[risk]`, the
+    /// symbol's book takes it (made now if it has none and the table has room). Refused
+    /// `invalid_price` (NaN, infinite or ≤ 0): nothing is journaled.
+    pub fn set_reference(&mut self, symbol: i32, price: f64) -> Result<(), RejectReason> {
+        if !(price.is_finite() && price > 0.0) {
+            return Err(RejectReason::InvalidPrice);
+        }
+        let now = self.tick();
+        self.reference_at(now, symbol, price);
+        Ok(())
+    }
+
+    fn reference_at(&mut self, now: u64, symbol: i32, price: f64) {
+        self.emit(EventRecord::new(self.clock.wall_ns(now), Event::Reference { symbol, price }));
+        if let Some(risk) = &mut self.risk {
+            risk.set_reference(symbol, price);
         }
     }
 

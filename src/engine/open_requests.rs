@@ -50,8 +50,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                     return self.reject(&o, RequestType::Modify, RejectReason::Halted, now, p);
                 }
                 let (replace, old) = (q.replace, q.order);
-                if let Err(reason) = self.book_queued_modify(&o, replace, old) {
-                    return self.reject(&o, RequestType::Modify, reason, now, p);
+                if let Err((reason, value)) = self.book_queued_modify(&o, replace, old) {
+                    // The order as it would become (its symbol and side: the limit's).
+                    let new = OrderRequest { price: o.price, qty: o.qty, ..old };
+                    return self.reject_valued(&new, RequestType::Modify, reason, value, now, p);
                 }
                 let Some(q) = self.queue.get_mut(id) else { return };
                 q
@@ -72,9 +74,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 let new = OrderRequest { price: o.price, qty: o.qty, ..order };
                 if self.risk.is_some()
                     && self.phase.refuses_sending().is_none()
-                    && let Err(reason) = self.check_replace(&new)
+                    && let Err((reason, value)) = self.check_replace(&new)
                 {
-                    return self.reject(&o, RequestType::Modify, reason, now, p);
+                    // The order as it would become (its symbol and side: the limit's).
+                    return self.reject_valued(&new, RequestType::Modify, reason, value, now, p);
                 }
                 return self.replace(new, arrival_ns, now, p);
             }
@@ -95,14 +98,14 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         o: &OrderRequest,
         replace: bool,
         old: OrderRequest,
-    ) -> Result<(), RejectReason> {
+    ) -> Result<(), (RejectReason, f64)> {
         let held =
             if replace { self.open.get(o.order_id).map(|x| (x.life.cum_qty(), x.held())) } else { None };
         let Some(risk) = &mut self.risk else { return Ok(()) };
         let new = OrderRequest { price: o.price, qty: o.qty, ..old };
         let (cum, held) = held.unwrap_or((0, booking(old.price, old.qty)));
         let leaves = new.qty.saturating_sub(cum);
-        risk.check_modify(&new, leaves, held)?;
+        risk.check_modify(&new, leaves, held).map_err(|r| (r, risk.value_of(&new, r, leaves, held, 0)))?;
         let booked =
             if replace { larger(held, booking(new.price, leaves)) } else { booking(new.price, leaves) };
         risk.rebook(new.symbol_id, new.side, held, booked);
@@ -114,9 +117,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
 
     /// Checks the replace of an open order to `new` against the risk limits as the order it
     /// would become (it is booked once it is taken: `book_replace`).
-    fn check_replace(&self, new: &OrderRequest) -> Result<(), RejectReason> {
+    fn check_replace(&self, new: &OrderRequest) -> Result<(), (RejectReason, f64)> {
         let (Some(risk), Some(x)) = (&self.risk, self.open.get(new.order_id)) else { return Ok(()) };
-        risk.check_modify(new, new.qty.saturating_sub(x.life.cum_qty()), x.held())
+        let (leaves, held) = (new.qty.saturating_sub(x.life.cum_qty()), x.held());
+        risk.check_modify(new, leaves, held).map_err(|r| (r, risk.value_of(new, r, leaves, held, 0)))
     }
 
     /// The replace of an open order to `new` is taken (waiting in the queue, or sent): with

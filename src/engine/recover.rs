@@ -7,8 +7,10 @@
 //! [`crate::recovery`] computes it from a journal; [`EngineBuilder::recover`] builds an engine
 //! that starts from it:
 //!
-//! - the queue, the open-order table and the cancel line are filled (a late answer still
-//!   matches, with its round trip measured from the original send);
+//! - the exchange takes back each open order first ([`Exchange::restore`]: for FIX, its
+//!   ClOrdID chain as the journal counts its requests), then the queue, the open-order table
+//!   and the cancel line are filled (a late answer still matches, with its round trip measured
+//!   from the original send);
 //! - with risk limits, their books: the positions, the day's notional and the reference prices
 //!   the fills left ([`SymbolFills`]), and every restored order booked as it was (a replace at
 //!   the exchange or waiting in the queue: the larger of its two versions);
@@ -36,7 +38,7 @@
 
 use super::{Engine, EngineBuilder};
 use crate::clock::EngineClock;
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, RestoredOrder};
 use crate::lifecycle::{LiveOrder, OpenLife};
 use crate::model::{OrderState, RejectReason, RequestType, Waiting};
 use crate::open::OpenOrder;
@@ -86,7 +88,7 @@ pub struct SymbolFills {
     /// Notional filled since the last logon (the engine's next logon starts the day
     /// again).
     pub day_notional: f64,
-    /// The last fill's price.
+    /// The reference price: the last fill's, or a later `reference` record's.
     pub reference: f64,
 }
 
@@ -215,6 +217,18 @@ impl EngineBuilder {
             return Err(RecoverError::ClockStartsLate { earliest_ns, zero_ns });
         }
 
+        // The exchange takes back each open order first: an adapter that names requests after
+        // earlier ones (FIX: the ClOrdID chain) goes on where the journal left it, so a cancel
+        // or replace of a restored order can be sent (and never repeats a ClOrdID).
+        let mut exchange = exchange;
+        for o in &state.open {
+            exchange.restore(&RestoredOrder {
+                order: o.live(),
+                state: o.life.state(),
+                requests_sent: o.requests_sent,
+                live_request: o.live_request,
+            });
+        }
         let mut engine = self.build(exchange, sink);
         let now = engine.clock.now_ns();
         let wall_now = engine.clock.wall_ns(now);

@@ -28,7 +28,9 @@ pub const MAGIC: [u8; 8] = *b"OMSJRNL\0";
 /// `price_band`, `no_reference_price`, `max_open_orders`, `max_position`,
 /// `max_daily_notional`, `too_many_symbols`) and the kill switch (the kinds `halted`,
 /// `resumed`, the reject reason `halted`); 8: producers in other processes (the kinds
-/// `client_attached`, `client_detached`, the reject reason `not_owner`).
+/// `client_attached`, `client_detached`, the reject reason `not_owner`), the kind `reference`
+/// (a reference price set for a symbol by request), and a risk limit's `rejected` record
+/// carrying the value it refused.
 pub const FORMAT_VERSION: u16 = 8;
 /// The oldest version this build reads: versions from it to [`FORMAT_VERSION`] share every
 /// layout, and each later one only adds record values (a kind, a reason) the earlier ones never

@@ -150,6 +150,7 @@ impl Outcome {
             | Event::Resumed
             | Event::ClientAttached { .. }
             | Event::ClientDetached { .. }
+            | Event::Reference { .. }
             | Event::UnmatchedResponse { .. }
             | Event::ClockStep { .. }
             | Event::Recovered { .. }

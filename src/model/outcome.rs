@@ -103,12 +103,16 @@ wire_enum! {
         /// ended, 2 its ring broke the protocol, 3 the engine stopped) and the exit policy (byte
         /// 1: 1 cancel, 0 keep); the policy's cancels follow, for the same producer.
         ClientDetached = 31 => "client_detached",
+        /// A reference price set for a symbol by request (the operator's, or a scenario's): the
+        /// price band's centre until the symbol's next fill (or the next reference).
+        /// `symbol_id` and `price` carry it; the engine's own record (producer 65535).
+        Reference = 32 => "reference",
     }
 }
 
 impl EventKind {
     /// One more than the largest wire value: the length of a table indexed by `kind as usize`.
-    pub const SLOTS: usize = EventKind::ClientDetached as usize + 1;
+    pub const SLOTS: usize = EventKind::Reference as usize + 1;
 
     /// Whether the kind is an exchange session's report (`exchange_session`, `execution`,
     /// `exchange_reject`): its record carries an exchange detail where order records carry the
@@ -219,6 +223,24 @@ impl DetachCause {
             DetachCause::Protocol => "protocol",
             DetachCause::Shutdown => "shutdown",
         }
+    }
+}
+
+impl RejectReason {
+    /// Whether the reason is a pre-trade risk limit's (`max_order_qty` to `too_many_symbols`):
+    /// its `rejected` record carries the number the limit refused (`Event::Rejected::value`).
+    pub const fn is_limit(self) -> bool {
+        matches!(
+            self,
+            RejectReason::MaxOrderQty
+                | RejectReason::MaxOrderNotional
+                | RejectReason::PriceBand
+                | RejectReason::NoReferencePrice
+                | RejectReason::MaxOpenOrders
+                | RejectReason::MaxPosition
+                | RejectReason::MaxDailyNotional
+                | RejectReason::TooManySymbols
+        )
     }
 }
 

@@ -49,6 +49,13 @@ pub enum Event {
         /// Whether its orders are cancelled (`on_client_exit = "cancel"`).
         cancel: bool,
     },
+    /// A reference price set for a symbol (the price band's centre until its next fill).
+    Reference {
+        /// The symbol.
+        symbol: i32,
+        /// The price.
+        price: f64,
+    },
     /// Logout sent at a window end (or at shutdown while logged on).
     Logout,
     /// A New order waits in the queue for the throttle.
@@ -81,6 +88,10 @@ pub enum Event {
         request: RequestType,
         /// Why.
         reason: RejectReason,
+        /// A risk limit's refusal ([`RejectReason::is_limit`]): the number the limit refused,
+        /// in its unit ([`crate::risk::Risk::value_of`]; the limit is the configuration's, in
+        /// the journal header); 0 for any other reason (and in journals before version 8).
+        value: f64,
     },
     /// The exchange answered a sent order.
     Response {
@@ -246,6 +257,7 @@ impl Event {
             Event::Resumed => EventKind::Resumed,
             Event::ClientAttached { .. } => EventKind::ClientAttached,
             Event::ClientDetached { .. } => EventKind::ClientDetached,
+            Event::Reference { .. } => EventKind::Reference,
             Event::Logout => EventKind::Logout,
             Event::Queued { .. } => EventKind::Queued,
             Event::Sent { .. } => EventKind::Sent,
@@ -305,6 +317,7 @@ impl Event {
             | Event::Resumed
             | Event::ClientAttached { .. }
             | Event::ClientDetached { .. }
+            | Event::Reference { .. }
             | Event::Logout
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -343,6 +356,7 @@ impl Event {
             | Event::Resumed
             | Event::ClientAttached { .. }
             | Event::ClientDetached { .. }
+            | Event::Reference { .. }
             | Event::Logout
             | Event::ClockStep { .. }
             | Event::Recovered { .. }
@@ -428,6 +442,9 @@ impl EventRecord {
                 latency_ns: cause as u64 | u64::from(cancel) << 8,
                 ..bare(EventKind::ClientDetached)
             },
+            Event::Reference { symbol, price } => {
+                EventRecord { symbol_id: symbol, price, ..bare(EventKind::Reference) }
+            }
             Event::Logout => bare(EventKind::Logout),
             Event::Queued { order: o } => order(EventKind::Queued, &o, RequestType::New),
             Event::Sent { order: o, in_oms_ns } => {
@@ -435,9 +452,11 @@ impl EventRecord {
             }
             Event::Modified { order: o } => order(EventKind::Modified, &o, RequestType::Modify),
             Event::Cancelled { order: o } => order(EventKind::Cancelled, &o, RequestType::Cancel),
-            Event::Rejected { order: o, request, reason } => {
-                EventRecord { reason: Some(reason), ..order(EventKind::Rejected, &o, request) }
-            }
+            Event::Rejected { order: o, request, reason, value } => EventRecord {
+                reason: Some(reason),
+                latency_ns: value.to_bits(),
+                ..order(EventKind::Rejected, &o, request)
+            },
             Event::Response { order: o, response, round_trip_ns } => EventRecord {
                 response,
                 latency_ns: round_trip_ns,
@@ -535,13 +554,19 @@ impl EventRecord {
                 Ok((cause, cancel)) => Event::ClientDetached { pid: self.order_id as u32, cause, cancel },
                 Err(_) => Event::Unfit(self.kind),
             },
+            EventKind::Reference => Event::Reference { symbol: self.symbol_id, price: self.price },
             EventKind::Logout => Event::Logout,
             EventKind::Queued => Event::Queued { order: order() },
             EventKind::Sent => Event::Sent { order: order(), in_oms_ns: self.latency_ns },
             EventKind::Modified => Event::Modified { order: order() },
             EventKind::Cancelled => Event::Cancelled { order: order() },
             EventKind::Rejected => match self.reason {
-                Some(reason) => Event::Rejected { order: order(), request: self.request, reason },
+                Some(reason) => Event::Rejected {
+                    order: order(),
+                    request: self.request,
+                    reason,
+                    value: f64::from_bits(self.latency_ns),
+                },
                 None => Event::Unfit(self.kind),
             },
             EventKind::Response => {

@@ -45,6 +45,7 @@ const fn request_fits(kind: EventKind, request: RequestType) -> bool {
         | EventKind::Logon
         | EventKind::Halted
         | EventKind::Resumed
+        | EventKind::Reference
         | EventKind::ClientAttached
         | EventKind::ClientDetached
         | EventKind::Logout

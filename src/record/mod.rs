@@ -329,8 +329,12 @@ pub(crate) mod tests {
 
     fn sample() -> EventRecord {
         let o = OrderRequest::new(42, -7, Side::Sell, 101.25, 300);
-        let event =
-            Event::Rejected { order: o, request: RequestType::Modify, reason: RejectReason::JournalFull };
+        let event = Event::Rejected {
+            order: o,
+            request: RequestType::Modify,
+            reason: RejectReason::JournalFull,
+            value: 0.0,
+        };
         let mut r = EventRecord::new(-5, event);
         r.seq = 1234;
         r.latency_ns = 77;
@@ -430,7 +434,12 @@ pub(crate) mod tests {
             Event::Sent { order: o, in_oms_ns: 5 },
             Event::Modified { order: o },
             Event::Cancelled { order: o },
-            Event::Rejected { order: o, request: RequestType::Cancel, reason: RejectReason::NotQueued },
+            Event::Rejected {
+                order: o,
+                request: RequestType::Cancel,
+                reason: RejectReason::NotQueued,
+                value: 0.0,
+            },
             Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 9 },
             Event::UnmatchedResponse { order_id: 4, response: ResponseType::Reject },
             Event::Unanswered { order: o },
@@ -479,6 +488,7 @@ pub(crate) mod tests {
             Event::Resumed,
             Event::ClientAttached { pid: 4321 },
             Event::ClientDetached { pid: 4321, cause: crate::model::DetachCause::Protocol, cancel: true },
+            Event::Reference { symbol: -7, price: 101.25 },
         ]);
         events
     }
@@ -512,7 +522,12 @@ pub(crate) mod tests {
             seq: 1,
             ..EventRecord::new(
                 5,
-                Event::Rejected { order: o, request: RequestType::New, reason: RejectReason::QueueFull },
+                Event::Rejected {
+                    order: o,
+                    request: RequestType::New,
+                    reason: RejectReason::QueueFull,
+                    value: 0.0,
+                },
             )
         };
         for (r, misfit, field, value) in [

@@ -15,6 +15,7 @@
 use crate::engine::{RecoveredState, SymbolFills};
 use crate::idmap::IdMap;
 use crate::lifecycle::{Lifecycle, Lives};
+use crate::model::{RejectReason, RequestType};
 use crate::record::{Event, EventRecord};
 use crate::throttle::{Throttle, ThrottleSettings};
 use crate::window::TradingWindow;
@@ -98,6 +99,18 @@ impl StateBuilder {
             // folded by their own records).
             Event::ClientAttached { .. } | Event::ClientDetached { .. } => {}
             Event::Resumed => self.halted = false,
+            // A reference set by request gives its symbol a book, as the engine's does (if its
+            // table has room: the restored engine makes the books in this order, to the same
+            // bound), and so does a New that passed the limits before it was refused after all.
+            Event::Reference { symbol, price } => self.symbol(symbol).reference = price,
+            Event::Rejected {
+                order,
+                request: RequestType::New,
+                reason: RejectReason::QueueFull | RejectReason::NotSent,
+                ..
+            } => {
+                self.symbol(order.symbol_id);
+            }
             // Every message to the exchange takes a permit; an order taken gives its symbol a
             // book.
             Event::Sent { order, .. } => {

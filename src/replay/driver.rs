@@ -95,6 +95,15 @@ pub enum ReplayError {
         /// Scenario line (0 for an auto-response).
         line: usize,
     },
+    /// The engine refused a line that is not a request of a producer (a `reference` with a
+    /// price that is not one: the parser refuses those first).
+    #[error("line {line}: refused {what}")]
+    Refused {
+        /// Scenario line.
+        line: usize,
+        /// The reason's name.
+        what: &'static str,
+    },
     /// The scenario runs past the end of the `i64` nanosecond range (year 2262).
     #[error("line {line}: start + {at_ns} ns is beyond the year 2262 (ns since 1970 overflow an i64)")]
     TimeOutOfRange {
@@ -151,6 +160,11 @@ pub fn replay<S: EventSink>(
             Action::Advance => {}
             Action::Halt => d.engine.halt(),
             Action::Resume => d.engine.resume(),
+            Action::Reference { symbol, price } => {
+                d.engine
+                    .set_reference(symbol, price)
+                    .map_err(|reason| ReplayError::Refused { line: ev.line, what: reason.name() })?;
+            }
         }
         d.settle()?;
     }

@@ -76,6 +76,14 @@ pub enum Action {
     Halt,
     /// Trading resumed at this time ([`crate::engine::Engine::resume`]).
     Resume,
+    /// A reference price for a symbol, the price band's centre until its next fill
+    /// ([`crate::engine::Engine::set_reference`]).
+    Reference {
+        /// The symbol (`sym=`).
+        symbol: i32,
+        /// The price (`px=`).
+        price: f64,
+    },
 }
 
 /// A scenario that cannot be parsed: the first problem found.
@@ -129,13 +137,13 @@ pub enum Verbs {
 }
 
 impl Verbs {
-    /// The verbs taken, in words (`new, modify, cancel, advance, halt or resume`).
+    /// The verbs taken, in words (`new, modify, cancel, advance, halt, resume or reference`).
     fn list(self) -> &'static str {
         match self {
             Verbs::All => {
-                "new, modify, cancel, response, fill, cancelled, replaced, cancel_rejected, expired, advance, halt or resume"
+                "new, modify, cancel, response, fill, cancelled, replaced, cancel_rejected, expired, advance, halt, resume or reference"
             }
-            Verbs::Requests => "new, modify, cancel, advance, halt or resume",
+            Verbs::Requests => "new, modify, cancel, advance, halt, resume or reference",
         }
     }
 }
@@ -147,7 +155,7 @@ impl Verbs {
 /// ```
 /// use oms::replay::{parse_scenario_line_for, Verbs};
 /// let e = parse_scenario_line_for("@0 buy id=1", 1, Verbs::Requests).unwrap_err();
-/// assert!(e.message.ends_with("(expected new, modify, cancel, advance, halt or resume)"));
+/// assert!(e.message.ends_with("(expected new, modify, cancel, advance, halt, resume or reference)"));
 /// assert!(parse_scenario_line_for("@0 response id=1 accept", 1, Verbs::Requests).is_err());
 /// assert!(parse_scenario_line_for("@0 fill id=1 qty=1 px=1", 1, Verbs::Requests).is_err());
 /// ```
@@ -266,6 +274,7 @@ enum Verb {
     Advance,
     Halt,
     Resume,
+    Reference,
 }
 
 impl Verb {
@@ -283,6 +292,7 @@ impl Verb {
             b"advance" => Verb::Advance,
             b"halt" => Verb::Halt,
             b"resume" => Verb::Resume,
+            b"reference" => Verb::Reference,
             _ => return None,
         })
     }
@@ -298,6 +308,7 @@ impl Verb {
             Verb::CancelRejected => (id, code),
             Verb::Response | Verb::Cancelled | Verb::Replaced | Verb::Expired => (id, 0),
             Verb::Advance | Verb::Halt | Verb::Resume => (0, 0),
+            Verb::Reference => (sym | px, 0),
         }
     }
 
@@ -315,12 +326,22 @@ impl Verb {
             Verb::Advance => "advance",
             Verb::Halt => "halt",
             Verb::Resume => "resume",
+            Verb::Reference => "reference",
         }
     }
 
     /// Whether the line is an answer of the exchange (not a request, not `advance`).
     fn is_answer(self) -> bool {
-        !matches!(self, Verb::New | Verb::Modify | Verb::Cancel | Verb::Advance | Verb::Halt | Verb::Resume)
+        !matches!(
+            self,
+            Verb::New
+                | Verb::Modify
+                | Verb::Cancel
+                | Verb::Advance
+                | Verb::Halt
+                | Verb::Resume
+                | Verb::Reference
+        )
     }
 }
 
@@ -429,6 +450,10 @@ fn parse_line(content: &str, line: usize, verbs: Verbs) -> Result<ScenarioEvent,
         Verb::Advance => Action::Advance,
         Verb::Halt => Action::Halt,
         Verb::Resume => Action::Resume,
+        Verb::Reference if !(order.price.is_finite() && order.price > 0.0) => {
+            return Err(format!("reference: px={}: not a price (finite, above 0)", order.price));
+        }
+        Verb::Reference => Action::Reference { symbol: order.symbol_id, price: order.price },
     };
     Ok(ScenarioEvent { at_ns, line, action })
 }

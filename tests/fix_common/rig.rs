@@ -4,13 +4,12 @@
 //! A rig can be dropped without a shutdown (a crash: its records are all that is left) and
 //! restarted on its journal ([`Rig::recover`]).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use oms::engine::{Engine, EngineBuilder, EngineReport};
-use oms::exchange::{Exchange, FixExchange, RestoredOrder};
+use oms::exchange::FixExchange;
 use oms::journal::{Journal, JournalWriter, WriterOptions};
 use oms::model::SessionEvent;
 use oms::record::Event;
@@ -62,30 +61,6 @@ pub struct Rig {
 pub fn utc_in(secs: f64) -> String {
     let t = jiff::Timestamp::now() + jiff::SignedDuration::from_secs_f64(secs);
     t.to_zoned(jiff::tz::TimeZone::UTC).time().strftime("%H:%M:%S%.3f").to_string()
-}
-
-/// Where each order open at the exchange stands in its ClOrdID chain, counted from a journal's
-/// records: the requests sent (`cancel_sent`, `replace_sent`) and the one live (the request the
-/// last `replaced` answered). What the engine's recovery hands the exchange.
-pub fn chains(records: &[EventRecord]) -> HashMap<u64, (u32, u32)> {
-    let mut chains: HashMap<u64, (u32, u32)> = HashMap::new();
-    for r in records {
-        match r.event() {
-            Event::Sent { order, .. } => {
-                // A New reusing the id: its requests go on counting (a ClOrdID is never repeated).
-                chains.entry(order.order_id).or_default().1 = 0;
-            }
-            Event::CancelSent { order, .. } | Event::ReplaceSent { order, .. } => {
-                chains.entry(order.order_id).or_default().0 += 1;
-            }
-            Event::Replaced { order, .. } => {
-                let c = chains.entry(order.order_id).or_default();
-                c.1 = c.0;
-            }
-            _ => {}
-        }
-    }
-    chains
 }
 
 impl Rig {
@@ -154,8 +129,8 @@ impl Rig {
 
     /// A crash (no shutdown: the engine and its FIX session are dropped, the records are all
     /// that is left), then a restart on the journal as `oms run` does: the state recovered from
-    /// it, the journal resumed, and each open order's place in its ClOrdID chain ([`chains`])
-    /// handed to the new FIX exchange.
+    /// it, the journal resumed, a new FIX exchange (the engine's recovery hands it each open
+    /// order's place in its ClOrdID chain).
     pub fn crash_and_recover(self) -> Rig {
         let Rig { engine, journal, config, valid, window_start, window_end, mut before, .. } = self;
         before.extend_from_slice(engine.sink().mem.events());
@@ -167,17 +142,7 @@ impl Rig {
         recovery.state.prepare_clock(&mut clock);
         let (mut builder, responder) = EngineBuilder::new(&valid.engine, clock.clone());
         let producer = builder.producer().expect("a producer handle");
-        let mut fix = Self::exchange(&valid, responder, clock);
-        let chains = chains(&before);
-        for o in &recovery.state.open {
-            let (requests_sent, live_request) = chains.get(&o.order.order_id).copied().unwrap_or_default();
-            fix.restore(&RestoredOrder {
-                order: o.live(),
-                state: o.life.state(),
-                requests_sent,
-                live_request,
-            });
-        }
+        let fix = Self::exchange(&valid, responder, clock);
         let sink = Both { mem: MemorySink::default(), journal: writer };
         let engine = builder.recover(recovery.state, fix, sink).expect("recover the engine");
         Rig { engine, producer, journal, config, valid, window_start, window_end, before }

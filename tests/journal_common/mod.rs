@@ -56,6 +56,7 @@ pub fn event(seq: u64) -> EventRecord {
             order: o,
             request: RequestType::New,
             reason: RejectReason::ALL[(i as usize / 10) % RejectReason::ALL.len()],
+            value: 0.0,
         },
         8 => Event::Modified { order: o },
         _ => Event::Cancelled { order: o },
@@ -171,6 +172,7 @@ pub fn life_stream(orders: u64, live: usize) -> Vec<EventRecord> {
                 order: OrderRequest { qty: 0, ..o },
                 request: RequestType::New,
                 reason: RejectReason::InvalidQty,
+                value: 0.0,
             }],
         }
     }

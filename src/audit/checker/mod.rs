@@ -306,13 +306,17 @@ impl Auditor {
         match e {
             Event::Logon => self.on_logon(r),
             // The kill switch: the `risk` rule follows it (`risk_rules.rs`).
-            Event::Halted | Event::Resumed | Event::ClientAttached { .. } | Event::ClientDetached { .. } => {}
+            Event::Halted
+            | Event::Resumed
+            | Event::Reference { .. }
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. } => {}
             Event::Logout => self.on_logout(r),
             Event::Queued { order } => self.on_queued(r, &order),
             Event::Sent { order, .. } => self.on_sent(r, &order),
             Event::Modified { order } => self.on_modified(r, &order),
             Event::Cancelled { order } => self.on_cancelled(r, order.order_id),
-            Event::Rejected { order, request, reason } => self.on_rejected(r, &order, request, reason),
+            Event::Rejected { order, request, reason, .. } => self.on_rejected(r, &order, request, reason),
             Event::Response { order, response, round_trip_ns } => {
                 self.on_response(r, order.order_id, response, round_trip_ns)
             }
@@ -420,6 +424,7 @@ fn after_session_ended(kind: EventKind) -> bool {
         | EventKind::Resumed
         | EventKind::ClientAttached
         | EventKind::ClientDetached
+        | EventKind::Reference
         | EventKind::SyncFailed => true,
         EventKind::Logon
         | EventKind::Queued
@@ -451,8 +456,10 @@ fn after_shutdown_logout(kind: EventKind) -> bool {
         | EventKind::CancelRejected
         | EventKind::Expired
         | EventKind::UnexpectedReport
-        // A restart on the journal, or the writer's note of a failed flush.
+        // A restart on the journal, or the writer's note of a failed flush; a reference price
+        // (the operator's, moving no order).
         | EventKind::Recovered
+        | EventKind::Reference
         | EventKind::SyncFailed => true,
         EventKind::Logout
         | EventKind::Queued

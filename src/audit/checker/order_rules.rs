@@ -287,10 +287,16 @@ impl Auditor {
                     && self.orders.get(id).is_none()
                     && self.risk_refusal_fits(r, o, reason)
             }
-            // The kill switch: the queue rejected at the halt, or a New refused while halted.
+            // The kill switch: the queue rejected at the halt (the queued order's fate, not a
+            // request of its own), or a New refused while halted.
             RejectReason::Halted => {
-                let queued = self.orders.front() == Some(Front::New(id));
-                self.halted_refusal_fits(id, RequestType::New) && (queued || valid.is_ok())
+                if self.orders.front() == Some(Front::New(id)) {
+                    if !self.halted_refusal_fits(id, RequestType::New) {
+                        self.reason_unfit(Rule::Fates, r, o, RequestType::New, reason);
+                    }
+                    return;
+                }
+                self.halted_refusal_fits(id, RequestType::New) && valid.is_ok()
             }
             RejectReason::SessionEnded => return self.on_session_ended(r, id, RequestType::New),
             RejectReason::NotSent => {

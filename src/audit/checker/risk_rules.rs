@@ -62,6 +62,7 @@ impl Auditor {
                 self.halted = true;
                 return;
             }
+            Event::Reference { .. } => return,
             Event::Resumed => {
                 self.halted = false;
                 return;
@@ -153,6 +154,13 @@ impl Auditor {
             }
             Event::Replaced { order, .. } => model.settled(order.order_id, Some(order)),
             Event::CancelRejected { order, .. } => model.settled(order.order_id, None),
+            Event::Reference { symbol, price } => model.reference(*symbol, *price),
+            Event::Rejected {
+                order,
+                request: RequestType::New,
+                reason: RejectReason::QueueFull | RejectReason::NotSent,
+                ..
+            } => model.passed(order.symbol_id),
             Event::Logon
             | Event::Halted
             | Event::Resumed

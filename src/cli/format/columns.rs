@@ -1,7 +1,7 @@
 //! Which column of `oms decode` shows what of each record kind (the table in the module docs
 //! of [`super`]), from the record's typed view.
 
-use super::{json_str, push_u64};
+use super::{json_str, push_f64, push_u64};
 use crate::model::{AnswerKind, FixCode, OrderRequest, OrderState, RejectReason, ResponseType};
 use crate::record::{Event, SessionReport};
 
@@ -58,6 +58,9 @@ impl Columns {
                 )),
                 ..none
             },
+            Event::Reference { symbol, price } => {
+                Columns { symbol: Some((symbol, '\0')), price: Some(price), ..none }
+            }
             Event::Queued { order: o }
             | Event::Modified { order: o }
             | Event::Cancelled { order: o }
@@ -157,18 +160,20 @@ impl Columns {
 }
 
 /// A value in an exchange record's detail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum DetailValue {
     /// A snake_case name (an event, a cause, a source).
     Name(&'static str),
     /// A number.
     Num(u64),
+    /// A number that may have a fraction (a risk limit, the value it refused).
+    Real(f64),
     /// A one-letter FIX value; the name is its meaning (for text), if known.
     Code(FixCode, Option<&'static str>),
 }
 
 /// An exchange record's detail, as printed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Detail {
     /// The first word: the event's name (`exchange_session`).
     first: Option<&'static str>,
@@ -177,6 +182,16 @@ pub(super) struct Detail {
 }
 
 impl Detail {
+    /// A risk limit's refusal: the limit (the journal's configuration's, if it has one) and the
+    /// value it refused (if the record has one: 0 is none).
+    pub(super) fn limit(limit: Option<f64>, value: f64) -> Option<Detail> {
+        let pairs = [
+            limit.map(|l| ("limit", DetailValue::Real(l))),
+            (value != 0.0).then_some(("value", DetailValue::Real(value))),
+        ];
+        (pairs[0].is_some() || pairs[1].is_some()).then(|| Detail::words("", pairs))
+    }
+
     /// A first word (none if empty) and up to two pairs.
     fn words(first: &'static str, pairs: [Option<(&'static str, DetailValue)>; 2]) -> Detail {
         Detail { first: (!first.is_empty()).then_some(first), pairs: [pairs[0], pairs[1], None] }
@@ -228,6 +243,7 @@ impl Detail {
             match value {
                 DetailValue::Name(n) => out.extend_from_slice(n.as_bytes()),
                 DetailValue::Num(n) => push_u64(out, n),
+                DetailValue::Real(v) => push_f64(out, v),
                 DetailValue::Code(c, meaning) => {
                     match c.char() {
                         Some(ch) => out.push(ch as u8),
@@ -262,6 +278,8 @@ impl Detail {
             match value {
                 DetailValue::Name(n) => json_str(out, |o| o.extend_from_slice(n.as_bytes())),
                 DetailValue::Num(n) => push_u64(out, n),
+                DetailValue::Real(v) if v.is_finite() => push_f64(out, v),
+                DetailValue::Real(v) => json_str(out, |o| push_f64(o, v)),
                 DetailValue::Code(c, _) => match c.char() {
                     // Printable ASCII: '"' and '\\' need escaping.
                     Some(ch @ ('"' | '\\')) => json_str(out, |o| o.extend_from_slice(&[b'\\', ch as u8])),

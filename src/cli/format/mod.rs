@@ -49,7 +49,7 @@ use crate::record::{ENGINE, Event, EventRecord};
 mod columns;
 mod scenario;
 
-use columns::{Columns, Latency};
+use columns::{Columns, Detail, Latency};
 
 /// The CSV header line, as a literal (for `--help` as well as [`CSV_HEADER`]).
 macro_rules! csv_header {
@@ -105,6 +105,8 @@ pub struct Formatter {
     stamp: [u8; 20],
     /// The order fold and time origin of [`Format::Scenario`].
     scenario: scenario::Scenario,
+    /// The journal's risk limits (its header's configuration): a risk refusal shows its limit.
+    risk: Option<crate::risk::RiskSettings>,
 }
 
 impl Formatter {
@@ -120,7 +122,31 @@ impl Formatter {
     }
 
     fn with_zone(format: Format, tz: TimeZone) -> Formatter {
-        Formatter { format, tz, second: (i64::MIN, 0), stamp: [0; 20], scenario: Default::default() }
+        Formatter {
+            format,
+            tz,
+            second: (i64::MIN, 0),
+            stamp: [0; 20],
+            scenario: Default::default(),
+            risk: None,
+        }
+    }
+
+    /// The risk limits a refusal's line names (the journal's configuration's `[risk]`).
+    pub fn set_risk(&mut self, risk: Option<crate::risk::RiskSettings>) {
+        self.risk = risk;
+    }
+
+    /// What record `e`'s line shows, with a risk refusal's limit.
+    fn columns(&self, e: &Event) -> Columns {
+        let c = Columns::of(e);
+        match *e {
+            Event::Rejected { order, reason, value, .. } if reason.is_limit() => {
+                let limit = self.risk.as_ref().and_then(|r| r.limit_of(order.symbol_id, reason));
+                Columns { detail: Detail::limit(limit, value), ..c }
+            }
+            _ => c,
+        }
     }
 
     /// Appends the header line, if the format has one.
@@ -151,7 +177,7 @@ impl Formatter {
     }
 
     fn csv(&mut self, out: &mut Vec<u8>, r: &EventRecord) {
-        let c = Columns::of(&r.event());
+        let c = self.columns(&r.event());
         push_u64(out, r.seq);
         out.push(b',');
         self.push_utc(out, r.time_ns);
@@ -201,7 +227,7 @@ impl Formatter {
     }
 
     fn jsonl(&mut self, out: &mut Vec<u8>, r: &EventRecord) {
-        let c = Columns::of(&r.event());
+        let c = self.columns(&r.event());
         out.extend_from_slice(b"{\"seq\":");
         push_u64(out, r.seq);
         out.extend_from_slice(b",\"time\":\"");
@@ -247,7 +273,7 @@ impl Formatter {
 
     fn text(&mut self, out: &mut Vec<u8>, r: &EventRecord) {
         let e = r.event();
-        let c = Columns::of(&e);
+        let c = self.columns(&e);
         out.push(b'#');
         push_u64(out, r.seq);
         out.push(b' ');
@@ -284,6 +310,10 @@ impl Formatter {
             out.push(b' ');
             push_u64(out, qty);
             out.push(b'@');
+            push_f64(out, price);
+        } else if let (Some(price), None) = (c.price, c.qty) {
+            // A price alone: a reference price.
+            out.extend_from_slice(b" px=");
             push_f64(out, price);
         }
         if let Some(response) = c.response {

@@ -12,7 +12,8 @@
 //! taken when it went out at once, and a later fate when it left the queue. So every record
 //! goes through [`Scenario::see`], printed or not. The engine's own requests (its cancels at a
 //! window's end) are left out: the engine makes them again. What a scenario line cannot hold
-//! (a producer past the scenario's 64, a side that is not one printable character) is written
+//! (a producer past the scenario's 64, a side that is not one printable character, a request of
+//! an unknown type) is written
 //! as a comment naming the record, never dropped silently.
 
 use super::{push_f64, push_u64};
@@ -62,6 +63,7 @@ impl Scenario {
                 // The kill switch, as it was thrown.
                 Event::Halted => Verb::Bare("halt"),
                 Event::Resumed => Verb::Bare("resume"),
+                Event::Reference { symbol, price } => Verb::Reference(symbol, price),
                 // An answer that did not fit its order: the exchange gave it all the same.
                 Event::UnexpectedReport { answer, qty, price, .. } => match answer {
                     AnswerKind::Fill => Verb::Fill(qty, price),
@@ -111,6 +113,9 @@ impl Scenario {
             if verb == Verb::Request(RequestType::New) && !one_printable(r.side) {
                 return self.comment(out, r, "a New whose side is not one printable character");
             }
+            if verb == Verb::Request(RequestType::Unknown) {
+                return self.comment(out, r, "a request of an unknown type, which no scenario line asks for");
+            }
         }
         self.at(out, r);
         match verb {
@@ -129,6 +134,7 @@ impl Scenario {
                 push_u64(out, r.order_id);
                 push_order_terms(out, r);
             }
+            // (An unknown type is a comment, above.)
             Verb::Request(RequestType::Cancel | RequestType::Unknown) => {
                 out.extend_from_slice(b" cancel id=");
                 push_u64(out, r.order_id);
@@ -155,6 +161,12 @@ impl Scenario {
             Verb::Bare(word) => {
                 out.push(b' ');
                 out.extend_from_slice(word.as_bytes());
+            }
+            Verb::Reference(symbol, price) => {
+                out.extend_from_slice(b" reference sym=");
+                super::push_i64(out, symbol.into());
+                out.extend_from_slice(b" px=");
+                push_f64(out, price);
             }
             Verb::Word(word) => {
                 out.push(b' ');
@@ -224,6 +236,8 @@ enum Verb {
     Word(&'static str),
     /// A verb alone: `advance`, `halt`, `resume`.
     Bare(&'static str),
+    /// `reference sym=<i32> px=<f64>`.
+    Reference(i32, f64),
 }
 
 /// ` px=<price> qty=<qty>` of the request record `r` carries.

@@ -52,6 +52,18 @@ fn clock_step_prints_its_signed_step() {
     assert!(text.ends_with("clock_step step=+1.500µs\n"), "{text}");
 }
 
+#[test]
+fn a_reference_prints_its_symbol_and_price() {
+    let r = EventRecord {
+        seq: 4,
+        ..EventRecord::new(1_704_169_800_000_000_000, Event::Reference { symbol: 7, price: 101.5 })
+    };
+    let [csv, text, json] = lines(&r);
+    assert_eq!(csv, "4,2024-01-02T04:30:00.000000000Z,reference,,7,,101.5,,,,,,\n");
+    assert!(text.ends_with(" reference sym=7 px=101.5\n"), "{text}");
+    assert!(json.contains("\"symbol\":7,") && json.contains("\"price\":101.5,"), "{json}");
+}
+
 fn lines(r: &EventRecord) -> [String; 3] {
     [Format::Csv, Format::Text, Format::Jsonl].map(|format| {
         let mut out = Vec::new();
@@ -200,12 +212,28 @@ fn scenario_lines_and_what_they_cannot_hold() {
         at(
             4_000_000,
             1,
-            Event::Rejected { order: odd_side, request: RequestType::New, reason: RejectReason::InvalidSide },
+            Event::Rejected {
+                order: odd_side,
+                request: RequestType::New,
+                reason: RejectReason::InvalidSide,
+                value: 0.0,
+            },
+        ),
+        at(
+            4_500_000,
+            1,
+            Event::Rejected {
+                order: OrderRequest { order_id: 11, ..o },
+                request: RequestType::Unknown,
+                reason: RejectReason::InvalidRequestType,
+                value: 0.0,
+            },
         ),
         at(5_000_000, 2, Event::Response { order: o, response: ResponseType::Accept, round_trip_ns: 9 }),
         at(6_000_000, crate::record::ENGINE, Event::CancelSent { order: o, in_oms_ns: 0 }),
         at(7_250_000, 2, Event::VenueCancelled { order: o, solicited: true, round_trip_ns: 9 }),
         at(8_000_000, 2, Event::Sent { order: OrderRequest { order_id: 9, ..o }, in_oms_ns: 10 }),
+        at(8_500_000, crate::record::ENGINE, Event::Reference { symbol: 3, price: 99.5 }),
         at(9_000_000, 0, Event::Logout),
     ];
     let mut f = Formatter::utc(Format::Scenario);
@@ -224,13 +252,15 @@ fn scenario_lines_and_what_they_cannot_hold() {
             "@2.000001 new id=9 sym=3 side=B px=100.25 qty=5 p=2",
             "# seq 3000 (queued order 10 p=70): left out, a request of a producer past the scenario's 64",
             "# seq 4000 (rejected order 8 p=1): left out, a New whose side is not one printable character",
+            "# seq 4500 (rejected order 11 p=1): left out, a request of an unknown type, which no scenario line asks for",
             "@5 response id=7 accept",
             "@7.25 cancelled id=7",
+            "@8.5 reference sym=3 px=99.5",
             "@9 advance",
         ],
         "the engine's own cancel and the queued order's send have no line"
     );
     // What it prints parses as a scenario.
     let parsed = crate::replay::parse_scenario(&text).expect("a scenario");
-    assert_eq!(parsed.len(), 5);
+    assert_eq!(parsed.len(), 6);
 }

@@ -53,7 +53,7 @@ pub(super) struct Input {
     last_ns: u64,
     /// The bad line that ended standard input, until the run takes the message.
     bad: Option<String>,
-    /// The engine's kill switch, for `halt` and `resume` lines.
+    /// The engine's kill switch, for `halt` and `resume` lines (and `reference` lines).
     switch: Option<crate::engine::HaltSwitch>,
 }
 
@@ -96,7 +96,11 @@ impl Input {
                 }
                 let used = events.iter().filter_map(|e| match e.action {
                     Action::Request { producer, .. } => Some(producer + 1),
-                    Action::Answer(_) | Action::Advance | Action::Halt | Action::Resume => None,
+                    Action::Answer(_)
+                    | Action::Advance
+                    | Action::Halt
+                    | Action::Resume
+                    | Action::Reference { .. } => None,
                 });
                 input.producers = producers.unwrap_or_else(|| used.max().unwrap_or(1));
                 for ev in &events {
@@ -208,6 +212,23 @@ impl Input {
                         if ev.action == Action::Halt { switch.halt() } else { switch.resume() }
                     }
                 }
+                Action::Reference { symbol, price } => {
+                    if let Some(switch) = &self.switch {
+                        match switch.set_reference(symbol, price) {
+                            Ok(()) => {}
+                            // 256 wait for the engine's next turn: try again shortly.
+                            Err(crate::model::RejectReason::QueueFull) => return Ok(Feed::Full),
+                            Err(reason) => {
+                                return Err(format!(
+                                    "{}:{}: reference refused {}",
+                                    self.name,
+                                    ev.line,
+                                    reason.name()
+                                ));
+                            }
+                        }
+                    }
+                }
                 Action::Request { .. } | Action::Answer(_) | Action::Advance => {}
             }
             if let Action::Request { producer, request, order } = ev.action {
@@ -268,7 +289,11 @@ impl Input {
                     n - 1
                 ));
             }
-            Action::Request { .. } | Action::Advance | Action::Halt | Action::Resume => {}
+            Action::Request { .. }
+            | Action::Advance
+            | Action::Halt
+            | Action::Resume
+            | Action::Reference { .. } => {}
         }
         if ev.at_ns < self.last_ns {
             return Err(format!(

@@ -116,6 +116,7 @@ impl Status {
                 | Event::Resumed
                 | Event::ClientAttached { .. }
                 | Event::ClientDetached { .. }
+                | Event::Reference { .. }
                 | Event::CancelQueued { .. }
                 | Event::CancelSent { .. }
                 | Event::ReplaceQueued { .. }
@@ -239,7 +240,11 @@ impl Sessions {
                     if self.exchange == Link::LoggedOn { Link::LoggingOut } else { Link::NotConnected };
             }
             // The kill switch moves neither the window nor the exchange session.
-            Event::Halted | Event::Resumed | Event::ClientAttached { .. } | Event::ClientDetached { .. } => {}
+            Event::Halted
+            | Event::Resumed
+            | Event::Reference { .. }
+            | Event::ClientAttached { .. }
+            | Event::ClientDetached { .. } => {}
             // A restarted engine: the old process's session died with it; the engine logs on
             // again if a window is open.
             Event::Recovered { .. } => (self.open, self.exchange) = (false, Link::NotConnected),

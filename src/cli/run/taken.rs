@@ -86,7 +86,7 @@ mod tests {
 
     fn rejected(id: u64, request: RequestType, reason: RejectReason, p: u16) -> EventRecord {
         let o = OrderRequest::new(id, 1, Side::Buy, 10.0, 1);
-        EventRecord::new(0, Event::Rejected { order: o, request, reason }).from_producer(p)
+        EventRecord::new(0, Event::Rejected { order: o, request, reason, value: 0.0 }).from_producer(p)
     }
 
     #[test]
