@@ -331,10 +331,12 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             // The rings are out of `self` while their batches are handled (no allocation).
             let mut inputs = std::mem::take(&mut self.inputs);
             // The rings the ready mask names (`ReadyMask::visit`, written out: the batches need
-            // `self`), or every ring with `poll_every_ring`. One call site of the request path:
-            // a second one would tip the inliner against inlining it (+100 instructions per
-            // order in `benches/instructions.rs`).
-            let every = self.every_ring;
+            // `self`), or every ring with `poll_every_ring` or a single ring (its tail tells
+            // what its bit would, without the swap and the fence; its producer then finds the
+            // bit set and skips the `fetch_or`). One call site of the request path: a second
+            // one would tip the inliner against inlining it (+100 instructions per order in
+            // `benches/instructions.rs`).
+            let every = self.every_ring || inputs.len() == 1;
             for k in 0..self.ready.words() {
                 let mut bits = if every { self.ready.all(k) } else { self.ready.take(k) };
                 while bits != 0 {
