@@ -12,6 +12,11 @@
 //!   checked, sent at once, its response matched; two records (sent, response) appended to the
 //!   memory-mapped journal.
 //! - `new_send_response/counting_sink`: the same with a sink that only counts: the engine alone.
+//! - `new_send_response/counting_sink_64rings`: `counting_sink` with 63 more producer rings
+//!   that never see a push: what idle rings cost the active one. The engine visits only the
+//!   rings its ready mask names (`oms::doorbell::ReadyMask`), so this should stay within a few
+//!   instructions of `counting_sink`. `..._64rings_polled`: the same with the engine polling
+//!   every ring each turn (`EngineBuilder::poll_every_ring`, the design before the mask).
 //! - `new_send_response/risk_counting_sink`: `counting_sink` with every `[risk]` limit set (none
 //!   refuses): what the pre-trade checks and the books add to a New and its answer.
 //! - `new_send_response/journal_batch256`: the first workload with 256 New pushed before each
@@ -63,14 +68,27 @@ const STEP_NS: u64 = 1_000;
 /// a load per push, for the `backoff` idle strategy) and those hooks together took the New
 /// workloads from 835.5 / 635.3 / 618.5 to 887.5 / 689.3 / 661.5 (2026-12-07); their budgets were
 /// raised to ~2-3 % above that, on purpose: the next change on the New path needs room made.
-const WORKLOADS: [(&str, f64); 11] = [
-    ("new_send_response/journal", 905.0),
+/// The ready mask (a push marks its ring's bit: a load, a `fetch_or`; a turn takes the bits: a
+/// load, a swap, a fence, the bit loop) took them to 952.5 / 689.6 / 736.5, `risk_counting_sink`
+/// to 821.5 and `null_exchange` to 708.5 (2026-12-07, docs/BENCHMARKS.md, *Many producers*):
+/// about a third of that is the mask's own lines (callgrind's per-line counts), the rest the register
+/// allocator's and the inliner's answer to a larger `Engine::poll`; budgets raised to ~2-3 % above, on
+/// purpose, for what 63 idle rings no longer cost (+4 per order through the mask, +1446 polled).
+///
+/// `counting_sink_64rings` may take at most ~3 % more than `counting_sink` (63 idle rings cost
+/// a load of the mask's word per turn, not a look at each ring); `..._64rings_polled` is the
+/// design before the mask, measured beside it (through the mask's bit loop, every bit set),
+/// ~3 % above its count.
+const WORKLOADS: [(&str, f64); 13] = [
+    ("new_send_response/journal", 975.0),
     ("new_send_response/journal_batch256", 705.0),
-    ("new_send_response/counting_sink", 680.0),
-    ("new_send_response/risk_counting_sink", 765.0),
+    ("new_send_response/counting_sink", 755.0),
+    ("new_send_response/counting_sink_64rings", 760.0),
+    ("new_send_response/counting_sink_64rings_polled", 2250.0),
+    ("new_send_response/risk_counting_sink", 840.0),
     ("modify_queued/journal", 260.0),
     ("cancel_queued/journal", 650.0),
-    ("new_send/null_exchange", 660.0),
+    ("new_send/null_exchange", 725.0),
     ("new_send/fix", 2800.0),
     ("new_fill/journal", 2000.0),
     ("cancel_working/journal", 3000.0),
@@ -182,6 +200,10 @@ fn child(workload: &str, n: u64) {
         "new_send_response/counting_sink" => {
             Rig::new(2_000_000_000, dir.path()).new_send_response::<1, _>(CountingSink::default(), n);
         }
+        "new_send_response/counting_sink_64rings" | "new_send_response/counting_sink_64rings_polled" => {
+            let rig = Rig::new(2_000_000_000, dir.path()).idle_rings(63, workload.ends_with("_polled"));
+            rig.new_send_response::<1, _>(CountingSink::default(), n);
+        }
         "new_send_response/risk_counting_sink" => {
             let rig = Rig::with_risk(2_000_000_000, dir.path(), Some(every_limit()));
             rig.new_send_response::<1, _>(CountingSink::default(), n);
@@ -216,6 +238,8 @@ struct Rig {
     clock: EngineClock,
     mock: Arc<Mock>,
     cfg: oms::ValidConfig,
+    /// Producer handles that never push (their rings stay empty), kept for the run.
+    idle: Vec<oms::Producer>,
 }
 
 impl Rig {
@@ -233,7 +257,16 @@ impl Rig {
         let cfg = raw.validate().expect("bench config is valid");
         let (clock, mock) = EngineClock::manual(oms::clock::system_wall_ns());
         let (builder, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
-        Rig { builder, responder, clock, mock, cfg }
+        Rig { builder, responder, clock, mock, cfg, idle: Vec::new() }
+    }
+
+    /// `n` producer rings that never see a push, made before the workload's own (which is
+    /// then ring `n`: the last one the engine would look at), the engine polling every ring
+    /// each turn if `every_ring`.
+    fn idle_rings(mut self, n: usize, every_ring: bool) -> Rig {
+        self.builder.poll_every_ring(every_ring);
+        self.idle = (0..n).map(|_| self.builder.producer().expect("a producer handle")).collect();
+        self
     }
 
     fn answering(responder: oms::Responder) -> AnsweringExchange {

@@ -30,6 +30,37 @@
 //! `tests/doorbell.rs` hammers the race: pushes timed around the sleeper's decision, each one
 //! seen within a bound.
 //!
+//! **Which ring: the ready mask.** A sleeper with many rings would look at every one of them
+//! each turn to find the few with work: 12-14 instructions per idle ring per turn
+//! (`docs/BENCHMARKS.md`). A [`ReadyMask`] tells it which: one bit per ring in words of 64
+//! (each on a cache line of its own); a pusher sets its ring's bit after its push
+//! ([`Doorbell::ring_marking`]), only when it is not already set, and the sleeper swaps a word
+//! to 0 and visits the rings of the bits it took ([`ReadyMask::visit`]). A ring left with work
+//! (it had more than one visit takes) keeps its bit in the sleeper's own copy, no atomic. No
+//! push is missed either:
+//!
+//! ```text
+//! pusher                                    sleeper (each turn)
+//! P1 push (release store of the ring's tail) E1 bits = word.swap(0)   (when word != 0)
+//! P2 fence(SeqCst)  (the doorbell's)          E2 fence(SeqCst)
+//! P3 if word & bit == 0: word.fetch_or(bit)   E3 drain each ring of `bits` (acquire load of
+//!                                                its tail)
+//! ```
+//!
+//! Take a push P1 whose pusher finds its bit set at P3 and skips the `fetch_or` (when it finds
+//! the bit clear, it sets it, and the next E1 takes it). If that load read the word before
+//! some E1 cleared the bit, P3 is coherence-ordered before E1, so P2 precedes E1, and so E2,
+//! in the single total order of SeqCst operations. Were E3 not to see P1, E3 would be
+//! coherence-ordered before P1 and E2 would precede P2 in that order: a cycle. So E3, which
+//! visits the ring (its bit was set when E1 took the word), finds the push. If instead the load
+//! read the word after every E1 so far, the bit set is still in the word, for the next E1 to
+//! take, with the same argument for its E3. (The bit can only have been set by this pusher, by
+//! an earlier push of its own, which the same argument covers.) Without E2 the formal model
+//! does not order E3 after P1 (a SeqCst swap is no fence for other locations), although x86's
+//! locked swap is one; without P2 the pusher's load could pass its own store of the tail (a
+//! store buffer) and the push would wait for the ring's next one. `tests/ready_mask.rs` hammers
+//! the race: pushes timed around the sleeper's swaps, each one taken within a bound.
+//!
 //! **What it waits on.** [`Doorbell::wait`] is one `ppoll` on the eventfd and, when given, one
 //! more descriptor (a FIX session's socket: an inbound message wakes the engine as a push
 //! does), with a timeout in nanoseconds (the next logon, logout, throttle permit or heartbeat).
@@ -38,6 +69,7 @@
 //! nothing.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::time::Duration;
 
@@ -101,6 +133,18 @@ impl Doorbell {
     #[inline(always)]
     pub fn ring(&self) {
         fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) {
+            self.wake();
+        }
+    }
+
+    /// [`ring`](Self::ring) after a push into the ring of `ready` (P2, P3 of the ready mask,
+    /// then the doorbell's P3): the ring's bit is set before the sleeper is looked at, so a
+    /// sleeper woken finds it.
+    #[inline(always)]
+    pub fn ring_marking(&self, ready: &ReadyBit) {
+        fence(Ordering::SeqCst);
+        ready.mark();
         if self.sleeping.load(Ordering::Relaxed) {
             self.wake();
         }
@@ -191,6 +235,124 @@ impl Doorbell {
     }
 }
 
+/// One word of a [`ReadyMask`], on a cache line of its own (its pushers write it, the sleeper
+/// swaps it; words of other rings do not share the line).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct ReadyWord(AtomicU64);
+
+/// A pusher's bit in a [`ReadyMask`]: `Send`, one per ring (see the module docs).
+#[derive(Debug)]
+pub struct ReadyBit {
+    word: Arc<ReadyWord>,
+    bit: u64,
+}
+
+impl ReadyBit {
+    /// Sets the bit unless it is set: one load, and a `fetch_or` only when the sleeper has
+    /// taken the bit since. Call after the push and a SeqCst fence
+    /// ([`Doorbell::ring_marking`] does both).
+    #[inline(always)]
+    pub fn mark(&self) {
+        if self.word.0.load(Ordering::Relaxed) & self.bit == 0 {
+            self.word.0.fetch_or(self.bit, Ordering::Release);
+        }
+    }
+}
+
+/// Which of a sleeper's rings have work: ring `i`'s pusher sets bit `i`
+/// ([`ReadyBit::mark`]), the sleeper takes the bits ([`ReadyMask::visit`]). Any set of rings
+/// numbered from 0 can have one (see the module docs for the protocol and why no push is
+/// missed).
+#[derive(Debug, Default)]
+pub struct ReadyMask {
+    /// Per word of 64 rings: the shared word, and the bits the sleeper kept for the next visit
+    /// (rings it left with work).
+    words: Vec<(Arc<ReadyWord>, u64)>,
+    /// Bits handed out.
+    len: usize,
+}
+
+impl ReadyMask {
+    /// The bit of the next ring (numbered from 0 in the order of the calls).
+    pub fn bit(&mut self) -> ReadyBit {
+        let (k, b) = (self.len / 64, self.len % 64);
+        if k == self.words.len() {
+            self.words.push((Arc::default(), 0));
+        }
+        self.len += 1;
+        ReadyBit { word: self.words[k].0.clone(), bit: 1 << b }
+    }
+
+    /// Bits handed out: the rings it covers.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no bit was handed out.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Words of 64 rings: `0..words()` are the words to [`take`](Self::take).
+    #[inline(always)]
+    pub fn words(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Takes word `k`'s bits, the set ones and those kept for this visit, and clears them
+    /// (E1, E2 of the module docs): bit `b` is ring `64 k + b`. Drain each of those rings (E3)
+    /// and [`keep`](Self::keep) the bits of rings left with work. One load when nothing was
+    /// pushed and nothing kept.
+    #[inline(always)]
+    pub fn take(&mut self, k: usize) -> u64 {
+        let Some((word, kept)) = self.words.get_mut(k) else { return 0 };
+        let mut bits = std::mem::take(kept);
+        if word.0.load(Ordering::Relaxed) != 0 {
+            bits |= word.0.swap(0, Ordering::Acquire);
+            fence(Ordering::SeqCst);
+        }
+        bits
+    }
+
+    /// Every bit of word `k` handed out, set or not (a sleeper that looks at every ring).
+    #[inline(always)]
+    pub fn all(&self, k: usize) -> u64 {
+        match self.len.saturating_sub(k * 64) {
+            0 => 0,
+            n @ 1..64 => (1 << n) - 1,
+            _ => u64::MAX,
+        }
+    }
+
+    /// Keeps `bits` of word `k` for the next [`take`](Self::take) (rings a visit left with
+    /// work): the sleeper's own copy, no atomic.
+    #[inline(always)]
+    pub fn keep(&mut self, k: usize, bits: u64) {
+        if let Some((_, kept)) = self.words.get_mut(k) {
+            *kept |= bits;
+        }
+    }
+
+    /// Calls `drain(i)` for each ring `i` whose bit is set, lowest first, and clears the bits;
+    /// `drain` returns whether it left work in the ring, which keeps the bit for the next
+    /// visit. [`take`](Self::take) and [`keep`](Self::keep) in a loop, for a caller whose
+    /// `drain` does not need `self` borrowed elsewhere.
+    #[inline]
+    pub fn visit(&mut self, mut drain: impl FnMut(usize) -> bool) {
+        for k in 0..self.words() {
+            let mut bits = self.take(k);
+            while bits != 0 {
+                let b = bits & bits.wrapping_neg();
+                bits ^= b;
+                if drain(k * 64 + b.trailing_zeros() as usize) {
+                    self.keep(k, b);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +374,32 @@ mod tests {
         assert_eq!(bell.sleeps(), 2);
         bell.ring();
         assert_eq!(bell.wakes(), 1, "awake again: no wake-up");
+    }
+
+    #[test]
+    fn the_mask_visits_the_marked_rings_once_and_keeps_those_left_with_work() {
+        let mut mask = ReadyMask::default();
+        let bits: Vec<ReadyBit> = (0..130).map(|_| mask.bit()).collect();
+        assert_eq!(mask.len(), 130);
+        assert_eq!((mask.all(0), mask.all(1), mask.all(2), mask.all(3)), (u64::MAX, u64::MAX, 0b11, 0));
+        let visited = |mask: &mut ReadyMask, more: &[usize]| {
+            let mut seen = Vec::new();
+            mask.visit(|i| {
+                seen.push(i);
+                more.contains(&i)
+            });
+            seen
+        };
+        assert!(visited(&mut mask, &[]).is_empty());
+        for i in [129, 3, 64, 3, 0] {
+            bits[i].mark();
+        }
+        assert_eq!(visited(&mut mask, &[64]), [0, 3, 64, 129]);
+        // Ring 64 was left with work: visited again without a mark; the others are not.
+        assert_eq!(visited(&mut mask, &[]), [64]);
+        assert!(visited(&mut mask, &[]).is_empty());
+        bits[3].mark();
+        assert_eq!(visited(&mut mask, &[]), [3]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use quanta::Clock;
 
-use crate::doorbell::Doorbell;
+use crate::doorbell::{Doorbell, ReadyBit};
 use crate::model::{OrderRequest, OrderResponse, RequestType};
 
 /// A request as it travels through a producer ring.
@@ -128,6 +128,9 @@ pub struct Producer {
     index: u16,
     /// Rung after each push: wakes an engine asleep under `idle = "backoff"`.
     bell: Arc<Doorbell>,
+    /// This ring's bit in the engine's ready mask, set after each push: the engine visits only
+    /// the rings whose bit is set ([`crate::doorbell::ReadyMask`]).
+    ready: ReadyBit,
 }
 
 /// The engine's end of one producer's ring.
@@ -167,16 +170,17 @@ impl Requests {
     }
 }
 
-/// A producer's ring of `capacity` requests: the producer's handle (index `index`, ringing
-/// `bell` after each push) and the engine's end.
+/// A producer's ring of `capacity` requests: the producer's handle (index `index`, marking
+/// `ready` and ringing `bell` after each push) and the engine's end.
 pub(crate) fn request_ring(
     capacity: usize,
     clock: Clock,
     index: u16,
     bell: Arc<Doorbell>,
+    ready: ReadyBit,
 ) -> (Producer, Requests) {
     let (ring, consumer) = rtrb::RingBuffer::new(capacity);
-    (Producer { ring, clock, index, bell }, Requests(consumer))
+    (Producer { ring, clock, index, bell, ready }, Requests(consumer))
 }
 
 impl Producer {
@@ -186,15 +190,19 @@ impl Producer {
     }
 
     /// Hands a request to the engine (`onData(OrderRequest&&, RequestType)`). Never blocks,
-    /// never allocates; a full ring returns the request in the error. After the push, one fence
-    /// and one load of the engine's `sleeping` flag; a system call only to wake an engine asleep
-    /// under `idle = "backoff"` ([`crate::doorbell`]).
-    #[inline]
+    /// never allocates; a full ring returns the request in the error. After the push, one
+    /// fence, the ring's bit in the engine's ready mask set if it is not (one load, and an
+    /// atomic `or` when the engine has taken the bit since), and one load of the engine's
+    /// `sleeping` flag; a system call only to wake an engine asleep under `idle = "backoff"`
+    /// ([`crate::doorbell`]). Always inlined, as [`Responder::on_answer`]: out of line the
+    /// request is built in memory and passed by pointer (`benches/instructions.rs`: ~20 more
+    /// per push; the inliner dropped both once the ready mask's mark was added).
+    #[inline(always)]
     pub fn on_data(&mut self, order: OrderRequest, request: RequestType) -> Result<(), Backpressure> {
         let arrival_raw = self.clock.raw();
         match self.ring.push(Inbound { order, request, arrival_raw, producer: self.index }) {
             Ok(()) => {
-                self.bell.ring();
+                self.bell.ring_marking(&self.ready);
                 Ok(())
             }
             Err(rtrb::PushError::Full(i)) => Err(Backpressure { order: i.order, request }),
@@ -257,7 +265,7 @@ impl Responder {
     /// Hands any answer about an order to the engine (a fill, a cancel or replace carried out
     /// or refused, an expiry, or a first answer), stamped with its arrival time. The rules of
     /// [`on_data`](Self::on_data) apply.
-    #[inline]
+    #[inline(always)]
     pub fn on_answer(&mut self, answer: Answer) -> Result<(), AnswerBackpressure> {
         let arrival_raw = self.clock.raw();
         match self.ring.push(InboundResponse { answer, arrival_raw }) {
@@ -282,11 +290,18 @@ mod tests {
         assert_send::<Producer>();
         assert_send::<Responder>();
         let (clock, mock) = Clock::mock();
-        let (mut p, mut ring) = request_ring(1, clock.clone(), 4, Arc::default());
+        let mut mask = crate::doorbell::ReadyMask::default();
+        let (mut p, mut ring) = request_ring(1, clock.clone(), 4, Arc::default(), mask.bit());
         mock.increment(5u64);
         let o = OrderRequest::new(1, 2, Side::Buy, 3.0, 4);
         p.on_data(o, RequestType::New).unwrap();
         assert_eq!(p.pending(), 1);
+        let mut marked = Vec::new();
+        mask.visit(|i| {
+            marked.push(i);
+            false
+        });
+        assert_eq!(marked, [0], "the push set the ring's bit");
         let o2 = OrderRequest::new(2, 2, Side::Sell, 3.0, 4);
         let err = p.on_data(o2, RequestType::Cancel).unwrap_err();
         assert_eq!((err.order, err.request), (o2, RequestType::Cancel));

@@ -10,7 +10,8 @@
 //! Then the Modify / Cancel mix ([`mix`]) and the cancel of working orders ([`cancel`]: at 10k
 //! and 100k requests/s, New and Cancel alternating, on_data(Cancel) → `send_cancel` beside
 //! on_data(New) → `send`). Last, the ring comparison ([`rings`]): crossbeam `ArrayQueue` vs
-//! `rtrb` in the same driver.
+//! `rtrb` in the same driver. And many producers ([`producers`]: 1 to 64 rings, all active or
+//! one, the engine's ready mask against polling every ring).
 //!
 //! **How it measures.** Order `i` is meant to go at `start + i / rate`; its latency is taken from
 //! that intended instant, so a stall counts against every order it delays. Two points: at the
@@ -28,7 +29,7 @@
 //! it), each beside the same baseline run; each oms row reports the engine thread's CPU time as
 //! a share of one core (`engine_cpu_pct` in `summary.json`, with `idle` and `producers`).
 //!
-//! **One section.** `-- --only mix` (or `rates`, `cancel`, `rings`) runs that section alone and writes no
+//! **One section.** `-- --only mix` (or `rates`, `cancel`, `rings`, `producers`) runs that section alone and writes no
 //! files; `rates` includes the saturation probe and the max run.
 //!
 //! **Output.** A table per rate (both designs and the baseline/oms ratio per percentile), then
@@ -44,6 +45,7 @@ mod driver;
 mod ipc;
 mod mix;
 mod oms_design;
+mod producers;
 mod report;
 mod rings;
 
@@ -73,6 +75,8 @@ struct Plan {
     max_secs: f64,
     ring_secs: f64,
     ring_blast: u64,
+    /// Seconds per run of the many-producers section.
+    producer_secs: f64,
 }
 
 impl Plan {
@@ -82,9 +86,9 @@ impl Plan {
             || std::env::var("OMS_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
         let only = args.iter().position(|a| a == "--only").and_then(|k| args.get(k + 1)).cloned();
         if let Some(o) = &only
-            && !["rates", "mix", "cancel", "rings", "ipc"].contains(&o.as_str())
+            && !["rates", "mix", "cancel", "rings", "ipc", "producers"].contains(&o.as_str())
         {
-            eprintln!("tail_latency: --only takes rates, mix, cancel, rings or ipc, not {o:?}");
+            eprintln!("tail_latency: --only takes rates, mix, cancel, rings, ipc or producers, not {o:?}");
             std::process::exit(2);
         }
         if quick {
@@ -98,6 +102,7 @@ impl Plan {
                 max_secs: 0.3,
                 ring_secs: 0.3,
                 ring_blast: 1_000_000,
+                producer_secs: 0.3,
             }
         } else {
             Plan {
@@ -110,6 +115,7 @@ impl Plan {
                 max_secs: 2.0,
                 ring_secs: 2.0,
                 ring_blast: 10_000_000,
+                producer_secs: 2.0,
             }
         }
     }
@@ -270,6 +276,17 @@ fn main() {
         if plan.runs("rings") { rings_section(&plan, &schedule, engine_core) } else { Vec::new() };
     let ipc_rows =
         if plan.runs("ipc") { ipc::section(plan.quick, engine_core.map(|c| c.id)) } else { json!([]) };
+    let producer_rows = if plan.runs("producers") {
+        producers::section(
+            &schedule,
+            engine_core.map(|c| c.id),
+            1_000_000,
+            &[100_000, 1_000_000],
+            plan.producer_secs,
+        )
+    } else {
+        Vec::new()
+    };
     if plan.only.is_some() {
         println!("\n--only {}: no files written", plan.only.as_deref().unwrap_or_default());
         return;
@@ -301,6 +318,7 @@ fn main() {
         "mix": mix_rows,
         "cancel": cancel_rows,
         "ipc": ipc_rows,
+        "producers": producer_rows,
     });
     let text = serde_json::to_string_pretty(&summary).expect("summary serialises");
     std::fs::write(out.join("summary.json"), text).expect("write summary.json");

@@ -31,19 +31,30 @@ use oms::{EventKind, EventRecord, EventSink};
 use crate::common;
 use crate::driver::{self, Probe, Schedule, Stalls};
 
+/// Answers [`ProbeExchange`] holds at most while the response ring is full.
+const HELD: usize = 1 << 20;
+
 /// No-op exchange that stamps `send` and answers `Reject` at once through the response ring
 /// (the order is done; see the module docs).
 pub struct ProbeExchange {
     probe: Probe,
     responder: Responder,
-    /// Responses the ring refused (must stay 0 for a valid run).
+    /// Responses the ring refused and the holding queue had no room for (must stay 0 for a
+    /// valid run).
     pub lost: u64,
+    /// Answers the response ring refused, oldest first, pushed again at the next turns (with
+    /// many producer rings a backlog sends `BATCH` orders per ring per turn, more than the
+    /// engine takes answers from the one response ring). Pre-allocated; never used while the
+    /// engine keeps up.
+    held: std::collections::VecDeque<u64>,
     /// The engine's turns of 1 ms or more, timed between consecutive [`Exchange::poll`] calls
     /// (one per turn, with the turn's clock reading: no extra read), in engine-clock ns; the
     /// work counted is orders sent.
     pub turns: Stalls,
     /// The engine thread's id, set at its first turn.
     pub tid: std::sync::Arc<std::sync::atomic::AtomicI32>,
+    /// Loop turns, and the turn clock readings of the first and the last.
+    polls: (u64, u64, u64),
 }
 
 impl ProbeExchange {
@@ -55,7 +66,28 @@ impl ProbeExchange {
             lost: 0,
             turns: Stalls::new(0, 1_000_000),
             tid: Default::default(),
+            polls: (0, 0, 0),
+            held: std::collections::VecDeque::with_capacity(HELD),
         }
+    }
+
+    #[cold]
+    fn hold(&mut self, order_id: u64) {
+        if self.held.len() < HELD {
+            self.held.push_back(order_id);
+        } else {
+            self.lost += 1;
+        }
+    }
+
+    /// Loop turns so far, and the engine-clock ns from the first to the last.
+    pub fn turn_count(&self) -> (u64, u64) {
+        (self.polls.0, self.polls.2.saturating_sub(self.polls.1))
+    }
+
+    /// The probe, with its histograms.
+    pub fn into_probe(self) -> Probe {
+        self.probe
     }
 }
 
@@ -88,8 +120,8 @@ impl Exchange for ProbeExchange {
     fn send(&mut self, order: &OrderRequest) -> Result<(), NotSent> {
         self.probe.on_send(order.order_id);
         let resp = OrderResponse { order_id: order.order_id, response_type: ResponseType::Reject };
-        if self.responder.on_data(resp).is_err() {
-            self.lost += 1;
+        if !self.held.is_empty() || self.responder.on_data(resp).is_err() {
+            self.hold(order.order_id);
         }
         Ok(())
     }
@@ -99,8 +131,18 @@ impl Exchange for ProbeExchange {
     fn poll(&mut self, now_ns: u64, _events: &mut dyn FnMut(oms::exchange::ExchangeEvent<'_>)) -> usize {
         if self.turns.is_fresh() {
             self.tid.store(driver::current_tid(), std::sync::atomic::Ordering::Release);
+            self.polls.1 = now_ns;
         }
         self.turns.see(now_ns, self.probe.sent);
+        self.polls.0 += 1;
+        self.polls.2 = now_ns;
+        while let Some(&order_id) = self.held.front() {
+            let resp = OrderResponse { order_id, response_type: ResponseType::Reject };
+            if self.responder.on_data(resp).is_err() {
+                break;
+            }
+            self.held.pop_front();
+        }
         0
     }
 }
@@ -202,10 +244,9 @@ pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path, idle: Id
     let inner = common::make_sink(&raw, &clock);
     let rt_probe = Probe::new(schedule);
     let done = rt_probe.done.clone();
-    let sink = ProbeSink { inner, probe: rt_probe };
+    let sink = ProbeSink::new(inner, rt_probe);
     let engine = b.build(ProbeExchange::new(schedule, responder), sink);
-    let (schedule, handle, engine_time) =
-        start(engine, &cfg.runner, schedule, |sink, s| sink.probe.schedule = s.clone());
+    let (schedule, handle, engine_time) = start(engine, &cfg.runner, schedule, |sink, s| sink.restart(s));
     let schedule = &schedule;
     let pushback = driver::produce(schedule, |o| producer.on_data(o, RequestType::New).map_err(|e| e.order));
     let complete = driver::wait_for(&done, schedule.orders, Duration::from_secs(60));
