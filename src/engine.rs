@@ -418,9 +418,6 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         let now = self.tick();
         let arrival_ns = self.clock.mono_ns(msg.arrival_raw);
         let (o, p) = (msg.order, msg.producer);
-        if clients::owner_checked(msg.request, p, self.first_client) && self.not_owner(o.order_id, p) {
-            return self.refuse_not_owner(&msg);
-        }
         match msg.request {
             RequestType::New => self.on_new(o, arrival_ns, now, p),
             RequestType::Modify => match o.validate_modify() {

@@ -49,12 +49,10 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                 &mut self.stats,
             );
             self.emit(rec);
-            if rec.kind == EventKind::Response && (matches!(self.phase, Phase::Closing { .. }) || self.halted)
+            if rec.kind == EventKind::Response
+                && (matches!(self.phase, Phase::Closing { .. }) || self.halted || self.clients.is_some())
             {
-                self.cancel_if_working(rec.order_id, now);
-            } else if rec.kind == EventKind::Response && self.client_doomed(rec.producer) {
-                // Its client went under the cancel policy: the client's cancel, now possible.
-                self.cancel_if_working_for(rec.order_id, now, rec.producer);
+                self.working_now(&rec, now);
             }
             return;
         }
@@ -66,18 +64,26 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         }
         // After the window's end, an order that became working (accepted, or its replace
         // answered) is cancelled before the Logout; a refused cancel is not sent again.
-        if (matches!(self.phase, Phase::Closing { .. }) || self.halted)
+        if (matches!(self.phase, Phase::Closing { .. }) || self.halted || self.clients.is_some())
             && match rec.kind {
                 EventKind::Response | EventKind::Replaced => true,
                 EventKind::CancelRejected => rec.request == RequestType::Modify,
                 _ => false,
             }
         {
+            self.working_now(&rec, now);
+        }
+    }
+
+    /// The order of `rec` became working (accepted, or its replace answered or refused) while
+    /// its working orders are to be cancelled: after the window's end or a halt (the engine's
+    /// cancel), or its client went under the cancel policy (the client's). Out of line: the
+    /// answer path without any of them stays as it was (`benches/instructions.rs`).
+    #[inline(never)]
+    fn working_now(&mut self, rec: &EventRecord, now: u64) {
+        if matches!(self.phase, Phase::Closing { .. }) || self.halted {
             self.cancel_if_working(rec.order_id, now);
-        } else if self.clients.is_some()
-            && matches!(rec.kind, EventKind::Replaced | EventKind::CancelRejected)
-            && self.client_doomed(rec.producer)
-        {
+        } else if self.client_doomed(rec.producer) {
             self.cancel_if_working_for(rec.order_id, now, rec.producer);
         }
     }

@@ -9,14 +9,15 @@
 use super::{BATCH, Engine};
 use crate::exchange::Exchange;
 use crate::ipc::{ClientInputs, Drained, ExitPolicy, ToEngine};
-use crate::model::{DetachCause, RejectReason, RequestType, Waiting};
+use crate::model::{DetachCause, OrderRequest, RejectReason, RequestType, Waiting};
 use crate::record::Event;
 use crate::sink::EventSink;
 
 impl<E: Exchange, S: EventSink> Engine<E, S> {
     /// The clients' part of a turn: what the listener sent, then up to [`BATCH`] messages from
-    /// each attached ring. Returns the work done.
-    #[inline]
+    /// each attached ring. Returns the work done. Out of line: the turn without clients stays
+    /// as it was (`benches/instructions.rs`).
+    #[inline(never)]
     pub(super) fn poll_clients(&mut self) -> usize {
         let Some(mut c) = self.clients.take() else { return 0 };
         let mut work = 0;
@@ -147,12 +148,17 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         owner.is_some_and(|o| o != producer)
     }
 
-    /// Refuses `msg` `not_owner`. Out of line: rare.
+    /// Refuses `producer`'s `request` of `o` `not_owner`. Out of line: rare.
     #[cold]
     #[inline(never)]
-    pub(super) fn refuse_not_owner(&mut self, msg: &crate::ring::Inbound) {
-        let now = self.tick();
-        self.reject(&msg.order, msg.request, RejectReason::NotOwner, now, msg.producer);
+    pub(super) fn refuse_not_owner(
+        &mut self,
+        o: &OrderRequest,
+        request: RequestType,
+        now: u64,
+        producer: u16,
+    ) {
+        self.reject(o, request, RejectReason::NotOwner, now, producer);
     }
 
     /// At shutdown: every attached client's ring drained through the loop's paths (the phase
@@ -196,10 +202,4 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     pub(super) fn clients_idle(&self) -> bool {
         self.clients.as_ref().is_none_or(|c| c.idle())
     }
-}
-
-/// Whether `request` from `producer` must pass the owner check: a client's Modify or Cancel.
-#[inline(always)]
-pub(super) fn owner_checked(request: RequestType, producer: u16, first_client: u16) -> bool {
-    producer >= first_client && matches!(request, RequestType::Modify | RequestType::Cancel)
 }

@@ -37,6 +37,11 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     #[inline]
     pub(super) fn on_modify(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
         let id = o.order_id;
+        // A client (a producer at or past the first client's number) touches only its own
+        // orders; in-process producers are trusted (one compare).
+        if p >= self.first_client && self.not_owner(id, p) {
+            return self.refuse_not_owner(&o, RequestType::Modify, now, p);
+        }
         // A queued order, or a replace waiting in the queue, is rewritten in place (a replace
         // never to what is filled).
         if let Some(q) = self.queue.get_mut(id) {
@@ -194,6 +199,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
     #[inline]
     pub(super) fn on_cancel(&mut self, o: OrderRequest, arrival_ns: u64, now: u64, p: u16) {
         let id = o.order_id;
+        if p >= self.first_client && self.not_owner(id, p) {
+            return self.refuse_not_owner(&o, RequestType::Cancel, now, p);
+        }
         match self.queue.cancel(id) {
             Some(q) if !q.replace => {
                 self.risk_close(&q.order, booking(q.order.price, q.order.qty));
