@@ -301,3 +301,27 @@ fn backoff_leaves_the_core_idle_and_reports_its_cpu_time() {
         after - before
     );
 }
+
+#[test]
+fn a_halt_wakes_a_sleeping_backoff_engine() {
+    // The operator's switch rings the doorbell: a halt is taken at once, not at the end of a
+    // sleep of up to a minute.
+    let valid = backoff_config().validate().expect("valid");
+    let (clock, _mock) = EngineClock::manual(WALL_IN_WINDOW);
+    let (mut b, _r) = EngineBuilder::new(&valid.engine, clock);
+    let _producer = b.producer().expect("a producer handle");
+    let switch = b.halt_switch();
+    let probe = Probe::default();
+    let engine = b.build(probe.clone(), MemorySink::with_capacity(64));
+    let handle = EngineHandle::spawn(engine, &valid.runner).expect("spawn");
+    let tid = probe.0.engine_thread(30).tid;
+    wait_parked(tid);
+    let asleep = thread_cpu_ns(tid);
+    switch.halt();
+    wait_until(15, "the sleeping engine to wake for the halt (it sleeps up to a minute)", || {
+        thread_cpu_ns(tid) > asleep
+    });
+    let report = stop_within(handle, 30);
+    let kinds: Vec<oms::EventKind> = report.sink.events().iter().map(|r| r.kind).collect();
+    assert!(kinds.contains(&oms::EventKind::Halted), "{kinds:?}");
+}

@@ -33,11 +33,15 @@ struct Control {
     state: AtomicU8,
     /// Reference prices asked for, oldest first.
     references: ArrayQueue<(i32, f64)>,
+    /// The engine's doorbell (a switch made by [`EngineBuilder::halt_switch`]): rung after each
+    /// change, so an engine asleep under `idle = "backoff"` takes a halt at once, not at the
+    /// end of its sleep.
+    bell: Option<Arc<Doorbell>>,
 }
 
 impl Default for Control {
     fn default() -> Control {
-        Control { state: AtomicU8::new(0), references: ArrayQueue::new(REFERENCE_CAPACITY) }
+        Control { state: AtomicU8::new(0), references: ArrayQueue::new(REFERENCE_CAPACITY), bell: None }
     }
 }
 
@@ -52,11 +56,22 @@ impl HaltSwitch {
     /// Asks the engine to halt trading.
     pub fn halt(&self) {
         self.0.state.fetch_or(HALT_ASKED, Ordering::Release);
+        self.wake();
     }
 
     /// Asks the engine to resume trading.
     pub fn resume(&self) {
         self.0.state.fetch_and(!HALT_ASKED, Ordering::Release);
+        self.wake();
+    }
+
+    /// Rings the engine's doorbell after a change (the doorbell's protocol: the change is
+    /// stored, then the fence and the look at the sleeper's flag; the sleeper's last look
+    /// compares the switch's state with its own, [`Engine::rings_empty`]).
+    fn wake(&self) {
+        if let Some(bell) = &self.0.bell {
+            bell.ring();
+        }
     }
 
     /// Whether a halt is asked for.
@@ -73,6 +88,7 @@ impl HaltSwitch {
         }
         self.0.references.push((symbol, price)).map_err(|_| RejectReason::QueueFull)?;
         self.0.state.fetch_or(REFERENCES_WAIT, Ordering::Release);
+        self.wake();
         Ok(())
     }
 
@@ -200,7 +216,10 @@ impl EngineBuilder {
     /// The kill switch of the engine being built, as a handle for any thread (the same switch
     /// each call).
     pub fn halt_switch(&mut self) -> HaltSwitch {
-        self.switch.get_or_insert_with(HaltSwitch::default).clone()
+        let bell = self.bell.clone();
+        self.switch
+            .get_or_insert_with(|| HaltSwitch(Arc::new(Control { bell: Some(bell), ..Control::default() })))
+            .clone()
     }
 
     /// The engine's clock (to share with an exchange adapter that stamps times).

@@ -81,11 +81,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
         matches!(self.phase, Phase::LoggedOn { .. } | Phase::Closing { .. })
     }
 
-    /// Whether the rings hold nothing.
+    /// Whether the rings hold nothing and the operator's switch ([`crate::engine::HaltSwitch`])
+    /// asks for nothing the engine has not taken: the sleeper's last look.
     pub fn rings_empty(&self) -> bool {
         self.responses.iter().all(|r| r.is_empty())
             && self.inputs.iter().all(|r| r.is_empty())
             && self.clients_idle()
+            && self.switch.as_ref().is_none_or(|s| s.state() == u8::from(self.halted))
     }
 
     /// Whether the engine is done with everything handed to it so far: nothing in a ring, in
