@@ -88,7 +88,7 @@ const STEP_NS: u64 = 1_000;
 ///
 /// Both changes together (merged the same evening, with the operator's switch read in the
 /// sleeper's last look) measure `counting_sink` 769.5, `counting_sink_64rings` 774.5,
-/// `risk_counting_sink` 837.5, `journal` 958.5: over either branch's own count. Budgets raised
+/// `risk_counting_sink` 837.5, `journal` 958.5: over either change's own count. Budgets raised
 /// to ~2-3 % above, on purpose and not won back: the one-producer New path is ~100
 /// instructions dearer than the morning's (661.5 → 769.5 on the counting sink), the price of
 /// the client rings and the ready mask; the next change on this path has to win it back.
