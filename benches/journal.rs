@@ -141,6 +141,13 @@ fn read(c: &mut Criterion) {
             black_box(s.latency.value_at_quantile(0.99))
         })
     });
+    g.bench_function("verify_2M", |b| {
+        b.iter(|| {
+            let report = Journal::open(&path).expect("open").verify();
+            assert_eq!(report.records, N);
+            black_box(report.last_good)
+        })
+    });
     g.bench_function("decode_csv_2M", |b| {
         let mut out = Vec::with_capacity(1 << 20);
         b.iter(|| {

@@ -267,6 +267,7 @@ pub(super) fn continues(
 /// Checks a published slot (`bytes`, whose sequence word is not 0) at the position of sequence
 /// number `expected`, `crc` being the CRC-32C of its first 60 bytes: the sequence number, the
 /// checksum and the field values.
+#[inline(always)]
 pub(super) fn check_slot(
     bytes: &[u8; RECORD_SIZE],
     expected: u64,
@@ -500,10 +501,22 @@ impl Records<'_> {
 impl Iterator for Records<'_> {
     type Item = Result<EventRecord, JournalError>;
 
+    /// The common case inlined into the caller's loop (so a record need not pass through
+    /// memory on its way to the caller); everything else in [`Records::next_slow`].
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(rec) = self.next_in_block() {
-            return Some(Ok(rec));
+        match self.next_in_block() {
+            Some(rec) => Some(Ok(rec)),
+            None => self.next_slow(),
         }
+    }
+}
+
+impl Records<'_> {
+    /// [`Iterator::next`] past the common case: a new window, checksum block, segment or the
+    /// journal's end, and every problem.
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<Result<EventRecord, JournalError>> {
         loop {
             if self.done {
                 return None;

@@ -638,6 +638,7 @@ impl EventRecord {
     /// a reject reason (only on `rejected`, always there), an exchange verdict (only on
     /// `response` and `unmatched_response`), an exchange record's codes and side. `None` for
     /// every record the engine writes; decoding a journal refuses the others.
+    #[inline(always)]
     pub fn misfit(&self) -> Option<Misfit> {
         if REQUESTS_FITTING[self.kind as usize] & (1 << (self.request as u8 & 7)) == 0 {
             return Some(Misfit::Request(self.request));

@@ -218,6 +218,7 @@ impl EventRecord {
     }
 
     /// Decodes wire words (the checksum is not checked here: see [`checksum`]).
+    #[inline(always)]
     pub fn from_words(w: &Words) -> Result<EventRecord, RecordError> {
         let seq = w[0];
         let bad = |field, value: u32| RecordError { seq, field, value };
