@@ -149,6 +149,11 @@ impl Requests {
         self.0.is_empty()
     }
 
+    /// The oldest request's arrival stamp (raw clock reading), if any; the request stays.
+    pub(crate) fn oldest_arrival_raw(&self) -> Option<u64> {
+        self.0.peek().ok().map(|i| i.arrival_raw)
+    }
+
     /// Hands up to `max` waiting requests, oldest first, to `each` (as two slices: the ring may
     /// wrap), then frees their slots. One acquire load and one release store for the batch.
     #[inline(always)]
