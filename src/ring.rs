@@ -304,7 +304,7 @@ mod tests {
         let mut marked = Vec::new();
         mask.visit(|i| {
             marked.push(i);
-            false
+            crate::doorbell::Drained::Empty
         });
         assert_eq!(marked, [0], "the push set the ring's bit");
         let o2 = OrderRequest::new(2, 2, Side::Sell, 3.0, 4);

@@ -25,7 +25,7 @@
 //! protocol and why no wake-up is lost). With an exchange that has a descriptor to wait on
 //! ([`Exchange::wait_fd`]: a FIX session's socket), the sleep waits on it too, so an inbound
 //! message wakes the engine. A stop and a [`EngineHandle::wait_until_done`] ring the doorbell.
-//! While spinning, a turn costs what it costs under `spin` and one clock reading (TSC).
+//! While spinning, a turn costs what it costs under `spin` and one TSC reading.
 //!
 //! **The budget adapts to the gaps between work** (`backoff.rs`): a gap longer than
 //! `spin_us + yield_us` halves the spin and yield budget, down to `spin_min_us` (2 µs by
@@ -58,7 +58,7 @@ use crate::exchange::Exchange;
 use crate::sink::EventSink;
 
 mod backoff;
-use backoff::{BackoffState, Phase};
+use backoff::{BackoffState, Phase, Stopwatch};
 
 /// What the engine thread does when a loop turn found no work.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -324,19 +324,20 @@ fn turns<E: Exchange, S: EventSink>(
 ) {
     let park_max_ns = settings.park_max_us.get().saturating_mul(1000);
     let mut backoff = BackoffState::new(&settings.backoff);
+    let watch = Stopwatch::new();
     while !stop.load(Ordering::Relaxed) {
         if engine.poll() > 0 {
             if backoff.idle_spell() {
-                backoff.worked(engine.clock().now_ns());
+                backoff.worked(watch.now_ns());
             }
             continue;
         }
         let seen = waits.map(|w| (w, w.answer(engine)));
         match settings.idle {
-            IdleStrategy::Backoff => match backoff.phase(engine.clock().now_ns()) {
+            IdleStrategy::Backoff => match backoff.phase(watch.now_ns()) {
                 Phase::Spin => std::hint::spin_loop(),
                 Phase::Yield => std::thread::yield_now(),
-                Phase::Sleep => sleep(&mut backoff, engine, stop, seen),
+                Phase::Sleep => sleep(&mut backoff, &watch, engine, stop, seen),
             },
             IdleStrategy::Spin => std::hint::spin_loop(),
             IdleStrategy::Yield => std::thread::yield_now(),
@@ -360,6 +361,7 @@ fn turns<E: Exchange, S: EventSink>(
 #[cold]
 fn sleep<E: Exchange, S: EventSink>(
     backoff: &mut BackoffState,
+    watch: &Stopwatch,
     engine: &Engine<E, S>,
     stop: &AtomicBool,
     seen: Option<(&Control, u64)>,
@@ -387,7 +389,9 @@ fn sleep<E: Exchange, S: EventSink>(
     bell.wait(Duration::from_nanos(ns), other);
     engine.cancel_sleep();
     if let Some(arrival) = engine.first_request_arrival_ns() {
-        backoff.woken_by(arrival);
+        // How long the request waited (engine clock), back from the wake-up (stopwatch).
+        let waited = engine.clock().now_ns().saturating_sub(arrival);
+        backoff.woken_by(watch.now_ns().saturating_sub(waited));
     }
 }
 

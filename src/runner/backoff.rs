@@ -11,13 +11,36 @@
 //!   100k/s and above the engine keeps spinning;
 //! - a gap within the budget (caught while spinning or yielding) leaves it as it is.
 //!
-//! A gap is measured from the spell's first idle turn to the arrival stamp of the request that
-//! woke a sleeper (the producer's clock reading before its push, so the wake-up's own latency
-//! does not count), or, when the spell ended without a sleep or without a request (a response,
+//! A gap is measured from the spell's first idle turn to the arrival of the request that woke a
+//! sleeper (its stamp, the producer's clock reading before its push, so the wake-up's own
+//! latency does not count: the runner subtracts how long the request waited, on the engine's
+//! clock, from the wake-up's time on the [`Stopwatch`]), or, when the spell ended without a sleep or without a request (a response,
 //! a wait, a timer), to the turn that found work. The spin phase is the first
 //! `min(budget, spin_us)` of the spell, the yield phase the rest of the budget.
 
 use super::Backoff;
+
+/// The time base of the phases: a real monotonic clock (the TSC through `quanta`), ns since it
+/// was made. Not the engine's clock, which tests drive by hand: an idle spell lasts real time.
+#[derive(Debug)]
+pub(crate) struct Stopwatch {
+    clock: quanta::Clock,
+    origin: u64,
+}
+
+impl Stopwatch {
+    pub(crate) fn new() -> Stopwatch {
+        let clock = quanta::Clock::new();
+        let origin = clock.raw();
+        Stopwatch { clock, origin }
+    }
+
+    /// ns since [`new`](Self::new).
+    #[inline(always)]
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.clock.delta_as_nanos(self.origin, self.clock.raw())
+    }
+}
 
 /// What an idle turn does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
