@@ -373,6 +373,9 @@ fn sleep<E: Exchange, S: EventSink>(
     let asked = seen.is_some_and(|(w, ticket)| w.asked_since(ticket));
     if stop.load(Ordering::Relaxed) || asked || !engine.rings_empty() {
         engine.cancel_sleep();
+        // Work came while the spell's turns ran late (the thread preempted): the gap ends at
+        // its arrival, not at this look.
+        work_arrived(backoff, watch, engine);
         return;
     }
     let now = engine.clock().now_ns();
@@ -388,8 +391,17 @@ fn sleep<E: Exchange, S: EventSink>(
     });
     bell.wait(Duration::from_nanos(ns), other);
     engine.cancel_sleep();
+    work_arrived(backoff, watch, engine);
+}
+
+/// Tells `backoff` when the oldest request in the rings arrived, if there is one: how long it
+/// waited (engine clock), back from now (stopwatch).
+fn work_arrived<E: Exchange, S: EventSink>(
+    backoff: &mut BackoffState,
+    watch: &Stopwatch,
+    engine: &Engine<E, S>,
+) {
     if let Some(arrival) = engine.first_request_arrival_ns() {
-        // How long the request waited (engine clock), back from the wake-up (stopwatch).
         let waited = engine.clock().now_ns().saturating_sub(arrival);
         backoff.woken_by(watch.now_ns().saturating_sub(waited));
     }

@@ -12,7 +12,8 @@
 //! - a gap within the budget (caught while spinning or yielding) leaves it as it is.
 //!
 //! A gap is measured from the spell's first idle turn to the arrival of the request that woke a
-//! sleeper (its stamp, the producer's clock reading before its push, so the wake-up's own
+//! sleeper, or that the last look before a sleep found (the thread was preempted while
+//! spinning: the time it lost is no gap) (its stamp, the producer's clock reading before its push, so the wake-up's own
 //! latency does not count: the runner subtracts how long the request waited, on the engine's
 //! clock, from the wake-up's time on the [`Stopwatch`]), or, when the spell ended without a sleep or without a request (a response,
 //! a wait, a timer), to the turn that found work. The spin phase is the first
@@ -111,7 +112,8 @@ impl BackoffState {
         }
     }
 
-    /// A sleep ended and the rings hold a request stamped `arrival` (the earliest).
+    /// A sleep ended, or the look before one found work, and the rings hold a request that
+    /// arrived at `arrival` (the earliest).
     pub(crate) fn woken_by(&mut self, arrival: u64) {
         if self.since.is_some() {
             self.woken_by = Some(self.woken_by.map_or(arrival, |a| a.min(arrival)));
