@@ -19,9 +19,9 @@
 //! 3. **Responses**: match each to its in-flight order; latency = arrival stamp − send time.
 //! 4. **Requests**, up to [`BATCH`] per producer ring, from the rings the ready mask names:
 //!    those with work since its last sweep or pushed into since ([`crate::doorbell::ReadyMask`]:
-//!    a turn costs about the same with 1 ring as with 64 of which 63 are idle), lowest ring first, each request at a
-//!    fresh reading (none while the sink cannot take more than the end of the session: the
-//!    rings hold them, and producers see backpressure).
+//!    a turn costs about the same with 1 ring as with 64 of which 63 are idle), lowest ring
+//!    first, each request at a fresh reading (none while the sink cannot take more than the end
+//!    of the session: the rings hold them, and producers see backpressure).
 //! 5. **Dispatch** again, at a fresh reading.
 //! 6. **Exchange**: the adapter's own turn ([`Exchange::poll`]: a FIX session writes the turn's
 //!    orders in one `write`, reads, runs its timers); its reports are recorded (`adapter.rs`).

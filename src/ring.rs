@@ -198,8 +198,8 @@ impl Producer {
     /// never allocates; a full ring returns the request in the error. After the push, one
     /// fence, the ring's bit in the engine's ready mask set if it is not (one load, and an
     /// atomic `or` when a sweep found the ring idle and cleared the bit), and one load of the
-    /// engine's `sleeping` flag; a system call only to wake an engine asleep under `idle = "backoff"`
-    /// ([`crate::doorbell`]). Always inlined, as [`Responder::on_answer`]: out of line the
+    /// engine's `sleeping` flag; a system call only to wake an engine asleep under
+    /// `idle = "backoff"` ([`crate::doorbell`]). Always inlined, as [`Responder::on_answer`]: out of line the
     /// request is built in memory and passed by pointer (`benches/instructions.rs`: ~20 more
     /// per push; the inliner dropped both once the ready mask's mark was added).
     #[inline(always)]

@@ -17,9 +17,10 @@
 //! `docs/BENCHMARKS.md`).
 //!
 //! **`backoff`.** After the last turn that found work, the thread spins for `spin_us`, then
-//! yields for `yield_us` (a budget that adapts, below), then sleeps on the engine's [`Doorbell`] until the next timer the
-//! engine knows ([`Engine::next_deadline_ns`]: logon, logout, a throttle permit for a waiting
-//! order, the exchange adapter's heartbeat or reconnect), at most `sleep_max_us`. A push into
+//! yields for `yield_us` (a budget that adapts, below), then sleeps on the engine's
+//! [`Doorbell`] until the next timer the engine knows ([`Engine::next_deadline_ns`]: logon,
+//! logout, a throttle permit for a waiting order, the exchange adapter's heartbeat or
+//! reconnect), at most `sleep_max_us`. A push into
 //! any ring (a producer's request, an exchange's answer) wakes it: the pusher pays one fence and
 //! one load per push, and a system call only when the engine sleeps ([`crate::doorbell`] has the
 //! protocol and why no wake-up is lost). With an exchange that has a descriptor to wait on

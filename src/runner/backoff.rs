@@ -13,10 +13,11 @@
 //!
 //! A gap is measured from the spell's first idle turn to the arrival of the request that woke a
 //! sleeper, or that the last look before a sleep found (the thread was preempted while
-//! spinning: the time it lost is no gap) (its stamp, the producer's clock reading before its push, so the wake-up's own
-//! latency does not count: the runner subtracts how long the request waited, on the engine's
-//! clock, from the wake-up's time on the [`Stopwatch`]), or, when the spell ended without a sleep or without a request (a response,
-//! a wait, a timer), to the turn that found work. The spin phase is the first
+//! spinning: the time it lost is no gap). The arrival is the request's stamp, the producer's
+//! clock reading before its push, so the wake-up's own latency does not count: the runner
+//! subtracts how long the request waited, on the engine's clock, from the wake-up's time on the
+//! [`Stopwatch`]. When the spell ended without a sleep or without a request (a response, a
+//! wait, a timer), the gap runs to the turn that found work. The spin phase is the first
 //! `min(budget, spin_us)` of the spell, the yield phase the rest of the budget.
 
 use super::Backoff;
