@@ -30,6 +30,8 @@
 //! spin_us = 20                   # backoff: spin 20 µs after the last work, then yield
 //! yield_us = 20                  #   20 µs, then sleep until woken (a push, the FIX socket,
 //! sleep_max_us = 100000          #   the next timer), at most 100 ms at a time
+//! spin_min_us = 2                # backoff: while work comes less often, the spin and yield
+//!                                #   budget halves per gap, down to 2 µs
 //! [exchange]
 //! kind = "fix"                   # or "simulated" (the default), whose keys are:
 //!                                #   latency_min_us = 200, latency_max_us = 800 (every answer),

@@ -33,33 +33,41 @@
 //! **Which ring: the ready mask.** A sleeper with many rings would look at every one of them
 //! each turn to find the few with work: 12-14 instructions per idle ring per turn
 //! (`docs/BENCHMARKS.md`). A [`ReadyMask`] tells it which: one bit per ring in words of 64
-//! (each on a cache line of its own); a pusher sets its ring's bit after its push
-//! ([`Doorbell::ring_marking`]), only when it is not already set, and the sleeper swaps a word
-//! to 0 and visits the rings of the bits it took ([`ReadyMask::visit`]). A ring left with work
-//! (it had more than one visit takes) keeps its bit in the sleeper's own copy, no atomic. No
-//! push is missed either:
+//! (each on a cache line of its own). A set bit means "the sleeper watches this ring": it
+//! visits the ring every turn ([`ReadyMask::take`]: one load of the word). A pusher, after its
+//! push, loads the word and sets its bit with a `fetch_or` only when it finds it clear
+//! ([`Doorbell::ring_marking`]). The sleeper clears bits only in a *sweep*, every
+//! [`SWEEP_TAKES`] takes of a word: the bits of the rings that had no work since the last sweep
+//! (a `fetch_and`), and it visits those rings once more after it. So a busy ring's pusher finds
+//! its bit set and writes nothing: the word's line is written only when a ring goes from idle
+//! to busy (a pusher) or busy to idle (a sweep), not on every push and every turn, and the
+//! sleeper learns of a busy ring's push from the ring itself, not from the word first (the
+//! word's line and the ring's, two cache misses in a row). A ring a visit left with work (a
+//! full batch) after its bit was cleared is kept in the sleeper's own copy, no atomic. No push
+//! is missed:
 //!
 //! ```text
-//! pusher                                    sleeper (each turn)
-//! P1 push (release store of the ring's tail) E1 bits = word.swap(0)   (when word != 0)
+//! pusher                                    sleeper (a sweep)
+//! P1 push (release store of the ring's tail) E1 word.fetch_and(!idle bits)
 //! P2 fence(SeqCst)  (the doorbell's)          E2 fence(SeqCst)
-//! P3 if word & bit == 0: word.fetch_or(bit)   E3 drain each ring of `bits` (acquire load of
-//!                                                its tail)
+//! P3 if word & bit == 0: word.fetch_or(bit)   E3 visit each ring of the cleared bits (acquire
+//!                                                load of its tail)
 //! ```
 //!
-//! Take a push P1 whose pusher finds its bit set at P3 and skips the `fetch_or` (when it finds
-//! the bit clear, it sets it, and the next E1 takes it). If that load read the word before
-//! some E1 cleared the bit, P3 is coherence-ordered before E1, so P2 precedes E1, and so E2,
-//! in the single total order of SeqCst operations. Were E3 not to see P1, E3 would be
+//! Between sweeps a set bit stays set, and the sleeper visits the ring every turn: a push into
+//! it is seen by the next visits (the ring's own acquire/release). Take a push P1 whose pusher
+//! finds its bit set at P3 and skips the `fetch_or`. If that load read the word before some E1
+//! cleared the bit, P3 is coherence-ordered before E1, so P2 precedes E1, and so E2, in the
+//! single total order of SeqCst operations. Were E3 not to see P1, E3 would be
 //! coherence-ordered before P1 and E2 would precede P2 in that order: a cycle. So E3, which
-//! visits the ring (its bit was set when E1 took the word), finds the push. If instead the load
-//! read the word after every E1 so far, the bit set is still in the word, for the next E1 to
-//! take, with the same argument for its E3. (The bit can only have been set by this pusher, by
-//! an earlier push of its own, which the same argument covers.) Without E2 the formal model
-//! does not order E3 after P1 (a SeqCst swap is no fence for other locations), although x86's
-//! locked swap is one; without P2 the pusher's load could pass its own store of the tail (a
-//! store buffer) and the push would wait for the ring's next one. `tests/ready_mask.rs` hammers
-//! the race: pushes timed around the sleeper's swaps, each one taken within a bound.
+//! visits the ring, finds the push. If instead the load read the word after every E1 so far,
+//! the bit is still set, and the sleeper visits the ring at its next turns, up to and
+//! including the next sweep's E3. When the pusher finds the bit clear it sets it (release), and
+//! the sleeper's next take (an acquire load) sees the bit and with it the push. Without E2 the
+//! formal model does not order E3 after P1 (an RMW is no fence for other locations), although
+//! x86's locked `and` is one; without P2 the pusher's load could pass its own store of the tail
+//! (a store buffer) and the push would wait for the ring's next one. `tests/ready_mask.rs`
+//! hammers the race: pushes timed around the sleeper's sweeps, each one taken within a bound.
 //!
 //! **What it waits on.** [`Doorbell::wait`] is one `ppoll` on the eventfd and, when given, one
 //! more descriptor (a FIX session's socket: an inbound message wakes the engine as a push
@@ -236,7 +244,7 @@ impl Doorbell {
 }
 
 /// One word of a [`ReadyMask`], on a cache line of its own (its pushers write it, the sleeper
-/// swaps it; words of other rings do not share the line).
+/// reads it and clears bits in a sweep; words of other rings do not share the line).
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct ReadyWord(AtomicU64);
@@ -250,7 +258,7 @@ pub struct ReadyBit {
 
 impl ReadyBit {
     /// Sets the bit unless it is set: one load, and a `fetch_or` only when the sleeper has
-    /// taken the bit since. Call after the push and a SeqCst fence
+    /// cleared the bit since (a sweep found the ring idle). Call after the push and a SeqCst fence
     /// ([`Doorbell::ring_marking`] does both).
     #[inline(always)]
     pub fn mark(&self) {
@@ -260,15 +268,58 @@ impl ReadyBit {
     }
 }
 
-/// Which of a sleeper's rings have work: ring `i`'s pusher sets bit `i`
-/// ([`ReadyBit::mark`]), the sleeper takes the bits ([`ReadyMask::visit`]). Any set of rings
-/// numbered from 0 can have one (see the module docs for the protocol and why no push is
-/// missed).
+/// How many [`ReadyMask::take`]s of a word between two sweeps of its idle rings (see the module
+/// docs): about 100 µs of a spinning engine's turns.
+pub const SWEEP_TAKES: u32 = 1024;
+
+/// What a visit of a ring found ([`ReadyMask::drained`], [`ReadyMask::visit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drained {
+    /// Nothing in the ring.
+    Empty,
+    /// Took what was there.
+    Emptied,
+    /// Took a batch and left work in the ring: visit it again next turn.
+    LeftWork,
+}
+
+/// One word of the mask, as the sleeper holds it.
+#[derive(Debug, Default)]
+struct MaskWord {
+    /// The shared word.
+    shared: Arc<ReadyWord>,
+    /// Bits of rings a visit left with work after a sweep took their bits (the sleeper's own).
+    kept: u64,
+    /// Bits of rings that had work since the last sweep.
+    busy: u64,
+    /// Takes since the last sweep.
+    takes: u32,
+}
+
+impl MaskWord {
+    /// Clears the bits of the rings in `set` that had no work since the last sweep (E1, E2 of
+    /// the module docs); the caller visits them after this (E3).
+    #[cold]
+    #[inline(never)]
+    fn sweep(&mut self, set: u64) {
+        self.takes = 0;
+        let idle = set & !self.busy;
+        self.busy = 0;
+        if idle != 0 {
+            self.shared.0.fetch_and(!idle, Ordering::AcqRel);
+            fence(Ordering::SeqCst);
+        }
+    }
+}
+
+/// Which of a sleeper's rings to visit: ring `i`'s pusher sets bit `i` when it finds it clear
+/// ([`ReadyBit::mark`]); the sleeper visits the rings whose bit is set ([`ReadyMask::take`])
+/// and clears the bits of rings that stayed idle for a while (see the module docs for the
+/// protocol and why no push is missed). Any set of rings numbered from 0 can have one.
 #[derive(Debug, Default)]
 pub struct ReadyMask {
-    /// Per word of 64 rings: the shared word, and the bits the sleeper kept for the next visit
-    /// (rings it left with work).
-    words: Vec<(Arc<ReadyWord>, u64)>,
+    /// Per word of 64 rings.
+    words: Vec<MaskWord>,
     /// Bits handed out.
     len: usize,
 }
@@ -278,10 +329,10 @@ impl ReadyMask {
     pub fn bit(&mut self) -> ReadyBit {
         let (k, b) = (self.len / 64, self.len % 64);
         if k == self.words.len() {
-            self.words.push((Arc::default(), 0));
+            self.words.push(MaskWord::default());
         }
         self.len += 1;
-        ReadyBit { word: self.words[k].0.clone(), bit: 1 << b }
+        ReadyBit { word: self.words[k].shared.clone(), bit: 1 << b }
     }
 
     /// Bits handed out: the rings it covers.
@@ -300,17 +351,21 @@ impl ReadyMask {
         self.words.len()
     }
 
-    /// Takes word `k`'s bits, the set ones and those kept for this visit, and clears them
-    /// (E1, E2 of the module docs): bit `b` is ring `64 k + b`. Drain each of those rings (E3)
-    /// and [`keep`](Self::keep) the bits of rings left with work. One load when nothing was
-    /// pushed and nothing kept.
+    /// The rings of word `k` to visit this turn: bit `b` is ring `64 k + b`. Those whose bit is
+    /// set, and those a visit after a sweep left with work. Every [`SWEEP_TAKES`] takes, first
+    /// clears the bits of the rings that had no work since the last sweep (E1, E2 of the
+    /// module docs); they are still visited this turn (E3). Visit each ring and tell the mask
+    /// what it found ([`drained`](Self::drained)). One load, no store to the shared word,
+    /// between sweeps.
     #[inline(always)]
     pub fn take(&mut self, k: usize) -> u64 {
-        let Some((word, kept)) = self.words.get_mut(k) else { return 0 };
-        let mut bits = std::mem::take(kept);
-        if word.0.load(Ordering::Relaxed) != 0 {
-            bits |= word.0.swap(0, Ordering::Acquire);
-            fence(Ordering::SeqCst);
+        let Some(w) = self.words.get_mut(k) else { return 0 };
+        // Acquire: a bit set by a pusher's `fetch_or` (after its push) brings the push with it.
+        let set = w.shared.0.load(Ordering::Acquire);
+        let bits = set | std::mem::take(&mut w.kept);
+        w.takes += 1;
+        if w.takes >= SWEEP_TAKES {
+            w.sweep(set);
         }
         bits
     }
@@ -325,29 +380,32 @@ impl ReadyMask {
         }
     }
 
-    /// Keeps `bits` of word `k` for the next [`take`](Self::take) (rings a visit left with
-    /// work): the sleeper's own copy, no atomic.
+    /// What the visit of ring `bit` of word `k` found: a ring that had work stays watched at
+    /// the next sweep, and one left with work is visited next turn whatever its bit. No atomic.
     #[inline(always)]
-    pub fn keep(&mut self, k: usize, bits: u64) {
-        if let Some((_, kept)) = self.words.get_mut(k) {
-            *kept |= bits;
+    pub fn drained(&mut self, k: usize, bit: u64, found: Drained) {
+        if found != Drained::Empty
+            && let Some(w) = self.words.get_mut(k)
+        {
+            w.busy |= bit;
+            if found == Drained::LeftWork {
+                w.kept |= bit;
+            }
         }
     }
 
-    /// Calls `drain(i)` for each ring `i` whose bit is set, lowest first, and clears the bits;
-    /// `drain` returns whether it left work in the ring, which keeps the bit for the next
-    /// visit. [`take`](Self::take) and [`keep`](Self::keep) in a loop, for a caller whose
-    /// `drain` does not need `self` borrowed elsewhere.
+    /// Calls `drain(i)` for each ring `i` [`take`](Self::take) names, lowest first, and tells
+    /// the mask what it found: [`take`](Self::take) and [`drained`](Self::drained) in a loop,
+    /// for a caller whose `drain` does not need `self` borrowed elsewhere.
     #[inline]
-    pub fn visit(&mut self, mut drain: impl FnMut(usize) -> bool) {
+    pub fn visit(&mut self, mut drain: impl FnMut(usize) -> Drained) {
         for k in 0..self.words() {
             let mut bits = self.take(k);
             while bits != 0 {
                 let b = bits & bits.wrapping_neg();
                 bits ^= b;
-                if drain(k * 64 + b.trailing_zeros() as usize) {
-                    self.keep(k, b);
-                }
+                let found = drain(k * 64 + b.trailing_zeros() as usize);
+                self.drained(k, b, found);
             }
         }
     }
@@ -377,29 +435,49 @@ mod tests {
     }
 
     #[test]
-    fn the_mask_visits_the_marked_rings_once_and_keeps_those_left_with_work() {
+    fn the_mask_watches_the_marked_rings_until_a_sweep_finds_them_idle() {
         let mut mask = ReadyMask::default();
         let bits: Vec<ReadyBit> = (0..130).map(|_| mask.bit()).collect();
         assert_eq!(mask.len(), 130);
         assert_eq!((mask.all(0), mask.all(1), mask.all(2), mask.all(3)), (u64::MAX, u64::MAX, 0b11, 0));
-        let visited = |mask: &mut ReadyMask, more: &[usize]| {
+        // Visits every ring named; `busy` rings had work, ring 64 is left with work.
+        let visited = |mask: &mut ReadyMask, busy: &[usize]| {
             let mut seen = Vec::new();
             mask.visit(|i| {
                 seen.push(i);
-                more.contains(&i)
+                match (busy.contains(&i), i == 64) {
+                    (false, _) => Drained::Empty,
+                    (true, false) => Drained::Emptied,
+                    (true, true) => Drained::LeftWork,
+                }
             });
             seen
         };
+        let word = |mask: &ReadyMask, k: usize| mask.words[k].shared.0.load(Ordering::Relaxed);
+        let takes = |mask: &ReadyMask| mask.words[0].takes;
         assert!(visited(&mut mask, &[]).is_empty());
         for i in [129, 3, 64, 3, 0] {
             bits[i].mark();
         }
-        assert_eq!(visited(&mut mask, &[64]), [0, 3, 64, 129]);
-        // Ring 64 was left with work: visited again without a mark; the others are not.
-        assert_eq!(visited(&mut mask, &[]), [64]);
-        assert!(visited(&mut mask, &[]).is_empty());
+        // Marked rings are visited every turn, with no store to the word: a pusher finds its
+        // bit set and leaves it.
+        for _ in 0..3 {
+            assert_eq!(visited(&mut mask, &[0, 64]), [0, 3, 64, 129]);
+        }
+        assert_eq!(word(&mask, 0), 0b1001);
+        // Until the sweep: the rings without work since the last one (3, and 129 of word 2)
+        // lose their bits, and are visited once more after the bits are cleared.
+        while takes(&mask) + 1 < SWEEP_TAKES {
+            assert_eq!(visited(&mut mask, &[0]), [0, 3, 64, 129]);
+        }
+        assert_eq!(visited(&mut mask, &[0, 64]), [0, 3, 64, 129], "the sweep's turn");
+        // Each word sweeps on its own count (here all were taken as often).
+        assert_eq!((word(&mask, 0), word(&mask, 1), word(&mask, 2)), (0b0001, 0b1, 0));
+        assert_eq!(takes(&mask), 0);
+        assert_eq!(visited(&mut mask, &[]), [0, 64]);
         bits[3].mark();
-        assert_eq!(visited(&mut mask, &[]), [3]);
+        assert_eq!(word(&mask, 0), 0b1001, "a cleared bit is set again by the next push");
+        assert_eq!(visited(&mut mask, &[]), [0, 3, 64]);
     }
 
     #[test]

@@ -17,11 +17,11 @@
 //! 2. **Dispatch**: send queued orders while the throttle has a permit (a fresh reading after
 //!    each send: the exchange call takes time).
 //! 3. **Responses**: match each to its in-flight order; latency = arrival stamp − send time.
-//! 4. **Requests**, up to [`BATCH`] per producer ring, from the rings whose producer has pushed
-//!    since the last visit (the ready mask, [`crate::doorbell::ReadyMask`]: a turn costs the
-//!    same with 1 ring as with 64 of which 63 are idle), lowest ring first, each request at a
-//!    fresh reading (none while the sink cannot take more than the end of the session: the
-//!    rings hold them, and producers see backpressure).
+//! 4. **Requests**, up to [`BATCH`] per producer ring, from the rings the ready mask names:
+//!    those with work since its last sweep or pushed into since ([`crate::doorbell::ReadyMask`]:
+//!    a turn costs about the same with 1 ring as with 64 of which 63 are idle), lowest ring
+//!    first, each request at a fresh reading (none while the sink cannot take more than the end
+//!    of the session: the rings hold them, and producers see backpressure).
 //! 5. **Dispatch** again, at a fresh reading.
 //! 6. **Exchange**: the adapter's own turn ([`Exchange::poll`]: a FIX session writes the turn's
 //!    orders in one `write`, reads, runs its timers); its reports are recorded (`adapter.rs`).
@@ -43,7 +43,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use crate::clock::EngineClock;
-use crate::doorbell::{Doorbell, ReadyMask};
+use crate::doorbell::{Doorbell, Drained, ReadyMask};
 use crate::exchange::Exchange;
 use crate::model::{Logon, Logout, OrderRequest, RejectReason, RequestType};
 use crate::open::OpenOrders;
@@ -339,8 +339,8 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             let mut inputs = std::mem::take(&mut self.inputs);
             // The rings the ready mask names (`ReadyMask::visit`, written out: the batches need
             // `self`), or every ring with `poll_every_ring` or a single ring (its tail tells
-            // what its bit would, without the swap and the fence; its producer then finds the
-            // bit set and skips the `fetch_or`). One call site of the request path: a second
+            // what its bit would; its producer finds the bit set, never cleared, and skips the
+            // `fetch_or`). One call site of the request path: a second
             // one would tip the inliner against inlining it (+100 instructions per order in
             // `benches/instructions.rs`).
             let every = self.every_ring || inputs.len() == 1;
@@ -352,8 +352,9 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
                     let Some(ring) = inputs.get_mut(k * 64 + bit.trailing_zeros() as usize) else { continue };
                     let n = ring.drain(BATCH, |a, b| self.on_requests(a, b));
                     work += n;
-                    if n == BATCH && !every {
-                        self.ready.keep(k, bit);
+                    if n > 0 && !every {
+                        let left = if n == BATCH { Drained::LeftWork } else { Drained::Emptied };
+                        self.ready.drained(k, bit, left);
                     }
                 }
             }

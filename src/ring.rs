@@ -149,6 +149,11 @@ impl Requests {
         self.0.is_empty()
     }
 
+    /// The oldest request's arrival stamp (raw clock reading), if any; the request stays.
+    pub(crate) fn oldest_arrival_raw(&self) -> Option<u64> {
+        self.0.peek().ok().map(|i| i.arrival_raw)
+    }
+
     /// Hands up to `max` waiting requests, oldest first, to `each` (as two slices: the ring may
     /// wrap), then frees their slots. One acquire load and one release store for the batch.
     #[inline(always)]
@@ -192,9 +197,9 @@ impl Producer {
     /// Hands a request to the engine (`onData(OrderRequest&&, RequestType)`). Never blocks,
     /// never allocates; a full ring returns the request in the error. After the push, one
     /// fence, the ring's bit in the engine's ready mask set if it is not (one load, and an
-    /// atomic `or` when the engine has taken the bit since), and one load of the engine's
-    /// `sleeping` flag; a system call only to wake an engine asleep under `idle = "backoff"`
-    /// ([`crate::doorbell`]). Always inlined, as [`Responder::on_answer`]: out of line the
+    /// atomic `or` when a sweep found the ring idle and cleared the bit), and one load of the
+    /// engine's `sleeping` flag; a system call only to wake an engine asleep under
+    /// `idle = "backoff"` ([`crate::doorbell`]). Always inlined, as [`Responder::on_answer`]: out of line the
     /// request is built in memory and passed by pointer (`benches/instructions.rs`: ~20 more
     /// per push; the inliner dropped both once the ready mask's mark was added).
     #[inline(always)]
@@ -299,7 +304,7 @@ mod tests {
         let mut marked = Vec::new();
         mask.visit(|i| {
             marked.push(i);
-            false
+            crate::doorbell::Drained::Empty
         });
         assert_eq!(marked, [0], "the push set the ring's bit");
         let o2 = OrderRequest::new(2, 2, Side::Sell, 3.0, 4);

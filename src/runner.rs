@@ -17,15 +17,24 @@
 //! `docs/BENCHMARKS.md`).
 //!
 //! **`backoff`.** After the last turn that found work, the thread spins for `spin_us`, then
-//! yields for `yield_us`, then sleeps on the engine's [`Doorbell`] until the next timer the
-//! engine knows ([`Engine::next_deadline_ns`]: logon, logout, a throttle permit for a waiting
-//! order, the exchange adapter's heartbeat or reconnect), at most `sleep_max_us`. A push into
+//! yields for `yield_us` (a budget that adapts, below), then sleeps on the engine's
+//! [`Doorbell`] until the next timer the engine knows ([`Engine::next_deadline_ns`]: logon,
+//! logout, a throttle permit for a waiting order, the exchange adapter's heartbeat or
+//! reconnect), at most `sleep_max_us`. A push into
 //! any ring (a producer's request, an exchange's answer) wakes it: the pusher pays one fence and
 //! one load per push, and a system call only when the engine sleeps ([`crate::doorbell`] has the
 //! protocol and why no wake-up is lost). With an exchange that has a descriptor to wait on
 //! ([`Exchange::wait_fd`]: a FIX session's socket), the sleep waits on it too, so an inbound
 //! message wakes the engine. A stop and a [`EngineHandle::wait_until_done`] ring the doorbell.
-//! While spinning, a turn costs what it costs under `spin`.
+//! While spinning, a turn costs what it costs under `spin` and one TSC reading.
+//!
+//! **The budget adapts to the gaps between work** (`backoff.rs`): a gap longer than
+//! `spin_us + yield_us` halves the spin and yield budget, down to `spin_min_us` (2 µs by
+//! default); a gap the full budget would have caught (the engine slept through it) restores it
+//! at once. At 10k orders/s (gaps of 100 µs) the engine so sleeps 2 µs after each order
+//! instead of spending 40 µs spinning and yielding for nothing; at 100k/s and above it keeps
+//! spinning. The gap of a spell that ended in a sleep runs to the arrival stamp of the request
+//! that woke it, so the wake-up's own latency does not count.
 //!
 //! **Waiting until the work is done.** [`EngineHandle::wait_until_done`] returns once every
 //! request handed over before the call has been decided and every order sent has been answered
@@ -49,6 +58,9 @@ use crate::engine::{Engine, EngineReport};
 use crate::exchange::Exchange;
 use crate::sink::EventSink;
 
+mod backoff;
+use backoff::{BackoffState, Phase, Stopwatch};
+
 /// What the engine thread does when a loop turn found no work.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum IdleStrategy {
@@ -59,8 +71,9 @@ pub enum IdleStrategy {
     /// Sleep until the next timer, at most `park_max_us`; not woken by a push.
     Park,
     /// Spin for `spin_us` after the last work, then yield for `yield_us`, then sleep until a
-    /// push, the exchange's socket or the next timer wakes it (see the module docs). The
-    /// default.
+    /// push, the exchange's socket or the next timer wakes it (see the module docs); while the
+    /// gaps between work are longer than that, the spin and yield budget halves per gap down
+    /// to `spin_min_us`, and a gap the full budget would have caught restores it. The default.
     #[default]
     Backoff,
 }
@@ -100,23 +113,29 @@ pub struct RunnerSettings {
     pub backoff: Backoff,
 }
 
-/// The phases of the `backoff` idle strategy (`[engine] spin_us`, `yield_us`, `sleep_max_us`).
+/// The phases of the `backoff` idle strategy (`[engine] spin_us`, `yield_us`, `spin_min_us`,
+/// `sleep_max_us`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
-    /// Spin this long after the last turn that found work, µs.
+    /// Spin at most this long after the last turn that found work, µs.
     pub spin_us: u64,
-    /// Then yield this long, µs.
+    /// Then yield at most this long, µs.
     pub yield_us: u64,
+    /// The least the spin and yield budget shrinks to while the gaps between work are longer
+    /// than `spin_us + yield_us` (the budget adapts: see [`IdleStrategy::Backoff`]), µs.
+    pub spin_min_us: u64,
     /// Then sleep until woken, at most this long at a time, µs.
     pub sleep_max_us: NonZeroU64,
 }
 
 impl Default for Backoff {
-    /// 20 µs of spinning, 20 µs of yielding, sleeps of at most 100 ms.
+    /// 20 µs of spinning, 20 µs of yielding (at least 2 µs of spinning when the gaps are
+    /// long), sleeps of at most 100 ms.
     fn default() -> Self {
         Backoff {
             spin_us: 20,
             yield_us: 20,
+            spin_min_us: 2,
             sleep_max_us: NonZeroU64::new(100_000).unwrap_or(NonZeroU64::MIN),
         }
     }
@@ -306,14 +325,21 @@ fn turns<E: Exchange, S: EventSink>(
 ) {
     let park_max_ns = settings.park_max_us.get().saturating_mul(1000);
     let mut backoff = BackoffState::new(&settings.backoff);
+    let watch = Stopwatch::new();
     while !stop.load(Ordering::Relaxed) {
         if engine.poll() > 0 {
-            backoff.worked();
+            if backoff.idle_spell() {
+                backoff.worked(watch.now_ns());
+            }
             continue;
         }
         let seen = waits.map(|w| (w, w.answer(engine)));
         match settings.idle {
-            IdleStrategy::Backoff => backoff.idle(engine, stop, seen),
+            IdleStrategy::Backoff => match backoff.phase(watch.now_ns()) {
+                Phase::Spin => std::hint::spin_loop(),
+                Phase::Yield => std::thread::yield_now(),
+                Phase::Sleep => sleep(&mut backoff, &watch, engine, stop, seen),
+            },
             IdleStrategy::Spin => std::hint::spin_loop(),
             IdleStrategy::Yield => std::thread::yield_now(),
             IdleStrategy::Park => {
@@ -330,81 +356,55 @@ fn turns<E: Exchange, S: EventSink>(
     }
 }
 
-/// Where the `backoff` strategy is in its phases.
-struct BackoffState {
-    spin: Duration,
-    spin_and_yield: Duration,
-    sleep_max_ns: u64,
-    /// When the idle turns began (none while working).
-    since: Option<Instant>,
+/// Sleeps on the engine's doorbell until a push, the exchange's descriptor or the next deadline
+/// (the protocol of [`crate::doorbell`]: flag, fence, last look, wait). A request found on
+/// waking tells `backoff` when the work came ([`BackoffState::woken_by`]).
+#[cold]
+fn sleep<E: Exchange, S: EventSink>(
+    backoff: &mut BackoffState,
+    watch: &Stopwatch,
+    engine: &Engine<E, S>,
+    stop: &AtomicBool,
+    seen: Option<(&Control, u64)>,
+) {
+    let bell = engine.doorbell();
+    // The doorbell's flag, and the one in each client ring's header (`crate::ipc`).
+    engine.prepare_sleep();
+    // A waiter's ticket taken since this idle turn's answer: answer it before sleeping.
+    let asked = seen.is_some_and(|(w, ticket)| w.asked_since(ticket));
+    if stop.load(Ordering::Relaxed) || asked || !engine.rings_empty() {
+        engine.cancel_sleep();
+        // Work came while the spell's turns ran late (the thread preempted): the gap ends at
+        // its arrival, not at this look.
+        work_arrived(backoff, watch, engine);
+        return;
+    }
+    let now = engine.clock().now_ns();
+    let ns = engine.next_deadline_ns().map_or(backoff.sleep_max_ns, |d| d.saturating_sub(now));
+    let ns = ns.min(backoff.sleep_max_ns);
+    if ns == 0 {
+        engine.cancel_sleep();
+        return;
+    }
+    let other = engine.exchange().wait_fd().map(|w| {
+        let read = if w.readable { libc::POLLIN } else { 0 };
+        (w.fd, read | if w.writable { libc::POLLOUT } else { 0 })
+    });
+    bell.wait(Duration::from_nanos(ns), other);
+    engine.cancel_sleep();
+    work_arrived(backoff, watch, engine);
 }
 
-impl BackoffState {
-    fn new(b: &Backoff) -> BackoffState {
-        BackoffState {
-            spin: Duration::from_micros(b.spin_us),
-            spin_and_yield: Duration::from_micros(b.spin_us.saturating_add(b.yield_us)),
-            sleep_max_ns: b.sleep_max_us.get().saturating_mul(1000),
-            since: None,
-        }
-    }
-
-    /// A turn found work: the next idle turn starts the phases over.
-    #[inline(always)]
-    fn worked(&mut self) {
-        self.since = None;
-    }
-
-    /// An idle turn: spin, yield or sleep, by how long the engine has been idle.
-    #[inline]
-    fn idle<E: Exchange, S: EventSink>(
-        &mut self,
-        engine: &Engine<E, S>,
-        stop: &AtomicBool,
-        seen: Option<(&Control, u64)>,
-    ) {
-        let now = Instant::now();
-        let idle = now - *self.since.get_or_insert(now);
-        if idle < self.spin {
-            std::hint::spin_loop();
-        } else if idle < self.spin_and_yield {
-            std::thread::yield_now();
-        } else {
-            self.sleep(engine, stop, seen);
-        }
-    }
-
-    /// Sleeps on the engine's doorbell until a push, the exchange's descriptor or the next
-    /// deadline (the protocol of [`crate::doorbell`]: flag, fence, last look, wait).
-    #[cold]
-    fn sleep<E: Exchange, S: EventSink>(
-        &mut self,
-        engine: &Engine<E, S>,
-        stop: &AtomicBool,
-        seen: Option<(&Control, u64)>,
-    ) {
-        let bell = engine.doorbell();
-        // The doorbell's flag, and the one in each client ring's header (`crate::ipc`).
-        engine.prepare_sleep();
-        // A waiter's ticket taken since this idle turn's answer: answer it before sleeping.
-        let asked = seen.is_some_and(|(w, ticket)| w.asked_since(ticket));
-        if stop.load(Ordering::Relaxed) || asked || !engine.rings_empty() {
-            engine.cancel_sleep();
-            return;
-        }
-        let now = engine.clock().now_ns();
-        let ns = engine.next_deadline_ns().map_or(self.sleep_max_ns, |d| d.saturating_sub(now));
-        let ns = ns.min(self.sleep_max_ns);
-        if ns == 0 {
-            engine.cancel_sleep();
-            return;
-        }
-        let other = engine.exchange().wait_fd().map(|w| {
-            let read = if w.readable { libc::POLLIN } else { 0 };
-            (w.fd, read | if w.writable { libc::POLLOUT } else { 0 })
-        });
-        bell.wait(Duration::from_nanos(ns), other);
-        engine.cancel_sleep();
+/// Tells `backoff` when the oldest request in the rings arrived, if there is one: how long it
+/// waited (engine clock), back from now (stopwatch).
+fn work_arrived<E: Exchange, S: EventSink>(
+    backoff: &mut BackoffState,
+    watch: &Stopwatch,
+    engine: &Engine<E, S>,
+) {
+    if let Some(arrival) = engine.first_request_arrival_ns() {
+        let waited = engine.clock().now_ns().saturating_sub(arrival);
+        backoff.woken_by(watch.now_ns().saturating_sub(waited));
     }
 }
 

@@ -25,9 +25,12 @@
 //! **Where.** The producer is pinned to the first core and the engine (or the baseline's sender)
 //! to the second; on a single-core machine nothing is pinned and the header says so. The throttle
 //! is set to 2·10⁹/s so it never binds. At each rate the oms engine runs twice, idling by
-//! spinning (`spin`) and by `backoff` (spin 20 µs, yield 20 µs, then sleep until a push wakes
-//! it), each beside the same baseline run; each oms row reports the engine thread's CPU time as
-//! a share of one core (`engine_cpu_pct` in `summary.json`, with `idle` and `producers`).
+//! spinning (`spin`) and by `backoff` (spin 20 µs, yield 20 µs, adapting down to 2 µs, then
+//! sleep until a push wakes it), each recording into the journal and then into a counting sink
+//! (`oms counting`, `oms backoff counting`: the journal off, so the two rows show what the
+//! journal costs), each beside the same baseline run; each oms row reports the engine thread's
+//! CPU time as a share of one core (`engine_cpu_pct` in `summary.json`, with `idle`, `sink` and
+//! `producers`).
 //!
 //! **One section.** `-- --only mix` (or `rates`, `cancel`, `rings`, `producers`) runs that section alone and writes no
 //! files; `rates` includes the saturation probe and the max run.
@@ -60,6 +63,10 @@ use report::Run;
 
 /// The engine's idle strategies measured at every rate, each beside the baseline.
 const IDLES: [IdleStrategy; 2] = [IdleStrategy::Spin, IdleStrategy::Backoff];
+
+/// The sinks behind the engine at every rate: the journal (journal on), then a counting sink
+/// (journal off: what the journal costs, in the same run).
+const SINKS: [oms_design::SinkKind; 2] = [oms_design::SinkKind::Journal, oms_design::SinkKind::Counting];
 
 /// Run lengths, per mode.
 struct Plan {
@@ -175,15 +182,16 @@ fn main() {
         let orders = ((rate as f64 * secs) as u64).max(1);
         // A fresh schedule per design: each run starts its own clock `lead` after its set-up is done.
         let mut oms_runs = Vec::new();
-        for idle in IDLES {
+        for (idle, sink) in IDLES.into_iter().flat_map(|i| SINKS.map(|s| (i, s))) {
             let dir = tempfile::tempdir().expect("temp dir for the journal");
             let pre = driver::preemptions();
-            let o =
-                oms_design::run(&schedule(Some(rate), orders), engine_core.map(|c| c.id), dir.path(), idle);
+            let s = schedule(Some(rate), orders);
+            let o = oms_design::run_with(&s, engine_core.map(|c| c.id), dir.path(), idle, sink);
             assert_eq!(o.lost, 0, "the response ring overflowed: the run is invalid");
             oms_runs.push(Run {
                 design: "oms",
                 idle: idle.name(),
+                sink: sink.name(),
                 producers: 1,
                 label: label.clone(),
                 offered: rate,
@@ -203,6 +211,7 @@ fn main() {
         let base = Run {
             design: "baseline",
             idle: "condvar",
+            sink: "text log",
             producers: 1,
             label,
             offered: rate,

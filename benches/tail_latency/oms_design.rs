@@ -228,20 +228,64 @@ pub fn start<X: Measuring + Send + 'static, S: EventSink + Send + 'static>(
     (schedule, handle, time)
 }
 
-/// One run of the oms design on `schedule`, the engine idling as `idle` (the caller pins itself
-/// to the producer core).
+/// The event sink behind the engine in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkKind {
+    /// `common::BenchSink`: the memory-mapped journal (journal on).
+    Journal,
+    /// `oms::sink::CountingSink`: counts the records, keeps nothing (journal off).
+    Counting,
+}
+
+impl SinkKind {
+    /// The name in the tables and in `summary.json` (`sink`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            SinkKind::Journal => "journal",
+            SinkKind::Counting => "counting",
+        }
+    }
+}
+
+/// One run of the oms design on `schedule`, the engine idling as `idle`, recording into the
+/// journal (the caller pins itself to the producer core).
 pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path, idle: IdleStrategy) -> Outcome {
+    run_with(schedule, engine_core, dir, idle, SinkKind::Journal)
+}
+
+/// [`run`], recording into the sink `sink` names.
+pub fn run_with(
+    schedule: &Schedule,
+    engine_core: Option<usize>,
+    dir: &Path,
+    idle: IdleStrategy,
+    sink: SinkKind,
+) -> Outcome {
     driver::settle();
     let mut raw = common::raw_config(engine_core, 2_000_000_000, 2_000_000_000, dir);
     raw.engine.idle = idle.name().into();
     // The session's journal space prepared before logon: two records (sent, response) per order,
     // and a margin.
     raw.journal.prepare_records = Some(schedule.orders * 2 + 65_536);
-    let cfg = raw.validate().expect("bench config is valid");
     let clock = EngineClock::new(schedule.clock.clone(), oms::clock::system_wall_ns());
+    match sink {
+        SinkKind::Journal => {
+            let inner = common::make_sink(&raw, &clock);
+            run_on(schedule, &raw, clock, inner)
+        }
+        SinkKind::Counting => run_on(schedule, &raw, clock, oms::sink::CountingSink::default()),
+    }
+}
+
+fn run_on<S: EventSink + Send + 'static>(
+    schedule: &Schedule,
+    raw: &oms::Config,
+    clock: EngineClock,
+    inner: S,
+) -> Outcome {
+    let cfg = raw.validate().expect("bench config is valid");
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
     let mut producer = b.producer().expect("a producer handle");
-    let inner = common::make_sink(&raw, &clock);
     let rt_probe = Probe::new(schedule);
     let done = rt_probe.done.clone();
     let sink = ProbeSink::new(inner, rt_probe);

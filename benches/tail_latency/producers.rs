@@ -1,7 +1,8 @@
 //! Many producers: the engine with 1, 4, 16 and 64 producer rings, (a) all active at the same
 //! aggregate rate (order `i` goes into ring `i mod N`), (b) one active and the rest idle,
 //! each with the engine finding the rings with work through its ready mask (`mask`, the
-//! default) and by polling every ring each turn (`every_ring`, the design before the mask;
+//! default: it visits the rings whose bit is set, and a sweep clears the bits of rings idle for
+//! ~1024 turns) and by polling every ring each turn (`every_ring`, the design before the mask;
 //! `EngineBuilder::poll_every_ring`), interleaved in the same run.
 //!
 //! One producer thread (pinned to the producer core) drives every ring: on a 2-vCPU machine 64

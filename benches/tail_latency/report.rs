@@ -21,6 +21,8 @@ pub struct Run {
     /// The engine's idle strategy (`spin`, `backoff`; the baseline's sender waits on a
     /// condvar: `condvar`).
     pub idle: &'static str,
+    /// The sink behind the design (`journal`, `counting`; the baseline's: `text log`).
+    pub sink: &'static str,
     /// Producer threads (rings) feeding the design.
     pub producers: u32,
     /// Short rate label (`10k`, `100k`, `1M`, `max`).
@@ -48,13 +50,17 @@ pub struct Run {
 }
 
 impl Run {
-    /// `oms` (spinning), `oms backoff`, `baseline`: the design as tables and files name it.
+    /// `oms` (spinning, journal on), `oms backoff`, `oms counting` (journal off), `oms backoff
+    /// counting`, `baseline`: the design as tables and files name it.
     pub fn name(&self) -> String {
+        let mut name = self.design.to_string();
         if self.design == "oms" && self.idle != "spin" {
-            format!("{} {}", self.design, self.idle)
-        } else {
-            self.design.to_string()
+            name = format!("{name} {}", self.idle);
         }
+        if self.design == "oms" && self.sink != "journal" {
+            name = format!("{name} {}", self.sink);
+        }
+        name
     }
 
     /// The engine thread's CPU time over the run, % of one core (oms only).
@@ -127,7 +133,7 @@ pub fn table(oms: &Run, base: &Run) -> String {
     );
     let head = ["p50", "p90", "p99", "p99.9", "p99.99", "max"];
     for (metric, a, b) in [("on_data -> send", &oms.send, &base.send), ("round trip", &oms.rt, &base.rt)] {
-        let _ = write!(t, "{metric:<16}");
+        let _ = write!(t, "{metric:<24}");
         for h in head {
             let _ = write!(t, "{h:>11}");
         }
@@ -135,13 +141,13 @@ pub fn table(oms: &Run, base: &Run) -> String {
         let (pa, pb) = (pcts(a), pcts(b));
         let oms_name = format!("  {}", oms.name());
         for (name, p, n) in [(oms_name.as_str(), pa, a.len()), ("  baseline", pb, b.len())] {
-            let _ = write!(t, "{name:<16}");
+            let _ = write!(t, "{name:<24}");
             for v in p {
                 let _ = write!(t, "{:>11}", ns(v));
             }
             let _ = writeln!(t, "{n:>10}");
         }
-        let _ = write!(t, "{:<16}", "  ratio b/oms");
+        let _ = write!(t, "{:<24}", "  ratio b/oms");
         for i in 0..6 {
             let _ = write!(t, "{:>11}", format!("{:.1}x", pb[i] as f64 / pa[i].max(1) as f64));
         }
@@ -163,6 +169,7 @@ pub fn run_json(r: &Run) -> Value {
     let o = v.as_object_mut().expect("pct_json is an object");
     o.insert("design".into(), json!(r.design));
     o.insert("idle".into(), json!(r.idle));
+    o.insert("sink".into(), json!(r.sink));
     o.insert("producers".into(), json!(r.producers));
     o.insert("engine_cpu_pct".into(), json!(r.engine_cpu_pct().map(|p| (p * 100.0).round() / 100.0)));
     o.insert("label".into(), json!(r.label));

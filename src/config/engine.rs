@@ -32,6 +32,9 @@ pub struct EngineConfig {
     pub spin_us: u64,
     /// `backoff`: then yield this long, µs.
     pub yield_us: u64,
+    /// `backoff`: the least the spin and yield budget adapts down to while the gaps between
+    /// work are long, µs.
+    pub spin_min_us: u64,
     /// `backoff`: then sleep until woken, at most this long at a time, µs.
     pub sleep_max_us: u64,
 }
@@ -48,6 +51,7 @@ impl Default for EngineConfig {
             park_max_us: 1000,
             spin_us: Backoff::default().spin_us,
             yield_us: Backoff::default().yield_us,
+            spin_min_us: Backoff::default().spin_min_us,
             sleep_max_us: Backoff::default().sleep_max_us.get(),
         }
     }
@@ -111,9 +115,9 @@ impl EngineConfig {
             })
         })();
         let sleep_max_us: Option<NonZeroU64> = p.non_zero("engine.sleep_max_us", self.sleep_max_us);
-        let (spin_us, yield_us) = (self.spin_us, self.yield_us);
+        let (spin_us, yield_us, spin_min_us) = (self.spin_us, self.yield_us, self.spin_min_us);
         let runner = (|| {
-            let backoff = Backoff { spin_us, yield_us, sleep_max_us: sleep_max_us? };
+            let backoff = Backoff { spin_us, yield_us, spin_min_us, sleep_max_us: sleep_max_us? };
             Some(RunnerSettings { core: self.core, idle: idle?, park_max_us: park_max_us?, backoff })
         })();
         (capacities, runner)

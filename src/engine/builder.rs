@@ -203,8 +203,9 @@ impl EngineBuilder {
     }
 
     /// How the engine finds the producer rings with work: `false` (the default), it visits only
-    /// the rings whose producer has set its bit in the engine's ready mask since the last visit
-    /// ([`crate::doorbell::ReadyMask`]: one load per 64 rings on a turn without requests);
+    /// the rings whose bit is set in the engine's ready mask, those that had work since the
+    /// last sweep or were pushed into since ([`crate::doorbell::ReadyMask`]: one load per 64
+    /// rings and one visit per watched ring on a turn without requests);
     /// `true`, it polls every ring each turn, as it did before the mask (12-14 instructions per
     /// idle ring per turn). Kept to measure the two side by side (`benches/tail_latency`,
     /// section `producers`); producers mark their bit either way.

@@ -90,6 +90,13 @@ impl<E: Exchange, S: EventSink> Engine<E, S> {
             && self.switch.as_ref().is_none_or(|s| s.state() == u8::from(self.halted))
     }
 
+    /// The earliest arrival stamp (engine clock, ns) of the requests waiting in the producer
+    /// rings, if any: after a sleep, when the work that woke it came.
+    pub fn first_request_arrival_ns(&self) -> Option<u64> {
+        let raw = self.inputs.iter().filter_map(|r| r.oldest_arrival_raw()).min()?;
+        Some(self.clock.mono_ns(raw))
+    }
+
     /// Whether the engine is done with everything handed to it so far: nothing in a ring, in
     /// the queue or in flight (every request decided, every order sent answered). What
     /// [`EngineHandle::wait_until_done`](crate::runner::EngineHandle::wait_until_done) waits for.
