@@ -108,6 +108,11 @@ const WORKLOADS: [(&str, f64); 13] = [
     ("replace_working/journal", 4000.0),
 ];
 
+/// What the risk limits may add to a New, in instructions: `risk_counting_sink` less
+/// `counting_sink` (every limit set against none), checked by the bench itself, whatever the
+/// two budgets allow each.
+const RISK_COST_BUDGET: f64 = 40.0;
+
 /// Workloads whose other threads (a counterparty) are not the engine's work.
 fn engine_thread_only(workload: &str) -> bool {
     workload.starts_with("new_send/")
@@ -151,6 +156,25 @@ fn main() {
         "date": jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string(),
         "rows": rows,
     });
+    // The risk limits' cost per New: the two workloads' difference, checked on its own (their
+    // budgets alone would let it grow by the slack of both).
+    let per =
+        |w: &str| rows.iter().find(|r| r["workload"] == w).and_then(|r| r["instructions_per_order"].as_f64());
+    if let (Some(on), Some(off)) =
+        (per("new_send_response/risk_counting_sink"), per("new_send_response/counting_sink"))
+    {
+        let cost = on - off;
+        let mark = if cost > RISK_COST_BUDGET { "  OVER BUDGET" } else { "" };
+        println!("{:<36}{cost:>16.1}{RISK_COST_BUDGET:>10.0}{mark}", "risk limits' cost (on - off)");
+        if cost > RISK_COST_BUDGET {
+            over.push(format!(
+                "risk limits' cost: {cost:.1} instructions per New (risk_counting_sink - counting_sink), \
+                 budget {RISK_COST_BUDGET:.0}"
+            ));
+        }
+        rows.push(serde_json::json!({"workload": "risk_cost", "instructions_per_order": (cost * 10.0).round() / 10.0,
+            "budget": RISK_COST_BUDGET}));
+    }
     let path = out.join("summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&summary).expect("json")).expect("write summary");
     println!("wrote {}", path.display());
