@@ -136,7 +136,7 @@ impl RiskSettings {
 /// full): a symbol's book is in the bucket its hash names, or (when another symbol took it) in
 /// one of the next. A New finds its book with one multiply and one compare of the bucket's
 /// symbol (on the book's first line, which the check reads next). An empty bucket holds a
-/// symbol whose own bucket is another ([`Book::vacant`]): a symbol found in its own bucket is
+/// symbol whose own bucket is another (`vacant`): a symbol found in its own bucket is
 /// never an empty one.
 #[derive(Clone, Debug)]
 pub struct Risk {
@@ -288,14 +288,14 @@ impl Risk {
 
     /// Checks a New order `o` (its fields valid) and, passed, books it: one more open order,
     /// its quantity and notional. O(1): one lookup of the symbol, one compare per limit
-    /// ([`Book::take_new`]); an order those refuse (or of a quantity above `i64::MAX`, or of
+    /// (`Book::take_new`); an order those refuse (or of a quantity above `i64::MAX`, or of
     /// a symbol without a book) takes the exact checks, out of line.
     #[inline(always)]
     pub fn take_new(&mut self, o: &OrderRequest) -> Result<(), RejectReason> {
         // `lookup`'s first step, written out: the book found is the one checked, its address
         // computed once, its index only on the cold paths.
         let at = hash(o.symbol_id) & self.offsets;
-        debug_assert!(at / STRIDE < self.books.len() && at % STRIDE == 0);
+        debug_assert!(at / STRIDE < self.books.len() && at.is_multiple_of(STRIDE));
         // SAFETY: `at` is masked by `offsets`, `mask * STRIDE` with `mask + 1` buckets in
         // `books` (made so in `Risk::new`, never resized) and `STRIDE` a power of two: `at` is
         // the offset of a bucket, in bounds. (By offset, not index: measured, the index's

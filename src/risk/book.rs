@@ -85,7 +85,7 @@ pub(super) fn valid_side_index(side: char) -> usize {
 /// band, which is allowed: the exact check decides what is outside).
 fn band_interval(reference: f64, band: f64) -> (f64, f64) {
     let width = band * reference;
-    if !(width < f64::INFINITY) {
+    if !width.is_finite() {
         return (0.0, f64::INFINITY);
     }
     let passes = |p: f64| (p - reference).abs() <= width;
@@ -198,6 +198,7 @@ impl Book {
     /// the exact checks' own (`>`: a NaN passes both alike), but the band's low end (`>=`: one
     /// instruction fewer; a New's price is never NaN).
     #[inline(always)]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(price >= lo)`: a NaN fails it, on purpose
     pub(super) fn take_new(&mut self, price: f64, qty: u64, notional: f64, s: usize) -> bool {
         // No overflow: `count_open` keeps the room above `i32::MIN`.
         let open_left = self.open_room - 1;
@@ -308,7 +309,7 @@ mod tests {
         {
             let band = f64::from(bps) / 10_000.0;
             let (lo, hi) = band_interval(reference, band);
-            let passes = |p: f64| !((p - reference).abs() > band * reference);
+            let passes = |p: f64| (p - reference).abs() <= band * reference;
             assert!(passes(lo) && passes(hi) && lo <= reference && reference <= hi);
             assert!(!passes(hi.next_up()), "{reference} {bps}: above {hi} passes");
             assert!(lo == 0.0 || !passes(lo.next_down()), "{reference} {bps}: below {lo} passes");
