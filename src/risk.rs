@@ -29,7 +29,12 @@
 
 use std::num::NonZeroUsize;
 
-use crate::model::{OrderRequest, RejectReason, Side};
+use crate::model::{OrderRequest, RejectReason};
+
+mod book;
+
+pub use book::Book;
+use book::{Spec, side_index, valid_side_index};
 
 /// What a symbol's orders may be; `None`: no such limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -127,150 +132,25 @@ impl RiskSettings {
     }
 }
 
-/// One symbol's limits and state, in the form the checks read: every limit set (an unset one
-/// is the largest value), the band's policy folded in.
-#[derive(Clone, Copy, Debug)]
-pub struct Book {
-    /// The symbol.
-    pub symbol: i32,
-    max_qty: u64,
-    max_notional: f64,
-    /// The band as a fraction of the reference (infinite: none).
-    band: f64,
-    /// A band is set and the policy refuses orders without a reference.
-    refuse_unreferenced: bool,
-    max_open: u32,
-    max_position: i64,
-    max_daily: f64,
-    /// The last fill's price (0: none yet).
-    pub reference: f64,
-    /// Orders open: queued or at the exchange.
-    pub open_orders: u32,
-    /// Quantity booked by open orders, buy side and sell side.
-    pub open_qty: [u64; 2],
-    /// Notional booked by open orders.
-    pub open_notional: f64,
-    /// Filled buys minus filled sells.
-    pub position: i64,
-    /// Notional filled since the session's logon.
-    pub day_notional: f64,
-    /// What a New of each side may still add before `max_position`: the limit less the
-    /// position (signed for the side) less the side's open quantity, 0 if that is negative
-    /// (exact: i128). Kept by every change of the position or the open quantity, so a New's
-    /// check of the position is one compare ([`Book::refresh_room`]).
-    room: [u64; 2],
-}
-
-impl Book {
-    fn new(symbol: i32, l: &Limits, policy: NoReference) -> Book {
-        Book {
-            symbol,
-            max_qty: l.max_order_qty.unwrap_or(u64::MAX),
-            max_notional: l.max_order_notional.unwrap_or(f64::INFINITY),
-            band: l.price_band_bps.map_or(f64::INFINITY, |b| f64::from(b) / 10_000.0),
-            refuse_unreferenced: l.price_band_bps.is_some() && policy == NoReference::Refuse,
-            max_open: l.max_open_orders.unwrap_or(u32::MAX),
-            max_position: l.max_position.map_or(i64::MAX, |m| i64::try_from(m).unwrap_or(i64::MAX)),
-            max_daily: l.max_daily_notional.unwrap_or(f64::INFINITY),
-            reference: 0.0,
-            open_orders: 0,
-            open_qty: [0; 2],
-            open_notional: 0.0,
-            position: 0,
-            day_notional: 0.0,
-            room: [0; 2],
-        }
-        .refreshed()
-    }
-
-    fn refreshed(mut self) -> Book {
-        self.refresh_room();
-        self
-    }
-
-    /// Recomputes `room` from the position and the open quantities (after any change of them
-    /// but a New's booking, which takes its quantity from its side's room).
-    fn refresh_room(&mut self) {
-        for s in 0..2 {
-            let signed = if s == 0 { i128::from(self.position) } else { -i128::from(self.position) };
-            let room = i128::from(self.max_position) - signed - i128::from(self.open_qty[s]);
-            self.room[s] = u64::try_from(room.max(0)).unwrap_or(u64::MAX);
-        }
-    }
-
-    /// The limits for order `o` leaving `leaves` (their notional `notional`) on this book, the
-    /// order booking `held` already; `more` orders open if it is taken (1 for a New, 0 for a
-    /// Modify). The order's own size (`max_order_qty`, `max_order_notional`) is the callers'.
-    #[inline(always)]
-    fn exposure(
-        &self,
-        o: &OrderRequest,
-        leaves: u64,
-        notional: f64,
-        held: (u64, f64),
-        more: u32,
-    ) -> Result<(), RejectReason> {
-        self.band(o.price)?;
-        if self.open_orders.saturating_add(more) > self.max_open {
-            return Err(RejectReason::MaxOpenOrders);
-        }
-        // The position if every open order of the side filled, this one too: what the side
-        // adds (`exposure`, never past u64) against the room the position leaves (i128: no
-        // overflow whatever the values).
-        let s = side_index(o.side);
-        let signed = if s == 0 { self.position } else { self.position.wrapping_neg() };
-        let exposure = self.open_qty[s].saturating_sub(held.0).saturating_add(leaves);
-        if i128::from(exposure) > i128::from(self.max_position) - i128::from(signed) {
-            return Err(RejectReason::MaxPosition);
-        }
-        if self.day_notional + (self.open_notional - held.1).max(0.0) + notional > self.max_daily {
-            return Err(RejectReason::MaxDailyNotional);
-        }
-        Ok(())
-    }
-
-    /// The price band around the reference price, or the policy without one.
-    #[inline(always)]
-    fn band(&self, price: f64) -> Result<(), RejectReason> {
-        if self.reference > 0.0 {
-            if (price - self.reference).abs() > self.band * self.reference {
-                return Err(RejectReason::PriceBand);
-            }
-        } else if self.refuse_unreferenced {
-            return Err(RejectReason::NoReferencePrice);
-        }
-        Ok(())
-    }
-
-    /// The order's own size: quantity, then notional (`notional`: price × qty).
-    #[inline(always)]
-    fn size(&self, qty: u64, notional: f64) -> Result<(), RejectReason> {
-        if qty > self.max_qty {
-            return Err(RejectReason::MaxOrderQty);
-        }
-        if notional > self.max_notional {
-            return Err(RejectReason::MaxOrderNotional);
-        }
-        Ok(())
-    }
-}
-
-const EMPTY: u32 = u32::MAX;
-
-/// A bucket of the symbol index: a symbol and its book's place in `books` ([`EMPTY`]: none).
-/// The symbol is kept here, beside the place, so a lookup reads one bucket and no book.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    symbol: i32,
-    book: u32,
-}
-
-/// The engine's risk state: a fixed table of [`Book`]s.
+/// The engine's risk state: a fixed table of [`Book`]s, open-addressed by symbol (at most half
+/// full): a symbol's book is in the bucket its hash names, or (when another symbol took it) in
+/// one of the next. A New finds its book with one multiply and one compare of the bucket's
+/// symbol (on the book's first line, which the check reads next). An empty bucket holds a
+/// symbol whose own bucket is another (`vacant`): a symbol found in its own bucket is
+/// never an empty one.
 #[derive(Clone, Debug)]
 pub struct Risk {
-    books: Vec<Book>,
-    index: Box<[Slot]>,
+    /// The buckets: a book each, taken or not.
+    books: Box<[Book]>,
+    /// Beside each book, what of its limits only the cold paths read.
+    specs: Box<[Spec]>,
+    /// Which buckets hold a symbol's book.
+    taken: Box<[bool]>,
+    /// The taken buckets, in the order their symbols were first seen.
+    order: Vec<u32>,
     mask: usize,
+    /// `mask * STRIDE`: a hash masked by it is the byte offset of a bucket.
+    offsets: usize,
     capacity: usize,
     settings: RiskSettings,
     /// The next logon continues the session a restart interrupted: the day goes on.
@@ -290,14 +170,24 @@ pub fn held(booked: (u64, f64), price: f64, leaves: u64) -> (u64, f64) {
     if booked == (0, 0.0) { booking(price, leaves) } else { booked }
 }
 
-#[inline(always)]
-fn side_index(side: char) -> usize {
-    usize::from(side == Side::Sell.as_char())
-}
+/// A book's size, the stride of the table's buckets (a power of two).
+const STRIDE: usize = std::mem::size_of::<Book>();
 
+/// The hash's multiplier: odd (consecutive symbols have different buckets), and small enough
+/// that times [`STRIDE`] it is a 32-bit immediate.
+const MULTIPLIER: usize = 0x9E_3779;
+
+/// `symbol`'s hash times [`STRIDE`]: masked by `mask * STRIDE`, the byte offset of its bucket
+/// (one multiply and one `and`, no shift).
 #[inline(always)]
 fn hash(symbol: i32) -> usize {
-    (symbol as u32).wrapping_mul(0x9E37_79B1) as usize
+    (symbol as u32 as usize).wrapping_mul(MULTIPLIER * STRIDE)
+}
+
+/// The symbol an empty bucket `b` holds: one whose own bucket is not `b` (symbol 0's bucket is
+/// 0, symbol 1's is not: the multiplier is odd).
+fn vacant(b: usize) -> i32 {
+    i32::from(b == 0)
 }
 
 impl Risk {
@@ -306,10 +196,16 @@ impl Risk {
     pub fn new(settings: &RiskSettings) -> Risk {
         let capacity = settings.max_symbols.get().max(settings.symbols.len());
         let buckets = (2 * capacity).next_power_of_two().max(16);
+        let mask = buckets - 1;
+        let empty = |b| Book::new(vacant(b), &Limits::default(), NoReference::Allow);
+        let (books, specs) = (0..buckets).map(empty).unzip::<_, _, Vec<_>, Vec<_>>();
         let mut risk = Risk {
-            books: Vec::with_capacity(capacity),
-            index: vec![Slot { symbol: 0, book: EMPTY }; buckets].into_boxed_slice(),
-            mask: buckets - 1,
+            books: books.into_boxed_slice(),
+            specs: specs.into_boxed_slice(),
+            taken: vec![false; buckets].into_boxed_slice(),
+            order: Vec::with_capacity(capacity),
+            mask,
+            offsets: mask * STRIDE,
             capacity,
             settings: settings.clone(),
             continue_day: false,
@@ -326,8 +222,8 @@ impl Risk {
     }
 
     /// The books, in the order the symbols were first seen.
-    pub fn books(&self) -> &[Book] {
-        &self.books
+    pub fn books(&self) -> impl ExactSizeIterator<Item = &Book> {
+        self.order.iter().map(|&b| &self.books[b as usize])
     }
 
     /// The book of `symbol`, if it has one.
@@ -335,79 +231,113 @@ impl Risk {
         self.lookup(symbol).map(|i| &self.books[i])
     }
 
-    /// The index of `symbol`'s book, if it has one: one probe of the index in the common case.
+    /// The bucket of `symbol`'s book, if it has one: one compare when the symbol is in its own
+    /// bucket (the common case: the table is at most half full).
     #[inline(always)]
     fn lookup(&self, symbol: i32) -> Option<usize> {
-        let mut b = hash(symbol) & self.mask;
+        let b = self.home(symbol);
+        debug_assert!(b < self.books.len());
+        // SAFETY: `b` is masked by `mask`, and `books` has `mask + 1` buckets (made so in
+        // `Risk::new`, never resized): `b` is in bounds. (Measured: the bounds checks of
+        // this lookup and of the book it finds were 8 of a New's 78 instructions.)
+        if unsafe { self.books.get_unchecked(b) }.symbol == symbol {
+            return Some(b); // not an empty bucket: see `vacant`
+        }
+        self.probe(symbol, b)
+    }
+
+    /// The bucket `symbol`'s hash names.
+    #[inline(always)]
+    fn home(&self, symbol: i32) -> usize {
+        (hash(symbol) & self.offsets) / STRIDE
+    }
+
+    /// [`Risk::lookup`] past the symbol's own bucket `b` (taken by another symbol, or empty).
+    #[cold]
+    #[inline(never)]
+    fn probe(&self, symbol: i32, mut b: usize) -> Option<usize> {
         loop {
-            debug_assert!(b < self.index.len());
-            // SAFETY: `b` is masked by `mask`, and `index` has `mask + 1` buckets (made so in
-            // `Risk::new`, never resized): `b` is in bounds. (Measured: the bounds checks of
-            // this lookup and of the book it finds were 8 of a New's 78 instructions.)
-            let slot = unsafe { *self.index.get_unchecked(b) };
-            if slot.book == EMPTY {
+            if !self.taken[b] {
                 return None;
             }
-            if slot.symbol == symbol {
-                return Some(slot.book as usize);
+            if self.books[b].symbol == symbol {
+                return Some(b);
             }
             b = (b + 1) & self.mask;
         }
     }
 
-    /// The index of `symbol`'s book, made now if it has none and the table has room.
+    /// The bucket of `symbol`'s book, made now if it has none and the table has room.
     fn book_index(&mut self, symbol: i32) -> Option<usize> {
-        let mut b = hash(symbol) & self.mask;
-        loop {
-            let slot = self.index[b];
-            if slot.book == EMPTY {
-                break;
-            }
-            if slot.symbol == symbol {
-                return Some(slot.book as usize);
+        let mut b = self.home(symbol);
+        while self.taken[b] {
+            if self.books[b].symbol == symbol {
+                return Some(b);
             }
             b = (b + 1) & self.mask;
         }
-        if self.books.len() >= self.capacity {
+        if self.order.len() >= self.capacity {
             return None;
         }
         let limits = self.settings.limits(symbol);
-        self.index[b] = Slot { symbol, book: self.books.len() as u32 };
-        self.books.push(Book::new(symbol, &limits, self.settings.no_reference));
-        Some(self.books.len() - 1)
+        (self.books[b], self.specs[b]) = Book::new(symbol, &limits, self.settings.no_reference);
+        self.taken[b] = true;
+        self.order.push(b as u32);
+        Some(b)
     }
 
     /// Checks a New order `o` (its fields valid) and, passed, books it: one more open order,
-    /// its quantity and notional. O(1): one lookup of the symbol, a few compares.
+    /// its quantity and notional. O(1): one lookup of the symbol, one compare per limit
+    /// (`Book::take_new`); an order those refuse (or of a quantity above `i64::MAX`, or of
+    /// a symbol without a book) takes the exact checks, out of line.
     #[inline(always)]
     pub fn take_new(&mut self, o: &OrderRequest) -> Result<(), RejectReason> {
-        let Some(i) = self.lookup(o.symbol_id) else { return self.take_new_symbol(o) };
-        debug_assert!(i < self.books.len());
-        // SAFETY: `lookup` returns only a slot's `book`, which `book_index` set to the place of
-        // the book it pushed right after; books are never removed: `i` is in bounds.
-        let b = unsafe { self.books.get_unchecked_mut(i) };
+        // `lookup`'s first step, written out: the book found is the one checked, its address
+        // computed once, its index only on the cold paths.
+        let at = hash(o.symbol_id) & self.offsets;
+        debug_assert!(at / STRIDE < self.books.len() && at.is_multiple_of(STRIDE));
+        // SAFETY: `at` is masked by `offsets`, `mask * STRIDE` with `mask + 1` buckets in
+        // `books` (made so in `Risk::new`, never resized) and `STRIDE` a power of two: `at` is
+        // the offset of a bucket, in bounds. (By offset, not index: measured, the index's
+        // shift was 2 of a New's 45 instructions.)
+        let b = unsafe { &mut *self.books.as_mut_ptr().byte_add(at) };
+        if b.symbol == o.symbol_id && o.qty <= b.qty_cap() {
+            // The quantity fits an `i64`: the same value as `o.qty as f64`, in one instruction.
+            let notional = o.price * o.qty as i64 as f64;
+            if b.take_new(o.price, o.qty, notional, valid_side_index(o.side)) {
+                return Ok(());
+            }
+        }
+        self.take_new_cold(at, o)
+    }
+
+    /// [`Risk::take_new`] for what its first look did not take: a symbol not in its own bucket
+    /// (probed; and never an empty one: see `vacant`) or without a book, a quantity above
+    /// `i64::MAX`, an order the derived limits refuse.
+    #[cold]
+    #[inline(never)]
+    fn take_new_cold(&mut self, at: usize, o: &OrderRequest) -> Result<(), RejectReason> {
+        let i = at / STRIDE;
+        if self.books[i].symbol == o.symbol_id {
+            return self.take_new_exact(i, o);
+        }
+        match self.probe(o.symbol_id, i) {
+            Some(i) => self.take_new_exact(i, o),
+            None => self.take_new_symbol(o),
+        }
+    }
+
+    /// [`Risk::take_new`] by the exact checks, in their order, for the order the derived
+    /// limits did not pass: its reason, or booked after all.
+    #[cold]
+    #[inline(never)]
+    fn take_new_exact(&mut self, i: usize, o: &OrderRequest) -> Result<(), RejectReason> {
+        let (b, spec) = (&mut self.books[i], &self.specs[i]);
         let notional = o.price * o.qty as f64;
-        b.size(o.qty, notional)?;
-        b.band(o.price)?;
-        // As `Book::exposure` for a New (nothing booked yet, one more order open).
-        if b.open_orders >= b.max_open {
-            return Err(RejectReason::MaxOpenOrders);
-        }
-        // The position if every open order of the side filled, this one too, within the limit:
-        // the side's room (`Book::exposure`'s test, kept as one number).
-        let s = side_index(o.side);
-        if o.qty > b.room[s] {
-            return Err(RejectReason::MaxPosition);
-        }
-        if b.day_notional + b.open_notional + notional > b.max_daily {
-            return Err(RejectReason::MaxDailyNotional);
-        }
-        b.open_orders += 1;
-        // No overflow: the quantity fits the room, which the open quantity leaves below the
-        // limit less the position (at most 2^64 - 1).
-        b.open_qty[s] += o.qty;
-        b.room[s] -= o.qty;
-        b.open_notional += notional;
+        b.size(spec, o.qty, notional)?;
+        b.exposure(spec, o, o.qty, notional, (0, 0.0), 1)?;
+        let open_left = b.open_orders_left();
+        b.book_new(side_index(o.side), o.qty, notional, open_left);
         Ok(())
     }
 
@@ -416,16 +346,16 @@ impl Risk {
     #[cold]
     #[inline(never)]
     fn take_new_symbol(&mut self, o: &OrderRequest) -> Result<(), RejectReason> {
-        if self.books.len() >= self.capacity {
+        if self.order.len() >= self.capacity {
             return Err(RejectReason::TooManySymbols);
         }
         let limits = self.settings.limits(o.symbol_id);
-        let fresh = Book::new(o.symbol_id, &limits, self.settings.no_reference);
+        let (fresh, spec) = Book::new(o.symbol_id, &limits, self.settings.no_reference);
         let notional = o.price * o.qty as f64;
-        fresh.size(o.qty, notional)?;
-        fresh.exposure(o, o.qty, notional, (0, 0.0), 1)?;
+        fresh.size(&spec, o.qty, notional)?;
+        fresh.exposure(&spec, o, o.qty, notional, (0, 0.0), 1)?;
         match self.book_index(o.symbol_id) {
-            Some(_) => self.take_new(o),
+            Some(i) => self.take_new_exact(i, o),
             None => Err(RejectReason::TooManySymbols),
         }
     }
@@ -440,10 +370,10 @@ impl Risk {
         held: (u64, f64),
     ) -> Result<(), RejectReason> {
         let Some(i) = self.lookup(new.symbol_id) else { return Ok(()) };
-        let b = &self.books[i];
+        let (b, spec) = (&self.books[i], &self.specs[i]);
         // The order's own size limits are for its whole quantity; the rest for what it leaves.
-        b.size(new.qty, new.price * new.qty as f64)?;
-        b.exposure(new, new_leaves, new.price * new_leaves as f64, held, 0)
+        b.size(spec, new.qty, new.price * new.qty as f64)?;
+        b.exposure(spec, new, new_leaves, new.price * new_leaves as f64, held, 0)
     }
 
     /// The number limit `reason` refused order `o` on, in the limit's own unit (what the
@@ -469,7 +399,7 @@ impl Risk {
         let b = match self.lookup(o.symbol_id) {
             Some(i) => &self.books[i],
             None => {
-                fresh = Book::new(o.symbol_id, &Limits::default(), self.settings.no_reference);
+                fresh = Book::new(o.symbol_id, &Limits::default(), self.settings.no_reference).0;
                 &fresh
             }
         };
@@ -480,7 +410,7 @@ impl Risk {
             RejectReason::PriceBand if b.reference > 0.0 => {
                 (o.price - b.reference).abs() / b.reference * 10_000.0
             }
-            RejectReason::MaxOpenOrders => f64::from(b.open_orders.saturating_add(more)),
+            RejectReason::MaxOpenOrders => f64::from(b.open_orders().saturating_add(more)),
             RejectReason::MaxPosition => {
                 let signed = if s == 0 { i128::from(b.position) } else { -i128::from(b.position) };
                 let exposure = b.open_qty[s].saturating_sub(held.0).saturating_add(leaves);
@@ -489,7 +419,7 @@ impl Risk {
             RejectReason::MaxDailyNotional => {
                 b.day_notional + (b.open_notional - held.1).max(0.0) + o.price * leaves as f64
             }
-            RejectReason::TooManySymbols => (self.books.len() + 1) as f64,
+            RejectReason::TooManySymbols => (self.order.len() + 1) as f64,
             _ => 0.0,
         }
     }
@@ -498,10 +428,7 @@ impl Risk {
     #[inline]
     pub fn rebook(&mut self, symbol: i32, side: char, old: (u64, f64), new: (u64, f64)) {
         if let Some(b) = self.book_mut(symbol) {
-            let s = side_index(side);
-            b.open_qty[s] = b.open_qty[s].saturating_add(new.0).saturating_sub(old.0);
-            b.open_notional = (b.open_notional + new.1 - old.1).max(0.0);
-            b.refresh_room();
+            b.rebook(side_index(side), old, new);
         }
     }
 
@@ -509,11 +436,7 @@ impl Risk {
     #[inline]
     pub fn close(&mut self, symbol: i32, side: char, held: (u64, f64)) {
         if let Some(b) = self.book_mut(symbol) {
-            let s = side_index(side);
-            b.open_orders = b.open_orders.saturating_sub(1);
-            b.open_qty[s] = b.open_qty[s].saturating_sub(held.0);
-            b.open_notional = if b.open_orders == 0 { 0.0 } else { (b.open_notional - held.1).max(0.0) };
-            b.refresh_room();
+            b.close(side_index(side), held);
         }
     }
 
@@ -521,7 +444,8 @@ impl Risk {
     /// notional and the reference price move.
     #[inline]
     pub fn fill(&mut self, symbol: i32, side: char, qty: u64, px: f64) {
-        if let Some(b) = self.book_mut(symbol) {
+        if let Some(i) = self.lookup(symbol) {
+            let (b, spec) = (&mut self.books[i], &self.specs[i]);
             let q = i64::try_from(qty).unwrap_or(i64::MAX);
             b.position = if side_index(side) == 0 {
                 b.position.saturating_add(q)
@@ -529,7 +453,7 @@ impl Risk {
                 b.position.saturating_sub(q)
             };
             b.day_notional += px * qty as f64;
-            b.reference = px;
+            b.set_reference(spec, px);
             b.refresh_room();
         }
     }
@@ -540,8 +464,8 @@ impl Risk {
         if std::mem::take(&mut self.continue_day) {
             return;
         }
-        for b in &mut self.books {
-            b.day_notional = 0.0;
+        for &b in &self.order {
+            self.books[b as usize].day_notional = 0.0;
         }
     }
 
@@ -554,8 +478,9 @@ impl Risk {
     /// are booked again one by one.
     pub fn restore(&mut self, symbol: i32, position: i64, day_notional: f64, reference: f64) {
         if let Some(i) = self.book_index(symbol) {
-            let b = &mut self.books[i];
-            (b.position, b.day_notional, b.reference) = (position, day_notional, reference);
+            let (b, spec) = (&mut self.books[i], &self.specs[i]);
+            (b.position, b.day_notional) = (position, day_notional);
+            b.set_reference(spec, reference);
             b.refresh_room();
         }
     }
@@ -564,7 +489,7 @@ impl Risk {
     /// has none and the table has room.
     pub fn set_reference(&mut self, symbol: i32, price: f64) {
         if let Some(i) = self.book_index(symbol) {
-            self.books[i].reference = price;
+            self.books[i].set_reference(&self.specs[i], price);
         }
     }
 
@@ -572,7 +497,7 @@ impl Risk {
     pub fn restore_open(&mut self, o: &OrderRequest, held: (u64, f64)) {
         if let Some(i) = self.book_index(o.symbol_id) {
             let b = &mut self.books[i];
-            b.open_orders = b.open_orders.saturating_add(1);
+            b.count_open(1);
             let s = side_index(o.side);
             b.open_qty[s] = b.open_qty[s].saturating_add(held.0);
             b.open_notional += held.1;
@@ -588,79 +513,4 @@ impl Risk {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(default: Limits) -> RiskSettings {
-        RiskSettings {
-            default,
-            symbols: vec![(7, Limits { max_order_qty: Some(5), ..Limits::default() })],
-            max_symbols: NonZeroUsize::new(2).unwrap(),
-            no_reference: NoReference::Allow,
-        }
-    }
-
-    fn buy(id: u64, symbol: i32, price: f64, qty: u64) -> OrderRequest {
-        OrderRequest::new(id, symbol, Side::Buy, price, qty)
-    }
-
-    #[test]
-    fn each_limit_refuses_with_its_reason() {
-        let l = Limits {
-            max_order_qty: Some(100),
-            max_order_notional: Some(1000.0),
-            price_band_bps: Some(100),
-            max_open_orders: Some(2),
-            max_position: Some(150),
-            max_daily_notional: Some(1300.0),
-        };
-        let mut r = Risk::new(&settings(l));
-        assert_eq!(r.take_new(&buy(1, 1, 1.0, 101)), Err(RejectReason::MaxOrderQty));
-        assert_eq!(r.take_new(&buy(1, 1, 20.0, 60)), Err(RejectReason::MaxOrderNotional));
-        assert_eq!(r.take_new(&buy(1, 7, 1.0, 6)), Err(RejectReason::MaxOrderQty), "the symbol's own");
-        assert!(r.book(1).is_none(), "no book for a refused order's symbol");
-        r.take_new(&buy(1, 1, 10.0, 90)).unwrap();
-        assert_eq!(r.take_new(&buy(2, 1, 10.0, 61)), Err(RejectReason::MaxPosition));
-        r.fill(1, 'B', 10, 10.0);
-        r.rebook(1, 'B', (90, 900.0), (80, 800.0));
-        assert_eq!(r.book(1).unwrap().position, 10);
-        assert_eq!(r.take_new(&buy(2, 1, 10.2, 10)), Err(RejectReason::PriceBand));
-        r.take_new(&buy(2, 1, 10.1, 10)).unwrap();
-        assert_eq!(r.take_new(&buy(3, 1, 10.0, 1)), Err(RejectReason::MaxOpenOrders));
-        r.close(1, 'B', (10, 101.0));
-        // Position 10 + open 80 + 61 = 151; filled 100 + open 800 + 10 × 50 = 1400 > 1300.
-        assert_eq!(r.take_new(&buy(3, 1, 10.0, 61)), Err(RejectReason::MaxPosition));
-        assert_eq!(r.take_new(&buy(3, 1, 10.0, 50)), Err(RejectReason::MaxDailyNotional));
-        r.take_new(&buy(3, 1, 10.0, 40)).unwrap();
-        assert_eq!(r.book(1).unwrap().open_orders, 2);
-        r.new_day();
-        assert_eq!(r.book(1).unwrap().day_notional, 0.0);
-    }
-
-    #[test]
-    fn the_symbol_table_is_bounded_and_the_band_policy_applies() {
-        let l = Limits { price_band_bps: Some(10), ..Limits::default() };
-        let mut s = settings(l);
-        s.no_reference = NoReference::Refuse;
-        let mut r = Risk::new(&s);
-        assert_eq!(r.take_new(&buy(1, 1, 1.0, 1)), Err(RejectReason::NoReferencePrice));
-        r.restore(1, 0, 0.0, 1.0);
-        assert!(r.take_new(&buy(1, 1, 1.0, 1)).is_ok());
-        // Symbols 7 (configured) and 1 fill the table of two.
-        assert_eq!(r.take_new(&buy(1, 2, 1.0, 1)), Err(RejectReason::TooManySymbols));
-        assert_eq!(r.books().len(), 2);
-    }
-
-    #[test]
-    fn a_modify_is_checked_as_the_order_it_would_become() {
-        let l = Limits { max_position: Some(100), max_order_qty: Some(80), ..Limits::default() };
-        let mut r = Risk::new(&settings(l));
-        r.take_new(&buy(1, 1, 10.0, 60)).unwrap();
-        let held = booking(10.0, 60);
-        assert_eq!(r.check_modify(&buy(1, 1, 10.0, 80), 80, held), Ok(()));
-        assert_eq!(r.check_modify(&buy(1, 1, 10.0, 81), 81, held), Err(RejectReason::MaxOrderQty));
-        r.take_new(&buy(2, 1, 10.0, 30)).unwrap();
-        assert_eq!(r.check_modify(&buy(1, 1, 10.0, 71), 71, held), Err(RejectReason::MaxPosition));
-        assert_eq!(r.check_modify(&buy(1, 1, 10.0, 70), 70, held), Ok(()));
-    }
-}
+mod tests;

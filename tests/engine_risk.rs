@@ -85,12 +85,12 @@ fn open_orders_count_against_the_position_and_their_number() {
     rig.submit(0, sell(4, 10.0, 1), RequestType::New);
     assert_eq!(rig.rejects(4), [R::MaxOpenOrders]);
     let book = *rig.engine.risk_book(7).expect("a book");
-    assert_eq!((book.open_orders, book.open_qty, book.position), (3, [1200, 0], 0));
+    assert_eq!((book.open_orders(), book.open_qty, book.position), (3, [1200, 0], 0));
     // Order 1 fills: the position is 400, the open buys 800; a cancel frees a place.
     rig.respond(1, ResponseType::Accept);
     rig.answer(Answer::Fill { order_id: 1, last_qty: 400, last_px: 10.0 });
     let book = *rig.engine.risk_book(7).expect("a book");
-    assert_eq!((book.open_orders, book.open_qty, book.position), (2, [800, 0], 400));
+    assert_eq!((book.open_orders(), book.open_qty, book.position), (2, [800, 0], 400));
     assert_eq!(book.reference, 10.0);
     // 400 filled + 800 open + 301 = 1501: over 1500; 300 is not.
     rig.submit(0, buy(5, 10.0, 301), RequestType::New);
@@ -145,7 +145,7 @@ fn a_queued_modify_rebooks_the_order_exactly() {
     assert_eq!(rig.engine.risk_book(7).map(|b| b.open_qty[0]), Some(30));
     rig.submit(0, buy(3, 10.0, 70), RequestType::New);
     rig.submit(0, buy(2, 10.0, 10), RequestType::Cancel);
-    assert_eq!(rig.engine.risk_book(7).map(|b| (b.open_orders, b.open_qty[0])), Some((2, 80)));
+    assert_eq!(rig.engine.risk_book(7).map(|b| (b.open_orders(), b.open_qty[0])), Some((2, 80)));
     audit_all(&c, &rig);
 }
 
@@ -263,7 +263,7 @@ fn a_crash_and_a_restart_keep_the_position_the_open_orders_and_the_days_notional
     assert!(b.engine.logged_on(), "the interrupted session goes on");
     let book = *b.engine.risk_book(7).expect("a book");
     assert_eq!(
-        (book.position, book.open_orders, book.open_qty, book.day_notional, book.reference),
+        (book.position, book.open_orders(), book.open_qty, book.day_notional, book.reference),
         (60, 2, [30, 50], 600.0, 10.0)
     );
     assert_eq!(book.open_notional, before_book.open_notional);

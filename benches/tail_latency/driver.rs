@@ -18,6 +18,9 @@ use hdrhistogram::Histogram;
 use oms::{OrderRequest, RequestType, Side};
 use quanta::Clock;
 
+/// The symbols of the orders of [`Schedule::order`]: `0..SYMBOLS`.
+pub const SYMBOLS: i32 = 64;
+
 /// Highest latency a histogram tracks (60 s); anything above is clamped to it.
 const HIST_MAX_NS: u64 = 60_000_000_000;
 
@@ -91,11 +94,18 @@ impl Schedule {
         self.clock.delta_as_nanos(self.start_raw, raw)
     }
 
-    /// The order with index `i`: id `i + 1`, a valid New.
+    /// The order with index `i`: id `i + 1`, a valid New (symbol `i % SYMBOLS`, price 100 to
+    /// 124.75, quantity 10 to 99).
     #[inline(always)]
     pub fn order(i: u64) -> OrderRequest {
         let side = if i & 1 == 0 { Side::Buy } else { Side::Sell };
-        OrderRequest::new(i + 1, (i % 64) as i32, side, 100.0 + (i % 100) as f64 * 0.25, 10 + i % 90)
+        OrderRequest::new(
+            i + 1,
+            (i % SYMBOLS as u64) as i32,
+            side,
+            100.0 + (i % 100) as f64 * 0.25,
+            10 + i % 90,
+        )
     }
 
     /// Index of the order with id `id`.

@@ -11,7 +11,8 @@
 //! and 100k requests/s, New and Cancel alternating, on_data(Cancel) → `send_cancel` beside
 //! on_data(New) → `send`). Last, the ring comparison ([`rings`]): crossbeam `ArrayQueue` vs
 //! `rtrb` in the same driver. And many producers ([`producers`]: 1 to 64 rings, all active or
-//! one, the engine's ready mask against polling every ring).
+//! one, the engine's ready mask against polling every ring). And the risk limits at 1M/s
+//! ([`risk`]: no `[risk]` and every limit set, none binding, alternating, twice each).
 //!
 //! **How it measures.** Order `i` is meant to go at `start + i / rate`; its latency is taken from
 //! that intended instant, so a stall counts against every order it delays. Two points: at the
@@ -32,7 +33,7 @@
 //! CPU time as a share of one core (`engine_cpu_pct` in `summary.json`, with `idle`, `sink` and
 //! `producers`).
 //!
-//! **One section.** `-- --only mix` (or `rates`, `cancel`, `rings`, `producers`) runs that section alone and writes no
+//! **One section.** `-- --only mix` (or `rates`, `cancel`, `rings`, `producers`, `risk`) runs that section alone and writes no
 //! files; `rates` includes the saturation probe and the max run.
 //!
 //! **Output.** A table per rate (both designs and the baseline/oms ratio per percentile), then
@@ -51,6 +52,7 @@ mod oms_design;
 mod producers;
 mod report;
 mod rings;
+mod risk;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -71,7 +73,8 @@ const SINKS: [oms_design::SinkKind; 2] = [oms_design::SinkKind::Journal, oms_des
 /// Run lengths, per mode.
 struct Plan {
     quick: bool,
-    /// `--only SECTION`: run that section alone (`rates`, `mix`, `cancel` or `rings`) and write
+    /// `--only SECTION`: run that section alone (`rates`, `mix`, `cancel`, `rings`, `ipc`,
+    /// `producers` or `risk`) and write
     /// no files.
     only: Option<String>,
     /// (offered rate, seconds measured)
@@ -93,9 +96,11 @@ impl Plan {
             || std::env::var("OMS_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
         let only = args.iter().position(|a| a == "--only").and_then(|k| args.get(k + 1)).cloned();
         if let Some(o) = &only
-            && !["rates", "mix", "cancel", "rings", "ipc", "producers"].contains(&o.as_str())
+            && !["rates", "mix", "cancel", "rings", "ipc", "producers", "risk"].contains(&o.as_str())
         {
-            eprintln!("tail_latency: --only takes rates, mix, cancel, rings, ipc or producers, not {o:?}");
+            eprintln!(
+                "tail_latency: --only takes rates, mix, cancel, rings, ipc, producers or risk, not {o:?}"
+            );
             std::process::exit(2);
         }
         if quick {
@@ -186,7 +191,7 @@ fn main() {
             let dir = tempfile::tempdir().expect("temp dir for the journal");
             let pre = driver::preemptions();
             let s = schedule(Some(rate), orders);
-            let o = oms_design::run_with(&s, engine_core.map(|c| c.id), dir.path(), idle, sink);
+            let o = oms_design::run_with(&s, engine_core.map(|c| c.id), dir.path(), idle, sink, None);
             assert_eq!(o.lost, 0, "the response ring overflowed: the run is invalid");
             oms_runs.push(Run {
                 design: "oms",
@@ -296,6 +301,12 @@ fn main() {
     } else {
         Vec::new()
     };
+    let risk_rows = if plan.runs("risk") {
+        let &(rate, secs) = plan.rates.last().expect("a rate");
+        risk::section(&schedule, engine_core.map(|c| c.id), rate, secs)
+    } else {
+        Vec::new()
+    };
     if plan.only.is_some() {
         println!("\n--only {}: no files written", plan.only.as_deref().unwrap_or_default());
         return;
@@ -328,6 +339,7 @@ fn main() {
         "cancel": cancel_rows,
         "ipc": ipc_rows,
         "producers": producer_rows,
+        "risk": risk_rows,
     });
     let text = serde_json::to_string_pretty(&summary).expect("summary serialises");
     std::fs::write(out.join("summary.json"), text).expect("write summary.json");

@@ -250,20 +250,25 @@ impl SinkKind {
 /// One run of the oms design on `schedule`, the engine idling as `idle`, recording into the
 /// journal (the caller pins itself to the producer core).
 pub fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path, idle: IdleStrategy) -> Outcome {
-    run_with(schedule, engine_core, dir, idle, SinkKind::Journal)
+    run_with(schedule, engine_core, dir, idle, SinkKind::Journal, None)
 }
 
-/// [`run`], recording into the sink `sink` names.
+/// [`run`], recording into the sink `sink` names, with the risk limits `risk` (`None`: none),
+/// each symbol of the driver's orders given the reference price `reference` before the run
+/// (the band's centre).
 pub fn run_with(
     schedule: &Schedule,
     engine_core: Option<usize>,
     dir: &Path,
     idle: IdleStrategy,
     sink: SinkKind,
+    risk: Option<(oms::config::RiskConfig, f64)>,
 ) -> Outcome {
     driver::settle();
     let mut raw = common::raw_config(engine_core, 2_000_000_000, 2_000_000_000, dir);
     raw.engine.idle = idle.name().into();
+    let reference = risk.as_ref().map(|r| r.1);
+    raw.risk = risk.map(|r| r.0);
     // The session's journal space prepared before logon: two records (sent, response) per order,
     // and a margin.
     raw.journal.prepare_records = Some(schedule.orders * 2 + 65_536);
@@ -271,9 +276,11 @@ pub fn run_with(
     match sink {
         SinkKind::Journal => {
             let inner = common::make_sink(&raw, &clock);
-            run_on(schedule, &raw, clock, inner)
+            run_on(schedule, &raw, clock, inner, reference)
         }
-        SinkKind::Counting => run_on(schedule, &raw, clock, oms::sink::CountingSink::default()),
+        SinkKind::Counting => {
+            run_on(schedule, &raw, clock, oms::sink::CountingSink::default(), reference)
+        }
     }
 }
 
@@ -282,6 +289,7 @@ fn run_on<S: EventSink + Send + 'static>(
     raw: &oms::Config,
     clock: EngineClock,
     inner: S,
+    reference: Option<f64>,
 ) -> Outcome {
     let cfg = raw.validate().expect("bench config is valid");
     let (mut b, responder) = EngineBuilder::new(&cfg.engine, clock.clone());
@@ -289,7 +297,12 @@ fn run_on<S: EventSink + Send + 'static>(
     let rt_probe = Probe::new(schedule);
     let done = rt_probe.done.clone();
     let sink = ProbeSink::new(inner, rt_probe);
-    let engine = b.build(ProbeExchange::new(schedule, responder), sink);
+    let mut engine = b.build(ProbeExchange::new(schedule, responder), sink);
+    if let Some(price) = reference {
+        for symbol in 0..driver::SYMBOLS {
+            engine.set_reference(symbol, price).expect("a valid reference price");
+        }
+    }
     let (schedule, handle, engine_time) = start(engine, &cfg.runner, schedule, |sink, s| sink.restart(s));
     let schedule = &schedule;
     let pushback = driver::produce(schedule, |o| producer.on_data(o, RequestType::New).map_err(|e| e.order));
