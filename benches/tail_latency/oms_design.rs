@@ -278,9 +278,7 @@ pub fn run_with(
             let inner = common::make_sink(&raw, &clock);
             run_on(schedule, &raw, clock, inner, reference)
         }
-        SinkKind::Counting => {
-            run_on(schedule, &raw, clock, oms::sink::CountingSink::default(), reference)
-        }
+        SinkKind::Counting => run_on(schedule, &raw, clock, oms::sink::CountingSink::default(), reference),
     }
 }
 
