@@ -174,8 +174,8 @@ fn the_directory_is_private_and_another_user_cannot_attach() {
     // SAFETY: a plain system call.
     if unsafe { libc::geteuid() } == 0 {
         // As another user (nobody), with a copy of the binary it can run: refused by the
-        // directory's mode, then, with the directory and socket opened up by hand, by the
-        // listener's check of the peer's user.
+        // directory's mode, then, with the directory, socket and journal opened up by hand, by
+        // the listener's check of the peer's user.
         let oms = tmp.path().join("oms");
         std::fs::copy(OMS, &oms).expect("copy oms");
         std::fs::set_permissions(&oms, std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -192,12 +192,23 @@ fn the_directory_is_private_and_another_user_cannot_attach() {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).expect("chmod");
         std::fs::set_permissions(dir.join("oms.sock"), std::fs::Permissions::from_mode(0o666))
             .expect("chmod");
+        open_journal(tmp.path());
         let out = as_nobody();
         assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stderr).contains("cannot attach"));
     }
     let records = stop_run_records(run, &journal);
     assert!(records.iter().all(|r| r.kind != K::ClientAttached), "nobody attached");
+}
+
+/// Makes the journal's files (the run user's own, 0600) readable by anyone: another user's
+/// `oms submit` follows its outcomes there.
+fn open_journal(tmp: &std::path::Path) {
+    for e in std::fs::read_dir(tmp).expect("read_dir").flatten() {
+        if e.file_name().to_string_lossy().starts_with("oms.journal") && e.path().is_file() {
+            std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+    }
 }
 
 /// The run's own primary group's name (`id -gn`).
@@ -237,6 +248,7 @@ fn a_configured_group_opens_the_directory_to_its_members_and_only_to_them() {
             c.output().expect("run as nobody")
         };
         // Another user in the group attaches (and, its input empty, goes at once).
+        open_journal(tmp.path());
         let out = as_nobody(gid);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         wait_records(&journal, "the group's member attached", attached(2));

@@ -10,9 +10,10 @@
 //! `client_detached`, and its orders wait for it under its number).
 //!
 //! A Modify or Cancel applied (`modified`, `cancelled`, `replace_queued`, `replace_sent`,
-//! `cancel_queued`, `cancel_sent`) for a producer is checked against the order's owner: the
-//! same number and the same holder. The engine's own (producer `ENGINE`: halts, session ends)
-//! are not a producer's. The cancel policy's cancels, which the engine journals for the
+//! `cancel_queued`, `cancel_sent`) for a client (a number some `client_attached` names) is
+//! checked against the order's owner: the same number and the same holder. The engine's own
+//! (producer `ENGINE`: halts, session ends) and an in-process producer's are not checked: the
+//! engine lets in-process producers, the program's own, touch any order. The cancel policy's cancels, which the engine journals for the
 //! detached client's number, possibly after the next holder attached (an order awaiting its
 //! first answer is cancelled once working), are the previous holder's: a cancel for a number
 //! of an order its holder left under `cancel` is allowed; a modify is not.
@@ -52,6 +53,13 @@ impl Owners {
         self.holder.get(&producer).copied().unwrap_or(0)
     }
 
+    /// Whether `producer` is a client's number (some `client_attached` named it): the engine's
+    /// own and an in-process producer's requests are not checked (the engine lets those, the
+    /// program's own, touch any order).
+    pub(super) fn is_client(&self, producer: u16) -> bool {
+        producer != ENGINE && self.holder.contains_key(&producer)
+    }
+
     /// A client attached under `producer`.
     pub(super) fn attached(&mut self, producer: u16) {
         if !self.handed_on.remove(&producer) {
@@ -87,7 +95,7 @@ impl Owners {
     /// Checks a Modify (`cancel` false) or Cancel of order `id` applied for `producer`:
     /// `None` if it owns the order (or its owner is unknown).
     pub(super) fn check(&self, id: u64, producer: u16, cancel: bool) -> Option<Stranger> {
-        if producer == ENGINE {
+        if !self.is_client(producer) {
             return None;
         }
         let &(owner, holder) = self.of.get(&id)?;

@@ -32,7 +32,7 @@ pub enum Rule {
     /// No order taken or modified beyond a configured risk limit; each refusal for a limit
     /// is the one the limits give.
     Risk,
-    /// A Modify or Cancel is applied only for the producer that owns the order.
+    /// A client's Modify or Cancel is applied only to an order it owns.
     Ownership,
 }
 
@@ -87,7 +87,7 @@ impl Rule {
             Rule::Responses => "responses",
             Rule::Lifecycle => "cancels, replaces and answers at the exchange",
             Rule::Risk => "orders taken, modifies and refusals for a limit",
-            Rule::Ownership => "modifies and cancels of producers",
+            Rule::Ownership => "modifies and cancels of clients",
         }
     }
 
@@ -153,12 +153,12 @@ impl Rule {
                            refusal for a limit names the first limit the request breaks; without \
                            limits, nothing is refused for one"
                 .into(),
-            Rule::Ownership => "a modify or cancel is applied only for the producer whose New the order \
-                                was: never for another producer, nor for a client that took over the \
-                                producer number after the owner's client detached (unless it detached \
-                                under on_client_exit = \"keep\", which hands its orders to the next \
-                                client of the number, or the engine restarted); the cancel policy's own \
-                                cancels of a detached client's orders are that client's"
+            Rule::Ownership => "a client's modify or cancel is applied only to an order whose New was its \
+                                own: never to another producer's order, nor to the orders of an earlier \
+                                client of its producer number (unless that one detached under \
+                                on_client_exit = \"keep\", which hands its orders to the next client of \
+                                the number, or the engine restarted); the cancel policy's own cancels of \
+                                a detached client's orders are that client's"
                 .into(),
         }
     }

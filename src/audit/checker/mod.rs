@@ -311,7 +311,7 @@ impl Auditor {
     /// The `ownership` rule: a Modify or Cancel applied for `r.producer` of an order it owns.
     fn check_owner(&mut self, r: &EventRecord, id: Option<u64>) {
         let (Some(id), Some(cancel)) = (id, Owners::applies(r.kind)) else { return };
-        if r.producer == crate::record::ENGINE {
+        if !self.owners.is_client(r.producer) {
             return;
         }
         self.count(Rule::Ownership);
