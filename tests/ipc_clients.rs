@@ -265,6 +265,7 @@ fn a_configured_group_opens_the_directory_to_its_members_and_only_to_them() {
         assert!(err.contains("cannot attach") && !err.contains("Permission denied"), "{err}");
     }
     let records = stop_run_records(run, &journal);
+    // SAFETY: a plain system call.
     let n = if unsafe { libc::geteuid() } == 0 { 2 } else { 1 };
     assert!(attached(n)(&records), "only the run's user and the group's member attached");
 }
