@@ -34,6 +34,14 @@
 //!   in user-space instructions (the two system calls' kernel time is not in it; the criterion
 //!   bench `fix/engine_step` times them).
 //!
+//! - `new_send_response/client_counting_sink` and `..._batch256`: `counting_sink` with the
+//!   producer a client of `oms::ipc` (in this process, attached through a listener): each New
+//!   written into the client's shared-memory ring by `Client::on_data` and copied out of it by
+//!   the engine (eight atomic loads, the fields checked, the stamp clamped), 1 or 256 per turn;
+//!   beside `counting_sink` and `counting_sink_batch256`, the same through an in-process ring.
+//!   Counted inside the measured loop only (`--toggle-collect`): attaching starts a quanta
+//!   clock, whose calibration runs for a time, not a number of instructions.
+//!
 //! Results: a table on stdout and `target/instructions/summary.json`. Each workload has a
 //! budget ([`WORKLOADS`]); a count above it exits 1. Without valgrind on the machine the bench says so and exits 0.
 #![allow(missing_docs)] // a bench binary
@@ -99,7 +107,12 @@ const STEP_NS: u64 = 1_000;
 /// 807.5 and `counting_sink` from 769.5 to 767.5 (2026-12-08): the limits' cost per New, 68 →
 /// 40, is checked on its own ([`RISK_COST_BUDGET`]); `risk_counting_sink`'s budget lowered
 /// 860 → 830 (~3 % above).
-const WORKLOADS: [(&str, f64); 13] = [
+///
+/// The client rings' workloads (2026-12-08) are measured beside the in-process ring's: 522.5
+/// in-process and 574.4 through a client's ring at 256 per turn, 799.5 through a client's ring
+/// one per turn (after the slot's one bounds check instead of eight: 615.4 and 842.5 before);
+/// budgets ~5 % above.
+const WORKLOADS: [(&str, f64); 16] = [
     ("new_send_response/journal", 975.0),
     ("new_send_response/journal_batch256", 705.0),
     ("new_send_response/counting_sink", 790.0),
@@ -113,6 +126,9 @@ const WORKLOADS: [(&str, f64); 13] = [
     ("new_fill/journal", 2000.0),
     ("cancel_working/journal", 3000.0),
     ("replace_working/journal", 4000.0),
+    ("new_send_response/counting_sink_batch256", 550.0),
+    ("new_send_response/client_counting_sink", 840.0),
+    ("new_send_response/client_counting_sink_batch256", 605.0),
 ];
 
 /// What the risk limits may add to a New, in instructions: `risk_counting_sink` less
@@ -121,6 +137,11 @@ const WORKLOADS: [(&str, f64); 13] = [
 /// each. Measured 40.0 (2026-12-08): no slack; a change that adds to the limits' path, or
 /// takes from the path without limits only, must make room.
 const RISK_COST_BUDGET: f64 = 40.0;
+
+/// Workloads counted inside their measured loop only (`Rig::measured_loop`).
+fn loop_only(workload: &str) -> bool {
+    workload.contains("counting_sink_batch256") || workload.contains("client_")
+}
 
 /// Workloads whose other threads (a counterparty) are not the engine's work.
 fn engine_thread_only(workload: &str) -> bool {
@@ -211,6 +232,7 @@ fn count(me: &Path, out: &Path, workload: &str, n: u64) -> u64 {
     let status = Command::new("valgrind")
         .args(["--tool=callgrind", "--quiet"])
         .args(separate.then_some("--separate-threads=yes"))
+        .args(loop_only(workload).then_some("--toggle-collect=*measured_loop*"))
         .arg(format!("--callgrind-out-file={}", file.display()))
         .arg(me)
         .env("OMS_INSTR_WORKLOAD", workload)
@@ -249,6 +271,15 @@ fn child(workload: &str, n: u64) {
         "new_send_response/counting_sink_64rings" | "new_send_response/counting_sink_64rings_polled" => {
             let rig = Rig::new(2_000_000_000, dir.path()).idle_rings(63, workload.ends_with("_polled"));
             rig.new_send_response::<1, _>(CountingSink::default(), n);
+        }
+        "new_send_response/counting_sink_batch256" => {
+            Rig::new(2_000_000_000, dir.path()).client_or_not::<256>(false, n, dir.path());
+        }
+        "new_send_response/client_counting_sink" => {
+            Rig::new(2_000_000_000, dir.path()).client_or_not::<1>(true, n, dir.path());
+        }
+        "new_send_response/client_counting_sink_batch256" => {
+            Rig::new(2_000_000_000, dir.path()).client_or_not::<256>(true, n, dir.path());
         }
         "new_send_response/risk_counting_sink" => {
             let rig = Rig::with_risk(2_000_000_000, dir.path(), Some(every_limit()));
@@ -365,6 +396,40 @@ impl Rig {
         std::mem::forget(e);
     }
 
+    /// [`Rig::new_send_response`] on the counting sink, the producer an in-process one or
+    /// (`client`) a client of `oms::ipc` in this process, attached through a listener in `dir`;
+    /// only [`measured_loop`] is counted.
+    fn client_or_not<const BATCH: u64>(mut self, client: bool, n: u64, dir: &Path) {
+        let (mut push, _listener): (Box<dyn FnMut(u64)>, _) = if client {
+            let settings =
+                oms::ipc::IpcSettings { max_clients: 1, ring_capacity: 1 << 16, ..Default::default() };
+            let port = self.builder.clients(&settings).expect("clients");
+            let listener = oms::ipc::Listener::start(&dir.join("ipc"), port, None).expect("listen");
+            let mut c = oms::ipc::connect(dir.join("ipc")).expect("attach");
+            (
+                Box::new(move |id| c.on_data(common::order(id), RequestType::New).expect("room")),
+                Some(listener),
+            )
+        } else {
+            let mut p = self.builder.producer().expect("a producer handle");
+            (Box::new(move |id| p.on_data(common::order(id), RequestType::New).expect("room")), None)
+        };
+        let mut e = self.builder.build(Rig::answering(self.responder), CountingSink::default());
+        e.poll(); // logon
+        assert!(e.logged_on(), "bench window is open");
+        // Order 0 (id n + 1) until the engine has taken it: a client's ring is taken between
+        // turns once the listener has told the engine.
+        push(n + 1);
+        while e.stats().sent == 0 {
+            e.poll();
+            std::thread::yield_now();
+        }
+        e.poll();
+        measured_loop::<BATCH, _>(&mut e, &mut push, &self.mock, n);
+        assert_eq!(e.stats().matched, n + 1);
+        std::mem::forget(e);
+    }
+
     /// An order's life at the exchange, per order: `new_fill` a New accepted and filled;
     /// `cancel_working` a New accepted, then a Cancel of it carried out; `replace_working` a New
     /// accepted, a Modify of it replaced at the exchange, then filled on its new terms.
@@ -449,6 +514,28 @@ fn every_limit() -> oms::config::RiskConfig {
         max_daily_notional: Some(1e15),
         ..oms::config::RiskConfig::default()
     }
+}
+
+/// `n` New orders pushed by `push`, `BATCH` per turn of `e`, each answered (the one loop that
+/// `loop_only` workloads count).
+#[inline(never)]
+fn measured_loop<const BATCH: u64, E: Exchange>(
+    e: &mut Engine<E, CountingSink>,
+    push: &mut dyn FnMut(u64),
+    mock: &Mock,
+    n: u64,
+) {
+    let mut id = 0;
+    while id < n {
+        let k = BATCH.min(n - id);
+        for _ in 0..k {
+            id += 1;
+            push(id);
+        }
+        e.poll();
+        mock.increment(STEP_NS * k);
+    }
+    e.poll(); // the last batch's responses
 }
 
 fn finish<E: Exchange, S: EventSink>(e: Engine<E, S>) {

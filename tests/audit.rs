@@ -151,8 +151,8 @@ fn a_replayed_journal_passes_live_and_virtual() {
     for extra in [&[][..], &["--virtual-time"]] {
         let (code, out, broken) = audit(&good, extra);
         assert_eq!((code, broken.len()), (0, 0), "{out}");
-        assert_eq!(out.lines().filter(|l| l.starts_with("ok ")).count(), 12, "one line per rule: {out}");
-        assert!(out.contains("all 12 rules hold"), "{out}");
+        assert_eq!(out.lines().filter(|l| l.starts_with("ok ")).count(), 13, "one line per rule: {out}");
+        assert!(out.contains("all 13 rules hold"), "{out}");
     }
 }
 
@@ -302,7 +302,7 @@ fn each_tampered_journal_passes_verify_and_breaks_its_rule() {
             assert_eq!(broken, t.rules, "{} {extra:?}: exactly its rules break: {out}", t.name);
             let named = format!("first violation: seq {}, order {id}:", at + 1);
             assert!(out.contains(&named), "{}: expected `{named}` in\n{out}", t.name);
-            let summary = format!("{} of 12 rules broken: {}", t.rules.len(), t.rules.join(", "));
+            let summary = format!("{} of 13 rules broken: {}", t.rules.len(), t.rules.join(", "));
             assert!(out.contains(&summary), "{out}");
         }
     }

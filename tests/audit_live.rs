@@ -138,7 +138,7 @@ fn a_manual_clock_engine_with_a_journal_passes() {
     // On virtual time the latency would equal the gap; here it is 30 ms shorter.
     let (code, out) = audit_cli(&path, &["--virtual-time"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("FAIL  responses") && out.contains("1 of 12 rules broken: responses"), "{out}");
+    assert!(out.contains("FAIL  responses") && out.contains("1 of 13 rules broken: responses"), "{out}");
 }
 
 #[test]
@@ -274,5 +274,5 @@ fn a_journal_not_closed_is_judged_so_far_and_says_so_first() {
         assert!(out.contains(needle), "{needle:?} not in:\n{out}");
     }
     assert!(!out.contains("FAIL"), "{out}");
-    assert!(out.contains("all 12 rules hold over 4 records so far"), "{out}");
+    assert!(out.contains("all 13 rules hold over 4 records so far"), "{out}");
 }

@@ -174,8 +174,8 @@ fn the_directory_is_private_and_another_user_cannot_attach() {
     // SAFETY: a plain system call.
     if unsafe { libc::geteuid() } == 0 {
         // As another user (nobody), with a copy of the binary it can run: refused by the
-        // directory's mode, then, with the directory and socket opened up by hand, by the
-        // listener's check of the peer's user.
+        // directory's mode, then, with the directory, socket and journal opened up by hand, by
+        // the listener's check of the peer's user.
         let oms = tmp.path().join("oms");
         std::fs::copy(OMS, &oms).expect("copy oms");
         std::fs::set_permissions(&oms, std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -192,12 +192,95 @@ fn the_directory_is_private_and_another_user_cannot_attach() {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).expect("chmod");
         std::fs::set_permissions(dir.join("oms.sock"), std::fs::Permissions::from_mode(0o666))
             .expect("chmod");
+        open_journal(tmp.path());
         let out = as_nobody();
         assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stderr).contains("cannot attach"));
     }
     let records = stop_run_records(run, &journal);
     assert!(records.iter().all(|r| r.kind != K::ClientAttached), "nobody attached");
+}
+
+/// Makes the journal's files (the run user's own, 0600) readable by anyone: another user's
+/// `oms submit` follows its outcomes there.
+fn open_journal(tmp: &std::path::Path) {
+    for e in std::fs::read_dir(tmp).expect("read_dir").flatten() {
+        if e.file_name().to_string_lossy().starts_with("oms.journal") && e.path().is_file() {
+            std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+    }
+}
+
+/// The run's own primary group's name (`id -gn`).
+fn primary_group() -> String {
+    let out = Command::new("id").arg("-gn").output().expect("id -gn");
+    String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
+}
+
+#[test]
+fn a_configured_group_opens_the_directory_to_its_members_and_only_to_them() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // SAFETY: a plain system call.
+    let gid = unsafe { libc::getegid() };
+    let config = write_config(tmp.path(), 10_000, 0.0, &format!("group = {:?}", primary_group()));
+    let (journal, dir) = (tmp.path().join("oms.journal"), tmp.path().join("ipc"));
+    let run = start_run(&config, &journal, &dir);
+    let meta = |p: &std::path::Path| std::fs::metadata(p).expect("stat");
+    let sock = dir.join("oms.sock");
+    assert_eq!((meta(&dir).mode() & 0o777, meta(&dir).gid()), (0o750, gid));
+    assert_eq!((meta(&sock).mode() & 0o777, meta(&sock).gid()), (0o660, gid));
+    drop(oms::ipc::connect(&dir).expect("the run's own user attaches"));
+    let attached =
+        |n: usize| move |r: &[EventRecord]| r.iter().filter(|x| x.kind == K::ClientAttached).count() == n;
+    wait_records(&journal, "the run's user attached", attached(1));
+    // SAFETY: a plain system call.
+    if unsafe { libc::geteuid() } == 0 {
+        let oms = tmp.path().join("oms");
+        std::fs::copy(OMS, &oms).expect("copy oms");
+        std::fs::set_permissions(&oms, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let as_nobody = |group: u32| {
+            let mut c = Command::new(&oms);
+            c.arg("submit").arg("--connect").arg(&dir).arg("--orders").arg("/dev/null");
+            std::os::unix::process::CommandExt::uid(&mut c, 65534);
+            std::os::unix::process::CommandExt::gid(&mut c, group);
+            c.output().expect("run as nobody")
+        };
+        // Another user in the group attaches (and, its input empty, goes at once).
+        open_journal(tmp.path());
+        let out = as_nobody(gid);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        wait_records(&journal, "the group's member attached", attached(2));
+        // Another user not in it: refused by the directory's mode, then, with the directory
+        // and socket opened up by hand, by the listener's check of the peer.
+        let out = as_nobody(65534);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let out = as_nobody(65534);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("cannot attach") && !err.contains("Permission denied"), "{err}");
+    }
+    let records = stop_run_records(run, &journal);
+    // SAFETY: a plain system call.
+    let n = if unsafe { libc::geteuid() } == 0 { 2 } else { 1 };
+    assert!(attached(n)(&records), "only the run's user and the group's member attached");
+}
+
+#[test]
+fn a_group_that_does_not_exist_is_named() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = write_config(tmp.path(), 10_000, 0.0, "");
+    let (journal, dir) = (tmp.path().join("oms.journal"), tmp.path().join("ipc"));
+    let mut c = Command::new(OMS);
+    c.arg("run").arg("--config").arg(&config).arg("--journal").arg(&journal).arg("--listen").arg(&dir);
+    c.arg("--listen-group").arg("no-such-group-for-oms");
+    let (status, _, err) = Proc::spawn(c).wait("oms run");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("group \"no-such-group-for-oms\": no such group"), "{err}");
 }
 
 fn stop_run_records(run: Proc, journal: &std::path::Path) -> Vec<EventRecord> {

@@ -46,6 +46,17 @@ pub struct Schedule {
     lead_ticks: u64,
     /// `CLOCK_MONOTONIC` (ns) of `start_raw`, to place a sample on a `perf record -k mono` trace.
     pub start_mono_ns: u64,
+    /// The measuring process's calibration: ns in 2⁴⁰ raw ticks (its `clock.delta_as_nanos`).
+    /// The producer paces on raw ticks computed with it ([`Schedule::due_raw`]), so a producer
+    /// in another process, whose own clock calibrates the TSC differently (by up to 10⁻⁴ in a
+    /// quick calibration: 0.6 ms over a 6 s run), sends each order at the instant the measuring
+    /// side counts from.
+    pub ns_per_2_40_ticks: u64,
+}
+
+/// ns in 2⁴⁰ raw ticks of `clock` (its calibration, as one number another process can use).
+pub fn calibration(clock: &Clock) -> u64 {
+    clock.delta_as_nanos(0, 1 << 40).max(1)
 }
 
 impl Schedule {
@@ -60,13 +71,50 @@ impl Schedule {
         let ticks_per_100us = clock.raw().saturating_sub(now).max(1);
         let lead_ticks = (lead.as_nanos() as u64 / 100_000).saturating_mul(ticks_per_100us);
         let start_mono_ns = mono_ns() + lead.as_nanos() as u64;
-        Schedule { clock, start_raw: now + lead_ticks, rate, orders, warmup, lead_ticks, start_mono_ns }
+        let ns_per_2_40_ticks = calibration(&clock);
+        Schedule {
+            clock,
+            start_raw: now + lead_ticks,
+            rate,
+            orders,
+            warmup,
+            lead_ticks,
+            start_mono_ns,
+            ns_per_2_40_ticks,
+        }
     }
 
-    /// A schedule whose order 0 is due at raw reading `start_raw` of `clock` (a producer in
-    /// another process: the TSC is the machine's, and each process calibrates its own clock).
-    pub fn at(clock: Clock, start_raw: u64, rate: Option<u64>, orders: u64, warmup: u64) -> Self {
-        Schedule { clock, start_raw, rate, orders, warmup, lead_ticks: 0, start_mono_ns: 0 }
+    /// A schedule whose order 0 is due at raw reading `start_raw`, paced with the measuring
+    /// process's calibration `ns_per_2_40_ticks` (a producer in another process: the TSC is
+    /// the machine's, the calibration the parent's, so both sides share one time base; `clock`
+    /// only reads the TSC).
+    pub fn at(
+        clock: Clock,
+        start_raw: u64,
+        ns_per_2_40_ticks: u64,
+        rate: Option<u64>,
+        orders: u64,
+        warmup: u64,
+    ) -> Self {
+        Schedule {
+            clock,
+            start_raw,
+            rate,
+            orders,
+            warmup,
+            lead_ticks: 0,
+            start_mono_ns: 0,
+            ns_per_2_40_ticks,
+        }
+    }
+
+    /// Raw reading at which order `i` is due: `start_raw` plus its intended ns in ticks of
+    /// the measuring side's calibration, rounded up (never before the measuring side's instant).
+    #[inline(always)]
+    pub fn due_raw(&self, i: u64) -> u64 {
+        let ns = u128::from(self.intended_ns(i));
+        let per = u128::from(self.ns_per_2_40_ticks);
+        self.start_raw + ((ns << 40).div_ceil(per)) as u64
     }
 
     /// The same schedule, starting its lead from now. A design calls it once its set-up (the
@@ -189,12 +237,12 @@ fn pace(s: &Schedule, mut one: impl FnMut(u64) -> u64) -> u64 {
         std::hint::spin_loop();
     }
     for i in 0..s.orders {
-        let due = s.intended_ns(i);
         if s.rate.is_some() {
+            let due = s.due_raw(i);
             loop {
                 let raw = s.clock.raw();
                 stalls.see(raw, i);
-                if s.since_start_ns(raw) >= due {
+                if raw >= due {
                     break;
                 }
                 std::hint::spin_loop();
@@ -384,6 +432,9 @@ pub struct Probe {
     pub round_trip: Histogram<u64>,
     /// Orders seen at `send`.
     pub sent: u64,
+    /// Recorded orders whose `send` came before their intended instant: a clock that is not the
+    /// producer's (a negative latency, recorded as 1 ns). A run with any is not a measurement.
+    pub early: u64,
     /// Responses recorded.
     pub answered: u64,
     /// Orders the design rejected (oms: e.g. `journal_full`); they never get a response.
@@ -404,6 +455,7 @@ impl Probe {
             send: histogram(),
             round_trip: histogram(),
             sent: 0,
+            early: 0,
             answered: 0,
             rejected: 0,
             last_ns: 0,
@@ -422,7 +474,9 @@ impl Probe {
             self.first_ns = Some(now);
         }
         if i >= self.schedule.warmup {
-            self.send.saturating_record(now.saturating_sub(self.schedule.intended_ns(i)).max(1));
+            let intended = self.schedule.intended_ns(i);
+            self.early += u64::from(now < intended);
+            self.send.saturating_record(now.saturating_sub(intended).max(1));
         }
     }
 

@@ -6,9 +6,15 @@
 //! once taking clients, with a [`oms::ipc::Listener`] in this process and the producer in a
 //! child process: this bench's own binary run again with [`CHILD_ENV`] set, which attaches
 //! (`oms::ipc::connect`), pins itself to the producer core and runs the same open-loop
-//! schedule (order 0's instant is a raw TSC reading, the machine's, handed over in the
-//! environment; each process calibrates its own clock). Latency is from each order's intended
-//! instant to the exchange's `send` on the engine thread, as everywhere in this harness.
+//! schedule. **One time base:** order 0's instant is a raw TSC reading (the machine's) and the
+//! schedule is paced in raw ticks converted with the parent's calibration, both handed over in
+//! the environment; the child's own quanta calibration (a quick one, different in each process
+//! by up to 10⁻⁴: 0.6 ms over a run) is never used. Latency is from each order's intended
+//! instant to the exchange's `send` on the engine thread, as everywhere in this harness. A
+//! `send` before its intended instant (a negative latency: the two sides' clocks disagree) is
+//! counted, and a run with any prints no percentiles, only the count.
+//!
+//! The pairs run interleaved, in-process then child, then child then in-process, twice.
 //!
 //! Measured: at 100k orders/s, the `send` percentiles of both; unpaced, the saturation
 //! throughput of both; and, when `strace` is installed, in a second pair of paced runs, the
@@ -30,7 +36,7 @@ use crate::driver::{self, Probe, Schedule};
 use crate::oms_design::{self, ProbeExchange, ProbeSink};
 use crate::report;
 
-/// Set in the child: `DIR START_RAW RATE ORDERS WARMUP` (RATE 0: unpaced).
+/// Set in the child: `DIR START_RAW NS_PER_2_40_TICKS RATE ORDERS WARMUP` (RATE 0: unpaced).
 pub const CHILD_ENV: &str = "OMS_BENCH_IPC_CHILD";
 
 /// In the child process (the environment says so): attaches, produces its schedule, exits.
@@ -39,8 +45,8 @@ pub fn child_main() -> bool {
     let Ok(spec) = std::env::var(CHILD_ENV) else { return false };
     let f: Vec<&str> = spec.split(' ').collect();
     let num = |i: usize| f[i].parse::<u64>().expect("a number in the child's spec");
-    let rate = Some(num(2)).filter(|r| *r > 0);
-    let schedule = Schedule::at(quanta::Clock::new(), num(1), rate, num(3), num(4));
+    let rate = Some(num(3)).filter(|r| *r > 0);
+    let schedule = Schedule::at(quanta::Clock::new(), num(1), num(2), rate, num(4), num(5));
     let mut client = oms::ipc::connect(f[0]).expect("the child attaches");
     driver::pin(driver::core_split().map(|c| c.0));
     driver::produce_here(&schedule, |o| {
@@ -57,6 +63,8 @@ pub fn child_main() -> bool {
 /// One measured run.
 struct Measured {
     send: [u64; 6],
+    /// Orders sent before their intended instant (should be 0: one time base).
+    early: u64,
     achieved: f64,
     complete: bool,
     engine_syscalls: Option<u64>,
@@ -115,9 +123,10 @@ fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path, child: bool,
     }
     if child {
         let spec = format!(
-            "{} {} {} {} {}",
+            "{} {} {} {} {} {}",
             dir.join("ipc").display(),
             schedule.start_raw,
+            schedule.ns_per_2_40_ticks,
             schedule.rate.unwrap_or(0),
             schedule.orders,
             schedule.warmup
@@ -150,6 +159,7 @@ fn run(schedule: &Schedule, engine_core: Option<usize>, dir: &Path, child: bool,
     let probe = report.exchange.probe();
     Measured {
         send: report::pcts(&probe.send),
+        early: probe.early,
         achieved: report.sink.probe().achieved(),
         complete,
         engine_syscalls,
@@ -177,39 +187,56 @@ pub fn section(quick: bool, engine_core: Option<usize>) -> serde_json::Value {
         ("100k/s strace", Some(rate), paced, strace),
         ("saturation", None, probe, false),
     ];
-    for (label, rate, orders, traced) in plan {
-        if label.ends_with("strace") && !traced {
-            continue;
-        }
-        for child in [false, true] {
-            let warmup = rate.map_or(0, |r| r / 4);
-            // Order 0 is due late enough for the child to start, calibrate its clock and attach.
-            let schedule =
-                Schedule::new(clock.clone(), rate, orders + warmup, warmup, Duration::from_millis(800));
-            let dir = tempfile::tempdir().expect("temp dir for the journal");
-            let m = run(&schedule, engine_core, dir.path(), child, traced);
-            let per =
-                |n: Option<u64>| n.map_or("-".to_string(), |n| format!("{:.4}", n as f64 / orders as f64));
-            let name = format!("{label} {}", if child { "child process" } else { "in-process" });
-            let p = m.send;
-            println!(
-                "{name:<26} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12.0} {:>14} {:>14}{}",
-                report::ns(p[0]),
-                report::ns(p[1]),
-                report::ns(p[2]),
-                report::ns(p[3]),
-                report::ns(p[4]),
-                report::ns(p[5]),
-                m.achieved,
-                per(m.engine_syscalls),
-                per(m.child_syscalls),
-                if m.complete { "" } else { "  (incomplete)" }
-            );
-            rows.push(serde_json::json!({
-                "run": name, "send_ns": p, "achieved_per_s": m.achieved, "complete": m.complete,
-                "engine_syscalls": m.engine_syscalls, "child_syscalls": m.child_syscalls, "orders": orders,
-            }));
+    for round in 0..2 {
+        for (label, rate, orders, traced) in plan {
+            if label.ends_with("strace") && !traced {
+                continue;
+            }
+            let order = if round == 0 { [false, true] } else { [true, false] };
+            for child in order {
+                let warmup = rate.map_or(0, |r| r / 4);
+                // Order 0 is due late enough for the child to start, calibrate its clock and attach.
+                let schedule =
+                    Schedule::new(clock.clone(), rate, orders + warmup, warmup, Duration::from_millis(800));
+                let dir = tempfile::tempdir().expect("temp dir for the journal");
+                let m = run(&schedule, engine_core, dir.path(), child, traced);
+                let name = format!("{label} {}", if child { "child process" } else { "in-process" });
+                print_row(&name, &m, orders);
+                rows.push(serde_json::json!({
+                    "run": name, "round": round + 1, "send_ns": m.send, "early": m.early,
+                    "achieved_per_s": m.achieved, "complete": m.complete,
+                    "engine_syscalls": m.engine_syscalls, "child_syscalls": m.child_syscalls, "orders": orders,
+                }));
+            }
         }
     }
     serde_json::Value::Array(rows)
+}
+
+/// One row of the table; a run with orders sent before their intended instant prints no
+/// percentiles (they would be wrong), only how many.
+fn print_row(name: &str, m: &Measured, orders: u64) {
+    let per = |n: Option<u64>| n.map_or("-".to_string(), |n| format!("{:.4}", n as f64 / orders as f64));
+    let tail = if m.complete { "" } else { "  (incomplete)" };
+    if m.early > 0 {
+        println!(
+            "{name:<26} REFUSED: {} of {orders} orders sent before their intended instant \
+             (negative latencies: the producer's clock is not the engine's){tail}",
+            m.early
+        );
+        return;
+    }
+    let p = m.send;
+    println!(
+        "{name:<26} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12.0} {:>14} {:>14}{tail}",
+        report::ns(p[0]),
+        report::ns(p[1]),
+        report::ns(p[2]),
+        report::ns(p[3]),
+        report::ns(p[4]),
+        report::ns(p[5]),
+        m.achieved,
+        per(m.engine_syscalls),
+        per(m.child_syscalls),
+    );
 }

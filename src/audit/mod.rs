@@ -65,6 +65,7 @@
 pub(crate) mod bounds;
 mod checker;
 mod orders;
+mod owners;
 mod report;
 mod risk;
 mod rules;

@@ -32,11 +32,13 @@ pub enum Rule {
     /// No order taken or modified beyond a configured risk limit; each refusal for a limit
     /// is the one the limits give.
     Risk,
+    /// A client's Modify or Cancel is applied only to an order it owns.
+    Ownership,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 13] = [
         Rule::Records,
         Rule::Window,
         Rule::Sessions,
@@ -49,6 +51,7 @@ impl Rule {
         Rule::Responses,
         Rule::Lifecycle,
         Rule::Risk,
+        Rule::Ownership,
     ];
 
     /// The rule's short name (snake_case), as `oms audit` prints it.
@@ -66,6 +69,7 @@ impl Rule {
             Rule::Responses => "responses",
             Rule::Lifecycle => "lifecycle",
             Rule::Risk => "risk",
+            Rule::Ownership => "ownership",
         }
     }
 
@@ -83,6 +87,7 @@ impl Rule {
             Rule::Responses => "responses",
             Rule::Lifecycle => "cancels, replaces and answers at the exchange",
             Rule::Risk => "orders taken, modifies and refusals for a limit",
+            Rule::Ownership => "modifies and cancels of clients",
         }
     }
 
@@ -147,6 +152,13 @@ impl Rule {
                            orders of its side, the day's notional, the number of symbols), and each \
                            refusal for a limit names the first limit the request breaks; without \
                            limits, nothing is refused for one"
+                .into(),
+            Rule::Ownership => "a client's modify or cancel is applied only to an order whose New was its \
+                                own: never to another producer's order, nor to the orders of an earlier \
+                                client of its producer number (unless that one detached under \
+                                on_client_exit = \"keep\", which hands its orders to the next client of \
+                                the number, or the engine restarted); the cancel policy's own cancels of \
+                                a detached client's orders are that client's"
                 .into(),
         }
     }

@@ -83,6 +83,10 @@ pub struct RunArgs {
     /// `[ipc] dir`. Clients are numbered after the --orders producers.
     #[arg(long, value_name = "DIR")]
     pub listen: Option<PathBuf>,
+    /// Let the members of GROUP attach too: DIR mode 0750 and the socket 0660, both given to
+    /// GROUP (this user must be in it). Overrides `[ipc] group`.
+    #[arg(long, value_name = "GROUP")]
+    pub listen_group: Option<String>,
 }
 
 /// How a run ends.
@@ -150,6 +154,9 @@ fn run_checked(a: &RunArgs) -> Result<ExitCode, CliError> {
     let mut valid = valid;
     if let Some(dir) = &a.listen {
         valid.ipc.dir = Some(dir.clone());
+    }
+    if let Some(group) = &a.listen_group {
+        valid.ipc.group = Some(group.clone());
     }
     let clients = if valid.ipc.dir.is_some() { usize::from(valid.ipc.max_clients) } else { 0 };
     let mut input = match Input::open(a.orders.as_deref(), a.producers) {

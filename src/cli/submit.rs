@@ -8,7 +8,13 @@
 //! `--orders` (the scenario format's `new`, `modify`, `cancel` and `advance` lines, each at its
 //! `@<ms>` after the start; standard input by default, a line at a time as it comes) through its
 //! ring, and prints its own outcomes as they are journaled (the records of its producer after
-//! its `client_attached`, as `oms tail --producer` prints them). It exits once the input has
+//! its `client_attached`, as `oms tail --producer` prints them). A producer number another
+//! client held before is this client's only from its own attach on: its attach is the first
+//! `client_attached` of its number and process id journaled after it started to attach (the
+//! journal is read to its end first, so an earlier holder with the same process id is not
+//! taken for it), and of the records after it, those about an order show only if this client
+//! sent a request for that order (a previous holder's orders, cancelled or kept when it went,
+//! are answered under the same number later). It exits once the input has
 //! ended and every request it sent has been answered: a New by its first answer from the
 //! exchange or its reject (`--until-final`: by its final state, filled, cancelled, expired,
 //! rejected or unanswered), a Modify or Cancel by the record that took or refused it.
@@ -17,7 +23,7 @@
 //! that, the requests still unanswered listed; 2 bad usage (the orders input, a line naming
 //! another producer, `halt` / `resume`, which a client cannot ask for); 130 SIGINT / SIGTERM.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -168,24 +174,42 @@ pub fn run(a: &SubmitArgs) -> Result<ExitCode, CliError> {
     if let Err(e) = signal::install() {
         return failed(format!("cannot install the SIGINT / SIGTERM handler: {e}"));
     }
-    let mut client = match crate::ipc::connect_as(&a.connect, a.producer) {
-        Ok(c) => c,
-        Err(e) => return failed(format!("cannot attach to {}: {e}", a.connect.display())),
-    };
-    let Some(journal) = client.journal().map(PathBuf::from) else {
-        return failed(format!("{}: no link to the journal there", a.connect.display()));
+    let journal = match std::fs::read_link(a.connect.join(crate::ipc::JOURNAL_LINK)) {
+        Ok(j) => j,
+        Err(e) => {
+            return failed(format!(
+                "cannot attach to {}: no link to the journal there ({e})",
+                a.connect.display()
+            ));
+        }
     };
     let mut follower = match Follower::open(&journal) {
         Ok(f) => f,
         Err(e) => return failed(e),
     };
+    let mut f = super::commands::formatter(a.format, &journal, follower.timezone());
+    // The journal so far, before attaching: nothing in it is this client's.
+    let mut before = 0;
+    loop {
+        match follower.poll() {
+            Ok(Poll::Record(r)) => {
+                f.see(&r);
+                before = r.seq;
+            }
+            Ok(Poll::Pending | Poll::Closed) => break,
+            Err(e) => return failed(e),
+        }
+    }
+    let mut client = match crate::ipc::connect_as(&a.connect, a.producer) {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot attach to {}: {e}", a.connect.display())),
+    };
     let producer = client.producer();
     eprintln!("oms submit: attached as producer {producer}; journal {}", journal.display());
-    let mut f = super::commands::formatter(a.format, &journal, follower.timezone());
     let mut out = Out::new();
     f.header(out.buf());
-    let me = std::process::id();
-    let (mut ours, mut owed, mut sent) = (false, HashMap::<u64, Owed>::new(), 0u64);
+    let mut mine = Mine::new(producer, std::process::id(), before);
+    let (mut owed, mut sent) = (HashMap::<u64, Owed>::new(), 0u64);
     let mut input_done = stdin.is_none();
     let start = Instant::now();
     loop {
@@ -214,6 +238,7 @@ pub fn run(a: &SubmitArgs) -> Result<ExitCode, CliError> {
         while let Some(l) = pending.front().filter(|l| l.at_ns <= elapsed) {
             match client.on_data(l.order, l.request) {
                 Ok(()) => {
+                    mine.sent(l.order.order_id);
                     let o = owed.entry(l.order.order_id).or_default();
                     if l.request == RequestType::New {
                         o.new = true;
@@ -236,13 +261,7 @@ pub fn run(a: &SubmitArgs) -> Result<ExitCode, CliError> {
                         continue;
                     }
                     progressed = true;
-                    if let Event::ClientAttached { pid } = r.event() {
-                        // Our own attach: what comes after is ours (the number may have been
-                        // another client's before).
-                        ours = pid == me;
-                        continue;
-                    }
-                    if ours {
+                    if mine.shows(&r) {
                         f.line(out.buf(), &r);
                         answered(&r, &mut owed, a.until_final);
                     }
@@ -271,6 +290,45 @@ pub fn run(a: &SubmitArgs) -> Result<ExitCode, CliError> {
             None => Duration::from_millis(2),
         };
         std::thread::sleep(wait.clamp(Duration::from_micros(100), Duration::from_millis(2)));
+    }
+}
+
+/// Which records of the journal are this client's: its producer's, after its own attach,
+/// about orders it sent a request for (or about no order: its detach).
+#[derive(Debug)]
+struct Mine {
+    producer: u16,
+    pid: u32,
+    /// The last record journaled before this client started to attach.
+    before: u64,
+    /// This client's attach has been seen, and no later attach of its number.
+    attached: bool,
+    /// Order ids this client sent a request for.
+    ids: HashSet<u64>,
+}
+
+impl Mine {
+    fn new(producer: u16, pid: u32, before: u64) -> Mine {
+        Mine { producer, pid, before, attached: false, ids: HashSet::new() }
+    }
+
+    /// This client sent a request for order `id`.
+    fn sent(&mut self, id: u64) {
+        self.ids.insert(id);
+    }
+
+    /// Whether record `r` is this client's to show.
+    fn shows(&mut self, r: &EventRecord) -> bool {
+        if r.producer != self.producer {
+            return false;
+        }
+        if let Event::ClientAttached { pid } = r.event() {
+            // This client's own attach, or another client's (an earlier holder of the
+            // number, or a later one once this client was let go).
+            self.attached = r.seq > self.before && pid == self.pid;
+            return false;
+        }
+        self.attached && r.event().order_id().is_none_or(|id| self.ids.contains(&id))
     }
 }
 
@@ -317,5 +375,37 @@ fn answered(r: &EventRecord, owed: &mut HashMap<u64, Owed>, until_final: bool) {
     }
     if !o.new && o.others == 0 {
         owed.remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DetachCause, Side};
+
+    #[test]
+    fn a_reused_number_shows_only_this_clients_records_after_its_own_attach() {
+        let o = |id| OrderRequest::new(id, 1, Side::Buy, 10.0, 1);
+        let rec = |seq: u64, e: Event| EventRecord { seq, ..EventRecord::new(0, e).from_producer(1) };
+        // An earlier client of producer 1 with the same process id (ids are reused): its
+        // attach, order 1 sent, its detach under `keep`; then this client starts to attach
+        // (the journal's end is seq 4), attaches, sends order 2; order 1's late answer comes.
+        let journal = [
+            rec(1, Event::ClientAttached { pid: 77 }),
+            rec(2, Event::Sent { order: o(1), in_oms_ns: 0 }),
+            rec(3, Event::Response { order: o(1), response: ResponseType::Accept, round_trip_ns: 1 }),
+            rec(4, Event::ClientDetached { pid: 77, cause: DetachCause::Closed, cancel: false }),
+            rec(5, Event::ClientAttached { pid: 77 }),
+            rec(6, Event::Sent { order: o(2), in_oms_ns: 0 }),
+            rec(7, Event::Expired { order: o(1) }),
+            rec(8, Event::Response { order: o(2), response: ResponseType::Accept, round_trip_ns: 1 }),
+            rec(9, Event::ClientDetached { pid: 77, cause: DetachCause::Closed, cancel: false }),
+            rec(10, Event::ClientAttached { pid: 78 }),
+            rec(11, Event::Expired { order: o(2) }),
+        ];
+        let mut mine = Mine::new(1, 77, 4);
+        mine.sent(2);
+        let shown: Vec<u64> = journal.iter().filter(|r| mine.shows(r)).map(|r| r.seq).collect();
+        assert_eq!(shown, [6, 8, 9], "order 2's records and this client's detach, nothing of the others");
     }
 }

@@ -6,6 +6,7 @@
 //! max_clients = 8               # 1 to 64 at once; a producer number reserved for each
 //! ring_capacity = 4096          # messages per client ring, a power of two
 //! on_client_exit = "cancel"     # or "keep": what happens to a client's orders when it goes
+//! group = "traders"             # optional: its members may attach too (DIR 0750, socket 0660)
 //! ```
 
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ pub struct IpcConfig {
     pub ring_capacity: u32,
     /// `"cancel"` or `"keep"` ([`ExitPolicy`]).
     pub on_client_exit: String,
+    /// A group whose members may attach too; none: the run's user only.
+    pub group: Option<String>,
 }
 
 impl Default for IpcConfig {
@@ -37,6 +40,7 @@ impl Default for IpcConfig {
             max_clients: u32::from(d.max_clients),
             ring_capacity: d.ring_capacity,
             on_client_exit: d.on_client_exit.name().into(),
+            group: None,
         }
     }
 }
@@ -64,11 +68,15 @@ impl IpcConfig {
         if self.dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
             p.push("ipc.dir", "is empty");
         }
+        if self.group.as_ref().is_some_and(|g| g.is_empty() || g.contains('\0')) {
+            p.push("ipc.group", "is not a group name");
+        }
         Some(IpcSettings {
             dir: self.dir.clone(),
             max_clients: max_clients?,
             ring_capacity: capacity_ok.then_some(self.ring_capacity)?,
             on_client_exit: policy?,
+            group: self.group.clone(),
         })
     }
 }

@@ -56,11 +56,20 @@ pub struct IpcSettings {
     pub ring_capacity: u32,
     /// What happens to a client's orders when it goes.
     pub on_client_exit: ExitPolicy,
+    /// A group whose members may attach too (DIR 0750, the socket 0660, both the group's);
+    /// none: the run's user only.
+    pub group: Option<String>,
 }
 
 impl Default for IpcSettings {
     fn default() -> Self {
-        IpcSettings { dir: None, max_clients: 8, ring_capacity: 4096, on_client_exit: ExitPolicy::Keep }
+        IpcSettings {
+            dir: None,
+            max_clients: 8,
+            ring_capacity: 4096,
+            on_client_exit: ExitPolicy::Keep,
+            group: None,
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
+use super::access::Access;
 use super::inputs::{ClientPort, ToEngine};
 use super::shm::{SharedRing, VERSION};
 use super::wire::{self, ANSWER, ANY, HELLO, Status};
@@ -35,12 +36,13 @@ pub struct Listener {
     socket: PathBuf,
 }
 
-/// Creates `dir` (mode 0700) if needed; refuses one owned by another user, and makes an
-/// existing one 0700.
-fn private_dir(dir: &Path) -> Result<(), IpcError> {
+/// Creates `dir` (mode 0700, or 0750 with a group) if needed; refuses one owned by another
+/// user, and makes an existing one that mode (and the group's).
+fn private_dir(dir: &Path, access: &Access) -> Result<(), IpcError> {
     let io = |source| IpcError::Io { path: dir.to_path_buf(), source };
+    let mode = access.dir_mode();
     if !dir.exists() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io)?;
+        std::fs::DirBuilder::new().recursive(true).mode(mode).create(dir).map_err(io)?;
     }
     let meta = std::fs::metadata(dir).map_err(io)?;
     if !meta.is_dir() {
@@ -49,19 +51,22 @@ fn private_dir(dir: &Path) -> Result<(), IpcError> {
     if meta.uid() != wire::euid() {
         return Err(IpcError::NotOwner { path: dir.to_path_buf(), uid: meta.uid() });
     }
-    if meta.mode() & 0o777 != 0o700 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    access.chown(dir).map_err(io)?;
+    if meta.mode() & 0o777 != mode {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).map_err(io)?;
     }
     Ok(())
 }
 
 impl Listener {
-    /// Listens in `dir` (created mode 0700; the socket `dir/oms.sock`, mode 0600) for clients
-    /// of the engine whose `port` this is, telling them where the journal is (`journal`, a link
-    /// `dir/journal`). A socket left by a run that died is replaced; one a live run listens on
-    /// is an error.
+    /// Listens in `dir` (created mode 0700; the socket `dir/oms.sock`, mode 0600; with the
+    /// port's `group`, 0750 and 0660, given to that group) for clients of the engine whose
+    /// `port` this is, telling them where the journal is (`journal`, a link `dir/journal`). A
+    /// socket left by a run that died is replaced; one a live run listens on is an error; a
+    /// group that does not exist, or that this user is not in, is an error naming it.
     pub fn start(dir: &Path, port: ClientPort, journal: Option<&Path>) -> Result<Listener, IpcError> {
-        private_dir(dir)?;
+        let access = Access::new(port.settings.group.as_deref())?;
+        private_dir(dir, &access)?;
         let socket = dir.join(SOCKET);
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -74,7 +79,9 @@ impl Listener {
             std::fs::remove_file(&socket).map_err(io(&socket))?;
         }
         let listener = UnixListener::bind(&socket).map_err(io(&socket))?;
-        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600)).map_err(io(&socket))?;
+        access.chown(&socket).map_err(io(&socket))?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(access.socket_mode()))
+            .map_err(io(&socket))?;
         listener.set_nonblocking(true).map_err(io(&socket))?;
         let link = dir.join(JOURNAL_LINK);
         let _ = std::fs::remove_file(&link);
@@ -96,7 +103,7 @@ impl Listener {
             bell_fd,
             conns: Vec::new(),
             slots: Vec::new(),
-            euid: wire::euid(),
+            access,
             stop: stop.clone(),
         };
         state.slots =
@@ -169,7 +176,7 @@ struct State {
     bell_fd: OwnedFd,
     conns: Vec<Conn>,
     slots: Vec<SlotState>,
-    euid: u32,
+    access: Access,
     stop: Arc<AtomicBool>,
 }
 
@@ -230,9 +237,10 @@ impl State {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
             };
-            // Another user cannot reach the socket (the directory is 0700); checked anyway.
-            let Ok((uid, pid)) = wire::peer(&stream) else { continue };
-            if uid != self.euid || stream.set_nonblocking(true).is_err() {
+            // Another user (not of the group) cannot reach the socket (the directory is 0700,
+            // or 0750); checked anyway.
+            let Ok((uid, gid, pid)) = wire::peer(&stream) else { continue };
+            if !self.access.admits(&stream, uid, gid) || stream.set_nonblocking(true).is_err() {
                 continue;
             }
             self.conns.push(Conn { stream, state: ConnState::Hello, pid });

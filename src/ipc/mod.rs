@@ -21,7 +21,10 @@
 //! ```
 //!
 //! **Files and users.** DIR is made mode 0700 and the socket 0600, so only the run's user can
-//! connect; the listener checks the peer's user (`SO_PEERCRED`) anyway. The ring is a memfd
+//! connect; the listener checks the peer's user (`SO_PEERCRED`) anyway. With a group
+//! (`[ipc] group`, `oms run --listen-group`), DIR is 0750 and the socket 0660, both given to
+//! that group, and a peer whose group or one of whose supplementary groups is that group is
+//! let in too (`access.rs`). The ring is a memfd
 //! passed over the socket: no ring file lies in DIR for anyone to open. `DIR/journal` links to
 //! the journal, so a client can follow its outcomes.
 //!
@@ -47,6 +50,7 @@
 //! ([`connect_as`]: a restarted strategy takes its number back, and with it, under
 //! `on_client_exit = "keep"`, its orders).
 
+mod access;
 mod client;
 mod inputs;
 mod listener;
@@ -100,6 +104,14 @@ pub enum IpcError {
         path: PathBuf,
         /// Its owner.
         uid: u32,
+    },
+    /// The configured group cannot be used.
+    #[error("group {group:?}: {why}")]
+    Group {
+        /// Its name.
+        group: String,
+        /// Why not (it does not exist, this user is not in it).
+        why: String,
     },
     /// Another run listens on the socket.
     #[error("{}: another oms run is listening there", path.display())]

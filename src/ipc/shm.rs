@@ -196,24 +196,34 @@ impl SharedRing {
         self.word(SLEEPING).store(u64::from(sleeping), Ordering::Relaxed);
     }
 
+    /// The 8 words of the slot of sequence number `seq` (`seq mod capacity`): one bounds check
+    /// for the slot, not one per word (`benches/instructions.rs`, the client workloads).
     #[inline(always)]
-    fn slot(&self, seq: u64) -> usize {
-        HEADER_BYTES + (seq & u64::from(self.capacity - 1)) as usize * SLOT_BYTES
+    fn slot(&self, seq: u64) -> &[AtomicU64; 8] {
+        let at = HEADER_BYTES + (seq & u64::from(self.capacity - 1)) as usize * SLOT_BYTES;
+        // Checked in release builds too: a wrong offset must never reach the pointer.
+        assert!(at + SLOT_BYTES <= self.map.len());
+        // SAFETY: `at + 64` is within the mapping (asserted) and `at` a multiple of 64 from its
+        // page-aligned start, so the pointer is valid and aligned for 8 `AtomicU64`s as long as
+        // `self` (which owns the mapping) lives, and the borrow cannot outlive `self`. Another
+        // process may change the bytes at any moment: each `AtomicU64` is an `UnsafeCell`, and
+        // this module only loads and stores them atomically (see `word`). The file cannot
+        // shrink under the mapping (sealed, `create`).
+        unsafe { &*self.map.as_ptr().add(at).cast::<[AtomicU64; 8]>() }
     }
 
     /// A copy of the message of sequence number `seq` (its slot `seq mod capacity`).
     #[inline(always)]
     pub fn read_slot(&self, seq: u64) -> [u64; 8] {
-        let at = self.slot(seq);
-        std::array::from_fn(|i| self.word(at + 8 * i).load(Ordering::Relaxed))
+        let w = self.slot(seq);
+        std::array::from_fn(|i| w[i].load(Ordering::Relaxed))
     }
 
     /// Writes the message of sequence number `seq` (the client's side).
     #[inline(always)]
     pub fn write_slot(&self, seq: u64, words: &[u64; 8]) {
-        let at = self.slot(seq);
-        for (i, w) in words.iter().enumerate() {
-            self.word(at + 8 * i).store(*w, Ordering::Relaxed);
+        for (slot, w) in self.slot(seq).iter().zip(words) {
+            slot.store(*w, Ordering::Relaxed);
         }
     }
 

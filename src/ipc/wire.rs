@@ -155,9 +155,9 @@ pub fn recv_with_fds(sock: RawFd) -> io::Result<([u8; 16], Vec<OwnedFd>)> {
     Ok((bytes, fds))
 }
 
-/// The user id and process id of the process at the other end of `sock` (`SO_PEERCRED`: as
-/// it was when it connected).
-pub fn peer(sock: &impl AsRawFd) -> io::Result<(u32, u32)> {
+/// The user id, group id and process id of the process at the other end of `sock`
+/// (`SO_PEERCRED`: as it was when it connected).
+pub fn peer(sock: &impl AsRawFd) -> io::Result<(u32, u32, u32)> {
     let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
     let mut len = size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: `cred` and `len` live across the call and `len` is `cred`'s size.
@@ -173,7 +173,7 @@ pub fn peer(sock: &impl AsRawFd) -> io::Result<(u32, u32)> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok((cred.uid, cred.pid as u32))
+    Ok((cred.uid, cred.gid, cred.pid as u32))
 }
 
 /// This process's effective user id.

@@ -8,6 +8,7 @@ use crate::window::{TradingWindow, WindowSpan};
 
 use super::bounds::{Excess, SlidingWindowBound, TokenBucketBound};
 use super::orders::{Live, Orders};
+use super::owners::Owners;
 use super::risk::RiskModel;
 use super::{AuditOptions, AuditReport, Rule, RuleReport, Violation};
 use crate::risk::RiskSettings;
@@ -112,6 +113,8 @@ pub struct Auditor {
     logon_continues: bool,
     /// Trading is halted: a `halted` record without its `resumed`.
     halted: bool,
+    /// The live orders' owners and the producer numbers' holders (the `ownership` rule).
+    owners: Owners,
 }
 
 impl Auditor {
@@ -146,6 +149,7 @@ impl Auditor {
             risk: None,
             logon_continues: false,
             halted: false,
+            owners: Owners::default(),
         }
     }
 
@@ -287,7 +291,10 @@ impl Auditor {
             });
         }
         self.owing = self.owed.take();
+        let live_before = id.is_some_and(|id| self.orders.get(id).is_some());
+        self.check_owner(r, id);
         self.dispatch(r, e);
+        self.follow_owners(r, e, id, live_before);
         self.on_risk(r, &e);
         if let Some((id, request, seq)) = self.owing.take() {
             self.fail(Rule::Fates, r.seq, Some(id), || {
@@ -298,6 +305,49 @@ impl Auditor {
                     r.kind.name()
                 )
             });
+        }
+    }
+
+    /// The `ownership` rule: a Modify or Cancel applied for `r.producer` of an order it owns.
+    fn check_owner(&mut self, r: &EventRecord, id: Option<u64>) {
+        let (Some(id), Some(cancel)) = (id, Owners::applies(r.kind)) else { return };
+        if !self.owners.is_client(r.producer) {
+            return;
+        }
+        self.count(Rule::Ownership);
+        if let Some((owner, earlier)) = self.owners.check(id, r.producer, cancel) {
+            self.fail(Rule::Ownership, r.seq, Some(id), || {
+                let whose = if earlier {
+                    format!(
+                        "an earlier client of producer {owner}, which detached (not under \
+                         on_client_exit = \"keep\") before producer {owner} was attached again"
+                    )
+                } else {
+                    format!("producer {owner}")
+                };
+                format!(
+                    "a {} applied for producer {} of order {id}, which is {whose}'s",
+                    r.kind.name(),
+                    r.producer
+                )
+            });
+        }
+    }
+
+    /// After record `r`: who holds the producer numbers, who owns order `id`.
+    fn follow_owners(&mut self, r: &EventRecord, e: Event, id: Option<u64>, live_before: bool) {
+        match e {
+            Event::ClientAttached { .. } => self.owners.attached(r.producer),
+            Event::ClientDetached { cancel, .. } => self.owners.detached(r.producer, cancel),
+            Event::Recovered { .. } => self.owners.recovered(),
+            _ => {}
+        }
+        let Some(id) = id else { return };
+        let live = self.orders.get(id).is_some();
+        if !live {
+            self.owners.ended(id);
+        } else if !live_before && matches!(r.kind, EventKind::Queued | EventKind::Sent) {
+            self.owners.made_live(id, r.producer);
         }
     }
 
