@@ -60,7 +60,7 @@ pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};
 pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
 #[cfg(feature = "test-hooks")]
 pub use segment::Faults;
-pub use writer::{JournalStats, JournalWatch, JournalWriter, WriterOptions};
+pub use writer::{JournalStats, JournalWatch, JournalWriter, Preparation, WriterOptions};
 
 /// When mapped pages are flushed to disk: `[journal] sync`. A flush writes what was published
 /// (`msync` of the records, the headers of new segments, `fsync` of the directory).
