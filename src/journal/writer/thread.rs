@@ -15,7 +15,8 @@
 //! segments the thread built (a pop from a queue, then bookkeeping), reads how far the thread
 //! has faulted pages in (one load), tells the thread its write position and how far to fault in
 //! (two stores), asks for the next segment when one is needed (a push), and hands a finished
-//! segment to the thread at each roll (a push). No system call, nothing that waits.
+//! segment to the thread at each roll (a push). Nothing that waits, and no system call but the
+//! wake-up of a sleeping thread (below).
 //!
 //! **The thread late or stopped** (a busy machine, or a test holding it): the engine never waits
 //! for it. [`EventSink::takes_requests`](crate::EventSink) turns `false` as before when the
@@ -26,6 +27,11 @@
 //! happen only to a writer whose user ignored `takes_requests` past the reserve. With no build
 //! asked of the thread ([`JournalWriter::prepare`], a writer used without `housekeep`), the
 //! engine thread builds on the spot, as before.
+//!
+//! **Waking.** The thread sleeps ([`POLL`] at most) while it has nothing to do; the writer's
+//! slice wakes it (`unpark`: a `futex` call only if it sleeps) when it asks for a segment, after
+//! a roll, and when the pages faulted in ahead are down to half of [`THREAD_RUNWAY`]: a few
+//! short calls per segment, in idle turns, never on the hot path.
 //!
 //! **Handoff.** Lock-free queues (`crossbeam_queue::ArrayQueue`) and atomics only: `jobs`
 //! (builders of the next segment, one at a time), `built` (the segment, or the error naming the
@@ -70,8 +76,9 @@ pub enum Preparation {
 pub(super) const THREAD_RUNWAY: u64 = 32 * 1024;
 /// Pages faulted in per call by the thread (between two looks at the stop flag).
 const CHUNK_PAGES: u64 = 64;
-/// How long the thread sleeps when it has nothing to do.
-const POLL: Duration = Duration::from_millis(1);
+/// How long the thread sleeps when it has nothing to do (the writer wakes it sooner when it
+/// asks for a segment, retires one, or the pages faulted in ahead run down to half the runway).
+const POLL: Duration = Duration::from_millis(50);
 
 /// What the writer and its preparation thread share.
 #[derive(Debug)]
@@ -119,6 +126,8 @@ pub(super) struct PrepThread {
     handle: Option<JoinHandle<()>>,
     /// A build was asked of the thread and its result not taken yet.
     in_flight: bool,
+    /// A segment was retired since the thread was last woken.
+    retired: bool,
     /// Segments not yet handed to the thread (its `known` queue was full).
     known_backlog: VecDeque<Segment>,
 }
@@ -137,7 +146,22 @@ impl PrepThread {
         let handle = std::thread::Builder::new()
             .name("oms-journal-prep".into())
             .spawn(move || Worker { sh, inject, segs, faulted, refresh: None }.run())?;
-        Ok(PrepThread { shared, handle: Some(handle), in_flight: false, known_backlog: VecDeque::new() })
+        Ok(PrepThread {
+            shared,
+            handle: Some(handle),
+            in_flight: false,
+            retired: false,
+            known_backlog: VecDeque::new(),
+        })
+    }
+
+    /// Wakes the thread if it sleeps (a `futex` call then, in an idle turn; nothing if it is
+    /// awake).
+    fn wake(&mut self) {
+        self.retired = false;
+        if let Some(h) = &self.handle {
+            h.thread().unpark();
+        }
     }
 
     /// Pages the thread faulted in so far.
@@ -353,6 +377,9 @@ impl JournalWriter {
         let want = self.space.target_seq.max(self.next_seq + THREAD_RUNWAY).min(self.allocated_seq);
         t.shared.fault_to.store(want, Ordering::Release);
         let in_flight = t.in_flight;
+        if t.retired || want >= faulted + THREAD_RUNWAY / 2 {
+            t.wake();
+        }
         if faulted > self.faulted_seq {
             self.faulted_seq = faulted;
             self.update_limits();
@@ -367,6 +394,7 @@ impl JournalWriter {
             let t = self.prep.as_mut()?;
             if t.shared.jobs.push(builder).is_ok() {
                 t.in_flight = true;
+                t.wake();
                 did = true;
             }
         }
@@ -387,9 +415,12 @@ impl JournalWriter {
     /// to the idle turns.
     #[inline]
     pub(super) fn retire(&mut self, old: Segment) {
-        let old = match &self.prep {
+        let old = match &mut self.prep {
             Some(t) => match t.shared.retired.push(old) {
-                Ok(()) => return,
+                Ok(()) => {
+                    t.retired = true;
+                    return;
+                }
                 Err(old) => old,
             },
             None => old,
@@ -442,5 +473,68 @@ impl JournalWriter {
                 std::io::Error::other("the thread panicked"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::journal::mapping::SegmentMap;
+
+    fn seg(first_seq: u64, cap: u64) -> Segment {
+        Segment { map: SegmentMap::heap(4096, cap), path: PathBuf::from("s"), index: 0, first_seq }
+    }
+
+    fn worker(sh: &Arc<Shared>, segs: Vec<Segment>) -> Worker {
+        Worker { sh: Arc::clone(sh), inject: Inject::default(), segs: segs.into(), faulted: 1, refresh: None }
+    }
+
+    #[test]
+    fn the_thread_faults_what_the_writer_asks_and_only_in_segments_it_knows() {
+        let sh = Arc::new(Shared::new(1, 1));
+        let mut w = worker(&sh, vec![seg(1, 960)]);
+        // Asked past the first segment, before the writer has handed over the next one.
+        sh.fault_to.store(1000, Ordering::Release);
+        assert!(w.fault_ahead(1));
+        assert_eq!(sh.faulted.load(Ordering::Acquire), 961);
+        assert!(!w.fault_ahead(1), "nothing more to do without the next segment");
+        // The next one handed over: faulted up to the page that holds the target.
+        sh.known.push(seg(961, 960)).unwrap();
+        w.segs.extend(std::iter::from_fn(|| sh.known.pop()));
+        assert!(w.fault_ahead(1));
+        assert_eq!(sh.faulted.load(Ordering::Acquire), 961 + 64);
+        assert_eq!(sh.pages.load(Ordering::Relaxed), 15 + 1);
+    }
+
+    #[test]
+    fn the_thread_starts_from_the_writer_when_the_writer_is_ahead() {
+        let sh = Arc::new(Shared::new(1, 1));
+        let mut w = worker(&sh, vec![seg(1, 960)]);
+        sh.writer_faulted.store(641, Ordering::Release);
+        sh.fault_to.store(700, Ordering::Release);
+        assert!(w.fault_ahead(500));
+        // From slot 640 (page 10) to the page holding 700: one page.
+        assert_eq!(sh.faulted.load(Ordering::Acquire), 705);
+        assert_eq!(sh.pages.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_stopped_thread_gives_back_the_segment_it_built() {
+        let sh = Arc::new(Shared::new(1, 1));
+        let s = seg(1, 960);
+        sh.built.push(Ok(s)).unwrap();
+        assert!(sh.built.push(Ok(seg(961, 960))).is_err(), "one build at a time");
+        let mut t = PrepThread {
+            shared: sh,
+            handle: None,
+            in_flight: true,
+            retired: false,
+            known_backlog: VecDeque::new(),
+        };
+        let back = t.stop().expect("no panic").expect("the built segment");
+        assert_eq!(back.first_seq, 1);
+        assert!(!t.in_flight);
     }
 }
