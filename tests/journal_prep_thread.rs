@@ -1,7 +1,7 @@
 //! The journal's preparation thread (`Preparation::Thread`, the default): the writer never waits
-//! for it (held back by a test hook, records keep going until the existing limits apply, and no
-//! record is lost), what it builds reaches the writer once it runs, its failures name the file,
-//! and close joins it and leaves no file behind.
+//! for it (held back by a test hook, records keep going until the existing limits apply, then
+//! the idle turns take its work back, and no record is lost), what it builds reaches the writer
+//! once it runs, its failures name the file, and close joins it and leaves no file behind.
 
 mod journal_common;
 
@@ -21,6 +21,19 @@ fn housekeep_until(w: &mut JournalWriter, what: &str, mut done: impl FnMut(&Jour
         assert!(Instant::now() < deadline, "never: {what}");
         w.housekeep();
         std::thread::yield_now();
+    }
+}
+
+/// Records up to `end`, one whenever the writer takes requests, an idle turn after each.
+fn write_until(w: &mut JournalWriter, seq: &mut u64, end: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while *seq < end {
+        assert!(Instant::now() < deadline, "stuck at record {seq}");
+        if w.takes_requests() {
+            *seq += 1;
+            w.record(&event(*seq));
+        }
+        w.housekeep();
     }
 }
 
@@ -54,26 +67,24 @@ fn the_writer_never_waits_for_a_held_thread_and_loses_nothing() {
     }
     assert!(seq > 960, "{seq} records: the test is about rolling over while the thread is held");
     assert_eq!(w.stats().segments_built, built, "nothing was built while the thread was held");
-    // The end of the session: the reserve holds it, held thread or not.
-    for _ in 0..w.reserve_records() {
+    // The end of the session: the reserve holds it, without a single idle turn.
+    let reserve_end = seq + w.reserve_records();
+    while seq < reserve_end {
         seq += 1;
         w.record(&event(seq));
-        w.housekeep();
     }
     assert_eq!(w.stats().dropped, 0);
 
-    // Released, the thread catches up; the writer takes requests again and rolls on over many
-    // segments it built.
+    // Still held: the idle turns, short of room, prepare in the thread's place (and take back
+    // the build asked of it), and the writer goes on over several segments.
+    let end = seq + 5 * 960;
+    write_until(&mut w, &mut seq, end);
+    assert!(w.stats().segments_built > built, "the idle turns built segments");
+
+    // Released, the thread catches up; the writer rolls on over many more segments.
     faults.hold_preparation.store(false, Ordering::Release);
-    housekeep_until(&mut w, "the writer takes requests again", |w| w.takes_requests());
     let end = seq + 20 * 960;
-    while seq < end {
-        if w.takes_requests() {
-            seq += 1;
-            w.record(&event(seq));
-        }
-        w.housekeep();
-    }
+    write_until(&mut w, &mut seq, end);
     let stats = w.close().expect("close");
     assert_eq!((stats.records, stats.dropped, stats.prepare_failures), (seq, 0, 0), "{stats:?}");
     assert!(stats.segments_built > built + 15, "{stats:?}");
@@ -87,26 +98,33 @@ fn the_writer_never_waits_for_a_held_thread_and_loses_nothing() {
 }
 
 #[test]
-fn a_roll_while_the_thread_builds_drops_and_counts_rather_than_build_the_same_segment() {
+fn a_roll_takes_back_a_build_the_thread_has_not_begun() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("oms.journal");
     let faults = Arc::new(Faults::default());
     faults.hold_preparation.store(true, Ordering::Release);
     let opts = WriterOptions { reserve_records: 100, faults: Some(faults.clone()), ..Default::default() };
     let mut w = writer(&base, opts);
+    let built = w.stats().segments_built;
     w.housekeep(); // asks the held thread for the next segment
     let mapped = w.mapped_room();
-    // A user that ignores `takes_requests` past the reserve and the mapped room.
+    // A user that ignores `takes_requests` past the reserve and the mapped room: the roll
+    // builds the segment the thread never began, once.
     for seq in 1..=mapped + 10 {
         w.record(&event(seq));
     }
     let stats = w.stats();
-    assert_eq!((stats.records, stats.dropped), (mapped, 10), "{stats:?}");
+    assert_eq!(
+        (stats.records, stats.dropped, stats.segments_built),
+        (mapped + 10, 0, built + 1),
+        "{stats:?}"
+    );
     faults.hold_preparation.store(false, Ordering::Release);
     let stats = w.close().expect("close");
-    assert_eq!(stats.dropped, 10);
+    assert_eq!(stats.dropped, 0);
     let report = Journal::open(&base).unwrap().verify();
-    assert_eq!(report.records, mapped);
+    assert!(report.is_sound(), "{:?}", report.error);
+    assert_eq!(report.records, mapped + 10);
     no_tmp_files(&base);
 }
 
@@ -119,7 +137,6 @@ fn a_failure_on_the_thread_names_the_file_and_clears() {
     let mut w = writer(&base, opts);
     let next = w.stats().segments_built;
     faults.enospc.store(true, Ordering::Release);
-    let mut seq = 0;
     // Write until the thread is asked for a segment and fails it.
     housekeep_until(&mut w, "the thread's failure reaches the writer", |w| w.stats().prepare_failures > 0);
     let stats = w.stats();
@@ -129,14 +146,8 @@ fn a_failure_on_the_thread_names_the_file_and_clears() {
     assert!(w.watch().failing(), "the watch sees the failure");
     faults.enospc.store(false, Ordering::Release);
     // The retry comes after 200 ms of the writer's clock.
-    let end = 10 * 960;
-    while seq < end {
-        if w.takes_requests() {
-            seq += 1;
-            w.record(&event(seq));
-        }
-        w.housekeep();
-    }
+    let mut seq = 0;
+    write_until(&mut w, &mut seq, 10 * 960);
     assert!(!w.watch().failing());
     let stats = w.close().expect("close");
     assert_eq!((stats.records, stats.dropped), (seq, 0));

@@ -245,6 +245,9 @@ impl JournalWriter {
 
     /// One system call towards the next segment.
     fn build_step(&mut self) -> Step {
+        if self.thread_building() {
+            return Step::Blocked;
+        }
         let space = &mut self.space;
         let builder = space.builder.get_or_insert_with(|| Builder::new(&self.base, space.template.clone()));
         match builder.step(&space.inject) {

@@ -18,15 +18,15 @@
 //! segment to the thread at each roll (a push). Nothing that waits, and no system call but the
 //! wake-up of a sleeping thread (below).
 //!
-//! **The thread late or stopped** (a busy machine, or a test holding it): the engine never waits
-//! for it. [`EventSink::takes_requests`](crate::EventSink) turns `false` as before when the
-//! prepared room runs low (producers see backpressure, no order is lost) and the reserve, mapped
-//! and reserved on disk, holds the end of the session. A roll with no segment ready and one
-//! still being built by the thread does not build another on the spot (the two would race for
-//! the same file): the record is dropped and counted, as when the disk is full, which can
-//! happen only to a writer whose user ignored `takes_requests` past the reserve. With no build
-//! asked of the thread ([`JournalWriter::prepare`], a writer used without `housekeep`), the
-//! engine thread builds on the spot, as before.
+//! **The thread late or stopped** (a busy machine gives a `SCHED_IDLE` thread next to no time;
+//! a test can hold it): the engine never waits for it. [`EventSink::takes_requests`](crate::EventSink)
+//! turns `false` as before when the prepared room runs low (producers see backpressure, no order
+//! is lost), and while it is `false` the idle turns go back to the idle-turn path
+//! ([`Preparation::IdleTurns`]: one system call a slice), taking back the build asked of the
+//! thread if it has not begun it; the reserve, mapped and reserved on disk, holds the end of the
+//! session. Only a build the thread has begun is left to it (two builders would race for the
+//! same file): a roll that finds no segment ready then drops the record and counts it, as on a
+//! full disk, which only a user that ignores `takes_requests` past the reserve can meet.
 //!
 //! **Waking.** The thread sleeps ([`POLL`] at most) while it has nothing to do; the writer's
 //! slice wakes it (`unpark`: a `futex` call only if it sleeps) when it asks for a segment, after
@@ -352,6 +352,12 @@ impl JournalWriter {
 
     /// The idle-turn slice with a preparation thread: take what it did, tell it what is wanted.
     pub(super) fn thread_slice(&mut self) -> Option<bool> {
+        // Short of room (the thread late: a busy machine gives a `SCHED_IDLE` thread little
+        // time): the idle-turn path does the work, taking back a build the thread has not begun.
+        if self.next_seq >= self.intake_limit && !self.thread_building() {
+            self.publish_to_thread();
+            return None;
+        }
         let t = self.prep.as_mut()?;
         if let Some(result) = t.shared.built.pop() {
             t.in_flight = false;
@@ -428,23 +434,35 @@ impl JournalWriter {
         self.space.retire(old);
     }
 
-    /// Whether a build asked of the thread is still out: then the writer must not build the
-    /// same segment itself. Takes its result if it is there.
+    /// Whether the thread is building the next segment: then the writer must not build it
+    /// too. Takes the result if it is there, and takes the build back if the thread has not
+    /// begun it (the writer's idle-turn path then goes on with it).
     pub(super) fn thread_building(&mut self) -> bool {
         let Some(t) = &mut self.prep else { return false };
         if !t.in_flight {
             return false;
         }
-        match t.shared.built.pop() {
-            Some(result) => {
-                t.in_flight = false;
-                match result {
-                    Ok(seg) => self.add_segment(seg),
-                    Err(e) => self.build_failed(e),
-                }
-                false
+        if let Some(result) = t.shared.built.pop() {
+            t.in_flight = false;
+            match result {
+                Ok(seg) => self.add_segment(seg),
+                Err(e) => self.build_failed(e),
             }
-            None => true,
+            return false;
+        }
+        if let Some(builder) = t.shared.jobs.pop() {
+            t.in_flight = false;
+            self.space.builder = Some(builder);
+            return false;
+        }
+        true
+    }
+
+    /// Tells the thread the write position and how far the writer has faulted in itself.
+    fn publish_to_thread(&mut self) {
+        if let Some(t) = &self.prep {
+            t.shared.next_seq.store(self.next_seq, Ordering::Release);
+            t.shared.writer_faulted.store(self.faulted_seq, Ordering::Release);
         }
     }
 
