@@ -352,12 +352,6 @@ impl JournalWriter {
 
     /// The idle-turn slice with a preparation thread: take what it did, tell it what is wanted.
     pub(super) fn thread_slice(&mut self) -> Option<bool> {
-        // Short of room (the thread late: a busy machine gives a `SCHED_IDLE` thread little
-        // time): the idle-turn path does the work, taking back a build the thread has not begun.
-        if self.next_seq >= self.intake_limit && !self.thread_building() {
-            self.publish_to_thread();
-            return None;
-        }
         let t = self.prep.as_mut()?;
         if let Some(result) = t.shared.built.pop() {
             t.in_flight = false;
@@ -380,10 +374,10 @@ impl JournalWriter {
         let mut did = false;
         let faulted = t.shared.faulted.load(Ordering::Acquire);
         t.shared.next_seq.store(self.next_seq, Ordering::Release);
+        t.shared.writer_faulted.store(self.faulted_seq, Ordering::Release);
         let want = self.space.target_seq.max(self.next_seq + THREAD_RUNWAY).min(self.allocated_seq);
         t.shared.fault_to.store(want, Ordering::Release);
-        let in_flight = t.in_flight;
-        if t.retired || want >= faulted + THREAD_RUNWAY / 2 {
+        if t.retired || want >= faulted.max(self.faulted_seq) + THREAD_RUNWAY / 2 {
             t.wake();
         }
         if faulted > self.faulted_seq {
@@ -391,6 +385,12 @@ impl JournalWriter {
             self.update_limits();
             did = true;
         }
+        // Short of room (the thread late: a busy machine gives a `SCHED_IDLE` thread little
+        // time): the idle-turn path does the work, taking back a build the thread has not begun.
+        if self.next_seq >= self.intake_limit && !self.thread_building() {
+            return if did { Some(true) } else { None };
+        }
+        let in_flight = self.prep.as_ref().is_some_and(|t| t.in_flight);
         if !in_flight
             && self.space.builder.is_none()
             && self.allocated_seq < self.map_want() + self.space.cap
@@ -456,14 +456,6 @@ impl JournalWriter {
             return false;
         }
         true
-    }
-
-    /// Tells the thread the write position and how far the writer has faulted in itself.
-    fn publish_to_thread(&mut self) {
-        if let Some(t) = &self.prep {
-            t.shared.next_seq.store(self.next_seq, Ordering::Release);
-            t.shared.writer_faulted.store(self.faulted_seq, Ordering::Release);
-        }
     }
 
     /// Waits for a build asked of the thread ([`JournalWriter::prepare`] only: a caller that
