@@ -9,7 +9,11 @@
 //! single slices reached 335 µs at p99.9 and 40 ms at the worst (docs/BENCHMARKS.md). No call can
 //! be split finer than itself, so they moved to a thread of their own, at the lowest priority the
 //! kernel has (`SCHED_IDLE`, or nice 19 where that is refused): it runs when a core has nothing
-//! better to do, and never preempts the engine or a producer on wakeup.
+//! better to do, and never preempts the engine or a producer on wakeup (the reason an earlier
+//! preparation thread at normal priority was dropped). The price, measured on a machine loaded
+//! by other processes: such a thread gets next to no CPU there, the writer runs short of room
+//! and its idle turns do the work as before (below); the figures are in docs/BENCHMARKS.md,
+//! *The preparation thread*.
 //!
 //! **What the engine thread still does** (its idle-turn slice, `space.rs`): it takes the
 //! segments the thread built (a pop from a queue, then bookkeeping), reads how far the thread
