@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use oms::engine::{Engine, EngineBuilder};
 use oms::exchange::{ExchangeCall, RecordingExchange};
-use oms::journal::{Faults, Journal, JournalWriter, WriterOptions};
+use oms::journal::{Faults, Journal, JournalWriter, Preparation, WriterOptions};
 use oms::{
     Config, EngineClock, EventKind as K, EventSink, OrderRequest, OrderResponse, Producer, RejectReason,
 };
@@ -70,7 +70,9 @@ impl Rig {
         let start = "2026-11-23T10:00:00Z".parse::<jiff::Timestamp>().expect("ts").as_nanosecond() as i64;
         let (clock, mock) = EngineClock::manual(start);
         let (wclock, writer_mock) = quanta::Clock::mock();
-        let opts = WriterOptions { clock: Some(wclock), ..opts };
+        // These tests count what the engine's idle turns prepare on a manual clock: preparation
+        // on the engine's thread (the preparation thread's own tests: journal_prep_thread.rs).
+        let opts = WriterOptions { clock: Some(wclock), preparation: Preparation::IdleTurns, ..opts };
         let journal = if resume {
             JournalWriter::resume(&valid.journal, opts).expect("journal")
         } else {

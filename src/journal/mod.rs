@@ -4,9 +4,10 @@
 //!   Its hot path is a bounds check, building the record's eight words, a checksum over its
 //!   first 60 bytes and a 64-byte store ending in one release store: no allocation, no lock, no
 //!   syscall. The session's space is prepared (created, reserved, pre-faulted) before logon;
-//!   after that the engine's idle turns prepare more in bounded slices
-//!   ([`EventSink::housekeep`](crate::sink::EventSink::housekeep)), so no third thread competes
-//!   with the engine and the producers for the cores. A journal that falls behind pushes back
+//!   after that the writer's own `SCHED_IDLE` thread prepares more ([`Preparation`]), and the
+//!   engine's idle turns ([`EventSink::housekeep`](crate::sink::EventSink::housekeep)) only swap
+//!   ready segments in, so no order waits behind a system call of the preparation, and the
+//!   thread runs only when a core is idle. A journal that falls behind pushes back
 //!   ([`EventSink::takes_requests`](crate::sink::EventSink::takes_requests)) rather than
 //!   rejecting orders; only a full disk makes it reject New orders `journal_full`, and
 //!   [`JournalWatch`] tells another thread why (`oms run` prints it). A lazily
@@ -60,7 +61,7 @@ pub use outcomes::{Outcome, OutcomeKind, OutcomePoll, Outcomes};
 pub use reader::{Journal, LastGood, Records, SegmentSummary, TornTail, VerifyReport};
 #[cfg(feature = "test-hooks")]
 pub use segment::Faults;
-pub use writer::{JournalStats, JournalWatch, JournalWriter, WriterOptions};
+pub use writer::{JournalStats, JournalWatch, JournalWriter, Preparation, WriterOptions};
 
 /// When mapped pages are flushed to disk: `[journal] sync`. A flush writes what was published
 /// (`msync` of the records, the headers of new segments, `fsync` of the directory).

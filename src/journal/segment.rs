@@ -50,6 +50,8 @@ pub struct Faults {
     pub enospc: AtomicBool,
     /// While set, every flush to disk fails with EIO.
     pub sync_error: AtomicBool,
+    /// While set, the writer's preparation thread does nothing (a thread that runs late).
+    pub hold_preparation: AtomicBool,
 }
 
 /// What a test asks the builder to fail (see `WriterOptions`).

@@ -10,18 +10,14 @@
 //! words, the checksum, seven plain stores and one release store. At the end of a segment the
 //! writer moves to the next prepared one (a pointer swap).
 //!
-//! **Preparation runs on the engine's own core, in its idle turns** (`space.rs`). On a machine
-//! whose cores are taken by a producer and the engine, a third thread that creates, reserves and
-//! pre-faults segments can only run by preempting one of them (and the kernel's zeroing of fresh
-//! pages was the biggest item of a profile). So there is no such thread: the space for the
-//! session (`[journal] prepare_records`, at least one segment) is allocated and pre-faulted when
-//! the writer is created, before logon; after that, [`EventSink::housekeep`] (called by the engine
-//! when a loop turn found nothing to do) does one bounded slice at a time: fault in a couple of
-//! pages just ahead of the write position, one system call towards the next segment (create, one
-//! chunk of `fallocate`, header, map, link), drop the page tables of a finished segment a few
-//! pages at a time, or fault in again pages near the write position that the kernel's writeback
-//! made read-only. The only other thread is the `interval` sync policy's, which sleeps between
-//! flushes (`flush.rs`).
+//! **Preparation** (creating, reserving, mapping and faulting in the next segments, letting
+//! finished ones go) runs on the writer's own low-priority thread by default
+//! ([`Preparation::Thread`], `writer/thread.rs`): the engine's idle turns
+//! ([`EventSink::housekeep`]) only swap ready segments in and finished ones out, with no system
+//! call. [`Preparation::IdleTurns`] keeps it all on the engine's thread, one bounded slice at a
+//! time (`space.rs`). Either way, the space for the session (`[journal] prepare_records`, at
+//! least one segment) is prepared when the writer is created, before logon. The `interval` sync
+//! policy has a thread of its own, which sleeps between flushes (`flush.rs`).
 //!
 //! **Backpressure, then `journal_full`.** [`EventSink::takes_requests`] is `false` while the
 //! mapped room ahead is down to [`WriterOptions::reserve_records`], or the pre-faulted room to a
@@ -61,8 +57,10 @@ use crate::sink::EventSink;
 
 mod resume;
 mod space;
+mod thread;
 mod watch;
 
+pub use thread::Preparation;
 pub use watch::JournalWatch;
 
 pub(super) const PAGE: usize = 4096;
@@ -84,6 +82,8 @@ pub struct WriterOptions {
     /// refusing to start (never one a writer has open). Default `false`: a journal is never
     /// overwritten silently. [`JournalWriter::resume`] ignores it.
     pub overwrite: bool,
+    /// Where preparation runs: the writer's own thread (default) or the engine's idle turns.
+    pub preparation: Preparation,
     /// Test hook (feature `test-hooks`): preparing segment `n` or any later one fails with
     /// ENOSPC, as on a full disk.
     #[cfg(feature = "test-hooks")]
@@ -111,6 +111,7 @@ impl Default for WriterOptions {
         WriterOptions {
             reserve_records: 65536,
             overwrite: false,
+            preparation: Preparation::Thread,
             #[cfg(feature = "test-hooks")]
             inject_enospc_from_segment: None,
             #[cfg(feature = "test-hooks")]
@@ -216,6 +217,8 @@ pub struct JournalWriter {
     last_time_ns: i64,
     segments: u32,
     space: space::Space,
+    /// The preparation thread ([`Preparation::Thread`]).
+    prep: Option<thread::PrepThread>,
     durability: Durability,
     base: PathBuf,
     closed: bool,
@@ -405,6 +408,7 @@ impl JournalWriter {
             dropped: at.dropped,
             last_time_ns: at.last_time_ns,
             space,
+            prep: None,
             durability,
             base,
             closed: false,
@@ -412,6 +416,9 @@ impl JournalWriter {
         };
         w.prepare_up_front();
         w.update_limits();
+        if opts.preparation == Preparation::Thread {
+            w.start_thread(opts.injected());
+        }
         w
     }
 
@@ -481,7 +488,7 @@ impl JournalWriter {
             prepare_failures: self.space.prepare_failures,
             last_prepare_error: self.space.last_error.clone(),
             segments_built: self.space.built,
-            pages_faulted: self.space.pages_faulted,
+            pages_faulted: self.space.pages_faulted + self.prep.as_ref().map_or(0, |t| t.pages()),
             slices: self.space.slices,
             syncs: sh.syncs.load(Ordering::Acquire),
             sync_errors: sh.errors.load(Ordering::Acquire),
@@ -531,7 +538,7 @@ impl JournalWriter {
         let old = std::mem::replace(&mut self.seg, next);
         self.pos = 0;
         self.segments += 1;
-        self.space.retire(old);
+        self.retire(old);
         true
     }
 
@@ -573,6 +580,7 @@ impl JournalWriter {
         }
         self.durability.thread = None;
         self.journal_sync_failures();
+        let thread = self.stop_thread();
         // The segments prepared ahead go before the journal is marked closed: a follower that
         // sees the mark checks what follows the end, and finds no file half deleted.
         self.space.discard_unused();
@@ -583,7 +591,7 @@ impl JournalWriter {
             f.flush_header(&self.seg, &self.durability.shared);
         }
         self.closed = true;
-        Ok(self.stats())
+        thread.map(|()| self.stats())
     }
 
     /// Marks the journal closed, flushes it per the sync policy, deletes the segments prepared

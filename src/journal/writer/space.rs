@@ -38,9 +38,9 @@ pub(super) const RUNWAY: u64 = 4096;
 /// records ahead, so that its idle turns fault more in rather than the writes themselves.
 pub(super) const RUNWAY_LOW: u64 = 1024;
 /// How often the pages near the writer are faulted in again.
-const REFRESH: Duration = Duration::from_secs(1);
+pub(super) const REFRESH: Duration = Duration::from_secs(1);
 /// Records ahead of the writer faulted in again every [`REFRESH`].
-const REFRESH_WINDOW: u64 = 16 * 1024;
+pub(super) const REFRESH_WINDOW: u64 = 16 * 1024;
 /// Pages faulted in again per slice.
 const REFRESH_PAGES: u64 = 8;
 /// How long after a failed preparation the next attempt is made.
@@ -48,7 +48,7 @@ const RETRY: Duration = Duration::from_millis(200);
 /// Idle slices between two readings of the clock (for [`REFRESH`]).
 const IDLE_CHECK: u32 = 64;
 /// Slots per page.
-const SLOTS_PER_PAGE: u64 = (PAGE / RECORD_SIZE) as u64;
+pub(super) const SLOTS_PER_PAGE: u64 = (PAGE / RECORD_SIZE) as u64;
 
 /// A finished segment whose page tables are being dropped.
 #[derive(Debug)]
@@ -63,16 +63,16 @@ pub(in crate::journal) struct Space {
     /// Segments prepared after the current one, in order.
     pub(super) ahead: VecDeque<Segment>,
     retired: VecDeque<Retired>,
-    builder: Option<Builder>,
+    pub(super) builder: Option<Builder>,
     /// Header of the next segment to build.
-    template: SegmentHeader,
+    pub(super) template: SegmentHeader,
     inject: Inject,
-    clock: Ticker,
+    pub(super) clock: Ticker,
     /// Fault in up to this sequence number (set at creation and at each `sync`).
-    target_seq: u64,
+    pub(super) target_seq: u64,
     prepare: u64,
-    cap: u64,
-    retry_at: Option<Duration>,
+    pub(super) cap: u64,
+    pub(super) retry_at: Option<Duration>,
     next_refresh: Duration,
     /// A re-faulting pass in progress: next sequence number, end.
     refresh: Option<(u64, u64)>,
@@ -134,7 +134,7 @@ impl Space {
 
     /// Drops the page-table entries of the next pages of the oldest finished segment; `false`
     /// if there is none.
-    fn zap_one(&mut self) -> bool {
+    pub(super) fn zap_one(&mut self) -> bool {
         let Some(r) = self.retired.front_mut() else { return false };
         let len = r.seg.map.len();
         let n = (ZAP_PAGES * PAGE).min(len - r.zapped);
@@ -158,7 +158,7 @@ impl Space {
         self.retired.clear();
     }
 
-    fn failed(&mut self, e: &JournalError) {
+    pub(super) fn failed(&mut self, e: &JournalError) {
         self.prepare_failures += 1;
         self.last_error = Some(e.to_string());
     }
@@ -185,7 +185,7 @@ impl JournalWriter {
     /// What is kept mapped (blocks reserved): the faulting target, and twice the reserve plus
     /// the runway, so that a failure to prepare more (a disk full for a moment) leaves a runway
     /// of records before New orders are rejected `journal_full` (at twice the reserve).
-    fn map_want(&self) -> u64 {
+    pub(super) fn map_want(&self) -> u64 {
         self.fault_want().max(self.next_seq + 2 * self.reserve + RUNWAY)
     }
 
@@ -208,6 +208,9 @@ impl JournalWriter {
         if let Some(seg) = self.space.backlog.pop() {
             self.hand_to_thread(seg);
             return true;
+        }
+        if let Some(did) = self.thread_slice() {
+            return did;
         }
         match self.prepare_step(FAULT_PAGES, true, self.space.cap) {
             Step::Did => return true,
@@ -242,6 +245,9 @@ impl JournalWriter {
 
     /// One system call towards the next segment.
     fn build_step(&mut self) -> Step {
+        if self.thread_building() {
+            return Step::Blocked;
+        }
         let space = &mut self.space;
         let builder = space.builder.get_or_insert_with(|| Builder::new(&self.base, space.template.clone()));
         match builder.step(&space.inject) {
@@ -252,31 +258,32 @@ impl JournalWriter {
                 Step::Did
             }
             Err(e) => {
-                let index = builder.index();
+                debug_assert_eq!(builder.index(), space.template.segment_index);
                 space.builder = None;
-                space.failed(&e);
-                space.retry_at = Some(space.clock.now() + RETRY);
-                debug_assert_eq!(index, space.template.segment_index);
-                if !self.failing {
-                    self.failing = true;
-                    self.failed_room = self.allocated_seq.saturating_sub(self.next_seq);
-                }
-                self.update_limits();
-                let space = &self.space;
-                let reserve = self.effective_reserve();
-                self.health.failed(
-                    space.prepare_failures,
-                    self.failed_room,
-                    reserve,
-                    space.last_error.as_ref(),
-                );
+                self.build_failed(e);
                 Step::Blocked
             }
         }
     }
 
+    /// Building the next segment failed (here or on the preparation thread): retried after
+    /// [`RETRY`]; the limits and the watch learn of it.
+    pub(super) fn build_failed(&mut self, e: JournalError) {
+        let space = &mut self.space;
+        space.failed(&e);
+        space.retry_at = Some(space.clock.now() + RETRY);
+        if !self.failing {
+            self.failing = true;
+            self.failed_room = self.allocated_seq.saturating_sub(self.next_seq);
+        }
+        self.update_limits();
+        let space = &self.space;
+        let reserve = self.effective_reserve();
+        self.health.failed(space.prepare_failures, self.failed_room, reserve, space.last_error.as_ref());
+    }
+
     /// A segment is built: it follows the last one.
-    fn add_segment(&mut self, seg: Segment) {
+    pub(super) fn add_segment(&mut self, seg: Segment) {
         debug_assert_eq!(seg.first_seq, self.allocated_seq);
         self.allocated_seq = seg.end_seq();
         self.space.template.segment_index += 1;
@@ -293,6 +300,7 @@ impl JournalWriter {
         if self.durability.thread.is_some() {
             self.hand_to_thread(seg.clone());
         }
+        self.tell_thread(&seg);
         self.space.ahead.push_back(seg);
         self.update_limits();
     }
@@ -385,6 +393,7 @@ impl JournalWriter {
     /// Fails with the preparation error if a segment cannot be built (e.g. a full disk).
     pub fn prepare(&mut self, records: u64) -> Result<(), JournalError> {
         self.space.target_seq = self.space.target_seq.max(self.next_seq + records);
+        self.wait_for_thread();
         loop {
             if self.prepared() {
                 return Ok(());
@@ -406,6 +415,13 @@ impl JournalWriter {
     /// Builds the next segment on the spot (the writer ran out of prepared segments); `false` if
     /// it cannot (a full disk: retried at most every [`RETRY`]).
     pub(super) fn build_now(&mut self) -> bool {
+        // A build the preparation thread is doing is not started again here (see `thread.rs`).
+        if self.thread_building() {
+            return false;
+        }
+        if !self.space.ahead.is_empty() {
+            return true;
+        }
         if let Some(t) = self.space.retry_at
             && self.space.clock.now() < t
         {
