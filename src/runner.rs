@@ -30,8 +30,8 @@
 //!
 //! **The budget adapts to the gaps between work** (`backoff.rs`): a gap longer than
 //! `spin_us + yield_us` halves the spin and yield budget, down to `spin_min_us` (2 µs by
-//! default); a gap the full budget would have caught (the engine slept through it) restores it
-//! at once. At 10k orders/s (gaps of 100 µs) the engine so sleeps 2 µs after each order
+//! default); a gap the full budget catches (caught spinning or yielding, or slept through
+//! when the full budget would have caught it) restores it at once. At 10k orders/s (gaps of 100 µs) the engine so sleeps 2 µs after each order
 //! instead of spending 40 µs spinning and yielding for nothing; at 100k/s and above it keeps
 //! spinning. The gap of a spell that ended in a sleep runs to the arrival stamp of the request
 //! that woke it, so the wake-up's own latency does not count.
@@ -73,7 +73,7 @@ pub enum IdleStrategy {
     /// Spin for `spin_us` after the last work, then yield for `yield_us`, then sleep until a
     /// push, the exchange's socket or the next timer wakes it (see the module docs); while the
     /// gaps between work are longer than that, the spin and yield budget halves per gap down
-    /// to `spin_min_us`, and a gap the full budget would have caught restores it. The default.
+    /// to `spin_min_us`, and any gap the full budget catches restores it. The default.
     #[default]
     Backoff,
 }

@@ -6,10 +6,12 @@
 //! - a gap longer than `spin_us + yield_us` (the spell ended in a sleep that the full budget
 //!   would not have saved) halves it, down to `spin_min_us`: at 10k orders/s (a gap of 100 µs)
 //!   the engine goes to sleep after `spin_min_us` instead of burning 40 µs per order;
-//! - a gap longer than the budget but within `spin_us + yield_us` (the engine slept, and the
-//!   full budget would have caught the work) sets it back to `spin_us + yield_us` at once: at
-//!   100k/s and above the engine keeps spinning;
-//! - a gap within the budget (caught while spinning or yielding) leaves it as it is.
+//! - a gap within `spin_us + yield_us` (caught while spinning or yielding, or slept through
+//!   when the full budget would have caught it) sets it back to `spin_us + yield_us` at once:
+//!   at 100k/s and above the engine keeps spinning, and a stall of the producer (one long gap)
+//!   costs one halving that the next short gap undoes. (Leaving the budget as it was after a
+//!   gap it caught let a few stalls at 1M/s pin it to its floor, where gaps of 1 µs are still
+//!   caught but every gap over the floor slept: p99 at 1M/s 521 µs against 41 µs spinning.)
 //!
 //! A gap is measured from the spell's first idle turn to the arrival of the request that woke a
 //! sleeper, or that the last look before a sleep found (the thread was preempted while
@@ -127,11 +129,8 @@ impl BackoffState {
         let Some(since) = self.since.take() else { return };
         let end = self.woken_by.take().unwrap_or(now);
         let gap = end.saturating_sub(since);
-        if gap > self.max_ns {
-            self.budget_ns = (self.budget_ns / 2).max(self.floor_ns);
-        } else if gap > self.budget_ns {
-            self.budget_ns = self.max_ns;
-        }
+        self.budget_ns =
+            if gap > self.max_ns { (self.budget_ns / 2).max(self.floor_ns) } else { self.max_ns };
     }
 }
 
@@ -201,8 +200,13 @@ mod tests {
             })
             .collect();
         assert_eq!(budgets, [5, 2, 2, 2], "halved down to spin_min_us");
-        // Work inside the floor: caught by spinning, the budget stays.
+        // 1M/s after stalls: a gap of 1 µs, caught while spinning within the floor: work comes
+        // often, the full budget at once (left at its floor, every gap over 2 µs would sleep).
         assert_eq!(spell(&mut s, &clock, &mock, 1, 30), [Phase::Spin]);
+        assert_eq!(s.budget_ns(), 40 * US);
+        for _ in 0..5 {
+            spell(&mut s, &clock, &mock, 100, 30);
+        }
         assert_eq!(s.budget_ns(), 2 * US);
         // 100k/s: a gap of 10 µs, which the engine slept through, but 40 µs of spinning and
         // yielding would have caught: the full budget at once. The wake-up's 30 µs (arrival to
@@ -214,7 +218,7 @@ mod tests {
             assert_eq!(spell(&mut s, &clock, &mock, 10, 30), [Phase::Spin]);
             assert_eq!(s.budget_ns(), 40 * US);
         }
-        // A gap caught while yielding leaves the budget as it is.
+        // A gap caught while yielding keeps the full budget.
         assert_eq!(spell(&mut s, &clock, &mock, 30, 30), [Phase::Spin, Phase::Yield]);
         assert_eq!(s.budget_ns(), 40 * US);
     }
