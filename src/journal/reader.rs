@@ -502,7 +502,7 @@ impl Iterator for Records<'_> {
     type Item = Result<EventRecord, JournalError>;
 
     /// The common case inlined into the caller's loop (so a record need not pass through
-    /// memory on its way to the caller); everything else in [`Records::next_slow`].
+    /// memory on its way to the caller); everything else in `Records::next_slow`.
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self.next_in_block() {
