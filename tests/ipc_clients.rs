@@ -247,18 +247,27 @@ fn a_configured_group_opens_the_directory_to_its_members_and_only_to_them() {
             std::os::unix::process::CommandExt::gid(&mut c, group);
             c.output().expect("run as nobody")
         };
-        // Another user in the group attaches (and, its input empty, goes at once).
-        open_journal(tmp.path());
+        // Another user in the group attaches (and, its input empty, goes at once), reading the
+        // journal's segments, which the run gave to the group.
+        let mut segments = 0;
+        for e in std::fs::read_dir(tmp.path()).expect("read_dir").flatten() {
+            if e.file_name().to_string_lossy().starts_with("oms.journal") && e.path().is_file() {
+                assert_eq!((meta(&e.path()).mode() & 0o777, meta(&e.path()).gid()), (0o640, gid), "{e:?}");
+                segments += 1;
+            }
+        }
+        assert!(segments > 0, "the journal's segments");
         let out = as_nobody(gid);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         wait_records(&journal, "the group's member attached", attached(2));
-        // Another user not in it: refused by the directory's mode, then, with the directory
-        // and socket opened up by hand, by the listener's check of the peer.
+        // Another user not in it: refused by the directory's mode, then, with the directory,
+        // the socket and the journal opened up by hand, by the listener's check of the peer.
         let out = as_nobody(65534);
         assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        open_journal(tmp.path());
         let out = as_nobody(65534);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");

@@ -364,7 +364,12 @@ fn open_journal(
     producers: usize,
 ) -> Result<(JournalWriter, Option<RecoveredState>), Opening> {
     let settings = JournalSettings { path: a.journal.clone(), ..valid.journal.clone() };
-    let options = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(producers));
+    let mut options = WriterOptions::with_reserve(valid.engine.capacities.journal_reserve(producers));
+    // A client of `[ipc] group` follows its outcomes in the journal: the segments are its to read.
+    if valid.ipc.dir.is_some() {
+        options.readers_group =
+            crate::ipc::group_id(valid.ipc.group.as_deref()).map_err(|e| Opening::Failed(e.to_string()))?;
+    }
     if let Some(dir) = a.journal.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| Opening::Failed(format!("{}: cannot create the directory: {e}", dir.display())))?;

@@ -6,7 +6,8 @@
 //! max_clients = 8               # 1 to 64 at once; a producer number reserved for each
 //! ring_capacity = 4096          # messages per client ring, a power of two
 //! on_client_exit = "cancel"     # or "keep": what happens to a client's orders when it goes
-//! group = "traders"             # optional: its members may attach too (DIR 0750, socket 0660)
+//! group = "traders"             # optional: its members may attach too (DIR 0750, socket 0660,
+//!                                #   the journal's new segments 0640: they read their outcomes)
 //! ```
 
 use std::path::PathBuf;
@@ -28,7 +29,8 @@ pub struct IpcConfig {
     pub ring_capacity: u32,
     /// `"cancel"` or `"keep"` ([`ExitPolicy`]).
     pub on_client_exit: String,
-    /// A group whose members may attach too; none: the run's user only.
+    /// A group whose members may attach too, and read the journal's segments the run creates
+    /// (0640, given to the group); none: the run's user only.
     pub group: Option<String>,
 }
 

@@ -122,6 +122,13 @@ pub enum IpcError {
 }
 
 /// A new non-blocking, close-on-exec eventfd.
+/// The id of `group` (none: `None`), refusing a group that does not exist or that the run's
+/// user is not in, as the listener does: `oms run` gives the journal's segments to it.
+#[cfg(feature = "cli")]
+pub(crate) fn group_id(group: Option<&str>) -> Result<Option<u32>, IpcError> {
+    Ok(access::Access::new(group)?.gid)
+}
+
 pub(crate) fn eventfd() -> std::io::Result<OwnedFd> {
     // SAFETY: a plain system call; no memory is passed.
     let raw = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };

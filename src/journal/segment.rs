@@ -91,11 +91,14 @@ pub(super) struct Builder {
     step: Step,
     /// The `.tmp` file exists and is ours to remove.
     owns_tmp: bool,
+    /// A group that may read the segment (0640, given to it); none: 0600.
+    readers: Option<u32>,
 }
 
 impl Builder {
-    /// A builder of the segment described by `header` next to `base`.
-    pub(super) fn new(base: &Path, header: SegmentHeader) -> Builder {
+    /// A builder of the segment described by `header` next to `base`, readable by the group
+    /// `readers` too if there is one.
+    pub(super) fn new(base: &Path, header: SegmentHeader, readers: Option<u32>) -> Builder {
         let path = segment_path(base, header.segment_index);
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
@@ -108,6 +111,7 @@ impl Builder {
             map: None,
             step: Step::Create,
             owns_tmp: false,
+            readers,
         }
     }
 
@@ -128,10 +132,14 @@ impl Builder {
                     .read(true)
                     .write(true)
                     .create_new(true)
-                    .mode(0o600)
+                    .mode(if self.readers.is_some() { 0o640 } else { 0o600 })
                     .open(&self.tmp)
                     .map_err(|e| JournalError::io(&self.tmp, "create", e))?;
                 self.owns_tmp = true;
+                if let Some(gid) = self.readers {
+                    std::os::unix::fs::fchown(&file, None, Some(gid))
+                        .map_err(|e| JournalError::io(&self.tmp, &format!("give to group {gid}"), e))?;
+                }
                 self.file = Some(file);
                 self.step = Step::Allocate;
             }

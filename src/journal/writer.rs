@@ -84,6 +84,11 @@ pub struct WriterOptions {
     pub overwrite: bool,
     /// Where preparation runs: the writer's own thread (default) or the engine's idle turns.
     pub preparation: Preparation,
+    /// A group (by id) whose members may read the segments this writer creates: they are
+    /// created 0640 and given to it (segments created before keep their mode). Default `None`:
+    /// 0600, the run's user only. `oms run` sets it to `[ipc] group`, so that a client of that
+    /// group follows its outcomes in the journal (its directory must let the group in too).
+    pub readers_group: Option<u32>,
     /// Test hook (feature `test-hooks`): preparing segment `n` or any later one fails with
     /// ENOSPC, as on a full disk.
     #[cfg(feature = "test-hooks")]
@@ -112,6 +117,7 @@ impl Default for WriterOptions {
             reserve_records: 65536,
             overwrite: false,
             preparation: Preparation::Thread,
+            readers_group: None,
             #[cfg(feature = "test-hooks")]
             inject_enospc_from_segment: None,
             #[cfg(feature = "test-hooks")]
@@ -359,7 +365,7 @@ impl JournalWriter {
             sync_failed: false,
         };
         let inject = opts.injected();
-        let seg0 = Builder::new(&base, template.clone()).finish(&inject)?;
+        let seg0 = Builder::new(&base, template.clone(), opts.readers_group).finish(&inject)?;
         // A resume in another process between the link and this lock would find the journal
         // (empty) and hold the lock: this then fails `InUse`, and nothing is written twice.
         let lock = lock_base(&base)?;
@@ -370,7 +376,8 @@ impl JournalWriter {
         let mut next = template;
         next.segment_index = 1;
         next.first_seq = seg0.end_seq();
-        let space = space::Space::new(next, inject, clock, (prepare, cap), 1, 1);
+        let mut space = space::Space::new(next, inject, clock, (prepare, cap), 1, 1);
+        space.readers = opts.readers_group;
         let at = Position {
             allocated_seq: seg0.end_seq(),
             seg: seg0,

@@ -186,6 +186,7 @@ impl JournalWriter {
         (next.dropped, next.closed, next.sync_failed) = (0, false, false);
         let prepare = cfg.prepare_records.map_or(cap, NonZeroU64::get);
         let mut space = Space::new(next, inject, clock, (prepare, cap), next_seq, 0);
+        space.readers = opts.readers_group;
         space.ahead.extend(ahead);
 
         let dropped = found.segments.iter().map(|(_, h)| h.dropped).max().unwrap_or(0);

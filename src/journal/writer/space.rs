@@ -66,6 +66,8 @@ pub(in crate::journal) struct Space {
     pub(super) builder: Option<Builder>,
     /// Header of the next segment to build.
     pub(super) template: SegmentHeader,
+    /// A group that may read the segments built ([`WriterOptions::readers_group`](super::WriterOptions::readers_group)).
+    pub(super) readers: Option<u32>,
     inject: Inject,
     pub(super) clock: Ticker,
     /// Fault in up to this sequence number (set at creation and at each `sync`).
@@ -103,6 +105,7 @@ impl Space {
             retired: VecDeque::with_capacity(64),
             builder: None,
             template: next,
+            readers: None,
             inject,
             next_refresh: now + REFRESH,
             clock,
@@ -249,7 +252,9 @@ impl JournalWriter {
             return Step::Blocked;
         }
         let space = &mut self.space;
-        let builder = space.builder.get_or_insert_with(|| Builder::new(&self.base, space.template.clone()));
+        let builder = space
+            .builder
+            .get_or_insert_with(|| Builder::new(&self.base, space.template.clone(), space.readers));
         match builder.step(&space.inject) {
             Ok(None) => Step::Did,
             Ok(Some(seg)) => {

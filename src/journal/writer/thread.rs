@@ -400,7 +400,7 @@ impl JournalWriter {
             && self.allocated_seq < self.map_want() + self.space.cap
             && self.space.retry_at.is_none_or(|at| self.space.clock.now() >= at)
         {
-            let builder = Builder::new(&self.base, self.space.template.clone());
+            let builder = Builder::new(&self.base, self.space.template.clone(), self.space.readers);
             let t = self.prep.as_mut()?;
             if t.shared.jobs.push(builder).is_ok() {
                 t.in_flight = true;
