@@ -84,10 +84,8 @@ pub struct WriterOptions {
     pub overwrite: bool,
     /// Where preparation runs: the writer's own thread (default) or the engine's idle turns.
     pub preparation: Preparation,
-    /// A group (by id) whose members may read the segments this writer creates: they are
-    /// created 0640 and given to it (segments created before keep their mode). Default `None`:
-    /// 0600, the run's user only. `oms run` sets it to `[ipc] group`, so that a client of that
-    /// group follows its outcomes in the journal (its directory must let the group in too).
+    /// A group (id) that may read the segments this writer creates (0640, given to it; default
+    /// `None`: 0600). `oms run` sets `[ipc] group`'s, for its clients' outcomes.
     pub readers_group: Option<u32>,
     /// Test hook (feature `test-hooks`): preparing segment `n` or any later one fails with
     /// ENOSPC, as on a full disk.
