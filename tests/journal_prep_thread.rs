@@ -42,6 +42,17 @@ fn writer(base: &std::path::Path, opts: WriterOptions) -> JournalWriter {
     JournalWriter::create_with(&journal(&c), &meta(&c), opts).expect("create")
 }
 
+/// A writer (reserve 100 records) in a new directory whose preparation thread is held back,
+/// and the switch that holds it.
+fn held_writer() -> (tempfile::TempDir, Arc<Faults>, JournalWriter) {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(Faults::default());
+    faults.hold_preparation.store(true, Ordering::Release);
+    let opts = WriterOptions { reserve_records: 100, faults: Some(faults.clone()), ..Default::default() };
+    let w = writer(&dir.path().join("oms.journal"), opts);
+    (dir, faults, w)
+}
+
 fn no_tmp_files(base: &std::path::Path) {
     let tmp: Vec<_> =
         journal_files(base).into_iter().filter(|p| p.extension().is_some_and(|e| e == "tmp")).collect();
@@ -50,12 +61,8 @@ fn no_tmp_files(base: &std::path::Path) {
 
 #[test]
 fn the_writer_never_waits_for_a_held_thread_and_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, faults, mut w) = held_writer();
     let base = dir.path().join("oms.journal");
-    let faults = Arc::new(Faults::default());
-    faults.hold_preparation.store(true, Ordering::Release);
-    let opts = WriterOptions { reserve_records: 100, faults: Some(faults.clone()), ..Default::default() };
-    let mut w = writer(&base, opts);
     let built = w.stats().segments_built;
     let mut seq = 0;
     // The engine's way: a record per request while it takes requests, a slice per idle turn.
@@ -99,12 +106,8 @@ fn the_writer_never_waits_for_a_held_thread_and_loses_nothing() {
 
 #[test]
 fn a_roll_takes_back_a_build_the_thread_has_not_begun() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, faults, mut w) = held_writer();
     let base = dir.path().join("oms.journal");
-    let faults = Arc::new(Faults::default());
-    faults.hold_preparation.store(true, Ordering::Release);
-    let opts = WriterOptions { reserve_records: 100, faults: Some(faults.clone()), ..Default::default() };
-    let mut w = writer(&base, opts);
     let built = w.stats().segments_built;
     w.housekeep(); // asks the held thread for the next segment
     let mapped = w.mapped_room();
